@@ -1,0 +1,68 @@
+import { createRequire } from 'node:module'
+import { Common, Hardfork, Mainnet, createCustomCommon, type CustomCrypto } from '@ethereumjs/common'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { concatBytes } from '../common/bytes.js'
+
+/**
+ * The @ethereumjs Common every povchain component shares: the chain id from genesis and the
+ * Prague rule set (PUSH0, transient storage, EIP-7702 …) from block 0.
+ *
+ * Sender recovery is the first wall a JS node hits (noble ≈ 290 recoveries/s per core,
+ * libsecp256k1 ≈ 9,800/s), so when the `secp256k1` N-API addon loads we plug it in through
+ * `customCrypto.ecrecover`; noble stays the reference and a test checks that both agree.
+ */
+export function createChainCommon(chainId: bigint, opts: { nativeCrypto?: boolean } = {}): Common {
+  const customCrypto: CustomCrypto = {}
+  const native = opts.nativeCrypto === false ? undefined : loadNativeEcrecover()
+  if (native) customCrypto.ecrecover = native
+  return createCustomCommon({ chainId: Number(chainId), name: 'povchain' }, Mainnet, {
+    hardfork: Hardfork.Prague,
+    customCrypto,
+  })
+}
+
+export type Ecrecover = NonNullable<CustomCrypto['ecrecover']>
+
+function recoveryId(v: bigint, chainId?: bigint): number {
+  if (v === 0n || v === 1n) return Number(v)
+  if (chainId === undefined) return Number(v - 27n)
+  return Number(v - (2n * chainId + 35n))
+}
+
+function pad32(b: Uint8Array): Uint8Array {
+  if (b.length === 32) return b
+  if (b.length > 32) throw new Error('signature component longer than 32 bytes')
+  const out = new Uint8Array(32)
+  out.set(b, 32 - b.length)
+  return out
+}
+
+/** The reference implementation (noble): 64-byte uncompressed public key without prefix. */
+export const nobleEcrecover: Ecrecover = (msgHash, v, r, s, chainId) => {
+  const rec = recoveryId(v, chainId)
+  if (rec !== 0 && rec !== 1) throw new Error('invalid signature v value')
+  const sig = concatBytes(Uint8Array.of(rec), pad32(r), pad32(s))
+  const pub = secp256k1.recoverPublicKey(sig, msgHash, { prehash: false })
+  return secp256k1.Point.fromBytes(pub).toBytes(false).subarray(1)
+}
+
+let nativeCache: Ecrecover | null | undefined
+export function loadNativeEcrecover(): Ecrecover | undefined {
+  if (nativeCache !== undefined) return nativeCache ?? undefined
+  try {
+    const require = createRequire(import.meta.url)
+    const addon = require('secp256k1') as {
+      ecdsaRecover(sig: Uint8Array, recid: number, msg: Uint8Array, compressed: boolean): Uint8Array
+    }
+    nativeCache = (msgHash, v, r, s, chainId) => {
+      const rec = recoveryId(v, chainId)
+      if (rec !== 0 && rec !== 1) throw new Error('invalid signature v value')
+      return addon.ecdsaRecover(concatBytes(pad32(r), pad32(s)), rec, msgHash, false).subarray(1)
+    }
+  } catch {
+    nativeCache = null
+  }
+  return nativeCache ?? undefined
+}
+
+export { Common }
