@@ -1,0 +1,262 @@
+import { bytesToHex, concatBytes, equalBytes, u64ToBytes } from '../common/bytes.js'
+import type { Common } from '@ethereumjs/common'
+import { Block, decodeBody } from './Block.js'
+import { type ChainDB, type DbOp, KeyPrefix, dbGet, prefixed } from './Database.js'
+import { ChainError } from './errors.js'
+import { BlockHeader } from './Header.js'
+import { decodeStoredReceipts, encodeStoredReceipts, type TxReceipt } from './Receipt.js'
+
+const META_HEAD = new TextEncoder().encode('head')
+const META_SAFE = new TextEncoder().encode('safe')
+const META_FINALIZED = new TextEncoder().encode('finalized')
+const META_GENESIS = new TextEncoder().encode('genesis')
+
+export interface TxLocation {
+  blockHash: Uint8Array
+  blockNumber: bigint
+  index: number
+}
+
+/** What a head change did to the canonical chain, oldest first. */
+export interface CanonicalChange {
+  removed: Block[]
+  added: Block[]
+}
+
+/**
+ * Blocks, bodies, receipts and indexes on LevelDB. Writes go through `commitBlock`, which puts
+ * the block, its receipts, the caller's state-trie writes, the canonical indexes and the head
+ * pointer in one atomic batch: a crash leaves either the old head or the new one, never half.
+ */
+export class BlockStore {
+  private headHeader!: BlockHeader
+  private headers = new Map<string, BlockHeader>()
+  private canonicalCache = new Map<bigint, Uint8Array>()
+  private safeHash?: Uint8Array
+  private finalizedHash?: Uint8Array
+
+  constructor(
+    readonly db: ChainDB,
+    private readonly common: Common,
+  ) {}
+
+  /** Loads the head pointer; returns false on an empty database. */
+  async open(): Promise<boolean> {
+    const headHash = await dbGet(this.db, prefixed(KeyPrefix.meta, META_HEAD))
+    if (!headHash) return false
+    const head = await this.getHeader(headHash)
+    if (!head) throw new ChainError('CORRUPT', `head ${bytesToHex(headHash)} has no header in the database`)
+    this.headHeader = head
+    this.safeHash = await dbGet(this.db, prefixed(KeyPrefix.meta, META_SAFE))
+    this.finalizedHash = await dbGet(this.db, prefixed(KeyPrefix.meta, META_FINALIZED))
+    return true
+  }
+
+  head(): BlockHeader {
+    return this.headHeader
+  }
+
+  async genesisHash(): Promise<Uint8Array | undefined> {
+    return dbGet(this.db, prefixed(KeyPrefix.meta, META_GENESIS))
+  }
+
+  async getHeader(hash: Uint8Array): Promise<BlockHeader | undefined> {
+    const key = bytesToHex(hash)
+    const cached = this.headers.get(key)
+    if (cached) return cached
+    const raw = await dbGet(this.db, prefixed(KeyPrefix.header, hash))
+    if (!raw) return undefined
+    const h = BlockHeader.decode(raw)
+    this.cacheHeader(h)
+    return h
+  }
+
+  private cacheHeader(h: BlockHeader): void {
+    if (this.headers.size > 4096) this.headers.delete(this.headers.keys().next().value!)
+    this.headers.set(bytesToHex(h.hash()), h)
+  }
+
+  async getBlock(hash: Uint8Array): Promise<Block | undefined> {
+    const header = await this.getHeader(hash)
+    if (!header) return undefined
+    const body = await dbGet(this.db, prefixed(KeyPrefix.body, hash))
+    if (!body) return undefined
+    return new Block(header, decodeBody(body, this.common))
+  }
+
+  async getReceipts(hash: Uint8Array): Promise<TxReceipt[] | undefined> {
+    const raw = await dbGet(this.db, prefixed(KeyPrefix.receipts, hash))
+    return raw ? decodeStoredReceipts(raw) : undefined
+  }
+
+  async canonicalHash(number: bigint): Promise<Uint8Array | undefined> {
+    if (number > this.headHeader.number) return undefined
+    const c = this.canonicalCache.get(number)
+    if (c) return c
+    const h = await dbGet(this.db, prefixed(KeyPrefix.canonical, u64ToBytes(number)))
+    if (h) this.cacheCanonical(number, h)
+    return h
+  }
+
+  private cacheCanonical(n: bigint, h: Uint8Array): void {
+    if (this.canonicalCache.size > 8192) this.canonicalCache.delete(this.canonicalCache.keys().next().value!)
+    this.canonicalCache.set(n, h)
+  }
+
+  async canonicalHeader(number: bigint): Promise<BlockHeader | undefined> {
+    const h = await this.canonicalHash(number)
+    return h ? this.getHeader(h) : undefined
+  }
+
+  async isCanonical(header: BlockHeader): Promise<boolean> {
+    const h = await this.canonicalHash(header.number)
+    return h !== undefined && equalBytes(h, header.hash())
+  }
+
+  async txLocation(txHash: Uint8Array): Promise<TxLocation | undefined> {
+    const raw = await dbGet(this.db, prefixed(KeyPrefix.txLocation, txHash))
+    if (!raw) return undefined
+    const blockHash = raw.subarray(0, 32)
+    const index = new DataView(raw.buffer, raw.byteOffset + 32, 4).getUint32(0)
+    const header = await this.getHeader(blockHash)
+    if (!header) return undefined
+    return { blockHash, blockNumber: header.number, index }
+  }
+
+  safe(): Uint8Array | undefined {
+    return this.safeHash
+  }
+
+  finalized(): Uint8Array | undefined {
+    return this.finalizedHash
+  }
+
+  /** Writes the genesis block and points the head at it (empty database only). */
+  async initGenesis(block: Block, stateOps: DbOp[]): Promise<void> {
+    const hash = block.hash()
+    const ops: DbOp[] = [
+      ...stateOps,
+      ...this.blockDataOps(block, []),
+      ...this.canonicalOps(block),
+      { type: 'put', key: prefixed(KeyPrefix.meta, META_GENESIS), value: hash },
+      { type: 'put', key: prefixed(KeyPrefix.meta, META_HEAD), value: hash },
+      { type: 'put', key: prefixed(KeyPrefix.meta, META_SAFE), value: hash },
+      { type: 'put', key: prefixed(KeyPrefix.meta, META_FINALIZED), value: hash },
+    ]
+    await this.db.batch(ops)
+    this.headHeader = block.header
+    this.safeHash = this.finalizedHash = hash
+    this.cacheHeader(block.header)
+    this.cacheCanonical(0n, hash)
+  }
+
+  private blockDataOps(block: Block, receipts: TxReceipt[]): DbOp[] {
+    const hash = block.hash()
+    return [
+      { type: 'put', key: prefixed(KeyPrefix.header, hash), value: block.header.encode() },
+      { type: 'put', key: prefixed(KeyPrefix.body, hash), value: block.encodeBody() },
+      { type: 'put', key: prefixed(KeyPrefix.receipts, hash), value: encodeStoredReceipts(receipts) },
+    ]
+  }
+
+  private canonicalOps(block: Block): DbOp[] {
+    const hash = block.hash()
+    const ops: DbOp[] = [{ type: 'put', key: prefixed(KeyPrefix.canonical, u64ToBytes(block.number)), value: hash }]
+    block.transactions.forEach((tx, i) => {
+      const idx = new Uint8Array(4)
+      new DataView(idx.buffer).setUint32(0, i)
+      ops.push({ type: 'put', key: prefixed(KeyPrefix.txLocation, tx.hash()), value: concatBytes(hash, idx) })
+    })
+    return ops
+  }
+
+  /**
+   * Stores a block. With `makeHead` the canonical chain moves to it — extending the head or
+   * reorganising from the common ancestor — in the same batch. Returns the canonical change.
+   */
+  async commitBlock(
+    block: Block,
+    receipts: TxReceipt[],
+    stateOps: DbOp[],
+    opts: { makeHead: boolean; extraOps?: DbOp[] },
+  ): Promise<CanonicalChange> {
+    const ops: DbOp[] = [...stateOps, ...this.blockDataOps(block, receipts), ...(opts.extraOps ?? [])]
+    let change: CanonicalChange = { removed: [], added: [] }
+    if (opts.makeHead) {
+      if (equalBytes(block.header.parentHash, this.headHeader.hash())) {
+        change = { removed: [], added: [block] }
+        ops.push(...this.canonicalOps(block))
+      } else {
+        change = await this.reorgChange(block)
+        ops.push(...(await this.reorgOps(change)))
+      }
+      ops.push({ type: 'put', key: prefixed(KeyPrefix.meta, META_HEAD), value: block.hash() })
+    }
+    await this.db.batch(ops)
+    this.cacheHeader(block.header)
+    if (opts.makeHead) this.applyCanonical(change, block.header)
+    return change
+  }
+
+  /** Moves the head to an already stored block (fork choice switching branches). */
+  async setHead(hash: Uint8Array): Promise<CanonicalChange> {
+    const target = await this.getBlock(hash)
+    if (!target) throw new ChainError('UNKNOWN_BLOCK', `cannot set head to unknown block ${bytesToHex(hash)}`)
+    const change = await this.reorgChange(target)
+    const ops = await this.reorgOps(change)
+    ops.push({ type: 'put', key: prefixed(KeyPrefix.meta, META_HEAD), value: hash })
+    await this.db.batch(ops)
+    this.applyCanonical(change, target.header)
+    return change
+  }
+
+  async setSafeAndFinalized(safe: Uint8Array, finalized: Uint8Array): Promise<void> {
+    await this.db.batch([
+      { type: 'put', key: prefixed(KeyPrefix.meta, META_SAFE), value: safe },
+      { type: 'put', key: prefixed(KeyPrefix.meta, META_FINALIZED), value: finalized },
+    ])
+    this.safeHash = safe
+    this.finalizedHash = finalized
+  }
+
+  private applyCanonical(change: CanonicalChange, newHead: BlockHeader): void {
+    for (const b of change.removed) this.canonicalCache.delete(b.number)
+    for (const b of change.added) this.cacheCanonical(b.number, b.hash())
+    for (const n of [...this.canonicalCache.keys()]) if (n > newHead.number) this.canonicalCache.delete(n)
+    this.headHeader = newHead
+  }
+
+  /** Walks the new branch back to the canonical chain; the new tip itself may not be stored yet. */
+  private async reorgChange(tip: Block): Promise<CanonicalChange> {
+    const added: Block[] = [tip]
+    let cursor = tip.header
+    while (true) {
+      if (cursor.number === 0n) break
+      const parent = await this.getBlock(cursor.parentHash)
+      if (!parent) throw new ChainError('UNKNOWN_BLOCK', `missing ancestor ${bytesToHex(cursor.parentHash)} of block ${tip.number}`)
+      const canon = await this.canonicalHash(parent.number)
+      if (canon && equalBytes(canon, parent.hash())) break
+      added.unshift(parent)
+      cursor = parent.header
+    }
+    const ancestor = added[0]!.number - 1n
+    const removed: Block[] = []
+    for (let n = ancestor + 1n; n <= this.headHeader.number; n++) {
+      const h = await this.canonicalHash(n)
+      const b = h && (await this.getBlock(h))
+      if (b) removed.push(b)
+    }
+    return { removed, added }
+  }
+
+  private async reorgOps(change: CanonicalChange): Promise<DbOp[]> {
+    const ops: DbOp[] = []
+    const newTop = change.added.length ? change.added[change.added.length - 1]!.number : -1n
+    for (const b of change.removed) {
+      for (const tx of b.transactions) ops.push({ type: 'del', key: prefixed(KeyPrefix.txLocation, tx.hash()) })
+      if (b.number > newTop) ops.push({ type: 'del', key: prefixed(KeyPrefix.canonical, u64ToBytes(b.number)) })
+    }
+    for (const b of change.added) ops.push(...this.canonicalOps(b))
+    return ops
+  }
+}

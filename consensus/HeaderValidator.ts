@@ -1,0 +1,83 @@
+import { bytesToHex, concatBytes, equalBytes } from '../common/bytes.js'
+import { gasLimitBounds, nextBaseFee } from '../chain/FeeMarket.js'
+import type { BlockHeader } from '../chain/Header.js'
+import { keccak256 } from '../chain/keccak.js'
+import { recoverSealer } from '../chain/Seal.js'
+import type { ExecutedBlock } from '../vm/BlockExecutor.js'
+import { DEV_JOB_ID, DEV_WORKLOAD_ID, devSessionId, devVrfSigner } from './DevWork.js'
+import { ConsensusError } from './errors.js'
+
+export interface ValidationRules {
+  genesisHash: Uint8Array
+  /** Addresses allowed to produce (in --dev, the dev producer). Proof of Value replaces this with the epoch's validator set. */
+  producers: Uint8Array[]
+  /** Seconds a header's timestamp may run ahead of the local clock. */
+  maxFutureSeconds: number
+}
+
+const hex = bytesToHex
+
+/**
+ * Header checks in the order a receiving node can afford them: alone (cheap, before asking
+ * for anything else), against the parent, the work reference and VRF, and after execution.
+ */
+export class HeaderValidator {
+  constructor(private readonly rules: ValidationRules) {}
+
+  /** Checks that need only the header: the seal and the producer's eligibility. */
+  validateAlone(h: BlockHeader, nowSeconds: number): void {
+    if (h.number === 0n) throw new ConsensusError('GENESIS', 'a second genesis block cannot be imported')
+    const sealer = recoverSealer(h)
+    if (!equalBytes(sealer, h.producer))
+      throw new ConsensusError('BAD_SEAL', `block ${h.number} is sealed by ${hex(sealer)}, not by its producer ${hex(h.producer)}`)
+    if (!this.rules.producers.some((p) => equalBytes(p, h.producer)))
+      throw new ConsensusError('NOT_PRODUCER', `block ${h.number}: ${hex(h.producer)} is not an eligible producer`)
+    if (h.timestamp > BigInt(nowSeconds + this.rules.maxFutureSeconds))
+      throw new ConsensusError('FUTURE_BLOCK', `block ${h.number} has timestamp ${h.timestamp}, ahead of local time ${nowSeconds}`)
+  }
+
+  validateAgainstParent(h: BlockHeader, parent: BlockHeader): void {
+    if (!equalBytes(h.parentHash, parent.hash())) throw new ConsensusError('BAD_PARENT', `block ${h.number}: parent hash mismatch`)
+    if (h.number !== parent.number + 1n) throw new ConsensusError('BAD_NUMBER', `block number ${h.number} does not follow ${parent.number}`)
+    if (h.timestamp <= parent.timestamp)
+      throw new ConsensusError('BAD_TIMESTAMP', `block ${h.number}: timestamp ${h.timestamp} is not after the parent's ${parent.timestamp}`)
+    if (h.slot <= parent.slot) throw new ConsensusError('BAD_SLOT', `block ${h.number}: slot ${h.slot} is not after the parent's ${parent.slot}`)
+    const { min, max } = gasLimitBounds(parent.gasLimit)
+    if (h.gasLimit < min || h.gasLimit > max)
+      throw new ConsensusError('BAD_GAS_LIMIT', `block ${h.number}: gas limit ${h.gasLimit} outside [${min}, ${max}]`)
+    const base = nextBaseFee(parent)
+    if (h.baseFeePerGas !== base) throw new ConsensusError('BAD_BASE_FEE', `block ${h.number}: base fee ${h.baseFeePerGas}, expected ${base}`)
+  }
+
+  /** The work reference (job/session of a verified receipt) and the VRF randomness. */
+  validateWork(h: BlockHeader, parent: BlockHeader): void {
+    if (!equalBytes(h.jobId, DEV_JOB_ID) || !equalBytes(h.workloadId, DEV_WORKLOAD_ID))
+      throw new ConsensusError('BAD_WORK', `block ${h.number}: jobId/workloadId do not name an accepted work receipt`)
+    if (!equalBytes(h.sessionId, devSessionId(h.producer, this.rules.genesisHash)))
+      throw new ConsensusError('BAD_WORK', `block ${h.number}: sessionId is not the producer's session for job ${hex(h.jobId)}`)
+    let vrfSigner: Uint8Array
+    try {
+      vrfSigner = devVrfSigner(h.vrfProof, parent.mixHash, h.slot)
+    } catch {
+      throw new ConsensusError('BAD_VRF', `block ${h.number}: malformed VRF proof`)
+    }
+    if (!equalBytes(vrfSigner, h.producer)) throw new ConsensusError('BAD_VRF', `block ${h.number}: VRF proof not by the producer`)
+    if (!equalBytes(h.vrfOutput, keccak256(h.vrfProof))) throw new ConsensusError('BAD_VRF', `block ${h.number}: VRF output does not match the proof`)
+    if (!equalBytes(h.mixHash, keccak256(concatBytes(parent.mixHash, h.vrfOutput))))
+      throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)
+  }
+
+  /** After execution: what the header claims must be what executing the body produced. */
+  validateExecution(h: BlockHeader, ex: ExecutedBlock): void {
+    const pairs: [string, Uint8Array, Uint8Array][] = [
+      ['stateRoot', h.stateRoot, ex.stateRoot],
+      ['receiptsRoot', h.receiptsRoot, ex.receiptsRoot],
+      ['transactionsRoot', h.transactionsRoot, ex.transactionsRoot],
+      ['logsBloom', h.logsBloom, ex.logsBloom],
+    ]
+    for (const [name, claimed, actual] of pairs)
+      if (!equalBytes(claimed, actual))
+        throw new ConsensusError('BAD_EXECUTION', `block ${h.number}: ${name} ${hex(claimed).slice(0, 18)}… does not match execution ${hex(actual).slice(0, 18)}…`)
+    if (h.gasUsed !== ex.gasUsed) throw new ConsensusError('BAD_EXECUTION', `block ${h.number}: gasUsed ${h.gasUsed}, execution used ${ex.gasUsed}`)
+  }
+}

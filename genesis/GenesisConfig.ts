@@ -1,0 +1,116 @@
+import { hexToBytes, isHex } from '../common/bytes.js'
+import { GenesisError } from './errors.js'
+
+/**
+ * The genesis file (JSON). Quantities may be JSON numbers or 0x-hex strings; byte fields are
+ * 0x-hex. Documented in genesis/README.md.
+ */
+export interface GenesisFile {
+  config: {
+    chainId: number | string
+    /** Proof of Value: slot length in seconds (default 2). */
+    slotSeconds?: number
+    /** Proof of Value: slots per epoch (default 32). */
+    epochLength?: number
+    /** Fixed addresses of the system contracts (ValidatorSet, WorkMarket, …), by name. */
+    systemContracts?: Record<string, string>
+  }
+  timestamp?: number | string
+  gasLimit?: number | string
+  baseFeePerGas?: number | string
+  extraData?: string
+  alloc: Record<string, { balance?: number | string; nonce?: number | string; code?: string; storage?: Record<string, string> }>
+}
+
+export interface AllocAccount {
+  address: Uint8Array
+  balance: bigint
+  nonce: bigint
+  code: Uint8Array
+  storage: [Uint8Array, Uint8Array][]
+}
+
+/** The validated, typed genesis. */
+export interface GenesisSpec {
+  chainId: bigint
+  slotSeconds: number
+  epochLength: number
+  systemContracts: Map<string, Uint8Array>
+  timestamp: bigint
+  gasLimit: bigint
+  baseFeePerGas: bigint
+  extraData: Uint8Array
+  alloc: AllocAccount[]
+}
+
+function quantity(v: unknown, field: string, dflt?: bigint): bigint {
+  if (v === undefined || v === null) {
+    if (dflt === undefined) throw new GenesisError(`${field} is required`)
+    return dflt
+  }
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new GenesisError(`${field} must be a non-negative integer`)
+    return BigInt(v)
+  }
+  if (typeof v === 'string' && (isHex(v) && v.length > 2 ? true : /^[0-9]+$/.test(v))) return BigInt(v)
+  throw new GenesisError(`${field} must be a number or a 0x-hex quantity, got ${JSON.stringify(v)}`)
+}
+
+function bytes(v: unknown, field: string, length?: number): Uint8Array {
+  if (!isHex(v) || (v.length - 2) % 2 !== 0) throw new GenesisError(`${field} must be 0x-hex bytes`)
+  const b = hexToBytes(v)
+  if (length !== undefined && b.length !== length) throw new GenesisError(`${field} must be ${length} bytes`)
+  return b
+}
+
+function word(v: unknown, field: string): Uint8Array {
+  const b = bytes(v, field)
+  if (b.length > 32) throw new GenesisError(`${field} is longer than 32 bytes`)
+  const out = new Uint8Array(32)
+  out.set(b, 32 - b.length)
+  return out
+}
+
+export function parseGenesis(input: unknown): GenesisSpec {
+  if (typeof input !== 'object' || input === null) throw new GenesisError('genesis must be a JSON object')
+  const g = input as GenesisFile
+  if (typeof g.config !== 'object' || g.config === null) throw new GenesisError('config is required')
+  const chainId = quantity(g.config.chainId, 'config.chainId')
+  if (chainId === 0n || chainId >= 1n << 53n) throw new GenesisError('config.chainId must be between 1 and 2^53-1')
+  const slotSeconds = Number(quantity(g.config.slotSeconds, 'config.slotSeconds', 2n))
+  const epochLength = Number(quantity(g.config.epochLength, 'config.epochLength', 32n))
+  if (slotSeconds < 1) throw new GenesisError('config.slotSeconds must be at least 1')
+  if (epochLength < 1) throw new GenesisError('config.epochLength must be at least 1')
+  const systemContracts = new Map<string, Uint8Array>()
+  for (const [name, addr] of Object.entries(g.config.systemContracts ?? {}))
+    systemContracts.set(name, bytes(addr, `config.systemContracts.${name}`, 20))
+  const gasLimit = quantity(g.gasLimit, 'gasLimit', 30_000_000n)
+  if (gasLimit < 5000n || gasLimit >= 1n << 63n) throw new GenesisError('gasLimit must be between 5000 and 2^63-1')
+  const extraData = g.extraData === undefined ? new Uint8Array(0) : bytes(g.extraData, 'extraData')
+  if (extraData.length > 32) throw new GenesisError('extraData must be at most 32 bytes')
+  if (typeof g.alloc !== 'object' || g.alloc === null) throw new GenesisError('alloc is required (may be empty: {})')
+  const alloc: AllocAccount[] = []
+  for (const [addr, acct] of Object.entries(g.alloc)) {
+    const f = `alloc.${addr}`
+    const a = /^0x/i.test(addr) ? addr : `0x${addr}`
+    if (typeof acct !== 'object' || acct === null) throw new GenesisError(`${f} must be an object`)
+    alloc.push({
+      address: bytes(a, `${f} (address)`, 20),
+      balance: quantity(acct.balance, `${f}.balance`, 0n),
+      nonce: quantity(acct.nonce, `${f}.nonce`, 0n),
+      code: acct.code === undefined ? new Uint8Array(0) : bytes(acct.code, `${f}.code`),
+      storage: Object.entries(acct.storage ?? {}).map(([k, v]) => [word(k, `${f}.storage key`), word(v, `${f}.storage[${k}]`)]),
+    })
+  }
+  return {
+    chainId,
+    slotSeconds,
+    epochLength,
+    systemContracts,
+    timestamp: quantity(g.timestamp, 'timestamp', 0n),
+    gasLimit,
+    baseFeePerGas: quantity(g.baseFeePerGas, 'baseFeePerGas', 1_000_000_000n),
+    extraData,
+    alloc,
+  }
+}

@@ -1,0 +1,5 @@
+export * from './DevKeys.js'
+export * from './errors.js'
+export * from './GenesisBuilder.js'
+export * from './GenesisConfig.js'
+export * from './presets.js'

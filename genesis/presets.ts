@@ -1,0 +1,38 @@
+import { bytesToHex } from '../common/bytes.js'
+import { privateKeyToAddress } from '../chain/Seal.js'
+import { DEV_MNEMONIC, deriveKeys } from './DevKeys.js'
+import type { GenesisFile } from './GenesisConfig.js'
+import { MULTICALL3_RUNTIME } from './multicall3.js'
+
+/** Arachnid's deterministic-deployment proxy, the CREATE2 factory Foundry scripts expect. */
+export const CREATE2_DEPLOYER_ADDRESS = '0x4e59b44847b379578588920cA78FbF26c0B4956C'
+export const CREATE2_DEPLOYER_RUNTIME =
+  '0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe03601600081602082378035828234f58015156039578182fd5b8082525050506014600cf3'
+export const MULTICALL3_ADDRESS = '0xcA11bde05977b3631167028862bE2a173976CA11'
+
+export const DEV_CHAIN_ID = 31337
+export const DEV_ACCOUNT_COUNT = 20
+const ETHER = 10n ** 18n
+
+/**
+ * The `--dev` chain: chain id 31337, the twenty accounts of the Hardhat mnemonic with 10000
+ * coins each, and the CREATE2 deployer and Multicall3 predeployed, so that wallets and
+ * developer tools configured for a local Hardhat or Anvil chain work against povchain as is.
+ */
+export function devGenesis(): GenesisFile {
+  const alloc: GenesisFile['alloc'] = {}
+  for (const key of deriveKeys(DEV_MNEMONIC, DEV_ACCOUNT_COUNT))
+    alloc[bytesToHex(privateKeyToAddress(key))] = { balance: `0x${(10_000n * ETHER).toString(16)}` }
+  alloc[CREATE2_DEPLOYER_ADDRESS] = { code: CREATE2_DEPLOYER_RUNTIME, nonce: 1 }
+  alloc[MULTICALL3_ADDRESS] = { code: MULTICALL3_RUNTIME, nonce: 1 }
+  return {
+    config: { chainId: DEV_CHAIN_ID, slotSeconds: 1, epochLength: 32 },
+    timestamp: 0,
+    gasLimit: 60_000_000,
+    baseFeePerGas: 1_000_000_000,
+    extraData: '0x',
+    alloc,
+  }
+}
+
+export const PRESETS: Record<string, () => GenesisFile> = { dev: devGenesis }

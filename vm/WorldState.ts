@@ -1,0 +1,124 @@
+import type { Common } from '@ethereumjs/common'
+import { createMPT } from '@ethereumjs/mpt'
+import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
+import { createVM, type VM } from '@ethereumjs/vm'
+import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
+import type { ChainDB } from '../chain/Database.js'
+import { equalBytes } from '../common/bytes.js'
+import { TrieDatabase } from './TrieDatabase.js'
+
+/** Where BLOCKHASH looks up ancestors (the canonical chain). */
+export interface BlockHashSource {
+  canonicalHash(number: bigint): Promise<Uint8Array | undefined>
+}
+
+const ZERO_HASH = new Uint8Array(32)
+
+/**
+ * The world state: accounts, code and storage in Merkle-Patricia tries stored in the node's
+ * LevelDB. One long-lived state manager with caches follows the head and executes blocks;
+ * reads at other blocks get their own uncached view of the trie at that block's root (all
+ * roots stay readable: the node keeps every trie node).
+ */
+export class WorldState {
+  readonly trieDb: TrieDatabase
+  private headSM!: MerkleStateManager
+  private headVM!: VM
+  private headRoot?: Uint8Array
+
+  constructor(
+    private readonly db: ChainDB,
+    readonly common: Common,
+    private readonly hashes: BlockHashSource,
+  ) {
+    this.trieDb = new TrieDatabase(db)
+  }
+
+  private blockchainShim(): EVMMockBlockchainInterface {
+    const hashes = this.hashes
+    const shim: EVMMockBlockchainInterface = {
+      async getBlock(n: number) {
+        const h = (await hashes.canonicalHash(BigInt(n))) ?? ZERO_HASH
+        return { hash: () => h } as never
+      },
+      async putBlock() {},
+      shallowCopy: () => shim,
+    }
+    return shim
+  }
+
+  private async newStateManager(root: Uint8Array | undefined, cacheEntries: number): Promise<MerkleStateManager> {
+    const trie = await createMPT({
+      db: this.trieDb,
+      useKeyHashing: true,
+      valueEncoding: 'view',
+      cacheSize: 0,
+      common: this.common,
+    })
+    const sm = new MerkleStateManager({
+      trie,
+      common: this.common,
+      caches: cacheEntries > 0
+        ? new Caches({ account: { size: cacheEntries }, storage: { size: cacheEntries }, code: { size: Math.max(16, cacheEntries >> 4) } })
+        : undefined,
+    })
+    if (root) await sm.setStateRoot(root)
+    return sm
+  }
+
+  private async newVM(sm: MerkleStateManager): Promise<VM> {
+    return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false })
+  }
+
+  /** The executing VM positioned at `root` (usually already there: the head's root). */
+  async vmAt(root: Uint8Array | undefined): Promise<VM> {
+    if (!this.headVM) {
+      this.headSM = await this.newStateManager(root, 200_000)
+      this.headVM = await this.newVM(this.headSM)
+      this.headRoot = root
+    } else if (root && !(this.headRoot && equalBytes(this.headRoot, root))) {
+      await this.headSM.setStateRoot(root)
+      this.headRoot = root
+    }
+    return this.headVM
+  }
+
+  /** Records that the head state manager now sits at `root` (after a committed execution). */
+  markHeadRoot(root: Uint8Array): void {
+    this.headRoot = root
+  }
+
+  /** Forgets the head state manager's position, e.g. after a failed execution. */
+  invalidateHead(): void {
+    this.headRoot = undefined
+    this.trieDb.discard()
+  }
+
+  /**
+   * A shared read-only state manager at `root` (balances, nonces, code, storage). Readers of
+   * the last few roots are kept with warm caches: most reads hit the head. Never execute on
+   * one: use `scratchVM`.
+   */
+  async readerAt(root: Uint8Array): Promise<MerkleStateManager> {
+    const key = Buffer.from(root).toString('hex')
+    let r = this.readers.get(key)
+    if (!r) {
+      r = this.newStateManager(root, 20_000)
+      this.readers.set(key, r)
+      if (this.readers.size > 8) this.readers.delete(this.readers.keys().next().value!)
+    }
+    return r
+  }
+  private readers = new Map<string, Promise<MerkleStateManager>>()
+
+  /** A throw-away VM for eth_call, estimateGas and tracing at `root`. */
+  async scratchVM(root: Uint8Array): Promise<VM> {
+    return this.newVM(await this.newStateManager(root, 512))
+  }
+
+  /** A fresh VM at the empty root, used only to build genesis. */
+  async genesisVM(): Promise<VM> {
+    const sm = await this.newStateManager(undefined, 0)
+    return this.newVM(sm)
+  }
+}
