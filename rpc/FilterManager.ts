@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto'
+import { bytesToHex } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import { blockLogs, inFilterRange, queryLogs, type LogFilterSpec, type LogLimits } from './LogQuery.js'
+import type { RpcBackend, Unsubscribe } from './RpcBackend.js'
+import { filterNotFound, limitExceeded } from './RpcErrors.js'
+import type { RpcMetrics } from './RpcMetrics.js'
+
+type FilterKind = 'block' | 'pendingTx' | 'logs'
+
+interface Filter {
+  kind: FilterKind
+  lastPoll: number
+  queue: unknown[]
+  spec?: LogFilterSpec
+}
+
+export interface FilterManagerOptions {
+  timeoutMs: number
+  maxFilters: number
+  /** Per filter; the oldest entries are dropped beyond it (a client that never polls). */
+  maxQueued: number
+  limits: LogLimits
+}
+
+/** Geth-style 0x-prefixed random 128-bit id (filters and subscriptions). */
+export function newId(): string {
+  return '0x' + randomBytes(16).toString('hex')
+}
+
+/**
+ * Polling filters (eth_newFilter, eth_newBlockFilter, eth_newPendingTransactionFilter):
+ * each keeps what happened since its last eth_getFilterChanges; one not polled within the
+ * timeout is removed, after which it answers "filter not found" like Geth.
+ */
+export class FilterManager {
+  private readonly filters = new Map<string, Filter>()
+  private unsubs: Unsubscribe[] = []
+  private sweeper?: NodeJS.Timeout
+
+  constructor(
+    private readonly backend: RpcBackend,
+    private readonly opts: FilterManagerOptions,
+    private readonly metrics: RpcMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.unsubs.push(
+      this.backend.onNewHead((block, receipts) => {
+        if (this.filters.size === 0) return
+        const hash = bytesToHex(block.hash())
+        for (const f of this.filters.values()) {
+          if (f.kind === 'block') this.push(f, [hash])
+          else if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block, receipts, f.spec!.criteria, false))
+        }
+      }),
+      this.backend.onRemovedBlock((block, receipts) => {
+        for (const f of this.filters.values())
+          if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block, receipts, f.spec!.criteria, true))
+      }),
+      this.backend.onPendingTransaction((tx) => {
+        let hash: string | undefined
+        for (const f of this.filters.values()) if (f.kind === 'pendingTx') this.push(f, [(hash ??= bytesToHex(tx.hash()))])
+      }),
+    )
+    const every = Math.max(10, Math.min(this.opts.timeoutMs / 2, 30_000))
+    this.sweeper = setInterval(() => this.sweep(), every)
+    this.sweeper.unref()
+  }
+
+  close(): void {
+    for (const u of this.unsubs) u()
+    this.unsubs = []
+    if (this.sweeper) clearInterval(this.sweeper)
+    this.filters.clear()
+    this.metrics.filters.set(0)
+  }
+
+  private push(f: Filter, items: unknown[]): void {
+    for (const it of items) f.queue.push(it)
+    const over = f.queue.length - this.opts.maxQueued
+    if (over > 0) f.queue.splice(0, over)
+  }
+
+  private sweep(now = Date.now()): void {
+    for (const [id, f] of this.filters)
+      if (now - f.lastPoll > this.opts.timeoutMs) {
+        this.filters.delete(id)
+        this.logger.debug({ id, kind: f.kind }, 'filter expired')
+      }
+    this.metrics.filters.set(this.filters.size)
+  }
+
+  private install(kind: FilterKind, spec?: LogFilterSpec): string {
+    if (this.filters.size >= this.opts.maxFilters) {
+      this.sweep()
+      if (this.filters.size >= this.opts.maxFilters) throw limitExceeded(`too many filters (max ${this.opts.maxFilters})`)
+    }
+    const id = newId()
+    const f: Filter = { kind, lastPoll: Date.now(), queue: [] }
+    if (spec) f.spec = spec
+    this.filters.set(id, f)
+    this.metrics.filters.set(this.filters.size)
+    return id
+  }
+
+  newBlockFilter(): string {
+    return this.install('block')
+  }
+
+  newPendingTransactionFilter(): string {
+    return this.install('pendingTx')
+  }
+
+  newLogFilter(spec: LogFilterSpec): string {
+    return this.install('logs', spec)
+  }
+
+  private get(id: unknown): Filter {
+    const f = typeof id === 'string' ? this.filters.get(id.toLowerCase()) : undefined
+    if (!f) throw filterNotFound()
+    const now = Date.now()
+    if (now - f.lastPoll > this.opts.timeoutMs) {
+      this.filters.delete((id as string).toLowerCase())
+      throw filterNotFound()
+    }
+    f.lastPoll = now
+    return f
+  }
+
+  /** eth_getFilterChanges: everything since the last poll. */
+  changes(id: unknown): unknown[] {
+    const f = this.get(id)
+    const out = f.queue
+    f.queue = []
+    return out
+  }
+
+  /** eth_getFilterLogs: the whole range of a log filter. */
+  async logs(id: unknown): Promise<unknown[]> {
+    const f = this.get(id)
+    if (f.kind !== 'logs') throw filterNotFound()
+    return queryLogs(this.backend, f.spec!, this.opts.limits)
+  }
+
+  uninstall(id: unknown): boolean {
+    const ok = typeof id === 'string' && this.filters.delete(id.toLowerCase())
+    this.metrics.filters.set(this.filters.size)
+    return ok
+  }
+
+  get size(): number {
+    return this.filters.size
+  }
+}

@@ -1,0 +1,169 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Logger } from '../common/logger.js'
+import type { CallContext, JsonRpcDispatcher } from './JsonRpcDispatcher.js'
+import { OriginPolicy } from './OriginPolicy.js'
+import type { RpcBackend } from './RpcBackend.js'
+import { RpcCode } from './RpcErrors.js'
+import type { RpcMetrics } from './RpcMetrics.js'
+import type { RpcOptions } from './RpcOptions.js'
+
+export interface HttpServerDeps {
+  dispatcher: JsonRpcDispatcher
+  backend: RpcBackend
+  metrics: RpcMetrics
+  logger: Logger
+  /** WebSocket upgrades on the HTTP port, when WS is enabled. */
+  upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void
+}
+
+const HTTP_CTX: CallContext = Object.freeze({})
+const JSON_TYPE = 'application/json'
+
+function jsonError(code: number, message: string): string {
+  return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })
+}
+
+/**
+ * JSON-RPC over HTTP POST on plain node:http, plus GET /health and GET /metrics. Keep-alive
+ * is generous (clients pool sockets; closing one as a client reuses it loses the request).
+ */
+export class HttpServer {
+  readonly server: http.Server
+  private readonly cors: OriginPolicy
+
+  constructor(
+    private readonly opts: RpcOptions,
+    private readonly deps: HttpServerDeps,
+  ) {
+    this.cors = new OriginPolicy(opts.corsOrigins)
+    this.server = http.createServer((req, res) => this.onRequest(req, res))
+    this.server.keepAliveTimeout = 65_000
+    this.server.headersTimeout = 66_000
+    this.server.requestTimeout = 120_000
+    if (deps.upgrade) this.server.on('upgrade', deps.upgrade)
+    else this.server.on('upgrade', (_req, socket: Duplex) => socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'))
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      deps.metrics.bad('http_client_error')
+      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+      else socket.destroy()
+    })
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(this.opts.httpPort, this.opts.httpAddr, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
+    })
+    const a = this.server.address() as AddressInfo
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeAllConnections()
+    })
+  }
+
+  private send(res: http.ServerResponse, status: number, body: string, type = JSON_TYPE): void {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const allow = this.cors.allowOrigin(req.headers.origin)
+    if (allow) {
+      res.setHeader('access-control-allow-origin', allow)
+      if (allow !== '*') res.setHeader('vary', 'Origin')
+    }
+    const method = req.method
+    if (method === 'POST') return this.onPost(req, res)
+    if (method === 'OPTIONS') {
+      if (allow) {
+        res.setHeader('access-control-allow-methods', 'POST, GET, OPTIONS')
+        res.setHeader('access-control-allow-headers', req.headers['access-control-request-headers'] ?? 'content-type')
+        res.setHeader('access-control-max-age', '600')
+      }
+      res.writeHead(204)
+      res.end()
+      return
+    }
+    if (method === 'GET' || method === 'HEAD') {
+      const path = (req.url ?? '/').split('?')[0]
+      if (path === '/health') {
+        const body = JSON.stringify({ status: 'ok', head: `0x${this.deps.backend.head().number.toString(16)}` })
+        return this.send(res, 200, body)
+      }
+      if (path === '/metrics' && this.opts.metricsHandler) {
+        this.opts.metricsHandler().then(
+          ({ contentType, body }) => this.send(res, 200, body, contentType),
+          (err) => {
+            this.deps.logger.error({ err }, 'metrics handler failed')
+            this.send(res, 500, 'metrics unavailable\n', 'text/plain')
+          },
+        )
+        return
+      }
+      if (path === '/') return this.send(res, 200, 'povchain JSON-RPC: POST JSON-RPC 2.0 requests here\n', 'text/plain')
+      return this.send(res, 404, 'not found\n', 'text/plain')
+    }
+    res.setHeader('allow', 'POST, GET, OPTIONS')
+    this.send(res, 405, jsonError(RpcCode.INVALID_REQUEST, `method ${method} not allowed, use POST`))
+  }
+
+  private tooLarge(res: http.ServerResponse, size: number | string): void {
+    this.deps.metrics.bad('body_too_large')
+    res.setHeader('connection', 'close')
+    this.send(res, 413, jsonError(RpcCode.INVALID_REQUEST, `request body too large (${size} > ${this.opts.maxBodyBytes} bytes)`))
+  }
+
+  private onPost(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const max = this.opts.maxBodyBytes
+    const declared = req.headers['content-length']
+    if (declared !== undefined && Number(declared) > max) {
+      this.tooLarge(res, declared)
+      req.resume()
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    let rejected = false
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return
+      size += chunk.length
+      if (size > max) {
+        rejected = true
+        chunks.length = 0
+        this.tooLarge(res, `>${max}`)
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('error', () => {
+      rejected = true
+    })
+    req.on('end', () => {
+      if (rejected) return
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')
+      this.deps.dispatcher.handleText(text, HTTP_CTX).then(
+        (body) => {
+          if (res.destroyed) return
+          if (body === undefined) {
+            res.writeHead(200, { 'content-length': 0 })
+            res.end()
+          } else this.send(res, 200, body)
+        },
+        (err) => {
+          // The dispatcher answers every error itself; reaching here is a bug, not a crash.
+          this.deps.logger.error({ err }, 'HTTP dispatch failed')
+          if (!res.headersSent) this.send(res, 500, jsonError(RpcCode.INTERNAL, 'internal error'))
+        },
+      )
+    })
+  }
+}

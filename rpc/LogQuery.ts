@@ -1,0 +1,177 @@
+import { bytesToHex } from '../common/bytes.js'
+import type { Block } from '../chain/Block.js'
+import { bloomMayContain, type Log, type TxReceipt } from '../chain/Receipt.js'
+import { formatLog, qty, txHashHex, type LogPosition } from './Formatters.js'
+import { address, blockNumberOrTag, hash32 } from './HexParams.js'
+import type { BlockTag, RpcBackend } from './RpcBackend.js'
+import { invalidParams, limitExceeded, serverError } from './RpcErrors.js'
+
+/** Address/topic criteria of eth_getLogs, eth_newFilter and `logs` subscriptions. */
+export interface LogCriteria {
+  /** Any of these addresses; empty = any address. */
+  addresses: Uint8Array[]
+  /** Per position: null = wildcard, else any of the listed topics. */
+  topics: (Uint8Array[] | null)[]
+}
+
+export interface LogFilterSpec {
+  criteria: LogCriteria
+  fromBlock: BlockTag | bigint
+  toBlock: BlockTag | bigint
+  blockHash?: Uint8Array
+}
+
+const MAX_TOPICS = 4
+const MAX_SUB_TOPICS = 1000
+const MAX_ADDRESSES = 1000
+
+export function parseCriteria(o: Record<string, unknown>, arg: number): LogCriteria {
+  let addresses: Uint8Array[] = []
+  const a = o.address
+  if (Array.isArray(a)) {
+    if (a.length > MAX_ADDRESSES) throw invalidParams(`invalid argument ${arg}: address: too many addresses (max ${MAX_ADDRESSES})`)
+    addresses = a.map((x, i) => address(x, arg, `address[${i}]`))
+  } else if (a !== undefined && a !== null) addresses = [address(a, arg, 'address')]
+  const topics: (Uint8Array[] | null)[] = []
+  const t = o.topics
+  if (t !== undefined && t !== null) {
+    if (!Array.isArray(t)) throw invalidParams(`invalid argument ${arg}: topics: expected an array`)
+    if (t.length > MAX_TOPICS) throw invalidParams(`invalid argument ${arg}: exceed max topics`)
+    t.forEach((pos, i) => {
+      if (pos === null || pos === undefined) topics.push(null)
+      else if (Array.isArray(pos)) {
+        if (pos.length > MAX_SUB_TOPICS) throw invalidParams(`invalid argument ${arg}: exceed max sub-topics`)
+        // [null] or [] inside a position means wildcard, as in Geth.
+        if (pos.length === 0 || pos.some((x) => x === null)) topics.push(null)
+        else topics.push(pos.map((x, j) => hash32(x, arg, `topics[${i}][${j}]`)))
+      } else topics.push([hash32(pos, arg, `topics[${i}]`)])
+    })
+  }
+  return { addresses, topics }
+}
+
+/** The filter object of eth_getLogs / eth_newFilter. */
+export function parseFilterSpec(v: unknown, arg: number): LogFilterSpec {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidParams(`invalid argument ${arg}: expected a filter object`)
+  const o = v as Record<string, unknown>
+  const criteria = parseCriteria(o, arg)
+  const present = (x: unknown) => x !== undefined && x !== null
+  if (present(o.blockHash)) {
+    if (present(o.fromBlock) || present(o.toBlock))
+      throw invalidParams(`invalid argument ${arg}: cannot specify both BlockHash and FromBlock/ToBlock, choose one or the other`)
+    return { criteria, fromBlock: 'latest', toBlock: 'latest', blockHash: hash32(o.blockHash, arg, 'blockHash') }
+  }
+  return {
+    criteria,
+    fromBlock: present(o.fromBlock) ? blockNumberOrTag(o.fromBlock, arg, 'fromBlock') : 'latest',
+    toBlock: present(o.toBlock) ? blockNumberOrTag(o.toBlock, arg, 'toBlock') : 'latest',
+  }
+}
+
+function eq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function anyEq(list: Uint8Array[], v: Uint8Array): boolean {
+  for (const x of list) if (eq(x, v)) return true
+  return false
+}
+
+/** Geth's rule: more criteria positions than the log has topics never matches. */
+export function matchLog(log: Log, c: LogCriteria): boolean {
+  if (c.addresses.length > 0 && !anyEq(c.addresses, log.address)) return false
+  if (c.topics.length > log.topics.length) return false
+  for (let i = 0; i < c.topics.length; i++) {
+    const want = c.topics[i]
+    if (want && !anyEq(want, log.topics[i]!)) return false
+  }
+  return true
+}
+
+/** False when the block's bloom proves no log can match (lets a scan skip the block). */
+export function bloomMatches(bloom: Uint8Array, c: LogCriteria): boolean {
+  if (c.addresses.length > 0 && !c.addresses.some((a) => bloomMayContain(bloom, a))) return false
+  for (const want of c.topics) if (want && !want.some((t) => bloomMayContain(bloom, t))) return false
+  return true
+}
+
+/** The matching logs of one block, formatted, with block-wide log indexes. */
+export function blockLogs(block: Block, receipts: TxReceipt[], c: LogCriteria, removed: boolean): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = []
+  const h = block.header
+  let blockPos: Omit<LogPosition, 'transactionHash' | 'transactionIndex'> | undefined
+  let logIndex = 0
+  for (let i = 0; i < receipts.length; i++) {
+    const logs = receipts[i]!.logs
+    for (let j = 0; j < logs.length; j++, logIndex++) {
+      const log = logs[j]!
+      if (!matchLog(log, c)) continue
+      blockPos ??= { blockHash: bytesToHex(h.hash()), blockNumber: qty(h.number), blockTimestamp: qty(h.timestamp) }
+      const tx = block.transactions[i]
+      const pos: LogPosition = {
+        ...blockPos,
+        transactionHash: tx ? txHashHex(tx) : bytesToHex(new Uint8Array(32)),
+        transactionIndex: qty(i),
+      }
+      out.push(formatLog(log, pos, logIndex, removed))
+    }
+  }
+  return out
+}
+
+export interface LogLimits {
+  maxBlockRange: number
+  maxResults: number
+}
+
+async function resolveNumber(backend: RpcBackend, ref: BlockTag | bigint, head: bigint): Promise<bigint> {
+  if (typeof ref === 'bigint') return ref
+  if (ref === 'latest' || ref === 'pending') return head
+  if (ref === 'earliest') return 0n
+  const h = await backend.headerByRef(ref)
+  if (!h) throw serverError(`${ref} block not found`)
+  return h.number
+}
+
+/** eth_getLogs: scans canonical blocks (bloom first), enforcing range and result limits. */
+export async function queryLogs(backend: RpcBackend, spec: LogFilterSpec, limits: LogLimits): Promise<Record<string, unknown>[]> {
+  if (spec.blockHash) {
+    const block = await backend.blockByRef({ hash: spec.blockHash })
+    if (!block) throw serverError('unknown block')
+    if (!bloomMatches(block.header.logsBloom, spec.criteria)) return []
+    const receipts = (await backend.receipts(spec.blockHash)) ?? []
+    const logs = blockLogs(block, receipts, spec.criteria, false)
+    if (logs.length > limits.maxResults) throw limitExceeded(`query returned more than ${limits.maxResults} results`)
+    return logs
+  }
+  const head = backend.head().number
+  const from = await resolveNumber(backend, spec.fromBlock, head)
+  let to = await resolveNumber(backend, spec.toBlock, head)
+  if (typeof spec.fromBlock === 'bigint' && typeof spec.toBlock === 'bigint' && from > to)
+    throw serverError('invalid block range params')
+  if (to > head) to = head
+  if (from > to) return []
+  if (to - from + 1n > BigInt(limits.maxBlockRange))
+    throw limitExceeded(`exceed maximum block range: ${limits.maxBlockRange}`)
+  const out: Record<string, unknown>[] = []
+  for (let n = from; n <= to; n++) {
+    const header = await backend.canonicalHeader(n)
+    if (!header || !bloomMatches(header.logsBloom, spec.criteria)) continue
+    const hash = header.hash()
+    const [block, receipts] = await Promise.all([backend.blockByRef({ hash }), backend.receipts(hash)])
+    if (!block || !receipts) continue
+    const logs = blockLogs(block, receipts, spec.criteria, false)
+    for (const l of logs) out.push(l)
+    if (out.length > limits.maxResults) throw limitExceeded(`query returned more than ${limits.maxResults} results`)
+  }
+  return out
+}
+
+/** Whether a block number lies inside a filter's from/to (tags other than numbers are open). */
+export function inFilterRange(spec: LogFilterSpec, n: bigint): boolean {
+  if (typeof spec.fromBlock === 'bigint' && n < spec.fromBlock) return false
+  if (typeof spec.toBlock === 'bigint' && n > spec.toBlock) return false
+  return true
+}
