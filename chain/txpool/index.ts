@@ -1,0 +1,6 @@
+export { TxPool, type PoolStateReader, type PoolHead, type TxPoolDeps, type AddOptions, type TxDropReason } from './TxPool.js'
+export { TxPoolError, TxPoolReasons, type TxPoolReasonKey } from './errors.js'
+export { defaultTxPoolOptions, resolveTxPoolOptions, type TxPoolOptions } from './options.js'
+export type { BestTransactions } from './BestIterator.js'
+export { effectiveTip, isReplacementBumpEnough, formatEther2 } from './pricing.js'
+export { decodePoolTransaction } from './decode.js'
