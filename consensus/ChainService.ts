@@ -82,6 +82,11 @@ export class ChainService {
     return () => (this.removedListeners = this.removedListeners.filter((x) => x !== l))
   }
 
+  /** Resolves when every queued production or import has finished. */
+  idle(): Promise<void> {
+    return this.queue.then(() => {})
+  }
+
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn)
     this.queue = run.catch(() => {})

@@ -1,0 +1,165 @@
+import type { Common } from '@ethereumjs/common'
+import { createTx, type TypedTransaction } from '@ethereumjs/tx'
+import { Account, Address } from '@ethereumjs/util'
+import { runTx, type VM } from '@ethereumjs/vm'
+import type { BlockHeader } from '../chain/Header.js'
+import { bigintToFixedBytes, hexToBytes } from '../common/bytes.js'
+import type { CallRequest, CallResult, EstimateResult, StateOverrides } from '../rpc/RpcBackend.js'
+import { toEthjsBlock } from '../vm/BlockExecutor.js'
+import type { WorldState } from '../vm/WorldState.js'
+import { NodeError } from './errors.js'
+
+const ZERO_ADDRESS = new Uint8Array(20)
+
+/**
+ * eth_call and eth_estimateGas: runs a request as an unsigned transaction from `from` on a
+ * throw-away copy of the state at a block, like Geth (nonce not checked; with no fee fields
+ * the gas price and base fee are zero, so an unfunded caller can still read).
+ */
+export class CallRunner {
+  constructor(
+    private readonly state: WorldState,
+    private readonly common: Common,
+    private readonly gasCap: bigint,
+  ) {}
+
+  private buildTx(req: CallRequest, gas: bigint, header: BlockHeader): { tx: TypedTransaction; baseFee: bigint } {
+    const priced = req.gasPrice !== undefined || req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined
+    const baseFee = priced ? header.baseFeePerGas : 0n
+    const common = this.common
+    const base = {
+      to: req.to,
+      value: req.value ?? 0n,
+      data: req.data ?? new Uint8Array(0),
+      gasLimit: gas,
+      nonce: 0n,
+      accessList: req.accessList?.map((a) => ({ address: a.address, storageKeys: a.storageKeys })) as never,
+    }
+    let tx: TypedTransaction
+    if (req.authorizationList?.length) {
+      tx = createTx(
+        {
+          ...base,
+          type: 4,
+          maxFeePerGas: req.maxFeePerGas ?? req.gasPrice ?? 0n,
+          maxPriorityFeePerGas: req.maxPriorityFeePerGas ?? 0n,
+          authorizationList: req.authorizationList.map((a) => ({
+            chainId: bigintToFixedBytes(a.chainId, 32),
+            address: a.address,
+            nonce: bigintToFixedBytes(a.nonce, 8),
+            yParity: bigintToFixedBytes(BigInt(a.yParity), 1),
+            r: bigintToFixedBytes(a.r, 32),
+            s: bigintToFixedBytes(a.s, 32),
+          })) as never,
+          to: req.to ?? ZERO_ADDRESS,
+        },
+        { common, freeze: false },
+      )
+    } else if (req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined) {
+      const maxFee = req.maxFeePerGas ?? baseFee + (req.maxPriorityFeePerGas ?? 0n)
+      tx = createTx({ ...base, type: 2, maxFeePerGas: maxFee, maxPriorityFeePerGas: req.maxPriorityFeePerGas ?? 0n }, { common, freeze: false })
+    } else {
+      tx = createTx({ ...base, type: req.accessList ? 1 : 0, gasPrice: req.gasPrice ?? 0n }, { common, freeze: false })
+    }
+    const from = new Address(req.from ?? ZERO_ADDRESS)
+    // The request is unsigned: the VM asks the transaction for its sender, so tell it.
+    ;(tx as { getSenderAddress: () => Address }).getSenderAddress = () => from
+    return { tx, baseFee }
+  }
+
+  private async applyOverrides(vm: VM, overrides: StateOverrides | undefined): Promise<void> {
+    if (!overrides) return
+    const sm = vm.stateManager
+    for (const [addrHex, o] of overrides) {
+      const addr = new Address(hexToBytes(addrHex))
+      const acct = (await sm.getAccount(addr)) ?? new Account()
+      if (o.balance !== undefined) acct.balance = o.balance
+      if (o.nonce !== undefined) acct.nonce = o.nonce
+      await sm.putAccount(addr, acct)
+      if (o.code !== undefined) await sm.putCode(addr, o.code)
+      if (o.state) {
+        await sm.clearStorage(addr)
+        for (const [k, v] of o.state) await sm.putStorage(addr, bigintToFixedBytes(k, 32), bigintToFixedBytes(v, 32))
+      }
+      if (o.stateDiff) for (const [k, v] of o.stateDiff) await sm.putStorage(addr, bigintToFixedBytes(k, 32), bigintToFixedBytes(v, 32))
+    }
+  }
+
+  private async attempt(vm: VM, req: CallRequest, gas: bigint, header: BlockHeader): Promise<CallResult> {
+    const { tx, baseFee } = this.buildTx(req, gas, header)
+    const block = toEthjsBlock(
+      {
+        number: header.number,
+        timestamp: header.timestamp,
+        gasLimit: header.gasLimit > gas ? header.gasLimit : gas,
+        baseFeePerGas: baseFee,
+        coinbase: header.coinbase,
+        mixHash: header.mixHash,
+      },
+      this.common,
+    )
+    await vm.stateManager.checkpoint()
+    try {
+      const res = await runTx(vm, { tx, block, skipNonce: true, skipBlockGasLimitValidation: true, skipHardForkValidation: true })
+      const err = res.execResult.exceptionError
+      return {
+        returnValue: res.execResult.returnValue,
+        gasUsed: res.totalGasSpent,
+        reverted: err?.error === 'revert',
+        error: err ? (err.error === 'revert' ? 'execution reverted' : err.error) : undefined,
+      }
+    } catch (e) {
+      // Validation failures before execution (insufficient funds, intrinsic gas …).
+      const msg = (e as Error).message.split(' -> ')[0]!.replace(/^[A-Z_]+: /, '')
+      throw new NodeError('CALL_INVALID', msg.slice(0, 300))
+    } finally {
+      await vm.stateManager.revert()
+    }
+  }
+
+  /** Inside the search a too-low limit may fail validation (intrinsic gas): that is just "too low". */
+  private async attemptOrFail(vm: VM, req: CallRequest, gas: bigint, header: BlockHeader): Promise<{ error?: string }> {
+    try {
+      return await this.attempt(vm, req, gas, header)
+    } catch (e) {
+      return { error: (e as Error).message }
+    }
+  }
+
+  private capped(req: CallRequest): bigint {
+    return req.gas !== undefined && req.gas < this.gasCap ? req.gas : this.gasCap
+  }
+
+  async call(req: CallRequest, header: BlockHeader, overrides?: StateOverrides): Promise<CallResult> {
+    const vm = await this.state.scratchVM(header.stateRoot)
+    await this.applyOverrides(vm, overrides)
+    return this.attempt(vm, req, this.capped(req), header)
+  }
+
+  /** Binary search for the lowest gas limit with which the request succeeds (as Geth does). */
+  async estimateGas(req: CallRequest, header: BlockHeader, overrides?: StateOverrides): Promise<EstimateResult> {
+    const vm = await this.state.scratchVM(header.stateRoot)
+    await this.applyOverrides(vm, overrides)
+    let hi = this.capped(req)
+    if (req.gas === undefined && header.gasLimit < hi) hi = header.gasLimit
+    const first = await this.attempt(vm, req, hi, header)
+    if (first.error) return { ok: false, result: first }
+    // Most calls succeed with what they used plus the 1/64 held back for sub-calls.
+    let lo = first.gasUsed - 1n
+    const optimistic = (first.gasUsed * 64n) / 63n + 2300n
+    if (optimistic < hi) {
+      const r = await this.attemptOrFail(vm, req, optimistic, header)
+      if (!r.error) hi = optimistic
+      else lo = optimistic
+    }
+    while (lo + 1n < hi) {
+      // Stop within 1.5% — a tighter answer costs more executions than it saves gas.
+      if ((hi - lo) * 1000n < hi * 15n) break
+      const mid = (lo + hi) / 2n
+      const r = await this.attemptOrFail(vm, req, mid, header)
+      if (r.error) lo = mid
+      else hi = mid
+    }
+    return { ok: true, gas: hi }
+  }
+}

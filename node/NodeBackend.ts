@@ -1,0 +1,323 @@
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
+import type { Block } from '../chain/Block.js'
+import { decodeTransaction } from '../chain/Block.js'
+import type { BlockStore } from '../chain/BlockStore.js'
+import type { Common } from '../chain/ChainCommon.js'
+import { nextBaseFee } from '../chain/FeeMarket.js'
+import type { BlockHeader } from '../chain/Header.js'
+import type { TxReceipt } from '../chain/Receipt.js'
+import type { TxPool } from '../chain/txpool/index.js'
+import { bigintToFixedBytes, bytesToHex, equalBytes } from '../common/bytes.js'
+import type { ChainService } from '../consensus/ChainService.js'
+import type {
+  BlockRef,
+  CallRequest,
+  CallResult,
+  EstimateResult,
+  FeeHistory,
+  NodeInfo,
+  PeerInfo,
+  PoolContent,
+  RpcBackend,
+  StateOverrides,
+  SyncStatus,
+  Unsubscribe,
+} from '../rpc/RpcBackend.js'
+import { callFailure } from '../rpc/RevertReason.js'
+import type { WorldState } from '../vm/WorldState.js'
+import type { AccountManager } from './accounts/index.js'
+import type { CallRunner } from './CallRunner.js'
+import { headerNotFound, NodeError } from './errors.js'
+import type { TransactionTracer } from '../vm/TransactionTracer.js'
+
+const GWEI = 1_000_000_000n
+
+/** The RpcBackend over a running node: the chain, the state, the pool and the accounts. */
+export class NodeBackend implements RpcBackend {
+  readonly clientVersion: string
+
+  constructor(
+    readonly chainId: bigint,
+    readonly devMode: boolean,
+    private readonly d: {
+      store: BlockStore
+      state: WorldState
+      chain: ChainService
+      pool: TxPool
+      accounts: AccountManager
+      calls: CallRunner
+      tracer: TransactionTracer
+      common: Common
+      coinbase: Uint8Array
+      version: string
+      nodeId: string
+    },
+  ) {
+    this.clientVersion = `povchain/v${d.version}/${process.platform}-${process.arch}/node${process.versions.node}`
+  }
+
+  head(): BlockHeader {
+    return this.d.store.head()
+  }
+
+  async headerByRef(ref: BlockRef): Promise<BlockHeader | undefined> {
+    const { store } = this.d
+    if (typeof ref === 'bigint') return store.canonicalHeader(ref)
+    if (typeof ref === 'object') {
+      const h = await store.getHeader(ref.hash)
+      if (h && ref.requireCanonical && !(await store.isCanonical(h)))
+        throw new NodeError('NOT_CANONICAL', `block ${bytesToHex(ref.hash)} is not canonical`)
+      return h
+    }
+    switch (ref) {
+      case 'latest':
+      case 'pending':
+        return store.head()
+      case 'earliest':
+        return store.canonicalHeader(0n)
+      case 'safe':
+      case 'finalized': {
+        if (this.devMode) return store.head()
+        const h = ref === 'safe' ? store.safe() : store.finalized()
+        return h ? store.getHeader(h) : undefined
+      }
+    }
+  }
+
+  private async requireHeader(ref: BlockRef): Promise<BlockHeader> {
+    const h = await this.headerByRef(ref)
+    if (!h) throw headerNotFound()
+    return h
+  }
+
+  async blockByRef(ref: BlockRef): Promise<Block | undefined> {
+    const h = await this.headerByRef(ref)
+    return h ? this.d.store.getBlock(h.hash()) : undefined
+  }
+
+  canonicalHeader(number: bigint): Promise<BlockHeader | undefined> {
+    return this.d.store.canonicalHeader(number)
+  }
+
+  receipts(blockHash: Uint8Array): Promise<TxReceipt[] | undefined> {
+    return this.d.store.getReceipts(blockHash)
+  }
+
+  txLocation(txHash: Uint8Array) {
+    return this.d.store.txLocation(txHash)
+  }
+
+  private async account(address: Uint8Array, ref: BlockRef) {
+    const h = await this.requireHeader(ref)
+    const sm = await this.d.state.readerAt(h.stateRoot)
+    return { sm, acct: await sm.getAccount(new Address(address)) }
+  }
+
+  async getBalance(address: Uint8Array, ref: BlockRef): Promise<bigint> {
+    return (await this.account(address, ref)).acct?.balance ?? 0n
+  }
+
+  async getNonce(address: Uint8Array, ref: BlockRef): Promise<bigint> {
+    if (ref === 'pending') return this.d.pool.pendingNonce(address)
+    return (await this.account(address, ref)).acct?.nonce ?? 0n
+  }
+
+  async getCode(address: Uint8Array, ref: BlockRef): Promise<Uint8Array> {
+    const h = await this.requireHeader(ref)
+    const sm = await this.d.state.readerAt(h.stateRoot)
+    return sm.getCode(new Address(address))
+  }
+
+  async getStorageAt(address: Uint8Array, slot: Uint8Array, ref: BlockRef): Promise<Uint8Array> {
+    const h = await this.requireHeader(ref)
+    const sm = await this.d.state.readerAt(h.stateRoot)
+    const key = slot.length === 32 ? slot : bigintToFixedBytes(BigInt(bytesToHex(slot) === '0x' ? 0 : bytesToHex(slot)), 32)
+    const v = await sm.getStorage(new Address(address), key)
+    const out = new Uint8Array(32)
+    out.set(v, 32 - v.length)
+    return out
+  }
+
+  async call(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<CallResult> {
+    return this.d.calls.call(req, await this.requireHeader(ref), overrides)
+  }
+
+  async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<EstimateResult> {
+    return this.d.calls.estimateGas(req, await this.requireHeader(ref), overrides)
+  }
+
+  async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
+    const tx = decodeTransaction(raw, this.d.common)
+    return (await this.d.pool.add(tx)).hash
+  }
+
+  private async fillRequest(req: CallRequest): Promise<CallRequest> {
+    if (!req.from) throw new NodeError('MISSING_FROM', 'missing from address')
+    const filled: CallRequest = { ...req }
+    if (filled.nonce === undefined) filled.nonce = await this.d.pool.pendingNonce(req.from)
+    if (filled.gasPrice === undefined && filled.maxFeePerGas === undefined) {
+      const tip = filled.maxPriorityFeePerGas ?? (await this.maxPriorityFeePerGas())
+      filled.maxPriorityFeePerGas = tip
+      filled.maxFeePerGas = 2n * nextBaseFee(this.head()) + tip
+    } else if (filled.maxFeePerGas !== undefined && filled.maxPriorityFeePerGas === undefined) {
+      const tip = await this.maxPriorityFeePerGas()
+      filled.maxPriorityFeePerGas = tip < filled.maxFeePerGas ? tip : filled.maxFeePerGas
+    }
+    if (filled.gas === undefined) {
+      const est = await this.estimateGas({ ...filled, nonce: undefined }, 'pending')
+      if (!est.ok) throw callFailure(est.result)
+      filled.gas = est.gas
+    }
+    filled.chainId = this.chainId
+    return filled
+  }
+
+  async sendTransaction(req: CallRequest): Promise<Uint8Array> {
+    const tx = this.d.accounts.signTransaction(await this.fillRequest(req), this.d.common)
+    return (await this.d.pool.add(tx)).hash
+  }
+
+  async signTransaction(req: CallRequest): Promise<Uint8Array> {
+    return this.d.accounts.signTransaction(await this.fillRequest(req), this.d.common).serialize()
+  }
+
+  poolTransaction(hash: Uint8Array): TypedTransaction | undefined {
+    return this.d.pool.get(hash)
+  }
+
+  poolContent(): PoolContent {
+    return this.d.pool.content()
+  }
+
+  poolStatus() {
+    return this.d.pool.status()
+  }
+
+  accounts(): Uint8Array[] {
+    return this.d.accounts.accounts()
+  }
+
+  async sign(address: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+    return this.d.accounts.sign(address, message)
+  }
+
+  async signTypedData(address: Uint8Array, typedData: unknown): Promise<Uint8Array> {
+    return this.d.accounts.signTypedData(address, typedData)
+  }
+
+  coinbase(): Uint8Array {
+    return this.d.coinbase
+  }
+
+  /** Base fee of the next block plus the suggested tip: what a legacy transaction should pay. */
+  async gasPrice(): Promise<bigint> {
+    return nextBaseFee(this.head()) + (await this.maxPriorityFeePerGas())
+  }
+
+  /**
+   * The 60th percentile of tips paid in the last 20 blocks (Geth's oracle), at least 1 wei in
+   * dev mode and 1 gwei otherwise when blocks are empty.
+   */
+  async maxPriorityFeePerGas(): Promise<bigint> {
+    const head = this.head()
+    const tips: bigint[] = []
+    for (let n = head.number, i = 0; n > 0n && i < 20; n--, i++) {
+      const h = await this.d.store.canonicalHeader(n)
+      if (!h) break
+      const r = await this.d.store.getReceipts(h.hash())
+      for (const x of r ?? []) tips.push(x.effectiveGasPrice - h.baseFeePerGas)
+      if (tips.length > 500) break
+    }
+    const floor = this.devMode ? 1n : GWEI
+    if (!tips.length) return floor
+    tips.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    const t = tips[Math.floor((tips.length - 1) * 0.6)]!
+    return t > floor ? t : floor
+  }
+
+  async feeHistory(blockCount: number, newest: BlockRef, percentiles: number[]): Promise<FeeHistory> {
+    const last = await this.requireHeader(newest)
+    const count = BigInt(Math.max(1, Math.min(blockCount, 1024)))
+    const oldest = last.number + 1n > count ? last.number + 1n - count : 0n
+    const out: FeeHistory = { oldestBlock: oldest, baseFeePerGas: [], gasUsedRatio: [], reward: percentiles.length ? [] : undefined }
+    for (let n = oldest; n <= last.number; n++) {
+      const h = (await this.d.store.canonicalHeader(n))!
+      out.baseFeePerGas.push(h.baseFeePerGas)
+      out.gasUsedRatio.push(h.gasLimit ? Number(h.gasUsed) / Number(h.gasLimit) : 0)
+      if (out.reward) {
+        const receipts = (await this.d.store.getReceipts(h.hash())) ?? []
+        const byTip = receipts.map((r) => ({ tip: r.effectiveGasPrice - h.baseFeePerGas, gas: r.gasUsed })).sort((a, b) => (a.tip < b.tip ? -1 : a.tip > b.tip ? 1 : 0))
+        const total = byTip.reduce((s, x) => s + x.gas, 0n)
+        out.reward.push(
+          percentiles.map((p) => {
+            if (!byTip.length) return 0n
+            const threshold = (total * BigInt(Math.round(p * 100))) / 10000n
+            let acc = 0n
+            for (const x of byTip) {
+              acc += x.gas
+              if (acc >= threshold) return x.tip
+            }
+            return byTip[byTip.length - 1]!.tip
+          }),
+        )
+      }
+    }
+    out.baseFeePerGas.push(nextBaseFee(last))
+    return out
+  }
+
+  async traceTransaction(hash: Uint8Array, options: Record<string, unknown>): Promise<unknown> {
+    const loc = await this.d.store.txLocation(hash)
+    if (!loc) throw new NodeError('TX_NOT_FOUND', `transaction ${bytesToHex(hash)} not found`)
+    const block = (await this.d.store.getBlock(loc.blockHash))!
+    const parent = (await this.d.store.getHeader(block.header.parentHash))!
+    return this.d.tracer.trace(parent.stateRoot, block, loc.index, options)
+  }
+
+  onNewHead(listener: (block: Block, receipts: TxReceipt[]) => void): Unsubscribe {
+    return this.d.chain.onNewHead(listener)
+  }
+
+  onRemovedBlock(listener: (block: Block, receipts: TxReceipt[]) => void): Unsubscribe {
+    return this.d.chain.onRemovedBlock(listener)
+  }
+
+  onPendingTransaction(listener: (tx: TypedTransaction) => void): Unsubscribe {
+    return this.d.pool.onPending(listener)
+  }
+
+  syncing(): SyncStatus | false {
+    return false
+  }
+
+  peerCount(): number {
+    return 0
+  }
+
+  listening(): boolean {
+    return true
+  }
+
+  nodeInfo(): NodeInfo {
+    return { id: this.d.nodeId, name: this.clientVersion, listenAddrs: [], protocols: { povchain: { chainId: Number(this.chainId), head: bytesToHex(this.head().hash()) } } }
+  }
+
+  peers(): PeerInfo[] {
+    return []
+  }
+
+  /** pov_* methods: the Proof-of-Value view of the chain. */
+  extraMethods(): Record<string, (params: unknown[]) => Promise<unknown>> {
+    return {
+      pov_producer: async () => {
+        const h = this.head()
+        return { number: `0x${h.number.toString(16)}`, slot: `0x${h.slot.toString(16)}`, producer: bytesToHex(h.producer), jobId: bytesToHex(h.jobId), sessionId: bytesToHex(h.sessionId) }
+      },
+    }
+  }
+
+  isHead(hash: Uint8Array): boolean {
+    return equalBytes(hash, this.head().hash())
+  }
+}

@@ -1,0 +1,31 @@
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import type { TxPoolOptions } from '../chain/txpool/options.js'
+import type { RpcOptions } from '../rpc/RpcOptions.js'
+import type { LogFormat } from './logging.js'
+
+/** Everything `povchain node` can be told; each field is one CLI flag. */
+export interface NodeConfig {
+  /** --dev: the dev chain (chain id 31337, funded Hardhat accounts, automine). */
+  dev: boolean
+  /** --datadir */
+  datadir: string
+  /** --genesis: genesis file used to initialise an empty datadir. */
+  genesisFile?: string
+  /** --dev.period: seconds between dev blocks; 0 = seal as soon as transactions arrive. */
+  devPeriod: number
+  /** --unlock: keystore addresses (or 'all') to unlock with --password. */
+  unlock?: string[] | 'all'
+  /** --password: file with one password per line. */
+  passwordFile?: string
+  /** --txpool.* */
+  txpool: Partial<TxPoolOptions>
+  /** --log.level, --log.format */
+  logLevel: string
+  logFormat?: LogFormat
+  rpc: Partial<RpcOptions>
+}
+
+export function defaultDatadir(dev: boolean): string {
+  return join(homedir(), '.povchain', dev ? 'dev' : 'main')
+}

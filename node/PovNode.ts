@@ -1,0 +1,196 @@
+import { Address } from '@ethereumjs/util'
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { BlockStore } from '../chain/BlockStore.js'
+import { createChainCommon } from '../chain/ChainCommon.js'
+import { openChainDB, type ChainDB } from '../chain/Database.js'
+import { nextBaseFee } from '../chain/FeeMarket.js'
+import { privateKeyToAddress } from '../chain/Seal.js'
+import { TxPool } from '../chain/txpool/index.js'
+import { bytesToHex, equalBytes } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import { ChainService } from '../consensus/ChainService.js'
+import { HeaderValidator } from '../consensus/HeaderValidator.js'
+import { buildGenesis } from '../genesis/GenesisBuilder.js'
+import { parseGenesis, type GenesisFile, type GenesisSpec } from '../genesis/GenesisConfig.js'
+import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
+import { devGenesis } from '../genesis/presets.js'
+import { startRpcServers } from '../rpc/index.js'
+import { resolveRpcOptions } from '../rpc/RpcOptions.js'
+import { BlockExecutor } from '../vm/BlockExecutor.js'
+import { TransactionTracer } from '../vm/TransactionTracer.js'
+import { WorldState } from '../vm/WorldState.js'
+import { AccountManager, Keystore } from './accounts/index.js'
+import { readPasswordFile } from './accounts/AccountManager.js'
+import { CallRunner } from './CallRunner.js'
+import { DevMiner } from './DevMiner.js'
+import { NodeError } from './errors.js'
+import { NodeBackend } from './NodeBackend.js'
+import type { NodeConfig } from './NodeConfig.js'
+import { PromMetrics } from './PromMetrics.js'
+
+export const VERSION = '0.1.0'
+
+/** Reads and validates the genesis the node should run: the file, or the dev preset. */
+export function loadGenesis(cfg: { dev: boolean; genesisFile?: string }): GenesisSpec {
+  if (cfg.genesisFile) {
+    let json: GenesisFile
+    try {
+      json = JSON.parse(readFileSync(cfg.genesisFile, 'utf8'))
+    } catch (e) {
+      throw new NodeError('GENESIS_FILE', `cannot read genesis file ${cfg.genesisFile}: ${(e as Error).message}`)
+    }
+    return parseGenesis(json)
+  }
+  if (cfg.dev) return parseGenesis(devGenesis())
+  throw new NodeError('NO_GENESIS', 'no genesis: pass --genesis FILE (or --dev for the dev chain), or run `povchain init` first')
+}
+
+function dirSize(dir: string): number {
+  let total = 0
+  try {
+    for (const f of readdirSync(dir)) total += statSync(join(dir, f)).size
+  } catch {
+    return 0
+  }
+  return total
+}
+
+/**
+ * The composition root: opens the database, restores or initialises the chain, wires the
+ * state, executor, pool, chain service, accounts, dev producer and JSON-RPC, and takes them
+ * down in reverse order.
+ */
+export class PovNode {
+  private db?: ChainDB
+  private miner?: DevMiner
+  private rpc?: Awaited<ReturnType<typeof startRpcServers>>
+  private stopping?: Promise<void>
+  backend!: NodeBackend
+  chain!: ChainService
+  pool!: TxPool
+  store!: BlockStore
+  readonly metrics = new PromMetrics()
+
+  constructor(
+    readonly cfg: NodeConfig,
+    private readonly log: Logger,
+  ) {}
+
+  get httpUrl(): string | undefined {
+    return this.rpc?.httpUrl
+  }
+  get wsUrl(): string | undefined {
+    return this.rpc?.wsUrl
+  }
+
+  async start(): Promise<void> {
+    const { cfg, log, metrics } = this
+    mkdirSync(cfg.datadir, { recursive: true })
+    const chainDir = join(cfg.datadir, 'chaindata')
+    const db = (this.db = await openChainDB(chainDir).catch((e) => {
+      throw new NodeError('DB_OPEN', `cannot open the database in ${chainDir}: ${(e as Error).message} (is another node using this datadir?)`, { cause: e })
+    }))
+    const spec = loadGenesis(cfg)
+    const common = createChainCommon(spec.chainId)
+    const store = (this.store = new BlockStore(db, common))
+    const state = new WorldState(db, common, store)
+    const expected = await buildGenesis(spec, state)
+    if (await store.open()) {
+      const stored = await store.genesisHash()
+      if (!stored || !equalBytes(stored, expected.block.hash())) {
+        state.trieDb.discard()
+        throw new NodeError(
+          'GENESIS_MISMATCH',
+          `the datadir ${cfg.datadir} holds a chain with genesis ${stored ? bytesToHex(stored) : '(none)'}, not ${bytesToHex(expected.block.hash())}; use another --datadir or the genesis it was created with`,
+        )
+      }
+      state.trieDb.discard()
+      log.info({ number: Number(store.head().number), hash: bytesToHex(store.head().hash()) }, 'restored chain head')
+    } else {
+      await store.initGenesis(expected.block, expected.stateOps)
+      state.trieDb.written(expected.stateKeys)
+      log.info({ hash: bytesToHex(expected.block.hash()), chainId: Number(spec.chainId) }, 'initialised genesis')
+    }
+    const genesisHash = expected.block.hash()
+
+    const executor = new BlockExecutor(state, common, { logger: log, metrics })
+    const headAccount = async (a: Uint8Array) => (await state.readerAt(store.head().stateRoot)).getAccount(new Address(a))
+    const headReader = {
+      getNonce: async (a: Uint8Array) => (await headAccount(a))?.nonce ?? 0n,
+      getBalance: async (a: Uint8Array) => (await headAccount(a))?.balance ?? 0n,
+    }
+    const pool = (this.pool = new TxPool(
+      cfg.txpool,
+      {
+        common,
+        state: headReader,
+        logger: log.child({ component: 'txpool' }),
+        metrics,
+        head: { baseFeePerGas: nextBaseFee(store.head()), gasLimit: store.head().gasLimit },
+      },
+    ))
+    metrics.gauge('povchain_txpool_pending', 'Executable transactions in the pool', [], () => pool.status().pending)
+    metrics.gauge('povchain_txpool_queued', 'Transactions waiting for a nonce gap', [], () => pool.status().queued)
+    metrics.gauge('povchain_db_size_bytes', 'Size of the chain database on disk', [], () => dirSize(chainDir))
+
+    const devKeys = cfg.dev ? deriveKeys(DEV_MNEMONIC, 1) : []
+    const producer = devKeys[0] ? { key: devKeys[0], address: privateKeyToAddress(devKeys[0]) } : undefined
+    const validator = new HeaderValidator({ genesisHash, producers: producer ? [producer.address] : [], maxFutureSeconds: 15 })
+    const chain = (this.chain = new ChainService(
+      { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
+      {
+        store,
+        state,
+        executor,
+        validator,
+        pool: { best: (fee) => pool.best(fee), setHead: (h, removed) => pool.setHead(h, headReader, removed) },
+        genesisHash,
+        logger: log,
+        metrics,
+      },
+    ))
+    await pool.setHead({ baseFeePerGas: nextBaseFee(store.head()), gasLimit: store.head().gasLimit }, headReader)
+
+    const accounts = new AccountManager({ dev: cfg.dev }, { logger: log.child({ component: 'accounts' }) })
+    if (cfg.unlock) {
+      if (!cfg.passwordFile) throw new NodeError('NO_PASSWORD', '--unlock needs --password FILE')
+      await accounts.unlockFromKeystore(new Keystore(join(cfg.datadir, 'keystore')), cfg.unlock, await readPasswordFile(cfg.passwordFile))
+    }
+
+    const rpcOptions = resolveRpcOptions({ ...cfg.rpc, metricsHandler: () => metrics.render() })
+    this.backend = new NodeBackend(spec.chainId, cfg.dev, {
+      store,
+      state,
+      chain,
+      pool,
+      accounts,
+      calls: new CallRunner(state, common, rpcOptions.gasCap),
+      tracer: new TransactionTracer(state, common),
+      common,
+      coinbase: producer?.address ?? new Uint8Array(20),
+      version: VERSION,
+      nodeId: bytesToHex(genesisHash).slice(2, 18),
+    })
+
+    if (producer) {
+      this.miner = new DevMiner(chain, producer, { periodSeconds: cfg.devPeriod }, log.child({ component: 'miner' }))
+      pool.onPending(() => this.miner!.trigger())
+      this.miner.start()
+      if (pool.status().pending > 0) this.miner.trigger()
+    }
+    this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
+  }
+
+  /** Stops serving, lets the block being built finish, and closes the database. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
+      await this.miner?.stop()
+      // Wait for any import/production already queued on the chain.
+      await this.chain?.idle()
+      await this.db?.close()
+    })()
+    return this.stopping
+  }
+}

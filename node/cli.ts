@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { BlockStore } from '../chain/BlockStore.js'
+import { createChainCommon } from '../chain/ChainCommon.js'
+import { openChainDB } from '../chain/Database.js'
+import { bytesToHex, equalBytes } from '../common/bytes.js'
+import { buildGenesis } from '../genesis/GenesisBuilder.js'
+import { WorldState } from '../vm/WorldState.js'
+import { registerAccountCommands } from './accounts/index.js'
+import { createLogger, type LogFormat } from './logging.js'
+import { defaultDatadir, type NodeConfig } from './NodeConfig.js'
+import { loadGenesis, PovNode, VERSION } from './PovNode.js'
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`)
+  return n
+}
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
+
+const program = new Command()
+  .name('povchain')
+  .description('povchain: a Proof-of-Value blockchain node — verified AI work elects the block producers')
+  .version(VERSION)
+  .showHelpAfterError()
+
+program
+  .command('node')
+  .description('run a node (with --dev: a local dev chain that wallets and developer tools accept)')
+  .option('--dev', 'dev chain: chain id 31337, 20 funded accounts of the Hardhat mnemonic, automine', false)
+  .option('--dev.period <seconds>', 'seal a block every N seconds instead of on each transaction', int('--dev.period'), 0)
+  .option('--datadir <dir>', 'data directory (default ~/.povchain/dev with --dev, ~/.povchain/main otherwise)')
+  .option('--genesis <file>', 'genesis file for an empty datadir')
+  .option('--http.addr <addr>', 'JSON-RPC HTTP listen address', '127.0.0.1')
+  .option('--http.port <port>', 'JSON-RPC HTTP port', int('--http.port'), 8545)
+  .option('--http.corsdomain <origins>', "comma-separated browser origins allowed to call the RPC ('*' for any)", list)
+  .option('--ws.addr <addr>', 'JSON-RPC WebSocket listen address', '127.0.0.1')
+  .option('--ws.port <port>', 'JSON-RPC WebSocket port', int('--ws.port'), 8546)
+  .option('--rpc.gascap <gas>', 'gas cap of eth_call and eth_estimateGas', int('--rpc.gascap'), 50_000_000)
+  .option('--rpc.batch-limit <n>', 'most requests in one JSON-RPC batch', int('--rpc.batch-limit'), 1000)
+  .option('--rpc.max-body <bytes>', 'largest JSON-RPC request body', int('--rpc.max-body'), 5 * 1024 * 1024)
+  .option('--rpc.logs-max-range <blocks>', 'widest eth_getLogs block range', int('--rpc.logs-max-range'), 10_000)
+  .option('--txpool.globalslots <n>', 'executable transactions the pool holds', int('--txpool.globalslots'), 5120)
+  .option('--txpool.accountslots <n>', 'executable transactions guaranteed per account', int('--txpool.accountslots'), 16)
+  .option('--txpool.pricebump <percent>', 'fee bump a replacement needs', int('--txpool.pricebump'), 10)
+  .option('--unlock <addresses>', "keystore accounts to unlock for eth_sendTransaction ('all' for every one)", list)
+  .option('--password <file>', 'file with the keystore passwords, one per line')
+  .option('--log.level <level>', 'trace | debug | info | warn | error', 'info')
+  .addOption(new Option('--log.format <format>', 'json (default when not a terminal) or pretty').choices(['json', 'pretty']))
+  .action(async (o: Record<string, unknown>) => {
+    const log = createLogger({ level: o['log.level'] as string, format: o['log.format'] as LogFormat | undefined })
+    const dev = Boolean(o.dev)
+    const cfg: NodeConfig = {
+      dev,
+      datadir: (o.datadir as string | undefined) ?? defaultDatadir(dev),
+      genesisFile: o.genesis as string | undefined,
+      devPeriod: o['dev.period'] as number,
+      unlock: o.unlock ? ((o.unlock as string[])[0] === 'all' ? 'all' : (o.unlock as string[])) : undefined,
+      passwordFile: o.password as string | undefined,
+      txpool: { globalSlots: o['txpool.globalslots'] as number, accountSlots: o['txpool.accountslots'] as number, priceBumpPercent: o['txpool.pricebump'] as number },
+      logLevel: o['log.level'] as string,
+      rpc: {
+        httpAddr: o['http.addr'] as string,
+        httpPort: o['http.port'] as number,
+        wsAddr: o['ws.addr'] as string,
+        wsPort: o['ws.port'] as number,
+        corsOrigins: (o['http.corsdomain'] as string[] | undefined) ?? (dev ? ['*'] : []),
+        gasCap: BigInt(o['rpc.gascap'] as number),
+        maxBatchLength: o['rpc.batch-limit'] as number,
+        maxBodyBytes: o['rpc.max-body'] as number,
+        logsMaxBlockRange: o['rpc.logs-max-range'] as number,
+      },
+    }
+    const node = new PovNode(cfg, log)
+    let stopping = false
+    const shutdown = (signal: string) => {
+      if (stopping) return
+      stopping = true
+      log.info({ signal }, 'shutting down')
+      node
+        .stop()
+        .then(() => {
+          log.info('stopped cleanly')
+          setTimeout(() => process.exit(0), 50)
+        })
+        .catch((e: Error) => {
+          log.error({ err: e.message }, 'shutdown failed')
+          process.exit(1)
+        })
+    }
+    process.on('SIGINT', () => shutdown('SIGINT'))
+    process.on('SIGTERM', () => shutdown('SIGTERM'))
+    try {
+      await node.start()
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'node failed to start')
+      await node.stop().catch(() => {})
+      setTimeout(() => process.exit(1), 50)
+      return
+    }
+    const head = node.store.head()
+    log.info(
+      { datadir: cfg.datadir, http: node.httpUrl, ws: node.wsUrl, chainId: Number(node.backend.chainId), head: Number(head.number), dev },
+      `povchain ${VERSION} running — datadir ${cfg.datadir}, JSON-RPC ${node.httpUrl ?? 'off'}, WebSocket ${node.wsUrl ?? 'off'}`,
+    )
+    if (dev) {
+      const accts = node.backend.accounts().map((a) => bytesToHex(a))
+      log.info({ accounts: accts.length, first: accts[0] }, 'dev accounts unlocked (mnemonic: test test … junk, 10000 coins each)')
+    }
+  })
+
+program
+  .command('init')
+  .description('initialise a data directory from a genesis file')
+  .requiredOption('--genesis <file>', 'genesis JSON file')
+  .option('--datadir <dir>', 'data directory', defaultDatadir(false))
+  .action(async (o: { genesis: string; datadir: string }) => {
+    const spec = loadGenesis({ dev: false, genesisFile: o.genesis })
+    mkdirSync(o.datadir, { recursive: true })
+    const db = await openChainDB(join(o.datadir, 'chaindata'))
+    try {
+      const common = createChainCommon(spec.chainId)
+      const store = new BlockStore(db, common)
+      const state = new WorldState(db, common, store)
+      const g = await buildGenesis(spec, state)
+      if (await store.open()) {
+        const stored = await store.genesisHash()
+        if (stored && equalBytes(stored, g.block.hash())) {
+          console.log(`already initialised: ${o.datadir} holds genesis ${bytesToHex(stored)}`)
+          return
+        }
+        throw new Error(`${o.datadir} already holds a different chain (genesis ${stored ? bytesToHex(stored) : '?'})`)
+      }
+      await store.initGenesis(g.block, g.stateOps)
+      console.log(`initialised ${o.datadir}\n  chain id     ${spec.chainId}\n  genesis hash ${bytesToHex(g.block.hash())}\n  state root   ${bytesToHex(g.block.header.stateRoot)}\n  accounts     ${spec.alloc.length}`)
+    } finally {
+      await db.close()
+    }
+  })
+
+registerAccountCommands(program, { logger: createLogger({ level: 'warn' }) })
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  console.error(`error: ${e.message}`)
+  process.exit(1)
+})
