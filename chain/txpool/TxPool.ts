@@ -299,7 +299,7 @@ export class TxPool {
         const normal = this.normalHeap.peekExcluding(own)
         if (normal && this.cheaper(normal.pendingTail!, ptx)) victim = normal
         else if (!raise) return false
-        else if (!over && !normal) throw new TxPoolError('POOL_FULL')
+        else if (!over && !normal) throw new TxPoolError('FULL')
         else throw new TxPoolError('UNDERPRICED')
       }
       this.dropPendingTail(victim, 'evicted')
@@ -311,7 +311,7 @@ export class TxPool {
   private makeQueuedRoom(ptx: PoolTx): void {
     while (this.queuedTotal >= this.options.globalQueue) {
       const victim = this.queuedHeap.peek()
-      if (!victim) throw new TxPoolError('POOL_FULL')
+      if (!victim) throw new TxPoolError('FULL')
       if (!this.cheaper(victim.queuedTail!, ptx)) throw new TxPoolError('UNDERPRICED')
       this.dropQueuedTail(victim, 'evicted')
     }

@@ -7,7 +7,8 @@ import { TxPoolError } from './errors.js'
  * Decodes raw tx bytes (eth_sendRawTransaction, gossip) with the node's Common, turning the
  * refusals ethereumjs makes while constructing the object into the pool's Geth messages:
  * a blob tx is "transaction type not supported" and a tx signed for another chain is
- * "invalid chain id" (ethereumjs rejects both before the pool could look at them).
+ * "invalid chain id", a tip above the fee cap and oversized init code get Geth's texts too
+ * (ethereumjs rejects all of these before the pool could look at them).
  * Other malformed input is rethrown as is.
  */
 export function decodePoolTransaction(raw: Uint8Array, common: Common): TypedTransaction {
@@ -21,6 +22,10 @@ export function decodePoolTransaction(raw: Uint8Array, common: Common): TypedTra
   } catch (e) {
     const msg = (e as Error).message ?? ''
     if (/chain ID|chain id/.test(msg)) throw new TxPoolError('INVALID_CHAIN_ID', undefined, { cause: e })
+    if (/maxFeePerGas cannot be less than maxPriorityFeePerGas/.test(msg))
+      throw new TxPoolError('TIP_ABOVE_FEE_CAP', undefined, { cause: e })
+    const initcode = /initcode size of this transaction is too large: it is (\d+) while the max is (\d+)/.exec(msg)
+    if (initcode) throw new TxPoolError('MAX_INITCODE_SIZE', `code size ${initcode[1]}, limit ${initcode[2]}`, { cause: e })
     throw e
   }
 }

@@ -24,7 +24,7 @@ export const TxPoolReasons = {
   INSUFFICIENT_FUNDS: 'insufficient funds for gas * price + value',
   REPLACEMENT_UNDERPRICED: 'replacement transaction underpriced',
   ACCOUNT_LIMIT: 'account limit exceeded',
-  POOL_FULL: 'txpool is full',
+  FULL: 'txpool is full',
 } as const
 
 export type TxPoolReasonKey = keyof typeof TxPoolReasons
