@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
+import { createInterface, type Interface } from 'node:readline'
 import type { Command } from 'commander'
 import { hexToBytes } from '../../common/bytes.js'
 import type { Logger } from '../../common/logger.js'
@@ -108,30 +108,71 @@ async function newPassword(o: CommonOpts, ctx: AccountCommandsContext): Promise<
     const lines = await readPasswordFile(o.passwordFile)
     return lines[0] ?? ''
   }
-  const prompt = ctx.prompt ?? (process.stdin.isTTY ? hiddenPrompt : undefined)
+  let session: HiddenPrompt | undefined
+  let prompt = ctx.prompt
+  if (!prompt && process.stdin.isTTY) {
+    session = new HiddenPrompt()
+    prompt = (q) => session!.ask(q)
+  }
   if (!prompt) throw new AccountsError('PASSWORD', 'no password: use --password-file FILE or run on a terminal')
-  const first = await prompt('Password: ')
-  const second = await prompt('Repeat password: ')
-  if (first !== second) throw new AccountsError('PASSWORD', 'passwords do not match')
-  return first
+  try {
+    const first = await prompt('Password: ')
+    const second = await prompt('Repeat password: ')
+    if (first !== second) throw new AccountsError('PASSWORD', 'passwords do not match')
+    return first
+  } finally {
+    session?.close()
+  }
 }
 
-/** Reads a line from the terminal without echoing it. */
-export function hiddenPrompt(question: string): Promise<string> {
-  return new Promise((resolvePw, reject) => {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true })
-    process.stderr.write(question)
-    // Swallow readline's echo of what is typed.
-    const rlw = rl as unknown as { _writeToOutput: (s: string) => void }
-    rlw._writeToOutput = () => {}
-    rl.once('line', (line) => {
-      process.stderr.write('\n')
-      rl.close()
-      resolvePw(line)
+/**
+ * Reads lines from the terminal without echoing them. One readline interface serves all
+ * questions, so input typed ahead of a prompt is not lost between them.
+ */
+export class HiddenPrompt {
+  readonly #rl: Interface
+  readonly #lines: string[] = []
+  #waiting: { resolve: (l: string) => void; reject: (e: Error) => void } | undefined
+  #closed = false
+  readonly #out: NodeJS.WritableStream
+
+  constructor(input: NodeJS.ReadableStream = process.stdin, output: NodeJS.WritableStream = process.stderr) {
+    this.#rl = createInterface({ input, output, terminal: true })
+    // Swallow readline's echo of what is typed; questions are written directly.
+    ;(this.#rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {}
+    this.#out = output
+    this.#rl.on('line', (line) => {
+      if (this.#waiting) {
+        const w = this.#waiting
+        this.#waiting = undefined
+        this.#out.write('\n')
+        w.resolve(line)
+      } else this.#lines.push(line)
     })
-    rl.once('SIGINT', () => {
-      rl.close()
-      reject(new AccountsError('PASSWORD', 'interrupted'))
+    const stop = () => {
+      this.#closed = true
+      this.#waiting?.reject(new AccountsError('PASSWORD', 'no password entered'))
+      this.#waiting = undefined
+    }
+    this.#rl.on('SIGINT', () => {
+      stop()
+      this.#rl.close()
     })
-  })
+    this.#rl.on('close', stop)
+  }
+
+  ask(question: string): Promise<string> {
+    this.#out.write(question)
+    const buffered = this.#lines.shift()
+    if (buffered !== undefined) {
+      this.#out.write('\n')
+      return Promise.resolve(buffered)
+    }
+    if (this.#closed) return Promise.reject(new AccountsError('PASSWORD', 'no password entered'))
+    return new Promise((resolve, reject) => (this.#waiting = { resolve, reject }))
+  }
+
+  close(): void {
+    this.#rl.close()
+  }
 }
