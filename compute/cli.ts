@@ -1,0 +1,313 @@
+import { readFile } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import type { Command } from 'commander'
+import cliProgress from 'cli-progress'
+import type { Logger } from '../common/logger.js'
+import { ComputeError } from './ComputeError.js'
+import { isHash32, type Hash32 } from './ContentHash.js'
+import { csvToDataset } from './data/CsvImport.js'
+import { encodeDataset } from './data/Dataset.js'
+import type { JobResult, ProgressEvent } from './execution/JobExecution.js'
+import { DockerRuntime } from './runtime/DockerRuntime.js'
+import { EmbeddedRuntime } from './runtime/EmbeddedRuntime.js'
+import { ImageBuilder } from './runtime/ImageBuilder.js'
+import type { Runtime } from './runtime/Runtime.js'
+import { decodeJson, jobSpecHash, type JobSpec } from './spec/JobSpec.js'
+import { ReexecutionVerifier } from './verify/ReexecutionVerifier.js'
+import { detectionProbability } from './verify/SegmentSampler.js'
+import { validateJobSpec } from './workloads/WorkloadRegistry.js'
+import { runBenchmark } from './worker/Benchmark.js'
+import { BlobStore } from './worker/BlobStore.js'
+import { importBundledDatasets, loadJobInputs } from './worker/JobInputs.js'
+import { SessionStore } from './worker/SessionStore.js'
+
+/** Where command output goes; tests hand in buffers, the node CLI uses the process streams. */
+export interface ComputeCliIo {
+  out(s: string): void
+  err(s: string): void
+  isTTY: boolean
+}
+
+export interface ComputeCliContext {
+  logger: Logger
+  io?: ComputeCliIo
+}
+
+const IMAGE_REF = 'image-builtin'
+
+interface CommonOpts {
+  datadir: string
+  json?: boolean
+}
+
+function defaultDatadir(): string {
+  return process.env.POVCHAIN_DATADIR ?? './datadir'
+}
+
+function storeFor(opts: CommonOpts): BlobStore {
+  return new BlobStore({ dir: join(resolve(opts.datadir), 'compute') })
+}
+
+async function readSpecFile(path: string): Promise<JobSpec> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new ComputeError('COMPUTE_INVALID_SPEC', `cannot read spec file ${path}: ${(e as Error).message}`, { cause: e })
+  }
+  return validateJobSpec(decodeJson(text, path))
+}
+
+/**
+ * Adds `compute …` to the node's CLI: run, verify, bench, image build, dataset import,
+ * spec validate. Every command takes --json and then prints exactly one JSON object on stdout.
+ */
+export function registerComputeCommands(program: Command, ctx: ComputeCliContext): Command {
+  const io: ComputeCliIo = ctx.io ?? {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    isTTY: Boolean(process.stderr.isTTY),
+  }
+  const logger = ctx.logger.child({ module: 'compute' })
+
+  /** Errors become one line (or one JSON object) and exit code 1 — never a stack trace. */
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const cmd = args[args.length - 1] as Command
+      const json = Boolean((cmd.opts() as { json?: boolean }).json)
+      try {
+        await fn(...args)
+      } catch (e) {
+        const err = e instanceof ComputeError ? e : new ComputeError('COMPUTE_WORKLOAD_FAILED', (e as Error).message ?? String(e), { cause: e })
+        if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } }) + '\n')
+        else io.err(`error: ${err.message}\n`)
+        process.exitCode = 1
+      }
+    }
+  const print = (json: boolean | undefined, obj: Record<string, unknown>, human: string) => io.out(json ? JSON.stringify({ ok: true, ...obj }) + '\n' : human)
+
+  const compute = program.command('compute').description('run, verify and benchmark deterministic AI workloads')
+
+  compute
+    .command('run')
+    .description('run a job spec and print its session commitment')
+    .argument('<spec>', 'job spec JSON file')
+    .option('--runtime <runtime>', 'embedded | docker (default: the spec\'s runtime)')
+    .option('--image <digest>', 'image for built-in workloads on docker (default: the one `compute image build` made)')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--threads <n>', 'embedded runtime worker threads', '1')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (specPath: string, opts: CommonOpts & { runtime?: string; image?: string; threads: string }, _cmd: Command) => {
+        const spec = await readSpecFile(specPath)
+        const kind = opts.runtime ?? spec.runtime.type
+        if (kind !== 'embedded' && kind !== 'docker') throw new ComputeError('COMPUTE_INVALID_SPEC', `--runtime must be embedded or docker, not ${kind}`, { field: '--runtime' })
+        const store = storeFor(opts)
+        await importBundledDatasets(store)
+        const inputs = await loadJobInputs(store, spec)
+        let runtime: Runtime
+        if (kind === 'docker') {
+          const image = opts.image ?? (spec.runtime.type === 'docker' ? undefined : (await store.getRef(IMAGE_REF))?.trim())
+          const docker = new DockerRuntime(image ? { defaultImage: image } : {}, { logger })
+          const probe = await docker.probe()
+          if (!probe.available) throw new ComputeError('COMPUTE_RUNTIME_UNAVAILABLE', probe.reason!)
+          runtime = docker
+        } else {
+          const threads = Number(opts.threads)
+          if (!Number.isInteger(threads) || threads < 0) throw new ComputeError('COMPUTE_INVALID_SPEC', '--threads must be a non-negative integer', { field: '--threads' })
+          runtime = new EmbeddedRuntime({ threads }, { logger })
+        }
+        const progress = progressReporter(io, Boolean(opts.json))
+        let result: JobResult
+        try {
+          result = await runtime.run({ spec, inputs, onProgress: progress.update })
+        } finally {
+          progress.stop()
+        }
+        const sessions = new SessionStore(store)
+        await sessions.save(spec, result)
+        const c = result.commitment
+        print(
+          opts.json,
+          {
+            specHash: result.specHash,
+            commitment: c,
+            resultHash: result.resultHash,
+            metrics: result.metrics,
+            stats: result.stats,
+            runtime: kind,
+          },
+          [
+            `spec        ${result.specHash}`,
+            `runtime     ${kind}  (${result.totalSteps} steps in ${(result.stats.wallMs / 1000).toFixed(2)} s)`,
+            `checkpoints ${c.checkpointCount} (every ${c.checkpointInterval} steps), root ${c.checkpointRoot}`,
+            `result      ${result.resultHash}  (stored in ${store.dir})`,
+            `metrics     ${summariseMetrics(result.metrics)}`,
+            `commitment  ${c.commitment}`,
+            '',
+          ].join('\n'),
+        )
+      }),
+    )
+
+  compute
+    .command('verify')
+    .description('re-execute sampled segments of a stored session and accept or reject it')
+    .argument('<commitment>', 'session commitment hash (0x…)')
+    .requiredOption('--seed <seed>', 'verification randomness (hex or text), e.g. a later block\'s mix')
+    .option('--samples <n>', 'segments to re-execute (default: the spec\'s verification.samples)')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (commitment: string, opts: CommonOpts & { seed: string; samples?: string }, _cmd: Command) => {
+        if (!isHash32(commitment)) throw new ComputeError('COMPUTE_VERIFY_INPUT', 'commitment must be a 0x-prefixed 32-byte hex hash', { field: 'commitment' })
+        const store = storeFor(opts)
+        const sessions = new SessionStore(store)
+        const rec = await sessions.load(commitment as Hash32)
+        const spec = await sessions.spec(rec)
+        const inputs = await loadJobInputs(store, spec)
+        const samples = opts.samples === undefined ? undefined : Number(opts.samples)
+        if (samples !== undefined && !(Number.isInteger(samples) && samples >= 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', '--samples must be a positive integer', { field: '--samples' })
+        const verifier = new ReexecutionVerifier(samples ? { samples } : {}, { logger })
+        const report = await verifier.verify({ spec, inputs, commitment: rec.commitment, randomness: opts.seed, source: sessions.checkpointSource(rec) })
+        const s = report.segments.length
+        const m = report.segmentCount
+        const detect10 = detectionProbability(m, Math.max(1, Math.ceil(m * 0.1)), s)
+        print(
+          opts.json,
+          { commitment, ...report, detectionAt10PercentFaked: detect10 },
+          report.verdict === 'accept'
+            ? `accept  ${commitment}\n  re-executed segments ${report.segments.join(', ')} of ${m} (${(report.costFraction * 100).toFixed(1)}% of the work) in ${report.wallMs.toFixed(0)} ms\n  P(detect | 10% of segments faked) = ${(detect10 * 100).toFixed(1)}% per verifier\n`
+            : `reject  ${commitment}\n  reason   ${report.evidence!.reason}\n  segment  ${report.evidence!.segment}\n  expected ${report.evidence!.expected}\n  got      ${report.evidence!.got}\n`,
+        )
+        if (report.verdict === 'reject') process.exitCode = 1
+      }),
+    )
+
+  compute
+    .command('bench')
+    .description('measure this machine on the standard test task (compute units per second)')
+    .option('--epochs <n>', 'epochs of the reference workload', '2')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (opts: { epochs: string; json?: boolean }, _cmd: Command) => {
+        const epochs = Number(opts.epochs)
+        if (!(Number.isInteger(epochs) && epochs >= 1 && epochs <= 1000)) throw new ComputeError('COMPUTE_INVALID_SPEC', '--epochs must be an integer in 1..1000', { field: '--epochs' })
+        if (!opts.json) io.err('benchmarking (single thread)…\n')
+        const r = runBenchmark({ epochs })
+        print(opts.json, { ...r }, `${r.workload}\n  ${r.samplesPerSec.toFixed(0)} samples/s, ${r.stepsPerSec.toFixed(0)} steps/s\n  ${r.computeUnitsPerSec.toFixed(1)} compute units/s (1 CU = 10^6 multiply-adds)\n  reference commitment ${r.commitment}\n`)
+      }),
+    )
+
+  const image = compute.command('image').description('the container image of the built-in workloads')
+  image
+    .command('build')
+    .description('build the built-in workload image locally (no registry) and print its digest')
+    .option('--datadir <dir>', 'data directory (the digest is remembered there)', defaultDatadir())
+    .option('--tag <name>', 'also name it (repository:tag); specs must still pin the digest', 'povchain/workloads:local')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (opts: CommonOpts & { tag: string }, _cmd: Command) => {
+        const docker = new DockerRuntime({}, { logger })
+        const probe = await docker.probe()
+        if (!probe.available) throw new ComputeError('COMPUTE_RUNTIME_UNAVAILABLE', probe.reason!)
+        const [repository, tag] = opts.tag.split(':')
+        if (!opts.json) io.err('assembling root filesystem and importing it into Docker…\n')
+        const built = await new ImageBuilder(docker.docker, { logger }).build({ ...(repository ? { repository } : {}), ...(tag ? { tag } : {}) })
+        await storeFor(opts).setRef(IMAGE_REF, built.digest)
+        print(opts.json, { ...built, gpu: probe.gpu }, `${built.digest}\n  ${built.files} files, ${(built.bytes / 1e6).toFixed(1)} MB; use it as "runtime": {"type": "docker", "image": "${built.digest}"}\n${probe.gpu ? '' : '  note: no NVIDIA GPU on this host; jobs with resources.gpus > 0 will be refused here\n'}`)
+      }),
+    )
+
+  const dataset = compute.command('dataset').description('datasets in the content-addressed store')
+  dataset
+    .command('import')
+    .description('import a CSV file (numeric features, label column) as a dataset and print its hash')
+    .argument('<file>', 'CSV file')
+    .option('--name <name>', 'dataset name (default: file name)')
+    .option('--label <column>', 'label column name or 0-based index (default: last)')
+    .option('--task <task>', 'classification | regression (default: detected)')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (file: string, opts: CommonOpts & { name?: string; label?: string; task?: string }, _cmd: Command) => {
+        if (opts.task !== undefined && opts.task !== 'classification' && opts.task !== 'regression') {
+          throw new ComputeError('COMPUTE_CSV', '--task must be classification or regression', { field: '--task' })
+        }
+        let text: string
+        try {
+          text = await readFile(file, 'utf8')
+        } catch (e) {
+          throw new ComputeError('COMPUTE_CSV', `cannot read ${file}: ${(e as Error).message}`, { cause: e })
+        }
+        const ds = csvToDataset(text, {
+          name: opts.name ?? basename(file).replace(/\.csv$/i, ''),
+          ...(opts.label !== undefined ? { label: opts.label } : {}),
+          ...(opts.task ? { task: opts.task as 'classification' | 'regression' } : {}),
+        })
+        const hash = await storeFor(opts).put(encodeDataset(ds))
+        print(
+          opts.json,
+          { hash, name: ds.name, task: ds.task, rows: ds.x.length, features: ds.features, ...(ds.classes ? { classes: ds.classes } : {}) },
+          `${hash}\n  ${ds.name}: ${ds.x.length} rows, ${ds.features.length} features, ${ds.task}${ds.classes ? ` (${ds.classes.join(', ')})` : ''}\n`,
+        )
+      }),
+    )
+
+  const specCmd = compute.command('spec').description('job specs')
+  specCmd
+    .command('validate')
+    .description('check a job spec and print its hash (the job id)')
+    .argument('<spec>', 'job spec JSON file')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (specPath: string, opts: { json?: boolean }, _cmd: Command) => {
+        const spec = await readSpecFile(specPath)
+        print(opts.json, { specHash: jobSpecHash(spec), spec }, `valid  ${jobSpecHash(spec)}\n  ${spec.kind} ${spec.workload.id}@${spec.workload.version} on ${spec.runtime.type}\n`)
+      }),
+    )
+
+  return compute
+}
+
+function summariseMetrics(m: Record<string, unknown>): string {
+  return Object.entries(m)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : (v as number).toFixed(4)}`)
+    .join(' ')
+}
+
+/** A bar with step, loss and ETA on a terminal; one JSON line per update otherwise. */
+function progressReporter(io: ComputeCliIo, json: boolean): { update: (p: ProgressEvent) => void; stop: () => void } {
+  if (io.isTTY && !json) {
+    const bar = new cliProgress.SingleBar(
+      { format: 'step {value}/{total} [{bar}] {percentage}% | loss {loss} | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
+      cliProgress.Presets.shades_classic,
+    )
+    let started = false
+    return {
+      update: (p) => {
+        if (!started) {
+          bar.start(p.totalSteps, 0, { loss: '-' })
+          started = true
+        }
+        bar.update(p.step, { loss: p.loss === undefined ? '-' : p.loss.toFixed(4) })
+      },
+      stop: () => started && bar.stop(),
+    }
+  }
+  const t0 = Date.now()
+  let last = 0
+  return {
+    update: (p) => {
+      const now = Date.now()
+      if (now - last < 1000 && p.step < p.totalSteps) return
+      last = now
+      const elapsed = (now - t0) / 1000
+      const eta = p.step > 0 ? (elapsed * (p.totalSteps - p.step)) / p.step : null
+      io.err(JSON.stringify({ event: 'progress', ...p, elapsedSec: Number(elapsed.toFixed(1)), etaSec: eta === null ? null : Number(eta.toFixed(1)) }) + '\n')
+    },
+    stop: () => {},
+  }
+}
