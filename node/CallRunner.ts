@@ -33,7 +33,8 @@ export class CallRunner {
       data: req.data ?? new Uint8Array(0),
       gasLimit: gas,
       nonce: 0n,
-      accessList: req.accessList?.map((a) => ({ address: a.address, storageKeys: a.storageKeys })) as never,
+      // @ethereumjs/tx takes access lists either as JSON hex or as [address, keys] byte tuples.
+      accessList: req.accessList?.map((a) => [a.address, a.storageKeys]) as never,
     }
     let tx: TypedTransaction
     if (req.authorizationList?.length) {
