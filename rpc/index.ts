@@ -82,7 +82,7 @@ export async function startRpcServers(partial: Partial<RpcOptions>, deps: RpcDep
     }
     if (ws) {
       closers.push(() => ws.close())
-      const shared = http && options.wsPort === options.httpPort && options.wsAddr === options.httpAddr
+      const shared = http && options.wsPort !== 0 && options.wsPort === options.httpPort && options.wsAddr === options.httpAddr
       if (shared) handle.wsUrl = handle.httpUrl!.replace(/^http/, 'ws')
       else handle.wsUrl = await ws.listen()
       logger.info({ url: handle.wsUrl }, 'WebSocket JSON-RPC listening')
