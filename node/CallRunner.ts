@@ -10,6 +10,7 @@ import type { WorldState } from '../vm/WorldState.js'
 import { NodeError } from './errors.js'
 
 const ZERO_ADDRESS = new Uint8Array(20)
+const TX_GAS = 21000n
 
 /**
  * eth_call and eth_estimateGas: runs a request as an unsigned transaction from `from` on a
@@ -143,6 +144,14 @@ export class CallRunner {
     await this.applyOverrides(vm, overrides)
     let hi = this.capped(req)
     if (req.gas === undefined && header.gasLimit < hi) hi = header.gasLimit
+    // A plain value transfer to an account without code costs exactly 21000 (Geth's short cut).
+    if (!req.data?.length && req.to && !req.accessList?.length && !req.authorizationList?.length && hi >= TX_GAS) {
+      const code = await vm.stateManager.getCode(new Address(req.to))
+      if (code.length === 0) {
+        const r = await this.attemptOrFail(vm, req, TX_GAS, header)
+        if (!r.error) return { ok: true, gas: TX_GAS }
+      }
+    }
     const first = await this.attempt(vm, req, hi, header)
     if (first.error) return { ok: false, result: first }
     // Most calls succeed with what they used plus the 1/64 held back for sub-calls.

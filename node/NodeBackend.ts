@@ -210,9 +210,15 @@ export class NodeBackend implements RpcBackend {
     return this.d.coinbase
   }
 
-  /** Base fee of the next block plus the suggested tip: what a legacy transaction should pay. */
+  /**
+   * The suggested tip plus the higher of the head's base fee (what eth_call/eth_estimateGas at
+   * `latest` charge, as Geth does) and the next block's (what inclusion needs): a legacy
+   * transaction priced at this passes both estimation and the pool.
+   */
   async gasPrice(): Promise<bigint> {
-    return nextBaseFee(this.head()) + (await this.maxPriorityFeePerGas())
+    const head = this.head()
+    const next = nextBaseFee(head)
+    return (head.baseFeePerGas > next ? head.baseFeePerGas : next) + (await this.maxPriorityFeePerGas())
   }
 
   /**
