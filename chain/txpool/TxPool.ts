@@ -263,7 +263,11 @@ export class TxPool {
       this.queuedTotal--
       this.attach(sq)
       this.emitDropped(tail, 'truncated')
-    } else if (this.queuedTotal >= this.options.globalQueue) this.makeQueuedRoom(ptx)
+    } else if (this.queuedTotal >= this.options.globalQueue) {
+      this.makeQueuedRoom(ptx)
+      // The victim may have been this sender's only tx, which forgot the sender.
+      if (!this.senders.has(sq.key)) this.senders.set(sq.key, sq)
+    }
     this.detach(sq)
     sq.addQueued(ptx, this.now())
     this.all.set(ptx.hashHex, ptx)
