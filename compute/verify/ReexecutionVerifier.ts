@@ -33,6 +33,8 @@ export interface Evidence {
   reason: RejectReason
   /** Segment i runs from checkpoint i to checkpoint i+1; -1 when not about a segment. */
   segment: number
+  /** The checkpoint at fault, when the evidence is about one. */
+  checkpoint?: number
   expected: string
   got: string
   detail?: string
@@ -115,12 +117,12 @@ export class ReexecutionVerifier {
       try {
         cp = await source.checkpoint(index)
       } catch (e) {
-        return { reason: 'checkpoint-unavailable', segment: index, expected: `checkpoint ${index}`, got: 'nothing', detail: (e as Error).message }
+        return { reason: 'checkpoint-unavailable', segment: index, checkpoint: index, expected: `checkpoint ${index}`, got: 'nothing', detail: (e as Error).message }
       }
       const actual = checkpointHash(cp.state)
-      if (actual !== cp.hash) return { reason: 'checkpoint-hash', segment: index, expected: cp.hash, got: actual, detail: `checkpoint ${index} bytes do not hash to the leaf offered` }
+      if (actual !== cp.hash) return { reason: 'checkpoint-hash', segment: index, checkpoint: index, expected: cp.hash, got: actual, detail: `checkpoint ${index} bytes do not hash to the leaf offered` }
       if (!verifyMerkleProof(c.checkpointRoot, cp.hash, index, c.checkpointCount, cp.proof)) {
-        return { reason: 'merkle-proof', segment: index, expected: c.checkpointRoot, got: cp.hash, detail: `checkpoint ${index} is not under the committed root` }
+        return { reason: 'merkle-proof', segment: index, checkpoint: index, expected: c.checkpointRoot, got: cp.hash, detail: `checkpoint ${index} is not under the committed root` }
       }
       fetched.set(index, cp.state)
       return cp.state
