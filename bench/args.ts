@@ -1,0 +1,112 @@
+/** Command-line options of `npm run bench` (bench/run.ts). */
+export const PHASES = ['native', 'erc20', 'reads', 'import'] as const
+export type Phase = (typeof PHASES)[number]
+
+export interface BenchOptions {
+  only: Set<Phase>
+  /** Transactions per measured transfer phase. */
+  n: number
+  /** Native transfers sent and waited for before the measured phases (not reported). */
+  warmup: number
+  senders: number
+  /** Sends in flight per sender (1 = nonces arrive strictly in order). */
+  depth: number
+  /** Sends in flight overall. */
+  concurrency: number
+  reads: number
+  readConcurrency: number
+  /** Seconds to wait for receipts before a phase fails. */
+  timeout: number
+  importBlocks: number
+  importTxs: number
+  evmVersion: string
+  tokenSol?: string
+  /** Extra flags for the node's `node` binary, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
+  nodeFlags: string[]
+  /** Use an already running endpoint instead of starting a node (its pid via --server-pid). */
+  url?: string
+  serverPid?: number
+  out?: string
+}
+
+const HELP = `usage: npm run bench -- [options]
+  --only native,erc20,reads,import   phases to run (default: all)
+  --n 2000              transactions per transfer phase
+  --warmup 200          native transfers before measuring (0 to skip)
+  --senders 20          dev accounts sending (1..20)
+  --depth 1             sends in flight per sender
+  --concurrency 32      sends in flight overall
+  --reads 2000          eth_call balanceOf and eth_getBalance requests each
+  --read-concurrency 16
+  --timeout 120         seconds to wait for a phase's receipts
+  --import-blocks 10    blocks built then imported in-process
+  --import-txs 500      transfers per imported block
+  --evm-version shanghai  solc target for BenchToken
+  --token-sol PATH      BenchToken.sol (default ../shared/bench/contracts/BenchToken.sol)
+  --node-flags "..."    flags for the node process's Node binary (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+  --url URL             bench a running endpoint instead of starting a fresh node
+  --server-pid PID      its process id, for server CPU figures
+  --out FILE            also write the JSON result to FILE`
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const o: BenchOptions = {
+    only: new Set(PHASES),
+    n: 2000,
+    warmup: 200,
+    senders: 20,
+    depth: 1,
+    concurrency: 32,
+    reads: 2000,
+    readConcurrency: 16,
+    timeout: 120,
+    importBlocks: 10,
+    importTxs: 500,
+    evmVersion: 'shanghai',
+    nodeFlags: [],
+  }
+  const fail = (msg: string): never => {
+    console.error(`bench: ${msg}\n${HELP}`)
+    process.exit(1)
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const val = (): string => argv[++i] ?? fail(`missing value for ${a}`)
+    const int = (min: number): number => {
+      const v = Number(val())
+      if (!Number.isInteger(v) || v < min) fail(`${a} needs an integer >= ${min}`)
+      return v
+    }
+    switch (a) {
+      case '--only': {
+        const names = val().split(',').map((s) => s.trim()).filter(Boolean)
+        for (const n of names) if (!(PHASES as readonly string[]).includes(n)) fail(`unknown phase ${n}`)
+        o.only = new Set(names as Phase[])
+        break
+      }
+      case '--n': o.n = int(1); break
+      case '--warmup': o.warmup = int(0); break
+      case '--senders': o.senders = int(1); break
+      case '--depth': o.depth = int(1); break
+      case '--concurrency': o.concurrency = int(1); break
+      case '--reads': o.reads = int(1); break
+      case '--read-concurrency': o.readConcurrency = int(1); break
+      case '--timeout': o.timeout = int(1); break
+      case '--import-blocks': o.importBlocks = int(1); break
+      case '--import-txs': o.importTxs = int(1); break
+      case '--evm-version': o.evmVersion = val(); break
+      case '--token-sol': o.tokenSol = val(); break
+      case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); break
+      case '--url': o.url = val(); break
+      case '--server-pid': o.serverPid = int(1); break
+      case '--out': o.out = val(); break
+      case '-h':
+      case '--help':
+        console.error(HELP)
+        process.exit(0)
+      default:
+        fail(`unknown option ${a}`)
+    }
+  }
+  if (o.senders > 20) fail('--senders: the dev chain funds 20 accounts')
+  return o
+}
