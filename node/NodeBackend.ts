@@ -28,6 +28,7 @@ import { callFailure } from '../rpc/RevertReason.js'
 import type { WorldState } from '../vm/WorldState.js'
 import type { AccountManager } from './accounts/index.js'
 import type { CallRunner } from './CallRunner.js'
+import type { TxJournal } from './TxJournal.js'
 import { headerNotFound, NodeError } from './errors.js'
 import type { TransactionTracer } from '../vm/TransactionTracer.js'
 
@@ -48,6 +49,8 @@ export class NodeBackend implements RpcBackend {
       accounts: AccountManager
       calls: CallRunner
       tracer: TransactionTracer
+      /** Local transactions are journaled so that an acknowledged one survives a crash. */
+      journal?: TxJournal
       common: Common
       coinbase: Uint8Array
       version: string
@@ -149,7 +152,9 @@ export class NodeBackend implements RpcBackend {
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
     const tx = decodeTransaction(raw, this.d.common)
-    return (await this.d.pool.add(tx)).hash
+    const { hash } = await this.d.pool.add(tx)
+    this.d.journal?.append(raw)
+    return hash
   }
 
   private async fillRequest(req: CallRequest): Promise<CallRequest> {
@@ -175,7 +180,9 @@ export class NodeBackend implements RpcBackend {
 
   async sendTransaction(req: CallRequest): Promise<Uint8Array> {
     const tx = this.d.accounts.signTransaction(await this.fillRequest(req), this.d.common)
-    return (await this.d.pool.add(tx)).hash
+    const { hash } = await this.d.pool.add(tx)
+    this.d.journal?.append(tx.serialize())
+    return hash
   }
 
   async signTransaction(req: CallRequest): Promise<Uint8Array> {

@@ -26,6 +26,7 @@ import { CallRunner } from './CallRunner.js'
 import { DevMiner } from './DevMiner.js'
 import { NodeError } from './errors.js'
 import { NodeBackend } from './NodeBackend.js'
+import { TxJournal } from './TxJournal.js'
 import type { NodeConfig } from './NodeConfig.js'
 import { PromMetrics } from './PromMetrics.js'
 
@@ -63,6 +64,7 @@ function dirSize(dir: string): number {
  */
 export class PovNode {
   private db?: ChainDB
+  private journal?: TxJournal
   private miner?: DevMiner
   private rpc?: Awaited<ReturnType<typeof startRpcServers>>
   private stopping?: Promise<void>
@@ -152,6 +154,26 @@ export class PovNode {
     ))
     await pool.setHead({ baseFeePerGas: nextBaseFee(store.head()), gasLimit: store.head().gasLimit }, headReader)
 
+    const journal = (this.journal = new TxJournal(join(cfg.datadir, 'transactions.journal'), common, log.child({ component: 'journal' })))
+    const poolTxs = () => {
+      const c = pool.content()
+      return [...c.pending.values(), ...c.queued.values()].flat()
+    }
+    let restored = 0
+    for (const tx of journal.load()) {
+      try {
+        await pool.add(tx)
+        restored++
+      } catch {
+        // Mined before the restart, or no longer valid: nothing to restore.
+      }
+    }
+    journal.rewrite(poolTxs())
+    if (restored) log.info({ restored }, 'restored local transactions from the journal')
+    chain.onNewHead(() => {
+      if (journal.needsRotation()) journal.rewrite(poolTxs())
+    })
+
     const accounts = new AccountManager({ dev: cfg.dev }, { logger: log.child({ component: 'accounts' }) })
     if (cfg.unlock) {
       if (!cfg.passwordFile) throw new NodeError('NO_PASSWORD', '--unlock needs --password FILE')
@@ -167,6 +189,7 @@ export class PovNode {
       accounts,
       calls: new CallRunner(state, common, rpcOptions.gasCap),
       tracer: new TransactionTracer(state, common),
+      journal,
       common,
       coinbase: producer?.address ?? new Uint8Array(20),
       version: VERSION,
@@ -189,6 +212,7 @@ export class PovNode {
       await this.miner?.stop()
       // Wait for any import/production already queued on the chain.
       await this.chain?.idle()
+      this.journal?.close()
       await this.db?.close()
     })()
     return this.stopping
