@@ -247,6 +247,31 @@ t.test('accounts above accountSlots are evicted from first', async (t) => {
   t.same(dropped, [[a[2], 'evicted']], 'A is over its 2 slots: its last tx goes although B pays less')
 })
 
+t.test('promotions that overflow the pending limit are truncated, never at a better payer\'s cost', async (t) => {
+  const { pool, dropped } = setup({ globalSlots: 2, accountSlots: 1 })
+  const a0 = tx(A, { nonce: 0n, feeCap: 10n * GWEI, tip: 5n * GWEI })
+  const a2 = tx(A, { nonce: 2n, feeCap: 10n * GWEI, tip: 9n * GWEI })
+  const b0 = tx(B, { nonce: 0n, feeCap: 10n * GWEI, tip: 2n * GWEI })
+  for (const x of [a0, a2, b0]) await pool.add(x)
+  t.same(pool.status(), { pending: 2, queued: 1 })
+  const a1 = tx(A, { nonce: 1n, feeCap: 10n * GWEI, tip: 6n * GWEI })
+  t.equal((await pool.add(a1)).status, 'pending')
+  t.same(dropped, [[b0, 'evicted'], [a2, 'truncated']], 'a1 evicts the cheaper b0; a2 has nobody left to displace but A itself')
+  t.same(pool.status(), { pending: 2, queued: 0 })
+})
+
+t.test('a head that promotes past the limits truncates the cheapest of the biggest senders', async (t) => {
+  const { pool, state, dropped } = setup({ globalSlots: 2, accountSlots: 1 })
+  const a = [0n, 2n, 3n].map((n) => tx(A, { nonce: n, feeCap: 10n * GWEI, tip: (5n + n) * GWEI }))
+  const b0 = tx(B, { nonce: 0n, feeCap: 10n * GWEI, tip: 1n * GWEI })
+  for (const x of [...a, b0]) await pool.add(x)
+  t.same(pool.status(), { pending: 2, queued: 2 })
+  await pool.setHead({ baseFeePerGas: GWEI, gasLimit: 30_000_000n }, state.clone().set(A.address, { nonce: 2n }))
+  t.same(dropped, [[a[0], 'included'], [a[2], 'truncated']], 'A is over its slot: its last tx goes, although B pays less')
+  t.same(pool.content().pending.get(bytesToHex(A.address)), [a[1]])
+  t.same(pool.status(), { pending: 2, queued: 0 })
+})
+
 t.test('queue limits', async (t) => {
   const { pool, dropped } = setup({ accountQueue: 2, globalQueue: 3 })
   await pool.add(tx(A, { nonce: 5n }))
