@@ -1,6 +1,6 @@
 import { createAccessList2930Tx, createEOACode7702Tx, createFeeMarket1559Tx, createLegacyTx, type TypedTransaction } from '@ethereumjs/tx'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { bytesToHex, equalBytes } from '../../common/bytes.js'
+import { bytesToHex, concatBytes, equalBytes } from '../../common/bytes.js'
 import { PovError } from '../../common/errors.js'
 import { Block } from '../../chain/Block.js'
 import { createChainCommon } from '../../chain/ChainCommon.js'
@@ -152,7 +152,8 @@ export class FixtureBackend implements RpcBackend {
       parentHash: parent ? parent.hash() : z(32),
       coinbase: z(20, 0xc0),
       stateRoot: EMPTY_TRIE_ROOT,
-      transactionsRoot: EMPTY_TRIE_ROOT,
+      // Commits to the body, so equal hashes mean equal blocks (formatted blocks are cached by hash).
+      transactionsRoot: txs.length ? keccak256(concatBytes(...txs.map((tx) => tx.hash()))) : EMPTY_TRIE_ROOT,
       receiptsRoot: EMPTY_TRIE_ROOT,
       logsBloom: bloom,
       number,
