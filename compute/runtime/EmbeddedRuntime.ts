@@ -119,11 +119,12 @@ export class EmbeddedRuntime implements Runtime {
   }
 }
 
-/** From dist/ the worker is plain JS; from the sources (tests, tsx) it needs the tsx loader. */
+/**
+ * From dist/ the worker is plain JS; from the sources (tests, tsx) it needs the tsx loader and
+ * nothing else: inherited test-runner hooks would cost seconds per thread.
+ */
 function workerEntry(): { url: URL; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts')
   const url = new URL(fromSource ? './embeddedWorker.ts' : './embeddedWorker.js', import.meta.url)
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'))
-  if (fromSource && !execArgv.some((a) => a.includes('tsx'))) execArgv.push('--import', 'tsx')
-  return { url, execArgv }
+  return { url, execArgv: fromSource ? ['--import', 'tsx'] : [] }
 }
