@@ -3,7 +3,7 @@
  * EIP-1559 (type 2) transfers; receipts, balances and the transaction fields ethers reads.
  */
 import { JsonRpcProvider, Signature, Transaction, Wallet, getAddress, parseEther, type TransactionResponse } from 'ethers'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CHAIN_ID, DEV_KEYS, rpc, startInProcessNode } from './helpers/devnode.js'
 
 const node = await startInProcessNode()
@@ -24,7 +24,7 @@ t.test('network and accounts', async (t) => {
   t.equal(getAddress(accounts[1]!), alice.address)
 })
 
-async function checkTransfer(t: Tap.Test, sent: TransactionResponse, type: 0 | 1 | 2, value: bigint) {
+async function checkTransfer(t: Test, sent: TransactionResponse, type: 0 | 1 | 2, value: bigint) {
   const receipt = await sent.wait(1, 15_000)
   t.ok(receipt, 'receipt')
   t.equal(receipt!.status, 1, 'status 1')

@@ -2,7 +2,7 @@
  * viem against a real dev node, over HTTP and WebSocket transports: legacy, EIP-2930 and
  * EIP-1559 transfers, receipts, Multicall3 (predeployed) balance reads, live blocks.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
   createPublicClient,
   createWalletClient,
@@ -52,7 +52,7 @@ t.test('chain id, block number and Multicall3 code over both transports', async 
   t.equal(await httpPublic.getBlockNumber({ cacheTime: 0 }), await wsPublic.getBlockNumber({ cacheTime: 0 }))
 })
 
-async function checkTx(t: Tap.Test, client: PublicClient, hash: Hash, type: 'legacy' | 'eip2930' | 'eip1559', to: `0x${string}`, value: bigint) {
+async function checkTx(t: Test, client: PublicClient, hash: Hash, type: 'legacy' | 'eip2930' | 'eip1559', to: `0x${string}`, value: bigint) {
   const receipt = await client.waitForTransactionReceipt({ hash, timeout: 15_000, pollingInterval: 50 })
   t.equal(receipt.status, 'success', `${type} status`)
   t.equal(receipt.type, type, `${type} receipt type`)
@@ -138,7 +138,11 @@ t.test('parallel sends from one account with explicit nonces; every receipt seen
   let nonce = await httpPublic.getTransactionCount({ address: account.address, blockTag: 'pending' })
   const hashes: Hash[] = []
   for (let i = 0; i < 8; i++)
-    hashes.push(await httpWallet.sendTransaction({ to: recipients[2]!, value: 1n, nonce: nonce++, gas: 21000n, type: i % 2 ? 'eip1559' : 'legacy', ...(i % 2 ? {} : { gasPrice: parseGwei('2') }) }))
+    hashes.push(
+      i % 2
+        ? await httpWallet.sendTransaction({ to: recipients[2]!, value: 1n, nonce: nonce++, gas: 21000n, type: 'eip1559' })
+        : await httpWallet.sendTransaction({ to: recipients[2]!, value: 1n, nonce: nonce++, gas: 21000n, type: 'legacy', gasPrice: parseGwei('2') }),
+    )
   const receipts = await Promise.all(hashes.map((hash) => wsPublic.waitForTransactionReceipt({ hash, timeout: 15_000, pollingInterval: 50 })))
   t.ok(receipts.every((r) => r.status === 'success'))
   t.equal(await httpPublic.getBalance({ address: recipients[2]! }), 8n)

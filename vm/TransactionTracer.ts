@@ -36,6 +36,26 @@ interface CallFrame {
 
 const MAX_STRUCT_LOGS = 100_000
 
+/** The message of an `Error(string)` revert (what Geth's callTracer puts in `revertReason`). */
+function revertReason(data: Uint8Array): string | undefined {
+  // selector 0x08c379a0, offset, length, bytes
+  if (data.length < 68 || data[0] !== 0x08 || data[1] !== 0xc3 || data[2] !== 0x79 || data[3] !== 0xa0) return undefined
+  // An ABI word as a small number, or -1 when it does not fit in 48 bits or runs past the end.
+  const word = (at: number): number => {
+    if (at + 32 > data.length) return -1
+    for (let i = at; i < at + 26; i++) if (data[i] !== 0) return -1
+    let n = 0
+    for (let i = at + 26; i < at + 32; i++) n = n * 256 + data[i]!
+    return n
+  }
+  const offset = word(4)
+  if (offset < 0) return undefined
+  const len = word(4 + offset)
+  const start = 4 + offset + 32
+  if (len < 0 || start + len > data.length) return undefined
+  return new TextDecoder('utf-8', { fatal: false }).decode(data.subarray(start, start + len))
+}
+
 /**
  * debug_traceTransaction: re-executes the block up to the transaction on a throw-away state
  * and records it with Geth's default struct logger or its `callTracer`.
@@ -143,6 +163,10 @@ export class TransactionTracer {
         const err = r.execResult.exceptionError
         frame.output = bytesToHex(r.execResult.returnValue)
         if (err) frame.error = err.error === 'revert' ? 'execution reverted' : err.error
+        if (err?.error === 'revert') {
+          const reason = revertReason(r.execResult.returnValue)
+          if (reason !== undefined) frame.revertReason = reason
+        }
       }
       next?.()
     }
