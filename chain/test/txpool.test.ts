@@ -163,6 +163,7 @@ t.test('decodePoolTransaction maps construction failures to Geth messages', asyn
     { common, allowUnlimitedInitCodeSize: true },
   ).sign(A.privateKey)
   t.throws(() => decodePoolTransaction(bigInit.serialize(), common), { code: 'TXPOOL_MAX_INITCODE_SIZE', message: 'max initcode size exceeded: code size 49153, limit 49152' })
+  t.throws(() => decodePoolTransaction(Uint8Array.of(2, 0xc0), common), { code: 'CHAIN_BAD_TX' }, 'other garbage: the ChainError of decodeTransaction')
   const ours = signedTx(common, A, { nonce: 4n })
   t.same(decodePoolTransaction(ours.serialize(), common).hash(), ours.hash())
 })

@@ -1,15 +1,14 @@
 import type { Common } from '@ethereumjs/common'
-import { createTxFromRLP, TransactionType, type TypedTransaction } from '@ethereumjs/tx'
-import { SUPPORTED_TX_TYPES } from '../Block.js'
+import { TransactionType, type TypedTransaction } from '@ethereumjs/tx'
+import { decodeTransaction, SUPPORTED_TX_TYPES } from '../Block.js'
 import { TxPoolError } from './errors.js'
 
 /**
- * Decodes raw tx bytes (eth_sendRawTransaction, gossip) with the node's Common, turning the
- * refusals ethereumjs makes while constructing the object into the pool's Geth messages:
- * a blob tx is "transaction type not supported" and a tx signed for another chain is
- * "invalid chain id", a tip above the fee cap and oversized init code get Geth's texts too
- * (ethereumjs rejects all of these before the pool could look at them).
- * Other malformed input is rethrown as is.
+ * `decodeTransaction` for txs offered to the pool (eth_sendRawTransaction, gossip): the same
+ * result and the same ChainError for malformed bytes, except that the refusals ethereumjs
+ * makes while building the object get the pool's Geth messages — a blob tx is "transaction
+ * type not supported", a tx signed for another chain "invalid chain id", and a tip above the
+ * fee cap or oversized init code their Geth texts.
  */
 export function decodePoolTransaction(raw: Uint8Array, common: Common): TypedTransaction {
   if (raw.length > 0 && raw[0]! <= 0x7f && !SUPPORTED_TX_TYPES.has(raw[0]!))
@@ -18,7 +17,7 @@ export function decodePoolTransaction(raw: Uint8Array, common: Common): TypedTra
       raw[0] === TransactionType.BlobEIP4844 ? 'tx type 3 not supported by this pool' : undefined,
     )
   try {
-    return createTxFromRLP(raw, { common }) as TypedTransaction
+    return decodeTransaction(raw, common)
   } catch (e) {
     const msg = (e as Error).message ?? ''
     if (/chain ID|chain id/.test(msg)) throw new TxPoolError('INVALID_CHAIN_ID', undefined, { cause: e })
