@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { Logger } from '../../common/logger.js'
 import { silentLogger } from '../../common/logger.js'
 
@@ -70,13 +71,16 @@ export class IdleSwitch {
     this.restartTimer = undefined
     const child = this.child
     if (!child || child.pid === undefined) return
+    const pgid = child.pid
     const exited = this.exited!
-    signalGroup(child.pid, 'SIGTERM')
+    signalGroup(pgid, 'SIGTERM')
     const timer = setTimeout(() => {
-      this.logger.warn({ pid: child.pid }, 'idle program ignored SIGTERM; sending SIGKILL')
-      signalGroup(child.pid!, 'SIGKILL')
+      this.logger.warn({ pid: pgid }, 'idle program ignored SIGTERM; sending SIGKILL')
+      signalGroup(pgid, 'SIGKILL')
     }, this.opts.graceMs ?? 5000)
     await exited
+    // The shell may be gone while its children (the real miner) are still shutting down.
+    while (groupAlive(pgid)) await new Promise((r) => setTimeout(r, 20))
     clearTimeout(timer)
     if (this.child === child) this.child = undefined
   }
@@ -84,6 +88,34 @@ export class IdleSwitch {
   async stop(): Promise<void> {
     await this.pause()
   }
+}
+
+/** Whether any live (non-zombie) process remains in the group; zombies wait on init, not on us. */
+function groupAlive(pgid: number): boolean {
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    try {
+      process.kill(-pgid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${e}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // Fields after the parenthesised command: state, ppid, pgrp, …
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X') return true
+  }
+  return false
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
