@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
+import type { Block } from '../chain/Block.js'
+import type { TxReceipt } from '../chain/Receipt.js'
 import { blockLogs, inFilterRange, queryLogs, type LogFilterSpec, type LogLimits } from './LogQuery.js'
 import type { RpcBackend, Unsubscribe } from './RpcBackend.js'
 import { filterNotFound, limitExceeded } from './RpcErrors.js'
@@ -46,23 +49,32 @@ export class FilterManager {
   ) {}
 
   start(): void {
-    this.unsubs.push(
-      this.backend.onNewHead((block, receipts) => {
+    const guard =
+      <A extends unknown[]>(fn: (...a: A) => void) =>
+      (...a: A) => {
         if (this.filters.size === 0) return
+        try {
+          fn(...a)
+        } catch (err) {
+          this.logger.error({ err }, 'filter update failed')
+        }
+      }
+    this.unsubs.push(
+      this.backend.onNewHead(guard((block: Block, receipts: TxReceipt[]) => {
         const hash = bytesToHex(block.hash())
         for (const f of this.filters.values()) {
           if (f.kind === 'block') this.push(f, [hash])
           else if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block, receipts, f.spec!.criteria, false))
         }
-      }),
-      this.backend.onRemovedBlock((block, receipts) => {
+      })),
+      this.backend.onRemovedBlock(guard((block: Block, receipts: TxReceipt[]) => {
         for (const f of this.filters.values())
           if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block, receipts, f.spec!.criteria, true))
-      }),
-      this.backend.onPendingTransaction((tx) => {
+      })),
+      this.backend.onPendingTransaction(guard((tx: TypedTransaction) => {
         let hash: string | undefined
         for (const f of this.filters.values()) if (f.kind === 'pendingTx') this.push(f, [(hash ??= bytesToHex(tx.hash()))])
-      }),
+      })),
     )
     const every = Math.max(10, Math.min(this.opts.timeoutMs / 2, 30_000))
     this.sweeper = setInterval(() => this.sweep(), every)

@@ -38,7 +38,16 @@ export class HttpServer {
     private readonly deps: HttpServerDeps,
   ) {
     this.cors = new OriginPolicy(opts.corsOrigins)
-    this.server = http.createServer((req, res) => this.onRequest(req, res))
+    this.server = http.createServer((req, res) => {
+      try {
+        this.onRequest(req, res)
+      } catch (err) {
+        // A throw here would otherwise be an uncaught exception: answer and carry on.
+        deps.logger.error({ err }, 'HTTP request handling failed')
+        if (!res.headersSent) this.send(res, 500, jsonError(RpcCode.INTERNAL, 'internal error'))
+        else res.destroy()
+      }
+    })
     this.server.keepAliveTimeout = 65_000
     this.server.headersTimeout = 66_000
     this.server.requestTimeout = 120_000

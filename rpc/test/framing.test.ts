@@ -170,6 +170,13 @@ t.test('HTTP framing', async (t) => {
     t.match(pre.headers.get('access-control-allow-methods'), /POST/)
     const put = await fetch(h.url, { method: 'PUT', body: '{}' })
     t.equal(put.status, 405)
+    const head = h.backend.head
+    h.backend.head = () => {
+      throw new Error('no head yet')
+    }
+    t.equal((await fetch(h.url + '/health')).status, 500, 'a throwing backend is a 500, not a crash')
+    h.backend.head = head
+    t.equal((await fetch(h.url + '/health')).status, 200)
   })
 
   t.test('keep-alive timeouts are generous', async (t) => {
