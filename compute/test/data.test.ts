@@ -1,4 +1,5 @@
 import t from 'tap'
+import { fieldOf } from './helpers.js'
 import fc from 'fast-check'
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -59,9 +60,9 @@ t.test('property: CSV of random numeric rows imports and round-trips through the
 
 t.test('dataset validation names the field', async (t) => {
   const ds = irisDataset()
-  t.throws(() => validateDataset({ ...ds, x: [[1, 2, 3, 4], [1, 2]] }), { field: 'x[1]' })
-  t.throws(() => validateDataset({ ...ds, y: ds.y.map((y, i) => (i === 7 ? 9 : y)) }), { field: 'y[7]' })
-  t.throws(() => validateDataset({ ...ds, format: 'csv' }), { field: 'format' })
+  t.equal(fieldOf(() => validateDataset({ ...ds, x: [[1, 2, 3, 4], [1, 2]] })), 'x[1]')
+  t.equal(fieldOf(() => validateDataset({ ...ds, y: ds.y.map((y, i) => (i === 7 ? 9 : y)) })), 'y[7]')
+  t.equal(fieldOf(() => validateDataset({ ...ds, format: 'csv' })), 'format')
   t.throws(() => decodeDataset(new Uint8Array([0xff, 0xfe])), { code: 'COMPUTE_INVALID_DATASET' })
 })
 

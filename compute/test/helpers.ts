@@ -46,3 +46,13 @@ export function blobsSpec(over: Partial<JobSpec> & { params?: Record<string, unk
     ...rest,
   })
 }
+
+/** The `field` of the ComputeError a function throws (undefined if it does not throw). */
+export function fieldOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+  } catch (e) {
+    return (e as { field?: string }).field
+  }
+  return undefined
+}

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { fieldOf } from './helpers.js'
 import fc from 'fast-check'
 import { bytesToHex } from '../../common/bytes.js'
 import type { Hash32 } from '../ContentHash.js'
@@ -39,9 +40,9 @@ t.test('commitment binds every field and parses back', async (t) => {
   const c = buildCommitment({ specHash: h(1), checkpointInterval: 10, totalSteps: 100, checkpoints: [h(2), h(3)], resultHash: h(4), metricsHash: h(5) })
   t.same(parseCommitment(JSON.parse(JSON.stringify(c))), c)
   for (const f of ['specHash', 'checkpointRoot', 'resultHash', 'metricsHash'] as const) {
-    t.throws(() => parseCommitment({ ...c, [f]: h(99) }), { code: 'COMPUTE_VERIFY_INPUT', field: 'commitment' }, `changing ${f} breaks the commitment`)
+    t.equal(fieldOf(() => parseCommitment({ ...c, [f]: h(99) })), 'commitment', `changing ${f} breaks the commitment`)
   }
-  t.throws(() => parseCommitment({ ...c, totalSteps: 101 }), { field: 'commitment' })
-  t.throws(() => parseCommitment({ ...c, resultHash: 'x' }), { field: 'resultHash' })
-  t.throws(() => parseCommitment(null), { field: '$' })
+  t.equal(fieldOf(() => parseCommitment({ ...c, totalSteps: 101 })), 'commitment')
+  t.equal(fieldOf(() => parseCommitment({ ...c, resultHash: 'x' })), 'resultHash')
+  t.equal(fieldOf(() => parseCommitment(null)), '$')
 })

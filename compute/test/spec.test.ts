@@ -38,7 +38,9 @@ const arbSpec = fc.record({
   mode: fc.constantFrom('reexecution', 'redundant', 'tolerance'),
 })
 
-function buildSpec(a: fc.RecordValue<typeof arbSpec extends fc.Arbitrary<infer T> ? T : never>): Record<string, unknown> {
+type SpecArgs = typeof arbSpec extends fc.Arbitrary<infer T> ? T : never
+
+function buildSpec(a: SpecArgs): Record<string, unknown> {
   const verification =
     a.mode === 'reexecution'
       ? { mode: a.mode, samples: 3, verifiers: 2 }
