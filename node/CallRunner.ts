@@ -133,14 +133,18 @@ export class CallRunner {
   }
 
   async call(req: CallRequest, header: BlockHeader, overrides?: StateOverrides): Promise<CallResult> {
-    const vm = await this.state.scratchVM(header.stateRoot)
-    await this.applyOverrides(vm, overrides)
-    return this.attempt(vm, req, this.capped(req), header)
+    return this.state.withCallVM(header.stateRoot, async (vm) => {
+      await this.applyOverrides(vm, overrides)
+      return this.attempt(vm, req, this.capped(req), header)
+    })
   }
 
   /** Binary search for the lowest gas limit with which the request succeeds (as Geth does). */
   async estimateGas(req: CallRequest, header: BlockHeader, overrides?: StateOverrides): Promise<EstimateResult> {
-    const vm = await this.state.scratchVM(header.stateRoot)
+    return this.state.withCallVM(header.stateRoot, (vm) => this.search(vm, req, header, overrides))
+  }
+
+  private async search(vm: VM, req: CallRequest, header: BlockHeader, overrides?: StateOverrides): Promise<EstimateResult> {
     await this.applyOverrides(vm, overrides)
     let hi = this.capped(req)
     if (req.gas === undefined && header.gasLimit < hi) hi = header.gasLimit

@@ -1,13 +1,12 @@
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import type { Block } from '../chain/Block.js'
-import { decodeTransaction } from '../chain/Block.js'
 import type { BlockStore } from '../chain/BlockStore.js'
 import type { Common } from '../chain/ChainCommon.js'
 import { nextBaseFee } from '../chain/FeeMarket.js'
 import type { BlockHeader } from '../chain/Header.js'
 import type { TxReceipt } from '../chain/Receipt.js'
-import type { TxPool } from '../chain/txpool/index.js'
+import { decodePoolTransaction, type TxPool } from '../chain/txpool/index.js'
 import { bigintToFixedBytes, bytesToHex, equalBytes } from '../common/bytes.js'
 import type { ChainService } from '../consensus/ChainService.js'
 import type {
@@ -151,7 +150,7 @@ export class NodeBackend implements RpcBackend {
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
-    const tx = decodeTransaction(raw, this.d.common)
+    const tx = decodePoolTransaction(raw, this.d.common)
     const { hash } = await this.d.pool.add(tx)
     this.d.journal?.append(raw)
     return hash

@@ -111,7 +111,40 @@ export class WorldState {
   }
   private readers = new Map<string, Promise<MerkleStateManager>>()
 
-  /** A throw-away VM for eth_call, estimateGas and tracing at `root`. */
+  private idleCallVMs = new Map<string, VM[]>()
+
+  /**
+   * Runs `fn` on a VM at `root` whose every change is rolled back afterwards. VMs are reused
+   * across calls (building one costs milliseconds: the EVM's opcode tables and Common), at most
+   * a few per root for the last few roots; concurrent calls each get their own.
+   */
+  async withCallVM<T>(root: Uint8Array, fn: (vm: VM) => Promise<T>): Promise<T> {
+    const key = Buffer.from(root).toString('hex')
+    const vm = this.idleCallVMs.get(key)?.pop() ?? (await this.scratchVM(root))
+    const sm = vm.stateManager
+    await sm.checkpoint()
+    let clean = false
+    try {
+      const out = await fn(vm)
+      clean = true
+      return out
+    } finally {
+      await sm.revert()
+      if (clean) this.releaseCallVM(key, vm)
+    }
+  }
+
+  private releaseCallVM(key: string, vm: VM): void {
+    let list = this.idleCallVMs.get(key)
+    if (!list) {
+      list = []
+      this.idleCallVMs.set(key, list)
+      if (this.idleCallVMs.size > 4) this.idleCallVMs.delete(this.idleCallVMs.keys().next().value!)
+    }
+    if (list.length < 8) list.push(vm)
+  }
+
+  /** A throw-away VM for tracing (and calls) at `root`. */
   async scratchVM(root: Uint8Array): Promise<VM> {
     return this.newVM(await this.newStateManager(root, 512))
   }

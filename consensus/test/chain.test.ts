@@ -1,10 +1,10 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { Block } from '../../chain/Block.js'
 import { sealHeader } from '../../chain/Seal.js'
 import { bytesToHex, equalBytes } from '../../common/bytes.js'
 import { ConsensusError } from '../errors.js'
-import { addr, clock, common, openTestChain, PRODUCER, recipient, transfer, type TestChain } from './fixture.js'
+import { addr, clock, common, openTestChain, PRODUCER, recipient, transfer, type TestChain } from '../../test/fixtures/TestChain.js'
 
 async function produce(c: TestChain, now: () => number, txs: ReturnType<typeof transfer>[] = [], allowEmpty = true): Promise<Block> {
   for (const tx of txs) await c.pool.add(tx)
@@ -14,7 +14,7 @@ async function produce(c: TestChain, now: () => number, txs: ReturnType<typeof t
 }
 
 /** Checks the canonical indexes: every height maps to a stored block whose parent is the previous height's. */
-async function assertCanonicalConsistent(t: Tap.Test, c: TestChain): Promise<void> {
+async function assertCanonicalConsistent(t: Test, c: TestChain): Promise<void> {
   const head = c.store.head()
   let child = head
   for (let n = head.number; n > 0n; n--) {
