@@ -38,6 +38,7 @@ program
   .option('--http.corsdomain <origins>', "comma-separated browser origins allowed to call the RPC ('*' for any)", list)
   .option('--ws.addr <addr>', 'JSON-RPC WebSocket listen address', '127.0.0.1')
   .option('--ws.port <port>', 'JSON-RPC WebSocket port', int('--ws.port'), 8546)
+  .option('--ws.origins <origins>', "comma-separated browser origins allowed to open a WebSocket ('*' for any)", list)
   .option('--rpc.gascap <gas>', 'gas cap of eth_call and eth_estimateGas', int('--rpc.gascap'), 50_000_000)
   .option('--rpc.batch-limit <n>', 'most requests in one JSON-RPC batch', int('--rpc.batch-limit'), 1000)
   .option('--rpc.max-body <bytes>', 'largest JSON-RPC request body', int('--rpc.max-body'), 5 * 1024 * 1024)
@@ -66,7 +67,9 @@ program
         httpPort: o['http.port'] as number,
         wsAddr: o['ws.addr'] as string,
         wsPort: o['ws.port'] as number,
+        // Browsers may reach a dev chain from any page (as with Hardhat); elsewhere only the origins named.
         corsOrigins: (o['http.corsdomain'] as string[] | undefined) ?? (dev ? ['*'] : []),
+        wsOrigins: (o['ws.origins'] as string[] | undefined) ?? (dev ? ['*'] : []),
         gasCap: BigInt(o['rpc.gascap'] as number),
         maxBatchLength: o['rpc.batch-limit'] as number,
         maxBodyBytes: o['rpc.max-body'] as number,
