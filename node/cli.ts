@@ -8,6 +8,7 @@ import { openChainDB } from '../chain/Database.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { WorldState } from '../vm/WorldState.js'
+import { registerComputeCommands } from '../compute/cli.js'
 import { registerAccountCommands } from './accounts/index.js'
 import { createLogger, type LogFormat } from './logging.js'
 import { defaultDatadir, type NodeConfig } from './NodeConfig.js'
@@ -143,7 +144,9 @@ program
     }
   })
 
-registerAccountCommands(program, { logger: createLogger({ level: 'warn' }) })
+const commandLogger = createLogger({ level: 'warn' })
+registerAccountCommands(program, { logger: commandLogger })
+registerComputeCommands(program, { logger: commandLogger })
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`error: ${e.message}`)
