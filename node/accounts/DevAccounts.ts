@@ -1,13 +1,9 @@
-import { HDKey } from '@scure/bip32'
-import { mnemonicToSeedSync, validateMnemonic } from '@scure/bip39'
-import { wordlist } from '@scure/bip39/wordlists/english.js'
 import { privateKeyToAddress } from '../../chain/Seal.js'
+import { PovError } from '../../common/errors.js'
+import { DEV_HD_PATH, DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
 import { AccountsError } from './errors.js'
 
-/** Hardhat's and Foundry's default mnemonic; its keys are public knowledge — dev chains only. */
-export const DEV_MNEMONIC = 'test test test test test test test test test test test junk'
-/** BIP-44 Ethereum path; account i is `${DEV_HD_PATH}/${i}`. */
-export const DEV_HD_PATH = "m/44'/60'/0'/0"
+export { DEV_HD_PATH, DEV_MNEMONIC }
 export const DEV_ACCOUNT_COUNT = 20
 
 export interface DerivedAccount {
@@ -15,17 +11,15 @@ export interface DerivedAccount {
   privateKey: Uint8Array
 }
 
-/** Accounts 0..count-1 of a mnemonic at `${basePath}/i`. */
+/** Accounts 0..count-1 of a mnemonic at `${basePath}/i` (the genesis presets derive the same keys). */
 export function deriveAccounts(mnemonic: string, count: number, basePath: string = DEV_HD_PATH): DerivedAccount[] {
-  if (!validateMnemonic(mnemonic, wordlist)) throw new AccountsError('BAD_KEY', 'invalid BIP-39 mnemonic')
-  const root = HDKey.fromMasterSeed(mnemonicToSeedSync(mnemonic)).derive(basePath)
-  const out: DerivedAccount[] = []
-  for (let i = 0; i < count; i++) {
-    const privateKey = root.deriveChild(i).privateKey
-    if (!privateKey) throw new AccountsError('BAD_KEY', `no private key at ${basePath}/${i}`)
-    out.push({ address: privateKeyToAddress(privateKey), privateKey })
+  let keys: Uint8Array[]
+  try {
+    keys = deriveKeys(mnemonic, count, basePath)
+  } catch (e) {
+    throw new AccountsError('BAD_KEY', (e as PovError).message, { cause: e })
   }
-  return out
+  return keys.map((privateKey) => ({ address: privateKeyToAddress(privateKey), privateKey }))
 }
 
 let cache: readonly DerivedAccount[] | undefined
