@@ -72,9 +72,10 @@ program
         corsOrigins: (o['http.corsdomain'] as string[] | undefined) ?? (dev ? ['*'] : []),
         wsOrigins: (o['ws.origins'] as string[] | undefined) ?? (dev ? ['*'] : []),
         gasCap: BigInt(o['rpc.gascap'] as number),
-        maxBatchLength: o['rpc.batch-limit'] as number,
-        maxBodyBytes: o['rpc.max-body'] as number,
-        logsMaxBlockRange: o['rpc.logs-max-range'] as number,
+        // commander camel-cases the dashed part of a flag: --rpc.batch-limit → 'rpc.batchLimit'
+        maxBatchLength: o['rpc.batchLimit'] as number,
+        maxBodyBytes: o['rpc.maxBody'] as number,
+        logsMaxBlockRange: o['rpc.logsMaxRange'] as number,
       },
     }
     const node = new PovNode(cfg, log)
