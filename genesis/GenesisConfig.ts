@@ -12,6 +12,11 @@ export interface GenesisFile {
     slotSeconds?: number
     /** Proof of Value: slots per epoch (default 32). */
     epochLength?: number
+    /**
+     * Addresses allowed to produce blocks until Proof of Value elects producers from verified
+     * work (the validator set of the consensus issue replaces this list).
+     */
+    producers?: string[]
     /** Fixed addresses of the system contracts (ValidatorSet, WorkMarket, …), by name. */
     systemContracts?: Record<string, string>
   }
@@ -35,6 +40,7 @@ export interface GenesisSpec {
   chainId: bigint
   slotSeconds: number
   epochLength: number
+  producers: Uint8Array[]
   systemContracts: Map<string, Uint8Array>
   timestamp: bigint
   gasLimit: bigint
@@ -81,6 +87,8 @@ export function parseGenesis(input: unknown): GenesisSpec {
   const epochLength = Number(quantity(g.config.epochLength, 'config.epochLength', 32n))
   if (slotSeconds < 1) throw new GenesisError('config.slotSeconds must be at least 1')
   if (epochLength < 1) throw new GenesisError('config.epochLength must be at least 1')
+  if (g.config.producers !== undefined && !Array.isArray(g.config.producers)) throw new GenesisError('config.producers must be a list of addresses')
+  const producers = (g.config.producers ?? []).map((a, i) => bytes(a, `config.producers[${i}]`, 20))
   const systemContracts = new Map<string, Uint8Array>()
   for (const [name, addr] of Object.entries(g.config.systemContracts ?? {}))
     systemContracts.set(name, bytes(addr, `config.systemContracts.${name}`, 20))
@@ -106,6 +114,7 @@ export function parseGenesis(input: unknown): GenesisSpec {
     chainId,
     slotSeconds,
     epochLength,
+    producers,
     systemContracts,
     timestamp: quantity(g.timestamp, 'timestamp', 0n),
     gasLimit,

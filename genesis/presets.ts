@@ -23,10 +23,11 @@ export function devGenesis(): GenesisFile {
   const alloc: GenesisFile['alloc'] = {}
   for (const key of deriveKeys(DEV_MNEMONIC, DEV_ACCOUNT_COUNT))
     alloc[bytesToHex(privateKeyToAddress(key))] = { balance: `0x${(10_000n * ETHER).toString(16)}` }
+  const producer = bytesToHex(privateKeyToAddress(deriveKeys(DEV_MNEMONIC, 1)[0]!))
   alloc[CREATE2_DEPLOYER_ADDRESS] = { code: CREATE2_DEPLOYER_RUNTIME, nonce: 1 }
   alloc[MULTICALL3_ADDRESS] = { code: MULTICALL3_RUNTIME, nonce: 1 }
   return {
-    config: { chainId: DEV_CHAIN_ID, slotSeconds: 1, epochLength: 32 },
+    config: { chainId: DEV_CHAIN_ID, slotSeconds: 1, epochLength: 32, producers: [producer] },
     timestamp: 0,
     gasLimit: 60_000_000,
     baseFeePerGas: 1_000_000_000,

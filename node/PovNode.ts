@@ -138,7 +138,7 @@ export class PovNode {
 
     const devKeys = cfg.dev ? deriveKeys(DEV_MNEMONIC, 1) : []
     const producer = devKeys[0] ? { key: devKeys[0], address: privateKeyToAddress(devKeys[0]) } : undefined
-    const validator = new HeaderValidator({ genesisHash, producers: producer ? [producer.address] : [], maxFutureSeconds: 15 })
+    const validator = new HeaderValidator({ genesisHash, producers: spec.producers, maxFutureSeconds: 15 })
     const chain = (this.chain = new ChainService(
       { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
       {
