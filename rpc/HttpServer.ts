@@ -20,6 +20,8 @@ export interface HttpServerDeps {
 
 const HTTP_CTX: CallContext = Object.freeze({})
 const JSON_TYPE = 'application/json'
+/** How long the rest of an over-limit upload is read and dropped before the socket is cut. */
+const LINGER_MS = 10_000
 
 function jsonError(code: number, message: string): string {
   return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })
@@ -125,18 +127,30 @@ export class HttpServer {
     this.send(res, 405, jsonError(RpcCode.INVALID_REQUEST, `method ${method} not allowed, use POST`))
   }
 
-  private tooLarge(res: http.ServerResponse, size: number | string): void {
+  /**
+   * Answers 413 at once but reads and drops the rest of the upload instead of closing: closing
+   * a socket the client is still writing to makes the kernel reset the connection, and the
+   * client then loses the 413 (undici's fetch reports only "fetch failed"). Go's net/http
+   * lingers the same way. A client still sending after LINGER_MS is cut off.
+   */
+  private tooLarge(req: http.IncomingMessage, res: http.ServerResponse, size: number | string): void {
     this.deps.metrics.bad('body_too_large')
-    res.setHeader('connection', 'close')
     this.send(res, 413, jsonError(RpcCode.INVALID_REQUEST, `request body too large (${size} > ${this.opts.maxBodyBytes} bytes)`))
+    req.resume()
+    if (!req.complete) {
+      const cut = setTimeout(() => req.socket.destroy(), LINGER_MS)
+      cut.unref()
+      const clear = () => clearTimeout(cut)
+      req.once('end', clear)
+      req.once('close', clear)
+    }
   }
 
   private onPost(req: http.IncomingMessage, res: http.ServerResponse): void {
     const max = this.opts.maxBodyBytes
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > max) {
-      this.tooLarge(res, declared)
-      req.resume()
+      this.tooLarge(req, res, declared)
       return
     }
     const chunks: Buffer[] = []
@@ -148,7 +162,7 @@ export class HttpServer {
       if (size > max) {
         rejected = true
         chunks.length = 0
-        this.tooLarge(res, `>${max}`)
+        this.tooLarge(req, res, `>${max}`)
         return
       }
       chunks.push(chunk)
