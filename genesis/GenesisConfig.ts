@@ -17,14 +17,26 @@ export interface GenesisFile {
      * work (the validator set of the consensus issue replaces this list).
      */
     producers?: string[]
-    /** Fixed addresses of the system contracts (ValidatorSet, WorkMarket, …), by name. */
-    systemContracts?: Record<string, string>
+    /**
+     * System contracts deployed at fixed addresses by genesis, by contract name (a contract of
+     * genesis/contracts): the address alone, or the address with ABI-encoded constructor
+     * arguments and a starting balance. Their constructors run at genesis.
+     */
+    systemContracts?: Record<string, string | { address: string; args?: string; balance?: number | string }>
   }
   timestamp?: number | string
   gasLimit?: number | string
   baseFeePerGas?: number | string
   extraData?: string
   alloc: Record<string, { balance?: number | string; nonce?: number | string; code?: string; storage?: Record<string, string> }>
+}
+
+export interface SystemContractSpec {
+  name: string
+  address: Uint8Array
+  /** ABI-encoded constructor arguments, appended to the creation code. */
+  args: Uint8Array
+  balance: bigint
 }
 
 export interface AllocAccount {
@@ -41,7 +53,7 @@ export interface GenesisSpec {
   slotSeconds: number
   epochLength: number
   producers: Uint8Array[]
-  systemContracts: Map<string, Uint8Array>
+  systemContracts: SystemContractSpec[]
   timestamp: bigint
   gasLimit: bigint
   baseFeePerGas: bigint
@@ -89,9 +101,19 @@ export function parseGenesis(input: unknown): GenesisSpec {
   if (epochLength < 1) throw new GenesisError('config.epochLength must be at least 1')
   if (g.config.producers !== undefined && !Array.isArray(g.config.producers)) throw new GenesisError('config.producers must be a list of addresses')
   const producers = (g.config.producers ?? []).map((a, i) => bytes(a, `config.producers[${i}]`, 20))
-  const systemContracts = new Map<string, Uint8Array>()
-  for (const [name, addr] of Object.entries(g.config.systemContracts ?? {}))
-    systemContracts.set(name, bytes(addr, `config.systemContracts.${name}`, 20))
+  const systemContracts: SystemContractSpec[] = []
+  for (const [name, v] of Object.entries(g.config.systemContracts ?? {})) {
+    const f = `config.systemContracts.${name}`
+    if (typeof v === 'string') systemContracts.push({ name, address: bytes(v, f, 20), args: new Uint8Array(0), balance: 0n })
+    else if (typeof v === 'object' && v !== null)
+      systemContracts.push({
+        name,
+        address: bytes(v.address, `${f}.address`, 20),
+        args: v.args === undefined ? new Uint8Array(0) : bytes(v.args, `${f}.args`),
+        balance: quantity(v.balance, `${f}.balance`, 0n),
+      })
+    else throw new GenesisError(`${f} must be an address or { address, args?, balance? }`)
+  }
   const gasLimit = quantity(g.gasLimit, 'gasLimit', 30_000_000n)
   if (gasLimit < 5000n || gasLimit >= 1n << 63n) throw new GenesisError('gasLimit must be between 5000 and 2^63-1')
   const extraData = g.extraData === undefined ? new Uint8Array(0) : bytes(g.extraData, 'extraData')

@@ -58,3 +58,42 @@ t.test('povchain init writes the genesis and is idempotent', async (t) => {
   writeFileSync(file, JSON.stringify({ config: { chainId: 4243 }, alloc: {} }))
   t.throws(() => execFileSync(process.execPath, [...cli, 'init', '--genesis', file, '--datadir', join(dir, 'data')], { encoding: 'utf8', stdio: 'pipe' }), /different chain/)
 })
+
+t.test('system contracts: constructors run at their fixed addresses at genesis', async (t) => {
+  const { compileContracts } = await import('../ContractArtifacts.js')
+  const { buildGenesis } = await import('../GenesisBuilder.js')
+  const { openChainDB } = await import('../../chain/Database.js')
+  const { BlockStore } = await import('../../chain/BlockStore.js')
+  const { createChainCommon } = await import('../../chain/ChainCommon.js')
+  const { WorldState } = await import('../../vm/WorldState.js')
+  const { Address } = await import('@ethereumjs/util')
+  const { mkdirSync } = await import('node:fs')
+  const root = mkdtempSync(join(tmpdir(), 'povchain-sys-'))
+  mkdirSync(join(root, 'genesis', 'contracts'), { recursive: true })
+  writeFileSync(join(root, 'package.json'), '{}')
+  writeFileSync(
+    join(root, 'genesis', 'contracts', 'Probe.sol'),
+    '// SPDX-License-Identifier: MIT\npragma solidity 0.8.30;\ncontract Probe { uint256 public x; address public self; constructor(uint256 v) payable { x = v; self = address(this); } }\n',
+  )
+  const manifest = compileContracts(root)
+  const artifacts = new Map(
+    Object.entries(manifest.contracts).map(([name, c]) => [name, { name, source: c.source, abi: c.abi, bytecode: Buffer.from(c.bytecode.slice(2), 'hex'), deployedBytecode: Buffer.from(c.deployedBytecode.slice(2), 'hex') }]),
+  )
+  const address = '0x0000000000000000000000000000000000001234'
+  const spec = parseGenesis({ config: { chainId: 9, systemContracts: { Probe: { address, args: '0x' + '00'.repeat(31) + '2a', balance: 5 } } }, alloc: {} })
+  const db = await openChainDB(join(root, 'db'))
+  const common = createChainCommon(9n)
+  const store = new BlockStore(db, common)
+  const state = new WorldState(db, common, store)
+  const g = await buildGenesis(spec, state, () => artifacts as never)
+  await store.initGenesis(g.block, g.stateOps)
+  state.trieDb.written(g.stateKeys)
+  const sm = await state.readerAt(g.block.header.stateRoot)
+  const a = new Address(Buffer.from(address.slice(2), 'hex'))
+  t.same(Buffer.from(await sm.getCode(a)).toString('hex'), manifest.contracts.Probe!.deployedBytecode.slice(2), 'runtime code installed')
+  t.equal(Buffer.from(await sm.getStorage(a, new Uint8Array(32))).toString('hex'), '2a', 'constructor wrote slot 0')
+  t.equal(BigInt('0x' + Buffer.from(await sm.getStorage(a, Buffer.from('00'.repeat(31) + '01', 'hex'))).toString('hex')), BigInt(address), 'address(this) is the fixed address')
+  t.equal((await sm.getAccount(a))?.balance, 5n)
+  await t.rejects(buildGenesis(parseGenesis({ config: { chainId: 9, systemContracts: { Nope: address } }, alloc: {} }), state, () => artifacts as never), /Nope: no contract/)
+  await db.close()
+})
