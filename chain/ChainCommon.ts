@@ -1,6 +1,10 @@
 import { createRequire } from 'node:module'
 import { Common, Hardfork, Mainnet, createCustomCommon, type CustomCrypto } from '@ethereumjs/common'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { paramsBlock } from '@ethereumjs/block'
+import { paramsEVM } from '@ethereumjs/evm'
+import { paramsTx } from '@ethereumjs/tx'
+import { paramsVM } from '@ethereumjs/vm'
 import { concatBytes } from '../common/bytes.js'
 
 /**
@@ -15,10 +19,28 @@ export function createChainCommon(chainId: bigint, opts: { nativeCrypto?: boolea
   const customCrypto: CustomCrypto = {}
   const native = opts.nativeCrypto === false ? undefined : loadNativeEcrecover()
   if (native) customCrypto.ecrecover = native
-  return createCustomCommon({ chainId: Number(chainId), name: 'povchain' }, Mainnet, {
+  const common = createCustomCommon({ chainId: Number(chainId), name: 'povchain' }, Mainnet, {
     hardfork: Hardfork.Prague,
     customCrypto,
   })
+  presetParams(common)
+  return common
+}
+
+/**
+ * Every transaction, block header, EVM and VM that @ethereumjs constructs calls
+ * `common.copy().updateParams(its module's params)`, which deep-copies the parameter tables
+ * through JSON and rebuilds a cache: 0.1 ms per decoded transaction, the largest single cost
+ * of eth_sendRawTransaction and eth_call in our profiles. The tables never change for a chain,
+ * so apply them once here and make those calls no-ops (copies keep the own property).
+ */
+function presetParams(common: Common): void {
+  const preset: object[] = [paramsTx, paramsBlock, paramsEVM, paramsVM]
+  for (const p of preset) common.updateParams(p as never)
+  const update = common.updateParams
+  common.updateParams = function (this: Common, params: Parameters<Common['updateParams']>[0]) {
+    if (!preset.includes(params)) update.call(this, params)
+  } as Common['updateParams']
 }
 
 export type Ecrecover = NonNullable<CustomCrypto['ecrecover']>
