@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import { Common, Hardfork, Mainnet, createCustomCommon, type CustomCrypto } from '@ethereumjs/common'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { paramsBlock } from '@ethereumjs/block'
@@ -6,6 +5,7 @@ import { paramsEVM } from '@ethereumjs/evm'
 import { paramsTx } from '@ethereumjs/tx'
 import { paramsVM } from '@ethereumjs/vm'
 import { concatBytes } from '../common/bytes.js'
+import { nativeSecp256k1 } from './Secp256k1.js'
 
 /**
  * The @ethereumjs Common every povchain component shares: the chain id from genesis and the
@@ -68,23 +68,14 @@ export const nobleEcrecover: Ecrecover = (msgHash, v, r, s, chainId) => {
   return secp256k1.Point.fromBytes(pub).toBytes(false).subarray(1)
 }
 
-let nativeCache: Ecrecover | null | undefined
 export function loadNativeEcrecover(): Ecrecover | undefined {
-  if (nativeCache !== undefined) return nativeCache ?? undefined
-  try {
-    const require = createRequire(import.meta.url)
-    const addon = require('secp256k1') as {
-      ecdsaRecover(sig: Uint8Array, recid: number, msg: Uint8Array, compressed: boolean): Uint8Array
-    }
-    nativeCache = (msgHash, v, r, s, chainId) => {
-      const rec = recoveryId(v, chainId)
-      if (rec !== 0 && rec !== 1) throw new Error('invalid signature v value')
-      return addon.ecdsaRecover(concatBytes(pad32(r), pad32(s)), rec, msgHash, false).subarray(1)
-    }
-  } catch {
-    nativeCache = null
+  const addon = nativeSecp256k1()
+  if (!addon) return undefined
+  return (msgHash, v, r, s, chainId) => {
+    const rec = recoveryId(v, chainId)
+    if (rec !== 0 && rec !== 1) throw new Error('invalid signature v value')
+    return addon.ecdsaRecover(concatBytes(pad32(r), pad32(s)), rec, msgHash, false).subarray(1)
   }
-  return nativeCache ?? undefined
 }
 
 export { Common }

@@ -1,8 +1,8 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { concatBytes } from '../common/bytes.js'
 import { ChainError } from './errors.js'
 import type { BlockHeader } from './Header.js'
 import { keccak256 } from './keccak.js'
+import { secp } from './Secp256k1.js'
 
 /** Ethereum address of a secp256k1 public key (compressed or uncompressed). */
 export function publicKeyToAddress(pub: Uint8Array): Uint8Array {
@@ -16,16 +16,14 @@ export function privateKeyToAddress(priv: Uint8Array): Uint8Array {
 
 /** Signs a 32-byte digest; returns r ‖ s ‖ v with v the recovery id (0 or 1). */
 export function signDigest(digest: Uint8Array, priv: Uint8Array): Uint8Array {
-  const rec = secp256k1.sign(digest, priv, { prehash: false, format: 'recovered' })
-  return concatBytes(rec.subarray(1, 65), rec.subarray(0, 1))
+  return secp().sign(digest, priv)
 }
 
 /** Address that produced an r ‖ s ‖ v signature over `digest`. */
 export function recoverDigestSigner(digest: Uint8Array, sig: Uint8Array): Uint8Array {
   if (sig.length !== 65 || sig[64]! > 1) throw new ChainError('BAD_SIGNATURE', 'signature must be 65 bytes r ‖ s ‖ v with v ∈ {0,1}')
   try {
-    const rec = concatBytes(sig.subarray(64, 65), sig.subarray(0, 64))
-    return publicKeyToAddress(secp256k1.recoverPublicKey(rec, digest, { prehash: false }))
+    return publicKeyToAddress(secp().recover(digest, sig.subarray(0, 64), sig[64]!))
   } catch (e) {
     throw new ChainError('BAD_SIGNATURE', `signature does not recover: ${(e as Error).message}`)
   }

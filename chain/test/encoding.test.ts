@@ -209,3 +209,22 @@ t.test('native and noble sender recovery agree', async (t) => {
   )
   t.ok(checked > 150, 'compared recoveries')
 })
+
+t.test('native and noble seal signatures are byte-identical and recover alike', async (t) => {
+  const { nativeSecp256k1, nobleSecp256k1, secp } = await import('../Secp256k1.js')
+  if (!nativeSecp256k1()) {
+    t.comment('the secp256k1 addon did not load; only noble is in use')
+    t.equal(secp(), nobleSecp256k1)
+    return
+  }
+  const native = secp()
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (key, digest) => {
+      if (!secp256k1.utils.isValidSecretKey(key)) return true
+      const a = native.sign(digest, key)
+      const b = nobleSecp256k1.sign(digest, key)
+      return equalBytes(a, b) && equalBytes(native.recover(digest, a.subarray(0, 64), a[64]!), nobleSecp256k1.recover(digest, b.subarray(0, 64), b[64]!))
+    }),
+    { numRuns: 200 },
+  )
+})
