@@ -31,6 +31,10 @@ export interface CanonicalChange {
 export class BlockStore {
   private headHeader!: BlockHeader
   private headers = new Map<string, BlockHeader>()
+  // Recent blocks and receipts, decoded: wallets poll receipts of the newest blocks, and
+  // decoding a body means decoding every transaction in it.
+  private blocks = new Map<string, Block>()
+  private receiptsCache = new Map<string, TxReceipt[]>()
   private canonicalCache = new Map<bigint, Uint8Array>()
   private safeHash?: Uint8Array
   private finalizedHash?: Uint8Array
@@ -77,16 +81,33 @@ export class BlockStore {
   }
 
   async getBlock(hash: Uint8Array): Promise<Block | undefined> {
+    const key = bytesToHex(hash)
+    const cached = this.blocks.get(key)
+    if (cached) return cached
     const header = await this.getHeader(hash)
     if (!header) return undefined
     const body = await dbGet(this.db, prefixed(KeyPrefix.body, hash))
     if (!body) return undefined
-    return new Block(header, decodeBody(body, this.common))
+    const block = new Block(header, decodeBody(body, this.common))
+    this.remember(this.blocks, key, block)
+    return block
   }
 
+  /** The receipts of a stored block (shared objects: do not mutate). */
   async getReceipts(hash: Uint8Array): Promise<TxReceipt[] | undefined> {
+    const key = bytesToHex(hash)
+    const cached = this.receiptsCache.get(key)
+    if (cached) return cached
     const raw = await dbGet(this.db, prefixed(KeyPrefix.receipts, hash))
-    return raw ? decodeStoredReceipts(raw) : undefined
+    if (!raw) return undefined
+    const receipts = decodeStoredReceipts(raw)
+    this.remember(this.receiptsCache, key, receipts)
+    return receipts
+  }
+
+  private remember<T>(map: Map<string, T>, key: string, value: T): void {
+    if (map.size >= 256) map.delete(map.keys().next().value!)
+    map.set(key, value)
   }
 
   async canonicalHash(number: bigint): Promise<Uint8Array | undefined> {
@@ -194,6 +215,9 @@ export class BlockStore {
     }
     await this.db.batch(ops)
     this.cacheHeader(block.header)
+    const key = bytesToHex(block.hash())
+    this.remember(this.blocks, key, block)
+    this.remember(this.receiptsCache, key, receipts)
     if (opts.makeHead) this.applyCanonical(change, block.header)
     return change
   }
