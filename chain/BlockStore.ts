@@ -76,7 +76,7 @@ export class BlockStore {
   }
 
   private cacheHeader(h: BlockHeader): void {
-    if (this.headers.size > 4096) this.headers.delete(this.headers.keys().next().value!)
+    if (this.headers.size > 16384) this.headers.delete(this.headers.keys().next().value!)
     this.headers.set(bytesToHex(h.hash()), h)
   }
 
@@ -120,7 +120,7 @@ export class BlockStore {
   }
 
   private cacheCanonical(n: bigint, h: Uint8Array): void {
-    if (this.canonicalCache.size > 8192) this.canonicalCache.delete(this.canonicalCache.keys().next().value!)
+    if (this.canonicalCache.size > 65536) this.canonicalCache.delete(this.canonicalCache.keys().next().value!)
     this.canonicalCache.set(n, h)
   }
 

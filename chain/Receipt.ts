@@ -16,6 +16,8 @@ export interface Log {
  * clients need without re-executing (gasUsed, effectiveGasPrice, contractAddress, from/to).
  */
 export interface TxReceipt {
+  /** Kept with the receipt so log queries and receipt lookups need not decode block bodies. */
+  transactionHash: Uint8Array
   txType: number
   status: 0 | 1
   cumulativeGasUsed: bigint
@@ -70,6 +72,7 @@ const EMPTY = new Uint8Array(0)
 export function encodeStoredReceipts(receipts: TxReceipt[]): Uint8Array {
   return encode(
     receipts.map((r) => [
+      r.transactionHash,
       bigintToBytes(BigInt(r.txType)),
       bigintToBytes(BigInt(r.status)),
       bigintToBytes(r.cumulativeGasUsed),
@@ -91,21 +94,22 @@ export function decodeStoredReceipts(bytes: Uint8Array): TxReceipt[] {
     throw new ChainError('BAD_ENCODING', `receipts: invalid RLP (${(e as Error).message})`)
   }
   return expectList(raw, 'receipts').map((item, i) => {
-    const f = expectList(item, `receipt[${i}]`, 9)
-    const to = expectBytes(f[6], 'receipt.to')
-    const ca = expectBytes(f[7], 'receipt.contractAddress')
-    const status = Number(expectUint(f[1], 'receipt.status', 1))
+    const f = expectList(item, `receipt[${i}]`, 10)
+    const to = expectBytes(f[7], 'receipt.to')
+    const ca = expectBytes(f[8], 'receipt.contractAddress')
+    const status = Number(expectUint(f[2], 'receipt.status', 1))
     if (status > 1) throw new ChainError('BAD_ENCODING', 'receipt.status must be 0 or 1')
     return {
-      txType: Number(expectUint(f[0], 'receipt.txType', 1)),
+      transactionHash: expectBytes(f[0], 'receipt.transactionHash', 32),
+      txType: Number(expectUint(f[1], 'receipt.txType', 1)),
       status: status as 0 | 1,
-      cumulativeGasUsed: expectUint(f[2], 'receipt.cumulativeGasUsed', 8),
-      gasUsed: expectUint(f[3], 'receipt.gasUsed', 8),
-      effectiveGasPrice: expectUint(f[4], 'receipt.effectiveGasPrice'),
-      from: expectBytes(f[5], 'receipt.from', 20),
+      cumulativeGasUsed: expectUint(f[3], 'receipt.cumulativeGasUsed', 8),
+      gasUsed: expectUint(f[4], 'receipt.gasUsed', 8),
+      effectiveGasPrice: expectUint(f[5], 'receipt.effectiveGasPrice'),
+      from: expectBytes(f[6], 'receipt.from', 20),
       to: to.length ? to : undefined,
       contractAddress: ca.length ? ca : undefined,
-      logs: expectList(f[8], 'receipt.logs').map((l) => {
+      logs: expectList(f[9], 'receipt.logs').map((l) => {
         const lf = expectList(l, 'log', 3)
         return {
           address: expectBytes(lf[0], 'log.address', 20),

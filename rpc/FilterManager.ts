@@ -64,12 +64,12 @@ export class FilterManager {
         const hash = bytesToHex(block.hash())
         for (const f of this.filters.values()) {
           if (f.kind === 'block') this.push(f, [hash])
-          else if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block, receipts, f.spec!.criteria, false))
+          else if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block.header, receipts, f.spec!.criteria, false))
         }
       })),
       this.backend.onRemovedBlock(guard((block: Block, receipts: TxReceipt[]) => {
         for (const f of this.filters.values())
-          if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block, receipts, f.spec!.criteria, true))
+          if (f.kind === 'logs' && inFilterRange(f.spec!, block.number)) this.push(f, blockLogs(block.header, receipts, f.spec!.criteria, true))
       })),
       this.backend.onPendingTransaction(guard((tx: TypedTransaction) => {
         let hash: string | undefined

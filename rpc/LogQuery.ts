@@ -1,7 +1,7 @@
 import { bytesToHex } from '../common/bytes.js'
-import type { Block } from '../chain/Block.js'
+import type { BlockHeader } from '../chain/Header.js'
 import { bloomMayContain, type Log, type TxReceipt } from '../chain/Receipt.js'
-import { formatLog, qty, txHashHex, type LogPosition } from './Formatters.js'
+import { formatLog, qty, type LogPosition } from './Formatters.js'
 import { address, blockNumberOrTag, hash32 } from './HexParams.js'
 import type { BlockTag, RpcBackend } from './RpcBackend.js'
 import { invalidParams, limitExceeded, serverError } from './RpcErrors.js'
@@ -98,9 +98,8 @@ export function bloomMatches(bloom: Uint8Array, c: LogCriteria): boolean {
 }
 
 /** The matching logs of one block, formatted, with block-wide log indexes. */
-export function blockLogs(block: Block, receipts: TxReceipt[], c: LogCriteria, removed: boolean): Record<string, unknown>[] {
+export function blockLogs(h: BlockHeader, receipts: TxReceipt[], c: LogCriteria, removed: boolean): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = []
-  const h = block.header
   let blockPos: Omit<LogPosition, 'transactionHash' | 'transactionIndex'> | undefined
   let logIndex = 0
   for (let i = 0; i < receipts.length; i++) {
@@ -109,10 +108,9 @@ export function blockLogs(block: Block, receipts: TxReceipt[], c: LogCriteria, r
       const log = logs[j]!
       if (!matchLog(log, c)) continue
       blockPos ??= { blockHash: bytesToHex(h.hash()), blockNumber: qty(h.number), blockTimestamp: qty(h.timestamp) }
-      const tx = block.transactions[i]
       const pos: LogPosition = {
         ...blockPos,
-        transactionHash: tx ? txHashHex(tx) : bytesToHex(new Uint8Array(32)),
+        transactionHash: bytesToHex(receipts[i]!.transactionHash),
         transactionIndex: qty(i),
       }
       out.push(formatLog(log, pos, logIndex, removed))
@@ -138,11 +136,11 @@ async function resolveNumber(backend: RpcBackend, ref: BlockTag | bigint, head: 
 /** eth_getLogs: scans canonical blocks (bloom first), enforcing range and result limits. */
 export async function queryLogs(backend: RpcBackend, spec: LogFilterSpec, limits: LogLimits): Promise<Record<string, unknown>[]> {
   if (spec.blockHash) {
-    const block = await backend.blockByRef({ hash: spec.blockHash })
-    if (!block) throw serverError('unknown block')
-    if (!bloomMatches(block.header.logsBloom, spec.criteria)) return []
+    const header = await backend.headerByRef({ hash: spec.blockHash })
+    if (!header) throw serverError('unknown block')
+    if (!bloomMatches(header.logsBloom, spec.criteria)) return []
     const receipts = (await backend.receipts(spec.blockHash)) ?? []
-    const logs = blockLogs(block, receipts, spec.criteria, false)
+    const logs = blockLogs(header, receipts, spec.criteria, false)
     if (logs.length > limits.maxResults) throw limitExceeded(`query returned more than ${limits.maxResults} results`)
     return logs
   }
@@ -159,10 +157,10 @@ export async function queryLogs(backend: RpcBackend, spec: LogFilterSpec, limits
   for (let n = from; n <= to; n++) {
     const header = await backend.canonicalHeader(n)
     if (!header || !bloomMatches(header.logsBloom, spec.criteria)) continue
-    const hash = header.hash()
-    const [block, receipts] = await Promise.all([backend.blockByRef({ hash }), backend.receipts(hash)])
-    if (!block || !receipts) continue
-    const logs = blockLogs(block, receipts, spec.criteria, false)
+    // Receipts carry their transaction hashes: no block body is decoded for a log query.
+    const receipts = await backend.receipts(header.hash())
+    if (!receipts) continue
+    const logs = blockLogs(header, receipts, spec.criteria, false)
     for (const l of logs) out.push(l)
     if (out.length > limits.maxResults) throw limitExceeded(`query returned more than ${limits.maxResults} results`)
   }

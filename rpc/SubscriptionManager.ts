@@ -155,7 +155,7 @@ export class SubscriptionManager {
       for (const s of c.subs.values()) {
         if (s.kind === 'newHeads' && !removed) c.deliver(s, notification(s.id, (headJson ??= JSON.stringify(formatHeader(block.header)))))
         else if (s.kind === 'logs')
-          for (const log of blockLogs(block, receipts, s.criteria!, removed)) c.deliver(s, notification(s.id, JSON.stringify(log)))
+          for (const log of blockLogs(block.header, receipts, s.criteria!, removed)) c.deliver(s, notification(s.id, JSON.stringify(log)))
       }
   }
 

@@ -160,6 +160,7 @@ export class BlockExecutor {
         gasUsed += res.totalGasSpent
         const logs: Log[] = res.execResult.logs?.map(([address, topics, data]) => ({ address, topics, data })) ?? []
         const receipt: TxReceipt = {
+          transactionHash: tx.hash(),
           txType: tx.type,
           status: res.execResult.exceptionError ? 0 : 1,
           cumulativeGasUsed: gasUsed,

@@ -157,6 +157,7 @@ t.test('blocks with all four transaction types round-trip', async (t) => {
 t.test('stored receipts round-trip; bloom contains addresses and topics', async (t) => {
   const log = fc.record({ address: bytes(20), topics: fc.array(bytes(32), { maxLength: 4 }), data: fc.uint8Array({ maxLength: 100 }) })
   const receipt: fc.Arbitrary<TxReceipt> = fc.record({
+    transactionHash: bytes(32),
     txType: fc.constantFrom(0, 1, 2, 4),
     status: fc.constantFrom(0 as const, 1 as const),
     cumulativeGasUsed: u64,

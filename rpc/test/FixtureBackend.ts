@@ -137,6 +137,7 @@ export class FixtureBackend implements RpcBackend {
       const logs = spec.logs?.[i] ?? []
       orBloom(bloom, logsBloom(logs))
       receipts.push({
+        transactionHash: tx.hash(),
         txType: tx.type,
         status: 1,
         cumulativeGasUsed: cumulative,
