@@ -5,6 +5,7 @@ import { paramsEVM } from '@ethereumjs/evm'
 import { paramsTx } from '@ethereumjs/tx'
 import { paramsVM } from '@ethereumjs/vm'
 import { concatBytes } from '../common/bytes.js'
+import { nativeKeccak256 } from './keccak.js'
 import { nativeSecp256k1 } from './Secp256k1.js'
 
 /**
@@ -19,6 +20,7 @@ export function createChainCommon(chainId: bigint, opts: { nativeCrypto?: boolea
   const customCrypto: CustomCrypto = {}
   const native = opts.nativeCrypto === false ? undefined : loadNativeEcrecover()
   if (native) customCrypto.ecrecover = native
+  if (opts.nativeCrypto !== false && nativeKeccak256) customCrypto.keccak256 = nativeKeccak256
   const common = createCustomCommon({ chainId: Number(chainId), name: 'povchain' }, Mainnet, {
     hardfork: Hardfork.Prague,
     customCrypto,

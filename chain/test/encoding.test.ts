@@ -229,3 +229,13 @@ t.test('native and noble seal signatures are byte-identical and recover alike', 
     { numRuns: 200 },
   )
 })
+
+t.test('native and noble keccak256 agree', async (t) => {
+  const { nativeKeccak256, nobleKeccak256 } = await import('../keccak.js')
+  if (!nativeKeccak256) {
+    t.comment('the keccak addon did not load; only noble is in use')
+    t.pass('nothing to compare')
+    return
+  }
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (d) => equalBytes(nativeKeccak256(d), nobleKeccak256(d))), { numRuns: 500 })
+})
