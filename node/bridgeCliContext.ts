@@ -1,0 +1,27 @@
+import { readFile } from 'node:fs/promises'
+import type { BridgeCliContext } from '../bridge/cli.js'
+import type { Logger } from '../common/logger.js'
+import { PRESETS } from '../genesis/presets.js'
+import { decryptKeystore, HiddenPrompt, readPasswordFile } from './accounts/index.js'
+
+/** What the bridge commands get from the node: keystore decryption and the genesis presets. */
+export function bridgeCliContext(logger: Logger): BridgeCliContext {
+  return {
+    logger,
+    async unlockKeystore(file, passwordFile) {
+      const json = JSON.parse(await readFile(file, 'utf8')) as unknown
+      let password: string
+      if (passwordFile) password = (await readPasswordFile(passwordFile))[0] ?? ''
+      else {
+        const prompt = new HiddenPrompt()
+        try {
+          password = await prompt.ask(`Password for ${file}: `)
+        } finally {
+          prompt.close()
+        }
+      }
+      return decryptKeystore(json, password)
+    },
+    genesisPreset: (name) => PRESETS[name]?.(),
+  }
+}
