@@ -29,6 +29,7 @@ import type { AccountManager } from './accounts/index.js'
 import type { CallRunner } from './CallRunner.js'
 import type { TxJournal } from './TxJournal.js'
 import { headerNotFound, NodeError } from './errors.js'
+import { auditTotalSupply } from './TotalSupply.js'
 import type { TransactionTracer } from '../vm/TransactionTracer.js'
 
 const GWEI = 1_000_000_000n
@@ -325,6 +326,14 @@ export class NodeBackend implements RpcBackend {
       pov_producer: async () => {
         const h = this.head()
         return { number: `0x${h.number.toString(16)}`, slot: `0x${h.slot.toString(16)}`, producer: bytesToHex(h.producer), jobId: bytesToHex(h.jobId), sessionId: bytesToHex(h.sessionId) }
+      },
+      // Native coins in existence at a block: the sum of all balances in its state (node/TotalSupply.ts).
+      pov_totalSupply: async (params) => {
+        const tag = params[0] ?? 'latest'
+        const ref: BlockRef = typeof tag === 'string' && /^0x[0-9a-fA-F]+$/.test(tag) ? BigInt(tag) : (tag as BlockRef)
+        const h = await this.requireHeader(ref)
+        const { totalSupply, accounts } = await auditTotalSupply(this.d.state, h.stateRoot)
+        return { blockNumber: `0x${h.number.toString(16)}`, blockHash: bytesToHex(h.hash()), totalSupply: `0x${totalSupply.toString(16)}`, accounts }
       },
     }
   }

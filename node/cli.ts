@@ -9,6 +9,8 @@ import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { WorldState } from '../vm/WorldState.js'
 import { registerComputeCommands } from '../compute/cli.js'
+import { registerBridgeCommands } from '../bridge/cli.js'
+import { bridgeCliContext } from './bridgeCliContext.js'
 import { registerAccountCommands } from './accounts/index.js'
 import { createLogger, type LogFormat } from './logging.js'
 import { defaultDatadir, type NodeConfig } from './NodeConfig.js'
@@ -148,6 +150,7 @@ program
 const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
+registerBridgeCommands(program, bridgeCliContext(createLogger({ level: 'info' })))
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`error: ${e.message}`)
