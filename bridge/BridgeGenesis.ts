@@ -3,7 +3,7 @@ import { BridgeError } from './BridgeError.js'
 import type { SnapshotFile } from './Snapshot.js'
 
 /** Where genesis places SwapBridge unless told otherwise. */
-export const DEFAULT_SWAP_BRIDGE_ADDRESS: Address = '0x0000000000000000000000000000000000005B00'
+export const DEFAULT_SWAP_BRIDGE_ADDRESS: Address = '0x0000000000000000000000000000000000005b00'
 
 export interface SwapBridgeParams {
   merkleRoot: Hex

@@ -1,4 +1,4 @@
-import { hashTypedData, recoverAddress, type Address, type Hex } from 'viem'
+import { getAddress, hashTypedData, recoverAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { bytesToHex } from '../common/bytes.js'
 
@@ -58,16 +58,21 @@ export interface ReleaseMessage {
 }
 
 function domain(d: SwapDomain) {
-  return { name: SWAP_DOMAIN_NAME, version: SWAP_DOMAIN_VERSION, chainId: d.chainId, verifyingContract: d.bridge } as const
+  return { name: SWAP_DOMAIN_NAME, version: SWAP_DOMAIN_VERSION, chainId: d.chainId, verifyingContract: getAddress(d.bridge) } as const
 }
 
 /** The full typed-data object for a claim, as wallets take it (eth_signTypedData_v4). */
 export function claimTypedData(d: SwapDomain, m: ClaimMessage) {
-  return { domain: domain(d), types: CLAIM_TYPES, primaryType: 'Claim' as const, message: m }
+  return { domain: domain(d), types: CLAIM_TYPES, primaryType: 'Claim' as const, message: { ...m, holder: getAddress(m.holder), recipient: getAddress(m.recipient) } }
 }
 
 export function releaseTypedData(d: SwapDomain, m: ReleaseMessage) {
-  return { domain: domain(d), types: RELEASE_TYPES, primaryType: 'Release' as const, message: m }
+  return {
+    domain: domain(d),
+    types: RELEASE_TYPES,
+    primaryType: 'Release' as const,
+    message: { ...m, lockContract: getAddress(m.lockContract), recipient: getAddress(m.recipient) },
+  }
 }
 
 export function claimDigest(d: SwapDomain, m: ClaimMessage): Hex {

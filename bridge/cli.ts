@@ -76,7 +76,6 @@ function withKeyOptions(c: Command, prefix = ''): Command {
 
 export function registerBridgeCommands(program: Command, ctx: BridgeCliContext): void {
   const io = ctx.io ?? stdio()
-  const deps = { logger: ctx.logger, metrics: noopMetrics }
   const bridge = program.command('bridge').description('the ERC-20 swap: snapshot, genesis, claims, lock relay, finalize')
 
   bridge
@@ -112,7 +111,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
             bar.update(done)
           },
         },
-        deps,
+        { logger: ctx.logger, metrics: noopMetrics },
       ).finally(() => phase && bar.stop())
       writeFileSync(o.out, JSON.stringify(snap, null, 1))
       io.out(`snapshot of ${snap.source.token} at block ${snap.source.block} (chain ${snap.source.chainId})`)

@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises'
 import type { BridgeCliContext } from '../bridge/cli.js'
 import type { Logger } from '../common/logger.js'
+import { createLogger } from './logging.js'
 import { PRESETS } from '../genesis/presets.js'
 import { decryptKeystore, HiddenPrompt, readPasswordFile } from './accounts/index.js'
 
 /** What the bridge commands get from the node: keystore decryption and the genesis presets. */
-export function bridgeCliContext(logger: Logger): BridgeCliContext {
+export function bridgeCliContext(): BridgeCliContext {
+  // Created on first use: a pretty logger starts a worker thread every other command can do without.
+  let logger: Logger | undefined
   return {
-    logger,
+    get logger() {
+      return (logger ??= createLogger({ level: 'info' }))
+    },
     async unlockKeystore(file, passwordFile) {
       const json = JSON.parse(await readFile(file, 'utf8')) as unknown
       let password: string

@@ -150,7 +150,7 @@ program
 const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
-registerBridgeCommands(program, bridgeCliContext(createLogger({ level: 'info' })))
+registerBridgeCommands(program, bridgeCliContext())
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`error: ${e.message}`)
