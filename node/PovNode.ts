@@ -118,6 +118,12 @@ export class PovNode {
 
     const executor = new BlockExecutor(state, common, { logger: log, metrics })
     const headAccount = async (a: Uint8Array) => (await state.readerAt(store.head().stateRoot)).getAccount(new Address(a))
+    // The pool re-reads its senders at every head on the chain's queue, where the executing
+    // state manager is idle and already at the head: its warm caches make that cheap.
+    const queueReader = {
+      getNonce: async (a: Uint8Array) => (await state.accountAt(store.head().stateRoot, a))?.nonce ?? 0n,
+      getBalance: async (a: Uint8Array) => (await state.accountAt(store.head().stateRoot, a))?.balance ?? 0n,
+    }
     const headReader = {
       getNonce: async (a: Uint8Array) => (await headAccount(a))?.nonce ?? 0n,
       getBalance: async (a: Uint8Array) => (await headAccount(a))?.balance ?? 0n,
@@ -146,7 +152,7 @@ export class PovNode {
         state,
         executor,
         validator,
-        pool: { best: (fee) => pool.best(fee), setHead: (h, removed) => pool.setHead(h, headReader, removed) },
+        pool: { best: (fee) => pool.best(fee), setHead: (h, removed) => pool.setHead(h, queueReader, removed) },
         genesisHash,
         logger: log,
         metrics,

@@ -129,6 +129,22 @@ export class BlockExecutor {
     maxTxs: number,
   ): Promise<{ executed: ExecutedBlock; rejected: RejectedTx[] }> {
     const done = this.execTime.startTimer({ mode })
+    this.state.executing = true
+    try {
+      return await this.runLocked(parentStateRoot, env, source, mode, maxTxs, done)
+    } finally {
+      this.state.executing = false
+    }
+  }
+
+  private async runLocked(
+    parentStateRoot: Uint8Array,
+    env: ExecutionEnv,
+    source: TxSource,
+    mode: 'build' | 'import',
+    maxTxs: number,
+    done: () => void,
+  ): Promise<{ executed: ExecutedBlock; rejected: RejectedTx[] }> {
     const vm = await this.state.vmAt(parentStateRoot)
     const sm = vm.stateManager
     const block = toEthjsBlock(env, this.common)
@@ -188,7 +204,10 @@ export class BlockExecutor {
     }
     const stateRoot = await sm.getStateRoot()
     this.state.markHeadRoot(stateRoot)
-    const [receiptsRoot, transactionsRoot] = await Promise.all([receiptsTrieRoot(receipts), genTransactionsTrieRoot(included)])
+    const [receiptsRoot, transactionsRoot] = await Promise.all([
+      receiptsTrieRoot(receipts, this.common),
+      genTransactionsTrieRoot(included, await createMPT({ common: this.common })),
+    ])
     const { ops, keys } = this.state.trieDb.takeOps()
     this.txCounter.inc({ mode }, included.length)
     this.gasCounter.inc({ mode }, Number(gasUsed))
@@ -201,8 +220,9 @@ export class BlockExecutor {
   }
 }
 
-export async function receiptsTrieRoot(receipts: TxReceipt[]): Promise<Uint8Array> {
-  const trie = await createMPT()
+/** The receipts root; pass the chain's Common so the trie hashes with its (native) keccak. */
+export async function receiptsTrieRoot(receipts: TxReceipt[], common?: Common): Promise<Uint8Array> {
+  const trie = await createMPT(common ? { common } : undefined)
   for (let i = 0; i < receipts.length; i++) await trie.put(encode(i), encodeConsensusReceipt(receipts[i]!))
   return trie.root()
 }

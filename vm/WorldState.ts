@@ -3,6 +3,7 @@ import { createMPT } from '@ethereumjs/mpt'
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
 import { createVM, type VM } from '@ethereumjs/vm'
 import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
+import { Address } from '@ethereumjs/util'
 import type { ChainDB } from '../chain/Database.js'
 import { equalBytes } from '../common/bytes.js'
 import { TrieDatabase } from './TrieDatabase.js'
@@ -82,6 +83,20 @@ export class WorldState {
     }
     return this.headVM
   }
+
+  /**
+   * Account reads at `root` for work that runs between blocks on the chain's queue (the pool
+   * moving to a new head): served by the executing state manager, whose caches are warm, when
+   * it sits at that root; otherwise by a reader.
+   */
+  async accountAt(root: Uint8Array, address: Uint8Array): Promise<{ nonce: bigint; balance: bigint } | undefined> {
+    const idleAtRoot = !this.executing && this.headSM && this.headRoot && equalBytes(this.headRoot, root)
+    const sm = idleAtRoot ? this.headSM : await this.readerAt(root)
+    return sm.getAccount(new Address(address))
+  }
+
+  /** Set by the executor while a block runs: the head state manager then holds uncommitted state. */
+  executing = false
 
   /** Records that the head state manager now sits at `root` (after a committed execution). */
   markHeadRoot(root: Uint8Array): void {
