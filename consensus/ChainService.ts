@@ -13,6 +13,7 @@ import type { WorldState } from '../vm/WorldState.js'
 import { DEV_JOB_ID, DEV_WORKLOAD_ID, devSessionId, devVrf } from './DevWork.js'
 import { ConsensusError } from './errors.js'
 import type { HeaderValidator } from './HeaderValidator.js'
+import type { LeaderSchedule } from './LeaderSchedule.js'
 
 /** What the chain needs of the transaction pool (chain/txpool implements it). */
 export interface PendingTxSource {
@@ -28,9 +29,12 @@ export interface Producer {
 export interface ChainTiming {
   genesisTimestamp: bigint
   slotSeconds: number
+  /** The interim leader schedule (LeaderSchedule.ts): fork choice prefers in-turn tips on ties. */
+  schedule?: LeaderSchedule
 }
 
-export type HeadListener = (block: Block, receipts: TxReceipt[]) => void
+/** `origin` says where the block came from: 'local' (produced here) or 'import' (a peer, a test). */
+export type HeadListener = (block: Block, receipts: TxReceipt[], origin: 'local' | 'import') => void
 
 /**
  * Owns the canonical chain: produces blocks on the head, imports blocks from elsewhere
@@ -97,13 +101,26 @@ export class ChainService {
    * Builds, seals and commits a block on the current head from the pool's best transactions.
    * With `allowEmpty` false nothing is produced when no transaction could be included.
    */
-  produceBlock(producer: Producer, opts: { allowEmpty: boolean; now?: () => number }): Promise<Block | undefined> {
+  produceBlock(
+    producer: Producer,
+    opts: { allowEmpty: boolean; now?: () => number; slot?: bigint; timestamp?: bigint },
+  ): Promise<Block | undefined> {
     return this.serialize(async () => {
       const parent = this.head()
-      const nowSec = BigInt(Math.floor((opts.now ?? Date.now)() / 1000))
-      const timestamp = nowSec > parent.timestamp ? nowSec : parent.timestamp + 1n
-      const slotByTime = (timestamp - this.timing.genesisTimestamp) / BigInt(this.timing.slotSeconds)
-      const slot = slotByTime > parent.slot ? slotByTime : parent.slot + 1n
+      let timestamp: bigint
+      let slot: bigint
+      if (opts.slot !== undefined && opts.timestamp !== undefined) {
+        // A scheduled producer (node/SlotProducer) names its slot and timestamp; a head that
+        // already reached the slot means another producer filled it meanwhile.
+        if (opts.slot <= parent.slot || opts.timestamp <= parent.timestamp) return undefined
+        slot = opts.slot
+        timestamp = opts.timestamp
+      } else {
+        const nowSec = BigInt(Math.floor((opts.now ?? Date.now)() / 1000))
+        timestamp = nowSec > parent.timestamp ? nowSec : parent.timestamp + 1n
+        const slotByTime = (timestamp - this.timing.genesisTimestamp) / BigInt(this.timing.slotSeconds)
+        slot = slotByTime > parent.slot ? slotByTime : parent.slot + 1n
+      }
       const baseFeePerGas = nextBaseFee(parent)
       const vrf = devVrf(producer.key, parent.mixHash, slot)
       const env: ExecutionEnv = {
@@ -187,9 +204,15 @@ export class ChainService {
     })
   }
 
-  /** Fork choice: the longest chain; on a tie the block seen first stays. */
+  /**
+   * Fork choice: the longest chain; on a tie an in-turn tip (its slot's leader, see
+   * LeaderSchedule) beats a backup's, otherwise the block seen first stays.
+   */
   private isBetter(h: BlockHeader): boolean {
-    return h.number > this.head().number
+    const head = this.head()
+    if (h.number !== head.number) return h.number > head.number
+    const s = this.timing.schedule
+    return s !== undefined && s.size > 1 && s.inTurn(h) && !s.inTurn(head)
   }
 
   private async commit(block: Block, receipts: TxReceipt[], stateOps: import('../chain/Database.js').DbOp[], stateKeys: string[], origin: string, makeHead = true): Promise<void> {
@@ -211,20 +234,20 @@ export class ChainService {
     for (const b of change.removed) {
       removedTxs.push(...b.transactions)
       const r = (await store.getReceipts(b.hash())) ?? []
-      for (const l of this.removedListeners) this.safeCall(l, b, r)
+      for (const l of this.removedListeners) this.safeCall(l, b, r, 'import')
     }
     const head = this.head()
     await this.deps.pool.setHead({ baseFeePerGas: nextBaseFee(head), gasLimit: head.gasLimit }, removedTxs)
     for (const b of change.added) {
       const r = equalBytes(b.hash(), block.hash()) ? receipts : ((await store.getReceipts(b.hash())) ?? [])
-      for (const l of this.headListeners) this.safeCall(l, b, r)
+      for (const l of this.headListeners) this.safeCall(l, b, r, equalBytes(b.hash(), block.hash()) ? (origin === 'local' ? 'local' : 'import') : 'import')
     }
     this.log.debug({ number: block.number.toString(), txs: block.transactions.length, gasUsed: block.header.gasUsed.toString(), origin }, 'new head')
   }
 
-  private safeCall(l: HeadListener, b: Block, r: TxReceipt[]): void {
+  private safeCall(l: HeadListener, b: Block, r: TxReceipt[], origin: 'local' | 'import'): void {
     try {
-      l(b, r)
+      l(b, r, origin)
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'head listener failed')
     }

@@ -6,6 +6,7 @@ import { recoverSealer } from '../chain/Seal.js'
 import type { ExecutedBlock } from '../vm/BlockExecutor.js'
 import { DEV_JOB_ID, DEV_WORKLOAD_ID, devSessionId, devVrfSigner } from './DevWork.js'
 import { ConsensusError } from './errors.js'
+import type { LeaderSchedule } from './LeaderSchedule.js'
 
 export interface ValidationRules {
   genesisHash: Uint8Array
@@ -13,6 +14,12 @@ export interface ValidationRules {
   producers: Uint8Array[]
   /** Seconds a header's timestamp may run ahead of the local clock. */
   maxFutureSeconds: number
+  /**
+   * The interim slot schedule (leader producers[slot mod N], backups after a delay; see
+   * LeaderSchedule.ts). When given, a header must be sealed by its slot's leader or a legal
+   * backup, and its timestamp must fall in its slot.
+   */
+  schedule?: LeaderSchedule
 }
 
 const hex = bytesToHex
@@ -32,6 +39,8 @@ export class HeaderValidator {
       throw new ConsensusError('BAD_SEAL', `block ${h.number} is sealed by ${hex(sealer)}, not by its producer ${hex(h.producer)}`)
     if (!this.rules.producers.some((p) => equalBytes(p, h.producer)))
       throw new ConsensusError('NOT_PRODUCER', `block ${h.number}: ${hex(h.producer)} is not an eligible producer`)
+    const off = this.rules.schedule?.violation(h)
+    if (off) throw new ConsensusError('BAD_SLOT', `block ${h.number}: ${off}`)
     if (h.timestamp > BigInt(nowSeconds + this.rules.maxFutureSeconds))
       throw new ConsensusError('FUTURE_BLOCK', `block ${h.number} has timestamp ${h.timestamp}, ahead of local time ${nowSeconds}`)
   }
