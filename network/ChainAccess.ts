@@ -1,0 +1,54 @@
+import type { Block } from '../chain/Block.js'
+import type { BlockHeader } from '../chain/Header.js'
+import type { TxReceipt } from '../chain/Receipt.js'
+
+/** Where a block offered by a peer went (the node maps consensus errors onto these). */
+export type ImportOutcome =
+  | { status: 'head' | 'side' | 'known' }
+  /** The parent is not stored yet: sync first. Not the sender's fault. */
+  | { status: 'unknown-parent' }
+  /** Timestamp ahead of the local clock: maybe our clock. Not scored. */
+  | { status: 'future' }
+  /** Broke a rule: the sender is at fault. */
+  | { status: 'invalid'; reason: string }
+
+/** Where a transaction offered by a peer went. */
+export type TxOutcome =
+  | { status: 'added' }
+  /** Known, underpriced, nonce too low, pool full… — not forwarded, not the sender's fault. */
+  | { status: 'ignored'; reason: string }
+  /** Malformed, bad signature, another chain: the sender is at fault. */
+  | { status: 'invalid'; reason: string }
+
+/**
+ * Everything the network needs of the chain. node/ implements it over the chain service,
+ * the block store and the pool, so network/ depends on chain types only (not on consensus
+ * or vm).
+ */
+export interface ChainAccess {
+  readonly chainId: bigint
+  readonly genesisHash: Uint8Array
+  head(): BlockHeader
+  /** The finalized block, when consensus has one. */
+  finalized(): { number: bigint; hash: Uint8Array } | undefined
+  getHeader(hash: Uint8Array): Promise<BlockHeader | undefined>
+  canonicalHeader(number: bigint): Promise<BlockHeader | undefined>
+  getBlock(hash: Uint8Array): Promise<Block | undefined>
+  getReceipts(hash: Uint8Array): Promise<TxReceipt[] | undefined>
+  /** Decodes a block (RLP of [header, body]) — the node knows the chain's transaction rules. */
+  decodeBlock(bytes: Uint8Array): Block
+  /** Builds a block from a header and a body (RLP list of transactions); throws if the body is not the header's. */
+  assembleBlock(header: BlockHeader, body: Uint8Array): Promise<Block>
+  /** Cheap checks of a header alone (seal, producer, slot) before anything is downloaded for it. */
+  precheckHeader(header: BlockHeader): string | undefined
+  importBlock(block: Block): Promise<ImportOutcome>
+  addTransaction(raw: Uint8Array): Promise<TxOutcome>
+  /** Calls `l` for each block that becomes canonical; returns an unsubscribe. */
+  onNewHead(l: (block: Block) => void): () => void
+}
+
+/** Content-addressed blobs the node serves to peers (compute/'s BlobStore, adapted by node/). */
+export interface BlobProvider {
+  /** Size and bytes [offset, offset+length) of the blob, or undefined if not held. */
+  read(hash: Uint8Array, offset: number, length: number): Promise<{ total: number; data: Uint8Array } | undefined>
+}

@@ -1,0 +1,256 @@
+import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type GossipsubOpts } from '@libp2p/gossipsub'
+import type { Block } from '../chain/Block.js'
+import { bytesToHex } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import type { Metrics } from '../common/metrics.js'
+import type { ChainAccess, ImportOutcome } from './ChainAccess.js'
+import type { PeerScorer } from './PeerScorer.js'
+import {
+  ComputeMessage,
+  GossipAttestation,
+  GossipBlock,
+  GossipTransaction,
+  type AttestationMessage,
+  type ComputeMessageData,
+} from './Protobuf.js'
+import type { RateLimiter } from './RateLimiter.js'
+
+/**
+ * The gossip topics, `/povchain/<network>/<name>/1` where `<network>` is the chain id and the
+ * first bytes of the genesis hash (so chains never share a mesh):
+ *
+ * | name           | message (proto/)   | validated by                                        |
+ * |----------------|--------------------|-----------------------------------------------------|
+ * | transactions   | GossipTransaction  | the pool (signature, chain id, nonce, balance, fee) |
+ * | blocks         | GossipBlock        | full import: header rules, execution, roots         |
+ * | attestations   | GossipAttestation  | shape; consensus plugs in its check (issue 5)       |
+ * | compute        | ComputeMessage     | shape; compute plugs in its check                   |
+ *
+ * Validation is asynchronous (gossipsub `asyncValidation`): a message is forwarded only after
+ * it was accepted here. Reject (invalid) lowers the sender's gossipsub score and ours;
+ * Ignore (duplicate, stale, unknown parent) neither forwards nor punishes.
+ */
+export const TOPIC_NAMES = ['transactions', 'blocks', 'attestations', 'compute'] as const
+export type TopicName = (typeof TOPIC_NAMES)[number]
+
+export const MAX_GOSSIP_BYTES = 10 * 1024 * 1024
+
+export function networkId(chainId: bigint, genesisHash: Uint8Array): string {
+  return `${chainId}-${bytesToHex(genesisHash).slice(2, 18)}`
+}
+
+export function topicName(network: string, name: TopicName): string {
+  return `/povchain/${network}/${name}/1`
+}
+
+/** Gossipsub settings: unsigned messages identified by content hash, validated before forwarding. */
+export function gossipsubOptions(): Partial<GossipsubOpts> {
+  return {
+    globalSignaturePolicy: 'StrictNoSign',
+    asyncValidation: true,
+    allowPublishToZeroTopicPeers: true,
+    ignoreDuplicatePublishError: true,
+    emitSelf: false,
+    maxInboundDataLength: MAX_GOSSIP_BYTES,
+    // Small networks: keep the mesh dense so a block reaches everyone in one or two hops.
+    D: 6,
+    Dlo: 3,
+    Dhi: 12,
+    heartbeatInterval: 700,
+  }
+}
+
+export type Verdict = 'accept' | 'ignore' | 'reject'
+export type MessageCheck<T> = (msg: T, peer: string) => Verdict | Promise<Verdict>
+
+export interface GossipEvents {
+  /** A gossiped block was imported or refused (for sync and metrics). */
+  onBlock?(peer: string, block: Block, outcome: ImportOutcome): void
+  /** A gossiped block could not be decoded to the point of knowing it (peer scored already). */
+  onBadBlock?(peer: string): void
+}
+
+const RESULT: Record<Verdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
+}
+
+export class GossipTopics {
+  readonly topics: Record<TopicName, string>
+  private readonly log: Logger
+  private readonly m
+  private attestationCheck: MessageCheck<AttestationMessage> = () => 'accept'
+  private computeCheck: MessageCheck<ComputeMessageData> = () => 'accept'
+  private readonly attestationListeners: ((a: AttestationMessage, peer: string) => void)[] = []
+  private readonly computeListeners: ((c: ComputeMessageData, peer: string) => void)[] = []
+  private readonly onMessage = (e: CustomEvent<GossipsubMessage>) => void this.handle(e.detail)
+
+  constructor(
+    private readonly pubsub: GossipSub,
+    private readonly chain: ChainAccess,
+    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics },
+  ) {
+    const net = networkId(chain.chainId, chain.genesisHash)
+    this.topics = Object.fromEntries(TOPIC_NAMES.map((n) => [n, topicName(net, n)])) as Record<TopicName, string>
+    this.log = deps.logger.child({ component: 'gossip' })
+    this.m = {
+      received: deps.metrics.counter('povchain_network_gossip_received_total', 'Gossip messages received, by topic and verdict', ['topic', 'verdict']),
+      published: deps.metrics.counter('povchain_network_gossip_published_total', 'Gossip messages published, by topic', ['topic']),
+      validation: deps.metrics.histogram('povchain_network_gossip_validation_seconds', 'Time to validate one gossip message', ['topic'], [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 1, 5]),
+    }
+  }
+
+  start(): void {
+    this.pubsub.addEventListener('gossipsub:message', this.onMessage)
+    for (const t of Object.values(this.topics)) this.pubsub.subscribe(t)
+  }
+
+  stop(): void {
+    this.pubsub.removeEventListener('gossipsub:message', this.onMessage)
+    for (const t of Object.values(this.topics)) {
+      try {
+        this.pubsub.unsubscribe(t)
+      } catch {
+        // already stopped
+      }
+    }
+  }
+
+  /** Consensus (attestations) and compute plug their validation in here. */
+  setAttestationCheck(check: MessageCheck<AttestationMessage>): void {
+    this.attestationCheck = check
+  }
+  setComputeCheck(check: MessageCheck<ComputeMessageData>): void {
+    this.computeCheck = check
+  }
+  onAttestation(l: (a: AttestationMessage, peer: string) => void): void {
+    this.attestationListeners.push(l)
+  }
+  onCompute(l: (c: ComputeMessageData, peer: string) => void): void {
+    this.computeListeners.push(l)
+  }
+
+  publishBlock(block: Block): Promise<number> {
+    return this.publish('blocks', GossipBlock.encode({ block: block.encode() }))
+  }
+  publishTransaction(raw: Uint8Array): Promise<number> {
+    return this.publish('transactions', GossipTransaction.encode({ raw }))
+  }
+  publishAttestation(a: AttestationMessage): Promise<number> {
+    return this.publish('attestations', GossipAttestation.encode(a))
+  }
+  publishCompute(c: ComputeMessageData): Promise<number> {
+    return this.publish('compute', ComputeMessage.encode(c))
+  }
+
+  /** Publishes raw bytes on a topic (tests use it to play a misbehaving peer). */
+  async publish(name: TopicName, data: Uint8Array): Promise<number> {
+    try {
+      const r = await this.pubsub.publish(this.topics[name], data)
+      this.m.published.inc({ topic: name })
+      return r.recipients.length
+    } catch (e) {
+      this.log.debug({ topic: name, err: (e as Error).message }, 'publish failed')
+      return 0
+    }
+  }
+
+  private async handle({ msg, msgId, propagationSource }: GossipsubMessage): Promise<void> {
+    const peer = propagationSource.toString()
+    const name = (Object.keys(this.topics) as TopicName[]).find((n) => this.topics[n] === msg.topic)
+    let verdict: Verdict = 'ignore'
+    const stop = this.m.validation.startTimer({ topic: name ?? 'unknown' })
+    try {
+      if (!name) verdict = 'reject'
+      else if (this.deps.scorer.isBanned(peer)) verdict = 'ignore'
+      else if (!this.deps.limiter.tryTake(peer, `gossip/${name}`)) {
+        this.deps.scorer.apply(peer, 'rate-limited', `gossip ${name}: over the rate limit`)
+        verdict = 'ignore'
+      } else verdict = await this.validate(name, msg.data, peer)
+    } catch (e) {
+      this.log.warn({ topic: name, peer, err: (e as Error).message }, 'gossip validation failed')
+      verdict = 'ignore'
+    } finally {
+      stop()
+    }
+    this.m.received.inc({ topic: name ?? 'unknown', verdict })
+    try {
+      // On the implementation, not on the GossipSub interface.
+      ;(this.pubsub as unknown as { reportMessageValidationResult(id: string, from: string, r: TopicValidatorResult): void }).reportMessageValidationResult(
+        msgId,
+        peer,
+        RESULT[verdict],
+      )
+    } catch {
+      // stopped meanwhile
+    }
+  }
+
+  private malformed(peer: string, what: string): Verdict {
+    this.deps.scorer.apply(peer, 'malformed', what)
+    return 'reject'
+  }
+
+  private async validate(name: TopicName, data: Uint8Array, peer: string): Promise<Verdict> {
+    switch (name) {
+      case 'transactions': {
+        let raw: Uint8Array
+        try {
+          raw = GossipTransaction.decode(data).raw
+        } catch (e) {
+          return this.malformed(peer, (e as Error).message)
+        }
+        const r = await this.chain.addTransaction(raw)
+        if (r.status === 'added') return 'accept'
+        if (r.status === 'ignored') return 'ignore'
+        this.deps.scorer.apply(peer, 'invalid-tx', r.reason)
+        return 'reject'
+      }
+      case 'blocks': {
+        let block: Block
+        try {
+          block = this.chain.decodeBlock(GossipBlock.decode(data).block)
+        } catch (e) {
+          this.deps.events.onBadBlock?.(peer)
+          return this.malformed(peer, `gossip block: ${(e as Error).message}`)
+        }
+        const outcome = await this.chain.importBlock(block)
+        this.deps.events.onBlock?.(peer, block, outcome)
+        switch (outcome.status) {
+          case 'head':
+          case 'side':
+            this.deps.scorer.apply(peer, 'useful')
+            return 'accept'
+          case 'invalid':
+            this.deps.scorer.apply(peer, 'invalid-block', `gossip block ${block.number}: ${outcome.reason}`)
+            return 'reject'
+          default:
+            return 'ignore'
+        }
+      }
+      case 'attestations': {
+        let a: AttestationMessage
+        try {
+          a = GossipAttestation.decode(data)
+        } catch (e) {
+          return this.malformed(peer, (e as Error).message)
+        }
+        const v = await this.attestationCheck(a, peer)
+        if (v === 'accept') for (const l of this.attestationListeners) l(a, peer)
+        return v
+      }
+      case 'compute': {
+        let c: ComputeMessageData
+        try {
+          c = ComputeMessage.decode(data)
+        } catch (e) {
+          return this.malformed(peer, (e as Error).message)
+        }
+        const v = await this.computeCheck(c, peer)
+        if (v === 'accept') for (const l of this.computeListeners) l(c, peer)
+        return v
+      }
+    }
+  }
+}

@@ -1,0 +1,291 @@
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Block } from '../chain/Block.js'
+import { bytesToHex } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import type { Metrics } from '../common/metrics.js'
+import type { BlobProvider, ChainAccess } from './ChainAccess.js'
+import { gossipsubOptions, GossipTopics, networkId } from './GossipTopics.js'
+import { P2PHost, type P2PHostOptions } from './P2PHost.js'
+import { PeerScorer, type PeerScorerOptions } from './PeerScorer.js'
+import type { StatusMessage } from './Protobuf.js'
+import { blobByHashHandler, fetchBlob } from './protocols/BlobByHash.js'
+import { bodiesByHashHandler } from './protocols/BodiesByHash.js'
+import { headersByRangeHandler } from './protocols/HeadersByRange.js'
+import { receiptsByHashHandler } from './protocols/ReceiptsByHash.js'
+import { RateLimiter, type RateLimit } from './RateLimiter.js'
+import { ReqResp } from './ReqResp.js'
+import { exchangeStatus, incompatibility, statusHandler } from './StatusHandshake.js'
+import { SyncProgress, type ProgressMode } from './SyncProgress.js'
+import { SyncService, type SyncOptions, type SyncState } from './SyncService.js'
+
+export interface NetworkOptions extends P2PHostOptions {
+  /** Client name sent in the status message. */
+  clientName: string
+  /** Deadline of one request/response exchange (ms). */
+  requestTimeoutMs: number
+  /** How often each peer's status (head) is asked again (ms). */
+  statusIntervalMs: number
+  /** How long a peer on another chain is kept away (ms). */
+  wrongChainBanMs: number
+  progress: ProgressMode
+  scorer: Partial<PeerScorerOptions>
+  rateLimits: Record<string, RateLimit>
+  sync: Partial<SyncOptions>
+}
+
+/** Requests per second (and burst) a peer may make of us, per protocol; gossip messages per topic. */
+export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
+  status: { perSecond: 2, burst: 10 },
+  headers_by_range: { perSecond: 50, burst: 200 },
+  bodies_by_hash: { perSecond: 50, burst: 200 },
+  receipts_by_hash: { perSecond: 20, burst: 50 },
+  blob_by_hash: { perSecond: 20, burst: 40 },
+  'gossip/transactions': { perSecond: 500, burst: 2000 },
+  'gossip/blocks': { perSecond: 20, burst: 50 },
+  'gossip/attestations': { perSecond: 200, burst: 1000 },
+  'gossip/compute': { perSecond: 50, burst: 200 },
+}
+
+export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
+  listenAddr: '0.0.0.0',
+  port: 30333,
+  bootnodes: [],
+  mdns: false,
+  maxPeers: 50,
+  discovery: true,
+  maintainIntervalMs: 5_000,
+  clientName: 'povchain',
+  requestTimeoutMs: 10_000,
+  statusIntervalMs: 10_000,
+  wrongChainBanMs: 5 * 60_000,
+  progress: 'auto',
+  scorer: {},
+  rateLimits: DEFAULT_RATE_LIMITS,
+  sync: {},
+}
+
+/** One connected, compatible peer (admin_peers). */
+export interface PeerSummary {
+  id: string
+  client: string
+  remoteAddress: string
+  direction: 'inbound' | 'outbound'
+  headNumber: bigint
+  headHash: Uint8Array
+  score: number
+  connectedAt: number
+}
+
+interface ReadyPeer {
+  id: PeerId
+  status: StatusMessage
+  connectedAt: number
+}
+
+/**
+ * The network layer as the node sees it: start/stop, the peer set, sync state, and
+ * publishing. Inside: the libp2p host, the status handshake, gossip topics,
+ * request/response handlers, sync, peer scoring and rate limits.
+ */
+export class Network {
+  readonly options: NetworkOptions
+  readonly scorer: PeerScorer
+  readonly limiter: RateLimiter
+  host!: P2PHost
+  reqresp!: ReqResp
+  gossip!: GossipTopics
+  sync!: SyncService
+  private readonly ready = new Map<string, ReadyPeer>()
+  private statusTimer?: NodeJS.Timeout
+  private unsubHead?: () => void
+  private stopped = false
+  private readonly log: Logger
+  private readonly m
+
+  constructor(
+    options: Partial<NetworkOptions>,
+    private readonly deps: { chain: ChainAccess; blobs?: BlobProvider; privateKey: PrivateKey; logger: Logger; metrics: Metrics },
+  ) {
+    this.options = { ...DEFAULT_NETWORK_OPTIONS, ...options, rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits } }
+    this.log = deps.logger.child({ component: 'network' })
+    this.scorer = new PeerScorer(this.options.scorer)
+    this.limiter = new RateLimiter(this.options.rateLimits)
+    this.m = {
+      peers: deps.metrics.gauge('povchain_network_peers', 'Connected peers that passed the status handshake', [], () => this.ready.size),
+      dropped: deps.metrics.counter('povchain_network_peers_dropped_total', 'Peers disconnected by us, by reason', ['reason']),
+    }
+  }
+
+  get peerId(): string {
+    return this.host.peerId
+  }
+
+  async start(): Promise<void> {
+    const { chain, logger, metrics } = this.deps
+    this.host = await P2PHost.create(this.options, { privateKey: this.deps.privateKey, scorer: this.scorer, gossip: gossipsubOptions(), logger, metrics })
+    const libp2p = this.host.libp2p
+    this.reqresp = new ReqResp(libp2p, { timeoutMs: this.options.requestTimeoutMs }, { scorer: this.scorer, limiter: this.limiter, logger, metrics })
+    this.sync = new SyncService(this.options.sync, {
+      chain,
+      reqresp: this.reqresp,
+      scorer: this.scorer,
+      progress: new SyncProgress(this.options.progress, logger.child({ component: 'sync' })),
+      logger,
+      metrics,
+    })
+    this.gossip = new GossipTopics(libp2p.services.pubsub, chain, {
+      scorer: this.scorer,
+      limiter: this.limiter,
+      logger,
+      metrics,
+      events: {
+        onBlock: (peer, block, outcome) => {
+          const p = this.ready.get(peer)
+          if (!p) return
+          if (outcome.status === 'unknown-parent' || outcome.status === 'head' || outcome.status === 'side') this.sync.notePeerHead(p.id, block.number, block.hash())
+        },
+      },
+    })
+    await this.reqresp.register(statusHandler(chain, this.options.clientName, (id, s) => this.onStatus(id.toString(), s, id)))
+    await this.reqresp.register(headersByRangeHandler(chain))
+    await this.reqresp.register(bodiesByHashHandler(chain))
+    await this.reqresp.register(receiptsByHashHandler(chain))
+    if (this.deps.blobs) await this.reqresp.register(blobByHashHandler(this.deps.blobs))
+
+    libp2p.addEventListener('peer:connect', (e) => void this.handshake(e.detail))
+    libp2p.addEventListener('peer:disconnect', (e) => this.onDisconnect(e.detail.toString()))
+    this.gossip.start()
+    this.host.start()
+    this.statusTimer = setInterval(() => this.refreshStatuses(), this.options.statusIntervalMs)
+    this.statusTimer.unref()
+    this.log.info(
+      { peerId: this.peerId, listen: this.host.multiaddrs(), network: networkId(chain.chainId, chain.genesisHash), bootnodes: this.options.bootnodes.length },
+      `p2p listening on ${this.host.multiaddrs()[0] ?? '(nothing)'}`,
+    )
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.statusTimer) clearInterval(this.statusTimer)
+    this.unsubHead?.()
+    await this.sync?.stop()
+    this.gossip?.stop()
+    await this.host?.stop()
+  }
+
+  private async handshake(id: PeerId, attempt = 0): Promise<void> {
+    const key = id.toString()
+    if (this.stopped || this.ready.has(key)) return
+    try {
+      const s = await exchangeStatus(this.reqresp, id, this.deps.chain, this.options.clientName, 5_000)
+      this.onStatus(key, s, id)
+    } catch (e) {
+      if (this.stopped || this.ready.has(key)) return
+      if (attempt < 2 && this.host.libp2p.getConnections(id).length > 0) {
+        setTimeout(() => void this.handshake(id, attempt + 1), 500 * (attempt + 1)).unref()
+        return
+      }
+      this.host.noteFailure(key)
+      this.drop(id, 'status', `no status handshake: ${(e as Error).message}`, 'debug')
+    }
+  }
+
+  private onStatus(peer: string, s: StatusMessage, pid: PeerId): void {
+    if (this.stopped) return
+    const why = incompatibility(this.deps.chain, s)
+    if (why) {
+      this.scorer.ban(peer, `another chain: ${why}`, this.options.wrongChainBanMs)
+      this.drop(pid, 'wrong-chain', `peer is on another chain: ${why}`)
+      return
+    }
+    if (this.host.libp2p.getConnections(pid).length === 0) return
+    const known = this.ready.get(peer)
+    if (known) known.status = s
+    else {
+      this.ready.set(peer, { id: pid, status: s, connectedAt: Date.now() })
+      this.host.noteSuccess(peer)
+      this.log.info({ peer, client: s.client, head: Number(s.headNumber), peers: this.ready.size }, 'peer connected')
+    }
+    this.sync.notePeerHead(pid, s.headNumber, s.headHash)
+  }
+
+  private drop(id: PeerId, reason: string, message: string, level: 'warn' | 'debug' = 'warn'): void {
+    this.m.dropped.inc({ reason })
+    this.log[level]({ peer: id.toString(), reason: message }, 'dropping peer')
+    this.ready.delete(id.toString())
+    this.host.libp2p.hangUp(id).catch(() => {})
+  }
+
+  private onDisconnect(peer: string): void {
+    if (this.ready.delete(peer)) this.log.info({ peer, peers: this.ready.size }, 'peer disconnected')
+    this.sync?.removePeer(peer)
+    this.limiter.forget(peer)
+  }
+
+  private refreshStatuses(): void {
+    for (const p of this.ready.values())
+      exchangeStatus(this.reqresp, p.id, this.deps.chain, this.options.clientName)
+        .then((s) => this.onStatus(p.id.toString(), s, p.id))
+        .catch((e: Error) => this.log.debug({ peer: p.id.toString(), err: e.message }, 'status refresh failed'))
+    this.scorer.prune()
+  }
+
+  // ------------------------------------------------------------------ node-facing surface
+
+  multiaddrs(): string[] {
+    return this.host.multiaddrs()
+  }
+
+  peers(): PeerSummary[] {
+    const out: PeerSummary[] = []
+    for (const [id, p] of this.ready) {
+      const conn = this.host.libp2p.getConnections(p.id)[0]
+      out.push({
+        id,
+        client: p.status.client,
+        remoteAddress: conn?.remoteAddr.toString() ?? '',
+        direction: conn?.direction ?? 'outbound',
+        headNumber: this.sync.peerHead(id) ?? p.status.headNumber,
+        headHash: p.status.headHash,
+        score: Math.round(this.scorer.score(id) * 10) / 10,
+        connectedAt: p.connectedAt,
+      })
+    }
+    return out
+  }
+
+  peerCount(): number {
+    return this.ready.size
+  }
+
+  syncing(): SyncState | false {
+    return this.sync?.syncing() ?? false
+  }
+
+  /** True while a peer is known to be ahead of us (producers hold off). */
+  isBehind(): boolean {
+    return this.sync?.isBehind() ?? false
+  }
+
+  publishBlock(block: Block): Promise<number> {
+    return this.gossip.publishBlock(block)
+  }
+
+  publishTransaction(raw: Uint8Array): Promise<number> {
+    return this.gossip.publishTransaction(raw)
+  }
+
+  /** Downloads a blob by content hash from the first ready peer that has it. */
+  async fetchBlob(hash: Uint8Array, maxBytes = 256 * 1024 * 1024): Promise<Uint8Array> {
+    let last: unknown
+    for (const p of this.ready.values()) {
+      try {
+        return await fetchBlob(this.reqresp, p.id, hash, { maxBytes })
+      } catch (e) {
+        last = e
+      }
+    }
+    throw last ?? new Error(`no peer to fetch blob ${bytesToHex(hash)} from`)
+  }
+}
