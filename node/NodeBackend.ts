@@ -34,6 +34,15 @@ import type { TransactionTracer } from '../vm/TransactionTracer.js'
 
 const GWEI = 1_000_000_000n
 
+/** What the RPC backend reads of network/'s Network (admin_peers, net_peerCount, eth_syncing). */
+export interface NetworkView {
+  readonly peerId: string
+  multiaddrs(): string[]
+  peerCount(): number
+  peers(): { id: string; client: string; remoteAddress: string; direction: string; headNumber: bigint; headHash: Uint8Array; score: number }[]
+  syncing(): { startingBlock: bigint; currentBlock: bigint; highestBlock: bigint } | false
+}
+
 /** The RpcBackend over a running node: the chain, the state, the pool and the accounts. */
 export class NodeBackend implements RpcBackend {
   readonly clientVersion: string
@@ -55,6 +64,8 @@ export class NodeBackend implements RpcBackend {
       coinbase: Uint8Array
       version: string
       nodeId: string
+      /** The p2p network, when the node runs one: peers, sync state, listen addresses. */
+      network?: NetworkView
     },
   ) {
     this.clientVersion = `povchain/v${d.version}/${process.platform}-${process.arch}/node${process.versions.node}`
@@ -301,11 +312,11 @@ export class NodeBackend implements RpcBackend {
   }
 
   syncing(): SyncStatus | false {
-    return false
+    return this.d.network?.syncing() ?? false
   }
 
   peerCount(): number {
-    return 0
+    return this.d.network?.peerCount() ?? 0
   }
 
   listening(): boolean {
@@ -313,11 +324,24 @@ export class NodeBackend implements RpcBackend {
   }
 
   nodeInfo(): NodeInfo {
-    return { id: this.d.nodeId, name: this.clientVersion, listenAddrs: [], protocols: { povchain: { chainId: Number(this.chainId), head: bytesToHex(this.head().hash()) } } }
+    const net = this.d.network
+    const listenAddrs = net?.multiaddrs() ?? []
+    return {
+      id: net?.peerId ?? this.d.nodeId,
+      name: this.clientVersion,
+      enode: listenAddrs[0],
+      listenAddrs,
+      protocols: { povchain: { chainId: Number(this.chainId), head: bytesToHex(this.head().hash()), headNumber: Number(this.head().number) } },
+    }
   }
 
   peers(): PeerInfo[] {
-    return []
+    return (this.d.network?.peers() ?? []).map((p) => ({
+      id: p.id,
+      name: p.client,
+      remoteAddress: p.remoteAddress,
+      protocols: { povchain: { head: bytesToHex(p.headHash), headNumber: Number(p.headNumber), score: p.score, direction: p.direction } },
+    }))
   }
 
   /** pov_* methods: the Proof-of-Value view of the chain. */

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { TxPoolOptions } from '../chain/txpool/options.js'
+import type { NetworkOptions } from '../network/Network.js'
 import type { RpcOptions } from '../rpc/RpcOptions.js'
 import type { LogFormat } from './logging.js'
 
@@ -24,6 +25,15 @@ export interface NodeConfig {
   logLevel: string
   logFormat?: LogFormat
   rpc: Partial<RpcOptions>
+  /**
+   * --p2p.addr, --p2p.port, --bootnodes, --p2p.mdns, --maxpeers, --nodiscover: the libp2p
+   * network. Off (undefined) with --dev unless --p2p.port is given.
+   */
+  p2p?: Partial<NetworkOptions>
+  /** --producer: keystore address that seals blocks in its slots (non-dev; needs --password). */
+  producer?: string
+  /** A producer key given directly (tests); takes precedence over --producer. */
+  producerKey?: Uint8Array
 }
 
 export function defaultDatadir(dev: boolean): string {

@@ -11,6 +11,10 @@ import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { ChainService } from '../consensus/ChainService.js'
 import { HeaderValidator } from '../consensus/HeaderValidator.js'
+import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
+import { BlobStore } from '../compute/worker/BlobStore.js'
+import { Network } from '../network/Network.js'
+import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { parseGenesis, type GenesisFile, type GenesisSpec } from '../genesis/GenesisConfig.js'
 import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
@@ -26,6 +30,8 @@ import { CallRunner } from './CallRunner.js'
 import { DevMiner } from './DevMiner.js'
 import { NodeError } from './errors.js'
 import { NodeBackend } from './NodeBackend.js'
+import { blobProvider, NetworkAdapter } from './NetworkAdapter.js'
+import { SlotProducer } from './SlotProducer.js'
 import { TxJournal } from './TxJournal.js'
 import type { NodeConfig } from './NodeConfig.js'
 import { PromMetrics } from './PromMetrics.js'
@@ -66,6 +72,8 @@ export class PovNode {
   private db?: ChainDB
   private journal?: TxJournal
   private miner?: DevMiner
+  private slotProducer?: SlotProducer
+  network?: Network
   private rpc?: Awaited<ReturnType<typeof startRpcServers>>
   private stopping?: Promise<void>
   backend!: NodeBackend
@@ -143,10 +151,14 @@ export class PovNode {
     metrics.gauge('povchain_db_size_bytes', 'Size of the chain database on disk', [], () => dirSize(chainDir))
 
     const devKeys = cfg.dev ? deriveKeys(DEV_MNEMONIC, 1) : []
-    const producer = devKeys[0] ? { key: devKeys[0], address: privateKeyToAddress(devKeys[0]) } : undefined
-    const validator = new HeaderValidator({ genesisHash, producers: spec.producers, maxFutureSeconds: 15 })
+    const producer = devKeys[0] ? { key: devKeys[0], address: privateKeyToAddress(devKeys[0]) } : await this.producerKey()
+    if (producer && !cfg.dev && !spec.producers.some((p) => equalBytes(p, producer.address)))
+      throw new NodeError('NOT_PRODUCER', `${bytesToHex(producer.address)} is not in the genesis config.producers list`)
+    // Interim schedule until Proof of Value (issue 5): producers[slot mod N], backups after a delay.
+    const schedule = new LeaderSchedule({ producers: spec.producers, genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds })
+    const validator = new HeaderValidator({ genesisHash, producers: spec.producers, maxFutureSeconds: 15, schedule })
     const chain = (this.chain = new ChainService(
-      { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
+      { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds, schedule },
       {
         store,
         state,
@@ -186,6 +198,25 @@ export class PovNode {
       await accounts.unlockFromKeystore(new Keystore(join(cfg.datadir, 'keystore')), cfg.unlock, await readPasswordFile(cfg.passwordFile))
     }
 
+    if (cfg.p2p) {
+      const { key } = await loadOrCreateNodeKey(cfg.datadir)
+      const network = (this.network = new Network(
+        { ...cfg.p2p, clientName: `povchain/v${VERSION}` },
+        {
+          chain: new NetworkAdapter(spec.chainId, genesisHash, { store, chain, validator, pool, common }),
+          blobs: blobProvider(new BlobStore({ dir: join(cfg.datadir, 'compute') })),
+          privateKey: key,
+          logger: log,
+          metrics,
+        },
+      ))
+      await network.start()
+      chain.onNewHead((block, _receipts, origin) => {
+        if (origin === 'local') void network.publishBlock(block)
+      })
+      pool.onPending((tx) => void network.publishTransaction(tx.serialize()))
+    }
+
     const rpcOptions = resolveRpcOptions({ ...cfg.rpc, metricsHandler: () => metrics.render() })
     this.backend = new NodeBackend(spec.chainId, cfg.dev, {
       store,
@@ -200,9 +231,20 @@ export class PovNode {
       coinbase: producer?.address ?? new Uint8Array(20),
       version: VERSION,
       nodeId: bytesToHex(genesisHash).slice(2, 18),
+      network: this.network,
     })
 
-    if (producer) {
+    if (producer && !cfg.dev) {
+      const network = this.network
+      this.slotProducer = new SlotProducer(
+        chain,
+        schedule,
+        producer,
+        { isBehind: () => network?.isBehind() ?? false, startupGraceMs: cfg.p2p?.bootnodes?.length ? 3_000 : 0, tickMs: 100 },
+        log.child({ component: 'producer' }),
+      )
+      this.slotProducer.start()
+    } else if (producer) {
       this.miner = new DevMiner(chain, producer, { periodSeconds: cfg.devPeriod }, log.child({ component: 'miner' }))
       pool.onPending(() => this.miner!.trigger())
       this.miner.start()
@@ -211,11 +253,33 @@ export class PovNode {
     this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
   }
 
+  /** The non-dev producer key: --producer's keystore entry unlocked with --password, or a key given directly. */
+  private async producerKey(): Promise<{ key: Uint8Array; address: Uint8Array } | undefined> {
+    const { cfg } = this
+    if (cfg.producerKey) return { key: cfg.producerKey, address: privateKeyToAddress(cfg.producerKey) }
+    if (!cfg.producer) return undefined
+    if (!cfg.passwordFile) throw new NodeError('NO_PASSWORD', '--producer needs --password FILE')
+    const passwords = await readPasswordFile(cfg.passwordFile)
+    const ks = new Keystore(join(cfg.datadir, 'keystore'))
+    let lastErr: unknown
+    for (const pw of passwords) {
+      try {
+        const key = await ks.unlock(cfg.producer, pw)
+        return { key, address: privateKeyToAddress(key) }
+      } catch (e) {
+        lastErr = e
+      }
+    }
+    throw new NodeError('PRODUCER_KEY', `cannot unlock producer ${cfg.producer}: ${(lastErr as Error)?.message ?? 'no password'}`)
+  }
+
   /** Stops serving, lets the block being built finish, and closes the database. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
       await this.miner?.stop()
+      await this.slotProducer?.stop()
+      await this.network?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the network failed'))
       // Wait for any import/production already queued on the chain.
       await this.chain?.idle()
       this.journal?.close()

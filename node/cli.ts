@@ -51,11 +51,20 @@ program
   .option('--txpool.pricebump <percent>', 'fee bump a replacement needs', int('--txpool.pricebump'), 10)
   .option('--unlock <addresses>', "keystore accounts to unlock for eth_sendTransaction ('all' for every one)", list)
   .option('--password <file>', 'file with the keystore passwords, one per line')
+  .option('--producer <address>', 'keystore account (in genesis config.producers) that seals blocks in its slots; needs --password')
+  .option('--p2p.addr <addr>', 'P2P listen address (0.0.0.0: reachable by other machines; the RPC stays on --http.addr)', '0.0.0.0')
+  .option('--p2p.port <port>', 'P2P TCP port (with --dev, giving it turns the network on)', int('--p2p.port'), 30333)
+  .option('--bootnodes <multiaddrs>', 'comma-separated multiaddrs (/ip4/…/tcp/…/p2p/<peer id>) to connect to and keep connected', list)
+  .option('--p2p.mdns', 'find peers on the local network by multicast DNS', false)
+  .option('--maxpeers <n>', 'most peers to keep connected (0 turns the network off)', int('--maxpeers'), 50)
+  .option('--nodiscover', 'connect only to --bootnodes (no mDNS, no dialling of peers learned from others)', false)
   .option('--log.level <level>', 'trace | debug | info | warn | error', 'info')
   .addOption(new Option('--log.format <format>', 'json (default when not a terminal) or pretty').choices(['json', 'pretty']))
-  .action(async (o: Record<string, unknown>) => {
+  .action(async (o: Record<string, unknown>, cmd: Command) => {
     const log = createLogger({ level: o['log.level'] as string, format: o['log.format'] as LogFormat | undefined })
     const dev = Boolean(o.dev)
+    // A dev chain is a private one: no P2P unless asked for with --p2p.port. Elsewhere on unless --maxpeers 0.
+    const p2pOn = (o.maxpeers as number) > 0 && (!dev || cmd.getOptionValueSource('p2p.port') === 'cli')
     const cfg: NodeConfig = {
       dev,
       datadir: (o.datadir as string | undefined) ?? defaultDatadir(dev),
@@ -79,6 +88,17 @@ program
         maxBodyBytes: o['rpc.maxBody'] as number,
         logsMaxBlockRange: o['rpc.logsMaxRange'] as number,
       },
+      p2p: p2pOn
+        ? {
+            listenAddr: o['p2p.addr'] as string,
+            port: o['p2p.port'] as number,
+            bootnodes: (o.bootnodes as string[] | undefined) ?? [],
+            mdns: Boolean(o['p2p.mdns']),
+            maxPeers: o.maxpeers as number,
+            discovery: !o.nodiscover,
+          }
+        : undefined,
+      producer: o.producer as string | undefined,
     }
     const node = new PovNode(cfg, log)
     let stopping = false
@@ -108,9 +128,10 @@ program
       return
     }
     const head = node.store.head()
+    const p2p = node.network?.multiaddrs() ?? []
     log.info(
-      { datadir: cfg.datadir, http: node.httpUrl, ws: node.wsUrl, chainId: Number(node.backend.chainId), head: Number(head.number), dev },
-      `povchain ${VERSION} running — datadir ${cfg.datadir}, JSON-RPC ${node.httpUrl ?? 'off'}, WebSocket ${node.wsUrl ?? 'off'}`,
+      { datadir: cfg.datadir, http: node.httpUrl, ws: node.wsUrl, chainId: Number(node.backend.chainId), head: Number(head.number), dev, peerId: node.network?.peerId, p2p },
+      `povchain ${VERSION} running — datadir ${cfg.datadir}, JSON-RPC ${node.httpUrl ?? 'off'}, WebSocket ${node.wsUrl ?? 'off'}, P2P ${p2p[0] ?? 'off'}`,
     )
     if (dev) {
       const accts = node.backend.accounts().map((a) => bytesToHex(a))

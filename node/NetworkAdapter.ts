@@ -1,0 +1,134 @@
+import { genTransactionsTrieRoot } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { Block, decodeBody } from '../chain/Block.js'
+import type { BlockStore } from '../chain/BlockStore.js'
+import type { Common } from '../chain/ChainCommon.js'
+import type { BlockHeader } from '../chain/Header.js'
+import { decodePoolTransaction, type TxPool } from '../chain/txpool/index.js'
+import { TxPoolError } from '../chain/txpool/errors.js'
+import { bytesToHex, equalBytes } from '../common/bytes.js'
+import type { ChainService } from '../consensus/ChainService.js'
+import type { HeaderValidator } from '../consensus/HeaderValidator.js'
+import type { BlobStore } from '../compute/worker/BlobStore.js'
+import type { BlobProvider, ChainAccess, ImportOutcome, TxOutcome } from '../network/ChainAccess.js'
+import { NodeError } from './errors.js'
+
+/** Pool refusals that say nothing bad about the peer that relayed the transaction. */
+const BENIGN_TX = new Set([
+  'TXPOOL_ALREADY_KNOWN',
+  'TXPOOL_NONCE_TOO_LOW',
+  'TXPOOL_INSUFFICIENT_FUNDS',
+  'TXPOOL_UNDERPRICED',
+  'TXPOOL_REPLACEMENT_UNDERPRICED',
+  'TXPOOL_ACCOUNT_LIMIT',
+  'TXPOOL_FULL',
+  'TXPOOL_GAS_LIMIT',
+  'TXPOOL_FEE_CAP_EXCEEDED',
+])
+
+/** network/'s view of the chain (ChainAccess), over the chain service, the store and the pool. */
+export class NetworkAdapter implements ChainAccess {
+  constructor(
+    readonly chainId: bigint,
+    readonly genesisHash: Uint8Array,
+    private readonly d: { store: BlockStore; chain: ChainService; validator: HeaderValidator; pool: TxPool; common: Common },
+  ) {}
+
+  head(): BlockHeader {
+    return this.d.store.head()
+  }
+
+  finalized(): { number: bigint; hash: Uint8Array } | undefined {
+    const h = this.d.store.finalized()
+    if (!h) return undefined
+    if (!this.fin || !equalBytes(this.fin.hash, h)) {
+      // Headers are read asynchronously; until then the previous finalized block is reported.
+      void this.d.store.getHeader(h).then((hdr) => hdr && (this.fin = { number: hdr.number, hash: h }))
+    }
+    return this.fin
+  }
+  private fin?: { number: bigint; hash: Uint8Array }
+
+  getHeader(hash: Uint8Array) {
+    return this.d.store.getHeader(hash)
+  }
+  canonicalHeader(n: bigint) {
+    return this.d.store.canonicalHeader(n)
+  }
+  getBlock(hash: Uint8Array) {
+    return this.d.store.getBlock(hash)
+  }
+  getReceipts(hash: Uint8Array) {
+    return this.d.store.getReceipts(hash)
+  }
+
+  decodeBlock(bytes: Uint8Array): Block {
+    return Block.decode(bytes, this.d.common)
+  }
+
+  async assembleBlock(header: BlockHeader, body: Uint8Array): Promise<Block> {
+    const txs: TypedTransaction[] = decodeBody(body, this.d.common)
+    const root = await genTransactionsTrieRoot(txs)
+    if (!equalBytes(root, header.transactionsRoot))
+      throw new NodeError('BODY_MISMATCH', `body of block ${header.number} does not match its transactions root`)
+    return new Block(header, txs)
+  }
+
+  precheckHeader(header: BlockHeader): string | undefined {
+    try {
+      // The clock check is left to import: a header ahead of our clock is not the peer's fault.
+      this.d.validator.validateAlone(header, 2 ** 52)
+      return undefined
+    } catch (e) {
+      return (e as Error).message
+    }
+  }
+
+  async importBlock(block: Block): Promise<ImportOutcome> {
+    try {
+      return { status: await this.d.chain.importBlock(block) }
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? ''
+      if (code === 'CONSENSUS_UNKNOWN_PARENT') return { status: 'unknown-parent' }
+      if (code === 'CONSENSUS_FUTURE_BLOCK') return { status: 'future' }
+      if (code.startsWith('CONSENSUS_') || code.startsWith('CHAIN_')) return { status: 'invalid', reason: (e as Error).message }
+      throw e
+    }
+  }
+
+  async addTransaction(raw: Uint8Array): Promise<TxOutcome> {
+    let tx: TypedTransaction
+    try {
+      tx = decodePoolTransaction(raw, this.d.common)
+    } catch (e) {
+      return { status: 'invalid', reason: (e as Error).message }
+    }
+    try {
+      await this.d.pool.add(tx, { source: 'remote' })
+      return { status: 'added' }
+    } catch (e) {
+      if (e instanceof TxPoolError && BENIGN_TX.has(e.code)) return { status: 'ignored', reason: e.message }
+      if (e instanceof TxPoolError) return { status: 'invalid', reason: e.message }
+      throw e
+    }
+  }
+
+  onNewHead(l: (block: Block) => void): () => void {
+    return this.d.chain.onNewHead((b) => l(b))
+  }
+}
+
+/** compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached). */
+export function blobProvider(store: BlobStore): BlobProvider {
+  let last: { hex: string; data: Uint8Array } | undefined
+  return {
+    async read(hash, offset, length) {
+      const hex = bytesToHex(hash)
+      if (last?.hex !== hex) {
+        if (!(await store.has(hex))) return undefined
+        last = { hex, data: await store.get(hex) }
+      }
+      return { total: last.data.length, data: last.data.subarray(offset, offset + length) }
+    },
+  }
+}
