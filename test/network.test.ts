@@ -1,0 +1,179 @@
+/**
+ * The network layer with real libp2p nodes on 127.0.0.1, several full nodes in this process:
+ * - three producers form a mesh, agree on one chain, and a transaction sent to one is mined
+ *   and visible on all; admin_peers / net_peerCount / admin_nodeInfo report the real peers;
+ * - a node started late syncs a history of blocks with transactions from several peers, to
+ *   the same state;
+ * - a peer on another chain is dropped with the reason logged;
+ * - misbehaving peers (garbage gossip, an invalid block, request floods, oversized requests)
+ *   are scored down and banned while the honest nodes keep producing and agreeing.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import t from 'tap'
+import { Block } from '../chain/Block.js'
+import { createChainCommon } from '../chain/ChainCommon.js'
+import { sealHeader } from '../chain/Seal.js'
+import { bytesToHex } from '../common/bytes.js'
+import { protocolId } from '../network/ReqResp.js'
+import { HeadersByRangeRequest } from '../network/Protobuf.js'
+import { requestHeaders } from '../network/protocols/HeadersByRange.js'
+import * as lp from 'it-length-prefixed'
+import { buildHistory, Cluster, clusterGenesis, randomKey, startRogue, transferTx, until } from './helpers/netcluster.js'
+import { rpc } from './helpers/devnode.js'
+
+const CHAIN_ID = 31338n
+const common = createChainCommon(CHAIN_ID)
+
+t.test('three producers: one chain, a transaction reaches everyone, the RPC reports the peers', async (t) => {
+  const keys = [0, 1, 2].map(randomKey)
+  const c = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
+  t.teardown(() => c.destroy())
+  const a = await c.start({ name: 'a', producerKey: keys[0] })
+  const b = await c.start({ name: 'b', producerKey: keys[1], bootnodes: [a.multiaddr] })
+  const d = await c.start({ name: 'c', producerKey: keys[2], bootnodes: [a.multiaddr, b.multiaddr] })
+  await until(() => c.nodes.every((n) => n.node.network!.peerCount() === 2), 'a full mesh')
+  t.equal(await rpc(a.httpUrl, 'net_peerCount'), '0x2', 'net_peerCount')
+  const peers = await rpc<{ id: string; network: { remoteAddress: string } }[]>(a.httpUrl, 'admin_peers')
+  t.same(peers.map((p) => p.id).sort(), [b.node.network!.peerId, d.node.network!.peerId].sort(), 'admin_peers lists the two others')
+  t.match(peers[0]!.network.remoteAddress, /^\/ip4\/127\.0\.0\.1\/tcp\/\d+/)
+  const info = await rpc<{ id: string; listenAddrs: string[] }>(a.httpUrl, 'admin_nodeInfo')
+  t.equal(info.id, a.node.network!.peerId)
+  t.ok(info.listenAddrs.includes(a.multiaddr), 'admin_nodeInfo lists the multiaddr')
+
+  // A transfer sent to one node is gossiped to the producers and mined; every node sees it.
+  const tx = transferTx(CHAIN_ID, 1, 0n, new Uint8Array(20).fill(7), 12345n)
+  const sentAt = Date.now()
+  const hash = await rpc<string>(d.httpUrl, 'eth_sendRawTransaction', [bytesToHex(tx.serialize())])
+  const receipts = await Promise.all(
+    c.nodes.map((n) => until(() => rpc<{ blockHash: string; status: string } | null>(n.httpUrl, 'eth_getTransactionReceipt', [hash]), 'receipt everywhere', 20_000)),
+  )
+  t.comment(`transaction mined and visible on all 3 nodes after ${Date.now() - sentAt} ms`)
+  t.equal(new Set(receipts.map((r) => r.blockHash)).size, 1, 'same block on every node')
+  t.equal(receipts[0]!.status, '0x1')
+
+  await until(() => c.nodes.every((n) => n.node.store.head().number >= 5n), 'five blocks everywhere', 20_000)
+  const h = c.nodes.reduce((m, n) => (n.node.store.head().number < m ? n.node.store.head().number : m), 1n << 62n) - 1n
+  const hashes = await Promise.all(c.nodes.map(async (n) => bytesToHex((await n.node.store.canonicalHeader(h))!.hash())))
+  t.equal(new Set(hashes).size, 1, `the nodes agree on block ${h}`)
+})
+
+t.test('a late node syncs blocks with transactions from several peers', async (t) => {
+  const keys = [0, 1].map(randomKey)
+  const N = 400
+  const genesisTs = Math.floor(Date.now() / 1000) - 2 * N - 60
+  const c = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: genesisTs }))
+  t.teardown(() => c.destroy())
+  const a = await c.start({ name: 'a' })
+  await buildHistory(a.node, keys, { count: N, slotSeconds: 1, genesisTimestamp: genesisTs, chainId: CHAIN_ID, txsPerBlock: 8, txEvery: 2 })
+  const target = a.node.store.head()
+  let t0 = Date.now()
+  const b = await c.start({ name: 'b', bootnodes: [a.multiaddr] })
+  await until(() => b.node.store.head().number === target.number, 'b synced', 60_000)
+  const rateB = (N / (Date.now() - t0)) * 1000
+  t0 = Date.now()
+  const d = await c.start({ name: 'c', bootnodes: [a.multiaddr, b.multiaddr] })
+  await until(() => d.node.store.head().number === target.number, 'c synced', 60_000)
+  const rateC = (N / (Date.now() - t0)) * 1000
+  t.comment(`sync of ${N} blocks (${(N / 2) * 8} transfers): ${rateB.toFixed(0)} blocks/s from one peer, ${rateC.toFixed(0)} blocks/s from two (3 nodes on one 2-core machine)`)
+  for (const n of [b, d]) {
+    t.equal(bytesToHex(n.node.store.head().hash()), bytesToHex(target.hash()), 'same head')
+    t.equal(bytesToHex(n.node.store.head().stateRoot), bytesToHex(target.stateRoot), 'same state')
+  }
+  t.equal(await rpc(d.httpUrl, 'eth_syncing'), false, 'eth_syncing false once caught up')
+  // Receipts travel too (receipts_by_hash), checked against the source.
+  const { requestReceipts } = await import('../network/protocols/ReceiptsByHash.js')
+  const blk = (await a.node.store.canonicalHeader(1n))!
+  const [enc] = await requestReceipts(d.node.network!.reqresp, peerIdFromString(a.node.network!.peerId), [blk.hash()])
+  t.ok(enc && enc.length > 0, 'receipts served by hash')
+})
+
+t.test('a peer on another chain is dropped with the reason', async (t) => {
+  const keys = [randomKey(0)]
+  const ts = Math.floor(Date.now() / 1000)
+  const c = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: ts }))
+  const other = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: ts, chainId: 777 }))
+  t.teardown(async () => {
+    await c.destroy()
+    await other.destroy()
+  })
+  const a = await c.start({ name: 'a' })
+  const x = await other.start({ name: 'x', bootnodes: [a.multiaddr] })
+  const xid = x.node.network!.peerId
+  await until(() => a.node.network!.scorer.banReason(xid), 'the other chain refused')
+  t.match(a.node.network!.scorer.banReason(xid), /another chain: chain id 777/)
+  t.equal(a.node.network!.peerCount(), 0, 'not counted as a peer')
+  t.equal(x.node.network!.peerCount(), 0, 'nor the other way round')
+})
+
+t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
+  const keys = [0, 1].map(randomKey)
+  const c = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
+  t.teardown(() => c.destroy())
+  const a = await c.start({ name: 'a', producerKey: keys[0] })
+  const b = await c.start({ name: 'b', producerKey: keys[1], bootnodes: [a.multiaddr] })
+  await until(() => a.node.store.head().number >= 2n && b.node.store.head().number >= 2n, 'honest chain moving')
+  const genesis = (await a.node.store.canonicalHeader(0n))!
+  const rogue = () => startRogue({ chainId: CHAIN_ID, genesis, bootnodes: [a.multiaddr], common })
+  const net = a.node.network!
+  const ready = (id: string) => until(() => net.peers().some((p) => p.id === id), 'rogue handshake')
+  const subscribed = (r: Awaited<ReturnType<typeof rogue>>, topic: string) =>
+    until(() => r.host.libp2p.services.pubsub.getSubscribers(topic).some((p) => p.toString() === net.peerId), 'gossip subscription')
+
+  // 1. Garbage on the blocks topic: malformed protobuf.
+  const r1 = await rogue()
+  t.teardown(() => r1.stop())
+  await ready(r1.peerId)
+  await subscribed(r1, r1.gossip.topics.blocks)
+  for (let i = 0; i < 3; i++) await r1.gossip.publish('blocks', new Uint8Array([0xff, 0xff, 0xff, i, 0x13, 0x37]))
+  await until(() => net.scorer.isBanned(r1.peerId), 'garbage sender banned')
+  t.match(net.scorer.banReason(r1.peerId), /malformed|protobuf/, `banned: ${net.scorer.banReason(r1.peerId)}`)
+
+  // 2. A well-formed block whose seal is not its producer's.
+  const r2 = await rogue()
+  t.teardown(() => r2.stop())
+  await ready(r2.peerId)
+  await subscribed(r2, r2.gossip.topics.blocks)
+  const real = (await a.node.store.getBlock(a.node.store.head().hash()))!
+  const forged = new Block(sealHeader(real.header.with({ extraData: new Uint8Array([1]) }), randomKey(9)), real.transactions)
+  await r2.gossip.publishBlock(forged)
+  await until(() => net.scorer.isBanned(r2.peerId), 'invalid block sender banned')
+  t.match(net.scorer.banReason(r2.peerId), /sealed by/, `banned: ${net.scorer.banReason(r2.peerId)}`)
+
+  // 3. A request flood over the rate limit.
+  const r3 = await rogue()
+  t.teardown(() => r3.stop())
+  await ready(r3.peerId)
+  const aid = peerIdFromString(net.peerId)
+  let limited = 0
+  for (let i = 0; i < 400 && !net.scorer.isBanned(r3.peerId); i++) {
+    await requestHeaders(r3.reqresp, aid, 0n, 1).catch((e: Error) => {
+      if (/rate-limited/.test(e.message)) limited++
+    })
+  }
+  t.ok(limited > 0, `${limited} requests refused as rate-limited`)
+  await until(() => net.scorer.isBanned(r3.peerId), 'flooder banned')
+
+  // 4. Oversized and malformed requests on a protocol stream.
+  const r4 = await rogue()
+  t.teardown(() => r4.stop())
+  await ready(r4.peerId)
+  for (let i = 0; i < 3 && !net.scorer.isBanned(r4.peerId); i++) {
+    try {
+      const s = await r4.host.libp2p.dialProtocol(aid, protocolId('headers_by_range'))
+      s.send(lp.encode.single(i === 0 ? new Uint8Array(100_000) : HeadersByRangeRequest.encode({ start: 0n, count: 1 }).map(() => 0xff)).subarray())
+      await s.close().catch(() => {})
+      for await (const _ of s) break
+    } catch {
+      // the node resets such streams
+    }
+  }
+  await until(() => net.scorer.isBanned(r4.peerId), 'oversized/malformed requester banned')
+
+  // Bans disconnect and keep the rogues out; the honest pair still agrees and grows.
+  await until(() => !net.peers().some((p) => [r1, r2, r3, r4].some((r) => r.peerId === p.id)), 'rogues disconnected')
+  const before = a.node.store.head().number
+  await until(() => a.node.store.head().number >= before + 3n && b.node.store.head().number >= before + 3n, 'honest nodes keep producing', 20_000)
+  const n = (a.node.store.head().number < b.node.store.head().number ? a.node.store.head().number : b.node.store.head().number) - 1n
+  t.equal(bytesToHex((await a.node.store.canonicalHeader(n))!.hash()), bytesToHex((await b.node.store.canonicalHeader(n))!.hash()), 'honest nodes agree')
+  t.equal(a.node.network!.peerCount(), 1, 'only the honest peer remains')
+})
