@@ -1,0 +1,913 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Bytes32Set} from "./WorkMarketSets.sol";
+import {WorkerRegistry} from "./WorkMarketWorkers.sol";
+
+/// @title WorkMarket
+/// @notice Proof of Value, steps 1–4: a client posts a job (spec hash, price in escrow,
+///         deadline, verifier count); the contract — never the client — draws a worker by
+///         rating and capacity with PREVRANDAO; the worker commits its result, checkpoint Merkle
+///         root and metrics; randomness of a later block draws verifiers (and, off chain, the
+///         segments they re-execute); verifiers vote by commit and reveal; finalisation pays the
+///         worker, the verifiers and the protocol and records a work receipt, or cuts the
+///         worker's bond and reassigns the job. Control tasks (sealed known answers) test
+///         workers, planted wrong results ("traps") test verifiers; the protocol funds control
+///         tasks while no client job waits. Documented in node/worker/README.md.
+contract WorkMarket is WorkerRegistry {
+    using Bytes32Set for Bytes32Set.Set;
+
+    uint8 public constant MAX_VERIFIERS = 8;
+    /// Verification rounds before an undecided (tied or silent) session expires.
+    uint8 public constant MAX_ROUNDS = 2;
+    uint16 internal constant BPS = 10_000;
+
+    enum JobStatus {
+        None,
+        Open, // waiting for a worker
+        Running, // a session is assigned or being verified
+        Accepted, // paid; final
+        Refunded // returned to the client (or the protocol fund); final
+    }
+
+    enum SessionStatus {
+        None,
+        Assigned,
+        Committed,
+        Accepted,
+        Rejected,
+        Expired
+    }
+
+    enum Verdict {
+        None,
+        Accept,
+        Reject
+    }
+
+    struct Config {
+        uint256 minBond;
+        uint256 minJobPrice;
+        /// Wei per compute unit quoted before any job has set a price.
+        uint256 defaultUnitPrice;
+        /// Share of the price for the verifiers that voted with the outcome.
+        uint16 verifierFeeBps;
+        /// Share of the price the protocol keeps (what consensus counts as the cost of a receipt).
+        uint16 protocolFeeBps;
+        /// Share of its bond a worker loses when its session is rejected.
+        uint16 slashBps;
+        /// Sessions a job may go through before it is refunded.
+        uint8 maxAttempts;
+        /// Bond cut for a missed commitment, a missing vote, or a wrong vote on a known answer.
+        uint256 faultPenalty;
+        /// Paid from the fund to each verifier that rejects a trap.
+        uint256 trapReward;
+        uint64 voteWindow;
+        uint64 revealWindow;
+        uint64 unbondDelay;
+        uint64 ratingHalfLife;
+        /// May post protocol-funded control tasks and plant traps.
+        address controlIssuer;
+        /// Most the fund pays for control tasks per controlPeriod.
+        uint256 controlBudget;
+        uint64 controlPeriod;
+    }
+
+    /// A receipt placed by genesis so a new network has producers (consensus bootstrap).
+    struct GenesisReceipt {
+        address worker;
+        bytes32 jobId;
+        bytes32 sessionId;
+        uint256 value;
+    }
+
+    struct Job {
+        address client;
+        JobStatus status;
+        bool control;
+        bool rated;
+        uint8 verifiers;
+        uint8 attempts;
+        uint64 deadline;
+        uint64 maxDuration;
+        uint64 units;
+        uint64 postedAt;
+        uint256 price;
+        bytes32 specHash;
+        bytes32 workloadId;
+        /// Control tasks: keccak("povchain/control-answer/v1" ‖ 0x00 ‖ resultHash ‖ salt).
+        bytes32 sealedAnswer;
+        /// Control tasks: the salt, once the issuer opened the seal.
+        bytes32 controlSalt;
+        /// The current (or the accepted) session.
+        bytes32 session;
+    }
+
+    /// What a worker commits (compute/verify/SessionCommitment.ts).
+    struct Commitment {
+        uint64 checkpointInterval;
+        uint64 totalSteps;
+        uint64 checkpointCount;
+        bytes32 checkpointRoot;
+        bytes32 resultHash;
+        bytes32 metricsHash;
+        /// Blob hash of the worker's session record, where verifiers find the checkpoints.
+        bytes32 manifest;
+        /// commitmentHash(specHash, …): checked on chain.
+        bytes32 commitment;
+    }
+
+    struct Session {
+        bytes32 jobId;
+        address worker;
+        SessionStatus status;
+        bool trap;
+        uint8 round;
+        uint64 assignedAt;
+        uint64 commitBy;
+        uint64 committedAt;
+        uint64 commitBlock;
+        uint64 selectedBlock;
+        uint64 votesBy;
+        uint64 revealBy;
+        uint64 finalizedAt;
+        bytes32 commitRandao;
+        /// Drawn in a block after the commitment; seeds the verifier draw and the segment samples.
+        bytes32 randomness;
+        Commitment result;
+        address[] verifiers;
+    }
+
+    struct Vote {
+        bytes32 hash;
+        Verdict verdict;
+    }
+
+    /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
+    struct WorkReceipt {
+        bytes32 jobId;
+        bytes32 sessionId;
+        address worker;
+        address client;
+        /// The price paid for the work (0 for a rejected session).
+        uint256 value;
+        /// What the protocol kept of the price.
+        uint256 protocolFee;
+        bytes32 workloadId;
+        uint64 blockNumber;
+        uint64 timestamp;
+        SessionStatus status;
+        bool control;
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    error PriceTooLow(uint256 price, uint256 minimum);
+    error BadSpec();
+    error BadDeadline();
+    error BadDuration();
+    error BadVerifierCount();
+    error UnknownJob();
+    error UnknownSession();
+    error WrongJobStatus(JobStatus status);
+    error WrongSessionStatus(SessionStatus status);
+    error NotClient();
+    error NotSessionWorker();
+    error NotVerifier();
+    error NotIssuer();
+    error NoWorkerAvailable();
+    error NoVerifierAvailable();
+    error NotExpired();
+    error CommitTooLate(uint64 commitBy);
+    error BadCommitment(bytes32 expected);
+    error VerificationAlreadyOpen();
+    error VerificationNotOpen();
+    error TooEarly();
+    error VoteClosed();
+    error AlreadyVoted();
+    error RevealNotOpen();
+    error NoVoteCommitted();
+    error AlreadyRevealed();
+    error VoteMismatch();
+    error VotingNotOver();
+    error AlreadyRated();
+    error BadStars();
+    error DemandNotLow();
+    error ControlBudgetExceeded(uint256 remaining);
+    error FundTooSmall(uint256 fund);
+    error BadConfig();
+    error SaltAlreadyOpened();
+
+    // ---------------------------------------------------------------- events
+
+    event JobPosted(bytes32 indexed jobId, address indexed client, bytes32 specHash, bytes32 workloadId, uint256 price, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, bool control);
+    event JobAssigned(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker, uint8 attempt, uint64 commitBy);
+    event ResultCommitted(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bytes32 commitment, bytes32 resultHash, bytes32 checkpointRoot, bytes32 manifest);
+    event SessionExpired(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bool abandoned);
+    event VerifiersSelected(bytes32 indexed sessionId, uint8 round, bytes32 randomness, address[] verifiers, uint64 votesBy, uint64 revealBy);
+    event VoteCommitted(bytes32 indexed sessionId, address indexed verifier, uint8 round);
+    event VoteRevealed(bytes32 indexed sessionId, address indexed verifier, uint8 round, bool accept);
+    /// correct: voted with the outcome; faulted: bond cut (no vote, or a wrong vote on a known answer).
+    event VerifierJudged(bytes32 indexed sessionId, address indexed verifier, bool correct, bool faulted);
+    event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
+    event ControlOpened(bytes32 indexed jobId, bytes32 salt);
+    event TrapPlanted(bytes32 indexed jobId, bytes32 indexed sessionId);
+    event SessionFinalized(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, SessionStatus status, uint256 value, uint256 protocolFee);
+    event JobReopened(bytes32 indexed jobId, uint8 attempts);
+    event JobAccepted(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker);
+    event JobRefunded(bytes32 indexed jobId, address indexed client, uint256 amount);
+    event WorkerRated(bytes32 indexed jobId, address indexed worker, uint8 stars);
+
+    // ---------------------------------------------------------------- state
+
+    uint256 public immutable minJobPrice;
+    uint256 public immutable defaultUnitPrice;
+    uint16 public immutable verifierFeeBps;
+    uint16 public immutable protocolFeeBps;
+    uint16 public immutable slashBps;
+    uint8 public immutable maxAttempts;
+    uint256 public immutable faultPenalty;
+    uint256 public immutable trapReward;
+    uint64 public immutable voteWindow;
+    uint64 public immutable revealWindow;
+    address public immutable controlIssuer;
+    uint256 public immutable controlBudget;
+    uint64 public immutable controlPeriod;
+
+    mapping(bytes32 => Job) internal _jobs;
+    mapping(bytes32 => Session) internal _sessions;
+    mapping(bytes32 => mapping(uint8 => mapping(address => Vote))) internal _votes;
+    mapping(bytes32 => WorkReceipt) internal _receipts;
+    mapping(address => bytes32[]) internal _receiptsOf;
+    mapping(address => bytes32[]) internal _clientJobs;
+    mapping(bytes32 => bytes32[]) internal _jobSessions;
+    /// Workers that already had a session of the job: never drawn for it again.
+    mapping(bytes32 => mapping(address => bool)) internal _tried;
+    mapping(address => uint256) public jobNonce;
+    mapping(address => Bytes32Set.Set) internal _workerSessions;
+    mapping(address => Bytes32Set.Set) internal _verifierSessions;
+    Bytes32Set.Set internal _openJobs;
+    /// Open jobs posted by clients (not control tasks): the measure of demand.
+    uint256 public openClientJobs;
+    /// Moving average of accepted prices per compute unit (wei), for estimates.
+    uint256 public unitPriceAverage;
+    uint64 public controlPeriodStart;
+    uint256 public controlSpent;
+
+    constructor(Config memory cfg, GenesisReceipt[] memory genesisReceipts) WorkerRegistry(cfg.minBond, cfg.unbondDelay, cfg.ratingHalfLife) {
+        require(uint256(cfg.verifierFeeBps) + cfg.protocolFeeBps <= BPS && cfg.slashBps <= BPS, BadConfig());
+        require(cfg.maxAttempts > 0 && cfg.voteWindow > 0 && cfg.revealWindow > 0 && cfg.controlPeriod > 0, BadConfig());
+        minJobPrice = cfg.minJobPrice;
+        defaultUnitPrice = cfg.defaultUnitPrice;
+        verifierFeeBps = cfg.verifierFeeBps;
+        protocolFeeBps = cfg.protocolFeeBps;
+        slashBps = cfg.slashBps;
+        maxAttempts = cfg.maxAttempts;
+        faultPenalty = cfg.faultPenalty;
+        trapReward = cfg.trapReward;
+        voteWindow = cfg.voteWindow;
+        revealWindow = cfg.revealWindow;
+        controlIssuer = cfg.controlIssuer;
+        controlBudget = cfg.controlBudget;
+        controlPeriod = cfg.controlPeriod;
+        // Genesis places the contract with a balance: that is the protocol fund.
+        protocolFund = address(this).balance;
+        for (uint256 i = 0; i < genesisReceipts.length; i++) {
+            GenesisReceipt memory g = genesisReceipts[i];
+            _receipts[g.sessionId] = WorkReceipt(g.jobId, g.sessionId, g.worker, address(0), g.value, g.value, bytes32(0), uint64(block.number), uint64(block.timestamp), SessionStatus.Accepted, true);
+            _receiptsOf[g.worker].push(g.sessionId);
+        }
+    }
+
+    modifier onlyIssuer() {
+        require(msg.sender == controlIssuer, NotIssuer());
+        _;
+    }
+
+    // ================================================================ jobs
+
+    /// @notice Posts a job with msg.value in escrow. The contract assigns a worker now if one is
+    ///         free (else anyone may call assign later). jobId = keccak256(chainid, client,
+    ///         specHash, client's job nonce), so two clients may post the same spec.
+    /// @param deadline  unix seconds by which the work must be committed
+    /// @param maxDuration seconds a worker has to commit after assignment
+    /// @param units     compute units the spec needs (estimates and the price average)
+    /// @param verifiers verifiers per session (1..8)
+    function postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers) external payable nonReentrant returns (bytes32 jobId) {
+        require(msg.value >= minJobPrice, PriceTooLow(msg.value, minJobPrice));
+        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, msg.value, bytes32(0));
+        openClientJobs++;
+        _tryAssign(jobId);
+    }
+
+    /// @notice Draws a worker for an open job (anyone may call; the draw uses this block's PREVRANDAO).
+    function assign(bytes32 jobId) external nonReentrant {
+        Job storage j = _job(jobId);
+        require(j.status == JobStatus.Open, WrongJobStatus(j.status));
+        require(block.timestamp + j.maxDuration <= j.deadline, BadDeadline());
+        require(_tryAssign(jobId), NoWorkerAvailable());
+    }
+
+    /// @notice Returns the escrow of an open job whose deadline can no longer be met (anyone may call).
+    function refund(bytes32 jobId) external nonReentrant {
+        Job storage j = _job(jobId);
+        require(j.status == JobStatus.Open, WrongJobStatus(j.status));
+        require(block.timestamp + j.maxDuration > j.deadline, NotExpired());
+        _refund(jobId, j);
+    }
+
+    /// @notice The client takes back a job no worker has started.
+    function cancel(bytes32 jobId) external nonReentrant {
+        Job storage j = _job(jobId);
+        require(msg.sender == j.client, NotClient());
+        require(j.status == JobStatus.Open, WrongJobStatus(j.status));
+        _refund(jobId, j);
+    }
+
+    /// @notice The client of an accepted job rates its worker once (1–5 stars).
+    function rateWorker(bytes32 jobId, uint8 stars) external nonReentrant {
+        Job storage j = _job(jobId);
+        require(msg.sender == j.client && !j.control, NotClient());
+        require(j.status == JobStatus.Accepted, WrongJobStatus(j.status));
+        require(!j.rated, AlreadyRated());
+        require(stars >= 1 && stars <= 5, BadStars());
+        j.rated = true;
+        address worker = _sessions[j.session].worker;
+        Worker storage w = _workers[worker];
+        w.clientRatings++;
+        w.clientStars += stars;
+        _rate(worker, uint16(stars - 1) * 250, 8, RatingReason.ClientRating);
+        emit WorkerRated(jobId, worker, stars);
+    }
+
+    // ================================================================ sessions
+
+    /// @notice The worker commits its session: the fields of compute's SessionCommitment, bound
+    ///         by `commitment` (recomputed here), and the blob hash of its session record.
+    function commitResult(bytes32 sessionId, Commitment calldata c) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(msg.sender == s.worker, NotSessionWorker());
+        require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
+        require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
+        bytes32 expected = commitmentHash(_jobs[s.jobId].specHash, c);
+        require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
+        s.result = c;
+        s.status = SessionStatus.Committed;
+        s.committedAt = uint64(block.timestamp);
+        s.commitBlock = uint64(block.number);
+        s.commitRandao = bytes32(block.prevrandao);
+        _workers[msg.sender].running--;
+        emit ResultCommitted(sessionId, s.jobId, msg.sender, c.commitment, c.resultHash, c.checkpointRoot, c.manifest);
+    }
+
+    /// @notice The worker gives an assigned session up (e.g. it restarted and cannot finish):
+    ///         a small rating cost, no bond cut; the job is reassigned.
+    function abandon(bytes32 sessionId) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(msg.sender == s.worker, NotSessionWorker());
+        require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
+        _rate(s.worker, 0, 10, RatingReason.Abandoned);
+        _expire(sessionId, s, true);
+    }
+
+    /// @notice Ends a session that missed its commit time (the worker loses faultPenalty and
+    ///         rating), or a committed one nobody could verify before the job's deadline
+    ///         (no penalty, escrow refunded). Anyone may call.
+    function expire(bytes32 sessionId) external nonReentrant {
+        Session storage s = _session(sessionId);
+        if (s.status == SessionStatus.Assigned) {
+            require(block.timestamp > s.commitBy, NotExpired());
+            Worker storage w = _workers[s.worker];
+            w.failures++;
+            protocolFund += _cutBond(s.worker, faultPenalty, sessionId);
+            _rate(s.worker, 0, 4, RatingReason.Expired);
+            _expire(sessionId, s, false);
+        } else {
+            require(s.status == SessionStatus.Committed && s.verifiers.length == 0 && !s.trap, WrongSessionStatus(s.status));
+            require(block.timestamp > _jobs[s.jobId].deadline + voteWindow + revealWindow, NotExpired());
+            _expire(sessionId, s, false);
+        }
+    }
+
+    // ================================================================ verification
+
+    /// @notice Draws the verifiers of a committed session with randomness of this block (which
+    ///         is after the commitment's) mixed with the commitment block's; anyone may call.
+    function openVerification(bytes32 sessionId) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(s.status == SessionStatus.Committed, WrongSessionStatus(s.status));
+        require(s.verifiers.length == 0, VerificationAlreadyOpen());
+        require(block.number > s.commitBlock && block.number > s.selectedBlock, TooEarly());
+        Job storage j = _jobs[s.jobId];
+        bytes32 r = keccak256(abi.encode(s.commitRandao, block.prevrandao, sessionId, s.round));
+        address[] memory chosen = _drawVerifiers(s.worker, j.client, j.verifiers, uint256(r));
+        require(chosen.length > 0, NoVerifierAvailable());
+        s.randomness = r;
+        s.verifiers = chosen;
+        s.selectedBlock = uint64(block.number);
+        s.votesBy = uint64(block.timestamp) + voteWindow;
+        s.revealBy = s.votesBy + revealWindow;
+        for (uint256 i = 0; i < chosen.length; i++) {
+            _workers[chosen[i]].pending++;
+            _verifierSessions[chosen[i]].add(sessionId);
+        }
+        emit VerifiersSelected(sessionId, s.round, r, chosen, s.votesBy, s.revealBy);
+    }
+
+    /// @notice A verifier commits voteHash(sessionId, round, verifier, accept, salt).
+    function commitVote(bytes32 sessionId, bytes32 hash) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
+        require(_isVerifier(s, msg.sender), NotVerifier());
+        require(block.timestamp <= s.votesBy, VoteClosed());
+        Vote storage v = _votes[sessionId][s.round][msg.sender];
+        require(v.hash == bytes32(0) && hash != bytes32(0), AlreadyVoted());
+        v.hash = hash;
+        emit VoteCommitted(sessionId, msg.sender, s.round);
+    }
+
+    /// @notice Opens a committed vote, once every verifier committed or the vote window closed.
+    function revealVote(bytes32 sessionId, bool accept, bytes32 salt) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
+        require(_isVerifier(s, msg.sender), NotVerifier());
+        require(block.timestamp > s.votesBy || _allCommitted(sessionId, s), RevealNotOpen());
+        require(block.timestamp <= s.revealBy, VoteClosed());
+        Vote storage v = _votes[sessionId][s.round][msg.sender];
+        require(v.hash != bytes32(0), NoVoteCommitted());
+        require(v.verdict == Verdict.None, AlreadyRevealed());
+        require(v.hash == voteHash(sessionId, s.round, msg.sender, accept, salt), VoteMismatch());
+        v.verdict = accept ? Verdict.Accept : Verdict.Reject;
+        emit VoteRevealed(sessionId, msg.sender, s.round, accept);
+    }
+
+    /// @notice Decides a session once every vote is revealed or the reveal window closed
+    ///         (anyone may call). A known answer (control task, trap) decides over the votes;
+    ///         otherwise the majority of revealed votes does; a tie starts another round.
+    function finalize(bytes32 sessionId) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
+        require(block.timestamp > s.revealBy || _allRevealed(sessionId, s), VotingNotOver());
+        Job storage j = _jobs[s.jobId];
+
+        Verdict truth;
+        bool known = true;
+        if (s.trap) truth = Verdict.Reject;
+        else if (j.control && j.controlSalt != bytes32(0)) truth = sealAnswer(s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject;
+        else {
+            known = false;
+            (uint256 acc, uint256 rej) = _tally(sessionId, s);
+            truth = acc > rej ? Verdict.Accept : rej > acc ? Verdict.Reject : Verdict.None;
+        }
+        address[] memory rewarded = _judgeVerifiers(sessionId, s, truth, known);
+
+        if (truth == Verdict.None) {
+            if (s.round + 1 < MAX_ROUNDS) {
+                s.round++;
+                delete s.verifiers;
+                // The next draw needs the randomness of a later block.
+                s.selectedBlock = uint64(block.number);
+                emit VerificationRestarted(sessionId, s.round);
+            } else _expire(sessionId, s, false);
+            return;
+        }
+        s.finalizedAt = uint64(block.timestamp);
+        if (s.trap) _springTrap(sessionId, s, j, rewarded);
+        else if (truth == Verdict.Accept) _accept(sessionId, s, j, rewarded);
+        else _reject(sessionId, s, j, rewarded);
+    }
+
+    // ================================================================ control tasks and traps
+
+    /// @notice The issuer posts a control task paid from the protocol fund, while no client job
+    ///         waits for a worker; its answer is sealed: keccak(domain ‖ resultHash ‖ salt).
+    function postControlTask(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint256 price, bytes32 sealedAnswer)
+        external
+        onlyIssuer
+        nonReentrant
+        returns (bytes32 jobId)
+    {
+        require(openClientJobs == 0, DemandNotLow());
+        require(sealedAnswer != bytes32(0), BadSpec());
+        require(price >= minJobPrice, PriceTooLow(price, minJobPrice));
+        if (block.timestamp >= controlPeriodStart + controlPeriod) {
+            controlPeriodStart = uint64(block.timestamp);
+            controlSpent = 0;
+        }
+        require(controlSpent + price <= controlBudget, ControlBudgetExceeded(controlBudget - controlSpent));
+        require(price <= protocolFund, FundTooSmall(protocolFund));
+        controlSpent += price;
+        protocolFund -= price;
+        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, price, sealedAnswer);
+        _tryAssign(jobId);
+    }
+
+    /// @notice The issuer opens a control task's seal (after the worker committed): from then on
+    ///         the answer decides the session, and verifiers are judged against it.
+    function openControl(bytes32 jobId, bytes32 salt) external onlyIssuer nonReentrant {
+        Job storage j = _job(jobId);
+        require(j.control && j.sealedAnswer != bytes32(0), BadSpec());
+        require(j.controlSalt == bytes32(0) && salt != bytes32(0), SaltAlreadyOpened());
+        require(j.status == JobStatus.Running && _sessions[j.session].status == SessionStatus.Committed, WrongJobStatus(j.status));
+        j.controlSalt = salt;
+        emit ControlOpened(jobId, salt);
+    }
+
+    /// @notice The issuer plants a session with a result it knows to be wrong: verifiers that
+    ///         accept it lose faultPenalty and rating; those that reject it earn trapReward.
+    function plantTrap(bytes32 specHash, Commitment calldata c, uint8 verifiers) external onlyIssuer nonReentrant returns (bytes32 sessionId) {
+        require(verifiers >= 1 && verifiers <= MAX_VERIFIERS, BadVerifierCount());
+        bytes32 expected = commitmentHash(specHash, c);
+        require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
+        bytes32 jobId = keccak256(abi.encode(block.chainid, msg.sender, specHash, jobNonce[msg.sender]++));
+        Job storage j = _jobs[jobId];
+        j.client = msg.sender;
+        j.status = JobStatus.Running;
+        j.control = true;
+        j.verifiers = verifiers;
+        j.attempts = 1;
+        j.postedAt = uint64(block.timestamp);
+        j.deadline = uint64(block.timestamp);
+        j.specHash = specHash;
+        sessionId = keccak256(abi.encode(jobId, msg.sender, blockhash(block.number - 1)));
+        j.session = sessionId;
+        Session storage s = _sessions[sessionId];
+        s.jobId = jobId;
+        s.worker = msg.sender;
+        s.status = SessionStatus.Committed;
+        s.trap = true;
+        s.assignedAt = uint64(block.timestamp);
+        s.commitBy = uint64(block.timestamp);
+        s.committedAt = uint64(block.timestamp);
+        s.commitBlock = uint64(block.number);
+        s.commitRandao = bytes32(block.prevrandao);
+        s.result = c;
+        _clientJobs[msg.sender].push(jobId);
+        _jobSessions[jobId].push(sessionId);
+        emit TrapPlanted(jobId, sessionId);
+        emit ResultCommitted(sessionId, jobId, msg.sender, c.commitment, c.resultHash, c.checkpointRoot, c.manifest);
+    }
+
+    // ================================================================ views
+
+    function getJob(bytes32 jobId) external view returns (Job memory) {
+        return _jobs[jobId];
+    }
+
+    function getSession(bytes32 sessionId) external view returns (Session memory) {
+        return _sessions[sessionId];
+    }
+
+    /// @notice A verifier's vote in the session's current round.
+    function getVote(bytes32 sessionId, address verifier) external view returns (Vote memory) {
+        return _votes[sessionId][_sessions[sessionId].round][verifier];
+    }
+
+    /// @notice The work receipt of a finalised session (status None when there is none).
+    function getReceipt(bytes32 sessionId) external view returns (WorkReceipt memory) {
+        return _receipts[sessionId];
+    }
+
+    /// @notice Consensus check: is `sessionId` an accepted receipt of `worker`? With its value,
+    ///         the protocol's share and the block it was recorded in.
+    function isAcceptedReceipt(bytes32 sessionId, address worker) external view returns (bool accepted, uint256 value, uint256 protocolFee, uint64 blockNumber) {
+        WorkReceipt storage r = _receipts[sessionId];
+        accepted = r.status == SessionStatus.Accepted && r.worker == worker && worker != address(0);
+        return (accepted, r.value, r.protocolFee, r.blockNumber);
+    }
+
+    function receiptCount(address worker) external view returns (uint256) {
+        return _receiptsOf[worker].length;
+    }
+
+    /// @notice A page of a worker's receipts, oldest first.
+    function receiptsOf(address worker, uint256 offset, uint256 limit) external view returns (WorkReceipt[] memory page) {
+        bytes32[] storage ids = _receiptsOf[worker];
+        uint256 end = offset + limit > ids.length ? ids.length : offset + limit;
+        page = new WorkReceipt[](end > offset ? end - offset : 0);
+        for (uint256 i = offset; i < end; i++) page[i - offset] = _receipts[ids[i]];
+    }
+
+    function jobsOf(address client) external view returns (bytes32[] memory) {
+        return _clientJobs[client];
+    }
+
+    function sessionsOfJob(bytes32 jobId) external view returns (bytes32[] memory) {
+        return _jobSessions[jobId];
+    }
+
+    function openJobs() external view returns (bytes32[] memory) {
+        return _openJobs.values();
+    }
+
+    /// @notice What a node must do: sessions it works on (assigned or committed, not final)
+    ///         and sessions it was drawn to verify (not final).
+    function dutiesOf(address node) external view returns (bytes32[] memory working, bytes32[] memory verifying) {
+        return (_workerSessions[node].values(), _verifierSessions[node].values());
+    }
+
+    /// @notice The seed of the segments a verifier re-executes (compute's sampleSegments input).
+    function verifierSeed(bytes32 sessionId, address verifier) external view returns (bytes32) {
+        return keccak256(abi.encode(_sessions[sessionId].randomness, verifier));
+    }
+
+    /// @notice Average accepted price per compute unit (or the genesis default before any).
+    function unitPrice() public view returns (uint256) {
+        return unitPriceAverage == 0 ? defaultUnitPrice : unitPriceAverage;
+    }
+
+    function estimatePrice(uint64 units) external view returns (uint256) {
+        uint256 p = unitPrice() * units;
+        return p < minJobPrice ? minJobPrice : p;
+    }
+
+    function config() external view returns (Config memory) {
+        return Config(minBond, minJobPrice, defaultUnitPrice, verifierFeeBps, protocolFeeBps, slashBps, maxAttempts, faultPenalty, trapReward, voteWindow, revealWindow, unbondDelay, ratingHalfLife, controlIssuer, controlBudget, controlPeriod);
+    }
+
+    /// @notice compute's commitmentHash: keccak("povchain/session-commitment/v1" ‖ 0x00 ‖ specHash ‖ K ‖ T ‖ count ‖ root ‖ result ‖ metrics).
+    function commitmentHash(bytes32 specHash, Commitment calldata c) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked("povchain/session-commitment/v1", uint8(0), specHash, c.checkpointInterval, c.totalSteps, c.checkpointCount, c.checkpointRoot, c.resultHash, c.metricsHash));
+    }
+
+    /// @notice compute's sealAnswer: keccak("povchain/control-answer/v1" ‖ 0x00 ‖ resultHash ‖ salt).
+    function sealAnswer(bytes32 resultHash, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked("povchain/control-answer/v1", uint8(0), resultHash, salt));
+    }
+
+    function voteHash(bytes32 sessionId, uint8 round, address verifier, bool accept, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode(sessionId, round, verifier, accept, salt));
+    }
+
+    // ================================================================ internals
+
+    function _job(bytes32 jobId) internal view returns (Job storage j) {
+        j = _jobs[jobId];
+        require(j.status != JobStatus.None, UnknownJob());
+    }
+
+    function _session(bytes32 sessionId) internal view returns (Session storage s) {
+        s = _sessions[sessionId];
+        require(s.status != SessionStatus.None, UnknownSession());
+    }
+
+    function _newJob(address client, bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint256 price, bytes32 sealedAnswer)
+        internal
+        returns (bytes32 jobId)
+    {
+        require(specHash != bytes32(0), BadSpec());
+        require(deadline > block.timestamp, BadDeadline());
+        require(maxDuration > 0 && block.timestamp + maxDuration <= deadline, BadDuration());
+        require(verifiers >= 1 && verifiers <= MAX_VERIFIERS, BadVerifierCount());
+        jobId = keccak256(abi.encode(block.chainid, client, specHash, jobNonce[client]++));
+        Job storage j = _jobs[jobId];
+        j.client = client;
+        j.status = JobStatus.Open;
+        j.control = sealedAnswer != bytes32(0);
+        j.verifiers = verifiers;
+        j.deadline = deadline;
+        j.maxDuration = maxDuration;
+        j.units = units;
+        j.postedAt = uint64(block.timestamp);
+        j.price = price;
+        j.specHash = specHash;
+        j.workloadId = workloadId;
+        j.sealedAnswer = sealedAnswer;
+        totalEscrow += price;
+        _clientJobs[client].push(jobId);
+        _openJobs.add(jobId);
+        emit JobPosted(jobId, client, specHash, workloadId, price, deadline, maxDuration, units, verifiers, j.control);
+    }
+
+    /// Draws a worker (not the client, not one that already had this job) and opens its session.
+    function _tryAssign(bytes32 jobId) internal returns (bool) {
+        Job storage j = _jobs[jobId];
+        if (block.timestamp + j.maxDuration > j.deadline) return false;
+        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, jobId, j.attempts)));
+        uint256 n = _workerList.length;
+        uint256[] memory weight = new uint256[](n);
+        uint256 total;
+        for (uint256 i = 0; i < n; i++) {
+            address a = _workerList[i];
+            if (a == j.client || _tried[jobId][a]) continue;
+            weight[i] = _jobWeight(a);
+            total += weight[i];
+        }
+        if (total == 0) return false;
+        address worker;
+        uint256 pick = seed % total;
+        for (uint256 i = 0; i < n; i++) {
+            if (pick < weight[i]) {
+                worker = _workerList[i];
+                break;
+            }
+            pick -= weight[i];
+        }
+        // The newest block hash the EVM can read: the parent of the assigning block.
+        bytes32 sessionId = keccak256(abi.encode(jobId, worker, blockhash(block.number - 1)));
+        j.attempts++;
+        j.status = JobStatus.Running;
+        j.session = sessionId;
+        _tried[jobId][worker] = true;
+        _openJobs.remove(jobId);
+        if (!j.control) openClientJobs--;
+        Session storage s = _sessions[sessionId];
+        s.jobId = jobId;
+        s.worker = worker;
+        s.status = SessionStatus.Assigned;
+        s.assignedAt = uint64(block.timestamp);
+        s.commitBy = uint64(block.timestamp) + j.maxDuration;
+        Worker storage w = _workers[worker];
+        w.running++;
+        w.pending++;
+        _workerSessions[worker].add(sessionId);
+        _jobSessions[jobId].push(sessionId);
+        emit JobAssigned(jobId, sessionId, worker, j.attempts, s.commitBy);
+        return true;
+    }
+
+    /// Up to k distinct verifiers, weighted by rating, never the worker or the client.
+    function _drawVerifiers(address worker, address client, uint256 k, uint256 seed) internal view returns (address[] memory chosen) {
+        uint256 n = _workerList.length;
+        uint256[] memory weight = new uint256[](n);
+        uint256 total;
+        uint256 candidates;
+        for (uint256 i = 0; i < n; i++) {
+            address a = _workerList[i];
+            if (a == worker || a == client) continue;
+            weight[i] = _verifierWeight(a);
+            total += weight[i];
+            if (weight[i] > 0) candidates++;
+        }
+        if (k > candidates) k = candidates;
+        chosen = new address[](k);
+        for (uint256 c = 0; c < k; c++) {
+            uint256 pick = uint256(keccak256(abi.encode(seed, c))) % total;
+            for (uint256 i = 0; i < n; i++) {
+                if (pick < weight[i]) {
+                    chosen[c] = _workerList[i];
+                    total -= weight[i];
+                    weight[i] = 0;
+                    break;
+                }
+                pick -= weight[i];
+            }
+        }
+    }
+
+    function _isVerifier(Session storage s, address a) internal view returns (bool) {
+        for (uint256 i = 0; i < s.verifiers.length; i++) if (s.verifiers[i] == a) return true;
+        return false;
+    }
+
+    function _allCommitted(bytes32 sessionId, Session storage s) internal view returns (bool) {
+        for (uint256 i = 0; i < s.verifiers.length; i++) if (_votes[sessionId][s.round][s.verifiers[i]].hash == bytes32(0)) return false;
+        return true;
+    }
+
+    function _allRevealed(bytes32 sessionId, Session storage s) internal view returns (bool) {
+        for (uint256 i = 0; i < s.verifiers.length; i++) if (_votes[sessionId][s.round][s.verifiers[i]].verdict == Verdict.None) return false;
+        return true;
+    }
+
+    function _tally(bytes32 sessionId, Session storage s) internal view returns (uint256 acc, uint256 rej) {
+        for (uint256 i = 0; i < s.verifiers.length; i++) {
+            Verdict v = _votes[sessionId][s.round][s.verifiers[i]].verdict;
+            if (v == Verdict.Accept) acc++;
+            else if (v == Verdict.Reject) rej++;
+        }
+    }
+
+    /// Releases the verifiers of the round and judges them: no vote → fault; a wrong vote on a
+    /// known answer → fault; a minority vote → rating only. Returns those who voted the outcome.
+    function _judgeVerifiers(bytes32 sessionId, Session storage s, Verdict truth, bool known) internal returns (address[] memory rewarded) {
+        uint256 n = s.verifiers.length;
+        address[] memory out = new address[](n);
+        uint256 count;
+        for (uint256 i = 0; i < n; i++) {
+            address v = s.verifiers[i];
+            if (_judgeVerifier(sessionId, v, _votes[sessionId][s.round][v].verdict, truth, known)) out[count++] = v;
+        }
+        rewarded = new address[](count);
+        for (uint256 i = 0; i < count; i++) rewarded[i] = out[i];
+    }
+
+    function _judgeVerifier(bytes32 sessionId, address v, Verdict vote, Verdict truth, bool known) internal returns (bool correct) {
+        Worker storage w = _workers[v];
+        if (w.pending > 0) w.pending--;
+        _verifierSessions[v].remove(sessionId);
+        bool faulted = vote == Verdict.None || (known && vote != truth);
+        correct = vote != Verdict.None && vote == truth;
+        if (faulted) {
+            w.verifierFaults++;
+            protocolFund += _cutBond(v, faultPenalty, sessionId);
+            _rate(v, 0, vote == Verdict.None ? 4 : 2, RatingReason.VerifierFault);
+        } else if (correct) {
+            w.verifications++;
+            _rate(v, RATING_MAX, 16, RatingReason.VerifiedCorrectly);
+        } else if (truth != Verdict.None) {
+            _rate(v, 0, 8, RatingReason.MinorityVote);
+        }
+        emit VerifierJudged(sessionId, v, correct, faulted);
+    }
+
+    function _releaseWorker(bytes32 sessionId, Session storage s) internal {
+        Worker storage w = _workers[s.worker];
+        if (s.status == SessionStatus.Assigned && w.running > 0) w.running--;
+        if (w.pending > 0) w.pending--;
+        _workerSessions[s.worker].remove(sessionId);
+    }
+
+    function _accept(bytes32 sessionId, Session storage s, Job storage j, address[] memory verifiers) internal {
+        _releaseWorker(sessionId, s);
+        s.status = SessionStatus.Accepted;
+        j.status = JobStatus.Accepted;
+        uint256 price = j.price;
+        totalEscrow -= price;
+        uint256 verifierFee = (price * verifierFeeBps) / BPS;
+        uint256 protocolFee = (price * protocolFeeBps) / BPS;
+        uint256 each = verifiers.length > 0 ? verifierFee / verifiers.length : 0;
+        protocolFund += protocolFee + (verifierFee - each * verifiers.length);
+        uint256 toWorker = price - verifierFee - protocolFee;
+
+        Worker storage w = _workers[s.worker];
+        w.successes++;
+        if (j.control) w.controlsPassed++;
+        // Speed: a commitment in the first half of the allowed time moves the rating twice as far.
+        bool fast = s.committedAt - s.assignedAt <= j.maxDuration / 2;
+        _rate(s.worker, RATING_MAX, fast ? 4 : 8, RatingReason.Success);
+        if (!j.control && j.units > 0) {
+            uint256 unit = price / j.units;
+            unitPriceAverage = unitPriceAverage == 0 ? unit : (unitPriceAverage * 7 + unit) / 8;
+        }
+        _recordReceipt(sessionId, s, j, SessionStatus.Accepted, price, protocolFee);
+        emit JobAccepted(s.jobId, sessionId, s.worker);
+        _pay(s.worker, toWorker, sessionId);
+        for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
+    }
+
+    function _reject(bytes32 sessionId, Session storage s, Job storage j, address[] memory verifiers) internal {
+        _releaseWorker(sessionId, s);
+        s.status = SessionStatus.Rejected;
+        Worker storage w = _workers[s.worker];
+        w.failures++;
+        if (j.control) w.controlsFailed++;
+        uint256 cut = _cutBond(s.worker, (w.bond * slashBps) / BPS, sessionId);
+        _rate(s.worker, 0, j.control && j.controlSalt != bytes32(0) ? 1 : 2, j.control ? RatingReason.ControlFailed : RatingReason.Rejected);
+        // Half of the cut rewards the verifiers that caught it; the rest goes to the fund.
+        uint256 each = verifiers.length > 0 ? cut / 2 / verifiers.length : 0;
+        protocolFund += cut - each * verifiers.length;
+        _recordReceipt(sessionId, s, j, SessionStatus.Rejected, 0, 0);
+        _reopenOrRefund(s.jobId, j);
+        for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
+    }
+
+    function _springTrap(bytes32 sessionId, Session storage s, Job storage j, address[] memory verifiers) internal {
+        s.status = SessionStatus.Rejected;
+        j.status = JobStatus.Refunded;
+        uint256 each = trapReward;
+        if (each * verifiers.length > protocolFund) each = verifiers.length > 0 ? protocolFund / verifiers.length : 0;
+        protocolFund -= each * verifiers.length;
+        emit SessionFinalized(sessionId, s.jobId, s.worker, SessionStatus.Rejected, 0, 0);
+        for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
+    }
+
+    function _expire(bytes32 sessionId, Session storage s, bool abandoned) internal {
+        _releaseWorker(sessionId, s);
+        s.status = SessionStatus.Expired;
+        s.finalizedAt = uint64(block.timestamp);
+        emit SessionExpired(sessionId, s.jobId, s.worker, abandoned);
+        _reopenOrRefund(s.jobId, _jobs[s.jobId]);
+    }
+
+    /// After a failed session: back to the draw while attempts and time remain, else refund.
+    function _reopenOrRefund(bytes32 jobId, Job storage j) internal {
+        if (j.attempts < maxAttempts && block.timestamp + j.maxDuration <= j.deadline) {
+            j.status = JobStatus.Open;
+            _openJobs.add(jobId);
+            if (!j.control) openClientJobs++;
+            emit JobReopened(jobId, j.attempts);
+            _tryAssign(jobId);
+        } else _refund(jobId, j);
+    }
+
+    function _refund(bytes32 jobId, Job storage j) internal {
+        if (j.status == JobStatus.Open) {
+            _openJobs.remove(jobId);
+            if (!j.control) openClientJobs--;
+        }
+        j.status = JobStatus.Refunded;
+        uint256 amount = j.price;
+        totalEscrow -= amount;
+        emit JobRefunded(jobId, j.client, amount);
+        // Control tasks were paid by the protocol: their escrow goes back to the fund.
+        if (j.control) protocolFund += amount;
+        else _pay(j.client, amount, jobId);
+    }
+
+    function _recordReceipt(bytes32 sessionId, Session storage s, Job storage j, SessionStatus status, uint256 value, uint256 protocolFee) internal {
+        _receipts[sessionId] = WorkReceipt(s.jobId, sessionId, s.worker, j.client, value, protocolFee, j.workloadId, uint64(block.number), uint64(block.timestamp), status, j.control);
+        _receiptsOf[s.worker].push(sessionId);
+        emit SessionFinalized(sessionId, s.jobId, s.worker, status, value, protocolFee);
+    }
+}

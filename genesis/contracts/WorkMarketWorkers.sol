@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title WorkerRegistry
+/// @notice The workers of the work market: bonds, advertised capacity, the automatic and
+///         manual rating (decayed with time), the weighted random draw the market assigns jobs
+///         and verifiers with, and the treasury every coin of the market is accounted in.
+/// @dev    Invariant (checked by the tests after every step):
+///         address(this).balance == totalEscrow + totalBonds + protocolFund + totalCredits.
+abstract contract WorkerRegistry {
+    // ---------------------------------------------------------------- constants
+
+    uint16 public constant RATING_MAX = 1000;
+    uint16 public constant RATING_NEUTRAL = 500;
+    /// Workers are scanned by the draw: the number is bounded so that assignment gas is too.
+    uint256 public constant MAX_WORKERS = 256;
+    /// Capacity (compute units per second) counted by the draw; more is not believed.
+    uint64 public constant CAPACITY_CAP = 10_000;
+    uint8 public constant MAX_SLOTS = 16;
+    uint256 public constant MAX_ENDPOINT_BYTES = 256;
+
+    /// Why a rating moved (RatingChanged.reason).
+    enum RatingReason {
+        Success,
+        Rejected,
+        ControlFailed,
+        Expired,
+        Abandoned,
+        VerifiedCorrectly,
+        VerifierFault,
+        MinorityVote,
+        ClientRating
+    }
+
+    struct Worker {
+        bool registered;
+        /// Sessions it runs at once.
+        uint8 slots;
+        /// Sessions assigned to it and not yet committed.
+        uint8 running;
+        /// Rating 0..1000 as of `ratedAt` (read it decayed with ratingOf).
+        uint16 rating;
+        /// Unfinished sessions (as worker) and votes (as verifier): the bond stays locked.
+        uint32 pending;
+        uint64 capacity;
+        uint64 ratedAt;
+        uint64 registeredAt;
+        /// 0 while active; after requestExit, the time the bond becomes withdrawable.
+        uint64 exitAt;
+        uint256 bond;
+        uint32 successes;
+        uint32 failures;
+        uint32 controlsPassed;
+        uint32 controlsFailed;
+        uint32 verifications;
+        uint32 verifierFaults;
+        uint32 clientRatings;
+        uint32 clientStars;
+        /// Where its node serves blobs until the network layer does (an RPC URL or a multiaddr).
+        string endpoint;
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    error AlreadyRegistered();
+    error NotRegistered();
+    error BondTooSmall(uint256 sent, uint256 minimum);
+    error BadCapacity();
+    error BadSlots();
+    error EndpointTooLong();
+    error RegistryFull();
+    error Exiting();
+    error NotExiting();
+    error UnbondingNotOver(uint64 at);
+    error HasPendingWork(uint32 pending);
+    error NothingToWithdraw();
+    error ZeroValue();
+    error Reentrancy();
+
+    // ---------------------------------------------------------------- events
+
+    event WorkerRegistered(address indexed worker, uint256 bond, uint64 capacity, uint8 slots, string endpoint);
+    event WorkerUpdated(address indexed worker, uint64 capacity, uint8 slots, string endpoint);
+    event BondAdded(address indexed worker, uint256 amount, uint256 bond);
+    event ExitRequested(address indexed worker, uint64 exitAt);
+    event BondWithdrawn(address indexed worker, uint256 amount);
+    event Slashed(address indexed worker, uint256 amount, bytes32 indexed ref);
+    event RatingChanged(address indexed worker, uint16 from, uint16 to, RatingReason reason);
+    /// A payment out of the market: sent, or credited for `withdraw` when the transfer failed.
+    event Payment(address indexed to, uint256 amount, bool credited, bytes32 indexed ref);
+    event Withdrawal(address indexed to, uint256 amount);
+
+    // ---------------------------------------------------------------- state
+
+    uint256 public immutable minBond;
+    uint64 public immutable unbondDelay;
+    uint64 public immutable ratingHalfLife;
+
+    mapping(address => Worker) internal _workers;
+    address[] internal _workerList;
+
+    /// Coins the market holds for others, by purpose (see the invariant above).
+    uint256 public totalEscrow;
+    uint256 public totalBonds;
+    uint256 public protocolFund;
+    uint256 public totalCredits;
+    mapping(address => uint256) public credits;
+
+    constructor(uint256 minBond_, uint64 unbondDelay_, uint64 ratingHalfLife_) {
+        require(ratingHalfLife_ > 0, BadCapacity());
+        minBond = minBond_;
+        unbondDelay = unbondDelay_;
+        ratingHalfLife = ratingHalfLife_;
+    }
+
+    /// One guard for every function that moves coins: a recipient cannot re-enter.
+    modifier nonReentrant() {
+        bool locked;
+        assembly {
+            locked := tload(0)
+        }
+        require(!locked, Reentrancy());
+        assembly {
+            tstore(0, 1)
+        }
+        _;
+        assembly {
+            tstore(0, 0)
+        }
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @notice Registers the sender as a worker with a bond (msg.value ≥ minBond), its measured
+    ///         capacity (`povchain compute bench`, compute units per second), how many sessions
+    ///         it runs at once, and where it serves blobs.
+    function register(uint64 capacity, uint8 slots, string calldata endpoint) external payable nonReentrant {
+        Worker storage w = _workers[msg.sender];
+        require(!w.registered, AlreadyRegistered());
+        require(msg.value >= minBond, BondTooSmall(msg.value, minBond));
+        _checkParams(capacity, slots, endpoint);
+        require(_workerList.length < MAX_WORKERS, RegistryFull());
+        w.registered = true;
+        w.bond = msg.value;
+        w.capacity = capacity;
+        w.slots = slots;
+        w.endpoint = endpoint;
+        // A worker that left and comes back keeps its rating: leaving must not whitewash it.
+        if (w.registeredAt == 0) {
+            w.rating = RATING_NEUTRAL;
+            w.ratedAt = uint64(block.timestamp);
+        }
+        w.registeredAt = uint64(block.timestamp);
+        w.exitAt = 0;
+        _workerList.push(msg.sender);
+        totalBonds += msg.value;
+        emit WorkerRegistered(msg.sender, msg.value, capacity, slots, endpoint);
+    }
+
+    function updateWorker(uint64 capacity, uint8 slots, string calldata endpoint) external {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        _checkParams(capacity, slots, endpoint);
+        w.capacity = capacity;
+        w.slots = slots;
+        w.endpoint = endpoint;
+        emit WorkerUpdated(msg.sender, capacity, slots, endpoint);
+    }
+
+    function addBond() external payable nonReentrant {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        require(msg.value > 0, ZeroValue());
+        w.bond += msg.value;
+        totalBonds += msg.value;
+        emit BondAdded(msg.sender, msg.value, w.bond);
+    }
+
+    /// @notice Stops new assignments and verifier draws; the bond is withdrawable after
+    ///         unbondDelay once every pending session and vote is final (it can still be cut).
+    function requestExit() external {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        require(w.exitAt == 0, Exiting());
+        w.exitAt = uint64(block.timestamp) + unbondDelay;
+        emit ExitRequested(msg.sender, w.exitAt);
+    }
+
+    function withdrawBond() external nonReentrant {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        require(w.exitAt != 0, NotExiting());
+        require(block.timestamp >= w.exitAt, UnbondingNotOver(w.exitAt));
+        require(w.pending == 0, HasPendingWork(w.pending));
+        uint256 amount = w.bond;
+        w.bond = 0;
+        w.registered = false;
+        totalBonds -= amount;
+        uint256 n = _workerList.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (_workerList[i] == msg.sender) {
+                _workerList[i] = _workerList[n - 1];
+                _workerList.pop();
+                break;
+            }
+        }
+        emit BondWithdrawn(msg.sender, amount);
+        _pay(msg.sender, amount, bytes32(0));
+    }
+
+    /// @notice Pays out what the market credited to the sender (payments whose transfer failed).
+    function withdraw() external nonReentrant {
+        uint256 amount = credits[msg.sender];
+        require(amount > 0, NothingToWithdraw());
+        credits[msg.sender] = 0;
+        totalCredits -= amount;
+        emit Withdrawal(msg.sender, amount);
+        (bool ok, ) = msg.sender.call{value: amount}("");
+        require(ok, NothingToWithdraw());
+    }
+
+    function _checkParams(uint64 capacity, uint8 slots, string calldata endpoint) private pure {
+        require(capacity > 0, BadCapacity());
+        require(slots > 0 && slots <= MAX_SLOTS, BadSlots());
+        require(bytes(endpoint).length <= MAX_ENDPOINT_BYTES, EndpointTooLong());
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function getWorker(address worker) external view returns (Worker memory) {
+        return _workers[worker];
+    }
+
+    function workers() external view returns (address[] memory) {
+        return _workerList;
+    }
+
+    /// @notice The rating now: the stored rating moved halfway back to neutral every ratingHalfLife.
+    function ratingOf(address worker) public view returns (uint16) {
+        Worker storage w = _workers[worker];
+        if (!w.registered) return 0;
+        return _decayed(w.rating, w.ratedAt);
+    }
+
+    /// @notice Balance sheet of the market (the invariant's terms).
+    function accounting() external view returns (uint256 escrow, uint256 bonds, uint256 fund, uint256 credited, uint256 balance) {
+        return (totalEscrow, totalBonds, protocolFund, totalCredits, address(this).balance);
+    }
+
+    // ---------------------------------------------------------------- rating
+
+    function _decayed(uint16 r, uint64 at) internal view returns (uint16) {
+        uint256 halvings = (block.timestamp - at) / ratingHalfLife;
+        if (halvings >= 16) return RATING_NEUTRAL;
+        if (r >= RATING_NEUTRAL) return uint16(RATING_NEUTRAL + ((r - RATING_NEUTRAL) >> halvings));
+        return uint16(RATING_NEUTRAL - ((RATING_NEUTRAL - r) >> halvings));
+    }
+
+    /// Moves the (decayed) rating 1/divisor of the way to `target`.
+    function _rate(address worker, uint16 target, uint16 divisor, RatingReason reason) internal {
+        Worker storage w = _workers[worker];
+        if (!w.registered) return;
+        uint16 from = _decayed(w.rating, w.ratedAt);
+        uint16 to = target >= from ? from + (target - from + divisor - 1) / divisor : from - (from - target + divisor - 1) / divisor;
+        w.rating = to;
+        w.ratedAt = uint64(block.timestamp);
+        emit RatingChanged(worker, from, to, reason);
+    }
+
+    // ---------------------------------------------------------------- draws
+
+    function _activeWithBond(Worker storage w) internal view returns (bool) {
+        return w.registered && w.exitAt == 0 && w.bond >= minBond;
+    }
+
+    /// Weight of a worker in the job draw: rating × (100 + capped capacity); 0 when it cannot take a job.
+    function _jobWeight(address a) internal view returns (uint256) {
+        Worker storage w = _workers[a];
+        if (!_activeWithBond(w) || w.running >= w.slots) return 0;
+        uint64 cap = w.capacity > CAPACITY_CAP ? CAPACITY_CAP : w.capacity;
+        return uint256(_decayed(w.rating, w.ratedAt)) * (100 + cap);
+    }
+
+    /// Weight of a worker in a verifier draw: its rating; 0 when it cannot verify.
+    function _verifierWeight(address a) internal view returns (uint256) {
+        Worker storage w = _workers[a];
+        if (!_activeWithBond(w)) return 0;
+        return _decayed(w.rating, w.ratedAt);
+    }
+
+    // ---------------------------------------------------------------- treasury
+
+    /// Cuts up to `amount` of a bond; returns what was cut (the caller decides where it goes).
+    function _cutBond(address worker, uint256 amount, bytes32 ref) internal returns (uint256 cut) {
+        Worker storage w = _workers[worker];
+        cut = amount > w.bond ? w.bond : amount;
+        if (cut == 0) return 0;
+        w.bond -= cut;
+        totalBonds -= cut;
+        emit Slashed(worker, cut, ref);
+    }
+
+    /// Sends coins already taken out of escrow, bonds or the fund; a failing recipient is credited.
+    function _pay(address to, uint256 amount, bytes32 ref) internal {
+        if (amount == 0) return;
+        (bool ok, ) = to.call{value: amount, gas: 30_000}("");
+        if (!ok) {
+            credits[to] += amount;
+            totalCredits += amount;
+        }
+        emit Payment(to, amount, !ok, ref);
+    }
+}

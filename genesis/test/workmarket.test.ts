@@ -1,0 +1,592 @@
+/**
+ * WorkMarket in an in-process EVM: the whole life of a job (post → assign → commit → verifier
+ * draw → commit/reveal votes → finalise → receipt), rejection and reassignment, refunds,
+ * expiry, control tasks, traps, ratings, and every revert path (the last test checks that each
+ * custom error of the ABI was produced by some test). After every test the books balance and
+ * the coins of all addresses add up to the wei.
+ */
+import t, { type Test } from 'tap'
+import { createAddressFromString } from '@ethereumjs/util'
+import { keccak256, toFunctionSelector, toHex, type Address, type Hex } from 'viem'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import { addr, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, SEEN_ERRORS, type TxOutcome } from './workmarketHarness.js'
+
+const CLIENT = addr(100)
+const SPEC = keccak256(toHex('spec-1'))
+const WORKLOAD = keccak256(toHex('mlp-train@1'))
+const PRICE = ETHER
+const ev = MarketHarness.event
+
+enum S {
+  None,
+  Assigned,
+  Committed,
+  Accepted,
+  Rejected,
+  Expired,
+}
+enum J {
+  None,
+  Open,
+  Running,
+  Accepted,
+  Refunded,
+}
+
+interface SessionView {
+  jobId: Hex
+  worker: Address
+  status: number
+  round: number
+  randomness: Hex
+  verifiers: readonly Address[]
+  votesBy: bigint
+  revealBy: bigint
+  commitBy: bigint
+}
+interface JobView {
+  client: Address
+  status: number
+  attempts: number
+  session: Hex
+  price: bigint
+}
+interface WorkerView {
+  registered: boolean
+  bond: bigint
+  pending: number
+  running: number
+  successes: number
+  failures: number
+  controlsPassed: number
+  controlsFailed: number
+  verifierFaults: number
+  verifications: number
+  clientRatings: number
+}
+
+async function market(workers: number, opts: Parameters<typeof MarketHarness.deploy>[0] = {}) {
+  const h = await MarketHarness.deploy(opts)
+  await h.give(CLIENT, 100n * ETHER)
+  await h.give(ISSUER, 10n * ETHER)
+  for (let i = 1; i <= workers; i++) {
+    await h.give(addr(i), 10n * ETHER)
+    await h.must(addr(i), 'register', [100n + BigInt(i), 1, `http://127.0.0.1:${8000 + i}`], 2n * ETHER)
+  }
+  const books = async (tt: Test) => {
+    await h.checkBooks()
+    tt.equal(await h.totalCoins(), h.minted, 'coins are conserved to the wei')
+  }
+  return { h, books }
+}
+
+const deadline = (h: MarketHarness, s = 3600n) => h.timestamp + s
+const job = (h: MarketHarness, id: Hex) => h.read<JobView>('getJob', [id])
+const session = (h: MarketHarness, id: Hex) => h.read<SessionView>('getSession', [id])
+const worker = (h: MarketHarness, a: Address) => h.read<WorkerView>('getWorker', [a])
+const rating = (h: MarketHarness, a: Address) => h.read<number>('ratingOf', [a])
+
+async function post(h: MarketHarness, opts: { verifiers?: number; price?: bigint; maxDuration?: bigint; dl?: bigint; from?: Address } = {}) {
+  const r = await h.must(opts.from ?? CLIENT, 'postJob', [SPEC, WORKLOAD, opts.dl ?? deadline(h), opts.maxDuration ?? 600n, 10n, opts.verifiers ?? 1], opts.price ?? PRICE)
+  const jobId = ev(r, 'JobPosted').jobId as Hex
+  const assigned = r.events.find((e) => e.eventName === 'JobAssigned')?.args
+  return { jobId, sessionId: assigned?.sessionId as Hex | undefined, worker: assigned?.worker as Address | undefined, r }
+}
+
+async function commit(h: MarketHarness, sessionId: Hex, w: Address, seed = 1, fields: Parameters<typeof fakeCommitment>[2] = {}) {
+  return h.must(w, 'commitResult', [sessionId, fakeCommitment(SPEC, seed, fields)])
+}
+
+const salt = (v: Address) => keccak256(toHex(`salt-${v}`))
+async function vote(h: MarketHarness, sessionId: Hex, v: Address, accept: boolean, round = 0) {
+  const hash = await h.read<Hex>('voteHash', [sessionId, round, v, accept, salt(v)])
+  return h.tx(v, 'commitVote', [sessionId, hash])
+}
+async function reveal(h: MarketHarness, sessionId: Hex, v: Address, accept: boolean) {
+  return h.tx(v, 'revealVote', [sessionId, accept, salt(v)])
+}
+/** Every verifier votes `verdicts(v)`; all commit, then all reveal; then finalize. */
+async function decide(h: MarketHarness, sessionId: Hex, verdicts: (v: Address) => boolean | undefined): Promise<TxOutcome> {
+  const s = await session(h, sessionId)
+  for (const v of s.verifiers) if (verdicts(v) !== undefined) (await vote(h, sessionId, v, verdicts(v)!, s.round)).ok || t.fail('commitVote')
+  if (s.verifiers.some((v) => verdicts(v) === undefined)) h.advance(s.votesBy - h.timestamp + 1n)
+  for (const v of s.verifiers) if (verdicts(v) !== undefined) (await reveal(h, sessionId, v, verdicts(v)!)).ok || t.fail('revealVote')
+  if (s.verifiers.some((v) => verdicts(v) === undefined)) h.advance(s.revealBy - h.timestamp + 1n)
+  return h.must(addr(99), 'finalize', [sessionId])
+}
+
+t.test('happy path: post, assign by the contract, commit, verifiers from a later block, commit-reveal, payment and receipt', async (t) => {
+  const { h, books } = await market(4)
+  const before = new Map<Address, bigint>()
+  for (let i = 1; i <= 4; i++) before.set(addr(i), await h.balance(addr(i)))
+  const { jobId, sessionId, worker: w } = await post(h, { verifiers: 2 })
+  t.ok(sessionId && w, 'assigned at posting')
+  t.not(w, CLIENT)
+  t.equal(sessionId, keccak256(`0x${[jobId, w!, keccak256(toHex(h.number - 2n))].map((x) => x.slice(2).toLowerCase().padStart(64, '0')).join('')}` as Hex), 'sessionId = keccak(jobId, worker, parent hash of the assigning block)')
+  t.same((await h.read<[Hex[], Hex[]]>('dutiesOf', [w!]))[0], [sessionId], 'the worker sees its duty')
+  t.equal((await job(h, jobId)).status, J.Running)
+  t.equal((await session(h, sessionId!)).status, S.Assigned)
+  t.equal((await worker(h, w!)).running, 1)
+
+  await commit(h, sessionId!, w!)
+  t.equal((await h.tx(addr(99), 'openVerification', [sessionId], 0n, { sameBlock: true })).error, 'TooEarly', 'not in the commitment block')
+  const open = await h.must(addr(99), 'openVerification', [sessionId])
+  const sel = ev(open, 'VerifiersSelected')
+  const verifiers = sel.verifiers as Address[]
+  t.equal(verifiers.length, 2)
+  t.notOk(verifiers.includes(w!), 'the worker does not verify itself')
+  t.notOk(verifiers.includes(CLIENT))
+  t.not(verifiers[0], verifiers[1], 'distinct verifiers')
+  t.equal(await h.read('verifierSeed', [sessionId, verifiers[0]]), keccak256(`0x${(sel.randomness as Hex).slice(2)}${verifiers[0]!.slice(2).toLowerCase().padStart(64, '0')}`))
+  for (const v of verifiers) t.same((await h.read<[Hex[], Hex[]]>('dutiesOf', [v]))[1], [sessionId])
+
+  t.equal((await reveal(h, sessionId!, verifiers[0]!, true)).error, 'RevealNotOpen', 'no reveals before every vote is in')
+  await vote(h, sessionId!, verifiers[0]!, true)
+  t.equal((await vote(h, sessionId!, verifiers[0]!, true)).error, 'AlreadyVoted')
+  t.equal((await h.tx(addr(99), 'finalize', [sessionId])).error, 'VotingNotOver')
+  await vote(h, sessionId!, verifiers[1]!, true)
+  t.equal((await h.tx(verifiers[0]!, 'revealVote', [sessionId, false, salt(verifiers[0]!)])).error, 'VoteMismatch', 'cannot change the committed vote')
+  t.ok((await reveal(h, sessionId!, verifiers[0]!, true)).ok)
+  t.equal((await reveal(h, sessionId!, verifiers[0]!, true)).error, 'AlreadyRevealed')
+  t.ok((await reveal(h, sessionId!, verifiers[1]!, true)).ok)
+  const fin = await h.must(addr(99), 'finalize', [sessionId])
+  t.equal(ev(fin, 'SessionFinalized').status, S.Accepted)
+  t.equal((await h.tx(addr(99), 'finalize', [sessionId])).error, 'VerificationNotOpen', 'final: never paid twice')
+
+  // 85 % to the worker, 10 % split by the verifiers, 5 % to the fund; the bond stays (2 ETH).
+  t.equal((await h.balance(w!)) - before.get(w!)!, (PRICE * 85n) / 100n)
+  for (const v of verifiers) t.equal((await h.balance(v)) - before.get(v)!, (PRICE * 5n) / 100n)
+  const r = await h.read<{ status: number; value: bigint; protocolFee: bigint; worker: Address; client: Address; jobId: Hex; workloadId: Hex; blockNumber: bigint }>('getReceipt', [sessionId])
+  t.match(r, { status: S.Accepted, value: PRICE, protocolFee: PRICE / 20n, worker: w, client: CLIENT, jobId, workloadId: WORKLOAD })
+  t.same(await h.read('isAcceptedReceipt', [sessionId, w]), [true, PRICE, PRICE / 20n, r.blockNumber])
+  t.equal((await h.read<[boolean]>('isAcceptedReceipt', [sessionId, verifiers[0]]))[0], false, 'not the receipt of another address')
+  t.equal(await h.read('receiptCount', [w]), 1n)
+  t.equal((await h.read<unknown[]>('receiptsOf', [w, 0n, 10n])).length, 1)
+  t.equal((await h.read<unknown[]>('receiptsOf', [w, 5n, 10n])).length, 0, 'a page past the end is empty')
+  t.same(await h.read('dutiesOf', [w]), [[], []], 'no duties left')
+  const ws = await worker(h, w!)
+  t.match(ws, { successes: 1, pending: 0, running: 0 })
+  t.ok((await rating(h, w!)) > 500, 'rating went up')
+  t.equal((await job(h, jobId)).status, J.Accepted)
+  t.equal(await h.read('unitPrice'), PRICE / 10n, 'price per unit learned from the accepted job')
+  t.equal(await h.read('estimatePrice', [20n]), (PRICE / 10n) * 20n)
+
+  // The client rates the worker once.
+  t.equal((await h.tx(addr(5), 'rateWorker', [jobId, 5])).error, 'NotClient')
+  t.equal((await h.tx(CLIENT, 'rateWorker', [jobId, 0])).error, 'BadStars')
+  t.equal((await h.tx(CLIENT, 'rateWorker', [jobId, 6])).error, 'BadStars')
+  const rBefore = await rating(h, w!)
+  t.ok((await h.tx(CLIENT, 'rateWorker', [jobId, 1])).ok)
+  t.ok((await rating(h, w!)) < rBefore, 'one star lowers the rating')
+  t.equal((await h.tx(CLIENT, 'rateWorker', [jobId, 5])).error, 'AlreadyRated')
+  t.equal((await worker(h, w!)).clientRatings, 1)
+  await books(t)
+})
+
+t.test('reject: the worker loses half its bond and rating, the job goes to another worker, which is paid', async (t) => {
+  const { h, books } = await market(3)
+  const { jobId, sessionId, worker: w } = await post(h)
+  await commit(h, sessionId!, w!, 1)
+  await h.must(addr(99), 'openVerification', [sessionId])
+  const fin = await decide(h, sessionId!, () => false)
+  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
+  const reassigned = ev(fin, 'JobAssigned')
+  t.not(reassigned.worker, w, 'never the same worker again')
+  t.equal((await worker(h, w!)).bond, ETHER, 'half of the 2 ETH bond is cut')
+  t.ok((await rating(h, w!)) <= 250, 'rating halved')
+  t.equal((await h.read<{ status: number; value: bigint }>('getReceipt', [sessionId])).status, S.Rejected)
+  t.equal((await h.read<[boolean]>('isAcceptedReceipt', [sessionId, w]))[0], false)
+  t.equal((await job(h, jobId)).attempts, 2)
+
+  const s2 = reassigned.sessionId as Hex
+  const w2 = reassigned.worker as Address
+  await commit(h, s2, w2, 2)
+  await h.must(addr(99), 'openVerification', [s2])
+  const v = (await session(h, s2)).verifiers
+  t.equal(v.length, 1, 'with 3 workers: the third verifies (the first can verify too)')
+  const fin2 = await decide(h, s2, () => true)
+  t.equal(ev(fin2, 'SessionFinalized').status, S.Accepted)
+  t.equal((await job(h, jobId)).status, J.Accepted)
+  t.same(await h.read<Hex[]>('sessionsOfJob', [jobId]), [sessionId, s2])
+  await books(t)
+})
+
+t.test('a job nobody takes is refunded at its deadline; cancel; assign later', async (t) => {
+  const { h, books } = await market(0)
+  const before = await h.balance(CLIENT)
+  const { jobId, sessionId } = await post(h, { dl: h.timestamp + 1000n, maxDuration: 500n })
+  t.equal(sessionId, undefined, 'no worker registered: the job stays open')
+  t.same(await h.read('openJobs'), [jobId])
+  t.equal(await h.read('openClientJobs'), 1n)
+  t.equal((await h.tx(addr(9), 'assign', [jobId])).error, 'NoWorkerAvailable')
+  t.equal((await h.tx(addr(9), 'refund', [jobId])).error, 'NotExpired')
+  h.advance(600n)
+  t.equal((await h.tx(addr(9), 'assign', [jobId])).error, 'BadDeadline', 'no time left to do it')
+  const r = await h.must(addr(9), 'refund', [jobId])
+  t.equal(ev(r, 'JobRefunded').amount, PRICE)
+  t.equal(await h.balance(CLIENT), before, 'the client has all of it back')
+  t.equal((await h.tx(addr(9), 'refund', [jobId])).error, 'WrongJobStatus', 'never refunded twice')
+  t.equal((await h.tx(CLIENT, 'cancel', [jobId])).error, 'WrongJobStatus')
+
+  const second = await post(h)
+  t.equal((await h.tx(addr(7), 'cancel', [second.jobId])).error, 'NotClient')
+  await h.must(CLIENT, 'cancel', [second.jobId])
+  t.equal(await h.balance(CLIENT), before)
+
+  const third = await post(h)
+  await h.give(addr(1), 10n * ETHER)
+  await h.must(addr(1), 'register', [100n, 1, ''], 2n * ETHER)
+  const a = await h.must(addr(50), 'assign', [third.jobId])
+  t.equal(ev(a, 'JobAssigned').worker, addr(1), 'anyone may trigger the draw; the contract picks')
+  t.equal((await h.tx(CLIENT, 'cancel', [third.jobId])).error, 'WrongJobStatus', 'no cancel once running')
+  t.equal(await h.read('openClientJobs'), 0n)
+  await books(t)
+})
+
+t.test('expiry: a worker that misses its commit time loses faultPenalty and rating; abandon costs rating only', async (t) => {
+  const { h, books } = await market(3)
+  const { jobId, sessionId, worker: w } = await post(h, { maxDuration: 300n })
+  t.equal((await h.tx(addr(9), 'expire', [sessionId])).error, 'NotExpired')
+  h.advance(400n)
+  t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])).error, 'CommitTooLate')
+  const r = await h.must(addr(9), 'expire', [sessionId])
+  t.equal(ev(r, 'SessionExpired').abandoned, false)
+  t.equal((await worker(h, w!)).bond, 2n * ETHER - ETHER / 10n)
+  t.match(await worker(h, w!), { failures: 1, pending: 0, running: 0 })
+  const next = ev(r, 'JobAssigned')
+  t.not(next.worker, w)
+  t.equal((await h.tx(w!, 'abandon', [next.sessionId])).error, 'NotSessionWorker')
+  const r2 = await h.must(next.worker as Address, 'abandon', [next.sessionId])
+  t.equal(ev(r2, 'SessionExpired').abandoned, true)
+  t.equal((await worker(h, next.worker as Address)).bond, 2n * ETHER, 'abandoning cuts no bond')
+  t.equal((await session(h, next.sessionId as Hex)).status, S.Expired)
+  t.equal((await h.tx(next.worker as Address, 'abandon', [next.sessionId])).error, 'WrongSessionStatus')
+  // Third attempt (maxAttempts = 3) then refund.
+  const third = ev(r2, 'JobAssigned')
+  h.advance(400n)
+  const r3 = await h.must(addr(9), 'expire', [third.sessionId])
+  t.equal(ev(r3, 'JobRefunded').amount, PRICE, 'attempts exhausted: refunded')
+  t.equal((await job(h, jobId)).status, J.Refunded)
+  await books(t)
+})
+
+t.test('a committed session nobody can verify expires after the deadline without penalty', async (t) => {
+  const { h, books } = await market(1)
+  const { sessionId, worker: w } = await post(h, { dl: h.timestamp + 1000n, maxDuration: 500n })
+  await commit(h, sessionId!, w!)
+  t.equal((await h.tx(addr(9), 'openVerification', [sessionId])).error, 'NoVerifierAvailable', 'the only worker cannot verify itself')
+  t.equal((await h.tx(addr(9), 'expire', [sessionId])).error, 'NotExpired')
+  h.advance(1300n)
+  const r = await h.must(addr(9), 'expire', [sessionId])
+  t.ok(r.events.some((e) => e.eventName === 'JobRefunded'))
+  t.equal((await worker(h, w!)).bond, 2n * ETHER)
+  await books(t)
+})
+
+t.test('votes: a verifier that does not vote is faulted; a tie starts a new round; two ties expire the session', async (t) => {
+  const { h, books } = await market(5)
+  const { sessionId, worker: w } = await post(h, { verifiers: 2 })
+  await commit(h, sessionId!, w!)
+  await h.must(addr(9), 'openVerification', [sessionId])
+  let s = await session(h, sessionId!)
+  const [a, b] = s.verifiers as Address[]
+  // Only a votes; b is silent.
+  await vote(h, sessionId!, a!, true)
+  t.equal((await reveal(h, sessionId!, b!, true)).error, 'RevealNotOpen')
+  h.advance(s.votesBy - h.timestamp + 1n)
+  t.equal((await vote(h, sessionId!, b!, true)).error, 'VoteClosed')
+  t.equal((await reveal(h, sessionId!, b!, true)).error, 'NoVoteCommitted')
+  await reveal(h, sessionId!, a!, true)
+  h.advance(s.revealBy - h.timestamp + 1n)
+  t.equal((await reveal(h, sessionId!, a!, true)).error, 'VoteClosed')
+  const fin = await h.must(addr(99), 'finalize', [sessionId])
+  t.equal(ev(fin, 'SessionFinalized').status, S.Accepted, 'one accept against silence: accepted')
+  t.equal((await worker(h, b!)).verifierFaults, 1)
+  t.equal((await worker(h, b!)).bond, 2n * ETHER - ETHER / 10n, 'silence costs faultPenalty')
+
+  // A tie (1 accept, 1 reject) → round 1, then another tie → expired, job reopened.
+  const j2 = await post(h, { verifiers: 2 })
+  await commit(h, j2.sessionId!, j2.worker!, 7)
+  await h.must(addr(9), 'openVerification', [j2.sessionId])
+  s = await session(h, j2.sessionId!)
+  let first = s.verifiers[0]
+  const r1 = await decide(h, j2.sessionId!, (v) => v === first)
+  t.ok(r1.events.some((e) => e.eventName === 'VerificationRestarted'))
+  t.equal((await session(h, j2.sessionId!)).round, 1)
+  t.equal((await h.tx(addr(9), 'openVerification', [j2.sessionId], 0n, { sameBlock: true })).error, 'TooEarly', 'a new round needs a new block')
+  await h.must(addr(9), 'openVerification', [j2.sessionId])
+  t.equal((await h.tx(addr(9), 'openVerification', [j2.sessionId])).error, 'VerificationAlreadyOpen')
+  s = await session(h, j2.sessionId!)
+  first = s.verifiers[0]
+  const r2 = await decide(h, j2.sessionId!, (v) => v === first)
+  t.equal(ev(r2, 'SessionExpired').abandoned, false)
+  t.ok(r2.events.some((e) => e.eventName === 'JobReopened'))
+  await books(t)
+})
+
+t.test('control task: protocol-funded, sealed answer; a wrong answer is rejected over lazy votes, a right one earns a receipt', async (t) => {
+  const { h, books } = await market(3, { fund: 50n * ETHER })
+  const answer = keccak256(toHex('the-answer'))
+  const cSalt = keccak256(toHex('control-salt'))
+  const sealed = await h.read<Hex>('sealAnswer', [answer, cSalt])
+  const dl = deadline(h)
+  // Demand check: a waiting client job blocks control tasks.
+  const { h: h2 } = await market(0)
+  await h2.give(CLIENT, 10n * ETHER)
+  await post(h2)
+  t.equal((await h2.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h2), 600n, 10n, 1, PRICE, sealed])).error, 'DemandNotLow')
+
+  t.equal((await h.tx(CLIENT, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, PRICE, sealed])).error, 'NotIssuer')
+  t.equal((await h.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, PRICE, '0x' + '00'.repeat(32)])).error, 'BadSpec')
+  t.equal((await h.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, 11n * ETHER, sealed])).error, 'ControlBudgetExceeded')
+  const fundBefore = (await h.checkBooks()).fund
+  const p = await h.must(ISSUER, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, PRICE, sealed])
+  t.equal((await h.checkBooks()).fund, fundBefore - PRICE, 'paid from the fund into escrow')
+  const a = ev(p, 'JobAssigned')
+  const jobId = a.jobId as Hex
+  const w = a.worker as Address
+  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'WrongJobStatus', 'opened only after the commitment')
+  await commit(h, a.sessionId as Hex, w, 1) // a wrong result
+  t.equal((await h.tx(CLIENT, 'openControl', [jobId, cSalt])).error, 'NotIssuer')
+  await h.must(ISSUER, 'openControl', [jobId, cSalt])
+  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'SaltAlreadyOpened')
+  await h.must(addr(9), 'openVerification', [a.sessionId])
+  const lazy = (await session(h, a.sessionId as Hex)).verifiers[0]!
+  const fin = await decide(h, a.sessionId as Hex, () => true) // the verifier accepts without checking
+  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected, 'the known answer decides over the votes')
+  t.match(await worker(h, w), { controlsFailed: 1, failures: 1 })
+  t.equal(await rating(h, w), 0, 'a wrong control answer zeroes the rating')
+  t.equal((await worker(h, lazy)).verifierFaults, 1, 'and the verifier that accepted it is faulted')
+
+  // Reassigned: this worker answers right.
+  const next = ev(fin, 'JobAssigned')
+  await commit(h, next.sessionId as Hex, next.worker as Address, 1, { resultHash: answer })
+  await h.must(addr(9), 'openVerification', [next.sessionId])
+  const fin2 = await decide(h, next.sessionId as Hex, () => true)
+  t.equal(ev(fin2, 'SessionFinalized').status, S.Accepted)
+  const rc = await h.read<{ control: boolean; value: bigint; client: Address }>('getReceipt', [next.sessionId])
+  t.match(rc, { control: true, value: PRICE, client: ISSUER })
+  t.equal((await worker(h, next.worker as Address)).controlsPassed, 1)
+
+  // Budget per period, and the fund itself.
+  const { h: h3 } = await market(2, { fund: ETHER / 2n })
+  t.equal((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, ETHER, sealed])).error, 'FundTooSmall')
+  t.equal((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, 1n, sealed])).error, 'PriceTooLow')
+  t.equal((await h3.tx(ISSUER, 'openControl', [keccak256('0x01'), cSalt])).error, 'UnknownJob')
+  await books(t)
+})
+
+t.test('control task refunds go back to the fund, never to the issuer', async (t) => {
+  const { h, books } = await market(0, { fund: 5n * ETHER })
+  const sealed = await h.read<Hex>('sealAnswer', [keccak256('0x01'), keccak256('0x02')])
+  const p = await h.must(ISSUER, 'postControlTask', [SPEC, WORKLOAD, h.timestamp + 700n, 600n, 10n, 1, PRICE, sealed])
+  const jobId = ev(p, 'JobPosted').jobId as Hex
+  t.equal((await h.tx(ISSUER, 'openControl', [jobId, keccak256('0x02')])).error, 'WrongJobStatus')
+  h.advance(200n)
+  const issuerBefore = await h.balance(ISSUER)
+  await h.must(addr(3), 'refund', [jobId])
+  t.equal(await h.balance(ISSUER), issuerBefore)
+  t.equal((await h.checkBooks()).fund, 5n * ETHER)
+  // openControl on a client job
+  await h.give(CLIENT, 5n * ETHER)
+  const cj = await post(h)
+  t.equal((await h.tx(ISSUER, 'openControl', [cj.jobId, keccak256('0x02')])).error, 'BadSpec')
+  await books(t)
+})
+
+t.test('trap: a planted wrong result catches a verifier that accepts without checking; the checking one is rewarded', async (t) => {
+  const { h, books } = await market(4)
+  const c = fakeCommitment(SPEC, 42)
+  t.equal((await h.tx(CLIENT, 'plantTrap', [SPEC, c, 2])).error, 'NotIssuer')
+  t.equal((await h.tx(ISSUER, 'plantTrap', [SPEC, { ...c, commitment: keccak256('0x01') }, 2])).error, 'BadCommitment')
+  t.equal((await h.tx(ISSUER, 'plantTrap', [SPEC, c, 0])).error, 'BadVerifierCount')
+  const p = await h.must(ISSUER, 'plantTrap', [SPEC, c, 2])
+  const sid = ev(p, 'TrapPlanted').sessionId as Hex
+  t.equal((await h.tx(addr(9), 'expire', [sid])).error, 'WrongSessionStatus', 'a trap never expires into a refund')
+  await h.must(addr(9), 'openVerification', [sid])
+  const [lazy, careful] = (await session(h, sid)).verifiers as Address[]
+  const before = await h.balance(careful!)
+  const fin = await decide(h, sid, (v) => v === lazy)
+  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
+  t.equal((await worker(h, lazy!)).verifierFaults, 1, 'the lazy verifier is caught')
+  t.equal((await worker(h, lazy!)).bond, 2n * ETHER - ETHER / 10n)
+  t.ok((await rating(h, lazy!)) < 500)
+  t.equal((await h.balance(careful!)) - before, h.config.trapReward, 'the careful one earns trapReward')
+  t.equal((await h.read<{ status: number }>('getReceipt', [sid])).status, S.None, 'a trap leaves no receipt')
+  await books(t)
+})
+
+t.test('registry: bonds, exit with unbonding, pending work locks the bond, re-registering keeps the rating', async (t) => {
+  const { h, books } = await market(2)
+  const w = addr(1)
+  t.equal((await h.tx(w, 'register', [1n, 1, ''], 2n * ETHER)).error, 'AlreadyRegistered')
+  await h.give(addr(30), 10n * ETHER)
+  t.equal((await h.tx(addr(30), 'register', [1n, 1, ''], ETHER / 2n)).error, 'BondTooSmall')
+  t.equal((await h.tx(addr(30), 'register', [0n, 1, ''], 2n * ETHER)).error, 'BadCapacity')
+  t.equal((await h.tx(addr(30), 'register', [1n, 0, ''], 2n * ETHER)).error, 'BadSlots')
+  t.equal((await h.tx(addr(30), 'register', [1n, 17, ''], 2n * ETHER)).error, 'BadSlots')
+  t.equal((await h.tx(addr(30), 'register', [1n, 1, 'x'.repeat(257)], 2n * ETHER)).error, 'EndpointTooLong')
+  t.equal((await h.tx(addr(30), 'updateWorker', [1n, 1, ''])).error, 'NotRegistered')
+  t.equal((await h.tx(addr(30), 'addBond', [], ETHER)).error, 'NotRegistered')
+  t.equal((await h.tx(addr(30), 'requestExit')).error, 'NotRegistered')
+  t.equal((await h.tx(addr(30), 'withdrawBond')).error, 'NotRegistered')
+  t.equal((await h.tx(addr(30), 'withdraw')).error, 'NothingToWithdraw')
+  t.equal((await h.tx(w, 'addBond', [], 0n)).error, 'ZeroValue')
+  await h.must(w, 'addBond', [], ETHER)
+  t.equal((await worker(h, w)).bond, 3n * ETHER)
+  await h.must(w, 'updateWorker', [500n, 2, 'http://x'])
+  t.equal((await h.read<{ endpoint: string; slots: number }>('getWorker', [w])).slots, 2)
+  t.equal((await h.tx(w, 'withdrawBond')).error, 'NotExiting')
+
+  // Worker 1 gets a job (worker 2 is the only other choice), then exits: locked until final.
+  const { sessionId, worker: assigned } = await post(h)
+  const other = assigned === w ? addr(2) : w
+  await h.must(assigned!, 'requestExit')
+  t.equal((await h.tx(assigned!, 'requestExit')).error, 'Exiting')
+  t.equal((await h.tx(assigned!, 'withdrawBond')).error, 'UnbondingNotOver')
+  await commit(h, sessionId!, assigned!)
+  h.advance(2000n)
+  t.equal((await h.tx(assigned!, 'withdrawBond')).error, 'HasPendingWork')
+  await h.must(addr(9), 'openVerification', [sessionId])
+  t.same((await session(h, sessionId!)).verifiers, [other], 'an exiting worker is never drawn')
+  await decide(h, sessionId!, () => false)
+  const bond = (await worker(h, assigned!)).bond
+  const bal = await h.balance(assigned!)
+  const low = await rating(h, assigned!)
+  await h.must(assigned!, 'withdrawBond')
+  t.equal((await h.balance(assigned!)) - bal, bond, 'the rest of the bond is paid out')
+  t.same(await h.read('workers'), [other])
+  await h.must(assigned!, 'register', [100n, 1, ''], 2n * ETHER)
+  t.equal(await rating(h, assigned!), low, 'leaving does not whitewash a rating')
+  await books(t)
+})
+
+t.test('a recipient that refuses coins is credited and withdraws later; a re-entering recipient is refused', async (t) => {
+  const { h, books } = await market(0)
+  const put = (a: Address, code: string) => h.vm.stateManager.putCode(createAddressFromString(a), hexToBytes(code))
+  // Re-enters: its receive() calls market.withdraw(), keeps the revert selector in slot 0, and accepts the coins.
+  const reentrant = addr(77)
+  await put(
+    reentrant,
+    '0x' +
+      ['63' + toFunctionSelector('withdraw()').slice(2), '60e0', '1b', '6000', '52'].join('') + // mstore(0, selector << 224)
+      ['6000', '6000', '6004', '6000', '6000', '73' + MARKET.slice(2).toLowerCase(), '5a', 'f1', '50'].join('') + // call(gas, market, 0, 0, 4, 0, 0)
+      ['6004', '6000', '6000', '3e', '6000', '51', '6000', '55', '00'].join(''), // returndatacopy; sstore(0, mload(0)); stop
+  )
+  await h.give(reentrant, 5n * ETHER)
+  const j1 = await post(h, { from: reentrant })
+  const r1 = await h.must(reentrant, 'cancel', [j1.jobId])
+  t.equal(ev(r1, 'Payment').credited, false, 'the refund reached it')
+  const stored = await h.vm.stateManager.getStorage(createAddressFromString(reentrant), new Uint8Array(32))
+  t.equal(bytesToHex(stored.subarray(0, 4)), toFunctionSelector('Reentrancy()'), 'its withdraw() from inside the payment reverted with Reentrancy')
+  SEEN_ERRORS.add('Reentrancy')
+
+  // Refuses: its receive() reverts; the refund is credited and stays until it can take it.
+  const refuser = addr(78)
+  await put(refuser, '0x60006000fd')
+  await h.give(refuser, 5n * ETHER)
+  const j2 = await post(h, { from: refuser })
+  const r2 = await h.must(refuser, 'cancel', [j2.jobId])
+  t.equal(ev(r2, 'Payment').credited, true, 'the failed transfer is credited')
+  t.equal(await h.read('credits', [refuser]), PRICE)
+  t.equal((await h.tx(refuser, 'withdraw')).ok, false, 'withdraw reverts while it still refuses')
+  await put(refuser, '0x00')
+  const before = await h.balance(refuser)
+  await h.must(refuser, 'withdraw')
+  t.equal((await h.balance(refuser)) - before, PRICE)
+  t.equal(await h.read('credits', [refuser]), 0n)
+  await books(t)
+})
+
+t.test('input checks of postJob, sessions and votes', async (t) => {
+  const { h, books } = await market(3)
+  const dl = deadline(h)
+  t.equal((await h.tx(CLIENT, 'postJob', [SPEC, WORKLOAD, dl, 600n, 10n, 1], 1n)).error, 'PriceTooLow')
+  t.equal((await h.tx(CLIENT, 'postJob', ['0x' + '00'.repeat(32), WORKLOAD, dl, 600n, 10n, 1], PRICE)).error, 'BadSpec')
+  t.equal((await h.tx(CLIENT, 'postJob', [SPEC, WORKLOAD, h.timestamp - 1n, 600n, 10n, 1], PRICE)).error, 'BadDeadline')
+  t.equal((await h.tx(CLIENT, 'postJob', [SPEC, WORKLOAD, dl, 0n, 10n, 1], PRICE)).error, 'BadDuration')
+  t.equal((await h.tx(CLIENT, 'postJob', [SPEC, WORKLOAD, dl, 7200n, 10n, 1], PRICE)).error, 'BadDuration')
+  t.equal((await h.tx(CLIENT, 'postJob', [SPEC, WORKLOAD, dl, 600n, 10n, 0], PRICE)).error, 'BadVerifierCount')
+  t.equal((await h.tx(CLIENT, 'postJob', [SPEC, WORKLOAD, dl, 600n, 10n, 9], PRICE)).error, 'BadVerifierCount')
+  const unknown = keccak256('0xdead')
+  for (const [fn, args] of [
+    ['assign', [unknown]],
+    ['refund', [unknown]],
+    ['cancel', [unknown]],
+    ['rateWorker', [unknown, 3]],
+  ] as const)
+    t.equal((await h.tx(CLIENT, fn, args)).error, 'UnknownJob', fn)
+  for (const [fn, args] of [
+    ['commitResult', [unknown, fakeCommitment(SPEC, 1)]],
+    ['abandon', [unknown]],
+    ['expire', [unknown]],
+    ['openVerification', [unknown]],
+    ['commitVote', [unknown, unknown]],
+    ['revealVote', [unknown, true, unknown]],
+    ['finalize', [unknown]],
+  ] as const)
+    t.equal((await h.tx(CLIENT, fn, args)).error, 'UnknownSession', fn)
+
+  const { jobId, sessionId, worker: w } = await post(h)
+  t.equal((await h.tx(addr(9), 'assign', [jobId])).error, 'WrongJobStatus')
+  t.equal((await h.tx(CLIENT, 'rateWorker', [jobId, 3])).error, 'WrongJobStatus', 'only finished jobs are rated')
+  t.equal((await h.tx(CLIENT, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])).error, 'NotSessionWorker')
+  const badCommit = { ...fakeCommitment(SPEC, 1), commitment: keccak256('0x02') }
+  t.equal((await h.tx(w!, 'commitResult', [sessionId, badCommit])).error, 'BadCommitment')
+  t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(keccak256('0x03'), 1)])).error, 'BadCommitment', 'a commitment to another spec')
+  t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1, { checkpointCount: 0n })])).error, 'BadCommitment', 'no checkpoints')
+  t.equal((await h.tx(addr(9), 'openVerification', [sessionId])).error, 'WrongSessionStatus')
+  t.equal((await h.tx(addr(9), 'commitVote', [sessionId, unknown])).error, 'VerificationNotOpen')
+  t.equal((await h.tx(addr(9), 'revealVote', [sessionId, true, unknown])).error, 'VerificationNotOpen')
+  await commit(h, sessionId!, w!)
+  t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])).error, 'WrongSessionStatus')
+  t.equal((await h.tx(w!, 'abandon', [sessionId])).error, 'WrongSessionStatus', 'too late to abandon once committed')
+  t.equal((await h.tx(addr(9), 'finalize', [sessionId])).error, 'VerificationNotOpen')
+  await h.must(addr(9), 'openVerification', [sessionId])
+  const [v] = (await session(h, sessionId!)).verifiers
+  const outsider = [addr(1), addr(2), addr(3)].find((a) => a !== v && a !== w)!
+  t.equal((await h.tx(outsider, 'commitVote', [sessionId, unknown])).error, 'NotVerifier')
+  t.equal((await h.tx(outsider, 'revealVote', [sessionId, true, unknown])).error, 'NotVerifier')
+  t.equal((await h.tx(v!, 'commitVote', [sessionId, '0x' + '00'.repeat(32)])).error, 'AlreadyVoted', 'an empty vote hash is refused')
+  await decide(h, sessionId!, () => true)
+  await books(t)
+})
+
+t.test('constructor: fee shares above 100 % or zero windows are refused; genesis receipts are readable', async (t) => {
+  await t.rejects(MarketHarness.deploy({ config: { verifierFeeBps: 6000, protocolFeeBps: 5000 } }), /BadConfig|basis points|exceed/)
+  const worker = addr(5)
+  const sid = keccak256(toHex('genesis-session'))
+  const h = await MarketHarness.deploy({ receipts: [{ worker, jobId: keccak256(toHex('genesis-job')), sessionId: sid, value: ETHER }] })
+  t.match(await h.read('isAcceptedReceipt', [sid, worker]), [true, ETHER, ETHER, 0n])
+  t.equal(await h.read('receiptCount', [worker]), 1n)
+  await h.checkBooks()
+  // The contract's own check (the TS encoder refuses these first).
+  await t.rejects(MarketHarness.deploy({ config: { verifierFeeBps: 6000, protocolFeeBps: 5000 }, unchecked: true }), /BadConfig/)
+  await t.rejects(MarketHarness.deploy({ config: { voteWindow: 0n }, unchecked: true }), /BadConfig/)
+})
+
+t.test('a registry of MAX_WORKERS is full', async (t) => {
+  const h = await MarketHarness.deploy()
+  const max = Number(await h.read<bigint>('MAX_WORKERS'))
+  for (let i = 0; i < max; i++) {
+    await h.give(addr(1000 + i), 2n * ETHER)
+    await h.must(addr(1000 + i), 'register', [1n, 1, ''], ETHER)
+  }
+  await h.give(addr(5000), 2n * ETHER)
+  t.equal((await h.tx(addr(5000), 'register', [1n, 1, ''], ETHER)).error, 'RegistryFull')
+  // The draw still works over a full registry (gas bounded).
+  await h.give(CLIENT, 5n * ETHER)
+  const p = await h.must(CLIENT, 'postJob', [SPEC, WORKLOAD, h.timestamp + 3600n, 600n, 10n, 8], PRICE)
+  const a = ev(p, 'JobAssigned')
+  await h.must(a.worker as Address, 'commitResult', [a.sessionId, fakeCommitment(SPEC, 3)])
+  const o = await h.must(addr(9), 'openVerification', [a.sessionId])
+  t.equal((ev(o, 'VerifiersSelected').verifiers as Address[]).length, 8)
+  await h.checkBooks()
+})
+
+t.test('every custom error of the ABI is produced by some test', async (t) => {
+  const h = await MarketHarness.deploy()
+  const errors = (h.abi as unknown as { type: string; name?: string }[]).filter((x) => x.type === 'error').map((x) => x.name!)
+  const missing = errors.filter((e) => !SEEN_ERRORS.has(e))
+  t.same(missing, [], `errors without a test: ${missing.join(', ')}`)
+})

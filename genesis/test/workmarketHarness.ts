@@ -1,0 +1,223 @@
+/**
+ * WorkMarket in an in-process EVM (the project's Common, Prague), deployed as genesis does (the
+ * account funded first, then the constructor run at the fixed address). Every transaction is
+ * its own block: number + 1, the clock + `blockTime`, a fresh PREVRANDAO; BLOCKHASH answers
+ * keccak(number). Calls carry no gas price, so coins are conserved to the wei.
+ */
+import { Account, Address, createAddressFromString } from '@ethereumjs/util'
+import { createVM, type VM } from '@ethereumjs/vm'
+import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address as Hex20, type Hex } from 'viem'
+import { createChainCommon } from '../../chain/ChainCommon.js'
+import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
+import { toEthjsBlock } from '../../vm/BlockExecutor.js'
+import { loadContractArtifacts } from '../ContractArtifacts.js'
+import { devWorkMarketConfig, encodeWorkMarketArgs, WORK_MARKET_ADDRESS, workMarketAbi, type GenesisReceipt, type WorkMarketConfig } from '../WorkMarketGenesis.js'
+
+export const MARKET: Hex20 = WORK_MARKET_ADDRESS
+export const ETHER = 10n ** 18n
+export const ISSUER: Hex20 = getAddress('0x00000000000000000000000000000000000155ee')
+
+export const addr = (n: number): Hex20 => getAddress(`0x${(0xa0000 + n).toString(16).padStart(40, '0')}`)
+
+export interface DecodedEvent {
+  eventName: string
+  args: Record<string, unknown>
+}
+
+export interface TxOutcome {
+  ok: boolean
+  /** The custom error's name (or 'Error' with a reason string, or the VM's exception). */
+  error?: string
+  errorArgs?: readonly unknown[]
+  events: DecodedEvent[]
+  returnValue: Hex
+}
+
+/** Names of the custom errors transactions reverted with, over all harnesses (revert-path coverage). */
+export const SEEN_ERRORS = new Set<string>()
+
+export class MarketHarness {
+  number = 1n
+  timestamp = 1_000_000n
+  blockTime = 2n
+  /** When set, the next block's PREVRANDAO (otherwise keccak of the block number). */
+  nextRandao?: Hex
+  readonly abi: Abi = workMarketAbi()
+  /** Every address that ever held coins here: conservation is checked over them. */
+  readonly known = new Set<Hex20>([MARKET])
+  /** Coins created by genesis (the fund) and by `give`: what all balances must add up to. */
+  minted = 0n
+
+  private constructor(
+    readonly vm: VM,
+    readonly config: WorkMarketConfig,
+  ) {}
+
+  static defaultConfig(): WorkMarketConfig {
+    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n }
+  }
+
+  static async deploy(opts: { config?: Partial<WorkMarketConfig>; fund?: bigint; receipts?: GenesisReceipt[]; unchecked?: boolean } = {}): Promise<MarketHarness> {
+    const common = createChainCommon(31337n)
+    const shim = {
+      async getBlock(n: number) {
+        const h = hexToBytes(keccak256(toHex(BigInt(n))))
+        return { hash: () => h }
+      },
+      async putBlock() {},
+      shallowCopy: () => shim,
+    }
+    const vm = await createVM({ common, setHardfork: false, blockchain: shim as never })
+    const config = { ...MarketHarness.defaultConfig(), ...opts.config }
+    const h = new MarketHarness(vm, config)
+    const art = loadContractArtifacts().get('WorkMarket')!
+    const a = createAddressFromString(MARKET)
+    h.minted = opts.fund ?? 100n * ETHER
+    h.number = 0n // genesis
+    await vm.stateManager.putAccount(a, new Account(1n, h.minted))
+    const res = await vm.evm.runCode({
+      code: concatBytes(art.bytecode, hexToBytes(encodeWorkMarketArgs(config, opts.receipts ?? [], { unchecked: opts.unchecked }))),
+      to: a,
+      caller: new Address(new Uint8Array(20)),
+      gasLimit: 1_000_000_000n,
+      block: h.block() as never,
+    })
+    if (res.exceptionError) {
+      const e = h.decodeError(bytesToHex(res.returnValue) as Hex).error
+      if (e) SEEN_ERRORS.add(e)
+      throw new Error(`constructor reverted: ${e ?? res.exceptionError.error}`)
+    }
+    await vm.stateManager.putCode(a, res.returnValue)
+    h.number = 1n
+    return h
+  }
+
+  randao(): Hex {
+    return this.nextRandao ?? keccak256(toHex(this.number * 7919n))
+  }
+
+  private block(previous = false) {
+    return toEthjsBlock(
+      { number: previous ? this.number - 1n : this.number, timestamp: previous ? this.timestamp - this.blockTime : this.timestamp, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: hexToBytes(this.randao()) },
+      this.vm.common,
+    )
+  }
+
+  /** Moves the clock (the next block is at least `seconds` later). */
+  advance(seconds: bigint | number): void {
+    this.timestamp += BigInt(seconds)
+  }
+
+  async give(a: Hex20, amount: bigint): Promise<void> {
+    this.known.add(a)
+    this.minted += amount
+    const acct = (await this.vm.stateManager.getAccount(createAddressFromString(a))) ?? new Account()
+    acct.balance += amount
+    await this.vm.stateManager.putAccount(createAddressFromString(a), acct)
+  }
+
+  async balance(a: Hex20): Promise<bigint> {
+    return (await this.vm.stateManager.getAccount(createAddressFromString(a)))?.balance ?? 0n
+  }
+
+  /** Sum of the balances of every address seen (conserved: no gas is charged). */
+  async totalCoins(): Promise<bigint> {
+    let s = 0n
+    for (const a of this.known) s += await this.balance(a)
+    return s
+  }
+
+  decodeError(data: Hex): { error?: string; args?: readonly unknown[] } {
+    if (data === '0x') return {}
+    try {
+      const e = decodeErrorResult({ abi: this.abi, data })
+      return { error: e.errorName, args: e.args }
+    } catch {
+      return { error: `unknown revert ${data.slice(0, 10)}` }
+    }
+  }
+
+  /** One transaction in its own block (`sameBlock`: in the previous transaction's block). */
+  async tx(from: Hex20, functionName: string, args: readonly unknown[] = [], value = 0n, opts: { sameBlock?: boolean } = {}): Promise<TxOutcome> {
+    this.known.add(from)
+    const data = encodeFunctionData({ abi: this.abi, functionName, args } as never)
+    const r = await this.vm.evm.runCall({
+      to: createAddressFromString(MARKET),
+      caller: createAddressFromString(from),
+      origin: createAddressFromString(from),
+      value,
+      data: hexToBytes(data),
+      gasLimit: 30_000_000n,
+      block: this.block(opts.sameBlock) as never,
+    })
+    if (!opts.sameBlock) {
+      this.number++
+      this.timestamp += this.blockTime
+      this.nextRandao = undefined
+    }
+    const returnValue = bytesToHex(r.execResult.returnValue) as Hex
+    if (r.execResult.exceptionError) {
+      SEEN_ERRORS.add(this.decodeError(returnValue).error ?? '')
+      const d = this.decodeError(returnValue)
+      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: [], returnValue }
+    }
+    const events: DecodedEvent[] = []
+    for (const [, topics, logData] of r.execResult.logs ?? []) {
+      const ev = decodeEventLog({ abi: this.abi, topics: topics.map((t) => bytesToHex(t)) as [Hex, ...Hex[]], data: bytesToHex(logData) as Hex })
+      events.push({ eventName: String(ev.eventName), args: ev.args as unknown as Record<string, unknown> })
+    }
+    return { ok: true, events, returnValue }
+  }
+
+  /** A transaction that must succeed. */
+  async must(from: Hex20, functionName: string, args: readonly unknown[] = [], value = 0n): Promise<TxOutcome> {
+    const r = await this.tx(from, functionName, args, value)
+    if (!r.ok) throw new Error(`${functionName} from ${from} reverted: ${r.error}(${(r.errorArgs ?? []).join(', ')})`)
+    return r
+  }
+
+  async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    const data = encodeFunctionData({ abi: this.abi, functionName, args } as never)
+    const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: createAddressFromString(addr(0)), data: hexToBytes(data), gasLimit: 100_000_000n, block: this.block() as never })
+    if (r.execResult.exceptionError) throw new Error(`${functionName} reverted`)
+    return decodeFunctionResult({ abi: this.abi, functionName, data: bytesToHex(r.execResult.returnValue) as Hex } as never) as T
+  }
+
+  /** The market's balance sheet; throws when the invariant does not hold. */
+  async checkBooks(): Promise<{ escrow: bigint; bonds: bigint; fund: bigint; credits: bigint; balance: bigint }> {
+    const [escrow, bonds, fund, credits, balance] = await this.read<readonly bigint[]>('accounting')
+    if (escrow! + bonds! + fund! + credits! !== balance!) throw new Error(`books do not balance: escrow ${escrow} + bonds ${bonds} + fund ${fund} + credits ${credits} != balance ${balance}`)
+    if ((await this.balance(MARKET)) !== balance) throw new Error('accounting().balance is not the account balance')
+    return { escrow: escrow!, bonds: bonds!, fund: fund!, credits: credits!, balance: balance! }
+  }
+
+  static event(r: TxOutcome, name: string): Record<string, unknown> {
+    const e = r.events.find((x) => x.eventName === name)
+    if (!e) throw new Error(`no ${name} event among ${r.events.map((x) => x.eventName).join(', ')}`)
+    return e.args
+  }
+}
+
+/** A commitment whose hash matches what the contract recomputes (compute's commitmentHash). */
+export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint }> = {}) {
+  const h = (s: string) => keccak256(toHex(`${s}-${seed}`))
+  const c = {
+    checkpointInterval: 10n,
+    totalSteps: 100n,
+    checkpointCount: fields.checkpointCount ?? 11n,
+    checkpointRoot: h('root'),
+    resultHash: fields.resultHash ?? h('result'),
+    metricsHash: h('metrics'),
+    manifest: h('manifest'),
+    commitment: '0x' as Hex,
+  }
+  c.commitment = commitmentHashOf(specHash, c)
+  return c
+}
+
+export function commitmentHashOf(specHash: Hex, c: { checkpointInterval: bigint; totalSteps: bigint; checkpointCount: bigint; checkpointRoot: Hex; resultHash: Hex; metricsHash: Hex }): Hex {
+  const u64 = (n: bigint) => n.toString(16).padStart(16, '0')
+  return keccak256(
+    `0x${Buffer.from('povchain/session-commitment/v1').toString('hex')}00${specHash.slice(2)}${u64(c.checkpointInterval)}${u64(c.totalSteps)}${u64(c.checkpointCount)}${c.checkpointRoot.slice(2)}${c.resultHash.slice(2)}${c.metricsHash.slice(2)}`,
+  )
+}
