@@ -168,6 +168,24 @@ program
     }
   })
 
+program
+  .command('devnet')
+  .description('run a local network of N producer nodes on 127.0.0.1 (created in --dir on first use, reused after)')
+  .requiredOption('--nodes <n>', 'number of nodes (each one a producer)', int('--nodes'))
+  .option('--dir <dir>', 'directory of the devnet (genesis, datadirs, devnet.json)', 'devnet')
+  .option('--slot-seconds <s>', 'slot length of a new devnet', int('--slot-seconds'), 2)
+  .option('--chain-id <id>', 'chain id of a new devnet', int('--chain-id'), 31338)
+  .option('--log.level <level>', 'log level of the nodes (their logs go to <datadir>/node.log)', 'info')
+  .action(async (o: Record<string, unknown>) => {
+    const { runDevnet } = await import('./devnet.js')
+    if ((o.nodes as number) < 1) throw new InvalidArgumentError('--nodes must be at least 1')
+    await runDevnet(
+      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), chainId: o.chainId as number, logLevel: o['log.level'] as string },
+      createLogger({ level: 'info' }),
+    )
+    setTimeout(() => process.exit(0), 50)
+  })
+
 const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })

@@ -1,0 +1,222 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+import { bytesToHex } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import type { GenesisFile } from '../genesis/GenesisConfig.js'
+import { devGenesis } from '../genesis/presets.js'
+import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
+import { Keystore, LIGHT_SCRYPT } from './accounts/Keystore.js'
+import { NodeError } from './errors.js'
+
+/**
+ * `povchain devnet --nodes N [--dir D]`: a local multi-producer network on loopback.
+ *
+ * The first run creates, in D: a genesis with N producers (the dev accounts funded as in
+ * --dev, chain id 31338 by default, slots of `slotSeconds` from now), and per node a datadir
+ * with its producer key in an encrypted keystore (light scrypt — a devnet key, not a wallet),
+ * the password file beside it, its libp2p node key and fixed free ports. Later runs reuse
+ * what D holds. Every node lists all the others as bootnodes. The command starts the N node
+ * processes, prints their RPC URLs, writes D/devnet.json (per node: pid, RPC and WS URLs,
+ * multiaddr, datadir, log file, and the exact command that restarts it) and stops them all
+ * on Ctrl-C (SIGINT) or SIGTERM.
+ */
+export interface DevnetOptions {
+  nodes: number
+  dir: string
+  slotSeconds: number
+  chainId: number
+  logLevel: string
+}
+
+export interface DevnetNodePlan {
+  index: number
+  datadir: string
+  producer: string
+  peerId: string
+  p2pPort: number
+  httpPort: number
+  wsPort: number
+  multiaddr: string
+  rpc: string
+  ws: string
+  log: string
+  argv: string[]
+}
+
+export interface DevnetManifest {
+  chainId: number
+  slotSeconds: number
+  genesis: string
+  createdAt: string
+  nodes: (DevnetNodePlan & { pid?: number; command: string })[]
+}
+
+const PLAN_FILE = 'devnet-plan.json'
+export const MANIFEST_FILE = 'devnet.json'
+
+/** A free TCP port on 127.0.0.1 (the OS picks; released before use). */
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => res(port))
+    })
+  })
+}
+
+export function devnetGenesis(opts: { producers: string[]; slotSeconds: number; chainId: number; timestamp: number }): GenesisFile {
+  const g = devGenesis()
+  g.config.chainId = opts.chainId
+  g.config.slotSeconds = opts.slotSeconds
+  g.config.producers = opts.producers
+  g.timestamp = opts.timestamp
+  return g
+}
+
+/** The command line that runs the povchain CLI the way this process runs it (from source or built). */
+export function cliInvocation(): string[] {
+  return [process.execPath, ...process.execArgv, resolve(process.argv[1]!)]
+}
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
+
+/** Creates the devnet in `opts.dir`, or loads the one already there. */
+export async function prepareDevnet(opts: DevnetOptions, log: Logger): Promise<{ genesis: string; nodes: DevnetNodePlan[] }> {
+  const dir = resolve(opts.dir)
+  const planPath = join(dir, PLAN_FILE)
+  if (existsSync(planPath)) {
+    const plan = JSON.parse(readFileSync(planPath, 'utf8')) as { genesis: string; nodes: DevnetNodePlan[] }
+    if (plan.nodes.length !== opts.nodes)
+      throw new NodeError('DEVNET_EXISTS', `${dir} holds a devnet of ${plan.nodes.length} nodes, not ${opts.nodes}; use another --dir`)
+    log.info({ dir, nodes: plan.nodes.length }, 'reusing the devnet in this directory')
+    return plan
+  }
+  mkdirSync(dir, { recursive: true })
+  const nodes: Omit<DevnetNodePlan, 'argv' | 'multiaddr' | 'rpc' | 'ws'>[] = []
+  for (let i = 0; i < opts.nodes; i++) {
+    const datadir = join(dir, `node${i}`)
+    mkdirSync(datadir, { recursive: true })
+    const password = randomBytes(16).toString('hex')
+    writeFileSync(join(datadir, 'password.txt'), `${password}\n`, { mode: 0o600 })
+    const entry = await new Keystore(join(datadir, 'keystore'), { scrypt: LIGHT_SCRYPT }).newAccount(password)
+    const { peerId } = await loadOrCreateNodeKey(datadir)
+    nodes.push({
+      index: i,
+      datadir,
+      producer: bytesToHex(entry.address),
+      peerId,
+      p2pPort: await freePort(),
+      httpPort: await freePort(),
+      wsPort: await freePort(),
+      log: join(datadir, 'node.log'),
+    })
+  }
+  const genesisPath = join(dir, 'genesis.json')
+  const genesis = devnetGenesis({ producers: nodes.map((n) => n.producer), slotSeconds: opts.slotSeconds, chainId: opts.chainId, timestamp: Math.floor(Date.now() / 1000) })
+  writeFileSync(genesisPath, JSON.stringify(genesis, null, 2))
+  const multiaddr = (n: (typeof nodes)[number]) => `/ip4/127.0.0.1/tcp/${n.p2pPort}/p2p/${n.peerId}`
+  const full: DevnetNodePlan[] = nodes.map((n) => ({
+    ...n,
+    multiaddr: multiaddr(n),
+    rpc: `http://127.0.0.1:${n.httpPort}`,
+    ws: `ws://127.0.0.1:${n.wsPort}`,
+    argv: [
+      'node',
+      '--genesis', genesisPath,
+      '--datadir', n.datadir,
+      '--producer', n.producer,
+      '--password', join(n.datadir, 'password.txt'),
+      '--p2p.addr', '127.0.0.1',
+      '--p2p.port', String(n.p2pPort),
+      '--nodiscover',
+      ...(nodes.length > 1 ? ['--bootnodes', nodes.filter((o) => o !== n).map(multiaddr).join(',')] : []),
+      '--http.port', String(n.httpPort),
+      '--ws.port', String(n.wsPort),
+      '--log.format', 'json',
+      '--log.level', opts.logLevel,
+    ],
+  }))
+  const plan = { genesis: genesisPath, nodes: full }
+  writeFileSync(planPath, JSON.stringify(plan, null, 2))
+  log.info({ dir, nodes: full.length, chainId: opts.chainId, slotSeconds: opts.slotSeconds }, 'created a devnet')
+  return plan
+}
+
+export function writeManifest(dir: string, opts: DevnetOptions, plan: { genesis: string; nodes: DevnetNodePlan[] }, pids: (number | undefined)[]): DevnetManifest {
+  const cli = cliInvocation()
+  const manifest: DevnetManifest = {
+    chainId: opts.chainId,
+    slotSeconds: opts.slotSeconds,
+    genesis: plan.genesis,
+    createdAt: new Date().toISOString(),
+    nodes: plan.nodes.map((n, i) => ({ ...n, argv: [...cli, ...n.argv], pid: pids[i], command: [...cli, ...n.argv].map(shellQuote).join(' ') })),
+  }
+  writeFileSync(join(resolve(dir), MANIFEST_FILE), JSON.stringify(manifest, null, 2))
+  return manifest
+}
+
+async function waitRpc(url: string, timeoutMs: number, alive: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline && alive()) {
+    try {
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}' })
+      if (r.ok) return true
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return false
+}
+
+/** Runs the devnet until SIGINT/SIGTERM; resolves when every node has stopped. */
+export async function runDevnet(opts: DevnetOptions, log: Logger, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
+  const plan = await prepareDevnet(opts, log)
+  const cli = cliInvocation()
+  const children: ChildProcess[] = []
+  let stopping = false
+  for (const n of plan.nodes) {
+    const fd = openSync(n.log, 'a')
+    const child = spawn(cli[0]!, [...cli.slice(1), ...n.argv], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } })
+    child.on('exit', (code, signal) => {
+      if (!stopping) log.warn({ node: n.index, code, signal, log: n.log }, 'devnet node exited; restart it with the command in devnet.json')
+    })
+    children.push(child)
+  }
+  const manifest = writeManifest(opts.dir, opts, plan, children.map((c) => c.pid))
+  const stopAll = async () => {
+    if (stopping) return
+    stopping = true
+    out('stopping the devnet…')
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((res) => {
+            if (c.exitCode !== null || c.signalCode !== null) return res()
+            const t = setTimeout(() => c.kill('SIGKILL'), 15_000)
+            c.once('exit', () => {
+              clearTimeout(t)
+              res()
+            })
+            c.kill('SIGTERM')
+          }),
+      ),
+    )
+  }
+  const done = new Promise<void>((res) => {
+    const onSignal = () => void stopAll().then(res)
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  })
+  const ready = await Promise.all(plan.nodes.map((n, i) => waitRpc(n.rpc, 60_000, () => children[i]!.exitCode === null)))
+  out(`povchain devnet: ${plan.nodes.length} nodes, chain id ${opts.chainId}, ${opts.slotSeconds} s slots — ${join(resolve(opts.dir), MANIFEST_FILE)}`)
+  for (const [i, n] of manifest.nodes.entries())
+    out(`  node${i}  ${ready[i] ? 'up  ' : 'DOWN'}  rpc ${n.rpc}  ws ${n.ws}  p2p ${n.multiaddr}  producer ${n.producer}  log ${n.log}`)
+  out('Ctrl-C stops all nodes.')
+  await done
+}
