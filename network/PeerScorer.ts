@@ -78,10 +78,11 @@ export class PeerScorer {
   /** Records what the peer did; returns true when this action got it banned. */
   apply(peer: string, action: PeerAction, reason: string = action): boolean {
     const now = this.now()
+    const banned = this.isBanned(peer) // first, so an expiring ban settles the score before this action counts
     const before = this.score(peer)
     const score = Math.max(MIN_SCORE, Math.min(MAX_SCORE, before + ACTION_DELTAS[action]))
     this.scores.set(peer, { score, at: now })
-    if (score <= this.options.banThreshold && !this.isBanned(peer)) {
+    if (score <= this.options.banThreshold && !banned) {
       this.ban(peer, reason)
       return true
     }
