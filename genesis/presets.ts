@@ -3,6 +3,7 @@ import { privateKeyToAddress } from '../chain/Seal.js'
 import { DEV_MNEMONIC, deriveKeys } from './DevKeys.js'
 import type { GenesisFile } from './GenesisConfig.js'
 import { MULTICALL3_RUNTIME } from './multicall3.js'
+import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from './WorkMarketGenesis.js'
 
 /** Arachnid's deterministic-deployment proxy, the CREATE2 factory Foundry scripts expect. */
 export const CREATE2_DEPLOYER_ADDRESS = '0x4e59b44847b379578588920cA78FbF26c0B4956C'
@@ -14,20 +15,31 @@ export const DEV_CHAIN_ID = 31337
 export const DEV_ACCOUNT_COUNT = 20
 const ETHER = 10n ** 18n
 
+/** Dev account #19 issues the dev market's control tasks (it funds the protocol fund itself). */
+export const DEV_CONTROL_ISSUER_INDEX = 19
+
 /**
  * The `--dev` chain: chain id 31337, the twenty accounts of the Hardhat mnemonic with 10000
  * coins each, and the CREATE2 deployer and Multicall3 predeployed, so that wallets and
- * developer tools configured for a local Hardhat or Anvil chain work against povchain as is.
+ * developer tools configured for a local Hardhat or Anvil chain work against povchain as is;
+ * the WorkMarket system contract at WORK_MARKET_ADDRESS (empty fund: the supply stays 200,000).
  */
 export function devGenesis(): GenesisFile {
   const alloc: GenesisFile['alloc'] = {}
-  for (const key of deriveKeys(DEV_MNEMONIC, DEV_ACCOUNT_COUNT))
-    alloc[bytesToHex(privateKeyToAddress(key))] = { balance: `0x${(10_000n * ETHER).toString(16)}` }
-  const producer = bytesToHex(privateKeyToAddress(deriveKeys(DEV_MNEMONIC, 1)[0]!))
+  const keys = deriveKeys(DEV_MNEMONIC, DEV_ACCOUNT_COUNT)
+  for (const key of keys) alloc[bytesToHex(privateKeyToAddress(key))] = { balance: `0x${(10_000n * ETHER).toString(16)}` }
+  const producer = bytesToHex(privateKeyToAddress(keys[0]!))
+  const issuer = bytesToHex(privateKeyToAddress(keys[DEV_CONTROL_ISSUER_INDEX]!)) as `0x${string}`
   alloc[CREATE2_DEPLOYER_ADDRESS] = { code: CREATE2_DEPLOYER_RUNTIME, nonce: 1 }
   alloc[MULTICALL3_ADDRESS] = { code: MULTICALL3_RUNTIME, nonce: 1 }
   return {
-    config: { chainId: DEV_CHAIN_ID, slotSeconds: 1, epochLength: 32, producers: [producer] },
+    config: {
+      chainId: DEV_CHAIN_ID,
+      slotSeconds: 1,
+      epochLength: 32,
+      producers: [producer],
+      systemContracts: { WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, [], WORK_MARKET_ADDRESS) },
+    },
     timestamp: 0,
     gasLimit: 60_000_000,
     baseFeePerGas: 1_000_000_000,

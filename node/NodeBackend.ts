@@ -344,9 +344,17 @@ export class NodeBackend implements RpcBackend {
     }))
   }
 
+  private readonly addedMethods: Record<string, (params: unknown[]) => Promise<unknown>> = {}
+
+  /** More pov_* methods from other components (the work market's); add them before the RPC starts. */
+  addMethods(methods: Record<string, (params: unknown[]) => Promise<unknown>>): void {
+    Object.assign(this.addedMethods, methods)
+  }
+
   /** pov_* methods: the Proof-of-Value view of the chain. */
   extraMethods(): Record<string, (params: unknown[]) => Promise<unknown>> {
     return {
+      ...this.addedMethods,
       pov_producer: async () => {
         const h = this.head()
         return { number: `0x${h.number.toString(16)}`, slot: `0x${h.slot.toString(16)}`, producer: bytesToHex(h.producer), jobId: bytesToHex(h.jobId), sessionId: bytesToHex(h.sessionId) }

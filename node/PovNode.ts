@@ -13,6 +13,7 @@ import { ChainService } from '../consensus/ChainService.js'
 import { HeaderValidator } from '../consensus/HeaderValidator.js'
 import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
 import { BlobStore } from '../compute/worker/BlobStore.js'
+import { importBundledDatasets } from '../compute/worker/JobInputs.js'
 import { Network } from '../network/Network.js'
 import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
@@ -30,6 +31,9 @@ import { CallRunner } from './CallRunner.js'
 import { DevMiner } from './DevMiner.js'
 import { NodeError } from './errors.js'
 import { NodeBackend } from './NodeBackend.js'
+import { backendCaller } from './jobs/MarketChain.js'
+import { marketRpcMethods } from './jobs/MarketRpcMethods.js'
+import { WorkMarketReader } from './jobs/WorkMarketReader.js'
 import { blobProvider, NetworkAdapter } from './NetworkAdapter.js'
 import { SlotProducer } from './SlotProducer.js'
 import { TxJournal } from './TxJournal.js'
@@ -198,13 +202,17 @@ export class PovNode {
       await accounts.unlockFromKeystore(new Keystore(join(cfg.datadir, 'keystore')), cfg.unlock, await readPasswordFile(cfg.passwordFile))
     }
 
+    // Content-addressed blobs (specs, datasets, checkpoints, models): served to peers and over pov_ RPC.
+    const blobs = new BlobStore({ dir: join(cfg.datadir, 'compute') }, { logger: log, metrics })
+    await importBundledDatasets(blobs)
+
     if (cfg.p2p) {
       const { key } = await loadOrCreateNodeKey(cfg.datadir)
       const network = (this.network = new Network(
         { ...cfg.p2p, clientName: `povchain/v${VERSION}` },
         {
           chain: new NetworkAdapter(spec.chainId, genesisHash, { store, chain, validator, pool, common }),
-          blobs: blobProvider(new BlobStore({ dir: join(cfg.datadir, 'compute') })),
+          blobs: blobProvider(blobs),
           privateKey: key,
           logger: log,
           metrics,
@@ -233,6 +241,7 @@ export class PovNode {
       nodeId: bytesToHex(genesisHash).slice(2, 18),
       network: this.network,
     })
+    this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs }))
 
     if (producer && !cfg.dev) {
       const network = this.network

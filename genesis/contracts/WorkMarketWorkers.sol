@@ -89,6 +89,7 @@ abstract contract WorkerRegistry {
     /// A payment out of the market: sent, or credited for `withdraw` when the transfer failed.
     event Payment(address indexed to, uint256 amount, bool credited, bytes32 indexed ref);
     event Withdrawal(address indexed to, uint256 amount);
+    event ProtocolFunded(address indexed from, uint256 amount);
 
     // ---------------------------------------------------------------- state
 
@@ -217,6 +218,13 @@ abstract contract WorkerRegistry {
         emit Withdrawal(msg.sender, amount);
         (bool ok, ) = msg.sender.call{value: amount}("");
         require(ok, NothingToWithdraw());
+    }
+
+    /// @notice Adds to the protocol fund (which pays control tasks and trap rewards).
+    function fundProtocol() external payable nonReentrant {
+        require(msg.value > 0, ZeroValue());
+        protocolFund += msg.value;
+        emit ProtocolFunded(msg.sender, msg.value);
     }
 
     function _checkParams(uint64 capacity, uint8 slots, string calldata endpoint) private pure {

@@ -371,6 +371,10 @@ t.test('control task: protocol-funded, sealed answer; a wrong answer is rejected
   // Budget per period, and the fund itself.
   const { h: h3 } = await market(2, { fund: ETHER / 2n })
   t.equal((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, ETHER, sealed])).error, 'FundTooSmall')
+  t.equal((await h3.tx(CLIENT, 'fundProtocol', [], 0n)).error, 'ZeroValue')
+  await h3.must(CLIENT, 'fundProtocol', [], ETHER)
+  t.equal((await h3.checkBooks()).fund, ETHER + ETHER / 2n, 'anyone may add to the fund')
+  t.ok((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, ETHER, sealed])).ok)
   t.equal((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, 1n, sealed])).error, 'PriceTooLow')
   t.equal((await h3.tx(ISSUER, 'openControl', [keccak256('0x01'), cSalt])).error, 'UnknownJob')
   await books(t)

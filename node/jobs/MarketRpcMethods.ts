@@ -1,0 +1,202 @@
+import { getAddress, isAddress, type Address, type Hex } from 'viem'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import { isHash32 } from '../../compute/ContentHash.js'
+import { decodeJson, jobSpecHash } from '../../compute/spec/JobSpec.js'
+import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
+import type { BlobStore } from '../../compute/worker/BlobStore.js'
+import { loadJobInputs } from '../../compute/worker/JobInputs.js'
+import { badParams, JobError } from './JobError.js'
+import { computeUnits } from './JobEstimate.js'
+import type { MarketJob, MarketReceipt, MarketSession, MarketWorker, WorkMarketReader } from './WorkMarketReader.js'
+
+type Method = (params: unknown[]) => Promise<unknown>
+
+/** Largest blob pov_putBlob accepts and the largest chunk pov_getBlob returns. */
+export const RPC_BLOB_CHUNK = 1024 * 1024
+
+const q = (n: bigint | number) => `0x${BigInt(n).toString(16)}`
+
+export function jobJson(j: MarketJob, sessions: Hex[] = []) {
+  return {
+    jobId: j.jobId,
+    client: j.client,
+    status: j.status,
+    control: j.control,
+    specHash: j.specHash,
+    workloadId: j.workloadId,
+    price: q(j.price),
+    deadline: q(j.deadline),
+    maxDuration: q(j.maxDuration),
+    units: q(j.units),
+    verifiers: j.verifiers,
+    attempts: j.attempts,
+    postedAt: q(j.postedAt),
+    rated: j.rated,
+    session: j.session,
+    sessions,
+  }
+}
+
+export function sessionJson(s: MarketSession, receipt?: MarketReceipt, job?: MarketJob) {
+  const c = s.result
+  return {
+    sessionId: s.sessionId,
+    jobId: s.jobId,
+    worker: s.worker,
+    status: s.status,
+    // What the work is worth: the receipt's value once final, the job's price before.
+    value: q(receipt ? receipt.value : (job?.price ?? 0n)),
+    protocolFee: receipt ? q(receipt.protocolFee) : undefined,
+    trap: s.trap,
+    round: s.round,
+    assignedAt: q(s.assignedAt),
+    commitBy: q(s.commitBy),
+    committedAt: q(s.committedAt),
+    commitBlock: q(s.commitBlock),
+    finalizedAt: q(s.finalizedAt),
+    commitment:
+      s.status === 'assigned'
+        ? null
+        : {
+            commitment: c.commitment,
+            resultHash: c.resultHash,
+            checkpointRoot: c.checkpointRoot,
+            checkpointCount: q(c.checkpointCount),
+            checkpointInterval: q(c.checkpointInterval),
+            totalSteps: q(c.totalSteps),
+            metricsHash: c.metricsHash,
+            manifest: c.manifest,
+          },
+    randomness: s.randomness,
+    verifiers: s.verifiers,
+    votesBy: q(s.votesBy),
+    revealBy: q(s.revealBy),
+  }
+}
+
+export function receiptJson(r: MarketReceipt) {
+  return {
+    jobId: r.jobId,
+    sessionId: r.sessionId,
+    worker: r.worker,
+    client: r.client,
+    value: q(r.value),
+    protocolFee: q(r.protocolFee),
+    workloadId: r.workloadId,
+    block: q(r.blockNumber),
+    timestamp: q(r.timestamp),
+    status: r.status,
+    control: r.control,
+  }
+}
+
+export function workerJson(w: MarketWorker) {
+  return {
+    address: w.address,
+    registered: w.registered,
+    bond: q(w.bond),
+    capacity: q(w.capacity),
+    slots: w.slots,
+    running: w.running,
+    pending: w.pending,
+    rating: w.rating,
+    exitAt: q(w.exitAt),
+    endpoint: w.endpoint,
+    successes: w.successes,
+    failures: w.failures,
+    controlsPassed: w.controlsPassed,
+    controlsFailed: w.controlsFailed,
+    verifications: w.verifications,
+    verifierFaults: w.verifierFaults,
+    clientRatings: w.clientRatings,
+    averageStars: w.clientRatings ? w.clientStars / w.clientRatings : null,
+  }
+}
+
+const hash32 = (v: unknown, what: string): Hex => {
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw badParams(`${what} must be a 32-byte 0x-hex hash`)
+  return v.toLowerCase() as Hex
+}
+const address = (v: unknown, what: string): Address => {
+  if (typeof v !== 'string' || !isAddress(v, { strict: false })) throw badParams(`${what} must be an address`)
+  return getAddress(v)
+}
+
+/**
+ * The pov_ methods of the work market: jobs, sessions, receipts, workers, estimates, and the
+ * node's blob store (how clients upload specs and datasets and download results, and how
+ * workers exchange checkpoints until they do it over the network's blob protocol).
+ */
+export function marketRpcMethods(d: { market: WorkMarketReader; blobs: BlobStore }): Record<string, Method> {
+  const { market, blobs } = d
+  return {
+    pov_getJob: async ([id]) => {
+      const jobId = hash32(id, 'jobId')
+      const j = await market.job(jobId)
+      return j ? jobJson(j, await market.sessionsOfJob(jobId)) : null
+    },
+    pov_getSession: async ([id]) => {
+      const sid = hash32(id, 'sessionId')
+      const s = await market.session(sid)
+      if (!s) return null
+      return sessionJson(s, await market.receipt(sid), await market.job(s.jobId))
+    },
+    pov_getReceipts: async ([who]) => (await market.receiptsOf(address(who, 'address'))).map(receiptJson),
+    pov_getWorker: async ([who]) => {
+      const w = await market.worker(address(who, 'address'))
+      return w.registered || w.registeredAt > 0n ? workerJson(w) : null
+    },
+    pov_getWorkers: async () => Promise.all((await market.workers()).map(async (a) => workerJson(await market.worker(a)))),
+    /** pov_listJobs({client?}): a client's jobs, or the open jobs. */
+    pov_listJobs: async ([filter]) => {
+      const f = (filter ?? {}) as { client?: unknown }
+      const ids = f.client !== undefined ? await market.jobsOf(address(f.client, 'client')) : await market.openJobs()
+      const out = []
+      for (const id of ids) {
+        const j = await market.job(id)
+        if (j) out.push(jobJson(j))
+      }
+      return out
+    },
+    /** pov_estimateJob(spec): compute units of the spec and the price at recent prices per unit. */
+    pov_estimateJob: async ([specJson]) => {
+      if (typeof specJson !== 'object' || specJson === null) throw badParams('spec must be a job spec object')
+      let spec
+      try {
+        spec = validateJobSpec(specJson)
+      } catch (e) {
+        throw badParams((e as Error).message)
+      }
+      const units = computeUnits(spec, await loadJobInputs(blobs, spec))
+      const [unitPrice, price] = await Promise.all([market.unitPrice(), market.estimatePrice(units)])
+      const workers = await market.workers()
+      let capacity = 0n
+      for (const a of workers) capacity = capacity > 0n ? capacity : (await market.worker(a)).capacity
+      return { specHash: jobSpecHash(spec), units: q(units), unitPrice: q(unitPrice), price: q(price), workers: workers.length, seconds: capacity > 0n ? Number(units) / Number(capacity) : null }
+    },
+    /** pov_getBlob(hash, offset?, length?): {total, data} of a blob this node holds, or null. */
+    pov_getBlob: async ([h, offset, length]) => {
+      const hash = hash32(h, 'hash')
+      if (!(await blobs.has(hash))) return null
+      const bytes = await blobs.get(hash)
+      const from = offset === undefined ? 0 : Number(offset)
+      const len = Math.min(RPC_BLOB_CHUNK, length === undefined ? RPC_BLOB_CHUNK : Number(length))
+      if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(len) || len < 0) throw badParams('offset and length must be non-negative integers')
+      return { total: bytes.length, data: bytesToHex(bytes.subarray(from, from + len)) }
+    },
+    /** pov_putBlob(data): stores a blob (≤ 1 MiB per call) and returns its content hash. */
+    pov_putBlob: async ([data]) => {
+      if (typeof data !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(data)) throw badParams('data must be 0x-hex bytes')
+      const bytes = hexToBytes(data)
+      if (bytes.length > RPC_BLOB_CHUNK) throw badParams(`blob larger than ${RPC_BLOB_CHUNK} bytes`)
+      return blobs.put(bytes)
+    },
+  }
+}
+
+/** Decodes a spec blob (canonical JSON) and checks it hashes to `specHash`. */
+export function parseSpecBlob(bytes: Uint8Array, specHash: Hex) {
+  const spec = validateJobSpec(decodeJson(bytes, 'spec blob'))
+  if (!isHash32(specHash) || jobSpecHash(spec) !== specHash) throw new JobError('SPEC_MISMATCH', `the spec blob does not hash to ${specHash}`)
+  return spec
+}

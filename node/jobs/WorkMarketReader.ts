@@ -1,0 +1,219 @@
+import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
+import { WORK_MARKET_ADDRESS, workMarketAbi } from '../../genesis/WorkMarketGenesis.js'
+import { JobError } from './JobError.js'
+
+/** WorkMarket.JobStatus / SessionStatus, by their Solidity order. */
+export const JOB_STATUS = ['none', 'open', 'running', 'accepted', 'refunded'] as const
+export const SESSION_STATUS = ['none', 'assigned', 'committed', 'accepted', 'rejected', 'expired'] as const
+export type JobStatus = (typeof JOB_STATUS)[number]
+export type SessionStatus = (typeof SESSION_STATUS)[number]
+
+export interface MarketJob {
+  jobId: Hex
+  client: Address
+  status: JobStatus
+  control: boolean
+  rated: boolean
+  verifiers: number
+  attempts: number
+  deadline: bigint
+  maxDuration: bigint
+  units: bigint
+  postedAt: bigint
+  price: bigint
+  specHash: Hex
+  workloadId: Hex
+  sealedAnswer: Hex
+  controlSalt: Hex
+  session: Hex
+}
+
+export interface MarketCommitment {
+  checkpointInterval: bigint
+  totalSteps: bigint
+  checkpointCount: bigint
+  checkpointRoot: Hex
+  resultHash: Hex
+  metricsHash: Hex
+  manifest: Hex
+  commitment: Hex
+}
+
+export interface MarketSession {
+  sessionId: Hex
+  jobId: Hex
+  worker: Address
+  status: SessionStatus
+  trap: boolean
+  round: number
+  assignedAt: bigint
+  commitBy: bigint
+  committedAt: bigint
+  commitBlock: bigint
+  selectedBlock: bigint
+  votesBy: bigint
+  revealBy: bigint
+  finalizedAt: bigint
+  randomness: Hex
+  result: MarketCommitment
+  verifiers: Address[]
+}
+
+export interface MarketWorker {
+  address: Address
+  registered: boolean
+  slots: number
+  running: number
+  rating: number
+  pending: number
+  capacity: bigint
+  registeredAt: bigint
+  exitAt: bigint
+  bond: bigint
+  successes: number
+  failures: number
+  controlsPassed: number
+  controlsFailed: number
+  verifications: number
+  verifierFaults: number
+  clientRatings: number
+  clientStars: number
+  endpoint: string
+}
+
+export interface MarketReceipt {
+  jobId: Hex
+  sessionId: Hex
+  worker: Address
+  client: Address
+  value: bigint
+  protocolFee: bigint
+  workloadId: Hex
+  blockNumber: bigint
+  timestamp: bigint
+  status: SessionStatus
+  control: boolean
+}
+
+export interface MarketVote {
+  hash: Hex
+  verdict: 'none' | 'accept' | 'reject'
+}
+
+/** Runs a read (eth_call) against the market; reverts come back as thrown errors. */
+export interface MarketCaller {
+  call(to: Address, data: Hex): Promise<Hex>
+}
+
+let abi: Abi | undefined
+/** The WorkMarket ABI (compiled artifacts). */
+export function marketAbi(): Abi {
+  return (abi ??= workMarketAbi())
+}
+
+export function encodeMarketCall(functionName: string, args: readonly unknown[] = []): Hex {
+  return encodeFunctionData({ abi: marketAbi(), functionName, args } as never)
+}
+
+/** `WorkMarket: NoWorkerAvailable()` from revert data, or undefined when it is not one of ours. */
+export function describeRevert(data: Hex | undefined): string | undefined {
+  if (!data || data === '0x') return undefined
+  try {
+    const e = decodeErrorResult({ abi: marketAbi(), data })
+    const args = (e.args ?? []).map((a) => (typeof a === 'bigint' ? a.toString() : String(a)))
+    return `WorkMarket: ${e.errorName}(${args.join(', ')})`
+  } catch {
+    return undefined
+  }
+}
+
+const status = <T extends readonly string[]>(names: T, n: unknown): T[number] => names[Number(n)] ?? names[0]!
+
+/** Typed reads of the WorkMarket system contract. */
+export class WorkMarketReader {
+  constructor(
+    private readonly caller: MarketCaller,
+    readonly address: Address = WORK_MARKET_ADDRESS,
+  ) {}
+
+  async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    const data = await this.caller.call(this.address, encodeMarketCall(functionName, args))
+    if (data === '0x') throw new JobError('NO_MARKET', `no WorkMarket at ${this.address} (is it in this chain's genesis?)`)
+    return decodeFunctionResult({ abi: marketAbi(), functionName, data } as never) as T
+  }
+
+  async job(jobId: Hex): Promise<MarketJob | undefined> {
+    const j = await this.read<Record<string, unknown>>('getJob', [jobId])
+    if (Number(j.status) === 0) return undefined
+    return { ...(j as unknown as MarketJob), jobId, status: status(JOB_STATUS, j.status) }
+  }
+
+  async session(sessionId: Hex): Promise<MarketSession | undefined> {
+    const s = await this.read<Record<string, unknown>>('getSession', [sessionId])
+    if (Number(s.status) === 0) return undefined
+    return { ...(s as unknown as MarketSession), sessionId, status: status(SESSION_STATUS, s.status), verifiers: [...(s.verifiers as Address[])] }
+  }
+
+  async vote(sessionId: Hex, verifier: Address): Promise<MarketVote> {
+    const v = await this.read<{ hash: Hex; verdict: number }>('getVote', [sessionId, verifier])
+    return { hash: v.hash, verdict: (['none', 'accept', 'reject'] as const)[Number(v.verdict)] ?? 'none' }
+  }
+
+  async worker(address: Address): Promise<MarketWorker> {
+    const w = await this.read<Record<string, unknown>>('getWorker', [address])
+    const rating = await this.read<number>('ratingOf', [address])
+    return { ...(w as unknown as MarketWorker), address, rating: Number(rating) }
+  }
+
+  async workers(): Promise<Address[]> {
+    return [...(await this.read<Address[]>('workers'))]
+  }
+
+  async receipt(sessionId: Hex): Promise<MarketReceipt | undefined> {
+    const r = await this.read<Record<string, unknown>>('getReceipt', [sessionId])
+    if (Number(r.status) === 0) return undefined
+    return { ...(r as unknown as MarketReceipt), status: status(SESSION_STATUS, r.status) }
+  }
+
+  async receiptsOf(worker: Address, offset = 0n, limit = 1000n): Promise<MarketReceipt[]> {
+    const rs = await this.read<Record<string, unknown>[]>('receiptsOf', [worker, offset, limit])
+    return rs.map((r) => ({ ...(r as unknown as MarketReceipt), status: status(SESSION_STATUS, r.status) }))
+  }
+
+  async duties(node: Address): Promise<{ working: Hex[]; verifying: Hex[] }> {
+    const [working, verifying] = await this.read<[Hex[], Hex[]]>('dutiesOf', [node])
+    return { working: [...working], verifying: [...verifying] }
+  }
+
+  async openJobs(): Promise<Hex[]> {
+    return [...(await this.read<Hex[]>('openJobs'))]
+  }
+
+  async jobsOf(client: Address): Promise<Hex[]> {
+    return [...(await this.read<Hex[]>('jobsOf', [client]))]
+  }
+
+  async sessionsOfJob(jobId: Hex): Promise<Hex[]> {
+    return [...(await this.read<Hex[]>('sessionsOfJob', [jobId]))]
+  }
+
+  verifierSeed(sessionId: Hex, verifier: Address): Promise<Hex> {
+    return this.read<Hex>('verifierSeed', [sessionId, verifier])
+  }
+
+  voteHash(sessionId: Hex, round: number, verifier: Address, accept: boolean, salt: Hex): Promise<Hex> {
+    return this.read<Hex>('voteHash', [sessionId, round, verifier, accept, salt])
+  }
+
+  estimatePrice(units: bigint): Promise<bigint> {
+    return this.read<bigint>('estimatePrice', [units])
+  }
+
+  unitPrice(): Promise<bigint> {
+    return this.read<bigint>('unitPrice')
+  }
+
+  config(): Promise<{ minBond: bigint; minJobPrice: bigint; voteWindow: bigint; revealWindow: bigint; controlIssuer: Address; maxAttempts: number; defaultUnitPrice: bigint }> {
+    return this.read('config')
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The dev chain's WorkMarket through JSON-RPC: the contract is at its genesis address, workers
+ * register, a job is posted and assigned by the contract, and the pov_ methods describe jobs,
+ * sessions, workers, receipts, estimates and blobs.
+ */
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { keccak256, type Address, type Hex } from 'viem'
+import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
+import { encodeMarketCall } from '../node/jobs/WorkMarketReader.js'
+import { RpcMarketChain } from '../node/jobs/RpcMarketChain.js'
+import { ROOT, rpc, rpcRaw, startInProcessNode } from './helpers/devnode.js'
+
+const ETHER = 10n ** 18n
+const W1: Address = '0xdD2FD4581271e230360230F9337D5c0430Bf44C0' // dev #18
+const W2: Address = '0xbDA5747bFD65F08deb54cb465eB87D40e51B197E' // dev #17
+
+t.test('pov_ methods over the dev market', async (t) => {
+  const n = await startInProcessNode()
+  t.teardown(() => n.stop())
+  t.not(await rpc(n.httpUrl, 'eth_getCode', [WORK_MARKET_ADDRESS, 'latest']), '0x', 'WorkMarket is in the dev genesis')
+  t.equal(await rpc(n.httpUrl, 'pov_getWorker', [W1]), null)
+
+  for (const w of [W1, W2]) {
+    const c = await RpcMarketChain.connect(n.httpUrl, { from: w })
+    await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [250n, 1, 'http://example']), { value: 2n * ETHER })
+  }
+  const w = await rpc<{ bond: Hex; rating: number; capacity: Hex; endpoint: string }>(n.httpUrl, 'pov_getWorker', [W1])
+  t.match(w, { bond: '0x1bc16d674ec80000', rating: 500, capacity: '0xfa', endpoint: 'http://example' })
+  t.equal((await rpc<unknown[]>(n.httpUrl, 'pov_getWorkers')).length, 2)
+
+  const spec = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8'))
+  const est = await rpc<{ units: Hex; price: Hex; specHash: Hex; workers: number }>(n.httpUrl, 'pov_estimateJob', [spec])
+  t.ok(BigInt(est.units) > 0n, `units ${BigInt(est.units)}`)
+  t.equal(BigInt(est.price), BigInt(est.units) * (ETHER / 10_000n) > ETHER / 1000n ? BigInt(est.units) * (ETHER / 10_000n) : ETHER / 1000n, 'default unit price before any job')
+  t.equal(est.workers, 2)
+  t.equal((await rpcRaw(n.httpUrl, 'pov_estimateJob', [{ ...spec, seed: -1 }])).error?.code, -32602)
+
+  const client = await RpcMarketChain.connect(n.httpUrl)
+  const head = await client.head()
+  const r = await client.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [est.specHash, keccak256('0x01'), head.timestamp + 3600n, 600n, BigInt(est.units), 1]), { value: BigInt(est.price) })
+  t.ok(r.logs.length >= 2, 'JobPosted and JobAssigned')
+  const jobs = await rpc<{ jobId: Hex; status: string; session: Hex; sessions: Hex[] }[]>(n.httpUrl, 'pov_listJobs', [{ client: client.from }])
+  t.equal(jobs.length, 1)
+  const job = await rpc<{ status: string; session: Hex; sessions: Hex[]; price: Hex }>(n.httpUrl, 'pov_getJob', [jobs[0]!.jobId])
+  t.equal(job.status, 'running')
+  t.same(job.sessions, [job.session])
+  const s = await rpc<{ status: string; worker: Address; jobId: Hex; value: Hex; commitment: null }>(n.httpUrl, 'pov_getSession', [job.session])
+  t.match(s, { status: 'assigned', jobId: jobs[0]!.jobId, value: job.price, commitment: null })
+  t.ok([W1, W2].includes(s.worker), 'one of the registered workers')
+  t.same(await rpc(n.httpUrl, 'pov_getReceipts', [s.worker]), [])
+  t.equal(await rpc(n.httpUrl, 'pov_getJob', ['0x' + '11'.repeat(32)]), null)
+  t.equal((await rpcRaw(n.httpUrl, 'pov_getJob', ['0x12'])).error?.code, -32602)
+
+  const hash = await rpc<Hex>(n.httpUrl, 'pov_putBlob', ['0x68656c6c6f'])
+  t.equal(hash, keccak256('0x68656c6c6f'))
+  t.same(await rpc(n.httpUrl, 'pov_getBlob', [hash]), { total: 5, data: '0x68656c6c6f' })
+  t.same(await rpc(n.httpUrl, 'pov_getBlob', [hash, 1, 2]), { total: 5, data: '0x656c' })
+  t.equal(await rpc(n.httpUrl, 'pov_getBlob', ['0x' + '22'.repeat(32)]), null)
+  t.equal((await rpcRaw(n.httpUrl, 'pov_putBlob', ['0x1'])).error?.code, -32602)
+})
