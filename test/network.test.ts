@@ -177,3 +177,37 @@ t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
   t.equal(bytesToHex((await a.node.store.canonicalHeader(n))!.hash()), bytesToHex((await b.node.store.canonicalHeader(n))!.hash()), 'honest nodes agree')
   t.equal(a.node.network!.peerCount(), 1, 'only the honest peer remains')
 })
+
+t.test('a partition into two halves heals into one canonical chain', async (t) => {
+  const keys = [0, 1, 2, 3].map(randomKey)
+  const c = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
+  t.teardown(() => c.destroy())
+  const nodes = []
+  for (let i = 0; i < 4; i++) nodes.push(await c.start({ name: `n${i}`, producerKey: keys[i], bootnodes: nodes.map((n) => n.multiaddr) }))
+  await until(() => nodes.every((n) => n.node.network!.peerCount() === 3), 'a full mesh')
+  await until(() => nodes.every((n) => n.node.store.head().number >= 2n), 'a shared start')
+  const ids = nodes.map((n) => n.node.network!.peerId)
+  const halves = [
+    [0, 1],
+    [2, 3],
+  ]
+  const CUT_MS = 6_000
+  // Cut every link between the halves: each side bans the other for the cut's duration.
+  for (const [mine, theirs] of [halves, [...halves].reverse()])
+    for (const i of mine!) for (const j of theirs!) nodes[i]!.node.network!.scorer.ban(ids[j]!, 'test partition', CUT_MS)
+  await until(() => nodes.every((n) => n.node.network!.peerCount() === 1), 'two halves')
+  await new Promise((r) => setTimeout(r, CUT_MS - 1_500))
+  const tips = nodes.map((n) => bytesToHex(n.node.store.head().hash()))
+  const splitTop = nodes.reduce((m, n) => (n.node.store.head().number > m ? n.node.store.head().number : m), 0n)
+  t.not(tips[0], tips[2], 'the halves grew different chains')
+  t.equal(tips[0], tips[1], 'each half agrees internally')
+  // The bans expire, the bootnodes are redialled, sync and fork choice pick one chain.
+  await until(() => nodes.every((n) => n.node.network!.peerCount() === 3), 'links restored', 20_000)
+  const low = await until(async () => {
+    const heads = nodes.map((n) => n.node.store.head().number)
+    const m = heads.reduce((x, y) => (y < x ? y : x)) - 1n
+    const hs = await Promise.all(nodes.map(async (n) => bytesToHex((await n.node.store.canonicalHeader(m))!.hash())))
+    return new Set(hs).size === 1 && m >= splitTop ? m : false
+  }, 'one canonical chain above the split', 30_000)
+  t.pass(`all four nodes share one chain up to ${low}, past the ${splitTop} blocks of the longer half`)
+})
