@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench` (bench/run.ts). */
-export const PHASES = ['native', 'erc20', 'reads', 'import'] as const
+export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip'] as const
 export type Phase = (typeof PHASES)[number]
 
 export interface BenchOptions {
@@ -19,6 +19,13 @@ export interface BenchOptions {
   timeout: number
   importBlocks: number
   importTxs: number
+  /** sync phase: blocks a fresh node catches up, transfers per block. */
+  syncBlocks: number
+  syncTxs: number
+  /** gossip phase: nodes in a line, blocks sealed, transfers per block. */
+  gossipNodes: number
+  gossipBlocks: number
+  gossipTxs: number
   evmVersion: string
   tokenSol?: string
   /** Extra flags for the node's `node` binary, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
@@ -30,7 +37,7 @@ export interface BenchOptions {
 }
 
 const HELP = `usage: npm run bench -- [options]
-  --only native,erc20,reads,import   phases to run (default: all)
+  --only native,erc20,reads,import,sync,gossip   phases to run (default: all)
   --n 2000              transactions per transfer phase
   --warmup 200          native transfers before measuring (0 to skip)
   --senders 20          dev accounts sending (1..20)
@@ -41,6 +48,11 @@ const HELP = `usage: npm run bench -- [options]
   --timeout 120         seconds to wait for a phase's receipts
   --import-blocks 10    blocks built then imported in-process
   --import-txs 500      transfers per imported block
+  --sync-blocks 10000   blocks a fresh node catches up over the network (sync phase)
+  --sync-txs 2          transfers per block of the sync phase
+  --gossip-nodes 5      nodes in a line for the gossip latency phase
+  --gossip-blocks 20    blocks whose propagation is timed
+  --gossip-txs 50       transfers per gossiped block
   --evm-version shanghai  solc target for BenchToken
   --token-sol PATH      BenchToken.sol (default ../shared/bench/contracts/BenchToken.sol)
   --node-flags "..."    flags for the node process's Node binary (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
@@ -61,6 +73,11 @@ export function parseArgs(argv: string[]): BenchOptions {
     timeout: 120,
     importBlocks: 10,
     importTxs: 500,
+    syncBlocks: 10_000,
+    syncTxs: 2,
+    gossipNodes: 5,
+    gossipBlocks: 20,
+    gossipTxs: 50,
     evmVersion: 'shanghai',
     nodeFlags: [],
   }
@@ -93,6 +110,11 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--timeout': o.timeout = int(1); break
       case '--import-blocks': o.importBlocks = int(1); break
       case '--import-txs': o.importTxs = int(1); break
+      case '--sync-blocks': o.syncBlocks = int(1); break
+      case '--sync-txs': o.syncTxs = int(0); break
+      case '--gossip-nodes': o.gossipNodes = int(2); break
+      case '--gossip-blocks': o.gossipBlocks = int(1); break
+      case '--gossip-txs': o.gossipTxs = int(0); break
       case '--evm-version': o.evmVersion = val(); break
       case '--token-sol': o.tokenSol = val(); break
       case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); break

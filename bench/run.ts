@@ -13,6 +13,7 @@ import { parseArgs, type BenchOptions } from './args.js'
 import { compileBenchToken, deployBenchToken, DEFAULT_TOKEN_SOL } from './benchToken.js'
 import { devWallets } from './devWallets.js'
 import { runImportBench } from './importBench.js'
+import { runGossipBench, runSyncBench } from './networkBench.js'
 import { NodeProcess } from './NodeProcess.js'
 import { runReads } from './reads.js'
 import { fromQty, RpcClient } from './RpcClient.js'
@@ -151,6 +152,14 @@ async function main(): Promise<number> {
     if (o.only.has('import')) {
       phase = 'import'
       result.import = await runImportBench(o.importBlocks, o.importTxs)
+    }
+    if (o.only.has('gossip')) {
+      phase = 'gossip'
+      result.gossip = await runGossipBench(o.gossipNodes, o.gossipBlocks, o.gossipTxs)
+    }
+    if (o.only.has('sync')) {
+      phase = 'sync'
+      result.sync = await runSyncBench(o.syncBlocks, o.syncTxs)
     }
   } catch (e) {
     result.ok = false

@@ -39,8 +39,15 @@ export interface ChainAccess {
   decodeBlock(bytes: Uint8Array): Block
   /** Builds a block from a header and a body (RLP list of transactions); throws if the body is not the header's. */
   assembleBlock(header: BlockHeader, body: Uint8Array): Promise<Block>
-  /** Cheap checks of a header alone (seal, producer, slot) before anything is downloaded for it. */
+  /** Cheap checks of a header alone (seal, producer, slot; not the clock) before anything is downloaded for it. */
   precheckHeader(header: BlockHeader): string | undefined
+  /**
+   * What a gossiped block must pass before it is forwarded: the header alone (seal, producer,
+   * slot, clock) and the body against the header's transactions root — everything but
+   * execution, which follows. A block that passes and then fails execution is its
+   * producer's fault, not the relaying peer's.
+   */
+  precheckBlock(block: Block): Promise<{ status: 'ok' } | { status: 'future' } | { status: 'invalid'; reason: string }>
   importBlock(block: Block): Promise<ImportOutcome>
   addTransaction(raw: Uint8Array): Promise<TxOutcome>
   /** Calls `l` for each block that becomes canonical; returns an unsubscribe. */

@@ -22,7 +22,7 @@ import type { RateLimiter } from './RateLimiter.js'
  * | name           | message (proto/)   | validated by                                        |
  * |----------------|--------------------|-----------------------------------------------------|
  * | transactions   | GossipTransaction  | the pool (signature, chain id, nonce, balance, fee) |
- * | blocks         | GossipBlock        | full import: header rules, execution, roots         |
+ * | blocks         | GossipBlock        | header rules, seal, slot, body root; then imported  |
  * | attestations   | GossipAttestation  | shape; consensus plugs in its check (issue 5)       |
  * | compute        | ComputeMessage     | shape; compute plugs in its check                   |
  *
@@ -80,6 +80,8 @@ export class GossipTopics {
   readonly topics: Record<TopicName, string>
   private readonly log: Logger
   private readonly m
+  /** Blocks accepted for forwarding whose import is queued or running. */
+  private readonly importing = new Set<string>()
   private attestationCheck: MessageCheck<AttestationMessage> = () => 'accept'
   private computeCheck: MessageCheck<ComputeMessageData> = () => 'accept'
   private readonly attestationListeners: ((a: AttestationMessage, peer: string) => void)[] = []
@@ -192,6 +194,40 @@ export class GossipTopics {
     return 'reject'
   }
 
+  /**
+   * A block is forwarded once it passed everything but execution (header rules, seal, slot,
+   * clock, body against the transactions root) and its parent is known or being imported;
+   * it is then imported behind its parent. So one hop costs a signature check and a trie
+   * root, not a block execution. An execution failure after that is the producer's fault:
+   * logged, not held against the relaying peer.
+   */
+  private async validateBlock(block: Block, peer: string): Promise<Verdict> {
+    const hash = bytesToHex(block.hash())
+    if (this.importing.has(hash) || (await this.chain.getHeader(block.hash()))) return 'ignore'
+    const pre = await this.chain.precheckBlock(block)
+    if (pre.status === 'invalid') {
+      this.deps.scorer.apply(peer, 'invalid-block', `gossip block ${block.number}: ${pre.reason}`)
+      return 'reject'
+    }
+    if (pre.status === 'future') return 'ignore'
+    if (!this.importing.has(bytesToHex(block.header.parentHash)) && !(await this.chain.getHeader(block.header.parentHash))) {
+      this.deps.events.onBlock?.(peer, block, { status: 'unknown-parent' })
+      return 'ignore'
+    }
+    if (this.importing.has(hash)) return 'ignore' // the same block arrived twice while we checked it
+    this.importing.add(hash)
+    void this.chain
+      .importBlock(block)
+      .then((outcome) => {
+        this.deps.events.onBlock?.(peer, block, outcome)
+        if (outcome.status === 'head' || outcome.status === 'side') this.deps.scorer.apply(peer, 'useful')
+        if (outcome.status === 'invalid') this.log.warn({ number: Number(block.number), hash, producer: bytesToHex(block.header.producer), reason: outcome.reason }, 'gossiped block failed execution')
+      })
+      .catch((e: Error) => this.log.error({ number: Number(block.number), err: e.message }, 'importing a gossiped block failed'))
+      .finally(() => this.importing.delete(hash))
+    return 'accept'
+  }
+
   private async validate(name: TopicName, data: Uint8Array, peer: string): Promise<Verdict> {
     switch (name) {
       case 'transactions': {
@@ -215,19 +251,7 @@ export class GossipTopics {
           this.deps.events.onBadBlock?.(peer)
           return this.malformed(peer, `gossip block: ${(e as Error).message}`)
         }
-        const outcome = await this.chain.importBlock(block)
-        this.deps.events.onBlock?.(peer, block, outcome)
-        switch (outcome.status) {
-          case 'head':
-          case 'side':
-            this.deps.scorer.apply(peer, 'useful')
-            return 'accept'
-          case 'invalid':
-            this.deps.scorer.apply(peer, 'invalid-block', `gossip block ${block.number}: ${outcome.reason}`)
-            return 'reject'
-          default:
-            return 'ignore'
-        }
+        return this.validateBlock(block, peer)
       }
       case 'attestations': {
         let a: AttestationMessage

@@ -84,6 +84,18 @@ export class NetworkAdapter implements ChainAccess {
     }
   }
 
+  async precheckBlock(block: Block): Promise<{ status: 'ok' } | { status: 'future' } | { status: 'invalid'; reason: string }> {
+    try {
+      this.d.validator.validateAlone(block.header, Math.floor(Date.now() / 1000))
+    } catch (e) {
+      if ((e as { code?: string }).code === 'CONSENSUS_FUTURE_BLOCK') return { status: 'future' }
+      return { status: 'invalid', reason: (e as Error).message }
+    }
+    const root = await genTransactionsTrieRoot(block.transactions)
+    if (!equalBytes(root, block.header.transactionsRoot)) return { status: 'invalid', reason: `body of block ${block.number} does not match its transactions root` }
+    return { status: 'ok' }
+  }
+
   async importBlock(block: Block): Promise<ImportOutcome> {
     try {
       return { status: await this.d.chain.importBlock(block) }

@@ -18,7 +18,7 @@ import { protocolId } from '../network/ReqResp.js'
 import { HeadersByRangeRequest } from '../network/Protobuf.js'
 import { requestHeaders } from '../network/protocols/HeadersByRange.js'
 import * as lp from 'it-length-prefixed'
-import { buildHistory, Cluster, clusterGenesis, randomKey, startRogue, transferTx, until } from './helpers/netcluster.js'
+import { buildHistory, Cluster, clusterGenesis, randomKey, startRogue, transferTx, until, type ClusterNode } from './helpers/netcluster.js'
 import { rpc } from './helpers/devnode.js'
 
 const CHAIN_ID = 31338n
@@ -139,6 +139,17 @@ t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
   await until(() => net.scorer.isBanned(r2.peerId), 'invalid block sender banned')
   t.match(net.scorer.banReason(r2.peerId), /sealed by/, `banned: ${net.scorer.banReason(r2.peerId)}`)
 
+  // 2b. A genuine header with a body that is not its own (transactions dropped).
+  const r2b = await rogue()
+  t.teardown(() => r2b.stop())
+  await ready(r2b.peerId)
+  await subscribed(r2b, r2b.gossip.topics.blocks)
+  const tx = transferTx(CHAIN_ID, 2, 0n, new Uint8Array(20).fill(3), 1n)
+  const realHead = (await a.node.store.getBlock(a.node.store.head().hash()))!
+  await r2b.gossip.publishBlock(new Block(sealHeader(realHead.header.with({ extraData: new Uint8Array([2]) }), keys[Number(realHead.header.slot % 2n)]!), [tx]))
+  await until(() => net.scorer.isBanned(r2b.peerId), 'wrong body sender banned')
+  t.match(net.scorer.banReason(r2b.peerId), /does not match its transactions root/, `banned: ${net.scorer.banReason(r2b.peerId)}`)
+
   // 3. A request flood over the rate limit.
   const r3 = await rogue()
   t.teardown(() => r3.stop())
@@ -170,7 +181,7 @@ t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
   await until(() => net.scorer.isBanned(r4.peerId), 'oversized/malformed requester banned')
 
   // Bans disconnect and keep the rogues out; the honest pair still agrees and grows.
-  await until(() => !net.peers().some((p) => [r1, r2, r3, r4].some((r) => r.peerId === p.id)), 'rogues disconnected')
+  await until(() => !net.peers().some((p) => [r1, r2, r2b, r3, r4].some((r) => r.peerId === p.id)), 'rogues disconnected')
   const before = a.node.store.head().number
   await until(() => a.node.store.head().number >= before + 3n && b.node.store.head().number >= before + 3n, 'honest nodes keep producing', 20_000)
   const n = (a.node.store.head().number < b.node.store.head().number ? a.node.store.head().number : b.node.store.head().number) - 1n
@@ -182,7 +193,7 @@ t.test('a partition into two halves heals into one canonical chain', async (t) =
   const keys = [0, 1, 2, 3].map(randomKey)
   const c = new Cluster(clusterGenesis({ producers: keys, slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
   t.teardown(() => c.destroy())
-  const nodes = []
+  const nodes: ClusterNode[] = []
   for (let i = 0; i < 4; i++) nodes.push(await c.start({ name: `n${i}`, producerKey: keys[i], bootnodes: nodes.map((n) => n.multiaddr) }))
   await until(() => nodes.every((n) => n.node.network!.peerCount() === 3), 'a full mesh')
   await until(() => nodes.every((n) => n.node.store.head().number >= 2n), 'a shared start')

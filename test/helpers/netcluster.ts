@@ -182,6 +182,7 @@ export async function startRogue(opts: { chainId: bigint; genesis: BlockHeader; 
     decodeBlock: (b) => Block.decode(b, opts.common),
     assembleBlock: async (h) => new Block(h, []),
     precheckHeader: () => undefined,
+    precheckBlock: async () => ({ status: 'ok' }),
     importBlock: async () => ({ status: 'known' }),
     addTransaction: async () => ({ status: 'ignored', reason: 'rogue' }),
     onNewHead: () => () => {},
