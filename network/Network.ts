@@ -4,6 +4,7 @@ import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
 import type { BlobProvider, ChainAccess } from './ChainAccess.js'
+import { NetworkError } from './errors.js'
 import { gossipsubOptions, GossipTopics, networkId } from './GossipTopics.js'
 import { P2PHost, type P2PHostOptions } from './P2PHost.js'
 import { PeerScorer, type PeerScorerOptions } from './PeerScorer.js'
@@ -286,6 +287,6 @@ export class Network {
         last = e
       }
     }
-    throw last ?? new Error(`no peer to fetch blob ${bytesToHex(hash)} from`)
+    throw last ?? new NetworkError('NO_PEERS', `no peer to fetch blob ${bytesToHex(hash)} from`)
   }
 }

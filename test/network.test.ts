@@ -13,7 +13,9 @@ import t from 'tap'
 import { Block } from '../chain/Block.js'
 import { createChainCommon } from '../chain/ChainCommon.js'
 import { sealHeader } from '../chain/Seal.js'
-import { bytesToHex } from '../common/bytes.js'
+import { join } from 'node:path'
+import { bytesToHex, hexToBytes } from '../common/bytes.js'
+import { BlobStore } from '../compute/worker/BlobStore.js'
 import { protocolId } from '../network/ReqResp.js'
 import { HeadersByRangeRequest } from '../network/Protobuf.js'
 import { requestHeaders } from '../network/protocols/HeadersByRange.js'
@@ -85,6 +87,13 @@ t.test('a late node syncs blocks with transactions from several peers', async (t
   const blk = (await a.node.store.canonicalHeader(1n))!
   const [enc] = await requestReceipts(d.node.network!.reqresp, peerIdFromString(a.node.network!.peerId), [blk.hash()])
   t.ok(enc && enc.length > 0, 'receipts served by hash')
+
+  // Blobs (datasets, checkpoints, models) by content hash, in 1 MiB chunks, checked on arrival.
+  const blob = new Uint8Array(2_500_000).map((_, i) => (i * 7919) & 0xff)
+  const hash = await new BlobStore({ dir: join(a.datadir, 'compute') }).put(blob)
+  const got = await d.node.network!.fetchBlob(hexToBytes(hash))
+  t.ok(Buffer.from(got).equals(Buffer.from(blob)), `a ${blob.length}-byte blob fetched by its hash`)
+  await t.rejects(d.node.network!.fetchBlob(new Uint8Array(32).fill(1)), /UNAVAILABLE|not held/, 'an unknown blob is refused')
 })
 
 t.test('a peer on another chain is dropped with the reason', async (t) => {
