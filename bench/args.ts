@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench` (bench/run.ts). */
-export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip'] as const
+export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip', 'compute'] as const
 export type Phase = (typeof PHASES)[number]
 
 export interface BenchOptions {
@@ -37,7 +37,7 @@ export interface BenchOptions {
 }
 
 const HELP = `usage: npm run bench -- [options]
-  --only native,erc20,reads,import,sync,gossip   phases to run (default: all)
+  --only native,erc20,reads,import,sync,gossip,compute   phases to run (default: all)
   --n 2000              transactions per transfer phase
   --warmup 200          native transfers before measuring (0 to skip)
   --senders 20          dev accounts sending (1..20)

@@ -12,6 +12,7 @@ import { Interface, getAddress, type HDNodeWallet } from 'ethers'
 import { parseArgs, type BenchOptions } from './args.js'
 import { compileBenchToken, deployBenchToken, DEFAULT_TOKEN_SOL } from './benchToken.js'
 import { devWallets } from './devWallets.js'
+import { computeBenchmarks } from '../compute/scripts/bench.js'
 import { runImportBench } from './importBench.js'
 import { runGossipBench, runSyncBench } from './networkBench.js'
 import { NodeProcess } from './NodeProcess.js'
@@ -160,6 +161,12 @@ async function main(): Promise<number> {
     if (o.only.has('sync')) {
       phase = 'sync'
       result.sync = await runSyncBench(o.syncBlocks, o.syncTxs)
+    }
+    if (o.only.has('compute')) {
+      // The AI workloads: training samples/s and what verifying costs against the worker's run.
+      phase = 'compute'
+      log('compute: reference benchmark, Iris training and its re-execution verification ...')
+      result.compute = Object.fromEntries((await computeBenchmarks()).map((r) => [r.name, { value: r.value, unit: r.unit }]))
     }
   } catch (e) {
     result.ok = false
