@@ -4,6 +4,7 @@ import type { TxPoolOptions } from '../chain/txpool/options.js'
 import type { NetworkOptions } from '../network/Network.js'
 import type { RpcOptions } from '../rpc/RpcOptions.js'
 import type { LogFormat } from './logging.js'
+import type { WorkerConfig } from './worker/WorkerService.js'
 
 /** Everything `povchain node` can be told; each field is one CLI flag. */
 export interface NodeConfig {
@@ -34,6 +35,8 @@ export interface NodeConfig {
   producer?: string
   /** A producer key given directly (tests); takes precedence over --producer. */
   producerKey?: Uint8Array
+  /** --worker and --worker.*: work (and verify) in the WorkMarket with unlocked accounts. */
+  worker?: WorkerConfig
 }
 
 export function defaultDatadir(dev: boolean): string {

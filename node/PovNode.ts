@@ -35,6 +35,7 @@ import { backendCaller } from './jobs/MarketChain.js'
 import { marketRpcMethods } from './jobs/MarketRpcMethods.js'
 import { WorkMarketReader } from './jobs/WorkMarketReader.js'
 import { blobProvider, NetworkAdapter } from './NetworkAdapter.js'
+import { WorkerService } from './worker/WorkerService.js'
 import { SlotProducer } from './SlotProducer.js'
 import { TxJournal } from './TxJournal.js'
 import type { NodeConfig } from './NodeConfig.js'
@@ -78,6 +79,8 @@ export class PovNode {
   private miner?: DevMiner
   private slotProducer?: SlotProducer
   network?: Network
+  /** The work-market worker side (--worker). */
+  workers?: WorkerService
   private rpc?: Awaited<ReturnType<typeof startRpcServers>>
   private stopping?: Promise<void>
   backend!: NodeBackend
@@ -260,6 +263,10 @@ export class PovNode {
       if (pool.status().pending > 0) this.miner.trigger()
     }
     this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
+    if (cfg.worker) {
+      this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, logger: log, metrics })
+      await this.workers.start()
+    }
   }
 
   /** The non-dev producer key: --producer's keystore entry unlocked with --password, or a key given directly. */
@@ -285,6 +292,7 @@ export class PovNode {
   /** Stops serving, lets the block being built finish, and closes the database. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.workers?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the worker failed'))
       await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
       await this.miner?.stop()
       await this.slotProducer?.stop()

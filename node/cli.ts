@@ -9,6 +9,8 @@ import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { WorldState } from '../vm/WorldState.js'
 import { registerComputeCommands } from '../compute/cli.js'
+import { registerJobCommands } from './jobs/jobCommands.js'
+import { addWorkerOptions, workerConfigFromOptions } from './worker/workerFlags.js'
 import { registerBridgeCommands } from '../bridge/cli.js'
 import { bridgeCliContext } from './bridgeCliContext.js'
 import { registerAccountCommands } from './accounts/index.js'
@@ -29,9 +31,9 @@ const program = new Command()
   .version(VERSION)
   .showHelpAfterError()
 
-program
+addWorkerOptions(program
   .command('node')
-  .description('run a node (with --dev: a local dev chain that wallets and developer tools accept)')
+  .description('run a node (with --dev: a local dev chain that wallets and developer tools accept)'))
   .option('--dev', 'dev chain: chain id 31337, 20 funded accounts of the Hardhat mnemonic, automine', false)
   .option('--dev.period <seconds>', 'seal a block every N seconds instead of on each transaction', int('--dev.period'), 0)
   .option('--datadir <dir>', 'data directory (default ~/.povchain/dev with --dev, ~/.povchain/main otherwise)')
@@ -99,6 +101,7 @@ program
           }
         : undefined,
       producer: o.producer as string | undefined,
+      worker: workerConfigFromOptions(o, dev),
     }
     const node = new PovNode(cfg, log)
     let stopping = false
@@ -189,6 +192,7 @@ program
 const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
+registerJobCommands(program, { logger: commandLogger })
 registerBridgeCommands(program, bridgeCliContext())
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -360,12 +360,14 @@ contract WorkMarket is WorkerRegistry {
         emit ResultCommitted(sessionId, s.jobId, msg.sender, c.commitment, c.resultHash, c.checkpointRoot, c.manifest);
     }
 
-    /// @notice The worker gives an assigned session up (e.g. it restarted and cannot finish):
-    ///         a small rating cost, no bond cut; the job is reassigned.
+    /// @notice The worker gives an assigned session up in time (e.g. it restarted and cannot
+    ///         finish): a small rating cost, no bond cut; the job is reassigned. After commitBy
+    ///         only expire remains, with its penalty.
     function abandon(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         require(msg.sender == s.worker, NotSessionWorker());
         require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
+        require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
         _rate(s.worker, 0, 10, RatingReason.Abandoned);
         _expire(sessionId, s, true);
     }

@@ -249,6 +249,7 @@ t.test('expiry: a worker that misses its commit time loses faultPenalty and rati
   t.equal((await h.tx(addr(9), 'expire', [sessionId])).error, 'NotExpired')
   h.advance(400n)
   t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])).error, 'CommitTooLate')
+  t.equal((await h.tx(w!, 'abandon', [sessionId])).error, 'CommitTooLate', 'too late to abandon without the penalty')
   const r = await h.must(addr(9), 'expire', [sessionId])
   t.equal(ev(r, 'SessionExpired').abandoned, false)
   t.equal((await worker(h, w!)).bond, 2n * ETHER - ETHER / 10n)

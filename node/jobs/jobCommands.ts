@@ -1,0 +1,302 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { formatEther, parseEther, type Address, type Hex } from 'viem'
+import { hexToBytes } from '../../common/bytes.js'
+import type { Logger } from '../../common/logger.js'
+import { contentHash } from '../../compute/ContentHash.js'
+import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
+import { decodeJson, encodeJobSpec, jobSpecHash, type JobSpec } from '../../compute/spec/JobSpec.js'
+import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
+import { WORK_MARKET_ADDRESS } from '../../genesis/WorkMarketGenesis.js'
+import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/index.js'
+import { JobError } from './JobError.js'
+import { computeUnits, verifierCount, workloadId } from './JobEstimate.js'
+import { RPC_BLOB_CHUNK } from './MarketRpcMethods.js'
+import { RpcMarketChain } from './RpcMarketChain.js'
+import { encodeMarketCall, WorkMarketReader } from './WorkMarketReader.js'
+
+export interface JobCliIo {
+  out(s: string): void
+  err(s: string): void
+  isTTY: boolean
+}
+
+export interface JobCliContext {
+  logger: Logger
+  io?: JobCliIo
+}
+
+interface ConnOpts {
+  rpc: string
+  keystore?: string
+  password?: string
+  keyFile?: string
+  from?: string
+  json?: boolean
+}
+
+const FINAL = new Set(['accepted', 'refunded'])
+
+async function signingKey(o: ConnOpts): Promise<Uint8Array | undefined> {
+  if (o.keyFile) return hexToBytes((await readFile(o.keyFile, 'utf8')).trim())
+  if (!o.keystore) return undefined
+  const json = JSON.parse(await readFile(o.keystore, 'utf8')) as unknown
+  let password: string
+  if (o.password) password = (await readPasswordFile(o.password))[0] ?? ''
+  else {
+    const prompt = new HiddenPrompt()
+    try {
+      password = await prompt.ask(`Password for ${o.keystore}: `)
+    } finally {
+      prompt.close()
+    }
+  }
+  return decryptKeystore(json, password)
+}
+
+async function connect(o: ConnOpts): Promise<{ chain: RpcMarketChain; market: WorkMarketReader }> {
+  const key = await signingKey(o)
+  const chain = await RpcMarketChain.connect(o.rpc, { ...(key ? { key } : {}), ...(o.from ? { from: o.from as Address } : {}) })
+  return { chain, market: new WorkMarketReader(chain) }
+}
+
+async function readSpec(path: string): Promise<JobSpec> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new JobError('SPEC', `cannot read spec file ${path}: ${(e as Error).message}`)
+  }
+  return validateJobSpec(decodeJson(text, path))
+}
+
+/** The spec's input blobs from --dataset/--model files or the bundled datasets (Iris). */
+async function localInputs(spec: JobSpec, o: { dataset?: string; model?: string }): Promise<{ dataset?: Uint8Array; model?: Uint8Array }> {
+  const pick = async (hash: string | undefined, file: string | undefined, what: string) => {
+    if (!hash) return undefined
+    const bytes = file ? new Uint8Array(await readFile(file)) : bundledDatasets().find((d) => d.hash === hash)?.bytes
+    if (!bytes) throw new JobError('INPUT', `the spec's ${what} ${hash} is not bundled: pass --${what} FILE`)
+    if (contentHash(bytes) !== hash) throw new JobError('INPUT', `--${what} ${file} does not hash to the spec's ${what} ${hash}`)
+    return bytes
+  }
+  const out: { dataset?: Uint8Array; model?: Uint8Array } = {}
+  const d = await pick(spec.dataset, o.dataset, 'dataset')
+  const m = await pick(spec.model, o.model, 'model')
+  if (d) out.dataset = d
+  if (m) out.model = m
+  return out
+}
+
+/** Puts a blob into the node's store unless it already has it (pov_putBlob, ≤ 1 MiB). */
+async function upload(chain: RpcMarketChain, bytes: Uint8Array): Promise<Hex> {
+  const hash = contentHash(bytes)
+  if (await chain.rpc.request('pov_getBlob', [hash, 0, 0])) return hash
+  if (bytes.length > RPC_BLOB_CHUNK) throw new JobError('BLOB_TOO_LARGE', `blob ${hash} (${bytes.length} bytes) exceeds what pov_putBlob takes (${RPC_BLOB_CHUNK}); put it on the node with \`compute dataset import\``)
+  const got = await chain.rpc.request<Hex>('pov_putBlob', [`0x${Buffer.from(bytes).toString('hex')}`])
+  if (got !== hash) throw new JobError('BLOB', `the node stored ${got}, expected ${hash}`)
+  return hash
+}
+
+/** Downloads a blob: from the node, else from the worker's node (its registered endpoint). */
+async function download(chain: RpcMarketChain, market: WorkMarketReader, hash: Hex, worker?: Address): Promise<Uint8Array> {
+  const urls: string[] = [chain.rpc.url]
+  if (worker) {
+    const ep = (await market.worker(worker)).endpoint
+    if (/^https?:\/\//.test(ep)) urls.push(ep)
+  }
+  for (const url of urls) {
+    const { rpcBlobSource } = await import('../worker/BlobFetcher.js')
+    const bytes = await rpcBlobSource(url).fetch(hash, 1024 * 1024 * 1024)
+    if (bytes && contentHash(bytes) === hash) return bytes
+  }
+  throw new JobError('BLOB_UNAVAILABLE', `blob ${hash} is not available from ${urls.join(' or ')}`)
+}
+
+type JobJson = Record<string, unknown> & { status: string; price: string; attempts: number; session: string }
+
+async function jobView(chain: RpcMarketChain, id: Hex): Promise<JobJson & { currentSession: Record<string, unknown> | null }> {
+  const job = await chain.rpc.request<JobJson | null>('pov_getJob', [id])
+  if (!job) throw new JobError('NO_JOB', `no job ${id}`)
+  const session = job.session && !/^0x0+$/.test(job.session as string) ? await chain.rpc.request<Record<string, unknown> | null>('pov_getSession', [job.session]) : null
+  return { ...job, currentSession: session }
+}
+
+function describe(v: Awaited<ReturnType<typeof jobView>>): string {
+  const s = v.currentSession as { status: string; worker: string; verifiers: string[] } | null
+  const st = v.status as string
+  if (st === 'open') return 'waiting for a worker'
+  if (st === 'refunded') return 'refunded'
+  if (!s) return st
+  if (st === 'accepted') return `accepted — worker ${s.worker} paid, receipt recorded`
+  if (s.status === 'assigned') return `assigned to ${s.worker}, running`
+  if (s.status === 'committed' && s.verifiers.length === 0) return `committed by ${s.worker}, verifiers being drawn`
+  if (s.status === 'committed') return `being verified by ${s.verifiers.join(', ')}`
+  return `session ${s.status}`
+}
+
+/**
+ * `povchain job …`: submit a job (uploads the spec and its inputs, pays the price into escrow),
+ * follow it, fetch its result, list and estimate jobs, cancel or refund, rate the worker.
+ */
+export function registerJobCommands(program: Command, ctx: JobCliContext): Command {
+  const io: JobCliIo = ctx.io ?? { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) }
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const cmd = args[args.length - 1] as Command
+      const json = Boolean((cmd.opts() as { json?: boolean }).json)
+      try {
+        await fn(...args)
+      } catch (e) {
+        const err = e as Error & { code?: string }
+        if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code ?? 'ERROR', message: err.message } }) + '\n')
+        else io.err(`error: ${err.message}\n`)
+        process.exitCode = 1
+      }
+    }
+  const print = (json: boolean | undefined, obj: unknown, text: string) => io.out(json ? JSON.stringify({ ok: true, ...(obj as object) }) + '\n' : text)
+  const conn = (c: Command) =>
+    c
+      .option('--rpc <url>', 'JSON-RPC endpoint of a povchain node', 'http://127.0.0.1:8545')
+      .option('--keystore <file>', 'sign with this keystore key (otherwise: an account the node holds unlocked)')
+      .option('--password <file>', 'file whose first line is the keystore password (otherwise prompted)')
+      .option('--key-file <file>', 'file with a hex private key (for services; prefer a keystore)')
+      .option('--from <address>', 'node-unlocked account to send from (default: its first)')
+      .option('--json', 'print one JSON object')
+
+  const job = program.command('job').description('post AI jobs to the WorkMarket and get verified results')
+
+  const waitFinal = async (chain: RpcMarketChain, id: Hex, json: boolean | undefined, timeoutSec: number) => {
+    let last = ''
+    const until = Date.now() + timeoutSec * 1000
+    for (;;) {
+      const v = await jobView(chain, id)
+      const line = describe(v)
+      if (line !== last && !json) {
+        io.err(io.isTTY ? `\r\x1b[2K${line}` : `${line}\n`)
+        last = line
+      }
+      if (FINAL.has(v.status as string)) {
+        if (io.isTTY && !json) io.err('\n')
+        return v
+      }
+      if (Date.now() > until) throw new JobError('TIMEOUT', `job ${id} not final after ${timeoutSec} s (${line})`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+
+  conn(job.command('submit').argument('<spec>', 'job spec (JSON)'))
+    .description('post a job: upload the spec and inputs, pay the price into escrow; the contract assigns a worker')
+    .option('--price <coins>', 'price held in escrow (default: the market estimate)')
+    .option('--deadline <seconds>', 'seconds from now by which the work must be committed', '3600')
+    .option('--dataset <file>', "the spec's dataset blob, when it is not bundled")
+    .option('--model <file>', "the spec's model blob (infer jobs)")
+    .option('--wait', 'follow the job until it is final (accepted or refunded)')
+    .option('--timeout <seconds>', 'give up waiting after this long', '900')
+    .action(
+      action(async (specPath: string, o: ConnOpts & { price?: string; deadline: string; dataset?: string; model?: string; wait?: boolean; timeout: string }) => {
+        const spec = await readSpec(specPath)
+        const inputs = await localInputs(spec, o)
+        const { chain, market } = await connect(o)
+        const specHash = await upload(chain, encodeJobSpec(spec))
+        if (specHash !== jobSpecHash(spec)) throw new JobError('SPEC', 'the uploaded spec does not hash to its spec hash')
+        if (inputs.dataset) await upload(chain, inputs.dataset)
+        if (inputs.model) await upload(chain, inputs.model)
+        const units = computeUnits(spec, inputs)
+        const price = o.price ? parseEther(o.price) : await market.estimatePrice(units)
+        const head = await chain.head()
+        const now = BigInt(Math.floor(Date.now() / 1000))
+        const deadline = (head.timestamp > now ? head.timestamp : now) + BigInt(o.deadline)
+        const maxDuration = BigInt(spec.resources.timeoutSec) + 60n
+        const r = await chain.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [specHash, workloadId(spec), deadline, maxDuration, units, verifierCount(spec)]), { value: price })
+        const jobId = r.logs.find((l) => l.address.toLowerCase() === WORK_MARKET_ADDRESS.toLowerCase())!.topics[1] as Hex
+        if (!o.json) io.err(`job ${jobId} posted: ${formatEther(price)} coins in escrow, ${units} compute units, spec ${specHash}\n`)
+        if (!o.wait) {
+          print(o.json, { jobId, specHash, price: price.toString(), units: units.toString(), tx: r.hash }, `${jobId}\n`)
+          return
+        }
+        const v = await waitFinal(chain, jobId, o.json, Number(o.timeout))
+        print(o.json, { job: v }, `${jobId} ${v.status}\n`)
+        if (v.status !== 'accepted') process.exitCode = 1
+      }),
+    )
+
+  conn(job.command('status').argument('<jobId>'))
+    .description('the job, its current session and verification')
+    .option('--wait', 'follow it until it is final')
+    .option('--timeout <seconds>', 'give up waiting after this long', '900')
+    .action(
+      action(async (id: string, o: ConnOpts & { wait?: boolean; timeout: string }) => {
+        const { chain } = await connect(o)
+        const v = o.wait ? await waitFinal(chain, id as Hex, o.json, Number(o.timeout)) : await jobView(chain, id as Hex)
+        print(o.json, { job: v }, `${id}\n  status   ${v.status} — ${describe(v)}\n  price    ${formatEther(BigInt(v.price as string))} coins\n  attempts ${v.attempts}\n  session  ${v.session}\n`)
+      }),
+    )
+
+  conn(job.command('result').argument('<jobId>'))
+    .description('download the verified result (e.g. the trained model) and check it against the committed hash')
+    .requiredOption('--out <file>', 'where to write the result blob')
+    .action(
+      action(async (id: string, o: ConnOpts & { out: string }) => {
+        const { chain, market } = await connect(o)
+        const j = await market.job(id as Hex)
+        if (!j) throw new JobError('NO_JOB', `no job ${id}`)
+        if (j.status !== 'accepted') throw new JobError('NOT_ACCEPTED', `job ${id} is ${j.status}: only an accepted job has a verified result`)
+        const s = (await market.session(j.session))!
+        const bytes = await download(chain, market, s.result.resultHash, s.worker)
+        await writeFile(o.out, bytes)
+        print(o.json, { jobId: id, resultHash: s.result.resultHash, bytes: bytes.length, out: o.out }, `${o.out}: ${bytes.length} bytes, hash ${s.result.resultHash} (as committed and verified)\n`)
+      }),
+    )
+
+  conn(job.command('list'))
+    .description("the sender's jobs (or another client's, or the open ones)")
+    .option('--client <address>', 'jobs of this client')
+    .option('--open', 'jobs waiting for a worker')
+    .action(
+      action(async (o: ConnOpts & { client?: string; open?: boolean }) => {
+        const { chain } = await connect(o)
+        const jobs = await chain.rpc.request<{ jobId: string; status: string; price: string; specHash: string }[]>('pov_listJobs', [o.open ? {} : { client: o.client ?? chain.from }])
+        print(o.json, { jobs }, jobs.map((j) => `${j.jobId}  ${j.status.padEnd(9)} ${formatEther(BigInt(j.price))} coins  spec ${j.specHash}\n`).join('') || '(no jobs)\n')
+      }),
+    )
+
+  conn(job.command('estimate').argument('<spec>', 'job spec (JSON)'))
+    .description('compute units of a spec and its price at recent prices per unit')
+    .option('--dataset <file>', "the spec's dataset blob, when it is not bundled")
+    .option('--model <file>', "the spec's model blob (infer jobs)")
+    .action(
+      action(async (specPath: string, o: ConnOpts & { dataset?: string; model?: string }) => {
+        const spec = await readSpec(specPath)
+        const units = computeUnits(spec, await localInputs(spec, o))
+        const { market } = await connect(o)
+        const [unitPrice, price] = await Promise.all([market.unitPrice(), market.estimatePrice(units)])
+        print(o.json, { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), price: price.toString() }, `${units} compute units × ${formatEther(unitPrice)} coins ≈ ${formatEther(price)} coins\n`)
+      }),
+    )
+
+  for (const [name, fn, what] of [
+    ['cancel', 'cancel', 'take back a job no worker has started'],
+    ['refund', 'refund', 'return the escrow of an open job whose deadline can no longer be met'],
+  ] as const)
+    conn(job.command(name).argument('<jobId>'))
+      .description(what)
+      .action(
+        action(async (id: string, o: ConnOpts) => {
+          const { chain } = await connect(o)
+          const r = await chain.send(WORK_MARKET_ADDRESS, encodeMarketCall(fn, [id]))
+          print(o.json, { jobId: id, tx: r.hash }, `${name}: ${r.hash}\n`)
+        }),
+      )
+
+  conn(job.command('rate').argument('<jobId>').argument('<stars>', '1 … 5'))
+    .description("rate the worker of one of your accepted jobs (once)")
+    .action(
+      action(async (id: string, stars: string, o: ConnOpts) => {
+        const { chain } = await connect(o)
+        const r = await chain.send(WORK_MARKET_ADDRESS, encodeMarketCall('rateWorker', [id, Number(stars)]))
+        print(o.json, { jobId: id, stars: Number(stars), tx: r.hash }, `rated: ${r.hash}\n`)
+      }),
+    )
+  return job
+}

@@ -1,0 +1,88 @@
+import type { Hex } from 'viem'
+import { hexToBytes } from '../../common/bytes.js'
+import type { Logger } from '../../common/logger.js'
+import { silentLogger } from '../../common/logger.js'
+import { contentHash } from '../../compute/ContentHash.js'
+import type { BlobStore } from '../../compute/worker/BlobStore.js'
+import { JsonRpcClient } from '../../bridge/JsonRpcClient.js'
+import { JobError } from '../jobs/JobError.js'
+import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
+
+/** Somewhere a blob may be fetched from by content hash: a peer over the network, a node's RPC. */
+export interface RemoteBlobSource {
+  readonly name: string
+  /** The bytes, or undefined when the source does not hold the blob. The caller checks the hash. */
+  fetch(hash: Hex, maxBytes: number): Promise<Uint8Array | undefined>
+}
+
+/** network/'s blob_by_hash protocol (any connected peer that holds it). */
+export function networkBlobSource(network: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> }): RemoteBlobSource {
+  return {
+    name: 'p2p',
+    fetch: (hash, maxBytes) => network.fetchBlob(hexToBytes(hash), maxBytes).catch(() => undefined),
+  }
+}
+
+/** A node's pov_getBlob over JSON-RPC, chunk by chunk (the transport until every peer runs the network). */
+export function rpcBlobSource(url: string): RemoteBlobSource {
+  const client = new JsonRpcClient({ url, retries: 1, timeoutMs: 30_000 })
+  return {
+    name: url,
+    async fetch(hash, maxBytes) {
+      const parts: Uint8Array[] = []
+      let offset = 0
+      let total = -1
+      do {
+        const r = await client.request<{ total: number; data: Hex } | null>('pov_getBlob', [hash, offset, RPC_BLOB_CHUNK]).catch(() => null)
+        if (!r) return undefined
+        if (total < 0) total = r.total
+        if (total > maxBytes || r.total !== total) return undefined
+        const chunk = hexToBytes(r.data)
+        if (chunk.length === 0 && offset < total) return undefined
+        parts.push(chunk)
+        offset += chunk.length
+      } while (offset < total)
+      const out = new Uint8Array(total)
+      let at = 0
+      for (const p of parts) {
+        out.set(p, at)
+        at += p.length
+      }
+      return out
+    },
+  }
+}
+
+/**
+ * Gets blobs by content hash: from the local store, else from the sources in turn (the network
+ * first, then other nodes' RPC), checking every fetched blob against its hash before keeping it.
+ */
+export class BlobFetcher {
+  private readonly logger: Logger
+
+  constructor(
+    private readonly opts: { store: BlobStore; sources: () => Promise<RemoteBlobSource[]>; maxBytes?: number },
+    deps: { logger?: Logger } = {},
+  ) {
+    this.logger = (deps.logger ?? silentLogger).child({ component: 'blob-fetcher' })
+  }
+
+  async get(hash: Hex): Promise<Uint8Array> {
+    const h = hash.toLowerCase() as Hex
+    const { store } = this.opts
+    if (await store.has(h)) return store.get(h)
+    const max = this.opts.maxBytes ?? 256 * 1024 * 1024
+    for (const source of await this.opts.sources()) {
+      const bytes = await source.fetch(h, max).catch(() => undefined)
+      if (!bytes) continue
+      if (contentHash(bytes) !== h) {
+        this.logger.warn({ hash: h, source: source.name }, 'a source served a blob that does not match its hash')
+        continue
+      }
+      await store.put(bytes)
+      this.logger.debug({ hash: h, source: source.name, bytes: bytes.length }, 'blob fetched')
+      return bytes
+    }
+    throw new JobError('BLOB_UNAVAILABLE', `blob ${h} is neither here nor at any known source`)
+  }
+}

@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { type Address, type Hex } from 'viem'
+import type { Logger } from '../../common/logger.js'
+import type { Metrics } from '../../common/metrics.js'
+import type { BlobStore } from '../../compute/worker/BlobStore.js'
+import type { AssignedJob, ComputeWorker, JobOutcome, JobSource } from '../../compute/worker/ComputeWorker.js'
+import type { SessionStore } from '../../compute/worker/SessionStore.js'
+import type { MarketChain } from '../jobs/MarketChain.js'
+import { encodeMarketCall, type MarketSession, type WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { applyCheat, type WorkerCheat } from './Cheats.js'
+import type { SessionVerifier, SessionVerdict } from './SessionVerifier.js'
+import { VoteBook } from './VoteBook.js'
+
+export interface MarketWorkerOptions {
+  address: Address
+  /** Bond sent with the registration. */
+  bond: bigint
+  /** Compute units per second (compute bench). */
+  capacity: bigint
+  slots: number
+  /** Where this node serves blobs (its RPC URL until the network layer carries them). */
+  endpoint: string
+  /** Force built-in workloads onto this runtime (docker: the node's built image). */
+  runtime: 'embedded' | 'docker'
+  /** Directory for this identity's state (vote salts). */
+  stateDir: string
+  pollMs?: number
+  /** Tests only: a verifier that votes accept without checking. */
+  lazyVerifier?: boolean
+  /** Tests only: a dishonest worker. */
+  cheat?: WorkerCheat
+}
+
+const nowSec = () => BigInt(Math.floor(Date.now() / 1000))
+const ZERO32 = `0x${'00'.repeat(32)}` as Hex
+
+/**
+ * One worker identity of the node in the work market: registers with its bond, runs the
+ * sessions the contract assigns it (as compute's JobSource), commits them, opens their
+ * verification, verifies the sessions it is drawn for with commit-reveal votes, finalises
+ * what is due, and takes open jobs when it has a free slot. All of it is re-derived from the
+ * chain (dutiesOf) on every tick, so a restart resumes: an assigned session is run again
+ * (deterministic work gives the same commitment), votes are revealed from the saved salts.
+ */
+export class MarketWorker implements JobSource {
+  readonly address: Address
+  private readonly log: Logger
+  private readonly votes: VoteBook
+  private readonly queue: Hex[] = []
+  private readonly inFlight = new Set<Hex>()
+  private readonly verdicts = new Map<string, SessionVerdict>()
+  private readonly verifyFailures = new Map<Hex, number>()
+  private timer?: NodeJS.Timeout
+  private ticking?: Promise<void>
+  private stopped = false
+  private registered = false
+  private readonly counters
+
+  constructor(
+    private readonly opts: MarketWorkerOptions,
+    private readonly d: {
+      chain: MarketChain
+      market: WorkMarketReader
+      blobs: BlobStore
+      sessions: SessionStore
+      compute: ComputeWorker
+      verifier: SessionVerifier
+      logger: Logger
+      metrics: Metrics
+    },
+  ) {
+    this.address = opts.address
+    this.log = d.logger.child({ component: 'market-worker', worker: opts.address })
+    this.votes = new VoteBook(join(opts.stateDir, 'votes.json'))
+    this.counters = d.metrics.counter('povchain_market_actions_total', 'Transactions the node sent to the work market', ['action'])
+  }
+
+  async start(): Promise<void> {
+    await this.ensureRegistered()
+    this.d.compute.start(this)
+    const loop = () => {
+      if (this.stopped) return
+      this.ticking = this.tick()
+        .catch((e: Error) => this.log.warn({ err: e.message }, 'market tick failed'))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(loop, this.opts.pollMs ?? 250)
+        })
+    }
+    loop()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.ticking
+    await this.d.compute.stop()
+  }
+
+  private async send(action: string, data: Hex, value?: bigint) {
+    this.counters.inc({ action })
+    return this.d.chain.send(this.d.market.address, data, value === undefined ? {} : { value })
+  }
+
+  /** Sends and logs a refusal instead of throwing (another node may have done it first). */
+  private async trySend(action: string, data: Hex): Promise<boolean> {
+    try {
+      await this.send(action, data)
+      return true
+    } catch (e) {
+      this.log.debug({ action, err: (e as Error).message }, 'market transaction refused')
+      return false
+    }
+  }
+
+  async ensureRegistered(): Promise<void> {
+    const w = await this.d.market.worker(this.address)
+    if (!w.registered) {
+      await this.send('register', encodeMarketCall('register', [this.opts.capacity, this.opts.slots, this.opts.endpoint]), this.opts.bond)
+      this.log.info({ bond: this.opts.bond.toString(), capacity: this.opts.capacity.toString(), endpoint: this.opts.endpoint }, 'registered as a worker')
+    } else if (w.endpoint !== this.opts.endpoint || w.capacity !== this.opts.capacity || w.slots !== this.opts.slots) {
+      await this.send('update', encodeMarketCall('updateWorker', [this.opts.capacity, this.opts.slots, this.opts.endpoint]))
+    }
+    this.registered = true
+  }
+
+  // ------------------------------------------------------------------ JobSource (compute)
+
+  async next(): Promise<AssignedJob | null> {
+    const sid = this.queue.shift()
+    if (!sid) return null
+    try {
+      const s = await this.d.market.session(sid)
+      const job = s && (await this.d.market.job(s.jobId))
+      if (!s || !job || s.status !== 'assigned') {
+        this.inFlight.delete(sid)
+        return null
+      }
+      const { spec, inputs } = await this.d.verifier.jobInputs(job)
+      this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash }, 'running assigned session')
+      return { jobId: sid, spec, inputs, ...(this.opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}) }
+    } catch (e) {
+      this.log.warn({ sessionId: sid, err: (e as Error).message }, 'cannot start the session; giving it up')
+      await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
+      this.inFlight.delete(sid)
+      return null
+    }
+  }
+
+  async report(outcome: JobOutcome): Promise<void> {
+    const sid = outcome.jobId as Hex
+    try {
+      if (outcome.status === 'failed') {
+        this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'session failed; giving it up')
+        await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
+        return
+      }
+      let result = outcome.result
+      if (this.opts.cheat) {
+        const s = (await this.d.market.session(sid))!
+        const job = (await this.d.market.job(s.jobId))!
+        const { spec, inputs } = await this.d.verifier.jobInputs(job)
+        result = applyCheat(this.opts.cheat, spec, inputs, result)
+        await this.d.sessions.save(spec, result)
+        this.log.warn({ sessionId: sid, cheat: this.opts.cheat }, 'committing a dishonest session (test)')
+      }
+      const c = result.commitment
+      const manifest = (await this.d.blobs.getRef(`session-${c.commitment.slice(2)}`))?.trim() as Hex | undefined
+      if (!manifest) throw new Error(`no session record for commitment ${c.commitment}`)
+      await this.send(
+        'commit',
+        encodeMarketCall('commitResult', [
+          sid,
+          {
+            checkpointInterval: BigInt(c.checkpointInterval),
+            totalSteps: BigInt(c.totalSteps),
+            checkpointCount: BigInt(c.checkpointCount),
+            checkpointRoot: c.checkpointRoot,
+            resultHash: c.resultHash,
+            metricsHash: c.metricsHash,
+            manifest,
+            commitment: c.commitment,
+          },
+        ]),
+      )
+      this.log.info({ sessionId: sid, commitment: c.commitment, resultHash: c.resultHash }, 'session committed')
+    } catch (e) {
+      this.log.warn({ sessionId: sid, err: (e as Error).message }, 'committing the session failed')
+    } finally {
+      this.inFlight.delete(sid)
+    }
+  }
+
+  // ------------------------------------------------------------------ the tick
+
+  private async tick(): Promise<void> {
+    if (!this.registered) await this.ensureRegistered()
+    const { working, verifying } = await this.d.market.duties(this.address)
+    for (const sid of working) {
+      const s = await this.d.market.session(sid)
+      if (!s) continue
+      if (s.status === 'assigned') {
+        if (!this.inFlight.has(sid) && nowSec() < s.commitBy) {
+          this.inFlight.add(sid)
+          this.queue.push(sid)
+        }
+      } else if (s.status === 'committed') {
+        // Any transaction sent now lands in a block after the commitment's, as the draw requires.
+        if (s.verifiers.length === 0) await this.trySend('open-verification', encodeMarketCall('openVerification', [sid]))
+        else await this.maybeFinalize(s)
+      }
+    }
+    for (const sid of verifying) await this.verifyDuty(sid)
+    await this.takeOpenJob(working.length)
+    if ((await this.d.market.read<bigint>('credits', [this.address])) > 0n) await this.trySend('withdraw', encodeMarketCall('withdraw'))
+  }
+
+  private async takeOpenJob(working: number): Promise<void> {
+    if (working >= this.opts.slots) return
+    const open = await this.d.market.openJobs()
+    for (const jobId of open.slice(0, 3)) {
+      const j = await this.d.market.job(jobId)
+      if (!j || j.client === this.address) continue
+      if (await this.trySend('assign', encodeMarketCall('assign', [jobId]))) return
+    }
+  }
+
+  private async allVotes(s: MarketSession): Promise<{ committed: boolean; revealed: boolean }> {
+    let committed = true
+    let revealed = true
+    for (const v of s.verifiers) {
+      const vote = await this.d.market.vote(s.sessionId, v)
+      if (vote.hash === ZERO32) committed = false
+      if (vote.verdict === 'none') revealed = false
+    }
+    return { committed, revealed }
+  }
+
+  private async maybeFinalize(s: MarketSession): Promise<void> {
+    if (nowSec() > s.revealBy || (await this.allVotes(s)).revealed) await this.trySend('finalize', encodeMarketCall('finalize', [s.sessionId]))
+  }
+
+  private async verifyDuty(sid: Hex): Promise<void> {
+    const s = await this.d.market.session(sid)
+    if (!s || s.status !== 'committed' || !s.verifiers.includes(this.address)) return
+    const mine = await this.d.market.vote(sid, this.address)
+    if (mine.hash === ZERO32) {
+      if (nowSec() > s.votesBy) return
+      const key = `${sid}:${s.round}`
+      let verdict = this.verdicts.get(key)
+      if (!verdict) {
+        const job = (await this.d.market.job(s.jobId))!
+        try {
+          verdict = this.opts.lazyVerifier ? { accept: true, reason: 'lazy: not checked (test)' } : await this.d.verifier.verify(s, job, this.address)
+        } catch (e) {
+          // The worker's blobs may not be reachable yet: retry a few ticks, then count it against the worker.
+          const n = (this.verifyFailures.get(sid) ?? 0) + 1
+          this.verifyFailures.set(sid, n)
+          this.log.warn({ sessionId: sid, attempt: n, err: (e as Error).message }, 'verification could not run')
+          if (n < 20) return
+          verdict = { accept: false, reason: `checkpoints unavailable: ${(e as Error).message}` }
+        }
+        this.verdicts.set(key, verdict)
+      }
+      const salt = `0x${randomBytes(32).toString('hex')}` as Hex
+      this.votes.put(sid, { round: s.round, accept: verdict.accept, salt, reason: verdict.reason })
+      const hash = await this.d.market.voteHash(sid, s.round, this.address, verdict.accept, salt)
+      if (await this.trySend('commit-vote', encodeMarketCall('commitVote', [sid, hash])))
+        this.log.info({ sessionId: sid, accept: verdict.accept, reason: verdict.reason }, 'vote committed')
+      return
+    }
+    if (mine.verdict === 'none') {
+      const rec = this.votes.get(sid, s.round)
+      if (!rec) {
+        this.log.error({ sessionId: sid }, 'a committed vote without its salt: it cannot be revealed')
+        return
+      }
+      const now = nowSec()
+      if (now > s.revealBy) return
+      if (now > s.votesBy || (await this.allVotes(s)).committed) {
+        if (await this.trySend('reveal-vote', encodeMarketCall('revealVote', [sid, rec.accept, rec.salt]))) this.log.info({ sessionId: sid, accept: rec.accept }, 'vote revealed')
+      }
+      return
+    }
+    await this.maybeFinalize(s)
+  }
+}

@@ -1,0 +1,80 @@
+import type { Address, Hex } from 'viem'
+import type { Logger } from '../../common/logger.js'
+import type { Metrics } from '../../common/metrics.js'
+import type { Hash32 } from '../../compute/ContentHash.js'
+import { decodeJson } from '../../compute/spec/JobSpec.js'
+import { merkleProof } from '../../compute/verify/CheckpointMerkle.js'
+import { ReexecutionVerifier } from '../../compute/verify/ReexecutionVerifier.js'
+import type { SessionCommitment } from '../../compute/verify/SessionCommitment.js'
+import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
+import type { SessionRecord } from '../../compute/worker/SessionStore.js'
+import { parseSpecBlob } from '../jobs/MarketRpcMethods.js'
+import type { MarketJob, MarketSession, WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import type { BlobFetcher } from './BlobFetcher.js'
+
+export interface SessionVerdict {
+  accept: boolean
+  reason: string
+}
+
+/**
+ * A verifier's check of one committed session: fetch the spec, the inputs and the worker's
+ * session record (the committed `manifest`), then re-execute the segments drawn for this
+ * verifier (compute's ReexecutionVerifier, seeded by the market's verifierSeed) from the
+ * worker's checkpoints, each checked against the committed Merkle root.
+ */
+export class SessionVerifier {
+  private readonly verifier: ReexecutionVerifier
+
+  constructor(
+    private readonly d: { market: WorkMarketReader; fetcher: BlobFetcher; logger: Logger; metrics: Metrics },
+  ) {
+    this.verifier = new ReexecutionVerifier({}, { logger: d.logger, metrics: d.metrics })
+  }
+
+  /** Loads the job's spec and inputs (used by workers too). */
+  async jobInputs(job: MarketJob): Promise<{ spec: ReturnType<typeof parseSpecBlob>; inputs: WorkloadInputs }> {
+    const spec = parseSpecBlob(await this.d.fetcher.get(job.specHash), job.specHash)
+    const inputs: WorkloadInputs = {}
+    if (spec.dataset) inputs.dataset = await this.d.fetcher.get(spec.dataset)
+    if (spec.model) inputs.model = await this.d.fetcher.get(spec.model)
+    return { spec, inputs }
+  }
+
+  async verify(session: MarketSession, job: MarketJob, me: Address): Promise<SessionVerdict> {
+    const { spec, inputs } = await this.jobInputs(job)
+    const c = session.result
+    const commitment: SessionCommitment = {
+      version: 1,
+      specHash: job.specHash as Hash32,
+      checkpointInterval: Number(c.checkpointInterval),
+      totalSteps: Number(c.totalSteps),
+      checkpointCount: Number(c.checkpointCount),
+      checkpointRoot: c.checkpointRoot as Hash32,
+      resultHash: c.resultHash as Hash32,
+      metricsHash: c.metricsHash as Hash32,
+      commitment: c.commitment as Hash32,
+    }
+    const record = decodeJson(await this.d.fetcher.get(c.manifest), 'session record') as SessionRecord
+    if (record.format !== 'povchain-session' || !Array.isArray(record.checkpoints) || !Array.isArray(record.checkpointBlobs) || record.checkpoints.length !== record.checkpointBlobs.length)
+      return { accept: false, reason: 'the committed manifest is not a session record' }
+    const randomness = await this.d.market.verifierSeed(session.sessionId, me)
+    const report = await this.verifier.verify({
+      spec,
+      inputs,
+      commitment,
+      randomness,
+      source: {
+        checkpoint: async (index: number) => {
+          const hash = record.checkpoints[index]
+          const blob = record.checkpointBlobs[index]
+          if (!hash || !blob) throw new Error(`the record has no checkpoint ${index}`)
+          return { hash, state: await this.d.fetcher.get(blob as Hex), proof: merkleProof(record.checkpoints, index) }
+        },
+      },
+    })
+    if (report.verdict === 'accept') return { accept: true, reason: `re-executed segments ${report.segments.join(', ')} of ${report.segmentCount}` }
+    const e = report.evidence!
+    return { accept: false, reason: `${e.reason} (segment ${e.segment}${e.detail ? `: ${e.detail}` : ''})` }
+  }
+}

@@ -1,0 +1,160 @@
+import { join } from 'node:path'
+import { getAddress, type Address } from 'viem'
+import type { Logger } from '../../common/logger.js'
+import type { Metrics } from '../../common/metrics.js'
+import { DockerRuntime } from '../../compute/runtime/DockerRuntime.js'
+import { EmbeddedRuntime } from '../../compute/runtime/EmbeddedRuntime.js'
+import { ImageBuilder } from '../../compute/runtime/ImageBuilder.js'
+import { runBenchmark } from '../../compute/worker/Benchmark.js'
+import type { BlobStore } from '../../compute/worker/BlobStore.js'
+import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
+import { SessionStore } from '../../compute/worker/SessionStore.js'
+import type { RpcBackend } from '../../rpc/RpcBackend.js'
+import { JobError } from '../jobs/JobError.js'
+import { BackendMarketChain, backendCaller } from '../jobs/MarketChain.js'
+import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { BlobFetcher, networkBlobSource, rpcBlobSource, type RemoteBlobSource } from './BlobFetcher.js'
+import type { WorkerCheat } from './Cheats.js'
+import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskIssuer.js'
+import { MarketWorker } from './MarketWorker.js'
+import { SessionVerifier } from './SessionVerifier.js'
+
+/** `povchain node --worker …`: one field per flag (see node/cli.ts). */
+export interface WorkerConfig {
+  /** --worker.account: the identities this node works and verifies with (unlocked accounts). */
+  accounts: string[]
+  /** --worker.runtime: where built-in workloads run; auto = Docker when an engine answers. */
+  runtime: 'embedded' | 'docker' | 'auto'
+  /** --worker.bond: coins (wei) bonded at registration. */
+  bond: bigint
+  /** --worker.capacity: compute units per second; measured with `compute bench` when absent. */
+  capacity?: bigint
+  /** --worker.slots: sessions run at once per identity. */
+  slots: number
+  /** --worker.issuer: account that issues protocol-funded control tasks (the genesis controlIssuer). */
+  issuer?: string
+  /** Control-task issuing (interval, price); defaults in ControlTaskIssuer. */
+  issuerOptions?: Partial<ControlTaskIssuerOptions>
+  pollMs?: number
+  /** Tests only, by identity (lowercase address): dishonest workers and lazy verifiers. */
+  behaviour?: Record<string, { cheat?: WorkerCheat; lazyVerifier?: boolean }>
+}
+
+const IMAGE_REF = 'image-builtin'
+
+/**
+ * The node's worker side: the runtimes, the blob fetcher (local store → p2p → other workers'
+ * RPC), and one MarketWorker per identity (`--dev --worker` runs two: one works, the other
+ * verifies — the contract decides who does what), plus the control-task issuer when the node
+ * holds the issuer key.
+ */
+export class WorkerService {
+  readonly workers: MarketWorker[] = []
+  issuer?: ControlTaskIssuer
+  private readonly log: Logger
+  private docker?: DockerRuntime
+
+  constructor(
+    private readonly cfg: WorkerConfig,
+    private readonly d: {
+      backend: RpcBackend
+      blobs: BlobStore
+      datadir: string
+      /** This node's RPC URL (what other nodes fetch its blobs from). */
+      endpoint: string
+      network?: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> }
+      logger: Logger
+      metrics: Metrics
+    },
+  ) {
+    this.log = d.logger.child({ component: 'worker-service' })
+  }
+
+  private async runtimeKind(): Promise<'embedded' | 'docker'> {
+    if (this.cfg.runtime === 'embedded') return 'embedded'
+    const docker = new DockerRuntime({}, { logger: this.d.logger })
+    const probe = await docker.probe()
+    if (!probe.available) {
+      if (this.cfg.runtime === 'docker') throw new JobError('NO_DOCKER', `--worker.runtime docker: ${probe.reason}`)
+      this.log.warn({ reason: probe.reason }, 'no Docker engine: running built-in workloads embedded')
+      return 'embedded'
+    }
+    let image = (await this.d.blobs.getRef(IMAGE_REF))?.trim()
+    if (image && !(await docker.docker.getImage(image).inspect().then(() => true, () => false))) image = undefined
+    if (!image) {
+      this.log.info('building the built-in workload image (once)')
+      image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).digest
+      await this.d.blobs.setRef(IMAGE_REF, image)
+    }
+    this.docker = new DockerRuntime({ defaultImage: image }, { logger: this.d.logger, metrics: this.d.metrics })
+    this.log.info({ image }, 'built-in workloads run in Docker')
+    return 'docker'
+  }
+
+  async start(): Promise<void> {
+    const { backend, blobs, logger, metrics } = this.d
+    const market = new WorkMarketReader(backendCaller(backend))
+    await market.config().catch((e: Error) => {
+      throw new JobError('NO_MARKET', `--worker needs the WorkMarket system contract in genesis: ${e.message}`)
+    })
+    const runtime = await this.runtimeKind()
+    const capacity = this.cfg.capacity ?? BigInt(Math.max(1, Math.round(runBenchmark({ epochs: 1 }).computeUnitsPerSec)))
+    const own = new Set<string>()
+    const sources = async (): Promise<RemoteBlobSource[]> => {
+      const list: RemoteBlobSource[] = []
+      if (this.d.network) list.push(networkBlobSource(this.d.network))
+      const seen = new Set([this.d.endpoint])
+      for (const a of await market.workers()) {
+        if (own.has(a.toLowerCase())) continue
+        const ep = (await market.worker(a)).endpoint
+        if (ep && /^https?:\/\//.test(ep) && !seen.has(ep)) {
+          seen.add(ep)
+          list.push(rpcBlobSource(ep))
+        }
+      }
+      return list
+    }
+    const fetcher = new BlobFetcher({ store: blobs, sources }, { logger })
+    const sessions = new SessionStore(blobs)
+    const verifier = new SessionVerifier({ market, fetcher, logger, metrics })
+    for (const a of this.cfg.accounts) {
+      const address = getAddress(a) as Address
+      own.add(address.toLowerCase())
+      const compute = new ComputeWorker(
+        { runtimes: { embedded: new EmbeddedRuntime({ threads: 1 }), ...(this.docker ? { docker: this.docker } : {}) }, sessions, pollMs: 100 },
+        { logger, metrics },
+      )
+      const b = this.cfg.behaviour?.[address.toLowerCase()] ?? {}
+      const worker = new MarketWorker(
+        {
+          address,
+          bond: this.cfg.bond,
+          capacity,
+          slots: this.cfg.slots,
+          endpoint: this.d.endpoint,
+          runtime,
+          stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
+          pollMs: this.cfg.pollMs ?? 250,
+          ...b,
+        },
+        { chain: new BackendMarketChain(backend, address), market, blobs, sessions, compute, verifier, logger, metrics },
+      )
+      this.workers.push(worker)
+    }
+    for (const w of this.workers) await w.start()
+    if (this.cfg.issuer) {
+      const address = getAddress(this.cfg.issuer) as Address
+      this.issuer = new ControlTaskIssuer(
+        { address, stateDir: join(this.d.datadir, 'worker', 'issuer'), ...this.cfg.issuerOptions },
+        { chain: new BackendMarketChain(backend, address), market, blobs, sessions, logger, metrics },
+      )
+      await this.issuer.start()
+    }
+    this.log.info({ workers: this.workers.map((w) => w.address), runtime, capacity: capacity.toString(), issuer: this.cfg.issuer }, 'worker service running')
+  }
+
+  async stop(): Promise<void> {
+    await this.issuer?.stop()
+    for (const w of this.workers) await w.stop()
+  }
+}

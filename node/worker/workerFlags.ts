@@ -1,0 +1,59 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { parseEther } from 'viem'
+import { bytesToHex } from '../../common/bytes.js'
+import { privateKeyToAddress } from '../../chain/Seal.js'
+import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
+import { DEV_CONTROL_ISSUER_INDEX } from '../../genesis/presets.js'
+import type { WorkerConfig } from './WorkerService.js'
+
+/** `--dev --worker` identities: dev accounts #18 and #17 (one works, the other verifies). */
+export const DEV_WORKER_INDEXES = [18, 17]
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
+const coins = (flag: string) => (v: string) => {
+  try {
+    return parseEther(v)
+  } catch {
+    throw new InvalidArgumentError(`${flag} must be an amount of coins, e.g. 2 or 0.5`)
+  }
+}
+const positive = (flag: string) => (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`)
+  return n
+}
+
+/** The --worker flags of `povchain node`. */
+export function addWorkerOptions(cmd: Command): Command {
+  return cmd
+    .option('--worker', 'work in the WorkMarket: run assigned jobs, verify others (--dev: accounts #18 and #17)', false)
+    .option('--worker.account <addresses>', 'unlocked accounts to work and verify with (comma-separated)', list)
+    .addOption(new Option('--worker.runtime <runtime>', 'where built-in workloads run (auto: Docker when an engine answers)').choices(['auto', 'embedded', 'docker']))
+    .option('--worker.bond <coins>', 'bond of each identity at registration', coins('--worker.bond'))
+    .option('--worker.capacity <cu>', 'compute units per second (default: measured with the compute bench)', positive('--worker.capacity'))
+    .option('--worker.slots <n>', 'sessions each identity runs at once', positive('--worker.slots'), 1)
+    .option('--worker.control-tasks [seconds]', 'issue protocol-funded control tasks after N idle seconds (needs the genesis controlIssuer key; --dev: account #19)')
+}
+
+/** WorkerConfig from the parsed flags, or undefined without --worker. */
+export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean): WorkerConfig | undefined {
+  if (!o.worker) return undefined
+  const keys = dev ? deriveKeys(DEV_MNEMONIC, 20) : []
+  const devAddress = (i: number) => bytesToHex(privateKeyToAddress(keys[i]!))
+  const accounts = (o['worker.account'] as string[] | undefined) ?? (dev ? DEV_WORKER_INDEXES.map(devAddress) : [])
+  if (!accounts.length) throw new InvalidArgumentError('--worker needs --worker.account ADDRESS (unlocked with --unlock and --password)')
+  const control = o['worker.controlTasks'] as string | boolean | undefined
+  const cfg: WorkerConfig = {
+    accounts,
+    runtime: (o['worker.runtime'] as WorkerConfig['runtime'] | undefined) ?? (dev ? 'embedded' : 'auto'),
+    bond: (o['worker.bond'] as bigint | undefined) ?? parseEther('2'),
+    slots: o['worker.slots'] as number,
+  }
+  if (o['worker.capacity'] !== undefined) cfg.capacity = BigInt(o['worker.capacity'] as number)
+  if (control !== undefined) {
+    if (!dev) throw new InvalidArgumentError('--worker.control-tasks runs only with --dev for now (the issuer key of a public network is a protocol role)')
+    cfg.issuer = devAddress(DEV_CONTROL_ISSUER_INDEX)
+    cfg.issuerOptions = { idleMs: (control === true ? 30 : Number(control)) * 1000, fundTopUp: parseEther('10') }
+  }
+  return cfg
+}
