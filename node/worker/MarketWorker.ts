@@ -137,7 +137,7 @@ export class MarketWorker implements JobSource {
         return null
       }
       const { spec, inputs } = await this.d.verifier.jobInputs(job)
-      this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash }, 'running assigned session')
+      this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash, runtime: this.opts.runtime === 'docker' ? 'docker' : spec.runtime.type }, 'running assigned session')
       return { jobId: sid, spec, inputs, ...(this.opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}) }
     } catch (e) {
       this.log.warn({ sessionId: sid, err: (e as Error).message }, 'cannot start the session; giving it up')
@@ -151,6 +151,8 @@ export class MarketWorker implements JobSource {
     const sid = outcome.jobId as Hex
     try {
       if (outcome.status === 'failed') {
+        // Stopped mid-run (shutdown): leave the session assigned; the restarted node runs it again.
+        if (this.stopped || outcome.code === 'COMPUTE_CANCELLED') return
         this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'session failed; giving it up')
         await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
         return

@@ -1,0 +1,199 @@
+/**
+ * Cheating against the work market on a real dev node (in-process, real LevelDB, real EVM),
+ * with the node's own worker code: a worker that fakes a segment, one that skips work, one
+ * that answers a control task wrongly — each rejected, its bond cut and its rating lowered;
+ * a verifier that votes without checking, caught by a known answer and by a planted wrong
+ * result (trap); a job nobody takes, refunded; a worker restarted mid-job, resuming. After each
+ * test every balance is replayed from the chain and adds up to the wei.
+ *
+ * Workers are started one identity at a time so that the cheater is the only one the contract
+ * can draw for the first session; the verifier registers after it.
+ */
+import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { parseEther, type Address, type Hex } from 'viem'
+import { silentLogger } from '../common/logger.js'
+import { noopMetrics } from '../common/metrics.js'
+import { encodeJobSpec, jobSpecHash, type JobSpec } from '../compute/spec/JobSpec.js'
+import { BlobStore } from '../compute/worker/BlobStore.js'
+import { bundledDatasets } from '../compute/data/BundledDatasets.js'
+import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
+import { computeUnits, workloadId } from '../node/jobs/JobEstimate.js'
+import { RpcMarketChain } from '../node/jobs/RpcMarketChain.js'
+import { encodeMarketCall, WorkMarketReader } from '../node/jobs/WorkMarketReader.js'
+import { WorkerService, type WorkerConfig } from '../node/worker/WorkerService.js'
+import { rpc, startInProcessNode, waitFor, type InProcessNode } from './helpers/devnode.js'
+import { checkLedger } from './workmarket-ledger.js'
+
+const A: Address = '0xdD2FD4581271e230360230F9337D5c0430Bf44C0' // dev #18
+const B: Address = '0xbDA5747bFD65F08deb54cb465eB87D40e51B197E' // dev #17
+const ISSUER: Address = '0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199' // dev #19
+/** The client: dev #1 (not #0, the producer, whose balance also collects the tips). */
+const CLIENT: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const ETHER = 10n ** 18n
+const iris = bundledDatasets().find((d) => d.name === 'iris')!
+
+/** Iris, 20 epochs: 160 steps, 11 checkpoints; every segment is re-executed, so any forgery is found. */
+function strictSpec(seed: number): JobSpec {
+  return {
+    version: 1,
+    kind: 'train',
+    runtime: { type: 'embedded' },
+    workload: { id: 'mlp-train', version: 1 },
+    dataset: iris.hash,
+    params: { layers: [8], activation: 'relu', epochs: 20, batchSize: 16, optimizer: { type: 'adam', learningRate: 0.01 }, testFraction: 0.2 },
+    seed,
+    checkpointInterval: 16,
+    verification: { mode: 'reexecution', samples: 10, verifiers: 1 },
+    resources: { cpus: 1, memoryMb: 256, gpus: 0, timeoutSec: 120 },
+  }
+}
+
+async function startWorkers(n: InProcessNode, accounts: Address[], extra: Partial<WorkerConfig> = {}): Promise<WorkerService> {
+  const svc = new WorkerService(
+    { accounts, runtime: 'embedded', bond: parseEther('2'), slots: 1, capacity: 100n, pollMs: 100, ...extra },
+    { backend: n.node.backend, blobs: new BlobStore({ dir: join(n.datadir, 'compute') }), datadir: n.datadir, endpoint: n.httpUrl, logger: silentLogger, metrics: noopMetrics },
+  )
+  await svc.start()
+  return svc
+}
+
+async function submit(n: InProcessNode, spec: JobSpec, opts: { deadline?: bigint; maxDuration?: bigint; price?: bigint } = {}): Promise<Hex> {
+  const client = await RpcMarketChain.connect(n.httpUrl, { from: CLIENT })
+  await rpc(n.httpUrl, 'pov_putBlob', [`0x${Buffer.from(encodeJobSpec(spec)).toString('hex')}`])
+  const now = BigInt(Math.floor(Date.now() / 1000))
+  const r = await client.send(
+    WORK_MARKET_ADDRESS,
+    encodeMarketCall('postJob', [jobSpecHash(spec), workloadId(spec), now + (opts.deadline ?? 3600n), opts.maxDuration ?? 300n, computeUnits(spec, { dataset: iris.bytes }), 1]),
+    { value: opts.price ?? ETHER },
+  )
+  return r.logs[0]!.topics[1] as Hex
+}
+
+async function setup(t: Test) {
+  const n = await startInProcessNode()
+  const market = new WorkMarketReader({ call: async (to, data) => rpc<Hex>(n.httpUrl, 'eth_call', [{ to, data }, 'latest']) })
+  const services: WorkerService[] = []
+  t.teardown(async () => {
+    for (const s of services) await s.stop()
+    await n.stop()
+  })
+  const books = async () => {
+    const l = await checkLedger(n.httpUrl)
+    t.same(l.mismatches, [], `balances add up to the wei (${l.transactions} transactions, ${l.accounts} accounts)`)
+  }
+  const workers = async (accounts: Address[], extra: Partial<WorkerConfig> = {}) => {
+    const s = await startWorkers(n, accounts, extra)
+    services.push(s)
+    return s
+  }
+  const session = async (jobId: Hex, index: number) => {
+    const ids = await market.sessionsOfJob(jobId)
+    return ids[index] ? market.session(ids[index]!) : undefined
+  }
+  return { n, market, workers, books, session }
+}
+
+for (const cheat of ['fake-segment', 'skip-work'] as const) {
+  t.test(`a worker that ${cheat === 'fake-segment' ? 'fakes a segment' : 'skips work'} is rejected, loses half its bond and rating; the job is redone and paid`, async (t) => {
+    const { n, market, workers, books, session } = await setup(t)
+    await workers([A], { behaviour: { [A.toLowerCase()]: { cheat } } })
+    const jobId = await submit(n, strictSpec(cheat === 'fake-segment' ? 7 : 8))
+    await waitFor(async () => (await session(jobId, 0))?.status === 'committed', 'the cheater to commit', 60_000)
+    await workers([B])
+    const s1 = await waitFor(async () => {
+      const s = await session(jobId, 0)
+      return s?.status === 'rejected' ? s : undefined
+    }, 'the forged session to be rejected', 60_000)
+    t.equal(s1.worker, A)
+    const a = await market.worker(A)
+    t.equal(a.bond, ETHER, 'half of the 2-coin bond is cut')
+    t.ok(a.rating <= 250, `rating ${a.rating} ≤ 250 (from 500)`)
+    t.equal(a.failures, 1)
+    t.equal((await market.receipt(s1.sessionId))?.status, 'rejected')
+    const job = await waitFor(async () => {
+      const j = await market.job(jobId)
+      return j?.status === 'accepted' ? j : undefined
+    }, 'the job redone by the honest worker and accepted', 90_000)
+    const s2 = (await market.session(job.session))!
+    t.equal(s2.worker, B, 'reassigned to the other worker')
+    t.match(await market.receipt(s2.sessionId), { status: 'accepted', value: ETHER, worker: B })
+    t.equal((await market.worker(A)).verifications, 1, 'the cheater, still bonded, verified the honest redo')
+    await books()
+  })
+}
+
+t.test('a wrong control-task answer is rejected over a lazy verifier, who is faulted too', async (t) => {
+  const { market, workers, books, session } = await setup(t)
+  const svc = await workers([A], { behaviour: { [A.toLowerCase()]: { cheat: 'wrong-result' } }, issuer: ISSUER, issuerOptions: { idleMs: 0, fundTopUp: parseEther('10'), pollMs: 200 } })
+  const jobId = await svc.issuer!.postControlTask()
+  t.equal((await market.job(jobId))?.control, true)
+  await waitFor(async () => (await session(jobId, 0))?.status === 'committed', 'the worker to commit', 60_000)
+  await workers([B], { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
+  const s1 = await waitFor(async () => {
+    const s = await session(jobId, 0)
+    return s?.status === 'rejected' ? s : undefined
+  }, 'the control session to be rejected', 60_000)
+  t.equal((await market.vote(s1.sessionId, B)).verdict, 'accept', 'the lazy verifier accepted it')
+  const a = await market.worker(A)
+  t.equal(a.controlsFailed, 1)
+  t.equal(a.rating, 0, 'a wrong control answer zeroes the rating')
+  t.equal(a.bond, ETHER)
+  const b = await market.worker(B)
+  t.equal(b.verifierFaults, 1, 'the lazy verifier is faulted by the known answer')
+  t.equal(b.bond, 2n * ETHER - ETHER / 10n)
+  await books()
+})
+
+t.test('a lazy verifier is caught by a planted wrong result; the careful one is rewarded', async (t) => {
+  const { market, workers, books } = await setup(t)
+  const svc = await workers([A, B], { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } }, issuer: ISSUER, issuerOptions: { idleMs: 0, fundTopUp: parseEther('10'), pollMs: 200 } })
+  const sid = await svc.issuer!.plantTrap(2)
+  const s = await waitFor(async () => {
+    const x = await market.session(sid)
+    return x?.status === 'rejected' ? x : undefined
+  }, 'the trap to be finalised', 60_000)
+  t.same([...s.verifiers].sort(), [A, B].sort(), 'both workers were drawn')
+  t.equal((await market.vote(sid, B)).verdict, 'accept')
+  t.equal((await market.vote(sid, A)).verdict, 'reject')
+  t.match(await market.worker(B), { verifierFaults: 1, bond: 2n * ETHER - ETHER / 10n })
+  t.ok((await market.worker(B)).rating < 500)
+  t.match(await market.worker(A), { verifierFaults: 0, verifications: 1 })
+  t.equal(await market.receipt(sid), undefined, 'a trap leaves no receipt')
+  await books()
+})
+
+t.test('a job nobody takes is refunded once its deadline cannot be met', async (t) => {
+  const { n, market, books } = await setup(t)
+  const jobId = await submit(n, strictSpec(11), { deadline: 13n, maxDuration: 10n, price: ETHER / 2n })
+  t.equal((await market.job(jobId))?.status, 'open')
+  const client = await RpcMarketChain.connect(n.httpUrl, { from: CLIENT })
+  await t.rejects(client.send(WORK_MARKET_ADDRESS, encodeMarketCall('refund', [jobId])), /NotExpired/, 'not while it can still be done')
+  await new Promise((r) => setTimeout(r, 4000))
+  const before = await client.balance()
+  const r = await client.send(WORK_MARKET_ADDRESS, encodeMarketCall('refund', [jobId]))
+  t.equal((await market.job(jobId))?.status, 'refunded')
+  const receipt = await rpc<{ gasUsed: Hex; effectiveGasPrice: Hex }>(n.httpUrl, 'eth_getTransactionReceipt', [r.hash])
+  t.equal(await client.balance(), before + ETHER / 2n - BigInt(receipt.gasUsed) * BigInt(receipt.effectiveGasPrice), 'the escrow came back whole')
+  await books()
+})
+
+t.test('a worker restarted mid-job runs its session again and commits; the job is accepted', async (t) => {
+  const { n, market, workers, books, session } = await setup(t)
+  const first = await workers([A])
+  const spec = { ...strictSpec(12), params: { ...strictSpec(12).params, epochs: 200 } }
+  const jobId = await submit(n, spec)
+  await waitFor(async () => (await session(jobId, 0))?.status === 'assigned', 'assignment', 30_000)
+  await new Promise((r) => setTimeout(r, 300))
+  await first.stop() // mid-run: the session is still only assigned
+  t.equal((await session(jobId, 0))?.status, 'assigned')
+  await workers([A])
+  await workers([B])
+  const job = await waitFor(async () => {
+    const j = await market.job(jobId)
+    return j?.status === 'accepted' ? j : undefined
+  }, 'acceptance after the restart', 120_000)
+  t.equal((await market.session(job.session))?.worker, A, 'the same session, resumed')
+  t.equal(job.attempts, 1)
+  await books()
+})
