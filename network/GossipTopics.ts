@@ -99,6 +99,7 @@ export class GossipTopics {
     this.m = {
       received: deps.metrics.counter('povchain_network_gossip_received_total', 'Gossip messages received, by topic and verdict', ['topic', 'verdict']),
       published: deps.metrics.counter('povchain_network_gossip_published_total', 'Gossip messages published, by topic', ['topic']),
+      overLimit: deps.metrics.counter('povchain_network_gossip_over_limit_total', 'Gossip messages dropped over a peer\'s rate limit', ['topic']),
       validation: deps.metrics.histogram('povchain_network_gossip_validation_seconds', 'Time to validate one gossip message', ['topic'], [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 1, 5]),
     }
   }
@@ -167,7 +168,8 @@ export class GossipTopics {
       if (!name) verdict = 'reject'
       else if (this.deps.scorer.isBanned(peer)) verdict = 'ignore'
       else if (!this.deps.limiter.tryTake(peer, `gossip/${name}`)) {
-        this.deps.scorer.apply(peer, 'rate-limited', `gossip ${name}: over the rate limit`)
+        // Dropped, not punished: a busy honest peer relays bursts it did not create.
+        this.m.overLimit.inc({ topic: name })
         verdict = 'ignore'
       } else verdict = await this.validate(name, msg.data, peer)
     } catch (e) {

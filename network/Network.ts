@@ -41,7 +41,7 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   bodies_by_hash: { perSecond: 50, burst: 200 },
   receipts_by_hash: { perSecond: 20, burst: 50 },
   blob_by_hash: { perSecond: 20, burst: 40 },
-  'gossip/transactions': { perSecond: 500, burst: 2000 },
+  'gossip/transactions': { perSecond: 2000, burst: 10000 },
   'gossip/blocks': { perSecond: 20, burst: 50 },
   'gossip/attestations': { perSecond: 200, burst: 1000 },
   'gossip/compute': { perSecond: 50, burst: 200 },
@@ -161,7 +161,7 @@ export class Network {
     this.statusTimer.unref()
     this.log.info(
       { peerId: this.peerId, listen: this.host.multiaddrs(), network: networkId(chain.chainId, chain.genesisHash), bootnodes: this.options.bootnodes.length },
-      `p2p listening on ${this.host.multiaddrs()[0] ?? '(nothing)'}`,
+      `p2p listening on ${this.host.multiaddrs().find((a) => !a.startsWith('/ip4/127.') && !a.startsWith('/ip6/::1/')) ?? this.host.multiaddrs()[0] ?? '(nothing)'}`,
     )
   }
 

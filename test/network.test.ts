@@ -53,6 +53,15 @@ t.test('three producers: one chain, a transaction reaches everyone, the RPC repo
   t.equal(new Set(receipts.map((r) => r.blockHash)).size, 1, 'same block on every node')
   t.equal(receipts[0]!.status, '0x1')
 
+  // A burst: 150 transfers from five senders into one node all end up mined, seen by another.
+  const burst = Array.from({ length: 150 }, (_, i) => transferTx(CHAIN_ID, 4 + (i % 5), BigInt(Math.floor(i / 5)), new Uint8Array(20).fill(8), 1n))
+  const t1 = Date.now()
+  await Promise.all(burst.map((x) => rpc(b.httpUrl, 'eth_sendRawTransaction', [bytesToHex(x.serialize())])))
+  const last = bytesToHex(burst[burst.length - 1]!.hash())
+  await until(() => rpc(a.httpUrl, 'eth_getTransactionReceipt', [last]), 'the burst mined', 30_000, 200)
+  for (const x of burst.slice(0, 5)) t.ok(await rpc(a.httpUrl, 'eth_getTransactionReceipt', [bytesToHex(x.hash())]), 'burst transaction mined')
+  t.comment(`150 transactions sent to one node were mined and visible on another in ${Date.now() - t1} ms`)
+
   await until(() => c.nodes.every((n) => n.node.store.head().number >= 5n), 'five blocks everywhere', 20_000)
   const h = c.nodes.reduce((m, n) => (n.node.store.head().number < m ? n.node.store.head().number : m), 1n << 62n) - 1n
   const hashes = await Promise.all(c.nodes.map(async (n) => bytesToHex((await n.node.store.canonicalHeader(h))!.hash())))
