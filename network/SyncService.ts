@@ -149,8 +149,9 @@ export class SyncService {
             this.log.debug({ reason: e.message }, 'sync restarts')
           } else {
             this.log.info({ peer: target.id.toString(), err: (e as Error).message }, 'sync from peer failed; trying again')
-            // Do not hammer a peer that failed; its score fell and another may be best now.
-            if (!(e instanceof NetworkError) || e.code !== 'NETWORK_BAD_RESPONSE') this.peers.delete(target.id.toString())
+            // Forget what the peer claimed until its next status: another peer may be best now,
+            // and a peer that cannot serve its announced head must not hold producers back.
+            this.peers.delete(target.id.toString())
             await sleep(200)
           }
           result = 'retried'
@@ -209,7 +210,10 @@ export class SyncService {
     for (;;) {
       const start = n - window + 1n > 0n ? n - window + 1n : 0n
       const headers = await requestHeaders(this.deps.reqresp, target.id, start, Number(n - start + 1n))
-      if (headers.length === 0) throw new NetworkError('BAD_RESPONSE', `${target.id} has no headers at ${start}…${n} though it announced ${target.number}`)
+      if (headers.length === 0) {
+        this.deps.scorer.apply(target.id.toString(), 'bad-response', `announced head ${target.number} but has no headers at ${start}…${n}`)
+        throw new NetworkError('BAD_RESPONSE', `${target.id} has no headers at ${start}…${n} though it announced ${target.number}`)
+      }
       for (let i = headers.length - 1; i >= 0; i--) {
         const h = headers[i]!
         if (await chain.getHeader(h.hash())) return { number: h.number, hash: h.hash() }
@@ -226,7 +230,11 @@ export class SyncService {
     const headers: BlockHeader[] = []
     while (headers.length < count) {
       const got = await requestHeaders(reqresp, target.id, start + BigInt(headers.length), count - headers.length)
-      if (got.length === 0) throw new RestartSync(`${target.id} returned no headers from ${start + BigInt(headers.length)}`)
+      if (got.length === 0) {
+        // An honest peer can always serve up to the head it announced (heads never shrink).
+        scorer.apply(target.id.toString(), 'bad-response', `announced head ${target.number} but has no header ${start + BigInt(headers.length)}`)
+        throw new NetworkError('BAD_RESPONSE', `${target.id} returned no headers from ${start + BigInt(headers.length)}`)
+      }
       const prev = headers[headers.length - 1]
       if (prev && !equalBytes(got[0]!.parentHash, prev.hash())) throw new RestartSync('headers changed between requests')
       headers.push(...got)

@@ -198,8 +198,14 @@ t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
   }
   await until(() => net.scorer.isBanned(r4.peerId), 'oversized/malformed requester banned')
 
+  // 5. A peer announcing a head it cannot serve: it must not hold the producers back.
+  const r5 = await startRogue({ chainId: CHAIN_ID, genesis, bootnodes: [a.multiaddr], common, claimHead: genesis.with({ number: 1_000_000n }) })
+  t.teardown(() => r5.stop())
+  await until(() => net.scorer.isBanned(r5.peerId), 'the liar banned', 40_000)
+  t.match(net.scorer.banReason(r5.peerId), /announced head 1000000/, `banned: ${net.scorer.banReason(r5.peerId)}`)
+
   // Bans disconnect and keep the rogues out; the honest pair still agrees and grows.
-  await until(() => !net.peers().some((p) => [r1, r2, r2b, r3, r4].some((r) => r.peerId === p.id)), 'rogues disconnected')
+  await until(() => !net.peers().some((p) => [r1, r2, r2b, r3, r4, r5].some((r) => r.peerId === p.id)), 'rogues disconnected')
   const before = a.node.store.head().number
   await until(() => a.node.store.head().number >= before + 3n && b.node.store.head().number >= before + 3n, 'honest nodes keep producing', 20_000)
   const n = (a.node.store.head().number < b.node.store.head().number ? a.node.store.head().number : b.node.store.head().number) - 1n

@@ -169,11 +169,18 @@ export async function buildHistory(
  * A libp2p peer speaking our protocols with a chain that never moves past `genesis` (so it
  * passes the status handshake) — tests make it misbehave through its `gossip` and `reqresp`.
  */
-export async function startRogue(opts: { chainId: bigint; genesis: BlockHeader; bootnodes: string[]; common: ReturnType<typeof createChainCommon> }): Promise<Network> {
+export async function startRogue(opts: {
+  chainId: bigint
+  genesis: BlockHeader
+  bootnodes: string[]
+  common: ReturnType<typeof createChainCommon>
+  /** The head it claims in its status (default: genesis). */
+  claimHead?: BlockHeader
+}): Promise<Network> {
   const chain: ChainAccess = {
     chainId: opts.chainId,
     genesisHash: opts.genesis.hash(),
-    head: () => opts.genesis,
+    head: () => opts.claimHead ?? opts.genesis,
     finalized: () => undefined,
     getHeader: async () => undefined,
     canonicalHeader: async (n) => (n === 0n ? opts.genesis : undefined),
