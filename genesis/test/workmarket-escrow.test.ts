@@ -255,7 +255,14 @@ async function run(ops: Op[]) {
         if (!chosen) break
         const [sid, s] = chosen
         let r: TxOutcome
-        if (op.kind === 'expire') {
+        const { commitBy } = await h.read<{ commitBy: bigint }>('getSession', [sid])
+        if (op.kind === 'abandon' && h.timestamp > commitBy) {
+          // Too late to give it up without the penalty: only expire remains.
+          const late = await h.tx(s.worker, 'abandon', [sid])
+          if (late.error !== 'CommitTooLate') throw new Error(`${label}: late abandon gave ${late.error ?? 'ok'}`)
+          r = await h.must(MARKET, 'expire', [sid])
+          m.fund += m.cut(s.worker, m.cfg.faultPenalty)
+        } else if (op.kind === 'expire') {
           h.advance(601n)
           r = await h.must(MARKET, 'expire', [sid])
           m.fund += m.cut(s.worker, m.cfg.faultPenalty)
