@@ -170,9 +170,12 @@ export class Network {
     this.stopped = true
     if (this.statusTimer) clearInterval(this.statusTimer)
     this.unsubHead?.()
-    await this.sync?.stop()
+    // Stop the sync loop from starting anything new, close the host (which aborts requests in
+    // flight, so the loop ends at once), then wait for the loop: nothing is imported after stop.
+    this.sync?.halt()
     this.gossip?.stop()
     await this.host?.stop()
+    await this.sync?.stop()
   }
 
   private async handshake(id: PeerId, attempt = 0): Promise<void> {

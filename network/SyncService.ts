@@ -129,6 +129,11 @@ export class SyncService {
     while (this.running) await this.running
   }
 
+  /** No new runs or batches from now on. */
+  halt(): void {
+    this.stopped = true
+  }
+
   async stop(): Promise<void> {
     this.stopped = true
     await this.running?.catch(() => {})
@@ -187,6 +192,7 @@ export class SyncService {
       const blocks = await inflight.shift()!
       schedule()
       for (const b of blocks) {
+        if (this.stopped) return
         if (!equalBytes(b.header.parentHash, expectedParent)) throw new RestartSync(`block ${b.number} does not follow the previous batch (the peer's chain moved)`)
         const out = await chain.importBlock(b)
         if (out.status === 'invalid') {

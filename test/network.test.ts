@@ -91,6 +91,18 @@ t.test('a late node syncs blocks with transactions from several peers', async (t
     t.equal(bytesToHex(n.node.store.head().stateRoot), bytesToHex(target.stateRoot), 'same state')
   }
   t.equal(await rpc(d.httpUrl, 'eth_syncing'), false, 'eth_syncing false once caught up')
+
+  // A node stopped in the middle of a sync stops promptly, and resumes from where it was.
+  const e = await c.start({ name: 'e', bootnodes: [a.multiaddr, b.multiaddr] })
+  const syncing = await until(() => rpc<{ currentBlock: string; highestBlock: string } | false>(e.httpUrl, 'eth_syncing'), 'eth_syncing reports the run', 20_000, 10)
+  t.equal(Number(syncing.highestBlock), Number(target.number), 'eth_syncing names the target')
+  await until(() => e.node.store.head().number >= 40n, 'e part-way', 30_000, 10)
+  const stopAt = Date.now()
+  await e.stop()
+  t.ok(Date.now() - stopAt < 5_000, `stopped mid-sync in ${Date.now() - stopAt} ms`)
+  const e2 = await c.start({ name: 'e', bootnodes: [a.multiaddr, b.multiaddr] })
+  t.ok(e2.node.store.head().number > 0n, `resumed from block ${e2.node.store.head().number}`)
+  await until(() => e2.node.store.head().number === target.number, 'e synced after restart', 60_000)
   // Receipts travel too (receipts_by_hash), checked against the source.
   const { requestReceipts } = await import('../network/protocols/ReceiptsByHash.js')
   const blk = (await a.node.store.canonicalHeader(1n))!
