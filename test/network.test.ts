@@ -258,3 +258,19 @@ t.test('a partition into two halves heals into one canonical chain', async (t) =
   }, 'one canonical chain above the split', 30_000)
   t.pass(`all four nodes share one chain up to ${low}, past the ${splitTop} blocks of the longer half`)
 })
+
+t.test('--maxpeers caps the peer set', async (t) => {
+  const c = new Cluster(clusterGenesis({ producers: [randomKey(0)], slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
+  t.teardown(() => c.destroy())
+  const a = await c.start({ name: 'a', p2p: { maxPeers: 2 } })
+  for (let i = 0; i < 4; i++) await c.start({ name: `x${i}`, bootnodes: [a.multiaddr] })
+  await until(() => a.node.network!.peerCount() === 2, 'two peers')
+  let most = 0
+  const t0 = Date.now()
+  while (Date.now() - t0 < 3_000) {
+    most = Math.max(most, a.node.network!.host.libp2p.getConnections().length)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  t.ok(most <= 2, `at most 2 connections held (saw ${most}) while 4 nodes dial it`)
+  t.equal(a.node.network!.peerCount(), 2)
+})
