@@ -245,7 +245,12 @@ export class SyncService {
       if (prev && !equalBytes(got[0]!.parentHash, prev.hash())) throw new RestartSync('headers changed between requests')
       headers.push(...got)
     }
-    for (const h of headers) {
+    // Before downloading bodies, check the seals of the batch's ends: the headers link by
+    // parent hash, so a peer cannot hand us a fabricated run without an eligible producer's
+    // seal on its tip. Every header is checked in full on import anyway; checking all here
+    // too would recover each seal twice.
+    const ends = headers.length > 1 ? [headers[0]!, headers[headers.length - 1]!] : headers
+    for (const h of ends) {
       const bad = chain.precheckHeader(h)
       if (bad) {
         scorer.apply(target.id.toString(), 'invalid-block', `header ${h.number}: ${bad}`)
