@@ -106,7 +106,16 @@ t.test('a three-node devnet survives a kill, a rogue peer and a late joiner', as
   process.kill(n1.pid!, 'SIGKILL')
   await waitFor(() => !alive(n1.pid!), 'node1 dead', 5_000, 50)
   const before = Number((await head(urls[0]!)).number)
-  await agree([urls[0]!, urls[2]!], before + 3, 'chain advances without node1', 30_000)
+  await agree([urls[0]!, urls[2]!], before + 4, 'chain advances without node1', 30_000)
+  // node1's slots were filled by its backup (node2, one second into the slot).
+  const producers = m.nodes.map((n) => n.producer.toLowerCase())
+  const after = Number((await head(urls[0]!)).number)
+  const blocks = await Promise.all(
+    Array.from({ length: after - before }, (_, i) => rpc<{ slot: string; producer: string }>(urls[0]!, 'eth_getBlockByNumber', [`0x${(before + 1 + i).toString(16)}`, false])),
+  )
+  const byBackup = blocks.filter((b) => b.producer.toLowerCase() !== producers[Number(BigInt(b.slot) % 3n)])
+  const filled = byBackup.filter((b) => producers[Number(BigInt(b.slot) % 3n)] === producers[1])
+  t.ok(filled.length > 0, `${filled.length} of node1's slots sealed by its backup`)
   const restarted = spawnLogged(n1.argv)
   await waitFor(async () => (await rpcRaw(n1.rpc, 'eth_blockNumber')).result !== undefined, 'node1 back', 30_000, 200)
   const target = Number((await head(urls[0]!)).number)
