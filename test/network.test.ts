@@ -53,6 +53,21 @@ t.test('three producers: one chain, a transaction reaches everyone, the RPC repo
   t.equal(new Set(receipts.map((r) => r.blockHash)).size, 1, 'same block on every node')
   t.equal(receipts[0]!.status, '0x1')
 
+  // Attestations and compute messages travel on their topics (their producers come later).
+  const gotCompute: string[] = []
+  const gotAtt: bigint[] = []
+  for (const n of [b, d]) {
+    n.node.network!.gossip.onCompute((m) => gotCompute.push(m.kind))
+    n.node.network!.gossip.onAttestation((m) => gotAtt.push(m.slot))
+  }
+  await a.node.network!.gossip.publishCompute({
+    kind: 'worker',
+    worker: { worker: new Uint8Array(20).fill(1), workloads: ['mlp-train'], capacity: 2, timestamp: 1n, signature: new Uint8Array(0) },
+  })
+  await a.node.network!.gossip.publishAttestation({ slot: 7n, blockHash: new Uint8Array(32), validator: new Uint8Array(20), signature: new Uint8Array(65) })
+  await until(() => gotCompute.length === 2 && gotAtt.length === 2, 'compute and attestation gossip on both other nodes', 10_000)
+  t.same(gotCompute, ['worker', 'worker'])
+
   // A burst: 150 transfers from five senders into one node all end up mined, seen by another.
   const burst = Array.from({ length: 150 }, (_, i) => transferTx(CHAIN_ID, 4 + (i % 5), BigInt(Math.floor(i / 5)), new Uint8Array(20).fill(8), 1n))
   const t1 = Date.now()
