@@ -1,0 +1,247 @@
+import { ConsensusError } from './errors.js'
+
+/**
+ * Justification and finality (issue 5), Casper-FFG style with every block a checkpoint and
+ * the block height as its coordinate:
+ *
+ * - A vote is a validator's signed link source → target: `target` is the head it sees,
+ *   `source` the highest justified ancestor of that head in its view.
+ * - Genesis is justified. A block T is **justified** when validators holding more than 2/3 of
+ *   the weight of T's epoch voted one link S → T whose source S is a justified ancestor of T.
+ * - A justified block S whose direct child C (height S+1) is justified through the link S → C
+ *   is **final**. (That is the issue's "a justified block with a justified child"; requiring
+ *   the link to come from S is what makes the proof go through.)
+ * - Honest validators never vote two targets at one height (double vote) and never cast a
+ *   link that surrounds or is surrounded by one of their own (s1 < s2 < t2 < t1). Both are
+ *   slashable (SlashingEvidence). With honest votes = increasing target heights and
+ *   non-decreasing sources (fork choice starts at the highest justified block), honest
+ *   validators never break either rule. Then two conflicting final blocks need more than 1/3
+ *   of the weight to have broken one: safety holds while byzantine weight < 1/3.
+ * - Fork choice (`chooseHead`) starts at the highest justified block that descends from the
+ *   finalized one and never leaves the finalized block (`allowedHead`).
+ *
+ * Pure bookkeeping: hashes are opaque strings (hex), signatures are checked by the caller.
+ */
+export interface FinalityBlock {
+  hash: string
+  parent: string
+  height: bigint
+  epoch: bigint
+}
+
+export interface Vote {
+  validator: string
+  source: string
+  sourceHeight: bigint
+  target: string
+  targetHeight: bigint
+}
+
+export type WeightsOf = (epoch: bigint) => ReadonlyMap<string, bigint>
+
+interface Link {
+  source: string
+  target: string
+  voters: Set<string>
+  weight: bigint
+  supermajority: boolean
+}
+
+export class FinalityTracker {
+  private readonly blocks = new Map<string, FinalityBlock>()
+  private readonly children = new Map<string, string[]>()
+  private readonly justifiedSet = new Set<string>()
+  private readonly links = new Map<string, Link>()
+  private readonly linksBySource = new Map<string, Link[]>()
+  /** Votes naming blocks we have not seen yet, replayed when the blocks arrive. */
+  private pending: Vote[] = []
+  private finalizedHash: string
+  private highestJustified: string
+  /** Finalizations this tracker refused because they conflicted with its finalized block. */
+  readonly conflicts: { finalized: string; refused: string }[] = []
+
+  constructor(
+    genesis: { hash: string; height?: bigint },
+    private readonly weightsOf: WeightsOf,
+  ) {
+    const g: FinalityBlock = { hash: genesis.hash, parent: '', height: genesis.height ?? 0n, epoch: 0n }
+    this.blocks.set(g.hash, g)
+    this.justifiedSet.add(g.hash)
+    this.finalizedHash = g.hash
+    this.highestJustified = g.hash
+  }
+
+  get finalized(): FinalityBlock {
+    return this.blocks.get(this.finalizedHash)!
+  }
+
+  get justified(): FinalityBlock {
+    return this.blocks.get(this.highestJustified)!
+  }
+
+  has(hash: string): boolean {
+    return this.blocks.has(hash)
+  }
+
+  block(hash: string): FinalityBlock | undefined {
+    return this.blocks.get(hash)
+  }
+
+  isJustified(hash: string): boolean {
+    return this.justifiedSet.has(hash)
+  }
+
+  /** Final: on the finalized block's chain at or below it. */
+  isFinalized(hash: string): boolean {
+    const b = this.blocks.get(hash)
+    return b !== undefined && b.height <= this.finalized.height && this.isAncestor(hash, this.finalizedHash)
+  }
+
+  addBlock(b: FinalityBlock): void {
+    if (this.blocks.has(b.hash)) return
+    const parent = this.blocks.get(b.parent)
+    if (!parent) throw new ConsensusError('UNKNOWN_PARENT', `block ${b.hash} has unknown parent ${b.parent}`)
+    if (b.height !== parent.height + 1n) throw new ConsensusError('BAD_HEIGHT', `block ${b.hash} at ${b.height} over parent at ${parent.height}`)
+    this.blocks.set(b.hash, b)
+    const cs = this.children.get(b.parent)
+    if (cs) cs.push(b.hash)
+    else this.children.set(b.parent, [b.hash])
+    if (this.pending.length > 0) {
+      const waiting = this.pending
+      this.pending = []
+      for (const v of waiting) this.addVote(v)
+    }
+  }
+
+  /** Counts a vote; returns false if it can never count (malformed link), true otherwise. */
+  addVote(v: Vote): boolean {
+    if (v.targetHeight <= v.sourceHeight) return false
+    const t = this.blocks.get(v.target)
+    const s = this.blocks.get(v.source)
+    if (!t || !s) {
+      this.pending.push(v)
+      return true
+    }
+    if (t.height !== v.targetHeight || s.height !== v.sourceHeight || !this.isAncestor(v.source, v.target)) return false
+    const weight = this.weightsOf(t.epoch).get(v.validator)
+    if (!weight) return false
+    const key = `${v.source}>${v.target}`
+    let link = this.links.get(key)
+    if (!link) {
+      link = { source: v.source, target: v.target, voters: new Set(), weight: 0n, supermajority: false }
+      this.links.set(key, link)
+      const bySource = this.linksBySource.get(v.source)
+      if (bySource) bySource.push(link)
+      else this.linksBySource.set(v.source, [link])
+    }
+    if (link.voters.has(v.validator)) return true
+    link.voters.add(v.validator)
+    link.weight += weight
+    this.check(link)
+    return true
+  }
+
+  private totalWeight(epoch: bigint): bigint {
+    let sum = 0n
+    for (const w of this.weightsOf(epoch).values()) sum += w
+    return sum
+  }
+
+  private check(first: Link): void {
+    const work = [first]
+    while (work.length > 0) {
+      const link = work.pop()!
+      if (link.supermajority || !this.justifiedSet.has(link.source)) continue
+      const target = this.blocks.get(link.target)!
+      if (3n * link.weight <= 2n * this.totalWeight(target.epoch)) continue
+      link.supermajority = true
+      const source = this.blocks.get(link.source)!
+      if (target.height === source.height + 1n) this.finalize(source)
+      if (!this.justifiedSet.has(target.hash)) {
+        this.justifiedSet.add(target.hash)
+        const hj = this.blocks.get(this.highestJustified)!
+        if (target.height > hj.height || (target.height === hj.height && target.hash < hj.hash)) this.highestJustified = target.hash
+        work.push(...(this.linksBySource.get(target.hash) ?? []))
+      }
+    }
+  }
+
+  private finalize(b: FinalityBlock): void {
+    if (b.height <= this.finalized.height) {
+      if (!this.isAncestor(b.hash, this.finalizedHash)) this.conflicts.push({ finalized: this.finalizedHash, refused: b.hash })
+      return
+    }
+    if (!this.isAncestor(this.finalizedHash, b.hash)) {
+      this.conflicts.push({ finalized: this.finalizedHash, refused: b.hash })
+      return
+    }
+    this.finalizedHash = b.hash
+  }
+
+  /** True if `ancestor` is `hash` or one of its ancestors (both known). */
+  isAncestor(ancestor: string, hash: string): boolean {
+    const a = this.blocks.get(ancestor)
+    let b = this.blocks.get(hash)
+    if (!a) return false
+    while (b && b.height > a.height) b = this.blocks.get(b.parent)
+    return b !== undefined && b.hash === a.hash
+  }
+
+  /** Fork choice may only settle on blocks that contain the finalized block. */
+  allowedHead(hash: string): boolean {
+    return this.isAncestor(this.finalizedHash, hash)
+  }
+
+  /**
+   * The head: from the highest justified block that descends from the finalized one, follow
+   * the child whose subtree reaches highest; ties go to the larger `preference` (e.g. 1 for
+   * in-turn blocks), then to the smaller hash.
+   */
+  chooseHead(preference: (hash: string) => number = () => 0): string {
+    let start = this.highestJustified
+    if (!this.allowedHead(start)) start = this.finalizedHash
+    const depth = new Map<string, bigint>()
+    const reach = (h: string): bigint => {
+      const known = depth.get(h)
+      if (known !== undefined) return known
+      // Iterative post-order so long chains do not blow the stack.
+      const stack: [string, boolean][] = [[h, false]]
+      while (stack.length > 0) {
+        const [x, done] = stack.pop()!
+        const cs = this.children.get(x) ?? []
+        if (done) {
+          let best = this.blocks.get(x)!.height
+          for (const c of cs) if (depth.get(c)! > best) best = depth.get(c)!
+          depth.set(x, best)
+        } else {
+          stack.push([x, true])
+          for (const c of cs) if (!depth.has(c)) stack.push([c, false])
+        }
+      }
+      return depth.get(h)!
+    }
+    let head = start
+    for (;;) {
+      const cs = this.children.get(head)
+      if (!cs || cs.length === 0) return head
+      let best = cs[0]!
+      for (const c of cs.slice(1)) {
+        const dc = reach(c)
+        const db = reach(best)
+        if (dc > db || (dc === db && (preference(c) > preference(best) || (preference(c) === preference(best) && c < best)))) best = c
+      }
+      head = best
+    }
+  }
+
+  /** The vote an honest validator casts for `head`: source = highest justified ancestor in this view. */
+  voteFor(validator: string, head: string): Vote {
+    let s = this.blocks.get(head)
+    if (!s) throw new ConsensusError('UNKNOWN_BLOCK', `cannot vote for unknown block ${head}`)
+    const target = s
+    s = this.blocks.get(s.parent)
+    while (s && !this.justifiedSet.has(s.hash)) s = this.blocks.get(s.parent)
+    if (!s) throw new ConsensusError('UNKNOWN_BLOCK', `no justified ancestor of ${head}`)
+    return { validator, source: s.hash, sourceHeight: s.height, target: target.hash, targetHeight: target.height }
+  }
+}
