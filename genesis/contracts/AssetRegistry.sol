@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// The callback a contract must implement to receive assets by `safeTransferFrom` (ERC-721).
+interface IAssetReceiver {
+    function onERC721Received(address operator, address from, uint256 tokenId, bytes calldata data) external returns (bytes4);
+}
+
+/// @title AssetRegistry
+/// @notice The marketplace of models and datasets (issue 8, genesis/contracts/AssetRegistry.md):
+///         an ERC-721 whose tokens are assets named by content hash, with an access mode
+///         (free / paid / closed / removed), sealed-key grants for closed assets, verified usage
+///         and per-use fees reported by the WorkMarket, once-only ratings by verified users, a
+///         Bayesian score, periodic rewards for the top free assets of each kind, and bounties.
+///         Every payment is a credit withdrawn with `withdraw()` (pull), so no transfer to an
+///         owner can make a market call fail. Balance = rewardFund + escrow + credits, always.
+contract AssetRegistry {
+    // ---------------------------------------------------------------- types
+
+    enum Kind {
+        Model,
+        Dataset
+    }
+
+    enum Access {
+        Free, // anyone may fetch and use it
+        Paid, // every use (and download) pays the owner's price
+        Closed, // encrypted blob; the content key is sealed to grantees (ECIES)
+        Removed // delisted: no new use; final
+    }
+
+    enum Rule {
+        First, // the first passing evaluation wins at once
+        Best // the best passing evaluation wins at settlement (ties: earlier submission)
+    }
+
+    struct Asset {
+        bytes32 contentHash;
+        bytes32 metadataHash; // keccak256 of the canonical metadata JSON document
+        uint64 size; // bytes of the (plaintext) blob
+        uint64 publishedAt; // block
+        uint64 usage; // verified uses (accepted sessions of clients other than the owner)
+        uint32 ratingCount;
+        uint32 ratingSum;
+        Kind kind;
+        Access access;
+        uint128 pricePerUse; // Paid and Closed only
+        uint128 pricePerDownload; // Paid and Closed only
+    }
+
+    struct JobGrant {
+        address worker;
+        bool fulfilled;
+        bytes sealedKey; // ECIES(worker's public key, content key)
+    }
+
+    struct Bounty {
+        address client;
+        uint64 deadline; // last block for submissions
+        Rule rule;
+        bool settled;
+        uint128 prize;
+        uint256 datasetId; // held-out closed dataset
+        uint256 threshold; // passing: metric >= threshold (higher is better)
+        uint256 bestMetric;
+        uint32 winner; // submission index + 1 (0: none yet)
+    }
+
+    struct Submission {
+        uint256 modelId;
+        address submitter;
+        bool evaluated;
+        uint256 metric;
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    error NotMarket();
+    error NotEvaluator();
+    error NoSuchAsset(uint256 id);
+    error NotOwner(uint256 id, address caller);
+    error NotAuthorized(uint256 id, address caller);
+    error ZeroAddress();
+    error WrongFrom(address owner, address from);
+    error NotReceiver(address to);
+    error ApproveToOwner();
+    error EmptyContentHash();
+    error AssetRemoved(uint256 id);
+    error PriceNotAllowed(Access access);
+    error NotClosed(uint256 id);
+    error NotPaid(uint256 id);
+    error WrongPayment(uint256 expected, uint256 paid);
+    error EmptyKey();
+    error NoGrant(uint256 id, address grantee);
+    error JobGrantExists(uint256 id, bytes32 jobId);
+    error NoJobGrant(uint256 id, bytes32 jobId);
+    error BadScore(uint8 score);
+    error NotVerifiedUser(uint256 id, address client);
+    error AlreadyRated(uint256 id, address client);
+    error PeriodNotOver(uint256 period);
+    error PeriodTooOld(uint256 period);
+    error AlreadyDistributed(uint256 period);
+    error ZeroPrize();
+    error DeadlinePassed(uint64 deadline);
+    error NotDataset(uint256 id);
+    error NotModel(uint256 id);
+    error NoSuchBounty(uint256 bountyId);
+    error NoSuchSubmission(uint256 bountyId, uint256 index);
+    error AlreadyEvaluated(uint256 bountyId, uint256 index);
+    error BountySettled(uint256 bountyId);
+    error EvaluationClosed(uint256 bountyId);
+    error TooEarly(uint256 bountyId);
+    error NothingToWithdraw();
+    error TransferFailed();
+    error Reentrancy();
+
+    // ---------------------------------------------------------------- events
+
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+    event Approval(address indexed owner, address indexed approved, uint256 indexed tokenId);
+    event ApprovalForAll(address indexed owner, address indexed operator, bool approved);
+    event Published(uint256 indexed id, address indexed owner, Kind kind, bytes32 contentHash, uint64 size, Access access);
+    event MetadataUpdated(uint256 indexed id, bytes32 metadataHash, string uri);
+    event AccessChanged(uint256 indexed id, Access access, uint128 pricePerUse, uint128 pricePerDownload);
+    event Granted(uint256 indexed id, address indexed grantee, bytes sealedKey);
+    event Revoked(uint256 indexed id, address indexed grantee);
+    event JobGrantRequested(uint256 indexed id, bytes32 indexed jobId, address indexed worker);
+    event JobGrantIssued(uint256 indexed id, bytes32 indexed jobId, address indexed worker, bytes sealedKey);
+    event JobGrantEnded(uint256 indexed id, bytes32 indexed jobId);
+    event Used(uint256 indexed id, bytes32 indexed jobId, address indexed client, address owner, uint256 fee, bool counted);
+    event DownloadPaid(uint256 indexed id, address indexed payer, address owner, uint256 fee);
+    event Rated(uint256 indexed id, address indexed client, uint8 score);
+    event Rewarded(uint256 indexed period, uint256 indexed id, address indexed owner, uint8 rank, uint256 amount);
+    event RewardsDistributed(uint256 indexed period, uint256 total);
+    event FundAdded(address indexed from, uint256 amount);
+    event BountyPosted(uint256 indexed bountyId, address indexed client, uint256 datasetId, uint256 threshold, Rule rule, uint64 deadline, uint256 prize);
+    event BountySubmission(uint256 indexed bountyId, uint256 index, uint256 indexed modelId, address indexed submitter);
+    event EvaluationReported(uint256 indexed bountyId, uint256 index, uint256 metric, bool passed);
+    event BountyWon(uint256 indexed bountyId, uint256 index, uint256 indexed modelId, address indexed payee, uint256 prize);
+    event BountyRefunded(uint256 indexed bountyId, address indexed client, uint256 prize);
+    event Withdrawn(address indexed account, uint256 amount);
+
+    // ---------------------------------------------------------------- constants & config
+
+    /// Bayesian prior of ratings: PRIOR_WEIGHT virtual votes of PRIOR_MEAN stars.
+    uint256 public constant PRIOR_MEAN = 3;
+    uint256 public constant PRIOR_WEIGHT = 5;
+    uint256 public constant SCORE_SCALE = 1e6;
+    /// Shares of a kind's half of the period's reward, ranks 1–3 (out of 6).
+    uint256 internal constant SHARE_TOTAL = 6;
+
+    address public immutable market;
+    address public immutable evaluator;
+    uint64 public immutable periodBlocks;
+    uint256 public immutable rewardPerPeriod;
+    uint64 public immutable evaluationWindow;
+
+    // ---------------------------------------------------------------- state
+
+    uint256 public assetCount;
+    mapping(uint256 => Asset) internal assets;
+    mapping(uint256 => string) internal uris;
+    mapping(uint256 => address) internal owners;
+    mapping(address => uint256) public balanceOf;
+    mapping(uint256 => address) public getApproved;
+    mapping(address => mapping(address => bool)) public isApprovedForAll;
+
+    mapping(uint256 => mapping(address => bytes)) internal grants;
+    mapping(uint256 => mapping(bytes32 => JobGrant)) internal jobGrants;
+    /// 1: used in a verified (counted) job, 2: rated.
+    mapping(uint256 => mapping(address => uint8)) public userState;
+
+    mapping(uint256 => bool) public distributed;
+    mapping(address => uint256) public credits;
+    uint256 public rewardFund;
+    uint256 public escrow;
+    uint256 public totalCredits;
+
+    uint256 public bountyCount;
+    mapping(uint256 => Bounty) internal bounties;
+    mapping(uint256 => Submission[]) internal submissions;
+
+    uint256 private locked = 1;
+
+    modifier nonReentrant() {
+        if (locked != 1) revert Reentrancy();
+        locked = 2;
+        _;
+        locked = 1;
+    }
+
+    modifier onlyMarket() {
+        if (msg.sender != market) revert NotMarket();
+        _;
+    }
+
+    /// Genesis runs this constructor at the fixed address with the reward fund as balance.
+    constructor(address market_, address evaluator_, uint64 periodBlocks_, uint256 rewardPerPeriod_, uint64 evaluationWindow_) payable {
+        if (market_ == address(0) || evaluator_ == address(0) || periodBlocks_ == 0) revert ZeroAddress();
+        market = market_;
+        evaluator = evaluator_;
+        periodBlocks = periodBlocks_;
+        rewardPerPeriod = rewardPerPeriod_;
+        evaluationWindow = evaluationWindow_;
+        rewardFund = address(this).balance;
+    }
+
+    // ---------------------------------------------------------------- ERC-165 / ERC-721
+
+    function supportsInterface(bytes4 id) external pure returns (bool) {
+        return id == 0x01ffc9a7 || id == 0x80ac58cd || id == 0x5b5e139f;
+    }
+
+    function name() external pure returns (string memory) {
+        return "povchain assets";
+    }
+
+    function symbol() external pure returns (string memory) {
+        return "POVA";
+    }
+
+    function ownerOf(uint256 id) public view returns (address o) {
+        o = owners[id];
+        if (o == address(0)) revert NoSuchAsset(id);
+    }
+
+    function tokenURI(uint256 id) external view returns (string memory) {
+        ownerOf(id);
+        return uris[id];
+    }
+
+    function approve(address to, uint256 id) external {
+        address o = ownerOf(id);
+        if (to == o) revert ApproveToOwner();
+        if (msg.sender != o && !isApprovedForAll[o][msg.sender]) revert NotAuthorized(id, msg.sender);
+        getApproved[id] = to;
+        emit Approval(o, to, id);
+    }
+
+    function setApprovalForAll(address operator, bool approved) external {
+        isApprovedForAll[msg.sender][operator] = approved;
+        emit ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    function transferFrom(address from, address to, uint256 id) public {
+        address o = ownerOf(id);
+        if (o != from) revert WrongFrom(o, from);
+        if (to == address(0)) revert ZeroAddress();
+        if (msg.sender != o && getApproved[id] != msg.sender && !isApprovedForAll[o][msg.sender]) revert NotAuthorized(id, msg.sender);
+        delete getApproved[id];
+        unchecked {
+            balanceOf[from]--;
+            balanceOf[to]++;
+        }
+        owners[id] = to;
+        emit Transfer(from, to, id);
+    }
+
+    function safeTransferFrom(address from, address to, uint256 id) external {
+        safeTransferFrom(from, to, id, "");
+    }
+
+    function safeTransferFrom(address from, address to, uint256 id, bytes memory data) public {
+        transferFrom(from, to, id);
+        if (to.code.length > 0) {
+            (bool ok, bytes memory ret) = to.call(abi.encodeCall(IAssetReceiver.onERC721Received, (msg.sender, from, id, data)));
+            if (!ok || ret.length < 32 || bytes4(ret) != IAssetReceiver.onERC721Received.selector) revert NotReceiver(to);
+        }
+    }
+
+    // ---------------------------------------------------------------- publishing & access
+
+    /// Mints a new asset to the caller; ids start at 1.
+    function publish(Kind kind, bytes32 contentHash, uint64 size, bytes32 metadataHash, string calldata uri, Access access, uint128 pricePerUse, uint128 pricePerDownload)
+        external
+        returns (uint256 id)
+    {
+        if (contentHash == bytes32(0)) revert EmptyContentHash();
+        _checkPrices(access, pricePerUse, pricePerDownload);
+        id = ++assetCount;
+        assets[id] = Asset(contentHash, metadataHash, size, uint64(block.number), 0, 0, 0, kind, access, pricePerUse, pricePerDownload);
+        uris[id] = uri;
+        owners[id] = msg.sender;
+        unchecked {
+            balanceOf[msg.sender]++;
+        }
+        emit Transfer(address(0), msg.sender, id);
+        emit Published(id, msg.sender, kind, contentHash, size, access);
+        emit MetadataUpdated(id, metadataHash, uri);
+        if (access != Access.Free) emit AccessChanged(id, access, pricePerUse, pricePerDownload);
+    }
+
+    function setMetadata(uint256 id, bytes32 metadataHash, string calldata uri) external {
+        _live(id, _owned(id));
+        assets[id].metadataHash = metadataHash;
+        uris[id] = uri;
+        emit MetadataUpdated(id, metadataHash, uri);
+    }
+
+    /// Changes the access mode (not to Removed: use `remove`). Prices are allowed for Paid and Closed.
+    function setAccess(uint256 id, Access access, uint128 pricePerUse, uint128 pricePerDownload) external {
+        Asset storage a = _live(id, _owned(id));
+        _checkPrices(access, pricePerUse, pricePerDownload);
+        a.access = access;
+        a.pricePerUse = pricePerUse;
+        a.pricePerDownload = pricePerDownload;
+        emit AccessChanged(id, access, pricePerUse, pricePerDownload);
+    }
+
+    /// Delists the asset for good: no new job may use it, nodes drop their copies.
+    function remove(uint256 id) external {
+        Asset storage a = _live(id, _owned(id));
+        a.access = Access.Removed;
+        a.pricePerUse = 0;
+        a.pricePerDownload = 0;
+        emit AccessChanged(id, Access.Removed, 0, 0);
+    }
+
+    function _checkPrices(Access access, uint128 pricePerUse, uint128 pricePerDownload) internal pure {
+        if (access == Access.Removed) revert PriceNotAllowed(access);
+        if (access == Access.Free && (pricePerUse != 0 || pricePerDownload != 0)) revert PriceNotAllowed(access);
+    }
+
+    // ---------------------------------------------------------------- grants (closed assets)
+
+    /// The owner records a sealed content key for `grantee` (replacing any earlier one).
+    function grant(uint256 id, address grantee, bytes calldata sealedKey) external {
+        Asset storage a = _live(id, _owned(id));
+        if (a.access != Access.Closed) revert NotClosed(id);
+        if (grantee == address(0)) revert ZeroAddress();
+        if (sealedKey.length == 0) revert EmptyKey();
+        grants[id][grantee] = sealedKey;
+        emit Granted(id, grantee, sealedKey);
+    }
+
+    function revoke(uint256 id, address grantee) external {
+        _owned(id);
+        if (grants[id][grantee].length == 0) revert NoGrant(id, grantee);
+        delete grants[id][grantee];
+        emit Revoked(id, grantee);
+    }
+
+    function grantOf(uint256 id, address grantee) external view returns (bytes memory) {
+        return grants[id][grantee];
+    }
+
+    /// WorkMarket hook, step 1: a worker was assigned job `jobId` that uses closed asset `id`.
+    /// The owner's node sees `JobGrantRequested` and answers with `fulfilJobGrant`.
+    function requestJobGrant(uint256 id, bytes32 jobId, address worker) external onlyMarket {
+        Asset storage a = _live(id, _asset(id));
+        if (a.access != Access.Closed) revert NotClosed(id);
+        if (worker == address(0)) revert ZeroAddress();
+        JobGrant storage g = jobGrants[id][jobId];
+        if (g.worker != address(0)) revert JobGrantExists(id, jobId);
+        g.worker = worker;
+        emit JobGrantRequested(id, jobId, worker);
+    }
+
+    /// Step 2: the owner seals the content key to the job's worker (valid for that job only).
+    function fulfilJobGrant(uint256 id, bytes32 jobId, bytes calldata sealedKey) external {
+        _owned(id);
+        JobGrant storage g = jobGrants[id][jobId];
+        if (g.worker == address(0)) revert NoJobGrant(id, jobId);
+        if (sealedKey.length == 0) revert EmptyKey();
+        g.fulfilled = true;
+        g.sealedKey = sealedKey;
+        emit JobGrantIssued(id, jobId, g.worker, sealedKey);
+    }
+
+    /// Step 3: the market ends the grant when the session ends (accepted, rejected or expired);
+    /// a reassignment requests a new one.
+    function endJobGrant(uint256 id, bytes32 jobId) external onlyMarket {
+        if (jobGrants[id][jobId].worker == address(0)) revert NoJobGrant(id, jobId);
+        delete jobGrants[id][jobId];
+        emit JobGrantEnded(id, jobId);
+    }
+
+    function jobGrantOf(uint256 id, bytes32 jobId) external view returns (JobGrant memory) {
+        return jobGrants[id][jobId];
+    }
+
+    // ---------------------------------------------------------------- usage, fees, downloads
+
+    /// Whether a new job may name the asset.
+    function usable(uint256 id) external view returns (bool) {
+        return owners[id] != address(0) && assets[id].access != Access.Removed;
+    }
+
+    /// The per-use fee the market escrows when `client` posts a job using the asset.
+    function useFee(uint256 id, address client) public view returns (uint256) {
+        Asset storage a = _asset(id);
+        if (client == owners[id] || a.access == Access.Free || a.access == Access.Removed) return 0;
+        return a.pricePerUse;
+    }
+
+    /// WorkMarket hook, called when a session using asset `id` is accepted: the fee the market
+    /// escrowed is forwarded as `msg.value` and credited to the current owner; the use counts
+    /// (and lets `client` rate) unless the client owns the asset. A job accepted after the asset
+    /// was removed still completes (its use began before the removal).
+    function recordUsage(uint256 id, bytes32 jobId, address client) external payable onlyMarket returns (bool counted) {
+        _asset(id);
+        address o = owners[id];
+        counted = client != o;
+        if (counted) {
+            assets[id].usage += 1;
+            if (userState[id][client] == 0) userState[id][client] = 1;
+        }
+        _credit(o, msg.value);
+        emit Used(id, jobId, client, o, msg.value, counted);
+    }
+
+    /// Pays the owner's download price (nodes serve the blob to accounts that paid).
+    function payDownload(uint256 id) external payable {
+        Asset storage a = _live(id, _asset(id));
+        if (a.access != Access.Paid && a.access != Access.Closed) revert NotPaid(id);
+        if (msg.value != a.pricePerDownload) revert WrongPayment(a.pricePerDownload, msg.value);
+        address o = owners[id];
+        downloads[id][msg.sender]++;
+        _credit(o, msg.value);
+        emit DownloadPaid(id, msg.sender, o, msg.value);
+    }
+
+    mapping(uint256 => mapping(address => uint256)) public downloads;
+
+    // ---------------------------------------------------------------- ratings & score
+
+    function rate(uint256 id, uint8 score) external {
+        _asset(id);
+        if (score < 1 || score > 5) revert BadScore(score);
+        uint8 s = userState[id][msg.sender];
+        if (s == 0) revert NotVerifiedUser(id, msg.sender);
+        if (s == 2) revert AlreadyRated(id, msg.sender);
+        userState[id][msg.sender] = 2;
+        Asset storage a = assets[id];
+        a.ratingCount += 1;
+        a.ratingSum += score;
+        emit Rated(id, msg.sender, score);
+    }
+
+    /// Bayesian average of the ratings, scaled by SCORE_SCALE:
+    /// (PRIOR_WEIGHT·PRIOR_MEAN + Σ stars) / (PRIOR_WEIGHT + n). k extreme votes move it by at
+    /// most 4k/(PRIOR_WEIGHT + n) stars.
+    function ratingScore(uint256 id) public view returns (uint256) {
+        Asset storage a = _asset(id);
+        return ((PRIOR_WEIGHT * PRIOR_MEAN + a.ratingSum) * SCORE_SCALE) / (PRIOR_WEIGHT + a.ratingCount);
+    }
+
+    /// ratingScore · (1 + ⌊log2(1 + usage)⌋): verified usage raises the score with diminishing returns.
+    function score(uint256 id) public view returns (uint256) {
+        return ratingScore(id) * (1 + _log2(uint256(assets[id].usage) + 1));
+    }
+
+    function _log2(uint256 x) internal pure returns (uint256 r) {
+        while (x > 1) {
+            x >>= 1;
+            r++;
+        }
+    }
+
+    function getAsset(uint256 id) external view returns (Asset memory a, address owner, string memory uri) {
+        a = _asset(id);
+        owner = owners[id];
+        uri = uris[id];
+    }
+
+    // ---------------------------------------------------------------- rewards
+
+    function currentPeriod() public view returns (uint256) {
+        return block.number / periodBlocks;
+    }
+
+    /// The top three free assets of `kind` with verified usage, by score (ties: lower id); 0 = none.
+    function topFree(Kind kind) public view returns (uint256[3] memory ids) {
+        uint256[3] memory best;
+        uint256 n = assetCount;
+        for (uint256 id = 1; id <= n; id++) {
+            Asset storage a = assets[id];
+            if (a.kind != kind || a.access != Access.Free || a.usage == 0) continue;
+            uint256 s = score(id);
+            for (uint256 r = 0; r < 3; r++) {
+                if (ids[r] == 0 || s > best[r]) {
+                    for (uint256 k = 2; k > r; k--) {
+                        ids[k] = ids[k - 1];
+                        best[k] = best[k - 1];
+                    }
+                    ids[r] = id;
+                    best[r] = s;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Pays the period's reward (min(rewardPerPeriod, fund)): half to each kind, split 3:2:1
+    /// among its top three free assets; unpaid shares and rounding stay in the fund. Only the
+    /// period that just ended may be distributed, once (a missed period is forfeited).
+    function distributeRewards(uint256 period) external nonReentrant {
+        uint256 cur = currentPeriod();
+        if (period >= cur) revert PeriodNotOver(period);
+        if (period + 1 != cur) revert PeriodTooOld(period);
+        if (distributed[period]) revert AlreadyDistributed(period);
+        distributed[period] = true;
+        uint256 budget = rewardPerPeriod < rewardFund ? rewardPerPeriod : rewardFund;
+        uint256 half = budget / 2;
+        uint256 total;
+        for (uint8 k = 0; k < 2; k++) {
+            uint256[3] memory top = topFree(Kind(k));
+            for (uint8 r = 0; r < 3; r++) {
+                if (top[r] == 0) break;
+                uint256 amount = (half * (3 - r)) / SHARE_TOTAL;
+                address o = owners[top[r]];
+                total += amount;
+                _credit(o, amount);
+                emit Rewarded(period, top[r], o, r + 1, amount);
+            }
+        }
+        rewardFund -= total;
+        emit RewardsDistributed(period, total);
+    }
+
+    /// Adds to the reward fund.
+    function fundRewards() external payable {
+        rewardFund += msg.value;
+        emit FundAdded(msg.sender, msg.value);
+    }
+
+    // ---------------------------------------------------------------- bounties
+
+    function postBounty(uint256 datasetId, uint256 threshold, Rule rule, uint64 deadline) external payable returns (uint256 bountyId) {
+        if (msg.value == 0 || msg.value > type(uint128).max) revert ZeroPrize();
+        if (deadline < block.number) revert DeadlinePassed(deadline);
+        Asset storage d = _live(datasetId, _asset(datasetId));
+        if (d.kind != Kind.Dataset) revert NotDataset(datasetId);
+        if (d.access != Access.Closed) revert NotClosed(datasetId);
+        bountyId = ++bountyCount;
+        bounties[bountyId] = Bounty(msg.sender, deadline, rule, false, uint128(msg.value), datasetId, threshold, 0, 0);
+        escrow += msg.value;
+        emit BountyPosted(bountyId, msg.sender, datasetId, threshold, rule, deadline, msg.value);
+    }
+
+    /// The owner of model asset `modelId` submits it (up to the deadline block).
+    function submit(uint256 bountyId, uint256 modelId) external returns (uint256 index) {
+        Bounty storage b = _bounty(bountyId);
+        if (b.settled) revert BountySettled(bountyId);
+        if (block.number > b.deadline) revert DeadlinePassed(b.deadline);
+        Asset storage m = _live(modelId, _owned(modelId));
+        if (m.kind != Kind.Model) revert NotModel(modelId);
+        index = submissions[bountyId].length;
+        submissions[bountyId].push(Submission(modelId, msg.sender, false, 0));
+        emit BountySubmission(bountyId, index, modelId, msg.sender);
+    }
+
+    /// The verified evaluation of a submission on the held-out dataset (evaluator or market),
+    /// up to `evaluationWindow` blocks after the deadline.
+    function reportEvaluation(uint256 bountyId, uint256 index, uint256 metric) external nonReentrant {
+        if (msg.sender != evaluator && msg.sender != market) revert NotEvaluator();
+        Bounty storage b = _bounty(bountyId);
+        if (index >= submissions[bountyId].length) revert NoSuchSubmission(bountyId, index);
+        Submission storage s = submissions[bountyId][index];
+        if (s.evaluated) revert AlreadyEvaluated(bountyId, index);
+        if (b.settled) revert BountySettled(bountyId);
+        if (block.number > uint256(b.deadline) + evaluationWindow) revert EvaluationClosed(bountyId);
+        s.evaluated = true;
+        s.metric = metric;
+        bool passed = metric >= b.threshold;
+        emit EvaluationReported(bountyId, index, metric, passed);
+        if (!passed) return;
+        if (b.rule == Rule.First) {
+            b.winner = uint32(index + 1);
+            b.bestMetric = metric;
+            _payWinner(bountyId, b);
+        } else if (b.winner == 0 || metric > b.bestMetric || (metric == b.bestMetric && index + 1 < b.winner)) {
+            b.winner = uint32(index + 1);
+            b.bestMetric = metric;
+        }
+    }
+
+    /// After the evaluation window: pays the best passing submission, or refunds the client.
+    function settleBounty(uint256 bountyId) external nonReentrant {
+        Bounty storage b = _bounty(bountyId);
+        if (b.settled) revert BountySettled(bountyId);
+        if (block.number <= uint256(b.deadline) + evaluationWindow) revert TooEarly(bountyId);
+        if (b.winner != 0) {
+            _payWinner(bountyId, b);
+        } else {
+            b.settled = true;
+            escrow -= b.prize;
+            _credit(b.client, b.prize);
+            emit BountyRefunded(bountyId, b.client, b.prize);
+        }
+    }
+
+    /// The prize goes to the current owner of the winning model (transfers move the right to it).
+    function _payWinner(uint256 bountyId, Bounty storage b) internal {
+        b.settled = true;
+        Submission storage s = submissions[bountyId][b.winner - 1];
+        address payee = owners[s.modelId];
+        escrow -= b.prize;
+        _credit(payee, b.prize);
+        emit BountyWon(bountyId, b.winner - 1, s.modelId, payee, b.prize);
+    }
+
+    function getBounty(uint256 bountyId) external view returns (Bounty memory b, Submission[] memory subs) {
+        b = _bounty(bountyId);
+        subs = submissions[bountyId];
+    }
+
+    // ---------------------------------------------------------------- payments
+
+    function withdraw() external nonReentrant {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credits[msg.sender] = 0;
+        totalCredits -= amount;
+        (bool ok, ) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed();
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    /// rewardFund + escrow + totalCredits == balance, always.
+    function accounting() external view returns (uint256 fund, uint256 escrowed, uint256 owed, uint256 balance) {
+        return (rewardFund, escrow, totalCredits, address(this).balance);
+    }
+
+    function _credit(address to, uint256 amount) internal {
+        if (amount == 0) return;
+        credits[to] += amount;
+        totalCredits += amount;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _asset(uint256 id) internal view returns (Asset storage) {
+        if (owners[id] == address(0)) revert NoSuchAsset(id);
+        return assets[id];
+    }
+
+    function _owned(uint256 id) internal view returns (Asset storage) {
+        address o = owners[id];
+        if (o == address(0)) revert NoSuchAsset(id);
+        if (o != msg.sender) revert NotOwner(id, msg.sender);
+        return assets[id];
+    }
+
+    function _live(uint256 id, Asset storage a) internal view returns (Asset storage) {
+        if (a.access == Access.Removed) revert AssetRemoved(id);
+        return a;
+    }
+
+    function _bounty(uint256 bountyId) internal view returns (Bounty storage b) {
+        b = bounties[bountyId];
+        if (b.client == address(0)) revert NoSuchBounty(bountyId);
+    }
+}
