@@ -61,8 +61,10 @@ export class ReqResp {
 
   async register(h: ProtocolHandler): Promise<void> {
     await this.libp2p.handle(protocolId(h.name), (stream, connection) => this.serve(h, stream, connection.remotePeer), {
-      maxInboundStreams: 16,
-      maxOutboundStreams: 16,
+      // Sync keeps up to 4 batches in flight, each a headers request and up to 4 bodies
+      // requests, possibly all to one peer; the rate limiter bounds the work, not this.
+      maxInboundStreams: 64,
+      maxOutboundStreams: 64,
     })
   }
 
@@ -136,6 +138,7 @@ export class ReqResp {
     const peerStr = peer.toString()
     let result = 'ok'
     let stream: Stream | undefined
+    let answered = false
     try {
       try {
         stream = await this.libp2p.dialProtocol(peer, protocolId(name), { signal })
@@ -193,11 +196,14 @@ export class ReqResp {
         this.penalize(peerStr, 'malformed', `${name}: oversized response`)
         throw new NetworkError('BAD_RESPONSE', `${name}: response of ${res.body.length} bytes exceeds ${opts.maxResponseBytes}`)
       }
+      answered = true
       return res.body
     } finally {
       stopTimer()
       this.m.requested.inc({ protocol: name, result })
-      if (stream && stream.status === 'open') stream.abort(new Error('done'))
+      // After an answer the responder closes its side and the stream ends by itself; after a
+      // failure it is reset so that a responder that keeps it open holds nothing of ours.
+      if (!answered && stream && stream.status === 'open') stream.abort(new NetworkError('ABORTED', `${name}: request failed`))
     }
   }
 }
