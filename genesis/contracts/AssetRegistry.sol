@@ -428,7 +428,7 @@ contract AssetRegistry {
         _asset(id);
         if (score < 1 || score > 5) revert BadScore(score);
         uint8 s = userState[id][msg.sender];
-        if (s == 0) revert NotVerifiedUser(id, msg.sender);
+        if (s == 0 || owners[id] == msg.sender) revert NotVerifiedUser(id, msg.sender); // an owner never rates its own asset
         if (s == 2) revert AlreadyRated(id, msg.sender);
         userState[id][msg.sender] = 2;
         Asset storage a = assets[id];

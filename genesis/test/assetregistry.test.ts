@@ -376,6 +376,10 @@ t.test('ratings: verified users only, once, 1–5; the Bayesian score', async (t
   await fails(t, h.tx(CLIENT, 'rate', [id, 1]), 'AlreadyRated')
   await h.use(id, CLIENT)
   await fails(t, h.tx(CLIENT, 'rate', [id, 1]), 'AlreadyRated', 'another use does not allow another rating')
+  const other = await h.publish(OWNER, Kind.Model, Access.Free)
+  await h.use(other, OTHER)
+  await h.must(OWNER, 'transferFrom', [OWNER, OTHER, other])
+  await fails(t, h.tx(OTHER, 'rate', [other, 5]), 'NotVerifiedUser', 'a user who became the owner cannot rate it')
   t.equal(await h.read('ratingScore', [id]), (15n + 5n) * 1_000_000n / 6n)
   t.equal(await h.read('score', [id]), ((15n + 5n) * 1_000_000n / 6n) * 2n, 'usage 2: factor 1 + ⌊log2 3⌋ = 2')
 })
@@ -430,7 +434,7 @@ function expectedTop(assets: { id: bigint; kind: Kind; access: Access; usage: nu
 }
 
 t.test('rewards: period rules, top three per kind, shares, determinism', async (t) => {
-  const specArb = fc.array(fc.record({ kind: fc.constantFrom(Kind.Model, Kind.Dataset), access: fc.constantFrom(Access.Free, Access.Free, Access.Paid, Access.Closed), usage: fc.integer({ min: 0, max: 4 }), ratings: fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }) }), { minLength: 0, maxLength: 9 })
+  const specArb = fc.array(fc.record({ kind: fc.constantFrom(Kind.Model, Kind.Dataset), access: fc.constantFrom(Access.Free, Access.Free, Access.Paid, Access.Closed), usage: fc.integer({ min: 0, max: 4 }), ratings: fc.array(fc.integer({ min: 3, max: 5 }), { maxLength: 2 }) }), { minLength: 0, maxLength: 9 })
   type Spec = { kind: Kind; access: Access; usage: number; ratings: number[] }
   const run = async (specs: Spec[]) => {
     const h = await Registry.deploy(100n * ETHER)
@@ -493,6 +497,27 @@ t.test('rewards: period rules, top three per kind, shares, determinism', async (
   let fund = 80n * ETHER - 15n * ETHER
   for (let p = 3n; p < 8n; p++) fund -= ((REWARD < fund ? REWARD : fund) / 2n) * 3n / 6n
   t.equal(await h.read('rewardFund'), fund, 'shares of min(reward, fund)')
+  // ties go to the lower id; unused, paid and closed assets are never ranked
+  const g = await fresh(t, 60n * ETHER)
+  const ids: bigint[] = []
+  for (let i = 0; i < 5; i++) ids.push(await g.publish(addr(600 + i), Kind.Dataset, Access.Free))
+  const paid = await g.publish(addr(610), Kind.Dataset, Access.Paid, 1n, 0n)
+  const unused = await g.publish(addr(611), Kind.Dataset, Access.Free)
+  for (const id of [...ids].reverse()) await g.use(id, CLIENT)
+  for (let i = 0; i < 5; i++) await g.use(paid, addr(620 + i), 1n)
+  t.same((await g.read<bigint[]>('topFree', [Kind.Dataset])), ids.slice(0, 3), 'equal scores: the three lowest ids')
+  t.same((await g.read<bigint[]>('topFree', [Kind.Model])), [0n, 0n, 0n], 'no free model used: nobody')
+  await g.use(ids[4]!, addr(630))
+  t.same((await g.read<bigint[]>('topFree', [Kind.Dataset])), ids.slice(0, 3), 'usage 2 scores as usage 1 (1 + ⌊log2 3⌋ = 2)')
+  await g.use(ids[4]!, addr(631))
+  t.same((await g.read<bigint[]>('topFree', [Kind.Dataset])), [ids[4], ids[0], ids[1]], 'more usage ranks first')
+  t.notOk([paid, unused].some((x) => x === ids[0]))
+  await g.mineTo(PERIOD * 4n)
+  const gr = await g.must(addr(0), 'distributeRewards', [3n])
+  t.same(gr.events.filter((e) => e.eventName === 'Rewarded').map((e) => [e.args.id, e.args.amount]), [[ids[4], 15n * ETHER], [ids[0], 10n * ETHER], [ids[1], 5n * ETHER]], '3:2:1 of the half for datasets')
+  t.equal(ev(gr, 'RewardsDistributed').total, 30n * ETHER, 'the models\' half stays in the fund')
+  t.equal(await g.read('rewardFund'), 30n * ETHER)
+
   const f = await h.must(OTHER, 'fundRewards', [], 7n)
   t.same(ev(f, 'FundAdded'), { from: OTHER, amount: 7n })
 })
