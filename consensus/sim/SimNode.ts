@@ -16,6 +16,8 @@ export interface SimBlock {
   producer: string
   rank: number
   mix: Uint8Array
+  /** Votes the producer knew for the parent and its recent ancestors: attestations in the header, so whoever syncs the chain learns its justification. */
+  votes: readonly Vote[]
 }
 
 /** What travels on the wire. Blocks carry the votes their sender knows for them and their recent ancestors (attestations in headers). */
@@ -32,7 +34,7 @@ export type Behaviour = 'honest' | 'byzantine'
 
 const VOTES_IN_BLOCK_DEPTH = 8
 
-export const GENESIS: SimBlock = { hash: 'genesis', parent: '', height: 0n, slot: 0n, producer: '', rank: 0, mix: new Uint8Array(32) }
+export const GENESIS: SimBlock = { hash: 'genesis', parent: '', height: 0n, slot: 0n, producer: '', rank: 0, mix: new Uint8Array(32), votes: [] }
 
 /** Everything a node needs from the simulator. */
 export interface SimContext {
@@ -131,6 +133,7 @@ export class SimNode {
     this.known.set(b.hash, b)
     this.tracker.addBlock({ hash: b.hash, parent: b.parent, height: b.height, epoch: epochOf(b.slot, this.ctx.params.slotsPerEpoch) })
     this.noteFinality()
+    for (const v of b.votes) this.onVote(v)
     // Gossip: relay each new block once, so an equivocator's two blocks both reach everyone
     // and the fork choice's tie-break puts honest votes on the same one.
     if (b.producer !== this.id) this.broadcast({ kind: 'block', block: b, votes: [] })
@@ -201,12 +204,13 @@ export class SimNode {
     this.lastProducedSlot = slot
     const variants = this.behaviour === 'byzantine' && rank === 0 ? 2 : 1
     const { seed } = this.schedule(head.hash, slot)
+    const included = this.votesFor(head.hash)
     const made: SimBlock[] = []
     for (let v = 0; v < variants; v++) {
       // Stand-in for the ECVRF output: unique per (producer, input), as ECVRF's is.
       const vrfOut = keccak256(concatBytes(new TextEncoder().encode(this.id), vrfInput(seed, slot)))
       const hash = bytesToHex(keccak256(concatBytes(new TextEncoder().encode(`${head.hash}|${this.id}|${v}`), u64ToBytes(slot)))).slice(0, 18)
-      made.push({ hash, parent: head.hash, height: head.height + 1n, slot, producer: this.id, rank, mix: nextMix(head.mix, vrfOut) })
+      made.push({ hash, parent: head.hash, height: head.height + 1n, slot, producer: this.id, rank, mix: nextMix(head.mix, vrfOut), votes: included })
     }
     for (const b of made) this.onBlock(this.id, b)
     if (made.length === 1) this.broadcast({ kind: 'block', block: made[0]!, votes: this.votesFor(made[0]!.parent) })

@@ -69,6 +69,8 @@ export function runSimulation(cfg: SimConfig): SimResult {
   const partitioned = (a: string, b: string) => {
     const p = cfg.partition
     if (!p || q.now < p.fromSlot * slotMs || q.now >= p.toSlot * slotMs) return false
+    // The adversary controls the network: its validators talk to both sides.
+    if (byzantine.includes(a) || byzantine.includes(b)) return false
     return groupA.has(a) !== groupA.has(b)
   }
   const nodes = new Map<string, SimNode>()
@@ -126,3 +128,4 @@ export function runSimulation(cfg: SimConfig): SimResult {
   q.runUntil((cfg.slots + 2) * slotMs)
   return { blocks: registry, honest, nodes: [...nodes.values()], byzantine, finalizedHeights, headHeights, equivocators, weights, totalWeight: total, byzantineWeight: bw }
 }
+

@@ -101,3 +101,22 @@ t.test('seed lookahead: epoch e+2 depends on the mix at the end of epoch e only'
   t.equal(bytesToHex(nextMix(new Uint8Array(32), new Uint8Array(32))).length, 66)
   t.not(bytesToHex(vrfInput(new Uint8Array(32), 1n)), bytesToHex(vrfInput(new Uint8Array(32), 2n)))
 })
+
+t.test('the 1/3 bound is tight: with half the weight double-voting, two conflicting blocks reach finality', async (t) => {
+  // a and b (2/4 of the weight) vote on both branches; c sees only x, d only y.
+  const trackers = [new FinalityTracker({ hash: 'g' }, weights), new FinalityTracker({ hash: 'g' }, weights)]
+  for (const ft of trackers) {
+    chain(ft, 'g', ['x1', 'x2'], 0n)
+    chain(ft, 'g', ['y1', 'y2'], 0n)
+  }
+  const [seesX, seesY] = trackers as [FinalityTracker, FinalityTracker]
+  for (const v of ['a', 'b', 'c']) seesX.addVote(vote(v, 'g', 0n, 'x1', 1n)), seesX.addVote(vote(v, 'x1', 1n, 'x2', 2n))
+  for (const v of ['a', 'b', 'd']) seesY.addVote(vote(v, 'g', 0n, 'y1', 1n)), seesY.addVote(vote(v, 'y1', 1n, 'y2', 2n))
+  t.equal(seesX.finalized.hash, 'x1')
+  t.equal(seesY.finalized.hash, 'y1', 'conflicting finality: why honest weight must exceed 2/3 and double votes are slashed')
+  // One tracker that later hears the other side keeps its finalized block and reports the conflict.
+  for (const v of ['a', 'b', 'd']) seesX.addVote(vote(v, 'g', 0n, 'y1', 1n)), seesX.addVote(vote(v, 'y1', 1n, 'y2', 2n))
+  t.equal(seesX.finalized.hash, 'x1', 'finalized never moves to a conflicting block')
+  t.same(seesX.conflicts, [{ finalized: 'x1', refused: 'y1' }])
+  t.equal(seesX.chooseHead(), 'x2', 'fork choice stays on the finalized branch')
+})
