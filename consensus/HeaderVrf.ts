@@ -1,0 +1,41 @@
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { bytesToHex, equalBytes } from '../common/bytes.js'
+import type { BlockHeader } from '../chain/Header.js'
+import { publicKeyToAddress } from '../chain/Seal.js'
+import { secp } from '../chain/Secp256k1.js'
+import { ecvrfProve, ecvrfVerify } from './Ecvrf.js'
+import { vrfInput } from './WeightedLeaderSchedule.js'
+
+/**
+ * The ECVRF fields of a PoV header: vrfProof = pi (81 bytes), vrfOutput = beta, proven with
+ * the producer's own secp256k1 key over vrfInput(epoch seed, slot). The header names the
+ * producer by address only, so the verifier takes the public key from the seal (which
+ * header validation checks anyway). Not wired into HeaderValidator yet (issue 5).
+ */
+export function headerVrf(key: Uint8Array, seed: Uint8Array, slot: bigint): { vrfProof: Uint8Array; vrfOutput: Uint8Array } {
+  const vrfProof = ecvrfProve(key, vrfInput(seed, slot))
+  const vrfOutput = ecvrfVerify(secp256k1.getPublicKey(key, true), vrfProof, vrfInput(seed, slot))!
+  return { vrfProof, vrfOutput }
+}
+
+/** The compressed public key that sealed the header (throws on a malformed seal). */
+export function sealerPublicKey(h: BlockHeader): Uint8Array {
+  const pub = secp().recover(h.sealHash(), h.seal.subarray(0, 64), h.seal[64]!)
+  return secp256k1.Point.fromBytes(pub).toBytes(true)
+}
+
+/** Why the header's VRF fields are wrong for `seed`, or undefined if they prove its slot. */
+export function headerVrfViolation(h: BlockHeader, seed: Uint8Array): string | undefined {
+  if (h.seal.length !== 65 || h.seal[64]! > 1) return 'header is not sealed'
+  let pk: Uint8Array
+  try {
+    pk = sealerPublicKey(h)
+  } catch {
+    return 'seal does not recover'
+  }
+  if (!equalBytes(publicKeyToAddress(pk), h.producer)) return `sealed by ${bytesToHex(publicKeyToAddress(pk))}, not its producer`
+  const beta = ecvrfVerify(pk, h.vrfProof, vrfInput(seed, h.slot))
+  if (!beta) return `VRF proof does not verify for slot ${h.slot}`
+  if (!equalBytes(beta, h.vrfOutput)) return 'vrfOutput is not the proof’s output'
+  return undefined
+}
