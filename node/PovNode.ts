@@ -119,7 +119,7 @@ export class PovNode {
         state.trieDb.discard()
         throw new NodeError(
           'GENESIS_MISMATCH',
-          `the datadir ${cfg.datadir} holds a chain with genesis ${stored ? bytesToHex(stored) : '(none)'}, not ${bytesToHex(expected.block.hash())}; use another --datadir or the genesis it was created with`,
+          `the datadir ${cfg.datadir} holds a chain with genesis ${stored ? bytesToHex(stored) : '(none)'}, not ${bytesToHex(expected.block.hash())}; use another --datadir or the genesis it was created with${cfg.dev ? ` (a dev chain from an older povchain: remove ${cfg.datadir} to start afresh)` : ''}`,
         )
       }
       state.trieDb.discard()
