@@ -1,5 +1,5 @@
 import type { Hex } from 'viem'
-import { hexToBytes } from '../../common/bytes.js'
+import { concatBytes, hexToBytes } from '../../common/bytes.js'
 import type { Logger } from '../../common/logger.js'
 import { silentLogger } from '../../common/logger.js'
 import { contentHash } from '../../compute/ContentHash.js'
@@ -42,13 +42,7 @@ export function rpcBlobSource(url: string): RemoteBlobSource {
         parts.push(chunk)
         offset += chunk.length
       } while (offset < total)
-      const out = new Uint8Array(total)
-      let at = 0
-      for (const p of parts) {
-        out.set(p, at)
-        at += p.length
-      }
-      return out
+      return concatBytes(...parts)
     },
   }
 }
