@@ -8,7 +8,7 @@ import { GENESIS, SimNode, type SimBlock, type SimContext, type SimMessage } fro
  * delays, drops and partitions messages, and byzantine validators that equivocate as producers
  * (two blocks for one slot) and as attesters (votes for every block at one height). The run
  * is a pure function of its config; the result is what the safety and liveness properties
- * need (consensus/test/sim.test.ts).
+ * need (test/sim/sim.test.ts).
  */
 export interface SimConfig {
   seed: number

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { runSimulation, type SimConfig, type SimResult } from '../sim/Simulator.js'
-import type { SimBlock } from '../sim/SimNode.js'
+import { runSimulation, type SimConfig, type SimResult } from './Simulator.js'
+import type { SimBlock } from './SimNode.js'
 
 function isAncestor(blocks: ReadonlyMap<string, SimBlock>, a: string, b: string): boolean {
   const A = blocks.get(a)!

@@ -1,7 +1,7 @@
 import { bytesToHex, concatBytes, u64ToBytes } from '../../common/bytes.js'
 import { keccak256 } from '../../chain/keccak.js'
-import { FinalityTracker, type Vote } from '../Finality.js'
-import { epochOf, epochSeed, nextMix, vrfInput, WeightedLeaderSchedule } from '../WeightedLeaderSchedule.js'
+import { FinalityTracker, type Vote } from '../../consensus/Finality.js'
+import { epochOf, epochSeed, nextMix, vrfInput, WeightedLeaderSchedule } from '../../consensus/WeightedLeaderSchedule.js'
 
 /**
  * One validator of the consensus simulator: the leader schedule, finality and fork choice of
