@@ -4,6 +4,7 @@ import { DEV_MNEMONIC, deriveKeys } from './DevKeys.js'
 import type { GenesisFile } from './GenesisConfig.js'
 import { MULTICALL3_RUNTIME } from './multicall3.js'
 import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from './WorkMarketGenesis.js'
+import { ASSET_REGISTRY_ADDRESS, assetRegistryGenesisEntry, DEV_ASSET_REWARD_FUND, devAssetRegistryConfig } from './AssetRegistryGenesis.js'
 
 /** Arachnid's deterministic-deployment proxy, the CREATE2 factory Foundry scripts expect. */
 export const CREATE2_DEPLOYER_ADDRESS = '0x4e59b44847b379578588920cA78FbF26c0B4956C'
@@ -22,7 +23,8 @@ export const DEV_CONTROL_ISSUER_INDEX = 19
  * The `--dev` chain: chain id 31337, the twenty accounts of the Hardhat mnemonic with 10000
  * coins each, and the CREATE2 deployer and Multicall3 predeployed, so that wallets and
  * developer tools configured for a local Hardhat or Anvil chain work against povchain as is;
- * the WorkMarket system contract at WORK_MARKET_ADDRESS (empty fund: the supply stays 200,000).
+ * the WorkMarket system contract at WORK_MARKET_ADDRESS (empty fund) and the AssetRegistry at
+ * ASSET_REGISTRY_ADDRESS with a reward fund of DEV_ASSET_REWARD_FUND (supply 200,000 + 1,000).
  */
 export function devGenesis(): GenesisFile {
   const alloc: GenesisFile['alloc'] = {}
@@ -38,7 +40,10 @@ export function devGenesis(): GenesisFile {
       slotSeconds: 1,
       epochLength: 32,
       producers: [producer],
-      systemContracts: { WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, [], WORK_MARKET_ADDRESS) },
+      systemContracts: {
+        WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, [], WORK_MARKET_ADDRESS),
+        AssetRegistry: assetRegistryGenesisEntry(devAssetRegistryConfig(issuer), 32, DEV_ASSET_REWARD_FUND, ASSET_REGISTRY_ADDRESS),
+      },
     },
     timestamp: 0,
     gasLimit: 60_000_000,
