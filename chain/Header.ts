@@ -1,6 +1,6 @@
 import { decode, encode } from '@ethereumjs/rlp'
 import { bigintToBytes } from '../common/bytes.js'
-import { attestationFromFields, attestationToFields, type Attestation } from './Attestation.js'
+import { attestationFromFields, attestationToFields, checkAttestationShape, type Attestation } from './Attestation.js'
 import { ChainError } from './errors.js'
 import { keccak256 } from './keccak.js'
 import { expectBytes, expectList, expectUint } from './rlpFields.js'
@@ -190,6 +190,8 @@ function checkShape(h: HeaderData): void {
   if (h.extraData.length > MAX_EXTRA_DATA) throw new ChainError('BAD_HEADER', `header.extraData longer than ${MAX_EXTRA_DATA} bytes`)
   if (h.vrfProof.length > MAX_VRF_PROOF) throw new ChainError('BAD_HEADER', `header.vrfProof longer than ${MAX_VRF_PROOF} bytes`)
   if (h.seal.length !== 0 && h.seal.length !== 65) throw new ChainError('BAD_HEADER', 'header.seal must be empty or 65 bytes')
+  if (h.attestations.length > MAX_ATTESTATIONS) throw new ChainError('BAD_HEADER', `header.attestations: more than ${MAX_ATTESTATIONS}`)
+  for (const a of h.attestations) checkAttestationShape(a)
   for (const k of ['number', 'gasLimit', 'gasUsed', 'timestamp', 'slot'] as const)
     if (h[k] < 0n || h[k] >= 1n << 64n) throw new ChainError('BAD_HEADER', `header.${k} out of range`)
   if (h.baseFeePerGas < 0n || h.baseFeePerGas >= 1n << 256n) throw new ChainError('BAD_HEADER', 'header.baseFeePerGas out of range')

@@ -105,19 +105,24 @@ export const GossipBlock = codec<{ block: Uint8Array }>(
   (o) => ({ block: bytes(o.block, 'block.block') }),
 )
 
+/** Field for field chain/Attestation.ts (kept structural: network/ imports chain/ only for encodings). */
 export interface AttestationMessage {
-  slot: bigint
-  blockHash: Uint8Array
+  sourceHash: Uint8Array
+  sourceHeight: bigint
+  targetHash: Uint8Array
+  targetHeight: bigint
   validator: Uint8Array
   signature: Uint8Array
 }
 
 export const GossipAttestation = codec<AttestationMessage>(
   'GossipAttestation',
-  (m) => ({ ...m, slot: m.slot.toString() }),
+  (m) => ({ ...m, sourceHeight: m.sourceHeight.toString(), targetHeight: m.targetHeight.toString() }),
   (o) => ({
-    slot: u64(o.slot, 'attestation.slot'),
-    blockHash: bytes(o.blockHash, 'attestation.blockHash', { len: 32 }),
+    sourceHash: bytes(o.sourceHash, 'attestation.sourceHash', { len: 32 }),
+    sourceHeight: u64(o.sourceHeight, 'attestation.sourceHeight'),
+    targetHash: bytes(o.targetHash, 'attestation.targetHash', { len: 32 }),
+    targetHeight: u64(o.targetHeight, 'attestation.targetHeight'),
     validator: bytes(o.validator, 'attestation.validator', { len: 20 }),
     signature: bytes(o.signature, 'attestation.signature', { len: 65 }),
   }),

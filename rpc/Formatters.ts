@@ -187,8 +187,10 @@ export function formatHeader(h: BlockHeader): Record<string, unknown> {
     vrfOutput: bytesToHex(h.vrfOutput),
     vrfProof: bytesToHex(h.vrfProof),
     attestations: h.attestations.map((a) => ({
-      slot: qty(a.slot),
-      blockHash: bytesToHex(a.blockHash),
+      sourceHash: bytesToHex(a.sourceHash),
+      sourceHeight: qty(a.sourceHeight),
+      targetHash: bytesToHex(a.targetHash),
+      targetHeight: qty(a.targetHeight),
       validator: bytesToHex(a.validator),
       signature: bytesToHex(a.signature),
     })),

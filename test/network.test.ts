@@ -58,15 +58,23 @@ t.test('three producers: one chain, a transaction reaches everyone, the RPC repo
   const gotAtt: bigint[] = []
   for (const n of [b, d]) {
     n.node.network!.gossip.onCompute((m) => gotCompute.push(m.kind))
-    n.node.network!.gossip.onAttestation((m) => gotAtt.push(m.slot))
+    n.node.network!.gossip.onAttestation((m) => gotAtt.push(m.targetHeight))
   }
   await a.node.network!.gossip.publishCompute({
     kind: 'worker',
     worker: { worker: new Uint8Array(20).fill(1), workloads: ['mlp-train'], capacity: 2, timestamp: 1n, signature: new Uint8Array(0) },
   })
-  await a.node.network!.gossip.publishAttestation({ slot: 7n, blockHash: new Uint8Array(32), validator: new Uint8Array(20), signature: new Uint8Array(65) })
+  await a.node.network!.gossip.publishAttestation({
+    sourceHash: new Uint8Array(32),
+    sourceHeight: 6n,
+    targetHash: new Uint8Array(32),
+    targetHeight: 7n,
+    validator: new Uint8Array(20),
+    signature: new Uint8Array(65),
+  })
   await until(() => gotCompute.length === 2 && gotAtt.length === 2, 'compute and attestation gossip on both other nodes', 10_000)
   t.same(gotCompute, ['worker', 'worker'])
+  t.same(gotAtt, [7n, 7n])
 
   // A burst: 150 transfers from five senders into one node all end up mined, seen by another.
   const burst = Array.from({ length: 150 }, (_, i) => transferTx(CHAIN_ID, 4 + (i % 5), BigInt(Math.floor(i / 5)), new Uint8Array(20).fill(8), 1n))

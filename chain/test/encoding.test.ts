@@ -12,7 +12,7 @@ import { equalBytes } from '../../common/bytes.js'
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
-const attestation = fc.record({ slot: u64, blockHash: bytes(32), validator: bytes(20), signature: bytes(65) })
+const attestation = fc.record({ sourceHash: bytes(32), sourceHeight: u64, targetHash: bytes(32), targetHeight: u64, validator: bytes(20), signature: bytes(65) })
 
 const headerArb: fc.Arbitrary<HeaderData> = fc
   .record({

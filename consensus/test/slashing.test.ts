@@ -2,7 +2,7 @@ import t from 'tap'
 import { BlockHeader } from '../../chain/Header.js'
 import { privateKeyToAddress, sealHeader } from '../../chain/Seal.js'
 import { checkDoubleProduction, checkDoubleVote, checkSurroundVote } from '../SlashingEvidence.js'
-import { signVote, type UnsignedVote } from '../SignedVote.js'
+import { finalityVote, signVote, verifyVote, type UnsignedVote } from '../SignedVote.js'
 
 const key = (n: number) => new Uint8Array(32).fill(n)
 const K1 = key(1)
@@ -31,27 +31,40 @@ t.test('two headers for one slot by one producer', async (t) => {
   t.notOk(checkDoubleProduction(a, sealHeader(header(7n, privateKeyToAddress(K2), 1), K2)).ok, 'different producers')
 })
 
-const vote = (over: Partial<UnsignedVote>): UnsignedVote => ({ chainId: 1n, source: h32(0), sourceHeight: 0n, target: h32(1), targetHeight: 3n, ...over })
+const A2 = privateKeyToAddress(K2)
+const CHAIN = 1n
+const vote = (over: Partial<UnsignedVote>): UnsignedVote => ({ sourceHash: h32(0), sourceHeight: 0n, targetHash: h32(1), targetHeight: 3n, validator: A1, ...over })
+const sign = (over: Partial<UnsignedVote>, k = K1, chainId = CHAIN) => signVote(vote({ validator: privateKeyToAddress(k), ...over }), chainId, k)
 
 t.test('two votes for different blocks at one height', async (t) => {
-  const a = signVote(vote({}), K1)
-  const b = signVote(vote({ target: h32(2) }), K1)
-  const r = checkDoubleVote(a, b)
+  const a = sign({})
+  const b = sign({ targetHash: h32(2) })
+  t.ok(verifyVote(a, CHAIN) && verifyVote(b, CHAIN))
+  const r = checkDoubleVote(a, b, CHAIN)
   t.ok(r.ok && Buffer.from(r.offender).equals(Buffer.from(A1)))
-  t.notOk(checkDoubleVote(a, signVote(vote({}), K1)).ok, 'same block twice')
-  t.notOk(checkDoubleVote(a, signVote(vote({ target: h32(2), targetHeight: 4n }), K1)).ok, 'different heights')
-  t.notOk(checkDoubleVote(a, signVote(vote({ target: h32(2) }), K2)).ok, 'different validators')
-  t.notOk(checkDoubleVote(a, signVote(vote({ target: h32(2), chainId: 2n }), K1)).ok, 'different chains')
-  const forged = { ...b, targetHeight: 3n, target: h32(3) }
-  const rf = checkDoubleVote(a, forged)
+  t.notOk(checkDoubleVote(a, sign({}), CHAIN).ok, 'same block twice')
+  t.notOk(checkDoubleVote(a, sign({ targetHash: h32(2), targetHeight: 4n }), CHAIN).ok, 'different heights')
+  t.notOk(checkDoubleVote(a, sign({ targetHash: h32(2) }, K2), CHAIN).ok, 'different validators')
+  t.notOk(checkDoubleVote(a, sign({ targetHash: h32(2) }, K1, 2n), CHAIN).ok, 'a vote signed for another chain')
+  t.notOk(checkDoubleVote(a, b, 2n).ok, 'checked against another chain')
+  t.notOk(checkDoubleVote(a, { ...sign({ targetHash: h32(2) }, K2), validator: A1 }, CHAIN).ok, 'a vote naming A1 but signed by A2')
+  const forged = { ...b, targetHash: h32(3) }
+  const rf = checkDoubleVote(a, forged, CHAIN)
   t.notOk(rf.ok, 'a vote whose fields were changed after signing recovers someone else')
+  t.match(rf, { reason: /second vote is not signed by its validator/ })
 })
 
 t.test('surround votes', async (t) => {
-  const outer = signVote(vote({ sourceHeight: 1n, targetHeight: 10n }), K1)
-  const inner = signVote(vote({ sourceHeight: 3n, targetHeight: 5n, source: h32(5), target: h32(6) }), K1)
-  t.ok(checkSurroundVote(outer, inner).ok)
-  t.ok(checkSurroundVote(inner, outer).ok, 'either order')
-  t.notOk(checkSurroundVote(outer, signVote(vote({ sourceHeight: 3n, targetHeight: 11n }), K1)).ok, 'overlap without surround')
-  t.notOk(checkSurroundVote(outer, signVote(vote({ sourceHeight: 3n, targetHeight: 5n }), K2)).ok, 'different validators')
+  const outer = sign({ sourceHeight: 1n, targetHeight: 10n })
+  const inner = sign({ sourceHeight: 3n, targetHeight: 5n, sourceHash: h32(5), targetHash: h32(6) })
+  t.ok(checkSurroundVote(outer, inner, CHAIN).ok)
+  t.ok(checkSurroundVote(inner, outer, CHAIN).ok, 'either order')
+  t.notOk(checkSurroundVote(outer, sign({ sourceHeight: 3n, targetHeight: 11n }), CHAIN).ok, 'overlap without surround')
+  t.notOk(checkSurroundVote(outer, sign({ sourceHeight: 1n, targetHeight: 5n }), CHAIN).ok, 'same source is not a surround')
+  t.notOk(checkSurroundVote(outer, sign({ sourceHeight: 3n, targetHeight: 5n }, K2), CHAIN).ok, 'different validators')
+})
+
+t.test('a verified vote becomes the finality tracker\'s link', async (t) => {
+  const v = finalityVote(sign({ sourceHeight: 2n, targetHeight: 3n }, K2))
+  t.same(v, { validator: '0x' + Buffer.from(A2).toString('hex'), source: '0x' + '00'.repeat(32), sourceHeight: 2n, target: '0x' + '01'.repeat(32), targetHeight: 3n })
 })

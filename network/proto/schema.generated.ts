@@ -133,22 +133,33 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
             },
             "GossipAttestation": {
               "fields": {
-                "slot": {
-                  "type": "uint64",
-                  "id": 1
-                },
-                "blockHash": {
+                "sourceHash": {
                   "type": "bytes",
+                  "id": 1,
+                  "protoName": "source_hash"
+                },
+                "sourceHeight": {
+                  "type": "uint64",
                   "id": 2,
-                  "protoName": "block_hash"
+                  "protoName": "source_height"
+                },
+                "targetHash": {
+                  "type": "bytes",
+                  "id": 3,
+                  "protoName": "target_hash"
+                },
+                "targetHeight": {
+                  "type": "uint64",
+                  "id": 4,
+                  "protoName": "target_height"
                 },
                 "validator": {
                   "type": "bytes",
-                  "id": 3
+                  "id": 5
                 },
                 "signature": {
                   "type": "bytes",
-                  "id": 4
+                  "id": 6
                 }
               }
             },

@@ -66,7 +66,7 @@ t.test('every message round-trips', async (t) => {
   )
   roundTrip(t, 'GossipTransaction', GossipTransaction, fc.record({ raw: someBytes() }))
   roundTrip(t, 'GossipBlock', GossipBlock, fc.record({ block: someBytes(2000) }))
-  roundTrip(t, 'GossipAttestation', GossipAttestation, fc.record({ slot: u64, blockHash: bytes(32), validator: bytes(20), signature: bytes(65) }))
+  roundTrip(t, 'GossipAttestation', GossipAttestation, fc.record({ sourceHash: bytes(32), sourceHeight: u64, targetHash: bytes(32), targetHeight: u64, validator: bytes(20), signature: bytes(65) }))
   const sig = fc.oneof(bytes(65), bytes(0))
   roundTrip<ComputeMessageData>(
     t,
@@ -139,5 +139,7 @@ t.test('limits and sizes are enforced on decode', async (t) => {
   bad(() => HashesRequest.decode(HashesRequest.encode({ hashes: [] })), 'no hashes')
   bad(() => BlobRequest.decode(BlobRequest.encode({ hash: new Uint8Array(32), offset: 0n, length: MAX_BLOB_CHUNK + 1 })), 'an oversized blob chunk')
   bad(() => ComputeMessage.decode(new Uint8Array(0)), 'an empty compute message')
-  bad(() => GossipAttestation.decode(GossipAttestation.encode({ slot: 1n, blockHash: new Uint8Array(32), validator: new Uint8Array(19), signature: new Uint8Array(65) })), 'a 19-byte validator')
+  const vote = { sourceHash: new Uint8Array(32), sourceHeight: 1n, targetHash: new Uint8Array(32), targetHeight: 2n, validator: new Uint8Array(20), signature: new Uint8Array(65) }
+  bad(() => GossipAttestation.decode(GossipAttestation.encode({ ...vote, validator: new Uint8Array(19) })), 'a 19-byte validator')
+  bad(() => GossipAttestation.decode(GossipAttestation.encode({ ...vote, targetHash: new Uint8Array(31) })), 'a 31-byte target hash')
 })

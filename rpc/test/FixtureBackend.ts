@@ -171,7 +171,9 @@ export class FixtureBackend implements RpcBackend {
       workloadId: z(32, 0x03),
       vrfOutput: z(32, 0x04),
       vrfProof: z(80, 0x05),
-      attestations: parent ? [{ slot: parent.header.slot, blockHash: parent.hash(), validator: z(20, 0x60), signature: z(65, 0x61) }] : [],
+      attestations: parent
+        ? [{ sourceHash: this.canonical[0]!.hash(), sourceHeight: 0n, targetHash: parent.hash(), targetHeight: number - 1n, validator: z(20, 0x60), signature: z(65, 0x61) }]
+        : [],
       seal: z(65, 0x07),
     })
     const block = new Block(header, txs)
