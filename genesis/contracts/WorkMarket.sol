@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Bytes32Set} from "./WorkMarketSets.sol";
 import {WorkerRegistry} from "./WorkMarketWorkers.sol";
+import {IValidatorSetReceipts} from "./ValidatorSetHook.sol";
 
 /// @title WorkMarket
 /// @notice Proof of Value, steps 1–4: a client posts a job (spec hash, price in escrow,
@@ -21,6 +22,8 @@ contract WorkMarket is WorkerRegistry {
     /// Verification rounds before an undecided (tied or silent) session expires.
     uint8 public constant MAX_ROUNDS = 2;
     uint16 internal constant BPS = 10_000;
+    /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
+    address internal constant VALIDATOR_SET = address(0xA00);
 
     enum JobStatus {
         None,
@@ -911,5 +914,6 @@ contract WorkMarket is WorkerRegistry {
         _receipts[sessionId] = WorkReceipt(s.jobId, sessionId, s.worker, j.client, value, protocolFee, j.workloadId, uint64(block.number), uint64(block.timestamp), status, j.control);
         _receiptsOf[s.worker].push(sessionId);
         emit SessionFinalized(sessionId, s.jobId, s.worker, status, value, protocolFee);
+        if (status == SessionStatus.Accepted && VALIDATOR_SET.code.length > 0) IValidatorSetReceipts(VALIDATOR_SET).onReceipt(s.worker, j.client, s.jobId, sessionId, value, protocolFee);
     }
 }

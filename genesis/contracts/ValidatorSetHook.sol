@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// What WorkMarket calls on the ValidatorSet system contract when a session is accepted
+/// (Proof of Value step 5: an accepted receipt becomes producer weight).
+interface IValidatorSetReceipts {
+    function onReceipt(address worker, address client, bytes32 jobId, bytes32 sessionId, uint256 value, uint256 protocolFee) external;
+}
