@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {WorkMarket} from "./WorkMarket.sol";
+
 /// The callback a contract must implement to receive assets by `safeTransferFrom` (ERC-721).
 interface IAssetReceiver {
     function onERC721Received(address operator, address from, uint256 tokenId, bytes calldata data) external returns (bytes4);
@@ -12,6 +14,8 @@ interface IAssetReceiver {
 ///         (free / paid / closed / removed), sealed-key grants for closed assets, verified usage
 ///         and per-use fees reported by the WorkMarket, once-only ratings by verified users, a
 ///         Bayesian score, periodic rewards for the top free assets of each kind, and bounties.
+///         Jobs of the WorkMarket use assets through `useInJob` / `settle`, which read the job's
+///         state from the WorkMarket (so the market needs no change to charge asset fees).
 ///         Every payment is a credit withdrawn with `withdraw()` (pull), so no transfer to an
 ///         owner can make a market call fail. Balance = rewardFund + escrow + credits, always.
 contract AssetRegistry {
@@ -66,6 +70,14 @@ contract AssetRegistry {
         uint32 winner; // submission index + 1 (0: none yet)
     }
 
+    /// The assets a client named for one WorkMarket job, with the fees escrowed at link time.
+    struct JobUse {
+        address client;
+        bool settled;
+        uint256[] ids;
+        uint256[] fees;
+    }
+
     struct Submission {
         uint256 modelId;
         address submitter;
@@ -97,9 +109,16 @@ contract AssetRegistry {
     error BadScore(uint8 score);
     error NotVerifiedUser(uint256 id, address client);
     error AlreadyRated(uint256 id, address client);
-    error PeriodNotOver(uint256 period);
-    error PeriodTooOld(uint256 period);
-    error AlreadyDistributed(uint256 period);
+    error NotJobClient(bytes32 jobId, address caller);
+    error JobNotOpen(bytes32 jobId);
+    error JobNotRunning(bytes32 jobId);
+    error JobNotFinal(bytes32 jobId);
+    error JobAlreadyLinked(bytes32 jobId);
+    error JobNotLinked(bytes32 jobId);
+    error JobAlreadySettled(bytes32 jobId);
+    error BadAssetList(uint256 length);
+    error DuplicateAsset(uint256 id);
+    error BadPublicKey();
     error ZeroPrize();
     error DeadlinePassed(uint64 deadline);
     error NotDataset(uint256 id);
@@ -130,6 +149,9 @@ contract AssetRegistry {
     event Used(uint256 indexed id, bytes32 indexed jobId, address indexed client, address owner, uint256 fee, bool counted);
     event DownloadPaid(uint256 indexed id, address indexed payer, address owner, uint256 fee);
     event Rated(uint256 indexed id, address indexed client, uint8 score);
+    event JobAssetsLinked(bytes32 indexed jobId, address indexed client, uint256[] ids, uint256 fees);
+    event JobSettled(bytes32 indexed jobId, address indexed client, bool accepted, uint256 paid, uint256 refunded);
+    event PublicKeySet(address indexed account, bytes publicKey);
     event Rewarded(uint256 indexed period, uint256 indexed id, address indexed owner, uint8 rank, uint256 amount);
     event RewardsDistributed(uint256 indexed period, uint256 total);
     event FundAdded(address indexed from, uint256 amount);
@@ -148,6 +170,8 @@ contract AssetRegistry {
     uint256 public constant SCORE_SCALE = 1e6;
     /// Shares of a kind's half of the period's reward, ranks 1–3 (out of 6).
     uint256 internal constant SHARE_TOTAL = 6;
+    /// Most assets one job may name (bounds the gas of `useInJob` and `settle`).
+    uint256 public constant MAX_ASSETS_PER_JOB = 16;
 
     address public immutable market;
     address public immutable evaluator;
@@ -169,6 +193,10 @@ contract AssetRegistry {
     mapping(uint256 => mapping(bytes32 => JobGrant)) internal jobGrants;
     /// 1: used in a verified (counted) job, 2: rated.
     mapping(uint256 => mapping(address => uint8)) public userState;
+
+    mapping(bytes32 => JobUse) internal jobUses;
+    /// 64-byte uncompressed secp256k1 public keys (no 0x04 prefix) that grants are sealed to.
+    mapping(address => bytes) public publicKeyOf;
 
     mapping(uint256 => bool) public distributed;
     mapping(address => uint256) public credits;
@@ -399,14 +427,113 @@ contract AssetRegistry {
     /// was removed still completes (its use began before the removal).
     function recordUsage(uint256 id, bytes32 jobId, address client) external payable onlyMarket returns (bool counted) {
         _asset(id);
+        return _use(id, jobId, client, msg.value);
+    }
+
+    /// Credits `fee` to the current owner; counts the use (and lets `client` rate) unless the client owns the asset.
+    function _use(uint256 id, bytes32 jobId, address client, uint256 fee) internal returns (bool counted) {
         address o = owners[id];
         counted = client != o;
         if (counted) {
             assets[id].usage += 1;
             if (userState[id][client] == 0) userState[id][client] = 1;
         }
-        _credit(o, msg.value);
-        emit Used(id, jobId, client, o, msg.value, counted);
+        _credit(o, fee);
+        emit Used(id, jobId, client, o, fee, counted);
+    }
+
+    // ---------------------------------------------------------------- jobs of the WorkMarket
+
+    /// The client of WorkMarket job `jobId` names the assets the job uses and pays their per-use
+    /// fees (`msg.value` = Σ useFee, held in escrow until `settle`). Once per job, while the job
+    /// is not final: the WorkMarket assigns a worker in the same transaction that posts the job,
+    /// so "open" means Open or Running. Removed assets are refused, and so are closed assets the
+    /// client holds no grant for (unless it owns them). Fees are fixed at link time.
+    function useInJob(bytes32 jobId, uint256[] calldata ids) external payable nonReentrant {
+        WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
+        if (j.client != msg.sender || j.control) revert NotJobClient(jobId, msg.sender);
+        if (j.status != WorkMarket.JobStatus.Open && j.status != WorkMarket.JobStatus.Running) revert JobNotOpen(jobId);
+        JobUse storage u = jobUses[jobId];
+        if (u.client != address(0)) revert JobAlreadyLinked(jobId);
+        if (ids.length == 0 || ids.length > MAX_ASSETS_PER_JOB) revert BadAssetList(ids.length);
+        uint256 total;
+        for (uint256 i = 0; i < ids.length; i++) {
+            uint256 id = ids[i];
+            for (uint256 k = 0; k < i; k++) if (ids[k] == id) revert DuplicateAsset(id);
+            Asset storage a = _live(id, _asset(id));
+            if (a.access == Access.Closed && owners[id] != msg.sender && grants[id][msg.sender].length == 0) revert NoGrant(id, msg.sender);
+            uint256 fee = useFee(id, msg.sender);
+            u.ids.push(id);
+            u.fees.push(fee);
+            total += fee;
+        }
+        if (msg.value != total) revert WrongPayment(total, msg.value);
+        u.client = msg.sender;
+        escrow += total;
+        emit JobAssetsLinked(jobId, msg.sender, ids, total);
+    }
+
+    /// Anyone, once the job is final. Accepted: each fee goes to the asset's current owner and
+    /// the use counts (never for the owner's own job); closed assets get a job grant record for
+    /// the worker that did the job. Refunded: the fees go back to the client.
+    function settle(bytes32 jobId) external nonReentrant {
+        JobUse storage u = jobUses[jobId];
+        if (u.client == address(0)) revert JobNotLinked(jobId);
+        if (u.settled) revert JobAlreadySettled(jobId);
+        WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
+        uint256 total;
+        uint256 n = u.ids.length;
+        for (uint256 i = 0; i < n; i++) total += u.fees[i];
+        u.settled = true;
+        escrow -= total;
+        if (j.status == WorkMarket.JobStatus.Accepted) {
+            address worker = WorkMarket(market).getSession(j.session).worker;
+            for (uint256 i = 0; i < n; i++) {
+                uint256 id = u.ids[i];
+                _use(id, jobId, u.client, u.fees[i]);
+                _requestJobGrant(id, jobId, worker);
+            }
+            emit JobSettled(jobId, u.client, true, total, 0);
+        } else if (j.status == WorkMarket.JobStatus.Refunded) {
+            _credit(u.client, total);
+            emit JobSettled(jobId, u.client, false, 0, total);
+        } else revert JobNotFinal(jobId);
+    }
+
+    /// Anyone, while the job runs: records a job grant request for the session's worker on every
+    /// closed asset of the job (again after a reassignment); the owner's node answers with
+    /// `fulfilJobGrant`. Returns how many requests were recorded.
+    function requestJobGrants(bytes32 jobId) external returns (uint256 requested) {
+        JobUse storage u = jobUses[jobId];
+        if (u.client == address(0)) revert JobNotLinked(jobId);
+        WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
+        if (j.status != WorkMarket.JobStatus.Running) revert JobNotRunning(jobId);
+        address worker = WorkMarket(market).getSession(j.session).worker;
+        for (uint256 i = 0; i < u.ids.length; i++) if (_requestJobGrant(u.ids[i], jobId, worker)) requested++;
+    }
+
+    /// A job grant request for `worker` on closed asset `id` unless that worker already has one.
+    function _requestJobGrant(uint256 id, bytes32 jobId, address worker) internal returns (bool) {
+        if (assets[id].access != Access.Closed) return false;
+        JobGrant storage g = jobGrants[id][jobId];
+        if (g.worker == worker) return false;
+        g.worker = worker;
+        g.fulfilled = false;
+        delete g.sealedKey;
+        emit JobGrantRequested(id, jobId, worker);
+        return true;
+    }
+
+    function jobUseOf(bytes32 jobId) external view returns (JobUse memory) {
+        return jobUses[jobId];
+    }
+
+    /// Publishes the caller's secp256k1 public key (64 bytes, x ‖ y) so owners can seal content
+    /// keys to it; the key must hash to the caller's address.
+    function setPublicKey(bytes calldata key) external {
+        if (key.length != 64 || address(uint160(uint256(keccak256(key)))) != msg.sender) revert BadPublicKey();
+        publicKeyOf[msg.sender] = key;
+        emit PublicKeySet(msg.sender, key);
     }
 
     /// Pays the owner's download price (nodes serve the blob to accounts that paid).
@@ -491,14 +618,16 @@ contract AssetRegistry {
         }
     }
 
-    /// Pays the period's reward (min(rewardPerPeriod, fund)): half to each kind, split 3:2:1
-    /// among its top three free assets; unpaid shares and rounding stay in the fund. Only the
-    /// period that just ended may be distributed, once (a missed period is forfeited).
-    function distributeRewards(uint256 period) external nonReentrant {
+    /// Pays the reward of the period that just ended (min(rewardPerPeriod, fund)): half to each
+    /// kind, split 3:2:1 among its top three free assets; unpaid shares and rounding stay in the
+    /// fund. Anyone may call it — a node, a user, or consensus as a system transaction from
+    /// SYSTEM_ADDRESS — and it never reverts for lack of work: in period 0, or when the ended
+    /// period was already paid, it returns false. A period nobody distributed in the next one is
+    /// forfeited (its budget stays in the fund).
+    function distributeRewards() external nonReentrant returns (bool paid) {
         uint256 cur = currentPeriod();
-        if (period >= cur) revert PeriodNotOver(period);
-        if (period + 1 != cur) revert PeriodTooOld(period);
-        if (distributed[period]) revert AlreadyDistributed(period);
+        if (cur == 0 || distributed[cur - 1]) return false;
+        uint256 period = cur - 1;
         distributed[period] = true;
         uint256 budget = rewardPerPeriod < rewardFund ? rewardPerPeriod : rewardFund;
         uint256 half = budget / 2;
@@ -516,6 +645,7 @@ contract AssetRegistry {
         }
         rewardFund -= total;
         emit RewardsDistributed(period, total);
+        return true;
     }
 
     /// Adds to the reward fund.

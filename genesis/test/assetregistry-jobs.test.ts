@@ -1,0 +1,348 @@
+/**
+ * AssetRegistry with the real WorkMarket in one in-process EVM (both deployed as genesis does,
+ * at 0x…0B00 and 0x…0C00): clients link assets to their jobs (`useInJob`, fees in escrow),
+ * `settle` reads the job's outcome from the market (accepted → owners paid, verified usage, job
+ * grants for the worker; refunded → fees back), `requestJobGrants` follows the running session,
+ * and public keys for sealing. Every revert path of the job link has a test; coins and both
+ * contracts' books add up to the wei after every test.
+ */
+import t, { type Test } from 'tap'
+import fc from 'fast-check'
+import { Account, Address, createAddressFromString } from '@ethereumjs/util'
+import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address as Hex20, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
+import { toEthjsBlock } from '../../vm/BlockExecutor.js'
+import { ASSET_REGISTRY_ADDRESS, encodeAssetRegistryArgs, SYSTEM_ADDRESS } from '../AssetRegistryGenesis.js'
+import { contractArtifact } from '../ContractArtifacts.js'
+import { addr, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+
+const REGISTRY: Hex20 = getAddress(ASSET_REGISTRY_ADDRESS)
+const art = contractArtifact('AssetRegistry')
+const abi = art.abi as Abi
+const SPEC = keccak256(toHex('spec-assets'))
+const WORKLOAD = keccak256(toHex('mlp-train@1'))
+const PRICE = ETHER
+const EPOCH = 10
+const FUND = 100n * ETHER
+const OWNER = addr(301)
+const OTHER = addr(302)
+const CLIENT = addr(303)
+const KEY = '0x04aabbccdd' as Hex
+const Z = '0x0000000000000000000000000000000000000000'
+const SEEN = new Set<string>()
+/** The errors only a real WorkMarket can produce (assetregistry.test.ts leaves them to this file). */
+const JOB_TEST_ERRORS = ['NotJobClient', 'JobNotOpen', 'JobNotRunning', 'JobNotFinal', 'JobAlreadyLinked', 'JobNotLinked', 'JobAlreadySettled', 'BadAssetList', 'DuplicateAsset', 'BadPublicKey']
+
+enum Kind {
+  Model,
+  Dataset,
+}
+enum Access {
+  Free,
+  Paid,
+  Closed,
+}
+const J = { Open: 1, Running: 2, Accepted: 3, Refunded: 4 }
+
+/** The market harness with the registry added to its VM; registry transactions share its blocks. */
+class Both {
+  constructor(readonly h: MarketHarness) {}
+
+  static async deploy(workers: number): Promise<Both> {
+    const h = await MarketHarness.deploy()
+    const a = createAddressFromString(REGISTRY)
+    await h.vm.stateManager.putAccount(a, new Account(1n, FUND))
+    h.minted += FUND
+    h.known.add(REGISTRY)
+    const args = encodeAssetRegistryArgs({ market: MARKET, evaluator: ISSUER, periodEpochs: 1n, rewardPerPeriod: 10n * ETHER, evaluationWindow: 10n }, EPOCH)
+    const res = await h.vm.evm.runCode({ code: concatBytes(art.bytecode, hexToBytes(args)), to: a, caller: new Address(new Uint8Array(20)), gasLimit: 1_000_000_000n, block: toEthjsBlock({ number: 0n, timestamp: 0n, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: new Uint8Array(32) }, h.vm.common) as never })
+    if (res.exceptionError) throw new Error('AssetRegistry constructor reverted')
+    await h.vm.stateManager.putCode(a, res.returnValue)
+    await h.give(CLIENT, 1000n * ETHER)
+    for (let i = 1; i <= workers; i++) {
+      await h.give(addr(i), 10n * ETHER)
+      await h.must(addr(i), 'register', [100n + BigInt(i), 1, `http://127.0.0.1:${8000 + i}`], 2n * ETHER)
+    }
+    return new Both(h)
+  }
+
+  async tx(from: Hex20, functionName: string, args: readonly unknown[] = [], value = 0n): Promise<TxOutcome> {
+    const h = this.h
+    h.known.add(from)
+    if (value > 0n && (await h.balance(from)) < value) await h.give(from, value)
+    const block = toEthjsBlock({ number: h.number, timestamp: h.timestamp, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: hexToBytes(h.randao()) }, h.vm.common)
+    const r = await h.vm.evm.runCall({ to: createAddressFromString(REGISTRY), caller: createAddressFromString(from), origin: createAddressFromString(from), value, data: hexToBytes(encodeFunctionData({ abi, functionName, args } as never)), gasLimit: 30_000_000n, block: block as never })
+    h.number++
+    h.timestamp += h.blockTime
+    h.nextRandao = undefined
+    const returnValue = bytesToHex(r.execResult.returnValue) as Hex
+    if (r.execResult.exceptionError) {
+      let error = String(r.execResult.exceptionError.error)
+      try {
+        error = decodeErrorResult({ abi, data: returnValue }).errorName
+      } catch {}
+      SEEN.add(error)
+      return { ok: false, error, events: [], returnValue }
+    }
+    const events = (r.execResult.logs ?? []).flatMap(([address, topics, d]) => {
+      if (bytesToHex(address).toLowerCase() !== REGISTRY.toLowerCase()) return []
+      const e = decodeEventLog({ abi, topics: topics.map((x) => bytesToHex(x)) as [Hex, ...Hex[]], data: bytesToHex(d) as Hex })
+      return [{ eventName: String(e.eventName), args: e.args as unknown as Record<string, unknown> }]
+    })
+    return { ok: true, events, returnValue }
+  }
+
+  async must(from: Hex20, fn: string, args: readonly unknown[] = [], value = 0n): Promise<TxOutcome> {
+    const r = await this.tx(from, fn, args, value)
+    if (!r.ok) throw new Error(`${fn} reverted: ${r.error}`)
+    return r
+  }
+
+  async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    const h = this.h
+    const block = toEthjsBlock({ number: h.number, timestamp: h.timestamp, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: hexToBytes(h.randao()) }, h.vm.common)
+    const r = await h.vm.evm.runCall({ to: createAddressFromString(REGISTRY), caller: createAddressFromString(addr(0)), data: hexToBytes(encodeFunctionData({ abi, functionName, args } as never)), gasLimit: 100_000_000n, block: block as never })
+    if (r.execResult.exceptionError) throw new Error(`${functionName} reverted`)
+    return decodeFunctionResult({ abi, functionName, data: bytesToHex(r.execResult.returnValue) as Hex } as never) as T
+  }
+
+  async publish(from: Hex20, kind: Kind, access: Access, use = 0n): Promise<bigint> {
+    const tag = Math.random()
+    const r = await this.must(from, 'publish', [kind, keccak256(toHex(`blob-${tag}`)), 100n, keccak256(toHex(`meta-${tag}`)), '', access, use, 0n])
+    return ev(r, 'Published').id as bigint
+  }
+
+  /** Posts a client job; with workers registered the market assigns one in the same transaction. */
+  async post(from: Hex20 = CLIENT): Promise<{ jobId: Hex; sessionId?: Hex; worker?: Hex20 }> {
+    const r = await this.h.must(from, 'postJob', [SPEC, WORKLOAD, this.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
+    const a = r.events.find((e) => e.eventName === 'JobAssigned')?.args
+    return { jobId: MarketHarness.event(r, 'JobPosted').jobId as Hex, sessionId: a?.sessionId as Hex | undefined, worker: a?.worker as Hex20 | undefined }
+  }
+
+  /** The worker commits, the verifiers vote `accept`, the session is finalised. */
+  async finish(sessionId: Hex, worker: Hex20, accept = true): Promise<void> {
+    const h = this.h
+    await h.must(worker, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])
+    const open = await h.must(addr(99), 'openVerification', [sessionId])
+    const verifiers = MarketHarness.event(open, 'VerifiersSelected').verifiers as Hex20[]
+    const salt = (v: Hex20) => keccak256(toHex(`salt-${v}`))
+    for (const v of verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, v, accept, salt(v)])])
+    for (const v of verifiers) await h.must(v, 'revealVote', [sessionId, accept, salt(v)])
+    await h.must(addr(99), 'finalize', [sessionId])
+  }
+
+  async checkBooks(): Promise<void> {
+    await this.h.checkBooks()
+    const [fund, escrowed, owed, balance] = await this.read<readonly bigint[]>('accounting')
+    if (fund! + escrowed! + owed! !== balance!) throw new Error(`registry books: ${fund} + ${escrowed} + ${owed} != ${balance}`)
+    if ((await this.h.balance(REGISTRY)) !== balance) throw new Error('accounting().balance is not the balance')
+    if ((await this.h.totalCoins()) !== this.h.minted) throw new Error('coins are not conserved')
+  }
+}
+
+function ev(r: TxOutcome, name: string): Record<string, unknown> {
+  const e = r.events.find((x) => x.eventName === name)
+  if (!e) throw new Error(`no ${name} among ${r.events.map((x) => x.eventName).join(', ')}`)
+  return e.args
+}
+
+async function fails(t: Test, r: Promise<TxOutcome>, error: string, msg = error) {
+  const o = await r
+  t.equal(o.ok ? 'ok' : o.error, error, msg)
+}
+
+async function fresh(t: Test, workers = 3): Promise<Both> {
+  const b = await Both.deploy(workers)
+  t.teardown(() => b.checkBooks())
+  return b
+}
+
+t.test('a job uses a free, a paid and a closed asset: fees escrowed, owners paid on acceptance, usage counted, the worker gets a job grant', async (t) => {
+  const b = await fresh(t)
+  const free = await b.publish(OWNER, Kind.Dataset, Access.Free)
+  const paid = await b.publish(OTHER, Kind.Model, Access.Paid, 3n * ETHER)
+  const closed = await b.publish(OWNER, Kind.Dataset, Access.Closed, 2n * ETHER)
+  const gone = await b.publish(OWNER, Kind.Model, Access.Free)
+  await b.must(OWNER, 'remove', [gone])
+  const { jobId, sessionId, worker } = await b.post()
+  t.ok(sessionId && worker, 'the market assigned a worker when the job was posted')
+  t.equal((await b.h.read<{ status: number }>('getJob', [jobId])).status, J.Running)
+
+  await fails(t, b.tx(OTHER, 'useInJob', [jobId, [free]]), 'NotJobClient', 'only the job’s client links assets')
+  await fails(t, b.tx(CLIENT, 'useInJob', [keccak256(toHex('no job')), [free]]), 'NotJobClient', 'an unknown job has no client')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, []]), 'BadAssetList', 'no assets')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, Array.from({ length: 17 }, () => free)]), 'BadAssetList', 'more than MAX_ASSETS_PER_JOB')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, [free, free]]), 'DuplicateAsset')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, [gone]]), 'AssetRemoved', 'a removed asset cannot be used by a new job')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, [99n]]), 'NoSuchAsset')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, [free, paid, closed]], 5n * ETHER), 'NoGrant', 'a closed asset needs a grant to the client')
+  await b.must(OWNER, 'grant', [closed, CLIENT, KEY])
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, [free, paid, closed]], 5n * ETHER - 1n), 'WrongPayment', 'one wei short')
+  await fails(t, b.tx(CLIENT, 'settle', [jobId]), 'JobNotLinked')
+  await fails(t, b.tx(CLIENT, 'requestJobGrants', [jobId]), 'JobNotLinked')
+  const link = await b.must(CLIENT, 'useInJob', [jobId, [free, paid, closed]], 5n * ETHER)
+  t.same(ev(link, 'JobAssetsLinked'), { jobId, client: CLIENT, ids: [free, paid, closed], fees: 5n * ETHER })
+  t.match(await b.read('jobUseOf', [jobId]), { client: CLIENT, settled: false, ids: [free, paid, closed], fees: [0n, 3n * ETHER, 2n * ETHER] })
+  t.equal(await b.read('escrow'), 5n * ETHER, 'fees in escrow')
+  await fails(t, b.tx(CLIENT, 'useInJob', [jobId, [free]]), 'JobAlreadyLinked')
+  await fails(t, b.tx(addr(77), 'settle', [jobId]), 'JobNotFinal', 'a running job cannot be settled')
+
+  // The worker's grant for this job: requested by anyone, sealed by the owner.
+  const rq = await b.must(addr(77), 'requestJobGrants', [jobId])
+  t.same(rq.events.map((e) => [e.eventName, e.args.id, e.args.worker]), [['JobGrantRequested', closed, worker]], 'one request: the closed asset, for the assigned worker')
+  t.same((await b.must(addr(77), 'requestJobGrants', [jobId])).events, [], 'asking again changes nothing')
+  await fails(t, b.tx(OTHER, 'fulfilJobGrant', [closed, jobId, KEY]), 'NotOwner')
+  const fu = await b.must(OWNER, 'fulfilJobGrant', [closed, jobId, KEY])
+  t.same(ev(fu, 'JobGrantIssued'), { id: closed, jobId, worker, sealedKey: KEY })
+  t.match(await b.read('jobGrantOf', [closed, jobId]), { worker, fulfilled: true, sealedKey: KEY })
+  t.equal(await b.read('grantOf', [closed, worker]), '0x', 'the worker holds no standing grant')
+
+  // A price change after linking does not change what the job pays.
+  await b.must(OTHER, 'setAccess', [paid, Access.Paid, 9n * ETHER, 0n])
+  await b.finish(sessionId!, worker!)
+  t.equal((await b.h.read<{ status: number }>('getJob', [jobId])).status, J.Accepted)
+  await fails(t, b.tx(CLIENT, 'requestJobGrants', [jobId]), 'JobNotRunning', 'no new job grants once the job is final')
+  await fails(t, b.tx(CLIENT, 'useInJob', [(await b.post()).jobId, [closed]], 0n), 'WrongPayment', 'the price is read at link time')
+  const st = await b.must(SYSTEM_ADDRESS as Hex20, 'settle', [jobId])
+  t.same(ev(st, 'JobSettled'), { jobId, client: CLIENT, accepted: true, paid: 5n * ETHER, refunded: 0n })
+  t.same(st.events.filter((e) => e.eventName === 'Used').map((e) => [e.args.id, e.args.owner, e.args.fee, e.args.counted]), [[free, OWNER, 0n, true], [paid, OTHER, 3n * ETHER, true], [closed, OWNER, 2n * ETHER, true]])
+  t.equal(await b.read('credits', [OWNER]), 2n * ETHER)
+  t.equal(await b.read('credits', [OTHER]), 3n * ETHER)
+  t.equal(await b.read('escrow'), 0n)
+  for (const id of [free, paid, closed]) t.equal((await b.read<readonly [{ usage: bigint }]>('getAsset', [id]))[0].usage, 1n, `asset ${id}: one verified use`)
+  await fails(t, b.tx(CLIENT, 'settle', [jobId]), 'JobAlreadySettled', 'never paid twice')
+  const later = await b.post()
+  await b.finish(later.sessionId!, later.worker!)
+  await fails(t, b.tx(CLIENT, 'useInJob', [later.jobId, [free]]), 'JobNotOpen', 'a final job cannot name assets')
+  await b.must(CLIENT, 'rate', [paid, 5])
+  t.equal((await b.read<readonly [{ ratingCount: number }]>('getAsset', [paid]))[0].ratingCount, 1, 'the client of the accepted job may rate')
+  const w1 = await b.h.balance(OTHER)
+  await b.must(OTHER, 'withdraw')
+  t.equal((await b.h.balance(OTHER)) - w1, 3n * ETHER, 'the owner withdraws its fee')
+})
+
+t.test("an owner's own job pays nothing and never counts; a refunded job returns the fees", async (t) => {
+  const b = await fresh(t, 0) // no workers: jobs stay open, so the client can cancel them
+  const paid = await b.publish(OWNER, Kind.Model, Access.Paid, ETHER)
+  await b.h.give(OWNER, 10n * ETHER)
+  const own = await b.post(OWNER)
+  t.equal((await b.h.read<{ status: number }>('getJob', [own.jobId])).status, J.Open)
+  await fails(t, b.tx(OWNER, 'requestJobGrants', [own.jobId]), 'JobNotLinked')
+  await b.must(OWNER, 'useInJob', [own.jobId, [paid]], 0n)
+  await fails(t, b.tx(OWNER, 'requestJobGrants', [own.jobId]), 'JobNotRunning', 'an open job has no worker yet')
+  const j = await b.post()
+  await b.must(CLIENT, 'useInJob', [j.jobId, [paid]], ETHER)
+  const c0 = await b.read<bigint>('credits', [CLIENT])
+  await b.h.must(CLIENT, 'cancel', [j.jobId])
+  await b.h.must(OWNER, 'cancel', [own.jobId])
+  const r = await b.must(addr(5), 'settle', [j.jobId])
+  t.same(ev(r, 'JobSettled'), { jobId: j.jobId, client: CLIENT, accepted: false, paid: 0n, refunded: ETHER })
+  t.equal((await b.read<bigint>('credits', [CLIENT])) - c0, ETHER, 'the fee is back with the client')
+  await b.must(addr(5), 'settle', [own.jobId])
+  t.equal((await b.read<readonly [{ usage: bigint }]>('getAsset', [paid]))[0].usage, 0n, 'refunded jobs never count')
+  t.equal(await b.read('credits', [OWNER]), 0n)
+  await fails(t, b.tx(CLIENT, 'rate', [paid, 4]), 'NotVerifiedUser', 'no rating without an accepted job')
+})
+
+t.test('an accepted own job: no fee, no usage, no rating right', async (t) => {
+  const b = await fresh(t)
+  const m = await b.publish(CLIENT, Kind.Model, Access.Paid, ETHER)
+  const j = await b.post()
+  await b.must(CLIENT, 'useInJob', [j.jobId, [m]], 0n)
+  await b.finish(j.sessionId!, j.worker!)
+  const r = await b.must(addr(5), 'settle', [j.jobId])
+  t.match(ev(r, 'Used'), { id: m, client: CLIENT, owner: CLIENT, fee: 0n, counted: false })
+  t.equal((await b.read<readonly [{ usage: bigint }]>('getAsset', [m]))[0].usage, 0n)
+  await fails(t, b.tx(CLIENT, 'rate', [m, 5]), 'NotVerifiedUser')
+})
+
+t.test('a job grant follows a reassignment; settle records the grant for the worker that did the job', async (t) => {
+  const b = await fresh(t)
+  const closed = await b.publish(OWNER, Kind.Dataset, Access.Closed)
+  await b.must(OWNER, 'grant', [closed, CLIENT, KEY])
+  const j = await b.post()
+  await b.must(CLIENT, 'useInJob', [j.jobId, [closed]])
+  // the first worker misses its commitment: the market reassigns the job to another worker
+  b.h.advance(700n)
+  await b.h.must(addr(99), 'expire', [j.sessionId])
+  const job = await b.h.read<{ status: number; session: Hex }>('getJob', [j.jobId])
+  t.equal(job.status, J.Running, 'reassigned')
+  const s2 = await b.h.read<{ worker: Hex20 }>('getSession', [job.session])
+  t.not(s2.worker, j.worker)
+  // nobody asked during the run: settle records the request for the worker that did the job
+  await b.finish(job.session, s2.worker)
+  const st = await b.must(addr(5), 'settle', [j.jobId])
+  t.same(ev(st, 'JobGrantRequested'), { id: closed, jobId: j.jobId, worker: s2.worker })
+  await b.must(OWNER, 'fulfilJobGrant', [closed, j.jobId, KEY])
+  t.match(await b.read('jobGrantOf', [closed, j.jobId]), { worker: s2.worker, fulfilled: true })
+})
+
+t.test('public keys for sealing must hash to the caller', async (t) => {
+  const b = await fresh(t, 0)
+  const acct = privateKeyToAccount(keccak256(toHex('a worker key')))
+  const key = `0x${acct.publicKey.slice(4)}` as Hex
+  await fails(t, b.tx(OTHER, 'setPublicKey', [key]), 'BadPublicKey', "someone else's key")
+  await fails(t, b.tx(acct.address, 'setPublicKey', [acct.publicKey]), 'BadPublicKey', 'with the 0x04 prefix (65 bytes)')
+  const r = await b.must(acct.address, 'setPublicKey', [key])
+  t.same(ev(r, 'PublicKeySet'), { account: acct.address, publicKey: key })
+  t.equal(await b.read('publicKeyOf', [acct.address]), key)
+  t.equal(await b.read('publicKeyOf', [OTHER]), '0x')
+})
+
+t.test('fees add up to the wei over random jobs, outcomes, transfers and price changes', async (t) => {
+  const opArb = fc.array(
+    fc.record({ prices: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 3 }), accept: fc.boolean(), transferFirst: fc.boolean(), reprice: fc.integer({ min: 0, max: 9 }) }),
+    { minLength: 1, maxLength: 4 },
+  )
+  await fc.assert(
+    fc.asyncProperty(opArb, async (jobs) => {
+      const b = await Both.deploy(3)
+      const credit = new Map<Hex20, bigint>()
+      const add = (a: Hex20, v: bigint) => credit.set(a, (credit.get(a) ?? 0n) + v)
+      for (const [n, spec] of jobs.entries()) {
+        const owner = addr(400 + n)
+        const ids: bigint[] = []
+        let total = 0n
+        for (const p of spec.prices) {
+          ids.push(await b.publish(owner, Kind.Model, p === 0 ? Access.Free : Access.Paid, BigInt(p) * 1000n))
+          total += BigInt(p) * 1000n
+        }
+        const j = await b.post()
+        if (!j.sessionId) return false
+        await b.must(CLIENT, 'useInJob', [j.jobId, ids], total)
+        if (spec.prices[0]! > 0) await b.must(owner, 'setAccess', [ids[0], Access.Paid, BigInt(spec.reprice) * 7n + 1n, 0n])
+        let payee = owner
+        if (spec.transferFirst) {
+          payee = addr(450 + n)
+          for (const id of ids) await b.must(owner, 'transferFrom', [owner, payee, id])
+        }
+        if (spec.accept) await b.finish(j.sessionId, j.worker!)
+        else {
+          // every worker abandons: the market refunds the client (or the client cancels the open job)
+          await b.h.must(j.worker!, 'abandon', [j.sessionId])
+          let job = await b.h.read<{ status: number; session: Hex }>('getJob', [j.jobId])
+          while (job.status === J.Running) {
+            const s = await b.h.read<{ worker: Hex20 }>('getSession', [job.session])
+            await b.h.must(s.worker, 'abandon', [job.session])
+            job = await b.h.read<{ status: number; session: Hex }>('getJob', [j.jobId])
+          }
+          if (job.status === J.Open) await b.h.must(CLIENT, 'cancel', [j.jobId]) // no untried worker left
+          else if (job.status !== J.Refunded) return false
+        }
+        await b.must(addr(5), 'settle', [j.jobId])
+        if (spec.accept) add(payee, total)
+        else add(CLIENT, total)
+      }
+      for (const [a, v] of credit) if ((await b.read<bigint>('credits', [a])) !== v) return false
+      if ((await b.read<bigint>('escrow')) !== 0n) return false
+      await b.checkBooks()
+      return true
+    }),
+    { numRuns: 8 },
+  )
+})
+
+t.test('every job-linked error was produced', async (t) => {
+  t.same(JOB_TEST_ERRORS.filter((e) => !SEEN.has(e)), [])
+})
