@@ -21,6 +21,8 @@ import { WorldState } from '../vm/WorldState.js'
 import { Transaction, Wallet } from 'ethers'
 import { bytesToHex } from '../common/bytes.js'
 import { log, round1, round2 } from './stats.js'
+import { createConsensusEngine } from '../node/ConsensusSetup.js'
+import { PovContractReader } from '../node/PovContractReader.js'
 
 /** A ChainService on its own LevelDB in a temp dir, wired as node/PovNode.ts does it. */
 class Chain {
@@ -45,11 +47,23 @@ class Chain {
     state.trieDb.written(g.stateKeys)
     const genesisHash = g.block.hash()
     const executor = new BlockExecutor(state, common, { logger: silentLogger, metrics: noopMetrics })
-    const validator = new HeaderValidator({ genesisHash, producers: [producer.address], maxFutureSeconds: 15 })
+    const validator = new HeaderValidator({ genesisHash, producers: [], maxFutureSeconds: 15 })
     const chain = new ChainService(
       { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
-      { store, state, executor, validator, pool, genesisHash, logger: silentLogger, metrics: noopMetrics },
+      {
+        store,
+        state,
+        executor,
+        validator,
+        pool,
+        engine: createConsensusEngine(spec, genesisHash, { contracts: new PovContractReader(state), getHeader: (h) => store.getHeader(h) }),
+        genesisHash,
+        chainId: spec.chainId,
+        logger: silentLogger,
+        metrics: noopMetrics,
+      },
     )
+    await chain.init()
     return new Chain(dir, db, chain, store, common)
   }
 

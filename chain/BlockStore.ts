@@ -235,10 +235,20 @@ export class BlockStore {
   }
 
   async setSafeAndFinalized(safe: Uint8Array, finalized: Uint8Array): Promise<void> {
-    await this.db.batch([
+    await this.db.batch(this.safeAndFinalizedOps(safe, finalized))
+    this.applySafeAndFinalized(safe, finalized)
+  }
+
+  /** The writes that move the safe and finalized pointers, to put in a block's own batch. */
+  safeAndFinalizedOps(safe: Uint8Array, finalized: Uint8Array): DbOp[] {
+    return [
       { type: 'put', key: prefixed(KeyPrefix.meta, META_SAFE), value: safe },
       { type: 'put', key: prefixed(KeyPrefix.meta, META_FINALIZED), value: finalized },
-    ])
+    ]
+  }
+
+  /** Records pointers written by `safeAndFinalizedOps` once their batch is stored. */
+  applySafeAndFinalized(safe: Uint8Array, finalized: Uint8Array): void {
     this.safeHash = safe
     this.finalizedHash = finalized
   }

@@ -5,15 +5,16 @@ import { nextBaseFee } from '../chain/FeeMarket.js'
 import { BlockHeader } from '../chain/Header.js'
 import type { TxReceipt } from '../chain/Receipt.js'
 import { sealHeader } from '../chain/Seal.js'
+import type { Attestation } from '../chain/Attestation.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
 import type { BlockExecutor, ExecutionEnv, TxSource } from '../vm/BlockExecutor.js'
 import type { WorldState } from '../vm/WorldState.js'
-import { DEV_JOB_ID, DEV_WORKLOAD_ID, devSessionId, devVrf } from './DevWork.js'
+import type { ConsensusEngine, Producer, SystemCall } from './ConsensusEngine.js'
 import { ConsensusError } from './errors.js'
+import { FinalityGadget } from './FinalityGadget.js'
 import type { HeaderValidator } from './HeaderValidator.js'
-import type { LeaderSchedule } from './LeaderSchedule.js'
 
 /** What the chain needs of the transaction pool (chain/txpool implements it). */
 export interface PendingTxSource {
@@ -21,17 +22,19 @@ export interface PendingTxSource {
   setHead(head: { baseFeePerGas: bigint; gasLimit: bigint }, removedTxs: TypedTransaction[]): Promise<void>
 }
 
-export interface Producer {
-  key: Uint8Array
-  address: Uint8Array
-}
+export type { Producer } from './ConsensusEngine.js'
 
 export interface ChainTiming {
   genesisTimestamp: bigint
   slotSeconds: number
-  /** The interim leader schedule (LeaderSchedule.ts): fork choice prefers in-turn tips on ties. */
-  schedule?: LeaderSchedule
 }
+
+/**
+ * Blocks a header's work receipt must lie below it. Producers name only receipts that are final
+ * in their view; importers check this depth, which every node computes alike from the block's
+ * own ancestry (the receipt is read from the parent's state, so it lives on the same branch).
+ */
+export const RECEIPT_DEPTH = 2n
 
 /** `origin` says where the block came from: 'local' (produced here) or 'import' (a peer, a test). */
 export type HeadListener = (block: Block, receipts: TxReceipt[], origin: 'local' | 'import') => void
@@ -45,8 +48,13 @@ export class ChainService {
   private queue: Promise<unknown> = Promise.resolve()
   private headListeners: HeadListener[] = []
   private removedListeners: HeadListener[] = []
+  private finalityListeners: ((finalized: BlockHeader) => void)[] = []
   private readonly log: Logger
   private readonly m
+  /** Finality and the votes of every validator; set by `init()`. */
+  finality!: FinalityGadget
+  /** Blocks sealed by their slot's leader (fork choice prefers them on ties). */
+  private readonly inTurn = new Set<string>()
 
   constructor(
     private readonly timing: ChainTiming,
@@ -55,8 +63,10 @@ export class ChainService {
       state: WorldState
       executor: BlockExecutor
       validator: HeaderValidator
+      engine: ConsensusEngine
       pool: PendingTxSource
       genesisHash: Uint8Array
+      chainId: bigint
       logger: Logger
       metrics: Metrics
     },
@@ -64,12 +74,41 @@ export class ChainService {
     this.log = deps.logger.child({ component: 'chain' })
     this.m = {
       head: deps.metrics.gauge('povchain_chain_head_number', 'Number of the canonical head block'),
+      finalized: deps.metrics.gauge('povchain_chain_finalized_number', 'Number of the finalized block'),
       blocks: deps.metrics.counter('povchain_chain_blocks_total', 'Blocks added to the chain', ['origin']),
       txs: deps.metrics.counter('povchain_chain_transactions_total', 'Transactions in canonical blocks'),
       reorgs: deps.metrics.counter('povchain_chain_reorgs_total', 'Canonical chain reorganisations'),
       rejected: deps.metrics.counter('povchain_chain_invalid_blocks_total', 'Blocks rejected by validation', ['reason']),
+      votes: deps.metrics.counter('povchain_consensus_attestations_total', 'Attestations received', ['result']),
     }
     this.m.head.set(Number(deps.store.head().number))
+  }
+
+  get engine(): ConsensusEngine {
+    return this.deps.engine
+  }
+
+  /**
+   * Rebuilds finality from the database: the stored finalized block is the root, and the
+   * canonical blocks above it are replayed with the votes their headers carry.
+   */
+  async init(): Promise<void> {
+    const { store, engine } = this.deps
+    const rootHash = store.finalized() ?? this.deps.genesisHash
+    const root = (await store.getHeader(rootHash)) ?? (await store.canonicalHeader(0n))!
+    this.finality = new FinalityGadget(this.deps.chainId, { hash: root.hash(), height: root.number })
+    const head = store.head()
+    let parent = root
+    for (let n = root.number + 1n; n <= head.number; n++) {
+      const h = await store.canonicalHeader(n)
+      if (!h) break
+      const epoch = engine.epochOf(h.slot)
+      if (!this.finality.hasEpoch(epoch)) this.finality.setEpochWeights(epoch, await engine.validatorsFor(parent, h.slot))
+      this.finality.addBlock(h, epoch)
+      parent = h
+    }
+    this.m.finalized.set(Number(this.finality.finalized.height))
+    if (head.number > root.number) this.log.info({ finalized: Number(this.finality.finalized.height), replayed: Number(head.number - root.number) }, 'restored finality')
   }
 
   head(): BlockHeader {
@@ -86,6 +125,10 @@ export class ChainService {
     return () => (this.removedListeners = this.removedListeners.filter((x) => x !== l))
   }
 
+  onFinalized(l: (finalized: BlockHeader) => void): void {
+    this.finalityListeners.push(l)
+  }
+
   /** Resolves when every queued production or import has finished. */
   idle(): Promise<void> {
     return this.queue.then(() => {})
@@ -95,6 +138,22 @@ export class ChainService {
     const run = this.queue.then(fn, fn)
     this.queue = run.catch(() => {})
     return run
+  }
+
+  slotStart(slot: bigint): bigint {
+    return this.timing.genesisTimestamp + slot * BigInt(this.timing.slotSeconds)
+  }
+
+  /** The slot a timestamp falls in. */
+  slotAt(timestamp: bigint): bigint {
+    const g = this.timing.genesisTimestamp
+    return timestamp <= g ? 0n : (timestamp - g) / BigInt(this.timing.slotSeconds)
+  }
+
+  private async epochValidators(parent: BlockHeader, slot: bigint) {
+    const vs = await this.deps.engine.validatorsFor(parent, slot)
+    this.finality.setEpochWeights(this.deps.engine.epochOf(slot), vs)
+    return vs
   }
 
   /**
@@ -116,20 +175,30 @@ export class ChainService {
         slot = opts.slot
         timestamp = opts.timestamp
       } else {
+        // On demand (dev): the slot of the clock, or the next one if the parent already took it;
+        // the timestamp lies inside the slot.
         const nowSec = BigInt(Math.floor((opts.now ?? Date.now)() / 1000))
-        timestamp = nowSec > parent.timestamp ? nowSec : parent.timestamp + 1n
-        const slotByTime = (timestamp - this.timing.genesisTimestamp) / BigInt(this.timing.slotSeconds)
-        slot = slotByTime > parent.slot ? slotByTime : parent.slot + 1n
+        const byTime = this.slotAt(nowSec)
+        slot = byTime > parent.slot ? byTime : parent.slot + 1n
+        const start = this.timing.genesisTimestamp + slot * BigInt(this.timing.slotSeconds)
+        timestamp = nowSec > start && byTime === slot ? nowSec : start
+        if (timestamp <= parent.timestamp) timestamp = parent.timestamp + 1n
       }
+      const { engine } = this.deps
+      const finalizedBound = this.receiptBound(parent.number + 1n, this.finality.finalized.height)
+      const plan = await engine.plan(producer, parent, slot, finalizedBound)
+      const parentValidators = parent.number === 0n ? [] : await this.epochValidators(parent, parent.slot).catch(() => [])
+      await this.epochValidators(parent, slot)
+      const attestations = parent.number === 0n ? [] : this.finality.attestationsFor(parent.hash(), parentValidators)
       const baseFeePerGas = nextBaseFee(parent)
-      const vrf = devVrf(producer.key, parent.mixHash, slot)
       const env: ExecutionEnv = {
         number: parent.number + 1n,
         timestamp,
         gasLimit: parent.gasLimit,
         baseFeePerGas,
         coinbase: producer.address,
-        mixHash: vrf.mix,
+        mixHash: plan.fields.mixHash,
+        systemCalls: plan.systemCalls,
       }
       const { executed } = await this.deps.executor.build(parent.stateRoot, env, this.deps.pool.best(baseFeePerGas))
       if (executed.transactions.length === 0 && !opts.allowEmpty) {
@@ -149,28 +218,30 @@ export class ChainService {
         gasUsed: executed.gasUsed,
         timestamp,
         extraData: new Uint8Array(0),
-        mixHash: vrf.mix,
+        ...plan.fields,
         baseFeePerGas,
         slot,
         producer: producer.address,
-        jobId: DEV_JOB_ID,
-        sessionId: devSessionId(producer.address, this.deps.genesisHash),
-        workloadId: DEV_WORKLOAD_ID,
-        vrfOutput: vrf.output,
-        vrfProof: vrf.proof,
-        attestations: [],
+        attestations,
         seal: new Uint8Array(0),
       })
       const block = new Block(sealHeader(unsealed, producer.key), executed.transactions)
-      await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'local')
+      this.inTurn.add(bytesToHex(block.hash()))
+      await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'local', true)
       return block
     })
+  }
+
+  /** The newest block a receipt named by block `number` may come from (see RECEIPT_DEPTH). */
+  private receiptBound(number: bigint, finalized: bigint): bigint {
+    const byDepth = number - RECEIPT_DEPTH
+    return finalized < byDepth ? finalized : byDepth
   }
 
   /** Validates, executes and stores a block from a peer or a test; returns where it went. */
   importBlock(block: Block, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'head' | 'side' | 'known'> {
     return this.serialize(async () => {
-      const { store, validator, executor } = this.deps
+      const { store, validator, executor, engine } = this.deps
       const h = block.header
       if (await store.getHeader(h.hash())) return 'known'
       const parent = await store.getHeader(h.parentHash)
@@ -178,7 +249,14 @@ export class ChainService {
         if (!parent) throw new ConsensusError('UNKNOWN_PARENT', `block ${h.number}: parent ${bytesToHex(h.parentHash)} is unknown`)
         validator.validateAlone(h, nowSeconds)
         validator.validateAgainstParent(h, parent)
-        validator.validateWork(h, parent)
+        if (!this.finality.allowed(parent.hash()))
+          throw new ConsensusError('CONFLICTS_FINALIZED', `block ${h.number} does not descend from the finalized block ${this.finality.finalized.height}`)
+        const systemCalls: SystemCall[] = await engine.verify(h, parent, h.number - RECEIPT_DEPTH)
+        const rank = await engine.rank(h, parent)
+        const parentValidators = parent.number === 0n ? [] : await this.epochValidators(parent, parent.slot)
+        if (parent.number === 0n && h.attestations.length > 0) throw new ConsensusError('BAD_ATTESTATION', 'block 1 cannot carry attestations for genesis')
+        this.finality.checkHeaderAttestations(h, parent, parentValidators)
+        await this.epochValidators(parent, h.slot)
         const env: ExecutionEnv = {
           number: h.number,
           timestamp: h.timestamp,
@@ -186,6 +264,7 @@ export class ChainService {
           baseFeePerGas: h.baseFeePerGas,
           coinbase: h.coinbase,
           mixHash: h.mixHash,
+          systemCalls,
         }
         const executed = await executor.execute(parent.stateRoot, env, block.transactions)
         try {
@@ -194,9 +273,9 @@ export class ChainService {
           this.deps.state.invalidateHead()
           throw e
         }
-        const makeHead = this.isBetter(h)
-        await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'import', makeHead)
-        return makeHead ? 'head' : 'side'
+        if (rank === 0) this.inTurn.add(bytesToHex(h.hash()))
+        const madeHead = await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'import')
+        return madeHead ? 'head' : 'side'
       } catch (e) {
         this.m.rejected.inc({ reason: (e as { code?: string }).code ?? 'ERROR' })
         throw e
@@ -205,44 +284,116 @@ export class ChainService {
   }
 
   /**
-   * Fork choice: the longest chain; on a tie an in-turn tip (its slot's leader, see
-   * LeaderSchedule) beats a backup's, otherwise the block seen first stays.
+   * A vote from the network or from this node's attester. Counts it toward finality, keeps it
+   * for the next header, and moves the head if justification changed fork choice. Returns
+   * false for a vote whose signature does not match its validator.
    */
-  private isBetter(h: BlockHeader): boolean {
-    const head = this.head()
-    if (h.number !== head.number) return h.number > head.number
-    const s = this.timing.schedule
-    return s !== undefined && s.size > 1 && s.inTurn(h) && !s.inTurn(head)
+  addAttestation(a: Attestation): Promise<boolean> {
+    return this.serialize(async () => {
+      const before = this.finality.finalized.height
+      const justifiedBefore = this.finality.justified.height
+      const ok = this.finality.addAttestation(a)
+      this.m.votes.inc({ result: ok ? 'valid' : 'invalid' })
+      if (!ok) return false
+      if (this.finality.finalized.height !== before || this.finality.justified.height !== justifiedBefore) {
+        await this.persistFinality()
+        const best = this.chooseHead()
+        if (!equalBytes(best, this.head().hash())) await this.moveHead(best)
+      }
+      return true
+    })
   }
 
-  private async commit(block: Block, receipts: TxReceipt[], stateOps: import('../chain/Database.js').DbOp[], stateKeys: string[], origin: string, makeHead = true): Promise<void> {
+  private chooseHead(): Uint8Array {
+    return this.finality.chooseHead((hash) => (this.inTurn.has(hash) ? 1 : 0))
+  }
+
+  private finalityOps(): import('../chain/Database.js').DbOp[] {
+    return this.deps.store.safeAndFinalizedOps(this.finality.justified.hash, this.finality.finalized.hash)
+  }
+
+  private async persistFinality(): Promise<void> {
+    const { store } = this.deps
+    const prev = store.finalized()
+    await store.setSafeAndFinalized(this.finality.justified.hash, this.finality.finalized.hash)
+    this.afterFinality(prev)
+  }
+
+  private afterFinality(prev: Uint8Array | undefined): void {
+    const f = this.finality.finalized
+    this.m.finalized.set(Number(f.height))
+    if (prev && equalBytes(prev, f.hash)) return
+    void this.deps.store.getHeader(f.hash).then((h) => {
+      if (!h) return
+      for (const l of this.finalityListeners) {
+        try {
+          l(h)
+        } catch (e) {
+          this.log.error({ err: (e as Error).message }, 'finality listener failed')
+        }
+      }
+    })
+  }
+
+  /** Switches the canonical chain to an already stored block (justification moved fork choice). */
+  private async moveHead(hash: Uint8Array): Promise<void> {
+    const { store } = this.deps
+    const change = await store.setHead(hash)
+    await this.announce(change, undefined, [], 'import')
+  }
+
+  private async commit(
+    block: Block,
+    receipts: TxReceipt[],
+    stateOps: import('../chain/Database.js').DbOp[],
+    stateKeys: string[],
+    origin: 'local' | 'import',
+    forceHead = false,
+  ): Promise<boolean> {
     const { store, state } = this.deps
+    const prevFinalized = store.finalized()
+    this.finality.addBlock(block.header, this.deps.engine.epochOf(block.header.slot))
+    const best = forceHead ? block.hash() : this.chooseHead()
+    const makeHead = equalBytes(best, block.hash())
     let change: CanonicalChange
     try {
-      change = await store.commitBlock(block, receipts, stateOps, { makeHead })
+      change = await store.commitBlock(block, receipts, stateOps, { makeHead, extraOps: this.finalityOps() })
     } catch (e) {
       state.invalidateHead()
       throw e
     }
     state.trieDb.written(stateKeys)
+    store.applySafeAndFinalized(this.finality.justified.hash, this.finality.finalized.hash)
+    this.afterFinality(prevFinalized)
     this.m.blocks.inc({ origin })
-    if (!makeHead) return
+    if (!makeHead) {
+      // Fork choice may still prefer another stored branch than the current head.
+      if (!equalBytes(best, this.head().hash()) && !equalBytes(best, block.hash())) await this.moveHead(best)
+      return false
+    }
+    await this.announce(change, block, receipts, origin)
+    return true
+  }
+
+  private async announce(change: CanonicalChange, block: Block | undefined, receipts: TxReceipt[], origin: 'local' | 'import'): Promise<void> {
+    const { store } = this.deps
     if (change.removed.length) this.m.reorgs.inc()
-    this.m.head.set(Number(block.number))
-    this.m.txs.inc(undefined, block.transactions.length)
+    const head = this.head()
+    this.m.head.set(Number(head.number))
     const removedTxs: TypedTransaction[] = []
     for (const b of change.removed) {
       removedTxs.push(...b.transactions)
       const r = (await store.getReceipts(b.hash())) ?? []
       for (const l of this.removedListeners) this.safeCall(l, b, r, 'import')
     }
-    const head = this.head()
     await this.deps.pool.setHead({ baseFeePerGas: nextBaseFee(head), gasLimit: head.gasLimit }, removedTxs)
     for (const b of change.added) {
-      const r = equalBytes(b.hash(), block.hash()) ? receipts : ((await store.getReceipts(b.hash())) ?? [])
-      for (const l of this.headListeners) this.safeCall(l, b, r, equalBytes(b.hash(), block.hash()) ? (origin === 'local' ? 'local' : 'import') : 'import')
+      this.m.txs.inc(undefined, b.transactions.length)
+      const mine = block !== undefined && equalBytes(b.hash(), block.hash())
+      const r = mine ? receipts : ((await store.getReceipts(b.hash())) ?? [])
+      for (const l of this.headListeners) this.safeCall(l, b, r, mine ? origin : 'import')
     }
-    this.log.debug({ number: block.number.toString(), txs: block.transactions.length, gasUsed: block.header.gasUsed.toString(), origin }, 'new head')
+    this.log.debug({ number: head.number.toString(), origin }, 'new head')
   }
 
   private safeCall(l: HeadListener, b: Block, r: TxReceipt[], origin: 'local' | 'import'): void {

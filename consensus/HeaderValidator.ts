@@ -1,32 +1,28 @@
-import { bytesToHex, concatBytes, equalBytes } from '../common/bytes.js'
+import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { gasLimitBounds, nextBaseFee } from '../chain/FeeMarket.js'
 import type { BlockHeader } from '../chain/Header.js'
-import { keccak256 } from '../chain/keccak.js'
 import { recoverSealer } from '../chain/Seal.js'
 import type { ExecutedBlock } from '../vm/BlockExecutor.js'
-import { DEV_JOB_ID, DEV_WORKLOAD_ID, devSessionId, devVrfSigner } from './DevWork.js'
 import { ConsensusError } from './errors.js'
-import type { LeaderSchedule } from './LeaderSchedule.js'
 
 export interface ValidationRules {
   genesisHash: Uint8Array
-  /** Addresses allowed to produce (in --dev, the dev producer). Proof of Value replaces this with the epoch's validator set. */
+  /**
+   * A cheap pre-filter for gossip: when non-empty, only these addresses may seal (a fixed
+   * producer list, AuthorityEngine). Proof of Value leaves it empty: eligibility depends on the
+   * epoch's validator set, which the engine checks against the parent.
+   */
   producers: Uint8Array[]
   /** Seconds a header's timestamp may run ahead of the local clock. */
   maxFutureSeconds: number
-  /**
-   * The interim slot schedule (leader producers[slot mod N], backups after a delay; see
-   * LeaderSchedule.ts). When given, a header must be sealed by its slot's leader or a legal
-   * backup, and its timestamp must fall in its slot.
-   */
-  schedule?: LeaderSchedule
 }
 
 const hex = bytesToHex
 
 /**
  * Header checks in the order a receiving node can afford them: alone (cheap, before asking
- * for anything else), against the parent, the work reference and VRF, and after execution.
+ * for anything else), against the parent, then the engine's (ConsensusEngine.verify: slot,
+ * producer, work receipt, VRF) and the attestations (FinalityGadget), and after execution.
  */
 export class HeaderValidator {
   constructor(private readonly rules: ValidationRules) {}
@@ -37,10 +33,8 @@ export class HeaderValidator {
     const sealer = recoverSealer(h)
     if (!equalBytes(sealer, h.producer))
       throw new ConsensusError('BAD_SEAL', `block ${h.number} is sealed by ${hex(sealer)}, not by its producer ${hex(h.producer)}`)
-    if (!this.rules.producers.some((p) => equalBytes(p, h.producer)))
+    if (this.rules.producers.length > 0 && !this.rules.producers.some((p) => equalBytes(p, h.producer)))
       throw new ConsensusError('NOT_PRODUCER', `block ${h.number}: ${hex(h.producer)} is not an eligible producer`)
-    const off = this.rules.schedule?.violation(h)
-    if (off) throw new ConsensusError('BAD_SLOT', `block ${h.number}: ${off}`)
     if (h.timestamp > BigInt(nowSeconds + this.rules.maxFutureSeconds))
       throw new ConsensusError('FUTURE_BLOCK', `block ${h.number} has timestamp ${h.timestamp}, ahead of local time ${nowSeconds}`)
   }
@@ -56,24 +50,6 @@ export class HeaderValidator {
       throw new ConsensusError('BAD_GAS_LIMIT', `block ${h.number}: gas limit ${h.gasLimit} outside [${min}, ${max}]`)
     const base = nextBaseFee(parent)
     if (h.baseFeePerGas !== base) throw new ConsensusError('BAD_BASE_FEE', `block ${h.number}: base fee ${h.baseFeePerGas}, expected ${base}`)
-  }
-
-  /** The work reference (job/session of a verified receipt) and the VRF randomness. */
-  validateWork(h: BlockHeader, parent: BlockHeader): void {
-    if (!equalBytes(h.jobId, DEV_JOB_ID) || !equalBytes(h.workloadId, DEV_WORKLOAD_ID))
-      throw new ConsensusError('BAD_WORK', `block ${h.number}: jobId/workloadId do not name an accepted work receipt`)
-    if (!equalBytes(h.sessionId, devSessionId(h.producer, this.rules.genesisHash)))
-      throw new ConsensusError('BAD_WORK', `block ${h.number}: sessionId is not the producer's session for job ${hex(h.jobId)}`)
-    let vrfSigner: Uint8Array
-    try {
-      vrfSigner = devVrfSigner(h.vrfProof, parent.mixHash, h.slot)
-    } catch {
-      throw new ConsensusError('BAD_VRF', `block ${h.number}: malformed VRF proof`)
-    }
-    if (!equalBytes(vrfSigner, h.producer)) throw new ConsensusError('BAD_VRF', `block ${h.number}: VRF proof not by the producer`)
-    if (!equalBytes(h.vrfOutput, keccak256(h.vrfProof))) throw new ConsensusError('BAD_VRF', `block ${h.number}: VRF output does not match the proof`)
-    if (!equalBytes(h.mixHash, keccak256(concatBytes(parent.mixHash, h.vrfOutput))))
-      throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)
   }
 
   /** After execution: what the header claims must be what executing the body produced. */

@@ -12,6 +12,8 @@ export interface GenesisFile {
     slotSeconds?: number
     /** Proof of Value: slots per epoch (default 32). */
     epochLength?: number
+    /** Proof of Value: a header may name a work receipt at most this many blocks old (default 43200: a day of 2 s slots). */
+    receiptWindow?: number
     /**
      * Addresses allowed to produce blocks until Proof of Value elects producers from verified
      * work (the validator set of the consensus issue replaces this list).
@@ -52,6 +54,7 @@ export interface GenesisSpec {
   chainId: bigint
   slotSeconds: number
   epochLength: number
+  receiptWindow: bigint
   producers: Uint8Array[]
   systemContracts: SystemContractSpec[]
   timestamp: bigint
@@ -99,6 +102,8 @@ export function parseGenesis(input: unknown): GenesisSpec {
   const epochLength = Number(quantity(g.config.epochLength, 'config.epochLength', 32n))
   if (slotSeconds < 1) throw new GenesisError('config.slotSeconds must be at least 1')
   if (epochLength < 1) throw new GenesisError('config.epochLength must be at least 1')
+  const receiptWindow = quantity(g.config.receiptWindow, 'config.receiptWindow', 43_200n)
+  if (receiptWindow < 1n) throw new GenesisError('config.receiptWindow must be at least 1')
   if (g.config.producers !== undefined && !Array.isArray(g.config.producers)) throw new GenesisError('config.producers must be a list of addresses')
   const producers = (g.config.producers ?? []).map((a, i) => bytes(a, `config.producers[${i}]`, 20))
   const systemContracts: SystemContractSpec[] = []
@@ -136,6 +141,7 @@ export function parseGenesis(input: unknown): GenesisSpec {
     chainId,
     slotSeconds,
     epochLength,
+    receiptWindow,
     producers,
     systemContracts,
     timestamp: quantity(g.timestamp, 'timestamp', 0n),

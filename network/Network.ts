@@ -5,10 +5,10 @@ import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
 import type { BlobProvider, ChainAccess } from './ChainAccess.js'
 import { NetworkError } from './errors.js'
-import { gossipsubOptions, GossipTopics, networkId } from './GossipTopics.js'
+import { gossipsubOptions, GossipTopics, networkId, type MessageCheck } from './GossipTopics.js'
 import { P2PHost, type P2PHostOptions } from './P2PHost.js'
 import { PeerScorer, type PeerScorerOptions } from './PeerScorer.js'
-import type { StatusMessage } from './Protobuf.js'
+import type { AttestationMessage, StatusMessage } from './Protobuf.js'
 import { blobByHashHandler, fetchBlob } from './protocols/BlobByHash.js'
 import { bodiesByHashHandler } from './protocols/BodiesByHash.js'
 import { headersByRangeHandler } from './protocols/HeadersByRange.js'
@@ -278,6 +278,15 @@ export class Network {
 
   publishTransaction(raw: Uint8Array): Promise<number> {
     return this.gossip.publishTransaction(raw)
+  }
+
+  publishAttestation(a: AttestationMessage): Promise<number> {
+    return this.gossip.publishAttestation(a)
+  }
+
+  /** Consensus checks each gossiped vote before it is forwarded (invalid → the sender's score drops). */
+  setAttestationCheck(check: MessageCheck<AttestationMessage>): void {
+    this.gossip.setAttestationCheck(check)
   }
 
   /** Downloads a blob by content hash from the first ready peer that has it. */

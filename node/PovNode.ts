@@ -11,7 +11,6 @@ import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { ChainService } from '../consensus/ChainService.js'
 import { HeaderValidator } from '../consensus/HeaderValidator.js'
-import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
 import { BlobStore } from '../compute/worker/BlobStore.js'
 import { importBundledDatasets } from '../compute/worker/JobInputs.js'
 import { Network } from '../network/Network.js'
@@ -27,7 +26,11 @@ import { TransactionTracer } from '../vm/TransactionTracer.js'
 import { WorldState } from '../vm/WorldState.js'
 import { AccountManager, Keystore } from './accounts/index.js'
 import { readPasswordFile } from './accounts/AccountManager.js'
+import { Attester } from './Attester.js'
 import { CallRunner } from './CallRunner.js'
+import { createConsensusEngine } from './ConsensusSetup.js'
+import { PovContractReader } from './PovContractReader.js'
+import { povRpcMethods } from './PovRpcMethods.js'
 import { DevMiner } from './DevMiner.js'
 import { NodeError } from './errors.js'
 import { NodeBackend } from './NodeBackend.js'
@@ -77,6 +80,7 @@ export class PovNode {
   private db?: ChainDB
   private journal?: TxJournal
   private miner?: DevMiner
+  private attester?: Attester
   private slotProducer?: SlotProducer
   network?: Network
   /** The work-market worker side (--worker). */
@@ -159,24 +163,28 @@ export class PovNode {
 
     const devKeys = cfg.dev ? deriveKeys(DEV_MNEMONIC, 1) : []
     const producer = devKeys[0] ? { key: devKeys[0], address: privateKeyToAddress(devKeys[0]) } : await this.producerKey()
-    if (producer && !cfg.dev && !spec.producers.some((p) => equalBytes(p, producer.address)))
+    const contracts = new PovContractReader(state)
+    const engine = createConsensusEngine(spec, genesisHash, { contracts, getHeader: (h) => store.getHeader(h) })
+    if (producer && !cfg.dev && engine.kind === 'authority' && !spec.producers.some((p) => equalBytes(p, producer.address)))
       throw new NodeError('NOT_PRODUCER', `${bytesToHex(producer.address)} is not in the genesis config.producers list`)
-    // Interim schedule until Proof of Value (issue 5): producers[slot mod N], backups after a delay.
-    const schedule = new LeaderSchedule({ producers: spec.producers, genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds })
-    const validator = new HeaderValidator({ genesisHash, producers: spec.producers, maxFutureSeconds: 15, schedule })
+    const validator = new HeaderValidator({ genesisHash, producers: engine.kind === 'authority' ? spec.producers : [], maxFutureSeconds: 15 })
     const chain = (this.chain = new ChainService(
-      { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds, schedule },
+      { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
       {
         store,
         state,
         executor,
         validator,
+        engine,
         pool: { best: (fee) => pool.best(fee), setHead: (h, removed) => pool.setHead(h, queueReader, removed) },
         genesisHash,
+        chainId: spec.chainId,
         logger: log,
         metrics,
       },
     ))
+    await chain.init()
+    log.info({ consensus: engine.kind, slotSeconds: spec.slotSeconds, epochLength: spec.epochLength, finalized: Number(chain.finality.finalized.height) }, 'consensus ready')
     await pool.setHead({ baseFeePerGas: nextBaseFee(store.head()), gasLimit: store.head().gasLimit }, headReader)
 
     const journal = (this.journal = new TxJournal(join(cfg.datadir, 'transactions.journal'), common, log.child({ component: 'journal' })))
@@ -225,6 +233,7 @@ export class PovNode {
       chain.onNewHead((block, _receipts, origin) => {
         if (origin === 'local') void network.publishBlock(block)
       })
+      network.setAttestationCheck(async (a) => ((await chain.addAttestation(a)) ? 'accept' : 'reject'))
       pool.onPending((tx) => void network.publishTransaction(tx.serialize()))
     }
 
@@ -245,12 +254,24 @@ export class PovNode {
       network: this.network,
     })
     this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs }))
+    this.backend.addMethods(povRpcMethods({ chain, store, contracts, engine }))
+
+    if (producer) {
+      const network = this.network
+      this.attester = new Attester(
+        chain,
+        producer,
+        spec.chainId,
+        { file: join(cfg.datadir, 'attester.json'), publish: network ? (a) => void network.publishAttestation(a) : undefined },
+        log.child({ component: 'attester' }),
+      )
+      this.attester.start()
+    }
 
     if (producer && !cfg.dev) {
       const network = this.network
       this.slotProducer = new SlotProducer(
         chain,
-        schedule,
         producer,
         { isBehind: () => network?.isBehind() ?? false, startupGraceMs: cfg.p2p?.bootnodes?.length ? 3_000 : 0, tickMs: 100 },
         log.child({ component: 'producer' }),
@@ -296,6 +317,7 @@ export class PovNode {
       await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
       await this.miner?.stop()
       await this.slotProducer?.stop()
+      await this.attester?.stop()
       await this.network?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the network failed'))
       // Wait for any import/production already queued on the chain.
       await this.chain?.idle()

@@ -1,7 +1,6 @@
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { ChainService, Producer } from '../consensus/ChainService.js'
-import type { LeaderSchedule } from '../consensus/LeaderSchedule.js'
 
 export interface SlotProducerOptions {
   /** True while the node knows it is behind its peers: producing then would only fork. */
@@ -14,10 +13,9 @@ export interface SlotProducerOptions {
 }
 
 /**
- * Produces blocks in this node's slots on the wall clock (non-dev nodes with a producer key).
- * For each slot the interim LeaderSchedule says who may seal and from when: the leader at the
- * slot's start, its r-th backup r·delay later if no block for the slot has arrived by then.
- * Proof of Value (issue 5) replaces the schedule; this loop stays.
+ * Produces blocks in this node's slots on the wall clock (non-dev nodes with a validator key).
+ * For each slot the consensus engine says who may seal and from when: the leader at the slot's
+ * start, its r-th backup r·delay later if no block for the slot has arrived by then.
  */
 export class SlotProducer {
   private timer?: NodeJS.Timeout
@@ -27,11 +25,11 @@ export class SlotProducer {
   private readonly startedAt: number
   private readonly now: () => number
   private lastSlot = -1n
+  private lastComplaint = 0
   produced = 0
 
   constructor(
     private readonly chain: ChainService,
-    private readonly schedule: LeaderSchedule,
     private readonly producer: Producer,
     private readonly opts: SlotProducerOptions,
     private readonly log: Logger,
@@ -41,10 +39,7 @@ export class SlotProducer {
   }
 
   start(): void {
-    this.log.info(
-      { producer: bytesToHex(this.producer.address), producers: this.schedule.size, slotSeconds: Number(this.schedule.slotSeconds) },
-      'producing blocks in this node’s slots',
-    )
+    this.log.info({ producer: bytesToHex(this.producer.address), consensus: this.chain.engine.kind }, 'producing blocks in this node’s slots')
     this.timer = setInterval(() => this.tick(), this.opts.tickMs)
   }
 
@@ -52,30 +47,51 @@ export class SlotProducer {
     if (this.busy || this.stopped) return
     const nowMs = this.now()
     if (nowMs - this.startedAt < this.opts.startupGraceMs) return
-    const slot = this.schedule.slotAt(BigInt(Math.floor(nowMs / 1000)))
+    const slot = this.chain.slotAt(BigInt(Math.floor(nowMs / 1000)))
     if (slot <= this.lastSlot) return
-    const earliest = this.schedule.earliestTimestamp(this.producer.address, slot)
-    if (earliest === undefined || BigInt(nowMs) < earliest * 1000n) return
     const head = this.chain.head()
     if (head.slot >= slot) {
       this.lastSlot = slot
       return
     }
     if (this.opts.isBehind()) return
-    this.lastSlot = slot
     this.busy = true
-    this.idle = this.produce(slot, earliest).finally(() => (this.busy = false))
+    this.idle = this.attempt(slot, nowMs).finally(() => (this.busy = false))
   }
 
-  private async produce(slot: bigint, timestamp: bigint): Promise<void> {
+  private complain(msg: string, fields: Record<string, unknown>): void {
+    // Once a minute is enough to tell an operator why this node does not produce.
+    if (this.now() - this.lastComplaint < 60_000) return
+    this.lastComplaint = this.now()
+    this.log.warn(fields, msg)
+  }
+
+  private async attempt(slot: bigint, nowMs: number): Promise<void> {
+    const head = this.chain.head()
+    let earliest: bigint | undefined
     try {
-      const block = await this.chain.produceBlock(this.producer, { allowEmpty: true, slot, timestamp })
+      earliest = await this.chain.engine.earliestTimestamp(this.producer.address, head, slot)
+    } catch (e) {
+      this.lastSlot = slot
+      this.complain('cannot compute the slot schedule', { slot: Number(slot), err: (e as Error).message })
+      return
+    }
+    if (earliest === undefined) {
+      this.lastSlot = slot
+      return
+    }
+    if (BigInt(nowMs) < earliest * 1000n) return
+    this.lastSlot = slot
+    try {
+      const block = await this.chain.produceBlock(this.producer, { allowEmpty: true, slot, timestamp: earliest })
       if (!block) return
       this.produced++
-      const rank = this.schedule.rank(this.producer.address, slot)
-      this.log.info({ number: Number(block.number), slot: Number(slot), txs: block.transactions.length, inTurn: rank === 0 }, rank === 0 ? 'sealed block' : 'sealed block as backup')
+      const inTurn = earliest === this.chain.slotStart(slot)
+      this.log.info({ number: Number(block.number), slot: Number(slot), txs: block.transactions.length, inTurn, finalized: Number(this.chain.finality.finalized.height) }, inTurn ? 'sealed block' : 'sealed block as backup')
     } catch (e) {
-      this.log.error({ slot: Number(slot), err: (e as Error).message }, 'block production failed')
+      const code = (e as { code?: string }).code
+      if (code === 'CONSENSUS_NO_RECEIPT' || code === 'CONSENSUS_NOT_ELIGIBLE') this.complain('not producing', { slot: Number(slot), err: (e as Error).message })
+      else this.log.error({ slot: Number(slot), err: (e as Error).message }, 'block production failed')
     }
   }
 

@@ -53,7 +53,8 @@ addWorkerOptions(program
   .option('--txpool.pricebump <percent>', 'fee bump a replacement needs', int('--txpool.pricebump'), 10)
   .option('--unlock <addresses>', "keystore accounts to unlock for eth_sendTransaction ('all' for every one)", list)
   .option('--password <file>', 'file with the keystore passwords, one per line')
-  .option('--producer <address>', 'keystore account (in genesis config.producers) that seals blocks in its slots; needs --password')
+  .option('--validator <address>', 'keystore account that produces blocks in its slots and signs finality votes (needs --password; with --worker it earns its weight)')
+  .option('--producer <address>', 'older name of --validator')
   .option('--p2p.addr <addr>', 'P2P listen address (0.0.0.0: reachable by other machines; the RPC stays on --http.addr)', '0.0.0.0')
   .option('--p2p.port <port>', 'P2P TCP port (with --dev, giving it turns the network on)', int('--p2p.port'), 30333)
   .option('--bootnodes <multiaddrs>', 'comma-separated multiaddrs (/ip4/…/tcp/…/p2p/<peer id>) to connect to and keep connected', list)
@@ -100,7 +101,7 @@ addWorkerOptions(program
             discovery: !o.nodiscover,
           }
         : undefined,
-      producer: o.producer as string | undefined,
+      producer: (o.validator ?? o.producer) as string | undefined,
       worker: workerConfigFromOptions(o, dev),
     }
     const node = new PovNode(cfg, log)

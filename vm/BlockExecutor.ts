@@ -3,6 +3,7 @@ import type { Common } from '@ethereumjs/common'
 import { createMPT } from '@ethereumjs/mpt'
 import { encode } from '@ethereumjs/rlp'
 import { Capability, type TypedTransaction } from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
 import { runTx, type RunTxResult } from '@ethereumjs/vm'
 import type { DbOp } from '../chain/Database.js'
 import { encodeConsensusReceipt, logsBloom, orBloom, type Log, type TxReceipt } from '../chain/Receipt.js'
@@ -20,7 +21,13 @@ export interface ExecutionEnv {
   baseFeePerGas: bigint
   coinbase: Uint8Array
   mixHash: Uint8Array
+  /** Calls the protocol makes before the transactions (epoch transitions): from SYSTEM_ADDRESS, no gas paid, no receipt. */
+  systemCalls?: { to: Uint8Array; data: Uint8Array; label: string }[]
 }
+
+/** The caller of system calls (as in EIP-4788); it never exists as an account in the state. */
+export const SYSTEM_ADDRESS = new Uint8Array(20).fill(0xff).map((b, i) => (i === 19 ? 0xfe : b))
+const SYSTEM_CALL_GAS = 30_000_000n
 
 export interface ExecutedBlock {
   transactions: TypedTransaction[]
@@ -155,6 +162,7 @@ export class BlockExecutor {
     let gasUsed = 0n
     await sm.checkpoint()
     try {
+      if (env.systemCalls?.length) await this.runSystemCalls(vm, block, env)
       for (let tx = source.next(); tx && included.length < maxTxs; tx = source.next()) {
         const sender = tx.getSenderAddress()
         if (gasUsed + tx.gasLimit > env.gasLimit) {
@@ -217,6 +225,20 @@ export class BlockExecutor {
       executed: { transactions: included, receipts, gasUsed, logsBloom: bloom, stateRoot, receiptsRoot, transactionsRoot, stateOps: ops, stateKeys: keys },
       rejected,
     }
+  }
+
+  private async runSystemCalls(vm: Awaited<ReturnType<WorldState['vmAt']>>, block: EthjsBlock, env: ExecutionEnv): Promise<void> {
+    const caller = new Address(SYSTEM_ADDRESS)
+    for (const call of env.systemCalls!) {
+      const res = await vm.evm.runCall({ caller, origin: caller, to: new Address(call.to), data: call.data, gasLimit: SYSTEM_CALL_GAS, block })
+      // A failing system call is deterministic too (every node sees it fail), so the block stays
+      // valid; say so loudly, since it means a system contract refused its own protocol.
+      if (res.execResult.exceptionError)
+        this.log.warn({ number: env.number.toString(), call: call.label, err: res.execResult.exceptionError.error }, 'system call failed')
+    }
+    // The EVM wrote an empty account for the caller; keep the state free of it.
+    const sys = await vm.stateManager.getAccount(caller)
+    if (sys && sys.nonce === 0n && sys.balance === 0n && sys.isContract() === false) await vm.stateManager.deleteAccount(caller)
   }
 }
 

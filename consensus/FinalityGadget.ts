@@ -1,0 +1,175 @@
+import { attestationSigner, type Attestation, type UnsignedAttestation } from '../chain/Attestation.js'
+import type { BlockHeader } from '../chain/Header.js'
+import { MAX_ATTESTATIONS } from '../chain/Header.js'
+import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
+import { ConsensusError } from './errors.js'
+import { FinalityTracker, type Vote } from './Finality.js'
+import type { WeightedValidator } from './WeightedLeaderSchedule.js'
+
+const hex = bytesToHex
+
+/**
+ * The node's side of finality: feeds blocks and signed votes (from headers and from gossip)
+ * into the FinalityTracker (Finality.ts: more than 2/3 of an epoch's weight on a link justifies
+ * its target; a justified block with a justified child through that link is final), keeps the
+ * valid votes for each block so the next producer can put them in its header, and answers
+ * fork choice (never leave the finalized block; start from the highest justified one).
+ *
+ * Epoch weights are those of the first block seen in each epoch (the canonical view); votes by
+ * validators outside an epoch's set count nothing.
+ */
+export class FinalityGadget {
+  private tracker: FinalityTracker
+  private readonly weights = new Map<bigint, Map<string, bigint>>()
+  private readonly votes = new Map<string, Map<string, Attestation>>()
+  /** Heights of the targets of votes kept in `votes`, for pruning. */
+  private readonly voteHeights = new Map<string, bigint>()
+
+  constructor(
+    private readonly chainId: bigint,
+    root: { hash: Uint8Array; height: bigint },
+  ) {
+    this.tracker = new FinalityTracker({ hash: hex(root.hash), height: root.height }, (e) => this.weights.get(e) ?? new Map())
+  }
+
+  get finalized(): { hash: Uint8Array; height: bigint } {
+    const f = this.tracker.finalized
+    return { hash: hexToBytes(f.hash), height: f.height }
+  }
+
+  get justified(): { hash: Uint8Array; height: bigint } {
+    const j = this.tracker.justified
+    return { hash: hexToBytes(j.hash), height: j.height }
+  }
+
+  knows(hash: Uint8Array): boolean {
+    return this.tracker.has(hex(hash))
+  }
+
+  isJustified(hash: Uint8Array): boolean {
+    return this.tracker.isJustified(hex(hash))
+  }
+
+  isFinalized(hash: Uint8Array): boolean {
+    return this.tracker.isFinalized(hex(hash))
+  }
+
+  /** False for a block that does not descend from the finalized one: fork choice may never go there. */
+  allowed(hash: Uint8Array): boolean {
+    return this.tracker.allowedHead(hex(hash))
+  }
+
+  hasEpoch(epoch: bigint): boolean {
+    return this.weights.has(epoch)
+  }
+
+  setEpochWeights(epoch: bigint, validators: readonly WeightedValidator[]): void {
+    if (this.weights.has(epoch)) return
+    this.weights.set(epoch, new Map(validators.map((v) => [hex(v.address), v.weight])))
+    // Keep a bounded history: finality only looks at recent epochs.
+    if (this.weights.size > 64) this.weights.delete(this.weights.keys().next().value!)
+  }
+
+  weightOf(epoch: bigint, validator: Uint8Array): bigint {
+    return this.weights.get(epoch)?.get(hex(validator)) ?? 0n
+  }
+
+  /**
+   * A header's attestations must all be votes for its parent by distinct validators of the
+   * parent's epoch, correctly signed. Throws ConsensusError otherwise.
+   */
+  checkHeaderAttestations(h: BlockHeader, parent: BlockHeader, parentEpochValidators: readonly WeightedValidator[]): void {
+    const members = new Set<string>(parentEpochValidators.map((v) => hex(v.address)))
+    const seen = new Set<string>()
+    for (const a of h.attestations) {
+      const who = hex(a.validator)
+      if (!equalBytes(a.targetHash, parent.hash()) || a.targetHeight !== parent.number)
+        throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: an attestation by ${who} is not for the parent block`)
+      if (a.sourceHeight >= a.targetHeight) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation by ${who} has source height ${a.sourceHeight} ≥ target height`)
+      if (seen.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: two attestations by ${who}`)
+      seen.add(who)
+      if (!members.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: ${who} is not a validator of the parent's epoch`)
+      let signer: Uint8Array
+      try {
+        signer = attestationSigner(a, this.chainId)
+      } catch {
+        throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation by ${who} has a malformed signature`)
+      }
+      if (!equalBytes(signer, a.validator)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation claims ${who} but is signed by ${hex(signer)}`)
+    }
+  }
+
+  /** Adds a stored block and counts the votes its header carries (checked by checkHeaderAttestations). */
+  addBlock(h: BlockHeader, epoch: bigint): void {
+    const hash = hex(h.hash())
+    if (this.tracker.has(hash)) return
+    if (!this.tracker.has(hex(h.parentHash))) return // below the finalized root: irrelevant to finality
+    this.tracker.addBlock({ hash, parent: hex(h.parentHash), height: h.number, epoch })
+    for (const a of h.attestations) this.count(a)
+  }
+
+  /**
+   * A vote from gossip (or this node's own): checks the signature and counts it. Returns false
+   * when it is malformed or signed by someone else than it claims (the sender may be penalised).
+   */
+  addAttestation(a: Attestation): boolean {
+    if (a.sourceHeight >= a.targetHeight) return false
+    let signer: Uint8Array
+    try {
+      signer = attestationSigner(a, this.chainId)
+    } catch {
+      return false
+    }
+    if (!equalBytes(signer, a.validator)) return false
+    this.count(a)
+    return true
+  }
+
+  private count(a: Attestation): void {
+    const target = hex(a.targetHash)
+    let byValidator = this.votes.get(target)
+    if (!byValidator) {
+      byValidator = new Map()
+      this.votes.set(target, byValidator)
+      this.voteHeights.set(target, a.targetHeight)
+    }
+    const who = hex(a.validator)
+    if (!byValidator.has(who)) byValidator.set(who, a)
+    const v: Vote = { validator: who, source: hex(a.sourceHash), sourceHeight: a.sourceHeight, target, targetHeight: a.targetHeight }
+    this.tracker.addVote(v)
+    this.prune()
+  }
+
+  private prune(): void {
+    if (this.votes.size <= 256) return
+    const floor = this.tracker.finalized.height - 64n
+    for (const [t, height] of this.voteHeights) {
+      if (height < floor) {
+        this.votes.delete(t)
+        this.voteHeights.delete(t)
+      }
+    }
+  }
+
+  /** The votes for `parentHash` to carry in the next header (valid, counted, one per validator). */
+  attestationsFor(parentHash: Uint8Array, parentEpochValidators: readonly WeightedValidator[]): Attestation[] {
+    const members = new Set<string>(parentEpochValidators.map((v) => hex(v.address)))
+    const out: Attestation[] = []
+    for (const [who, a] of this.votes.get(hex(parentHash)) ?? []) {
+      if (members.has(who)) out.push(a)
+      if (out.length >= MAX_ATTESTATIONS) break
+    }
+    return out
+  }
+
+  /** The vote an honest validator casts for `head`: source = its highest justified ancestor. */
+  voteFor(validator: Uint8Array, head: BlockHeader): UnsignedAttestation {
+    const v = this.tracker.voteFor(hex(validator), hex(head.hash()))
+    return { sourceHash: hexToBytes(v.source), sourceHeight: v.sourceHeight, targetHash: head.hash(), targetHeight: head.number, validator }
+  }
+
+  /** Fork choice from the highest justified block; `preference` breaks ties (1 for in-turn blocks). */
+  chooseHead(preference: (hash: string) => number): Uint8Array {
+    return hexToBytes(this.tracker.chooseHead(preference))
+  }
+}

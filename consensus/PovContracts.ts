@@ -1,0 +1,33 @@
+import type { SystemCall } from './ConsensusEngine.js'
+import type { WeightedValidator } from './WeightedLeaderSchedule.js'
+
+/** A WorkMarket work receipt as consensus reads it. */
+export interface WorkReceiptView {
+  jobId: Uint8Array
+  sessionId: Uint8Array
+  worker: Uint8Array
+  client: Uint8Array
+  workloadId: Uint8Array
+  /** Block in which the session was finalised (0 for genesis receipts). */
+  blockNumber: bigint
+  accepted: boolean
+  value: bigint
+  protocolFee: bigint
+}
+
+/**
+ * What Proof of Value reads from the system contracts (ValidatorSet, WorkMarket) at a given
+ * state root, and the system call that turns an epoch. node/ implements it with their ABIs
+ * (consensus does not import genesis/); every node reads the same state, so every node
+ * computes the same answers.
+ */
+export interface PovContracts {
+  /** ValidatorSet.validatorsAt(epoch): the snapshot in force for `epoch`. */
+  validatorsAt(stateRoot: Uint8Array, epoch: bigint): Promise<WeightedValidator[]>
+  /** WorkMarket.getReceipt(sessionId); undefined when there is none. */
+  receipt(stateRoot: Uint8Array, sessionId: Uint8Array): Promise<WorkReceiptView | undefined>
+  /** The worker's newest receipts, newest first. */
+  recentReceipts(stateRoot: Uint8Array, worker: Uint8Array, limit: number): Promise<WorkReceiptView[]>
+  /** The call ValidatorSet.epochTransition(epoch) made at the start of an epoch's first block. */
+  epochTransition(epoch: bigint): SystemCall
+}

@@ -1,0 +1,222 @@
+import { bytesToHex, equalBytes } from '../common/bytes.js'
+import type { BlockHeader } from '../chain/Header.js'
+import type { BlockPlan, ConsensusEngine, Producer, SystemCall } from './ConsensusEngine.js'
+import { ConsensusError } from './errors.js'
+import { headerVrf, headerVrfViolation } from './HeaderVrf.js'
+import type { PovContracts, WorkReceiptView } from './PovContracts.js'
+import { epochSeed, nextMix, WeightedLeaderSchedule, type WeightedValidator } from './WeightedLeaderSchedule.js'
+
+const hex = bytesToHex
+
+export interface ProofOfValueParams {
+  genesisTimestamp: bigint
+  slotSeconds: number
+  slotsPerEpoch: number
+  /** Seconds a backup of rank 1 waits for a silent leader (rank r waits r times this). */
+  backupDelaySeconds: number
+  /** Ranks past the leader that may produce. */
+  maxBackups: number
+  /** A header may name a receipt at most this many blocks old (genesis receipts excepted). */
+  receiptWindowBlocks: bigint
+  /** Seeds epochs 0 and 1 (the genesis hash). */
+  genesisSeed: Uint8Array
+}
+
+interface EpochContext {
+  epoch: bigint
+  seed: Uint8Array
+  schedule: WeightedLeaderSchedule
+}
+
+/**
+ * Proof of Value (ARCHITECTURE.md, "Proof of Value" step 5 and "Blocks"):
+ *
+ * - The validators of epoch e and their weights are the ValidatorSet snapshot for e, fixed by
+ *   the epoch transition at the start of e−1 from the state at the end of e−2. Its seed is
+ *   keccak("povchain/epoch-seed" ‖ e ‖ mix at the end of e−2) (WeightedLeaderSchedule.ts).
+ *   Both therefore depend only on the branch up to its last block before epoch e−1 (the
+ *   "anchor"), which is what the caches below are keyed by.
+ * - Slot s's leader and backups are drawn by weight from the seed; a backup of rank r may seal
+ *   from r·backupDelay seconds into the slot; the timestamp must lie in the slot.
+ * - The header proves its randomness with ECVRF over vrfInput(seed, slot) under the producer's
+ *   own key (HeaderVrf.ts); mixHash = keccak(parent mix ‖ VRF output) is PREVRANDAO.
+ * - jobId/sessionId/workloadId must name a WorkMarket receipt that is accepted, owned by the
+ *   producer, final (finalised at or below the branch's finalized block) and younger than
+ *   `receiptWindowBlocks` (genesis receipts, at block 0, bootstrap the network and do not age
+ *   out here; their weight in ValidatorSet decays like any other).
+ * - The first block of a new epoch starts with the system call ValidatorSet.epochTransition.
+ */
+export class ProofOfValueEngine implements ConsensusEngine {
+  readonly kind = 'proof-of-value' as const
+  readonly slotsPerEpoch: bigint
+  private readonly slotSeconds: bigint
+  private readonly validatorCache = new Map<string, Promise<WeightedValidator[]>>()
+  private readonly anchorCache = new Map<string, BlockHeader>()
+  private readonly finalReceipts = new Map<string, WorkReceiptView>()
+  private readonly chosenReceipt = new Map<string, WorkReceiptView>()
+
+  constructor(
+    private readonly params: ProofOfValueParams,
+    private readonly deps: { contracts: PovContracts; getHeader: (hash: Uint8Array) => Promise<BlockHeader | undefined> },
+  ) {
+    this.slotsPerEpoch = BigInt(params.slotsPerEpoch)
+    this.slotSeconds = BigInt(params.slotSeconds)
+  }
+
+  epochOf(slot: bigint): bigint {
+    return slot / this.slotsPerEpoch
+  }
+
+  slotAt(timestamp: bigint): bigint {
+    const g = this.params.genesisTimestamp
+    return timestamp <= g ? 0n : (timestamp - g) / this.slotSeconds
+  }
+
+  slotStart(slot: bigint): bigint {
+    return this.params.genesisTimestamp + slot * this.slotSeconds
+  }
+
+  /** The last block of `parent`'s branch whose slot is below `boundarySlot`. */
+  private async anchor(parent: BlockHeader, boundarySlot: bigint): Promise<BlockHeader> {
+    const walked: string[] = []
+    let h = parent
+    let found: BlockHeader | undefined
+    for (;;) {
+      const key = `${boundarySlot}:${hex(h.hash())}`
+      found = this.anchorCache.get(key)
+      if (found) break
+      walked.push(key)
+      if (h.slot < boundarySlot || h.number === 0n) {
+        found = h
+        break
+      }
+      const p = await this.deps.getHeader(h.parentHash)
+      if (!p) throw new ConsensusError('UNKNOWN_PARENT', `block ${h.number}: parent ${hex(h.parentHash)} is unknown`)
+      h = p
+    }
+    for (const k of walked) this.anchorCache.set(k, found)
+    if (this.anchorCache.size > 8192) this.anchorCache.clear()
+    return found
+  }
+
+  private async context(parent: BlockHeader, slot: bigint): Promise<EpochContext> {
+    const epoch = this.epochOf(slot)
+    let anchorKey = 'genesis'
+    let seed: Uint8Array
+    if (epoch < 2n) seed = epochSeed(epoch, this.params.genesisSeed, () => new Uint8Array(32))
+    else {
+      const a = await this.anchor(parent, (epoch - 1n) * this.slotsPerEpoch)
+      anchorKey = hex(a.hash())
+      seed = epochSeed(epoch, this.params.genesisSeed, () => a.mixHash)
+    }
+    const key = `${epoch}:${anchorKey}`
+    let vs = this.validatorCache.get(key)
+    if (!vs) {
+      vs = this.deps.contracts.validatorsAt(parent.stateRoot, epoch)
+      this.validatorCache.set(key, vs)
+      vs.catch(() => this.validatorCache.delete(key))
+      if (this.validatorCache.size > 256) this.validatorCache.delete(this.validatorCache.keys().next().value!)
+    }
+    const validators = await vs
+    if (validators.length === 0) throw new ConsensusError('NO_VALIDATORS', `epoch ${epoch} has no validators (ValidatorSet.validatorsAt is empty)`)
+    return { epoch, seed, schedule: new WeightedLeaderSchedule({ validators, seed, maxBackups: this.params.maxBackups }) }
+  }
+
+  async validatorsFor(parent: BlockHeader, slot: bigint): Promise<WeightedValidator[]> {
+    return [...(await this.context(parent, slot)).schedule.validators]
+  }
+
+  private systemCalls(parent: BlockHeader, slot: bigint): SystemCall[] {
+    const epoch = this.epochOf(slot)
+    return epoch > this.epochOf(parent.slot) ? [this.deps.contracts.epochTransition(epoch)] : []
+  }
+
+  private earliest(rank: number, slot: bigint): bigint | undefined {
+    const t = this.slotStart(slot) + BigInt(rank) * BigInt(this.params.backupDelaySeconds)
+    return t < this.slotStart(slot + 1n) ? t : undefined
+  }
+
+  async earliestTimestamp(producer: Uint8Array, parent: BlockHeader, slot: bigint): Promise<bigint | undefined> {
+    const r = (await this.context(parent, slot)).schedule.rank(producer, slot)
+    return r === undefined ? undefined : this.earliest(r, slot)
+  }
+
+  async rank(h: BlockHeader, parent: BlockHeader): Promise<number | undefined> {
+    return (await this.context(parent, h.slot)).schedule.rank(h.producer, h.slot)
+  }
+
+  /** Why `r` cannot back a header by `producer` at `number`, or undefined if it can. */
+  private receiptProblem(r: WorkReceiptView | undefined, producer: Uint8Array, number: bigint, finalized: bigint): string | undefined {
+    if (!r) return 'names no work receipt'
+    if (!r.accepted) return `names session ${hex(r.sessionId)}, which was not accepted`
+    if (!equalBytes(r.worker, producer)) return `names a receipt of ${hex(r.worker)}, not of its producer ${hex(producer)}`
+    if (r.blockNumber > 0n && r.blockNumber > finalized) return `names a receipt from block ${r.blockNumber}, not final yet (finalized: ${finalized})`
+    if (r.blockNumber > 0n && number - r.blockNumber > this.params.receiptWindowBlocks)
+      return `names a receipt from block ${r.blockNumber}, older than the ${this.params.receiptWindowBlocks}-block window`
+    return undefined
+  }
+
+  private async receiptAt(parent: BlockHeader, sessionId: Uint8Array, finalized: bigint): Promise<WorkReceiptView | undefined> {
+    const key = hex(sessionId)
+    const hit = this.finalReceipts.get(key)
+    if (hit) return hit
+    const r = await this.deps.contracts.receipt(parent.stateRoot, sessionId)
+    // A final receipt is on every branch fork choice may take: remember it.
+    if (r && r.accepted && r.blockNumber <= finalized) {
+      this.finalReceipts.set(key, r)
+      if (this.finalReceipts.size > 4096) this.finalReceipts.delete(this.finalReceipts.keys().next().value!)
+    }
+    return r
+  }
+
+  private async receiptFor(producer: Uint8Array, parent: BlockHeader, number: bigint, finalized: bigint): Promise<WorkReceiptView> {
+    const key = hex(producer)
+    const chosen = this.chosenReceipt.get(key)
+    if (chosen && !this.receiptProblem(chosen, producer, number, finalized)) {
+      const again = await this.receiptAt(parent, chosen.sessionId, finalized)
+      if (again && !this.receiptProblem(again, producer, number, finalized)) return again
+    }
+    const recent = await this.deps.contracts.recentReceipts(parent.stateRoot, producer, 32)
+    const usable = recent.find((r) => !this.receiptProblem(r, producer, number, finalized))
+    if (!usable)
+      throw new ConsensusError(
+        'NO_RECEIPT',
+        `${hex(producer)} has no accepted, final work receipt younger than ${this.params.receiptWindowBlocks} blocks: run jobs with --worker to earn one`,
+      )
+    this.chosenReceipt.set(key, usable)
+    return usable
+  }
+
+  async plan(producer: Producer, parent: BlockHeader, slot: bigint, finalized: bigint): Promise<BlockPlan> {
+    const ctx = await this.context(parent, slot)
+    if (ctx.schedule.rank(producer.address, slot) === undefined)
+      throw new ConsensusError('NOT_ELIGIBLE', `${hex(producer.address)} may not produce slot ${slot} (epoch ${ctx.epoch} has ${ctx.schedule.validators.length} validators)`)
+    const receipt = await this.receiptFor(producer.address, parent, parent.number + 1n, finalized)
+    const { vrfProof, vrfOutput } = headerVrf(producer.key, ctx.seed, slot)
+    return {
+      fields: { mixHash: nextMix(parent.mixHash, vrfOutput), jobId: receipt.jobId, sessionId: receipt.sessionId, workloadId: receipt.workloadId, vrfOutput, vrfProof },
+      systemCalls: this.systemCalls(parent, slot),
+    }
+  }
+
+  async verify(h: BlockHeader, parent: BlockHeader, finalized: bigint): Promise<SystemCall[]> {
+    const ctx = await this.context(parent, h.slot)
+    const rank = ctx.schedule.rank(h.producer, h.slot)
+    if (rank === undefined) throw new ConsensusError('NOT_PRODUCER', `block ${h.number}: ${hex(h.producer)} is not the leader or a backup of slot ${h.slot} (epoch ${ctx.epoch})`)
+    if (this.slotAt(h.timestamp) !== h.slot) throw new ConsensusError('BAD_SLOT', `block ${h.number}: timestamp ${h.timestamp} is in slot ${this.slotAt(h.timestamp)}, not in its slot ${h.slot}`)
+    const earliest = this.earliest(rank, h.slot)
+    if (earliest === undefined || h.timestamp < earliest)
+      throw new ConsensusError('BAD_SLOT', `block ${h.number}: backup #${rank} of slot ${h.slot} sealed at ${h.timestamp}, before its turn${earliest === undefined ? '' : ` at ${earliest}`}`)
+    const vrf = headerVrfViolation(h, ctx.seed)
+    if (vrf) throw new ConsensusError('BAD_VRF', `block ${h.number}: ${vrf}`)
+    if (!equalBytes(h.mixHash, nextMix(parent.mixHash, h.vrfOutput)))
+      throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)
+    const r = await this.receiptAt(parent, h.sessionId, finalized)
+    const problem = this.receiptProblem(r, h.producer, h.number, finalized)
+    if (problem) throw new ConsensusError('BAD_WORK', `block ${h.number}: ${problem}`)
+    if (!equalBytes(r!.jobId, h.jobId)) throw new ConsensusError('BAD_WORK', `block ${h.number}: session ${hex(h.sessionId)} belongs to job ${hex(r!.jobId)}, not ${hex(h.jobId)}`)
+    if (!equalBytes(r!.workloadId, h.workloadId))
+      throw new ConsensusError('BAD_WORK', `block ${h.number}: the receipt's workload is ${hex(r!.workloadId)}, not ${hex(h.workloadId)}`)
+    return this.systemCalls(parent, h.slot)
+  }
+}

@@ -1,0 +1,37 @@
+import type { BlockHeader } from '../chain/Header.js'
+import { AuthorityEngine } from '../consensus/AuthorityEngine.js'
+import type { ConsensusEngine } from '../consensus/ConsensusEngine.js'
+import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
+import type { PovContracts } from '../consensus/PovContracts.js'
+import { ProofOfValueEngine } from '../consensus/ProofOfValueEngine.js'
+import type { GenesisSpec } from '../genesis/GenesisConfig.js'
+import { NodeError } from './errors.js'
+
+/**
+ * Proof of Value when genesis places the ValidatorSet system contract (every preset does);
+ * a fixed producer list (config.producers, round-robin) otherwise.
+ */
+export function createConsensusEngine(
+  spec: GenesisSpec,
+  genesisHash: Uint8Array,
+  deps: { contracts: PovContracts; getHeader: (hash: Uint8Array) => Promise<BlockHeader | undefined> },
+): ConsensusEngine {
+  if (spec.systemContracts.some((c) => c.name === 'ValidatorSet')) {
+    return new ProofOfValueEngine(
+      {
+        genesisTimestamp: spec.timestamp,
+        slotSeconds: spec.slotSeconds,
+        slotsPerEpoch: spec.epochLength,
+        backupDelaySeconds: Math.max(1, Math.floor(spec.slotSeconds / 2)),
+        maxBackups: 2,
+        receiptWindowBlocks: spec.receiptWindow,
+        genesisSeed: genesisHash,
+      },
+      deps,
+    )
+  }
+  if (spec.producers.length === 0)
+    throw new NodeError('NO_PRODUCERS', 'the genesis names neither a ValidatorSet system contract nor config.producers: nobody could produce blocks')
+  const schedule = new LeaderSchedule({ producers: spec.producers, genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds })
+  return new AuthorityEngine(schedule, genesisHash, spec.epochLength)
+}

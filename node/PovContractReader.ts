@@ -1,0 +1,114 @@
+import { Address } from '@ethereumjs/util'
+import { decodeFunctionResult, encodeFunctionData, parseAbi, type Abi, type Hex } from 'viem'
+import { bytesToHex, hexToBytes } from '../common/bytes.js'
+import type { SystemCall } from '../consensus/ConsensusEngine.js'
+import type { PovContracts, WorkReceiptView } from '../consensus/PovContracts.js'
+import type { WeightedValidator } from '../consensus/WeightedLeaderSchedule.js'
+import { WORK_MARKET_ADDRESS, workMarketAbi } from '../genesis/WorkMarketGenesis.js'
+import type { WorldState } from '../vm/WorldState.js'
+import { NodeError } from './errors.js'
+
+/** Where genesis places the ValidatorSet system contract (genesis/ValidatorSetGenesis.ts). */
+export const VALIDATOR_SET = '0x0000000000000000000000000000000000000A00' as const
+
+/** The part of ValidatorSet's ABI consensus depends on (genesis/contracts/ValidatorSet.md). */
+const validatorSetAbi = parseAbi([
+  'function validatorsAt(uint64 epoch) view returns (address[] validators, uint256[] weights)',
+  'function epochTransition(uint64 epoch)',
+  'function weightOf(address v) view returns (uint256)',
+])
+
+const RECEIPT_ACCEPTED = 3 // WorkMarket.SessionStatus.Accepted
+const CALL_GAS = 50_000_000n
+
+interface RawReceipt {
+  jobId: Hex
+  sessionId: Hex
+  worker: Hex
+  client: Hex
+  value: bigint
+  protocolFee: bigint
+  workloadId: Hex
+  blockNumber: bigint
+  status: number
+}
+
+/**
+ * Reads the ValidatorSet and WorkMarket system contracts at a state root for consensus
+ * (consensus/PovContracts.ts), by running view calls in a throw-away VM of that state.
+ */
+export class PovContractReader implements PovContracts {
+  private readonly market: Abi = workMarketAbi()
+  private readonly marketAddress = new Address(hexToBytes(WORK_MARKET_ADDRESS))
+  private readonly setAddress = new Address(hexToBytes(VALIDATOR_SET))
+
+  constructor(private readonly state: WorldState) {}
+
+  private async call(root: Uint8Array, to: Address, data: Hex, what: string): Promise<Hex> {
+    return this.state.withCallVM(root, async (vm) => {
+      const res = await vm.evm.runCall({ to, data: hexToBytes(data), gasLimit: CALL_GAS, caller: new Address(new Uint8Array(20)) })
+      if (res.execResult.exceptionError)
+        throw new NodeError('SYSTEM_CONTRACT', `${what} failed at state ${bytesToHex(root).slice(0, 12)}…: ${res.execResult.exceptionError.error} (is the system contract in genesis?)`)
+      return bytesToHex(res.execResult.returnValue)
+    })
+  }
+
+  async validatorsAt(stateRoot: Uint8Array, epoch: bigint): Promise<WeightedValidator[]> {
+    const out = await this.call(stateRoot, this.setAddress, encodeFunctionData({ abi: validatorSetAbi, functionName: 'validatorsAt', args: [epoch] }), 'ValidatorSet.validatorsAt')
+    const [addrs, weights] = decodeFunctionResult({ abi: validatorSetAbi, functionName: 'validatorsAt', data: out }) as readonly [readonly Hex[], readonly bigint[]]
+    return addrs.map((a, i) => ({ address: hexToBytes(a), weight: weights[i]! })).filter((v) => v.weight > 0n)
+  }
+
+  async weightOf(stateRoot: Uint8Array, address: Uint8Array): Promise<bigint> {
+    const out = await this.call(stateRoot, this.setAddress, encodeFunctionData({ abi: validatorSetAbi, functionName: 'weightOf', args: [bytesToHex(address)] }), 'ValidatorSet.weightOf')
+    return decodeFunctionResult({ abi: validatorSetAbi, functionName: 'weightOf', data: out }) as bigint
+  }
+
+  private view(r: RawReceipt): WorkReceiptView {
+    return {
+      jobId: hexToBytes(r.jobId),
+      sessionId: hexToBytes(r.sessionId),
+      worker: hexToBytes(r.worker),
+      client: hexToBytes(r.client),
+      workloadId: hexToBytes(r.workloadId),
+      blockNumber: BigInt(r.blockNumber),
+      accepted: Number(r.status) === RECEIPT_ACCEPTED,
+      value: r.value,
+      protocolFee: r.protocolFee,
+    }
+  }
+
+  async receipt(stateRoot: Uint8Array, sessionId: Uint8Array): Promise<WorkReceiptView | undefined> {
+    const data = encodeFunctionData({ abi: this.market, functionName: 'getReceipt', args: [bytesToHex(sessionId)] })
+    let out: Hex
+    try {
+      out = await this.call(stateRoot, this.marketAddress, data, 'WorkMarket.getReceipt')
+    } catch (e) {
+      // getReceipt reverts for an unknown session.
+      if (e instanceof NodeError) return undefined
+      throw e
+    }
+    const r = decodeFunctionResult({ abi: this.market, functionName: 'getReceipt', data: out }) as RawReceipt
+    return /^0x0+$/.test(r.worker) ? undefined : this.view(r)
+  }
+
+  async recentReceipts(stateRoot: Uint8Array, worker: Uint8Array, limit: number): Promise<WorkReceiptView[]> {
+    const who = bytesToHex(worker)
+    const countOut = await this.call(stateRoot, this.marketAddress, encodeFunctionData({ abi: this.market, functionName: 'receiptCount', args: [who] }), 'WorkMarket.receiptCount')
+    const count = decodeFunctionResult({ abi: this.market, functionName: 'receiptCount', data: countOut }) as bigint
+    if (count === 0n) return []
+    const n = BigInt(limit)
+    const offset = count > n ? count - n : 0n
+    const out = await this.call(stateRoot, this.marketAddress, encodeFunctionData({ abi: this.market, functionName: 'receiptsOf', args: [who, offset, n] }), 'WorkMarket.receiptsOf')
+    const page = decodeFunctionResult({ abi: this.market, functionName: 'receiptsOf', data: out }) as readonly RawReceipt[]
+    return page.map((r) => this.view(r)).reverse()
+  }
+
+  epochTransition(epoch: bigint): SystemCall {
+    return {
+      to: this.setAddress.bytes,
+      data: hexToBytes(encodeFunctionData({ abi: validatorSetAbi, functionName: 'epochTransition', args: [epoch] })),
+      label: `ValidatorSet.epochTransition(${epoch})`,
+    }
+  }
+}
