@@ -2,11 +2,17 @@ import { bytesToHex, concatBytes, u64ToBytes } from '../../common/bytes.js'
 import { keccak256 } from '../../chain/keccak.js'
 import { FinalityTracker, type Vote } from '../../consensus/Finality.js'
 import { epochOf, epochSeed, nextMix, vrfInput, WeightedLeaderSchedule } from '../../consensus/WeightedLeaderSchedule.js'
+import { does, type Behaviour } from './Byzantine.js'
+import type { EpochWeights } from './EpochWeights.js'
+import { voteConflict, type SimEvidence, type SimKeys } from './Evidence.js'
+import type { Receipt, ReceiptBook } from './ReceiptBook.js'
+import type { SlashingLedger } from './SlashingLedger.js'
 
 /**
- * One validator of the consensus simulator: the leader schedule, finality and fork choice of
- * consensus/ over an abstract block tree (no transactions, no EVM, no signatures — the sim is
- * about the protocol's messages, not their cryptography).
+ * One validator of the consensus simulator: the real leader schedule, finality and fork choice
+ * of consensus/ over an abstract block tree (no transactions, no EVM). Headers name a work
+ * receipt that receivers check against the shared ReceiptBook; equivocations are caught,
+ * judged by the real SlashingEvidence checks (Evidence.ts), gossiped and included in blocks.
  */
 export interface SimBlock {
   hash: string
@@ -14,59 +20,103 @@ export interface SimBlock {
   height: bigint
   slot: bigint
   producer: string
+  /** The rank the producer claims (0 = leader); receivers recompute it. */
   rank: number
   mix: Uint8Array
+  jobId: string
+  sessionId: string
   /** Votes the producer knew for the parent and its recent ancestors: attestations in the header, so whoever syncs the chain learns its justification. */
   votes: readonly Vote[]
+  /** Slashing evidence carried as transactions of this block. */
+  evidence: readonly SimEvidence[]
 }
 
-/** What travels on the wire. Blocks carry the votes their sender knows for them and their recent ancestors (attestations in headers). */
-export type SimMessage = { kind: 'block'; block: SimBlock; votes: Vote[] } | { kind: 'vote'; vote: Vote } | { kind: 'want'; hash: string }
+/** What travels on the wire. */
+export type SimMessage =
+  | { kind: 'block'; block: SimBlock; votes: Vote[] }
+  | { kind: 'vote'; vote: Vote }
+  | { kind: 'want'; hash: string }
+  | { kind: 'evidence'; evidence: SimEvidence }
 
 export interface SimParams {
   slotsPerEpoch: bigint
+  slotMs: number
   genesisSeed: Uint8Array
   maxBackups: number
-  weights: ReadonlyMap<string, bigint>
 }
-
-export type Behaviour = 'honest' | 'byzantine'
 
 const VOTES_IN_BLOCK_DEPTH = 8
 
-export const GENESIS: SimBlock = { hash: 'genesis', parent: '', height: 0n, slot: 0n, producer: '', rank: 0, mix: new Uint8Array(32), votes: [] }
+export const GENESIS: SimBlock = {
+  hash: 'genesis',
+  parent: '',
+  height: 0n,
+  slot: 0n,
+  producer: '',
+  rank: 0,
+  mix: new Uint8Array(32),
+  jobId: '',
+  sessionId: '',
+  votes: [],
+  evidence: [],
+}
 
 /** Everything a node needs from the simulator. */
 export interface SimContext {
   params: SimParams
-  send(from: string, to: string, m: SimMessage): void
+  weights: EpochWeights
+  receipts: ReceiptBook
+  ledger: SlashingLedger
+  keys: SimKeys
   peers: readonly string[]
   /** Every block made so far by anyone: only read for ancestry of blocks this node already holds. */
   registry: ReadonlyMap<string, SimBlock>
+  now(): number
+  send(from: string, to: string, m: SimMessage): void
+  /** The partition side of a node (what a split-brain adversary uses to keep the sides apart). */
+  sideOf(id: string): 'A' | 'B'
+  /** Evidence against `offender` went into a block an honest node accepted. */
+  onInclusion(offender: string): void
 }
+
+export type RejectReason = 'future-slot' | 'bad-slot' | 'not-eligible' | 'bad-receipt' | 'bad-evidence'
 
 export class SimNode {
   readonly tracker: FinalityTracker
   private readonly known = new Map<string, SimBlock>([[GENESIS.hash, GENESIS]])
   private readonly orphans = new Map<string, SimBlock>()
+  private readonly rejected = new Set<string>()
   private readonly votesByTarget = new Map<string, Vote[]>()
   private readonly voteKeys = new Set<string>()
-  private readonly producedAt = new Map<string, string>()
-  private readonly votedAt = new Map<string, string>()
+  private readonly producedAt = new Map<string, SimBlock>()
+  private readonly votesBy = new Map<string, Vote[]>()
+  private readonly schedules = new Map<string, WeightedLeaderSchedule>()
   private lastTargetHeight = 0n
   private lastProducedSlot = 0n
+  private readonly ownVotes: Vote[] = []
+  private readonly splitVoted = new Set<string>()
   /** Every finalized block this node has moved to, in order. */
   readonly finalizedHistory: string[] = [GENESIS.hash]
-  /** Validators this node holds equivocation evidence against. */
-  readonly evidence = new Set<string>()
-  private readonly schedules = new Map<string, WeightedLeaderSchedule>()
+  /** When (ms) each block became final in this node's view. */
+  readonly finalAt = new Map<string, number>([[GENESIS.hash, 0]])
+  /** Offenders this node holds verified evidence against, and when (ms) it got it. */
+  readonly evidence = new Map<string, number>()
+  private readonly pendingEvidence = new Map<string, SimEvidence>()
+  /** What reached this node, with arrival times (ms): the record Properties scans independently. */
+  readonly acceptedAt = new Map<string, number>()
+  readonly votesSeen: { vote: Vote; at: number }[] = []
+  readonly rejections = new Map<RejectReason, number>()
 
   constructor(
     readonly id: string,
     readonly behaviour: Behaviour,
     private readonly ctx: SimContext,
   ) {
-    this.tracker = new FinalityTracker({ hash: GENESIS.hash }, () => ctx.params.weights)
+    this.tracker = new FinalityTracker({ hash: GENESIS.hash }, (e) => ctx.weights.of(e))
+  }
+
+  private get nowSlot(): bigint {
+    return BigInt(Math.floor(this.ctx.now() / this.ctx.params.slotMs))
   }
 
   // ——— schedule along a branch ———
@@ -82,12 +132,14 @@ export class SimNode {
   }
 
   schedule(parent: string, slot: bigint): { seed: Uint8Array; s: WeightedLeaderSchedule } {
-    const seed = this.seedOnBranch(parent, epochOf(slot, this.ctx.params.slotsPerEpoch))
+    const epoch = epochOf(slot, this.ctx.params.slotsPerEpoch)
+    const seed = this.seedOnBranch(parent, epoch)
+    // The seed names its epoch, so it also keys the epoch's weights.
     const k = bytesToHex(seed)
     let s = this.schedules.get(k)
     if (!s) {
       s = new WeightedLeaderSchedule({
-        validators: [...this.ctx.params.weights].map(([id, weight]) => ({ address: new TextEncoder().encode(id), weight })),
+        validators: [...this.ctx.weights.of(epoch)].map(([id, weight]) => ({ address: new TextEncoder().encode(id), weight })),
         seed,
         maxBackups: this.ctx.params.maxBackups,
       })
@@ -107,14 +159,30 @@ export class SimNode {
       this.onBlock(from, m.block)
       for (const v of m.votes) this.onVote(v)
     } else if (m.kind === 'vote') this.onVote(m.vote)
-    else {
+    else if (m.kind === 'evidence') this.onEvidence(m.evidence, true)
+    else if (!does(this.behaviour, 'split-brain')) {
       const b = this.known.get(m.hash)
       if (b) this.ctx.send(this.id, from, { kind: 'block', block: b, votes: this.votesFor(b.hash) })
     }
   }
 
+  private reject(b: SimBlock, why: RejectReason): void {
+    this.rejected.add(b.hash)
+    this.rejections.set(why, (this.rejections.get(why) ?? 0) + 1)
+  }
+
+  /** Header checks, in the order a node runs them; undefined when the block is valid on its parent. */
+  private invalid(b: SimBlock, parent: SimBlock): RejectReason | undefined {
+    if (b.slot <= parent.slot || b.height !== parent.height + 1n) return 'bad-slot'
+    if (this.rankOf(b.producer, b.parent, b.slot) !== b.rank) return 'not-eligible'
+    if (!this.ctx.receipts.check(b.producer, b.jobId, b.sessionId, Number(b.slot)).ok) return 'bad-receipt'
+    for (const ev of b.evidence) if (!this.ctx.keys.judge(ev).ok) return 'bad-evidence'
+    return undefined
+  }
+
   private onBlock(from: string, b: SimBlock): void {
-    if (this.known.has(b.hash) || this.orphans.has(b.hash)) return
+    if (this.known.has(b.hash) || this.orphans.has(b.hash) || this.rejected.has(b.hash)) return
+    if (b.slot > this.nowSlot) return this.reject(b, 'future-slot')
     if (!this.known.has(b.parent)) {
       this.orphans.set(b.hash, b)
       // Ask for the oldest missing ancestor we know of.
@@ -123,20 +191,20 @@ export class SimNode {
       this.ctx.send(this.id, from, { kind: 'want', hash: root.parent })
       return
     }
-    const parent = this.known.get(b.parent)!
-    if (b.slot <= parent.slot || b.height !== parent.height + 1n) return
-    if (this.rankOf(b.producer, b.parent, b.slot) !== b.rank) return
+    const why = this.invalid(b, this.known.get(b.parent)!)
+    if (why) return this.reject(b, why)
+    this.known.set(b.hash, b)
+    this.acceptedAt.set(b.hash, this.ctx.now())
     const key = `${b.slot}:${b.producer}`
     const prior = this.producedAt.get(key)
-    if (prior !== undefined && prior !== b.hash) this.evidence.add(b.producer)
-    else this.producedAt.set(key, b.hash)
-    this.known.set(b.hash, b)
+    if (prior !== undefined && prior.hash !== b.hash) this.onEvidence({ kind: 'double-production', a: prior, b }, false)
+    else this.producedAt.set(key, b)
+    if (this.behaviour.honest) for (const ev of b.evidence) this.included(ev)
     this.tracker.addBlock({ hash: b.hash, parent: b.parent, height: b.height, epoch: epochOf(b.slot, this.ctx.params.slotsPerEpoch) })
     this.noteFinality()
     for (const v of b.votes) this.onVote(v)
-    // Gossip: relay each new block once, so an equivocator's two blocks both reach everyone
-    // and the fork choice's tie-break puts honest votes on the same one.
-    if (b.producer !== this.id) this.broadcast({ kind: 'block', block: b, votes: [] })
+    // Gossip: relay each new block once, so an equivocator's two blocks both reach everyone.
+    if (b.producer !== this.id && !does(this.behaviour, 'split-brain')) this.broadcast({ kind: 'block', block: b, votes: [] })
     for (const [h, o] of [...this.orphans]) {
       if (o.parent === b.hash) {
         this.orphans.delete(h)
@@ -145,24 +213,59 @@ export class SimNode {
     }
   }
 
+  private included(ev: SimEvidence): void {
+    const j = this.ctx.keys.judge(ev)
+    if (j.ok) {
+      this.pendingEvidence.delete(j.offender)
+      this.ctx.onInclusion(j.offender)
+    }
+  }
+
   private onVote(v: Vote): void {
     const key = `${v.validator}:${v.source}>${v.target}`
     if (this.voteKeys.has(key)) return
     this.voteKeys.add(key)
+    this.votesSeen.push({ vote: v, at: this.ctx.now() })
     const list = this.votesByTarget.get(v.target)
     if (list) list.push(v)
     else this.votesByTarget.set(v.target, [v])
-    const hk = `${v.validator}:${v.targetHeight}`
-    const prior = this.votedAt.get(hk)
-    if (prior !== undefined && prior !== v.target) this.evidence.add(v.validator)
-    else this.votedAt.set(hk, v.target)
+    const mine = this.votesBy.get(v.validator) ?? []
+    if (!this.evidence.has(v.validator)) {
+      for (const p of mine) {
+        const kind = voteConflict(p, v)
+        if (kind) {
+          this.onEvidence({ kind, a: p, b: v }, false)
+          break
+        }
+      }
+    }
+    mine.push(v)
+    this.votesBy.set(v.validator, mine)
     this.tracker.addVote(v)
     this.noteFinality()
   }
 
+  /** Verified evidence (the real checks) becomes pending for inclusion and is gossiped once. */
+  private onEvidence(ev: SimEvidence, fromWire: boolean): void {
+    if (!this.behaviour.honest) return
+    const j = this.ctx.keys.judge(ev)
+    if (!j.ok) {
+      if (!fromWire) throw new Error(`${this.id} built evidence the real check refuses: ${j.reason}`)
+      return
+    }
+    if (this.evidence.has(j.offender)) return
+    this.evidence.set(j.offender, this.ctx.now())
+    if (!this.ctx.ledger.isSlashed(j.offender)) this.pendingEvidence.set(j.offender, ev)
+    this.broadcast({ kind: 'evidence', evidence: ev })
+  }
+
   private noteFinality(): void {
     const f = this.tracker.finalized.hash
-    if (this.finalizedHistory[this.finalizedHistory.length - 1] !== f) this.finalizedHistory.push(f)
+    const last = this.finalizedHistory[this.finalizedHistory.length - 1]!
+    if (last === f) return
+    this.finalizedHistory.push(f)
+    const now = this.ctx.now()
+    for (let h: string | undefined = f; h !== undefined && !this.finalAt.has(h); h = this.known.get(h)?.parent) this.finalAt.set(h, now)
   }
 
   /**
@@ -193,24 +296,44 @@ export class SimNode {
     return this.known.get(this.tracker.chooseHead((h) => (this.known.get(h)?.rank === 0 ? 1 : 0)))!
   }
 
+  /** The receipt this node names in a header at `slot` (honest: its newest usable one). */
+  private receiptFor(slot: bigint): Pick<Receipt, 'jobId' | 'sessionId'> | undefined {
+    const s = Number(slot)
+    if (does(this.behaviour, 'fake-receipt')) {
+      // Alternate between someone else's receipt and one that was never accepted.
+      const other = this.ctx.peers.find((p) => p !== this.id && this.ctx.receipts.bestFor(p, s))
+      if (slot % 2n === 0n && other) return this.ctx.receipts.bestFor(other, s)
+      return { jobId: `job-fake-${this.id}-${slot}`, sessionId: `session-fake-${this.id}-${slot}` }
+    }
+    if (does(this.behaviour, 'stale-receipt')) return this.ctx.receipts.newestFor(this.id, s)
+    return this.ctx.receipts.bestFor(this.id, s)
+  }
+
   /** Called at the slot start (rank 0) and after each backup delay (rank r). */
   maybeProduce(slot: bigint, rankTurn: number): SimBlock[] {
+    if (does(this.behaviour, 'split-brain')) return []
     const head = this.head()
     // Never a second block for a slot: after a reorg the same producer can hold another rank
     // on the new branch (another seed), and producing again would be slashable equivocation.
     if (head.slot >= slot || this.lastProducedSlot >= slot) return []
-    const rank = this.rankOf(this.id, head.hash, slot)
+    let rank = this.rankOf(this.id, head.hash, slot)
+    // A faker without weight claims the lead anyway; receivers recompute the rank.
+    if (rank === undefined && rankTurn === 0 && does(this.behaviour, 'fake-receipt')) rank = 0
     if (rank !== rankTurn) return []
+    if (rank === 0 && does(this.behaviour, 'withhold')) return []
+    const receipt = this.receiptFor(slot)
+    if (!receipt) return []
     this.lastProducedSlot = slot
-    const variants = this.behaviour === 'byzantine' && rank === 0 ? 2 : 1
+    const variants = rank === 0 && does(this.behaviour, 'double-produce') ? 2 : 1
     const { seed } = this.schedule(head.hash, slot)
     const included = this.votesFor(head.hash)
+    const evidence = this.behaviour.honest ? [...this.pendingEvidence.entries()].filter(([o]) => !this.ctx.ledger.isSlashed(o)).map(([, e]) => e) : []
     const made: SimBlock[] = []
     for (let v = 0; v < variants; v++) {
       // Stand-in for the ECVRF output: unique per (producer, input), as ECVRF's is.
       const vrfOut = keccak256(concatBytes(new TextEncoder().encode(this.id), vrfInput(seed, slot)))
       const hash = bytesToHex(keccak256(concatBytes(new TextEncoder().encode(`${head.hash}|${this.id}|${v}`), u64ToBytes(slot)))).slice(0, 18)
-      made.push({ hash, parent: head.hash, height: head.height + 1n, slot, producer: this.id, rank, mix: nextMix(head.mix, vrfOut), votes: included })
+      made.push({ hash, parent: head.hash, height: head.height + 1n, slot, producer: this.id, rank, mix: nextMix(head.mix, vrfOut), ...receipt, votes: included, evidence })
     }
     for (const b of made) this.onBlock(this.id, b)
     if (made.length === 1) this.broadcast({ kind: 'block', block: made[0]!, votes: this.votesFor(made[0]!.parent) })
@@ -223,26 +346,53 @@ export class SimNode {
     return made
   }
 
-  /** Mid-slot: attest to the head (honest), or to every block at the head's height (byzantine). */
+  /** Mid-slot: attest to the head; byzantine strategies add conflicting votes. Returns every vote cast. */
   attest(): Vote[] {
+    if (does(this.behaviour, 'split-brain')) return this.attestBothSides()
     const head = this.head()
-    const votes: Vote[] = []
-    if (this.behaviour === 'honest') {
-      if (head.height <= this.lastTargetHeight || head.hash === GENESIS.hash) return []
-      this.lastTargetHeight = head.height
-      votes.push(this.tracker.voteFor(this.id, head.hash))
-    } else {
-      if (head.hash === GENESIS.hash) return []
-      for (const b of this.known.values()) if (b.height === head.height) votes.push(this.tracker.voteFor(this.id, b.hash))
+    if (head.height <= this.lastTargetHeight || head.hash === GENESIS.hash) return []
+    this.lastTargetHeight = head.height
+    const honestVote = this.tracker.voteFor(this.id, head.hash)
+    const votes = [honestVote]
+    if (does(this.behaviour, 'double-vote')) {
+      const sibling = [...this.known.values()].find((b) => b.height === head.height && b.hash !== head.hash)
+      const target = sibling?.hash ?? `fake-${this.id}-${head.height}`
+      votes.push({ ...honestVote, target })
+    }
+    if (does(this.behaviour, 'surround-vote')) {
+      // A link from genesis over an earlier link with a higher source: s1 < s2 < t2 < t1.
+      const inner = this.ownVotes.find((p) => p.sourceHeight > 0n && p.targetHeight < head.height)
+      if (inner) votes.push({ validator: this.id, source: GENESIS.hash, sourceHeight: 0n, target: head.hash, targetHeight: head.height })
     }
     for (const v of votes) {
+      this.ownVotes.push(v)
       this.onVote(v)
       this.broadcast({ kind: 'vote', vote: v })
     }
     return votes
   }
 
+  /** Split-brain: a vote for every branch tip, sent only to the side that built it. */
+  private attestBothSides(): Vote[] {
+    const parents = new Set([...this.known.values()].map((b) => b.parent))
+    const votes: Vote[] = []
+    for (const tip of this.known.values()) {
+      if (tip.hash === GENESIS.hash || parents.has(tip.hash) || this.splitVoted.has(tip.hash)) continue
+      this.splitVoted.add(tip.hash)
+      const v = this.tracker.voteFor(this.id, tip.hash)
+      votes.push(v)
+      this.onVote(v)
+      const side = this.ctx.sideOf(tip.producer)
+      for (const p of this.ctx.peers) if (p !== this.id && this.ctx.sideOf(p) === side) this.ctx.send(this.id, p, { kind: 'vote', vote: v })
+    }
+    return votes
+  }
+
   hasBlock(hash: string): boolean {
     return this.known.has(hash)
+  }
+
+  blockAt(hash: string): SimBlock | undefined {
+    return this.known.get(hash)
   }
 }
