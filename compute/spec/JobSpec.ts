@@ -11,7 +11,12 @@ export type JobKind = 'train' | 'infer' | 'generate'
 export type RuntimeRef = { type: 'embedded' } | { type: 'docker'; image: string }
 
 export type VerificationPolicy =
-  | { mode: 'reexecution'; samples: number; verifiers: number }
+  /**
+   * Each verifier re-executes `samples` segments — or more when `confidence` and `faultFraction`
+   * are given: enough to catch a worker that forged that share of the segments with that
+   * probability (compute/verify/SamplingPolicy.ts).
+   */
+  | { mode: 'reexecution'; samples: number; verifiers: number; confidence?: number; faultFraction?: number }
   | { mode: 'redundant'; redundancy: number; quorum: number }
   | { mode: 'tolerance'; redundancy: number; metric: string; epsilon: number }
 
@@ -127,8 +132,14 @@ export function parseJobSpecStructure(value: unknown): JobSpec {
   const mode = oneOf(v.mode, 'verification.mode', ['reexecution', 'redundant', 'tolerance'] as const)
   let verification: VerificationPolicy
   if (mode === 'reexecution') {
-    onlyKeys(v, ['mode', 'samples', 'verifiers'], 'verification')
+    onlyKeys(v, ['mode', 'samples', 'verifiers', 'confidence', 'faultFraction'], 'verification')
     verification = { mode, samples: int(v.samples, 'verification.samples', 1, 10_000), verifiers: int(v.verifiers, 'verification.verifiers', 1, 1000) }
+    if ((v.confidence === undefined) !== (v.faultFraction === undefined))
+      throw specError(v.confidence === undefined ? 'verification.confidence' : 'verification.faultFraction', 'confidence and faultFraction go together (catch a worker that forged faultFraction of the segments with probability confidence)')
+    if (v.confidence !== undefined) {
+      verification.confidence = num(v.confidence, 'verification.confidence', 0, 0.999999, { exclusiveMin: true })
+      verification.faultFraction = num(v.faultFraction, 'verification.faultFraction', 0, 1, { exclusiveMin: true })
+    }
   } else if (mode === 'redundant') {
     onlyKeys(v, ['mode', 'redundancy', 'quorum'], 'verification')
     const redundancy = int(v.redundancy, 'verification.redundancy', 2, 1000)

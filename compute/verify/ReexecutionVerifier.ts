@@ -9,6 +9,7 @@ import { finishFromState, prepareJob, replaySegment } from '../execution/JobExec
 import { jobSpecHash, type JobSpec } from '../spec/JobSpec.js'
 import type { WorkloadInputs } from '../workloads/Workload.js'
 import { verifyMerkleProof } from './CheckpointMerkle.js'
+import { samplesFor, type SamplingPolicy } from './SamplingPolicy.js'
 import { sampleSegments } from './SegmentSampler.js'
 import { checkpointHash, metricsHash, type SessionCommitment } from './SessionCommitment.js'
 
@@ -52,8 +53,13 @@ export interface VerificationReport {
 }
 
 export interface ReexecutionVerifierOptions {
-  /** Overrides the spec's verification.samples. */
+  /** Overrides the count entirely (tests, `compute verify --samples`). */
   samples?: number
+  /**
+   * The verifier's own floor: re-execute at least enough segments to meet it, whatever the spec
+   * asks (see samplesFor). Without it the spec alone decides.
+   */
+  policy?: SamplingPolicy
 }
 
 /**
@@ -106,7 +112,7 @@ export class ReexecutionVerifier {
       return done({ reason: 'shape-mismatch', segment: -1, expected: `${prepared.totalSteps} steps / ${schedule.length} checkpoints`, got: `${c.totalSteps} steps / ${c.checkpointCount} checkpoints` })
     }
     segmentCount = schedule.length - 1
-    const samples = this.opts.samples ?? (spec.verification.mode === 'reexecution' ? spec.verification.samples : 1)
+    const samples = this.opts.samples ?? samplesFor(segmentCount, spec.verification, this.opts.policy)
     segments = sampleSegments(args.randomness, c.commitment, segmentCount, samples)
 
     const fetched = new Map<number, Uint8Array>()

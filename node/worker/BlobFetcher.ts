@@ -2,6 +2,7 @@ import type { Hex } from 'viem'
 import { concatBytes, hexToBytes } from '../../common/bytes.js'
 import type { Logger } from '../../common/logger.js'
 import { silentLogger } from '../../common/logger.js'
+import { noopMetrics, type Counter, type Metrics } from '../../common/metrics.js'
 import { contentHash } from '../../compute/ContentHash.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { JsonRpcClient } from '../../bridge/JsonRpcClient.js'
@@ -11,6 +12,8 @@ import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
 /** Somewhere a blob may be fetched from by content hash: a peer over the network, a node's RPC. */
 export interface RemoteBlobSource {
   readonly name: string
+  /** The transport, the `source` label of the fetch metrics. */
+  readonly kind: 'p2p' | 'rpc'
   /** The bytes, or undefined when the source does not hold the blob. The caller checks the hash. */
   fetch(hash: Hex, maxBytes: number): Promise<Uint8Array | undefined>
 }
@@ -19,6 +22,7 @@ export interface RemoteBlobSource {
 export function networkBlobSource(network: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> }): RemoteBlobSource {
   return {
     name: 'p2p',
+    kind: 'p2p',
     fetch: (hash, maxBytes) => network.fetchBlob(hexToBytes(hash), maxBytes).catch(() => undefined),
   }
 }
@@ -28,6 +32,7 @@ export function rpcBlobSource(url: string): RemoteBlobSource {
   const client = new JsonRpcClient({ url, retries: 1, timeoutMs: 30_000 })
   return {
     name: url,
+    kind: 'rpc',
     async fetch(hash, maxBytes) {
       const parts: Uint8Array[] = []
       let offset = 0
@@ -50,21 +55,33 @@ export function rpcBlobSource(url: string): RemoteBlobSource {
 /**
  * Gets blobs by content hash: from the local store, else from the sources in turn (the network
  * first, then other nodes' RPC), checking every fetched blob against its hash before keeping it.
+ * `povchain_worker_blob_fetches_total{source}` (local | p2p | rpc) and the matching byte counter
+ * say where a node's blobs came from (the multi-node tests read them to see the p2p path used).
  */
 export class BlobFetcher {
   private readonly logger: Logger
+  private readonly fetches: Counter
+  private readonly bytes: Counter
 
   constructor(
     private readonly opts: { store: BlobStore; sources: () => Promise<RemoteBlobSource[]>; maxBytes?: number },
-    deps: { logger?: Logger } = {},
+    deps: { logger?: Logger; metrics?: Metrics } = {},
   ) {
     this.logger = (deps.logger ?? silentLogger).child({ component: 'blob-fetcher' })
+    const m = deps.metrics ?? noopMetrics
+    this.fetches = m.counter('povchain_worker_blob_fetches_total', 'Blobs the worker side read, by where they came from', ['source'])
+    this.bytes = m.counter('povchain_worker_blob_fetched_bytes_total', 'Bytes of blobs the worker side read, by where they came from', ['source'])
   }
 
   async get(hash: Hex): Promise<Uint8Array> {
     const h = hash.toLowerCase() as Hex
     const { store } = this.opts
-    if (await store.has(h)) return store.get(h)
+    if (await store.has(h)) {
+      const local = await store.get(h)
+      this.fetches.inc({ source: 'local' })
+      this.bytes.inc({ source: 'local' }, local.length)
+      return local
+    }
     const max = this.opts.maxBytes ?? 256 * 1024 * 1024
     for (const source of await this.opts.sources()) {
       const bytes = await source.fetch(h, max).catch(() => undefined)
@@ -74,6 +91,8 @@ export class BlobFetcher {
         continue
       }
       await store.put(bytes)
+      this.fetches.inc({ source: source.kind })
+      this.bytes.inc({ source: source.kind }, bytes.length)
       this.logger.debug({ hash: h, source: source.name, bytes: bytes.length }, 'blob fetched')
       return bytes
     }

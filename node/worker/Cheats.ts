@@ -10,7 +10,8 @@ import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
  *  - skip-work:    only the first half is trained; later checkpoints repeat the last real state;
  *  - wrong-result: the result blob differs from what the final state gives (e.g. a wrong control answer).
  */
-export type WorkerCheat = 'fake-segment' | 'skip-work' | 'wrong-result'
+export const WORKER_CHEATS = ['fake-segment', 'skip-work', 'wrong-result'] as const
+export type WorkerCheat = (typeof WORKER_CHEATS)[number]
 
 export function applyCheat(cheat: WorkerCheat, spec: JobSpec, inputs: WorkloadInputs, honest: JobResult): JobResult {
   const cps = honest.checkpoints.map((c) => ({ ...c }))

@@ -5,6 +5,7 @@ import type { Hash32 } from '../../compute/ContentHash.js'
 import { decodeJson } from '../../compute/spec/JobSpec.js'
 import { merkleProof } from '../../compute/verify/CheckpointMerkle.js'
 import { ReexecutionVerifier } from '../../compute/verify/ReexecutionVerifier.js'
+import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../compute/verify/SamplingPolicy.js'
 import type { SessionCommitment } from '../../compute/verify/SessionCommitment.js'
 import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
 import type { SessionRecord } from '../../compute/worker/SessionStore.js'
@@ -21,15 +22,17 @@ export interface SessionVerdict {
  * A verifier's check of one committed session: fetch the spec, the inputs and the worker's
  * session record (the committed `manifest`), then re-execute the segments drawn for this
  * verifier (compute's ReexecutionVerifier, seeded by the market's verifierSeed) from the
- * worker's checkpoints, each checked against the committed Merkle root.
+ * worker's checkpoints, each checked against the committed Merkle root. How many segments is
+ * policy: the spec's samples, its own target, and this node's floor (`sampling`, by default
+ * DEFAULT_SAMPLING_POLICY), whichever needs most.
  */
 export class SessionVerifier {
   private readonly verifier: ReexecutionVerifier
 
   constructor(
-    private readonly d: { market: WorkMarketReader; fetcher: BlobFetcher; logger: Logger; metrics: Metrics },
+    private readonly d: { market: WorkMarketReader; fetcher: BlobFetcher; logger: Logger; metrics: Metrics; sampling?: SamplingPolicy },
   ) {
-    this.verifier = new ReexecutionVerifier({}, { logger: d.logger, metrics: d.metrics })
+    this.verifier = new ReexecutionVerifier({ policy: d.sampling ?? DEFAULT_SAMPLING_POLICY }, { logger: d.logger, metrics: d.metrics })
   }
 
   /** Loads the job's spec and inputs (used by workers too). */

@@ -5,6 +5,7 @@ import type { Metrics } from '../../common/metrics.js'
 import { DockerRuntime } from '../../compute/runtime/DockerRuntime.js'
 import { EmbeddedRuntime } from '../../compute/runtime/EmbeddedRuntime.js'
 import { ImageBuilder } from '../../compute/runtime/ImageBuilder.js'
+import type { SamplingPolicy } from '../../compute/verify/SamplingPolicy.js'
 import { runBenchmark } from '../../compute/worker/Benchmark.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
@@ -33,6 +34,8 @@ export interface WorkerConfig {
   slots: number
   /** --worker.issuer: account that issues protocol-funded control tasks (the genesis controlIssuer). */
   issuer?: string
+  /** --worker.verify-confidence / --worker.verify-fault-fraction: the verifier's sampling floor (default DEFAULT_SAMPLING_POLICY). */
+  sampling?: SamplingPolicy
   /** Control-task issuing (interval, price); defaults in ControlTaskIssuer. */
   issuerOptions?: Partial<ControlTaskIssuerOptions>
   pollMs?: number
@@ -114,9 +117,9 @@ export class WorkerService {
       }
       return list
     }
-    const fetcher = new BlobFetcher({ store: blobs, sources }, { logger })
+    const fetcher = new BlobFetcher({ store: blobs, sources }, { logger, metrics })
     const sessions = new SessionStore(blobs)
-    const verifier = new SessionVerifier({ market, fetcher, logger, metrics })
+    const verifier = new SessionVerifier({ market, fetcher, logger, metrics, ...(this.cfg.sampling ? { sampling: this.cfg.sampling } : {}) })
     for (const a of this.cfg.accounts) {
       const address = getAddress(a) as Address
       own.add(address.toLowerCase())

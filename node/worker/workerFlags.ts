@@ -4,7 +4,12 @@ import { bytesToHex } from '../../common/bytes.js'
 import { privateKeyToAddress } from '../../chain/Seal.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
 import { DEV_CONTROL_ISSUER_INDEX } from '../../genesis/presets.js'
+import { checkSamplingPolicy, DEFAULT_SAMPLING_POLICY } from '../../compute/verify/SamplingPolicy.js'
+import { WORKER_CHEATS, type WorkerCheat } from './Cheats.js'
 import type { WorkerConfig } from './WorkerService.js'
+
+/** The environment switch without which --worker.test-cheat is refused (tests set it). */
+export const TEST_CHEATS_ENV = 'POVCHAIN_TEST_CHEATS'
 
 /** `--dev --worker` identities: dev accounts #18 and #17 (one works, the other verifies). */
 export const DEV_WORKER_INDEXES = [18, 17]
@@ -23,6 +28,12 @@ const positive = (flag: string) => (v: string) => {
   return n
 }
 
+const fraction = (flag: string) => (v: string) => {
+  const n = Number(v)
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError(`${flag} must be a number in (0, 1], e.g. 0.95`)
+  return n
+}
+
 /** The --worker flags of `povchain node`. */
 export function addWorkerOptions(cmd: Command): Command {
   return cmd
@@ -33,6 +44,10 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.capacity <cu>', 'compute units per second (default: measured with the compute bench)', positive('--worker.capacity'))
     .option('--worker.slots <n>', 'sessions each identity runs at once', positive('--worker.slots'), 1)
     .option('--worker.control-tasks [seconds]', 'issue protocol-funded control tasks after N idle seconds (needs the genesis controlIssuer key; --dev: account #19)')
+    .option('--worker.verify-confidence <p>', `probability with which this node's verifier alone catches a worker that forged --worker.verify-fault-fraction of a session (default ${DEFAULT_SAMPLING_POLICY.confidence})`, fraction('--worker.verify-confidence'))
+    .option('--worker.verify-fault-fraction <f>', `smallest share of forged segments the verifier must catch that often (default ${DEFAULT_SAMPLING_POLICY.faultFraction})`, fraction('--worker.verify-fault-fraction'))
+    // Multi-process cheating tests only: this node's identities commit dishonest sessions (and get slashed).
+    .addOption(new Option('--worker.test-cheat <cheat>', `tests only (needs ${TEST_CHEATS_ENV}=1): commit dishonest sessions`).choices([...WORKER_CHEATS]).hideHelp())
 }
 
 /** WorkerConfig from the parsed flags, or undefined without --worker. */
@@ -50,6 +65,20 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
     slots: o['worker.slots'] as number,
   }
   if (o['worker.capacity'] !== undefined) cfg.capacity = BigInt(o['worker.capacity'] as number)
+  const confidence = o['worker.verifyConfidence'] as number | undefined
+  const faultFraction = o['worker.verifyFaultFraction'] as number | undefined
+  if (confidence !== undefined || faultFraction !== undefined) {
+    try {
+      cfg.sampling = checkSamplingPolicy({ confidence: confidence ?? DEFAULT_SAMPLING_POLICY.confidence, faultFraction: faultFraction ?? DEFAULT_SAMPLING_POLICY.faultFraction }, '--worker.verify-confidence/--worker.verify-fault-fraction')
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message)
+    }
+  }
+  const cheat = o['worker.testCheat'] as WorkerCheat | undefined
+  if (cheat) {
+    if (process.env[TEST_CHEATS_ENV] !== '1') throw new InvalidArgumentError(`--worker.test-cheat is for tests: it makes this node's workers commit dishonest sessions and lose their bonds; set ${TEST_CHEATS_ENV}=1 if that is what you want`)
+    cfg.behaviour = Object.fromEntries(accounts.map((a) => [a.toLowerCase(), { cheat }]))
+  }
   if (control !== undefined) {
     if (!dev) throw new InvalidArgumentError('--worker.control-tasks runs only with --dev for now (the issuer key of a public network is a protocol role)')
     cfg.issuer = devAddress(DEV_CONTROL_ISSUER_INDEX)

@@ -88,13 +88,21 @@ export interface NodeProcess {
  * node/cli.ts) on 127.0.0.1 with OS-chosen ports, and waits until it serves JSON-RPC.
  * The URLs are read from the node's startup log line, so keep the log level at info.
  */
-export async function startNodeProcess(opts: { datadir: string; args?: string[]; timeoutMs?: number }): Promise<NodeProcess> {
+export async function startNodeProcess(opts: {
+  datadir: string
+  args?: string[]
+  timeoutMs?: number
+  /** false: no --dev (pass --genesis … in args); default true. */
+  dev?: boolean
+  /** Extra environment variables of the process. */
+  env?: Record<string, string>
+}): Promise<NodeProcess> {
   const args = [
     '--import',
     'tsx',
     join(ROOT, 'node', 'cli.ts'),
     'node',
-    '--dev',
+    ...(opts.dev === false ? [] : ['--dev']),
     '--datadir',
     opts.datadir,
     '--http.addr',
@@ -111,7 +119,7 @@ export async function startNodeProcess(opts: { datadir: string; args?: string[];
     'info',
     ...(opts.args ?? []),
   ]
-  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+  const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...opts.env } })
   let out = ''
   let buffer = ''
   let resolveUrls!: (v: { http: string; ws: string }) => void

@@ -1,0 +1,76 @@
+import { ComputeError } from '../ComputeError.js'
+import type { VerificationPolicy } from '../spec/JobSpec.js'
+import { detectionProbability } from './SegmentSampler.js'
+
+/**
+ * What one verifier's re-execution must achieve: a worker that forged at least `faultFraction`
+ * of a session's segments is caught with probability ≥ `confidence` by that verifier alone
+ * (votes are counted by majority, so each verifier has to be able to catch it by itself).
+ */
+export interface SamplingPolicy {
+  /** In (0, 1): e.g. 0.95. */
+  confidence: number
+  /** In (0, 1]: the smallest share of forged segments that must be caught, e.g. 0.25. */
+  faultFraction: number
+}
+
+/**
+ * The worker node's default floor (`--worker.verify-confidence`, `--worker.verify-fault-fraction`):
+ * catch a worker that forged a quarter of the work 95 % of the time. On Iris (20 segments) that is
+ * 9 re-executed segments; a single forged segment of 20 is then caught 45 % of the time (the
+ * table in node/worker/README.md), while forging it saves the cheater only 5 % of the work.
+ */
+export const DEFAULT_SAMPLING_POLICY: Readonly<SamplingPolicy> = Object.freeze({ confidence: 0.95, faultFraction: 0.25 })
+
+export function checkSamplingPolicy(p: SamplingPolicy, what = 'sampling policy'): SamplingPolicy {
+  if (!(p.confidence > 0 && p.confidence < 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', `${what}: confidence must be in (0, 1), got ${p.confidence}`, { field: 'confidence' })
+  if (!(p.faultFraction > 0 && p.faultFraction <= 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', `${what}: faultFraction must be in (0, 1], got ${p.faultFraction}`, { field: 'faultFraction' })
+  return p
+}
+
+/** Forged segments the policy must catch among m: ⌈f·m⌉ (at least 1). */
+export function faultedSegments(segments: number, faultFraction: number): number {
+  // The small epsilon keeps 0.25·20 at 5 when the product lands a hair above the integer.
+  return Math.min(segments, Math.max(1, Math.ceil(faultFraction * segments - 1e-9)))
+}
+
+/**
+ * The fewest distinct segments s ≤ m one verifier must re-execute so that a worker who forged
+ * k = ⌈f·m⌉ of the m segments is caught with probability ≥ c. Exact (hypergeometric: the miss
+ * probability C(m−k, s)/C(m, s) falls with each sample), so never more than the with-replacement
+ * bound ⌈ln(1−c)/ln(1−k/m)⌉. 0 segments need 0 samples.
+ */
+export function requiredSamples(segments: number, policy: SamplingPolicy): number {
+  checkSamplingPolicy(policy)
+  if (segments <= 0) return 0
+  const k = faultedSegments(segments, policy.faultFraction)
+  let miss = 1
+  for (let s = 1; s <= segments; s++) {
+    miss *= Math.max(0, segments - k - (s - 1)) / (segments - (s - 1))
+    if (1 - miss >= policy.confidence) return s
+  }
+  return segments
+}
+
+/** The reexecution part of a spec's policy that states a target (confidence and fault fraction). */
+export function specSamplingPolicy(v: VerificationPolicy): SamplingPolicy | undefined {
+  if (v.mode !== 'reexecution' || v.confidence === undefined || v.faultFraction === undefined) return undefined
+  return { confidence: v.confidence, faultFraction: v.faultFraction }
+}
+
+/**
+ * How many of a session's m segments a verifier re-executes: the most of the spec's `samples`,
+ * what the spec's own target needs, and what the verifier's floor needs — never more than m.
+ */
+export function samplesFor(segments: number, verification: VerificationPolicy, floor?: SamplingPolicy): number {
+  const specSamples = verification.mode === 'reexecution' ? verification.samples : 1
+  const target = specSamplingPolicy(verification)
+  const s = Math.max(specSamples, target ? requiredSamples(segments, target) : 0, floor ? requiredSamples(segments, floor) : 0)
+  return Math.max(0, Math.min(segments, s))
+}
+
+/** Per-verifier detection probability of a worker that forged `faked` of `segments`, at the count samplesFor gives. */
+export function policyDetection(segments: number, faked: number, verification: VerificationPolicy, floor?: SamplingPolicy): { samples: number; probability: number } {
+  const samples = samplesFor(segments, verification, floor)
+  return { samples, probability: detectionProbability(segments, faked, samples) }
+}
