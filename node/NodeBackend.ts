@@ -31,6 +31,9 @@ import type { TxJournal } from './TxJournal.js'
 import { headerNotFound, NodeError } from './errors.js'
 import { auditTotalSupply } from './TotalSupply.js'
 import type { TransactionTracer } from '../vm/TransactionTracer.js'
+import { AssetRegistryReader } from './assets/AssetRegistryReader.js'
+import { assetRpcMethods } from './assets/AssetRpcMethods.js'
+import { backendCaller } from './jobs/MarketChain.js'
 
 const GWEI = 1_000_000_000n
 
@@ -355,6 +358,8 @@ export class NodeBackend implements RpcBackend {
   extraMethods(): Record<string, (params: unknown[]) => Promise<unknown>> {
     return {
       ...this.addedMethods,
+      // pov_getAsset, pov_listAssets, pov_getAssetScore: reads of the AssetRegistry system contract.
+      ...assetRpcMethods(new AssetRegistryReader(backendCaller(this))),
       pov_producer: async () => {
         const h = this.head()
         return { number: `0x${h.number.toString(16)}`, slot: `0x${h.slot.toString(16)}`, producer: bytesToHex(h.producer), jobId: bytesToHex(h.jobId), sessionId: bytesToHex(h.sessionId) }

@@ -10,6 +10,7 @@ import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { WorldState } from '../vm/WorldState.js'
 import { registerComputeCommands } from '../compute/cli.js'
 import { registerJobCommands } from './jobs/jobCommands.js'
+import { registerAssetCommands } from './assets/AssetCommand.js'
 import { addWorkerOptions, workerConfigFromOptions } from './worker/workerFlags.js'
 import { registerBridgeCommands } from '../bridge/cli.js'
 import { bridgeCliContext } from './bridgeCliContext.js'
@@ -194,6 +195,7 @@ const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
 registerJobCommands(program, { logger: commandLogger })
+registerAssetCommands(program, { logger: commandLogger })
 registerBridgeCommands(program, bridgeCliContext())
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -1,0 +1,89 @@
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import type { Address, Hex } from 'viem'
+import { JsonRpcError } from '../../bridge/JsonRpcClient.js'
+import { bytesToHex } from '../../common/bytes.js'
+import { contentHash } from '../../compute/ContentHash.js'
+import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
+import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
+import type { MarketTxReceipt } from '../jobs/MarketChain.js'
+import { RpcMarketChain } from '../jobs/RpcMarketChain.js'
+import { rpcBlobSource } from '../worker/BlobFetcher.js'
+import { AssetError } from './AssetError.js'
+import { AssetRegistryReader, describeRegistryRevert, encodeRegistryCall } from './AssetRegistryReader.js'
+
+const q = (n: bigint) => `0x${n.toString(16)}`
+
+/**
+ * The AssetRegistry over a node's JSON-RPC for the asset CLI: typed reads, transactions from
+ * one account (a local key, or an account the node holds unlocked), the node's blob store, and
+ * — when a private key is at hand — the account's secp256k1 key pair for sealing and opening.
+ */
+export class AssetClient {
+  readonly registry: AssetRegistryReader
+
+  private constructor(
+    readonly chain: RpcMarketChain,
+    private readonly key?: Uint8Array,
+  ) {
+    this.registry = new AssetRegistryReader(chain)
+  }
+
+  static async connect(url: string, opts: { key?: Uint8Array; from?: Address } = {}): Promise<AssetClient> {
+    return new AssetClient(await RpcMarketChain.connect(url, opts), opts.key)
+  }
+
+  get from(): Address {
+    return this.chain.from
+  }
+
+  /** The signing key; closed assets (sealing, opening) need one. */
+  privateKey(what: string): Uint8Array {
+    if (!this.key) throw new AssetError('NO_KEY', `${what} needs this account's private key: pass --keystore FILE (or --key-file FILE)`)
+    return this.key
+  }
+
+  /** The account's public key as the registry stores it (64 bytes x ‖ y). */
+  publicKey(): Uint8Array {
+    return secp256k1.getPublicKey(this.privateKey('a public key'), false).subarray(1)
+  }
+
+  /**
+   * A registry transaction, simulated first so a revert is reported with the contract's reason
+   * (`AssetRegistry: NoGrant(…)`) before any gas is spent.
+   */
+  async send(functionName: string, args: readonly unknown[] = [], value = 0n): Promise<MarketTxReceipt> {
+    const data = encodeRegistryCall(functionName, args)
+    try {
+      await this.chain.rpc.request('eth_call', [{ from: this.from, to: ASSET_REGISTRY_ADDRESS, data, value: q(value) }, 'latest'])
+    } catch (e) {
+      if (e instanceof JsonRpcError) throw new AssetError('REVERTED', `${functionName}: ${describeRegistryRevert(e.data as Hex | undefined) ?? e.rpcMessage}`, { cause: e })
+      throw e
+    }
+    return this.chain.send(ASSET_REGISTRY_ADDRESS, data, { value })
+  }
+
+  /** Publishes this account's public key unless the registry already has it. */
+  async ensurePublicKey(): Promise<boolean> {
+    const pub = bytesToHex(this.publicKey())
+    if ((await this.registry.publicKeyOf(this.from)).toLowerCase() === pub.toLowerCase()) return false
+    await this.send('setPublicKey', [pub])
+    return true
+  }
+
+  /** Stores a blob in the node's content-addressed store (pov_putBlob, ≤ 1 MiB). */
+  async putBlob(bytes: Uint8Array): Promise<Hex> {
+    const hash = contentHash(bytes)
+    if (bytes.length > RPC_BLOB_CHUNK) throw new AssetError('BLOB_TOO_LARGE', `the blob (${bytes.length} bytes) exceeds what pov_putBlob takes (${RPC_BLOB_CHUNK}); put it on the node with \`compute dataset import\``)
+    const got = await this.chain.rpc.request<Hex>('pov_putBlob', [bytesToHex(bytes)])
+    if (got !== hash) throw new AssetError('BLOB', `the node stored ${got}, expected ${hash}`)
+    return hash
+  }
+
+  /** Fetches a blob from the node and checks it against its content hash. */
+  async getBlob(hash: Hex, maxBytes: number): Promise<Uint8Array> {
+    const bytes = await rpcBlobSource(this.chain.rpc.url).fetch(hash, maxBytes)
+    if (!bytes) throw new AssetError('BLOB_UNAVAILABLE', `the node at ${this.chain.rpc.url} does not hold blob ${hash}`)
+    if (contentHash(bytes) !== hash) throw new AssetError('BLOB_CORRUPT', `the blob served for ${hash} hashes to ${contentHash(bytes)}`)
+    return bytes
+  }
+}

@@ -1,0 +1,325 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { formatEther, getAddress, isAddress, parseEther, type Address, type Hex } from 'viem'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import type { Logger } from '../../common/logger.js'
+import { decryptBlob, encryptBlob, newContentKey } from '../../compute/AssetCipher.js'
+import { contentHash } from '../../compute/ContentHash.js'
+import { openKey, sealKey } from '../../compute/KeySeal.js'
+import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/index.js'
+import { AssetClient } from './AssetClient.js'
+import { AssetError } from './AssetError.js'
+import { decodeMetadataUri, encodeMetadata } from './AssetMetadata.js'
+import { ASSET_ACCESS, ASSET_KINDS, type AssetAccess, type AssetKind } from './AssetRegistryReader.js'
+
+export interface AssetCliIo {
+  out(s: string): void
+  err(s: string): void
+}
+
+export interface AssetCliContext {
+  logger: Logger
+  io?: AssetCliIo
+}
+
+interface ConnOpts {
+  rpc: string
+  keystore?: string
+  password?: string
+  keyFile?: string
+  from?: string
+  json?: boolean
+}
+
+/** Largest asset blob `fetch` downloads. */
+const MAX_ASSET_BYTES = 1024 * 1024 * 1024
+const ZERO = '0x0000000000000000000000000000000000000000'
+
+async function signingKey(o: ConnOpts): Promise<Uint8Array | undefined> {
+  if (o.keyFile) return hexToBytes((await readFile(o.keyFile, 'utf8')).trim())
+  if (!o.keystore) return undefined
+  const json = JSON.parse(await readFile(o.keystore, 'utf8')) as unknown
+  let password: string
+  if (o.password) password = (await readPasswordFile(o.password))[0] ?? ''
+  else {
+    const prompt = new HiddenPrompt()
+    try {
+      password = await prompt.ask(`Password for ${o.keystore}: `)
+    } finally {
+      prompt.close()
+    }
+  }
+  return decryptKeystore(json, password)
+}
+
+async function connect(o: ConnOpts): Promise<AssetClient> {
+  const key = await signingKey(o)
+  return AssetClient.connect(o.rpc, { ...(key ? { key } : {}), ...(o.from ? { from: o.from as Address } : {}) })
+}
+
+const assetId = (s: string): bigint => {
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(s) || BigInt(s) < 1n) throw new AssetError('BAD_ID', `${s} is not an asset id (a positive integer)`)
+  return BigInt(s)
+}
+const jobId = (s: string): Hex => {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(s)) throw new AssetError('BAD_JOB', `${s} is not a job id (32-byte 0x-hex)`)
+  return s.toLowerCase() as Hex
+}
+const account = (s: string): Address => {
+  if (!isAddress(s, { strict: false })) throw new AssetError('BAD_ADDRESS', `${s} is not an address`)
+  return getAddress(s)
+}
+const pick = <T extends readonly string[]>(v: string, names: T, what: string): T[number] => {
+  if (!names.includes(v)) throw new AssetError('BAD_OPTION', `${what} must be one of ${names.join(', ')}`)
+  return v as T[number]
+}
+const eventArg = (topic: Hex | undefined) => (topic ? BigInt(topic) : 0n)
+
+/**
+ * `povchain asset …`: the marketplace of models and datasets (AssetRegistry, 0x…0C00).
+ * register (closed: encrypted, content key sealed to the owner itself on chain), show, list,
+ * key, grant / revoke (standing or per-job), remove, use (name assets in a job, paying the
+ * fees), settle, rate, fetch (download, check, decrypt with a grant), rewards, withdraw.
+ */
+export function registerAssetCommands(program: Command, ctx: AssetCliContext): Command {
+  const io: AssetCliIo = ctx.io ?? { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      const cmd = args[args.length - 1] as Command
+      const json = Boolean((cmd.opts() as { json?: boolean }).json)
+      try {
+        await fn(...args)
+      } catch (e) {
+        const err = e as Error & { code?: string }
+        if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code ?? 'ERROR', message: err.message } }) + '\n')
+        else io.err(`error: ${err.message}\n`)
+        process.exitCode = 1
+      }
+    }
+  const print = (json: boolean | undefined, obj: object, text: string) => io.out(json ? JSON.stringify({ ok: true, ...obj }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n' : text)
+  const conn = (c: Command) =>
+    c
+      .option('--rpc <url>', 'JSON-RPC endpoint of a povchain node', 'http://127.0.0.1:8545')
+      .option('--keystore <file>', 'sign with this keystore key (otherwise: an account the node holds unlocked)')
+      .option('--password <file>', 'file whose first line is the keystore password (otherwise prompted)')
+      .option('--key-file <file>', 'file with a hex private key (for services; prefer a keystore)')
+      .option('--from <address>', 'node-unlocked account to send from (default: its first)')
+      .option('--json', 'print one JSON object')
+
+  const asset = program.command('asset').description('the marketplace of models and datasets: register, share, use, rate and fetch assets')
+
+  conn(asset.command('register'))
+    .description('store a model or dataset in the node (closed: encrypted) and register it on chain')
+    .requiredOption('--file <file>', 'the model or dataset blob')
+    .requiredOption('--kind <kind>', `one of ${ASSET_KINDS.join(', ')}`)
+    .option('--mode <mode>', 'free, paid or closed', 'free')
+    .option('--price <coins>', 'fee per use in a job (paid and closed)', '0')
+    .option('--download-price <coins>', 'fee per download (paid and closed)', '0')
+    .option('--name <name>', 'name in the metadata (default: the file name)')
+    .option('--description <text>', 'description in the metadata')
+    .option('--licence <licence>', 'licence in the metadata')
+    .action(
+      action(async (o: ConnOpts & { file: string; kind: string; mode: string; price: string; downloadPrice: string; name?: string; description?: string; licence?: string }) => {
+        const kind = pick(o.kind, ASSET_KINDS, '--kind') as AssetKind
+        const mode = pick(o.mode, ['free', 'paid', 'closed'] as const, '--mode') as AssetAccess
+        const plain: Uint8Array = new Uint8Array(await readFile(o.file))
+        const c = await connect(o)
+        let blob: Uint8Array = plain
+        let contentKey: Uint8Array | undefined
+        if (mode === 'closed') {
+          c.privateKey('registering a closed asset') // fail before storing anything
+          contentKey = newContentKey()
+          blob = encryptBlob(contentKey, plain)
+        }
+        const hash = await c.putBlob(blob)
+        const meta = encodeMetadata({ name: o.name ?? o.file.split('/').pop()!, description: o.description, licence: o.licence, kind, size: plain.length, plaintextHash: contentHash(plain), ...(contentKey ? { encryption: 'PVA1' } : {}) })
+        const price = mode === 'free' ? 0n : parseEther(o.price)
+        const dl = mode === 'free' ? 0n : parseEther(o.downloadPrice)
+        const r = await c.send('publish', [ASSET_KINDS.indexOf(kind), hash, BigInt(plain.length), meta.hash, meta.uri, ASSET_ACCESS.indexOf(mode), price, dl])
+        const id = eventArg(r.logs.find((l) => l.topics.length === 4)?.topics[3]) // Transfer(0, owner, id)
+        if (contentKey) {
+          // The owner keeps the content key by sealing it to itself on chain: no local key file to lose.
+          await c.ensurePublicKey()
+          await c.send('grant', [id, c.from, bytesToHex(sealKey(contentKey, c.publicKey()))])
+        }
+        print(o.json, { id: id.toString(), contentHash: hash, metadataHash: meta.hash, mode, kind, tx: r.hash }, `asset ${id}: ${kind}, ${mode}, blob ${hash}\n`)
+      }),
+    )
+
+  conn(asset.command('show').argument('<id>'))
+    .description('an asset: owner, mode, prices, usage, ratings and score, metadata')
+    .action(
+      action(async (idArg: string, o: ConnOpts) => {
+        const c = await connect(o)
+        const a = await c.chain.rpc.request<Record<string, unknown> | null>('pov_getAsset', [assetId(idArg).toString()])
+        if (!a) throw new AssetError('NO_ASSET', `no asset ${idArg}`)
+        const meta = decodeMetadataUri(a.uri as string, a.metadataHash as Hex)
+        print(o.json, { asset: a, metadata: meta ?? null }, `asset ${BigInt(a.id as string)} — ${meta?.name ?? a.uri}\n  ${a.kind}, ${a.mode}, owner ${a.owner}\n  blob ${a.contentHash} (${BigInt(a.size as string)} bytes)\n  usage ${BigInt(a.usage as string)}, ${a.clientRatings} ratings, score ${BigInt(a.score as string)}\n  fee per use ${formatEther(BigInt(a.pricePerUse as string))} coins\n`)
+      }),
+    )
+
+  conn(asset.command('list'))
+    .description('registered assets (filters, sort, paging)')
+    .option('--kind <kind>', `one of ${ASSET_KINDS.join(', ')}`)
+    .option('--mode <mode>', `one of ${ASSET_ACCESS.join(', ')}`)
+    .option('--owner <address>', 'assets of this owner')
+    .option('--sort <order>', 'id, score, usage or new', 'id')
+    .option('--offset <n>', 'skip this many', '0')
+    .option('--limit <n>', 'at most this many (≤ 100)', '20')
+    .action(
+      action(async (o: ConnOpts & { kind?: string; mode?: string; owner?: string; sort: string; offset: string; limit: string }) => {
+        const c = await connect(o)
+        const page = await c.chain.rpc.request<{ total: number; assets: Record<string, string>[] }>('pov_listAssets', [{ kind: o.kind, mode: o.mode, owner: o.owner, sort: o.sort, offset: Number(o.offset), limit: Number(o.limit) }])
+        print(o.json, page, page.assets.map((a) => `${BigInt(a.id!)}\t${a.kind}\t${a.mode}\tusage ${BigInt(a.usage!)}\tscore ${BigInt(a.score!)}\t${a.owner}\n`).join('') + `(${page.total} matching)\n`)
+      }),
+    )
+
+  conn(asset.command('key'))
+    .description("publish this account's public key, so owners can seal content keys to it")
+    .action(
+      action(async (o: ConnOpts) => {
+        const c = await connect(o)
+        const sent = await c.ensurePublicKey()
+        print(o.json, { address: c.from, publicKey: bytesToHex(c.publicKey()), sent }, sent ? `published the public key of ${c.from}\n` : `${c.from}: already published\n`)
+      }),
+    )
+
+  conn(asset.command('grant').argument('<id>').argument('[address]', 'grantee (a standing grant)'))
+    .description("seal a closed asset's content key to a grantee, or (--job) to the worker of a job that uses it")
+    .option('--job <jobId>', "answer the job's grant request: seal to its assigned worker, for that job only")
+    .action(
+      action(async (idArg: string, who: string | undefined, o: ConnOpts & { job?: string }) => {
+        const c = await connect(o)
+        const id = assetId(idArg)
+        const own = await c.registry.grantOf(id, c.from)
+        if (own === '0x') throw new AssetError('NO_CONTENT_KEY', `${c.from} holds no sealed content key of asset ${id} (only its owner, who registered it closed, can grant)`)
+        const contentKey = openKey(hexToBytes(own), c.privateKey('granting'))
+        let grantee: Address
+        if (o.job) {
+          const jid = jobId(o.job)
+          let g = await c.registry.jobGrantOf(id, jid)
+          if (g.worker === ZERO) {
+            await c.send('requestJobGrants', [jid])
+            g = await c.registry.jobGrantOf(id, jid)
+          }
+          grantee = g.worker
+        } else if (who) grantee = account(who)
+        else throw new AssetError('BAD_ARGS', 'name the grantee ADDRESS, or --job JOBID')
+        const pub = await c.registry.publicKeyOf(grantee)
+        if (pub === '0x') throw new AssetError('NO_PUBLIC_KEY', `${grantee} has not published its public key: it runs \`povchain asset key\` once`)
+        const sealed = bytesToHex(sealKey(contentKey, hexToBytes(pub)))
+        const r = o.job ? await c.send('fulfilJobGrant', [id, jobId(o.job), sealed]) : await c.send('grant', [id, grantee, sealed])
+        print(o.json, { id: id.toString(), grantee, job: o.job ?? null, tx: r.hash }, `asset ${id}: content key sealed to ${grantee}${o.job ? ` for job ${o.job}` : ''}\n`)
+      }),
+    )
+
+  conn(asset.command('revoke').argument('<id>').argument('<address>'))
+    .description('remove a standing grant (what the grantee already downloaded stays with it)')
+    .action(
+      action(async (idArg: string, who: string, o: ConnOpts) => {
+        const c = await connect(o)
+        const r = await c.send('revoke', [assetId(idArg), account(who)])
+        print(o.json, { id: idArg, grantee: account(who), tx: r.hash }, `asset ${idArg}: grant of ${account(who)} revoked\n`)
+      }),
+    )
+
+  conn(asset.command('remove').argument('<id>'))
+    .description('delist the asset for good: no new job may use it, nodes drop their copies')
+    .action(
+      action(async (idArg: string, o: ConnOpts) => {
+        const c = await connect(o)
+        const r = await c.send('remove', [assetId(idArg)])
+        print(o.json, { id: idArg, tx: r.hash }, `asset ${idArg} removed\n`)
+      }),
+    )
+
+  conn(asset.command('use').argument('<jobId>').argument('<ids...>'))
+    .description('name the assets your job uses and pay their per-use fees into escrow (before the job is final)')
+    .action(
+      action(async (jid: string, ids: string[], o: ConnOpts) => {
+        const c = await connect(o)
+        const list = ids.map(assetId)
+        let fees = 0n
+        for (const id of list) fees += await c.registry.useFee(id, c.from)
+        const r = await c.send('useInJob', [jobId(jid), list], fees)
+        print(o.json, { jobId: jid, ids: list.map(String), fees: fees.toString(), tx: r.hash }, `job ${jid}: ${list.length} assets, ${formatEther(fees)} coins of fees in escrow\n`)
+      }),
+    )
+
+  conn(asset.command('settle').argument('<jobId>'))
+    .description('once the job is final: pay the owners and count the usage (accepted), or refund the fees')
+    .action(
+      action(async (jid: string, o: ConnOpts) => {
+        const c = await connect(o)
+        const r = await c.send('settle', [jobId(jid)])
+        const u = await c.registry.jobUse(jobId(jid))
+        print(o.json, { jobId: jid, settled: u.settled, tx: r.hash }, `job ${jid}: settled\n`)
+      }),
+    )
+
+  conn(asset.command('rate').argument('<id>').argument('<stars>', '1 … 5'))
+    .description('rate an asset you used in an accepted job (once)')
+    .action(
+      action(async (idArg: string, stars: string, o: ConnOpts) => {
+        const n = Number(stars)
+        if (!Number.isInteger(n) || n < 1 || n > 5) throw new AssetError('BAD_STARS', 'stars must be 1 … 5')
+        const c = await connect(o)
+        const r = await c.send('rate', [assetId(idArg), n])
+        print(o.json, { id: idArg, stars: n, tx: r.hash }, `asset ${idArg} rated ${n}\n`)
+      }),
+    )
+
+  conn(asset.command('fetch').argument('<id>'))
+    .description('download an asset from the node, check its hash, and decrypt it (closed: with your grant or your job grant)')
+    .requiredOption('--out <file>', 'where to write the (decrypted) blob')
+    .option('--job <jobId>', 'use the job grant of a job you were assigned')
+    .action(
+      action(async (idArg: string, o: ConnOpts & { out: string; job?: string }) => {
+        const c = await connect(o)
+        const id = assetId(idArg)
+        const a = await c.registry.asset(id)
+        if (!a) throw new AssetError('NO_ASSET', `no asset ${id}`)
+        if (a.access === 'removed') throw new AssetError('REMOVED', `asset ${id} was removed by its owner`)
+        let bytes: Uint8Array = await c.getBlob(a.contentHash, MAX_ASSET_BYTES)
+        if (a.access === 'closed') {
+          let sealed: Hex
+          if (o.job) {
+            const g = await c.registry.jobGrantOf(id, jobId(o.job))
+            if (g.worker !== c.from || !g.fulfilled) throw new AssetError('NO_GRANT', `${c.from} holds no fulfilled job grant of asset ${id} for job ${o.job}`)
+            sealed = g.sealedKey
+          } else sealed = await c.registry.grantOf(id, c.from)
+          if (sealed === '0x') throw new AssetError('NO_GRANT', `${c.from} holds no grant of closed asset ${id}: ask its owner (${a.owner})`)
+          bytes = decryptBlob(openKey(hexToBytes(sealed), c.privateKey('opening a closed asset')), bytes)
+        }
+        const meta = decodeMetadataUri(a.uri, a.metadataHash)
+        if (meta && contentHash(bytes) !== meta.plaintextHash) throw new AssetError('PLAINTEXT_MISMATCH', `the decrypted blob does not hash to the metadata's plaintextHash ${meta.plaintextHash}`)
+        await writeFile(o.out, bytes)
+        print(o.json, { id: id.toString(), bytes: bytes.length, out: o.out, contentHash: a.contentHash }, `${o.out}: ${bytes.length} bytes of asset ${id}\n`)
+      }),
+    )
+
+  conn(asset.command('rewards'))
+    .description("pay the period that just ended: the top three free assets of each kind (anyone; once per period)")
+    .action(
+      action(async (o: ConnOpts) => {
+        const c = await connect(o)
+        const before = await c.registry.period()
+        const r = await c.send('distributeRewards')
+        const paid = r.logs.filter((l) => l.topics.length === 4 && l.address.toLowerCase() === c.registry.address.toLowerCase()).length
+        print(o.json, { period: (before.current - 1n).toString(), rewarded: paid, tx: r.hash }, paid ? `period ${before.current - 1n}: ${paid} assets rewarded\n` : 'nothing to pay (period already paid, or none ended)\n')
+      }),
+    )
+
+  conn(asset.command('withdraw'))
+    .description('withdraw your fees, rewards and prizes from the registry')
+    .action(
+      action(async (o: ConnOpts) => {
+        const c = await connect(o)
+        const amount = await c.registry.credits(c.from)
+        const r = await c.send('withdraw')
+        print(o.json, { amount: amount.toString(), tx: r.hash }, `withdrew ${formatEther(amount)} coins\n`)
+      }),
+    )
+  return asset
+}

@@ -1,0 +1,151 @@
+import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
+import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
+import type { MarketCaller } from '../jobs/WorkMarketReader.js'
+import { AssetError } from './AssetError.js'
+
+/** AssetRegistry.Kind / Access, by their Solidity order. */
+export const ASSET_KINDS = ['model', 'dataset'] as const
+export const ASSET_ACCESS = ['free', 'paid', 'closed', 'removed'] as const
+export type AssetKind = (typeof ASSET_KINDS)[number]
+export type AssetAccess = (typeof ASSET_ACCESS)[number]
+
+export interface RegisteredAsset {
+  id: bigint
+  owner: Address
+  kind: AssetKind
+  access: AssetAccess
+  contentHash: Hex
+  metadataHash: Hex
+  uri: string
+  size: bigint
+  publishedAt: bigint
+  usage: bigint
+  ratingCount: number
+  ratingSum: number
+  pricePerUse: bigint
+  pricePerDownload: bigint
+}
+
+export interface AssetScore {
+  /** Bayesian average of the stars × 1e6 (prior: PRIOR_WEIGHT votes of PRIOR_MEAN). */
+  ratingScore: bigint
+  /** ratingScore × (1 + ⌊log2(1 + usage)⌋): what rewards rank by. */
+  score: bigint
+  priorMean: bigint
+  priorWeight: bigint
+  scale: bigint
+}
+
+export interface JobGrant {
+  worker: Address
+  fulfilled: boolean
+  sealedKey: Hex
+}
+
+let abi: Abi | undefined
+export function registryAbi(): Abi {
+  return (abi ??= assetRegistryAbi())
+}
+
+export function encodeRegistryCall(functionName: string, args: readonly unknown[] = []): Hex {
+  return encodeFunctionData({ abi: registryAbi(), functionName, args } as never)
+}
+
+/** `AssetRegistry: NoGrant(3, 0x…)` from revert data, or undefined when it is not one of the registry's errors. */
+export function describeRegistryRevert(data: Hex | undefined): string | undefined {
+  if (!data || data === '0x') return undefined
+  try {
+    const e = decodeErrorResult({ abi: registryAbi(), data })
+    const args = (e.args ?? []).map((a) => (typeof a === 'bigint' ? a.toString() : String(a)))
+    return `AssetRegistry: ${e.errorName}(${args.join(', ')})`
+  } catch {
+    return undefined
+  }
+}
+
+const pick = <T extends readonly string[]>(names: T, n: unknown): T[number] => names[Number(n)] ?? names[0]!
+
+/** Typed reads of the AssetRegistry system contract (over any eth_call path). */
+export class AssetRegistryReader {
+  constructor(
+    private readonly caller: MarketCaller,
+    readonly address: Address = ASSET_REGISTRY_ADDRESS,
+  ) {}
+
+  async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
+    const data = await this.caller.call(this.address, encodeRegistryCall(functionName, args))
+    if (data === '0x') throw new AssetError('NO_REGISTRY', `no AssetRegistry at ${this.address} (is it in this chain's genesis?)`)
+    return decodeFunctionResult({ abi: registryAbi(), functionName, data } as never) as T
+  }
+
+  async count(): Promise<bigint> {
+    return this.read<bigint>('assetCount')
+  }
+
+  /** The asset, or undefined when no asset has that id. */
+  async asset(id: bigint): Promise<RegisteredAsset | undefined> {
+    if (id < 1n || id > (await this.count())) return undefined
+    const [a, owner, uri] = await this.read<readonly [Record<string, unknown>, Address, string]>('getAsset', [id])
+    return {
+      id,
+      owner,
+      uri,
+      kind: pick(ASSET_KINDS, a.kind),
+      access: pick(ASSET_ACCESS, a.access),
+      contentHash: a.contentHash as Hex,
+      metadataHash: a.metadataHash as Hex,
+      size: a.size as bigint,
+      publishedAt: a.publishedAt as bigint,
+      usage: a.usage as bigint,
+      ratingCount: Number(a.ratingCount),
+      ratingSum: Number(a.ratingSum),
+      pricePerUse: a.pricePerUse as bigint,
+      pricePerDownload: a.pricePerDownload as bigint,
+    }
+  }
+
+  async score(id: bigint): Promise<AssetScore> {
+    const [ratingScore, score, priorMean, priorWeight, scale] = await Promise.all([
+      this.read<bigint>('ratingScore', [id]),
+      this.read<bigint>('score', [id]),
+      this.read<bigint>('PRIOR_MEAN'),
+      this.read<bigint>('PRIOR_WEIGHT'),
+      this.read<bigint>('SCORE_SCALE'),
+    ])
+    return { ratingScore, score, priorMean, priorWeight, scale }
+  }
+
+  useFee(id: bigint, client: Address): Promise<bigint> {
+    return this.read<bigint>('useFee', [id, client])
+  }
+
+  grantOf(id: bigint, grantee: Address): Promise<Hex> {
+    return this.read<Hex>('grantOf', [id, grantee])
+  }
+
+  jobGrantOf(id: bigint, jobId: Hex): Promise<JobGrant> {
+    return this.read<JobGrant>('jobGrantOf', [id, jobId])
+  }
+
+  publicKeyOf(a: Address): Promise<Hex> {
+    return this.read<Hex>('publicKeyOf', [a])
+  }
+
+  credits(a: Address): Promise<bigint> {
+    return this.read<bigint>('credits', [a])
+  }
+
+  async jobUse(jobId: Hex): Promise<{ client: Address; settled: boolean; ids: bigint[]; fees: bigint[] }> {
+    const u = await this.read<{ client: Address; settled: boolean; ids: readonly bigint[]; fees: readonly bigint[] }>('jobUseOf', [jobId])
+    return { client: u.client, settled: u.settled, ids: [...u.ids], fees: [...u.fees] }
+  }
+
+  async topFree(kind: AssetKind): Promise<bigint[]> {
+    return (await this.read<readonly bigint[]>('topFree', [ASSET_KINDS.indexOf(kind)])).filter((x) => x !== 0n)
+  }
+
+  async period(): Promise<{ current: bigint; blocks: bigint; rewardPerPeriod: bigint; rewardFund: bigint }> {
+    const [current, blocks, rewardPerPeriod, rewardFund] = await Promise.all([this.read<bigint>('currentPeriod'), this.read<bigint>('periodBlocks'), this.read<bigint>('rewardPerPeriod'), this.read<bigint>('rewardFund')])
+    return { current, blocks, rewardPerPeriod, rewardFund }
+  }
+}
