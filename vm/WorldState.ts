@@ -6,6 +6,7 @@ import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
 import { Address } from '@ethereumjs/util'
 import type { ChainDB } from '../chain/Database.js'
 import { equalBytes } from '../common/bytes.js'
+import { povEvmOpts } from './EvidencePrecompile.js'
 import { TrieDatabase } from './TrieDatabase.js'
 
 /** Where BLOCKHASH looks up ancestors (the canonical chain). */
@@ -68,7 +69,8 @@ export class WorldState {
   }
 
   private async newVM(sm: MerkleStateManager): Promise<VM> {
-    return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false })
+    // Every VM of the node carries the node's own precompiles (slashing evidence).
+    return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false, evmOpts: povEvmOpts() })
   }
 
   /** The executing VM positioned at `root` (usually already there: the head's root). */
