@@ -39,7 +39,7 @@ export class EpochWeights {
   /** Guards the ledger's promise: a slashing at `slot` may only change epochs nobody has read yet. */
   assertUnread(slot: number): void {
     for (const e of this.cache.keys())
-      if (BigInt(slot) < e * this.slotsPerEpoch) throw new SimModelError(`a slashing at slot ${slot} would change epoch ${e}, already read`)
+      if (e >= this.ledger.firstZeroEpoch(slot)) throw new SimModelError(`a slashing at slot ${slot} would change epoch ${e}, already read`)
   }
 
   total(epoch: bigint): bigint {

@@ -143,11 +143,13 @@ function checkSlashing(r: SimResult, goodFrom: number, bound: number, delays: nu
     }
     if (at > deadline) return `${who}'s equivocation reached an honest node at slot ${seen}, slashed only at ${at} (bound ${deadline})`
     delays.push(Math.max(0, at - seen))
-    const spe = Number(r.weights.slotsPerEpoch)
-    for (let e = Math.floor(at / spe) + 1; e * spe <= r.cfg.slots; e++)
+    // Out of the next snapshot: slashed in epoch L, no weight from L+2 (as the contract), and no canonical block from then on.
+    const spe = r.weights.slotsPerEpoch
+    const zeroFrom = Number(r.ledger.firstZeroEpoch(at))
+    for (let e = zeroFrom; BigInt(e) * spe <= BigInt(r.cfg.slots); e++)
       if (r.weights.of(BigInt(e)).get(who) !== 0n) return `${who} slashed at slot ${at} still has weight in epoch ${e}`
-    // And no block of the offender is canonical anywhere after the slashing's epoch.
-    for (const n of r.honest) for (const b of canonical(n)) if (b.producer === who && Number(b.slot) >= (Math.floor(at / spe) + 1) * spe) return `slashed ${who} produced canonical ${b.hash} at slot ${b.slot}`
+    for (const n of r.honest)
+      for (const b of canonical(n)) if (b.producer === who && b.slot >= BigInt(zeroFrom) * spe) return `slashed ${who} produced canonical ${b.hash} at slot ${b.slot}`
   }
   return undefined
 }

@@ -46,6 +46,8 @@ export interface SimParams {
 }
 
 const VOTES_IN_BLOCK_DEPTH = 8
+/** Blocks served for one `want`: the asked block and its ancestors. */
+const SYNC_BATCH = 32
 
 export const GENESIS: SimBlock = {
   hash: 'genesis',
@@ -86,6 +88,8 @@ export class SimNode {
   private readonly known = new Map<string, SimBlock>([[GENESIS.hash, GENESIS]])
   private readonly orphans = new Map<string, SimBlock>()
   private readonly rejected = new Set<string>()
+  /** Missing ancestors asked for, and when: at most one request per slot each. */
+  private readonly wanted = new Map<string, number>()
   private readonly votesByTarget = new Map<string, Vote[]>()
   private readonly voteKeys = new Set<string>()
   private readonly producedAt = new Map<string, SimBlock>()
@@ -161,8 +165,10 @@ export class SimNode {
     } else if (m.kind === 'vote') this.onVote(m.vote)
     else if (m.kind === 'evidence') this.onEvidence(m.evidence, true)
     else if (!does(this.behaviour, 'split-brain')) {
-      const b = this.known.get(m.hash)
-      if (b) this.ctx.send(this.id, from, { kind: 'block', block: b, votes: this.votesFor(b.hash) })
+      // Range sync: the block asked for and its ancestors, oldest first, as a node's sync serves a batch.
+      const batch: SimBlock[] = []
+      for (let b = this.known.get(m.hash); b && b.hash !== GENESIS.hash && batch.length < SYNC_BATCH; b = this.known.get(b.parent)) batch.unshift(b)
+      for (const b of batch) this.ctx.send(this.id, from, { kind: 'block', block: b, votes: this.votesFor(b.hash) })
     }
   }
 
@@ -188,7 +194,11 @@ export class SimNode {
       // Ask for the oldest missing ancestor we know of.
       let root = b
       while (this.orphans.has(root.parent)) root = this.orphans.get(root.parent)!
-      this.ctx.send(this.id, from, { kind: 'want', hash: root.parent })
+      const asked = this.wanted.get(root.parent)
+      if (asked === undefined || this.ctx.now() - asked >= this.ctx.params.slotMs) {
+        this.wanted.set(root.parent, this.ctx.now())
+        this.ctx.send(this.id, from, { kind: 'want', hash: root.parent })
+      }
       return
     }
     const why = this.invalid(b, this.known.get(b.parent)!)

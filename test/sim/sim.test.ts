@@ -8,10 +8,10 @@ import { runSimulation, type SimConfig } from './Simulator.js'
 /**
  * The deterministic consensus simulator (issue 5, "What it must show"): the five properties
  * over many seeded scenarios, each byzantine strategy on its own, the tightness of the 1/3
- * bound, and determinism. POV_SIM_RUNS raises the number of random scenarios (default 60);
+ * bound, and determinism. POV_SIM_RUNS raises the number of random scenarios (default 150);
  * `npm run sim -- --seeds N` is the long run.
  */
-const RUNS = Number(process.env.POV_SIM_RUNS ?? 60)
+const RUNS = Number(process.env.POV_SIM_RUNS ?? 150)
 
 const noViolations = (t: Test, cfg: SimConfig, opts = {}) => {
   const r = runSimulation(cfg)
@@ -62,20 +62,21 @@ t.test('a partition with neither side above 2/3 stops finality, never safety; fi
     t.ok(f[35]! - f[15]! <= 1n, `${n.id} does not finalize while split (${f[15]} → ${f[35]})`)
     t.ok(f.at(-1)! > f[39]! + 20n, `${n.id} finalizes again after the heal (${f[39]} → ${f.at(-1)})`)
   }
-  t.ok(m.recoveryAfterHeal !== undefined && m.recoveryAfterHeal <= 12, `recovered ${m.recoveryAfterHeal} slots after the heal`)
+  t.ok(m.recoveryAfterHeal !== undefined && m.recoveryAfterHeal <= 4, `recovered ${m.recoveryAfterHeal} slots after the heal`)
 })
 
 for (const strategy of EQUIVOCATIONS) {
-  t.test(`${strategy}: every equivocation is judged by the real SlashingEvidence checks, included, and the offender has no weight from the next epoch`, async (t) => {
+  t.test(`${strategy}: every equivocation is judged by the real SlashingEvidence checks, included, and the offender is out of the next snapshot`, async (t) => {
     for (let seed = 1; seed <= 3; seed++) {
       const { r, m } = noViolations(t, { seed, validators: 7, byzantine: 2, strategies: [strategy], slots: 50, dropRate: 0.05, gstSlot: 10 })
       t.ok(r.equivocators.size > 0, `seed ${seed}: someone equivocated`)
       for (const [who] of r.equivocators) {
         const at = r.ledger.includedAt.get(who)
         t.ok(at !== undefined, `seed ${seed}: ${who} slashed (at slot ${at})`)
-        const next = BigInt(Math.floor(at! / 8) + 1)
+        // Slashed during epoch L: out of the snapshot for L+2, the next one taken (as ValidatorSet.sol).
+        const next = BigInt(Math.floor(at! / 8) + 2)
         t.equal(r.weights.of(next).get(who), 0n, `${who} has no weight in epoch ${next}`)
-        t.ok(r.weights.of(next - 1n).get(who)! > 0n, `${who} still had weight before`)
+        t.ok(r.weights.of(next - 1n).get(who)! > 0n, `${who} still had weight in epoch ${next - 1n}, whose snapshot was already taken`)
       }
       t.ok(m.slashDelays.every((d) => d <= 16), `slashed within ${Math.max(...m.slashDelays)} slots of detection`)
     }
