@@ -84,4 +84,5 @@ console.log(
     2,
   ),
 )
+for (const f of failures) console.error(`seed ${f.seed} violates ${f.property}: ${f.message} (replay: npm run sim -- --from ${f.seed} --seeds 1 --validators ${size.validators} --byzantine ${size.byzantine} --slots ${size.slots})`)
 if (failures.length > 0) process.exit(1)
