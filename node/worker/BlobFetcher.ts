@@ -23,7 +23,8 @@ export function networkBlobSource(network: { fetchBlob(hash: Uint8Array, maxByte
   return {
     name: 'p2p',
     kind: 'p2p',
-    fetch: (hash, maxBytes) => network.fetchBlob(hexToBytes(hash), maxBytes).catch(() => undefined),
+    // Failures are thrown so that the fetcher can say why it fell back to another source.
+    fetch: (hash, maxBytes) => network.fetchBlob(hexToBytes(hash), maxBytes),
   }
 }
 
@@ -83,19 +84,25 @@ export class BlobFetcher {
       return local
     }
     const max = this.opts.maxBytes ?? 256 * 1024 * 1024
+    const misses: string[] = []
     for (const source of await this.opts.sources()) {
-      const bytes = await source.fetch(h, max).catch(() => undefined)
-      if (!bytes) continue
+      const bytes = await source.fetch(h, max).catch((e: Error) => e)
+      if (!(bytes instanceof Uint8Array)) {
+        misses.push(`${source.name}: ${bytes ? bytes.message : 'not there'}`)
+        continue
+      }
       if (contentHash(bytes) !== h) {
         this.logger.warn({ hash: h, source: source.name }, 'a source served a blob that does not match its hash')
+        misses.push(`${source.name}: wrong bytes`)
         continue
       }
       await store.put(bytes)
       this.fetches.inc({ source: source.kind })
       this.bytes.inc({ source: source.kind }, bytes.length)
-      this.logger.debug({ hash: h, source: source.name, bytes: bytes.length }, 'blob fetched')
+      if (misses.length) this.logger.info({ hash: h, source: source.name, bytes: bytes.length, misses }, 'blob fetched from a fallback source')
+      else this.logger.debug({ hash: h, source: source.name, bytes: bytes.length }, 'blob fetched')
       return bytes
     }
-    throw new JobError('BLOB_UNAVAILABLE', `blob ${h} is neither here nor at any known source`)
+    throw new JobError('BLOB_UNAVAILABLE', `blob ${h} is neither here nor at any known source${misses.length ? ` (${misses.join('; ')})` : ''}`)
   }
 }

@@ -18,6 +18,8 @@ import { BlobFetcher, networkBlobSource, rpcBlobSource, type RemoteBlobSource } 
 import type { WorkerCheat } from './Cheats.js'
 import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskIssuer.js'
 import { MarketWorker } from './MarketWorker.js'
+import { awaitNetworkReady } from './NetworkReadiness.js'
+import { PendingTxRebroadcaster } from './PendingTxRebroadcaster.js'
 import { SessionVerifier } from './SessionVerifier.js'
 
 /** `povchain node --worker …`: one field per flag (see node/cli.ts). */
@@ -39,6 +41,11 @@ export interface WorkerConfig {
   /** Control-task issuing (interval, price); defaults in ControlTaskIssuer. */
   issuerOptions?: Partial<ControlTaskIssuerOptions>
   pollMs?: number
+  /**
+   * Wait for a synced peer before the first market transaction (set when the node has
+   * bootnodes: its transactions are mined by producers elsewhere). See NetworkReadiness.
+   */
+  waitForPeers?: boolean
   /** Tests only, by identity (lowercase address): dishonest workers and lazy verifiers. */
   behaviour?: Record<string, { cheat?: WorkerCheat; lazyVerifier?: boolean }>
 }
@@ -56,6 +63,7 @@ export class WorkerService {
   issuer?: ControlTaskIssuer
   private readonly log: Logger
   private docker?: DockerRuntime
+  private rebroadcaster?: PendingTxRebroadcaster
 
   constructor(
     private readonly cfg: WorkerConfig,
@@ -65,7 +73,12 @@ export class WorkerService {
       datadir: string
       /** This node's RPC URL (what other nodes fetch its blobs from). */
       endpoint: string
-      network?: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> }
+      network?: {
+        fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array>
+        peerCount?(): number
+        isBehind?(): boolean
+        publishTransaction?(raw: Uint8Array): Promise<number>
+      }
       logger: Logger
       metrics: Metrics
     },
@@ -144,6 +157,17 @@ export class WorkerService {
       )
       this.workers.push(worker)
     }
+    const net = this.d.network
+    if (net?.publishTransaction) {
+      const publish = net.publishTransaction.bind(net)
+      this.rebroadcaster = new PendingTxRebroadcaster({ accounts: this.cfg.accounts.map((a) => a.toLowerCase()) }, { pool: () => backend.poolContent(), publish, logger: this.log, metrics })
+      this.rebroadcaster.start()
+    }
+    if (this.cfg.waitForPeers && net?.peerCount && net.isBehind) {
+      const view = { peerCount: net.peerCount.bind(net), isBehind: net.isBehind.bind(net) }
+      const t0 = Date.now()
+      if (await awaitNetworkReady(view, this.log)) this.log.info({ ms: Date.now() - t0, peers: view.peerCount() }, 'synced with peers: starting the market workers')
+    }
     for (const w of this.workers) await w.start()
     if (this.cfg.issuer) {
       const address = getAddress(this.cfg.issuer) as Address
@@ -157,6 +181,7 @@ export class WorkerService {
   }
 
   async stop(): Promise<void> {
+    this.rebroadcaster?.stop()
     await this.issuer?.stop()
     for (const w of this.workers) await w.stop()
   }

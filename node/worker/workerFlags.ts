@@ -63,6 +63,8 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
     runtime: (o['worker.runtime'] as WorkerConfig['runtime'] | undefined) ?? (dev ? 'embedded' : 'auto'),
     bond: (o['worker.bond'] as bigint | undefined) ?? parseEther('2'),
     slots: o['worker.slots'] as number,
+    // Peers expected: the worker's transactions are mined elsewhere, so it waits for a synced peer first.
+    waitForPeers: Boolean((o.bootnodes as string[] | undefined)?.length || o['p2p.mdns']),
   }
   if (o['worker.capacity'] !== undefined) cfg.capacity = BigInt(o['worker.capacity'] as number)
   const confidence = o['worker.verifyConfidence'] as number | undefined

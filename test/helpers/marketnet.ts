@@ -1,19 +1,21 @@
 /**
  * A small work-market network of real node processes on 127.0.0.1 for the multi-node tests:
  * one genesis (the dev preset's accounts and WorkMarket, one block producer), and per member a
- * datadir with its own keystore identity (funded in genesis) and password file. Members are
- * started as `povchain node --genesis …` processes wired by bootnodes; their p2p multiaddr is
- * read from the startup line.
+ * datadir with its own keystore identity (funded in genesis), password file, node key and p2p
+ * port, so every multiaddr is known before any process starts. Members are started as
+ * `povchain node --genesis …` processes wired by bootnodes.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Address } from 'viem'
 import { getAddress } from 'viem'
 import { bytesToHex } from '../../common/bytes.js'
 import { Keystore, TEST_SCRYPT } from '../../node/accounts/Keystore.js'
 import { devnetGenesis } from '../../node/devnet.js'
-import { startNodeProcess, waitFor, type NodeProcess } from './devnode.js'
+import { loadOrCreateNodeKey } from '../../network/NodeIdentity.js'
+import { startNodeProcess, type NodeProcess } from './devnode.js'
 
 const ETHER = 10n ** 18n
 
@@ -22,6 +24,21 @@ export interface MarketNetMember {
   address: Address
   datadir: string
   password: string
+  /** Fixed in advance (node key in the datadir, a free port) so nodes can be started together. */
+  multiaddr: string
+  p2pPort: number
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks; released before use). */
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.once('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => res(port))
+    })
+  })
 }
 
 export interface MarketNetPlan {
@@ -42,7 +59,9 @@ export async function planMarketNet(dir: string, names: string[], opts: { chainI
     writeFileSync(password, `${pw}\n`, { mode: 0o600 })
     // Test-strength scrypt: these keys guard nothing, and unlocking them must not slow the start.
     const entry = await new Keystore(join(datadir, 'keystore'), { scrypt: TEST_SCRYPT }).newAccount(pw)
-    members[name] = { name, address: getAddress(bytesToHex(entry.address)) as Address, datadir, password }
+    const { peerId } = await loadOrCreateNodeKey(datadir)
+    const p2pPort = await freePort()
+    members[name] = { name, address: getAddress(bytesToHex(entry.address)) as Address, datadir, password, p2pPort, multiaddr: `/ip4/127.0.0.1/tcp/${p2pPort}/p2p/${peerId}` }
   }
   const producer = members[names[0]!]!
   const chainId = opts.chainId ?? 31338
@@ -55,7 +74,6 @@ export async function planMarketNet(dir: string, names: string[], opts: { chainI
 
 export interface MarketNode extends NodeProcess {
   member: MarketNetMember
-  multiaddr: string
 }
 
 /**
@@ -71,7 +89,7 @@ export async function startMarketNode(
   const isProducer = m === plan.producer
   const args = [
     '--genesis', plan.genesis,
-    '--p2p.addr', '127.0.0.1', '--p2p.port', '0', '--nodiscover',
+    '--p2p.addr', '127.0.0.1', '--p2p.port', String(m.p2pPort), '--nodiscover',
     ...(opts.bootnodes?.length ? ['--bootnodes', opts.bootnodes.join(',')] : []),
     '--password', m.password,
     ...(isProducer ? ['--producer', m.address] : []),
@@ -79,8 +97,7 @@ export async function startMarketNode(
     ...(opts.args ?? []),
   ]
   const p = await startNodeProcess({ datadir: m.datadir, dev: false, args, ...(opts.env ? { env: opts.env } : {}), timeoutMs: opts.timeoutMs ?? 60_000 })
-  const multiaddr = await waitFor(() => /"p2p":\["(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/[^"]+)"/.exec(p.output())?.[1], `${name}'s multiaddr`, 10_000, 50)
-  return Object.assign(p, { member: m, multiaddr })
+  return Object.assign(p, { member: m })
 }
 
 /** The samples of one counter on a node's /metrics, by its label set rendered as `k="v",…`. */
