@@ -267,3 +267,36 @@ t.test('bonds: bond, unbond after unbondingEpochs transitions, withdraw; errors'
   t.equal((await h.books()).unbonding, 0n)
   await books(t, h)
 })
+
+// Credits per candidate: 16 (MAX_CREDITS, the worst case) with VALIDATORSET_WORST=1, else 2 (faster).
+const CREDITS_EACH = process.env.VALIDATORSET_WORST ? 16 : 2
+
+t.test(`bounded: 64 candidates with ${CREDITS_EACH} credits each; a heavier newcomer evicts the lightest, a weightless one cannot; what a full transition costs`, async (t) => {
+  const h = await PovHarness.deploy({ config: { maxValidators: 64, pairCapPerWindow: 100n * ETHER, maxWeight: 1000n * ETHER, weightWindowBlocks: 100_000n } })
+  const node = (i: number) => getAddress(`0x${(0xd0000 + i).toString(16).padStart(40, '0')}`)
+  const client = (j: number) => getAddress(`0x${(0xe0000 + j).toString(16).padStart(40, '0')}`)
+  for (let i = 1; i < 64; i++) {
+    await h.give(node(i), 2n * ETHER)
+    await h.must(node(i), 'vs', 'bond', [], ETHER)
+    for (let j = 0; j < CREDITS_EACH; j++) await h.receipt(node(i), client(j), BigInt(i) * 1000n + BigInt(j) + 1n)
+  }
+  t.equal((await h.read<Address[]>('candidates')).length, 64, 'full: the genesis validator and 63 nodes')
+  t.equal((await h.read<unknown[]>('creditsOf', [node(63)])).length, CREDITS_EACH)
+  const lightest = node(1)
+  await h.give(node(100), 2n * ETHER)
+  await h.must(node(100), 'vs', 'bond', [], ETHER)
+  t.notOk((await h.read<Address[]>('candidates')).includes(node(100)), 'a bond without weight does not push anyone out')
+  const r = await h.receipt(node(100), client(0), ETHER)
+  t.ok(r.events.some((e) => e.eventName === 'CandidateRemoved' && e.args.validator === lightest), 'the lightest candidate is evicted')
+  const cands = await h.read<Address[]>('candidates')
+  t.ok(cands.includes(node(100)) && !cands.includes(lightest) && cands.length === 64)
+  t.comment(`onReceipt that scans a full candidate list: ${r.gasUsed} gas`)
+  const tr = await h.system(1n)
+  t.equal((await h.snapshot(2n)).validators.length, 64)
+  t.comment(`epochTransition with 64 candidates × ${CREDITS_EACH} credits and 64 elected: ${tr.gasUsed} gas`)
+  t.ok(tr.gasUsed < 15_000_000n, `the worst transition fits in half a 30M block (${tr.gasUsed} gas)`)
+  const tr2 = await h.system(2n)
+  t.comment(`the next transition (64 rewarded, 64 elected): ${tr2.gasUsed} gas`)
+  t.ok(tr2.gasUsed < 15_000_000n)
+  await books(t, h)
+})
