@@ -123,13 +123,16 @@ function watch(market: WorkMarketReader, jobId: Hex) {
   const t0 = Date.now()
   const seen = new Map<string, number>()
   let stop = false
+  const poll = async () => {
+    const ids = await market.sessionsOfJob(jobId).catch(() => [] as Hex[])
+    for (const [i, id] of ids.entries()) {
+      const s = await market.session(id).catch(() => undefined)
+      if (s && !seen.has(`${i}:${s.status}`)) seen.set(`${i}:${s.status}`, Date.now() - t0)
+    }
+  }
   const loop = (async () => {
     while (!stop) {
-      const ids = await market.sessionsOfJob(jobId).catch(() => [] as Hex[])
-      for (const [i, id] of ids.entries()) {
-        const s = await market.session(id).catch(() => undefined)
-        if (s && !seen.has(`${i}:${s.status}`)) seen.set(`${i}:${s.status}`, Date.now() - t0)
-      }
+      await poll()
       await new Promise((r) => setTimeout(r, 100))
     }
   })()
@@ -138,6 +141,7 @@ function watch(market: WorkMarketReader, jobId: Hex) {
     async done() {
       stop = true
       await loop
+      await poll()
       return [...seen.entries()].map(([k, ms]) => `${k} +${(ms / 1000).toFixed(1)} s`).join(', ')
     },
   }
