@@ -77,6 +77,8 @@ export interface SimContext {
   send(from: string, to: string, m: SimMessage): void
   /** The partition side of a node (what a split-brain adversary uses to keep the sides apart). */
   sideOf(id: string): 'A' | 'B'
+  /** Pure functions of public data, shared by all nodes: epoch seed by (parent, epoch), schedule by seed. */
+  cache: { seeds: Map<string, Uint8Array>; schedules: Map<string, WeightedLeaderSchedule> }
   /** Evidence against `offender` went into a block an honest node accepted. */
   onInclusion(offender: string): void
 }
@@ -92,9 +94,9 @@ export class SimNode {
   private readonly wanted = new Map<string, number>()
   private readonly votesByTarget = new Map<string, Vote[]>()
   private readonly voteKeys = new Set<string>()
+  private readonly voteObjects = new WeakSet<Vote>()
   private readonly producedAt = new Map<string, SimBlock>()
   private readonly votesBy = new Map<string, Vote[]>()
-  private readonly schedules = new Map<string, WeightedLeaderSchedule>()
   private lastTargetHeight = 0n
   private lastProducedSlot = 0n
   private readonly ownVotes: Vote[] = []
@@ -126,13 +128,18 @@ export class SimNode {
   // ——— schedule along a branch ———
 
   private seedOnBranch(parent: string, epoch: bigint): Uint8Array {
+    const key = `${parent}|${epoch}`
+    const hit = this.ctx.cache.seeds.get(key)
+    if (hit) return hit
     const spe = this.ctx.params.slotsPerEpoch
-    return epochSeed(epoch, this.ctx.params.genesisSeed, (e) => {
+    const seed = epochSeed(epoch, this.ctx.params.genesisSeed, (e) => {
       // The mix of the last block of epoch e on this branch (genesis if there is none).
       let b = this.ctx.registry.get(parent) ?? GENESIS
       while (b.hash !== GENESIS.hash && b.slot >= (e + 1n) * spe) b = this.ctx.registry.get(b.parent)!
       return b.mix
     })
+    this.ctx.cache.seeds.set(key, seed)
+    return seed
   }
 
   schedule(parent: string, slot: bigint): { seed: Uint8Array; s: WeightedLeaderSchedule } {
@@ -140,14 +147,14 @@ export class SimNode {
     const seed = this.seedOnBranch(parent, epoch)
     // The seed names its epoch, so it also keys the epoch's weights.
     const k = bytesToHex(seed)
-    let s = this.schedules.get(k)
+    let s = this.ctx.cache.schedules.get(k)
     if (!s) {
       s = new WeightedLeaderSchedule({
         validators: [...this.ctx.weights.of(epoch)].map(([id, weight]) => ({ address: new TextEncoder().encode(id), weight })),
         seed,
         maxBackups: this.ctx.params.maxBackups,
       })
-      this.schedules.set(k, s)
+      this.ctx.cache.schedules.set(k, s)
     }
     return { seed, s }
   }
@@ -232,6 +239,9 @@ export class SimNode {
   }
 
   private onVote(v: Vote): void {
+    // Votes travel as shared objects: most repeats are the same object, cheaper to spot than by key.
+    if (this.voteObjects.has(v)) return
+    this.voteObjects.add(v)
     const key = `${v.validator}:${v.source}>${v.target}`
     if (this.voteKeys.has(key)) return
     this.voteKeys.add(key)

@@ -135,6 +135,7 @@ export function runSimulation(cfg: SimConfig): SimResult {
     now: () => q.now,
     send: (from, to, m: SimMessage) => network.send(from, to, () => nodes.get(to)!.receive(from, m)),
     sideOf: (id) => network.sideOf(id),
+    cache: { seeds: new Map(), schedules: new Map() },
     onInclusion(offender) {
       const at = slotNow()
       if (ledger.include(offender, at)) {

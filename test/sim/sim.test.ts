@@ -8,10 +8,10 @@ import { runSimulation, type SimConfig } from './Simulator.js'
 /**
  * The deterministic consensus simulator (issue 5, "What it must show"): the five properties
  * over many seeded scenarios, each byzantine strategy on its own, the tightness of the 1/3
- * bound, and determinism. POV_SIM_RUNS raises the number of random scenarios (default 150);
+ * bound, and determinism. POV_SIM_RUNS raises the number of random scenarios (default 100);
  * `npm run sim -- --seeds N` is the long run.
  */
-const RUNS = Number(process.env.POV_SIM_RUNS ?? 150)
+const RUNS = Number(process.env.POV_SIM_RUNS ?? 100)
 
 const noViolations = (t: Test, cfg: SimConfig, opts = {}) => {
   const r = runSimulation(cfg)
