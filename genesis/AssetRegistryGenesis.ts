@@ -9,10 +9,10 @@ import { WORK_MARKET_ADDRESS } from './WorkMarketGenesis.js'
  * ABI encoding for `config.systemContracts.AssetRegistry.args`. The reward fund is the
  * account's genesis balance (the constructor takes it as `rewardFund`).
  */
-export const ASSET_REGISTRY_ADDRESS: Address = '0x0000000000000000000000000000000000000C00'
+export const ASSET_REGISTRY_ADDRESS: Address = '0x0000000000000000000000000000000000000c00' // 0x…0C00 (this is its checksummed form)
 
 /** The address system transactions come from (consensus may trigger `distributeRewards`). */
-export const SYSTEM_ADDRESS: Address = '0xfffffffffffffffffffffffffffffffffffffffe'
+export const SYSTEM_ADDRESS: Address = '0xffffFFFfFFffffffffffffffFfFFFfffFFFfFFfE' // 0xff…fe, checksummed
 
 export interface AssetRegistryConfig {
   /** The WorkMarket whose jobs assets are used in (read with getJob / getSession). */

@@ -452,7 +452,6 @@ contract AssetRegistry {
     function useInJob(bytes32 jobId, uint256[] calldata ids) external payable nonReentrant {
         WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
         if (j.client != msg.sender || j.control) revert NotJobClient(jobId, msg.sender);
-        if (j.status != WorkMarket.JobStatus.Open && j.status != WorkMarket.JobStatus.Running) revert JobNotOpen(jobId);
         JobUse storage u = jobUses[jobId];
         if (u.client != address(0)) revert JobAlreadyLinked(jobId);
         if (ids.length == 0 || ids.length > MAX_ASSETS_PER_JOB) revert BadAssetList(ids.length);
@@ -467,6 +466,8 @@ contract AssetRegistry {
             u.fees.push(fee);
             total += fee;
         }
+        // Checked after the assets, so a removed or ungranted asset is refused whatever the job's state.
+        if (j.status != WorkMarket.JobStatus.Open && j.status != WorkMarket.JobStatus.Running) revert JobNotOpen(jobId);
         if (msg.value != total) revert WrongPayment(total, msg.value);
         u.client = msg.sender;
         escrow += total;
