@@ -53,7 +53,7 @@ export class FinalityTracker {
   private readonly justifiedSet = new Set<string>()
   private readonly links = new Map<string, Link>()
   private readonly linksBySource = new Map<string, Link[]>()
-  /** Votes naming blocks we have not seen yet, replayed when the blocks arrive. */
+  /** Votes naming targets we have not seen yet, replayed when blocks arrive. */
   private pending: Vote[] = []
   private finalizedHash: string
   private highestJustified: string
@@ -109,7 +109,11 @@ export class FinalityTracker {
     if (this.pending.length > 0) {
       const waiting = this.pending
       this.pending = []
-      for (const v of waiting) this.addVote(v)
+      // Every block of the finalized chain is known, so an unknown target at or below the
+      // finalized height is off that chain and can never count: drop it, or made-up targets
+      // pile up and are replayed on every block (found by the simulator).
+      const floor = this.finalized.height
+      for (const v of waiting) if (v.targetHeight > floor || this.blocks.has(v.target)) this.addVote(v)
     }
   }
 
@@ -118,10 +122,12 @@ export class FinalityTracker {
     if (v.targetHeight <= v.sourceHeight) return false
     const t = this.blocks.get(v.target)
     const s = this.blocks.get(v.source)
-    if (!t || !s) {
+    if (!t) {
       this.pending.push(v)
       return true
     }
+    // A known block's ancestors are all known: an unknown source is no ancestor of the target.
+    if (!s) return false
     if (t.height !== v.targetHeight || s.height !== v.sourceHeight || !this.isAncestor(v.source, v.target)) return false
     const weight = this.weightsOf(t.epoch).get(v.validator)
     if (!weight) return false

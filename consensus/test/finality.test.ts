@@ -120,3 +120,24 @@ t.test('the 1/3 bound is tight: with half the weight double-voting, two conflict
   t.same(seesX.conflicts, [{ finalized: 'x1', refused: 'y1' }])
   t.equal(seesX.chooseHead(), 'x2', 'fork choice stays on the finalized branch')
 })
+
+t.test('votes for unknown blocks wait for them, but not forever: made-up targets at or below the finalized height are dropped', async (t) => {
+  const ft = new FinalityTracker({ hash: 'g' }, weights)
+  // A vote that arrives before its target counts once the target arrives.
+  for (const v of ['a', 'b', 'c']) ft.addVote(vote(v, 'g', 0n, 'b1', 1n))
+  chain(ft, 'g', ['b1'], 0n)
+  t.ok(ft.isJustified('b1'), 'pending votes replayed when their target arrives')
+  // A validator signs links to targets that never exist.
+  for (let h = 2n; h <= 4n; h++) ft.addVote(vote('d', 'b1', 1n, `ghost${h}`, h))
+  t.equal(ft.addVote(vote('d', 'nowhere', 0n, 'b1', 1n)), false, 'a known target with an unknown source can never count')
+  chain(ft, 'b1', ['b2', 'b3', 'b4'], 1n)
+  for (const [s, sh, tg, th] of [['b1', 1n, 'b2', 2n], ['b2', 2n, 'b3', 3n]] as const) for (const v of ['a', 'b', 'c']) ft.addVote(vote(v, s, sh, tg, th))
+  t.equal(ft.finalized.hash, 'b2')
+  chain(ft, 'b4', ['b5'], 4n)
+  const pending = (ft as unknown as { pending: Vote[] }).pending
+  t.same(
+    pending.map((v) => v.target),
+    ['ghost3', 'ghost4'],
+    'the ghost at height 2 (≤ finalized) is gone; those above it still wait',
+  )
+})
