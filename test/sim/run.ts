@@ -58,6 +58,8 @@ for (let seed = n('from'); seed < n('from') + n('seeds'); seed++) {
   rejectedReceipts += m.rejectedReceipts
   rejectedIneligible += m.rejectedIneligible
   backupSlots += m.backupSlots
+  const done = seed - n('from') + 1
+  if (done % 100 === 0) console.error(`${done} seeds, ${failures.length} properties violated, ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 const stats = (xs: number[]) => ({
   samples: xs.length,
