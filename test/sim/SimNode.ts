@@ -43,6 +43,8 @@ export interface SimParams {
   slotMs: number
   genesisSeed: Uint8Array
   maxBackups: number
+  /** Negative controls only: honest nodes skip a duty, so the property checks must catch it (sim.test.ts). */
+  sabotage?: 'no-receipt-check' | 'no-evidence'
 }
 
 const VOTES_IN_BLOCK_DEPTH = 8
@@ -188,7 +190,7 @@ export class SimNode {
   private invalid(b: SimBlock, parent: SimBlock): RejectReason | undefined {
     if (b.slot <= parent.slot || b.height !== parent.height + 1n) return 'bad-slot'
     if (this.rankOf(b.producer, b.parent, b.slot) !== b.rank) return 'not-eligible'
-    if (!this.ctx.receipts.check(b.producer, b.jobId, b.sessionId, Number(b.slot)).ok) return 'bad-receipt'
+    if (this.ctx.params.sabotage !== 'no-receipt-check' && !this.ctx.receipts.check(b.producer, b.jobId, b.sessionId, Number(b.slot)).ok) return 'bad-receipt'
     for (const ev of b.evidence) if (!this.ctx.keys.judge(ev).ok) return 'bad-evidence'
     return undefined
   }
@@ -267,7 +269,7 @@ export class SimNode {
 
   /** Verified evidence (the real checks) becomes pending for inclusion and is gossiped once. */
   private onEvidence(ev: SimEvidence, fromWire: boolean): void {
-    if (!this.behaviour.honest) return
+    if (!this.behaviour.honest || this.ctx.params.sabotage === 'no-evidence') return
     const j = this.ctx.keys.judge(ev)
     if (!j.ok) {
       if (!fromWire) throw new Error(`${this.id} built evidence the real check refuses: ${j.reason}`)

@@ -39,6 +39,8 @@ export interface SimConfig extends NetworkConfig {
   receiptRules?: ReceiptRules
   /** Byzantine validators talk across partitions (the adversary controls the network); default true. */
   bridges?: boolean
+  /** Negative controls: honest nodes skip the receipt check or never act on evidence, so the properties must fail. */
+  sabotage?: 'no-receipt-check' | 'no-evidence'
   /** Receives one line per production, vote and slashing, for debugging a failing seed; also feeds the trace hash. */
   trace?: (line: string) => void
 }
@@ -125,7 +127,7 @@ export function runSimulation(cfg: SimConfig): SimResult {
   const nodes = new Map<string, SimNode>()
   const slotNow = () => Math.floor(q.now / slotMs)
   const ctx: SimContext = {
-    params: { slotsPerEpoch: BigInt(spe), slotMs, genesisSeed: keccak256(u64ToBytes(BigInt(cfg.seed))), maxBackups: cfg.maxBackups ?? 1 },
+    params: { slotsPerEpoch: BigInt(spe), slotMs, genesisSeed: keccak256(u64ToBytes(BigInt(cfg.seed))), maxBackups: cfg.maxBackups ?? 1, sabotage: cfg.sabotage },
     weights,
     receipts,
     ledger,

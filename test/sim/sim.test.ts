@@ -128,6 +128,15 @@ t.test('the 1/3 bound is tight: split-brain with ≥ 1/3 of the weight finalizes
   for (const id of ['v0', 'v1', 'v2']) t.ok(healed.ledger.includedAt.has(id), `${id} slashed after the heal (slot ${healed.ledger.includedAt.get(id)})`)
 })
 
+t.test('negative controls: honest nodes that skip the receipt check, or ignore evidence, make the properties fail', async (t) => {
+  const receipts = runSimulation({ seed: 1, validators: 7, byzantine: 1, strategies: ['fake-receipt'], fakers: 1, slots: 60, sabotage: 'no-receipt-check' })
+  const pr = checkProperties(receipts).violations.map((v) => v.property)
+  t.ok(pr.includes('receipts'), `fake receipts become canonical without the check (${pr.join(', ')})`)
+  const evidence = runSimulation({ seed: 1, validators: 7, byzantine: 2, strategies: ['double-vote'], slots: 60, sabotage: 'no-evidence' })
+  const pe = checkProperties(evidence).violations.map((v) => v.property)
+  t.ok(pe.includes('slashing'), `equivocations go unpunished without evidence handling (${pe.join(', ')})`)
+})
+
 t.test('a run is a pure function of its seed: same seed, same trace hash', async (t) => {
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
