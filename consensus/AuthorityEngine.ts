@@ -79,6 +79,17 @@ export class AuthorityEngine implements ConsensusEngine {
     return this.schedule.rank(h.producer, h.slot)
   }
 
+  async ranking(_parent: BlockHeader, slot: bigint): Promise<Uint8Array[]> {
+    const n = this.schedule.size
+    const out: Uint8Array[] = []
+    for (let r = 0; r < n; r++) {
+      const s = this.schedule.producers.find((p) => this.schedule.rank(p, slot) === r)!
+      if (this.schedule.earliestTimestamp(s, slot) === undefined) break
+      out.push(s)
+    }
+    return out
+  }
+
   async validatorsFor(): Promise<WeightedValidator[]> {
     return this.schedule.producers.map((address) => ({ address, weight: 1n }))
   }

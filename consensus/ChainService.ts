@@ -304,8 +304,14 @@ export class ChainService {
     })
   }
 
+  /**
+   * Fork choice: from the highest justified block (never leaving the finalized one), the
+   * deepest branch; on equal depth an in-turn block (sealed by its slot's leader), then the
+   * branch already canonical — so a tie never flips the head to a block seen later.
+   */
   private chooseHead(): Uint8Array {
-    return this.finality.chooseHead((hash) => (this.inTurn.has(hash) ? 1 : 0))
+    const head = bytesToHex(this.head().hash())
+    return this.finality.chooseHead((hash) => (this.inTurn.has(hash) ? 2 : 0) + (this.finality.isAncestor(hash, head) ? 1 : 0))
   }
 
   private finalityOps(): import('../chain/Database.js').DbOp[] {

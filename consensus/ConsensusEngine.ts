@@ -50,6 +50,8 @@ export interface ConsensusEngine {
   earliestTimestamp(producer: Uint8Array, parent: BlockHeader, slot: bigint): Promise<bigint | undefined>
   /** 0 if `h` was sealed by its slot's leader, r for the r-th backup (fork choice prefers in-turn blocks). */
   rank(h: BlockHeader, parent: BlockHeader): Promise<number | undefined>
+  /** Who may produce `slot` on `parent`'s branch, leader first, then the backups in rank order. */
+  ranking(parent: BlockHeader, slot: bigint): Promise<Uint8Array[]>
   /** The validators (with weights) of the epoch that `slot` falls in, on the branch of `parent`. */
   validatorsFor(parent: BlockHeader, slot: bigint): Promise<WeightedValidator[]>
 }

@@ -168,6 +168,11 @@ export class FinalityGadget {
     return { sourceHash: hexToBytes(v.source), sourceHeight: v.sourceHeight, targetHash: head.hash(), targetHeight: head.number, validator }
   }
 
+  /** True if `ancestor` is `hash` or one of its ancestors (both known to finality). */
+  isAncestor(ancestor: string, hash: string): boolean {
+    return this.tracker.isAncestor(ancestor, hash)
+  }
+
   /** Fork choice from the highest justified block; `preference` breaks ties (1 for in-turn blocks). */
   chooseHead(preference: (hash: string) => number): Uint8Array {
     return hexToBytes(this.tracker.chooseHead(preference))

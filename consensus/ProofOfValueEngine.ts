@@ -122,6 +122,10 @@ export class ProofOfValueEngine implements ConsensusEngine {
     return { epoch, seed, schedule: new WeightedLeaderSchedule({ validators, seed, maxBackups: this.params.maxBackups }) }
   }
 
+  async ranking(parent: BlockHeader, slot: bigint): Promise<Uint8Array[]> {
+    return (await this.context(parent, slot)).schedule.ranking(slot).slice(0, this.params.maxBackups + 1)
+  }
+
   async validatorsFor(parent: BlockHeader, slot: bigint): Promise<WeightedValidator[]> {
     return [...(await this.context(parent, slot)).schedule.validators]
   }

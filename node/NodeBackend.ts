@@ -95,7 +95,8 @@ export class NodeBackend implements RpcBackend {
         return store.canonicalHeader(0n)
       case 'safe':
       case 'finalized': {
-        if (this.devMode) return store.head()
+        // Proof-of-Value finality (ChainService's FinalityGadget), in --dev too: safe is the
+        // highest justified block (the head once its vote is counted), finalized one below.
         const h = ref === 'safe' ? store.safe() : store.finalized()
         return h ? store.getHeader(h) : undefined
       }

@@ -79,6 +79,18 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
         epochWeight: q(chain.finality.weightOf(epoch, who)),
       }
     },
+    /** The public schedule: leader and backups of `count` slots from `fromSlot` (current and next epoch only). */
+    pov_getSchedule: async (params) => {
+      const head = chain.head()
+      const from = quantityParam(params[0], 'fromSlot') ?? head.slot + 1n
+      const count = Number(quantityParam(params[1], 'count') ?? 8n)
+      if (count < 1 || count > 256) throw invalidParams('count must be 1..256')
+      const last = (engine.epochOf(head.slot) + 2n) * engine.slotsPerEpoch
+      if (from <= head.slot || from + BigInt(count) > last) throw invalidParams(`slots must lie after the head's slot ${head.slot} and before ${last} (the schedule is known one epoch ahead)`)
+      const out = []
+      for (let s = from; s < from + BigInt(count); s++) out.push({ slot: q(s), producers: (await engine.ranking(head, s)).map((a) => bytesToHex(a)) })
+      return out
+    },
     pov_getFinalized: async () => ({
       finalized: ref(chain.finality.finalized),
       justified: ref(chain.finality.justified),
@@ -96,9 +108,12 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
       const validators = pov ? await contracts.validatorsAt(parent.stateRoot, epoch) : await engine.validatorsFor(parent, h.slot)
       const weight = validators.find((v) => bytesToHex(v.address) === bytesToHex(h.producer))?.weight ?? 0n
       const total = validators.reduce((s, v) => s + v.weight, 0n)
+      const ranking = (await engine.ranking(parent, h.slot)).map((a) => bytesToHex(a))
       return {
         block: { number: q(h.number), hash: bytesToHex(h.hash()), slot: q(h.slot), epoch: q(epoch) },
         producer: bytesToHex(h.producer),
+        leader: ranking[0],
+        rank: ranking.indexOf(bytesToHex(h.producer)),
         work: {
           jobId: bytesToHex(h.jobId),
           sessionId: bytesToHex(h.sessionId),

@@ -179,13 +179,14 @@ program
   .requiredOption('--nodes <n>', 'number of nodes (each one a producer)', int('--nodes'))
   .option('--dir <dir>', 'directory of the devnet (genesis, datadirs, devnet.json)', 'devnet')
   .option('--slot-seconds <s>', 'slot length of a new devnet', int('--slot-seconds'), 2)
+  .option('--epoch-length <slots>', 'slots per epoch of a new devnet (validator-set rotation)', int('--epoch-length'), 32)
   .option('--chain-id <id>', 'chain id of a new devnet', int('--chain-id'), 31338)
   .option('--log.level <level>', 'log level of the nodes (their logs go to <datadir>/node.log)', 'info')
   .action(async (o: Record<string, unknown>) => {
     const { runDevnet } = await import('./devnet.js')
     if ((o.nodes as number) < 1) throw new InvalidArgumentError('--nodes must be at least 1')
     await runDevnet(
-      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), chainId: o.chainId as number, logLevel: o['log.level'] as string },
+      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), epochLength: Math.max(1, o.epochLength as number), chainId: o.chainId as number, logLevel: o['log.level'] as string },
       createLogger({ level: 'info' }),
     )
     setTimeout(() => process.exit(0), 50)

@@ -6,7 +6,11 @@ import { join, resolve } from 'node:path'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { GenesisFile } from '../genesis/GenesisConfig.js'
-import { devGenesis } from '../genesis/presets.js'
+import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
+import { DEV_CONTROL_ISSUER_INDEX, DEV_VALIDATOR_BOND, DEV_VALIDATOR_REWARD_FUND, DEV_VALIDATOR_WEIGHT, devGenesis } from '../genesis/presets.js'
+import { devValidatorSetConfig, povGenesisValidators, VALIDATOR_SET_ADDRESS, validatorSetGenesisEntry } from '../genesis/ValidatorSetGenesis.js'
+import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from '../genesis/WorkMarketGenesis.js'
+import { privateKeyToAddress } from '../chain/Seal.js'
 import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
 import { Keystore, LIGHT_SCRYPT } from './accounts/Keystore.js'
 import { NodeError } from './errors.js'
@@ -27,6 +31,8 @@ export interface DevnetOptions {
   nodes: number
   dir: string
   slotSeconds: number
+  /** Slots per epoch of a new devnet (validator-set rotation and epoch rewards). */
+  epochLength?: number
   chainId: number
   logLevel: string
 }
@@ -69,11 +75,24 @@ async function freePort(): Promise<number> {
   })
 }
 
-export function devnetGenesis(opts: { producers: string[]; slotSeconds: number; chainId: number; timestamp: number }): GenesisFile {
+/**
+ * The dev genesis with the N node keys as the genesis validators of Proof of Value: each with
+ * the dev validator's bond and weight and an accepted genesis receipt in the WorkMarket, so the
+ * network produces from its first slot; real receipts take over as their weight decays.
+ */
+export function devnetGenesis(opts: { producers: string[]; slotSeconds: number; epochLength?: number; chainId: number; timestamp: number }): GenesisFile {
   const g = devGenesis()
   g.config.chainId = opts.chainId
   g.config.slotSeconds = opts.slotSeconds
+  if (opts.epochLength) g.config.epochLength = opts.epochLength
   g.config.producers = opts.producers
+  const pov = povGenesisValidators(opts.producers.map((a) => ({ address: a as `0x${string}`, bond: DEV_VALIDATOR_BOND, weight: DEV_VALIDATOR_WEIGHT })))
+  const issuer = bytesToHex(privateKeyToAddress(deriveKeys(DEV_MNEMONIC, DEV_CONTROL_ISSUER_INDEX + 1)[DEV_CONTROL_ISSUER_INDEX]!)) as `0x${string}`
+  g.config.systemContracts = {
+    ...g.config.systemContracts,
+    WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, pov.receipts, WORK_MARKET_ADDRESS),
+    ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, DEV_VALIDATOR_REWARD_FUND, VALIDATOR_SET_ADDRESS),
+  }
   g.timestamp = opts.timestamp
   return g
 }
@@ -117,7 +136,7 @@ export async function prepareDevnet(opts: DevnetOptions, log: Logger): Promise<{
     })
   }
   const genesisPath = join(dir, 'genesis.json')
-  const genesis = devnetGenesis({ producers: nodes.map((n) => n.producer), slotSeconds: opts.slotSeconds, chainId: opts.chainId, timestamp: Math.floor(Date.now() / 1000) })
+  const genesis = devnetGenesis({ producers: nodes.map((n) => n.producer), slotSeconds: opts.slotSeconds, epochLength: opts.epochLength, chainId: opts.chainId, timestamp: Math.floor(Date.now() / 1000) })
   writeFileSync(genesisPath, JSON.stringify(genesis, null, 2))
   const multiaddr = (n: (typeof nodes)[number]) => `/ip4/127.0.0.1/tcp/${n.p2pPort}/p2p/${n.peerId}`
   const full: DevnetNodePlan[] = nodes.map((n) => ({

@@ -115,7 +115,7 @@ export interface Unsubscribe {
 export interface RpcBackend {
   readonly chainId: bigint
   readonly clientVersion: string
-  /** In dev mode the dev accounts are unlocked and safe = finalized = latest. */
+  /** In dev mode the dev accounts are unlocked. */
   readonly devMode: boolean
 
   // --- chain ---

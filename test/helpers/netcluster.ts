@@ -13,7 +13,7 @@ import { bytesToHex } from '../../common/bytes.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
 import { privateKeyToAddress } from '../../chain/Seal.js'
 import type { GenesisFile } from '../../genesis/GenesisConfig.js'
-import { devGenesis } from '../../genesis/presets.js'
+import { devnetGenesis } from '../../node/devnet.js'
 import type { NodeConfig } from '../../node/NodeConfig.js'
 import { PovNode } from '../../node/PovNode.js'
 import type { NetworkOptions } from '../../network/Network.js'
@@ -31,13 +31,9 @@ export function randomKey(seed: number): Uint8Array {
   return k
 }
 
+/** The devnet genesis: the keys' addresses are the Proof-of-Value genesis validators. */
 export function clusterGenesis(opts: { producers: Uint8Array[]; slotSeconds: number; timestamp: number; chainId?: number }): GenesisFile {
-  const g = devGenesis()
-  g.config.chainId = opts.chainId ?? 31338
-  g.config.slotSeconds = opts.slotSeconds
-  g.config.producers = opts.producers.map((k) => bytesToHex(privateKeyToAddress(k)))
-  g.timestamp = opts.timestamp
-  return g
+  return devnetGenesis({ producers: opts.producers.map((k) => bytesToHex(privateKeyToAddress(k))), slotSeconds: opts.slotSeconds, chainId: opts.chainId ?? 31338, timestamp: opts.timestamp })
 }
 
 export interface ClusterNode {
@@ -145,7 +141,10 @@ export async function buildHistory(
   const head0 = node.store.head()
   for (let i = 0; i < opts.count; i++) {
     const slot = head0.slot + BigInt(i) + 1n
-    const key = keys[Number(slot % BigInt(keys.length))]!
+    // The slot's leader by the chain's own schedule.
+    const leader = bytesToHex((await node.chain.engine.ranking(node.store.head(), slot))[0]!)
+    const key = keys.find((k) => bytesToHex(privateKeyToAddress(k)) === leader)
+    if (!key) throw new Error(`slot ${slot}: leader ${leader} is not one of the keys`)
     if ((opts.txsPerBlock ?? 0) > 0 && i % (opts.txEvery ?? 1) === 0) {
       for (let k = 0; k < opts.txsPerBlock!; k++) {
         const from = 1 + (k % 9)
