@@ -233,7 +233,8 @@ contract ValidatorSet is IValidatorSetReceipts {
         // (2) Unbonds mature by epoch number: an unbond whose releaseEpoch ≤ lastEpoch is
         //     withdrawable and no longer slashable (settled lazily per account, see _settle).
         lastEpoch = epoch;
-        _snapshot(epoch);
+        // The last uint64 epoch has no successor to elect for (and must not revert either).
+        if (epoch < type(uint64).max) _snapshot(epoch);
         emit EpochTransitioned(epoch, previous);
     }
 

@@ -194,6 +194,7 @@ t.test('epochTransition: only the system address; old and repeated epochs are no
   const old = await h.system(3n)
   t.ok(old.ok && old.events.length === 0, 'an epoch before the last: no revert, no effect')
   t.equal(await h.read('lastEpoch'), 5n)
+  t.ok((await h.system((1n << 64n) - 1n)).ok, 'even the last uint64 epoch does not revert')
   t.ok(jump.gasUsed < 1_000_000n, `a transition with one validator costs ${jump.gasUsed} gas`)
   await books(t, h)
 })
