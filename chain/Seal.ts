@@ -19,9 +19,19 @@ export function signDigest(digest: Uint8Array, priv: Uint8Array): Uint8Array {
   return secp().sign(digest, priv)
 }
 
-/** Address that produced an r ‖ s ‖ v signature over `digest`. */
+const HALF_N = secp256k1.Point.CURVE().n >> 1n
+
+/**
+ * Address that produced an r ‖ s ‖ v signature over `digest`. Only the low-s form is accepted
+ * (as Ethereum does for transactions, EIP-2): otherwise anyone could turn an honest seal or
+ * vote into a second valid one (r, n−s, 1−v) with other bytes — another block hash, or a
+ * "second" header for the same slot that would look like equivocation.
+ */
 export function recoverDigestSigner(digest: Uint8Array, sig: Uint8Array): Uint8Array {
   if (sig.length !== 65 || sig[64]! > 1) throw new ChainError('BAD_SIGNATURE', 'signature must be 65 bytes r ‖ s ‖ v with v ∈ {0,1}')
+  let s = 0n
+  for (let i = 32; i < 64; i++) s = (s << 8n) | BigInt(sig[i]!)
+  if (s > HALF_N) throw new ChainError('BAD_SIGNATURE', 'signature s is in the upper half of the curve order (only low-s signatures are valid)')
   try {
     return publicKeyToAddress(secp().recover(digest, sig.subarray(0, 64), sig[64]!))
   } catch (e) {

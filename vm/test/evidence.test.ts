@@ -89,7 +89,7 @@ t.test('kind 1: two headers for one slot by one producer', async (t) => {
   refused(t, judge(input(1, sealed(), Uint8Array.of(0xc0))), /b is not a header/, 'garbage header')
   const honest = sealHeader(header(), K1)
   const twin = honest.with({ seal: highS(honest.seal) })
-  refused(t, judge(input(1, honest.encode(), twin.encode())), /same block/, 'an honest header and its re-signed (high-s) twin frame nobody')
+  refused(t, judge(input(1, honest.encode(), twin.encode())), /same block|not sealed/, 'an honest header and its re-signed (high-s) twin frame nobody')
 })
 
 t.test('kind 2: two votes for different blocks at one height', async (t) => {
@@ -121,8 +121,7 @@ t.test('kind 4: a header sealed by its producer', async (t) => {
     t.same(v.evidence.evidenceId, keccak256(concatBytes(Uint8Array.of(4), BlockHeader.decode(sealed({ number: 77n })).hash())), 'id = keccak(4 ‖ hash)')
   }
   const h = BlockHeader.decode(sealed({ number: 77n }))
-  const twin = judge(input(4, h.with({ seal: highS(h.seal) }).encode()))
-  t.same(twin.ok && twin.evidence.evidenceId, v.ok && v.evidence.evidenceId, 'a re-signed copy has the same evidence id')
+  refused(t, judge(input(4, h.with({ seal: highS(h.seal) }).encode())), /low-s/, 'a re-signed (high-s) copy is not a valid seal')
   refused(t, judge(input(4, sealHeader(header(), K2).encode())), /not sealed by its producer/, 'bad seal')
   refused(t, judge(input(4, header().encode())), /not sealed/, 'unsealed')
   refused(t, judge(input(4, sealed(), Uint8Array.of(1))), /b must be empty/, 'b not empty')
