@@ -65,6 +65,8 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'], timeoutMs: 120_000 })
   t.teardown(() => node.stop())
   const url = node.httpUrl
+  const t0 = Date.now()
+  const phase = (what: string) => t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`)
   const keyFile = (i: number) => {
     const f = join(dir, `key-${i}`)
     writeFileSync(f, KEYS[i]!)
@@ -97,6 +99,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   const freeModel = BigInt(freeModelOut.id as string)
   t.same([freeData, paidModel, closedData, freeModel], [1n, 2n, 3n, 4n], 'ids from 1')
 
+  phase('registered')
   const shown = (await cli(['asset', 'show', String(closedData), '--rpc', url])) as { asset: Record<string, unknown>; metadata: Record<string, unknown> }
   t.match(shown.asset, { owner: addrOf(A), kind: 'dataset', mode: 'closed', pricePerUse: `0x${parseEther('0.5').toString(16)}`, usage: '0x0' })
   t.match(shown.metadata, { licence: 'research only', encryption: 'PVA1', size: secret.length })
@@ -122,6 +125,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.equal(stranger.code, 'ASSET_NO_GRANT', 'a stranger cannot')
   t.equal(readFileSync(out('free.csv'), 'utf8'), 'x,y\n1,2\n3,4\n', 'anyone fetches a free asset')
 
+  phase('grants checked')
   // --- a client job that uses the four assets: postJob and useInJob signed back to back
   const spec = validateJobSpec(JSON.parse(readFileSync(SPEC, 'utf8'))) as JobSpec
   const specHash = jobSpecHash(spec)
@@ -152,6 +156,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
     const j = await rpc<{ status: string; session: Hex }>(url, 'pov_getJob', [jobId])
     return j.status === 'accepted' || j.status === 'refunded' ? j : undefined
   }, 'the job to be final', 180_000, 250)
+  phase('job final')
   t.equal(job.status, 'accepted', 'the job was verified and accepted')
   const worker = (await rpc<{ worker: Address }>(url, 'pov_getSession', [job.session])).worker
   const workerIndex = [18, 17].find((i) => addrOf(i) === worker)!
@@ -178,6 +183,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.equal(other.code, 'ASSET_NO_GRANT', 'the other worker cannot')
   t.equal(standing.code, 'ASSET_NO_GRANT', 'the job grant is no standing grant')
 
+  phase('settled, job grant used')
   // --- ratings move the score (Bayesian prior: 5 votes of 3 stars; usage 1 doubles it)
   const score = async (id: bigint) => rpc<{ ratingScore: Hex; score: Hex; clientRatings: number; averageStars: number | null; formula: { priorMean: number; priorWeight: number } }>(url, 'pov_getAssetScore', [String(id)])
   t.match(await score(paidModel), { ratingScore: `0x${(3_000_000n).toString(16)}`, score: `0x${(6_000_000n).toString(16)}`, clientRatings: 0, averageStars: null, formula: { priorMean: 3, priorWeight: 5 } })
@@ -190,6 +196,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   const byScore = await rpc<{ assets: { id: Hex }[] }>(url, 'pov_listAssets', [{ sort: 'score', limit: 2 }])
   t.same(byScore.assets.map((a) => BigInt(a.id)), [paidModel, closedData], 'pov_listAssets sorts by score')
 
+  phase('rated')
   // --- removal blocks new jobs
   await cli(['asset', 'remove', String(paidModel), ...as(B)])
   t.equal((await cliFails(['asset', 'fetch', String(paidModel), '--out', out('z'), ...as(CLIENT)])).code, 'ASSET_REMOVED')
@@ -198,6 +205,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   const why = await cliFails(['asset', 'use', second.jobId, String(paidModel), ...as(CLIENT)])
   t.match(why.message, /AssetRemoved\(2\)/, 'with the reason AssetRemoved')
 
+  phase('removal checked')
   // --- a reward period pays the top free assets from the genesis fund
   t.equal(await reg<bigint>('periodBlocks'), 32n, 'dev: one epoch of 32 blocks per period')
   await waitFor(async () => {
@@ -215,6 +223,7 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.equal(await reg<bigint>('rewardFund'), fund0 - 5n * ETHER)
   t.equal((await cli(['asset', 'rewards', ...as(STRANGER)])).rewarded, 0, 'a second call in the same period pays nothing')
 
+  phase('rewards paid')
   // --- the owners withdraw; the registry's books balance to the wei
   const balB = BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), 'latest']))
   const w = (await cli(['asset', 'withdraw', ...as(B)])) as { amount: string; tx: Hex }
