@@ -24,6 +24,16 @@ export function blobByHashHandler(blobs: BlobProvider): ProtocolHandler {
 }
 
 /**
+ * What the first request asks for: one cost unit of the server's limiter (256 KiB). A peer
+ * charges a request by the length asked for, so asking for a whole 1 MiB chunk cost 4 units
+ * even for a 7 KB checkpoint — a verifier fetching ~20 checkpoints went over the worker's
+ * limit (burst 40), fell back to RPC and was scored down (−5 each) towards a ban. Most blobs
+ * (specs, records, checkpoints) fit in the first request; larger ones then ask for exactly
+ * what remains, up to MAX_BLOB_CHUNK.
+ */
+export const FIRST_BLOB_REQUEST = 256 * 1024
+
+/**
  * Downloads a whole blob from `peer` chunk by chunk (at most `maxBytes`) and checks it
  * against its content hash; `hashFn` is the store's content hash (default keccak256, as compute/ContentHash).
  */
@@ -37,7 +47,8 @@ export async function fetchBlob(
   let offset = 0
   let total = -1
   do {
-    const body = await rr.request(peer, BLOB_BY_HASH, BlobRequest.encode({ hash, offset: BigInt(offset), length: MAX_BLOB_CHUNK }), { maxResponseBytes: MAX_BLOB_CHUNK + 64 })
+    const length = total < 0 ? Math.min(FIRST_BLOB_REQUEST, MAX_BLOB_CHUNK) : Math.min(MAX_BLOB_CHUNK, total - offset)
+    const body = await rr.request(peer, BLOB_BY_HASH, BlobRequest.encode({ hash, offset: BigInt(offset), length }), { maxResponseBytes: MAX_BLOB_CHUNK + 64 })
     const r = BlobResponse.decode(body)
     if (total < 0) {
       if (r.total > BigInt(opts.maxBytes)) throw new NetworkError('BAD_RESPONSE', `blob of ${r.total} bytes exceeds ${opts.maxBytes}`)

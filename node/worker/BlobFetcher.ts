@@ -18,13 +18,45 @@ export interface RemoteBlobSource {
   fetch(hash: Hex, maxBytes: number): Promise<Uint8Array | undefined>
 }
 
-/** network/'s blob_by_hash protocol (any connected peer that holds it). */
-export function networkBlobSource(network: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> }): RemoteBlobSource {
+/**
+ * network/'s blob_by_hash protocol (any connected peer that holds it), paced below the serving
+ * side's default limit (20 requests/s, burst 40 per peer): a verifier of a long session asks
+ * for dozens of checkpoints in a row, and every request over a peer's limit is refused and
+ * scores us down (10 refusals are a ban). A refusal all the same is retried after a pause.
+ */
+export function networkBlobSource(
+  network: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> },
+  pace: { perSecond: number; burst: number } = { perSecond: 15, burst: 30 },
+): RemoteBlobSource {
+  let tokens = pace.burst
+  let at = Date.now()
+  const take = async () => {
+    for (;;) {
+      const now = Date.now()
+      tokens = Math.min(pace.burst, tokens + ((now - at) / 1000) * pace.perSecond)
+      at = now
+      if (tokens >= 1) {
+        tokens -= 1
+        return
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((1 - tokens) / pace.perSecond) * 1000)))
+    }
+  }
   return {
     name: 'p2p',
     kind: 'p2p',
     // Failures are thrown so that the fetcher can say why it fell back to another source.
-    fetch: (hash, maxBytes) => network.fetchBlob(hexToBytes(hash), maxBytes),
+    async fetch(hash, maxBytes) {
+      for (let attempt = 0; ; attempt++) {
+        await take()
+        try {
+          return await network.fetchBlob(hexToBytes(hash), maxBytes)
+        } catch (e) {
+          if ((e as { code?: string }).code !== 'NETWORK_RATE_LIMITED' || attempt >= 2) throw e
+          await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)))
+        }
+      }
+    },
   }
 }
 

@@ -116,9 +116,11 @@ export class WorkerService {
     const runtime = await this.runtimeKind()
     const capacity = this.cfg.capacity ?? BigInt(Math.max(1, Math.round(runBenchmark({ epochs: 1 }).computeUnitsPerSec)))
     const own = new Set<string>()
+    // One p2p source for the node's life: it paces requests across fetches.
+    const p2p = this.d.network ? networkBlobSource(this.d.network) : undefined
     const sources = async (): Promise<RemoteBlobSource[]> => {
       const list: RemoteBlobSource[] = []
-      if (this.d.network) list.push(networkBlobSource(this.d.network))
+      if (p2p) list.push(p2p)
       const seen = new Set([this.d.endpoint])
       for (const a of await market.workers()) {
         if (own.has(a.toLowerCase())) continue
