@@ -24,6 +24,11 @@ export interface PendingTxSource {
 
 export type { Producer } from './ConsensusEngine.js'
 
+/** Slashable evidence this node saw: two sealed headers for one slot, or two votes at one height. */
+export type Equivocation =
+  | { kind: 'doubleProduction'; offender: Uint8Array; a: BlockHeader; b: BlockHeader }
+  | { kind: 'doubleVote'; offender: Uint8Array; a: Attestation; b: Attestation }
+
 export interface ChainTiming {
   genesisTimestamp: bigint
   slotSeconds: number
@@ -49,6 +54,9 @@ export class ChainService {
   private headListeners: HeadListener[] = []
   private removedListeners: HeadListener[] = []
   private finalityListeners: ((finalized: BlockHeader) => void)[] = []
+  private equivocationListeners: ((e: Equivocation) => void)[] = []
+  /** The header seen for each (slot, producer) of recent slots: a second one is double production. */
+  private readonly sealedBySlot = new Map<string, BlockHeader>()
   private readonly log: Logger
   private readonly m
   /** Finality and the votes of every validator; set by `init()`. */
@@ -97,6 +105,7 @@ export class ChainService {
     const rootHash = store.finalized() ?? this.deps.genesisHash
     const root = (await store.getHeader(rootHash)) ?? (await store.canonicalHeader(0n))!
     this.finality = new FinalityGadget(this.deps.chainId, { hash: root.hash(), height: root.number })
+    this.finality.onDoubleVote((a, b) => this.emitEquivocation({ kind: 'doubleVote', offender: a.validator, a, b }))
     const head = store.head()
     let parent = root
     for (let n = root.number + 1n; n <= head.number; n++) {
@@ -127,6 +136,31 @@ export class ChainService {
 
   onFinalized(l: (finalized: BlockHeader) => void): void {
     this.finalityListeners.push(l)
+  }
+
+  onEquivocation(l: (e: Equivocation) => void): void {
+    this.equivocationListeners.push(l)
+  }
+
+  private emitEquivocation(e: Equivocation): void {
+    this.log.warn({ kind: e.kind, offender: bytesToHex(e.offender) }, 'equivocation seen')
+    for (const l of this.equivocationListeners) {
+      try {
+        l(e)
+      } catch (err) {
+        this.log.error({ err: (err as Error).message }, 'equivocation listener failed')
+      }
+    }
+  }
+
+  /** Remembers a valid sealed header; reports a second, different one for the same slot and producer. */
+  private noteSealed(h: BlockHeader): void {
+    const key = `${h.slot}:${bytesToHex(h.producer)}`
+    const prev = this.sealedBySlot.get(key)
+    if (!prev) {
+      this.sealedBySlot.set(key, h)
+      if (this.sealedBySlot.size > 8192) this.sealedBySlot.delete(this.sealedBySlot.keys().next().value!)
+    } else if (!equalBytes(prev.sealHash(), h.sealHash())) this.emitEquivocation({ kind: 'doubleProduction', offender: h.producer, a: prev, b: h })
   }
 
   /** Resolves when every queued production or import has finished. */
@@ -227,6 +261,7 @@ export class ChainService {
       })
       const block = new Block(sealHeader(unsealed, producer.key), executed.transactions)
       this.inTurn.add(bytesToHex(block.hash()))
+      this.noteSealed(block.header)
       await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'local', true)
       return block
     })
@@ -274,6 +309,7 @@ export class ChainService {
           throw e
         }
         if (rank === 0) this.inTurn.add(bytesToHex(h.hash()))
+        this.noteSealed(h)
         const madeHead = await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'import')
         return madeHead ? 'head' : 'side'
       } catch (e) {

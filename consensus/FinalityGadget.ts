@@ -24,6 +24,9 @@ export class FinalityGadget {
   private readonly votes = new Map<string, Map<string, Attestation>>()
   /** Heights of the targets of votes kept in `votes`, for pruning. */
   private readonly voteHeights = new Map<string, bigint>()
+  /** Each validator's vote per target height (recent heights): a different second one is a double vote. */
+  private readonly byHeight = new Map<string, Attestation>()
+  private doubleVoteListener?: (a: Attestation, b: Attestation) => void
 
   constructor(
     private readonly chainId: bigint,
@@ -125,7 +128,17 @@ export class FinalityGadget {
     return true
   }
 
+  onDoubleVote(l: (a: Attestation, b: Attestation) => void): void {
+    this.doubleVoteListener = l
+  }
+
   private count(a: Attestation): void {
+    const slotKey = `${a.targetHeight}:${hex(a.validator)}`
+    const prior = this.byHeight.get(slotKey)
+    if (!prior) {
+      this.byHeight.set(slotKey, a)
+      if (this.byHeight.size > 16384) this.byHeight.delete(this.byHeight.keys().next().value!)
+    } else if (!equalBytes(prior.targetHash, a.targetHash)) this.doubleVoteListener?.(prior, a)
     const target = hex(a.targetHash)
     let byValidator = this.votes.get(target)
     if (!byValidator) {

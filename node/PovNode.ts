@@ -29,6 +29,7 @@ import { readPasswordFile } from './accounts/AccountManager.js'
 import { Attester } from './Attester.js'
 import { CallRunner } from './CallRunner.js'
 import { createConsensusEngine } from './ConsensusSetup.js'
+import { EvidenceReporter } from './EvidenceReporter.js'
 import { PovContractReader } from './PovContractReader.js'
 import { povRpcMethods } from './PovRpcMethods.js'
 import { DevMiner } from './DevMiner.js'
@@ -266,6 +267,7 @@ export class PovNode {
         log.child({ component: 'attester' }),
       )
       this.attester.start()
+      if (engine.kind === 'proof-of-value') new EvidenceReporter(chain, pool, producer, common, log.child({ component: 'evidence' }), metrics).start()
     }
 
     if (producer && !cfg.dev) {

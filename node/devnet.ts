@@ -93,9 +93,14 @@ export function devnetGenesis(opts: { producers: string[]; slotSeconds: number; 
     WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, pov.receipts, WORK_MARKET_ADDRESS),
     ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, DEV_VALIDATOR_REWARD_FUND, VALIDATOR_SET_ADDRESS),
   }
+  // Validators pay for the transactions they send (slashing evidence, bonds).
+  for (const a of opts.producers) g.alloc[a.toLowerCase()] = { balance: `0x${DEVNET_VALIDATOR_BALANCE.toString(16)}` }
   g.timestamp = opts.timestamp
   return g
 }
+
+/** Coins each devnet validator key holds at genesis. */
+export const DEVNET_VALIDATOR_BALANCE = 100n * 10n ** 18n
 
 /** The command line that runs the povchain CLI the way this process runs it (from source or built). */
 export function cliInvocation(): string[] {

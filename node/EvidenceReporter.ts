@@ -1,0 +1,78 @@
+import type { Common } from '@ethereumjs/common'
+import { createTx } from '@ethereumjs/tx'
+import { encodeFunctionData, parseAbi } from 'viem'
+import { encodeAttestation } from '../chain/Attestation.js'
+import { EVIDENCE_KIND, checkDoubleProduction, checkDoubleVote } from '../chain/Equivocation.js'
+import { nextBaseFee } from '../chain/FeeMarket.js'
+import type { TxPool } from '../chain/txpool/index.js'
+import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import type { Metrics } from '../common/metrics.js'
+import type { ChainService, Equivocation, Producer } from '../consensus/ChainService.js'
+import { VALIDATOR_SET } from './PovContractReader.js'
+
+const evidenceAbi = parseAbi(['function submitEvidence(uint8 kind, bytes a, bytes b) returns (address offender)'])
+const GWEI = 1_000_000_000n
+
+/**
+ * Turns equivocation this node saw (ChainService.onEquivocation: two sealed headers for one
+ * slot, two signed votes at one height) into a transaction to ValidatorSet.submitEvidence,
+ * signed by this node's validator key. The EVIDENCE precompile re-checks it natively on every
+ * node and the contract slashes the offender once per offence; the reporter gets its share.
+ */
+export class EvidenceReporter {
+  private readonly reported = new Set<string>()
+  private readonly m
+
+  constructor(
+    private readonly chain: ChainService,
+    private readonly pool: TxPool,
+    private readonly reporter: Producer,
+    private readonly common: Common,
+    private readonly log: Logger,
+    metrics: Metrics,
+  ) {
+    this.m = metrics.counter('povchain_consensus_evidence_total', 'Slashing evidence submitted by this node', ['kind', 'result'])
+  }
+
+  start(): void {
+    this.chain.onEquivocation((e) => void this.report(e))
+  }
+
+  private async report(e: Equivocation): Promise<void> {
+    if (equalBytes(e.offender, this.reporter.address)) return
+    const chainId = this.common.chainId()
+    const check = e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b) : checkDoubleVote(e.a, e.b, chainId)
+    if (!check.ok) return this.log.debug({ kind: e.kind, reason: check.reason }, 'not evidence after all')
+    const id = bytesToHex(check.evidenceId)
+    if (this.reported.has(id)) return
+    this.reported.add(id)
+    const [kind, a, b] =
+      e.kind === 'doubleProduction'
+        ? [EVIDENCE_KIND.doubleProduction, e.a.encode(), e.b.encode()]
+        : [EVIDENCE_KIND.doubleVote, encodeAttestation(e.a), encodeAttestation(e.b)]
+    try {
+      const head = this.chain.head()
+      const tip = GWEI
+      const tx = createTx(
+        {
+          type: 2,
+          chainId,
+          nonce: await this.pool.pendingNonce(this.reporter.address),
+          maxPriorityFeePerGas: tip,
+          maxFeePerGas: nextBaseFee(head) * 2n + tip,
+          gasLimit: 1_000_000n,
+          to: hexToBytes(VALIDATOR_SET),
+          data: hexToBytes(encodeFunctionData({ abi: evidenceAbi, functionName: 'submitEvidence', args: [kind, bytesToHex(a), bytesToHex(b)] })),
+        },
+        { common: this.common },
+      ).sign(this.reporter.key)
+      await this.pool.add(tx)
+      this.m.inc({ kind: e.kind, result: 'submitted' })
+      this.log.warn({ kind: e.kind, offender: bytesToHex(e.offender), evidenceId: id, tx: bytesToHex(tx.hash()) }, 'submitted slashing evidence')
+    } catch (err) {
+      this.m.inc({ kind: e.kind, result: 'failed' })
+      this.log.error({ kind: e.kind, offender: bytesToHex(e.offender), err: (err as Error).message }, 'could not submit slashing evidence')
+    }
+  }
+}
