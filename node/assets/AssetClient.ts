@@ -1,5 +1,6 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import type { Address, Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { JsonRpcError } from '../../bridge/JsonRpcClient.js'
 import { bytesToHex } from '../../common/bytes.js'
 import { contentHash } from '../../compute/ContentHash.js'
@@ -60,6 +61,42 @@ export class AssetClient {
       throw e
     }
     return this.chain.send(ASSET_REGISTRY_ADDRESS, data, { value })
+  }
+
+  /**
+   * Sends transactions back to back without waiting in between (consecutive nonces), then waits
+   * for all of them: how a client links assets to a job before a worker can finish it.
+   * Returns each transaction's hash and whether it succeeded.
+   */
+  async sendBackToBack(txs: { to: Address; data: Hex; value?: bigint }[], gas = 5_000_000n): Promise<{ hash: Hex; ok: boolean; blockNumber: bigint }[]> {
+    const rpc = this.chain.rpc
+    const hashes: Hex[] = []
+    if (this.key) {
+      const account = privateKeyToAccount(bytesToHex(this.key) as Hex)
+      const [chainId, nonce, tip, head] = await Promise.all([
+        rpc.request<Hex>('eth_chainId'),
+        rpc.request<Hex>('eth_getTransactionCount', [this.from, 'pending']),
+        rpc.request<Hex>('eth_maxPriorityFeePerGas'),
+        rpc.request<{ baseFeePerGas: Hex }>('eth_getBlockByNumber', ['latest', false]),
+      ])
+      const raws: Hex[] = []
+      for (const [i, tx] of txs.entries())
+        raws.push(await account.signTransaction({ type: 'eip1559', chainId: Number(BigInt(chainId)), nonce: Number(BigInt(nonce)) + i, to: tx.to, data: tx.data, value: tx.value ?? 0n, gas, maxPriorityFeePerGas: BigInt(tip), maxFeePerGas: 2n * BigInt(head.baseFeePerGas) + BigInt(tip) }))
+      for (const raw of raws) hashes.push(await rpc.request<Hex>('eth_sendRawTransaction', [raw]))
+    } else for (const tx of txs) hashes.push(await rpc.request<Hex>('eth_sendTransaction', [{ from: this.from, to: tx.to, data: tx.data, value: q(tx.value ?? 0n), gas: q(gas) }]))
+    const until = Date.now() + 120_000
+    const out: { hash: Hex; ok: boolean; blockNumber: bigint }[] = []
+    for (const hash of hashes)
+      for (;;) {
+        const r = await rpc.request<{ status: Hex; blockNumber: Hex } | null>('eth_getTransactionReceipt', [hash])
+        if (r) {
+          out.push({ hash, ok: r.status === '0x1', blockNumber: BigInt(r.blockNumber) })
+          break
+        }
+        if (Date.now() > until) throw new AssetError('TX_TIMEOUT', `transaction ${hash} was not mined within 120 s`)
+        await new Promise((res) => setTimeout(res, 100))
+      }
+    return out
   }
 
   /** Publishes this account's public key unless the registry already has it. */

@@ -10,6 +10,7 @@ import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/ind
 import { AssetClient } from './AssetClient.js'
 import { AssetError } from './AssetError.js'
 import { decodeMetadataUri, encodeMetadata } from './AssetMetadata.js'
+import { postJobWithAssets } from './JobWithAssets.js'
 import { ASSET_ACCESS, ASSET_KINDS, type AssetAccess, type AssetKind } from './AssetRegistryReader.js'
 
 export interface AssetCliIo {
@@ -78,8 +79,8 @@ const eventArg = (topic: Hex | undefined) => (topic ? BigInt(topic) : 0n)
 /**
  * `povchain asset …`: the marketplace of models and datasets (AssetRegistry, 0x…0C00).
  * register (closed: encrypted, content key sealed to the owner itself on chain), show, list,
- * key, grant / revoke (standing or per-job), remove, use (name assets in a job, paying the
- * fees), settle, rate, fetch (download, check, decrypt with a grant), rewards, withdraw.
+ * key, grant / revoke (standing or per-job), remove, job (post a job that uses assets), use
+ * (name assets in a job, paying the fees), settle, rate, fetch (download, check, decrypt with a grant), rewards, withdraw.
  */
 export function registerAssetCommands(program: Command, ctx: AssetCliContext): Command {
   const io: AssetCliIo = ctx.io ?? { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }
@@ -244,6 +245,21 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         for (const id of list) fees += await c.registry.useFee(id, c.from)
         const r = await c.send('useInJob', [jobId(jid), list], fees)
         print(o.json, { jobId: jid, ids: list.map(String), fees: fees.toString(), tx: r.hash }, `job ${jid}: ${list.length} assets, ${formatEther(fees)} coins of fees in escrow\n`)
+      }),
+    )
+
+  conn(asset.command('job').argument('<spec>', 'job spec (JSON)'))
+    .description('post a job that uses registered assets: postJob and useInJob (with the fees) signed back to back')
+    .requiredOption('--assets <ids>', 'comma-separated asset ids the job uses')
+    .option('--price <coins>', 'price held in escrow (default: the market estimate)')
+    .option('--deadline <seconds>', 'seconds from now by which the work must be committed', '3600')
+    .option('--dataset <file>', "the spec's dataset blob, when it is not bundled")
+    .action(
+      action(async (specPath: string, o: ConnOpts & { assets: string; price?: string; deadline: string; dataset?: string }) => {
+        const c = await connect(o)
+        const ids = o.assets.split(',').map((x) => assetId(x.trim()))
+        const r = await postJobWithAssets(c, { specPath, ids, deadlineSec: BigInt(o.deadline), ...(o.price ? { price: parseEther(o.price) } : {}), ...(o.dataset ? { datasetFile: o.dataset } : {}) })
+        print(o.json, { ...r, ids: ids.map(String) }, `job ${r.jobId}: ${formatEther(r.price)} coins in escrow, ${ids.length} assets linked with ${formatEther(r.fees)} coins of fees\n`)
       }),
     )
 
