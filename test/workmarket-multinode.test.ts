@@ -207,6 +207,10 @@ async function honestFlow(t: Test, runtime: 'embedded' | 'docker') {
   const wf = await fetches(worker)
   t.ok(wf.p2p >= 1, `the worker fetched the client's spec over p2p (${wf.p2p} blobs)`)
   t.match(verifier.output(), /"msg":"vote committed"/)
+  if (runtime === 'docker') {
+    t.match(worker.output(), /built-in workloads run in Docker/, 'the worker node runs built-in workloads in Docker')
+    t.match(worker.output(), /"runtime":"docker"[^\n]*"msg":"running assigned session"/, 'the session ran in the Docker runtime')
+  }
   const ledger = await checkLedger(url)
   t.same(ledger.mismatches, [], `balances add up to the wei (${ledger.transactions} transactions, ${ledger.accounts} accounts)`)
 }
