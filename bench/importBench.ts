@@ -56,7 +56,7 @@ class Chain {
         executor,
         validator,
         pool,
-        engine: createConsensusEngine(spec, genesisHash, { contracts: new PovContractReader(state), getHeader: (h) => store.getHeader(h) }),
+        engine: createConsensusEngine(spec, genesisHash, { contracts: new PovContractReader(state, common), getHeader: (h) => store.getHeader(h) }),
         genesisHash,
         chainId: spec.chainId,
         logger: silentLogger,

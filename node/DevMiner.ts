@@ -1,3 +1,4 @@
+import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { ChainService, Producer } from '../consensus/ChainService.js'
 
@@ -5,6 +6,11 @@ import type { ChainService, Producer } from '../consensus/ChainService.js'
  * The `--dev` block producer. Automine (default) seals a block as soon as transactions are
  * pending — requests that arrive while a block is being built go into the next one, so under
  * load blocks grow instead of falling behind; `--dev.period N` seals every N seconds instead.
+ *
+ * It holds the keys of every dev account and seals each block with the key of its slot's
+ * leader (Proof of Value draws it by weight), taking the first coming slot that one of them
+ * leads: a dev account that earns weight by working (`--worker`) and bonds in the
+ * ValidatorSet produces its share of dev blocks, naming its own work receipt.
  */
 export class DevMiner {
   private building = false
@@ -15,7 +21,7 @@ export class DevMiner {
 
   constructor(
     private readonly chain: ChainService,
-    private readonly producer: Producer,
+    private readonly producers: Producer[],
     private readonly opts: { periodSeconds: number },
     private readonly log: Logger,
   ) {}
@@ -42,7 +48,7 @@ export class DevMiner {
         this.again = false
         // Let the requests already on the socket enter the pool first: one block for a burst.
         await new Promise((r) => setImmediate(r))
-        const block = await this.chain.produceBlock(this.producer, { allowEmpty })
+        const block = await this.produceNext(allowEmpty)
         if (block) this.log.info({ number: Number(block.number), txs: block.transactions.length, gasUsed: Number(block.header.gasUsed) }, 'sealed block')
         allowEmpty = false
       } while (this.again && !this.stopped)
@@ -52,6 +58,28 @@ export class DevMiner {
       this.building = false
     }
   }
+
+  /** Seals the next block in the first slot (from now) that one of the held keys leads. */
+  private async produceNext(allowEmpty: boolean) {
+    const head = this.chain.head()
+    const nowSec = BigInt(Math.floor(Date.now() / 1000))
+    const byClock = this.chain.slotAt(nowSec)
+    const first = byClock > head.slot ? byClock : head.slot + 1n
+    for (let slot = first; slot < first + 256n; slot++) {
+      const leader = (await this.chain.engine.ranking(head, slot))[0]
+      const producer = leader && this.byAddress.get(bytesToHex(leader))
+      if (!producer) continue
+      const timestamp = slot === byClock ? nowSec : this.chain.slotStart(slot)
+      return this.chain.produceBlock(producer, { allowEmpty, slot, timestamp })
+    }
+    throw new Error('none of the dev keys leads any of the next 256 slots')
+  }
+
+  private get byAddress(): Map<string, Producer> {
+    this.index ??= new Map(this.producers.map((p) => [bytesToHex(p.address), p]))
+    return this.index
+  }
+  private index?: Map<string, Producer>
 
   async stop(): Promise<void> {
     this.stopped = true

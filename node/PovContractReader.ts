@@ -5,6 +5,9 @@ import type { SystemCall } from '../consensus/ConsensusEngine.js'
 import type { PovContracts, WorkReceiptView } from '../consensus/PovContracts.js'
 import type { WeightedValidator } from '../consensus/WeightedLeaderSchedule.js'
 import { WORK_MARKET_ADDRESS, workMarketAbi } from '../genesis/WorkMarketGenesis.js'
+import type { Common } from '@ethereumjs/common'
+import type { BlockHeader } from '../chain/Header.js'
+import { toEthjsBlock } from '../vm/BlockExecutor.js'
 import type { WorldState } from '../vm/WorldState.js'
 import { NodeError } from './errors.js'
 
@@ -42,11 +45,18 @@ export class PovContractReader implements PovContracts {
   private readonly marketAddress = new Address(hexToBytes(WORK_MARKET_ADDRESS))
   private readonly setAddress = new Address(hexToBytes(VALIDATOR_SET))
 
-  constructor(private readonly state: WorldState) {}
+  constructor(
+    private readonly state: WorldState,
+    private readonly common: Common,
+  ) {}
 
-  private async call(root: Uint8Array, to: Address, data: Hex, what: string): Promise<Hex> {
+  /** A view call at `root`; views that read block.number (weights decay by age) need `at`. */
+  private async call(root: Uint8Array, to: Address, data: Hex, what: string, at?: BlockHeader): Promise<Hex> {
     return this.state.withCallVM(root, async (vm) => {
-      const res = await vm.evm.runCall({ to, data: hexToBytes(data), gasLimit: CALL_GAS, caller: new Address(new Uint8Array(20)) })
+      const block = at
+        ? toEthjsBlock({ number: at.number, timestamp: at.timestamp, gasLimit: at.gasLimit, baseFeePerGas: at.baseFeePerGas, coinbase: at.coinbase, mixHash: at.mixHash }, this.common)
+        : undefined
+      const res = await vm.evm.runCall({ to, data: hexToBytes(data), gasLimit: CALL_GAS, caller: new Address(new Uint8Array(20)), block })
       if (res.execResult.exceptionError)
         throw new NodeError('SYSTEM_CONTRACT', `${what} failed at state ${bytesToHex(root).slice(0, 12)}…: ${res.execResult.exceptionError.error} (is the system contract in genesis?)`)
       return bytesToHex(res.execResult.returnValue)
@@ -59,8 +69,9 @@ export class PovContractReader implements PovContracts {
     return addrs.map((a, i) => ({ address: hexToBytes(a), weight: weights[i]! })).filter((v) => v.weight > 0n)
   }
 
-  async weightOf(stateRoot: Uint8Array, address: Uint8Array): Promise<bigint> {
-    const out = await this.call(stateRoot, this.setAddress, encodeFunctionData({ abi: validatorSetAbi, functionName: 'weightOf', args: [bytesToHex(address)] }), 'ValidatorSet.weightOf')
+  /** Live weight as of block `at` (its state and number). */
+  async weightOf(at: BlockHeader, address: Uint8Array): Promise<bigint> {
+    const out = await this.call(at.stateRoot, this.setAddress, encodeFunctionData({ abi: validatorSetAbi, functionName: 'weightOf', args: [bytesToHex(address)] }), 'ValidatorSet.weightOf', at)
     return decodeFunctionResult({ abi: validatorSetAbi, functionName: 'weightOf', data: out }) as bigint
   }
 

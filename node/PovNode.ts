@@ -18,7 +18,7 @@ import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { parseGenesis, type GenesisFile, type GenesisSpec } from '../genesis/GenesisConfig.js'
 import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
-import { devGenesis } from '../genesis/presets.js'
+import { DEV_ACCOUNT_COUNT, devGenesis } from '../genesis/presets.js'
 import { startRpcServers } from '../rpc/index.js'
 import { resolveRpcOptions } from '../rpc/RpcOptions.js'
 import { BlockExecutor } from '../vm/BlockExecutor.js'
@@ -81,7 +81,7 @@ export class PovNode {
   private db?: ChainDB
   private journal?: TxJournal
   private miner?: DevMiner
-  private attester?: Attester
+  private readonly attesters: Attester[] = []
   private slotProducer?: SlotProducer
   network?: Network
   /** The work-market worker side (--worker). */
@@ -162,9 +162,10 @@ export class PovNode {
     metrics.gauge('povchain_txpool_queued', 'Transactions waiting for a nonce gap', [], () => pool.status().queued)
     metrics.gauge('povchain_db_size_bytes', 'Size of the chain database on disk', [], () => dirSize(chainDir))
 
-    const devKeys = cfg.dev ? deriveKeys(DEV_MNEMONIC, 1) : []
+    // --dev holds every dev account's key: whichever of them leads a slot seals it (DevMiner).
+    const devKeys = cfg.dev ? deriveKeys(DEV_MNEMONIC, DEV_ACCOUNT_COUNT) : []
     const producer = devKeys[0] ? { key: devKeys[0], address: privateKeyToAddress(devKeys[0]) } : await this.producerKey()
-    const contracts = new PovContractReader(state)
+    const contracts = new PovContractReader(state, common)
     const engine = createConsensusEngine(spec, genesisHash, { contracts, getHeader: (h) => store.getHeader(h) })
     if (producer && !cfg.dev && engine.kind === 'authority' && !spec.producers.some((p) => equalBytes(p, producer.address)))
       throw new NodeError('NOT_PRODUCER', `${bytesToHex(producer.address)} is not in the genesis config.producers list`)
@@ -259,14 +260,20 @@ export class PovNode {
 
     if (producer) {
       const network = this.network
-      this.attester = new Attester(
-        chain,
-        producer,
-        spec.chainId,
-        { file: join(cfg.datadir, 'attester.json'), publish: network ? (a) => void network.publishAttestation(a) : undefined },
-        log.child({ component: 'attester' }),
-      )
-      this.attester.start()
+      // Every held validator key votes (in --dev: every dev account; keys without weight skip).
+      const voters = cfg.dev ? devKeys.map((key) => ({ key, address: privateKeyToAddress(key) })) : [producer]
+      for (const v of voters) {
+        const file = v === producer ? 'attester.json' : `attester-${bytesToHex(v.address).slice(2, 10)}.json`
+        const attester = new Attester(
+          chain,
+          v,
+          spec.chainId,
+          { file: join(cfg.datadir, file), publish: network ? (a) => void network.publishAttestation(a) : undefined },
+          log.child({ component: 'attester' }),
+        )
+        attester.start()
+        this.attesters.push(attester)
+      }
       if (engine.kind === 'proof-of-value') new EvidenceReporter(chain, pool, producer, common, log.child({ component: 'evidence' }), metrics).start()
     }
 
@@ -280,7 +287,8 @@ export class PovNode {
       )
       this.slotProducer.start()
     } else if (producer) {
-      this.miner = new DevMiner(chain, producer, { periodSeconds: cfg.devPeriod }, log.child({ component: 'miner' }))
+      const keys = devKeys.map((key) => ({ key, address: privateKeyToAddress(key) }))
+      this.miner = new DevMiner(chain, keys.length ? keys : [producer], { periodSeconds: cfg.devPeriod }, log.child({ component: 'miner' }))
       pool.onPending(() => this.miner!.trigger())
       this.miner.start()
       if (pool.status().pending > 0) this.miner.trigger()
@@ -319,7 +327,7 @@ export class PovNode {
       await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
       await this.miner?.stop()
       await this.slotProducer?.stop()
-      await this.attester?.stop()
+      for (const a of this.attesters) await a.stop()
       await this.network?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the network failed'))
       // Wait for any import/production already queued on the chain.
       await this.chain?.idle()

@@ -74,7 +74,7 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
       const epoch = engine.epochOf(head.slot)
       return {
         address: bytesToHex(who),
-        live: pov ? q(await contracts.weightOf(head.stateRoot, who)) : q(0n),
+        live: pov ? q(await contracts.weightOf(head, who)) : q(0n),
         epoch: q(epoch),
         epochWeight: q(chain.finality.weightOf(epoch, who)),
       }
