@@ -65,7 +65,7 @@ const stats = (xs: number[]) => ({
   samples: xs.length,
   median: quantile(xs, 0.5),
   p95: quantile(xs, 0.95),
-  max: xs.length ? Math.max(...xs) : undefined,
+  max: xs.length ? xs.reduce((a, b) => (b > a ? b : a)) : undefined,
 })
 console.log(
   JSON.stringify(
