@@ -28,6 +28,7 @@ export type { Producer } from './ConsensusEngine.js'
 export type Equivocation =
   | { kind: 'doubleProduction'; offender: Uint8Array; a: BlockHeader; b: BlockHeader }
   | { kind: 'doubleVote'; offender: Uint8Array; a: Attestation; b: Attestation }
+  | { kind: 'fakeReceipt'; offender: Uint8Array; a: BlockHeader }
 
 export interface ChainTiming {
   genesisTimestamp: bigint
@@ -313,7 +314,10 @@ export class ChainService {
         const madeHead = await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'import')
         return madeHead ? 'head' : 'side'
       } catch (e) {
-        this.m.rejected.inc({ reason: (e as { code?: string }).code ?? 'ERROR' })
+        const code = (e as { code?: string }).code
+        this.m.rejected.inc({ reason: code ?? 'ERROR' })
+        // The seal was checked (validateAlone) before the work: its producer signed the lie.
+        if (code === 'CONSENSUS_FAKE_RECEIPT') this.emitEquivocation({ kind: 'fakeReceipt', offender: h.producer, a: h })
         throw e
       }
     })

@@ -151,9 +151,19 @@ export class ProofOfValueEngine implements ConsensusEngine {
 
   /** Why `r` cannot back a header by `producer` at `number`, or undefined if it can. */
   private receiptProblem(r: WorkReceiptView | undefined, producer: Uint8Array, number: bigint, finalized: bigint): string | undefined {
+    return this.fakeReceipt(r, producer) ?? this.untimelyReceipt(r!, number, finalized)
+  }
+
+  /** A receipt the producer does not own as accepted work: slashable (evidence kind 4). */
+  private fakeReceipt(r: WorkReceiptView | undefined, producer: Uint8Array): string | undefined {
     if (!r) return 'names no work receipt'
     if (!r.accepted) return `names session ${hex(r.sessionId)}, which was not accepted`
     if (!equalBytes(r.worker, producer)) return `names a receipt of ${hex(r.worker)}, not of its producer ${hex(producer)}`
+    return undefined
+  }
+
+  /** A real receipt used too early or too late: the block is invalid, but nobody lied. */
+  private untimelyReceipt(r: WorkReceiptView, number: bigint, finalized: bigint): string | undefined {
     if (r.blockNumber > 0n && r.blockNumber > finalized) return `names a receipt from block ${r.blockNumber}, not final yet (finalized: ${finalized})`
     if (r.blockNumber > 0n && number - r.blockNumber > this.params.receiptWindowBlocks)
       return `names a receipt from block ${r.blockNumber}, older than the ${this.params.receiptWindowBlocks}-block window`
@@ -216,9 +226,11 @@ export class ProofOfValueEngine implements ConsensusEngine {
     if (!equalBytes(h.mixHash, nextMix(parent.mixHash, h.vrfOutput)))
       throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)
     const r = await this.receiptAt(parent, h.sessionId, finalized)
-    const problem = this.receiptProblem(r, h.producer, h.number, finalized)
-    if (problem) throw new ConsensusError('BAD_WORK', `block ${h.number}: ${problem}`)
-    if (!equalBytes(r!.jobId, h.jobId)) throw new ConsensusError('BAD_WORK', `block ${h.number}: session ${hex(h.sessionId)} belongs to job ${hex(r!.jobId)}, not ${hex(h.jobId)}`)
+    const fake = this.fakeReceipt(r, h.producer)
+    if (fake) throw new ConsensusError('FAKE_RECEIPT', `block ${h.number}: ${fake}`)
+    if (!equalBytes(r!.jobId, h.jobId)) throw new ConsensusError('FAKE_RECEIPT', `block ${h.number}: session ${hex(h.sessionId)} belongs to job ${hex(r!.jobId)}, not ${hex(h.jobId)}`)
+    const untimely = this.untimelyReceipt(r!, h.number, finalized)
+    if (untimely) throw new ConsensusError('BAD_WORK', `block ${h.number}: ${untimely}`)
     if (!equalBytes(r!.workloadId, h.workloadId))
       throw new ConsensusError('BAD_WORK', `block ${h.number}: the receipt's workload is ${hex(r!.workloadId)}, not ${hex(h.workloadId)}`)
     return this.systemCalls(parent, h.slot)

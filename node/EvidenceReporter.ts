@@ -16,7 +16,8 @@ const GWEI = 1_000_000_000n
 
 /**
  * Turns equivocation this node saw (ChainService.onEquivocation: two sealed headers for one
- * slot, two signed votes at one height) into a transaction to ValidatorSet.submitEvidence,
+ * slot, two signed votes at one height, a sealed header naming a receipt that is not its
+ * producer's accepted one) into a transaction to ValidatorSet.submitEvidence,
  * signed by this node's validator key. The EVIDENCE precompile re-checks it natively on every
  * node and the contract slashes the offender once per offence; the reporter gets its share.
  */
@@ -42,15 +43,23 @@ export class EvidenceReporter {
   private async report(e: Equivocation): Promise<void> {
     if (equalBytes(e.offender, this.reporter.address)) return
     const chainId = this.common.chainId()
-    const check = e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b) : checkDoubleVote(e.a, e.b, chainId)
-    if (!check.ok) return this.log.debug({ kind: e.kind, reason: check.reason }, 'not evidence after all')
-    const id = bytesToHex(check.evidenceId)
+    let id: string
+    let kind: number
+    let a: Uint8Array
+    let b: Uint8Array = new Uint8Array(0)
+    if (e.kind === 'fakeReceipt') {
+      // ValidatorSet checks the receipt against WorkMarket itself; the id is the header's.
+      id = bytesToHex(e.a.hash())
+      ;[kind, a] = [EVIDENCE_KIND.sealedHeader, e.a.encode()]
+    } else {
+      const check = e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b) : checkDoubleVote(e.a, e.b, chainId)
+      if (!check.ok) return this.log.debug({ kind: e.kind, reason: check.reason }, 'not evidence after all')
+      id = bytesToHex(check.evidenceId)
+      ;[kind, a, b] =
+        e.kind === 'doubleProduction' ? [EVIDENCE_KIND.doubleProduction, e.a.encode(), e.b.encode()] : [EVIDENCE_KIND.doubleVote, encodeAttestation(e.a), encodeAttestation(e.b)]
+    }
     if (this.reported.has(id)) return
     this.reported.add(id)
-    const [kind, a, b] =
-      e.kind === 'doubleProduction'
-        ? [EVIDENCE_KIND.doubleProduction, e.a.encode(), e.b.encode()]
-        : [EVIDENCE_KIND.doubleVote, encodeAttestation(e.a), encodeAttestation(e.b)]
     try {
       const head = this.chain.head()
       const tip = GWEI

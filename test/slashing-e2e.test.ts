@@ -1,6 +1,7 @@
 /**
  * Slashing end to end on a PoV node: validator B seals two different headers for one slot and
- * signs two votes for different blocks at one height; the node (validator A) sees both, its
+ * signs two votes for different blocks at one height, and seals a header naming a receipt that
+ * is not its own; the node (validator A) sees both, its
  * EvidenceReporter submits ValidatorSet.submitEvidence transactions, the EVIDENCE precompile
  * re-checks them natively, and the contract slashes B's bond, jails it and rewards A.
  */
@@ -44,6 +45,10 @@ t.test('double production and double votes are reported, checked natively and sl
   const twin = new Block(sealHeader(first!.header.with({ extraData: Uint8Array.of(1) }), kB!), first!.transactions)
   t.equal(await node.chain.importBlock(twin), 'side', 'the second header is valid on its own (a fork)')
 
+  // B seals a header for the same slot that names a receipt it does not own: refused, and reported.
+  const fake = new Block(sealHeader(first!.header.with({ sessionId: new Uint8Array(32).fill(0x5e), extraData: Uint8Array.of(2) }), kB!), first!.transactions)
+  await t.rejects(node.chain.importBlock(fake), { code: 'CONSENSUS_FAKE_RECEIPT' }, 'a header naming a receipt that is not its producer’s is refused')
+
   // B also signs two votes for different blocks at one height.
   const parent = (await node.store.getHeader(first!.header.parentHash))!
   const vote = (target: Uint8Array) =>
@@ -56,14 +61,14 @@ t.test('double production and double votes are reported, checked natively and sl
     async () => {
       const logs = await rpc<{ topics: Hex[]; data: Hex; transactionHash: Hex }[]>(a.httpUrl, 'eth_getLogs', [{ address: VALIDATOR_SET, fromBlock: '0x0', toBlock: 'latest' }])
       const events = parseEventLogs({ abi, logs: logs as never, eventName: 'Slashed' })
-      return events.length >= 2 ? events : false
+      return events.length >= 3 ? events : false
     },
-    'two Slashed events',
+    'three Slashed events',
     30_000,
     200,
   )
   const kinds = slashed.map((e) => Number(e.args.kind)).sort()
-  t.same(kinds, [1, 2], 'one for double production (kind 1), one for the double vote (kind 2)')
+  t.same(kinds, [1, 2, 4], 'double production (kind 1), the double vote (kind 2), the fake receipt (kind 4)')
   for (const e of slashed) {
     t.equal(e.args.offender.toLowerCase(), bytesToHex(B), 'B is the offender')
     t.equal(e.args.reporter.toLowerCase(), bytesToHex(A), 'A reported it')
