@@ -261,7 +261,7 @@ export class ChainService {
         seal: new Uint8Array(0),
       })
       const block = new Block(sealHeader(unsealed, producer.key), executed.transactions)
-      this.inTurn.add(bytesToHex(block.hash()))
+      if ((await engine.rank(block.header, parent)) === 0) this.inTurn.add(bytesToHex(block.hash()))
       this.noteSealed(block.header)
       await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'local', true)
       return block

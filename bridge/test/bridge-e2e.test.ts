@@ -12,7 +12,9 @@ import { join } from 'node:path'
 import { Contract, ContractFactory, hexlify, Interface, JsonRpcProvider, Wallet, type Log } from 'ethers'
 import { getAddress, type Address, type Hex } from 'viem'
 import { hexToBytes } from '../../common/bytes.js'
+import { DEV_ASSET_REWARD_FUND } from '../../genesis/AssetRegistryGenesis.js'
 import { loadContractArtifacts } from '../../genesis/ContractArtifacts.js'
+import { DEV_VALIDATOR_BOND, DEV_VALIDATOR_REWARD_FUND } from '../../genesis/presets.js'
 import { encryptKeystore, TEST_SCRYPT } from '../../node/accounts/index.js'
 import { DEV_KEYS, ROOT, rpc, rpcRaw, startInProcessNode, tempDir, waitFor, type InProcessNode } from '../../test/helpers/devnode.js'
 import { DEFAULT_SWAP_BRIDGE_ADDRESS } from '../BridgeGenesis.js'
@@ -200,7 +202,8 @@ t.test('swap bridge end to end against a Hardhat source chain', { timeout: 240_0
   t.equal(await bridge.getFunction('merkleRoot')(), snap.root)
   const supplyAt = async (n: bigint | 'latest') => BigInt((await rpc<{ totalSupply: Hex }>(povUrl, 'pov_totalSupply', [typeof n === 'bigint' ? `0x${n.toString(16)}` : n])).totalSupply)
   const genesisSupply = await supplyAt(0n)
-  t.equal(genesisSupply, 20n * 10_000n * E18 + 3n * E18 + snapshotTotal + LOCK_RESERVE, 'pov_totalSupply at genesis')
+  // The dev preset's supply (accounts + system-contract funds + the genesis validator's bond) + 3 attesters × 1 coin + the bridge's.
+  t.equal(genesisSupply, 20n * 10_000n * E18 + DEV_ASSET_REWARD_FUND + DEV_VALIDATOR_BOND + DEV_VALIDATOR_REWARD_FUND + 3n * E18 + snapshotTotal + LOCK_RESERVE, 'pov_totalSupply at genesis')
   step('povchain started from the bridge genesis')
 
   // ── claims ─────────────────────────────────────────────────────────────────────────────

@@ -99,7 +99,7 @@ t.test('invalid blocks are rejected and leave the chain usable', async (t) => {
     ['wrong state root', resealed({ stateRoot: new Uint8Array(32).fill(1) }), 'CONSENSUS_BAD_EXECUTION'],
     ['wrong gas used', resealed({ gasUsed: good.header.gasUsed + 1n }), 'CONSENSUS_BAD_EXECUTION'],
     ['wrong base fee', resealed({ baseFeePerGas: good.header.baseFeePerGas + 1n }), 'CONSENSUS_BAD_BASE_FEE'],
-    ['wrong session', resealed({ sessionId: new Uint8Array(32) }), 'CONSENSUS_BAD_WORK'],
+    ['wrong session', resealed({ sessionId: new Uint8Array(32) }), 'CONSENSUS_FAKE_RECEIPT'],
     ['wrong mix', resealed({ mixHash: new Uint8Array(32) }), 'CONSENSUS_BAD_MIX'],
     ['bad seal', new Block(good.header.with({ seal: sealHeader(good.header, new Uint8Array(32).fill(5)).seal }), good.transactions), 'CONSENSUS_BAD_SEAL'],
     ['missing tx', resealed({}).transactions.length ? new Block(sealHeader(good.header, PRODUCER.key), []) : good, 'CONSENSUS_BAD_EXECUTION'],
