@@ -27,6 +27,13 @@ export class FinalityGadget {
   /** Each validator's vote per target height (recent heights): a different second one is a double vote. */
   private readonly byHeight = new Map<string, Attestation>()
   private doubleVoteListener?: (a: Attestation, b: Attestation) => void
+  /**
+   * Votes for blocks not seen yet (gossip can outrun the block), replayed when the block is
+   * added. Bounded: a validator signing votes for made-up blocks cannot grow it without limit.
+   */
+  private readonly early = new Map<string, Attestation[]>()
+  private earlyCount = 0
+  static readonly MAX_EARLY_VOTES = 4096
 
   constructor(
     private readonly chainId: bigint,
@@ -109,6 +116,12 @@ export class FinalityGadget {
     if (!this.tracker.has(hex(h.parentHash))) return // below the finalized root: irrelevant to finality
     this.tracker.addBlock({ hash, parent: hex(h.parentHash), height: h.number, epoch })
     for (const a of h.attestations) this.count(a)
+    const waiting = this.early.get(hash)
+    if (waiting) {
+      this.early.delete(hash)
+      this.earlyCount -= waiting.length
+      for (const a of waiting) this.count(a)
+    }
   }
 
   /**
@@ -124,6 +137,22 @@ export class FinalityGadget {
       return false
     }
     if (!equalBytes(signer, a.validator)) return false
+    const target = hex(a.targetHash)
+    if (!this.tracker.has(target)) {
+      if (a.targetHeight <= this.tracker.finalized.height) return true // can never count
+      if (this.earlyCount >= FinalityGadget.MAX_EARLY_VOTES) {
+        const [oldest, list] = this.early.entries().next().value!
+        this.early.delete(oldest)
+        this.earlyCount -= list.length
+      }
+      const list = this.early.get(target) ?? []
+      if (list.length < 1024) {
+        list.push(a)
+        this.early.set(target, list)
+        this.earlyCount++
+      }
+      return true
+    }
     this.count(a)
     return true
   }
