@@ -192,11 +192,14 @@ export class ProofOfValueEngine implements ConsensusEngine {
     }
     const recent = await this.deps.contracts.recentReceipts(parent.stateRoot, producer, 32)
     const usable = recent.find((r) => !this.receiptProblem(r, producer, number, finalized))
-    if (!usable)
+    if (!usable) {
+      const newest = recent[0]
+      const why = newest ? ` (its newest, from block ${newest.blockNumber}: ${this.receiptProblem(newest, producer, number, finalized)})` : ''
       throw new ConsensusError(
         'NO_RECEIPT',
-        `${hex(producer)} has no accepted, final work receipt younger than ${this.params.receiptWindowBlocks} blocks: run jobs with --worker to earn one`,
+        `${hex(producer)} has no accepted, final work receipt younger than ${this.params.receiptWindowBlocks} blocks${why}: run jobs with --worker to earn one`,
       )
+    }
     this.chosenReceipt.set(key, usable)
     return usable
   }
