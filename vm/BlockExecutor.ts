@@ -160,6 +160,10 @@ export class BlockExecutor {
     const rejected: RejectedTx[] = []
     const bloom = new Uint8Array(256)
     let gasUsed = 0n
+    // Per-transaction EVM state must not leak in from an execution on another root (another
+    // branch's block, an empty block whose system call ran no transaction that would clear it).
+    vm.evm.journal.cleanJournal()
+    sm.originalStorageCache.clear()
     await sm.checkpoint()
     try {
       if (env.systemCalls?.length) await this.runSystemCalls(vm, block, env)
@@ -239,6 +243,12 @@ export class BlockExecutor {
     // The EVM wrote an empty account for the caller; keep the state free of it.
     const sys = await vm.stateManager.getAccount(caller)
     if (sys && sys.nonce === 0n && sys.balance === 0n && sys.isContract() === false) await vm.stateManager.deleteAccount(caller)
+    // Close the system calls as runTx closes a transaction: EIP-161 cleanup of touched accounts,
+    // a fresh journal, and no "original" storage values left over for EIP-2200 gas. Otherwise
+    // the first transaction of the block would be charged differently depending on whether the
+    // builder happened to try (and skip) another transaction first — and state roots diverge.
+    await vm.evm.journal.cleanup()
+    vm.evm.stateManager.originalStorageCache.clear()
   }
 }
 
