@@ -6,7 +6,7 @@ import type { Logger } from '../../common/logger.js'
 import { decryptBlob, encryptBlob, newContentKey } from '../../compute/AssetCipher.js'
 import { contentHash } from '../../compute/ContentHash.js'
 import { openKey, sealKey } from '../../compute/KeySeal.js'
-import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/index.js'
+import { loadSigningKey } from '../accounts/CliSigningKey.js'
 import { AssetClient } from './AssetClient.js'
 import { AssetError } from './AssetError.js'
 import { decodeMetadataUri, encodeMetadata } from './AssetMetadata.js'
@@ -36,25 +36,8 @@ interface ConnOpts {
 const MAX_ASSET_BYTES = 1024 * 1024 * 1024
 const ZERO = '0x0000000000000000000000000000000000000000'
 
-async function signingKey(o: ConnOpts): Promise<Uint8Array | undefined> {
-  if (o.keyFile) return hexToBytes((await readFile(o.keyFile, 'utf8')).trim())
-  if (!o.keystore) return undefined
-  const json = JSON.parse(await readFile(o.keystore, 'utf8')) as unknown
-  let password: string
-  if (o.password) password = (await readPasswordFile(o.password))[0] ?? ''
-  else {
-    const prompt = new HiddenPrompt()
-    try {
-      password = await prompt.ask(`Password for ${o.keystore}: `)
-    } finally {
-      prompt.close()
-    }
-  }
-  return decryptKeystore(json, password)
-}
-
 async function connect(o: ConnOpts): Promise<AssetClient> {
-  const key = await signingKey(o)
+  const key = await loadSigningKey(o)
   return AssetClient.connect(o.rpc, { ...(key ? { key } : {}), ...(o.from ? { from: o.from as Address } : {}) })
 }
 

@@ -8,7 +8,7 @@ import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
 import { decodeJson, encodeJobSpec, jobSpecHash, type JobSpec } from '../../compute/spec/JobSpec.js'
 import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
 import { WORK_MARKET_ADDRESS } from '../../genesis/WorkMarketGenesis.js'
-import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/index.js'
+import { loadSigningKey } from '../accounts/CliSigningKey.js'
 import { JobError } from './JobError.js'
 import { computeUnits, verifierCount, workloadId } from './JobEstimate.js'
 import { RPC_BLOB_CHUNK } from './MarketRpcMethods.js'
@@ -37,25 +37,8 @@ interface ConnOpts {
 
 const FINAL = new Set(['accepted', 'refunded'])
 
-async function signingKey(o: ConnOpts): Promise<Uint8Array | undefined> {
-  if (o.keyFile) return hexToBytes((await readFile(o.keyFile, 'utf8')).trim())
-  if (!o.keystore) return undefined
-  const json = JSON.parse(await readFile(o.keystore, 'utf8')) as unknown
-  let password: string
-  if (o.password) password = (await readPasswordFile(o.password))[0] ?? ''
-  else {
-    const prompt = new HiddenPrompt()
-    try {
-      password = await prompt.ask(`Password for ${o.keystore}: `)
-    } finally {
-      prompt.close()
-    }
-  }
-  return decryptKeystore(json, password)
-}
-
 async function connect(o: ConnOpts): Promise<{ chain: RpcMarketChain; market: WorkMarketReader }> {
-  const key = await signingKey(o)
+  const key = await loadSigningKey(o)
   const chain = await RpcMarketChain.connect(o.rpc, { ...(key ? { key } : {}), ...(o.from ? { from: o.from as Address } : {}) })
   return { chain, market: new WorkMarketReader(chain) }
 }
