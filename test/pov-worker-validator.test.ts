@@ -51,34 +51,49 @@ t.test('a worker process earns weight from its job and becomes the fourth valida
       }
     cleanup()
   })
-  const plan = await planMarketNet(dir, ['v0', 'v1', 'v2', 'worker', 'verifier'], { slotSeconds: 2 })
-  // Three genesis validators with a token weight (10^9 wei each: it decays, but stays above
-  // zero for the test) and 4-slot epochs of 2 s slots (a silent leader's backup seals 1 s in),
-  // so work that counts dominates the draw soon after it is earned.
-  const g = JSON.parse(readFileSync(plan.genesis, 'utf8')) as GenesisFile
-  const genesisValidators = ['v0', 'v1', 'v2'].map((n) => plan.members[n]!.address.toLowerCase() as Address)
-  const pov = povGenesisValidators(genesisValidators.map((address) => ({ address, bond: 10n * ETHER, weight: 10n ** 9n })))
-  const issuer = bytesToHex(privateKeyToAddress(deriveKeys(DEV_MNEMONIC, 20)[19]!)) as Address
-  g.config.epochLength = 4
-  g.config.producers = genesisValidators
-  g.config.systemContracts = {
-    ...g.config.systemContracts,
-    WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, pov.receipts, WORK_MARKET_ADDRESS),
-    ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, 1000n * ETHER, VALIDATOR_SET_ADDRESS),
-  }
-  writeFileSync(plan.genesis, JSON.stringify(g, null, 2))
+  // The p2p ports are picked free before the processes start; a parallel test may take one in
+  // between (EADDRINUSE): then the whole network is planned again on new ports.
+  const setUp = async (attempt: number) => {
+    const plan = await planMarketNet(join(dir, `try${attempt}`), ['v0', 'v1', 'v2', 'worker', 'verifier'], { slotSeconds: 2 })
+    // Three genesis validators with a token weight (10^9 wei each: it decays, but stays above
+    // zero for the test) and 4-slot epochs of 2 s slots (a silent leader's backup seals 1 s in),
+    // so work that counts dominates the draw soon after it is earned.
+    const g = JSON.parse(readFileSync(plan.genesis, 'utf8')) as GenesisFile
+    const genesisValidators = ['v0', 'v1', 'v2'].map((n) => plan.members[n]!.address.toLowerCase() as Address)
+    const pov = povGenesisValidators(genesisValidators.map((address) => ({ address, bond: 10n * ETHER, weight: 10n ** 9n })))
+    const issuer = bytesToHex(privateKeyToAddress(deriveKeys(DEV_MNEMONIC, 20)[19]!)) as Address
+    g.config.epochLength = 4
+    g.config.producers = genesisValidators
+    g.config.systemContracts = {
+      ...g.config.systemContracts,
+      WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, pov.receipts, WORK_MARKET_ADDRESS),
+      ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, 1000n * ETHER, VALIDATOR_SET_ADDRESS),
+    }
+    writeFileSync(plan.genesis, JSON.stringify(g, null, 2))
 
-  const boot = [plan.members.v0!.multiaddr]
-  const t0 = Date.now()
-  // v0 first; the others join it (they sync its chain before they produce).
-  const first = await startMarketNode(plan, 'v0')
-  nodes.push(first)
-  const started = [first, ...(await Promise.all([
-    startMarketNode(plan, 'v1', { bootnodes: boot, args: ['--validator', plan.members.v1!.address] }),
-    startMarketNode(plan, 'v2', { bootnodes: boot, args: ['--validator', plan.members.v2!.address] }),
-    startMarketNode(plan, 'worker', { bootnodes: boot, worker: true, args: ['--validator', plan.members.worker!.address] }),
-  ]))]
-  nodes.push(...started.slice(1))
+    const boot = [plan.members.v0!.multiaddr]
+    const t0 = Date.now()
+    // v0 first; the others join it (they sync its chain before they produce).
+    const first = await startMarketNode(plan, 'v0')
+    nodes.push(first)
+    const started = [first, ...(await Promise.all([
+      startMarketNode(plan, 'v1', { bootnodes: boot, args: ['--validator', plan.members.v1!.address] }).then((n) => (nodes.push(n), n)),
+      startMarketNode(plan, 'v2', { bootnodes: boot, args: ['--validator', plan.members.v2!.address] }).then((n) => (nodes.push(n), n)),
+      startMarketNode(plan, 'worker', { bootnodes: boot, worker: true, args: ['--validator', plan.members.worker!.address] }).then((n) => (nodes.push(n), n)),
+    ]))]
+    return { plan, started, boot, t0 }
+  }
+  let net: Awaited<ReturnType<typeof setUp>> | undefined
+  for (let attempt = 0; !net; attempt++) {
+    try {
+      net = await setUp(attempt)
+    } catch (e) {
+      await Promise.all(nodes.splice(0).map((n) => n.stop()))
+      if (attempt >= 2 || !/EADDRINUSE/.test((e as Error).message)) throw e
+      t.comment(`a planned port was taken meanwhile; planning again (${(e as Error).message.slice(0, 80)}…)`)
+    }
+  }
+  const { plan, started, boot, t0 } = net
   const [v0, , , worker] = started
   const url = v0!.httpUrl
   const W = worker!.member.address
