@@ -64,7 +64,7 @@ const PLAN_FILE = 'devnet-plan.json'
 export const MANIFEST_FILE = 'devnet.json'
 
 /** A free TCP port on 127.0.0.1 (the OS picks; released before use). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer()
     srv.once('error', rej)

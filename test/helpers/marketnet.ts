@@ -7,13 +7,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { Address } from 'viem'
 import { getAddress } from 'viem'
 import { bytesToHex } from '../../common/bytes.js'
 import { Keystore, TEST_SCRYPT } from '../../node/accounts/Keystore.js'
-import { devnetGenesis } from '../../node/devnet.js'
+import { devnetGenesis, freePort } from '../../node/devnet.js'
 import { loadOrCreateNodeKey } from '../../network/NodeIdentity.js'
 import { startNodeProcess, type NodeProcess } from './devnode.js'
 
@@ -27,18 +26,6 @@ export interface MarketNetMember {
   /** Fixed in advance (node key in the datadir, a free port) so nodes can be started together. */
   multiaddr: string
   p2pPort: number
-}
-
-/** A free TCP port on 127.0.0.1 (the OS picks; released before use). */
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => res(port))
-    })
-  })
 }
 
 export interface MarketNetPlan {
