@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from './freePort.js'
+import { freePort } from '../node/FreePort.js'
 import { RpcClient } from './RpcClient.js'
 import { log, sleep } from './stats.js'
 

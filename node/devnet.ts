@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
@@ -14,6 +13,7 @@ import { privateKeyToAddress } from '../chain/Seal.js'
 import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
 import { Keystore, LIGHT_SCRYPT } from './accounts/Keystore.js'
 import { NodeError } from './errors.js'
+import { freePort } from './FreePort.js'
 
 /**
  * `povchain devnet --nodes N [--dir D]`: a local multi-producer network on loopback.
@@ -62,18 +62,6 @@ export interface DevnetManifest {
 
 const PLAN_FILE = 'devnet-plan.json'
 export const MANIFEST_FILE = 'devnet.json'
-
-/** A free TCP port on 127.0.0.1 (the OS picks; released before use). */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.once('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => res(port))
-    })
-  })
-}
 
 /**
  * The dev genesis with the N node keys as the genesis validators of Proof of Value: each with
