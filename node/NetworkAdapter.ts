@@ -131,11 +131,13 @@ export class NetworkAdapter implements ChainAccess {
 }
 
 /** compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached). */
-export function blobProvider(store: BlobStore): BlobProvider {
+export function blobProvider(store: BlobStore, servesPeers?: (hash: string) => Promise<boolean>): BlobProvider {
   let last: { hex: string; data: Uint8Array } | undefined
   return {
     async read(hash, offset, length) {
       const hex = bytesToHex(hash)
+      // Paid and removed assets' blobs need a requester the protocol does not carry (node/assets/BlobAccessPolicy.ts).
+      if (servesPeers && !(await servesPeers(hex))) return undefined
       if (last?.hex !== hex) {
         if (!(await store.has(hex))) return undefined
         last = { hex, data: await store.get(hex) }

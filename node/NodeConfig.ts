@@ -4,6 +4,7 @@ import type { TxPoolOptions } from '../chain/txpool/options.js'
 import type { NetworkOptions } from '../network/Network.js'
 import type { RpcOptions } from '../rpc/RpcOptions.js'
 import type { LogFormat } from './logging.js'
+import type { AssetNodeConfig } from './assets/AssetNodeService.js'
 import type { WorkerConfig } from './worker/WorkerService.js'
 
 /** Everything `povchain node` can be told; each field is one CLI flag. */
@@ -37,6 +38,8 @@ export interface NodeConfig {
   producerKey?: Uint8Array
   /** --worker and --worker.*: work (and verify) in the WorkMarket with unlocked accounts. */
   worker?: WorkerConfig
+  /** --assets.*: the marketplace's node side (job grants, paid downloads, removed assets). */
+  assets?: AssetNodeConfig
 }
 
 export function defaultDatadir(dev: boolean): string {

@@ -40,6 +40,7 @@ import { marketRpcMethods } from './jobs/MarketRpcMethods.js'
 import { WorkMarketReader } from './jobs/WorkMarketReader.js'
 import { blobProvider, NetworkAdapter } from './NetworkAdapter.js'
 import { WorkerService } from './worker/WorkerService.js'
+import { AssetNodeService, loadNodeKeys } from './assets/AssetNodeService.js'
 import { SlotProducer } from './SlotProducer.js'
 import { TxJournal } from './TxJournal.js'
 import type { NodeConfig } from './NodeConfig.js'
@@ -86,6 +87,8 @@ export class PovNode {
   network?: Network
   /** The work-market worker side (--worker). */
   workers?: WorkerService
+  /** The marketplace's node side: blob access, job grants, removed assets (--assets.*). */
+  assets?: AssetNodeService
   private rpc?: Awaited<ReturnType<typeof startRpcServers>>
   private stopping?: Promise<void>
   backend!: NodeBackend
@@ -218,6 +221,9 @@ export class PovNode {
     // Content-addressed blobs (specs, datasets, checkpoints, models): served to peers and over pov_ RPC.
     const blobs = new BlobStore({ dir: join(cfg.datadir, 'compute') }, { logger: log, metrics })
     await importBundledDatasets(blobs)
+    // Keys the node holds (dev accounts, --unlock'ed ones): they open grants of closed assets.
+    const nodeKeys = await loadNodeKeys({ devKeys, datadir: cfg.datadir, ...(cfg.unlock ? { unlock: cfg.unlock } : {}), ...(cfg.passwordFile ? { passwordFile: cfg.passwordFile } : {}) })
+    const assets = (this.assets = new AssetNodeService(cfg.assets ?? {}, { chainId: spec.chainId, datadir: cfg.datadir, keys: nodeKeys, logger: log, metrics }))
 
     if (cfg.p2p) {
       const { key } = await loadOrCreateNodeKey(cfg.datadir)
@@ -225,7 +231,7 @@ export class PovNode {
         { ...cfg.p2p, clientName: `povchain/v${VERSION}` },
         {
           chain: new NetworkAdapter(spec.chainId, genesisHash, { store, chain, validator, pool, common }),
-          blobs: blobProvider(blobs),
+          blobs: blobProvider(blobs, (h) => assets.servesPeers(h as `0x${string}`)),
           privateKey: key,
           logger: log,
           metrics,
@@ -255,7 +261,8 @@ export class PovNode {
       nodeId: bytesToHex(genesisHash).slice(2, 18),
       network: this.network,
     })
-    this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs }))
+    assets.bind(this.backend)
+    this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs, blobAccess: assets }))
     this.backend.addMethods(povRpcMethods({ chain, store, contracts, engine }))
 
     if (producer) {
@@ -294,8 +301,9 @@ export class PovNode {
       if (pool.status().pending > 0) this.miner.trigger()
     }
     this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
+    await assets.start(this.backend, blobs)
     if (cfg.worker) {
-      this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, logger: log, metrics })
+      this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, keys: nodeKeys, logger: log, metrics })
       await this.workers.start()
     }
   }
@@ -324,6 +332,7 @@ export class PovNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.workers?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the worker failed'))
+      await this.assets?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the asset services failed'))
       await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
       await this.miner?.stop()
       await this.slotProducer?.stop()

@@ -12,6 +12,7 @@ import { registerComputeCommands } from '../compute/cli.js'
 import { registerJobCommands } from './jobs/jobCommands.js'
 import { registerAssetCommands } from './assets/AssetCommand.js'
 import { addWorkerOptions, workerConfigFromOptions } from './worker/workerFlags.js'
+import { addAssetNodeOptions, assetConfigFromOptions } from './assets/assetFlags.js'
 import { registerBridgeCommands } from '../bridge/cli.js'
 import { bridgeCliContext } from './bridgeCliContext.js'
 import { registerAccountCommands } from './accounts/index.js'
@@ -32,9 +33,9 @@ const program = new Command()
   .version(VERSION)
   .showHelpAfterError()
 
-addWorkerOptions(program
+addAssetNodeOptions(addWorkerOptions(program
   .command('node')
-  .description('run a node (with --dev: a local dev chain that wallets and developer tools accept)'))
+  .description('run a node (with --dev: a local dev chain that wallets and developer tools accept)')))
   .option('--dev', 'dev chain: chain id 31337, 20 funded accounts of the Hardhat mnemonic, automine', false)
   .option('--dev.period <seconds>', 'seal a block every N seconds instead of on each transaction', int('--dev.period'), 0)
   .option('--datadir <dir>', 'data directory (default ~/.povchain/dev with --dev, ~/.povchain/main otherwise)')
@@ -104,6 +105,7 @@ addWorkerOptions(program
         : undefined,
       producer: (o.validator ?? o.producer) as string | undefined,
       worker: workerConfigFromOptions(o, dev),
+      assets: assetConfigFromOptions(o),
     }
     const node = new PovNode(cfg, log)
     let stopping = false

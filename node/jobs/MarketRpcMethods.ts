@@ -127,7 +127,12 @@ const address = (v: unknown, what: string): Address => {
  * node's blob store (how clients upload specs and datasets and download results, and how
  * workers exchange checkpoints until they do it over the network's blob protocol).
  */
-export function marketRpcMethods(d: { market: WorkMarketReader; blobs: BlobStore }): Record<string, Method> {
+export function marketRpcMethods(d: {
+  market: WorkMarketReader
+  blobs: BlobStore
+  /** Who may read which blob (node/assets/AssetNodeService.ts): throws when this read is refused. */
+  blobAccess?: { checkRpcRead(hash: Hex, length: number, auth: unknown): Promise<void> }
+}): Record<string, Method> {
   const { market, blobs } = d
   return {
     pov_getJob: async ([id]) => {
@@ -174,14 +179,18 @@ export function marketRpcMethods(d: { market: WorkMarketReader; blobs: BlobStore
       for (const a of workers) capacity = capacity > 0n ? capacity : (await market.worker(a)).capacity
       return { specHash: jobSpecHash(spec), units: q(units), unitPrice: q(unitPrice), price: q(price), workers: workers.length, seconds: capacity > 0n ? Number(units) / Number(capacity) : null }
     },
-    /** pov_getBlob(hash, offset?, length?): {total, data} of a blob this node holds, or null. */
-    pov_getBlob: async ([h, offset, length]) => {
+    /**
+     * pov_getBlob(hash, offset?, length?, auth?): {total, data} of a blob this node holds, or null.
+     * A paid asset's blob needs `auth`, a signed blob request (node/assets/DownloadAuth.ts).
+     */
+    pov_getBlob: async ([h, offset, length, auth]) => {
       const hash = hash32(h, 'hash')
       if (!(await blobs.has(hash))) return null
-      const bytes = await blobs.get(hash)
       const from = offset === undefined ? 0 : Number(offset)
       const len = Math.min(RPC_BLOB_CHUNK, length === undefined ? RPC_BLOB_CHUNK : Number(length))
       if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(len) || len < 0) throw badParams('offset and length must be non-negative integers')
+      await d.blobAccess?.checkRpcRead(hash, len, auth)
+      const bytes = await blobs.get(hash)
       return { total: bytes.length, data: bytesToHex(bytes.subarray(from, from + len)) }
     },
     /** pov_putBlob(data): stores a blob (≤ 1 MiB per call) and returns its content hash. */

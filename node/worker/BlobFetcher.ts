@@ -14,9 +14,16 @@ export interface RemoteBlobSource {
   readonly name: string
   /** The transport, the `source` label of the fetch metrics. */
   readonly kind: 'p2p' | 'rpc'
-  /** The bytes, or undefined when the source does not hold the blob. The caller checks the hash. */
-  fetch(hash: Hex, maxBytes: number): Promise<Uint8Array | undefined>
+  /**
+   * The bytes, or undefined when the source does not hold the blob (or will not serve it). The
+   * caller checks the hash. `auth` signs a request for a paid asset's blob (node/assets/DownloadAuth.ts);
+   * sources that carry no requester ignore it.
+   */
+  fetch(hash: Hex, maxBytes: number, auth?: BlobAuth): Promise<Uint8Array | undefined>
 }
+
+/** Makes a fresh signed blob request for `hash` (JSON form of node/assets/DownloadAuth.ts's SignedBlobRequest). */
+export type BlobAuth = (hash: Hex) => Promise<object>
 
 /**
  * network/'s blob_by_hash protocol (any connected peer that holds it), paced below the serving
@@ -66,12 +73,13 @@ export function rpcBlobSource(url: string): RemoteBlobSource {
   return {
     name: url,
     kind: 'rpc',
-    async fetch(hash, maxBytes) {
+    async fetch(hash, maxBytes, auth) {
       const parts: Uint8Array[] = []
       let offset = 0
       let total = -1
+      const signed = auth ? await auth(hash) : undefined
       do {
-        const r = await client.request<{ total: number; data: Hex } | null>('pov_getBlob', [hash, offset, RPC_BLOB_CHUNK]).catch(() => null)
+        const r = await client.request<{ total: number; data: Hex } | null>('pov_getBlob', signed ? [hash, offset, RPC_BLOB_CHUNK, signed] : [hash, offset, RPC_BLOB_CHUNK]).catch(() => null)
         if (!r) return undefined
         if (total < 0) total = r.total
         if (total > maxBytes || r.total !== total) return undefined
@@ -106,7 +114,8 @@ export class BlobFetcher {
     this.bytes = m.counter('povchain_worker_blob_fetched_bytes_total', 'Bytes of blobs the worker side read, by where they came from', ['source'])
   }
 
-  async get(hash: Hex): Promise<Uint8Array> {
+  /** `opts.auth`: sign requests for a paid asset's blob (sent to the sources that take it). */
+  async get(hash: Hex, opts: { auth?: BlobAuth } = {}): Promise<Uint8Array> {
     const h = hash.toLowerCase() as Hex
     const { store } = this.opts
     if (await store.has(h)) {
@@ -118,7 +127,7 @@ export class BlobFetcher {
     const max = this.opts.maxBytes ?? 256 * 1024 * 1024
     const misses: string[] = []
     for (const source of await this.opts.sources()) {
-      const bytes = await source.fetch(h, max).catch((e: Error) => e)
+      const bytes = await source.fetch(h, max, opts.auth).catch((e: Error) => e)
       if (!(bytes instanceof Uint8Array)) {
         misses.push(`${source.name}: ${bytes ? bytes.message : 'not there'}`)
         continue

@@ -6,6 +6,8 @@ import type { Metrics } from '../../common/metrics.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { AssignedJob, ComputeWorker, JobOutcome, JobSource } from '../../compute/worker/ComputeWorker.js'
 import type { SessionStore } from '../../compute/worker/SessionStore.js'
+import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
+import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../jobs/MarketChain.js'
 import { encodeMarketCall, type MarketSession, type WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import { applyCheat, type WorkerCheat } from './Cheats.js'
@@ -30,7 +32,17 @@ export interface MarketWorkerOptions {
   lazyVerifier?: boolean
   /** Tests only: a dishonest worker. */
   cheat?: WorkerCheat
+  /**
+   * This identity's public key (64 bytes x ‖ y, hex) to publish in the AssetRegistry
+   * (`setPublicKey`) at registration unless it is there already, so asset owners can seal job
+   * grants to it. Undefined when the node does not hold the private key.
+   */
+  publicKey?: Hex
 }
+
+/** Thrown while a closed input's grant has not arrived: retried, never held against anyone. */
+const GRANT_PENDING = 'ASSET_GRANT_PENDING'
+const isGrantPending = (e: unknown) => (e as { code?: string }).code === GRANT_PENDING
 
 const nowSec = () => BigInt(Math.floor(Date.now() / 1000))
 const ZERO32 = `0x${'00'.repeat(32)}` as Hex
@@ -51,6 +63,7 @@ export class MarketWorker implements JobSource {
   private readonly inFlight = new Set<Hex>()
   private readonly verdicts = new Map<string, SessionVerdict>()
   private readonly verifyFailures = new Map<Hex, number>()
+  private readonly grantWaitLogged = new Set<Hex>()
   private timer?: NodeJS.Timeout
   private ticking?: Promise<void>
   private stopped = false
@@ -122,6 +135,25 @@ export class MarketWorker implements JobSource {
       await this.send('update', encodeMarketCall('updateWorker', [this.opts.capacity, this.opts.slots, this.opts.endpoint]))
     }
     this.registered = true
+    await this.ensurePublicKey()
+  }
+
+  /** Publishes the identity's public key in the AssetRegistry unless it is there (a chain without the registry: nothing to do). */
+  private async ensurePublicKey(): Promise<void> {
+    const pub = this.opts.publicKey
+    if (!pub) return
+    try {
+      const have = await new AssetRegistryReader(this.d.chain).publicKeyOf(this.address).catch((e: { code?: string }) => {
+        if (e.code === 'ASSET_NO_REGISTRY') return undefined
+        throw e
+      })
+      if (have === undefined || have.toLowerCase() === pub.toLowerCase()) return
+      this.counters.inc({ action: 'set-public-key' })
+      await this.d.chain.send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('setPublicKey', [pub]))
+      this.log.info({ publicKey: pub }, 'published the public key in the asset registry (owners seal job grants to it)')
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not publish the public key in the asset registry; owners cannot seal job grants to this worker')
+    }
   }
 
   // ------------------------------------------------------------------ JobSource (compute)
@@ -136,10 +168,17 @@ export class MarketWorker implements JobSource {
         this.inFlight.delete(sid)
         return null
       }
-      const { spec, inputs } = await this.d.verifier.jobInputs(job)
+      const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
       this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash, runtime: this.opts.runtime === 'docker' ? 'docker' : spec.runtime.type }, 'running assigned session')
       return { jobId: sid, spec, inputs, ...(this.opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}) }
     } catch (e) {
+      if (isGrantPending(e)) {
+        // Put back by the next tick while the commit time allows; the owner's node answers within blocks.
+        if (!this.grantWaitLogged.has(sid)) this.log.info({ sessionId: sid, err: (e as Error).message }, 'waiting for the job grant of a closed input')
+        this.grantWaitLogged.add(sid)
+        this.inFlight.delete(sid)
+        return null
+      }
       this.log.warn({ sessionId: sid, err: (e as Error).message }, 'cannot start the session; giving it up')
       await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
       this.inFlight.delete(sid)
@@ -161,7 +200,7 @@ export class MarketWorker implements JobSource {
       if (this.opts.cheat) {
         const s = (await this.d.market.session(sid))!
         const job = (await this.d.market.job(s.jobId))!
-        const { spec, inputs } = await this.d.verifier.jobInputs(job)
+        const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
         result = applyCheat(this.opts.cheat, spec, inputs, result)
         await this.d.sessions.save(spec, result)
         this.log.warn({ sessionId: sid, cheat: this.opts.cheat }, 'committing a dishonest session (test)')
@@ -255,6 +294,12 @@ export class MarketWorker implements JobSource {
         try {
           verdict = this.opts.lazyVerifier ? { accept: true, reason: 'lazy: not checked (test)' } : await this.d.verifier.verify(s, job, this.address)
         } catch (e) {
+          if (isGrantPending(e)) {
+            // No grant of a closed input (yet): not the worker's fault — wait; no vote rather than a wrong one.
+            if (!this.grantWaitLogged.has(sid)) this.log.info({ sessionId: sid, err: (e as Error).message }, 'verification waits for a grant of a closed input')
+            this.grantWaitLogged.add(sid)
+            return
+          }
           // The worker's blobs may not be reachable yet: retry a few ticks, then count it against the worker.
           const n = (this.verifyFailures.get(sid) ?? 0) + 1
           this.verifyFailures.set(sid, n)

@@ -12,6 +12,7 @@ import type { SessionRecord } from '../../compute/worker/SessionStore.js'
 import { parseSpecBlob } from '../jobs/MarketRpcMethods.js'
 import type { MarketJob, MarketSession, WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import type { BlobFetcher } from './BlobFetcher.js'
+import type { JobAssetInputs } from './JobAssetInputs.js'
 
 export interface SessionVerdict {
   accept: boolean
@@ -30,22 +31,27 @@ export class SessionVerifier {
   private readonly verifier: ReexecutionVerifier
 
   constructor(
-    private readonly d: { market: WorkMarketReader; fetcher: BlobFetcher; logger: Logger; metrics: Metrics; sampling?: SamplingPolicy },
+    private readonly d: { market: WorkMarketReader; fetcher: BlobFetcher; logger: Logger; metrics: Metrics; sampling?: SamplingPolicy; assets?: JobAssetInputs },
   ) {
     this.verifier = new ReexecutionVerifier({ policy: d.sampling ?? DEFAULT_SAMPLING_POLICY }, { logger: d.logger, metrics: d.metrics })
   }
 
-  /** Loads the job's spec and inputs (used by workers too). */
-  async jobInputs(job: MarketJob): Promise<{ spec: ReturnType<typeof parseSpecBlob>; inputs: WorkloadInputs }> {
+  /**
+   * Loads the job's spec and inputs (used by workers too), as identity `me` may read them: a
+   * closed asset the job uses is decrypted with `me`'s grant (JobAssetInputs; ASSET_GRANT_PENDING
+   * while there is none yet).
+   */
+  async jobInputs(job: MarketJob, me?: Address): Promise<{ spec: ReturnType<typeof parseSpecBlob>; inputs: WorkloadInputs }> {
     const spec = parseSpecBlob(await this.d.fetcher.get(job.specHash), job.specHash)
     const inputs: WorkloadInputs = {}
-    if (spec.dataset) inputs.dataset = await this.d.fetcher.get(spec.dataset)
-    if (spec.model) inputs.model = await this.d.fetcher.get(spec.model)
+    const input = (h: Hex) => (this.d.assets ? this.d.assets.input(h, job, me) : this.d.fetcher.get(h))
+    if (spec.dataset) inputs.dataset = await input(spec.dataset as Hex)
+    if (spec.model) inputs.model = await input(spec.model as Hex)
     return { spec, inputs }
   }
 
   async verify(session: MarketSession, job: MarketJob, me: Address): Promise<SessionVerdict> {
-    const { spec, inputs } = await this.jobInputs(job)
+    const { spec, inputs } = await this.jobInputs(job, me)
     const c = session.result
     const commitment: SessionCommitment = {
       version: 1,

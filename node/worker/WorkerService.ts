@@ -14,7 +14,11 @@ import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { JobError } from '../jobs/JobError.js'
 import { BackendMarketChain, backendCaller } from '../jobs/MarketChain.js'
 import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { bytesToHex } from '../../common/bytes.js'
+import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { BlobFetcher, networkBlobSource, rpcBlobSource, type RemoteBlobSource } from './BlobFetcher.js'
+import { JobAssetInputs } from './JobAssetInputs.js'
 import type { WorkerCheat } from './Cheats.js'
 import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskIssuer.js'
 import { MarketWorker } from './MarketWorker.js'
@@ -79,6 +83,11 @@ export class WorkerService {
         isBehind?(): boolean
         publishTransaction?(raw: Uint8Array): Promise<number>
       }
+      /**
+       * Private keys the node holds, by lowercase address: a worker identity's key opens its
+       * grants of closed assets and signs its blob requests, and its public key is published.
+       */
+      keys?: Map<string, Uint8Array>
       logger: Logger
       metrics: Metrics
     },
@@ -134,7 +143,24 @@ export class WorkerService {
     }
     const fetcher = new BlobFetcher({ store: blobs, sources }, { logger, metrics })
     const sessions = new SessionStore(blobs)
-    const verifier = new SessionVerifier({ market, fetcher, logger, metrics, ...(this.cfg.sampling ? { sampling: this.cfg.sampling } : {}) })
+    const keys = this.d.keys ?? new Map<string, Uint8Array>()
+    // One chain per identity: its transactions go one at a time, so nonces never race.
+    const chains = new Map<string, BackendMarketChain>()
+    const chainFor = (who: Address) => {
+      let c = chains.get(who.toLowerCase())
+      if (!c) chains.set(who.toLowerCase(), (c = new BackendMarketChain(backend, getAddress(who) as Address)))
+      return c
+    }
+    const assets = new JobAssetInputs({
+      registry: new AssetRegistryReader(backendCaller(backend)),
+      market,
+      fetcher,
+      keys,
+      chainFor,
+      chainId: backend.chainId,
+      logger,
+    })
+    const verifier = new SessionVerifier({ market, fetcher, logger, metrics, assets, ...(this.cfg.sampling ? { sampling: this.cfg.sampling } : {}) })
     for (const a of this.cfg.accounts) {
       const address = getAddress(a) as Address
       own.add(address.toLowerCase())
@@ -143,6 +169,8 @@ export class WorkerService {
         { logger, metrics },
       )
       const b = this.cfg.behaviour?.[address.toLowerCase()] ?? {}
+      const key = keys.get(address.toLowerCase())
+      if (!key) this.log.warn({ worker: address }, 'the node does not hold this identity\'s private key: it cannot read closed assets nor publish its public key')
       const worker = new MarketWorker(
         {
           address,
@@ -153,9 +181,10 @@ export class WorkerService {
           runtime,
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
+          ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
           ...b,
         },
-        { chain: new BackendMarketChain(backend, address), market, blobs, sessions, compute, verifier, logger, metrics },
+        { chain: chainFor(address), market, blobs, sessions, compute, verifier, logger, metrics },
       )
       this.workers.push(worker)
     }

@@ -1,0 +1,129 @@
+import { join } from 'node:path'
+import { getAddress, type Hex } from 'viem'
+import { bytesToHex } from '../../common/bytes.js'
+import type { Logger } from '../../common/logger.js'
+import type { Metrics } from '../../common/metrics.js'
+import { privateKeyToAddress } from '../../chain/Seal.js'
+import type { BlobStore } from '../../compute/worker/BlobStore.js'
+import type { RpcBackend } from '../../rpc/RpcBackend.js'
+import { readPasswordFile } from '../accounts/AccountManager.js'
+import { Keystore } from '../accounts/Keystore.js'
+import { backendCaller } from '../jobs/MarketChain.js'
+import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { AssetError } from './AssetError.js'
+import { AssetRegistryReader } from './AssetRegistryReader.js'
+import { BlobAccessPolicy } from './BlobAccessPolicy.js'
+import { blobRequestFromJson } from './DownloadAuth.js'
+import { JobGrantResponder } from './JobGrantResponder.js'
+import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
+
+/** `povchain node --assets.*`: the marketplace's node side. One field per flag (node/cli.ts). */
+export interface AssetNodeConfig {
+  /**
+   * --assets.answer-grants [addresses]: answer job grant requests (and grant the verifiers of
+   * running jobs) for these asset owners, whose keys the node holds; [] = every key it holds
+   * (--dev: the dev accounts; otherwise the --unlock'ed ones). Undefined: off.
+   */
+  answerGrants?: string[]
+  /** --assets.no-verifier-grants: do not grant verifiers (default: grant them while the job runs). */
+  grantVerifiers?: boolean
+  /** --assets.keep-removed: keep (and never serve) the blobs of removed assets instead of deleting them. */
+  keepRemoved?: boolean
+  /** --assets.free-downloads: serve paid assets' blobs without checking that the requester paid. */
+  freeDownloads?: boolean
+  pollMs?: number
+}
+
+/**
+ * The private keys this node holds, by lowercase address: the dev accounts in --dev, the
+ * --unlock'ed keystore accounts otherwise (unlocked again here: the AccountManager keeps its
+ * keys to itself). They open grants of closed assets (ECDH needs the key, not a signature).
+ */
+export async function loadNodeKeys(o: { devKeys: Uint8Array[]; datadir: string; unlock?: string[] | 'all'; passwordFile?: string }): Promise<Map<string, Uint8Array>> {
+  const keys = new Map<string, Uint8Array>()
+  for (const k of o.devKeys) keys.set(bytesToHex(privateKeyToAddress(k)).toLowerCase(), k)
+  if (o.unlock && o.passwordFile) {
+    const ks = new Keystore(join(o.datadir, 'keystore'))
+    const passwords = await readPasswordFile(o.passwordFile)
+    const addresses = o.unlock === 'all' ? (await ks.list()).map((e) => bytesToHex(e.address)) : o.unlock
+    for (const [i, a] of addresses.entries()) {
+      const key = await ks.unlock(a, passwords[Math.min(i, passwords.length - 1)]!)
+      keys.set(bytesToHex(privateKeyToAddress(key)).toLowerCase(), key)
+    }
+  }
+  return keys
+}
+
+/**
+ * The marketplace on a node: who may read which blob (BlobAccessPolicy: pov_getBlob with signed
+ * requests, the network's blob_by_hash anonymous), the owner's job-grant answers
+ * (JobGrantResponder) and the removal of removed assets' blobs (RemovedAssetJanitor).
+ * The network starts before the node's backend exists, so the readers are bound later (`bind`).
+ */
+export class AssetNodeService {
+  readonly access: BlobAccessPolicy
+  responder?: JobGrantResponder
+  janitor?: RemovedAssetJanitor
+  private registry?: AssetRegistryReader
+  private market?: WorkMarketReader
+  private readonly log: Logger
+
+  constructor(
+    private readonly cfg: AssetNodeConfig,
+    private readonly d: { chainId: bigint; datadir: string; keys: Map<string, Uint8Array>; logger: Logger; metrics: Metrics },
+  ) {
+    this.log = d.logger.child({ component: 'assets' })
+    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, logger: d.logger })
+  }
+
+  bind(backend: RpcBackend): void {
+    this.registry = new AssetRegistryReader(backendCaller(backend))
+    this.market = new WorkMarketReader(backendCaller(backend))
+  }
+
+  /** For the network's blob_by_hash (no requester): serve only what needs none. Never throws. */
+  async servesPeers(hash: Hex): Promise<boolean> {
+    if (this.cfg.freeDownloads) return true
+    return this.access.servesAnonymously(hash).catch((e: Error) => {
+      this.log.warn({ hash, err: e.message }, 'blob access check failed: not serving the blob to a peer')
+      return false
+    })
+  }
+
+  /**
+   * pov_getBlob's check: throws ASSET_BLOB_REFUSED (JSON-RPC -32001) when the blob is not
+   * served to this requester. A 0-byte read (a presence probe) reveals only the size, which
+   * the chain states anyway, and is always answered.
+   */
+  async checkRpcRead(hash: Hex, length: number, auth: unknown): Promise<void> {
+    if (this.cfg.freeDownloads || length === 0) return
+    const request = auth === undefined || auth === null ? undefined : blobRequestFromJson(auth)
+    const d = await this.access.decide(hash, request)
+    if (!d.serve) throw new AssetError('BLOB_REFUSED', d.message, { rpcCode: -32001 })
+  }
+
+  async start(backend: RpcBackend, blobs: BlobStore): Promise<void> {
+    const dir = join(this.d.datadir, 'assets')
+    if (!this.cfg.keepRemoved) {
+      this.janitor = new RemovedAssetJanitor({ stateFile: join(dir, 'removed-assets.json'), ...(this.cfg.pollMs ? { pollMs: this.cfg.pollMs } : {}) }, { backend, blobs, onDropped: (h) => this.access.invalidate(h), logger: this.d.logger, metrics: this.d.metrics })
+      this.janitor.start()
+    }
+    if (this.cfg.answerGrants) {
+      const wanted = this.cfg.answerGrants.map((a) => a.toLowerCase())
+      const keys = new Map([...this.d.keys].filter(([a]) => wanted.length === 0 || wanted.includes(a)))
+      const missing = wanted.filter((a) => !keys.has(a))
+      if (missing.length) throw new AssetError('NO_KEY', `--assets.answer-grants: the node holds no key of ${missing.map((a) => getAddress(a)).join(', ')} (unlock it with --unlock and --password)`)
+      if (keys.size === 0) this.log.warn('--assets.answer-grants: the node holds no keys; no job grant will be answered')
+      this.responder = new JobGrantResponder(
+        { keys, stateFile: join(dir, 'job-grants.json'), ...(this.cfg.grantVerifiers === false ? { grantVerifiers: false } : {}), ...(this.cfg.pollMs ? { pollMs: this.cfg.pollMs } : {}) },
+        { backend, logger: this.d.logger, metrics: this.d.metrics },
+      )
+      this.responder.start()
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.responder?.stop()
+    await this.janitor?.stop()
+  }
+}

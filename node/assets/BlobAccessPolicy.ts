@@ -1,0 +1,137 @@
+import type { Address, Hex } from 'viem'
+import type { Logger } from '../../common/logger.js'
+import { silentLogger } from '../../common/logger.js'
+import type { WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import type { AssetRegistryReader, RegisteredAsset } from './AssetRegistryReader.js'
+import { verifyBlobRequest, type SignedBlobRequest } from './DownloadAuth.js'
+
+/** Why a blob is not served. */
+export type BlobRefusal = 'removed' | 'auth-required' | 'not-entitled'
+
+export type BlobAccessDecision = { serve: true; requester?: Address } | { serve: false; reason: BlobRefusal; message: string }
+
+/** Whether serving an asset's blob needs a paying (or otherwise entitled) requester. */
+export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDownload'>): boolean {
+  // Paid: the plaintext is what is sold. Closed: the blob is ciphertext, useless without a
+  // grant, so only a download price of its own gates it.
+  return a.access === 'paid' || (a.access === 'closed' && a.pricePerDownload > 0n)
+}
+
+/**
+ * What this node serves of its blob store, by the asset registry (genesis/contracts/AssetRegistry.md):
+ * - a blob that is no asset's content (specs, checkpoints, bundled data) or the content of a
+ *   free asset, or of a closed asset without a download price (ciphertext): to anyone;
+ * - the content of a **removed** asset (and of no live one): only to the participants of a job
+ *   that linked it before the removal (such a job still completes), named in a signed request;
+ * - the content of a paid asset (or a closed one with a download price): to a requester that
+ *   proves its account with a SignedBlobRequest and owns the asset, paid its download
+ *   (`downloads(id, requester) > 0`, see `payDownload`), holds a standing grant, or — naming the
+ *   job in the request — is the client, the current worker, a verifier of the current session,
+ *   or the job-grant holder of a job that links the asset (`jobUseOf`).
+ * The network's blob_by_hash protocol carries no requester, so peers get only what needs none.
+ * Decisions about a hash are cached for `cacheMs` (a blob is read chunk by chunk).
+ */
+export class BlobAccessPolicy {
+  private readonly byHash = new Map<string, bigint[]>()
+  private indexed = 0n
+  private readonly cache = new Map<string, { at: number; assets: RegisteredAsset[] }>()
+  private readonly log: Logger
+
+  constructor(
+    private readonly d: {
+      /** Bound once the node's backend exists (the network starts first). */
+      registry: () => AssetRegistryReader | undefined
+      market: () => WorkMarketReader | undefined
+      chainId: bigint
+      logger?: Logger
+      cacheMs?: number
+    },
+  ) {
+    this.log = (d.logger ?? silentLogger).child({ component: 'blob-access' })
+  }
+
+  /** The assets whose content is `hash` (fresh access and prices, cached briefly). */
+  async assetsOf(hash: Hex): Promise<RegisteredAsset[]> {
+    const reg = this.d.registry()
+    if (!reg) return []
+    const h = hash.toLowerCase()
+    const hit = this.cache.get(h)
+    if (hit && Date.now() - hit.at < (this.d.cacheMs ?? 1000)) return hit.assets
+    const count = await reg.count().catch(() => 0n)
+    // contentHash never changes after publish, so the index only grows.
+    for (let id = this.indexed + 1n; id <= count; id++) {
+      const a = await reg.asset(id)
+      if (!a) continue
+      const k = a.contentHash.toLowerCase()
+      this.byHash.set(k, [...(this.byHash.get(k) ?? []), id])
+      this.indexed = id
+    }
+    const assets: RegisteredAsset[] = []
+    for (const id of this.byHash.get(h) ?? []) {
+      const a = await reg.asset(id)
+      if (a) assets.push(a)
+    }
+    this.cache.set(h, { at: Date.now(), assets })
+    return assets
+  }
+
+  /** Forgets cached decisions (after an access change the node saw). */
+  invalidate(hash?: Hex): void {
+    if (hash) this.cache.delete(hash.toLowerCase())
+    else this.cache.clear()
+  }
+
+  /** Whether a blob may be served to an anonymous peer (the p2p protocol). */
+  async servesAnonymously(hash: Hex): Promise<boolean> {
+    return (await this.decide(hash)).serve
+  }
+
+  async decide(hash: Hex, request?: SignedBlobRequest): Promise<BlobAccessDecision> {
+    const assets = await this.assetsOf(hash)
+    if (assets.length === 0) return { serve: true }
+    const live = assets.filter((a) => a.access !== 'removed')
+    if (live.length === 0) {
+      // A job that linked the asset before its removal still completes: its participants may read it.
+      const job = request?.jobId ? await this.d.market()?.job(request.jobId) : undefined
+      if (request?.jobId && job?.status === 'running') {
+        const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash })
+        for (const a of assets) if (await this.jobParticipant(a, requester, request.jobId)) return { serve: true, requester }
+      }
+      return { serve: false, reason: 'removed', message: `blob ${hash} is the content of removed asset ${assets.map((a) => a.id).join(', ')}: this node no longer serves it` }
+    }
+    const gated = live.filter(downloadIsGated)
+    if (gated.length < live.length) return { serve: true }
+    const ids = gated.map((a) => a.id).join(', ')
+    if (!request) return { serve: false, reason: 'auth-required', message: `blob ${hash} is the content of paid asset ${ids}: send a signed blob request (pov_getBlob's 4th parameter; \`povchain asset fetch\` does it) from an account that paid the download (payDownload) or may use it` }
+    const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash })
+    for (const a of gated) if (await this.entitled(a, requester, request.jobId)) return { serve: true, requester }
+    return { serve: false, reason: 'not-entitled', message: `${requester} has not paid the download of asset ${ids} (payDownload), holds no grant of it and works on no job that uses it${request.jobId ? ` (job ${request.jobId})` : ''}` }
+  }
+
+  private async entitled(a: RegisteredAsset, who: Address, jobId: Hex | undefined): Promise<boolean> {
+    const reg = this.d.registry()!
+    const me = who.toLowerCase()
+    if (a.owner.toLowerCase() === me) return true
+    if ((await reg.read<bigint>('downloads', [a.id, who])) > 0n) return true
+    if (a.access === 'closed' && (await reg.grantOf(a.id, who)) !== '0x') return true
+    return jobId !== undefined && (await this.jobParticipant(a, who, jobId))
+  }
+
+  /** Whether `who` is the client, the job-grant holder, or the worker or a verifier of the running session of job `jobId`, which links asset `a`. */
+  private async jobParticipant(a: RegisteredAsset, who: Address, jobId: Hex): Promise<boolean> {
+    const reg = this.d.registry()!
+    const me = who.toLowerCase()
+    const use = await reg.jobUse(jobId)
+    if (!use.ids.includes(a.id)) return false
+    if (use.client.toLowerCase() === me) return true
+    const grant = await reg.jobGrantOf(a.id, jobId)
+    if (grant.worker.toLowerCase() === me) return true
+    const market = this.d.market()
+    const job = market && (await market.job(jobId))
+    const session = job && job.status === 'running' ? await market.session(job.session) : undefined
+    if (!session) return false
+    const ok = session.worker.toLowerCase() === me || session.verifiers.some((v) => v.toLowerCase() === me)
+    if (ok) this.log.debug({ asset: a.id.toString(), requester: who, jobId }, 'a participant of a job that uses the asset reads its blob')
+    return ok
+  }
+}

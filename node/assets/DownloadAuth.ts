@@ -1,0 +1,120 @@
+import { getAddress, hashMessage, isAddress, recoverAddress, type Address, type Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { bytesToHex } from '../../common/bytes.js'
+import { AssetError } from './AssetError.js'
+
+/**
+ * A signed blob request: who asks for a paid asset's blob, so that the serving node can check
+ * on chain that this account may have it (paid the download, holds a grant, owns it, or works
+ * on a job that uses it). The requester signs, as an EIP-191 personal message (so a wallet or a
+ * node's `eth_sign` can sign it too), the text
+ *
+ *   povchain blob request v1
+ *   chain <chain id, decimal>
+ *   blob <content hash, 0x-hex lowercase>
+ *   expires <unix seconds>
+ *   job <job id, 0x-hex lowercase | none>
+ *
+ * The chain id stops replays on another chain, the hash on another blob, the expiry (at most
+ * MAX_BLOB_REQUEST_VALIDITY_SEC ahead) bounds how long an overheard request can be reused —
+ * by someone who then only gets what the signer was entitled to anyway.
+ */
+export interface SignedBlobRequest {
+  requester: Address
+  chainId: bigint
+  hash: Hex
+  /** Unix seconds after which the request is refused. */
+  expiry: number
+  /** The job on whose behalf a worker, verifier or client asks (its participants may read the job's assets). */
+  jobId?: Hex
+  /** 65 bytes r ‖ s ‖ v. */
+  signature: Hex
+}
+
+/** Longest a signed request may be valid for. */
+export const MAX_BLOB_REQUEST_VALIDITY_SEC = 3600
+/** How long the clients' requests are valid for. */
+export const BLOB_REQUEST_VALIDITY_SEC = 300
+
+export type BlobRequestFields = Omit<SignedBlobRequest, 'signature' | 'requester'>
+
+/** The text the requester signs (see SignedBlobRequest). */
+export function blobRequestMessage(r: BlobRequestFields): string {
+  return `povchain blob request v1\nchain ${r.chainId.toString(10)}\nblob ${r.hash.toLowerCase()}\nexpires ${r.expiry}\njob ${r.jobId ? r.jobId.toLowerCase() : 'none'}`
+}
+
+/** Signs with a local private key. */
+export async function signBlobRequest(key: Uint8Array, r: BlobRequestFields): Promise<SignedBlobRequest> {
+  const account = privateKeyToAccount(bytesToHex(key) as Hex)
+  const signature = await account.signMessage({ message: blobRequestMessage(r) })
+  return { ...r, requester: account.address, signature }
+}
+
+/** Signs through anything that makes EIP-191 personal signatures (a node's eth_sign, the node's accounts). */
+export async function signBlobRequestWith(requester: Address, sign: (message: string) => Promise<Hex>, r: BlobRequestFields): Promise<SignedBlobRequest> {
+  return { ...r, requester: getAddress(requester), signature: await sign(blobRequestMessage(r)) }
+}
+
+/** A request for `hash` valid for `validitySec` from now. */
+export function blobRequestFields(chainId: bigint, hash: Hex, jobId?: Hex, validitySec = BLOB_REQUEST_VALIDITY_SEC, nowSec = Math.floor(Date.now() / 1000)): BlobRequestFields {
+  return { chainId, hash: hash.toLowerCase() as Hex, expiry: nowSec + validitySec, ...(jobId ? { jobId: jobId.toLowerCase() as Hex } : {}) }
+}
+
+const refuse = (message: string) => new AssetError('DOWNLOAD_AUTH', message, { rpcCode: -32602 })
+
+/**
+ * Checks a signed request for `hash` on chain `chainId` at `nowSec` and returns the requester
+ * it proves; throws ASSET_DOWNLOAD_AUTH when it is for another chain or blob, expired, valid
+ * for too long, or not signed by the requester it names.
+ */
+export async function verifyBlobRequest(r: SignedBlobRequest, expect: { chainId: bigint; hash: Hex; nowSec?: number }): Promise<Address> {
+  const now = expect.nowSec ?? Math.floor(Date.now() / 1000)
+  if (r.chainId !== expect.chainId) throw refuse(`the blob request is signed for chain ${r.chainId}, this is chain ${expect.chainId}`)
+  if (r.hash.toLowerCase() !== expect.hash.toLowerCase()) throw refuse(`the blob request is signed for blob ${r.hash}, not ${expect.hash}`)
+  if (!Number.isSafeInteger(r.expiry) || r.expiry < now) throw refuse(`the blob request expired at ${r.expiry} (now ${now}); sign a fresh one`)
+  if (r.expiry > now + MAX_BLOB_REQUEST_VALIDITY_SEC) throw refuse(`the blob request is valid until ${r.expiry}, more than ${MAX_BLOB_REQUEST_VALIDITY_SEC} s ahead`)
+  let signer: Address
+  try {
+    signer = await recoverAddress({ hash: hashMessage(blobRequestMessage(r)), signature: r.signature })
+  } catch (e) {
+    throw refuse(`the blob request's signature is malformed: ${(e as Error).message.split('\n')[0]}`)
+  }
+  if (signer.toLowerCase() !== r.requester.toLowerCase()) throw refuse(`the blob request is not signed by ${r.requester}`)
+  return getAddress(r.requester)
+}
+
+/** The JSON form at the RPC edge (pov_getBlob's 4th parameter). */
+export interface BlobRequestJson {
+  requester: string
+  chainId: string
+  hash: string
+  expiry: number
+  jobId?: string
+  signature: string
+}
+
+export function blobRequestToJson(r: SignedBlobRequest): BlobRequestJson {
+  return { requester: r.requester, chainId: `0x${r.chainId.toString(16)}`, hash: r.hash, expiry: r.expiry, ...(r.jobId ? { jobId: r.jobId } : {}), signature: r.signature }
+}
+
+const HASH32 = /^0x[0-9a-fA-F]{64}$/
+
+/** Parses pov_getBlob's auth parameter; ASSET_DOWNLOAD_AUTH (invalid params) when malformed. */
+export function blobRequestFromJson(v: unknown): SignedBlobRequest {
+  if (typeof v !== 'object' || v === null) throw refuse('auth must be a signed blob request {requester, chainId, hash, expiry, jobId?, signature}')
+  const o = v as Record<string, unknown>
+  if (typeof o.requester !== 'string' || !isAddress(o.requester, { strict: false })) throw refuse('auth.requester must be an address')
+  if (typeof o.chainId !== 'string' || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(o.chainId)) throw refuse('auth.chainId must be a quantity')
+  if (typeof o.hash !== 'string' || !HASH32.test(o.hash)) throw refuse('auth.hash must be a 32-byte hash')
+  if (typeof o.expiry !== 'number' || !Number.isSafeInteger(o.expiry)) throw refuse('auth.expiry must be unix seconds')
+  if (o.jobId !== undefined && (typeof o.jobId !== 'string' || !HASH32.test(o.jobId))) throw refuse('auth.jobId must be a 32-byte job id')
+  if (typeof o.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(o.signature)) throw refuse('auth.signature must be 65 bytes of 0x-hex')
+  return {
+    requester: getAddress(o.requester),
+    chainId: BigInt(o.chainId),
+    hash: o.hash.toLowerCase() as Hex,
+    expiry: o.expiry,
+    ...(o.jobId ? { jobId: (o.jobId as string).toLowerCase() as Hex } : {}),
+    signature: o.signature as Hex,
+  }
+}
