@@ -17,8 +17,6 @@ export const SYSTEM_ADDRESS: Address = '0xffffFFFfFFffffffffffffffFfFFFfffFFFfFF
 export interface AssetRegistryConfig {
   /** The WorkMarket whose jobs assets are used in (read with getJob / getSession). */
   market: Address
-  /** May report bounty evaluations (besides the market) until they come from verified inference jobs. */
-  evaluator: Address
   /** Reward period length in epochs (the contract counts blocks: epochs × epoch length). */
   periodEpochs: bigint
   /** The most one period pays (less when the fund is lower). */
@@ -33,23 +31,26 @@ const ETHER = 10n ** 18n
 export const DEV_ASSET_REWARD_FUND = 1000n * ETHER
 
 /** Parameters of the `--dev` registry: one-epoch reward periods, 10 coins each. */
-export function devAssetRegistryConfig(evaluator: Address): AssetRegistryConfig {
-  return { market: WORK_MARKET_ADDRESS, evaluator, periodEpochs: 1n, rewardPerPeriod: 10n * ETHER, evaluationWindow: 300n }
+export function devAssetRegistryConfig(): AssetRegistryConfig {
+  return { market: WORK_MARKET_ADDRESS, periodEpochs: 1n, rewardPerPeriod: 10n * ETHER, evaluationWindow: 300n }
 }
 
 export function validateAssetRegistryConfig(c: AssetRegistryConfig, epochLength: number): void {
-  if (/^0x0{40}$/i.test(c.market) || /^0x0{40}$/i.test(c.evaluator)) throw new GenesisError('AssetRegistry: market and evaluator must be non-zero addresses')
+  if (/^0x0{40}$/i.test(c.market)) throw new GenesisError('AssetRegistry: market must be a non-zero address')
   if (c.periodEpochs <= 0n) throw new GenesisError('AssetRegistry.periodEpochs must be positive')
   if (!Number.isInteger(epochLength) || epochLength <= 0) throw new GenesisError('AssetRegistry: the chain epoch length must be a positive integer')
   if (c.rewardPerPeriod < 0n || c.evaluationWindow < 0n) throw new GenesisError('AssetRegistry: rewardPerPeriod and evaluationWindow must not be negative')
 }
 
-/** ABI-encoded constructor arguments: (market, evaluator, periodBlocks, rewardPerPeriod, evaluationWindow). */
+/**
+ * ABI-encoded constructor arguments: (market, periodBlocks, rewardPerPeriod, evaluationWindow).
+ * There is no evaluator: bounty submissions are judged by verified WorkMarket inference jobs.
+ */
 export function encodeAssetRegistryArgs(c: AssetRegistryConfig, epochLength: number): Hex {
   validateAssetRegistryConfig(c, epochLength)
   return encodeAbiParameters(
-    [{ type: 'address' }, { type: 'address' }, { type: 'uint64' }, { type: 'uint256' }, { type: 'uint64' }],
-    [getAddress(c.market), getAddress(c.evaluator), c.periodEpochs * BigInt(epochLength), c.rewardPerPeriod, c.evaluationWindow],
+    [{ type: 'address' }, { type: 'uint64' }, { type: 'uint256' }, { type: 'uint64' }],
+    [getAddress(c.market), c.periodEpochs * BigInt(epochLength), c.rewardPerPeriod, c.evaluationWindow],
   )
 }
 

@@ -53,7 +53,7 @@ export function devGenesis(): GenesisFile {
       producers: [producer],
       systemContracts: {
         WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, pov.receipts, WORK_MARKET_ADDRESS),
-        AssetRegistry: assetRegistryGenesisEntry(devAssetRegistryConfig(issuer), 32, DEV_ASSET_REWARD_FUND, ASSET_REGISTRY_ADDRESS),
+        AssetRegistry: assetRegistryGenesisEntry(devAssetRegistryConfig(), 32, DEV_ASSET_REWARD_FUND, ASSET_REGISTRY_ADDRESS),
         ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, DEV_VALIDATOR_REWARD_FUND, VALIDATOR_SET_ADDRESS),
       },
     },

@@ -68,6 +68,9 @@ contract AssetRegistry {
         uint256 threshold; // passing: metric >= threshold (higher is better)
         uint256 bestMetric;
         uint32 winner; // submission index + 1 (0: none yet)
+        /// The content hash an evaluation spec names as its dataset: the held-out data as workers
+        /// read it (the decrypted bytes' hash, the metadata's `plaintextHash`).
+        bytes32 inputHash;
     }
 
     /// The assets a client named for one WorkMarket job, with the fees escrowed at link time.
@@ -82,13 +85,19 @@ contract AssetRegistry {
         uint256 modelId;
         address submitter;
         bool evaluated;
-        uint256 metric;
+        uint256 metric; // accuracy in ppm, once evaluated
+        bytes32 jobId; // the last evaluation job linked (0: none yet); the one evaluated once `evaluated`
+    }
+
+    /// An evaluation job of the WorkMarket linked to a bounty submission (index + 1; 0: none).
+    struct EvaluationLink {
+        uint256 bountyId;
+        uint256 index1;
     }
 
     // ---------------------------------------------------------------- errors
 
     error NotMarket();
-    error NotEvaluator();
     error NoSuchAsset(uint256 id);
     error NotOwner(uint256 id, address caller);
     error NotAuthorized(uint256 id, address caller);
@@ -129,6 +138,14 @@ contract AssetRegistry {
     error BountySettled(uint256 bountyId);
     error EvaluationClosed(uint256 bountyId);
     error TooEarly(uint256 bountyId);
+    error ModelClosed(uint256 id);
+    error NotInferenceJob(bytes32 jobId, bytes32 workloadId);
+    error SpecMismatch(bytes32 jobId, bytes32 specHash);
+    error SpecMissing(bytes32 jobId, string field);
+    error NotEvaluationJob(bytes32 jobId);
+    error JobNotAccepted(bytes32 jobId);
+    error MetricsMismatch(bytes32 committed, bytes32 supplied);
+    error BadMetrics(string why);
     error NothingToWithdraw();
     error TransferFailed();
     error Reentrancy();
@@ -157,6 +174,7 @@ contract AssetRegistry {
     event FundAdded(address indexed from, uint256 amount);
     event BountyPosted(uint256 indexed bountyId, address indexed client, uint256 datasetId, uint256 threshold, Rule rule, uint64 deadline, uint256 prize);
     event BountySubmission(uint256 indexed bountyId, uint256 index, uint256 indexed modelId, address indexed submitter);
+    event EvaluationLinked(uint256 indexed bountyId, uint256 index, bytes32 indexed jobId, address indexed client);
     event EvaluationReported(uint256 indexed bountyId, uint256 index, uint256 metric, bool passed);
     event BountyWon(uint256 indexed bountyId, uint256 index, uint256 indexed modelId, address indexed payee, uint256 prize);
     event BountyRefunded(uint256 indexed bountyId, address indexed client, uint256 prize);
@@ -172,9 +190,12 @@ contract AssetRegistry {
     uint256 internal constant SHARE_TOTAL = 6;
     /// Most assets one job may name (bounds the gas of `useInJob` and `settle`).
     uint256 public constant MAX_ASSETS_PER_JOB = 16;
+    /// The workload of evaluation jobs: keccak256 of "mlp-infer" at version 1 (node/jobs/JobEstimate.ts).
+    bytes32 public constant EVALUATION_WORKLOAD = keccak256("mlp-infer@1");
+    /// Longest metrics document `evaluate` parses (mlp-infer writes ~60 bytes).
+    uint256 internal constant MAX_METRICS_BYTES = 1024;
 
     address public immutable market;
-    address public immutable evaluator;
     uint64 public immutable periodBlocks;
     uint256 public immutable rewardPerPeriod;
     uint64 public immutable evaluationWindow;
@@ -207,6 +228,8 @@ contract AssetRegistry {
     uint256 public bountyCount;
     mapping(uint256 => Bounty) internal bounties;
     mapping(uint256 => Submission[]) internal submissions;
+    /// WorkMarket job → the bounty submission it evaluates.
+    mapping(bytes32 => EvaluationLink) public evaluationOf;
 
     uint256 private locked = 1;
 
@@ -223,10 +246,9 @@ contract AssetRegistry {
     }
 
     /// Genesis runs this constructor at the fixed address with the reward fund as balance.
-    constructor(address market_, address evaluator_, uint64 periodBlocks_, uint256 rewardPerPeriod_, uint64 evaluationWindow_) payable {
-        if (market_ == address(0) || evaluator_ == address(0) || periodBlocks_ == 0) revert ZeroAddress();
+    constructor(address market_, uint64 periodBlocks_, uint256 rewardPerPeriod_, uint64 evaluationWindow_) payable {
+        if (market_ == address(0) || periodBlocks_ == 0) revert ZeroAddress();
         market = market_;
-        evaluator = evaluator_;
         periodBlocks = periodBlocks_;
         rewardPerPeriod = rewardPerPeriod_;
         evaluationWindow = evaluationWindow_;
@@ -487,7 +509,11 @@ contract AssetRegistry {
         for (uint256 i = 0; i < n; i++) total += u.fees[i];
         u.settled = true;
         escrow -= total;
-        if (j.status == WorkMarket.JobStatus.Accepted) {
+        if (evaluationOf[jobId].bountyId != 0) {
+            // An evaluation job charges no fee and is no market use (it neither counts nor rates).
+            if (j.status != WorkMarket.JobStatus.Accepted && j.status != WorkMarket.JobStatus.Refunded) revert JobNotFinal(jobId);
+            emit JobSettled(jobId, u.client, j.status == WorkMarket.JobStatus.Accepted, 0, 0);
+        } else if (j.status == WorkMarket.JobStatus.Accepted) {
             address worker = WorkMarket(market).getSession(j.session).worker;
             for (uint256 i = 0; i < n; i++) {
                 uint256 id = u.ids[i];
@@ -657,53 +683,111 @@ contract AssetRegistry {
 
     // ---------------------------------------------------------------- bounties
 
-    function postBounty(uint256 datasetId, uint256 threshold, Rule rule, uint64 deadline) external payable returns (uint256 bountyId) {
+    /// The owner of closed dataset `datasetId` offers `msg.value` for a model whose accuracy on
+    /// it reaches `threshold` ppm; posting is the owner's consent that evaluation jobs linked to
+    /// the bounty may give their worker a job grant. `inputHash` is the dataset hash evaluation
+    /// specs name (what workers read: the decrypted bytes; 0 = the asset's content hash).
+    function postBounty(uint256 datasetId, bytes32 inputHash, uint256 threshold, Rule rule, uint64 deadline) external payable returns (uint256 bountyId) {
         if (msg.value == 0 || msg.value > type(uint128).max) revert ZeroPrize();
         if (deadline < block.number) revert DeadlinePassed(deadline);
-        Asset storage d = _live(datasetId, _asset(datasetId));
+        Asset storage d = _live(datasetId, _owned(datasetId));
         if (d.kind != Kind.Dataset) revert NotDataset(datasetId);
         if (d.access != Access.Closed) revert NotClosed(datasetId);
+        if (inputHash == bytes32(0)) inputHash = d.contentHash;
         bountyId = ++bountyCount;
-        bounties[bountyId] = Bounty(msg.sender, deadline, rule, false, uint128(msg.value), datasetId, threshold, 0, 0);
+        bounties[bountyId] = Bounty(msg.sender, deadline, rule, false, uint128(msg.value), datasetId, threshold, 0, 0, inputHash);
         escrow += msg.value;
         emit BountyPosted(bountyId, msg.sender, datasetId, threshold, rule, deadline, msg.value);
     }
 
-    /// The owner of model asset `modelId` submits it (up to the deadline block).
+    /// The owner of model asset `modelId` submits it (up to the deadline block). Closed models
+    /// are refused: an evaluation spec names the model blob workers run, which must be readable.
     function submit(uint256 bountyId, uint256 modelId) external returns (uint256 index) {
         Bounty storage b = _bounty(bountyId);
         if (b.settled) revert BountySettled(bountyId);
         if (block.number > b.deadline) revert DeadlinePassed(b.deadline);
         Asset storage m = _live(modelId, _owned(modelId));
         if (m.kind != Kind.Model) revert NotModel(modelId);
+        if (m.access == Access.Closed) revert ModelClosed(modelId);
         index = submissions[bountyId].length;
-        submissions[bountyId].push(Submission(modelId, msg.sender, false, 0));
+        submissions[bountyId].push(Submission(modelId, msg.sender, false, 0, bytes32(0)));
         emit BountySubmission(bountyId, index, modelId, msg.sender);
     }
 
-    /// The verified evaluation of a submission on the held-out dataset (evaluator or market),
-    /// up to `evaluationWindow` blocks after the deadline.
-    function reportEvaluation(uint256 bountyId, uint256 index, uint256 metric) external nonReentrant {
-        if (msg.sender != evaluator && msg.sender != market) revert NotEvaluator();
+    /// The client of WorkMarket job `jobId` (anyone: the submitter, the bounty's client, a third
+    /// party) links it as the evaluation of submission `index`. `spec` is the job spec's canonical
+    /// JSON (its keccak must be the job's specHash); it must be an mlp-infer (version 1) inference of the
+    /// submitted model's blob on the bounty's held-out input. The job then uses exactly
+    /// [modelId, datasetId] (no fees, no usage): `requestJobGrants` records a job grant request for
+    /// its worker, which the dataset's owner fulfils. Several jobs may be linked (e.g. after one
+    /// was refunded); the first accepted one that is `evaluate`d decides.
+    function linkEvaluation(uint256 bountyId, uint256 index, bytes32 jobId, bytes calldata spec) external {
         Bounty storage b = _bounty(bountyId);
-        if (index >= submissions[bountyId].length) revert NoSuchSubmission(bountyId, index);
-        Submission storage s = submissions[bountyId][index];
-        if (s.evaluated) revert AlreadyEvaluated(bountyId, index);
-        if (b.settled) revert BountySettled(bountyId);
-        if (block.number > uint256(b.deadline) + evaluationWindow) revert EvaluationClosed(bountyId);
+        Submission storage s = _openSubmission(bountyId, b, index);
+        WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
+        if (j.client != msg.sender || j.control) revert NotJobClient(jobId, msg.sender);
+        if (j.status != WorkMarket.JobStatus.Open && j.status != WorkMarket.JobStatus.Running) revert JobNotOpen(jobId);
+        if (jobUses[jobId].client != address(0)) revert JobAlreadyLinked(jobId);
+        if (j.workloadId != EVALUATION_WORKLOAD) revert NotInferenceJob(jobId, j.workloadId);
+        if (keccak256(spec) != j.specHash) revert SpecMismatch(jobId, j.specHash);
+        Asset storage m = _live(s.modelId, _asset(s.modelId));
+        _live(b.datasetId, _asset(b.datasetId));
+        // A spec the market's workers accept is canonical JSON with no quote inside any string
+        // (JobSpec validation), so each of these fragments can only be the field itself.
+        if (!_contains(spec, bytes('"kind":"infer"'))) revert SpecMissing(jobId, "kind");
+        if (!_contains(spec, bytes('"workload":{"id":"mlp-infer","version":1}'))) revert SpecMissing(jobId, "workload");
+        if (!_contains(spec, abi.encodePacked('"dataset":"', _hex32(b.inputHash), '"'))) revert SpecMissing(jobId, "dataset");
+        if (!_contains(spec, abi.encodePacked('"model":"', _hex32(m.contentHash), '"'))) revert SpecMissing(jobId, "model");
+        JobUse storage u = jobUses[jobId];
+        u.client = msg.sender;
+        u.ids.push(s.modelId);
+        u.ids.push(b.datasetId);
+        u.fees.push(0);
+        u.fees.push(0);
+        evaluationOf[jobId] = EvaluationLink(bountyId, index + 1);
+        s.jobId = jobId;
+        emit EvaluationLinked(bountyId, index, jobId, msg.sender);
+    }
+
+    /// Anyone, once a linked evaluation job is Accepted (verified by re-execution): `metrics` is
+    /// the session's metrics document (canonical JSON, compute's WorkloadMetrics); its keccak must
+    /// be the accepted commitment's `metricsHash`. Its `accuracy` in ppm (rounded down) is the
+    /// submission's metric: rule First pays the first passing submission at once, rule Best keeps
+    /// the best for `settleBounty`. Up to `evaluationWindow` blocks after the deadline.
+    function evaluate(bytes32 jobId, bytes calldata metrics) external nonReentrant returns (uint256 metric) {
+        EvaluationLink memory l = evaluationOf[jobId];
+        if (l.bountyId == 0) revert NotEvaluationJob(jobId);
+        Bounty storage b = bounties[l.bountyId];
+        uint256 index = l.index1 - 1;
+        Submission storage s = _openSubmission(l.bountyId, b, index);
+        WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
+        if (j.status != WorkMarket.JobStatus.Accepted) revert JobNotAccepted(jobId);
+        bytes32 committed = WorkMarket(market).getSession(j.session).result.metricsHash;
+        if (keccak256(metrics) != committed) revert MetricsMismatch(committed, keccak256(metrics));
+        metric = _accuracyPpm(metrics);
         s.evaluated = true;
         s.metric = metric;
+        s.jobId = jobId;
         bool passed = metric >= b.threshold;
-        emit EvaluationReported(bountyId, index, metric, passed);
-        if (!passed) return;
+        emit EvaluationReported(l.bountyId, index, metric, passed);
+        if (!passed) return metric;
         if (b.rule == Rule.First) {
             b.winner = uint32(index + 1);
             b.bestMetric = metric;
-            _payWinner(bountyId, b);
+            _payWinner(l.bountyId, b);
         } else if (b.winner == 0 || metric > b.bestMetric || (metric == b.bestMetric && index + 1 < b.winner)) {
             b.winner = uint32(index + 1);
             b.bestMetric = metric;
         }
+    }
+
+    /// A submission that may still be evaluated (bounty open, within the evaluation window).
+    function _openSubmission(uint256 bountyId, Bounty storage b, uint256 index) internal view returns (Submission storage s) {
+        if (index >= submissions[bountyId].length) revert NoSuchSubmission(bountyId, index);
+        s = submissions[bountyId][index];
+        if (s.evaluated) revert AlreadyEvaluated(bountyId, index);
+        if (b.settled) revert BountySettled(bountyId);
+        if (block.number > uint256(b.deadline) + evaluationWindow) revert EvaluationClosed(bountyId);
     }
 
     /// After the evaluation window: pays the best passing submission, or refunds the client.
@@ -729,6 +813,106 @@ contract AssetRegistry {
         escrow -= b.prize;
         _credit(payee, b.prize);
         emit BountyWon(bountyId, b.winner - 1, s.modelId, payee, b.prize);
+    }
+
+    /// The metric `evaluate` reads from a metrics document: accuracy in ppm (reverts BadMetrics).
+    function metricOf(bytes calldata metrics) external pure returns (uint256) {
+        return _accuracyPpm(metrics);
+    }
+
+    /// floor(accuracy · 1e6) of a canonical metrics document `{"accuracy":<number>,…}`. The
+    /// number is JSON as JavaScript prints it: digits, an optional fraction, an optional exponent
+    /// (e.g. `1`, `0.9666666666666667`, `5e-7`). Exact on the decimal text.
+    function _accuracyPpm(bytes calldata m) internal pure returns (uint256) {
+        if (m.length > MAX_METRICS_BYTES) revert BadMetrics("too long");
+        bytes memory key = bytes('"accuracy":');
+        uint256 at = _find(m, key);
+        if (at == type(uint256).max) revert BadMetrics("no accuracy");
+        uint256 i = at + key.length;
+        uint256 mant;
+        uint256 digits;
+        uint256 frac;
+        bool dot;
+        for (; i < m.length; i++) {
+            uint8 c = uint8(m[i]);
+            if (c >= 48 && c <= 57) {
+                if (++digits > 40) revert BadMetrics("too many digits");
+                mant = mant * 10 + (c - 48);
+                if (dot) frac++;
+            } else if (c == 46 && !dot) dot = true;
+            else break;
+        }
+        if (digits == 0) revert BadMetrics("accuracy is not a number");
+        int256 exp;
+        if (i < m.length && (m[i] == "e" || m[i] == "E")) {
+            i++;
+            bool neg = i < m.length && m[i] == "-";
+            if (i < m.length && (m[i] == "-" || m[i] == "+")) i++;
+            uint256 e;
+            uint256 n;
+            for (; i < m.length && uint8(m[i]) >= 48 && uint8(m[i]) <= 57; i++) {
+                if (++n > 3) revert BadMetrics("exponent too large");
+                e = e * 10 + (uint8(m[i]) - 48);
+            }
+            if (n == 0) revert BadMetrics("empty exponent");
+            exp = neg ? -int256(e) : int256(e);
+        }
+        if (i < m.length && m[i] != "," && m[i] != "}") revert BadMetrics("accuracy is not a number");
+        // value = mant · 10^(exp − frac); ppm = mant · 10^(6 + exp − frac)
+        int256 p = 6 + exp - int256(frac);
+        if (p >= 0) {
+            if (p > 12) revert BadMetrics("accuracy out of range");
+            return mant * 10 ** uint256(p);
+        }
+        if (p < -77) return 0;
+        return mant / 10 ** uint256(-p);
+    }
+
+    /// Whether `needle` occurs in `hay`.
+    function _contains(bytes calldata hay, bytes memory needle) internal pure returns (bool) {
+        return _find(hay, needle) != type(uint256).max;
+    }
+
+    /// The first offset of `needle` (1 … 32+ bytes) in `hay`, or type(uint256).max. Compares a
+    /// word at each offset first and hashes only on a match of the first 32 bytes.
+    function _find(bytes calldata hay, bytes memory needle) internal pure returns (uint256) {
+        uint256 n = needle.length;
+        if (n == 0 || n > hay.length) return type(uint256).max;
+        uint256 k = n < 32 ? n : 32;
+        bytes32 mask = bytes32(type(uint256).max << (8 * (32 - k)));
+        bytes32 first;
+        bytes32 whole = keccak256(needle);
+        assembly {
+            first := mload(add(needle, 32))
+        }
+        first &= mask;
+        bytes memory h = hay; // copied once so words can be read past single bytes
+        uint256 last = h.length - n;
+        for (uint256 i = 0; i <= last; i++) {
+            bytes32 w;
+            bytes32 hw;
+            assembly {
+                let p := add(add(h, 32), i)
+                w := mload(p)
+                if eq(and(w, mask), first) {
+                    hw := keccak256(p, n)
+                }
+            }
+            if ((w & mask) == first && hw == whole) return i;
+        }
+        return type(uint256).max;
+    }
+
+    /// "0x" and 64 lowercase hex digits (how specs write content hashes).
+    function _hex32(bytes32 v) internal pure returns (bytes memory out) {
+        out = new bytes(66);
+        out[0] = "0";
+        out[1] = "x";
+        bytes16 digits = "0123456789abcdef";
+        for (uint256 i = 0; i < 32; i++) {
+            out[2 + 2 * i] = digits[uint8(v[i]) >> 4];
+            out[3 + 2 * i] = digits[uint8(v[i]) & 15];
+        }
     }
 
     function getBounty(uint256 bountyId) external view returns (Bounty memory b, Submission[] memory subs) {

@@ -15,7 +15,7 @@ import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { toEthjsBlock } from '../../vm/BlockExecutor.js'
 import { ASSET_REGISTRY_ADDRESS, encodeAssetRegistryArgs, SYSTEM_ADDRESS } from '../AssetRegistryGenesis.js'
 import { contractArtifact } from '../ContractArtifacts.js'
-import { addr, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+import { addr, commitmentHashOf, ETHER, fakeCommitment, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
 
 const REGISTRY: Hex20 = getAddress(ASSET_REGISTRY_ADDRESS)
 const art = contractArtifact('AssetRegistry')
@@ -33,6 +33,8 @@ const Z = '0x0000000000000000000000000000000000000000'
 const SEEN = new Set<string>()
 /** The errors only a real WorkMarket can produce (assetregistry.test.ts leaves them to this file). */
 const JOB_TEST_ERRORS = ['NotJobClient', 'JobNotOpen', 'JobNotRunning', 'JobNotFinal', 'JobAlreadyLinked', 'JobNotLinked', 'JobAlreadySettled', 'BadAssetList', 'DuplicateAsset', 'BadPublicKey']
+/** The bounty-evaluation errors: only a real WorkMarket job can produce them (tests below). */
+const EVALUATION_TEST_ERRORS = ['ModelClosed', 'NotInferenceJob', 'SpecMismatch', 'SpecMissing', 'NotEvaluationJob', 'JobNotAccepted', 'MetricsMismatch', 'BadMetrics', 'NoSuchSubmission', 'AlreadyEvaluated', 'BountySettled', 'EvaluationClosed', 'TooEarly']
 
 enum Kind {
   Model,
@@ -55,7 +57,7 @@ class Both {
     await h.vm.stateManager.putAccount(a, new Account(1n, FUND))
     h.minted += FUND
     h.known.add(REGISTRY)
-    const args = encodeAssetRegistryArgs({ market: MARKET, evaluator: ISSUER, periodEpochs: 1n, rewardPerPeriod: 10n * ETHER, evaluationWindow: 10n }, EPOCH)
+    const args = encodeAssetRegistryArgs({ market: MARKET, periodEpochs: 1n, rewardPerPeriod: 10n * ETHER, evaluationWindow: 10n }, EPOCH)
     const res = await h.vm.evm.runCode({ code: concatBytes(art.bytecode, hexToBytes(args)), to: a, caller: new Address(new Uint8Array(20)), gasLimit: 1_000_000_000n, block: toEthjsBlock({ number: 0n, timestamp: 0n, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: new Uint8Array(32) }, h.vm.common) as never })
     if (res.exceptionError) throw new Error('AssetRegistry constructor reverted')
     await h.vm.stateManager.putCode(a, res.returnValue)
@@ -107,9 +109,8 @@ class Both {
     return decodeFunctionResult({ abi, functionName, data: bytesToHex(r.execResult.returnValue) as Hex } as never) as T
   }
 
-  async publish(from: Hex20, kind: Kind, access: Access, use = 0n): Promise<bigint> {
-    const tag = Math.random()
-    const r = await this.must(from, 'publish', [kind, keccak256(toHex(`blob-${tag}`)), 100n, keccak256(toHex(`meta-${tag}`)), '', access, use, 0n])
+  async publish(from: Hex20, kind: Kind, access: Access, use = 0n, contentHash: Hex = keccak256(toHex(`blob-${Math.random()}`))): Promise<bigint> {
+    const r = await this.must(from, 'publish', [kind, contentHash, 100n, keccak256(toHex(`meta-${contentHash}`)), '', access, use, 0n])
     return ev(r, 'Published').id as bigint
   }
 
@@ -120,10 +121,15 @@ class Both {
     return { jobId: MarketHarness.event(r, 'JobPosted').jobId as Hex, sessionId: a?.sessionId as Hex | undefined, worker: a?.worker as Hex20 | undefined }
   }
 
-  /** The worker commits, the verifiers vote `accept`, the session is finalised. */
-  async finish(sessionId: Hex, worker: Hex20, accept = true): Promise<void> {
+  /** The worker commits (with `metrics`' hash, if given), the verifiers vote `accept`, the session is finalised. */
+  async finish(sessionId: Hex, worker: Hex20, accept = true, spec: Hex = SPEC, metrics?: string): Promise<void> {
     const h = this.h
-    await h.must(worker, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])
+    const c = fakeCommitment(spec, 1)
+    if (metrics !== undefined) {
+      c.metricsHash = keccak256(toHex(metrics))
+      c.commitment = commitmentHashOf(spec, c)
+    }
+    await h.must(worker, 'commitResult', [sessionId, c])
     const open = await h.must(addr(99), 'openVerification', [sessionId])
     const verifiers = MarketHarness.event(open, 'VerifiersSelected').verifiers as Hex20[]
     const salt = (v: Hex20) => keccak256(toHex(`salt-${v}`))
@@ -343,6 +349,162 @@ t.test('fees add up to the wei over random jobs, outcomes, transfers and price c
   )
 })
 
+// ---------------------------------------------------------------- bounties judged by verified inference jobs
+
+const RULE = { First: 0, Best: 1 }
+const INFER = keccak256(toHex('mlp-infer@1'))
+const HELD_OUT = keccak256(toHex('the held-out data, decrypted')) // the dataset hash evaluation specs name
+const SUBMITTER = addr(310)
+const RIVAL = addr(311)
+
+/** An evaluation spec as compute writes it (canonical JSON: keys sorted, no spaces). */
+function inferSpec(model: Hex, dataset: Hex = HELD_OUT, over: Partial<{ kind: string; workload: string; seed: number }> = {}): string {
+  return `{"checkpointInterval":2,"dataset":"${dataset}","kind":"${over.kind ?? 'infer'}","model":"${model}","params":{"batchSize":25},"resources":{"cpus":1,"gpus":0,"memoryMb":256,"timeoutSec":120},"runtime":{"type":"embedded"},"seed":${over.seed ?? 0},"verification":{"mode":"reexecution","samples":1,"verifiers":1},"version":1,"workload":${over.workload ?? '{"id":"mlp-infer","version":1}'}}`
+}
+/** mlp-infer's metrics document (canonical JSON of {rows, loss, accuracy}). */
+const metricsDoc = (accuracy: number, loss = 0.25, rows = 150) => `{"accuracy":${accuracy},"loss":${loss},"rows":${rows}}`
+
+interface EvalJob {
+  jobId: Hex
+  sessionId: Hex
+  worker: Hex20
+  spec: string
+}
+
+/** Posts an inference job for `spec` (the market assigns a worker in the same transaction). */
+async function postInference(b: Both, from: Hex20, spec: string, workload: Hex = INFER): Promise<EvalJob> {
+  await b.h.give(from, PRICE)
+  const r = await b.h.must(from, 'postJob', [keccak256(toHex(spec)), workload, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
+  const a = MarketHarness.event(r, 'JobAssigned')
+  return { jobId: MarketHarness.event(r, 'JobPosted').jobId as Hex, sessionId: a.sessionId as Hex, worker: a.worker as Hex20, spec }
+}
+
+/** A closed held-out dataset, a bounty on it, and two submitted models (weak: 0, strong: 1). */
+async function bountySetup(t: Test, rule: number, threshold = 900_000n, window = 200n) {
+  const b = await fresh(t, 12) // a worker for each job left running
+  const dataset = await b.publish(OWNER, Kind.Dataset, Access.Closed, ETHER)
+  const weakHash = keccak256(toHex('weak model blob'))
+  const strongHash = keccak256(toHex('strong model blob'))
+  const weak = await b.publish(SUBMITTER, Kind.Model, Access.Free, 0n, weakHash)
+  const strong = await b.publish(RIVAL, Kind.Model, Access.Paid, ETHER, strongHash)
+  const posted = await b.must(OWNER, 'postBounty', [dataset, HELD_OUT, threshold, rule, b.h.number + window], 10n * ETHER)
+  const bountyId = ev(posted, 'BountyPosted').bountyId as bigint
+  await b.must(SUBMITTER, 'submit', [bountyId, weak])
+  await b.must(RIVAL, 'submit', [bountyId, strong])
+  return { b, dataset, weak, strong, weakHash, strongHash, bountyId }
+}
+
+t.test('bounty: a submission is linked to an inference job; the accepted session’s metrics pay the prize (rule First); a mismatched metrics blob is refused', async (t) => {
+  const { b, dataset, weak, strong, weakHash, strongHash, bountyId } = await bountySetup(t, RULE.First)
+  t.match(await b.read('getBounty', [bountyId]), [{ client: OWNER, datasetId: dataset, threshold: 900_000n, inputHash: HELD_OUT, settled: false }, [{ modelId: weak, submitter: SUBMITTER, jobId: Z.padEnd(66, '0') }, { modelId: strong }]])
+
+  // --- linking: every refusal
+  const job = await postInference(b, RIVAL, inferSpec(strongHash))
+  const link = (from: Hex20, index: bigint, j: EvalJob, spec = j.spec, id = bountyId) => b.tx(from, 'linkEvaluation', [id, index, j.jobId, toHex(spec)])
+  await fails(t, link(RIVAL, 1n, job, job.spec, 9n), 'NoSuchBounty')
+  await fails(t, link(RIVAL, 2n, job), 'NoSuchSubmission')
+  await fails(t, link(OTHER, 1n, job), 'NotJobClient', 'only the job’s client links it')
+  await fails(t, link(RIVAL, 1n, job, inferSpec(weakHash)), 'SpecMismatch', 'the spec must hash to the job’s specHash')
+  const train = await postInference(b, RIVAL, inferSpec(strongHash, HELD_OUT, { seed: 1 }), keccak256(toHex('mlp-train@1')))
+  await fails(t, link(RIVAL, 1n, train), 'NotInferenceJob', 'an evaluation runs mlp-infer@1')
+  for (const [what, spec] of [
+    ['kind', inferSpec(strongHash, HELD_OUT, { kind: 'train', seed: 2 })],
+    ['workload', inferSpec(strongHash, HELD_OUT, { workload: '{"id":"mlp-infer","version":2}', seed: 3 })],
+    ['dataset', inferSpec(strongHash, keccak256(toHex('an easier dataset')), { seed: 4 })],
+    ['model', inferSpec(weakHash, HELD_OUT, { seed: 5 })],
+  ] as const) {
+    const j = await postInference(b, RIVAL, spec)
+    const r = await link(RIVAL, 1n, j)
+    t.equal(r.ok ? 'ok' : r.error, 'SpecMissing', `a spec with the wrong ${what} is refused`)
+  }
+  const used = await postInference(b, RIVAL, inferSpec(strongHash, HELD_OUT, { seed: 6 }))
+  await b.must(RIVAL, 'useInJob', [used.jobId, [weak]])
+  await fails(t, link(RIVAL, 1n, used), 'JobAlreadyLinked', 'a job already linked to assets')
+
+  const l = await b.must(RIVAL, 'linkEvaluation', [bountyId, 1n, job.jobId, toHex(job.spec)])
+  t.same(ev(l, 'EvaluationLinked'), { bountyId, index: 1n, jobId: job.jobId, client: RIVAL })
+  t.match(await b.read('jobUseOf', [job.jobId]), { client: RIVAL, ids: [strong, dataset], fees: [0n, 0n] }, 'the job uses exactly [model, dataset], without fees')
+  t.same(await b.read('evaluationOf', [job.jobId]), [bountyId, 2n])
+  await fails(t, link(RIVAL, 1n, job), 'JobAlreadyLinked')
+  // The bounty is the dataset owner's consent: the worker gets a job grant, the submitter needs no grant.
+  const rq = await b.must(addr(77), 'requestJobGrants', [job.jobId])
+  t.same(rq.events.map((e) => [e.eventName, e.args.id, e.args.worker]), [['JobGrantRequested', dataset, job.worker]])
+  await b.must(OWNER, 'fulfilJobGrant', [dataset, job.jobId, KEY])
+
+  // --- evaluation: refusals before acceptance, then the committed metrics decide
+  const strongMetrics = metricsDoc(0.9666666666666667)
+  await fails(t, b.tx(addr(5), 'evaluate', [keccak256(toHex('not linked')), toHex(strongMetrics)]), 'NotEvaluationJob')
+  await fails(t, b.tx(addr(5), 'evaluate', [job.jobId, toHex(strongMetrics)]), 'JobNotAccepted', 'not before the session is accepted')
+  await b.finish(job.sessionId, job.worker, true, keccak256(toHex(job.spec)), strongMetrics)
+  t.equal((await b.h.read<{ status: number }>('getJob', [job.jobId])).status, J.Accepted)
+  const forged = metricsDoc(0.99)
+  const mm = await b.tx(addr(5), 'evaluate', [job.jobId, toHex(forged)])
+  t.equal(mm.ok ? 'ok' : mm.error, 'MetricsMismatch', 'a metrics blob that is not the committed one is refused')
+  t.equal(await b.read('metricOf', [toHex(strongMetrics)]), 966_666n, 'accuracy in ppm, rounded down')
+  const escrow0 = await b.read<bigint>('escrow')
+  const e = await b.must(addr(5), 'evaluate', [job.jobId, toHex(strongMetrics)]) // anyone may submit the metrics
+  t.same(ev(e, 'EvaluationReported'), { bountyId, index: 1n, metric: 966_666n, passed: true })
+  t.same(ev(e, 'BountyWon'), { bountyId, index: 1n, modelId: strong, payee: RIVAL, prize: 10n * ETHER }, 'rule First: paid at once to the model’s owner')
+  t.equal(await b.read('credits', [RIVAL]), 10n * ETHER)
+  t.equal(escrow0 - (await b.read<bigint>('escrow')), 10n * ETHER, 'the prize leaves escrow')
+  t.match(await b.read('getBounty', [bountyId]), [{ settled: true, winner: 2, bestMetric: 966_666n }, [{ evaluated: false }, { evaluated: true, metric: 966_666n, jobId: job.jobId }]])
+  await fails(t, b.tx(addr(5), 'evaluate', [job.jobId, toHex(strongMetrics)]), 'AlreadyEvaluated')
+  const late = await postInference(b, SUBMITTER, inferSpec(weakHash, HELD_OUT, { seed: 7 }))
+  await fails(t, link(SUBMITTER, 0n, late), 'BountySettled', 'a settled bounty takes no more evaluations')
+  await fails(t, b.tx(SUBMITTER, 'submit', [bountyId, weak]), 'BountySettled')
+
+  // settling the evaluation job: no fee, no usage, no rating right
+  const st = await b.must(addr(5), 'settle', [job.jobId])
+  t.same(ev(st, 'JobSettled'), { jobId: job.jobId, client: RIVAL, accepted: true, paid: 0n, refunded: 0n })
+  for (const id of [strong, dataset]) t.equal((await b.read<readonly [{ usage: bigint }]>('getAsset', [id]))[0].usage, 0n, `asset ${id}: an evaluation is no market use`)
+})
+
+t.test('bounty: rule Best keeps the best passing evaluation until the window closes; a failing one and odd metrics', async (t) => {
+  const { b, weak, strong, weakHash, strongHash, bountyId } = await bountySetup(t, RULE.Best, 500_000n, 120n)
+  const third = await b.publish(OTHER, Kind.Model, Access.Free, 0n, keccak256(toHex('third model')))
+  await b.must(OTHER, 'submit', [bountyId, third])
+  const closedModel = await b.publish(OTHER, Kind.Model, Access.Closed)
+  await fails(t, b.tx(OTHER, 'submit', [bountyId, closedModel]), 'ModelClosed', 'an evaluation needs a model blob workers can read')
+
+  const evaluateWith = async (from: Hex20, index: bigint, modelHash: Hex, metrics: string) => {
+    const j = await postInference(b, from, inferSpec(modelHash, HELD_OUT, { seed: Number(index) + 10 }))
+    await b.must(from, 'linkEvaluation', [bountyId, index, j.jobId, toHex(j.spec)])
+    await b.finish(j.sessionId, j.worker, true, keccak256(toHex(j.spec)), metrics)
+    return { j, r: await b.tx(addr(5), 'evaluate', [j.jobId, toHex(metrics)]) }
+  }
+  const w = await evaluateWith(SUBMITTER, 0n, weakHash, metricsDoc(0.4, 1.5))
+  t.same(ev(w.r, 'EvaluationReported'), { bountyId, index: 0n, metric: 400_000n, passed: false }, 'the weak model fails the threshold')
+  const s = await evaluateWith(RIVAL, 1n, strongHash, metricsDoc(1))
+  t.same(ev(s.r, 'EvaluationReported'), { bountyId, index: 1n, metric: 1_000_000n, passed: true })
+  t.notOk(s.r.events.some((e) => e.eventName === 'BountyWon'), 'rule Best pays at settlement')
+  const odd = await evaluateWith(OTHER, 2n, keccak256(toHex('third model')), '{"loss":0.1,"rows":150}')
+  t.equal(odd.r.ok ? 'ok' : odd.r.error, 'BadMetrics', 'a metrics document without accuracy is refused')
+  for (const [doc, ppm] of [['{"accuracy":0}', 0n], ['{"accuracy":1}', 1_000_000n], ['{"accuracy":5e-7}', 0n], ['{"accuracy":0.000001}', 1n], ['{"accuracy":0.29}', 290_000n], ['{"accuracy":2.5e-1,"rows":4}', 250_000n]] as const) {
+    t.equal(await b.read('metricOf', [toHex(doc)]), ppm, `${doc} → ${ppm} ppm`)
+  }
+  for (const doc of ['{"accuracy":"x"}', '{"accuracy":1e}', '{"accuracy":1x}', '{"accuracy":1e999}']) await t.rejects(b.read('metricOf', [toHex(doc)]), `${doc} is refused`)
+
+  await fails(t, b.tx(OWNER, 'settleBounty', [bountyId]), 'TooEarly')
+  b.h.number += 320n // past deadline + evaluationWindow
+  const late = await postInference(b, OTHER, inferSpec(keccak256(toHex('third model')), HELD_OUT, { seed: 40 }))
+  await fails(t, b.tx(OTHER, 'linkEvaluation', [bountyId, 2n, late.jobId, toHex(late.spec)]), 'EvaluationClosed')
+  const won = await b.must(addr(9), 'settleBounty', [bountyId])
+  t.same(ev(won, 'BountyWon'), { bountyId, index: 1n, modelId: strong, payee: RIVAL, prize: 10n * ETHER })
+  t.notOk(weak === strong)
+})
+
+t.test('the accuracy parser agrees with the rational accuracy for every count (fast-check)', async (t) => {
+  const b = await fresh(t, 0)
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }).chain((n) => fc.tuple(fc.integer({ min: 0, max: n }), fc.constant(n))), async ([correct, rows]) => {
+      const got = await b.read<bigint>('metricOf', [toHex(metricsDoc(correct / rows, 0.5, rows))])
+      return got === (BigInt(correct) * 1_000_000n) / BigInt(rows)
+    }),
+    { numRuns: 200 },
+  )
+})
+
 t.test('every job-linked error was produced', async (t) => {
   t.same(JOB_TEST_ERRORS.filter((e) => !SEEN.has(e)), [])
+  t.same(EVALUATION_TEST_ERRORS.filter((e) => !SEEN.has(e)), [], 'and every bounty-evaluation error')
 })

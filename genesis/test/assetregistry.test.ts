@@ -17,7 +17,6 @@ import { contractArtifact } from '../ContractArtifacts.js'
 
 const REGISTRY: Hex20 = getAddress('0x0000000000000000000000000000000000000C00')
 const MARKET: Hex20 = getAddress('0x0000000000000000000000000000000000000B00')
-const EVALUATOR: Hex20 = getAddress('0x00000000000000000000000000000000000e7a10')
 const ETHER = 10n ** 18n
 const PERIOD = 100n
 const REWARD = 60n * ETHER
@@ -55,7 +54,9 @@ interface Outcome {
 
 const SEEN_ERRORS = new Set<string>()
 /** Produced by assetregistry-jobs.test.ts (which checks that it does). */
-const JOB_TEST_ERRORS = ['NotJobClient', 'JobNotOpen', 'JobNotRunning', 'JobNotFinal', 'JobAlreadyLinked', 'JobNotLinked', 'JobAlreadySettled', 'BadAssetList', 'DuplicateAsset', 'BadPublicKey']
+const JOB_TEST_ERRORS = ['NotJobClient', 'JobNotOpen', 'JobNotRunning', 'JobNotFinal', 'JobAlreadyLinked', 'JobNotLinked', 'JobAlreadySettled', 'BadAssetList', 'DuplicateAsset', 'BadPublicKey',
+  // bounty evaluations by verified inference jobs
+  'ModelClosed', 'NotInferenceJob', 'SpecMismatch', 'SpecMissing', 'NotEvaluationJob', 'JobNotAccepted', 'MetricsMismatch', 'BadMetrics', 'NoSuchSubmission', 'AlreadyEvaluated', 'EvaluationClosed']
 const art = contractArtifact('AssetRegistry')
 const abi = art.abi as Abi
 
@@ -74,7 +75,7 @@ class Registry {
     h.minted = fund
     h.number = 0n
     await vm.stateManager.putAccount(a, new Account(1n, fund))
-    const args = encodeAbiParameters([{ type: 'address' }, { type: 'address' }, { type: 'uint64' }, { type: 'uint256' }, { type: 'uint64' }], [MARKET, EVALUATOR, PERIOD, REWARD, EVAL_WINDOW])
+    const args = encodeAbiParameters([{ type: 'address' }, { type: 'uint64' }, { type: 'uint256' }, { type: 'uint64' }], [MARKET, PERIOD, REWARD, EVAL_WINDOW])
     const res = await vm.evm.runCode({ code: concatBytes(art.bytecode, hexToBytes(args)), to: a, caller: new Address(new Uint8Array(20)), gasLimit: 1_000_000_000n, block: h.block() as never })
     if (res.exceptionError) throw new Error('constructor reverted')
     await vm.stateManager.putCode(a, res.returnValue)
@@ -527,80 +528,55 @@ t.test('rewards: period rules, top three per kind, shares, determinism', async (
   t.same(ev(f, 'FundAdded'), { from: OTHER, amount: 7n })
 })
 
-t.test('bounties: first rule pays at once', async (t) => {
+// Evaluations come from verified WorkMarket inference jobs: assetregistry-jobs.test.ts covers
+// linkEvaluation / evaluate, rules First and Best and their errors with the real market.
+t.test('bounties: posting by the held-out dataset’s owner, submissions, expiry with a refund', async (t) => {
   const h = await fresh(t)
   const ds = await h.publish(CLIENT, Kind.Dataset, Access.Closed)
   const open = await h.publish(CLIENT, Kind.Dataset, Access.Free)
-  const weak = await h.publish(OWNER, Kind.Model, Access.Closed)
+  const someone = await h.publish(OTHER, Kind.Dataset, Access.Closed)
+  const weak = await h.publish(OWNER, Kind.Model, Access.Free)
   const strong = await h.publish(OTHER, Kind.Model, Access.Paid, 1n, 0n)
-  await fails(t, h.tx(CLIENT, 'postBounty', [ds, 900n, Rule.First, 50n], 0n), 'ZeroPrize')
-  await fails(t, h.tx(CLIENT, 'postBounty', [ds, 900n, Rule.First, 1n], ETHER), 'DeadlinePassed')
-  await fails(t, h.tx(CLIENT, 'postBounty', [weak, 900n, Rule.First, 50n], ETHER), 'NotDataset')
-  await fails(t, h.tx(CLIENT, 'postBounty', [open, 900n, Rule.First, 50n], ETHER), 'NotClosed')
-  const p = await h.must(CLIENT, 'postBounty', [ds, 900n, Rule.First, 50n], 10n * ETHER)
+  const input = chash('plaintext')
+  await fails(t, h.tx(CLIENT, 'postBounty', [ds, input, 900n, Rule.First, 50n], 0n), 'ZeroPrize')
+  await fails(t, h.tx(CLIENT, 'postBounty', [ds, input, 900n, Rule.First, 1n], ETHER), 'DeadlinePassed')
+  await fails(t, h.tx(CLIENT, 'postBounty', [someone, input, 900n, Rule.First, 50n], ETHER), 'NotOwner', 'only the dataset’s owner consents to evaluations on it')
+  await fails(t, h.tx(OWNER, 'postBounty', [weak, input, 900n, Rule.First, 50n], ETHER), 'NotDataset')
+  await fails(t, h.tx(CLIENT, 'postBounty', [open, input, 900n, Rule.First, 50n], ETHER), 'NotClosed')
+  const p = await h.must(CLIENT, 'postBounty', [ds, input, 900n, Rule.First, 50n], 10n * ETHER)
   t.same(ev(p, 'BountyPosted'), { bountyId: 1n, client: CLIENT, datasetId: ds, threshold: 900n, rule: Rule.First, deadline: 50n, prize: 10n * ETHER })
   t.equal(await h.read('escrow'), 10n * ETHER)
-  await fails(t, h.tx(OWNER, 'submit', [2n, weak]), 'NoSuchBounty')
+  const p0 = await h.must(CLIENT, 'postBounty', [ds, `0x${'0'.repeat(64)}`, 900n, Rule.Best, 50n], ETHER)
+  const dsHash = (await h.read<readonly [{ contentHash: Hex }]>('getAsset', [ds]))[0].contentHash
+  t.equal((await h.read<readonly [{ inputHash: Hex }]>('getBounty', [ev(p0, 'BountyPosted').bountyId]))[0].inputHash, dsHash, 'input hash 0: the dataset’s content hash')
+  await fails(t, h.tx(OWNER, 'submit', [9n, weak]), 'NoSuchBounty')
   await fails(t, h.tx(OWNER, 'submit', [1n, strong]), 'NotOwner')
   await fails(t, h.tx(CLIENT, 'submit', [1n, ds]), 'NotModel')
   const s = await h.must(OWNER, 'submit', [1n, weak])
   t.same(ev(s, 'BountySubmission'), { bountyId: 1n, index: 0n, modelId: weak, submitter: OWNER })
   await h.must(OTHER, 'submit', [1n, strong])
-  await fails(t, h.tx(CLIENT, 'reportEvaluation', [1n, 0n, 500n]), 'NotEvaluator')
-  await fails(t, h.tx(EVALUATOR, 'reportEvaluation', [1n, 2n, 500n]), 'NoSuchSubmission')
-  const e0 = await h.must(EVALUATOR, 'reportEvaluation', [1n, 0n, 500n])
-  t.same(ev(e0, 'EvaluationReported'), { bountyId: 1n, index: 0n, metric: 500n, passed: false })
-  await fails(t, h.tx(EVALUATOR, 'reportEvaluation', [1n, 0n, 950n]), 'AlreadyEvaluated')
-  await h.must(OTHER, 'transferFrom', [OTHER, addr(70), strong]) // the prize follows the model
-  const e1 = await h.must(MARKET, 'reportEvaluation', [1n, 1n, 900n])
-  t.same(ev(e1, 'BountyWon'), { bountyId: 1n, index: 1n, modelId: strong, payee: addr(70), prize: 10n * ETHER })
-  t.equal(await h.read('credits', [addr(70)]), 10n * ETHER)
-  t.equal(await h.read('escrow'), 0n)
-  await fails(t, h.tx(OWNER, 'submit', [1n, weak]), 'BountySettled')
-  await fails(t, h.tx(EVALUATOR, 'reportEvaluation', [1n, 0n, 1n]), 'AlreadyEvaluated')
-  await h.mineTo(100n)
-  await fails(t, h.tx(CLIENT, 'settleBounty', [1n]), 'BountySettled')
-  await h.must(OWNER, 'remove', [weak])
-  const p2 = await h.must(CLIENT, 'postBounty', [ds, 1n, Rule.First, 200n], ETHER)
-  await fails(t, h.tx(OWNER, 'submit', [ev(p2, 'BountyPosted').bountyId, weak]), 'AssetRemoved')
-})
-
-t.test('bounties: best rule pays the best passing submission after the window; expiry refunds', async (t) => {
-  const h = await fresh(t)
-  const ds = await h.publish(CLIENT, Kind.Dataset, Access.Closed)
-  const m = [await h.publish(OWNER, Kind.Model, Access.Free), await h.publish(OTHER, Kind.Model, Access.Free), await h.publish(addr(71), Kind.Model, Access.Free), await h.publish(addr(72), Kind.Model, Access.Free)]
-  await h.must(CLIENT, 'postBounty', [ds, 800n, Rule.Best, 40n], 6n * ETHER)
-  for (const [i, who] of [OWNER, OTHER, addr(71), addr(72)].entries()) await h.must(who, 'submit', [1n, m[i]])
-  await h.must(EVALUATOR, 'reportEvaluation', [1n, 0n, 850n]) // passes, not best
-  await h.must(EVALUATOR, 'reportEvaluation', [1n, 3n, 990n]) // best
-  await h.mineTo(41n)
-  await fails(t, h.tx(OWNER, 'submit', [1n, m[0]]), 'DeadlinePassed')
-  await h.must(EVALUATOR, 'reportEvaluation', [1n, 2n, 990n]) // tie: the earlier submission (2) wins
-  await h.must(EVALUATOR, 'reportEvaluation', [1n, 1n, 700n]) // fails
-  await fails(t, h.tx(CLIENT, 'settleBounty', [1n]), 'TooEarly')
-  await h.mineTo(40n + EVAL_WINDOW + 1n)
-  await fails(t, h.tx(EVALUATOR, 'reportEvaluation', [1n, 0n, 999n]), 'AlreadyEvaluated')
-  t.equal(await h.read('credits', [addr(71)]), 0n, 'nothing paid before settlement')
-  const s = await h.must(addr(99), 'settleBounty', [1n])
-  t.same(ev(s, 'BountyWon'), { bountyId: 1n, index: 2n, modelId: m[2], payee: addr(71), prize: 6n * ETHER })
-  const [b, subs] = await h.read<readonly [Record<string, unknown>, readonly unknown[]]>('getBounty', [1n])
-  t.match(b, { settled: true, winner: 3, bestMetric: 990n })
-  t.equal(subs.length, 4)
-  await fails(t, h.tx(CLIENT, 'settleBounty', [1n]), 'BountySettled')
-  await fails(t, h.tx(CLIENT, 'settleBounty', [5n]), 'NoSuchBounty')
-
-  // expiry: nothing passes → refund; late evaluations are refused
-  await h.must(CLIENT, 'postBounty', [ds, 800n, Rule.First, h.number + 5n], 2n * ETHER)
-  await h.must(OWNER, 'submit', [2n, m[0]])
-  await h.must(EVALUATOR, 'reportEvaluation', [2n, 0n, 10n])
-  await h.must(OTHER, 'submit', [2n, m[1]])
-  await h.mineTo(h.number + 5n + EVAL_WINDOW + 1n)
-  await fails(t, h.tx(EVALUATOR, 'reportEvaluation', [2n, 1n, 999n]), 'EvaluationClosed')
+  const [b, subs] = await h.read<readonly [Record<string, unknown>, readonly Record<string, unknown>[]]>('getBounty', [1n])
+  t.match(b, { client: CLIENT, datasetId: ds, inputHash: input, settled: false, winner: 0 })
+  t.match(subs, [{ modelId: weak, submitter: OWNER, evaluated: false }, { modelId: strong, submitter: OTHER }])
+  await h.mineTo(51n)
+  await fails(t, h.tx(OWNER, 'submit', [1n, weak]), 'DeadlinePassed')
+  await fails(t, h.tx(CLIENT, 'settleBounty', [1n]), 'TooEarly', 'not before the evaluation window closed')
+  await h.mineTo(50n + EVAL_WINDOW + 1n)
+  // expiry: nothing was evaluated (or nothing passed) → the client is refunded
   const before = await h.read<bigint>('credits', [CLIENT])
-  const rf = await h.must(OTHER, 'settleBounty', [2n])
-  t.same(ev(rf, 'BountyRefunded'), { bountyId: 2n, client: CLIENT, prize: 2n * ETHER })
-  t.equal((await h.read<bigint>('credits', [CLIENT])) - before, 2n * ETHER)
-  t.equal(await h.read('escrow'), 0n)
+  const rf = await h.must(OTHER, 'settleBounty', [1n])
+  t.same(ev(rf, 'BountyRefunded'), { bountyId: 1n, client: CLIENT, prize: 10n * ETHER })
+  t.equal((await h.read<bigint>('credits', [CLIENT])) - before, 10n * ETHER)
+  await fails(t, h.tx(CLIENT, 'settleBounty', [1n]), 'BountySettled')
+  await fails(t, h.tx(OWNER, 'submit', [1n, weak]), 'BountySettled')
+  await fails(t, h.tx(CLIENT, 'settleBounty', [5n]), 'NoSuchBounty')
+  await h.must(OTHER, 'settleBounty', [2n])
+  await h.must(OWNER, 'remove', [weak])
+  const p2 = await h.must(CLIENT, 'postBounty', [ds, input, 1n, Rule.First, h.number + 200n], ETHER)
+  await fails(t, h.tx(OWNER, 'submit', [ev(p2, 'BountyPosted').bountyId, weak]), 'AssetRemoved')
+  await h.must(CLIENT, 'remove', [ds])
+  await fails(t, h.tx(CLIENT, 'postBounty', [ds, input, 1n, Rule.First, h.number + 200n], ETHER), 'AssetRemoved')
+  t.equal(await h.read('escrow'), ETHER, 'only the open bounty is escrowed')
 })
 
 t.test('fee and reward accounting adds up to the wei over random sequences', async (t) => {
