@@ -1,16 +1,16 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import type { Address, Hex } from 'viem'
+import { stringToHex, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { JsonRpcError } from '../../bridge/JsonRpcClient.js'
-import { bytesToHex } from '../../common/bytes.js'
+import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { contentHash } from '../../compute/ContentHash.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
 import type { MarketTxReceipt } from '../jobs/MarketChain.js'
 import { RpcMarketChain } from '../jobs/RpcMarketChain.js'
-import { rpcBlobSource } from '../worker/BlobFetcher.js'
 import { AssetError } from './AssetError.js'
 import { AssetRegistryReader, describeRegistryRevert, encodeRegistryCall } from './AssetRegistryReader.js'
+import { blobRequestFields, blobRequestToJson, signBlobRequest, signBlobRequestWith, type BlobRequestJson } from './DownloadAuth.js'
 
 const q = (n: bigint) => `0x${n.toString(16)}`
 
@@ -116,10 +116,45 @@ export class AssetClient {
     return hash
   }
 
-  /** Fetches a blob from the node and checks it against its content hash. */
-  async getBlob(hash: Hex, maxBytes: number): Promise<Uint8Array> {
-    const bytes = await rpcBlobSource(this.chain.rpc.url).fetch(hash, maxBytes)
-    if (!bytes) throw new AssetError('BLOB_UNAVAILABLE', `the node at ${this.chain.rpc.url} does not hold blob ${hash}`)
+  /**
+   * A signed blob request for `hash` (node/assets/DownloadAuth.ts): with the local key, or
+   * through the node's eth_sign for a node-unlocked account.
+   */
+  async signBlobRequest(hash: Hex, jobId?: Hex): Promise<BlobRequestJson> {
+    const chainId = BigInt(await this.chain.rpc.request<Hex>('eth_chainId'))
+    const fields = blobRequestFields(chainId, hash, jobId)
+    const signed = this.key
+      ? await signBlobRequest(this.key, fields)
+      : await signBlobRequestWith(this.from, (m) => this.chain.rpc.request<Hex>('eth_sign', [this.from, stringToHex(m)]), fields)
+    return blobRequestToJson(signed)
+  }
+
+  /**
+   * Fetches a blob from the node chunk by chunk (with `auth`, a signed request, for a paid
+   * asset's blob) and checks it against its content hash. A refusal is reported with the
+   * node's reason.
+   */
+  async getBlob(hash: Hex, maxBytes: number, auth?: BlobRequestJson): Promise<Uint8Array> {
+    const parts: Uint8Array[] = []
+    let offset = 0
+    let total = -1
+    do {
+      let r: { total: number; data: Hex } | null
+      try {
+        r = await this.chain.rpc.request<{ total: number; data: Hex } | null>('pov_getBlob', auth ? [hash, offset, RPC_BLOB_CHUNK, auth] : [hash, offset, RPC_BLOB_CHUNK])
+      } catch (e) {
+        if (e instanceof JsonRpcError) throw new AssetError('BLOB_REFUSED', `the node at ${this.chain.rpc.url} refuses blob ${hash}: ${e.rpcMessage}`, { cause: e })
+        throw e
+      }
+      if (!r) throw new AssetError('BLOB_UNAVAILABLE', `the node at ${this.chain.rpc.url} does not hold blob ${hash}`)
+      if (total < 0) total = r.total
+      if (r.total !== total || total > maxBytes) throw new AssetError('BLOB_CORRUPT', `the node announced ${r.total} bytes for ${hash} (limit ${maxBytes})`)
+      const chunk = hexToBytes(r.data)
+      if (chunk.length === 0 && offset < total) throw new AssetError('BLOB_CORRUPT', `the node sent an empty chunk of ${hash} at ${offset}`)
+      parts.push(chunk)
+      offset += chunk.length
+    } while (offset < total)
+    const bytes = concatBytes(...parts)
     if (contentHash(bytes) !== hash) throw new AssetError('BLOB_CORRUPT', `the blob served for ${hash} hashes to ${contentHash(bytes)}`)
     return bytes
   }

@@ -11,6 +11,8 @@ import { AssetClient } from './AssetClient.js'
 import { AssetError } from './AssetError.js'
 import { decodeMetadataUri, encodeMetadata } from './AssetMetadata.js'
 import { postJobWithAssets } from './JobWithAssets.js'
+import { downloadIsGated } from './BlobAccessPolicy.js'
+import type { RegisteredAsset } from './AssetRegistryReader.js'
 import { ASSET_ACCESS, ASSET_KINDS, type AssetAccess, type AssetKind } from './AssetRegistryReader.js'
 
 export interface AssetCliIo {
@@ -58,6 +60,16 @@ const pick = <T extends readonly string[]>(v: string, names: T, what: string): T
   return v as T[number]
 }
 const eventArg = (topic: Hex | undefined) => (topic ? BigInt(topic) : 0n)
+
+/** Whether the account may read a paid asset's blob without paying (again): the serving node's rule (BlobAccessPolicy). */
+async function downloadEntitled(c: AssetClient, a: RegisteredAsset, job: Hex | undefined): Promise<boolean> {
+  if (a.owner === c.from) return true
+  if ((await c.registry.read<bigint>('downloads', [a.id, c.from])) > 0n) return true
+  if (a.access === 'closed' && (await c.registry.grantOf(a.id, c.from)) !== '0x') return true
+  if (!job) return false
+  // A job that uses the asset: its client, worker and verifiers read it through the job (the node checks which).
+  return (await c.registry.jobUse(job)).ids.includes(a.id)
+}
 
 /**
  * `povchain asset …`: the marketplace of models and datasets (AssetRegistry, 0x…0C00).
@@ -270,21 +282,34 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
     )
 
   conn(asset.command('fetch').argument('<id>'))
-    .description('download an asset from the node, check its hash, and decrypt it (closed: with your grant or your job grant)')
+    .description('download an asset from the node, check its hash, and decrypt it (closed: with your grant or your job grant); a paid download is paid first (payDownload) and the request signed')
     .requiredOption('--out <file>', 'where to write the (decrypted) blob')
-    .option('--job <jobId>', 'use the job grant of a job you were assigned')
+    .option('--job <jobId>', 'use the job grant of a job you were assigned (and read as its participant)')
+    .option('--no-pay', 'never pay a download price: fail instead')
     .action(
-      action(async (idArg: string, o: ConnOpts & { out: string; job?: string }) => {
+      action(async (idArg: string, o: ConnOpts & { out: string; job?: string; pay: boolean }) => {
         const c = await connect(o)
         const id = assetId(idArg)
         const a = await c.registry.asset(id)
         if (!a) throw new AssetError('NO_ASSET', `no asset ${id}`)
         if (a.access === 'removed') throw new AssetError('REMOVED', `asset ${id} was removed by its owner`)
-        let bytes: Uint8Array = await c.getBlob(a.contentHash, MAX_ASSET_BYTES)
+        const job = o.job ? jobId(o.job) : undefined
+        let paid = 0n
+        let auth
+        if (downloadIsGated(a)) {
+          // The node serves it to accounts entitled on chain: pay the download unless already entitled.
+          if (!(await downloadEntitled(c, a, job))) {
+            if (!o.pay) throw new AssetError('NOT_PAID', `asset ${id} costs ${formatEther(a.pricePerDownload)} coins per download and ${c.from} has not paid it (drop --no-pay to pay)`)
+            await c.send('payDownload', [id], a.pricePerDownload)
+            paid = a.pricePerDownload
+          }
+          auth = await c.signBlobRequest(a.contentHash, job)
+        }
+        let bytes: Uint8Array = await c.getBlob(a.contentHash, MAX_ASSET_BYTES, auth)
         if (a.access === 'closed') {
           let sealed: Hex
-          if (o.job) {
-            const g = await c.registry.jobGrantOf(id, jobId(o.job))
+          if (job) {
+            const g = await c.registry.jobGrantOf(id, job)
             if (g.worker !== c.from || !g.fulfilled) throw new AssetError('NO_GRANT', `${c.from} holds no fulfilled job grant of asset ${id} for job ${o.job}`)
             sealed = g.sealedKey
           } else sealed = await c.registry.grantOf(id, c.from)
@@ -294,7 +319,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         const meta = decodeMetadataUri(a.uri, a.metadataHash)
         if (meta && contentHash(bytes) !== meta.plaintextHash) throw new AssetError('PLAINTEXT_MISMATCH', `the decrypted blob does not hash to the metadata's plaintextHash ${meta.plaintextHash}`)
         await writeFile(o.out, bytes)
-        print(o.json, { id: id.toString(), bytes: bytes.length, out: o.out, contentHash: a.contentHash }, `${o.out}: ${bytes.length} bytes of asset ${id}\n`)
+        print(o.json, { id: id.toString(), bytes: bytes.length, out: o.out, contentHash: a.contentHash, paid: paid.toString() }, `${o.out}: ${bytes.length} bytes of asset ${id}${paid > 0n ? ` (paid ${formatEther(paid)} coins)` : ''}\n`)
       }),
     )
 

@@ -5,7 +5,11 @@ import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
 import { decodeJson, encodeJobSpec, jobSpecHash } from '../../compute/spec/JobSpec.js'
 import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
 import { WORK_MARKET_ADDRESS, workMarketAbi } from '../../genesis/WorkMarketGenesis.js'
-import { verifierCount, workloadId } from '../jobs/JobEstimate.js'
+import { hexToBytes } from '../../common/bytes.js'
+import { decryptBlob } from '../../compute/AssetCipher.js'
+import { openKey } from '../../compute/KeySeal.js'
+import { computeUnits, verifierCount, workloadId } from '../jobs/JobEstimate.js'
+import { decodeMetadataUri } from './AssetMetadata.js'
 import type { AssetClient } from './AssetClient.js'
 import { AssetError } from './AssetError.js'
 import { describeRegistryRevert, encodeRegistryCall } from './AssetRegistryReader.js'
@@ -21,12 +25,24 @@ export async function postJobWithAssets(c: AssetClient, o: { specPath: string; i
   const rpc = c.chain.rpc
   const specHash = jobSpecHash(spec)
   await c.putBlob(encodeJobSpec(spec))
-  if (spec.dataset) {
-    const bytes = o.datasetFile ? new Uint8Array(await readFile(o.datasetFile)) : bundledDatasets().find((d) => d.hash === spec.dataset)?.bytes
-    if (!bytes || contentHash(bytes) !== spec.dataset) throw new AssetError('INPUT', `the spec's dataset ${spec.dataset} is not bundled: pass --dataset FILE (a file with that hash)`)
-    await c.putBlob(bytes)
+  const closed = spec.dataset ? await closedAssetWithPlaintext(c, o.ids, spec.dataset) : undefined
+  let est: { price: Hex; units: Hex }
+  if (spec.dataset && closed) {
+    // A closed dataset: its plaintext never goes to the node (the node serves its store); the
+    // workers decrypt the stored ciphertext with their job grants. The units are counted here.
+    const bytes = o.datasetFile ? new Uint8Array(await readFile(o.datasetFile)) : await decryptWithOwnGrant(c, closed)
+    if (contentHash(bytes) !== spec.dataset) throw new AssetError('INPUT', `--dataset: the file does not hash to the spec's dataset ${spec.dataset}`)
+    const units = computeUnits(spec, { dataset: bytes })
+    const p = await c.chain.call(WORK_MARKET_ADDRESS, encodeFunctionData({ abi: workMarketAbi(), functionName: 'estimatePrice', args: [units] }))
+    est = { price: p, units: `0x${units.toString(16)}` }
+  } else {
+    if (spec.dataset) {
+      const bytes = o.datasetFile ? new Uint8Array(await readFile(o.datasetFile)) : bundledDatasets().find((d) => d.hash === spec.dataset)?.bytes
+      if (!bytes || contentHash(bytes) !== spec.dataset) throw new AssetError('INPUT', `the spec's dataset ${spec.dataset} is not bundled: pass --dataset FILE (a file with that hash)`)
+      await c.putBlob(bytes)
+    }
+    est = await rpc.request<{ price: Hex; units: Hex }>('pov_estimateJob', [JSON.parse(await readFile(o.specPath, 'utf8'))])
   }
-  const est = await rpc.request<{ price: Hex; units: Hex }>('pov_estimateJob', [JSON.parse(await readFile(o.specPath, 'utf8'))])
   const price = o.price ?? BigInt(est.price)
   let fees = 0n
   for (const id of o.ids) fees += await c.registry.useFee(id, c.from)
@@ -53,4 +69,23 @@ export async function postJobWithAssets(c: AssetClient, o: { specPath: string; i
     throw new AssetError('REVERTED', `job ${jobId} was posted, but useInJob ${u!.hash} reverted${why ? `: ${why}` : ''}`)
   }
   return { jobId, specHash, price, fees, postTx: p!.hash, useTx: u!.hash }
+}
+
+/** The closed asset among `ids` whose plaintext is `hash` (its metadata's plaintextHash), if any. */
+async function closedAssetWithPlaintext(c: AssetClient, ids: bigint[], hash: Hex): Promise<bigint | undefined> {
+  for (const id of ids) {
+    const a = await c.registry.asset(id)
+    if (!a || a.access !== 'closed') continue
+    const meta = decodeMetadataUri(a.uri, a.metadataHash)
+    if (meta?.encryption === 'PVA1' && meta.plaintextHash.toLowerCase() === hash.toLowerCase()) return id
+  }
+  return undefined
+}
+
+/** The plaintext of a closed asset through the client's own grant (it needs one to link the asset anyway). */
+async function decryptWithOwnGrant(c: AssetClient, id: bigint): Promise<Uint8Array> {
+  const a = (await c.registry.asset(id))!
+  const sealed = await c.registry.grantOf(id, c.from)
+  if (sealed === '0x') throw new AssetError('NO_GRANT', `${c.from} holds no grant of closed asset ${id}: pass --dataset FILE, or ask its owner for a grant`)
+  return decryptBlob(openKey(hexToBytes(sealed), c.privateKey('reading a closed dataset')), await c.getBlob(a.contentHash, 1024 * 1024 * 1024))
 }
