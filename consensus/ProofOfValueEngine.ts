@@ -20,6 +20,12 @@ export interface ProofOfValueParams {
   receiptWindowBlocks: bigint
   /** Seeds epochs 0 and 1 (the genesis hash). */
   genesisSeed: Uint8Array
+  /**
+   * Further system calls of every epoch's first block, after ValidatorSet.epochTransition, in
+   * this order — e.g. AssetRegistry.distributeRewards() when genesis places the registry. Each
+   * must be safe to repeat (the contract decides whether there is anything to do).
+   */
+  epochCalls?: readonly SystemCall[]
 }
 
 interface EpochContext {
@@ -44,7 +50,9 @@ interface EpochContext {
  *   producer, final (finalised at or below the branch's finalized block) and younger than
  *   `receiptWindowBlocks` (genesis receipts, at block 0, bootstrap the network and do not age
  *   out here; their weight in ValidatorSet decays like any other).
- * - The first block of a new epoch starts with the system call ValidatorSet.epochTransition.
+ * - The first block of a new epoch starts with the system call ValidatorSet.epochTransition,
+ *   then the genesis-configured `epochCalls` (AssetRegistry.distributeRewards: the reward of a
+ *   period that ended is paid by the first epoch turn after it, on every node alike).
  */
 export class ProofOfValueEngine implements ConsensusEngine {
   readonly kind = 'proof-of-value' as const
@@ -132,7 +140,7 @@ export class ProofOfValueEngine implements ConsensusEngine {
 
   private systemCalls(parent: BlockHeader, slot: bigint): SystemCall[] {
     const epoch = this.epochOf(slot)
-    return epoch > this.epochOf(parent.slot) ? [this.deps.contracts.epochTransition(epoch)] : []
+    return epoch > this.epochOf(parent.slot) ? [this.deps.contracts.epochTransition(epoch), ...(this.params.epochCalls ?? [])] : []
   }
 
   private earliest(rank: number, slot: bigint): bigint | undefined {

@@ -5,10 +5,12 @@ import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
 import type { PovContracts } from '../consensus/PovContracts.js'
 import { ProofOfValueEngine } from '../consensus/ProofOfValueEngine.js'
 import type { GenesisSpec } from '../genesis/GenesisConfig.js'
+import { distributeRewardsSystemCall } from './assets/AssetRegistryReader.js'
 import { NodeError } from './errors.js'
 
 /**
- * Proof of Value when genesis places the ValidatorSet system contract (every preset does);
+ * Proof of Value when genesis places the ValidatorSet system contract (every preset does),
+ * with AssetRegistry.distributeRewards() at every epoch turn when genesis places the registry;
  * a fixed producer list (config.producers, round-robin) otherwise.
  */
 export function createConsensusEngine(
@@ -26,6 +28,7 @@ export function createConsensusEngine(
         maxBackups: 2,
         receiptWindowBlocks: spec.receiptWindow,
         genesisSeed: genesisHash,
+        epochCalls: spec.systemContracts.filter((c) => c.name === 'AssetRegistry').map((c) => distributeRewardsSystemCall(c.address)),
       },
       deps,
     )

@@ -1,4 +1,5 @@
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
+import { hexToBytes } from '../../common/bytes.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
 import type { MarketCaller } from '../jobs/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
@@ -61,6 +62,15 @@ export function describeRegistryRevert(data: Hex | undefined): string | undefine
   } catch {
     return undefined
   }
+}
+
+/**
+ * The system call consensus makes at every epoch turn when genesis places the registry at
+ * `address` (consensus/ProofOfValueEngine `epochCalls`): AssetRegistry.distributeRewards() from
+ * SYSTEM_ADDRESS. It never reverts and pays each ended period once, so repeating it is harmless.
+ */
+export function distributeRewardsSystemCall(address: Uint8Array): { to: Uint8Array; data: Uint8Array; label: string } {
+  return { to: address, data: hexToBytes(encodeRegistryCall('distributeRewards')), label: 'AssetRegistry.distributeRewards()' }
 }
 
 const pick = <T extends readonly string[]>(names: T, n: unknown): T[number] => names[Number(n)] ?? names[0]!
