@@ -60,8 +60,8 @@ export class JobAssetInputs {
     return async (hash) => blobRequestToJson(await signBlobRequest(key, blobRequestFields(this.d.chainId, hash, jobId)))
   }
 
-  private remember(hash: Hex, bytes: Uint8Array): Uint8Array {
-    this.plain.set(hash, bytes)
+  private remember(slot: string, bytes: Uint8Array): Uint8Array {
+    this.plain.set(slot, bytes)
     while (this.plain.size > (this.d.cacheEntries ?? 4)) this.plain.delete(this.plain.keys().next().value!)
     return bytes
   }
@@ -81,7 +81,9 @@ export class JobAssetInputs {
   /** The bytes of input `hash` of `job` for identity `me` (see the class comment). */
   async input(hash: Hex, job: MarketJob, me?: Address): Promise<Uint8Array> {
     const h = hash.toLowerCase() as Hex
-    const cached = this.plain.get(h)
+    // Per identity: each reads with its own grant (the worker's job grant is not the verifier's).
+    const slot = `${(me ?? 'none').toLowerCase()}:${h}`
+    const cached = this.plain.get(slot)
     if (cached) return cached
     const assets = await this.assetsOf(job.jobId)
     const direct = assets.find((a) => a.contentHash.toLowerCase() === h)
@@ -94,7 +96,7 @@ export class JobAssetInputs {
         continue
       }
       if (!meta || meta.encryption !== 'PVA1' || meta.plaintextHash?.toLowerCase() !== h) continue
-      return this.remember(h, await this.decrypt(a, h, job, me))
+      return this.remember(slot, await this.decrypt(a, h, job, me))
     }
     return this.d.fetcher.get(h)
   }
