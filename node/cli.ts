@@ -11,6 +11,7 @@ import { WorldState } from '../vm/WorldState.js'
 import { registerComputeCommands } from '../compute/cli.js'
 import { registerJobCommands } from './jobs/jobCommands.js'
 import { registerAssetCommands } from './assets/AssetCommand.js'
+import { registerBountyCommands } from './assets/BountyCommand.js'
 import { addWorkerOptions, workerConfigFromOptions } from './worker/workerFlags.js'
 import { addAssetNodeOptions, assetConfigFromOptions } from './assets/assetFlags.js'
 import { registerBridgeCommands } from '../bridge/cli.js'
@@ -199,6 +200,7 @@ registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
 registerJobCommands(program, { logger: commandLogger })
 registerAssetCommands(program, { logger: commandLogger })
+registerBountyCommands(program, { logger: commandLogger })
 registerBridgeCommands(program, bridgeCliContext())
 
 program.parseAsync(process.argv).catch((e: Error) => {

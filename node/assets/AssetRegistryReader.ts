@@ -37,6 +37,40 @@ export interface AssetScore {
   scale: bigint
 }
 
+/** AssetRegistry.Rule, by its Solidity order. */
+export const BOUNTY_RULES = ['first', 'best'] as const
+export type BountyRule = (typeof BOUNTY_RULES)[number]
+
+export interface BountySubmission {
+  index: number
+  modelId: bigint
+  submitter: Address
+  evaluated: boolean
+  /** Accuracy in ppm, once evaluated. */
+  metric: bigint
+  /** The last evaluation job linked (the evaluated one once `evaluated`); zero hash: none. */
+  jobId: Hex
+}
+
+export interface RegisteredBounty {
+  id: bigint
+  client: Address
+  datasetId: bigint
+  /** The dataset hash evaluation specs name (the held-out data as workers read it). */
+  inputHash: Hex
+  /** Passing: accuracy ≥ threshold ppm. */
+  threshold: bigint
+  rule: BountyRule
+  /** Last block for submissions; evaluations until deadline + evaluationWindow. */
+  deadline: bigint
+  prize: bigint
+  settled: boolean
+  /** The winning (rule First: paid; rule Best: best so far) submission's index. */
+  winner: number | undefined
+  bestMetric: bigint
+  submissions: BountySubmission[]
+}
+
 export interface JobGrant {
   worker: Address
   fulfilled: boolean
@@ -78,7 +112,7 @@ const pick = <T extends readonly string[]>(names: T, n: unknown): T[number] => n
 /** Typed reads of the AssetRegistry system contract (over any eth_call path). */
 export class AssetRegistryReader {
   constructor(
-    private readonly caller: MarketCaller,
+    readonly caller: MarketCaller,
     readonly address: Address = ASSET_REGISTRY_ADDRESS,
   ) {}
 
@@ -152,6 +186,27 @@ export class AssetRegistryReader {
 
   async topFree(kind: AssetKind): Promise<bigint[]> {
     return (await this.read<readonly bigint[]>('topFree', [ASSET_KINDS.indexOf(kind)])).filter((x) => x !== 0n)
+  }
+
+  /** The bounty with its submissions, or undefined when no bounty has that id. */
+  async bounty(id: bigint): Promise<RegisteredBounty | undefined> {
+    if (id < 1n || id > (await this.read<bigint>('bountyCount'))) return undefined
+    const [b, subs] = await this.read<readonly [Record<string, unknown>, readonly Record<string, unknown>[]]>('getBounty', [id])
+    const winner = Number(b.winner)
+    return {
+      id,
+      client: b.client as Address,
+      datasetId: b.datasetId as bigint,
+      inputHash: b.inputHash as Hex,
+      threshold: b.threshold as bigint,
+      rule: pick(BOUNTY_RULES, b.rule),
+      deadline: BigInt(b.deadline as bigint),
+      prize: BigInt(b.prize as bigint),
+      settled: b.settled as boolean,
+      winner: winner > 0 ? winner - 1 : undefined,
+      bestMetric: b.bestMetric as bigint,
+      submissions: subs.map((x, index) => ({ index, modelId: x.modelId as bigint, submitter: x.submitter as Address, evaluated: x.evaluated as boolean, metric: x.metric as bigint, jobId: x.jobId as Hex })),
+    }
   }
 
   async period(): Promise<{ current: bigint; blocks: bigint; rewardPerPeriod: bigint; rewardFund: bigint }> {

@@ -1,6 +1,7 @@
-import { getAddress, isAddress, type Address } from 'viem'
+import { getAddress, isAddress, type Address, type Hex } from 'viem'
+import { WorkMarketReader, type MarketJob, type MarketSession } from '../jobs/WorkMarketReader.js'
 import { badAssetParams } from './AssetError.js'
-import { ASSET_ACCESS, ASSET_KINDS, type AssetRegistryReader, type AssetScore, type RegisteredAsset } from './AssetRegistryReader.js'
+import { ASSET_ACCESS, ASSET_KINDS, type AssetRegistryReader, type AssetScore, type RegisteredAsset, type RegisteredBounty } from './AssetRegistryReader.js'
 
 type Method = (params: unknown[]) => Promise<unknown>
 
@@ -45,6 +46,56 @@ export function scoreJson(a: RegisteredAsset, s: AssetScore) {
   }
 }
 
+const NO_JOB = `0x${'0'.repeat(64)}`
+
+/**
+ * A bounty as pov_getBounty shows it: its terms, state, and each submission with its
+ * evaluation job (status, session, worker, the committed metricsHash) and, once evaluated, the
+ * metric (accuracy in ppm, and as a fraction).
+ */
+export function bountyJson(b: RegisteredBounty, evaluationWindow: bigint, jobs: Map<string, { job: MarketJob; session?: MarketSession }>) {
+  return {
+    id: q(b.id),
+    client: b.client,
+    datasetId: q(b.datasetId),
+    inputHash: b.inputHash,
+    threshold: q(b.threshold),
+    thresholdAccuracy: Number(b.threshold) / 1e6,
+    rule: b.rule,
+    deadline: q(b.deadline),
+    evaluationClosesAt: q(b.deadline + evaluationWindow),
+    prize: q(b.prize),
+    settled: b.settled,
+    state: b.settled ? (b.winner !== undefined ? 'won' : 'refunded') : 'open',
+    winner: b.winner ?? null,
+    bestMetric: b.winner !== undefined ? q(b.bestMetric) : null,
+    submissions: b.submissions.map((s) => {
+      const j = s.jobId === NO_JOB ? undefined : jobs.get(s.jobId)
+      return {
+        index: s.index,
+        modelId: q(s.modelId),
+        submitter: s.submitter,
+        evaluated: s.evaluated,
+        metric: s.evaluated ? q(s.metric) : null,
+        accuracy: s.evaluated ? Number(s.metric) / 1e6 : null,
+        passed: s.evaluated ? s.metric >= b.threshold : null,
+        jobId: s.jobId === NO_JOB ? null : s.jobId,
+        job: j
+          ? {
+              status: j.job.status,
+              client: j.job.client,
+              session: j.job.session,
+              worker: j.session?.worker ?? null,
+              sessionStatus: j.session?.status ?? null,
+              metricsHash: j.session && j.session.result.commitment !== NO_JOB ? j.session.result.metricsHash : null,
+              manifest: j.session && j.session.result.commitment !== NO_JOB ? j.session.result.manifest : null,
+            }
+          : null,
+      }
+    }),
+  }
+}
+
 const assetId = (v: unknown): bigint => {
   try {
     if ((typeof v === 'string' && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) || (typeof v === 'number' && Number.isSafeInteger(v))) {
@@ -68,9 +119,22 @@ const count = (v: unknown, what: string, dflt: number): number => {
   return n
 }
 
-/** pov_getAsset, pov_listAssets, pov_getAssetScore: reads of the AssetRegistry system contract. */
+/** pov_getAsset, pov_listAssets, pov_getAssetScore, pov_getBounty: reads of the AssetRegistry system contract. */
 export function assetRpcMethods(registry: AssetRegistryReader): Record<string, Method> {
+  const market = new WorkMarketReader(registry.caller)
   return {
+    /** pov_getBounty(id): the bounty, its submissions, their evaluation jobs and metrics, or null. */
+    pov_getBounty: async ([id]) => {
+      const b = await registry.bounty(assetId(id))
+      if (!b) return null
+      const jobs = new Map<string, { job: MarketJob; session?: MarketSession }>()
+      for (const s of b.submissions) {
+        if (s.jobId === NO_JOB) continue
+        const job = await market.job(s.jobId as Hex)
+        if (job) jobs.set(s.jobId, { job, ...(await market.session(job.session).then((x) => (x ? { session: x } : {}))) })
+      }
+      return bountyJson(b, await registry.read<bigint>('evaluationWindow'), jobs)
+    },
     /** pov_getAsset(id): the asset with its score, or null. */
     pov_getAsset: async ([id]) => {
       const a = await registry.asset(assetId(id))
