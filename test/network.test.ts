@@ -46,11 +46,17 @@ t.test('three producers: one chain, a transaction reaches everyone, the RPC repo
   const tx = transferTx(CHAIN_ID, 1, 0n, new Uint8Array(20).fill(7), 12345n)
   const sentAt = Date.now()
   const hash = await rpc<string>(d.httpUrl, 'eth_sendRawTransaction', [bytesToHex(tx.serialize())])
-  const receipts = await Promise.all(
+  await Promise.all(
     c.nodes.map((n) => until(() => rpc<{ blockHash: string; status: string } | null>(n.httpUrl, 'eth_getTransactionReceipt', [hash]), 'receipt everywhere', 20_000)),
   )
   t.comment(`transaction mined and visible on all 3 nodes after ${Date.now() - sentAt} ms`)
-  t.equal(new Set(receipts.map((r) => r.blockHash)).size, 1, 'same block on every node')
+  // Two producers may seal competing blocks in adjacent 1 s slots on a loaded machine; for a
+  // moment a node can hold the tx in the losing block. Fork choice must settle it everywhere.
+  const receipts = await until(async () => {
+    const rs = await Promise.all(c.nodes.map((n) => rpc<{ blockHash: string; status: string } | null>(n.httpUrl, 'eth_getTransactionReceipt', [hash])))
+    return rs.every((r) => r) && new Set(rs.map((r) => r!.blockHash)).size === 1 ? (rs as { blockHash: string; status: string }[]) : false
+  }, 'the same block on every node', 20_000)
+  t.pass('same block on every node')
   t.equal(receipts[0]!.status, '0x1')
 
   // Compute messages travel on their topic; the validators' finality votes on theirs (a forged
