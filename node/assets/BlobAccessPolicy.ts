@@ -1,9 +1,13 @@
 import type { Address, Hex } from 'viem'
 import type { Logger } from '../../common/logger.js'
 import { silentLogger } from '../../common/logger.js'
+import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
 import type { WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import type { AssetRegistryReader, RegisteredAsset } from './AssetRegistryReader.js'
 import { verifyBlobRequest, type SignedBlobRequest } from './DownloadAuth.js'
+
+let bundledHashes: Set<string> | undefined
+const bundled = () => (bundledHashes ??= new Set(bundledDatasets().map((b) => b.hash.toLowerCase())))
 
 /** Why a blob is not served. */
 export type BlobRefusal = 'removed' | 'auth-required' | 'not-entitled'
@@ -34,6 +38,7 @@ export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDow
 export class BlobAccessPolicy {
   private readonly byHash = new Map<string, bigint[]>()
   private indexed = 0n
+  private indexing: Promise<void> = Promise.resolve()
   private readonly cache = new Map<string, { at: number; assets: RegisteredAsset[] }>()
   private readonly log: Logger
 
@@ -57,15 +62,9 @@ export class BlobAccessPolicy {
     const h = hash.toLowerCase()
     const hit = this.cache.get(h)
     if (hit && Date.now() - hit.at < (this.d.cacheMs ?? 1000)) return hit.assets
-    const count = await reg.count().catch(() => 0n)
-    // contentHash never changes after publish, so the index only grows.
-    for (let id = this.indexed + 1n; id <= count; id++) {
-      const a = await reg.asset(id)
-      if (!a) continue
-      const k = a.contentHash.toLowerCase()
-      this.byHash.set(k, [...(this.byHash.get(k) ?? []), id])
-      this.indexed = id
-    }
+    // One indexing pass at a time (concurrent reads would index an id twice).
+    this.indexing = this.indexing.then(() => this.indexNew(reg)).catch(() => undefined)
+    await this.indexing
     const assets: RegisteredAsset[] = []
     for (const id of this.byHash.get(h) ?? []) {
       const a = await reg.asset(id)
@@ -73,6 +72,18 @@ export class BlobAccessPolicy {
     }
     this.cache.set(h, { at: Date.now(), assets })
     return assets
+  }
+
+  /** Adds the assets published since the last pass: contentHash never changes after publish, so the index only grows. */
+  private async indexNew(reg: AssetRegistryReader): Promise<void> {
+    const count = await reg.count().catch(() => 0n)
+    for (let id = this.indexed + 1n; id <= count; id++) {
+      const a = await reg.asset(id)
+      if (!a) continue
+      const k = a.contentHash.toLowerCase()
+      this.byHash.set(k, [...(this.byHash.get(k) ?? []), id])
+      this.indexed = id
+    }
   }
 
   /** Forgets cached decisions (after an access change the node saw). */
@@ -87,6 +98,8 @@ export class BlobAccessPolicy {
   }
 
   async decide(hash: Hex, request?: SignedBlobRequest): Promise<BlobAccessDecision> {
+    // Anyone may publish any hash: a dataset every node ships stays served whatever is claimed of it.
+    if (bundled().has(hash.toLowerCase())) return { serve: true }
     const assets = await this.assetsOf(hash)
     if (assets.length === 0) return { serve: true }
     const live = assets.filter((a) => a.access !== 'removed')

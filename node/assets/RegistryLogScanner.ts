@@ -22,6 +22,7 @@ export interface RegistryEvent {
  */
 export class RegistryLogScanner<S extends object> {
   private cursor = 0n
+  private saved?: string
   state: S
 
   constructor(
@@ -43,11 +44,15 @@ export class RegistryLogScanner<S extends object> {
     return this.cursor
   }
 
+  /** Writes the cursor and the state (atomically: temp file, then rename), when they changed. */
   save(): void {
+    const json = JSON.stringify({ cursor: this.cursor.toString(), state: this.state })
+    if (json === this.saved) return
     mkdirSync(dirname(this.opts.file), { recursive: true })
     const tmp = `${this.opts.file}.tmp`
-    writeFileSync(tmp, JSON.stringify({ cursor: this.cursor.toString(), state: this.state }))
+    writeFileSync(tmp, json)
     renameSync(tmp, this.opts.file)
+    this.saved = json
   }
 
   /** Events of the blocks after the cursor up to the head (at most maxBlocksPerScan of them); advances the cursor (save() to keep it). */

@@ -1,6 +1,7 @@
 import type { Hex } from 'viem'
 import type { Logger } from '../../common/logger.js'
 import { noopMetrics, type Counter, type Metrics } from '../../common/metrics.js'
+import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { backendCaller } from '../jobs/MarketChain.js'
@@ -18,9 +19,9 @@ interface JanitorState {
 /**
  * "Nodes drop their copies" (AssetRegistry.remove): when an asset's access becomes Removed
  * (`AccessChanged(id, Removed, …)`), the node deletes the asset's blob from its store — unless
- * another live asset has the same content, or a job that linked the asset before the removal is
- * still running (such a job completes, so its worker and verifiers may still need the blob:
- * pinned until the job is final, then deleted). Serving is refused from the removal on
+ * another live asset has the same content, the blob is a dataset bundled with the node, or a job
+ * that linked the asset before the removal is still open or running (such a job completes, so its
+ * worker and verifiers may still need the blob: pinned until the job is final, then deleted). Serving is refused from the removal on
  * (BlobAccessPolicy) except to that job's participants. Cursor and pins live in
  * `<datadir>/assets/removed-assets.json`, so a restart neither forgets a pin nor a deletion.
  */
@@ -90,7 +91,11 @@ export class RemovedAssetJanitor {
     if (!a || a.access !== 'removed') return true
     const st = this.scanner.state
     const running: Hex[] = []
-    for (const jobId of st.linked[id.toString()] ?? []) if ((await this.market.job(jobId))?.status === 'running') running.push(jobId)
+    // Open jobs too: one linked before the removal is still assigned and completes.
+    for (const jobId of st.linked[id.toString()] ?? []) {
+      const status = (await this.market.job(jobId))?.status
+      if (status === 'running' || status === 'open') running.push(jobId)
+    }
     st.linked[id.toString()] = running
     if (running.length) {
       this.log.debug({ asset: id.toString(), jobs: running }, 'removed asset kept while jobs that use it run')
@@ -98,6 +103,11 @@ export class RemovedAssetJanitor {
     }
     delete st.linked[id.toString()]
     const hash = a.contentHash.toLowerCase() as Hex
+    if (bundledDatasets().some((b) => b.hash === hash)) {
+      // Anyone may publish any hash: removing an "asset" must not take the node's bundled data with it.
+      this.log.warn({ asset: id.toString(), hash }, 'removed asset names a dataset bundled with the node: kept')
+      return true
+    }
     for (let other = 1n, n = await this.registry.count(); other <= n; other++) {
       if (other === id) continue
       const b = await this.registry.asset(other)
