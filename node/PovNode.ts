@@ -223,7 +223,7 @@ export class PovNode {
     await importBundledDatasets(blobs)
     // Keys the node holds (dev accounts, --unlock'ed ones): they open grants of closed assets.
     const nodeKeys = await loadNodeKeys({ devKeys, datadir: cfg.datadir, ...(cfg.unlock ? { unlock: cfg.unlock } : {}), ...(cfg.passwordFile ? { passwordFile: cfg.passwordFile } : {}) })
-    const assets = (this.assets = new AssetNodeService(cfg.assets ?? {}, { chainId: spec.chainId, datadir: cfg.datadir, keys: nodeKeys, logger: log, metrics }))
+    const assets = (this.assets = new AssetNodeService(cfg.assets ?? {}, { chainId: spec.chainId, datadir: cfg.datadir, keys: nodeKeys, blobs, logger: log, metrics }))
 
     if (cfg.p2p) {
       const { key } = await loadOrCreateNodeKey(cfg.datadir)
@@ -301,7 +301,7 @@ export class PovNode {
       if (pool.status().pending > 0) this.miner.trigger()
     }
     this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
-    await assets.start(this.backend, blobs)
+    await assets.start(this.backend)
     if (cfg.worker) {
       this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, keys: nodeKeys, logger: log, metrics })
       await this.workers.start()

@@ -70,10 +70,11 @@ export class AssetNodeService {
 
   constructor(
     private readonly cfg: AssetNodeConfig,
-    private readonly d: { chainId: bigint; datadir: string; keys: Map<string, Uint8Array>; logger: Logger; metrics: Metrics },
+    private readonly d: { chainId: bigint; datadir: string; keys: Map<string, Uint8Array>; blobs: BlobStore; logger: Logger; metrics: Metrics },
   ) {
     this.log = d.logger.child({ component: 'assets' })
-    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, logger: d.logger })
+    const readBlob = async (h: Hex) => ((await d.blobs.has(h)) ? d.blobs.get(h) : undefined)
+    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, readBlob, logger: d.logger })
   }
 
   bind(backend: RpcBackend): void {
@@ -102,7 +103,8 @@ export class AssetNodeService {
     if (!d.serve) throw new AssetError('BLOB_REFUSED', d.message, { rpcCode: -32001 })
   }
 
-  async start(backend: RpcBackend, blobs: BlobStore): Promise<void> {
+  async start(backend: RpcBackend): Promise<void> {
+    const blobs = this.d.blobs
     const dir = join(this.d.datadir, 'assets')
     if (!this.cfg.keepRemoved) {
       this.janitor = new RemovedAssetJanitor({ stateFile: join(dir, 'removed-assets.json'), ...(this.cfg.pollMs ? { pollMs: this.cfg.pollMs } : {}) }, { backend, blobs, onDropped: (h) => this.access.invalidate(h), logger: this.d.logger, metrics: this.d.metrics })

@@ -5,6 +5,7 @@ import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
 import type { WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import type { AssetRegistryReader, RegisteredAsset } from './AssetRegistryReader.js'
 import { verifyBlobRequest, type SignedBlobRequest } from './DownloadAuth.js'
+import { isProtocolBlob } from './ProtocolBlob.js'
 
 let bundledHashes: Set<string> | undefined
 const bundled = () => (bundledHashes ??= new Set(bundledDatasets().map((b) => b.hash.toLowerCase())))
@@ -48,6 +49,8 @@ export class BlobAccessPolicy {
       registry: () => AssetRegistryReader | undefined
       market: () => WorkMarketReader | undefined
       chainId: bigint
+      /** The blob's bytes when this node holds it (to recognise work-market data, see ProtocolBlob). */
+      readBlob?: (hash: Hex) => Promise<Uint8Array | undefined>
       logger?: Logger
       cacheMs?: number
     },
@@ -102,6 +105,7 @@ export class BlobAccessPolicy {
     if (bundled().has(hash.toLowerCase())) return { serve: true }
     const assets = await this.assetsOf(hash)
     if (assets.length === 0) return { serve: true }
+    if (await this.isProtocolData(hash)) return { serve: true }
     const live = assets.filter((a) => a.access !== 'removed')
     if (live.length === 0) {
       // A job that linked the asset before its removal still completes: its participants may read it.
@@ -119,6 +123,22 @@ export class BlobAccessPolicy {
     const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash })
     for (const a of gated) if (await this.entitled(a, requester, request.jobId)) return { serve: true, requester }
     return { serve: false, reason: 'not-entitled', message: `${requester} has not paid the download of asset ${ids} (payDownload), holds no grant of it and works on no job that uses it${request.jobId ? ` (job ${request.jobId})` : ''}` }
+  }
+
+  private readonly protocol = new Map<string, boolean>()
+
+  /** A job spec or session record someone published as an asset: served whatever the asset says (remembered). */
+  private async isProtocolData(hash: Hex): Promise<boolean> {
+    const h = hash.toLowerCase()
+    let known = this.protocol.get(h)
+    if (known === undefined) {
+      const bytes = await this.d.readBlob?.(hash).catch(() => undefined)
+      if (!bytes) return false
+      known = isProtocolBlob(bytes)
+      this.protocol.set(h, known)
+      if (known) this.log.warn({ hash: h }, 'an asset claims a job spec or session record: served regardless')
+    }
+    return known
   }
 
   private async entitled(a: RegisteredAsset, who: Address, jobId: Hex | undefined): Promise<boolean> {

@@ -7,6 +7,7 @@ import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { backendCaller } from '../jobs/MarketChain.js'
 import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import { ASSET_ACCESS, AssetRegistryReader } from './AssetRegistryReader.js'
+import { isProtocolBlob } from './ProtocolBlob.js'
 import { RegistryLogScanner } from './RegistryLogScanner.js'
 
 interface JanitorState {
@@ -117,6 +118,10 @@ export class RemovedAssetJanitor {
       }
     }
     if (await this.d.blobs.has(hash)) {
+      if (isProtocolBlob(await this.d.blobs.get(hash))) {
+        this.log.warn({ asset: id.toString(), hash }, 'removed asset names a job spec or session record: kept')
+        return true
+      }
       await this.d.blobs.delete(hash)
       this.dropped.inc()
       this.log.info({ asset: id.toString(), hash }, 'removed asset: its blob was deleted from this node')

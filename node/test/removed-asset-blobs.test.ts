@@ -3,6 +3,7 @@
  * blob of a removed asset is kept while a job that linked it before the removal is open, served
  * to nobody anonymous, then deleted once that job is final; a removed "asset" that names a
  * dataset bundled with the node never takes it away; the janitor's cursor survives a restart.
+ * A job spec someone publishes as a paid asset and removes stays served and kept.
  */
 import t from 'tap'
 import { readFileSync } from 'node:fs'
@@ -11,6 +12,8 @@ import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'vi
 import { privateKeyToAccount } from 'viem/accounts'
 import { bytesToHex } from '../../common/bytes.js'
 import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
+import { decodeJson, encodeJobSpec, jobSpecHash } from '../../compute/spec/JobSpec.js'
+import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
 import { WORK_MARKET_ADDRESS, workMarketAbi } from '../../genesis/WorkMarketGenesis.js'
@@ -35,8 +38,8 @@ t.test('removed assets: pinned while a linked job is open, dropped after, bundle
     if (r.status !== '0x1') throw new Error('reverted')
   }
   const reg = (functionName: string, args: readonly unknown[]) => encodeFunctionData({ abi: assetRegistryAbi(), functionName, args } as never)
-  const publish = async (hash: Hex) => {
-    await send(OWNER, ASSET_REGISTRY_ADDRESS, reg('publish', [1, hash, 10n, keccak256('0x'), '', 0, 0n, 0n]))
+  const publish = async (hash: Hex, access = 0, price = 0n) => {
+    await send(OWNER, ASSET_REGISTRY_ADDRESS, reg('publish', [1, hash, 10n, keccak256('0x'), '', access, price, price]))
     return BigInt(await rpc<Hex>(url(), 'eth_call', [{ to: ASSET_REGISTRY_ADDRESS, data: reg('assetCount', []) }, 'latest']))
   }
   const janitorState = () => JSON.parse(readFileSync(join(datadir, 'assets', 'removed-assets.json'), 'utf8')) as { cursor: string; state: { deferred: string[] } }
@@ -73,4 +76,28 @@ t.test('removed assets: pinned while a linked job is open, dropped after, bundle
   await waitFor(() => !janitorState().state.deferred.includes(fake.toString()) && BigInt(janitorState().cursor) >= BigInt((n.node.backend.head().number)), 'the janitor to pass the removal', 30_000, 100)
   t.equal(((await rpc<{ total: number }>(url(), 'pov_getBlob', [iris.hash, 0, 0])).total), iris.bytes.length, 'the bundled dataset stays')
   t.ok(await rpc(url(), 'pov_getBlob', [iris.hash, 0, 100]), 'and is served')
+})
+
+t.test('a job spec claimed as a paid asset, then removed, stays served and kept', async (t) => {
+  const { dir, cleanup } = tempDir('povchain-claimed-spec-')
+  t.teardown(cleanup)
+  const n = await startInProcessNode({ datadir: dir, cfg: { assets: { pollMs: 100 } } })
+  t.teardown(() => n.stop())
+  const url = n.httpUrl
+  const send = async (data: Hex) => {
+    const hash = await rpc<Hex>(url, 'eth_sendTransaction', [{ from: addrOf(OWNER), to: ASSET_REGISTRY_ADDRESS, data, gas: '0x4c4b40' }])
+    const r = await waitFor(() => rpc<{ status: Hex } | null>(url, 'eth_getTransactionReceipt', [hash]), 'receipt', 60_000)
+    if (r.status !== '0x1') throw new Error('reverted')
+  }
+  const reg = (functionName: string, args: readonly unknown[]) => encodeFunctionData({ abi: assetRegistryAbi(), functionName, args } as never)
+  const spec = validateJobSpec(decodeJson(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8'), 'spec'))
+  const specHash = await rpc<Hex>(url, 'pov_putBlob', [bytesToHex(encodeJobSpec(spec))])
+  t.equal(specHash, jobSpecHash(spec))
+  await send(reg('publish', [0, specHash, 10n, keccak256('0x'), '', 1, 1n, 1n]))
+  t.ok(await rpc(url, 'pov_getBlob', [specHash, 0, 100]), "a paid 'asset' claiming a job spec does not gate it")
+  t.equal(await n.node.assets!.servesPeers(specHash), true, 'nor for peers')
+  await send(reg('remove', [1n]))
+  const state = () => JSON.parse(readFileSync(join(dir, 'assets', 'removed-assets.json'), 'utf8')) as { cursor: string; state: { deferred: string[] } }
+  await waitFor(() => BigInt(state().cursor) >= n.node.backend.head().number && state().state.deferred.length === 0, 'the janitor to pass the removal', 30_000, 100)
+  t.ok(await rpc(url, 'pov_getBlob', [specHash, 0, 100]), 'removing it drops nothing')
 })
