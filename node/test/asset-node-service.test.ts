@@ -30,6 +30,7 @@ import { registerAssetCommands } from '../assets/AssetCommand.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { blobRequestFields, blobRequestToJson, signBlobRequest } from '../assets/DownloadAuth.js'
 import { JobGrantResponder } from '../assets/JobGrantResponder.js'
+import { rpcBlobSource } from '../worker/BlobFetcher.js'
 import { ROOT, rpc, rpcRaw, startInProcessNode, tempDir, waitFor } from '../../test/helpers/devnode.js'
 
 const KEYS = deriveKeys(DEV_MNEMONIC, 20)
@@ -168,6 +169,10 @@ t.test('marketplace node side: automatic job grants, closed inputs, verifier gra
     t.match((await rpcRaw(url, 'pov_getBlob', [h, 0, 100, forged])).error, { message: /not signed by/ }, "naming the owner without the owner's signature is refused")
     const owners = blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, h)))
     t.ok(await rpc(url, 'pov_getBlob', [h, 0, 100, owners]), 'the owner reads its own blob')
+    // The worker side's RPC source (node to node) signs the same way.
+    const source = rpcBlobSource(url)
+    t.equal(await source.fetch(h, 1 << 20), undefined, 'an unsigned fetch by another node gets nothing')
+    t.same(await source.fetch(h, 1 << 20, async (x) => blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, x)))), model, 'a signed one gets the blob')
 
     await t.rejects(cli(['asset', 'fetch', String(id), '--out', join(dir, 'x'), '--no-pay'], BUYER), { code: 'ASSET_NOT_PAID' })
     const credit0 = await reg.credits(addrOf(MODEL_OWNER))
