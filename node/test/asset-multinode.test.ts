@@ -1,0 +1,109 @@
+/**
+ * A closed dataset across real node processes on 127.0.0.1 (no --dev; helpers of
+ * test/helpers/marketnet.ts): `owner` is the block producer and runs
+ * `--assets.answer-grants <its identity>`; `worker` and `verifier` run `--worker` with their own
+ * keystore identities. The owner registers a closed held-out dataset and grants the client; the
+ * client's job over it is assigned to the worker, which publishes its key, asks for its job
+ * grant, gets it from the owner's node, fetches the encrypted blob from its peers, decrypts and
+ * runs; the verifier (registered after the assignment, so drawn to verify) gets a temporary grant
+ * from the owner's node, re-executes over the decrypted data, and the job is accepted; the grant is
+ * then revoked. No node's store ever holds the plaintext.
+ */
+import t from 'tap'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Command } from 'commander'
+import { keccak256, toHex, type Address, type Hex } from 'viem'
+import { bytesToHex } from '../../common/bytes.js'
+import { silentLogger } from '../../common/logger.js'
+import { contentHash } from '../../compute/ContentHash.js'
+import { encodeDataset } from '../../compute/data/Dataset.js'
+import { irisDataset } from '../../compute/data/IrisDataset.js'
+import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
+import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
+import { Keystore } from '../accounts/Keystore.js'
+import { registerAssetCommands } from '../assets/AssetCommand.js'
+import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
+import { ROOT, rpc, tempDir, waitFor } from '../../test/helpers/devnode.js'
+import { planMarketNet, startMarketNode, type MarketNode } from '../../test/helpers/marketnet.js'
+
+t.test('closed dataset across processes: job grant from the owner node, worker and remote verifier decrypt', async (t) => {
+  const { dir, cleanup } = tempDir('povchain-asset-multinode-')
+  const nodes: MarketNode[] = []
+  t.teardown(async () => {
+    await Promise.all(nodes.map((n) => n.stop()))
+    if (!t.passing())
+      for (const n of nodes) {
+        const file = join(tmpdir(), `povchain-asset-multinode-${process.pid}-${n.member.name}.log`)
+        writeFileSync(file, n.output())
+        console.error(`# ${n.member.name}'s log: ${file}`)
+      }
+    cleanup()
+  })
+  const plan = await planMarketNet(dir, ['owner', 'worker', 'verifier'])
+  const ownerM = plan.members.owner!
+  const ownerUp = startMarketNode(plan, 'owner', { args: ['--unlock', ownerM.address, '--assets.answer-grants', ownerM.address] }).then((n) => (nodes.push(n), n))
+  const workerUp = startMarketNode(plan, 'worker', { bootnodes: [ownerM.multiaddr], worker: true }).then((n) => (nodes.push(n), n))
+  const [owner, worker] = await Promise.all([ownerUp, workerUp])
+  const url = owner.httpUrl
+  const reg = new AssetRegistryReader({ call: (to: Address, data: Hex) => rpc<Hex>(url, 'eth_call', [{ to, data }, 'latest']) })
+
+  const keyFile = async (name: string, key?: Uint8Array) => {
+    const f = join(dir, `key-${name}`)
+    const m = plan.members[name]
+    const k = key ?? (await new Keystore(join(m!.datadir, 'keystore')).unlock(m!.address, readFileSync(m!.password, 'utf8').split('\n')[0]!))
+    writeFileSync(f, bytesToHex(k))
+    return f
+  }
+  const ownerKey = await keyFile('owner')
+  const clientKey = await keyFile('client', deriveKeys(DEV_MNEMONIC, 2)[1]!) // dev #1: funded by the genesis
+  const cli = async (args: string[], key: string): Promise<Record<string, unknown>> => {
+    let out = ''
+    const program = new Command().exitOverride()
+    registerAssetCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
+    const before = process.exitCode
+    await program.parseAsync(['node', 'povchain', ...args, '--rpc', url, '--key-file', key, '--json'])
+    process.exitCode = before
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; error?: { message: string } }
+    if (!r.ok) throw new Error(r.error!.message)
+    return r as Record<string, unknown>
+  }
+
+  const secret = encodeDataset({ ...irisDataset(), name: 'iris-heldout-multinode' })
+  const plainHash = contentHash(secret)
+  const secretFile = join(dir, 'heldout.json')
+  writeFileSync(secretFile, secret)
+  const registered = await cli(['asset', 'register', '--file', secretFile, '--kind', 'dataset', '--mode', 'closed'], ownerKey)
+  const id = BigInt(registered.id as string)
+  const client = (await cli(['asset', 'key'], clientKey)).address as string
+  await cli(['asset', 'grant', String(id), client], ownerKey)
+  await waitFor(async () => (await reg.publicKeyOf(worker.member.address)) !== '0x', "the worker's public key (published by its node)", 60_000, 100)
+  t.pass('the worker node published its public key by itself')
+
+  const spec = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')) as Record<string, unknown>
+  const specFile = join(dir, 'spec.json')
+  writeFileSync(specFile, JSON.stringify({ ...spec, dataset: plainHash, params: { ...(spec.params as object), layers: [8], epochs: 20 }, checkpointInterval: 16 }))
+  const jobId = (await cli(['asset', 'job', specFile, '--assets', String(id), '--dataset', secretFile], clientKey)).jobId as Hex
+  // Registered after the assignment, so the contract draws it to verify.
+  const verifier = await startMarketNode(plan, 'verifier', { bootnodes: [ownerM.multiaddr, worker.member.multiaddr], worker: true })
+  nodes.push(verifier)
+
+  const job = await waitFor(async () => {
+    const j = await rpc<{ status: string; session: Hex }>(url, 'pov_getJob', [jobId])
+    return j.status === 'accepted' || j.status === 'refunded' ? j : undefined
+  }, 'the job to be final', 300_000, 250)
+  t.equal(job.status, 'accepted', 'run by the worker node, verified by the remote verifier, accepted')
+  const session = await rpc<{ worker: Address; verifiers: Address[] }>(url, 'pov_getSession', [job.session])
+  t.equal(session.worker, worker.member.address, 'the worker node did the job')
+  t.same(session.verifiers, [verifier.member.address], 'the verifier node verified it')
+  const g = await reg.jobGrantOf(id, jobId)
+  t.ok(g.fulfilled && g.worker === worker.member.address, "the owner's node fulfilled the worker's job grant")
+  const granted = await rpc<unknown[]>(url, 'eth_getLogs', [{ address: ASSET_REGISTRY_ADDRESS, fromBlock: '0x0', toBlock: 'latest', topics: [keccak256(toHex('Granted(uint256,address,bytes)')), toHex(id, { size: 32 }), `0x${verifier.member.address.slice(2).toLowerCase().padStart(64, '0')}`] }])
+  t.equal(granted.length, 1, "the verifier got a grant from the owner's node")
+  await waitFor(async () => (await reg.grantOf(id, verifier.member.address)) === '0x', 'the verifier grant to be revoked', 60_000, 250)
+  t.pass('and it was revoked once the job was final')
+  for (const n of [owner, worker, verifier]) t.equal(await rpc(n.httpUrl, 'pov_getBlob', [plainHash, 0, 8]), null, `${n.member.name}: no plaintext in the store`)
+  t.ok(await rpc(worker.httpUrl, 'pov_getBlob', [registered.contentHash, 0, 8]), 'the worker holds the encrypted blob it fetched from a peer')
+  t.ok(owner.output().includes('job grant fulfilled'), "the owner's node logged the fulfilment")
+})
