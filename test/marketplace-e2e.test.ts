@@ -7,19 +7,28 @@
  * back to back so the job is still running); after acceptance `settle` pays the owners to the
  * wei and counts the usage; the job's worker decrypts the closed dataset with its per-job grant
  * and nobody else can; ratings move the score; a removed asset cannot be used by a new job;
- * a reward period pays the top free assets from the genesis fund.
+ * reward periods pay the top free assets from the genesis fund through consensus's system call
+ * (nobody calls distributeRewards); a bounty on a closed held-out dataset (Iris) gets a weak and
+ * a strong model, each evaluated by a verified mlp-infer job whose worker decrypts the data with
+ * a job grant the owner's node answers; the strong model is paid from escrow on its committed
+ * metrics, a forged metrics blob is refused.
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { decodeFunctionResult, encodeFunctionData, parseEther, type Abi, type Address, type Hex } from 'viem'
+import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, parseEther, toHex, type Abi, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { bytesToHex } from '../common/bytes.js'
+import { contentHash } from '../compute/ContentHash.js'
+import { bundledDatasets } from '../compute/data/BundledDatasets.js'
+import { decodeDataset, encodeDataset } from '../compute/data/Dataset.js'
+import { executeJob } from '../compute/execution/JobExecution.js'
+import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
-import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
+import { ROOT, rpc, rpcRaw, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
 
 const run = promisify(execFile)
 const SPEC = join(ROOT, 'compute/examples/iris-train.json')
@@ -46,17 +55,29 @@ async function cliFails(args: string[]): Promise<{ code: string; message: string
   return out.error as { code: string; message: string }
 }
 
-async function read<T>(url: string, abi: Abi, to: Address, functionName: string, args: readonly unknown[] = []): Promise<T> {
-  const data = await rpc<Hex>(url, 'eth_call', [{ to, data: encodeFunctionData({ abi, functionName, args } as never) }, 'latest'])
+async function read<T>(url: string, abi: Abi, to: Address, functionName: string, args: readonly unknown[] = [], block: Hex | 'latest' = 'latest'): Promise<T> {
+  const data = await rpc<Hex>(url, 'eth_call', [{ to, data: encodeFunctionData({ abi, functionName, args } as never) }, block])
   return decodeFunctionResult({ abi, functionName, data } as never) as T
 }
 
-t.setTimeout(600_000) // ~40 CLI processes and a verified job
+t.setTimeout(900_000) // ~50 CLI processes and three verified jobs
+
+/** A trained Iris model (the compute example's training job) and a barely trained one. */
+function irisModels(): { strong: Uint8Array; weak: Uint8Array } {
+  const train = JSON.parse(readFileSync(SPEC, 'utf8')) as Record<string, unknown>
+  const dataset = { dataset: bundledDatasets()[0]!.bytes }
+  const strong = executeJob(validateJobSpec(train), dataset).result
+  const weak = executeJob(validateJobSpec({ ...train, params: { layers: [2], activation: 'relu', epochs: 1, batchSize: 16, optimizer: { type: 'sgd', learningRate: 0.001 }, testFraction: 0.2 } }), dataset).result
+  return { strong, weak }
+}
 
 t.test('marketplace: register, grant, use in a verified job, pay owners, job grant, rate, remove, reward', async (t) => {
   const { dir, cleanup } = tempDir('povchain-marketplace-e2e-')
   t.teardown(cleanup)
-  const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'], timeoutMs: 120_000 })
+  // The bounty's dataset owner (#6) has this node answer its job grant requests (and grant the
+  // verifiers); A's closed dataset (#1) is granted by hand below.
+  const BOUNTY_OWNER = 6
+  const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100', '--assets.answer-grants', privateKeyToAccount(KEYS[BOUNTY_OWNER]!).address], timeoutMs: 120_000 })
   t.teardown(() => node.stop())
   const url = node.httpUrl
   const t0 = Date.now()
@@ -143,9 +164,12 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   // --- settle: owners paid to the wei, usage counted
   const credit = (i: number) => reg<bigint>('credits', [addrOf(i)])
   const [a0, b0] = [await credit(A), await credit(B)]
-  await cli(['asset', 'settle', jobId, ...as(STRANGER)])
-  t.equal((await credit(A)) - a0, parseEther('0.5'), "the closed dataset's owner is paid its fee")
-  t.equal((await credit(B)) - b0, parseEther('0.25'), "the paid model's owner is paid its fee")
+  const settled = await cli(['asset', 'settle', jobId, ...as(STRANGER)])
+  // read in the settle's block: later blocks may already add period rewards (the free assets now have usage)
+  const settleBlock = (await rpc<{ blockNumber: Hex }>(url, 'eth_getTransactionReceipt', [settled.tx])).blockNumber
+  const creditAt = (i: number) => read<bigint>(url, regAbi, REG, 'credits', [addrOf(i)], settleBlock)
+  t.equal((await creditAt(A)) - a0, parseEther('0.5'), "the closed dataset's owner is paid its fee")
+  t.equal((await creditAt(B)) - b0, parseEther('0.25'), "the paid model's owner is paid its fee")
   for (const id of ids) t.equal((await rpc<{ usage: Hex }>(url, 'pov_getAsset', [String(id)])).usage, '0x1', `asset ${id}: one verified use`)
   t.equal((await cliFails(['asset', 'settle', jobId, ...as(STRANGER)])).message.includes('JobAlreadySettled'), true, 'never settled twice')
 
@@ -184,31 +208,89 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.match(why.message, /AssetRemoved\(2\)/, 'with the reason AssetRemoved')
 
   phase('removal checked')
-  // --- a reward period pays the top free assets from the genesis fund
+  // --- a bounty judged by verified inference jobs: Iris held out in a closed dataset of #6
+  const [WEAK_OWNER, STRONG_OWNER] = [7, 8]
+  const models = irisModels()
+  // The held-out data: every other Iris row — a dataset no node has (Iris itself is bundled).
+  const full = decodeDataset(bundledDatasets()[0]!.bytes)
+  const heldOutBytes = encodeDataset({ ...full, name: 'iris held out', x: full.x.filter((_, i) => i % 2 === 1), y: full.y.filter((_, i) => i % 2 === 1) })
+  const heldOutHash = contentHash(heldOutBytes)
+  const bfiles = { heldOut: join(dir, 'heldout-iris.json'), weak: join(dir, 'weak-model.json'), strong: join(dir, 'strong-model.json') }
+  writeFileSync(bfiles.heldOut, heldOutBytes)
+  writeFileSync(bfiles.weak, models.weak)
+  writeFileSync(bfiles.strong, models.strong)
+  const [heldOut, weakModel, strongModel] = await Promise.all([
+    cli(['asset', 'register', '--file', bfiles.heldOut, '--kind', 'dataset', '--mode', 'closed', '--name', 'iris held out', ...as(BOUNTY_OWNER)]),
+    cli(['asset', 'register', '--file', bfiles.weak, '--kind', 'model', '--mode', 'free', '--name', 'weak', ...as(WEAK_OWNER)]),
+    cli(['asset', 'register', '--file', bfiles.strong, '--kind', 'model', '--mode', 'free', '--name', 'strong', ...as(STRONG_OWNER)]),
+  ])
+  t.equal((await cliFails(['bounty', 'post', '--dataset', heldOut.id as string, '--accuracy', '0.9', '--prize', '3', ...as(STRANGER)])).message.includes('NotOwner'), true, 'only the dataset owner posts a bounty on it')
+  const posted1 = await cli(['bounty', 'post', '--dataset', heldOut.id as string, '--accuracy', '0.9', '--prize', '3', '--rule', 'first', '--blocks', '5000', ...as(BOUNTY_OWNER)])
+  const bountyId = posted1.bountyId as string
+  t.equal(posted1.inputHash, heldOutHash, "evaluations name the held-out data by its plaintext hash (the dataset metadata's plaintextHash)")
+  // weak first, then strong: each `submit` posts its evaluation job and links it
+  const weakSub = await cli(['bounty', 'submit', bountyId, '--model', weakModel.id as string, ...as(WEAK_OWNER)])
+  const strongSub = await cli(['bounty', 'submit', bountyId, '--model', strongModel.id as string, ...as(STRONG_OWNER)])
+  t.same([weakSub.index, strongSub.index], [0, 1])
+  t.match(await reg('jobUseOf', [strongSub.jobId]), { ids: [BigInt(strongModel.id as string), BigInt(heldOut.id as string)], fees: [0n, 0n] }, 'the evaluation job uses exactly [model, held-out dataset]')
+  const evalJobs = [weakSub.jobId as Hex, strongSub.jobId as Hex]
+  for (const j of evalJobs)
+    await waitFor(async () => {
+      const job = await rpc<{ status: string }>(url, 'pov_getJob', [j])
+      if (job.status === 'refunded') throw new Error(`evaluation job ${j} was refunded`)
+      return job.status === 'accepted' ? job : undefined
+    }, `evaluation job ${j} to be accepted`, 240_000, 250)
+  phase('evaluation jobs accepted')
+  const before = await rpc<{ submissions: { evaluated: boolean; job: { status: string; metricsHash: Hex } }[] }>(url, 'pov_getBounty', [bountyId])
+  t.same(before.submissions.map((x) => [x.evaluated, x.job.status]), [[false, 'accepted'], [false, 'accepted']], 'pov_getBounty: both jobs accepted, nothing evaluated yet')
+  // Only the encrypted held-out blob exists; the worker and verifier decrypted it with the grants
+  // the owner's node sealed to them (job grant or the verifiers' temporary grant) and kept the
+  // plaintext out of the store.
+  t.equal(await rpc(url, 'pov_getBlob', [heldOutHash, 0, 8]), null, 'the plaintext of the held-out data is in no blob store')
+  // A forged metrics blob (not the committed one) is refused on chain.
+  const forged = toHex('{"accuracy":1,"loss":0,"rows":150}')
+  const simulated = await rpcRaw<Hex>(url, 'eth_call', [{ from: addrOf(STRANGER), to: REG, data: encodeFunctionData({ abi: regAbi, functionName: 'evaluate', args: [strongSub.jobId, forged] }) }, 'latest'])
+  const errData = (simulated.error as { data?: Hex } | undefined)?.data
+  const refusal = errData ? decodeErrorResult({ abi: regAbi, data: errData }).errorName : JSON.stringify(simulated)
+  t.match(refusal, /MetricsMismatch/, 'a metrics blob that is not the committed one is refused')
+  const weakEval = await cli(['bounty', 'evaluate', bountyId, '0', ...as(STRANGER)])
+  t.match(weakEval, { passed: false, won: false }, 'the weak model fails the threshold')
+  t.ok((weakEval.accuracy as number) < 0.9, `weak accuracy ${weakEval.accuracy}`)
+  const strongEval = await cli(['bounty', 'evaluate', bountyId, '1', ...as(STRANGER)])
+  t.match(strongEval, { passed: true, won: true }, 'the strong model passes and rule first pays it at once')
+  t.ok((strongEval.accuracy as number) >= 0.9, `strong accuracy ${strongEval.accuracy}`)
+  t.equal(await credit(STRONG_OWNER), parseEther('3'), "the prize is credited to the strong model's owner from escrow")
+  const status = (await cli(['bounty', 'status', bountyId, '--rpc', url])) as { bounty: { state: string; winner: number; submissions: { accuracy: number }[] } }
+  t.match(status.bounty, { state: 'won', winner: 1 }, 'bounty status: won by submission 1')
+  t.equal((await cliFails(['bounty', 'evaluate', bountyId, '0', ...as(STRANGER)])).code, 'ASSET_ALREADY_EVALUATED')
+
+  phase('bounty paid')
+  // --- reward periods: consensus calls distributeRewards at epoch turns; nobody called it here
   t.equal(await reg<bigint>('periodBlocks'), 32n, 'dev: one epoch of 32 blocks per period')
-  await waitFor(async () => {
-    const cur = await reg<bigint>('currentPeriod')
-    if (cur > 0n && !(await reg<boolean>('distributed', [cur - 1n]))) return true
-    await rpc(url, 'eth_sendTransaction', [{ from: addrOf(5), to: addrOf(6), value: '0x1' }]) // moves the chain on (automine)
-    return false
-  }, 'a reward period to end', 120_000, 50)
-  const [fund0, a1, b1] = [await reg<bigint>('rewardFund'), await credit(A), await credit(B)]
-  t.equal(fund0, 1000n * ETHER, 'the genesis fund: 1000 coins')
-  const paid = await cli(['asset', 'rewards', ...as(STRANGER)])
-  t.equal(paid.rewarded, 2, 'the top free dataset and the top free model (the only free assets with usage)')
-  t.equal((await credit(A)) - a1, (5n * ETHER * 3n) / 6n, 'free dataset: rank 1 of its kind, 3/6 of half the period reward')
-  t.equal((await credit(B)) - b1, (5n * ETHER * 3n) / 6n, 'free model: likewise')
-  t.equal(await reg<bigint>('rewardFund'), fund0 - 5n * ETHER)
-  t.equal((await cli(['asset', 'rewards', ...as(STRANGER)])).rewarded, 0, 'a second call in the same period pays nothing')
+  const share = (5n * ETHER * 3n) / 6n // rank 1 of its kind: 3/6 of half the period's 10 coins
+  const rewardsOf = async (i: number, fee: bigint, block: Hex) => (await read<bigint>(url, regAbi, REG, 'credits', [addrOf(i)], block)) - fee
+  const at = await waitFor(async () => {
+    const block = await rpc<Hex>(url, 'eth_blockNumber', [])
+    if ((await rewardsOf(A, parseEther('0.5'), block)) > 0n) return block
+    await rpc(url, 'eth_sendTransaction', [{ from: addrOf(5), to: addrOf(9), value: '0x1' }]) // moves the chain on (automine); epochs turn with time
+    return undefined
+  }, 'a reward period to be paid by the system call', 180_000, 500)
+  const [fundAt, rewardA, rewardB] = [await read<bigint>(url, regAbi, REG, 'rewardFund', [], at), await rewardsOf(A, parseEther('0.5'), at), await rewardsOf(B, parseEther('0.25'), at)]
+  t.ok(rewardA > 0n && rewardA % share === 0n, `free dataset: rank 1 of its kind in each paid period (${rewardA / share} × 3/6 of half the reward)`)
+  t.equal(rewardB, rewardA, 'free model: likewise, in the same periods')
+  t.equal(1000n * ETHER - fundAt, rewardA + rewardB, 'the genesis fund paid exactly the rewards')
+  const period = await read<bigint>(url, regAbi, REG, 'currentPeriod', [], at)
+  t.ok(await read<boolean>(url, regAbi, REG, 'distributed', [period - 1n], at), 'the last ended period is marked paid')
 
   phase('rewards paid')
   // --- the owners withdraw; the registry's books balance to the wei
   const balB = BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), 'latest']))
   const w = (await cli(['asset', 'withdraw', ...as(B)])) as { amount: string; tx: Hex }
   const rc = await rpc<{ gasUsed: Hex; effectiveGasPrice: Hex }>(url, 'eth_getTransactionReceipt', [w.tx])
-  t.equal(BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), 'latest'])) - balB, BigInt(w.amount) - BigInt(rc.gasUsed) * BigInt(rc.effectiveGasPrice), 'B receives its fee and reward, less gas, to the wei')
-  t.equal(BigInt(w.amount), parseEther('0.25') + (5n * ETHER * 3n) / 6n)
+  t.equal(BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), 'latest'])) - balB, BigInt(w.amount) - BigInt(rc.gasUsed) * BigInt(rc.effectiveGasPrice), 'B receives its fee and rewards, less gas, to the wei')
+  t.ok(BigInt(w.amount) >= parseEther('0.25') + rewardB && (BigInt(w.amount) - parseEther('0.25')) % share === 0n, 'the fee and whole period rewards')
   const [fund, escrowed, owed, balance] = await reg<readonly bigint[]>('accounting')
   t.equal(fund! + escrowed! + owed!, balance!, 'rewardFund + escrow + credits = balance')
+  t.equal(escrowed, 0n, 'nothing left in escrow (the bounty was paid, the job fees settled)')
   t.equal(BigInt(await rpc<Hex>(url, 'eth_getBalance', [REG, 'latest'])), balance!)
 })
