@@ -303,7 +303,7 @@ export class PovNode {
     this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
     await assets.start(this.backend)
     if (cfg.worker) {
-      this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, keys: nodeKeys, logger: log, metrics })
+      this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, keys: nodeKeys, protectBlobs: (h) => assets.protectBlobs(h), logger: log, metrics })
       await this.workers.start()
     }
   }

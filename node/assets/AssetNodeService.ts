@@ -1,3 +1,4 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { getAddress, type Hex } from 'viem'
 import { bytesToHex } from '../../common/bytes.js'
@@ -75,6 +76,30 @@ export class AssetNodeService {
     this.log = d.logger.child({ component: 'assets' })
     const readBlob = async (h: Hex) => ((await d.blobs.has(h)) ? d.blobs.get(h) : undefined)
     this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, readBlob, logger: d.logger })
+    try {
+      this.access.protect(JSON.parse(readFileSync(this.protectedFile(), 'utf8')) as string[])
+    } catch {
+      // none yet
+    }
+  }
+
+  private protectedFile(): string {
+    return join(this.d.datadir, 'assets', 'protocol-blobs.json')
+  }
+
+  /**
+   * Blobs this node's worker produced (checkpoints, results, session records): work-market data
+   * that no asset claim may gate (anyone may publish any hash). Kept in
+   * `<datadir>/assets/protocol-blobs.json` across restarts.
+   */
+  protectBlobs(hashes: string[]): void {
+    this.access.protect(hashes)
+    try {
+      mkdirSync(join(this.d.datadir, 'assets'), { recursive: true })
+      writeFileSync(this.protectedFile(), JSON.stringify(this.access.protectedHashes()))
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not save the protected blob list')
+    }
   }
 
   bind(backend: RpcBackend): void {

@@ -127,6 +127,16 @@ export class BlobAccessPolicy {
 
   private readonly protocol = new Map<string, boolean>()
 
+  /** Marks blobs as work-market data this node produced (its sessions' checkpoints, results): never gated. */
+  protect(hashes: Iterable<string>): void {
+    for (const h of hashes) this.protocol.set(h.toLowerCase(), true)
+  }
+
+  /** The blobs marked with protect() (to persist them). */
+  protectedHashes(): string[] {
+    return [...this.protocol].filter(([, v]) => v).map(([h]) => h)
+  }
+
   /** A job spec or session record someone published as an asset: served whatever the asset says (remembered). */
   private async isProtocolData(hash: Hex): Promise<boolean> {
     const h = hash.toLowerCase()

@@ -131,6 +131,14 @@ t.test('marketplace node side: automatic job grants, closed inputs, verifier gra
     t.pass('revoked once the job was final')
     t.equal(await rpc(url, 'pov_getBlob', [plainHash, 0, 8]), null, "the plaintext never entered the node's store")
 
+    // Anyone may publish any hash: a checkpoint of the session claimed as a paid asset stays served to verifiers and peers.
+    const manifest = (await rpc<{ commitment: { manifest: Hex } }>(url, 'pov_getSession', [job.session])).commitment.manifest
+    const record = JSON.parse(Buffer.from((await rpc<{ data: Hex }>(url, 'pov_getBlob', [manifest])).data.slice(2), 'hex').toString('utf8')) as { checkpointBlobs: Hex[] }
+    const checkpoint = record.checkpointBlobs[0]!
+    await sendAs(STRANGER, 'publish', [0, checkpoint, 1n, keccak256('0x'), '', 1, 1n, 1n])
+    t.ok(await rpc(url, 'pov_getBlob', [checkpoint, 0, 8]), 'a checkpoint claimed as a paid asset is still served')
+    t.equal(await n.node.assets!.servesPeers(checkpoint), true, 'to peers too')
+
     // A second responder from genesis over the same chain (a restart that lost its state): nothing to send.
     const nonce = await rpc<Hex>(url, 'eth_getTransactionCount', [addrOf(OWNER), 'latest'])
     const again = new JobGrantResponder({ keys: new Map([[addrOf(OWNER).toLowerCase(), KEYS[OWNER]!]]), stateFile: join(dir, 'fresh-responder.json') }, { backend: n.node.backend, logger: silentLogger })

@@ -6,6 +6,7 @@ import type { Metrics } from '../../common/metrics.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { AssignedJob, ComputeWorker, JobOutcome, JobSource } from '../../compute/worker/ComputeWorker.js'
 import type { SessionStore } from '../../compute/worker/SessionStore.js'
+import { decodeJson } from '../../compute/spec/JobSpec.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../jobs/MarketChain.js'
@@ -79,6 +80,8 @@ export class MarketWorker implements JobSource {
       sessions: SessionStore
       compute: ComputeWorker
       verifier: SessionVerifier
+      /** Marks work-market blobs this identity produced, so no asset claim gates them (node/assets/BlobAccessPolicy.ts). */
+      protectBlobs?: (hashes: string[]) => void
       logger: Logger
       metrics: Metrics
     },
@@ -208,6 +211,11 @@ export class MarketWorker implements JobSource {
       const c = result.commitment
       const manifest = (await this.d.blobs.getRef(`session-${c.commitment.slice(2)}`))?.trim() as Hex | undefined
       if (!manifest) throw new Error(`no session record for commitment ${c.commitment}`)
+      // Before the commitment makes their hashes public: no asset claim may gate the blobs verifiers need.
+      if (this.d.protectBlobs) {
+        const rec = decodeJson(await this.d.blobs.get(manifest), 'session record') as { checkpointBlobs?: string[]; result?: string }
+        this.d.protectBlobs([manifest, ...(rec.checkpointBlobs ?? []), ...(rec.result ? [rec.result] : [])])
+      }
       await this.send(
         'commit',
         encodeMarketCall('commitResult', [

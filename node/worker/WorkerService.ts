@@ -88,6 +88,8 @@ export class WorkerService {
        * grants of closed assets and signs its blob requests, and its public key is published.
        */
       keys?: Map<string, Uint8Array>
+      /** Marks work-market blobs this node produced, so no asset claim gates them (AssetNodeService.protectBlobs). */
+      protectBlobs?: (hashes: string[]) => void
       logger: Logger
       metrics: Metrics
     },
@@ -184,7 +186,7 @@ export class WorkerService {
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
           ...b,
         },
-        { chain: chainFor(address), market, blobs, sessions, compute, verifier, logger, metrics },
+        { chain: chainFor(address), market, blobs, sessions, compute, verifier, logger, metrics, ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}) },
       )
       this.workers.push(worker)
     }
