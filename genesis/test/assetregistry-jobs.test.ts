@@ -493,6 +493,47 @@ t.test('bounty: rule Best keeps the best passing evaluation until the window clo
   t.notOk(weak === strong)
 })
 
+t.test('bounty: removed assets, final jobs, refunded evaluations and the closed window are refused with their reasons', async (t) => {
+  const { b, dataset, weak, strong, weakHash, strongHash, bountyId } = await bountySetup(t, RULE.First, 900_000n, 60n)
+  // a job that is already final cannot be linked
+  const done = await postInference(b, RIVAL, inferSpec(strongHash, HELD_OUT, { seed: 20 }))
+  await b.finish(done.sessionId, done.worker, true, keccak256(toHex(done.spec)), metricsDoc(1))
+  await fails(t, b.tx(RIVAL, 'linkEvaluation', [bountyId, 1n, done.jobId, toHex(done.spec)]), 'JobNotOpen', 'an accepted job is no longer open')
+  // an evaluation job that ends refunded: settled without fees or usage, the submission stays open
+  const lost = await postInference(b, SUBMITTER, inferSpec(weakHash, HELD_OUT, { seed: 21 }))
+  await b.must(SUBMITTER, 'linkEvaluation', [bountyId, 0n, lost.jobId, toHex(lost.spec)])
+  await b.h.must(lost.worker, 'abandon', [lost.sessionId])
+  let job = await b.h.read<{ status: number; session: Hex }>('getJob', [lost.jobId])
+  while (job.status === J.Running) {
+    const s = await b.h.read<{ worker: Hex20 }>('getSession', [job.session])
+    await b.h.must(s.worker, 'abandon', [job.session])
+    job = await b.h.read<{ status: number; session: Hex }>('getJob', [lost.jobId])
+  }
+  if (job.status === J.Open) await b.h.must(SUBMITTER, 'cancel', [lost.jobId])
+  await fails(t, b.tx(addr(5), 'evaluate', [lost.jobId, toHex(metricsDoc(0.2))]), 'JobNotAccepted', 'a refunded evaluation job decides nothing')
+  const st = await b.must(addr(5), 'settle', [lost.jobId])
+  t.same(ev(st, 'JobSettled'), { jobId: lost.jobId, client: SUBMITTER, accepted: false, paid: 0n, refunded: 0n })
+  // a second evaluation job for the same submission after the refund
+  const again = await postInference(b, SUBMITTER, inferSpec(weakHash, HELD_OUT, { seed: 22 }))
+  await b.must(SUBMITTER, 'linkEvaluation', [bountyId, 0n, again.jobId, toHex(again.spec)])
+  t.match(await b.read('getBounty', [bountyId]), [{}, [{ jobId: again.jobId, evaluated: false }, {}]], 'the submission points at its latest evaluation job')
+  // removed assets: a removed model or held-out dataset takes no new evaluation job
+  await b.must(SUBMITTER, 'remove', [weak])
+  const afterRemoval = await postInference(b, SUBMITTER, inferSpec(weakHash, HELD_OUT, { seed: 23 }))
+  await fails(t, b.tx(SUBMITTER, 'linkEvaluation', [bountyId, 0n, afterRemoval.jobId, toHex(afterRemoval.spec)]), 'AssetRemoved', 'the submitted model was removed')
+  await b.must(OWNER, 'remove', [dataset])
+  const noData = await postInference(b, RIVAL, inferSpec(strongHash, HELD_OUT, { seed: 24 }))
+  await fails(t, b.tx(RIVAL, 'linkEvaluation', [bountyId, 1n, noData.jobId, toHex(noData.spec)]), 'AssetRemoved', 'the held-out dataset was removed')
+  // an evaluation linked in time but accepted after the window: refused, the bounty refunds
+  await b.finish(again.sessionId, again.worker, true, keccak256(toHex(again.spec)), metricsDoc(0.95))
+  b.h.number += 200n
+  await fails(t, b.tx(addr(5), 'evaluate', [again.jobId, toHex(metricsDoc(0.95))]), 'EvaluationClosed', 'evaluations end with the window')
+  const rf = await b.must(addr(9), 'settleBounty', [bountyId])
+  t.same(ev(rf, 'BountyRefunded'), { bountyId, client: OWNER, prize: 10n * ETHER })
+  t.equal(await b.read('credits', [OWNER]), 10n * ETHER, 'the prize goes back to the bounty’s client')
+  t.notOk(strong === weak)
+})
+
 t.test('the accuracy parser agrees with the rational accuracy for every count (fast-check)', async (t) => {
   const b = await fresh(t, 0)
   await fc.assert(
