@@ -132,7 +132,7 @@ export class AssetNodeService {
     const blobs = this.d.blobs
     const dir = join(this.d.datadir, 'assets')
     if (!this.cfg.keepRemoved) {
-      this.janitor = new RemovedAssetJanitor({ stateFile: join(dir, 'removed-assets.json'), ...(this.cfg.pollMs ? { pollMs: this.cfg.pollMs } : {}) }, { backend, blobs, onDropped: (h) => this.access.invalidate(h), logger: this.d.logger, metrics: this.d.metrics })
+      this.janitor = new RemovedAssetJanitor({ stateFile: join(dir, 'removed-assets.json'), ...(this.cfg.pollMs ? { pollMs: this.cfg.pollMs } : {}) }, { backend, blobs, onDropped: (h) => this.access.invalidate(h), keep: (h) => this.access.isProtected(h), logger: this.d.logger, metrics: this.d.metrics })
       this.janitor.start()
     }
     if (this.cfg.answerGrants) {

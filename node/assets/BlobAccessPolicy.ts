@@ -132,6 +132,11 @@ export class BlobAccessPolicy {
     for (const h of hashes) this.protocol.set(h.toLowerCase(), true)
   }
 
+  /** Whether a blob was marked with protect() (or recognised as work-market data). */
+  isProtected(hash: string): boolean {
+    return this.protocol.get(hash.toLowerCase()) === true
+  }
+
   /** The blobs marked with protect() (to persist them). */
   protectedHashes(): string[] {
     return [...this.protocol].filter(([, v]) => v).map(([h]) => h)

@@ -38,7 +38,15 @@ export class RemovedAssetJanitor {
 
   constructor(
     private readonly opts: { stateFile: string; pollMs?: number },
-    private readonly d: { backend: RpcBackend; blobs: BlobStore; onDropped?: (hash: Hex) => void; logger: Logger; metrics?: Metrics },
+    private readonly d: {
+      backend: RpcBackend
+      blobs: BlobStore
+      onDropped?: (hash: Hex) => void
+      /** Blobs never dropped whatever an asset says (the node's own work-market data). */
+      keep?: (hash: Hex) => boolean
+      logger: Logger
+      metrics?: Metrics
+    },
   ) {
     this.scanner = new RegistryLogScanner<JanitorState>({ file: opts.stateFile, events: ['AccessChanged', 'JobAssetsLinked'], initial: { linked: {}, deferred: [] } }, d.backend)
     this.registry = new AssetRegistryReader(backendCaller(d.backend))
@@ -118,8 +126,8 @@ export class RemovedAssetJanitor {
       }
     }
     if (await this.d.blobs.has(hash)) {
-      if (isProtocolBlob(await this.d.blobs.get(hash))) {
-        this.log.warn({ asset: id.toString(), hash }, 'removed asset names a job spec or session record: kept')
+      if (this.d.keep?.(hash) || isProtocolBlob(await this.d.blobs.get(hash))) {
+        this.log.warn({ asset: id.toString(), hash }, 'removed asset names work-market data (a job spec, session record, checkpoint or result): kept')
         return true
       }
       await this.d.blobs.delete(hash)

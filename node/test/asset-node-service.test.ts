@@ -138,6 +138,10 @@ t.test('marketplace node side: automatic job grants, closed inputs, verifier gra
     await sendAs(STRANGER, 'publish', [0, checkpoint, 1n, keccak256('0x'), '', 1, 1n, 1n])
     t.ok(await rpc(url, 'pov_getBlob', [checkpoint, 0, 8]), 'a checkpoint claimed as a paid asset is still served')
     t.equal(await n.node.assets!.servesPeers(checkpoint), true, 'to peers too')
+    await sendAs(STRANGER, 'remove', [await reg.count()])
+    const janitor = () => JSON.parse(readFileSync(join(n.datadir, 'assets', 'removed-assets.json'), 'utf8')) as { cursor: string; state: { deferred: string[] } }
+    await waitFor(() => BigInt(janitor().cursor) >= n.node.backend.head().number && janitor().state.deferred.length === 0, 'the janitor to pass the removal', 30_000, 100)
+    t.ok(await rpc(url, 'pov_getBlob', [checkpoint, 0, 8]), 'and removing the claim drops nothing')
 
     // A second responder from genesis over the same chain (a restart that lost its state): nothing to send.
     const nonce = await rpc<Hex>(url, 'eth_getTransactionCount', [addrOf(OWNER), 'latest'])
