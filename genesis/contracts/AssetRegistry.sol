@@ -717,7 +717,7 @@ contract AssetRegistry {
     /// The client of WorkMarket job `jobId` (anyone: the submitter, the bounty's client, a third
     /// party) links it as the evaluation of submission `index`. `spec` is the job spec's canonical
     /// JSON (its keccak must be the job's specHash); it must be an mlp-infer (version 1) inference of the
-    /// submitted model's blob on the bounty's held-out input. The job then uses exactly
+    /// submitted model's blob on the bounty's held-out input, verified by re-executing every segment. The job then uses exactly
     /// [modelId, datasetId] (no fees, no usage): `requestJobGrants` records a job grant request for
     /// its worker, which the dataset's owner fulfils. Several jobs may be linked (e.g. after one
     /// was refunded); the first accepted one that is `evaluate`d decides.
@@ -736,6 +736,9 @@ contract AssetRegistry {
         // (JobSpec validation), so each of these fragments can only be the field itself.
         if (!_contains(spec, bytes('"kind":"infer"'))) revert SpecMissing(jobId, "kind");
         if (!_contains(spec, bytes('"workload":{"id":"mlp-infer","version":1}'))) revert SpecMissing(jobId, "workload");
+        // Re-execution with the most samples a spec may ask: every verifier re-runs every segment
+        // (samples are capped at the segment count), so a forged final state cannot slip through.
+        if (!_contains(spec, bytes('"verification":{"mode":"reexecution","samples":10000,'))) revert SpecMissing(jobId, "verification");
         if (!_contains(spec, abi.encodePacked('"dataset":"', _hex32(b.inputHash), '"'))) revert SpecMissing(jobId, "dataset");
         if (!_contains(spec, abi.encodePacked('"model":"', _hex32(m.contentHash), '"'))) revert SpecMissing(jobId, "model");
         JobUse storage u = jobUses[jobId];

@@ -358,8 +358,8 @@ const SUBMITTER = addr(310)
 const RIVAL = addr(311)
 
 /** An evaluation spec as compute writes it (canonical JSON: keys sorted, no spaces). */
-function inferSpec(model: Hex, dataset: Hex = HELD_OUT, over: Partial<{ kind: string; workload: string; seed: number }> = {}): string {
-  return `{"checkpointInterval":2,"dataset":"${dataset}","kind":"${over.kind ?? 'infer'}","model":"${model}","params":{"batchSize":25},"resources":{"cpus":1,"gpus":0,"memoryMb":256,"timeoutSec":120},"runtime":{"type":"embedded"},"seed":${over.seed ?? 0},"verification":{"mode":"reexecution","samples":1,"verifiers":1},"version":1,"workload":${over.workload ?? '{"id":"mlp-infer","version":1}'}}`
+function inferSpec(model: Hex, dataset: Hex = HELD_OUT, over: Partial<{ kind: string; workload: string; seed: number; samples: number }> = {}): string {
+  return `{"checkpointInterval":2,"dataset":"${dataset}","kind":"${over.kind ?? 'infer'}","model":"${model}","params":{"batchSize":25},"resources":{"cpus":1,"gpus":0,"memoryMb":256,"timeoutSec":120},"runtime":{"type":"embedded"},"seed":${over.seed ?? 0},"verification":{"mode":"reexecution","samples":${over.samples ?? 10000},"verifiers":1},"version":1,"workload":${over.workload ?? '{"id":"mlp-infer","version":1}'}}`
 }
 /** mlp-infer's metrics document (canonical JSON of {rows, loss, accuracy}). */
 const metricsDoc = (accuracy: number, loss = 0.25, rows = 150) => `{"accuracy":${accuracy},"loss":${loss},"rows":${rows}}`
@@ -412,6 +412,7 @@ t.test('bounty: a submission is linked to an inference job; the accepted session
     ['workload', inferSpec(strongHash, HELD_OUT, { workload: '{"id":"mlp-infer","version":2}', seed: 3 })],
     ['dataset', inferSpec(strongHash, keccak256(toHex('an easier dataset')), { seed: 4 })],
     ['model', inferSpec(weakHash, HELD_OUT, { seed: 5 })],
+    ['verification', inferSpec(strongHash, HELD_OUT, { samples: 1, seed: 8 })],
   ] as const) {
     const j = await postInference(b, RIVAL, spec)
     const r = await link(RIVAL, 1n, j)

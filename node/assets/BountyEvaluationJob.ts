@@ -17,7 +17,7 @@ const MAX_MODEL_BYTES = 64 * 1024 * 1024
 
 /**
  * The inference spec that evaluates bounty submission `model` (its blob hash) on the bounty's
- * held-out input: the `mlp-infer@1` workload, embedded runtime, re-executed by one verifier.
+ * held-out input: the `mlp-infer@1` workload, embedded runtime, every segment re-executed by one verifier.
  * AssetRegistry.linkEvaluation checks these very fields in the spec's canonical JSON.
  */
 export function evaluationSpec(modelHash: Hex, inputHash: Hex, o: { batchSize?: number; timeoutSec?: number; verifiers?: number } = {}): JobSpec {
@@ -31,7 +31,8 @@ export function evaluationSpec(modelHash: Hex, inputHash: Hex, o: { batchSize?: 
     params: { batchSize: o.batchSize ?? 64 },
     seed: 0,
     checkpointInterval: 1,
-    verification: { mode: 'reexecution', samples: 1, verifiers: o.verifiers ?? 1 },
+    // every segment re-executed by each verifier (samples are capped at the segment count): what linkEvaluation requires
+    verification: { mode: 'reexecution', samples: 10_000, verifiers: o.verifiers ?? 1 },
     resources: { cpus: 1, memoryMb: 256, gpus: 0, timeoutSec: o.timeoutSec ?? 300 },
   })
 }
