@@ -14,25 +14,16 @@ import { postJobWithAssets } from './JobWithAssets.js'
 import { downloadIsGated } from './BlobAccessPolicy.js'
 import type { RegisteredAsset } from './AssetRegistryReader.js'
 import { ASSET_ACCESS, ASSET_KINDS, type AssetAccess, type AssetKind } from './AssetRegistryReader.js'
+import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from '../ChainCliCommand.js'
 
-export interface AssetCliIo {
-  out(s: string): void
-  err(s: string): void
-}
+export type AssetCliIo = CliIo
 
 export interface AssetCliContext {
   logger: Logger
   io?: AssetCliIo
 }
 
-interface ConnOpts {
-  rpc: string
-  keystore?: string
-  password?: string
-  keyFile?: string
-  from?: string
-  json?: boolean
-}
+type ConnOpts = ChainCommandOptions
 
 /** Largest asset blob `fetch` downloads. */
 const MAX_ASSET_BYTES = 1024 * 1024 * 1024
@@ -78,30 +69,10 @@ async function downloadEntitled(c: AssetClient, a: RegisteredAsset, job: Hex | u
  * (name assets in a job, paying the fees), settle, rate, fetch (download, check, decrypt with a grant), rewards, withdraw.
  */
 export function registerAssetCommands(program: Command, ctx: AssetCliContext): Command {
-  const io: AssetCliIo = ctx.io ?? { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }
-  const action =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      const cmd = args[args.length - 1] as Command
-      const json = Boolean((cmd.opts() as { json?: boolean }).json)
-      try {
-        await fn(...args)
-      } catch (e) {
-        const err = e as Error & { code?: string }
-        if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code ?? 'ERROR', message: err.message } }) + '\n')
-        else io.err(`error: ${err.message}\n`)
-        process.exitCode = 1
-      }
-    }
-  const print = (json: boolean | undefined, obj: object, text: string) => io.out(json ? JSON.stringify({ ok: true, ...obj }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n' : text)
-  const conn = (c: Command) =>
-    c
-      .option('--rpc <url>', 'JSON-RPC endpoint of a povchain node', 'http://127.0.0.1:8545')
-      .option('--keystore <file>', 'sign with this keystore key (otherwise: an account the node holds unlocked)')
-      .option('--password <file>', 'file whose first line is the keystore password (otherwise prompted)')
-      .option('--key-file <file>', 'file with a hex private key (for services; prefer a keystore)')
-      .option('--from <address>', 'node-unlocked account to send from (default: its first)')
-      .option('--json', 'print one JSON object')
+  const io: AssetCliIo = ctx.io ?? processCliIo()
+  const action = cliAction(io)
+  const print = cliPrinter(io)
+  const conn = withChainOptions
 
   const asset = program.command('asset').description('the marketplace of models and datasets: register, share, use, rate and fetch assets')
 

@@ -8,15 +8,9 @@ import type { AssetCliContext, AssetCliIo } from './AssetCommand.js'
 import { decodeMetadataUri } from './AssetMetadata.js'
 import { BOUNTY_RULES, type RegisteredBounty } from './AssetRegistryReader.js'
 import { acceptedMetrics, postEvaluationJob } from './BountyEvaluationJob.js'
+import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from '../ChainCliCommand.js'
 
-interface ConnOpts {
-  rpc: string
-  keystore?: string
-  password?: string
-  keyFile?: string
-  from?: string
-  json?: boolean
-}
+type ConnOpts = ChainCommandOptions
 
 const NO_JOB = `0x${'0'.repeat(64)}`
 
@@ -51,30 +45,10 @@ function accuracyPpm(s: string): bigint {
  * (pov_getBounty; --evaluate submits every accepted evaluation), settle (after the window).
  */
 export function registerBountyCommands(program: Command, ctx: AssetCliContext): Command {
-  const io: AssetCliIo = ctx.io ?? { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }
-  const action =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      const cmd = args[args.length - 1] as Command
-      const json = Boolean((cmd.opts() as { json?: boolean }).json)
-      try {
-        await fn(...args)
-      } catch (e) {
-        const err = e as Error & { code?: string }
-        if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code ?? 'ERROR', message: err.message } }) + '\n')
-        else io.err(`error: ${err.message}\n`)
-        process.exitCode = 1
-      }
-    }
-  const print = (json: boolean | undefined, obj: object, text: string) => io.out(json ? JSON.stringify({ ok: true, ...obj }, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n' : text)
-  const conn = (c: Command) =>
-    c
-      .option('--rpc <url>', 'JSON-RPC endpoint of a povchain node', 'http://127.0.0.1:8545')
-      .option('--keystore <file>', 'sign with this keystore key (otherwise: an account the node holds unlocked)')
-      .option('--password <file>', 'file whose first line is the keystore password (otherwise prompted)')
-      .option('--key-file <file>', 'file with a hex private key (for services; prefer a keystore)')
-      .option('--from <address>', 'node-unlocked account to send from (default: its first)')
-      .option('--json', 'print one JSON object')
+  const io: AssetCliIo = ctx.io ?? processCliIo()
+  const action = cliAction(io)
+  const print = cliPrinter(io)
+  const conn = withChainOptions
 
   const bounty = program.command('bounty').description('bounties for models that reach an accuracy on a closed held-out dataset, judged by verified inference jobs')
 

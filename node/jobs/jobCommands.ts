@@ -14,26 +14,16 @@ import { computeUnits, verifierCount, workloadId } from './JobEstimate.js'
 import { RPC_BLOB_CHUNK } from './MarketRpcMethods.js'
 import { RpcMarketChain } from './RpcMarketChain.js'
 import { encodeMarketCall, WorkMarketReader } from './WorkMarketReader.js'
+import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from '../ChainCliCommand.js'
 
-export interface JobCliIo {
-  out(s: string): void
-  err(s: string): void
-  isTTY: boolean
-}
+export type JobCliIo = CliIo
 
 export interface JobCliContext {
   logger: Logger
   io?: JobCliIo
 }
 
-interface ConnOpts {
-  rpc: string
-  keystore?: string
-  password?: string
-  keyFile?: string
-  from?: string
-  json?: boolean
-}
+type ConnOpts = ChainCommandOptions
 
 const FINAL = new Set(['accepted', 'refunded'])
 
@@ -122,30 +112,10 @@ function describe(v: Awaited<ReturnType<typeof jobView>>): string {
  * follow it, fetch its result, list and estimate jobs, cancel or refund, rate the worker.
  */
 export function registerJobCommands(program: Command, ctx: JobCliContext): Command {
-  const io: JobCliIo = ctx.io ?? { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), isTTY: Boolean(process.stderr.isTTY) }
-  const action =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      const cmd = args[args.length - 1] as Command
-      const json = Boolean((cmd.opts() as { json?: boolean }).json)
-      try {
-        await fn(...args)
-      } catch (e) {
-        const err = e as Error & { code?: string }
-        if (json) io.out(JSON.stringify({ ok: false, error: { code: err.code ?? 'ERROR', message: err.message } }) + '\n')
-        else io.err(`error: ${err.message}\n`)
-        process.exitCode = 1
-      }
-    }
-  const print = (json: boolean | undefined, obj: unknown, text: string) => io.out(json ? JSON.stringify({ ok: true, ...(obj as object) }) + '\n' : text)
-  const conn = (c: Command) =>
-    c
-      .option('--rpc <url>', 'JSON-RPC endpoint of a povchain node', 'http://127.0.0.1:8545')
-      .option('--keystore <file>', 'sign with this keystore key (otherwise: an account the node holds unlocked)')
-      .option('--password <file>', 'file whose first line is the keystore password (otherwise prompted)')
-      .option('--key-file <file>', 'file with a hex private key (for services; prefer a keystore)')
-      .option('--from <address>', 'node-unlocked account to send from (default: its first)')
-      .option('--json', 'print one JSON object')
+  const io: JobCliIo = ctx.io ?? processCliIo()
+  const action = cliAction(io)
+  const print = cliPrinter(io)
+  const conn = withChainOptions
 
   const job = program.command('job').description('post AI jobs to the WorkMarket and get verified results')
 
