@@ -1,6 +1,7 @@
 import type { Block } from '../chain/Block.js'
 import type { BlockHeader } from '../chain/Header.js'
 import type { TxReceipt } from '../chain/Receipt.js'
+import type { BlobRequester } from './Protobuf.js'
 
 /** Where a block offered by a peer went (the node maps consensus errors onto these). */
 export type ImportOutcome =
@@ -54,8 +55,28 @@ export interface ChainAccess {
   onNewHead(l: (block: Block) => void): () => void
 }
 
+/** Who asks for a blob: the peer, and the signed requester its request carried (not yet verified). */
+export interface BlobReadContext {
+  peer: string
+  requester?: BlobRequester
+}
+
+/**
+ * A blob the node holds but will not serve to this requester; `reason` labels the metrics,
+ * `message` is sent to the peer. `badSignature`: the requester's signature is not the account's
+ * it names (the peer is scored down, as for other bad input; a refusal alone is not its fault).
+ */
+export interface BlobRefusal {
+  refused: string
+  message: string
+  badSignature?: boolean
+}
+
 /** Content-addressed blobs the node serves to peers (compute/'s BlobStore, adapted by node/). */
 export interface BlobProvider {
-  /** Size and bytes [offset, offset+length) of the blob, or undefined if not held. */
-  read(hash: Uint8Array, offset: number, length: number): Promise<{ total: number; data: Uint8Array } | undefined>
+  /**
+   * Size and bytes [offset, offset+length) of the blob, undefined if not held, or a refusal
+   * when the node serves it only to entitled requesters (node/ checks `ctx.requester`).
+   */
+  read(hash: Uint8Array, offset: number, length: number, ctx?: BlobReadContext): Promise<{ total: number; data: Uint8Array } | BlobRefusal | undefined>
 }

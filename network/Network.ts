@@ -8,7 +8,7 @@ import { NetworkError } from './errors.js'
 import { gossipsubOptions, GossipTopics, networkId, type MessageCheck } from './GossipTopics.js'
 import { P2PHost, type P2PHostOptions } from './P2PHost.js'
 import { PeerScorer, type PeerScorerOptions } from './PeerScorer.js'
-import type { AttestationMessage, StatusMessage } from './Protobuf.js'
+import type { AttestationMessage, BlobRequester, StatusMessage } from './Protobuf.js'
 import { blobByHashHandler, fetchBlob } from './protocols/BlobByHash.js'
 import { bodiesByHashHandler } from './protocols/BodiesByHash.js'
 import { headersByRangeHandler } from './protocols/HeadersByRange.js'
@@ -151,7 +151,7 @@ export class Network {
     await this.reqresp.register(headersByRangeHandler(chain))
     await this.reqresp.register(bodiesByHashHandler(chain))
     await this.reqresp.register(receiptsByHashHandler(chain))
-    if (this.deps.blobs) await this.reqresp.register(blobByHashHandler(this.deps.blobs))
+    if (this.deps.blobs) await this.reqresp.register(blobByHashHandler(this.deps.blobs, metrics))
 
     libp2p.addEventListener('peer:connect', (e) => void this.handshake(e.detail))
     libp2p.addEventListener('peer:disconnect', (e) => this.onDisconnect(e.detail.toString()))
@@ -289,16 +289,24 @@ export class Network {
     this.gossip.setAttestationCheck(check)
   }
 
-  /** Downloads a blob by content hash from the first ready peer that has it. */
-  async fetchBlob(hash: Uint8Array, maxBytes = 256 * 1024 * 1024): Promise<Uint8Array> {
-    let last: unknown
+  /**
+   * Downloads a blob by content hash from the first ready peer that has it and serves it to us.
+   * `requester`: a signed blob request for blobs served only to entitled accounts (paid assets).
+   * When every peer fails, the error says what each answered (a refusal's reason included).
+   */
+  async fetchBlob(hash: Uint8Array, maxBytes = 256 * 1024 * 1024, opts: { requester?: BlobRequester } = {}): Promise<Uint8Array> {
+    const failures: Error[] = []
     for (const p of this.ready.values()) {
       try {
-        return await fetchBlob(this.reqresp, p.id, hash, { maxBytes })
+        return await fetchBlob(this.reqresp, p.id, hash, { maxBytes, ...(opts.requester ? { requester: opts.requester } : {}) })
       } catch (e) {
-        last = e
+        failures.push(e as Error)
       }
     }
-    throw last ?? new NetworkError('NO_PEERS', `no peer to fetch blob ${bytesToHex(hash)} from`)
+    if (failures.length === 0) throw new NetworkError('NO_PEERS', `no peer to fetch blob ${bytesToHex(hash)} from`)
+    if (failures.length === 1) throw failures[0]
+    // A refusal says more than "not held": report it under its own code.
+    const first = failures.find((e) => (e as { code?: string }).code === 'NETWORK_FORBIDDEN') ?? failures[failures.length - 1]!
+    throw new NetworkError((first as { code?: string }).code?.replace(/^NETWORK_/, '') ?? 'REFUSED', failures.map((e) => e.message).join('; '), { cause: first })
   }
 }

@@ -19,6 +19,8 @@ export type PeerAction =
   | 'invalid-tx'
   /** A response that contradicts the request (wrong headers, unlinked chain, wrong body). */
   | 'bad-response'
+  /** A request whose signature does not verify (a signed blob request not signed by the account it names). */
+  | 'invalid-signature'
   /** A request over the peer's rate limit. */
   | 'rate-limited'
   /** A request to the peer that timed out. */
@@ -30,6 +32,7 @@ export const ACTION_DELTAS: Record<PeerAction, number> = {
   'invalid-block': -100,
   malformed: -30,
   'invalid-tx': -10,
+  'invalid-signature': -10,
   'bad-response': -30,
   'rate-limited': -5,
   timeout: -3,

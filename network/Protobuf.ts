@@ -225,6 +225,8 @@ export enum ResponseCode {
   SERVER_ERROR = 2,
   RATE_LIMITED = 3,
   UNAVAILABLE = 4,
+  /** Held, but not served to this requester (blob_by_hash: a paid asset's blob; the message says why). */
+  FORBIDDEN = 5,
 }
 
 export interface ResponseMessage {
@@ -238,7 +240,8 @@ export const Response = codec<ResponseMessage>(
   (m) => ({ ...m }),
   (o) => {
     const code = Number(o.code ?? 0)
-    if (!(code in ResponseCode)) bad(`response code ${code} unknown`)
+    // A code added by a later version is a refusal we cannot name, not a malformed answer.
+    if (!Number.isSafeInteger(code) || code < 0) bad(`response code ${code} unknown`)
     return { code, message: str(o.message, 'response.message', 512), body: bytes(o.body, 'response.body') }
   },
 )
@@ -281,13 +284,53 @@ export const ReceiptsResponse = codec<{ receipts: Uint8Array[] }>(
   (o) => ({ receipts: list(o.receipts, 'receipts', MAX_HASHES_PER_REQUEST, (x, i) => bytes(x, `receipts[${i}]`)) }),
 )
 
-export const BlobRequest = codec<{ hash: Uint8Array; offset: bigint; length: number }>(
+/**
+ * Who asks for a blob (BlobRequest.requester): a signed blob request as node/assets/DownloadAuth.ts
+ * defines it, without the hash (the request's). The network checks its shape only; the serving
+ * node checks the signature and decides.
+ */
+export interface BlobRequester {
+  /** 20-byte address of the signer. */
+  account: Uint8Array
+  chainId: bigint
+  /** Unix seconds. */
+  expiry: bigint
+  /** 32 bytes, or empty: the job on whose behalf it asks. */
+  jobId: Uint8Array
+  /** 65 bytes r ‖ s ‖ v. */
+  signature: Uint8Array
+}
+
+export interface BlobRequestMessage {
+  hash: Uint8Array
+  offset: bigint
+  length: number
+  requester?: BlobRequester
+}
+
+export const BlobRequest = codec<BlobRequestMessage>(
   'BlobRequest',
-  (m) => ({ hash: m.hash, offset: m.offset.toString(), length: m.length }),
+  (m) => ({
+    hash: m.hash,
+    offset: m.offset.toString(),
+    length: m.length,
+    ...(m.requester ? { requester: { account: m.requester.account, chainId: m.requester.chainId.toString(), expiry: m.requester.expiry.toString(), jobId: m.requester.jobId, signature: m.requester.signature } } : {}),
+  }),
   (o) => {
     const length = Number(o.length ?? 0)
     if (length < 1 || length > MAX_BLOB_CHUNK) bad(`blob request: length ${length} not in 1…${MAX_BLOB_CHUNK}`)
-    return { hash: bytes(o.hash, 'blob.hash', { len: 32 }), offset: u64(o.offset, 'blob.offset'), length }
+    const out: BlobRequestMessage = { hash: bytes(o.hash, 'blob.hash', { len: 32 }), offset: u64(o.offset, 'blob.offset'), length }
+    const r = o.requester as Record<string, unknown> | undefined | null
+    if (r) {
+      out.requester = {
+        account: bytes(r.account, 'blob.requester.account', { len: 20 }),
+        chainId: u64(r.chainId, 'blob.requester.chainId'),
+        expiry: u64(r.expiry, 'blob.requester.expiry'),
+        jobId: bytes(r.jobId, 'blob.requester.jobId', { len: 32, optional: true }),
+        signature: bytes(r.signature, 'blob.requester.signature', { len: 65 }),
+      }
+    }
+    return out
   },
 )
 

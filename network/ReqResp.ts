@@ -27,7 +27,12 @@ export interface ProtocolHandler {
   maxRequestBytes: number
   /** Rate-limit tokens this request costs (default 1); may throw BAD_MESSAGE. */
   cost?(request: Uint8Array): number
-  /** Returns the encoded response body; throws NetworkError('BAD_MESSAGE') for a bad request. */
+  /**
+   * Returns the encoded response body; throws NetworkError('BAD_MESSAGE') for a bad request,
+   * 'UNAVAILABLE' for what it does not hold, 'FORBIDDEN' for what it holds but will not give this
+   * requester (answered FORBIDDEN, not scored: an honest peer may ask for what it may not have),
+   * 'BAD_SIGNATURE' for a request signed by someone else than it claims (FORBIDDEN, and scored).
+   */
   handle(request: Uint8Array, ctx: HandlerContext): Promise<Uint8Array>
 }
 
@@ -105,6 +110,10 @@ export class ReqResp {
           result = 'invalid'
           this.penalize(peer, 'malformed', `${h.name}: ${e.message}`)
           response = { code: ResponseCode.INVALID_REQUEST, message: e.message.slice(0, 500), body: new Uint8Array(0) }
+        } else if (e instanceof NetworkError && (e.code === 'NETWORK_FORBIDDEN' || e.code === 'NETWORK_BAD_SIGNATURE')) {
+          result = e.code === 'NETWORK_FORBIDDEN' ? 'forbidden' : 'bad-signature'
+          if (e.code === 'NETWORK_BAD_SIGNATURE') this.penalize(peer, 'invalid-signature', `${h.name}: ${e.message}`)
+          response = { code: ResponseCode.FORBIDDEN, message: e.message.slice(0, 500), body: new Uint8Array(0) }
         } else if (e instanceof NetworkError && e.code === 'NETWORK_UNAVAILABLE') {
           result = 'unavailable'
           response = { code: ResponseCode.UNAVAILABLE, message: e.message.slice(0, 500), body: new Uint8Array(0) }
@@ -128,7 +137,8 @@ export class ReqResp {
 
   /**
    * Sends `request` on protocol `name` to `peer` and returns the OK response's body. Throws a
-   * NetworkError: TIMEOUT, RATE_LIMITED, REFUSED (the peer answered with an error),
+   * NetworkError: TIMEOUT, RATE_LIMITED, FORBIDDEN (the peer holds it but refuses us; the message
+   * says why), REFUSED (the peer answered with another error),
    * BAD_RESPONSE (unreadable or oversized answer) or DIAL (no stream).
    */
   async request(peer: PeerId, name: string, request: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
@@ -187,9 +197,13 @@ export class ReqResp {
         result = 'rate-limited'
         throw new NetworkError('RATE_LIMITED', `${name}: ${peerStr} rate-limited us`)
       }
+      if (res.code === ResponseCode.FORBIDDEN) {
+        result = 'forbidden'
+        throw new NetworkError('FORBIDDEN', `${name}: ${peerStr} refused: ${res.message}`)
+      }
       if (res.code !== ResponseCode.OK) {
         result = 'refused'
-        throw new NetworkError('REFUSED', `${name}: ${peerStr} answered ${ResponseCode[res.code]}: ${res.message}`)
+        throw new NetworkError('REFUSED', `${name}: ${peerStr} answered ${ResponseCode[res.code] ?? `code ${res.code}`}: ${res.message}`)
       }
       if (res.body.length > opts.maxResponseBytes) {
         result = 'bad-response'

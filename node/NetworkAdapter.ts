@@ -10,7 +10,9 @@ import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { ChainService } from '../consensus/ChainService.js'
 import type { HeaderValidator } from '../consensus/HeaderValidator.js'
 import type { BlobStore } from '../compute/worker/BlobStore.js'
-import type { BlobProvider, ChainAccess, ImportOutcome, TxOutcome } from '../network/ChainAccess.js'
+import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, TxOutcome } from '../network/ChainAccess.js'
+import type { BlobAccessDecision } from './assets/BlobAccessPolicy.js'
+import { blobRequestFromWire, blobRequestSignatureValid, type SignedBlobRequest } from './assets/DownloadAuth.js'
 import { NodeError } from './errors.js'
 
 /** Pool refusals that say nothing bad about the peer that relayed the transaction. */
@@ -130,14 +132,53 @@ export class NetworkAdapter implements ChainAccess {
   }
 }
 
-/** compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached). */
-export function blobProvider(store: BlobStore, servesPeers?: (hash: string) => Promise<boolean>): BlobProvider {
+/**
+ * Who may have a blob, by the signed request a peer sent with it (node/assets/BlobAccessPolicy.ts,
+ * through AssetNodeService.decidePeerRead). May throw ASSET_DOWNLOAD_AUTH for a request that does
+ * not verify.
+ */
+export type PeerBlobAccess = (hash: `0x${string}`, request?: SignedBlobRequest) => Promise<BlobAccessDecision>
+
+/** How long a "serve" decision for one signed request is reused (a blob is read chunk by chunk). */
+const SERVE_DECISION_MS = 5_000
+
+/**
+ * compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached).
+ * With `access`, a blob is served to a peer only as the access policy decides for the signed
+ * requester its request carried (none: only what needs none); a refusal names its reason, and a
+ * request whose signature is not the named account's is flagged for the peer's score.
+ */
+export function blobProvider(store: BlobStore, access?: PeerBlobAccess): BlobProvider {
   let last: { hex: string; data: Uint8Array } | undefined
+  const served = new Map<string, number>()
+  const refusal = async (hex: `0x${string}`, request: SignedBlobRequest | undefined): Promise<BlobRefusal | undefined> => {
+    const key = `${hex}:${request?.signature ?? ''}`
+    const at = served.get(key)
+    if (at !== undefined && Date.now() - at < SERVE_DECISION_MS && (!request || request.expiry * 1000 > Date.now())) return undefined
+    let d: BlobAccessDecision
+    try {
+      d = await access!(hex, request)
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ASSET_DOWNLOAD_AUTH' && request) {
+        const badSignature = !(await blobRequestSignatureValid(request))
+        return { refused: badSignature ? 'bad-signature' : 'bad-request', message: (e as Error).message, ...(badSignature ? { badSignature } : {}) }
+      }
+      return { refused: 'check-failed', message: `could not check who may have blob ${hex} (${(e as Error).message.split('\n')[0]}); try again later` }
+    }
+    if (!d.serve) return { refused: d.reason, message: d.message }
+    if (served.size >= 256) served.clear()
+    served.set(key, Date.now())
+    return undefined
+  }
   return {
-    async read(hash, offset, length) {
+    async read(hash, offset, length, ctx) {
       const hex = bytesToHex(hash)
-      // Paid and removed assets' blobs need a requester the protocol does not carry (node/assets/BlobAccessPolicy.ts).
-      if (servesPeers && !(await servesPeers(hex))) return undefined
+      // A blob not held is simply not here (the fetcher asks elsewhere), whoever asks.
+      if (last?.hex !== hex && !(await store.has(hex))) return undefined
+      if (access) {
+        const no = await refusal(hex, ctx?.requester ? blobRequestFromWire(ctx.requester, hex) : undefined)
+        if (no) return no
+      }
       if (last?.hex !== hex) {
         if (!(await store.has(hex))) return undefined
         last = { hex, data: await store.get(hex) }

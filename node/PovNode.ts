@@ -231,7 +231,7 @@ export class PovNode {
         { ...cfg.p2p, clientName: `povchain/v${VERSION}` },
         {
           chain: new NetworkAdapter(spec.chainId, genesisHash, { store, chain, validator, pool, common }),
-          blobs: blobProvider(blobs, (h) => assets.servesPeers(h as `0x${string}`)),
+          blobs: blobProvider(blobs, (h, request) => assets.decidePeerRead(h, request)),
           privateKey: key,
           logger: log,
           metrics,

@@ -185,7 +185,8 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
                     "INVALID_REQUEST": 1,
                     "SERVER_ERROR": 2,
                     "RATE_LIMITED": 3,
-                    "UNAVAILABLE": 4
+                    "UNAVAILABLE": 4,
+                    "FORBIDDEN": 5
                   }
                 }
               }
@@ -251,6 +252,36 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
                 "length": {
                   "type": "uint32",
                   "id": 3
+                },
+                "requester": {
+                  "type": "BlobRequester",
+                  "id": 4
+                }
+              }
+            },
+            "BlobRequester": {
+              "fields": {
+                "account": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "chainId": {
+                  "type": "uint64",
+                  "id": 2,
+                  "protoName": "chain_id"
+                },
+                "expiry": {
+                  "type": "uint64",
+                  "id": 3
+                },
+                "jobId": {
+                  "type": "bytes",
+                  "id": 4,
+                  "protoName": "job_id"
+                },
+                "signature": {
+                  "type": "bytes",
+                  "id": 5
                 }
               }
             },

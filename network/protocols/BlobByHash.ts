@@ -1,23 +1,40 @@
 import type { PeerId } from '@libp2p/interface'
+import type { Metrics } from '../../common/metrics.js'
+import { noopMetrics } from '../../common/metrics.js'
 import { keccak256 } from '../../chain/keccak.js'
 import type { BlobProvider } from '../ChainAccess.js'
 import { NetworkError } from '../errors.js'
-import { BlobRequest, BlobResponse, MAX_BLOB_CHUNK } from '../Protobuf.js'
+import { BlobRequest, BlobResponse, MAX_BLOB_CHUNK, type BlobRequester } from '../Protobuf.js'
 import type { ProtocolHandler, ReqResp } from '../ReqResp.js'
 
-/** blob_by_hash: a chunk (≤ 1 MiB) of a content-addressed blob; UNAVAILABLE when not held. */
+/**
+ * blob_by_hash: a chunk (≤ 1 MiB) of a content-addressed blob; UNAVAILABLE when not held. A
+ * request may carry a signed requester (BlobRequester) for blobs the node serves only to some
+ * accounts (paid assets); the provider decides. A refusal of a signed request is answered
+ * FORBIDDEN with the reason. A refusal of an unsigned one is answered UNAVAILABLE with the reason:
+ * nodes from before FORBIDDEN existed send no requester and read an unknown code as a malformed
+ * answer (and would score the server down for it).
+ */
 export const BLOB_BY_HASH = 'blob_by_hash'
 
-export function blobByHashHandler(blobs: BlobProvider): ProtocolHandler {
+/** hash, offset, length (≤ 50 bytes) and a requester (≤ 160 bytes), with room to spare. */
+export const MAX_BLOB_REQUEST_BYTES = 320
+
+export function blobByHashHandler(blobs: BlobProvider, metrics: Metrics = noopMetrics): ProtocolHandler {
+  const refused = metrics.counter('povchain_network_blob_refused_total', 'blob_by_hash requests refused by the access policy, by reason', ['reason'])
   return {
     name: BLOB_BY_HASH,
-    maxRequestBytes: 64,
+    maxRequestBytes: MAX_BLOB_REQUEST_BYTES,
     cost: (req) => Math.max(1, Math.ceil(BlobRequest.decode(req).length / (256 * 1024))),
-    async handle(req) {
-      const { hash, offset, length } = BlobRequest.decode(req)
+    async handle(req, ctx) {
+      const { hash, offset, length, requester } = BlobRequest.decode(req)
       if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new NetworkError('BAD_MESSAGE', 'blob offset too large')
-      const r = await blobs.read(hash, Number(offset), length)
+      const r = await blobs.read(hash, Number(offset), length, { peer: ctx.peer, ...(requester ? { requester } : {}) })
       if (!r) throw new NetworkError('UNAVAILABLE', 'blob not held')
+      if ('refused' in r) {
+        refused.inc({ reason: r.badSignature ? 'bad-signature' : r.refused })
+        throw new NetworkError(r.badSignature ? 'BAD_SIGNATURE' : requester ? 'FORBIDDEN' : 'UNAVAILABLE', r.message)
+      }
       return BlobResponse.encode({ total: BigInt(r.total), data: r.data.subarray(0, length) })
     },
   }
@@ -36,19 +53,20 @@ export const FIRST_BLOB_REQUEST = 256 * 1024
 /**
  * Downloads a whole blob from `peer` chunk by chunk (at most `maxBytes`) and checks it
  * against its content hash; `hashFn` is the store's content hash (default keccak256, as compute/ContentHash).
+ * `requester` (a signed blob request) is sent with every chunk: the server keeps no state between them.
  */
 export async function fetchBlob(
   rr: ReqResp,
   peer: PeerId,
   hash: Uint8Array,
-  opts: { maxBytes: number; hashFn?: (b: Uint8Array) => Uint8Array },
+  opts: { maxBytes: number; hashFn?: (b: Uint8Array) => Uint8Array; requester?: BlobRequester },
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = []
   let offset = 0
   let total = -1
   do {
     const length = total < 0 ? Math.min(FIRST_BLOB_REQUEST, MAX_BLOB_CHUNK) : Math.min(MAX_BLOB_CHUNK, total - offset)
-    const body = await rr.request(peer, BLOB_BY_HASH, BlobRequest.encode({ hash, offset: BigInt(offset), length }), { maxResponseBytes: MAX_BLOB_CHUNK + 64 })
+    const body = await rr.request(peer, BLOB_BY_HASH, BlobRequest.encode({ hash, offset: BigInt(offset), length, ...(opts.requester ? { requester: opts.requester } : {}) }), { maxResponseBytes: MAX_BLOB_CHUNK + 64 })
     const r = BlobResponse.decode(body)
     if (total < 0) {
       if (r.total > BigInt(opts.maxBytes)) throw new NetworkError('BAD_RESPONSE', `blob of ${r.total} bytes exceeds ${opts.maxBytes}`)

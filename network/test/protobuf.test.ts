@@ -84,13 +84,15 @@ t.test('every message round-trips', async (t) => {
       fc.record({ kind: fc.constant('vote' as const), vote: fc.record({ sessionId: bytes(32), verifier: bytes(20), accept: fc.boolean(), resultHash: bytes(32), signature: sig }) }),
     ),
   )
-  roundTrip(t, 'Response', Response, fc.record({ code: fc.constantFrom(...[0, 1, 2, 3, 4] as ResponseCode[]), message: str(512), body: someBytes(500) }))
+  roundTrip(t, 'Response', Response, fc.record({ code: fc.constantFrom(...[0, 1, 2, 3, 4, 5] as ResponseCode[]), message: str(512), body: someBytes(500) }))
   roundTrip(t, 'HeadersByRangeRequest', HeadersByRangeRequest, fc.record({ start: u64, count: fc.integer({ min: 1, max: MAX_HEADERS_PER_REQUEST }) }))
   roundTrip(t, 'HeadersResponse', HeadersResponse, fc.record({ headers: fc.array(someBytes(50), { maxLength: 20 }) }))
   roundTrip(t, 'HashesRequest', HashesRequest, fc.record({ hashes: fc.array(bytes(32), { minLength: 1, maxLength: MAX_HASHES_PER_REQUEST }) }))
   roundTrip(t, 'BodiesResponse', BodiesResponse, fc.record({ bodies: fc.array(someBytes(50), { maxLength: 20 }) }))
   roundTrip(t, 'ReceiptsResponse', ReceiptsResponse, fc.record({ receipts: fc.array(someBytes(50), { maxLength: 20 }) }))
   roundTrip(t, 'BlobRequest', BlobRequest, fc.record({ hash: bytes(32), offset: u64, length: fc.integer({ min: 1, max: MAX_BLOB_CHUNK }) }))
+  const requester = fc.record({ account: bytes(20), chainId: u64, expiry: u64, jobId: fc.oneof(bytes(0), bytes(32)), signature: bytes(65) })
+  roundTrip(t, 'BlobRequest with a requester', BlobRequest, fc.record({ hash: bytes(32), offset: u64, length: fc.integer({ min: 1, max: MAX_BLOB_CHUNK }), requester }))
   roundTrip(t, 'BlobResponse', BlobResponse, fc.record({ total: u64, data: someBytes(300) }))
 })
 
@@ -138,6 +140,13 @@ t.test('limits and sizes are enforced on decode', async (t) => {
   bad(() => HashesRequest.decode(HashesRequest.encode({ hashes: Array.from({ length: MAX_HASHES_PER_REQUEST + 1 }, () => new Uint8Array(32)) })), 'too many hashes')
   bad(() => HashesRequest.decode(HashesRequest.encode({ hashes: [] })), 'no hashes')
   bad(() => BlobRequest.decode(BlobRequest.encode({ hash: new Uint8Array(32), offset: 0n, length: MAX_BLOB_CHUNK + 1 })), 'an oversized blob chunk')
+  const requester = { account: new Uint8Array(20), chainId: 1n, expiry: 1n, jobId: new Uint8Array(0), signature: new Uint8Array(65) }
+  const blobReq = { hash: new Uint8Array(32), offset: 0n, length: 1 }
+  bad(() => BlobRequest.decode(BlobRequest.encode({ ...blobReq, requester: { ...requester, account: new Uint8Array(21) } })), "a 21-byte requester account")
+  bad(() => BlobRequest.decode(BlobRequest.encode({ ...blobReq, requester: { ...requester, signature: new Uint8Array(64) } })), 'a 64-byte requester signature')
+  bad(() => BlobRequest.decode(BlobRequest.encode({ ...blobReq, requester: { ...requester, jobId: new Uint8Array(31) } })), 'a 31-byte job id')
+  t.notOk('requester' in BlobRequest.decode(BlobRequest.encode(blobReq)), 'a request without a requester (as older nodes send) decodes without one')
+  t.equal(Response.decode(Response.encode({ code: 9 as ResponseCode, message: 'later', body: new Uint8Array(0) })).code, 9, 'a code added by a later version decodes (a refusal, not a malformed answer)')
   bad(() => ComputeMessage.decode(new Uint8Array(0)), 'an empty compute message')
   const vote = { sourceHash: new Uint8Array(32), sourceHeight: 1n, targetHash: new Uint8Array(32), targetHeight: 2n, validator: new Uint8Array(20), signature: new Uint8Array(65) }
   bad(() => GossipAttestation.decode(GossipAttestation.encode({ ...vote, validator: new Uint8Array(19) })), 'a 19-byte validator')

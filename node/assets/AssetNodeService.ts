@@ -13,8 +13,8 @@ import { backendCaller } from '../jobs/MarketChain.js'
 import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
 import { AssetRegistryReader } from './AssetRegistryReader.js'
-import { BlobAccessPolicy } from './BlobAccessPolicy.js'
-import { blobRequestFromJson } from './DownloadAuth.js'
+import { BlobAccessPolicy, type BlobAccessDecision } from './BlobAccessPolicy.js'
+import { blobRequestFromJson, type SignedBlobRequest } from './DownloadAuth.js'
 import { JobGrantResponder } from './JobGrantResponder.js'
 import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
 
@@ -114,6 +114,12 @@ export class AssetNodeService {
       this.log.warn({ hash, err: e.message }, 'blob access check failed: not serving the blob to a peer')
       return false
     })
+  }
+
+  /** For the network's blob_by_hash: what a peer gets, by the signed request it sent (if any). May throw ASSET_DOWNLOAD_AUTH. */
+  async decidePeerRead(hash: Hex, request?: SignedBlobRequest): Promise<BlobAccessDecision> {
+    if (this.cfg.freeDownloads) return { serve: true }
+    return this.access.decide(hash, request)
   }
 
   /**

@@ -33,7 +33,9 @@ export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDow
  *   (`downloads(id, requester) > 0`, see `payDownload`), holds a standing grant, or — naming the
  *   job in the request — is the client, the current worker, a verifier of the current session,
  *   or the job-grant holder of a job that links the asset (`jobUseOf`).
- * The network's blob_by_hash protocol carries no requester, so peers get only what needs none.
+ * The same signed request travels in pov_getBlob (4th parameter) and in the network's
+ * blob_by_hash (its requester field, node/NetworkAdapter.ts's blobProvider); without one a peer
+ * gets only what needs none.
  * Decisions about a hash are cached for `cacheMs` (a blob is read chunk by chunk).
  */
 export class BlobAccessPolicy {
@@ -95,7 +97,7 @@ export class BlobAccessPolicy {
     else this.cache.clear()
   }
 
-  /** Whether a blob may be served to an anonymous peer (the p2p protocol). */
+  /** Whether a blob may be served to a requester that names no account. */
   async servesAnonymously(hash: Hex): Promise<boolean> {
     return (await this.decide(hash)).serve
   }

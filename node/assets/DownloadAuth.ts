@@ -1,6 +1,7 @@
 import { getAddress, hashMessage, isAddress, recoverAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { bytesToHex } from '../../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import type { BlobRequester } from '../../network/Protobuf.js'
 import { AssetError } from './AssetError.js'
 
 /**
@@ -73,14 +74,43 @@ export async function verifyBlobRequest(r: SignedBlobRequest, expect: { chainId:
   if (r.hash.toLowerCase() !== expect.hash.toLowerCase()) throw refuse(`the blob request is signed for blob ${r.hash}, not ${expect.hash}`)
   if (!Number.isSafeInteger(r.expiry) || r.expiry < now) throw refuse(`the blob request expired at ${r.expiry} (now ${now}); sign a fresh one`)
   if (r.expiry > now + MAX_BLOB_REQUEST_VALIDITY_SEC) throw refuse(`the blob request is valid until ${r.expiry}, more than ${MAX_BLOB_REQUEST_VALIDITY_SEC} s ahead`)
-  let signer: Address
-  try {
-    signer = await recoverAddress({ hash: hashMessage(blobRequestMessage(r)), signature: r.signature })
-  } catch (e) {
-    throw refuse(`the blob request's signature is malformed: ${(e as Error).message.split('\n')[0]}`)
-  }
+  const signer = await blobRequestSigner(r)
+  if (typeof signer !== 'string') throw refuse(`the blob request's signature is malformed: ${signer.error}`)
   if (signer.toLowerCase() !== r.requester.toLowerCase()) throw refuse(`the blob request is not signed by ${r.requester}`)
   return getAddress(r.requester)
+}
+
+/** The account that signed the request's fields, or why the signature does not recover. */
+export async function blobRequestSigner(r: SignedBlobRequest): Promise<Address | { error: string }> {
+  try {
+    return await recoverAddress({ hash: hashMessage(blobRequestMessage(r)), signature: r.signature })
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0]! }
+  }
+}
+
+/** Whether the request is signed by the account it names (whatever else is wrong with it). */
+export async function blobRequestSignatureValid(r: SignedBlobRequest): Promise<boolean> {
+  const signer = await blobRequestSigner(r)
+  return typeof signer === 'string' && signer.toLowerCase() === r.requester.toLowerCase()
+}
+
+/** The form network/'s blob_by_hash carries (the hash is the request's own). */
+export function blobRequestToWire(r: SignedBlobRequest): BlobRequester {
+  return { account: hexToBytes(r.requester), chainId: r.chainId, expiry: BigInt(r.expiry), jobId: r.jobId ? hexToBytes(r.jobId) : new Uint8Array(0), signature: hexToBytes(r.signature) }
+}
+
+/** A blob_by_hash requester (shape checked by network/) as the request for `hash` it signs. */
+export function blobRequestFromWire(w: BlobRequester, hash: Hex): SignedBlobRequest {
+  return {
+    requester: getAddress(bytesToHex(w.account)),
+    chainId: w.chainId,
+    hash: hash.toLowerCase() as Hex,
+    // Beyond 2^53 it is no unix time: refused as an expiry too far ahead.
+    expiry: w.expiry > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(w.expiry),
+    ...(w.jobId.length ? { jobId: bytesToHex(w.jobId) as Hex } : {}),
+    signature: bytesToHex(w.signature) as Hex,
+  }
 }
 
 /** The JSON form at the RPC edge (pov_getBlob's 4th parameter). */

@@ -6,6 +6,8 @@ import { noopMetrics, type Counter, type Metrics } from '../../common/metrics.js
 import { contentHash } from '../../compute/ContentHash.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { JsonRpcClient } from '../../bridge/JsonRpcClient.js'
+import type { BlobRequester } from '../../network/Protobuf.js'
+import { blobRequestFromJson, blobRequestToWire } from '../assets/DownloadAuth.js'
 import { JobError } from '../jobs/JobError.js'
 import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
 
@@ -16,8 +18,8 @@ export interface RemoteBlobSource {
   readonly kind: 'p2p' | 'rpc'
   /**
    * The bytes, or undefined when the source does not hold the blob (or will not serve it). The
-   * caller checks the hash. `auth` signs a request for a paid asset's blob (node/assets/DownloadAuth.ts);
-   * sources that carry no requester ignore it.
+   * caller checks the hash. `auth` signs a request for a paid asset's blob (node/assets/DownloadAuth.ts),
+   * which both transports carry (pov_getBlob's 4th parameter, blob_by_hash's requester).
    */
   fetch(hash: Hex, maxBytes: number, auth?: BlobAuth): Promise<Uint8Array | undefined>
 }
@@ -30,9 +32,10 @@ export type BlobAuth = (hash: Hex) => Promise<object>
  * side's default limit (20 requests/s, burst 40 per peer): a verifier of a long session asks
  * for dozens of checkpoints in a row, and every request over a peer's limit is refused and
  * scores us down (10 refusals are a ban). A refusal all the same is retried after a pause.
+ * With `auth`, one signed request (valid for minutes) goes with every chunk to every peer.
  */
 export function networkBlobSource(
-  network: { fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array> },
+  network: { fetchBlob(hash: Uint8Array, maxBytes?: number, opts?: { requester?: BlobRequester }): Promise<Uint8Array> },
   pace: { perSecond: number; burst: number } = { perSecond: 15, burst: 30 },
 ): RemoteBlobSource {
   let tokens = pace.burst
@@ -53,11 +56,12 @@ export function networkBlobSource(
     name: 'p2p',
     kind: 'p2p',
     // Failures are thrown so that the fetcher can say why it fell back to another source.
-    async fetch(hash, maxBytes) {
+    async fetch(hash, maxBytes, auth) {
+      const requester = auth ? blobRequestToWire(blobRequestFromJson(await auth(hash))) : undefined
       for (let attempt = 0; ; attempt++) {
         await take()
         try {
-          return await network.fetchBlob(hexToBytes(hash), maxBytes)
+          return await network.fetchBlob(hexToBytes(hash), maxBytes, requester ? { requester } : {})
         } catch (e) {
           if ((e as { code?: string }).code !== 'NETWORK_RATE_LIMITED' || attempt >= 2) throw e
           await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)))
