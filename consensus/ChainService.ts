@@ -24,10 +24,11 @@ export interface PendingTxSource {
 
 export type { Producer } from './ConsensusEngine.js'
 
-/** Slashable evidence this node saw: two sealed headers for one slot, or two votes at one height. */
+/** Slashable evidence this node saw: two sealed headers for one slot, two votes at one height, a vote surrounding another, a header naming a receipt that is not its producer's. */
 export type Equivocation =
   | { kind: 'doubleProduction'; offender: Uint8Array; a: BlockHeader; b: BlockHeader }
   | { kind: 'doubleVote'; offender: Uint8Array; a: Attestation; b: Attestation }
+  | { kind: 'surroundVote'; offender: Uint8Array; a: Attestation; b: Attestation }
   | { kind: 'fakeReceipt'; offender: Uint8Array; a: BlockHeader }
 
 export interface ChainTiming {
@@ -107,6 +108,7 @@ export class ChainService {
     const root = (await store.getHeader(rootHash)) ?? (await store.canonicalHeader(0n))!
     this.finality = new FinalityGadget(this.deps.chainId, { hash: root.hash(), height: root.number })
     this.finality.onDoubleVote((a, b) => this.emitEquivocation({ kind: 'doubleVote', offender: a.validator, a, b }))
+    this.finality.onSurroundVote((a, b) => this.emitEquivocation({ kind: 'surroundVote', offender: a.validator, a, b }))
     const head = store.head()
     let parent = root
     for (let n = root.number + 1n; n <= head.number; n++) {

@@ -28,6 +28,15 @@ export class FinalityGadget {
   private readonly byHeight = new Map<string, Attestation>()
   private doubleVoteListener?: (a: Attestation, b: Attestation) => void
   /**
+   * Each validator's recent links (source → target), newest last, for the other FFG offence: a
+   * vote whose link strictly surrounds another of the same validator (s1 < s2 < t2 < t1), which
+   * could finalize two conflicting blocks as surely as a double vote.
+   */
+  private readonly links = new Map<string, Attestation[]>()
+  private surroundVoteListener?: (outer: Attestation, inner: Attestation) => void
+  static readonly LINKS_PER_VALIDATOR = 64
+  static readonly MAX_VALIDATORS_TRACKED = 4096
+  /**
    * Votes for blocks not seen yet (gossip can outrun the block), replayed when the block is
    * added. Bounded: a validator signing votes for made-up blocks cannot grow it without limit.
    */
@@ -161,6 +170,30 @@ export class FinalityGadget {
     this.doubleVoteListener = l
   }
 
+  /** Called with (outer, inner) when a validator's vote surrounds, or is surrounded by, one of its recent votes. */
+  onSurroundVote(l: (outer: Attestation, inner: Attestation) => void): void {
+    this.surroundVoteListener = l
+  }
+
+  private checkSurround(a: Attestation): void {
+    const who = hex(a.validator)
+    let mine = this.links.get(who)
+    if (!mine) {
+      if (this.links.size >= FinalityGadget.MAX_VALIDATORS_TRACKED) this.links.delete(this.links.keys().next().value!)
+      mine = []
+      this.links.set(who, mine)
+    }
+    // One pair is enough evidence for a new vote; reporting every nested pair would only repeat the slash.
+    const nested = mine.find((p) => (p.sourceHeight < a.sourceHeight && a.targetHeight < p.targetHeight) || (a.sourceHeight < p.sourceHeight && p.targetHeight < a.targetHeight))
+    if (nested) {
+      if (nested.sourceHeight < a.sourceHeight) this.surroundVoteListener?.(nested, a)
+      else this.surroundVoteListener?.(a, nested)
+    }
+    if (mine.some((p) => p.sourceHeight === a.sourceHeight && p.targetHeight === a.targetHeight && equalBytes(p.targetHash, a.targetHash))) return
+    mine.push(a)
+    if (mine.length > FinalityGadget.LINKS_PER_VALIDATOR) mine.shift()
+  }
+
   private count(a: Attestation): void {
     const slotKey = `${a.targetHeight}:${hex(a.validator)}`
     const prior = this.byHeight.get(slotKey)
@@ -168,6 +201,7 @@ export class FinalityGadget {
       this.byHeight.set(slotKey, a)
       if (this.byHeight.size > 16384) this.byHeight.delete(this.byHeight.keys().next().value!)
     } else if (!equalBytes(prior.targetHash, a.targetHash)) this.doubleVoteListener?.(prior, a)
+    this.checkSurround(a)
     const target = hex(a.targetHash)
     let byValidator = this.votes.get(target)
     if (!byValidator) {

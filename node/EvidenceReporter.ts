@@ -2,7 +2,7 @@ import type { Common } from '@ethereumjs/common'
 import { createTx } from '@ethereumjs/tx'
 import { encodeFunctionData, parseAbi } from 'viem'
 import { encodeAttestation } from '../chain/Attestation.js'
-import { EVIDENCE_KIND, checkDoubleProduction, checkDoubleVote } from '../chain/Equivocation.js'
+import { EVIDENCE_KIND, checkDoubleProduction, checkDoubleVote, checkSurroundVote } from '../chain/Equivocation.js'
 import { nextBaseFee } from '../chain/FeeMarket.js'
 import type { TxPool } from '../chain/txpool/index.js'
 import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
@@ -52,11 +52,14 @@ export class EvidenceReporter {
       id = bytesToHex(e.a.hash())
       ;[kind, a] = [EVIDENCE_KIND.sealedHeader, e.a.encode()]
     } else {
-      const check = e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b) : checkDoubleVote(e.a, e.b, chainId)
+      const check =
+        e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b) : e.kind === 'doubleVote' ? checkDoubleVote(e.a, e.b, chainId) : checkSurroundVote(e.a, e.b, chainId)
       if (!check.ok) return this.log.debug({ kind: e.kind, reason: check.reason }, 'not evidence after all')
       id = bytesToHex(check.evidenceId)
       ;[kind, a, b] =
-        e.kind === 'doubleProduction' ? [EVIDENCE_KIND.doubleProduction, e.a.encode(), e.b.encode()] : [EVIDENCE_KIND.doubleVote, encodeAttestation(e.a), encodeAttestation(e.b)]
+        e.kind === 'doubleProduction'
+          ? [EVIDENCE_KIND.doubleProduction, e.a.encode(), e.b.encode()]
+          : [e.kind === 'doubleVote' ? EVIDENCE_KIND.doubleVote : EVIDENCE_KIND.surroundVote, encodeAttestation(e.a), encodeAttestation(e.b)]
     }
     if (this.reported.has(id)) return
     this.reported.add(id)

@@ -21,7 +21,7 @@ const abi = parseAbi([
   'event Slashed(address indexed offender, uint8 kind, bytes32 indexed evidenceId, uint256 amount, address indexed reporter)',
 ])
 
-t.test('double production and double votes are reported, checked natively and slashed', async (t) => {
+t.test('double production, double and surround votes are reported, checked natively and slashed', async (t) => {
   const [kA, kB] = [randomKey(20), randomKey(21)]
   const [A, B] = [privateKeyToAddress(kA!), privateKeyToAddress(kB!)]
   const c = new Cluster(clusterGenesis({ producers: [kA!, kB!], slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) - 5 }))
@@ -56,19 +56,29 @@ t.test('double production and double votes are reported, checked natively and sl
   t.ok(await node.chain.addAttestation(vote(first!.hash())), 'a vote for the first block')
   t.ok(await node.chain.addAttestation(vote(twin.hash())), 'a vote for its twin (same height)')
 
-  // A reports both; its next blocks carry the evidence and the contract slashes B twice.
+  // And a vote whose link surrounds those: from further back to a later block (FFG's second offence).
+  await until(() => node.store.head().number > first!.number, 'a block above the double vote')
+  const [outerSource, outerTarget] = [(await node.store.canonicalHeader(first!.number - 3n))!, (await node.store.canonicalHeader(first!.number + 1n))!]
+  const outer = signAttestation(
+    { sourceHash: outerSource.hash(), sourceHeight: outerSource.number, targetHash: outerTarget.hash(), targetHeight: outerTarget.number, validator: B },
+    31338n,
+    kB!,
+  )
+  t.ok(await node.chain.addAttestation(outer), `a vote ${outerSource.number} → ${outerTarget.number} surrounding ${parent.number - 1n} → ${first!.number}`)
+
+  // A reports them all; its next blocks carry the evidence and the contract slashes B each time.
   const slashed = await until(
     async () => {
       const logs = await rpc<{ topics: Hex[]; data: Hex; transactionHash: Hex }[]>(a.httpUrl, 'eth_getLogs', [{ address: VALIDATOR_SET, fromBlock: '0x0', toBlock: 'latest' }])
       const events = parseEventLogs({ abi, logs: logs as never, eventName: 'Slashed' })
-      return events.length >= 3 ? events : false
+      return events.length >= 4 ? events : false
     },
-    'three Slashed events',
+    'four Slashed events',
     30_000,
     200,
   )
   const kinds = slashed.map((e) => Number(e.args.kind)).sort()
-  t.same(kinds, [1, 2, 4], 'double production (kind 1), the double vote (kind 2), the fake receipt (kind 4)')
+  t.same(kinds, [1, 2, 3, 4], 'double production (kind 1), the double vote (kind 2), the surround vote (kind 3), the fake receipt (kind 4)')
   for (const e of slashed) {
     t.equal(e.args.offender.toLowerCase(), bytesToHex(B), 'B is the offender')
     t.equal(e.args.reporter.toLowerCase(), bytesToHex(A), 'A reported it')

@@ -96,3 +96,34 @@ t.test('a second vote at one height by one validator is reported as a double vot
   )
   t.pass('double votes reported, repeats not')
 })
+
+t.test('a vote whose link surrounds (or is surrounded by) the same validator’s earlier link is reported, and only then', async (t) => {
+  const { checkSurroundVote } = await import('../../chain/Equivocation.js')
+  const link = fc.integer({ min: 0, max: 9 }).chain((s) => fc.integer({ min: s + 1, max: 10 }).map((tt) => [s, tt] as const))
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 3 }), link, link, (who, [s1, t1], [s2, t2]) => {
+      const { blocks, gadget } = chain(10)
+      for (const b of blocks.slice(1)) gadget.addBlock(b, 0n)
+      const seen: [Attestation, Attestation][] = []
+      gadget.onSurroundVote((outer, inner) => seen.push([outer, inner]))
+      gadget.addAttestation(vote(who, blocks[s1]!, blocks[t1]!))
+      gadget.addAttestation(vote(who, blocks[s2]!, blocks[t2]!))
+      gadget.addAttestation(vote((who + 1) % 4, blocks[s1 === 0 ? 0 : s1 - 1]!, blocks[10]!)) // another validator's votes never pair with these
+      const surrounds = (s1 < s2 && t2 < t1) || (s2 < s1 && t1 < t2)
+      if (!surrounds) return seen.length === 0
+      if (seen.length !== 1) return false
+      const [outer, inner] = seen[0]!
+      return outer.sourceHeight < inner.sourceHeight && inner.targetHeight < outer.targetHeight && checkSurroundVote(outer, inner, CHAIN).ok
+    }),
+    { numRuns: 200 },
+  )
+  t.pass('surround votes reported exactly when the links nest strictly')
+
+  // An honest validator's votes (each source the previous justified target) never nest.
+  const { blocks, gadget } = chain(10)
+  for (const b of blocks.slice(1)) gadget.addBlock(b, 0n)
+  let reported = 0
+  gadget.onSurroundVote(() => reported++)
+  for (let i = 1; i <= 10; i++) gadget.addAttestation(vote(0, blocks[i - 1]!, blocks[i]!))
+  t.equal(reported, 0, 'a chain of consecutive links is no offence')
+})
