@@ -52,10 +52,12 @@ contract AssetRegistry {
         uint128 pricePerDownload; // Paid and Closed only
     }
 
+    /// A grant of a closed asset's content key to one participant of one WorkMarket job (its
+    /// worker or a verifier drawn for its session), for that job only: never a standing grant.
     struct JobGrant {
-        address worker;
+        address grantee; // zero: no request recorded
         bool fulfilled;
-        bytes sealedKey; // ECIES(worker's public key, content key)
+        bytes sealedKey; // ECIES(grantee's public key, content key)
     }
 
     struct Bounty {
@@ -113,8 +115,8 @@ contract AssetRegistry {
     error WrongPayment(uint256 expected, uint256 paid);
     error EmptyKey();
     error NoGrant(uint256 id, address grantee);
-    error JobGrantExists(uint256 id, bytes32 jobId);
-    error NoJobGrant(uint256 id, bytes32 jobId);
+    error JobGrantExists(uint256 id, bytes32 jobId, address grantee);
+    error NoJobGrant(uint256 id, bytes32 jobId, address grantee);
     error BadScore(uint8 score);
     error NotVerifiedUser(uint256 id, address client);
     error AlreadyRated(uint256 id, address client);
@@ -160,9 +162,9 @@ contract AssetRegistry {
     event AccessChanged(uint256 indexed id, Access access, uint128 pricePerUse, uint128 pricePerDownload);
     event Granted(uint256 indexed id, address indexed grantee, bytes sealedKey);
     event Revoked(uint256 indexed id, address indexed grantee);
-    event JobGrantRequested(uint256 indexed id, bytes32 indexed jobId, address indexed worker);
-    event JobGrantIssued(uint256 indexed id, bytes32 indexed jobId, address indexed worker, bytes sealedKey);
-    event JobGrantEnded(uint256 indexed id, bytes32 indexed jobId);
+    event JobGrantRequested(uint256 indexed id, bytes32 indexed jobId, address indexed grantee);
+    event JobGrantIssued(uint256 indexed id, bytes32 indexed jobId, address indexed grantee, bytes sealedKey);
+    event JobGrantEnded(uint256 indexed id, bytes32 indexed jobId, address indexed grantee);
     event Used(uint256 indexed id, bytes32 indexed jobId, address indexed client, address owner, uint256 fee, bool counted);
     event DownloadPaid(uint256 indexed id, address indexed payer, address owner, uint256 fee);
     event Rated(uint256 indexed id, address indexed client, uint8 score);
@@ -211,7 +213,8 @@ contract AssetRegistry {
     mapping(address => mapping(address => bool)) public isApprovedForAll;
 
     mapping(uint256 => mapping(address => bytes)) internal grants;
-    mapping(uint256 => mapping(bytes32 => JobGrant)) internal jobGrants;
+    /// asset → job → grantee (the job's worker or one of its session's verifiers) → job grant.
+    mapping(uint256 => mapping(bytes32 => mapping(address => JobGrant))) internal jobGrants;
     /// 1: used in a verified (counted) job, 2: rated.
     mapping(uint256 => mapping(address => uint8)) public userState;
 
@@ -394,39 +397,39 @@ contract AssetRegistry {
         return grants[id][grantee];
     }
 
-    /// WorkMarket hook, step 1: a worker was assigned job `jobId` that uses closed asset `id`.
-    /// The owner's node sees `JobGrantRequested` and answers with `fulfilJobGrant`.
-    function requestJobGrant(uint256 id, bytes32 jobId, address worker) external onlyMarket {
+    /// WorkMarket hook, step 1: `grantee` (a worker or verifier) takes part in job `jobId` that
+    /// uses closed asset `id`. The owner's node sees `JobGrantRequested` and answers with `fulfilJobGrant`.
+    function requestJobGrant(uint256 id, bytes32 jobId, address grantee) external onlyMarket {
         Asset storage a = _live(id, _asset(id));
         if (a.access != Access.Closed) revert NotClosed(id);
-        if (worker == address(0)) revert ZeroAddress();
-        JobGrant storage g = jobGrants[id][jobId];
-        if (g.worker != address(0)) revert JobGrantExists(id, jobId);
-        g.worker = worker;
-        emit JobGrantRequested(id, jobId, worker);
+        if (grantee == address(0)) revert ZeroAddress();
+        if (jobGrants[id][jobId][grantee].grantee != address(0)) revert JobGrantExists(id, jobId, grantee);
+        jobGrants[id][jobId][grantee].grantee = grantee;
+        emit JobGrantRequested(id, jobId, grantee);
     }
 
-    /// Step 2: the owner seals the content key to the job's worker (valid for that job only).
-    function fulfilJobGrant(uint256 id, bytes32 jobId, bytes calldata sealedKey) external {
+    /// Step 2: the owner seals the content key to `grantee`, whose request for job `jobId` is on
+    /// record (valid for that job only; no standing grant). Sealing again replaces the key.
+    function fulfilJobGrant(uint256 id, bytes32 jobId, address grantee, bytes calldata sealedKey) external {
         _owned(id);
-        JobGrant storage g = jobGrants[id][jobId];
-        if (g.worker == address(0)) revert NoJobGrant(id, jobId);
+        JobGrant storage g = jobGrants[id][jobId][grantee];
+        if (g.grantee == address(0)) revert NoJobGrant(id, jobId, grantee);
         if (sealedKey.length == 0) revert EmptyKey();
         g.fulfilled = true;
         g.sealedKey = sealedKey;
-        emit JobGrantIssued(id, jobId, g.worker, sealedKey);
+        emit JobGrantIssued(id, jobId, grantee, sealedKey);
     }
 
-    /// Step 3: the market ends the grant when the session ends (accepted, rejected or expired);
-    /// a reassignment requests a new one.
-    function endJobGrant(uint256 id, bytes32 jobId) external onlyMarket {
-        if (jobGrants[id][jobId].worker == address(0)) revert NoJobGrant(id, jobId);
-        delete jobGrants[id][jobId];
-        emit JobGrantEnded(id, jobId);
+    /// Step 3 (push hook): the market ends a participant's grant when its session ends.
+    function endJobGrant(uint256 id, bytes32 jobId, address grantee) external onlyMarket {
+        if (jobGrants[id][jobId][grantee].grantee == address(0)) revert NoJobGrant(id, jobId, grantee);
+        delete jobGrants[id][jobId][grantee];
+        emit JobGrantEnded(id, jobId, grantee);
     }
 
-    function jobGrantOf(uint256 id, bytes32 jobId) external view returns (JobGrant memory) {
-        return jobGrants[id][jobId];
+    /// The job grant of `grantee` for job `jobId` on asset `id` (`grantee` zero: none requested).
+    function jobGrantOf(uint256 id, bytes32 jobId, address grantee) external view returns (JobGrant memory) {
+        return jobGrants[id][jobId][grantee];
     }
 
     // ---------------------------------------------------------------- usage, fees, downloads
@@ -527,27 +530,31 @@ contract AssetRegistry {
         } else revert JobNotFinal(jobId);
     }
 
-    /// Anyone, while the job runs: records a job grant request for the session's worker on every
-    /// closed asset of the job (again after a reassignment); the owner's node answers with
-    /// `fulfilJobGrant`. Returns how many requests were recorded.
+    /// Anyone, while the job runs (assigned or under verification): records a job grant request
+    /// on every closed asset of the job for the current session's worker and for each verifier
+    /// drawn for it (read from the WorkMarket), unless one is on record; the owner's node answers
+    /// with `fulfilJobGrant`. A reassignment or a new draw of verifiers brings new participants,
+    /// so calling again records theirs. The owner needs none (it holds the key). Returns how
+    /// many requests were recorded.
     function requestJobGrants(bytes32 jobId) external returns (uint256 requested) {
         JobUse storage u = jobUses[jobId];
         if (u.client == address(0)) revert JobNotLinked(jobId);
         WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);
         if (j.status != WorkMarket.JobStatus.Running) revert JobNotRunning(jobId);
-        address worker = WorkMarket(market).getSession(j.session).worker;
-        for (uint256 i = 0; i < u.ids.length; i++) if (_requestJobGrant(u.ids[i], jobId, worker)) requested++;
+        WorkMarket.Session memory s = WorkMarket(market).getSession(j.session);
+        for (uint256 i = 0; i < u.ids.length; i++) {
+            if (_requestJobGrant(u.ids[i], jobId, s.worker)) requested++;
+            for (uint256 k = 0; k < s.verifiers.length; k++) if (_requestJobGrant(u.ids[i], jobId, s.verifiers[k])) requested++;
+        }
     }
 
-    /// A job grant request for `worker` on closed asset `id` unless that worker already has one.
-    function _requestJobGrant(uint256 id, bytes32 jobId, address worker) internal returns (bool) {
-        if (assets[id].access != Access.Closed) return false;
-        JobGrant storage g = jobGrants[id][jobId];
-        if (g.worker == worker) return false;
-        g.worker = worker;
-        g.fulfilled = false;
-        delete g.sealedKey;
-        emit JobGrantRequested(id, jobId, worker);
+    /// A job grant request for `grantee` on closed asset `id`, unless it has one for this job or owns the asset.
+    function _requestJobGrant(uint256 id, bytes32 jobId, address grantee) internal returns (bool) {
+        if (assets[id].access != Access.Closed || grantee == owners[id]) return false;
+        JobGrant storage g = jobGrants[id][jobId][grantee];
+        if (g.grantee != address(0)) return false;
+        g.grantee = grantee;
+        emit JobGrantRequested(id, jobId, grantee);
         return true;
     }
 
@@ -685,7 +692,7 @@ contract AssetRegistry {
 
     /// The owner of closed dataset `datasetId` offers `msg.value` for a model whose accuracy on
     /// it reaches `threshold` ppm; posting is the owner's consent that evaluation jobs linked to
-    /// the bounty may give their worker a job grant. `inputHash` is the dataset hash evaluation
+    /// the bounty may give their worker and verifiers job grants. `inputHash` is the dataset hash evaluation
     /// specs name (what workers read: the decrypted bytes; 0 = the asset's content hash).
     function postBounty(uint256 datasetId, bytes32 inputHash, uint256 threshold, Rule rule, uint64 deadline) external payable returns (uint256 bountyId) {
         if (msg.value == 0 || msg.value > type(uint128).max) revert ZeroPrize();
@@ -718,8 +725,9 @@ contract AssetRegistry {
     /// party) links it as the evaluation of submission `index`. `spec` is the job spec's canonical
     /// JSON (its keccak must be the job's specHash); it must be an mlp-infer (version 1) inference of the
     /// submitted model's blob on the bounty's held-out input, verified by re-executing every segment. The job then uses exactly
-    /// [modelId, datasetId] (no fees, no usage): `requestJobGrants` records a job grant request for
-    /// its worker, which the dataset's owner fulfils. Several jobs may be linked (e.g. after one
+    /// [modelId, datasetId] (no fees, no usage): `requestJobGrants` records job grant requests for
+    /// its worker and verifiers (they re-execute every segment on the held-out data), which the
+    /// dataset's owner fulfils. Several jobs may be linked (e.g. after one
     /// was refunded); the first accepted one that is `evaluate`d decides.
     function linkEvaluation(uint256 bountyId, uint256 index, bytes32 jobId, bytes calldata spec) external {
         Bounty storage b = _bounty(bountyId);

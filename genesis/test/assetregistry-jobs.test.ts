@@ -123,17 +123,32 @@ class Both {
 
   /** The worker commits (with `metrics`' hash, if given), the verifiers vote `accept`, the session is finalised. */
   async finish(sessionId: Hex, worker: Hex20, accept = true, spec: Hex = SPEC, metrics?: string): Promise<void> {
-    const h = this.h
+    await this.vote(sessionId, await this.commitAndDraw(sessionId, worker, spec, metrics), accept)
+  }
+
+  /** The worker commits (with `metrics`' hash, if given) and the session's verifiers are drawn. */
+  async commitAndDraw(sessionId: Hex, worker: Hex20, spec: Hex = SPEC, metrics?: string): Promise<Hex20[]> {
     const c = fakeCommitment(spec, 1)
     if (metrics !== undefined) {
       c.metricsHash = keccak256(toHex(metrics))
       c.commitment = commitmentHashOf(spec, c)
     }
-    await h.must(worker, 'commitResult', [sessionId, c])
-    const open = await h.must(addr(99), 'openVerification', [sessionId])
-    const verifiers = MarketHarness.event(open, 'VerifiersSelected').verifiers as Hex20[]
+    await this.h.must(worker, 'commitResult', [sessionId, c])
+    return this.draw(sessionId)
+  }
+
+  /** openVerification: the verifiers drawn. */
+  async draw(sessionId: Hex): Promise<Hex20[]> {
+    const open = await this.h.must(addr(99), 'openVerification', [sessionId])
+    return MarketHarness.event(open, 'VerifiersSelected').verifiers as Hex20[]
+  }
+
+  /** The verifiers vote `accept` (commit, reveal) and the session is finalised. */
+  async vote(sessionId: Hex, verifiers: Hex20[], accept = true): Promise<void> {
+    const h = this.h
     const salt = (v: Hex20) => keccak256(toHex(`salt-${v}`))
-    for (const v of verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, v, accept, salt(v)])])
+    const { round } = await h.read<{ round: number }>('getSession', [sessionId])
+    for (const v of verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, round, v, accept, salt(v)])])
     for (const v of verifiers) await h.must(v, 'revealVote', [sessionId, accept, salt(v)])
     await h.must(addr(99), 'finalize', [sessionId])
   }
@@ -196,12 +211,14 @@ t.test('a job uses a free, a paid and a closed asset: fees escrowed, owners paid
 
   // The worker's grant for this job: requested by anyone, sealed by the owner.
   const rq = await b.must(addr(77), 'requestJobGrants', [jobId])
-  t.same(rq.events.map((e) => [e.eventName, e.args.id, e.args.worker]), [['JobGrantRequested', closed, worker]], 'one request: the closed asset, for the assigned worker')
+  t.same(rq.events.map((e) => [e.eventName, e.args.id, e.args.grantee]), [['JobGrantRequested', closed, worker]], 'one request: the closed asset, for the assigned worker (no verifier drawn yet)')
   t.same((await b.must(addr(77), 'requestJobGrants', [jobId])).events, [], 'asking again changes nothing')
-  await fails(t, b.tx(OTHER, 'fulfilJobGrant', [closed, jobId, KEY]), 'NotOwner')
-  const fu = await b.must(OWNER, 'fulfilJobGrant', [closed, jobId, KEY])
-  t.same(ev(fu, 'JobGrantIssued'), { id: closed, jobId, worker, sealedKey: KEY })
-  t.match(await b.read('jobGrantOf', [closed, jobId]), { worker, fulfilled: true, sealedKey: KEY })
+  await fails(t, b.tx(OTHER, 'fulfilJobGrant', [closed, jobId, worker, KEY]), 'NotOwner')
+  await fails(t, b.tx(OWNER, 'fulfilJobGrant', [closed, jobId, OTHER, KEY]), 'NoJobGrant', 'only a requested grantee')
+  await fails(t, b.tx(OWNER, 'fulfilJobGrant', [closed, jobId, worker, '0x']), 'EmptyKey')
+  const fu = await b.must(OWNER, 'fulfilJobGrant', [closed, jobId, worker, KEY])
+  t.same(ev(fu, 'JobGrantIssued'), { id: closed, jobId, grantee: worker, sealedKey: KEY })
+  t.match(await b.read('jobGrantOf', [closed, jobId, worker]), { grantee: worker, fulfilled: true, sealedKey: KEY })
   t.equal(await b.read('grantOf', [closed, worker]), '0x', 'the worker holds no standing grant')
 
   // A price change after linking does not change what the job pays.
@@ -279,9 +296,74 @@ t.test('a job grant follows a reassignment; settle records the grant for the wor
   // nobody asked during the run: settle records the request for the worker that did the job
   await b.finish(job.session, s2.worker)
   const st = await b.must(addr(5), 'settle', [j.jobId])
-  t.same(ev(st, 'JobGrantRequested'), { id: closed, jobId: j.jobId, worker: s2.worker })
-  await b.must(OWNER, 'fulfilJobGrant', [closed, j.jobId, KEY])
-  t.match(await b.read('jobGrantOf', [closed, j.jobId]), { worker: s2.worker, fulfilled: true })
+  t.same(ev(st, 'JobGrantRequested'), { id: closed, jobId: j.jobId, grantee: s2.worker })
+  await b.must(OWNER, 'fulfilJobGrant', [closed, j.jobId, s2.worker, KEY])
+  t.match(await b.read('jobGrantOf', [closed, j.jobId, s2.worker]), { grantee: s2.worker, fulfilled: true })
+  t.match(await b.read('jobGrantOf', [closed, j.jobId, j.worker]), { grantee: Z, fulfilled: false }, 'the first worker, never asked for, has none')
+})
+
+t.test("verifiers get per-job grants once drawn, again after a redraw; the owner needs none; no standing grant appears", async (t) => {
+  const b = await fresh(t, 2) // the job's worker and one verifier
+  const closed = await b.publish(OWNER, Kind.Dataset, Access.Closed)
+  const free = await b.publish(OWNER, Kind.Model, Access.Free)
+  await b.must(OWNER, 'grant', [closed, CLIENT, KEY])
+  const r = await b.h.must(CLIENT, 'postJob', [SPEC, WORKLOAD, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
+  const jobId = MarketHarness.event(r, 'JobPosted').jobId as Hex
+  const { sessionId, worker } = MarketHarness.event(r, 'JobAssigned') as { sessionId: Hex; worker: Hex20 }
+  await b.must(CLIENT, 'useInJob', [jobId, [free, closed]])
+  const requests = async () => (await b.must(addr(77), 'requestJobGrants', [jobId])).events.map((e) => [e.eventName, e.args.id, e.args.grantee])
+  t.same(await requests(), [['JobGrantRequested', closed, worker]], 'assigned: the worker only')
+
+  // the draw: the verifier re-executes over the same data, so it gets its own request
+  const [v1] = await b.commitAndDraw(sessionId, worker)
+  t.not(v1, worker)
+  t.same(await requests(), [['JobGrantRequested', closed, v1]], 'under verification: the drawn verifier, not the worker again, not the free asset')
+  t.same(await requests(), [], 'asking again changes nothing')
+  const fu = await b.must(OWNER, 'fulfilJobGrant', [closed, jobId, v1, KEY])
+  t.same(ev(fu, 'JobGrantIssued'), { id: closed, jobId, grantee: v1, sealedKey: KEY })
+  t.match(await b.read('jobGrantOf', [closed, jobId, v1]), { grantee: v1, fulfilled: true, sealedKey: KEY })
+  t.match(await b.read('jobGrantOf', [closed, jobId, worker]), { grantee: worker, fulfilled: false, sealedKey: '0x' }, "the worker's grant is its own")
+  t.equal(await b.read('grantOf', [closed, v1]), '0x', 'the verifier holds no standing grant')
+  // ... so it cannot link the asset to a job of its own
+  await b.h.give(v1, 10n * ETHER)
+  const own = await b.h.must(v1, 'postJob', [keccak256(toHex('v1 job')), WORKLOAD, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
+  await fails(t, b.tx(v1, 'useInJob', [MarketHarness.event(own, 'JobPosted').jobId as Hex, [closed]]), 'NoGrant', 'a job grant does not let the verifier use the asset in its own job')
+
+  // nobody votes: a tie, the verifiers are drawn again; v1 leaves, a newcomer is drawn
+  b.h.advance(250n)
+  await b.h.must(addr(99), 'finalize', [sessionId])
+  t.equal((await b.h.read<{ status: number }>('getJob', [jobId])).status, J.Running, 'still under verification (round 2)')
+  await b.h.must(v1, 'requestExit')
+  const v2 = addr(3)
+  await b.h.give(v2, 10n * ETHER)
+  await b.h.must(v2, 'register', [103n, 1, 'http://127.0.0.1:8003'], 2n * ETHER)
+  t.same(await b.draw(sessionId), [v2], 'the redraw picks the newcomer')
+  t.same(await requests(), [['JobGrantRequested', closed, v2]], 'the new verifier gets a request; the earlier ones keep theirs')
+  await b.must(OWNER, 'fulfilJobGrant', [closed, jobId, v2, KEY])
+  t.match(await b.read('jobGrantOf', [closed, jobId, v2]), { grantee: v2, fulfilled: true })
+  t.match(await b.read('jobGrantOf', [closed, jobId, v1]), { grantee: v1, fulfilled: true }, 'job-scoped: the earlier verifier’s grant names this job only')
+
+  // accepted: no new requests; settle finds the worker's on record
+  await b.vote(sessionId, [v2])
+  t.equal((await b.h.read<{ status: number }>('getJob', [jobId])).status, J.Accepted)
+  await fails(t, b.tx(addr(77), 'requestJobGrants', [jobId]), 'JobNotRunning')
+  const st = await b.must(addr(5), 'settle', [jobId])
+  t.notOk(st.events.some((e) => e.eventName === 'JobGrantRequested'), 'the worker already had its request')
+  for (const who of [worker, v1, v2]) t.equal(await b.read('grantOf', [closed, who]), '0x', `${who}: no standing grant`)
+
+  // the owner, drawn as a verifier, needs no request (it holds the key)
+  const mine = await b.publish(v2, Kind.Dataset, Access.Closed)
+  await b.must(v2, 'grant', [mine, CLIENT, KEY])
+  const spec2 = keccak256(toHex('second'))
+  const again = await b.h.must(CLIENT, 'postJob', [spec2, WORKLOAD, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
+  const j2 = MarketHarness.event(again, 'JobPosted').jobId as Hex
+  const a2 = MarketHarness.event(again, 'JobAssigned') as { sessionId: Hex; worker: Hex20 }
+  await b.must(CLIENT, 'useInJob', [j2, [mine]])
+  const vs = await b.commitAndDraw(a2.sessionId, a2.worker, spec2)
+  const rq2 = await b.must(addr(77), 'requestJobGrants', [j2])
+  const expected = [a2.worker, ...vs].filter((x) => x !== v2)
+  t.same(rq2.events.map((e) => e.args.grantee), expected, 'requests for every participant but the owner')
+  await b.vote(a2.sessionId, vs)
 })
 
 t.test('public keys for sealing must hash to the caller', async (t) => {
@@ -429,14 +511,20 @@ t.test('bounty: a submission is linked to an inference job; the accepted session
   await fails(t, link(RIVAL, 1n, job), 'JobAlreadyLinked')
   // The bounty is the dataset owner's consent: the worker gets a job grant, the submitter needs no grant.
   const rq = await b.must(addr(77), 'requestJobGrants', [job.jobId])
-  t.same(rq.events.map((e) => [e.eventName, e.args.id, e.args.worker]), [['JobGrantRequested', dataset, job.worker]])
-  await b.must(OWNER, 'fulfilJobGrant', [dataset, job.jobId, KEY])
+  t.same(rq.events.map((e) => [e.eventName, e.args.id, e.args.grantee]), [['JobGrantRequested', dataset, job.worker]])
+  await b.must(OWNER, 'fulfilJobGrant', [dataset, job.jobId, job.worker, KEY])
 
   // --- evaluation: refusals before acceptance, then the committed metrics decide
   const strongMetrics = metricsDoc(0.9666666666666667)
   await fails(t, b.tx(addr(5), 'evaluate', [keccak256(toHex('not linked')), toHex(strongMetrics)]), 'NotEvaluationJob')
   await fails(t, b.tx(addr(5), 'evaluate', [job.jobId, toHex(strongMetrics)]), 'JobNotAccepted', 'not before the session is accepted')
-  await b.finish(job.sessionId, job.worker, true, keccak256(toHex(job.spec)), strongMetrics)
+  // ... and so do its verifiers, who re-execute every segment on the held-out data
+  const verifiers = await b.commitAndDraw(job.sessionId, job.worker, keccak256(toHex(job.spec)), strongMetrics)
+  const vrq = await b.must(addr(77), 'requestJobGrants', [job.jobId])
+  t.same(vrq.events.map((e) => [e.eventName, e.args.id, e.args.grantee]), verifiers.map((v) => ['JobGrantRequested', dataset, v]), 'the evaluation job’s verifiers get job grant requests on the dataset (the free model needs none)')
+  for (const v of verifiers) await b.must(OWNER, 'fulfilJobGrant', [dataset, job.jobId, v, KEY])
+  for (const v of verifiers) t.equal(await b.read('grantOf', [dataset, v]), '0x', 'no standing grant')
+  await b.vote(job.sessionId, verifiers)
   t.equal((await b.h.read<{ status: number }>('getJob', [job.jobId])).status, J.Accepted)
   const forged = metricsDoc(0.99)
   const mm = await b.tx(addr(5), 'evaluate', [job.jobId, toHex(forged)])
