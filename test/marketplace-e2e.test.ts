@@ -20,8 +20,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, parseEther, toHex, type Abi, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { bytesToHex } from '../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../common/bytes.js'
 import { contentHash } from '../compute/ContentHash.js'
+import { openKey, sealKey } from '../compute/KeySeal.js'
 import { bundledDatasets } from '../compute/data/BundledDatasets.js'
 import { decodeDataset, encodeDataset } from '../compute/data/Dataset.js'
 import { executeJob } from '../compute/execution/JobExecution.js'
@@ -74,8 +75,8 @@ function irisModels(): { strong: Uint8Array; weak: Uint8Array } {
 t.test('marketplace: register, grant, use in a verified job, pay owners, job grant, rate, remove, reward', async (t) => {
   const { dir, cleanup } = tempDir('povchain-marketplace-e2e-')
   t.teardown(cleanup)
-  // The bounty's dataset owner (#6) has this node answer its job grant requests (and grant the
-  // verifiers); A's closed dataset (#1) is granted by hand below.
+  // The bounty's dataset owner (#6) has this node answer its job grant requests (the evaluation
+  // jobs' workers' and verifiers'); A's closed dataset (#1) is granted by hand below.
   const BOUNTY_OWNER = 6
   const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100', '--assets.answer-grants', privateKeyToAccount(KEYS[BOUNTY_OWNER]!).address], timeoutMs: 120_000 })
   t.teardown(() => node.stop())
@@ -174,10 +175,14 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.equal((await cliFails(['asset', 'settle', jobId, ...as(STRANGER)])).message.includes('JobAlreadySettled'), true, 'never settled twice')
 
   // --- the job's worker decrypts the closed dataset with its per-job grant; nobody else can
-  const g = await reg<{ worker: Address; fulfilled: boolean }>('jobGrantOf', [closedData, jobId])
-  t.equal(g.worker, worker, 'settle recorded the job grant request for the worker that did the job')
+  const g = await reg<{ grantee: Address; fulfilled: boolean }>('jobGrantOf', [closedData, jobId, worker])
+  t.equal(g.grantee, worker, 'settle recorded the job grant request for the worker that did the job')
   t.equal((await cliFails(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('w0'), ...as(workerIndex)])).code, 'ASSET_NO_GRANT', 'not before the owner sealed it')
-  await cli(['asset', 'grant', String(closedData), '--job', jobId, ...as(A)])
+  // The owner seals the content key to that worker for this job (fulfilJobGrant names the grantee).
+  const ownKey = openKey(hexToBytes(await reg<Hex>('grantOf', [closedData, addrOf(A)])), hexToBytes(KEYS[A]!))
+  const sealedToWorker = bytesToHex(sealKey(ownKey, hexToBytes(await reg<Hex>('publicKeyOf', [worker]))))
+  const fulfil = await rpc<Hex>(url, 'eth_sendTransaction', [{ from: addrOf(A), to: REG, data: encodeFunctionData({ abi: regAbi, functionName: 'fulfilJobGrant', args: [closedData, jobId, worker, sealedToWorker] }), gas: '0x4c4b40' }])
+  t.equal((await waitFor(() => rpc<{ status: Hex } | null>(url, 'eth_getTransactionReceipt', [fulfil]), 'fulfilJobGrant mined', 60_000, 100)).status, '0x1', "the owner sealed the key to the job's worker")
   await cli(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('worker.csv'), ...as(workerIndex)])
   t.equal(readFileSync(out('worker.csv'), 'utf8'), secret, 'the assigned worker decrypts the dataset with its job grant')
   const [other, standing] = await Promise.all([cliFails(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('w1'), ...as(otherWorker)]), cliFails(['asset', 'fetch', String(closedData), '--out', out('w2'), ...as(workerIndex)])])
@@ -243,9 +248,8 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   phase('evaluation jobs accepted')
   const before = await rpc<{ submissions: { evaluated: boolean; job: { status: string; metricsHash: Hex } }[] }>(url, 'pov_getBounty', [bountyId])
   t.same(before.submissions.map((x) => [x.evaluated, x.job.status]), [[false, 'accepted'], [false, 'accepted']], 'pov_getBounty: both jobs accepted, nothing evaluated yet')
-  // Only the encrypted held-out blob exists; the worker and verifier decrypted it with the grants
-  // the owner's node sealed to them (job grant or the verifiers' temporary grant) and kept the
-  // plaintext out of the store.
+  // Only the encrypted held-out blob exists; the worker and verifier decrypted it with the per-job
+  // grants the owner's node sealed to them and kept the plaintext out of the store.
   t.equal(await rpc(url, 'pov_getBlob', [heldOutHash, 0, 8]), null, 'the plaintext of the held-out data is in no blob store')
   // A forged metrics blob (not the committed one) is refused on chain.
   const forged = toHex('{"accuracy":1,"loss":0,"rows":150}')

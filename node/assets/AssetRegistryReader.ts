@@ -1,7 +1,7 @@
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
 import { hexToBytes } from '../../common/bytes.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
-import type { MarketCaller } from '../jobs/WorkMarketReader.js'
+import { WorkMarketReader, type MarketCaller } from '../jobs/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
 
 /** AssetRegistry.Kind / Access, by their Solidity order. */
@@ -71,11 +71,17 @@ export interface RegisteredBounty {
   submissions: BountySubmission[]
 }
 
+/** A job grant: one participant's (worker or verifier) sealed content key for one job only. */
 export interface JobGrant {
+  /** The grantee on record; the zero address when no request was recorded for it. */
+  grantee: Address
+  /** The same address, under the name callers that read the job's worker grant use (the asset CLI). */
   worker: Address
   fulfilled: boolean
   sealedKey: Hex
 }
+
+const ZERO_ADDRESS: Address = '0x0000000000000000000000000000000000000000'
 
 let abi: Abi | undefined
 export function registryAbi(): Abi {
@@ -167,8 +173,23 @@ export class AssetRegistryReader {
     return this.read<Hex>('grantOf', [id, grantee])
   }
 
-  jobGrantOf(id: bigint, jobId: Hex): Promise<JobGrant> {
-    return this.read<JobGrant>('jobGrantOf', [id, jobId])
+  /**
+   * The job grant of `grantee` for job `jobId` on asset `id` (AssetRegistry `jobGrantOf`); without
+   * a grantee, that of the job's worker (its current session's, or the accepted one's).
+   */
+  async jobGrantOf(id: bigint, jobId: Hex, grantee?: Address): Promise<JobGrant> {
+    const who = grantee ?? (await this.jobWorker(jobId))
+    if (!who) return { grantee: ZERO_ADDRESS, worker: ZERO_ADDRESS, fulfilled: false, sealedKey: '0x' }
+    const g = await this.read<{ grantee: Address; fulfilled: boolean; sealedKey: Hex }>('jobGrantOf', [id, jobId, who])
+    return { grantee: g.grantee, worker: g.grantee, fulfilled: g.fulfilled, sealedKey: g.sealedKey }
+  }
+
+  /** The worker of the job's current (or accepted) session, read from the WorkMarket; undefined before any assignment. */
+  private async jobWorker(jobId: Hex): Promise<Address | undefined> {
+    const market = new WorkMarketReader(this.caller)
+    const job = await market.job(jobId)
+    const session = job ? await market.session(job.session) : undefined // undefined for a job never assigned
+    return session?.worker
   }
 
   publicKeyOf(a: Address): Promise<Hex> {

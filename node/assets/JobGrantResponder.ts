@@ -10,54 +10,45 @@ import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
 import { AssetRegistryReader, encodeRegistryCall } from './AssetRegistryReader.js'
 import { RegistryLogScanner } from './RegistryLogScanner.js'
 
+/** An open `JobGrantRequested(id, jobId, grantee)`: the job's worker or one of its verifiers. */
 interface PendingRequest {
   id: string
   jobId: Hex
-  worker: Address
+  grantee: Address
   tries: number
-}
-
-/** A job of one of our closed assets whose verifiers get a temporary standing grant. */
-interface WatchedJob {
-  id: string
-  jobId: Hex
-  /** Grants this node made to the job's verifiers (revoked when the job is final, if still ours). */
-  granted: { verifier: Address; sealed: Hex }[]
 }
 
 interface ResponderState {
   pending: PendingRequest[]
-  watched: WatchedJob[]
 }
 
 export interface JobGrantResponderOptions {
   /** Private keys of the asset owners this node answers for, by lowercase address (accounts the node holds unlocked). */
   keys: Map<string, Uint8Array>
-  /** State file (cursor, open requests, verifier grants): `<datadir>/assets/job-grants.json`. */
+  /** State file (cursor, open requests): `<datadir>/assets/job-grants.json`. */
   stateFile: string
   pollMs?: number
-  /** Give the verifiers of a job that uses our closed asset a standing grant while the job runs (default true). */
+  /** Answer the requests of a job's verifiers too, not only its workers' (default true; `--assets.no-verifier-grants`: false). */
   grantVerifiers?: boolean
   /** Attempts before an unanswerable request is dropped (one per tick). */
   maxTries?: number
 }
 
+type Outcome = 'done' | 'wait' | 'retry'
+
 /**
  * The owner's node side of job grants (genesis/contracts/AssetRegistry.md, "Jobs of the
- * WorkMarket"): watches `JobGrantRequested(id, jobId, worker)`; for an asset whose owner's key
- * this node holds, once the request is still open on chain (`jobGrantOf`) and the worker
- * published its key (`publicKeyOf`), opens the content key from the owner's own sealed grant
- * and sends `fulfilJobGrant(id, jobId, sealKey(key, worker))`.
+ * WorkMarket"): watches `JobGrantRequested(id, jobId, grantee)` — the registry records one for a
+ * job's worker and for each verifier drawn for its session — and, for an asset whose owner's key
+ * this node holds, once the request is still open on chain (`jobGrantOf(id, jobId, grantee)`) and
+ * the grantee published its key (`publicKeyOf`), opens the content key from the owner's own
+ * sealed grant and sends `fulfilJobGrant(id, jobId, grantee, sealKey(key, grantee))`. The grant
+ * is for that job only: no standing grant is made, so there is nothing to revoke later.
  *
- * Verifiers: the registry records job grants for the session's worker only, yet verifiers
- * re-execute the work on the same data. The only path the contract offers is a standing grant,
- * so while a job of ours runs this node grants its drawn verifiers (`grant`) and revokes those
- * grants once the job is final (only grants it made and that were not replaced since).
- *
- * Restart-safe: the cursor, the open requests and the verifier grants are saved after each
- * tick, and every action re-reads the contract first (a request already fulfilled is skipped).
- * Bad data (unknown asset, a key that does not open, a malformed public key) is logged and
- * dropped; nothing here throws into the node.
+ * Restart-safe: the cursor and the open requests are saved after each tick, and every answer
+ * re-reads the contract first (a request already fulfilled is skipped). Bad data (unknown asset,
+ * a key that does not open, a malformed public key) is logged and dropped; nothing here throws
+ * into the node.
  */
 export class JobGrantResponder {
   private readonly scanner: RegistryLogScanner<ResponderState>
@@ -75,7 +66,9 @@ export class JobGrantResponder {
     private readonly opts: JobGrantResponderOptions,
     private readonly d: { backend: RpcBackend; logger: Logger; metrics?: Metrics },
   ) {
-    this.scanner = new RegistryLogScanner<ResponderState>({ file: opts.stateFile, events: ['JobGrantRequested'], initial: { pending: [], watched: [] } }, d.backend)
+    this.scanner = new RegistryLogScanner<ResponderState>({ file: opts.stateFile, events: ['JobGrantRequested'], initial: { pending: [] } }, d.backend)
+    // A state file of an older version may hold other entries: keep only well-formed requests.
+    this.scanner.state = { pending: (this.scanner.state.pending ?? []).filter((p) => typeof p.grantee === 'string') }
     this.registry = new AssetRegistryReader(backendCaller(d.backend))
     this.market = new WorkMarketReader(backendCaller(d.backend))
     this.log = d.logger.child({ component: 'job-grant-responder' })
@@ -112,14 +105,14 @@ export class JobGrantResponder {
     return c
   }
 
-  /** One pass: new events, then every open request and watched job. Exposed for tests. */
+  /** One pass: new events, then every open request. Exposed for tests. */
   async tick(): Promise<void> {
     const st = this.scanner.state
     for (const e of await this.scanner.scan()) {
       const id = String(e.args.id as bigint)
       const jobId = (e.args.jobId as Hex).toLowerCase() as Hex
-      const worker = getAddress(e.args.worker as string)
-      if (!st.pending.some((p) => p.id === id && p.jobId === jobId && p.worker === worker)) st.pending.push({ id, jobId, worker, tries: 0 })
+      const grantee = getAddress(e.args.grantee as string)
+      if (!st.pending.some((p) => p.id === id && p.jobId === jobId && p.grantee === grantee)) st.pending.push({ id, jobId, grantee, tries: 0 })
     }
     this.scanner.save()
     const keep: PendingRequest[] = []
@@ -128,27 +121,20 @@ export class JobGrantResponder {
         keep.push(p)
         continue
       }
-      const outcome = await this.answer(p).catch((e: Error) => {
-        this.log.warn({ asset: p.id, jobId: p.jobId, worker: p.worker, err: e.message }, 'answering a job grant request failed; will retry')
-        return 'retry' as const
+      const outcome = await this.answer(p).catch((e: Error): Outcome => {
+        this.log.warn({ asset: p.id, jobId: p.jobId, grantee: p.grantee, err: e.message }, 'answering a job grant request failed; will retry')
+        return 'retry'
       })
-      if (outcome === 'retry' || outcome === 'wait') {
-        p.tries++
-        if (p.tries < (this.opts.maxTries ?? 600)) keep.push(p)
-        else {
-          this.actions.inc({ outcome: 'given-up' })
-          this.log.warn({ asset: p.id, jobId: p.jobId, worker: p.worker }, 'job grant request given up after too many attempts')
-        }
+      if (outcome === 'done') continue
+      p.tries++
+      if (p.tries < (this.opts.maxTries ?? 600)) keep.push(p)
+      else {
+        this.actions.inc({ outcome: 'given-up' })
+        this.log.warn({ asset: p.id, jobId: p.jobId, grantee: p.grantee }, 'job grant request given up after too many attempts')
       }
     }
     st.pending = keep
     this.scanner.save()
-    if (this.opts.grantVerifiers !== false) {
-      const still: WatchedJob[] = []
-      for (const w of st.watched) if (this.stopped || !(await this.serveVerifiers(w).catch((e: Error) => (this.log.warn({ asset: w.id, jobId: w.jobId, err: e.message }, 'verifier grants failed; will retry'), false)))) still.push(w)
-      st.watched = still
-      this.scanner.save()
-    }
   }
 
   /** The owner's content key of a closed asset, or undefined (logged) when this node cannot open it. */
@@ -175,76 +161,47 @@ export class JobGrantResponder {
     }
   }
 
-  /** done: fulfilled or nothing to do; wait: the worker has not published its key yet; retry: a transient failure. */
-  private async answer(p: PendingRequest): Promise<'done' | 'wait' | 'retry'> {
+  /** Whether `who` worked on job `jobId` (the worker of one of its sessions), as opposed to verifying it. */
+  private async workedOn(jobId: Hex, who: Address): Promise<boolean> {
+    for (const sid of await this.market.sessionsOfJob(jobId)) if ((await this.market.session(sid))?.worker.toLowerCase() === who.toLowerCase()) return true
+    return false
+  }
+
+  /** done: fulfilled or nothing to do; wait: the grantee has not published its key yet; retry: a transient failure. */
+  private async answer(p: PendingRequest): Promise<Outcome> {
     const id = BigInt(p.id)
     const a = await this.registry.asset(id)
     if (!a || !this.opts.keys.has(a.owner.toLowerCase())) return 'done' // not ours (or unknown): another node answers
     if (a.access !== 'closed') return 'done'
-    const tag = { asset: p.id, jobId: p.jobId, worker: p.worker, owner: a.owner }
-    if (!this.scanner.state.watched.some((w) => w.id === p.id && w.jobId === p.jobId)) this.scanner.state.watched.push({ id: p.id, jobId: p.jobId, granted: [] })
-    const g = await this.registry.jobGrantOf(id, p.jobId)
-    if (g.worker.toLowerCase() !== p.worker.toLowerCase()) {
-      this.log.debug(tag, 'job grant request superseded (the job was reassigned or its grant ended)')
+    const tag = { asset: p.id, jobId: p.jobId, grantee: p.grantee, owner: a.owner }
+    const g = await this.registry.jobGrantOf(id, p.jobId, p.grantee)
+    if (g.grantee.toLowerCase() !== p.grantee.toLowerCase()) {
+      this.log.debug(tag, 'job grant request no longer on record')
       return 'done'
     }
     if (g.fulfilled) return 'done'
-    const pub = await this.registry.publicKeyOf(p.worker)
+    if (this.opts.grantVerifiers === false && !(await this.workedOn(p.jobId, p.grantee))) {
+      this.log.info(tag, "a verifier's job grant request left unanswered (--assets.no-verifier-grants)")
+      return 'done'
+    }
+    const pub = await this.registry.publicKeyOf(p.grantee)
     if (pub === '0x') {
-      const k = `${p.id}:${p.jobId}:${p.worker}`
+      const k = `${p.id}:${p.jobId}:${p.grantee}`
       if (!this.waitingLogged.has(k)) {
         this.waitingLogged.add(k)
-        this.log.info(tag, 'job grant requested, waiting for the worker to publish its public key (setPublicKey)')
+        this.log.info(tag, 'job grant requested, waiting for the grantee to publish its public key (setPublicKey)')
       }
       return 'wait'
     }
     const key = await this.contentKey(id, a.owner)
-    const sealed = key && this.sealTo(key, pub, p.worker)
+    const sealed = key && this.sealTo(key, pub, p.grantee)
     if (!sealed) {
       this.actions.inc({ outcome: 'unanswerable' })
       return 'done'
     }
-    const r = await this.chain(a.owner).send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('fulfilJobGrant', [id, p.jobId, sealed]))
+    const r = await this.chain(a.owner).send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('fulfilJobGrant', [id, p.jobId, p.grantee, sealed]))
     this.actions.inc({ outcome: 'fulfilled' })
-    this.log.info({ ...tag, tx: r.hash, block: r.blockNumber.toString() }, 'job grant fulfilled: content key sealed to the worker')
+    this.log.info({ ...tag, tx: r.hash, block: r.blockNumber.toString() }, 'job grant fulfilled: content key sealed to the grantee for this job only')
     return 'done'
-  }
-
-  /** Grants the running job's verifiers; revokes our grants once it is final. True when the job needs no more watching. */
-  private async serveVerifiers(w: WatchedJob): Promise<boolean> {
-    const id = BigInt(w.id)
-    const a = await this.registry.asset(id)
-    const owner = a && this.opts.keys.has(a.owner.toLowerCase()) ? a.owner : undefined
-    const job = await this.market.job(w.jobId)
-    if (!owner || !a || a.access !== 'closed' || !job || job.status !== 'running') {
-      for (const g of w.granted) {
-        if (!owner) break // transferred away: the grant management moved with the token
-        if ((await this.registry.grantOf(id, g.verifier)).toLowerCase() !== g.sealed.toLowerCase()) continue
-        await this.chain(owner).send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('revoke', [id, g.verifier]))
-        this.actions.inc({ outcome: 'verifier-revoked' })
-        this.log.info({ asset: w.id, jobId: w.jobId, verifier: g.verifier }, "job final: revoked the verifier's temporary grant")
-      }
-      return true
-    }
-    const s = await this.market.session(job.session)
-    if (!s || s.status !== 'committed') return false
-    let key: Uint8Array | undefined
-    for (const v of s.verifiers) {
-      if (w.granted.some((g) => g.verifier.toLowerCase() === v.toLowerCase()) || v.toLowerCase() === owner.toLowerCase()) continue
-      if ((await this.registry.grantOf(id, v)) !== '0x') continue // a standing grant of the owner's own: leave it
-      const pub = await this.registry.publicKeyOf(v)
-      if (pub === '0x') continue
-      key ??= await this.contentKey(id, owner)
-      if (!key) return false
-      const sealed = this.sealTo(key, pub, v)
-      if (!sealed) continue
-      // Recorded before sending: a crash after the send still revokes it later.
-      w.granted.push({ verifier: getAddress(v), sealed })
-      this.scanner.save()
-      const r = await this.chain(owner).send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('grant', [id, v, sealed]))
-      this.actions.inc({ outcome: 'verifier-granted' })
-      this.log.info({ asset: w.id, jobId: w.jobId, verifier: v, tx: r.hash }, 'granted a verifier of the job the content key while the job runs')
-    }
-    return false
   }
 }

@@ -24,11 +24,13 @@ const ZERO = '0x0000000000000000000000000000000000000000'
  * - a free or paid asset is that blob: fetched as usual (local store, peers, other nodes' RPC),
  *   with a signed request naming the job for a paid one;
  * - a closed asset's metadata carries that hash as `plaintextHash`: the encrypted blob (its
- *   on-chain contentHash) is fetched and checked, decrypted with the identity's job grant
- *   (`jobGrantOf`, the worker) or standing grant (`grantOf`: the owner itself, or a verifier the
- *   owner's node granted while the job runs), and the plaintext checked against the hash.
- *   Without a grant yet, the worker asks for one once (`requestJobGrants`) and ASSET_GRANT_PENDING
- *   is thrown: the caller retries later (the owner's node answers within a few blocks).
+ *   on-chain contentHash) is fetched and checked, decrypted with the identity's job grant for
+ *   this job (`jobGrantOf(id, jobId, me)`: the session's worker or a verifier drawn for it) or
+ *   a standing grant (`grantOf`: the owner's own sealed key, or one the owner gave by hand), and
+ *   the plaintext checked against the hash. A participant of the running session without a
+ *   request on record asks once (`requestJobGrants` records the worker's and the drawn
+ *   verifiers') and ASSET_GRANT_PENDING is thrown: the caller retries later (the owner's node
+ *   answers within a few blocks).
  * The plaintext is never put in the blob store (the store is served to peers); it stays in a
  * small in-memory cache for the re-runs and verifications of the same node.
  */
@@ -107,21 +109,25 @@ export class JobAssetInputs {
   }
 
   private async sealedKeyFor(a: RegisteredAsset, job: MarketJob, me: Address): Promise<Hex | undefined> {
-    const g = await this.d.registry.jobGrantOf(a.id, job.jobId)
-    if (g.worker.toLowerCase() === me.toLowerCase() && g.fulfilled && g.sealedKey !== '0x') return g.sealedKey
+    const g = await this.d.registry.jobGrantOf(a.id, job.jobId, me)
+    if (g.fulfilled && g.sealedKey !== '0x') return g.sealedKey
     const standing = await this.d.registry.grantOf(a.id, me)
     if (standing !== '0x') return standing
-    // The session's worker without a grant request on record: ask for one (anyone may, once per assignment).
+    if (g.grantee !== ZERO) return undefined // requested: the owner's node has yet to answer
+    // A participant of the running session (its worker, or a verifier drawn for it) without a
+    // request on record: ask (anyone may; the registry records every participant's at once).
     const s = job.status === 'running' ? await this.d.market.session(job.session) : undefined
-    const k = `${job.jobId}:${me.toLowerCase()}`
-    if (s && s.worker.toLowerCase() === me.toLowerCase() && g.worker.toLowerCase() !== me.toLowerCase() && !this.requested.has(k)) {
+    const who = me.toLowerCase()
+    const role = !s ? undefined : s.worker.toLowerCase() === who ? 'worker' : s.verifiers.some((v) => v.toLowerCase() === who) ? 'verifier' : undefined
+    const k = `${job.jobId}:${who}`
+    if (role && !this.requested.has(k)) {
       this.requested.add(k)
       try {
         await this.d.chainFor(me).send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('requestJobGrants', [job.jobId]))
-        this.log.info({ jobId: job.jobId, asset: a.id.toString(), worker: me }, 'requested the job grants of the closed assets this job uses')
+        this.log.info({ jobId: job.jobId, asset: a.id.toString(), identity: me, role }, 'requested the job grants of the closed assets this job uses')
       } catch (e) {
         this.requested.delete(k)
-        this.log.warn({ jobId: job.jobId, worker: me, err: (e as Error).message }, 'requestJobGrants failed; will retry')
+        this.log.warn({ jobId: job.jobId, identity: me, role, err: (e as Error).message }, 'requestJobGrants failed; will retry')
       }
     }
     return undefined
@@ -133,7 +139,7 @@ export class JobAssetInputs {
     const key = this.d.keys.get(me.toLowerCase())
     if (!key) throw new AssetError('NO_KEY', `${tag}: this node does not hold the private key of ${getAddress(me)} (needed to open its grant)`)
     const sealed = await this.sealedKeyFor(a, job, me)
-    if (!sealed) throw new AssetError('GRANT_PENDING', `${tag}: ${getAddress(me)} holds no grant of it yet (waiting for the owner ${a.owner} to answer the job grant request)`)
+    if (!sealed) throw new AssetError('GRANT_PENDING', `${tag}: ${getAddress(me)} holds no grant of it for this job yet (waiting for the owner ${a.owner} to answer the job grant request)`)
     const cipher = await this.d.fetcher.get(a.contentHash, this.authOpt(me, job.jobId))
     let bytes: Uint8Array
     try {

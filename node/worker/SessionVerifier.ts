@@ -38,8 +38,9 @@ export class SessionVerifier {
 
   /**
    * Loads the job's spec and inputs (used by workers too), as identity `me` may read them: a
-   * closed asset the job uses is decrypted with `me`'s grant (JobAssetInputs; ASSET_GRANT_PENDING
-   * while there is none yet).
+   * closed asset the job uses is decrypted with `me`'s job grant for this job — a verifier asks
+   * for its own (`requestJobGrants` records the drawn verifiers') — through JobAssetInputs,
+   * which throws ASSET_GRANT_PENDING while the owner's node has not answered yet.
    */
   async jobInputs(job: MarketJob, me?: Address): Promise<{ spec: ReturnType<typeof parseSpecBlob>; inputs: WorkloadInputs }> {
     const spec = parseSpecBlob(await this.d.fetcher.get(job.specHash), job.specHash)
