@@ -1,18 +1,29 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { stringToHex, type Address, type Hex } from 'viem'
+import { encodeEventTopics, getAddress, stringToHex, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { JsonRpcError } from '../../bridge/JsonRpcClient.js'
 import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { contentHash } from '../../compute/ContentHash.js'
+import { sealKey } from '../../compute/KeySeal.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
 import type { MarketTxReceipt } from '../jobs/MarketChain.js'
 import { RpcMarketChain } from '../jobs/RpcMarketChain.js'
 import { AssetError } from './AssetError.js'
-import { AssetRegistryReader, describeRegistryRevert, encodeRegistryCall } from './AssetRegistryReader.js'
+import { AssetRegistryReader, describeRegistryRevert, encodeRegistryCall, registryAbi } from './AssetRegistryReader.js'
 import { blobRequestFields, blobRequestToJson, signBlobRequest, signBlobRequestWith, type BlobRequestJson } from './DownloadAuth.js'
 
 const q = (n: bigint) => `0x${n.toString(16)}`
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
+
+/** What `sealJobGrants` did for one grantee of a job. */
+export interface JobGrantSealing {
+  grantee: Address
+  /** The fulfilJobGrant transaction, when one was sent. */
+  tx?: Hex
+  /** Why nothing was sent: already sealed, or no published public key. */
+  skipped?: 'fulfilled' | 'no-public-key'
+}
 
 /**
  * The AssetRegistry over a node's JSON-RPC for the asset CLI: typed reads, transactions from
@@ -96,6 +107,50 @@ export class AssetClient {
         if (Date.now() > until) throw new AssetError('TX_TIMEOUT', `transaction ${hash} was not mined within 120 s`)
         await new Promise((res) => setTimeout(res, 100))
       }
+    return out
+  }
+
+  /** The grantees of job grant requests for job `jobId` on asset `id` (JobGrantRequested logs: its workers and drawn verifiers). */
+  async jobGrantees(id: bigint, jobId: Hex): Promise<Address[]> {
+    const topics = encodeEventTopics({ abi: registryAbi(), eventName: 'JobGrantRequested', args: { id, jobId } } as never)
+    const logs = await this.chain.rpc.request<{ topics: Hex[] }[]>('eth_getLogs', [{ address: ASSET_REGISTRY_ADDRESS, fromBlock: '0x0', toBlock: 'latest', topics }])
+    const out: Address[] = []
+    for (const l of logs) {
+      const a = getAddress(`0x${l.topics[3]!.slice(26)}`)
+      if (!out.includes(a)) out.push(a)
+    }
+    return out
+  }
+
+  /**
+   * The owner side of job grants: seals `contentKey` (opened from the owner's own grant) for job
+   * `jobId` only to `grantee`, or to every participant with a request on record (the job's
+   * workers and drawn verifiers), with `fulfilJobGrant(id, jobId, grantee, sealed)`. While the job
+   * runs, the running session's requests are recorded first (`requestJobGrants`) when the grantee
+   * has none. Grants already sealed are left alone, so calling again sends nothing new.
+   */
+  async sealJobGrants(id: bigint, jobId: Hex, contentKey: Uint8Array, grantee?: Address): Promise<JobGrantSealing[]> {
+    const onRecord = async () => (grantee ? ((await this.registry.jobGrantOf(id, jobId, grantee)).grantee !== ZERO_ADDRESS ? [grantee] : []) : this.jobGrantees(id, jobId))
+    let grantees = await onRecord()
+    if (grantees.length === 0) {
+      await this.send('requestJobGrants', [jobId]) // reverts JobNotRunning / JobNotLinked with the registry's reason
+      grantees = await onRecord()
+    }
+    if (grantees.length === 0) throw new AssetError('NO_JOB_GRANT_REQUEST', `no job grant request of ${grantee ?? 'anyone'} for job ${jobId} on asset ${id}: only the job's worker and its drawn verifiers get one (the owner needs none)`)
+    const out: JobGrantSealing[] = []
+    for (const g of grantees) {
+      if ((await this.registry.jobGrantOf(id, jobId, g)).fulfilled) {
+        out.push({ grantee: g, skipped: 'fulfilled' })
+        continue
+      }
+      const pub = await this.registry.publicKeyOf(g)
+      if (pub === '0x') {
+        out.push({ grantee: g, skipped: 'no-public-key' })
+        continue
+      }
+      const r = await this.send('fulfilJobGrant', [id, jobId, g, bytesToHex(sealKey(contentKey, hexToBytes(pub)))])
+      out.push({ grantee: g, tx: r.hash })
+    }
     return out
   }
 

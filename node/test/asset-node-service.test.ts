@@ -13,6 +13,8 @@
  *    plaintext never enters the node's store. Removing the asset drops its blob.
  * 2. Paid downloads: anonymous reads and peers are refused, an unpaid signed request is refused,
  *    `asset fetch` pays once (payDownload) and downloads with a signed request; free stays free.
+ * 3. An owner whose node does not answer seals the job grants by hand (AssetClient.sealJobGrants):
+ *    the worker's, then the drawn verifier's; sealing again sends nothing.
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -20,13 +22,15 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { encodeFunctionData, keccak256, parseEther, toHex, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { bytesToHex } from '../../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import { silentLogger } from '../../common/logger.js'
 import { contentHash } from '../../compute/ContentHash.js'
 import { encodeDataset } from '../../compute/data/Dataset.js'
+import { openKey } from '../../compute/KeySeal.js'
 import { irisDataset } from '../../compute/data/IrisDataset.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
+import { AssetClient } from '../assets/AssetClient.js'
 import { registerAssetCommands } from '../assets/AssetCommand.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { blobRequestFields, blobRequestToJson, signBlobRequest } from '../assets/DownloadAuth.js'
@@ -202,6 +206,39 @@ t.test('marketplace node side: automatic job grants for worker and verifier, clo
     const f = await cli(['asset', 'fetch', free.id as string, '--out', join(dir, 'free-out.bin')], STRANGER)
     t.equal(f.paid, '0', 'free assets stay free')
     t.ok(await rpc(url, 'pov_getBlob', [free.contentHash, 0, 100]), 'and are served to anyone')
+  })
+
+  await t.test("an owner whose node does not answer seals each participant's job grant by hand (AssetClient.sealJobGrants)", async (t) => {
+    // MODEL_OWNER's grants are not answered by the node: the worker and the verifier wait for the owner.
+    await cli(['asset', 'key'], MODEL_OWNER)
+    const other = encodeDataset({ ...irisDataset(), name: 'iris-heldout-by-hand' })
+    const otherFile = join(dir, 'heldout-2.json')
+    writeFileSync(otherFile, other)
+    const id = BigInt((await cli(['asset', 'register', '--file', otherFile, '--kind', 'dataset', '--mode', 'closed'], MODEL_OWNER)).id as string)
+    await cli(['asset', 'grant', String(id), addrOf(CLIENT)], MODEL_OWNER)
+    const spec = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')) as Record<string, unknown>
+    const specFile = join(dir, 'heldout-2-train.json')
+    writeFileSync(specFile, JSON.stringify({ ...spec, dataset: contentHash(other), params: { ...(spec.params as object), epochs: 20 }, checkpointInterval: 20 }))
+    const jobId = (await cli(['asset', 'job', specFile, '--assets', String(id)], CLIENT)).jobId as Hex
+    const owner = await AssetClient.connect(url, { key: KEYS[MODEL_OWNER]! })
+    const contentKey = openKey(hexToBytes(await reg.grantOf(id, addrOf(MODEL_OWNER))), KEYS[MODEL_OWNER]!)
+    const sealedTo = new Set<string>()
+    // The owner answers whatever is on record until the job is final: the worker's request first, the verifier's after the draw.
+    const job = await waitFor(async () => {
+      const j = await rpc<{ status: string; session: Hex }>(url, 'pov_getJob', [jobId])
+      if (j.status === 'accepted' || j.status === 'refunded') return j
+      if (j.status === 'running') for (const r of await owner.sealJobGrants(id, jobId, contentKey).catch(() => [])) if (r.tx) sealedTo.add(r.grantee)
+      return undefined
+    }, 'the job to be final', 240_000, 500)
+    t.equal(job.status, 'accepted', 'run and verified with the grants the owner sealed by hand')
+    const session = await rpc<{ worker: Address; verifiers: Address[] }>(url, 'pov_getSession', [job.session])
+    t.same([...sealedTo].sort(), [session.worker, ...session.verifiers].sort(), 'one grant sealed to the worker and one to each verifier')
+    for (const who of [session.worker, ...session.verifiers]) {
+      t.ok((await reg.jobGrantOf(id, jobId, who)).fulfilled, `${who}: job grant fulfilled`)
+      t.equal(await reg.grantOf(id, who), '0x', `${who}: no standing grant`)
+    }
+    t.same((await owner.sealJobGrants(id, jobId, contentKey)).map((r) => r.skipped), [session.worker, ...session.verifiers].map(() => 'fulfilled'), 'sealing again sends nothing')
+    await t.rejects(owner.sealJobGrants(id, jobId, contentKey, addrOf(STRANGER)), { code: 'ASSET_REVERTED', message: /JobNotRunning/ }, 'a stranger of a final job: the registry says why no request is recorded')
   })
 })
 
