@@ -21,12 +21,12 @@ import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
 /** `povchain node --assets.*`: the marketplace's node side. One field per flag (node/cli.ts). */
 export interface AssetNodeConfig {
   /**
-   * --assets.answer-grants [addresses]: answer job grant requests (and grant the verifiers of
-   * running jobs) for these asset owners, whose keys the node holds; [] = every key it holds
+   * --assets.answer-grants [addresses]: answer job grant requests (of jobs' workers and verifiers)
+   * for these asset owners, whose keys the node holds; [] = every key it holds
    * (--dev: the dev accounts; otherwise the --unlock'ed ones). Undefined: off.
    */
   answerGrants?: string[]
-  /** --assets.no-verifier-grants: do not grant verifiers (default: grant them while the job runs). */
+  /** --assets.no-verifier-grants: leave verifiers' job grant requests unanswered (default: answer them). */
   grantVerifiers?: boolean
   /** --assets.keep-removed: keep (and never serve) the blobs of removed assets instead of deleting them. */
   keepRemoved?: boolean

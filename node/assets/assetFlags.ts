@@ -7,7 +7,7 @@ import type { AssetNodeConfig } from './AssetNodeService.js'
 export function addAssetNodeOptions(cmd: Command): Command {
   return cmd
     .option('--assets.answer-grants [addresses]', "answer job grant requests of closed assets for these owners (comma-separated; none: every key the node holds — --dev: the dev accounts, else the --unlock'ed ones)")
-    .option('--assets.no-verifier-grants', 'with --assets.answer-grants: do not give the verifiers of a running job a temporary grant')
+    .option('--assets.no-verifier-grants', "with --assets.answer-grants: leave the job grant requests of a job's verifiers unanswered (only its workers')")
     .option('--assets.keep-removed', 'keep the blobs of removed assets (never served) instead of deleting them')
     .option('--assets.free-downloads', "serve paid assets' blobs without checking that the requester paid (payDownload)")
 }
