@@ -152,7 +152,8 @@ export function blobProvider(store: BlobStore, access?: PeerBlobAccess): BlobPro
   let last: { hex: string; data: Uint8Array } | undefined
   const served = new Map<string, number>()
   const refusal = async (hex: `0x${string}`, request: SignedBlobRequest | undefined): Promise<BlobRefusal | undefined> => {
-    const key = `${hex}:${request?.signature ?? ''}`
+    // Every field, not the signature alone: a decision is reused only for the very request it was made for.
+    const key = request ? `${hex}:${request.requester}:${request.chainId}:${request.expiry}:${request.jobId ?? ''}:${request.signature}` : `${hex}:`
     const at = served.get(key)
     if (at !== undefined && Date.now() - at < SERVE_DECISION_MS && (!request || request.expiry * 1000 > Date.now())) return undefined
     let d: BlobAccessDecision
