@@ -15,6 +15,7 @@
  *    `asset fetch` pays once (payDownload) and downloads with a signed request; free stays free.
  * 3. An owner whose node does not answer seals the job grants by hand (AssetClient.sealJobGrants):
  *    the worker's, then the drawn verifier's; sealing again sends nothing.
+ * 4. A responder with grantVerifiers false (--assets.no-verifier-grants) answers the worker only.
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -239,6 +240,39 @@ t.test('marketplace node side: automatic job grants for worker and verifier, clo
     }
     t.same((await owner.sealJobGrants(id, jobId, contentKey)).map((r) => r.skipped), [session.worker, ...session.verifiers].map(() => 'fulfilled'), 'sealing again sends nothing')
     await t.rejects(owner.sealJobGrants(id, jobId, contentKey, addrOf(STRANGER)), { code: 'ASSET_REVERTED', message: /JobNotRunning/ }, 'a stranger of a final job: the registry says why no request is recorded')
+  })
+
+  await t.test("--assets.no-verifier-grants: the responder answers the worker's request, not the verifier's", async (t) => {
+    const other = encodeDataset({ ...irisDataset(), name: 'iris-heldout-workers-only' })
+    const otherFile = join(dir, 'heldout-3.json')
+    writeFileSync(otherFile, other)
+    const id = BigInt((await cli(['asset', 'register', '--file', otherFile, '--kind', 'dataset', '--mode', 'closed'], STRANGER)).id as string)
+    await cli(['asset', 'grant', String(id), addrOf(CLIENT)], STRANGER)
+    const spec = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')) as Record<string, unknown>
+    const specFile = join(dir, 'heldout-3-train.json')
+    writeFileSync(specFile, JSON.stringify({ ...spec, dataset: contentHash(other), params: { ...(spec.params as object), epochs: 20 }, checkpointInterval: 20 }))
+    const jobId = (await cli(['asset', 'job', specFile, '--assets', String(id)], CLIENT)).jobId as Hex
+    const responder = new JobGrantResponder({ keys: new Map([[addrOf(STRANGER).toLowerCase(), KEYS[STRANGER]!]]), stateFile: join(dir, 'workers-only.json'), grantVerifiers: false }, { backend: n.node.backend, logger: silentLogger })
+    const { session, verifier } = await waitFor(async () => {
+      await responder.tick()
+      const j = await rpc<{ session: Hex }>(url, 'pov_getJob', [jobId])
+      const s = await rpc<{ worker: Address; verifiers: Address[] } | null>(url, 'pov_getSession', [j.session])
+      const v = s?.verifiers[0]
+      return v && (await reg.jobGrantOf(id, jobId, v)).grantee === v ? { session: s, verifier: v } : undefined
+    }, "the verifier's job grant request", 240_000, 250)
+    await responder.tick()
+    await responder.tick()
+    t.ok((await reg.jobGrantOf(id, jobId, session.worker)).fulfilled, "the worker's request was answered")
+    t.notOk((await reg.jobGrantOf(id, jobId, verifier)).fulfilled, "the verifier's request was left unanswered")
+    // The owner seals the verifier's by hand: the verification goes on and the job is accepted.
+    const owner = await AssetClient.connect(url, { key: KEYS[STRANGER]! })
+    const contentKey = openKey(hexToBytes(await reg.grantOf(id, addrOf(STRANGER))), KEYS[STRANGER]!)
+    t.match(await owner.sealJobGrants(id, jobId, contentKey, verifier), [{ grantee: verifier, tx: /^0x/ }])
+    const job = await waitFor(async () => {
+      const j = await rpc<{ status: string }>(url, 'pov_getJob', [jobId])
+      return j.status === 'accepted' || j.status === 'refunded' ? j : undefined
+    }, 'the job to be final', 240_000, 250)
+    t.equal(job.status, 'accepted')
   })
 })
 
