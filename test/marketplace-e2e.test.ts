@@ -20,9 +20,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, parseEther, toHex, type Abi, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { bytesToHex, hexToBytes } from '../common/bytes.js'
+import { bytesToHex } from '../common/bytes.js'
 import { contentHash } from '../compute/ContentHash.js'
-import { openKey, sealKey } from '../compute/KeySeal.js'
 import { bundledDatasets } from '../compute/data/BundledDatasets.js'
 import { decodeDataset, encodeDataset } from '../compute/data/Dataset.js'
 import { executeJob } from '../compute/execution/JobExecution.js'
@@ -178,11 +177,9 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   const g = await reg<{ grantee: Address; fulfilled: boolean }>('jobGrantOf', [closedData, jobId, worker])
   t.equal(g.grantee, worker, 'settle recorded the job grant request for the worker that did the job')
   t.equal((await cliFails(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('w0'), ...as(workerIndex)])).code, 'ASSET_NO_GRANT', 'not before the owner sealed it')
-  // The owner seals the content key to that worker for this job (fulfilJobGrant names the grantee).
-  const ownKey = openKey(hexToBytes(await reg<Hex>('grantOf', [closedData, addrOf(A)])), hexToBytes(KEYS[A]!))
-  const sealedToWorker = bytesToHex(sealKey(ownKey, hexToBytes(await reg<Hex>('publicKeyOf', [worker]))))
-  const fulfil = await rpc<Hex>(url, 'eth_sendTransaction', [{ from: addrOf(A), to: REG, data: encodeFunctionData({ abi: regAbi, functionName: 'fulfilJobGrant', args: [closedData, jobId, worker, sealedToWorker] }), gas: '0x4c4b40' }])
-  t.equal((await waitFor(() => rpc<{ status: Hex } | null>(url, 'eth_getTransactionReceipt', [fulfil]), 'fulfilJobGrant mined', 60_000, 100)).status, '0x1', "the owner sealed the key to the job's worker")
+  // The owner seals the content key to that worker for this job, with the CLI.
+  await cli(['asset', 'grant', String(closedData), worker, '--job', jobId, ...as(A)])
+  t.ok((await reg<{ fulfilled: boolean }>('jobGrantOf', [closedData, jobId, worker])).fulfilled, "the owner sealed the key to the job's worker (asset grant --job)")
   await cli(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('worker.csv'), ...as(workerIndex)])
   t.equal(readFileSync(out('worker.csv'), 'utf8'), secret, 'the assigned worker decrypts the dataset with its job grant')
   const [other, standing] = await Promise.all([cliFails(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('w1'), ...as(otherWorker)]), cliFails(['asset', 'fetch', String(closedData), '--out', out('w2'), ...as(workerIndex)])])

@@ -27,7 +27,6 @@ type ConnOpts = ChainCommandOptions
 
 /** Largest asset blob `fetch` downloads. */
 const MAX_ASSET_BYTES = 1024 * 1024 * 1024
-const ZERO = '0x0000000000000000000000000000000000000000'
 
 async function connect(o: ConnOpts): Promise<AssetClient> {
   const key = await loadSigningKey(o)
@@ -152,9 +151,9 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
       }),
     )
 
-  conn(asset.command('grant').argument('<id>').argument('[address]', 'grantee (a standing grant)'))
-    .description("seal a closed asset's content key to a grantee, or (--job) to the worker of a job that uses it")
-    .option('--job <jobId>', "answer the job's grant request: seal to its assigned worker, for that job only")
+  conn(asset.command('grant').argument('<id>').argument('[address]', 'grantee: a standing grant; with --job, only that participant of the job'))
+    .description("seal a closed asset's content key to a grantee, or (--job) to the worker and verifiers of a job that uses it, for that job only")
+    .option('--job <jobId>', "answer the job's grant requests: seal to each participant on record (its worker and drawn verifiers), for that job only")
     .action(
       action(async (idArg: string, who: string | undefined, o: ConnOpts & { job?: string }) => {
         const c = await connect(o)
@@ -162,22 +161,19 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         const own = await c.registry.grantOf(id, c.from)
         if (own === '0x') throw new AssetError('NO_CONTENT_KEY', `${c.from} holds no sealed content key of asset ${id} (only its owner, who registered it closed, can grant)`)
         const contentKey = openKey(hexToBytes(own), c.privateKey('granting'))
-        let grantee: Address
         if (o.job) {
-          const jid = jobId(o.job)
-          let g = await c.registry.jobGrantOf(id, jid)
-          if (g.worker === ZERO) {
-            await c.send('requestJobGrants', [jid])
-            g = await c.registry.jobGrantOf(id, jid)
-          }
-          grantee = g.worker
-        } else if (who) grantee = account(who)
-        else throw new AssetError('BAD_ARGS', 'name the grantee ADDRESS, or --job JOBID')
+          const done = await c.sealJobGrants(id, jobId(o.job), contentKey, who ? account(who) : undefined)
+          const lines = done.map((d) => `asset ${id}: ${d.tx ? `content key sealed to ${d.grantee} for job ${o.job}` : `${d.grantee} skipped (${d.skipped === 'fulfilled' ? 'already granted' : 'no public key published: it runs `povchain asset key` once'})`}\n`)
+          print(o.json, { id: id.toString(), job: o.job, grants: done }, lines.join(''))
+          if (!done.some((d) => d.tx || d.skipped === 'fulfilled')) process.exitCode = 1
+          return
+        }
+        if (!who) throw new AssetError('BAD_ARGS', 'name the grantee ADDRESS, or --job JOBID')
+        const grantee = account(who)
         const pub = await c.registry.publicKeyOf(grantee)
         if (pub === '0x') throw new AssetError('NO_PUBLIC_KEY', `${grantee} has not published its public key: it runs \`povchain asset key\` once`)
-        const sealed = bytesToHex(sealKey(contentKey, hexToBytes(pub)))
-        const r = o.job ? await c.send('fulfilJobGrant', [id, jobId(o.job), sealed]) : await c.send('grant', [id, grantee, sealed])
-        print(o.json, { id: id.toString(), grantee, job: o.job ?? null, tx: r.hash }, `asset ${id}: content key sealed to ${grantee}${o.job ? ` for job ${o.job}` : ''}\n`)
+        const r = await c.send('grant', [id, grantee, bytesToHex(sealKey(contentKey, hexToBytes(pub)))])
+        print(o.json, { id: id.toString(), grantee, job: null, tx: r.hash }, `asset ${id}: content key sealed to ${grantee}\n`)
       }),
     )
 
@@ -280,8 +276,8 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         if (a.access === 'closed') {
           let sealed: Hex
           if (job) {
-            const g = await c.registry.jobGrantOf(id, job)
-            if (g.worker !== c.from || !g.fulfilled) throw new AssetError('NO_GRANT', `${c.from} holds no fulfilled job grant of asset ${id} for job ${o.job}`)
+            const g = await c.registry.jobGrantOf(id, job, c.from)
+            if (!g.fulfilled) throw new AssetError('NO_GRANT', `${c.from} holds no fulfilled job grant of asset ${id} for job ${o.job} (its worker and drawn verifiers get one from the owner)`)
             sealed = g.sealedKey
           } else sealed = await c.registry.grantOf(id, c.from)
           if (sealed === '0x') throw new AssetError('NO_GRANT', `${c.from} holds no grant of closed asset ${id}: ask its owner (${a.owner})`)

@@ -167,15 +167,16 @@ export class BlobAccessPolicy {
     return jobId !== undefined && (await this.jobParticipant(a, who, jobId))
   }
 
-  /** Whether `who` is the client, the job-grant holder, or the worker or a verifier of the running session of job `jobId`, which links asset `a`. */
+  /** Whether `who` is the client, holds a job grant request of job `jobId` (which links asset `a`), or is the worker or a verifier of its running session. */
   private async jobParticipant(a: RegisteredAsset, who: Address, jobId: Hex): Promise<boolean> {
     const reg = this.d.registry()!
     const me = who.toLowerCase()
     const use = await reg.jobUse(jobId)
     if (!use.ids.includes(a.id)) return false
     if (use.client.toLowerCase() === me) return true
-    const grant = await reg.jobGrantOf(a.id, jobId)
-    if (grant.worker.toLowerCase() === me) return true
+    // A job grant request on record for `who` (worker or drawn verifier, of any round of the job).
+    const grant = await reg.jobGrantOf(a.id, jobId, who)
+    if (grant.grantee.toLowerCase() === me) return true
     const market = this.d.market()
     const job = market && (await market.job(jobId))
     const session = job && job.status === 'running' ? await market.session(job.session) : undefined
