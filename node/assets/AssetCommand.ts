@@ -75,21 +75,25 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
 
   const asset = program.command('asset').description('the marketplace of models and datasets: register, share, use, rate and fetch assets')
 
-  conn(asset.command('register'))
-    .description('store a model or dataset in the node (closed: encrypted) and register it on chain')
-    .requiredOption('--file <file>', 'the model or dataset blob')
+  conn(asset.command('register').alias('publish').argument('[file]', 'the model or dataset blob (or --file)'))
+    .description('store a model or dataset in the node (closed: encrypted) and register it on chain (alias: publish FILE)')
+    .option('--file <file>', 'the model or dataset blob')
     .requiredOption('--kind <kind>', `one of ${ASSET_KINDS.join(', ')}`)
     .option('--mode <mode>', 'free, paid or closed', 'free')
+    .option('--access <mode>', 'the same as --mode')
     .option('--price <coins>', 'fee per use in a job (paid and closed)', '0')
     .option('--download-price <coins>', 'fee per download (paid and closed)', '0')
     .option('--name <name>', 'name in the metadata (default: the file name)')
     .option('--description <text>', 'description in the metadata')
     .option('--licence <licence>', 'licence in the metadata')
     .action(
-      action(async (o: ConnOpts & { file: string; kind: string; mode: string; price: string; downloadPrice: string; name?: string; description?: string; licence?: string }) => {
+      action(async (fileArg: string | undefined, o: ConnOpts & { file?: string; kind: string; mode: string; access?: string; price: string; downloadPrice: string; name?: string; description?: string; licence?: string }) => {
+        const file = fileArg ?? o.file
+        if (!file) throw new AssetError('BAD_ARGS', 'name the blob: `asset publish FILE` or `--file FILE`')
+        if (fileArg && o.file && fileArg !== o.file) throw new AssetError('BAD_ARGS', `two files named: ${fileArg} and --file ${o.file}`)
         const kind = pick(o.kind, ASSET_KINDS, '--kind') as AssetKind
-        const mode = pick(o.mode, ['free', 'paid', 'closed'] as const, '--mode') as AssetAccess
-        const plain: Uint8Array = new Uint8Array(await readFile(o.file))
+        const mode = pick(o.access ?? o.mode, ['free', 'paid', 'closed'] as const, o.access ? '--access' : '--mode') as AssetAccess
+        const plain: Uint8Array = new Uint8Array(await readFile(file))
         const c = await connect(o)
         let blob: Uint8Array = plain
         let contentKey: Uint8Array | undefined
@@ -99,7 +103,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
           blob = encryptBlob(contentKey, plain)
         }
         const hash = await c.putBlob(blob)
-        const meta = encodeMetadata({ name: o.name ?? o.file.split('/').pop()!, description: o.description, licence: o.licence, kind, size: plain.length, plaintextHash: contentHash(plain), ...(contentKey ? { encryption: 'PVA1' } : {}) })
+        const meta = encodeMetadata({ name: o.name ?? file.split('/').pop()!, description: o.description, licence: o.licence, kind, size: plain.length, plaintextHash: contentHash(plain), ...(contentKey ? { encryption: 'PVA1' } : {}) })
         const price = mode === 'free' ? 0n : parseEther(o.price)
         const dl = mode === 'free' ? 0n : parseEther(o.downloadPrice)
         const r = await c.send('publish', [ASSET_KINDS.indexOf(kind), hash, BigInt(plain.length), meta.hash, meta.uri, ASSET_ACCESS.indexOf(mode), price, dl])
@@ -125,8 +129,8 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
       }),
     )
 
-  conn(asset.command('list'))
-    .description('registered assets (filters, sort, paging)')
+  conn(asset.command('list').alias('search').argument('[text]', 'only assets whose metadata name, description or licence contains this (case-insensitive; scans every matching page)'))
+    .description('registered assets (filters, sort, paging; alias: search [TEXT])')
     .option('--kind <kind>', `one of ${ASSET_KINDS.join(', ')}`)
     .option('--mode <mode>', `one of ${ASSET_ACCESS.join(', ')}`)
     .option('--owner <address>', 'assets of this owner')
@@ -134,10 +138,27 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
     .option('--offset <n>', 'skip this many', '0')
     .option('--limit <n>', 'at most this many (≤ 100)', '20')
     .action(
-      action(async (o: ConnOpts & { kind?: string; mode?: string; owner?: string; sort: string; offset: string; limit: string }) => {
+      action(async (text: string | undefined, o: ConnOpts & { kind?: string; mode?: string; owner?: string; sort: string; offset: string; limit: string }) => {
         const c = await connect(o)
-        const page = await c.chain.rpc.request<{ total: number; assets: Record<string, string>[] }>('pov_listAssets', [{ kind: o.kind, mode: o.mode, owner: o.owner, sort: o.sort, offset: Number(o.offset), limit: Number(o.limit) }])
-        print(o.json, page, page.assets.map((a) => `${BigInt(a.id!)}\t${a.kind}\t${a.mode}\tusage ${BigInt(a.usage!)}\tscore ${BigInt(a.score!)}\t${a.owner}\n`).join('') + `(${page.total} matching)\n`)
+        type Page = { total: number; offset?: number; assets: Record<string, string>[] }
+        const list = (offset: number, limit: number) => c.chain.rpc.request<Page>('pov_listAssets', [{ kind: o.kind, mode: o.mode, owner: o.owner, sort: o.sort, offset, limit }])
+        let page: Page
+        if (!text) page = await list(Number(o.offset), Number(o.limit))
+        else {
+          // The chain holds only the metadata hash and URI: the text is matched here, over every page.
+          const needle = text.toLowerCase()
+          const hits: Record<string, string>[] = []
+          for (let offset = 0; ; offset += 100) {
+            const p = await list(offset, 100)
+            for (const a of p.assets) {
+              const m = decodeMetadataUri(a.uri ?? '', (a.metadataHash ?? '0x') as Hex)
+              if (m && [m.name, m.description, m.licence].some((f) => f?.toLowerCase().includes(needle))) hits.push({ ...a, name: m.name })
+            }
+            if (p.assets.length < 100 || offset + 100 >= p.total) break
+          }
+          page = { total: hits.length, offset: Number(o.offset), assets: hits.slice(Number(o.offset), Number(o.offset) + Number(o.limit)) }
+        }
+        print(o.json, page, page.assets.map((a) => `${BigInt(a.id!)}\t${a.kind}\t${a.mode}\tusage ${BigInt(a.usage!)}\tscore ${BigInt(a.score!)}\t${a.owner}${a.name ? `\t${a.name}` : ''}\n`).join('') + `(${page.total} matching)\n`)
       }),
     )
 
@@ -248,7 +269,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
       }),
     )
 
-  conn(asset.command('fetch').argument('<id>'))
+  conn(asset.command('fetch').alias('get').argument('<id>'))
     .description('download an asset from the node, check its hash, and decrypt it (closed: with your grant or your job grant); a paid download is paid first (payDownload) and the request signed')
     .requiredOption('--out <file>', 'where to write the (decrypted) blob')
     .option('--job <jobId>', 'use the job grant of a job you were assigned (and read as its participant)')
