@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench` (bench/run.ts). */
-export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip', 'compute'] as const
+export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip', 'compute', 'logs'] as const
 export type Phase = (typeof PHASES)[number]
 
 export interface BenchOptions {
@@ -15,6 +15,8 @@ export interface BenchOptions {
   concurrency: number
   reads: number
   readConcurrency: number
+  /** logs phase: sequential repetitions of each eth_getLogs shape (×20 for by-blockHash). */
+  logReps: number
   /** Seconds to wait for receipts before a phase fails. */
   timeout: number
   importBlocks: number
@@ -37,7 +39,8 @@ export interface BenchOptions {
 }
 
 const HELP = `usage: npm run bench -- [options]
-  --only native,erc20,reads,import,sync,gossip,compute   phases to run (default: all)
+  --only native,erc20,reads,logs,import,sync,gossip,compute   phases to run (default: all;
+                        logs needs erc20's Transfer logs)
   --n 2000              transactions per transfer phase
   --warmup 200          native transfers before measuring (0 to skip)
   --senders 20          dev accounts sending (1..20)
@@ -45,6 +48,7 @@ const HELP = `usage: npm run bench -- [options]
   --concurrency 32      sends in flight overall
   --reads 2000          eth_call balanceOf and eth_getBalance requests each
   --read-concurrency 16
+  --log-reps 20         logs phase: calls per eth_getLogs shape (×20 by block hash)
   --timeout 120         seconds to wait for a phase's receipts
   --import-blocks 10    blocks built then imported in-process
   --import-txs 500      transfers per imported block
@@ -70,6 +74,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     concurrency: 32,
     reads: 2000,
     readConcurrency: 16,
+    logReps: 20,
     timeout: 120,
     importBlocks: 10,
     importTxs: 500,
@@ -107,6 +112,7 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--concurrency': o.concurrency = int(1); break
       case '--reads': o.reads = int(1); break
       case '--read-concurrency': o.readConcurrency = int(1); break
+      case '--log-reps': o.logReps = int(1); break
       case '--timeout': o.timeout = int(1); break
       case '--import-blocks': o.importBlocks = int(1); break
       case '--import-txs': o.importTxs = int(1); break

@@ -14,6 +14,7 @@ import { compileBenchToken, deployBenchToken, DEFAULT_TOKEN_SOL } from './benchT
 import { devWallets } from './devWallets.js'
 import { computeBenchmarks } from '../compute/scripts/bench.js'
 import { runImportBench } from './importBench.js'
+import { runLogsBench } from './logsBench.js'
 import { runGossipBench, runSyncBench } from './networkBench.js'
 import { NodeProcess } from './NodeProcess.js'
 import { runReads } from './reads.js'
@@ -54,7 +55,7 @@ async function main(): Promise<number> {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100) },
     options: { ...o, only: [...o.only] },
   }
-  const rpcPhases = ['native', 'erc20', 'reads'].some((p) => o.only.has(p as never))
+  const rpcPhases = ['native', 'erc20', 'reads', 'logs'].some((p) => o.only.has(p as never))
   let node: NodeProcess | undefined
   let rpc: RpcClient | undefined
   let phase = 'setup'
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
         result.native = await transferPhase(rpc, wallets, o, 'native', o.n, pid, (i) => ({ to: recipient(i), value: 1n, data: '0x', gasLimit: 21_000n }))
       }
       let token: { address: string; iface: Interface } | undefined
-      if (o.only.has('erc20') || o.only.has('reads')) {
+      if (o.only.has('erc20') || o.only.has('reads') || o.only.has('logs')) {
         phase = 'erc20 deploy'
         const tc = performance.now()
         const compiled = compileBenchToken(o.tokenSol ?? DEFAULT_TOKEN_SOL, o.evmVersion)
@@ -141,6 +142,11 @@ async function main(): Promise<number> {
           pid,
         )
         result.reads = reads
+      }
+      if (o.only.has('logs') && token) {
+        // Needs the ERC-20 phase's Transfer logs (`--only erc20,logs`).
+        phase = 'logs'
+        result.logs = await runLogsBench(rpc, token.address, wallets[0]!.address, recipient(1_000_000), o.logReps, pid)
       }
       result.rpc_calls = rpc.calls
     }
