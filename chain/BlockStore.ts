@@ -98,11 +98,62 @@ export class BlockStore {
     const key = bytesToHex(hash)
     const cached = this.receiptsCache.get(key)
     if (cached) return cached
-    const raw = await dbGet(this.db, prefixed(KeyPrefix.receipts, hash))
+    const raw = await this.readReceipts(key, hash)
     if (!raw) return undefined
+    const again = this.receiptsCache.get(key)
+    if (again) return again
     const receipts = decodeStoredReceipts(raw)
-    this.remember(this.receiptsCache, key, receipts)
+    this.rememberReceipts(key, receipts)
     return receipts
+  }
+
+  // Log queries ask for the receipts of many blocks at once: misses asked for in the same tick
+  // are read with one LevelDB getMany instead of one native get each.
+  private pendingReceipts?: Map<string, { hash: Uint8Array; waiters: { resolve: (v: Uint8Array | undefined) => void; reject: (e: unknown) => void }[] }>
+
+  private readReceipts(key: string, hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return new Promise((resolve, reject) => {
+      let batch = this.pendingReceipts
+      if (!batch) {
+        batch = new Map()
+        this.pendingReceipts = batch
+        queueMicrotask(() => {
+          this.pendingReceipts = undefined
+          const entries = [...batch!.values()]
+          this.db.getMany(entries.map((e) => prefixed(KeyPrefix.receipts, e.hash))).then(
+            (values) => entries.forEach((e, i) => e.waiters.forEach((w) => w.resolve(values[i] ?? undefined))),
+            (err) => entries.forEach((e) => e.waiters.forEach((w) => w.reject(err))),
+          )
+        })
+      }
+      const entry = batch.get(key)
+      if (entry) entry.waiters.push({ resolve, reject })
+      else batch.set(key, { hash, waiters: [{ resolve, reject }] })
+    })
+  }
+
+  // Decoded receipts of recent blocks, bounded by receipt count (not blocks: a block may hold
+  // thousands) so that repeated log queries over a few thousand blocks do not re-read them.
+  private receiptsCached = 0
+  private static readonly RECEIPTS_CACHE_MAX = 20_000
+  private static readonly RECEIPTS_CACHE_BLOCKS = 8192
+
+  private rememberReceipts(key: string, receipts: TxReceipt[]): void {
+    const prev = this.receiptsCache.get(key)
+    if (prev) {
+      this.receiptsCache.delete(key)
+      this.receiptsCached -= Math.max(1, prev.length)
+    }
+    while (
+      this.receiptsCache.size > 0 &&
+      (this.receiptsCache.size >= BlockStore.RECEIPTS_CACHE_BLOCKS || this.receiptsCached + receipts.length > BlockStore.RECEIPTS_CACHE_MAX)
+    ) {
+      const [k, v] = this.receiptsCache.entries().next().value!
+      this.receiptsCache.delete(k)
+      this.receiptsCached -= Math.max(1, v.length)
+    }
+    this.receiptsCache.set(key, receipts)
+    this.receiptsCached += Math.max(1, receipts.length)
   }
 
   private remember<T>(map: Map<string, T>, key: string, value: T): void {
@@ -217,7 +268,7 @@ export class BlockStore {
     this.cacheHeader(block.header)
     const key = bytesToHex(block.hash())
     this.remember(this.blocks, key, block)
-    this.remember(this.receiptsCache, key, receipts)
+    this.rememberReceipts(key, receipts)
     if (opts.makeHead) this.applyCanonical(change, block.header)
     return change
   }

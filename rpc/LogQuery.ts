@@ -1,6 +1,7 @@
 import { bytesToHex } from '../common/bytes.js'
 import type { BlockHeader } from '../chain/Header.js'
-import { bloomMayContain, type Log, type TxReceipt } from '../chain/Receipt.js'
+import { keccak256 } from '../chain/keccak.js'
+import type { Log, TxReceipt } from '../chain/Receipt.js'
 import { formatLog, qty, type LogPosition } from './Formatters.js'
 import { address, blockNumberOrTag, hash32 } from './HexParams.js'
 import type { BlockTag, RpcBackend } from './RpcBackend.js'
@@ -90,16 +91,58 @@ export function matchLog(log: Log, c: LogCriteria): boolean {
   return true
 }
 
+/** The three bloom bits (byte index, mask) of a value, as `bloomMayContain` tests them. */
+function bloomBits(value: Uint8Array): Int32Array {
+  const h = keccak256(value)
+  const bits = new Int32Array(6)
+  for (let i = 0, k = 0; i < 6; i += 2, k += 2) {
+    const bit = ((h[i]! << 8) | h[i + 1]!) & 2047
+    bits[k] = 256 - 1 - (bit >> 3)
+    bits[k + 1] = 1 << (bit & 7)
+  }
+  return bits
+}
+
+function bloomHas(bloom: Uint8Array, bits: Int32Array): boolean {
+  return (bloom[bits[0]!]! & bits[1]!) !== 0 && (bloom[bits[2]!]! & bits[3]!) !== 0 && (bloom[bits[4]!]! & bits[5]!) !== 0
+}
+
+/** Criteria with each value's bloom bits hashed once, not once per scanned block. */
+interface CompiledCriteria {
+  /** Empty = any address. */
+  addresses: Int32Array[]
+  /** Only the constrained positions. */
+  topics: Int32Array[][]
+}
+
+// Filters and subscriptions keep their criteria object for their lifetime: compile once.
+const compiledCache = new WeakMap<LogCriteria, CompiledCriteria>()
+
+function compiled(c: LogCriteria): CompiledCriteria {
+  let cc = compiledCache.get(c)
+  if (!cc) {
+    cc = {
+      addresses: c.addresses.map(bloomBits),
+      topics: c.topics.filter((t): t is Uint8Array[] => t !== null).map((t) => t.map(bloomBits)),
+    }
+    compiledCache.set(c, cc)
+  }
+  return cc
+}
+
 /** False when the block's bloom proves no log can match (lets a scan skip the block). */
 export function bloomMatches(bloom: Uint8Array, c: LogCriteria): boolean {
-  if (c.addresses.length > 0 && !c.addresses.some((a) => bloomMayContain(bloom, a))) return false
-  for (const want of c.topics) if (want && !want.some((t) => bloomMayContain(bloom, t))) return false
+  const cc = compiled(c)
+  if (cc.addresses.length > 0 && !cc.addresses.some((b) => bloomHas(bloom, b))) return false
+  for (const want of cc.topics) if (!want.some((b) => bloomHas(bloom, b))) return false
   return true
 }
 
 /** The matching logs of one block, formatted, with block-wide log indexes. */
 export function blockLogs(h: BlockHeader, receipts: TxReceipt[], c: LogCriteria, removed: boolean): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = []
+  // New-head filters and subscriptions come here directly: the bloom rules most blocks out.
+  if (!bloomMatches(h.logsBloom, c)) return out
   let blockPos: Omit<LogPosition, 'transactionHash' | 'transactionIndex'> | undefined
   let logIndex = 0
   for (let i = 0; i < receipts.length; i++) {
@@ -154,17 +197,34 @@ export async function queryLogs(backend: RpcBackend, spec: LogFilterSpec, limits
   if (to - from + 1n > BigInt(limits.maxBlockRange))
     throw limitExceeded(`exceed maximum block range: ${limits.maxBlockRange}`)
   const out: Record<string, unknown>[] = []
-  for (let n = from; n <= to; n++) {
-    const header = await backend.canonicalHeader(n)
-    if (!header || !bloomMatches(header.logsBloom, spec.criteria)) continue
+  // Blocks are read in chunks, each chunk's headers and then its receipts asked for together
+  // (the store serves concurrent receipt misses with one LevelDB read), and scanned in order.
+  for (let start = from; start <= to; start += SCAN_CHUNK) {
+    const end = start + SCAN_CHUNK - 1n < to ? start + SCAN_CHUNK - 1n : to
+    const headers: Promise<BlockHeader | undefined>[] = []
+    for (let n = start; n <= end; n++) headers.push(backend.canonicalHeader(n))
+    const candidates = (await Promise.all(headers)).filter(
+      (h): h is BlockHeader => h !== undefined && !bloomEmpty(h.logsBloom) && bloomMatches(h.logsBloom, spec.criteria),
+    )
     // Receipts carry their transaction hashes: no block body is decoded for a log query.
-    const receipts = await backend.receipts(header.hash())
-    if (!receipts) continue
-    const logs = blockLogs(header, receipts, spec.criteria, false)
-    for (const l of logs) out.push(l)
-    if (out.length > limits.maxResults) throw limitExceeded(`query returned more than ${limits.maxResults} results`)
+    const receipts = await Promise.all(candidates.map((h) => backend.receipts(h.hash())))
+    for (let i = 0; i < candidates.length; i++) {
+      const r = receipts[i]
+      if (!r) continue
+      const logs = blockLogs(candidates[i]!, r, spec.criteria, false)
+      for (const l of logs) out.push(l)
+      if (out.length > limits.maxResults) throw limitExceeded(`query returned more than ${limits.maxResults} results`)
+    }
   }
   return out
+}
+
+const SCAN_CHUNK = 256n
+
+/** A block without logs has an all-zero bloom (every log sets its address's bits). */
+function bloomEmpty(bloom: Uint8Array): boolean {
+  for (let i = 0; i < bloom.length; i++) if (bloom[i] !== 0) return false
+  return true
 }
 
 /** Whether a block number lies inside a filter's from/to (tags other than numbers are open). */
