@@ -3,6 +3,8 @@ import type { BlockHeader } from '../chain/Header.js'
 import { keccak256 } from '../chain/keccak.js'
 import type { Log, TxReceipt } from '../chain/Receipt.js'
 import { formatLog, qty, type LogPosition } from './Formatters.js'
+
+type Hex = `0x${string}`
 import { address, blockNumberOrTag, hash32 } from './HexParams.js'
 import type { BlockTag, RpcBackend } from './RpcBackend.js'
 import { invalidParams, limitExceeded, serverError } from './RpcErrors.js'
@@ -143,19 +145,23 @@ export function blockLogs(h: BlockHeader, receipts: TxReceipt[], c: LogCriteria,
   const out: Record<string, unknown>[] = []
   // New-head filters and subscriptions come here directly: the bloom rules most blocks out.
   if (!bloomMatches(h.logsBloom, c)) return out
-  let blockPos: Omit<LogPosition, 'transactionHash' | 'transactionIndex'> | undefined
+  let blockHash: Hex | undefined
+  let blockNumber: Hex = '0x'
+  let blockTimestamp: Hex = '0x'
   let logIndex = 0
   for (let i = 0; i < receipts.length; i++) {
     const logs = receipts[i]!.logs
+    // One position object per transaction with matches, shared by its logs (formatLog copies).
+    let pos: LogPosition | undefined
     for (let j = 0; j < logs.length; j++, logIndex++) {
       const log = logs[j]!
       if (!matchLog(log, c)) continue
-      blockPos ??= { blockHash: bytesToHex(h.hash()), blockNumber: qty(h.number), blockTimestamp: qty(h.timestamp) }
-      const pos: LogPosition = {
-        ...blockPos,
-        transactionHash: bytesToHex(receipts[i]!.transactionHash),
-        transactionIndex: qty(i),
+      if (blockHash === undefined) {
+        blockHash = bytesToHex(h.hash())
+        blockNumber = qty(h.number)
+        blockTimestamp = qty(h.timestamp)
       }
+      pos ??= { blockHash: blockHash as Hex, blockNumber, blockTimestamp, transactionHash: bytesToHex(receipts[i]!.transactionHash), transactionIndex: qty(i) }
       out.push(formatLog(log, pos, logIndex, removed))
     }
   }
