@@ -3,8 +3,8 @@ import { createTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address } from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
 import type { BlockHeader } from '../chain/Header.js'
-import { bigintToFixedBytes, hexToBytes } from '../common/bytes.js'
-import type { CallRequest, CallResult, EstimateResult, StateOverrides } from '../rpc/RpcBackend.js'
+import { bigintToFixedBytes, bytesToHex, hexToBytes } from '../common/bytes.js'
+import type { AccessListItem, AccessListResult, CallRequest, CallResult, EstimateResult, StateOverrides } from '../rpc/RpcBackend.js'
 import { toEthjsBlock } from '../vm/BlockExecutor.js'
 import type { WorldState } from '../vm/WorldState.js'
 import { NodeError } from './errors.js'
@@ -87,7 +87,7 @@ export class CallRunner {
     }
   }
 
-  private async attempt(vm: VM, req: CallRequest, gas: bigint, header: BlockHeader): Promise<CallResult> {
+  private async attempt(vm: VM, req: CallRequest, gas: bigint, header: BlockHeader, reportAccessList = false): Promise<CallResult & { accessList?: AccessListItem[] }> {
     const { tx, baseFee } = this.buildTx(req, gas, header)
     const block = toEthjsBlock(
       {
@@ -102,14 +102,17 @@ export class CallRunner {
     )
     await vm.stateManager.checkpoint()
     try {
-      const res = await runTx(vm, { tx, block, skipNonce: true, skipBlockGasLimitValidation: true, skipHardForkValidation: true })
+      const res = await runTx(vm, { tx, block, skipNonce: true, skipBlockGasLimitValidation: true, skipHardForkValidation: true, reportAccessList })
       const err = res.execResult.exceptionError
-      return {
+      const out: CallResult & { accessList?: AccessListItem[] } = {
         returnValue: res.execResult.returnValue,
         gasUsed: res.totalGasSpent,
         reverted: err?.error === 'revert',
         error: err ? (err.error === 'revert' ? 'execution reverted' : err.error) : undefined,
       }
+      if (res.accessList)
+        out.accessList = res.accessList.map((a) => ({ address: hexToBytes(a.address), storageKeys: a.storageKeys.map((k) => hexToBytes(k)) }))
+      return out
     } catch (e) {
       // Validation failures before execution (insufficient funds, intrinsic gas …).
       const msg = (e as Error).message.split(' -> ')[0]!.replace(/^[A-Z_]+: /, '')
@@ -136,6 +139,32 @@ export class CallRunner {
     return this.state.withCallVM(header.stateRoot, async (vm) => {
       await this.applyOverrides(vm, overrides)
       return this.attempt(vm, req, this.capped(req), header)
+    })
+  }
+
+  /**
+   * eth_createAccessList (as Geth): run the request with the list found so far until the list
+   * stops changing (a list can change what the code does, e.g. gas-dependent paths); the
+   * result's gas is that of the last run, with the list. The sender and precompiles are warm
+   * anyway and not listed; the callee is listed only with the slots it touches.
+   */
+  async createAccessList(req: CallRequest, header: BlockHeader): Promise<AccessListResult> {
+    return this.state.withCallVM(header.stateRoot, async (vm) => {
+      let list: AccessListItem[] = req.accessList ?? []
+      const to = req.to ? bytesToHex(req.to) : undefined
+      for (let i = 0; ; i++) {
+        const r = await this.attempt(vm, { ...req, accessList: list }, this.capped(req), header, true)
+        const found = (r.accessList ?? []).filter((a) => a.storageKeys.length > 0 || bytesToHex(a.address) !== to)
+        if (sameAccessList(found, list) || i >= 8) {
+          const out: AccessListResult = { accessList: found, gasUsed: r.gasUsed }
+          if (r.error) {
+            out.error = r.error
+            if (r.reverted) out.returnValue = r.returnValue
+          }
+          return out
+        }
+        list = found
+      }
     })
   }
 
@@ -176,4 +205,14 @@ export class CallRunner {
     }
     return { ok: true, gas: hi }
   }
+}
+
+/** Same accounts and slots, in any order. */
+function sameAccessList(a: AccessListItem[], b: AccessListItem[]): boolean {
+  const key = (l: AccessListItem[]) =>
+    l
+      .map((x) => bytesToHex(x.address) + ':' + x.storageKeys.map((k) => bytesToHex(k)).sort().join(','))
+      .sort()
+      .join(';')
+  return key(a) === key(b)
 }

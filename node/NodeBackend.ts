@@ -7,9 +7,12 @@ import { nextBaseFee } from '../chain/FeeMarket.js'
 import type { BlockHeader } from '../chain/Header.js'
 import type { TxReceipt } from '../chain/Receipt.js'
 import { decodePoolTransaction, type TxPool } from '../chain/txpool/index.js'
-import { bigintToFixedBytes, bytesToHex, equalBytes } from '../common/bytes.js'
+import { bigintToFixedBytes, bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
 import type { ChainService } from '../consensus/ChainService.js'
+import { getMerkleStateProof } from '@ethereumjs/statemanager'
 import type {
+  AccessListResult,
+  AccountProof,
   BlockRef,
   CallRequest,
   CallResult,
@@ -163,6 +166,30 @@ export class NodeBackend implements RpcBackend {
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<EstimateResult> {
     return this.d.calls.estimateGas(req, await this.requireHeader(ref), overrides)
+  }
+
+  async createAccessList(req: CallRequest, ref: BlockRef): Promise<AccessListResult> {
+    return this.d.calls.createAccessList(req, await this.requireHeader(ref))
+  }
+
+  /** EIP-1186 proof from the state trie at the block (ethereumjs builds the Merkle proofs). */
+  async getProof(address: Uint8Array, storageKeys: Uint8Array[], ref: BlockRef): Promise<AccountProof> {
+    const h = await this.requireHeader(ref)
+    const sm = await this.d.state.readerAt(h.stateRoot)
+    const p = await getMerkleStateProof(sm, new Address(address), storageKeys)
+    return {
+      address,
+      balance: BigInt(p.balance),
+      nonce: BigInt(p.nonce),
+      codeHash: hexToBytes(p.codeHash),
+      storageHash: hexToBytes(p.storageHash),
+      accountProof: p.accountProof.map((n) => hexToBytes(n)),
+      // An absent account has no storage: every slot is zero, proven by the account proof.
+      storageProof: storageKeys.map((key, i) => {
+        const s = p.storageProof[i]
+        return { key, value: s ? BigInt(s.value === '0x' ? 0 : s.value) : 0n, proof: s ? s.proof.map((n) => hexToBytes(n)) : [] }
+      }),
+    }
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {

@@ -14,7 +14,7 @@ import type { MethodHandler, MethodTable } from './JsonRpcDispatcher.js'
 import { parseFilterSpec, queryLogs, type LogLimits } from './LogQuery.js'
 import { callFailure } from './RevertReason.js'
 import type { BlockRef, CallRequest, RpcBackend } from './RpcBackend.js'
-import { invalidParams, RpcCode, RpcError, serverError } from './RpcErrors.js'
+import { invalidParams, notSupported, RpcCode, RpcError, serverError } from './RpcErrors.js'
 
 export interface EthMethodsOptions {
   gasCap: bigint
@@ -26,6 +26,24 @@ export function required(params: unknown[], i: number): unknown {
   const v = params[i]
   if (v === undefined) throw invalidParams(`missing value for required argument ${i}`)
   return v
+}
+
+/** Keys per eth_getProof / eth_getStorageValues call (each costs trie reads). */
+const MAX_STORAGE_KEYS = 1024
+
+/** A storage word as Geth returns it: always 32 bytes. */
+function word32(v: Uint8Array): string {
+  if (v.length === 32) return bytesToHex(v)
+  const w = new Uint8Array(32)
+  w.set(v.subarray(Math.max(0, v.length - 32)), 32 - Math.min(32, v.length))
+  return bytesToHex(w)
+}
+
+/** A filter id argument: any JSON string (Geth's rpc.ID); anything else is a bad argument, not an unknown filter. */
+function filterId(p: unknown[]): string {
+  const id = required(p, 0)
+  if (typeof id !== 'string') throw invalidParams(`invalid argument 0: expected a filter id string, got ${id === null ? 'null' : typeof id}`)
+  return id
 }
 
 /** The eth_ namespace (and web3_/net_, which are as small). */
@@ -56,6 +74,11 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   def('eth_accounts', 0, () => backend.accounts().map(bytesToHex))
   def('eth_gasPrice', 0, async () => qty(await backend.gasPrice()))
   def('eth_maxPriorityFeePerGas', 0, async () => qty(await backend.maxPriorityFeePerGas()))
+  // The next block's base fee: the last entry of a one-block fee history.
+  def('eth_baseFee', 0, async () => qty((await backend.feeHistory(1, 'latest', [])).baseFeePerGas.at(-1)!))
+  def('eth_blobBaseFee', 0, () => {
+    throw notSupported('eth_blobBaseFee', 'povchain has no blob transactions (EIP-4844), so there is no blob base fee')
+  })
   def('eth_feeHistory', 3, async (p) => {
     const count = P.hexOrDecimal(required(p, 0), 0)
     if (count > 1024) throw invalidParams('invalid argument 0: blockCount must be at most 1024')
@@ -68,6 +91,8 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
       if (x < prev) throw invalidParams(`invalid argument 2: invalid reward percentile: #${prev} > #${x}`)
       prev = x
     }
+    // Geth: no blocks asked, none given (not the newest one).
+    if (count === 0) return { oldestBlock: '0x0', baseFeePerGas: [], gasUsedRatio: [] }
     const fh = await backend.feeHistory(count, newest, pct as number[])
     const out: Record<string, unknown> = {
       oldestBlock: qty(fh.oldestBlock),
@@ -84,11 +109,44 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   def('eth_getCode', 2, async (p) => bytesToHex(await backend.getCode(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
   def('eth_getStorageAt', 3, async (p) => {
     const v = await backend.getStorageAt(P.address(required(p, 0), 0), P.word(required(p, 1), 1), P.blockRef(p[2], 2))
-    // Always 32 bytes, as Geth.
-    if (v.length === 32) return bytesToHex(v)
-    const w = new Uint8Array(32)
-    w.set(v.subarray(Math.max(0, v.length - 32)), 32 - Math.min(32, v.length))
-    return bytesToHex(w)
+    return word32(v)
+  })
+
+  def('eth_getStorageValues', 2, async (p) => {
+    const reqs = required(p, 0)
+    if (typeof reqs !== 'object' || reqs === null || Array.isArray(reqs)) throw invalidParams('invalid argument 0: expected an object of address → storage keys')
+    const ref = P.blockRef(p[1], 1)
+    const entries = Object.entries(reqs as Record<string, unknown>)
+    let total = 0
+    const parsed = entries.map(([a, keys]) => {
+      const addr = P.address(a, 0, 'address')
+      if (!Array.isArray(keys)) throw invalidParams(`invalid argument 0: ${a}: expected an array of storage keys`)
+      total += keys.length
+      return { a, addr, keys: keys.map((k, i) => P.word(k, 0, `${a}[${i}]`)) }
+    })
+    if (total > MAX_STORAGE_KEYS) throw invalidParams(`invalid argument 0: too many storage keys (${total} > ${MAX_STORAGE_KEYS})`)
+    const out: Record<string, string[]> = {}
+    for (const { a, addr, keys } of parsed) out[a] = await Promise.all(keys.map(async (k) => word32(await backend.getStorageAt(addr, k, ref))))
+    return out
+  })
+  def('eth_getProof', 3, async (p) => {
+    const addr = P.address(required(p, 0), 0)
+    const rawKeys = required(p, 1)
+    if (!Array.isArray(rawKeys)) throw invalidParams('invalid argument 1: expected an array of storage keys')
+    if (rawKeys.length > MAX_STORAGE_KEYS) throw invalidParams(`invalid argument 1: too many storage keys (${rawKeys.length} > ${MAX_STORAGE_KEYS})`)
+    const keys = rawKeys.map((k, i) => P.word(k, 1, `[${i}]`))
+    const ref = P.blockRef(p[2], 2)
+    if (!backend.getProof) throw notSupported('eth_getProof', 'this backend keeps no Merkle state')
+    const r = await backend.getProof(addr, keys, ref)
+    return {
+      address: bytesToHex(r.address),
+      accountProof: r.accountProof.map(bytesToHex),
+      balance: qty(r.balance),
+      codeHash: bytesToHex(r.codeHash),
+      nonce: qty(r.nonce),
+      storageHash: bytesToHex(r.storageHash),
+      storageProof: r.storageProof.map((s) => ({ key: bytesToHex(s.key), value: qty(s.value), proof: s.proof.map(bytesToHex) })),
+    }
   })
 
   const capGas = (req: CallRequest, fallback: bigint): CallRequest => {
@@ -109,6 +167,32 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     if (!r.ok) throw callFailure(r.result, req.gas)
     return qty(r.gas)
   })
+
+  def('eth_createAccessList', 2, async (p) => {
+    const req = capGas(P.callRequest(required(p, 0), 0), opts.gasCap)
+    const ref = P.blockRef(p[1], 1)
+    if (!backend.createAccessList) throw notSupported('eth_createAccessList', 'this backend cannot trace access lists')
+    const r = await backend.createAccessList(req, ref)
+    const out: Record<string, unknown> = {
+      accessList: r.accessList.map((a) => ({ address: bytesToHex(a.address), storageKeys: a.storageKeys.map(bytesToHex) })),
+      gasUsed: qty(r.gasUsed),
+    }
+    // Geth: a failing request still gets its list, with the failure as `error`.
+    if (r.error) out.error = r.returnValue?.length ? callFailure({ returnValue: r.returnValue, gasUsed: r.gasUsed, reverted: true, error: r.error }).message : r.error
+    return out
+  })
+
+  // Spec methods povchain does not serve, with the reason rather than a bare "does not exist".
+  for (const [name, why] of [
+    ['eth_simulateV1', 'multi-block simulation is not implemented; use eth_call with state overrides'],
+    ['eth_fillTransaction', 'use eth_estimateGas, eth_maxPriorityFeePerGas and eth_getTransactionCount to fill a transaction'],
+    ['eth_getBlockAccessList', 'povchain blocks carry no EIP-7928 block access list'],
+    ['eth_config', 'povchain has no Ethereum fork schedule (EIP-7910)'],
+    ['eth_capabilities', 'not implemented'],
+  ] as const)
+    def(name, 8, () => {
+      throw notSupported(name, why)
+    })
 
   // --- transactions ---
   def('eth_sendRawTransaction', 1, async (p) => {
@@ -200,8 +284,17 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   def('eth_getBlockTransactionCountByNumber', 1, async (p) => txCount(await backend.blockByRef(P.blockNumberOrTag(required(p, 0), 0))))
   def('eth_getUncleCountByBlockHash', 1, async (p) => ((await backend.headerByRef({ hash: P.hash32(required(p, 0), 0) })) ? '0x0' : null))
   def('eth_getUncleCountByBlockNumber', 1, async (p) => ((await backend.headerByRef(P.blockNumberOrTag(required(p, 0), 0))) ? '0x0' : null))
-  def('eth_getUncleByBlockHashAndIndex', 2, () => null)
-  def('eth_getUncleByBlockNumberAndIndex', 2, () => null)
+  // No uncles under Proof of Value: null for any index, but the arguments are still checked.
+  def('eth_getUncleByBlockHashAndIndex', 2, (p) => {
+    P.hash32(required(p, 0), 0)
+    P.smallQuantity(required(p, 1), 1)
+    return null
+  })
+  def('eth_getUncleByBlockNumberAndIndex', 2, (p) => {
+    P.blockNumberOrTag(required(p, 0), 0)
+    P.smallQuantity(required(p, 1), 1)
+    return null
+  })
   def('eth_getBlockReceipts', 1, async (p) => {
     const ref: BlockRef = P.blockRef(required(p, 0), 0)
     const block = await backend.blockByRef(ref)
@@ -215,9 +308,9 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   def('eth_newFilter', 1, (p) => filters.newLogFilter(parseFilterSpec(required(p, 0), 0)))
   def('eth_newBlockFilter', 0, () => filters.newBlockFilter())
   def('eth_newPendingTransactionFilter', 1, () => filters.newPendingTransactionFilter())
-  def('eth_getFilterChanges', 1, (p) => filters.changes(required(p, 0)))
-  def('eth_getFilterLogs', 1, (p) => filters.logs(required(p, 0)))
-  def('eth_uninstallFilter', 1, (p) => filters.uninstall(required(p, 0)))
+  def('eth_getFilterChanges', 1, (p) => filters.changes(filterId(p)))
+  def('eth_getFilterLogs', 1, (p) => filters.logs(filterId(p)))
+  def('eth_uninstallFilter', 1, (p) => filters.uninstall(filterId(p)))
 
   // --- subscriptions (WebSocket only) ---
   def('eth_subscribe', 3, (p, ctx) => {

@@ -74,6 +74,28 @@ export interface CallResult {
 
 export type EstimateResult = { ok: true; gas: bigint } | { ok: false; result: CallResult }
 
+/** EIP-1186 proof of an account and some of its storage slots (eth_getProof). */
+export interface AccountProof {
+  address: Uint8Array
+  balance: bigint
+  nonce: bigint
+  codeHash: Uint8Array
+  storageHash: Uint8Array
+  /** Trie nodes from the state root down to the account (RLP each). */
+  accountProof: Uint8Array[]
+  storageProof: { key: Uint8Array; value: bigint; proof: Uint8Array[] }[]
+}
+
+/** eth_createAccessList: the slots and accounts a request touches, and its gas with that list. */
+export interface AccessListResult {
+  accessList: AccessListItem[]
+  gasUsed: bigint
+  /** Set when the request fails with the list ('execution reverted', 'out of gas' …). */
+  error?: string
+  /** The revert data when `error` is a revert. */
+  returnValue?: Uint8Array
+}
+
 export interface FeeHistory {
   oldestBlock: bigint
   baseFeePerGas: bigint[]
@@ -136,6 +158,10 @@ export interface RpcBackend {
   getStorageAt(address: Uint8Array, slot: Uint8Array, ref: BlockRef): Promise<Uint8Array>
   call(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<CallResult>
   estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<EstimateResult>
+  /** eth_getProof over the state trie; absent when the backend has no Merkle state. */
+  getProof?(address: Uint8Array, storageKeys: Uint8Array[], ref: BlockRef): Promise<AccountProof>
+  /** eth_createAccessList: runs the request until its access list stops changing. */
+  createAccessList?(req: CallRequest, ref: BlockRef): Promise<AccessListResult>
 
   // --- transactions and pool ---
   /** Validates and adds to the pool; throws TxPoolError (Geth-like message) when rejected. */

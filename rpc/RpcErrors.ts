@@ -35,6 +35,9 @@ export const invalidParams = (message: string) => new RpcError(RpcCode.INVALID_P
 export const invalidRequest = (message = 'invalid request') => new RpcError(RpcCode.INVALID_REQUEST, message)
 export const methodNotFound = (method: string) =>
   new RpcError(RpcCode.METHOD_NOT_FOUND, `the method ${method} does not exist/is not available`)
+/** A method povchain knows but does not serve; -32601 so clients' feature detection sees it as absent. */
+export const notSupported = (method: string, why: string) =>
+  new RpcError(RpcCode.METHOD_NOT_FOUND, `the method ${method} is not supported: ${why}`)
 export const serverError = (message: string) => new RpcError(RpcCode.SERVER, message)
 export const limitExceeded = (message: string) => new RpcError(RpcCode.LIMIT_EXCEEDED, message)
 export const filterNotFound = () => new RpcError(RpcCode.SERVER, 'filter not found')
