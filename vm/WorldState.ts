@@ -3,9 +3,10 @@ import { createMPT } from '@ethereumjs/mpt'
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager'
 import { createVM, type VM } from '@ethereumjs/vm'
 import type { EVMMockBlockchainInterface } from '@ethereumjs/evm'
-import { Address } from '@ethereumjs/util'
+import { RLP } from '@ethereumjs/rlp'
+import { type Account, Address, createAccountFromRLP } from '@ethereumjs/util'
 import type { ChainDB } from '../chain/Database.js'
-import { equalBytes } from '../common/bytes.js'
+import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { povEvmOpts } from './EvidencePrecompile.js'
 import { TrieDatabase } from './TrieDatabase.js'
 
@@ -129,6 +130,9 @@ export class WorldState {
   private readers = new Map<string, Promise<MerkleStateManager>>()
 
   private idleCallVMs = new Map<string, VM[]>()
+  // Trie reads at each pooled root, kept across calls: a call's checkpoint revert drops what it
+  // read from the state manager's caches, and re-walking the trie was most of a small call.
+  private rootReads = new Map<string, RootReads>()
 
   /**
    * Runs `fn` on a VM at `root` whose every change is rolled back afterwards. VMs are reused
@@ -137,7 +141,7 @@ export class WorldState {
    */
   async withCallVM<T>(root: Uint8Array, fn: (vm: VM) => Promise<T>): Promise<T> {
     const key = Buffer.from(root).toString('hex')
-    const vm = this.idleCallVMs.get(key)?.pop() ?? (await this.scratchVM(root))
+    const vm = this.idleCallVMs.get(key)?.pop() ?? (await this.callVM(key, root))
     const sm = vm.stateManager
     await sm.checkpoint()
     let clean = false
@@ -156,9 +160,25 @@ export class WorldState {
     if (!list) {
       list = []
       this.idleCallVMs.set(key, list)
-      if (this.idleCallVMs.size > 4) this.idleCallVMs.delete(this.idleCallVMs.keys().next().value!)
+      if (this.idleCallVMs.size > 4) {
+        const old = this.idleCallVMs.keys().next().value!
+        this.idleCallVMs.delete(old)
+        this.rootReads.delete(old)
+      }
     }
     if (list.length < 8) list.push(vm)
+  }
+
+  private async callVM(key: string, root: Uint8Array): Promise<VM> {
+    let reads = this.rootReads.get(key)
+    if (!reads) {
+      reads = { accounts: new Map(), storage: new Map() }
+      this.rootReads.set(key, reads)
+      if (this.rootReads.size > 8) this.rootReads.delete(this.rootReads.keys().next().value!)
+    }
+    const vm = await this.scratchVM(root)
+    memoizeTrieReads(vm.stateManager as MerkleStateManager, reads)
+    return vm
   }
 
   /** A throw-away VM for tracing (and calls) at `root`. */
@@ -172,3 +192,65 @@ export class WorldState {
     return this.newVM(sm)
   }
 }
+
+/** Raw trie values read at one state root (null = absent), shared by that root's call VMs. */
+interface RootReads {
+  /** Account RLP by address hex. */
+  accounts: Map<string, Uint8Array | null>
+  /** Slot value RLP by storage-trie root hex ‖ slot hex: storage tries are content-addressed. */
+  storage: Map<string, Uint8Array | null>
+}
+
+const MAX_ROOT_READS = 50_000
+
+/** MerkleStateManager's members that its getAccount/getStorage use (not in its typings). */
+interface StateManagerInternals {
+  _trie: { get(key: Uint8Array): Promise<Uint8Array | null> }
+  _caches?: Caches
+  _getStorageTrie(address: Address, account: Account): { root(): Uint8Array; get(key: Uint8Array): Promise<Uint8Array | null> }
+}
+
+/**
+ * Makes a call VM's state manager answer its cache misses from `reads` before the trie. Same
+ * order and results as MerkleStateManager's own getAccount/getStorage (its caches first: they
+ * hold the call's own writes; trie values are those of the VM's root, which a call never moves:
+ * writes reach the trie only on a flush at checkpoint depth 0, i.e. after the call's revert).
+ */
+function memoizeTrieReads(sm: MerkleStateManager, reads: RootReads): void {
+  const inner = sm as unknown as StateManagerInternals
+  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+    if (map.size >= MAX_ROOT_READS) map.clear()
+    map.set(key, value)
+  }
+  sm.getAccount = async (address: Address): Promise<Account | undefined> => {
+    const elem = inner._caches?.account?.get(address)
+    if (elem !== undefined) return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
+    const key = bytesToHex(address.bytes)
+    let rlp = reads.accounts.get(key)
+    if (rlp === undefined) {
+      rlp = await inner._trie.get(address.bytes)
+      remember(reads.accounts, key, rlp)
+    }
+    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined
+    inner._caches?.account?.put(address, account)
+    return account
+  }
+  const ownGetStorage = sm.getStorage.bind(sm)
+  sm.getStorage = async (address: Address, slot: Uint8Array): Promise<Uint8Array> => {
+    if (slot.length !== 32) return ownGetStorage(address, slot)
+    const cached = inner._caches?.storage?.get(address, slot)
+    if (cached !== undefined) return RLP.decode(cached) as Uint8Array
+    const account = await sm.getAccount(address)
+    if (!account) return new Uint8Array()
+    const trie = inner._getStorageTrie(address, account)
+    const key = bytesToHex(trie.root()) + bytesToHex(slot).slice(2)
+    let value = reads.storage.get(key)
+    if (value === undefined) {
+      value = await trie.get(slot)
+      remember(reads.storage, key, value)
+    }
+    inner._caches?.storage?.put(address, slot, value ?? Uint8Array.of(0x80))
+    return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array
+  }
+}
+
