@@ -69,6 +69,24 @@ export class CallRunner {
     return { tx, baseFee }
   }
 
+  // The block a call runs in depends only on the header, gas limit and base fee: most calls
+  // hit the head with the same ones, and building an @ethereumjs block is not free.
+  private blocks = new Map<string, ReturnType<typeof toEthjsBlock>>()
+
+  private blockEnv(header: BlockHeader, gasLimit: bigint, baseFeePerGas: bigint): ReturnType<typeof toEthjsBlock> {
+    const key = `${bytesToHex(header.hash())}:${gasLimit}:${baseFeePerGas}`
+    let block = this.blocks.get(key)
+    if (!block) {
+      block = toEthjsBlock(
+        { number: header.number, timestamp: header.timestamp, gasLimit, baseFeePerGas, coinbase: header.coinbase, mixHash: header.mixHash },
+        this.common,
+      )
+      if (this.blocks.size >= 64) this.blocks.delete(this.blocks.keys().next().value!)
+      this.blocks.set(key, block)
+    }
+    return block
+  }
+
   private async applyOverrides(vm: VM, overrides: StateOverrides | undefined): Promise<void> {
     if (!overrides) return
     const sm = vm.stateManager
@@ -89,17 +107,7 @@ export class CallRunner {
 
   private async attempt(vm: VM, req: CallRequest, gas: bigint, header: BlockHeader, reportAccessList = false): Promise<CallResult & { accessList?: AccessListItem[] }> {
     const { tx, baseFee } = this.buildTx(req, gas, header)
-    const block = toEthjsBlock(
-      {
-        number: header.number,
-        timestamp: header.timestamp,
-        gasLimit: header.gasLimit > gas ? header.gasLimit : gas,
-        baseFeePerGas: baseFee,
-        coinbase: header.coinbase,
-        mixHash: header.mixHash,
-      },
-      this.common,
-    )
+    const block = this.blockEnv(header, header.gasLimit > gas ? header.gasLimit : gas, baseFee)
     await vm.stateManager.checkpoint()
     try {
       const res = await runTx(vm, { tx, block, skipNonce: true, skipBlockGasLimitValidation: true, skipHardForkValidation: true, reportAccessList })
