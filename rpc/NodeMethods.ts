@@ -5,7 +5,8 @@ import { checksumAddress, formatTx, inspectTx, qty } from './Formatters.js'
 import * as P from './HexParams.js'
 import type { MethodHandler, MethodTable } from './JsonRpcDispatcher.js'
 import type { RpcBackend } from './RpcBackend.js'
-import { invalidParams, serverError } from './RpcErrors.js'
+import { invalidParams, notSupported, serverError } from './RpcErrors.js'
+import { encodeConsensusReceipt } from '../chain/Receipt.js'
 
 function byAccount<T>(m: Map<string, TypedTransaction[]>, f: (tx: TypedTransaction) => T): Record<string, Record<string, T>> {
   const out: Record<string, Record<string, T>> = {}
@@ -71,6 +72,36 @@ export function nodeMethods(backend: RpcBackend): MethodTable {
     const r = await backend.traceTransaction(hash, cfg as Record<string, unknown>)
     if (r === undefined) throw serverError(`transaction ${bytesToHex(hash)} not found`)
     return r
+  })
+
+  // Consensus encodings (Geth's debug_getRaw*). Blocks and headers are povchain's own RLP
+  // (the Proof-of-Value header), transactions and receipts Ethereum's EIP-2718 encodings.
+  const blockAt = async (p: unknown[]) => backend.blockByRef(P.blockRef(required(p, 0), 0))
+  def('debug_getRawBlock', 1, async (p) => {
+    const b = await blockAt(p)
+    if (!b) throw serverError('block not found')
+    return bytesToHex(b.encode())
+  })
+  def('debug_getRawHeader', 1, async (p) => {
+    const h = await backend.headerByRef(P.blockRef(required(p, 0), 0))
+    if (!h) throw serverError('header not found')
+    return bytesToHex(h.encode())
+  })
+  def('debug_getRawReceipts', 1, async (p) => {
+    const b = await blockAt(p)
+    const receipts = b && (await backend.receipts(b.hash()))
+    if (!b || !receipts) throw serverError('block not found')
+    return receipts.map((r) => bytesToHex(encodeConsensusReceipt(r)))
+  })
+  def('debug_getRawTransaction', 1, async (p) => {
+    const hash = P.hash32(required(p, 0), 0)
+    const loc = await backend.txLocation(hash)
+    const tx = loc ? (await backend.blockByRef({ hash: loc.blockHash }))?.transactions[loc.index] : backend.poolTransaction(hash)
+    // Geth: "0x" for an unknown transaction.
+    return tx ? bytesToHex(tx.serialize()) : '0x'
+  })
+  def('debug_getBadBlocks', 0, () => {
+    throw notSupported('debug_getBadBlocks', 'povchain does not keep rejected blocks')
   })
 
   def('admin_nodeInfo', 0, () => {

@@ -191,3 +191,21 @@ t.test('spec methods not served say so, as -32601', async (t) => {
     t.match(r.error?.message, new RegExp(`^the method ${method} is not supported: .+`), r.error?.message ?? 'no error')
   }
 })
+
+t.test('debug_getRawTransaction / Header / Block / Receipts', async (t) => {
+  const receipt = await (await store.getFunction('store')(2n, 3n)).wait()
+  const raw = await rpc<string>(url, 'debug_getRawTransaction', [receipt!.hash])
+  t.equal(keccak256(raw), receipt!.hash, 'the EIP-2718 encoding hashes to the tx hash')
+  t.equal(await rpc(url, 'debug_getRawTransaction', [keccak256('0x01')]), '0x', 'unknown: empty (Geth)')
+  const block = await rpc<{ hash: string; number: string }>(url, 'eth_getBlockByHash', [receipt!.blockHash, false])
+  const header = await rpc<string>(url, 'debug_getRawHeader', [block.number])
+  t.equal(keccak256(header), block.hash, 'the header encoding hashes to the block hash')
+  const rawBlock = await rpc<string>(url, 'debug_getRawBlock', [{ blockHash: block.hash }])
+  t.ok(rawBlock.includes(header.slice(2)), 'the block encoding contains the header')
+  t.ok(rawBlock.includes(raw.slice(4)), 'and the transaction')
+  const receipts = await rpc<string[]>(url, 'debug_getRawReceipts', [block.hash])
+  t.equal(receipts.length, 1)
+  t.match(receipts[0], /^0x02f9/, 'a typed (EIP-1559) receipt: type byte, then the RLP list')
+  t.equal((await rpcRaw(url, 'debug_getRawBlock', ['0xffffff'])).error?.code, -32000)
+  t.equal((await rpcRaw(url, 'debug_getRawHeader', ['nope'])).error?.code, -32602)
+})
