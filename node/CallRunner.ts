@@ -123,8 +123,7 @@ export class CallRunner {
       return out
     } catch (e) {
       // Validation failures before execution (insufficient funds, intrinsic gas …).
-      const msg = (e as Error).message.split(' -> ')[0]!.replace(/^[A-Z_]+: /, '')
-      throw new NodeError('CALL_INVALID', msg.slice(0, 300))
+      throw new NodeError('CALL_INVALID', callValidationMessage((e as Error).message))
     } finally {
       await vm.stateManager.revert()
     }
@@ -223,4 +222,20 @@ function sameAccessList(a: AccessListItem[], b: AccessListItem[]): boolean {
       .sort()
       .join(';')
   return key(a) === key(b)
+}
+
+/**
+ * An ethereumjs validation error as Geth words it (wallets and tools match these phrases),
+ * without ethereumjs' "(vm hf=… block=…)" context.
+ */
+export function callValidationMessage(raw: string): string {
+  const msg = raw
+    .split(' -> ')[0]!
+    .replace(/^[A-Z_]+: /, '')
+    .replace(/\s*\(vm hf=.*$/s, '')
+  const funds = /sender doesn't have enough funds to send tx\. The upfront cost is: (\d+) and the sender's account \((0x[0-9a-fA-F]{40})\) only has: (\d+)/.exec(msg)
+  if (funds) return `insufficient funds for gas * price + value: address ${funds[2]} have ${funds[3]} want ${funds[1]}`
+  const intrinsic = /gas limit (\d+) is lower than the minimum gas limit of (\d+)/.exec(msg)
+  if (intrinsic) return `intrinsic gas too low: have ${intrinsic[1]}, want ${intrinsic[2]}`
+  return msg.slice(0, 300)
 }

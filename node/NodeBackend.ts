@@ -201,6 +201,8 @@ export class NodeBackend implements RpcBackend {
 
   private async fillRequest(req: CallRequest): Promise<CallRequest> {
     if (!req.from) throw new NodeError('MISSING_FROM', 'missing from address')
+    // Geth checks the account before estimating: an unknown sender is "unknown account", not a gas failure.
+    if (!this.d.accounts.has(req.from)) throw new NodeError('UNKNOWN_ACCOUNT', 'unknown account')
     const filled: CallRequest = { ...req }
     if (filled.nonce === undefined) filled.nonce = await this.d.pool.pendingNonce(req.from)
     if (filled.gasPrice === undefined && filled.maxFeePerGas === undefined) {

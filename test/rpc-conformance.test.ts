@@ -209,3 +209,17 @@ t.test('debug_getRawTransaction / Header / Block / Receipts', async (t) => {
   t.equal((await rpcRaw(url, 'debug_getRawBlock', ['0xffffff'])).error?.code, -32000)
   t.equal((await rpcRaw(url, 'debug_getRawHeader', ['nope'])).error?.code, -32602)
 })
+
+t.test("eth_call / eth_estimateGas validation failures in Geth's words, eth_sendTransaction from an unknown account", async (t) => {
+  const to = Wallet.createRandom().address
+  for (const method of ['eth_call', 'eth_estimateGas']) {
+    const broke = await rpcRaw(url, method, [{ from: wallet.address, to, value: '0xffffffffffffffffffffffffffffffff' }])
+    t.equal(broke.error?.code, -32000)
+    t.match(broke.error?.message, new RegExp(`^insufficient funds for gas \\* price \\+ value: address ${wallet.address.toLowerCase()} have \\d+ want 340282366920938463463374607431768211455$`), broke.error?.message ?? '')
+    const low = await rpcRaw(url, method, [{ to, gas: '0x5207' }])
+    t.equal(low.error?.message, 'intrinsic gas too low: have 20999, want 21000')
+  }
+  const stranger = Wallet.createRandom().address
+  const r = await rpcRaw(url, 'eth_sendTransaction', [{ from: stranger, to }])
+  t.same(r.error, { code: -32000, message: 'unknown account' }, 'checked before gas estimation')
+})
