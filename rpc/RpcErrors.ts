@@ -9,8 +9,8 @@ export const RpcCode = {
   INTERNAL: -32603,
   /** Geth's generic server error: tx rejections, missing headers, unknown filters. */
   SERVER: -32000,
-  /** eth_subscribe over a transport without notifications (Geth). */
-  NOTIFICATIONS_UNSUPPORTED: -32001,
+  /** eth_subscribe over a transport without notifications: Geth answers -32601 (-32001 before 1.11). */
+  NOTIFICATIONS_UNSUPPORTED: -32601,
   /** A configured limit was hit (block range, result count, subscriptions). */
   LIMIT_EXCEEDED: -32005,
   /** EVM revert in eth_call / eth_estimateGas; `data` carries the revert bytes. */

@@ -223,3 +223,8 @@ t.test("eth_call / eth_estimateGas validation failures in Geth's words, eth_send
   const r = await rpcRaw(url, 'eth_sendTransaction', [{ from: stranger, to }])
   t.same(r.error, { code: -32000, message: 'unknown account' }, 'checked before gas estimation')
 })
+
+t.test('eth_subscribe over HTTP: -32601 "notifications not supported" (Geth)', async (t) => {
+  for (const [method, params] of [['eth_subscribe', ['newHeads']], ['eth_unsubscribe', ['0x1']]] as const)
+    t.same((await rpcRaw(url, method, [...params])).error, { code: -32601, message: 'notifications not supported' }, method)
+})
