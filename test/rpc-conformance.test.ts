@@ -10,6 +10,10 @@
 import { createMPTFromProof } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, getBytes, hexlify, keccak256, solidityPackedKeccak256, toQuantity, zeroPadValue } from 'ethers'
+import { execFile } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { createPublicClient, defineChain, http } from 'viem'
 import { CHAIN_ID, DEV_KEYS, rpc, rpcRaw, startInProcessNode } from './helpers/devnode.js'
@@ -227,4 +231,24 @@ t.test("eth_call / eth_estimateGas validation failures in Geth's words, eth_send
 t.test('eth_subscribe over HTTP: -32601 "notifications not supported" (Geth)', async (t) => {
   for (const [method, params] of [['eth_subscribe', ['newHeads']], ['eth_unsubscribe', ['0x1']]] as const)
     t.same((await rpcRaw(url, method, [...params])).error, { code: -32601, message: 'notifications not supported' }, method)
+})
+
+const castBinary = (() => {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@foundry-rs/cast-linux-amd64/package.json')), 'bin', 'cast')
+  } catch {
+    return undefined
+  }
+})()
+
+t.test('Foundry cast proof and cast access-list', { skip: process.platform !== 'linux' || process.arch !== 'x64' || !castBinary ? 'no cast binary for this platform' : false }, async (t) => {
+  const cast = (...args: string[]) => promisify(execFile)(castBinary!, [...args, '--rpc-url', url], { timeout: 60_000 }).then((r) => r.stdout)
+  const proof = JSON.parse(await cast('proof', storeAddr, mappingSlot(1n), '--json')) as ProofJson
+  t.equal(BigInt(proof.storageProof[0]!.value), 42n, 'cast proof reads the slot')
+  t.ok(proof.accountProof.length > 0)
+  const acl = await cast('access-list', '--from', wallet.address, storeAddr, 'store(uint256,uint256)', '11', '12', '--json')
+  const parsed = JSON.parse(acl) as { access_list?: unknown[]; accessList?: unknown[]; gas_used?: string; gasUsed?: string }
+  const list = (parsed.access_list ?? parsed.accessList) as { address: string; storageKeys: string[] }[]
+  t.equal(list[0]!.address.toLowerCase(), storeAddr)
+  t.same([...list[0]!.storageKeys].sort(), [mappingSlot(11n), zeroPadValue('0x01', 32)].sort())
 })
