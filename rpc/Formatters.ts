@@ -97,6 +97,8 @@ export function formatTx(tx: TypedTransaction, at?: TxInclusion): RpcTx {
   const o: RpcTx = {
     blockHash: at ? bytesToHex(at.blockHash) : null,
     blockNumber: at ? qty(at.blockNumber) : null,
+    // Geth ≥ 1.16: always present, null while pending.
+    blockTimestamp: at?.timestamp !== undefined ? qty(at.timestamp) : null,
     from: txSender(tx, hash),
     gas: qty(tx.gasLimit),
     gasPrice: '0x0',
@@ -108,7 +110,6 @@ export function formatTx(tx: TypedTransaction, at?: TxInclusion): RpcTx {
     value: qty(tx.value),
     type: qty(type),
   }
-  if (at?.timestamp !== undefined) o.blockTimestamp = qty(at.timestamp)
   if (type === 0) {
     o.gasPrice = qty((tx as { gasPrice: bigint }).gasPrice)
     const v = tx.v ?? 0n

@@ -282,7 +282,7 @@ t.test('bad params → -32602', async (t) => {
     const w = await wsCall(method, params)
     t.equal(w.error?.code, -32602, `WS ${method}(${JSON.stringify(params).slice(0, 60)}) → -32602`)
   }
-  t.equal((await rpcRaw(url, 'eth_subscribe', ['newHeads'])).error?.code, -32001, 'eth_subscribe over HTTP → -32001 notifications not supported')
+  t.equal((await rpcRaw(url, 'eth_subscribe', ['newHeads'])).error?.code, -32601, 'eth_subscribe over HTTP → -32601 notifications not supported (Geth ≥ 1.11)')
   t.equal((await wsCall('eth_subscribe', [])).error?.code, -32602, 'WS eth_subscribe without a kind → -32602')
   t.equal((await wsCall('eth_subscribe', ['nope'])).error?.code, -32601, 'WS eth_subscribe of an unknown kind → -32601 (Geth: no such subscription)')
   // params as an object is not supported (positional only).

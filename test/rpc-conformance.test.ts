@@ -252,3 +252,15 @@ t.test('Foundry cast proof and cast access-list', { skip: process.platform !== '
   t.equal(list[0]!.address.toLowerCase(), storeAddr)
   t.same([...list[0]!.storageKeys].sort(), [mappingSlot(11n), zeroPadValue('0x01', 32)].sort())
 })
+
+t.test('a pool transaction has its block fields present and null (Geth), blockTimestamp included', async (t) => {
+  const nonce = await provider.getTransactionCount(wallet.address, 'pending')
+  const raw = await wallet.signTransaction({ to: wallet.address, value: 1n, nonce: nonce + 7, gasLimit: 21000n, maxFeePerGas: 10n ** 11n, maxPriorityFeePerGas: 1n, chainId: CHAIN_ID, type: 2 })
+  const hash = await rpc<string>(url, 'eth_sendRawTransaction', [raw])
+  const tx = await rpc<Record<string, unknown>>(url, 'eth_getTransactionByHash', [hash])
+  t.match(tx, { hash, blockHash: null, blockNumber: null, blockTimestamp: null, transactionIndex: null })
+  for (const k of ['blockHash', 'blockNumber', 'blockTimestamp', 'transactionIndex']) t.ok(Object.hasOwn(tx, k), `${k} present`)
+  const mined = await rpc<Record<string, unknown>>(url, 'eth_getTransactionByHash', [deployed.deploymentTransaction()!.hash])
+  const block = await rpc<{ timestamp: string }>(url, 'eth_getBlockByHash', [mined.blockHash, false])
+  t.equal(mined.blockTimestamp, block.timestamp, 'mined: the block timestamp')
+})

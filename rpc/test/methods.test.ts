@@ -217,6 +217,6 @@ t.test('eth_ methods over HTTP', async (t) => {
   })
 
   t.test('eth_subscribe needs a WebSocket', async (t) => {
-    t.same((await h.call('eth_subscribe', ['newHeads'])).error, { code: -32001, message: 'notifications not supported' })
+    t.same((await h.call('eth_subscribe', ['newHeads'])).error, { code: -32601, message: 'notifications not supported' })
   })
 })
