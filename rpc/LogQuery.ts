@@ -3,11 +3,11 @@ import type { BlockHeader } from '../chain/Header.js'
 import { keccak256 } from '../chain/keccak.js'
 import type { Log, TxReceipt } from '../chain/Receipt.js'
 import { formatLog, qty, type LogPosition } from './Formatters.js'
-
-type Hex = `0x${string}`
 import { address, blockNumberOrTag, hash32 } from './HexParams.js'
 import type { BlockTag, RpcBackend } from './RpcBackend.js'
 import { invalidParams, limitExceeded, serverError } from './RpcErrors.js'
+
+type Hex = `0x${string}`
 
 /** Address/topic criteria of eth_getLogs, eth_newFilter and `logs` subscriptions. */
 export interface LogCriteria {
