@@ -27,8 +27,18 @@ export interface FilterManagerOptions {
 }
 
 /** Geth-style 0x-prefixed random 128-bit id (filters and subscriptions). */
+/** A random 128-bit id written as a QUANTITY (no leading zeros), as the spec and Geth write filter ids. */
 export function newId(): string {
-  return '0x' + randomBytes(16).toString('hex')
+  for (;;) {
+    const id = '0x' + randomBytes(16).toString('hex').replace(/^0+/, '')
+    if (id !== '0x') return id
+  }
+}
+
+/** The id a client sent, in the form newId writes (clients may pad ids back to 32 hex digits). */
+export function canonicalId(id: string): string {
+  const lower = id.toLowerCase()
+  return /^0x0+[0-9a-f]/.test(lower) ? '0x' + lower.slice(2).replace(/^0+/, '') : lower
 }
 
 /**
@@ -130,11 +140,11 @@ export class FilterManager {
   }
 
   private get(id: unknown): Filter {
-    const f = typeof id === 'string' ? this.filters.get(id.toLowerCase()) : undefined
+    const f = typeof id === 'string' ? this.filters.get(canonicalId(id)) : undefined
     if (!f) throw filterNotFound()
     const now = Date.now()
     if (now - f.lastPoll > this.opts.timeoutMs) {
-      this.filters.delete((id as string).toLowerCase())
+      this.filters.delete(canonicalId(id as string))
       throw filterNotFound()
     }
     f.lastPoll = now
@@ -157,7 +167,7 @@ export class FilterManager {
   }
 
   uninstall(id: unknown): boolean {
-    const ok = typeof id === 'string' && this.filters.delete(id.toLowerCase())
+    const ok = typeof id === 'string' && this.filters.delete(canonicalId(id))
     this.metrics.filters.set(this.filters.size)
     return ok
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger.js'
 import type { Block } from '../chain/Block.js'
 import type { TxReceipt } from '../chain/Receipt.js'
 import { formatHeader, formatTx } from './Formatters.js'
-import { newId } from './FilterManager.js'
+import { canonicalId, newId } from './FilterManager.js'
 import { bool } from './HexParams.js'
 import { blockLogs, parseCriteria, type LogCriteria } from './LogQuery.js'
 import type { RpcBackend, Unsubscribe } from './RpcBackend.js'
@@ -67,7 +67,7 @@ export class ConnectionSubscriptions {
 
   unsubscribe(id: unknown): boolean {
     if (typeof id !== 'string') throw invalidParams('invalid argument 0: expected a subscription id')
-    const ok = this.subs.delete(id.toLowerCase())
+    const ok = this.subs.delete(canonicalId(id))
     if (ok) this.manager.changed(-1)
     return ok
   }

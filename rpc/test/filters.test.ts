@@ -13,7 +13,7 @@ t.test('polling filters', async (t) => {
 
   t.test('block filter', async (t) => {
     const id = await h.result('eth_newBlockFilter')
-    t.match(id, /^0x[0-9a-f]{32}$/)
+    t.match(id, /^0x[1-9a-f][0-9a-f]{0,31}$/, 'a QUANTITY: no leading zeros')
     t.same(await h.result('eth_getFilterChanges', [id]), [])
     const b1 = b.addBlock({})
     const b2 = b.addBlock({})
@@ -22,6 +22,15 @@ t.test('polling filters', async (t) => {
     t.equal(await h.result('eth_uninstallFilter', [id]), true)
     t.equal(await h.result('eth_uninstallFilter', [id]), false)
     t.same((await h.call('eth_getFilterChanges', [id])).error, { code: -32000, message: 'filter not found' })
+  })
+
+  t.test('filter ids are QUANTITYs and found however a client pads them', async (t) => {
+    for (let i = 0; i < 64; i++) {
+      const id = (await h.result('eth_newBlockFilter')) as string
+      t.ok(/^0x[1-9a-f][0-9a-f]{0,31}$/.test(id), `no leading zero: ${id}`)
+      const padded = '0x' + id.slice(2).padStart(32, '0').toUpperCase()
+      t.equal(await h.result('eth_uninstallFilter', [padded]), true, 'found through its zero-padded, upper-case form')
+    }
   })
 
   t.test('pending transaction filter', async (t) => {

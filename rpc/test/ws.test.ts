@@ -25,7 +25,7 @@ t.test('WebSocket JSON-RPC and subscriptions', async (t) => {
 
   t.test('newHeads', async (t) => {
     const sub = (await c.call('eth_subscribe', ['newHeads'])).result
-    t.match(sub, /^0x[0-9a-f]{32}$/)
+    t.match(sub, /^0x[1-9a-f][0-9a-f]{0,31}$/)
     const blk = b.addBlock({})
     const n = await c.next(c.notifications(sub))
     t.equal(n.jsonrpc, '2.0')
