@@ -6,7 +6,7 @@ import type { Block } from '../chain/Block.js'
 import type { TxReceipt } from '../chain/Receipt.js'
 import { blockLogs, inFilterRange, queryLogs, type LogFilterSpec, type LogLimits } from './LogQuery.js'
 import type { RpcBackend, Unsubscribe } from './RpcBackend.js'
-import { filterNotFound, limitExceeded } from './RpcErrors.js'
+import { filterNotFound, limitExceeded, serverError } from './RpcErrors.js'
 import type { RpcMetrics } from './RpcMetrics.js'
 
 type FilterKind = 'block' | 'pendingTx' | 'logs'
@@ -136,6 +136,8 @@ export class FilterManager {
   }
 
   newLogFilter(spec: LogFilterSpec): string {
+    // The same refusal as eth_getLogs: such a filter could never match anything.
+    if (typeof spec.fromBlock === 'bigint' && typeof spec.toBlock === 'bigint' && spec.fromBlock > spec.toBlock) throw serverError('invalid block range params')
     return this.install('logs', spec)
   }
 

@@ -33,6 +33,11 @@ t.test('polling filters', async (t) => {
     }
   })
 
+  t.test('a log filter whose range is inverted is refused like eth_getLogs', async (t) => {
+    for (const m of ['eth_newFilter', 'eth_getLogs']) t.same((await h.call(m, [{ fromBlock: '0x5', toBlock: '0x2' }])).error, { code: -32000, message: 'invalid block range params' }, m)
+    t.match(await h.result('eth_newFilter', [{ fromBlock: '0x2', toBlock: '0x2' }]), /^0x/, 'a one-block range is fine')
+  })
+
   t.test('pending transaction filter', async (t) => {
     const id = await h.result('eth_newPendingTransactionFilter')
     const tx = makeTx('1559', 40)
