@@ -31,6 +31,8 @@ export const ECVRF_OUTPUT_BYTES = 32
 /** The curve operations ECVRF needs; abstracted only so the RFC's P-256 vectors can test the steps. */
 export interface EcvrfGroupPoint<P> {
   multiply(n: bigint): P
+  /** Not constant-time: only for public scalars (verification). */
+  multiplyUnsafe(n: bigint): P
   add(p: P): P
   subtract(p: P): P
   equals(p: P): boolean
@@ -126,7 +128,9 @@ export function makeEcvrf<P extends EcvrfGroupPoint<P>>(curve: EcvrfCurve<P>, su
 
   const hashOf = (gamma: P) => sha256(concatBytes(suite, Uint8Array.of(0x03), ptStr(gamma), Uint8Array.of(0x00)))
   // Scalars may be 0 (e.g. s); noble's multiply rejects 0, so route through ZERO.
-  const mul = (p: P, n: bigint) => (n % q === 0n ? curve.ZERO : p.multiply(n % q))
+  // Verification handles only public values (proof, key, input): the variable-time
+  // multiplication is safe there and several times cheaper than the blinded constant-time one.
+  const mul = (p: P, n: bigint) => (n % q === 0n ? curve.ZERO : p.multiplyUnsafe(n % q))
 
   return {
     publicKey(sk) {
