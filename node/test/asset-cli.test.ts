@@ -7,12 +7,10 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Command } from 'commander'
 import { type Hex } from 'viem'
 import { bytesToHex } from '../../common/bytes.js'
-import { silentLogger } from '../../common/logger.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
-import { registerAssetCommands } from '../assets/AssetCommand.js'
+import { runAssetCli } from '../../test/helpers/assetcli.js'
 import { startInProcessNode, tempDir } from '../../test/helpers/devnode.js'
 
 const KEYS = deriveKeys(DEV_MNEMONIC, 20)
@@ -26,15 +24,7 @@ t.test('asset publish / search / get', async (t) => {
   })
   const keyFile = join(dir, 'key')
   writeFileSync(keyFile, bytesToHex(KEYS[1]!))
-  const cli = async (args: string[]): Promise<{ ok: boolean; error?: { code: string; message: string } } & Record<string, unknown>> => {
-    let out = ''
-    const program = new Command().exitOverride()
-    registerAssetCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
-    const before = process.exitCode
-    await program.parseAsync(['node', 'povchain', ...args, '--rpc', n.httpUrl, '--key-file', keyFile, '--json'])
-    process.exitCode = before
-    return JSON.parse(out.trim().split('\n').pop()!)
-  }
+  const cli = (args: string[]) => runAssetCli(n.httpUrl, keyFile, args)
   const file = (name: string, text: string) => {
     const f = join(dir, name)
     writeFileSync(f, text)

@@ -14,19 +14,15 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Command } from 'commander'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
-import { bytesToHex } from '../../common/bytes.js'
-import { silentLogger } from '../../common/logger.js'
 import { contentHash } from '../../compute/ContentHash.js'
 import { encodeDataset } from '../../compute/data/Dataset.js'
 import { irisDataset } from '../../compute/data/IrisDataset.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
-import { Keystore } from '../accounts/Keystore.js'
-import { registerAssetCommands } from '../assets/AssetCommand.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { ROOT, rpc, tempDir, waitFor } from '../../test/helpers/devnode.js'
+import { assetCli, memberKeyFile } from '../../test/helpers/assetcli.js'
 import { planMarketNet, startMarketNode, type MarketNode } from '../../test/helpers/marketnet.js'
 
 t.test('closed dataset across processes: job grant from the owner node, worker and remote verifier decrypt', async (t) => {
@@ -50,26 +46,10 @@ t.test('closed dataset across processes: job grant from the owner node, worker a
   const url = owner.httpUrl
   const reg = new AssetRegistryReader({ call: (to: Address, data: Hex) => rpc<Hex>(url, 'eth_call', [{ to, data }, 'latest']) })
 
-  const keyFile = async (name: string, key?: Uint8Array) => {
-    const f = join(dir, `key-${name}`)
-    const m = plan.members[name]
-    const k = key ?? (await new Keystore(join(m!.datadir, 'keystore')).unlock(m!.address, readFileSync(m!.password, 'utf8').split('\n')[0]!))
-    writeFileSync(f, bytesToHex(k))
-    return f
-  }
+  const keyFile = (name: string, key?: Uint8Array) => memberKeyFile(dir, plan, name, key)
   const ownerKey = await keyFile('owner')
   const clientKey = await keyFile('client', deriveKeys(DEV_MNEMONIC, 2)[1]!) // dev #1: funded by the genesis
-  const cli = async (args: string[], key: string): Promise<Record<string, unknown>> => {
-    let out = ''
-    const program = new Command().exitOverride()
-    registerAssetCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
-    const before = process.exitCode
-    await program.parseAsync(['node', 'povchain', ...args, '--rpc', url, '--key-file', key, '--json'])
-    process.exitCode = before
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; error?: { message: string } }
-    if (!r.ok) throw new Error(r.error!.message)
-    return r as Record<string, unknown>
-  }
+  const cli = (args: string[], key: string) => assetCli(url, key, args)
 
   const secret = encodeDataset({ ...irisDataset(), name: 'iris-heldout-multinode' })
   const plainHash = contentHash(secret)

@@ -20,7 +20,6 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Command } from 'commander'
 import { encodeFunctionData, keccak256, parseEther, toHex, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
@@ -32,11 +31,11 @@ import { irisDataset } from '../../compute/data/IrisDataset.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
 import { AssetClient } from '../assets/AssetClient.js'
-import { registerAssetCommands } from '../assets/AssetCommand.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { blobRequestFields, blobRequestToJson, signBlobRequest } from '../assets/DownloadAuth.js'
 import { JobGrantResponder } from '../assets/JobGrantResponder.js'
 import { rpcBlobSource } from '../worker/BlobFetcher.js'
+import { assetCli } from '../../test/helpers/assetcli.js'
 import { ROOT, rpc, rpcRaw, startInProcessNode, tempDir, waitFor } from '../../test/helpers/devnode.js'
 
 const KEYS = deriveKeys(DEV_MNEMONIC, 20)
@@ -61,17 +60,7 @@ t.test('marketplace node side: automatic job grants for worker and verifier, clo
     writeFileSync(f, bytesToHex(KEYS[i]!))
     return f
   }
-  const cli = async (args: string[], who: number): Promise<Record<string, unknown>> => {
-    let out = ''
-    const program = new Command().exitOverride()
-    registerAssetCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
-    const before = process.exitCode
-    await program.parseAsync(['node', 'povchain', ...args, '--rpc', url, '--key-file', keyFile(who), '--json'])
-    process.exitCode = before
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; error?: { code: string; message: string } }
-    if (!r.ok) throw Object.assign(new Error(r.error!.message), { code: r.error!.code })
-    return r as Record<string, unknown>
-  }
+  const cli = (args: string[], who: number) => assetCli(url, keyFile(who), args)
   const sendAs = async (i: number, functionName: string, args: readonly unknown[], value = 0n) => {
     const hash = await rpc<Hex>(url, 'eth_sendTransaction', [{ from: addrOf(i), to: ASSET_REGISTRY_ADDRESS, data: encodeFunctionData({ abi, functionName, args } as never), gas: '0x4c4b40', value: toHex(value) }])
     const r = await waitFor(() => rpc<{ status: Hex } | null>(url, 'eth_getTransactionReceipt', [hash]), `${functionName} mined`, 60_000)

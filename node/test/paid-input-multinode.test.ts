@@ -13,17 +13,13 @@ import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Command } from 'commander'
 import type { Hex } from 'viem'
-import { bytesToHex } from '../../common/bytes.js'
-import { silentLogger } from '../../common/logger.js'
 import { contentHash } from '../../compute/ContentHash.js'
 import { encodeDataset } from '../../compute/data/Dataset.js'
 import { irisDataset } from '../../compute/data/IrisDataset.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
-import { Keystore } from '../accounts/Keystore.js'
-import { registerAssetCommands } from '../assets/AssetCommand.js'
 import { ROOT, rpc, rpcRaw, tempDir, waitFor } from '../../test/helpers/devnode.js'
+import { assetCli, memberKeyFile } from '../../test/helpers/assetcli.js'
 import { planMarketNet, scrapeCounter, startMarketNode, type MarketNode } from '../../test/helpers/marketnet.js'
 
 t.test('a paid dataset reaches the worker and the remote verifier over p2p with signed requests', async (t) => {
@@ -46,26 +42,10 @@ t.test('a paid dataset reaches the worker and the remote verifier over p2p with 
     startMarketNode(plan, 'worker', { bootnodes: [ownerM.multiaddr], worker: true }).then((n) => (nodes.push(n), n)),
   ])
   const url = owner.httpUrl
-  const keyFile = async (name: string, key?: Uint8Array) => {
-    const f = join(dir, `key-${name}`)
-    const m = plan.members[name]
-    const k = key ?? (await new Keystore(join(m!.datadir, 'keystore')).unlock(m!.address, readFileSync(m!.password, 'utf8').split('\n')[0]!))
-    writeFileSync(f, bytesToHex(k))
-    return f
-  }
+  const keyFile = (name: string, key?: Uint8Array) => memberKeyFile(dir, plan, name, key)
   const ownerKey = await keyFile('owner')
   const clientKey = await keyFile('client', deriveKeys(DEV_MNEMONIC, 2)[1]!) // dev #1: funded by the genesis
-  const cli = async (args: string[], key: string): Promise<Record<string, unknown>> => {
-    let out = ''
-    const program = new Command().exitOverride()
-    registerAssetCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
-    const before = process.exitCode
-    await program.parseAsync(['node', 'povchain', ...args, '--rpc', url, '--key-file', key, '--json'])
-    process.exitCode = before
-    const r = JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; error?: { message: string } }
-    if (!r.ok) throw new Error(r.error!.message)
-    return r as Record<string, unknown>
-  }
+  const cli = (args: string[], key: string) => assetCli(url, key, args)
 
   const data = encodeDataset({ ...irisDataset(), name: 'iris-paid-multinode' })
   const dataHash = contentHash(data)
