@@ -7,33 +7,19 @@
  * the test can record verified usage directly (the push hook `recordUsage`).
  */
 import t, { type Test } from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createTx } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import { decodeEventLog, decodeFunctionResult, encodeFunctionData, getAddress, keccak256, toHex, type Hex } from 'viem'
 import { Block } from '../../chain/Block.js'
-import { BlockStore } from '../../chain/BlockStore.js'
 import { createChainCommon } from '../../chain/ChainCommon.js'
-import { openChainDB } from '../../chain/Database.js'
-import { nextBaseFee } from '../../chain/FeeMarket.js'
 import { privateKeyToAddress } from '../../chain/Seal.js'
-import { TxPool } from '../../chain/txpool/index.js'
 import { bytesToHex, equalBytes, hexToBytes } from '../../common/bytes.js'
-import { silentLogger } from '../../common/logger.js'
-import { noopMetrics } from '../../common/metrics.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi, assetRegistryGenesisEntry, DEV_ASSET_REWARD_FUND, devAssetRegistryConfig } from '../../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
-import { buildGenesis } from '../../genesis/GenesisBuilder.js'
 import { parseGenesis } from '../../genesis/GenesisConfig.js'
 import { devGenesis } from '../../genesis/presets.js'
-import { createConsensusEngine } from '../../node/ConsensusSetup.js'
-import { PovContractReader } from '../../node/PovContractReader.js'
-import { BlockExecutor, SYSTEM_ADDRESS, toEthjsBlock } from '../../vm/BlockExecutor.js'
-import { WorldState } from '../../vm/WorldState.js'
-import { ChainService } from '../ChainService.js'
-import { HeaderValidator } from '../HeaderValidator.js'
+import { SYSTEM_ADDRESS, toEthjsBlock } from '../../vm/BlockExecutor.js'
+import { openTestChain } from '../../test/fixtures/TestChain.js'
 
 const KEYS = deriveKeys(DEV_MNEMONIC, 6)
 const addr = (i: number) => getAddress(bytesToHex(privateKeyToAddress(KEYS[i]!)))
@@ -50,38 +36,8 @@ const common = createChainCommon(spec.chainId)
 const PERIOD = BigInt(genesis.config.epochLength as number) // periodEpochs 1
 
 async function openChain(t: Test) {
-  const dir = mkdtempSync(join(tmpdir(), 'povchain-asset-rewards-'))
-  const db = await openChainDB(dir)
-  const store = new BlockStore(db, common)
-  const state = new WorldState(db, common, store)
-  const g = await buildGenesis(spec, state)
-  await store.open()
-  await store.initGenesis(g.block, g.stateOps)
-  state.trieDb.written(g.stateKeys)
-  const headAccount = async (a: Uint8Array) => (await state.readerAt(store.head().stateRoot)).getAccount(new Address(a))
-  const reader = { getNonce: async (a: Uint8Array) => (await headAccount(a))?.nonce ?? 0n, getBalance: async (a: Uint8Array) => (await headAccount(a))?.balance ?? 0n }
-  const pool = new TxPool({}, { common, state: reader, logger: silentLogger, metrics: noopMetrics, head: { baseFeePerGas: nextBaseFee(store.head()), gasLimit: store.head().gasLimit } })
-  const chain = new ChainService(
-    { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
-    {
-      store,
-      state,
-      executor: new BlockExecutor(state, common, { logger: silentLogger, metrics: noopMetrics }),
-      validator: new HeaderValidator({ genesisHash: g.block.hash(), producers: [], maxFutureSeconds: 1 << 30 }),
-      pool: { best: (f) => pool.best(f), setHead: (h, removed) => pool.setHead(h, reader, removed) },
-      engine: createConsensusEngine(spec, g.block.hash(), { contracts: new PovContractReader(state, common), getHeader: (h) => store.getHeader(h) }),
-      genesisHash: g.block.hash(),
-      chainId: spec.chainId,
-      logger: silentLogger,
-      metrics: noopMetrics,
-    },
-  )
-  await chain.init()
-  t.teardown(async () => {
-    await chain.idle()
-    await db.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  const { store, state, chain, pool, destroy } = await openTestChain(undefined, spec)
+  t.teardown(destroy)
   /** A registry view at a state root (the block context of `at`, for views that read block.number). */
   const read = async <T>(fn: string, args: readonly unknown[] = [], root = store.head().stateRoot): Promise<T> =>
     state.withCallVM(root, async (vm) => {
