@@ -96,6 +96,7 @@ export class JobGrantResponder {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     await this.ticking
+    this.scanner.save(true)
   }
 
   private chain(owner: Address): MarketChain {

@@ -2,7 +2,9 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { decodeEventLog, type Hex } from 'viem'
 import { bytesToHex } from '../../common/bytes.js'
+import { bloomMatches, type LogCriteria } from '../../rpc/LogQuery.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
+import { hexToBytes } from '../../common/bytes.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { registryAbi } from './AssetRegistryReader.js'
 
@@ -23,7 +25,13 @@ export interface RegistryEvent {
 export class RegistryLogScanner<S extends object> {
   private cursor = 0n
   private saved?: string
+  private savedState?: string
+  private savedCursor = 0n
   state: S
+  /** Blocks whose bloom cannot hold a registry log are skipped without reading their receipts. */
+  private static readonly criteria: LogCriteria = { addresses: [hexToBytes(ASSET_REGISTRY_ADDRESS)], topics: [] }
+  /** A cursor-only change is written at most every this many blocks: rescanning them after a crash is harmless. */
+  static readonly CURSOR_SAVE_BLOCKS = 256n
 
   constructor(
     private readonly opts: { file: string; events: string[]; initial: S; maxBlocksPerScan?: number },
@@ -44,8 +52,13 @@ export class RegistryLogScanner<S extends object> {
     return this.cursor
   }
 
-  /** Writes the cursor and the state (atomically: temp file, then rename), when they changed. */
-  save(): void {
+  /**
+   * Writes the cursor and the state (atomically: temp file, then rename) when the state changed,
+   * the cursor moved CURSOR_SAVE_BLOCKS, or `force` (on stop) — not a file write per block.
+   */
+  save(force = false): void {
+    const state = JSON.stringify(this.state)
+    if (!force && state === this.savedState && this.cursor - this.savedCursor < RegistryLogScanner.CURSOR_SAVE_BLOCKS) return
     const json = JSON.stringify({ cursor: this.cursor.toString(), state: this.state })
     if (json === this.saved) return
     mkdirSync(dirname(this.opts.file), { recursive: true })
@@ -53,6 +66,8 @@ export class RegistryLogScanner<S extends object> {
     writeFileSync(tmp, json)
     renameSync(tmp, this.opts.file)
     this.saved = json
+    this.savedState = state
+    this.savedCursor = this.cursor
   }
 
   /** Events of the blocks after the cursor up to the head (at most maxBlocksPerScan of them); advances the cursor (save() to keep it). */
@@ -64,7 +79,8 @@ export class RegistryLogScanner<S extends object> {
     for (let n = this.cursor + 1n; n <= to; n++) {
       const header = await this.backend.canonicalHeader(n)
       if (!header) break
-      for (const r of (await this.backend.receipts(header.hash())) ?? []) {
+      const receipts = bloomMatches(header.logsBloom, RegistryLogScanner.criteria) ? ((await this.backend.receipts(header.hash())) ?? []) : []
+      for (const r of receipts) {
         if (r.status !== 1) continue
         for (const l of r.logs) {
           if (bytesToHex(l.address).toLowerCase() !== registry) continue

@@ -71,6 +71,7 @@ export class RemovedAssetJanitor {
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     await this.ticking
+    this.scanner.save(true)
   }
 
   /** One pass (exposed for tests): new events, then every removed asset not yet dropped. */
