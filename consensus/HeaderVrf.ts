@@ -10,7 +10,7 @@ import { vrfInput } from './WeightedLeaderSchedule.js'
  * The ECVRF fields of a PoV header: vrfProof = pi (81 bytes), vrfOutput = beta, proven with
  * the producer's own secp256k1 key over vrfInput(epoch seed, slot). The header names the
  * producer by address only, so the verifier takes the public key from the seal (which
- * header validation checks anyway). Not wired into HeaderValidator yet (issue 5).
+ * header validation checks anyway). ProofOfValueEngine proves and checks them.
  */
 export function headerVrf(key: Uint8Array, seed: Uint8Array, slot: bigint): { vrfProof: Uint8Array; vrfOutput: Uint8Array } {
   const vrfProof = ecvrfProve(key, vrfInput(seed, slot))
