@@ -1,5 +1,5 @@
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../common/bytes.js'
 import { AccountsError } from './errors.js'
 
 /** EIP-55 mixed-case form of a 20-byte address, for what users read (CLI output). */

@@ -1,4 +1,4 @@
-import { PovError } from '../../common/errors.js'
+import { PovError } from '../common/errors.js'
 
 /**
  * Raised by keystores, the account manager and the account CLI. Messages that wallets see

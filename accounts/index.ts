@@ -21,4 +21,4 @@ export {
 export { DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC, deriveAccounts, devAccounts, type DerivedAccount } from './DevAccounts.js'
 export { AccountManager, personalMessageDigest, readPasswordFile, type AccountManagerOptions } from './AccountManager.js'
 export { normalizeTypedData, typedDataDigest, type NormalizedTypedData, type TypedDataField } from './typedData.js'
-export { HiddenPrompt, registerAccountCommands, type AccountCommandsContext } from './accountCommands.js'
+export { HiddenPrompt, registerAccountCommands, type AccountCommandsContext } from '../cli/accountCommands.js'

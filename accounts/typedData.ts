@@ -1,5 +1,5 @@
 import { hashTypedData, type TypedDataDefinition } from 'viem'
-import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../common/bytes.js'
 import { AccountsError } from './errors.js'
 
 /**

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '../node/FreePort.js'
+import { freePort } from '../cli/FreePort.js'
 import { RpcClient } from './RpcClient.js'
 import { log, sleep } from './stats.js'
 
-/** dist/node/cli.js next to this compiled file (dist/bench/NodeProcess.js). */
-export const CLI_PATH = fileURLToPath(new URL('../node/cli.js', import.meta.url))
+/** dist/cli/cli.js next to this compiled file (dist/bench/NodeProcess.js). */
+export const CLI_PATH = fileURLToPath(new URL('../cli/cli.js', import.meta.url))
 
 /**
  * A povchain dev node in a child process on a fresh temporary datadir, on loopback and free

@@ -17,7 +17,7 @@ node_bin="$repo/node_modules/.bin/node"
 datadir="$(mktemp -d "${TMPDIR:-/tmp}/povchain-bench-XXXXXX")"
 cleanup() { rm -rf "$datadir"; }
 trap cleanup EXIT
-"$node_bin" ${POVCHAIN_NODE_FLAGS:-} "$repo/dist/node/cli.js" node --dev --datadir "$datadir" \
+"$node_bin" ${POVCHAIN_NODE_FLAGS:-} "$repo/dist/cli/cli.js" node --dev --datadir "$datadir" \
   --http.addr 127.0.0.1 --http.port "$http_port" --ws.addr 127.0.0.1 --ws.port "$ws_port" --log.level "${LOG_LEVEL:-warn}" "$@" &
 pid=$!
 forward() { kill -TERM "$pid" 2>/dev/null || true; }

@@ -1,14 +1,14 @@
 import type { Command } from 'commander'
 import { formatEther, formatUnits, parseEther, parseUnits, type Address, type Hex } from 'viem'
-import { bytesToHex } from '../../common/bytes.js'
-import { loadSigningKey } from '../accounts/CliSigningKey.js'
-import { AssetClient } from './AssetClient.js'
-import { AssetError } from './AssetError.js'
+import { bytesToHex } from '../common/bytes.js'
+import { loadSigningKey } from './CliSigningKey.js'
+import { AssetClient } from '../market/assets/AssetClient.js'
+import { AssetError } from '../market/assets/AssetError.js'
 import type { AssetCliContext, AssetCliIo } from './AssetCommand.js'
-import { decodeMetadataUri } from './AssetMetadata.js'
-import { BOUNTY_RULES, type RegisteredBounty } from './AssetRegistryReader.js'
-import { acceptedMetrics, postEvaluationJob } from './BountyEvaluationJob.js'
-import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from '../ChainCliCommand.js'
+import { decodeMetadataUri } from '../market/assets/AssetMetadata.js'
+import { BOUNTY_RULES, type RegisteredBounty } from '../market/assets/AssetRegistryReader.js'
+import { acceptedMetrics, postEvaluationJob } from '../market/assets/BountyEvaluationJob.js'
+import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from './ChainCliCommand.js'
 
 type ConnOpts = ChainCommandOptions
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { SigningKeyOptions } from './accounts/CliSigningKey.js'
+import type { SigningKeyOptions } from './CliSigningKey.js'
 
 /**
  * What the commands that talk to a running node (`job`, `asset`, `bounty`) share: where they

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises'
-import { hexToBytes } from '../../common/bytes.js'
-import { readPasswordFile } from './AccountManager.js'
+import { hexToBytes } from '../common/bytes.js'
+import { readPasswordFile } from '../accounts/AccountManager.js'
 import { HiddenPrompt } from './accountCommands.js'
-import { decryptKeystore } from './Keystore.js'
+import { decryptKeystore } from '../accounts/Keystore.js'
 
 /** How a CLI command was told to sign: a raw key file, or a keystore with a password file (else a prompt). */
 export interface SigningKeyOptions {

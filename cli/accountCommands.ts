@@ -3,12 +3,12 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
 import type { Command } from 'commander'
-import { hexToBytes } from '../../common/bytes.js'
-import type { Logger } from '../../common/logger.js'
-import { readPasswordFile } from './AccountManager.js'
-import { toChecksumAddress } from './address.js'
-import { AccountsError } from './errors.js'
-import { Keystore, LIGHT_SCRYPT, STANDARD_SCRYPT, type ScryptParams } from './Keystore.js'
+import { hexToBytes } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import { readPasswordFile } from '../accounts/AccountManager.js'
+import { toChecksumAddress } from '../accounts/address.js'
+import { AccountsError } from '../accounts/errors.js'
+import { Keystore, LIGHT_SCRYPT, STANDARD_SCRYPT, type ScryptParams } from '../accounts/Keystore.js'
 
 export interface AccountCommandsContext {
   logger: Logger

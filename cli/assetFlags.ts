@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { isAddress } from 'viem'
-import type { AssetNodeConfig } from './AssetNodeService.js'
+import type { AssetNodeConfig } from '../market/assets/AssetNodeService.js'
 
 /** The --assets.* flags of `povchain node` (the marketplace's node side). */
 export function addAssetNodeOptions(cmd: Command): Command {

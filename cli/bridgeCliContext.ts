@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import type { BridgeCliContext } from '../bridge/cli.js'
 import type { Logger } from '../common/logger.js'
-import { createLogger } from './logging.js'
+import { createLogger } from '../node/logging.js'
 import { PRESETS } from '../genesis/presets.js'
-import { decryptKeystore, HiddenPrompt, readPasswordFile } from './accounts/index.js'
+import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/index.js'
 
 /** What the bridge commands get from the node: keystore decryption and the genesis presets. */
 export function bridgeCliContext(): BridgeCliContext {

@@ -11,8 +11,8 @@ import { devValidatorSetConfig, povGenesisValidators, VALIDATOR_SET_ADDRESS, val
 import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from '../genesis/WorkMarketGenesis.js'
 import { privateKeyToAddress } from '../chain/Seal.js'
 import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
-import { Keystore, LIGHT_SCRYPT } from './accounts/Keystore.js'
-import { NodeError } from './errors.js'
+import { Keystore, LIGHT_SCRYPT } from '../accounts/Keystore.js'
+import { NodeError } from '../node/errors.js'
 import { freePort } from './FreePort.js'
 
 /**

@@ -1,20 +1,20 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { formatEther, parseEther, type Address, type Hex } from 'viem'
-import { hexToBytes } from '../../common/bytes.js'
-import type { Logger } from '../../common/logger.js'
-import { contentHash } from '../../compute/ContentHash.js'
-import { bundledDatasets } from '../../compute/data/BundledDatasets.js'
-import { decodeJson, encodeJobSpec, jobSpecHash, type JobSpec } from '../../compute/spec/JobSpec.js'
-import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
-import { WORK_MARKET_ADDRESS } from '../../genesis/WorkMarketGenesis.js'
-import { loadSigningKey } from '../accounts/CliSigningKey.js'
-import { JobError } from './JobError.js'
-import { computeUnits, verifierCount, workloadId } from './JobEstimate.js'
-import { RPC_BLOB_CHUNK } from './MarketRpcMethods.js'
-import { RpcMarketChain } from './RpcMarketChain.js'
-import { encodeMarketCall, WorkMarketReader } from './WorkMarketReader.js'
-import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from '../ChainCliCommand.js'
+import { hexToBytes } from '../common/bytes.js'
+import type { Logger } from '../common/logger.js'
+import { contentHash } from '../compute/ContentHash.js'
+import { bundledDatasets } from '../compute/data/BundledDatasets.js'
+import { decodeJson, encodeJobSpec, jobSpecHash, type JobSpec } from '../compute/spec/JobSpec.js'
+import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
+import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
+import { loadSigningKey } from './CliSigningKey.js'
+import { JobError } from '../market/client/JobError.js'
+import { computeUnits, verifierCount, workloadId } from '../market/client/JobEstimate.js'
+import { RPC_BLOB_CHUNK } from '../market/client/MarketRpcMethods.js'
+import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
+import { encodeMarketCall, WorkMarketReader } from '../market/client/WorkMarketReader.js'
+import { cliAction, cliPrinter, processCliIo, withChainOptions, type ChainCommandOptions, type CliIo } from './ChainCliCommand.js'
 
 export type JobCliIo = CliIo
 
@@ -78,7 +78,7 @@ async function download(chain: RpcMarketChain, market: WorkMarketReader, hash: H
     if (/^https?:\/\//.test(ep)) urls.push(ep)
   }
   for (const url of urls) {
-    const { rpcBlobSource } = await import('../worker/BlobFetcher.js')
+    const { rpcBlobSource } = await import('../market/worker/BlobFetcher.js')
     const bytes = await rpcBlobSource(url).fetch(hash, 1024 * 1024 * 1024)
     if (bytes && contentHash(bytes) === hash) return bytes
   }

@@ -5,7 +5,7 @@ import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
 import type { PovContracts } from '../consensus/PovContracts.js'
 import { ProofOfValueEngine } from '../consensus/ProofOfValueEngine.js'
 import type { GenesisSpec } from '../genesis/GenesisConfig.js'
-import { distributeRewardsSystemCall } from './assets/AssetRegistryReader.js'
+import { distributeRewardsSystemCall } from '../market/assets/AssetRegistryReader.js'
 import { NodeError } from './errors.js'
 
 /**

@@ -11,8 +11,8 @@ import type { ChainService } from '../consensus/ChainService.js'
 import type { HeaderValidator } from '../consensus/HeaderValidator.js'
 import type { BlobStore } from '../compute/worker/BlobStore.js'
 import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, TxOutcome } from '../network/ChainAccess.js'
-import type { BlobAccessDecision } from './assets/BlobAccessPolicy.js'
-import { blobRequestFromWire, blobRequestSignatureValid, type SignedBlobRequest } from './assets/DownloadAuth.js'
+import type { BlobAccessDecision } from '../market/assets/BlobAccessPolicy.js'
+import { blobRequestFromWire, blobRequestSignatureValid, type SignedBlobRequest } from '../market/assets/DownloadAuth.js'
 import { NodeError } from './errors.js'
 
 /** Pool refusals that say nothing bad about the peer that relayed the transaction. */

@@ -28,15 +28,15 @@ import type {
 } from '../rpc/RpcBackend.js'
 import { callFailure } from '../rpc/RevertReason.js'
 import type { WorldState } from '../vm/WorldState.js'
-import type { AccountManager } from './accounts/index.js'
+import type { AccountManager } from '../accounts/index.js'
 import type { CallRunner } from './CallRunner.js'
 import type { TxJournal } from './TxJournal.js'
 import { headerNotFound, NodeError } from './errors.js'
 import { auditTotalSupply } from './TotalSupply.js'
 import type { TransactionTracer } from '../vm/TransactionTracer.js'
-import { AssetRegistryReader } from './assets/AssetRegistryReader.js'
-import { assetRpcMethods } from './assets/AssetRpcMethods.js'
-import { backendCaller } from './jobs/MarketChain.js'
+import { AssetRegistryReader } from '../market/assets/AssetRegistryReader.js'
+import { assetRpcMethods } from '../market/assets/AssetRpcMethods.js'
+import { backendCaller } from '../market/client/MarketChain.js'
 
 const GWEI = 1_000_000_000n
 

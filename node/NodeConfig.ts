@@ -4,8 +4,8 @@ import type { TxPoolOptions } from '../chain/txpool/options.js'
 import type { NetworkOptions } from '../network/Network.js'
 import type { RpcOptions } from '../rpc/RpcOptions.js'
 import type { LogFormat } from './logging.js'
-import type { AssetNodeConfig } from './assets/AssetNodeService.js'
-import type { WorkerConfig } from './worker/WorkerService.js'
+import type { AssetNodeConfig } from '../market/assets/AssetNodeService.js'
+import type { WorkerConfig } from '../market/worker/WorkerService.js'
 
 /** Everything `povchain node` can be told; each field is one CLI flag. */
 export interface NodeConfig {

@@ -14,7 +14,7 @@ import t from 'tap'
 import { createChainCommon } from '../chain/ChainCommon.js'
 import { BlockHeader } from '../chain/Header.js'
 import { bytesToHex } from '../common/bytes.js'
-import type { DevnetManifest } from '../node/devnet.js'
+import type { DevnetManifest } from '../cli/devnet.js'
 import { ROOT, rpc, rpcRaw, tempDir, waitFor } from './helpers/devnode.js'
 import { startRogue, transferTx } from './helpers/netcluster.js'
 
@@ -65,7 +65,7 @@ async function agree(urls: string[], min: number, what: string, timeoutMs = 30_0
 
 t.test('a three-node devnet survives a kill, a rogue peer and a late joiner', async (t) => {
   const dir = join(tmp.dir, 'net')
-  const devnet = spawnLogged([process.execPath, '--import', 'tsx', join(ROOT, 'node', 'cli.ts'), 'devnet', '--nodes', '3', '--dir', dir, '--slot-seconds', '2'])
+  const devnet = spawnLogged([process.execPath, '--import', 'tsx', join(ROOT, 'cli', 'cli.ts'), 'devnet', '--nodes', '3', '--dir', dir, '--slot-seconds', '2'])
   let devnetOut = ''
   devnet.stderr!.on('data', (d: Buffer) => (devnetOut += d.toString()))
   const manifestPath = join(dir, 'devnet.json')

@@ -40,7 +40,7 @@ const KEYS = deriveKeys(DEV_MNEMONIC, 20).map((k) => bytesToHex(k) as Hex)
 type Out = Record<string, unknown>
 
 async function cliRaw(args: string[]): Promise<Out> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'node/cli.ts'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 }).catch((e: { stdout?: string; message: string }) => ({ stdout: e.stdout ?? JSON.stringify({ ok: false, error: { message: e.message } }) }))
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/cli.ts'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 }).catch((e: { stdout?: string; message: string }) => ({ stdout: e.stdout ?? JSON.stringify({ ok: false, error: { message: e.message } }) }))
   return JSON.parse(stdout.trim().split('\n').pop()!) as Out
 }
 async function cli(args: string[]): Promise<Out> {

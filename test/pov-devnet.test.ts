@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import type { DevnetManifest } from '../node/devnet.js'
+import type { DevnetManifest } from '../cli/devnet.js'
 import { ROOT, rpc, tempDir, waitFor } from './helpers/devnode.js'
 
 const SLOT_SECONDS = 2
@@ -39,7 +39,7 @@ interface BlockWork {
 
 t.test('four PoV validators produce, name their receipts and finalize within slots', async (t) => {
   const dir = join(tmp.dir, 'net')
-  const devnet = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'node', 'cli.ts'), 'devnet', '--nodes', '4', '--dir', dir, '--slot-seconds', String(SLOT_SECONDS), '--epoch-length', '8'], {
+  const devnet = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'cli.ts'), 'devnet', '--nodes', '4', '--dir', dir, '--slot-seconds', String(SLOT_SECONDS), '--epoch-length', '8'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

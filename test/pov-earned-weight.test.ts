@@ -25,7 +25,7 @@ const ETHER = 10n ** 18n
 const bondAbi = parseAbi(['function bond() payable'])
 
 async function cli(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'node/cli.ts'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 }).catch((e: { stdout?: string; message: string }) => {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/cli.ts'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 }).catch((e: { stdout?: string; message: string }) => {
     throw new Error(`povchain ${args.join(' ')} failed: ${e.stdout ?? e.message}`)
   })
   const out = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>

@@ -6,7 +6,7 @@
  */
 import { getAddress, keccak256, toHex, type Address, type Hex } from 'viem'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
-import { encodeMarketCall } from '../node/jobs/WorkMarketReader.js'
+import { encodeMarketCall } from '../market/client/WorkMarketReader.js'
 import { rpc } from './helpers/devnode.js'
 
 const PAYMENT = keccak256(toHex('Payment(address,uint256,bool,bytes32)'))

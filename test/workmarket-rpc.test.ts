@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { keccak256, type Address, type Hex } from 'viem'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
-import { encodeMarketCall } from '../node/jobs/WorkMarketReader.js'
-import { RpcMarketChain } from '../node/jobs/RpcMarketChain.js'
+import { encodeMarketCall } from '../market/client/WorkMarketReader.js'
+import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
 import { ROOT, rpc, rpcRaw, startInProcessNode } from './helpers/devnode.js'
 
 const ETHER = 10n ** 18n

@@ -31,7 +31,7 @@ import {
   toChecksumAddress,
   typedDataDigest,
   UNKNOWN_ACCOUNT,
-} from '../accounts/index.js'
+} from '../index.js'
 
 const hex = (b: Uint8Array) => bytesToHex(b)
 const addr = (b: Uint8Array) => toChecksumAddress(b)

@@ -15,7 +15,7 @@ import { hexToBytes } from '../../common/bytes.js'
 import { DEV_ASSET_REWARD_FUND } from '../../genesis/AssetRegistryGenesis.js'
 import { loadContractArtifacts } from '../../genesis/ContractArtifacts.js'
 import { DEV_VALIDATOR_BOND, DEV_VALIDATOR_REWARD_FUND } from '../../genesis/presets.js'
-import { encryptKeystore, TEST_SCRYPT } from '../../node/accounts/index.js'
+import { encryptKeystore, TEST_SCRYPT } from '../../accounts/index.js'
 import { DEV_KEYS, ROOT, rpc, rpcRaw, startInProcessNode, tempDir, waitFor, type InProcessNode } from '../../test/helpers/devnode.js'
 import { DEFAULT_SWAP_BRIDGE_ADDRESS } from '../BridgeGenesis.js'
 import { SNAPSHOT_KIND, type SnapshotFile } from '../Snapshot.js'
@@ -89,7 +89,7 @@ async function startHardhat(): Promise<Child & { url: string }> {
 
 /** Starts `povchain <args…>` from source. */
 function startCli(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'node', 'cli.ts'), ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'cli.ts'), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },

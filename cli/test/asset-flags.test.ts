@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { encodeFunctionData, keccak256, toHex, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
-import { addAssetNodeOptions, assetConfigFromOptions } from '../assets/assetFlags.js'
+import { addAssetNodeOptions, assetConfigFromOptions } from '../assetFlags.js'
 import { DEV_KEYS, rpc, rpcRaw, startNodeProcess, tempDir, waitFor } from '../../test/helpers/devnode.js'
 
 const parse = (args: string[]) => {

@@ -50,7 +50,7 @@ t.test('povchain init writes the genesis and is idempotent', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'povchain-init-'))
   const file = join(dir, 'genesis.json')
   writeFileSync(file, JSON.stringify({ config: { chainId: 4242 }, alloc: { ['0x' + '22'.repeat(20)]: { balance: '0x10' } } }))
-  const cli = ['--import', 'tsx', join(import.meta.dirname, '../../node/cli.ts')]
+  const cli = ['--import', 'tsx', join(import.meta.dirname, '../../cli/cli.ts')]
   const out1 = execFileSync(process.execPath, [...cli, 'init', '--genesis', file, '--datadir', join(dir, 'data')], { encoding: 'utf8' })
   t.match(out1, /initialised .*\n\s+chain id\s+4242\n\s+genesis hash\s+0x[0-9a-f]{64}/)
   const out2 = execFileSync(process.execPath, [...cli, 'init', '--genesis', file, '--datadir', join(dir, 'data')], { encoding: 'utf8' })

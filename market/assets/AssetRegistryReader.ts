@@ -1,7 +1,7 @@
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
 import { hexToBytes } from '../../common/bytes.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetRegistryGenesis.js'
-import { WorkMarketReader, type MarketCaller } from '../jobs/WorkMarketReader.js'
+import { WorkMarketReader, type MarketCaller } from '../client/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
 
 /** AssetRegistry.Kind / Access, by their Solidity order. */

@@ -1,5 +1,5 @@
 import { getAddress, isAddress, type Address, type Hex } from 'viem'
-import { WorkMarketReader, type MarketJob, type MarketSession } from '../jobs/WorkMarketReader.js'
+import { WorkMarketReader, type MarketJob, type MarketSession } from '../client/WorkMarketReader.js'
 import { badAssetParams } from './AssetError.js'
 import { ASSET_ACCESS, ASSET_KINDS, type AssetRegistryReader, type AssetScore, type RegisteredAsset, type RegisteredBounty } from './AssetRegistryReader.js'
 

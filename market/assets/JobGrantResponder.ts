@@ -5,8 +5,8 @@ import { noopMetrics, type Counter, type Metrics } from '../../common/metrics.js
 import { openKey, sealKey } from '../../compute/KeySeal.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
-import { BackendMarketChain, backendCaller, type MarketChain } from '../jobs/MarketChain.js'
-import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { BackendMarketChain, backendCaller, type MarketChain } from '../client/MarketChain.js'
+import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { AssetRegistryReader, encodeRegistryCall } from './AssetRegistryReader.js'
 import { RegistryLogScanner } from './RegistryLogScanner.js'
 

@@ -8,7 +8,7 @@ import { WORK_MARKET_ADDRESS, workMarketAbi } from '../../genesis/WorkMarketGene
 import { hexToBytes } from '../../common/bytes.js'
 import { decryptBlob } from '../../compute/AssetCipher.js'
 import { openKey } from '../../compute/KeySeal.js'
-import { computeUnits, verifierCount, workloadId } from '../jobs/JobEstimate.js'
+import { computeUnits, verifierCount, workloadId } from '../client/JobEstimate.js'
 import { decodeMetadataUri } from './AssetMetadata.js'
 import type { AssetClient } from './AssetClient.js'
 import { AssetError } from './AssetError.js'

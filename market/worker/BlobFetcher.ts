@@ -8,8 +8,8 @@ import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { JsonRpcClient } from '../../bridge/JsonRpcClient.js'
 import type { BlobRequester } from '../../network/Protobuf.js'
 import { blobRequestFromJson, blobRequestToWire } from '../assets/DownloadAuth.js'
-import { JobError } from '../jobs/JobError.js'
-import { RPC_BLOB_CHUNK } from '../jobs/MarketRpcMethods.js'
+import { JobError } from '../client/JobError.js'
+import { RPC_BLOB_CHUNK } from '../client/MarketRpcMethods.js'
 
 /** Somewhere a blob may be fetched from by content hash: a peer over the network, a node's RPC. */
 export interface RemoteBlobSource {

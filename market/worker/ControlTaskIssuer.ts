@@ -9,9 +9,9 @@ import { executeJob } from '../../compute/execution/JobExecution.js'
 import { encodeJobSpec, jobSpecHash, type JobSpec } from '../../compute/spec/JobSpec.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { SessionStore } from '../../compute/worker/SessionStore.js'
-import { computeUnits, workloadId } from '../jobs/JobEstimate.js'
-import type { MarketChain } from '../jobs/MarketChain.js'
-import { encodeMarketCall, type WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { computeUnits, workloadId } from '../client/JobEstimate.js'
+import type { MarketChain } from '../client/MarketChain.js'
+import { encodeMarketCall, type WorkMarketReader } from '../client/WorkMarketReader.js'
 import { applyCheat } from './Cheats.js'
 
 export interface ControlTaskIssuerOptions {

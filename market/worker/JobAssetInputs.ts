@@ -11,8 +11,8 @@ import type { AssetRegistryReader, RegisteredAsset } from '../assets/AssetRegist
 import { encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import { downloadIsGated } from '../assets/BlobAccessPolicy.js'
 import { blobRequestFields, blobRequestToJson, signBlobRequest } from '../assets/DownloadAuth.js'
-import type { MarketChain } from '../jobs/MarketChain.js'
-import type { MarketJob, WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import type { MarketChain } from '../client/MarketChain.js'
+import type { MarketJob, WorkMarketReader } from '../client/WorkMarketReader.js'
 import type { BlobAuth, BlobFetcher } from './BlobFetcher.js'
 
 const ZERO = '0x0000000000000000000000000000000000000000'

@@ -9,8 +9,8 @@ import { DEFAULT_SAMPLING_POLICY, type SamplingPolicy } from '../../compute/veri
 import type { SessionCommitment } from '../../compute/verify/SessionCommitment.js'
 import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
 import type { SessionRecord } from '../../compute/worker/SessionStore.js'
-import { parseSpecBlob } from '../jobs/MarketRpcMethods.js'
-import type { MarketJob, MarketSession, WorkMarketReader } from '../jobs/WorkMarketReader.js'
+import { parseSpecBlob } from '../client/MarketRpcMethods.js'
+import type { MarketJob, MarketSession, WorkMarketReader } from '../client/WorkMarketReader.js'
 import type { BlobFetcher } from './BlobFetcher.js'
 import type { JobAssetInputs } from './JobAssetInputs.js'
 

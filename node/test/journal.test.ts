@@ -3,13 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../FreePort.js'
+import { freePort } from '../../cli/FreePort.js'
 import { createTx } from '@ethereumjs/tx'
 import { createChainCommon } from '../../chain/ChainCommon.js'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 
 const KEY0 = hexToBytes('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
-const cli = join(import.meta.dirname, '../cli.ts')
+const cli = join(import.meta.dirname, '../../cli/cli.ts')
 
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<any> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })

@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import { bytesToHex } from '../../common/bytes.js'
 import { silentLogger } from '../../common/logger.js'
-import { Keystore } from '../../node/accounts/Keystore.js'
-import { registerAssetCommands } from '../../node/assets/AssetCommand.js'
+import { Keystore } from '../../accounts/Keystore.js'
+import { registerAssetCommands } from '../../cli/AssetCommand.js'
 import type { MarketNetPlan } from './marketnet.js'
 
 export type AssetCliResult = { ok: boolean; error?: { code: string; message: string } } & Record<string, unknown>

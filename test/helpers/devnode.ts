@@ -100,7 +100,7 @@ export async function startNodeProcess(opts: {
   const args = [
     '--import',
     'tsx',
-    join(ROOT, 'node', 'cli.ts'),
+    join(ROOT, 'cli', 'cli.ts'),
     'node',
     ...(opts.dev === false ? [] : ['--dev']),
     '--datadir',
