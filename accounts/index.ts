@@ -1,4 +1,4 @@
-// Accounts and signing: keystore files, dev accounts, unlocked keys, the `account` CLI.
+// Accounts and signing: keystore files, dev accounts, unlocked keys (the `account` command is cli/accountCommands.ts).
 export { AccountsError, DECRYPT_FAILED, UNKNOWN_ACCOUNT, type AccountsErrorCode } from './errors.js'
 export { addressKey, parseAddress, toChecksumAddress } from './address.js'
 export {
@@ -21,4 +21,3 @@ export {
 export { DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC, deriveAccounts, devAccounts, type DerivedAccount } from './DevAccounts.js'
 export { AccountManager, personalMessageDigest, readPasswordFile, type AccountManagerOptions } from './AccountManager.js'
 export { normalizeTypedData, typedDataDigest, type NormalizedTypedData, type TypedDataField } from './typedData.js'
-export { HiddenPrompt, registerAccountCommands, type AccountCommandsContext } from '../cli/accountCommands.js'

@@ -3,7 +3,8 @@ import type { BridgeCliContext } from '../bridge/cli.js'
 import type { Logger } from '../common/logger.js'
 import { createLogger } from '../node/logging.js'
 import { PRESETS } from '../genesis/presets.js'
-import { decryptKeystore, HiddenPrompt, readPasswordFile } from '../accounts/index.js'
+import { decryptKeystore, readPasswordFile } from '../accounts/index.js'
+import { HiddenPrompt } from './accountCommands.js'
 
 /** What the bridge commands get from the node: keystore decryption and the genesis presets. */
 export function bridgeCliContext(): BridgeCliContext {

@@ -5,7 +5,8 @@ import { Command } from 'commander'
 import { Wallet } from 'ethers'
 import t from 'tap'
 import { silentLogger } from '../../common/logger.js'
-import { AccountsError, decryptKeystore, devAccounts, registerAccountCommands, TEST_SCRYPT, type AccountCommandsContext } from '../../accounts/index.js'
+import { AccountsError, decryptKeystore, devAccounts, TEST_SCRYPT } from '../../accounts/index.js'
+import { registerAccountCommands, type AccountCommandsContext } from '../accountCommands.js'
 import { bytesToHex } from '../../common/bytes.js'
 
 type Test = import('tap').Test
@@ -128,7 +129,7 @@ t.test('--lightkdf writes Geth light scrypt parameters', async (t) => {
 
 t.test('HiddenPrompt: no echo, and lines typed ahead are kept for the next question', async (t) => {
   const { PassThrough } = await import('node:stream')
-  const { HiddenPrompt } = await import('../../accounts/index.js')
+  const { HiddenPrompt } = await import('../accountCommands.js')
   const input = new PassThrough()
   const output = new PassThrough()
   let shown = ''
