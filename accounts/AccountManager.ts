@@ -7,7 +7,6 @@ import { bigintToBytes, bytesToHex, concatBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { silentLogger } from '../common/logger.js'
 import { privateKeyToAddress, signDigest } from '../chain/Seal.js'
-import type { CallRequest } from '../rpc/RpcBackend.js'
 import { addressKey, parseAddress, toChecksumAddress } from './address.js'
 import { DEV_ACCOUNT_COUNT, devAccounts } from './DevAccounts.js'
 import { AccountsError, DECRYPT_FAILED, UNKNOWN_ACCOUNT } from './errors.js'
@@ -148,7 +147,7 @@ export class AccountManager {
    * authorizationList → EIP-7702; gasPrice → legacy, or EIP-2930 with an access list;
    * otherwise EIP-1559. An explicit `type` must agree with the fields.
    */
-  signTransaction(request: CallRequest, common: Common): TypedTransaction {
+  signTransaction(request: TxRequest, common: Common): TypedTransaction {
     if (!request.from) throw invalidTx('missing from')
     const key = this.#key(request.from)
     const txData = buildTxData(request, common)
@@ -191,9 +190,29 @@ export class AccountManager {
   }
 }
 
+/**
+ * A transaction request as eth_sendTransaction / eth_signTransaction receive it (the shape of
+ * rpc/'s CallRequest, declared here so that accounts/ depends on chain/ only).
+ */
+export interface TxRequest {
+  from?: Uint8Array
+  to?: Uint8Array
+  gas?: bigint
+  gasPrice?: bigint
+  maxFeePerGas?: bigint
+  maxPriorityFeePerGas?: bigint
+  value?: bigint
+  data?: Uint8Array
+  nonce?: bigint
+  type?: number
+  accessList?: { address: Uint8Array; storageKeys: Uint8Array[] }[]
+  authorizationList?: { chainId: bigint; address: Uint8Array; nonce: bigint; yParity: number; r: bigint; s: bigint }[]
+  chainId?: bigint
+}
+
 const invalidTx = (msg: string, cause?: unknown) => new AccountsError('INVALID_TX_REQUEST', msg, cause === undefined ? undefined : { cause })
 
-function buildTxData(req: CallRequest, common: Common): TypedTxData {
+function buildTxData(req: TxRequest, common: Common): TypedTxData {
   const chainId = common.chainId()
   if (req.chainId !== undefined && req.chainId !== chainId) throw invalidTx(`chainId does not match node's (have=${req.chainId}, want=${chainId})`)
   if (req.nonce === undefined) throw invalidTx('missing nonce')

@@ -19,5 +19,5 @@ export {
   type ScryptParams,
 } from './Keystore.js'
 export { DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC, deriveAccounts, devAccounts, type DerivedAccount } from './DevAccounts.js'
-export { AccountManager, personalMessageDigest, readPasswordFile, type AccountManagerOptions } from './AccountManager.js'
+export { AccountManager, personalMessageDigest, readPasswordFile, type AccountManagerOptions, type TxRequest } from './AccountManager.js'
 export { normalizeTypedData, typedDataDigest, type NormalizedTypedData, type TypedDataField } from './typedData.js'
