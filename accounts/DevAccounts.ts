@@ -1,6 +1,6 @@
 import { privateKeyToAddress } from '../chain/Seal.js'
 import { PovError } from '../common/errors.js'
-import { DEV_HD_PATH, DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
+import { DEV_HD_PATH, DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { AccountsError } from './errors.js'
 
 export { DEV_HD_PATH, DEV_MNEMONIC }

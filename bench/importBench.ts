@@ -14,7 +14,7 @@ import { ChainService, type PendingTxSource, type Producer } from '../consensus/
 import { HeaderValidator } from '../consensus/HeaderValidator.js'
 import { buildGenesis } from '../genesis/GenesisBuilder.js'
 import { parseGenesis } from '../genesis/GenesisConfig.js'
-import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
+import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { devGenesis } from '../genesis/presets.js'
 import { BlockExecutor, type TxSource } from '../vm/BlockExecutor.js'
 import { WorldState } from '../vm/WorldState.js'

@@ -1,4 +1,4 @@
-export * from './DevKeys.js'
+export * from '../chain/DevKeys.js'
 export * from './errors.js'
 export * from './GenesisBuilder.js'
 export * from './GenesisConfig.js'

@@ -1,6 +1,6 @@
 import { bytesToHex } from '../common/bytes.js'
 import { privateKeyToAddress } from '../chain/Seal.js'
-import { DEV_MNEMONIC, deriveKeys } from './DevKeys.js'
+import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import type { GenesisFile } from './GenesisConfig.js'
 import { MULTICALL3_RUNTIME } from './multicall3.js'
 import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from './WorkMarketGenesis.js'

@@ -27,7 +27,7 @@ import { decodeDataset, encodeDataset } from '../compute/data/Dataset.js'
 import { executeJob } from '../compute/execution/JobExecution.js'
 import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
 import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../genesis/AssetRegistryGenesis.js'
-import { DEV_MNEMONIC, deriveKeys } from '../genesis/DevKeys.js'
+import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { ROOT, rpc, rpcRaw, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
 
 const run = promisify(execFile)

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Hex } from 'viem'
 import { bytesToHex } from '../../common/bytes.js'
-import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
+import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { runAssetCli } from '../../test/helpers/assetcli.js'
 import { startInProcessNode, tempDir } from '../../test/helpers/devnode.js'
 

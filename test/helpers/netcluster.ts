@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createTx, type TypedTransaction } from '@ethereumjs/tx'
 import { createChainCommon } from '../../chain/ChainCommon.js'
-import { DEV_MNEMONIC, deriveKeys } from '../../genesis/DevKeys.js'
+import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bytesToHex } from '../../common/bytes.js'
