@@ -1,4 +1,4 @@
-import { privateKeyToAddress } from '../chain/Seal.js'
+import { privateKeyToAddress } from '../chain/Signing.js'
 import { PovError } from '../common/errors.js'
 import { DEV_HD_PATH, DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { AccountsError } from './errors.js'

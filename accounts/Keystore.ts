@@ -11,7 +11,7 @@ import { randomBytes } from '@noble/hashes/utils.js'
 import { bytesToHex, concatBytes, equalBytes, hexToBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { silentLogger } from '../common/logger.js'
-import { privateKeyToAddress } from '../chain/Seal.js'
+import { privateKeyToAddress } from '../chain/Signing.js'
 import { addressKey, parseAddress, toChecksumAddress } from './address.js'
 import { AccountsError, DECRYPT_FAILED } from './errors.js'
 

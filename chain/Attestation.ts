@@ -3,7 +3,7 @@ import { bigintToBytes, concatBytes, equalBytes, u64ToBytes } from '../common/by
 import { ChainError } from './errors.js'
 import { keccak256 } from './keccak.js'
 import { expectBytes, expectList, expectUint } from './rlpFields.js'
-import { recoverDigestSigner, signDigest } from './Seal.js'
+import { recoverDigestSigner, signDigest } from './Signing.js'
 
 /**
  * A validator's finality vote, Casper-FFG style (consensus/Finality.ts): the link from

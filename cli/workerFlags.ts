@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { parseEther } from 'viem'
 import { bytesToHex } from '../common/bytes.js'
-import { privateKeyToAddress } from '../chain/Seal.js'
+import { privateKeyToAddress } from '../chain/Signing.js'
 import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { DEV_CONTROL_ISSUER_INDEX } from '../genesis/presets.js'
 import { checkSamplingPolicy, DEFAULT_SAMPLING_POLICY } from '../compute/verify/SamplingPolicy.js'

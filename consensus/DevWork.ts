@@ -1,6 +1,6 @@
 import { concatBytes, u64ToBytes } from '../common/bytes.js'
 import { keccak256 } from '../chain/keccak.js'
-import { recoverDigestSigner, signDigest } from '../chain/Seal.js'
+import { recoverDigestSigner, signDigest } from '../chain/Signing.js'
 
 const utf8 = (s: string) => new TextEncoder().encode(s)
 

@@ -1,7 +1,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { BlockHeader } from '../chain/Header.js'
-import { publicKeyToAddress } from '../chain/Seal.js'
+import { publicKeyToAddress } from '../chain/Signing.js'
 import { secp } from '../chain/Secp256k1.js'
 import { ecvrfProofToHash, ecvrfProve, ecvrfVerify } from './Ecvrf.js'
 import { vrfInput } from './WeightedLeaderSchedule.js'

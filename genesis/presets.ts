@@ -1,5 +1,5 @@
 import { bytesToHex } from '../common/bytes.js'
-import { privateKeyToAddress } from '../chain/Seal.js'
+import { privateKeyToAddress } from '../chain/Signing.js'
 import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import type { GenesisFile } from './GenesisConfig.js'
 import { MULTICALL3_RUNTIME } from './multicall3.js'

@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { Block } from '../chain/Block.js'
-import { privateKeyToAddress } from '../chain/Seal.js'
+import { privateKeyToAddress } from '../chain/Signing.js'
 import { bytesToHex } from '../common/bytes.js'
 import { LeaderSchedule } from '../consensus/LeaderSchedule.js'
 import { Cluster, clusterGenesis, randomKey } from './helpers/netcluster.js'

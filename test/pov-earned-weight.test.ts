@@ -15,7 +15,7 @@ import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { devGenesis } from '../genesis/presets.js'
 import { devValidatorSetConfig, povGenesisValidators, VALIDATOR_SET_ADDRESS, validatorSetGenesisEntry } from '../genesis/ValidatorSetGenesis.js'
 import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from '../genesis/WorkMarketGenesis.js'
-import { privateKeyToAddress } from '../chain/Seal.js'
+import { privateKeyToAddress } from '../chain/Signing.js'
 import { bytesToHex } from '../common/bytes.js'
 import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
 

@@ -11,7 +11,7 @@ import t from 'tap'
 import { recoverTypedDataAddress } from 'viem'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import { createChainCommon } from '../../chain/ChainCommon.js'
-import { privateKeyToAddress } from '../../chain/Seal.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
 import type { CallRequest } from '../../rpc/RpcBackend.js'
 import {
   AccountManager,

@@ -14,7 +14,7 @@ import {
 } from '../Attestation.js'
 import { ChainError } from '../errors.js'
 import { keccak256 } from '../keccak.js'
-import { privateKeyToAddress } from '../Seal.js'
+import { privateKeyToAddress } from '../Signing.js'
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })

@@ -14,7 +14,8 @@ import {
 } from '../Equivocation.js'
 import { BlockHeader } from '../Header.js'
 import { keccak256 } from '../keccak.js'
-import { privateKeyToAddress, recoverSealer, sealHeader } from '../Seal.js'
+import { recoverSealer, sealHeader } from '../Seal.js'
+import { privateKeyToAddress } from '../Signing.js'
 
 const K1 = new Uint8Array(32).fill(1)
 const A1 = privateKeyToAddress(K1)

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import { signAttestation, type Attestation } from '../../chain/Attestation.js'
 import { BlockHeader } from '../../chain/Header.js'
-import { privateKeyToAddress } from '../../chain/Seal.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
 import { FinalityGadget } from '../FinalityGadget.js'
 
 const CHAIN = 7n

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { BlockHeader, MAX_VRF_PROOF } from '../../chain/Header.js'
-import { privateKeyToAddress, sealHeader } from '../../chain/Seal.js'
+import { sealHeader } from '../../chain/Seal.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
 import { headerVrf, headerVrfViolation } from '../HeaderVrf.js'
 
 const h32 = (n: number) => new Uint8Array(32).fill(n)

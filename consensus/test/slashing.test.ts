@@ -1,6 +1,7 @@
 import t from 'tap'
 import { BlockHeader } from '../../chain/Header.js'
-import { privateKeyToAddress, sealHeader } from '../../chain/Seal.js'
+import { sealHeader } from '../../chain/Seal.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
 import { checkDoubleProduction, checkDoubleVote, checkSurroundVote } from '../SlashingEvidence.js'
 import { finalityVote, signVote, verifyVote, type UnsignedVote } from '../SignedVote.js'
 

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { decodeFunctionResult, type Address, type Hex } from 'viem'
 import { encodeAttestation, signAttestation } from '../../chain/Attestation.js'
-import { privateKeyToAddress } from '../../chain/Seal.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
 import { bytesToHex } from '../../common/bytes.js'
 import { EvidenceKind, genesisJobId, genesisSessionId } from '../ValidatorSetGenesis.js'
 import { CHAIN_ID, ETHER, key, PovHarness, sealedHeader, who } from './validatorsetHarness.js'

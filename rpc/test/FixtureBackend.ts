@@ -7,7 +7,7 @@ import { createChainCommon } from '../../chain/ChainCommon.js'
 import { BlockHeader } from '../../chain/Header.js'
 import { EMPTY_TRIE_ROOT, keccak256 } from '../../chain/keccak.js'
 import { logsBloom, orBloom, type Log, type TxReceipt } from '../../chain/Receipt.js'
-import { publicKeyToAddress } from '../../chain/Seal.js'
+import { publicKeyToAddress } from '../../chain/Signing.js'
 import type {
   BlockRef,
   CallRequest,
