@@ -8,6 +8,7 @@ import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { BackendMarketChain, backendCaller, type MarketChain } from '../client/MarketChain.js'
 import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { AssetRegistryReader, encodeRegistryCall } from './AssetRegistryReader.js'
+import { PollLoop } from '../PollLoop.js'
 import { RegistryLogScanner } from './RegistryLogScanner.js'
 
 /** An open `JobGrantRequested(id, jobId, grantee)`: the job's worker or one of its verifiers. */
@@ -58,9 +59,7 @@ export class JobGrantResponder {
   private readonly log: Logger
   private readonly actions: Counter
   private readonly waitingLogged = new Set<string>()
-  private timer?: NodeJS.Timeout
-  private ticking?: Promise<void>
-  private stopped = false
+  private readonly loop: PollLoop
 
   constructor(
     private readonly opts: JobGrantResponderOptions,
@@ -72,6 +71,7 @@ export class JobGrantResponder {
     this.registry = new AssetRegistryReader(backendCaller(d.backend))
     this.market = new WorkMarketReader(backendCaller(d.backend))
     this.log = d.logger.child({ component: 'job-grant-responder' })
+    this.loop = new PollLoop({ tick: () => this.tick(), intervalMs: opts.pollMs ?? 500, logger: this.log, failMessage: 'job grant tick failed' })
     this.actions = (d.metrics ?? noopMetrics).counter('povchain_asset_job_grants_total', 'Job grant requests this node answered for asset owners, by outcome', ['outcome'])
   }
 
@@ -81,21 +81,11 @@ export class JobGrantResponder {
 
   start(): void {
     this.log.info({ owners: this.owners, from: this.scanner.scannedTo.toString() }, 'answering job grant requests for these owners')
-    const loop = () => {
-      if (this.stopped) return
-      this.ticking = this.tick()
-        .catch((e: Error) => this.log.warn({ err: e.message }, 'job grant tick failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.opts.pollMs ?? 500)
-        })
-    }
-    loop()
+    this.loop.start()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    await this.ticking
+    await this.loop.stop()
     this.scanner.save(true)
   }
 
@@ -118,7 +108,7 @@ export class JobGrantResponder {
     this.scanner.save()
     const keep: PendingRequest[] = []
     for (const p of st.pending) {
-      if (this.stopped) {
+      if (this.loop.stopped) {
         keep.push(p)
         continue
       }

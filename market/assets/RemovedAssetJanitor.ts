@@ -7,6 +7,7 @@ import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { backendCaller } from '../client/MarketChain.js'
 import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { ASSET_ACCESS, AssetRegistryReader } from './AssetRegistryReader.js'
+import { PollLoop } from '../PollLoop.js'
 import { isProtocolBlob } from './ProtocolBlob.js'
 import { RegistryLogScanner } from './RegistryLogScanner.js'
 
@@ -32,9 +33,7 @@ export class RemovedAssetJanitor {
   private readonly market: WorkMarketReader
   private readonly log: Logger
   private readonly dropped: Counter
-  private timer?: NodeJS.Timeout
-  private ticking?: Promise<void>
-  private stopped = false
+  private readonly loop: PollLoop
 
   constructor(
     private readonly opts: { stateFile: string; pollMs?: number },
@@ -52,25 +51,16 @@ export class RemovedAssetJanitor {
     this.registry = new AssetRegistryReader(backendCaller(d.backend))
     this.market = new WorkMarketReader(backendCaller(d.backend))
     this.log = d.logger.child({ component: 'removed-assets' })
+    this.loop = new PollLoop({ tick: () => this.tick(), intervalMs: opts.pollMs ?? 1000, logger: this.log, failMessage: 'removed-asset tick failed' })
     this.dropped = (d.metrics ?? noopMetrics).counter('povchain_asset_blobs_dropped_total', 'Blobs of removed assets this node deleted')
   }
 
   start(): void {
-    const loop = () => {
-      if (this.stopped) return
-      this.ticking = this.tick()
-        .catch((e: Error) => this.log.warn({ err: e.message }, 'removed-asset tick failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.opts.pollMs ?? 1000)
-        })
-    }
-    loop()
+    this.loop.start()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    await this.ticking
+    await this.loop.stop()
     this.scanner.save(true)
   }
 

@@ -11,6 +11,7 @@ import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
 import { encodeMarketCall, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
+import { PollLoop } from '../PollLoop.js'
 import { applyCheat, type WorkerCheat } from './Cheats.js'
 import type { SessionVerifier, SessionVerdict } from './SessionVerifier.js'
 import { VoteBook } from './VoteBook.js'
@@ -65,9 +66,7 @@ export class MarketWorker implements JobSource {
   private readonly verdicts = new Map<string, SessionVerdict>()
   private readonly verifyFailures = new Map<Hex, number>()
   private readonly grantWaitLogged = new Set<Hex>()
-  private timer?: NodeJS.Timeout
-  private ticking?: Promise<void>
-  private stopped = false
+  private readonly loop: PollLoop
   private registered = false
   private readonly counters
 
@@ -89,27 +88,18 @@ export class MarketWorker implements JobSource {
     this.address = opts.address
     this.log = d.logger.child({ component: 'market-worker', worker: opts.address })
     this.votes = new VoteBook(join(opts.stateDir, 'votes.json'))
+    this.loop = new PollLoop({ tick: () => this.tick(), intervalMs: opts.pollMs ?? 250, logger: this.log, failMessage: 'market tick failed' })
     this.counters = d.metrics.counter('povchain_market_actions_total', 'Transactions the node sent to the work market', ['action'])
   }
 
   async start(): Promise<void> {
     await this.ensureRegistered()
     this.d.compute.start(this)
-    const loop = () => {
-      if (this.stopped) return
-      this.ticking = this.tick()
-        .catch((e: Error) => this.log.warn({ err: e.message }, 'market tick failed'))
-        .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(loop, this.opts.pollMs ?? 250)
-        })
-    }
-    loop()
+    this.loop.start()
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer) clearTimeout(this.timer)
-    await this.ticking
+    await this.loop.stop()
     await this.d.compute.stop()
   }
 
@@ -194,7 +184,7 @@ export class MarketWorker implements JobSource {
     try {
       if (outcome.status === 'failed') {
         // Stopped mid-run (shutdown): leave the session assigned; the restarted node runs it again.
-        if (this.stopped || outcome.code === 'COMPUTE_CANCELLED') return
+        if (this.loop.stopped || outcome.code === 'COMPUTE_CANCELLED') return
         this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'session failed; giving it up')
         await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
         return
