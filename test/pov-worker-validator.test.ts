@@ -9,7 +9,6 @@
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeFunctionData, getAddress, parseAbi, type Address, type Hex } from 'viem'
 import { privateKeyToAddress } from '../chain/Signing.js'
@@ -23,7 +22,8 @@ import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from
 import { computeUnits, workloadId } from '../market/client/JobEstimate.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
 import { encodeMarketCall, WorkMarketReader } from '../market/client/WorkMarketReader.js'
-import { ROOT, rpc, tempDir, waitFor } from './helpers/devnode.js'
+import { ROOT, rpc, waitFor } from './helpers/devnode.js'
+import { processGroup } from './helpers/processGroup.js'
 import { planMarketNet, startMarketNode, type MarketNode } from './helpers/marketnet.js'
 
 const ETHER = 10n ** 18n
@@ -39,18 +39,7 @@ interface RpcHeader {
 }
 
 t.test('a worker process earns weight from its job and becomes the fourth validator, sealing blocks that name it', async (t) => {
-  const { dir, cleanup } = tempDir('povchain-worker-validator-')
-  const nodes: MarketNode[] = []
-  t.teardown(async () => {
-    await Promise.all(nodes.map((n) => n.stop()))
-    if (!t.passing())
-      for (const n of nodes) {
-        const file = join(tmpdir(), `povchain-worker-validator-${process.pid}-${n.member.name}.log`)
-        writeFileSync(file, n.output())
-        console.error(`# ${n.member.name}'s log: ${file}`)
-      }
-    cleanup()
-  })
+  const { dir, nodes } = processGroup<MarketNode>(t, 'povchain-worker-validator-')
   // The p2p ports are picked free before the processes start; a parallel test may take one in
   // between (EADDRINUSE): then the whole network is planned again on new ports.
   const setUp = async (attempt: number) => {

@@ -16,8 +16,7 @@
  * failing under POVCHAIN_REQUIRE_DOCKER=1). Every balance adds up to the wei.
  */
 import t, { type Test } from 'tap'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { getAddress, keccak256, toHex, type Address, type Hex } from 'viem'
 import { privateKeyToAddress } from '../chain/Signing.js'
@@ -30,7 +29,8 @@ import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { computeUnits, workloadId } from '../market/client/JobEstimate.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
 import { encodeMarketCall, WorkMarketReader, type MarketSession } from '../market/client/WorkMarketReader.js'
-import { ROOT, rpc, tempDir, waitFor } from './helpers/devnode.js'
+import { ROOT, rpc, waitFor } from './helpers/devnode.js'
+import { processGroup } from './helpers/processGroup.js'
 import { planMarketNet, scrapeCounter, startMarketNode, type MarketNode } from './helpers/marketnet.js'
 import { checkLedger } from './workmarket-ledger.js'
 
@@ -66,20 +66,7 @@ interface Net {
 
 /** Producer and worker up, the worker registered; the verifier is started by the test when it wants. */
 async function network(t: Test, opts: { cheat?: string; runtime?: 'embedded' | 'docker' } = {}): Promise<Net> {
-  const { dir, cleanup } = tempDir('povchain-market-multinode-')
-  const nodes: MarketNode[] = []
-  t.teardown(async () => {
-    await Promise.all(nodes.map((n) => n.stop()))
-    // On failure keep each process's log where CI output can point to it.
-    if (!t.passing()) {
-      for (const n of nodes) {
-        const file = join(tmpdir(), `povchain-multinode-${process.pid}-${n.member.name}.log`)
-        writeFileSync(file, n.output())
-        console.error(`# ${n.member.name}'s log: ${file}`)
-      }
-    }
-    cleanup()
-  })
+  const { dir, nodes } = processGroup<MarketNode>(t, 'povchain-market-multinode-')
   const plan = await planMarketNet(dir, ['producer', 'worker', 'verifier'])
   const t0 = Date.now()
   // Started together: the multiaddrs are fixed by the plan (the worker dials until the producer listens).

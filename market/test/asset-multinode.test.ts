@@ -12,7 +12,6 @@
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { contentHash } from '../../compute/ContentHash.js'
@@ -21,23 +20,13 @@ import { irisDataset } from '../../compute/data/IrisDataset.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
-import { ROOT, rpc, tempDir, waitFor } from '../../test/helpers/devnode.js'
+import { ROOT, rpc, waitFor } from '../../test/helpers/devnode.js'
 import { assetCli, memberKeyFile } from '../../test/helpers/assetcli.js'
+import { processGroup } from '../../test/helpers/processGroup.js'
 import { planMarketNet, startMarketNode, type MarketNode } from '../../test/helpers/marketnet.js'
 
 t.test('closed dataset across processes: job grant from the owner node, worker and remote verifier decrypt', async (t) => {
-  const { dir, cleanup } = tempDir('povchain-asset-multinode-')
-  const nodes: MarketNode[] = []
-  t.teardown(async () => {
-    await Promise.all(nodes.map((n) => n.stop()))
-    if (!t.passing())
-      for (const n of nodes) {
-        const file = join(tmpdir(), `povchain-asset-multinode-${process.pid}-${n.member.name}.log`)
-        writeFileSync(file, n.output())
-        console.error(`# ${n.member.name}'s log: ${file}`)
-      }
-    cleanup()
-  })
+  const { dir, nodes } = processGroup<MarketNode>(t, 'povchain-asset-multinode-')
   const plan = await planMarketNet(dir, ['owner', 'worker', 'verifier'])
   const ownerM = plan.members.owner!
   const ownerUp = startMarketNode(plan, 'owner', { args: ['--unlock', ownerM.address, '--assets.answer-grants', ownerM.address] }).then((n) => (nodes.push(n), n))

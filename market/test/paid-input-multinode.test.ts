@@ -11,30 +11,19 @@
  */
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Hex } from 'viem'
 import { contentHash } from '../../compute/ContentHash.js'
 import { encodeDataset } from '../../compute/data/Dataset.js'
 import { irisDataset } from '../../compute/data/IrisDataset.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
-import { ROOT, rpc, rpcRaw, tempDir, waitFor } from '../../test/helpers/devnode.js'
+import { ROOT, rpc, rpcRaw, waitFor } from '../../test/helpers/devnode.js'
 import { assetCli, memberKeyFile } from '../../test/helpers/assetcli.js'
+import { processGroup } from '../../test/helpers/processGroup.js'
 import { planMarketNet, scrapeCounter, startMarketNode, type MarketNode } from '../../test/helpers/marketnet.js'
 
 t.test('a paid dataset reaches the worker and the remote verifier over p2p with signed requests', async (t) => {
-  const { dir, cleanup } = tempDir('povchain-paid-input-')
-  const nodes: MarketNode[] = []
-  t.teardown(async () => {
-    await Promise.all(nodes.map((n) => n.stop()))
-    if (!t.passing())
-      for (const n of nodes) {
-        const file = join(tmpdir(), `povchain-paid-input-${process.pid}-${n.member.name}.log`)
-        writeFileSync(file, n.output())
-        console.error(`# ${n.member.name}'s log: ${file}`)
-      }
-    cleanup()
-  })
+  const { dir, nodes } = processGroup<MarketNode>(t, 'povchain-paid-input-')
   const plan = await planMarketNet(dir, ['owner', 'worker', 'verifier'])
   const ownerM = plan.members.owner!
   const [owner, worker] = await Promise.all([
