@@ -5,7 +5,7 @@ import { GenesisError } from './errors.js'
 /**
  * The WorkMarket system contract at genesis: its fixed address, its constructor parameters and
  * their ABI encoding for `config.systemContracts.WorkMarket.args`. The contract's Config struct
- * is documented field by field in genesis/contracts/WorkMarket.sol and node/worker/README.md.
+ * is documented field by field in genesis/contracts/WorkMarket.sol and market/worker/README.md.
  */
 export const WORK_MARKET_ADDRESS: Address = '0x0000000000000000000000000000000000000B00'
 

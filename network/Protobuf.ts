@@ -285,7 +285,7 @@ export const ReceiptsResponse = codec<{ receipts: Uint8Array[] }>(
 )
 
 /**
- * Who asks for a blob (BlobRequest.requester): a signed blob request as node/assets/DownloadAuth.ts
+ * Who asks for a blob (BlobRequest.requester): a signed blob request as market/assets/DownloadAuth.ts
  * defines it, without the hash (the request's). The network checks its shape only; the serving
  * node checks the signature and decides.
  */

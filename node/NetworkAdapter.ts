@@ -133,7 +133,7 @@ export class NetworkAdapter implements ChainAccess {
 }
 
 /**
- * Who may have a blob, by the signed request a peer sent with it (node/assets/BlobAccessPolicy.ts,
+ * Who may have a blob, by the signed request a peer sent with it (market/assets/BlobAccessPolicy.ts,
  * through AssetNodeService.decidePeerRead). May throw ASSET_DOWNLOAD_AUTH for a request that does
  * not verify.
  */

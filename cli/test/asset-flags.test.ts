@@ -1,5 +1,5 @@
 /**
- * `povchain node --assets.*` flags map one-to-one onto AssetNodeConfig (node/assets/assetFlags.ts),
+ * `povchain node --assets.*` flags map one-to-one onto AssetNodeConfig (cli/assetFlags.ts),
  * and a real node process wires them: the responder runs, a paid blob is refused to anonymous reads.
  */
 import t from 'tap'

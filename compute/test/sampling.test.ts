@@ -5,7 +5,7 @@
  *  - samplesFor honours the spec's samples, its own target and the verifier's floor, within m;
  *  - the real sampler (sampleSegments over fresh randomness) catches a worker that forged k of m
  *    segments as often as detectionProbability says, at the count the policy picks;
- *  - the detection table in node/worker/README.md is what the formula gives;
+ *  - the detection table in market/worker/README.md is what the formula gives;
  *  - spec validation of verification.confidence / verification.faultFraction.
  */
 import t from 'tap'
@@ -106,8 +106,8 @@ t.test('the sampler catches a worker that fakes k of m segments as often as the 
   t.ok(checked > 40, `${checked} random (m, k, policy) cases checked against 600 draws each`)
 })
 
-t.test("node/worker/README.md's detection table is what the formula gives", async (t) => {
-  const readme = readFileSync(join(ROOT, 'node/worker/README.md'), 'utf8')
+t.test("market/worker/README.md's detection table is what the formula gives", async (t) => {
+  const readme = readFileSync(join(ROOT, 'market/worker/README.md'), 'utf8')
   const header = /^\| forged of (\d+) \|((?: s = \d+ \|)+)$/m.exec(readme)
   t.ok(header, 'the README has the detection table')
   if (!header) return

@@ -18,7 +18,7 @@ export interface SamplingPolicy {
  * The worker node's default floor (`--worker.verify-confidence`, `--worker.verify-fault-fraction`):
  * catch a worker that forged a quarter of the work 95 % of the time. On Iris (20 segments) that is
  * 9 re-executed segments; a single forged segment of 20 is then caught 45 % of the time (the
- * table in node/worker/README.md), while forging it saves the cheater only 5 % of the work.
+ * table in market/worker/README.md), while forging it saves the cheater only 5 % of the work.
  */
 export const DEFAULT_SAMPLING_POLICY: Readonly<SamplingPolicy> = Object.freeze({ confidence: 0.95, faultFraction: 0.25 })
 

@@ -172,7 +172,7 @@ export class AssetClient {
   }
 
   /**
-   * A signed blob request for `hash` (node/assets/DownloadAuth.ts): with the local key, or
+   * A signed blob request for `hash` (market/assets/DownloadAuth.ts): with the local key, or
    * through the node's eth_sign for a node-unlocked account.
    */
   async signBlobRequest(hash: Hex, jobId?: Hex): Promise<BlobRequestJson> {

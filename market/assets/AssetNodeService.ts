@@ -18,7 +18,7 @@ import { blobRequestFromJson, type SignedBlobRequest } from './DownloadAuth.js'
 import { JobGrantResponder } from './JobGrantResponder.js'
 import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
 
-/** `povchain node --assets.*`: the marketplace's node side. One field per flag (node/cli.ts). */
+/** `povchain node --assets.*`: the marketplace's node side. One field per flag (cli/cli.ts). */
 export interface AssetNodeConfig {
   /**
    * --assets.answer-grants [addresses]: answer job grant requests (of jobs' workers and verifiers)

@@ -130,7 +130,7 @@ const address = (v: unknown, what: string): Address => {
 export function marketRpcMethods(d: {
   market: WorkMarketReader
   blobs: BlobStore
-  /** Who may read which blob (node/assets/AssetNodeService.ts): throws when this read is refused. */
+  /** Who may read which blob (market/assets/AssetNodeService.ts): throws when this read is refused. */
   blobAccess?: { checkRpcRead(hash: Hex, length: number, auth: unknown): Promise<void> }
 }): Record<string, Method> {
   const { market, blobs } = d
@@ -181,7 +181,7 @@ export function marketRpcMethods(d: {
     },
     /**
      * pov_getBlob(hash, offset?, length?, auth?): {total, data} of a blob this node holds, or null.
-     * A paid asset's blob needs `auth`, a signed blob request (node/assets/DownloadAuth.ts).
+     * A paid asset's blob needs `auth`, a signed blob request (market/assets/DownloadAuth.ts).
      */
     pov_getBlob: async ([h, offset, length, auth]) => {
       const hash = hash32(h, 'hash')

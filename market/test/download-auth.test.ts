@@ -1,5 +1,5 @@
 /**
- * Signed blob requests (node/assets/DownloadAuth.ts): a request signed by the requester's key
+ * Signed blob requests (market/assets/DownloadAuth.ts): a request signed by the requester's key
  * proves its account for one blob on one chain until its expiry; any tampering with any field or
  * the signature fails, as do other chains, other blobs, expired requests and requests valid for
  * too long. Seeded fast-check properties; the JSON form round trips.

@@ -2,7 +2,7 @@
  * A paid asset's blob over the libp2p blob_by_hash protocol, between a real in-process --dev node
  * (LevelDB, the real EVM and AssetRegistry, libp2p on 127.0.0.1) and real libp2p peers of the same
  * chain (test/helpers/netcluster.ts's startRogue). The node decides with its access policy
- * (node/assets/BlobAccessPolicy.ts) for the signed requester a request carries:
+ * (market/assets/BlobAccessPolicy.ts) for the signed requester a request carries:
  * - a payer's signed request gets the blob (two chunks, the request sent with each), so does the
  *   owner's; the worker side's BlobFetcher signs when asked to and still checks the hash;
  * - an unsigned request, an unpaid account's, an expired one, one signed for another chain or

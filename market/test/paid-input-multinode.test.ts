@@ -3,9 +3,9 @@
  * test/helpers/marketnet.ts): only the owner's node holds it, and the owner's node runs no
  * worker, so its JSON-RPC is no blob source of the others — the worker and the verifier can get
  * the dataset only over blob_by_hash, with a request signed by the identity they work as and
- * naming the job (node/worker/JobAssetInputs → BlobFetcher → the network's requester field). The
+ * naming the job (market/worker/JobAssetInputs → BlobFetcher → the network's requester field). The
  * owner's node (or the worker's, once it holds a copy) serves it because the requester is the
- * job's worker or verifier (node/assets/BlobAccessPolicy.ts); the job is accepted, and the
+ * job's worker or verifier (market/assets/BlobAccessPolicy.ts); the job is accepted, and the
  * worker's and the verifier's /metrics show p2p fetches and none over RPC. (Before blob_by_hash
  * carried a requester, no peer would serve it and the worker had no source at all.)
  */

@@ -18,13 +18,13 @@ export interface RemoteBlobSource {
   readonly kind: 'p2p' | 'rpc'
   /**
    * The bytes, or undefined when the source does not hold the blob (or will not serve it). The
-   * caller checks the hash. `auth` signs a request for a paid asset's blob (node/assets/DownloadAuth.ts),
+   * caller checks the hash. `auth` signs a request for a paid asset's blob (market/assets/DownloadAuth.ts),
    * which both transports carry (pov_getBlob's 4th parameter, blob_by_hash's requester).
    */
   fetch(hash: Hex, maxBytes: number, auth?: BlobAuth): Promise<Uint8Array | undefined>
 }
 
-/** Makes a fresh signed blob request for `hash` (JSON form of node/assets/DownloadAuth.ts's SignedBlobRequest). */
+/** Makes a fresh signed blob request for `hash` (JSON form of market/assets/DownloadAuth.ts's SignedBlobRequest). */
 export type BlobAuth = (hash: Hex) => Promise<object>
 
 /**

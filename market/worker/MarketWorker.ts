@@ -79,7 +79,7 @@ export class MarketWorker implements JobSource {
       sessions: SessionStore
       compute: ComputeWorker
       verifier: SessionVerifier
-      /** Marks work-market blobs this identity produced, so no asset claim gates them (node/assets/BlobAccessPolicy.ts). */
+      /** Marks work-market blobs this identity produced, so no asset claim gates them (market/assets/BlobAccessPolicy.ts). */
       protectBlobs?: (hashes: string[]) => void
       logger: Logger
       metrics: Metrics

@@ -26,7 +26,7 @@ import { awaitNetworkReady } from './NetworkReadiness.js'
 import { PendingTxRebroadcaster } from './PendingTxRebroadcaster.js'
 import { SessionVerifier } from './SessionVerifier.js'
 
-/** `povchain node --worker …`: one field per flag (see node/cli.ts). */
+/** `povchain node --worker …`: one field per flag (see cli/cli.ts). */
 export interface WorkerConfig {
   /** --worker.account: the identities this node works and verifies with (unlocked accounts). */
   accounts: string[]

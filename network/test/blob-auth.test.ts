@@ -1,7 +1,7 @@
 /**
  * blob_by_hash's requester field at the network layer, between two real libp2p nodes on
  * 127.0.0.1 (network/ alone: a one-block chain, a BlobProvider that serves a gated blob to one
- * account's secp256k1 signature — node/'s real policy is tested in node/test/paid-blob-p2p.test.ts):
+ * account's secp256k1 signature — the real policy is tested in market/test/paid-blob-p2p.test.ts):
  * - the requester reaches the provider exactly as sent, with the asking peer; a request without
  *   one (the bytes older nodes send) still gets an ungated blob;
  * - a refusal is answered FORBIDDEN with the provider's reason for a signed request, UNAVAILABLE

@@ -85,7 +85,7 @@ export interface NodeProcess {
 
 /**
  * Starts `povchain node --dev` as a child process from source (node --import tsx
- * node/cli.ts) on 127.0.0.1 with OS-chosen ports, and waits until it serves JSON-RPC.
+ * cli/cli.ts) on 127.0.0.1 with OS-chosen ports, and waits until it serves JSON-RPC.
  * The URLs are read from the node's startup log line, so keep the log level at info.
  */
 export async function startNodeProcess(opts: {

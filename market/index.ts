@@ -1,0 +1,17 @@
+// The work market and the marketplace of models and datasets, over the system contracts
+// (WorkMarket, AssetRegistry): what node/ composes and cli/ drives.
+export * from './PollLoop.js'
+export * from './client/JobError.js'
+export * from './client/JobEstimate.js'
+export * from './client/MarketChain.js'
+export * from './client/RpcMarketChain.js'
+export * from './client/WorkMarketReader.js'
+export * from './client/MarketRpcMethods.js'
+export * from './worker/WorkerService.js'
+export * from './assets/AssetError.js'
+export * from './assets/AssetRegistryReader.js'
+export * from './assets/AssetClient.js'
+export * from './assets/AssetNodeService.js'
+export * from './assets/AssetRpcMethods.js'
+export * from './assets/BlobAccessPolicy.js'
+export * from './assets/DownloadAuth.js'
