@@ -1,7 +1,7 @@
 import { bytesToHex, concatBytes, equalBytes } from '../common/bytes.js'
 import type { BlockHeader } from '../chain/Header.js'
 import { keccak256 } from '../chain/keccak.js'
-import type { BlockPlan, ConsensusEngine, Producer, SystemCall } from './ConsensusEngine.js'
+import type { BlockPlan, ConsensusEngine, EpochSet, Producer, SystemCall } from './ConsensusEngine.js'
 import { DEV_JOB_ID, DEV_WORKLOAD_ID, devSessionId, devVrf, devVrfSigner } from './DevWork.js'
 import { ConsensusError } from './errors.js'
 import type { LeaderSchedule } from './LeaderSchedule.js'
@@ -92,5 +92,10 @@ export class AuthorityEngine implements ConsensusEngine {
 
   async validatorsFor(): Promise<WeightedValidator[]> {
     return this.schedule.producers.map((address) => ({ address, weight: 1n }))
+  }
+
+  /** One fixed set for every epoch and branch. */
+  async validatorSet(_parent: BlockHeader, slot: bigint): Promise<EpochSet> {
+    return { key: 'authority', epoch: this.epochOf(slot), validators: await this.validatorsFor() }
   }
 }

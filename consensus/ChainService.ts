@@ -11,9 +11,9 @@ import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
 import type { BlockExecutor, ExecutionEnv, TxSource } from '../vm/BlockExecutor.js'
 import type { WorldState } from '../vm/WorldState.js'
-import type { ConsensusEngine, Producer, SystemCall } from './ConsensusEngine.js'
+import type { ConsensusEngine, EpochSet, Producer, SystemCall } from './ConsensusEngine.js'
 import { ConsensusError } from './errors.js'
-import { FinalityGadget } from './FinalityGadget.js'
+import { FinalityGadget, type VoteVerdict } from './FinalityGadget.js'
 import type { HeaderValidator } from './HeaderValidator.js'
 
 /** What the chain needs of the transaction pool (chain/txpool implements it). */
@@ -63,8 +63,8 @@ export class ChainService {
   private readonly m
   /** Finality and the votes of every validator; set by `init()`. */
   finality!: FinalityGadget
-  /** Blocks sealed by their slot's leader (fork choice prefers them on ties). */
-  private readonly inTurn = new Set<string>()
+  /** Blocks sealed by their slot's leader, with their heights (fork choice prefers them on ties; pruned below finality). */
+  private readonly inTurn = new Map<string, bigint>()
 
   constructor(
     private readonly timing: ChainTiming,
@@ -103,7 +103,7 @@ export class ChainService {
    * canonical blocks above it are replayed with the votes their headers carry.
    */
   async init(): Promise<void> {
-    const { store, engine } = this.deps
+    const { store } = this.deps
     const rootHash = store.finalized() ?? this.deps.genesisHash
     const root = (await store.getHeader(rootHash)) ?? (await store.canonicalHeader(0n))!
     this.finality = new FinalityGadget(this.deps.chainId, { hash: root.hash(), height: root.number })
@@ -114,9 +114,7 @@ export class ChainService {
     for (let n = root.number + 1n; n <= head.number; n++) {
       const h = await store.canonicalHeader(n)
       if (!h) break
-      const epoch = engine.epochOf(h.slot)
-      if (!this.finality.hasEpoch(epoch)) this.finality.setEpochWeights(epoch, await engine.validatorsFor(parent, h.slot))
-      this.finality.addBlock(h, epoch)
+      this.finality.addBlock(h, (await this.setsOf(parent, h.slot)).map((s) => s.key))
       parent = h
     }
     this.m.finalized.set(Number(this.finality.finalized.height))
@@ -125,6 +123,11 @@ export class ChainService {
 
   head(): BlockHeader {
     return this.deps.store.head()
+  }
+
+  /** What the bookkeeping holds (tests check that it stays flat over long runs). */
+  memory(): Record<string, number> {
+    return { ...this.finality.size(), inTurn: this.inTurn.size, sealedBySlot: this.sealedBySlot.size }
   }
 
   onNewHead(l: HeadListener): () => void {
@@ -187,10 +190,26 @@ export class ChainService {
     return timestamp <= g ? 0n : (timestamp - g) / BigInt(this.timing.slotSeconds)
   }
 
-  private async epochValidators(parent: BlockHeader, slot: bigint) {
-    const vs = await this.deps.engine.validatorsFor(parent, slot)
-    this.finality.setEpochWeights(this.deps.engine.epochOf(slot), vs)
-    return vs
+  /**
+   * The sets a block at `slot` on `parent` answers to for finality: its epoch's, then the
+   * previous epoch's on the same branch (a link must win both: Finality.ts). Registers their
+   * weights with the finality gadget.
+   */
+  private async setsOf(parent: BlockHeader, slot: bigint): Promise<EpochSet[]> {
+    const { engine } = this.deps
+    const own = await engine.validatorSet(parent, slot)
+    const sets = [own]
+    if (own.epoch > 0n) {
+      const prev = await engine.validatorSet(parent, (own.epoch - 1n) * engine.slotsPerEpoch)
+      if (prev.key !== own.key) sets.push(prev)
+    }
+    for (const s of sets) this.finality.setWeights(s.key, s.validators)
+    return sets
+  }
+
+  /** Who may vote for `h` (members of its sets), as every node computes it from `h`'s branch. */
+  private async votersOf(h: BlockHeader): Promise<EpochSet['validators']> {
+    return h.number === 0n ? [] : (await this.setsOf(h, h.slot)).flatMap((s) => s.validators)
   }
 
   /**
@@ -224,9 +243,9 @@ export class ChainService {
       const { engine } = this.deps
       const finalizedBound = this.receiptBound(parent.number + 1n, this.finality.finalized.height)
       const plan = await engine.plan(producer, parent, slot, finalizedBound)
-      const parentValidators = parent.number === 0n ? [] : await this.epochValidators(parent, parent.slot).catch(() => [])
-      await this.epochValidators(parent, slot)
-      const attestations = parent.number === 0n ? [] : this.finality.attestationsFor(parent.hash(), parentValidators)
+      const parentVoters = await this.votersOf(parent).catch(() => [])
+      const sets = (await this.setsOf(parent, slot)).map((s) => s.key)
+      const attestations = parent.number === 0n ? [] : this.finality.attestationsFor(parent.hash(), parentVoters)
       const baseFeePerGas = nextBaseFee(parent)
       const env: ExecutionEnv = {
         number: parent.number + 1n,
@@ -263,9 +282,9 @@ export class ChainService {
         seal: new Uint8Array(0),
       })
       const block = new Block(sealHeader(unsealed, producer.key), executed.transactions)
-      if ((await engine.rank(block.header, parent)) === 0) this.inTurn.add(bytesToHex(block.hash()))
+      if ((await engine.rank(block.header, parent)) === 0) this.inTurn.set(bytesToHex(block.hash()), block.number)
       this.noteSealed(block.header)
-      await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'local', true)
+      await this.commit(block, sets, executed.receipts, executed.stateOps, executed.stateKeys, 'local', true)
       return block
     })
   }
@@ -276,25 +295,38 @@ export class ChainService {
     return finalized < byDepth ? finalized : byDepth
   }
 
+  /**
+   * Everything a block must pass before its body is executed: the header alone (seal, clock),
+   * against its parent, the engine's rules (slot, producer and backup delay, VRF, mix, work
+   * receipt — all read from the parent's branch), finality and the header's votes. Gossip
+   * runs it before relaying a block; import runs it before executing one. Returns the system
+   * calls the block's execution runs and the sets it answers to. Pure in the block and its
+   * ancestors (and the clock, which only defers a block until its slot has started).
+   */
+  async verifyHeader(h: BlockHeader, parent: BlockHeader, nowSeconds: number): Promise<{ systemCalls: SystemCall[]; rank: number | undefined; sets: string[] }> {
+    const { validator, engine } = this.deps
+    validator.validateAlone(h, nowSeconds)
+    validator.validateAgainstParent(h, parent)
+    if (!this.finality.allowed(parent.hash()))
+      throw new ConsensusError('CONFLICTS_FINALIZED', `block ${h.number} does not descend from the finalized block ${this.finality.finalized.height}`)
+    const systemCalls: SystemCall[] = await engine.verify(h, parent, h.number - RECEIPT_DEPTH)
+    const rank = await engine.rank(h, parent)
+    if (parent.number === 0n && h.attestations.length > 0) throw new ConsensusError('BAD_ATTESTATION', 'block 1 cannot carry attestations for genesis')
+    this.finality.checkHeaderAttestations(h, parent, await this.votersOf(parent))
+    const sets = (await this.setsOf(parent, h.slot)).map((s) => s.key)
+    return { systemCalls, rank, sets }
+  }
+
   /** Validates, executes and stores a block from a peer or a test; returns where it went. */
-  importBlock(block: Block, nowSeconds = Math.floor(Date.now() / 1000)): Promise<'head' | 'side' | 'known'> {
+  importBlock(block: Block, nowSeconds = Date.now() / 1000): Promise<'head' | 'side' | 'known'> {
     return this.serialize(async () => {
-      const { store, validator, executor, engine } = this.deps
+      const { store, executor, validator } = this.deps
       const h = block.header
       if (await store.getHeader(h.hash())) return 'known'
       const parent = await store.getHeader(h.parentHash)
       try {
         if (!parent) throw new ConsensusError('UNKNOWN_PARENT', `block ${h.number}: parent ${bytesToHex(h.parentHash)} is unknown`)
-        validator.validateAlone(h, nowSeconds)
-        validator.validateAgainstParent(h, parent)
-        if (!this.finality.allowed(parent.hash()))
-          throw new ConsensusError('CONFLICTS_FINALIZED', `block ${h.number} does not descend from the finalized block ${this.finality.finalized.height}`)
-        const systemCalls: SystemCall[] = await engine.verify(h, parent, h.number - RECEIPT_DEPTH)
-        const rank = await engine.rank(h, parent)
-        const parentValidators = parent.number === 0n ? [] : await this.epochValidators(parent, parent.slot)
-        if (parent.number === 0n && h.attestations.length > 0) throw new ConsensusError('BAD_ATTESTATION', 'block 1 cannot carry attestations for genesis')
-        this.finality.checkHeaderAttestations(h, parent, parentValidators)
-        await this.epochValidators(parent, h.slot)
+        const { systemCalls, rank, sets } = await this.verifyHeader(h, parent, nowSeconds)
         const env: ExecutionEnv = {
           number: h.number,
           timestamp: h.timestamp,
@@ -311,9 +343,9 @@ export class ChainService {
           this.deps.state.invalidateHead()
           throw e
         }
-        if (rank === 0) this.inTurn.add(bytesToHex(h.hash()))
+        if (rank === 0) this.inTurn.set(bytesToHex(h.hash()), h.number)
         this.noteSealed(h)
-        const madeHead = await this.commit(block, executed.receipts, executed.stateOps, executed.stateKeys, 'import')
+        const madeHead = await this.commit(block, sets, executed.receipts, executed.stateOps, executed.stateKeys, 'import')
         return madeHead ? 'head' : 'side'
       } catch (e) {
         const code = (e as { code?: string }).code
@@ -327,22 +359,23 @@ export class ChainService {
 
   /**
    * A vote from the network or from this node's attester. Counts it toward finality, keeps it
-   * for the next header, and moves the head if justification changed fork choice. Returns
-   * false for a vote whose signature does not match its validator.
+   * for the next header, and moves the head if justification changed fork choice. The verdict
+   * is the gossip one (FinalityGadget.addAttestation): 'reject' for a bad signature or a
+   * voter outside the target's sets, 'ignore' for a vote that can never count here.
    */
-  addAttestation(a: Attestation): Promise<boolean> {
+  addAttestation(a: Attestation): Promise<VoteVerdict> {
     return this.serialize(async () => {
       const before = this.finality.finalized.height
       const justifiedBefore = this.finality.justified.height
-      const ok = this.finality.addAttestation(a)
-      this.m.votes.inc({ result: ok ? 'valid' : 'invalid' })
-      if (!ok) return false
+      const verdict = this.finality.addAttestation(a)
+      this.m.votes.inc({ result: verdict === 'accept' ? 'valid' : verdict === 'reject' ? 'invalid' : 'ignored' })
+      if (verdict !== 'accept') return verdict
       if (this.finality.finalized.height !== before || this.finality.justified.height !== justifiedBefore) {
         await this.persistFinality()
         const best = this.chooseHead()
         if (!equalBytes(best, this.head().hash())) await this.moveHead(best)
       }
-      return true
+      return verdict
     })
   }
 
@@ -371,6 +404,8 @@ export class ChainService {
     const f = this.finality.finalized
     this.m.finalized.set(Number(f.height))
     if (prev && equalBytes(prev, f.hash)) return
+    // Below the finalized block no tie is ever broken again.
+    for (const [hash, height] of this.inTurn) if (height < f.height) this.inTurn.delete(hash)
     void this.deps.store.getHeader(f.hash).then((h) => {
       if (!h) return
       for (const l of this.finalityListeners) {
@@ -392,6 +427,7 @@ export class ChainService {
 
   private async commit(
     block: Block,
+    sets: readonly string[],
     receipts: TxReceipt[],
     stateOps: import('../chain/Database.js').DbOp[],
     stateKeys: string[],
@@ -400,7 +436,7 @@ export class ChainService {
   ): Promise<boolean> {
     const { store, state } = this.deps
     const prevFinalized = store.finalized()
-    this.finality.addBlock(block.header, this.deps.engine.epochOf(block.header.slot))
+    this.finality.addBlock(block.header, sets)
     const best = forceHead ? block.hash() : this.chooseHead()
     const makeHead = equalBytes(best, block.hash())
     let change: CanonicalChange

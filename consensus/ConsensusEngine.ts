@@ -24,6 +24,17 @@ export interface WorkFields {
   vrfProof: Uint8Array
 }
 
+/**
+ * The validators of one epoch on one branch. `key` names the set: two blocks with the same key
+ * have the same set on every node (Proof of Value keys it by epoch and anchor block), so
+ * finality can count votes per set rather than per epoch number.
+ */
+export interface EpochSet {
+  key: string
+  epoch: bigint
+  validators: WeightedValidator[]
+}
+
 export interface BlockPlan {
   fields: WorkFields
   systemCalls: SystemCall[]
@@ -54,4 +65,6 @@ export interface ConsensusEngine {
   ranking(parent: BlockHeader, slot: bigint): Promise<Uint8Array[]>
   /** The validators (with weights) of the epoch that `slot` falls in, on the branch of `parent`. */
   validatorsFor(parent: BlockHeader, slot: bigint): Promise<WeightedValidator[]>
+  /** The same set with the key that names it (see EpochSet). */
+  validatorSet(parent: BlockHeader, slot: bigint): Promise<EpochSet>
 }

@@ -6,8 +6,12 @@ import { ConsensusError } from './errors.js'
  *
  * - A vote is a validator's signed link source → target: `target` is the head it sees,
  *   `source` the highest justified ancestor of that head in its view.
- * - Genesis is justified. A block T is **justified** when validators holding more than 2/3 of
- *   the weight of T's epoch voted one link S → T whose source S is a justified ancestor of T.
+ * - Genesis is justified. A block T is **justified** when one link S → T, whose source S is a
+ *   justified ancestor of T, was voted by more than 2/3 of the weight of *each* set T names:
+ *   the set of T's epoch and the set of the epoch before it on T's branch. Sets change every
+ *   epoch (weights decay, receipts arrive); asking both the outgoing and the incoming set
+ *   keeps two supermajorities of consecutive epochs intersecting in more than 1/3 of a set,
+ *   which is what the argument below needs (consensus/README.md, "Finality across sets").
  * - A justified block S whose direct child C (height S+1) is justified through the link S → C
  *   is **final**. (That is the issue's "a justified block with a justified child"; requiring
  *   the link to come from S is what makes the proof go through.)
@@ -26,7 +30,8 @@ export interface FinalityBlock {
   hash: string
   parent: string
   height: bigint
-  epoch: bigint
+  /** Keys of the validator sets whose supermajority a link to this block needs (its epoch's, then the previous epoch's). */
+  sets: readonly string[]
 }
 
 export interface Vote {
@@ -37,13 +42,14 @@ export interface Vote {
   targetHeight: bigint
 }
 
-export type WeightsOf = (epoch: bigint) => ReadonlyMap<string, bigint>
+export type WeightsOf = (setKey: string) => ReadonlyMap<string, bigint>
 
 interface Link {
   source: string
   target: string
   voters: Set<string>
-  weight: bigint
+  /** Voted weight per set the target names. */
+  weight: Map<string, bigint>
   supermajority: boolean
 }
 
@@ -64,7 +70,7 @@ export class FinalityTracker {
     genesis: { hash: string; height?: bigint },
     private readonly weightsOf: WeightsOf,
   ) {
-    const g: FinalityBlock = { hash: genesis.hash, parent: '', height: genesis.height ?? 0n, epoch: 0n }
+    const g: FinalityBlock = { hash: genesis.hash, parent: '', height: genesis.height ?? 0n, sets: [] }
     this.blocks.set(g.hash, g)
     this.justifiedSet.add(g.hash)
     this.finalizedHash = g.hash
@@ -129,12 +135,11 @@ export class FinalityTracker {
     // A known block's ancestors are all known: an unknown source is no ancestor of the target.
     if (!s) return false
     if (t.height !== v.targetHeight || s.height !== v.sourceHeight || !this.isAncestor(v.source, v.target)) return false
-    const weight = this.weightsOf(t.epoch).get(v.validator)
-    if (!weight) return false
+    if (!this.isMember(t, v.validator)) return false
     const key = `${v.source}>${v.target}`
     let link = this.links.get(key)
     if (!link) {
-      link = { source: v.source, target: v.target, voters: new Set(), weight: 0n, supermajority: false }
+      link = { source: v.source, target: v.target, voters: new Set(), weight: new Map(), supermajority: false }
       this.links.set(key, link)
       const bySource = this.linksBySource.get(v.source)
       if (bySource) bySource.push(link)
@@ -142,15 +147,33 @@ export class FinalityTracker {
     }
     if (link.voters.has(v.validator)) return true
     link.voters.add(v.validator)
-    link.weight += weight
+    for (const set of t.sets) {
+      const w = this.weightsOf(set).get(v.validator)
+      if (w) link.weight.set(set, (link.weight.get(set) ?? 0n) + w)
+    }
     this.check(link)
     return true
   }
 
-  private totalWeight(epoch: bigint): bigint {
+  /** True if `validator` has weight in a set that `b` names (only then does its vote count). */
+  isMember(b: FinalityBlock, validator: string): boolean {
+    return b.sets.some((set) => (this.weightsOf(set).get(validator) ?? 0n) > 0n)
+  }
+
+  private totalWeight(set: string): bigint {
     let sum = 0n
-    for (const w of this.weightsOf(epoch).values()) sum += w
+    for (const w of this.weightsOf(set).values()) sum += w
     return sum
+  }
+
+  /** More than 2/3 of every set the target names (an empty set never justifies). */
+  private isSupermajority(link: Link, target: FinalityBlock): boolean {
+    if (target.sets.length === 0) return false
+    for (const set of target.sets) {
+      const total = this.totalWeight(set)
+      if (total === 0n || 3n * (link.weight.get(set) ?? 0n) <= 2n * total) return false
+    }
+    return true
   }
 
   private check(first: Link): void {
@@ -158,8 +181,8 @@ export class FinalityTracker {
     while (work.length > 0) {
       const link = work.pop()!
       if (link.supermajority || !this.justifiedSet.has(link.source)) continue
-      const target = this.blocks.get(link.target)!
-      if (3n * link.weight <= 2n * this.totalWeight(target.epoch)) continue
+      const target = this.blocks.get(link.target)
+      if (!target || !this.isSupermajority(link, target)) continue
       link.supermajority = true
       const source = this.blocks.get(link.source)!
       if (target.height === source.height + 1n) this.finalize(source)
@@ -179,9 +202,39 @@ export class FinalityTracker {
     }
     if (!this.isAncestor(this.finalizedHash, b.hash)) {
       this.conflicts.push({ finalized: this.finalizedHash, refused: b.hash })
+      if (this.conflicts.length > 64) this.conflicts.shift()
       return
     }
     this.finalizedHash = b.hash
+    this.prune()
+  }
+
+  /**
+   * Forgets everything fork choice can no longer reach: blocks below the finalized one and
+   * branches that do not contain it, with their links and votes. Memory stays proportional to
+   * the unfinalized part of the tree, however long the node runs.
+   */
+  private prune(): void {
+    const keep = new Set<string>([this.finalizedHash])
+    const stack = [this.finalizedHash]
+    while (stack.length > 0) for (const c of this.children.get(stack.pop()!) ?? []) keep.add(c) && stack.push(c)
+    if (keep.size === this.blocks.size) return
+    for (const h of this.blocks.keys()) if (!keep.has(h)) this.blocks.delete(h)
+    for (const h of this.children.keys()) if (!keep.has(h)) this.children.delete(h)
+    for (const h of this.justifiedSet) if (!keep.has(h)) this.justifiedSet.delete(h)
+    for (const [k, l] of this.links) if (!keep.has(l.target) || !keep.has(l.source)) this.links.delete(k)
+    for (const [h, ls] of this.linksBySource) {
+      if (!keep.has(h)) this.linksBySource.delete(h)
+      else this.linksBySource.set(h, ls.filter((l) => keep.has(l.target)))
+    }
+    const floor = this.finalized.height
+    this.pending = this.pending.filter((v) => v.targetHeight > floor)
+    if (!keep.has(this.highestJustified)) this.highestJustified = this.finalizedHash
+  }
+
+  /** Blocks, links and waiting votes held (for memory checks). */
+  size(): { blocks: number; links: number; pending: number } {
+    return { blocks: this.blocks.size, links: this.links.size, pending: this.pending.length }
   }
 
   /** True if `ancestor` is `hash` or one of its ancestors (both known). */

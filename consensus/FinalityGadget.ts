@@ -15,12 +15,17 @@ const hex = bytesToHex
  * valid votes for each block so the next producer can put them in its header, and answers
  * fork choice (never leave the finalized block; start from the highest justified one).
  *
- * Epoch weights are those of the first block seen in each epoch (the canonical view); votes by
- * validators outside an epoch's set count nothing.
+ * Weights are per validator set (EpochSet.key: an epoch on one branch), registered by the
+ * chain service before the blocks that name them. Votes by validators outside the sets of
+ * their target are refused before anything else looks at them: they count nothing, are not
+ * relayed, and cannot be turned into slashing reports against people who never had a bond.
  */
+export type VoteVerdict = 'accept' | 'ignore' | 'reject'
+
 export class FinalityGadget {
   private tracker: FinalityTracker
-  private readonly weights = new Map<bigint, Map<string, bigint>>()
+  private readonly weights = new Map<string, Map<string, bigint>>()
+  static readonly MAX_SETS = 512
   private readonly votes = new Map<string, Map<string, Attestation>>()
   /** Heights of the targets of votes kept in `votes`, for pruning. */
   private readonly voteHeights = new Map<string, bigint>()
@@ -48,7 +53,7 @@ export class FinalityGadget {
     private readonly chainId: bigint,
     root: { hash: Uint8Array; height: bigint },
   ) {
-    this.tracker = new FinalityTracker({ hash: hex(root.hash), height: root.height }, (e) => this.weights.get(e) ?? new Map())
+    this.tracker = new FinalityTracker({ hash: hex(root.hash), height: root.height }, (key) => this.weights.get(key) ?? new Map())
   }
 
   get finalized(): { hash: Uint8Array; height: bigint } {
@@ -78,27 +83,42 @@ export class FinalityGadget {
     return this.tracker.allowedHead(hex(hash))
   }
 
-  hasEpoch(epoch: bigint): boolean {
-    return this.weights.has(epoch)
+  hasSet(key: string): boolean {
+    return this.weights.has(key)
   }
 
-  setEpochWeights(epoch: bigint, validators: readonly WeightedValidator[]): void {
-    if (this.weights.has(epoch)) return
-    this.weights.set(epoch, new Map(validators.map((v) => [hex(v.address), v.weight])))
-    // Keep a bounded history: finality only looks at recent epochs.
-    if (this.weights.size > 64) this.weights.delete(this.weights.keys().next().value!)
+  /** Registers a validator set's weights under its key (the engine's EpochSet.key). */
+  setWeights(key: string, validators: readonly WeightedValidator[]): void {
+    if (this.weights.has(key)) return
+    this.weights.set(key, new Map(validators.map((v) => [hex(v.address), v.weight])))
+    // Bounded: a set older than hundreds of keys belongs to blocks long pruned below finality.
+    if (this.weights.size > FinalityGadget.MAX_SETS) this.weights.delete(this.weights.keys().next().value!)
   }
 
-  weightOf(epoch: bigint, validator: Uint8Array): bigint {
-    return this.weights.get(epoch)?.get(hex(validator)) ?? 0n
+  /** The validator's weight in the set of `hash`'s epoch (0 if the block is unknown or it is no member). */
+  weightAt(hash: Uint8Array, validator: Uint8Array): bigint {
+    const set = this.tracker.block(hex(hash))?.sets[0]
+    return set === undefined ? 0n : (this.weights.get(set)?.get(hex(validator)) ?? 0n)
+  }
+
+  /** True if the validator's vote for `hash` would count (a member of a set the block names). */
+  votesFor(hash: Uint8Array, validator: Uint8Array): boolean {
+    const b = this.tracker.block(hex(hash))
+    return b !== undefined && this.tracker.isMember(b, hex(validator))
+  }
+
+  /** Blocks, links and waiting votes held (memory checks). */
+  size(): { blocks: number; links: number; pending: number; early: number; votes: number; sets: number } {
+    return { ...this.tracker.size(), early: this.earlyCount, votes: this.votes.size, sets: this.weights.size }
   }
 
   /**
-   * A header's attestations must all be votes for its parent by distinct validators of the
-   * parent's epoch, correctly signed. Throws ConsensusError otherwise.
+   * A header's attestations must all be votes for its parent by distinct members of the
+   * parent's sets (its epoch's and the one before), correctly signed. Throws ConsensusError
+   * otherwise. The sets come from the engine, so the verdict is the same on every node.
    */
-  checkHeaderAttestations(h: BlockHeader, parent: BlockHeader, parentEpochValidators: readonly WeightedValidator[]): void {
-    const members = new Set<string>(parentEpochValidators.map((v) => hex(v.address)))
+  checkHeaderAttestations(h: BlockHeader, parent: BlockHeader, parentMembers: readonly WeightedValidator[]): void {
+    const members = new Set<string>(parentMembers.filter((v) => v.weight > 0n).map((v) => hex(v.address)))
     const seen = new Set<string>()
     for (const a of h.attestations) {
       const who = hex(a.validator)
@@ -107,7 +127,7 @@ export class FinalityGadget {
       if (a.sourceHeight >= a.targetHeight) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation by ${who} has source height ${a.sourceHeight} ≥ target height`)
       if (seen.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: two attestations by ${who}`)
       seen.add(who)
-      if (!members.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: ${who} is not a validator of the parent's epoch`)
+      if (!members.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: ${who} is not a validator of the parent's sets`)
       let signer: Uint8Array
       try {
         signer = attestationSigner(a, this.chainId)
@@ -118,37 +138,51 @@ export class FinalityGadget {
     }
   }
 
-  /** Adds a stored block and counts the votes its header carries (checked by checkHeaderAttestations). */
-  addBlock(h: BlockHeader, epoch: bigint): void {
+  /** Adds a stored block (naming its sets, registered before) and counts the votes its header carries (checked by checkHeaderAttestations). */
+  addBlock(h: BlockHeader, sets: readonly string[]): void {
     const hash = hex(h.hash())
     if (this.tracker.has(hash)) return
     if (!this.tracker.has(hex(h.parentHash))) return // below the finalized root: irrelevant to finality
-    this.tracker.addBlock({ hash, parent: hex(h.parentHash), height: h.number, epoch })
+    this.tracker.addBlock({ hash, parent: hex(h.parentHash), height: h.number, sets })
     for (const a of h.attestations) this.count(a)
     const waiting = this.early.get(hash)
     if (waiting) {
       this.early.delete(hash)
       this.earlyCount -= waiting.length
-      for (const a of waiting) this.count(a)
+      const b = this.tracker.block(hash)!
+      for (const a of waiting) if (this.tracker.isMember(b, hex(a.validator))) this.count(a)
     }
   }
 
+  /** True if `who` has weight in one of the most recently registered sets (a vote for a block not seen yet may be theirs). */
+  private recentMember(who: string): boolean {
+    const keys = [...this.weights.keys()].slice(-8)
+    return keys.some((k) => (this.weights.get(k)!.get(who) ?? 0n) > 0n)
+  }
+
   /**
-   * A vote from gossip (or this node's own): checks the signature and counts it. Returns false
-   * when it is malformed or signed by someone else than it claims (the sender may be penalised).
+   * A vote from gossip (or this node's own). 'reject': malformed, signed by someone else than
+   * it claims, or by a validator outside its target's sets (the sender may be penalised);
+   * 'ignore': it can never count here (below finality, or for an unknown block from nobody we
+   * know as a validator) — not relayed; 'accept': counted, or kept until its block arrives.
+   * Membership is checked before double-vote and surround detection, so votes of keys that
+   * never had a bond never become slashing reports.
    */
-  addAttestation(a: Attestation): boolean {
-    if (a.sourceHeight >= a.targetHeight) return false
+  addAttestation(a: Attestation): VoteVerdict {
+    if (a.sourceHeight >= a.targetHeight) return 'reject'
     let signer: Uint8Array
     try {
       signer = attestationSigner(a, this.chainId)
     } catch {
-      return false
+      return 'reject'
     }
-    if (!equalBytes(signer, a.validator)) return false
+    if (!equalBytes(signer, a.validator)) return 'reject'
     const target = hex(a.targetHash)
-    if (!this.tracker.has(target)) {
-      if (a.targetHeight <= this.tracker.finalized.height) return true // can never count
+    const who = hex(a.validator)
+    const block = this.tracker.block(target)
+    if (!block) {
+      if (a.targetHeight <= this.tracker.finalized.height) return 'ignore'
+      if (!this.recentMember(who)) return 'ignore'
       if (this.earlyCount >= FinalityGadget.MAX_EARLY_VOTES) {
         const [oldest, list] = this.early.entries().next().value!
         this.early.delete(oldest)
@@ -160,10 +194,11 @@ export class FinalityGadget {
         this.early.set(target, list)
         this.earlyCount++
       }
-      return true
+      return 'accept'
     }
+    if (!this.tracker.isMember(block, who)) return 'reject'
     this.count(a)
-    return true
+    return 'accept'
   }
 
   onDoubleVote(l: (a: Attestation, b: Attestation) => void): void {
@@ -227,9 +262,9 @@ export class FinalityGadget {
     }
   }
 
-  /** The votes for `parentHash` to carry in the next header (valid, counted, one per validator). */
-  attestationsFor(parentHash: Uint8Array, parentEpochValidators: readonly WeightedValidator[]): Attestation[] {
-    const members = new Set<string>(parentEpochValidators.map((v) => hex(v.address)))
+  /** The votes for `parentHash` to carry in the next header (valid, counted, one per member of the parent's sets). */
+  attestationsFor(parentHash: Uint8Array, parentMembers: readonly WeightedValidator[]): Attestation[] {
+    const members = new Set<string>(parentMembers.filter((v) => v.weight > 0n).map((v) => hex(v.address)))
     const out: Attestation[] = []
     for (const [who, a] of this.votes.get(hex(parentHash)) ?? []) {
       if (members.has(who)) out.push(a)

@@ -13,9 +13,17 @@ export interface ValidationRules {
    * epoch's validator set, which the engine checks against the parent.
    */
   producers: Uint8Array[]
-  /** Seconds a header's timestamp may run ahead of the local clock. */
+  /** Seconds a header's timestamp may run ahead of the local clock (MAX_CLOCK_DISPARITY_SECONDS on a real node). */
   maxFutureSeconds: number
 }
+
+/**
+ * How far a peer's clock may run ahead of ours: a block whose timestamp (its slot's start, or
+ * later for a backup) lies further in our future is not imported or relayed until then.
+ * Well under a slot, as Ethereum's 500 ms gossip disparity: with 15 s, the leader of slot
+ * s + 7 could publish at slot s and silence the producers of s + 1 … s + 6 (issue 11, finding 3).
+ */
+export const MAX_CLOCK_DISPARITY_SECONDS = 0.5
 
 const hex = bytesToHex
 
@@ -27,7 +35,7 @@ const hex = bytesToHex
 export class HeaderValidator {
   constructor(private readonly rules: ValidationRules) {}
 
-  /** Checks that need only the header: the seal and the producer's eligibility. */
+  /** Checks that need only the header: the seal, the producer's eligibility, the clock (`nowSeconds` may be fractional). */
   validateAlone(h: BlockHeader, nowSeconds: number): void {
     if (h.number === 0n) throw new ConsensusError('GENESIS', 'a second genesis block cannot be imported')
     const sealer = recoverSealer(h)
@@ -35,8 +43,8 @@ export class HeaderValidator {
       throw new ConsensusError('BAD_SEAL', `block ${h.number} is sealed by ${hex(sealer)}, not by its producer ${hex(h.producer)}`)
     if (this.rules.producers.length > 0 && !this.rules.producers.some((p) => equalBytes(p, h.producer)))
       throw new ConsensusError('NOT_PRODUCER', `block ${h.number}: ${hex(h.producer)} is not an eligible producer`)
-    if (h.timestamp > BigInt(nowSeconds + this.rules.maxFutureSeconds))
-      throw new ConsensusError('FUTURE_BLOCK', `block ${h.number} has timestamp ${h.timestamp}, ahead of local time ${nowSeconds}`)
+    if (Number(h.timestamp) > nowSeconds + this.rules.maxFutureSeconds)
+      throw new ConsensusError('FUTURE_BLOCK', `block ${h.number} has timestamp ${h.timestamp}, ahead of local time ${nowSeconds.toFixed(3)} (its slot has not started here; is this node's clock right?)`)
   }
 
   validateAgainstParent(h: BlockHeader, parent: BlockHeader): void {

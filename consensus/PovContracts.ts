@@ -1,3 +1,4 @@
+import type { BlockHeader } from '../chain/Header.js'
 import type { SystemCall } from './ConsensusEngine.js'
 import type { WeightedValidator } from './WeightedLeaderSchedule.js'
 
@@ -22,8 +23,14 @@ export interface WorkReceiptView {
  * computes the same answers.
  */
 export interface PovContracts {
-  /** ValidatorSet.validatorsAt(epoch): the snapshot in force for `epoch`. */
+  /** ValidatorSet.validatorsAt(epoch): the snapshot stored for `epoch` (or the latest before it) in this state. */
   validatorsAt(stateRoot: Uint8Array, epoch: bigint): Promise<WeightedValidator[]>
+  /**
+   * ValidatorSet.validatorsElectedFor(epoch) in the state of `anchor` (the last block before
+   * epoch − 1 starts) at block number anchor + 1: the set every branch through that anchor
+   * holds for `epoch`, whether or not it has a block in epoch − 1.
+   */
+  electedFor(anchor: BlockHeader, epoch: bigint): Promise<WeightedValidator[]>
   /** WorkMarket.getReceipt(sessionId); undefined when there is none. */
   receipt(stateRoot: Uint8Array, sessionId: Uint8Array): Promise<WorkReceiptView | undefined>
   /** The worker's newest receipts, newest first. */

@@ -1,6 +1,6 @@
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { BlockHeader } from '../chain/Header.js'
-import type { BlockPlan, ConsensusEngine, Producer, SystemCall } from './ConsensusEngine.js'
+import type { BlockPlan, ConsensusEngine, EpochSet, Producer, SystemCall } from './ConsensusEngine.js'
 import { ConsensusError } from './errors.js'
 import { headerVrf, headerVrfViolation } from './HeaderVrf.js'
 import type { PovContracts, WorkReceiptView } from './PovContracts.js'
@@ -18,6 +18,8 @@ export interface ProofOfValueParams {
   maxBackups: number
   /** A header may name a receipt at most this many blocks old (genesis receipts excepted). */
   receiptWindowBlocks: bigint
+  /** Blocks after which genesis receipts (block 0) stop entitling; 0 or absent: never. */
+  genesisReceiptWindowBlocks?: bigint
   /** Seeds epochs 0 and 1 (the genesis hash). */
   genesisSeed: Uint8Array
   /**
@@ -30,6 +32,8 @@ export interface ProofOfValueParams {
 
 interface EpochContext {
   epoch: bigint
+  /** Names the set: `epoch:anchor hash` (epochs 0 and 1: `epoch:genesis`). */
+  key: string
   seed: Uint8Array
   schedule: WeightedLeaderSchedule
 }
@@ -60,7 +64,7 @@ export class ProofOfValueEngine implements ConsensusEngine {
   private readonly slotSeconds: bigint
   private readonly validatorCache = new Map<string, Promise<WeightedValidator[]>>()
   private readonly anchorCache = new Map<string, BlockHeader>()
-  private readonly finalReceipts = new Map<string, WorkReceiptView>()
+  private readonly receipts = new Map<string, WorkReceiptView | undefined>()
   private readonly chosenReceipt = new Map<string, WorkReceiptView>()
 
   constructor(
@@ -107,27 +111,35 @@ export class ProofOfValueEngine implements ConsensusEngine {
     return found
   }
 
+  /**
+   * The epoch's set, seed and schedule on `parent`'s branch. The set of epoch e ≥ 2 is
+   * ValidatorSet.validatorsElectedFor(e) asked of the anchor's state at block anchor + 1, not
+   * the snapshot in the parent's state: a branch with no block in e − 1 never stored that
+   * snapshot (the contract elects it late, from the same state), and reading it from the parent
+   * would give two branches with one anchor two different sets. So the set is a function of the
+   * anchor alone, which is what the cache key says.
+   */
   private async context(parent: BlockHeader, slot: bigint): Promise<EpochContext> {
     const epoch = this.epochOf(slot)
-    let anchorKey = 'genesis'
+    let anchor: BlockHeader | undefined
     let seed: Uint8Array
     if (epoch < 2n) seed = epochSeed(epoch, this.params.genesisSeed, () => new Uint8Array(32))
     else {
-      const a = await this.anchor(parent, (epoch - 1n) * this.slotsPerEpoch)
-      anchorKey = hex(a.hash())
+      const a = (anchor = await this.anchor(parent, (epoch - 1n) * this.slotsPerEpoch))
       seed = epochSeed(epoch, this.params.genesisSeed, () => a.mixHash)
     }
-    const key = `${epoch}:${anchorKey}`
+    const key = `${epoch}:${anchor ? hex(anchor.hash()) : 'genesis'}`
     let vs = this.validatorCache.get(key)
     if (!vs) {
-      vs = this.deps.contracts.validatorsAt(parent.stateRoot, epoch)
+      // Epochs 0 and 1 are governed by the genesis snapshot, stored in every state.
+      vs = anchor ? this.deps.contracts.electedFor(anchor, epoch) : this.deps.contracts.validatorsAt(parent.stateRoot, epoch)
       this.validatorCache.set(key, vs)
       vs.catch(() => this.validatorCache.delete(key))
       if (this.validatorCache.size > 256) this.validatorCache.delete(this.validatorCache.keys().next().value!)
     }
     const validators = await vs
-    if (validators.length === 0) throw new ConsensusError('NO_VALIDATORS', `epoch ${epoch} has no validators (ValidatorSet.validatorsAt is empty)`)
-    return { epoch, seed, schedule: new WeightedLeaderSchedule({ validators, seed, maxBackups: this.params.maxBackups }) }
+    if (validators.length === 0) throw new ConsensusError('NO_VALIDATORS', `epoch ${epoch} has no validators (ValidatorSet elects nobody)`)
+    return { epoch, key, seed, schedule: new WeightedLeaderSchedule({ validators, seed, maxBackups: this.params.maxBackups }) }
   }
 
   async ranking(parent: BlockHeader, slot: bigint): Promise<Uint8Array[]> {
@@ -136,6 +148,11 @@ export class ProofOfValueEngine implements ConsensusEngine {
 
   async validatorsFor(parent: BlockHeader, slot: bigint): Promise<WeightedValidator[]> {
     return [...(await this.context(parent, slot)).schedule.validators]
+  }
+
+  async validatorSet(parent: BlockHeader, slot: bigint): Promise<EpochSet> {
+    const ctx = await this.context(parent, slot)
+    return { key: ctx.key, epoch: ctx.epoch, validators: [...ctx.schedule.validators] }
   }
 
   private systemCalls(parent: BlockHeader, slot: bigint): SystemCall[] {
@@ -172,22 +189,26 @@ export class ProofOfValueEngine implements ConsensusEngine {
 
   /** A real receipt used too early or too late: the block is invalid, but nobody lied. */
   private untimelyReceipt(r: WorkReceiptView, number: bigint, finalized: bigint): string | undefined {
+    const genesisWindow = this.params.genesisReceiptWindowBlocks ?? 0n
+    if (r.blockNumber === 0n && genesisWindow > 0n && number > genesisWindow)
+      return `names a genesis receipt after block ${genesisWindow} (config.genesisReceiptWindow): only earned work entitles now`
     if (r.blockNumber > 0n && r.blockNumber > finalized) return `names a receipt from block ${r.blockNumber}, not final yet (finalized: ${finalized})`
     if (r.blockNumber > 0n && number - r.blockNumber > this.params.receiptWindowBlocks)
       return `names a receipt from block ${r.blockNumber}, older than the ${this.params.receiptWindowBlocks}-block window`
     return undefined
   }
 
-  private async receiptAt(parent: BlockHeader, sessionId: Uint8Array, finalized: bigint): Promise<WorkReceiptView | undefined> {
-    const key = hex(sessionId)
-    const hit = this.finalReceipts.get(key)
-    if (hit) return hit
+  /**
+   * The receipt as the parent's state holds it. Cached by (state root, session): a receipt is
+   * valid for a block only if it holds on that block's own branch, so a receipt seen on
+   * another branch must never vouch for this one (issue 11, finding 1).
+   */
+  private async receiptAt(parent: BlockHeader, sessionId: Uint8Array): Promise<WorkReceiptView | undefined> {
+    const key = `${hex(parent.stateRoot)}:${hex(sessionId)}`
+    if (this.receipts.has(key)) return this.receipts.get(key)
     const r = await this.deps.contracts.receipt(parent.stateRoot, sessionId)
-    // A final receipt is on every branch fork choice may take: remember it.
-    if (r && r.accepted && r.blockNumber <= finalized) {
-      this.finalReceipts.set(key, r)
-      if (this.finalReceipts.size > 4096) this.finalReceipts.delete(this.finalReceipts.keys().next().value!)
-    }
+    this.receipts.set(key, r)
+    if (this.receipts.size > 4096) this.receipts.delete(this.receipts.keys().next().value!)
     return r
   }
 
@@ -195,7 +216,7 @@ export class ProofOfValueEngine implements ConsensusEngine {
     const key = hex(producer)
     const chosen = this.chosenReceipt.get(key)
     if (chosen && !this.receiptProblem(chosen, producer, number, finalized)) {
-      const again = await this.receiptAt(parent, chosen.sessionId, finalized)
+      const again = await this.receiptAt(parent, chosen.sessionId)
       if (again && !this.receiptProblem(again, producer, number, finalized)) return again
     }
     const recent = await this.deps.contracts.recentReceipts(parent.stateRoot, producer, 32)
@@ -236,7 +257,7 @@ export class ProofOfValueEngine implements ConsensusEngine {
     if (vrf) throw new ConsensusError('BAD_VRF', `block ${h.number}: ${vrf}`)
     if (!equalBytes(h.mixHash, nextMix(parent.mixHash, h.vrfOutput)))
       throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)
-    const r = await this.receiptAt(parent, h.sessionId, finalized)
+    const r = await this.receiptAt(parent, h.sessionId)
     const fake = this.fakeReceipt(r, h.producer)
     if (fake) throw new ConsensusError('FAKE_RECEIPT', `block ${h.number}: ${fake}`)
     if (!equalBytes(r!.jobId, h.jobId)) throw new ConsensusError('FAKE_RECEIPT', `block ${h.number}: session ${hex(h.sessionId)} belongs to job ${hex(r!.jobId)}, not ${hex(h.jobId)}`)

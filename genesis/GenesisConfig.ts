@@ -15,6 +15,14 @@ export interface GenesisFile {
     /** Proof of Value: a header may name a work receipt at most this many blocks old (default 43200: a day of 2 s slots). */
     receiptWindow?: number
     /**
+     * Proof of Value: blocks after which the genesis validators' bootstrap receipts (at block 0)
+     * no longer entitle them to produce. 0 (the default) never: while no verified work arrives,
+     * the genesis validators keep producing (their ValidatorSet weight still decays, and the set
+     * in force carries over when nobody else is eligible). A positive value halts a network
+     * whose genesis validators earned no work receipt by then.
+     */
+    genesisReceiptWindow?: number
+    /**
      * Addresses allowed to produce blocks until Proof of Value elects producers from verified
      * work (the validator set of the consensus issue replaces this list).
      */
@@ -55,6 +63,8 @@ export interface GenesisSpec {
   slotSeconds: number
   epochLength: number
   receiptWindow: bigint
+  /** 0: genesis receipts never age out (see the raw config's comment). */
+  genesisReceiptWindow: bigint
   producers: Uint8Array[]
   systemContracts: SystemContractSpec[]
   timestamp: bigint
@@ -104,6 +114,7 @@ export function parseGenesis(input: unknown): GenesisSpec {
   if (epochLength < 1) throw new GenesisError('config.epochLength must be at least 1')
   const receiptWindow = quantity(g.config.receiptWindow, 'config.receiptWindow', 43_200n)
   if (receiptWindow < 1n) throw new GenesisError('config.receiptWindow must be at least 1')
+  const genesisReceiptWindow = quantity(g.config.genesisReceiptWindow, 'config.genesisReceiptWindow', 0n)
   if (g.config.producers !== undefined && !Array.isArray(g.config.producers)) throw new GenesisError('config.producers must be a list of addresses')
   const producers = (g.config.producers ?? []).map((a, i) => bytes(a, `config.producers[${i}]`, 20))
   const systemContracts: SystemContractSpec[] = []
@@ -142,6 +153,7 @@ export function parseGenesis(input: unknown): GenesisSpec {
     slotSeconds,
     epochLength,
     receiptWindow,
+    genesisReceiptWindow,
     producers,
     systemContracts,
     timestamp: quantity(g.timestamp, 'timestamp', 0n),

@@ -26,6 +26,8 @@ export type TxOutcome =
  * the block store and the pool, so network/ depends on chain types only (not on consensus
  * or vm).
  */
+export type PrecheckOutcome = { status: 'ok' } | { status: 'future' } | { status: 'unknown-parent' } | { status: 'invalid'; reason: string }
+
 export interface ChainAccess {
   readonly chainId: bigint
   readonly genesisHash: Uint8Array
@@ -43,12 +45,14 @@ export interface ChainAccess {
   /** Cheap checks of a header alone (seal, producer, slot; not the clock) before anything is downloaded for it. */
   precheckHeader(header: BlockHeader): string | undefined
   /**
-   * What a gossiped block must pass before it is forwarded: the header alone (seal, producer,
-   * slot, clock) and the body against the header's transactions root — everything but
-   * execution, which follows. A block that passes and then fails execution is its
-   * producer's fault, not the relaying peer's.
+   * What a gossiped block must pass before it is forwarded: the header alone (seal, clock:
+   * its slot has started), the body against the header's transactions root, and — its parent
+   * known — every consensus rule but execution (producer eligible for the slot with its
+   * backup delay, VRF, mix, work receipt, votes). 'unknown-parent': the parent is not stored
+   * yet, so eligibility cannot be judged; 'future': the slot has not started (not the peer's
+   * fault, not forwarded).
    */
-  precheckBlock(block: Block): Promise<{ status: 'ok' } | { status: 'future' } | { status: 'invalid'; reason: string }>
+  precheckBlock(block: Block): Promise<PrecheckOutcome>
   importBlock(block: Block): Promise<ImportOutcome>
   addTransaction(raw: Uint8Array): Promise<TxOutcome>
   /** Calls `l` for each block that becomes canonical; returns an unsubscribe. */

@@ -81,7 +81,8 @@ export class GossipTopics {
   private readonly log: Logger
   private readonly m
   /** Blocks accepted for forwarding whose import is queued or running. */
-  private readonly importing = new Set<string>()
+  /** Gossiped blocks being imported, by hash: a child waits for its parent's import before its checks. */
+  private readonly importing = new Map<string, Promise<void>>()
   private attestationCheck: MessageCheck<AttestationMessage> = () => 'accept'
   private computeCheck: MessageCheck<ComputeMessageData> = () => 'accept'
   private readonly attestationListeners: ((a: AttestationMessage, peer: string) => void)[] = []
@@ -197,36 +198,42 @@ export class GossipTopics {
   }
 
   /**
-   * A block is forwarded once it passed everything but execution (header rules, seal, slot,
-   * clock, body against the transactions root) and its parent is known or being imported;
-   * it is then imported behind its parent. So one hop costs a signature check and a trie
-   * root, not a block execution. An execution failure after that is the producer's fault:
-   * logged, not held against the relaying peer.
+   * A block is forwarded once it passed everything but execution (ChainAccess.precheckBlock:
+   * seal, its slot has started, body against the transactions root, and against its parent the
+   * producer's eligibility for the slot, backup delay, VRF, work receipt and votes); it is then
+   * imported. One hop costs a signature, a VRF check and a trie root, not a block execution.
+   * A block whose parent is still being imported waits for it, then is checked. A block that
+   * fails a rule, or execution after passing them, costs the sending peer score.
    */
   private async validateBlock(block: Block, peer: string): Promise<Verdict> {
     const hash = bytesToHex(block.hash())
     if (this.importing.has(hash) || (await this.chain.getHeader(block.hash()))) return 'ignore'
+    const parentImport = this.importing.get(bytesToHex(block.header.parentHash))
+    if (parentImport) await parentImport
     const pre = await this.chain.precheckBlock(block)
     if (pre.status === 'invalid') {
       this.deps.scorer.apply(peer, 'invalid-block', `gossip block ${block.number}: ${pre.reason}`)
       return 'reject'
     }
     if (pre.status === 'future') return 'ignore'
-    if (!this.importing.has(bytesToHex(block.header.parentHash)) && !(await this.chain.getHeader(block.header.parentHash))) {
+    if (pre.status === 'unknown-parent') {
       this.deps.events.onBlock?.(peer, block, { status: 'unknown-parent' })
       return 'ignore'
     }
     if (this.importing.has(hash)) return 'ignore' // the same block arrived twice while we checked it
-    this.importing.add(hash)
-    void this.chain
+    const done = this.chain
       .importBlock(block)
       .then((outcome) => {
         this.deps.events.onBlock?.(peer, block, outcome)
         if (outcome.status === 'head' || outcome.status === 'side') this.deps.scorer.apply(peer, 'useful')
-        if (outcome.status === 'invalid') this.log.warn({ number: Number(block.number), hash, producer: bytesToHex(block.header.producer), reason: outcome.reason }, 'gossiped block failed execution')
+        if (outcome.status === 'invalid') {
+          this.deps.scorer.apply(peer, 'invalid-block', `gossip block ${block.number} failed execution: ${outcome.reason}`)
+          this.log.warn({ number: Number(block.number), hash, producer: bytesToHex(block.header.producer), reason: outcome.reason }, 'gossiped block failed execution')
+        }
       })
       .catch((e: Error) => this.log.error({ number: Number(block.number), err: e.message }, 'importing a gossiped block failed'))
       .finally(() => this.importing.delete(hash))
+    this.importing.set(hash, done)
     return 'accept'
   }
 
@@ -264,6 +271,7 @@ export class GossipTopics {
         }
         const v = await this.attestationCheck(a, peer)
         if (v === 'accept') for (const l of this.attestationListeners) l(a, peer)
+        if (v === 'reject') this.deps.scorer.apply(peer, 'invalid-vote', 'a vote that is badly signed or not by a member of its target block\'s validator sets')
         return v
       }
       case 'compute': {

@@ -17,6 +17,8 @@ export type PeerAction =
   | 'malformed'
   /** A transaction with a bad signature or for another chain. */
   | 'invalid-tx'
+  /** A vote with a bad signature, or by a key outside its target's validator sets. */
+  | 'invalid-vote'
   /** A response that contradicts the request (wrong headers, unlinked chain, wrong body). */
   | 'bad-response'
   /** A request whose signature does not verify (a signed blob request not signed by the account it names). */
@@ -32,6 +34,7 @@ export const ACTION_DELTAS: Record<PeerAction, number> = {
   'invalid-block': -100,
   malformed: -30,
   'invalid-tx': -10,
+  'invalid-vote': -10,
   'invalid-signature': -10,
   'bad-response': -30,
   'rate-limited': -5,

@@ -57,9 +57,8 @@ export class Attester {
     const head = block.header
     // A newer head may already have been voted while this one waited.
     if (head.number <= this.last.targetHeight) return
-    const epoch = this.chain.engine.epochOf(head.slot)
-    if (this.chain.finality.weightOf(epoch, this.validator.address) === 0n) return
-    if (!this.chain.finality.knows(head.hash())) return
+    // Only members of the head's sets vote (anyone else's vote would be refused at gossip).
+    if (!this.chain.finality.votesFor(head.hash(), this.validator.address)) return
     const unsigned = this.chain.finality.voteFor(this.validator.address, head)
     if (unsigned.sourceHeight < this.last.sourceHeight) return
     this.last = { sourceHeight: unsigned.sourceHeight, targetHeight: unsigned.targetHeight }

@@ -27,6 +27,7 @@ export function createConsensusEngine(
         backupDelaySeconds: Math.max(1, Math.floor(spec.slotSeconds / 2)),
         maxBackups: 2,
         receiptWindowBlocks: spec.receiptWindow,
+        genesisReceiptWindowBlocks: spec.genesisReceiptWindow,
         genesisSeed: genesisHash,
         epochCalls: spec.systemContracts.filter((c) => c.name === 'AssetRegistry').map((c) => distributeRewardsSystemCall(c.address)),
       },

@@ -10,7 +10,7 @@ import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { ChainService } from '../consensus/ChainService.js'
 import type { HeaderValidator } from '../consensus/HeaderValidator.js'
 import type { BlobStore } from '../compute/worker/BlobStore.js'
-import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, TxOutcome } from '../network/ChainAccess.js'
+import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, PrecheckOutcome, TxOutcome } from '../network/ChainAccess.js'
 import type { BlobAccessDecision } from '../market/assets/BlobAccessPolicy.js'
 import { blobRequestFromWire, blobRequestSignatureValid, type SignedBlobRequest } from '../market/assets/DownloadAuth.js'
 import { NodeError } from './errors.js'
@@ -86,15 +86,30 @@ export class NetworkAdapter implements ChainAccess {
     }
   }
 
-  async precheckBlock(block: Block): Promise<{ status: 'ok' } | { status: 'future' } | { status: 'invalid'; reason: string }> {
+  async precheckBlock(block: Block): Promise<PrecheckOutcome> {
+    const h = block.header
+    const now = Date.now() / 1000
+    const refusal = (e: unknown): PrecheckOutcome => {
+      const code = (e as { code?: string }).code ?? ''
+      if (code === 'CONSENSUS_FUTURE_BLOCK') return { status: 'future' }
+      if (code === 'CONSENSUS_UNKNOWN_PARENT') return { status: 'unknown-parent' }
+      if (code.startsWith('CONSENSUS_') || code.startsWith('CHAIN_')) return { status: 'invalid', reason: (e as Error).message }
+      throw e
+    }
     try {
-      this.d.validator.validateAlone(block.header, Math.floor(Date.now() / 1000))
+      this.d.validator.validateAlone(h, now)
     } catch (e) {
-      if ((e as { code?: string }).code === 'CONSENSUS_FUTURE_BLOCK') return { status: 'future' }
-      return { status: 'invalid', reason: (e as Error).message }
+      return refusal(e)
     }
     const root = await genTransactionsTrieRoot(block.transactions)
-    if (!equalBytes(root, block.header.transactionsRoot)) return { status: 'invalid', reason: `body of block ${block.number} does not match its transactions root` }
+    if (!equalBytes(root, h.transactionsRoot)) return { status: 'invalid', reason: `body of block ${block.number} does not match its transactions root` }
+    const parent = await this.d.store.getHeader(h.parentHash)
+    if (!parent) return { status: 'unknown-parent' }
+    try {
+      await this.d.chain.verifyHeader(h, parent, now)
+    } catch (e) {
+      return refusal(e)
+    }
     return { status: 'ok' }
   }
 

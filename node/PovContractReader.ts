@@ -17,12 +17,16 @@ export const VALIDATOR_SET = '0x0000000000000000000000000000000000000A00' as con
 /** The part of ValidatorSet's ABI consensus depends on (genesis/contracts/ValidatorSet.md). */
 const validatorSetAbi = parseAbi([
   'function validatorsAt(uint64 epoch) view returns (address[] validators, uint256[] weights)',
+  'function validatorsElectedFor(uint64 epoch) view returns (address[] validators, uint256[] weights)',
   'function epochTransition(uint64 epoch)',
   'function weightOf(address v) view returns (uint256)',
 ])
 
 const RECEIPT_ACCEPTED = 3 // WorkMarket.SessionStatus.Accepted
 const CALL_GAS = 50_000_000n
+
+/** The block a view call runs in (views that read block.number: weights decay by age). */
+type CallBlock = Pick<BlockHeader, 'number' | 'timestamp' | 'gasLimit' | 'baseFeePerGas' | 'coinbase' | 'mixHash'>
 
 interface RawReceipt {
   jobId: Hex
@@ -51,7 +55,7 @@ export class PovContractReader implements PovContracts {
   ) {}
 
   /** A view call at `root`; views that read block.number (weights decay by age) need `at`. */
-  private async call(root: Uint8Array, to: Address, data: Hex, what: string, at?: BlockHeader): Promise<Hex> {
+  private async call(root: Uint8Array, to: Address, data: Hex, what: string, at?: CallBlock): Promise<Hex> {
     return this.state.withCallVM(root, async (vm) => {
       const block = at
         ? toEthjsBlock({ number: at.number, timestamp: at.timestamp, gasLimit: at.gasLimit, baseFeePerGas: at.baseFeePerGas, coinbase: at.coinbase, mixHash: at.mixHash }, this.common)
@@ -65,7 +69,18 @@ export class PovContractReader implements PovContracts {
 
   async validatorsAt(stateRoot: Uint8Array, epoch: bigint): Promise<WeightedValidator[]> {
     const out = await this.call(stateRoot, this.setAddress, encodeFunctionData({ abi: validatorSetAbi, functionName: 'validatorsAt', args: [epoch] }), 'ValidatorSet.validatorsAt')
-    const [addrs, weights] = decodeFunctionResult({ abi: validatorSetAbi, functionName: 'validatorsAt', data: out }) as readonly [readonly Hex[], readonly bigint[]]
+    return this.weighted(decodeFunctionResult({ abi: validatorSetAbi, functionName: 'validatorsAt', data: out }) as readonly [readonly Hex[], readonly bigint[]])
+  }
+
+  async electedFor(anchor: BlockHeader, epoch: bigint): Promise<WeightedValidator[]> {
+    // Block number anchor + 1: where the transition that stores this set runs on any branch.
+    const at: CallBlock = { number: anchor.number + 1n, timestamp: anchor.timestamp, gasLimit: anchor.gasLimit, baseFeePerGas: anchor.baseFeePerGas, coinbase: anchor.coinbase, mixHash: anchor.mixHash }
+    const data = encodeFunctionData({ abi: validatorSetAbi, functionName: 'validatorsElectedFor', args: [epoch] })
+    const out = await this.call(anchor.stateRoot, this.setAddress, data, 'ValidatorSet.validatorsElectedFor', at)
+    return this.weighted(decodeFunctionResult({ abi: validatorSetAbi, functionName: 'validatorsElectedFor', data: out }) as readonly [readonly Hex[], readonly bigint[]])
+  }
+
+  private weighted([addrs, weights]: readonly [readonly Hex[], readonly bigint[]]): WeightedValidator[] {
     return addrs.map((a, i) => ({ address: hexToBytes(a), weight: weights[i]! })).filter((v) => v.weight > 0n)
   }
 

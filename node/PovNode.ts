@@ -10,7 +10,7 @@ import { TxPool } from '../chain/txpool/index.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { ChainService } from '../consensus/ChainService.js'
-import { HeaderValidator } from '../consensus/HeaderValidator.js'
+import { HeaderValidator, MAX_CLOCK_DISPARITY_SECONDS } from '../consensus/HeaderValidator.js'
 import { BlobStore } from '../compute/worker/BlobStore.js'
 import { importBundledDatasets } from '../compute/worker/JobInputs.js'
 import { Network } from '../network/Network.js'
@@ -172,7 +172,7 @@ export class PovNode {
     const engine = createConsensusEngine(spec, genesisHash, { contracts, getHeader: (h) => store.getHeader(h) })
     if (producer && !cfg.dev && engine.kind === 'authority' && !spec.producers.some((p) => equalBytes(p, producer.address)))
       throw new NodeError('NOT_PRODUCER', `${bytesToHex(producer.address)} is not in the genesis config.producers list`)
-    const validator = new HeaderValidator({ genesisHash, producers: engine.kind === 'authority' ? spec.producers : [], maxFutureSeconds: 15 })
+    const validator = new HeaderValidator({ genesisHash, producers: engine.kind === 'authority' ? spec.producers : [], maxFutureSeconds: MAX_CLOCK_DISPARITY_SECONDS })
     const chain = (this.chain = new ChainService(
       { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
       {
@@ -241,7 +241,7 @@ export class PovNode {
       chain.onNewHead((block, _receipts, origin) => {
         if (origin === 'local') void network.publishBlock(block)
       })
-      network.setAttestationCheck(async (a) => ((await chain.addAttestation(a)) ? 'accept' : 'reject'))
+      network.setAttestationCheck((a) => chain.addAttestation(a))
       pool.onPending((tx) => void network.publishTransaction(tx.serialize()))
     }
 

@@ -32,9 +32,18 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
   const ref = (h: { hash: Uint8Array; height: bigint }) => ({ number: q(h.height), hash: bytesToHex(h.hash) })
 
   const validatorsJson = async (epoch: bigint, at: BlockHeader) => {
-    const vs = pov ? await contracts.validatorsAt(at.stateRoot, epoch) : await engine.validatorsFor(at, epoch * engine.slotsPerEpoch)
+    // The engine's view is the consensus rule (the set elected at the epoch's anchor on this branch).
+    const vs = await engine.validatorsFor(at, epoch * engine.slotsPerEpoch)
     const total = vs.reduce((s, v) => s + v.weight, 0n)
     return { epoch: q(epoch), totalWeight: q(total), validators: vs.map((v) => ({ address: bytesToHex(v.address), weight: q(v.weight) })) }
+  }
+
+  // Finality forgets blocks below the finalized one: those are final when canonical.
+  const isFinal = async (h: BlockHeader): Promise<boolean> => {
+    const f = chain.finality.finalized
+    if (h.number > f.height) return false
+    const c = await store.canonicalHeader(h.number)
+    return c !== undefined && bytesToHex(c.hash()) === bytesToHex(h.hash())
   }
 
   const blockHeader = async (v: unknown): Promise<BlockHeader> => {
@@ -76,7 +85,7 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
         address: bytesToHex(who),
         live: pov ? q(await contracts.weightOf(head, who)) : q(0n),
         epoch: q(epoch),
-        epochWeight: q(chain.finality.weightOf(epoch, who)),
+        epochWeight: q(chain.finality.weightAt(head.hash(), who)),
       }
     },
     /** The public schedule: leader and backups of `count` slots from `fromSlot` (current and next epoch only). */
@@ -105,7 +114,7 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
       const receipts = (await store.getReceipts(h.hash())) ?? []
       let tips = 0n
       for (const r of receipts) tips += (r.effectiveGasPrice - h.baseFeePerGas) * r.gasUsed
-      const validators = pov ? await contracts.validatorsAt(parent.stateRoot, epoch) : await engine.validatorsFor(parent, h.slot)
+      const validators = await engine.validatorsFor(parent, h.slot)
       const weight = validators.find((v) => bytesToHex(v.address) === bytesToHex(h.producer))?.weight ?? 0n
       const total = validators.reduce((s, v) => s + v.weight, 0n)
       const ranking = (await engine.ranking(parent, h.slot)).map((a) => bytesToHex(a))
@@ -133,7 +142,7 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
         weight: { epoch: q(weight), epochTotal: q(total), share: total > 0n ? Number((weight * 1_000_000n) / total) / 1_000_000 : 0 },
         reward: { priorityFees: q(tips), note: 'epoch rewards are paid by ValidatorSet.epochTransition (withdrawable)' },
         attestations: h.attestations.length,
-        finalized: chain.finality.isFinalized(h.hash()),
+        finalized: await isFinal(h),
       }
     },
   }

@@ -233,6 +233,11 @@ contract ValidatorSet is IValidatorSetReceipts {
         // (2) Unbonds mature by epoch number: an unbond whose releaseEpoch ≤ lastEpoch is
         //     withdrawable and no longer slashable (settled lazily per account, see _settle).
         lastEpoch = epoch;
+        // A branch with no block in epoch − 1 never ran that transition, so the set for `epoch`
+        // was never stored: elect it now, from the same state and block number as a branch
+        // that had the block would have (the anchor's state, anchor + 1). Every branch then
+        // holds the set validatorsElectedFor(epoch) names, whatever epochs it skipped.
+        if (previous + 1 < epoch) _snapshot(epoch - 1);
         // The last uint64 epoch has no successor to elect for (and must not revert either).
         if (epoch < type(uint64).max) _snapshot(epoch);
         emit EpochTransitioned(epoch, previous);
@@ -243,6 +248,20 @@ contract ValidatorSet is IValidatorSetReceipts {
     function validatorsAt(uint64 epoch) external view returns (address[] memory validators, uint256[] memory weights) {
         uint64 at = snapshotEpochFor(epoch);
         return (_snapValidators[at], _snapWeights[at]);
+    }
+
+    /// @notice The set that will be in force for `epoch` (≥ 1), asked of the state of the
+    ///         epoch's anchor — the last block before epoch − 1 starts — at block number
+    ///         anchor + 1: what epochTransition stores for `epoch` on every branch through that
+    ///         anchor, whether or not the branch has a block in epoch − 1. Consensus reads the
+    ///         sets this way, so a set is a function of the anchor alone.
+    function validatorsElectedFor(uint64 epoch) external view returns (address[] memory validators, uint256[] memory weights) {
+        require(epoch > 0, InvalidConfig("epoch"));
+        (validators, weights) = _elect(epoch - 1);
+        if (validators.length == 0) {
+            uint64 at = _snapshotEpochs[_snapshotEpochs.length - 1];
+            return (_snapValidators[at], _snapWeights[at]);
+        }
     }
 
     /// @notice The epoch whose stored snapshot is in force for `epoch`.
@@ -471,22 +490,36 @@ contract ValidatorSet is IValidatorSetReceipts {
     }
 
     /// (3) The set for epoch + 1 from live weights as of the end of epoch − 1 (this call runs
-    ///     before the block's transactions): bond ≥ minBond, weight > 0, not jailed; the
-    ///     maxValidators heaviest (ties: lower address); stored by address ascending.
+    ///     before the block's transactions), stored by address ascending (see _elect). When no
+    ///     one is eligible the snapshot in force carries over. Candidates without bond or weight
+    ///     leave the list (they re-enter with their next receipt or bond).
     function _snapshot(uint64 epoch) internal {
+        (address[] memory vs, uint256[] memory ws) = _elect(epoch);
+        for (uint256 i = _candidates.length; i > 0; i--) {
+            address v = _candidates[i - 1];
+            if (_stakes[v].bonded < minBond || weightOf(v) == 0) _removeCandidate(v);
+        }
+        uint64 target = epoch + 1;
+        if (vs.length == 0) {
+            emit ValidatorSetCarried(target, _snapshotEpochs[_snapshotEpochs.length - 1]);
+            return;
+        }
+        _storeSnapshot(target, vs, ws);
+    }
+
+    /// The set a transition at `epoch` elects for epoch + 1 on this state and block number:
+    /// bond ≥ minBond, weight > 0, not jailed at `epoch`; the maxValidators heaviest (ties: lower
+    /// address); by address ascending. Empty when nobody is eligible. A view, so consensus can
+    /// ask it of an anchor's state (validatorsElectedFor) and get what the transition stores.
+    function _elect(uint64 epoch) internal view returns (address[] memory outV, uint256[] memory outW) {
         uint256 n = _candidates.length;
         address[] memory vs = new address[](n);
         uint256[] memory ws = new uint256[](n);
         uint256 m = 0;
-        // Walk backwards so that removing a candidate (swap with last) does not skip one.
         for (uint256 i = n; i > 0; i--) {
             address v = _candidates[i - 1];
             uint256 w = weightOf(v);
-            if (_stakes[v].bonded < minBond || w == 0) {
-                _removeCandidate(v); // re-enters with its next receipt or bond
-                continue;
-            }
-            if (_jailedAt(v, epoch)) continue;
+            if (_stakes[v].bonded < minBond || w == 0 || _jailedAt(v, epoch)) continue;
             // Insertion by (weight desc, address asc).
             uint256 j = m;
             while (j > 0 && (ws[j - 1] < w || (ws[j - 1] == w && vs[j - 1] > v))) {
@@ -498,14 +531,9 @@ contract ValidatorSet is IValidatorSetReceipts {
             ws[j] = w;
             m++;
         }
-        uint64 target = epoch + 1;
-        if (m == 0) {
-            emit ValidatorSetCarried(target, _snapshotEpochs[_snapshotEpochs.length - 1]);
-            return;
-        }
         if (m > maxValidators) m = maxValidators;
-        address[] memory outV = new address[](m);
-        uint256[] memory outW = new uint256[](m);
+        outV = new address[](m);
+        outW = new uint256[](m);
         for (uint256 i = 0; i < m; i++) {
             uint256 j = i;
             while (j > 0 && outV[j - 1] > vs[i]) {
@@ -516,7 +544,6 @@ contract ValidatorSet is IValidatorSetReceipts {
             outV[j] = vs[i];
             outW[j] = ws[i];
         }
-        _storeSnapshot(target, outV, outW);
     }
 
     function _storeSnapshot(uint64 epoch, address[] memory vs, uint256[] memory ws) internal {
