@@ -9,7 +9,7 @@ const weights = () => W
 
 function chain(ft: FinalityTracker, parent: string, names: string[], height: bigint): void {
   for (const n of names) {
-    ft.addBlock({ hash: n, parent, height: ++height, epoch: 0n })
+    ft.addBlock({ hash: n, parent, height: ++height, sets: ['e0'] })
     parent = n
   }
 }
@@ -32,7 +32,8 @@ t.test('more than 2/3 justifies; a justified block with a justified child throug
   chain(ft, 'b3', ['b4'], 3n)
   t.ok(ft.isJustified('b4'), 'votes that arrived before their block count once it arrives')
   t.equal(ft.finalized.hash, 'b3')
-  t.ok(ft.isFinalized('b1') && ft.isFinalized('b3') && !ft.isFinalized('b4'))
+  t.ok(ft.isFinalized('b3') && !ft.isFinalized('b4'))
+  t.notOk(ft.has('b1'), 'blocks below the finalized one are forgotten (memory stays flat)')
 })
 
 t.test('links from an unjustified source count once the source is justified', async (t) => {
@@ -114,10 +115,11 @@ t.test('the 1/3 bound is tight: with half the weight double-voting, two conflict
   for (const v of ['a', 'b', 'd']) seesY.addVote(vote(v, 'g', 0n, 'y1', 1n)), seesY.addVote(vote(v, 'y1', 1n, 'y2', 2n))
   t.equal(seesX.finalized.hash, 'x1')
   t.equal(seesY.finalized.hash, 'y1', 'conflicting finality: why honest weight must exceed 2/3 and double votes are slashed')
-  // One tracker that later hears the other side keeps its finalized block and reports the conflict.
+  // One tracker that later hears the other side keeps its finalized block: the conflicting
+  // branch was pruned when x1 became final, so its votes can never count there.
+  t.notOk(seesX.has('y1'), 'the conflicting branch is pruned once x1 is final')
   for (const v of ['a', 'b', 'd']) seesX.addVote(vote(v, 'g', 0n, 'y1', 1n)), seesX.addVote(vote(v, 'y1', 1n, 'y2', 2n))
   t.equal(seesX.finalized.hash, 'x1', 'finalized never moves to a conflicting block')
-  t.same(seesX.conflicts, [{ finalized: 'x1', refused: 'y1' }])
   t.equal(seesX.chooseHead(), 'x2', 'fork choice stays on the finalized branch')
 })
 
