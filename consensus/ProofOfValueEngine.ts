@@ -41,8 +41,9 @@ interface EpochContext {
 /**
  * Proof of Value (ARCHITECTURE.md, "Proof of Value" step 5 and "Blocks"):
  *
- * - The validators of epoch e and their weights are the ValidatorSet snapshot for e, fixed by
- *   the epoch transition at the start of e−1 from the state at the end of e−2. Its seed is
+ * - The validators of epoch e and their weights are ValidatorSet.validatorsElectedFor(e) at
+ *   the anchor's state (what the epoch transition at the start of e−1 stores from the state at
+ *   the end of e−2, or the transition of e elects late when the branch skipped e−1). Its seed is
  *   keccak("povchain/epoch-seed" ‖ e ‖ mix at the end of e−2) (WeightedLeaderSchedule.ts).
  *   Both therefore depend only on the branch up to its last block before epoch e−1 (the
  *   "anchor"), which is what the caches below are keyed by.
@@ -50,8 +51,8 @@ interface EpochContext {
  *   from r·backupDelay seconds into the slot; the timestamp must lie in the slot.
  * - The header proves its randomness with ECVRF over vrfInput(seed, slot) under the producer's
  *   own key (HeaderVrf.ts); mixHash = keccak(parent mix ‖ VRF output) is PREVRANDAO.
- * - jobId/sessionId/workloadId must name a WorkMarket receipt that is accepted, owned by the
- *   producer, final (finalised at or below the branch's finalized block) and younger than
+ * - jobId/sessionId/workloadId must name a WorkMarket receipt, read at the parent's state, that
+ *   is accepted, owned by the producer, final (at least RECEIPT_DEPTH below the block) and younger than
  *   `receiptWindowBlocks` (genesis receipts, at block 0, bootstrap the network and do not age
  *   out here; their weight in ValidatorSet decays like any other).
  * - The first block of a new epoch starts with the system call ValidatorSet.epochTransition,
