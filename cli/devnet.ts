@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
@@ -168,7 +168,10 @@ export function writeManifest(dir: string, opts: DevnetOptions, plan: { genesis:
     createdAt: new Date().toISOString(),
     nodes: plan.nodes.map((n, i) => ({ ...n, argv: [...cli, ...n.argv], pid: pids[i], command: [...cli, ...n.argv].map(shellQuote).join(' ') })),
   }
-  writeFileSync(join(resolve(dir), MANIFEST_FILE), JSON.stringify(manifest, null, 2))
+  // Written whole then renamed: tools (and tests) poll for the file and must never read half of it.
+  const path = join(resolve(dir), MANIFEST_FILE)
+  writeFileSync(`${path}.tmp`, JSON.stringify(manifest, null, 2))
+  renameSync(`${path}.tmp`, path)
   return manifest
 }
 

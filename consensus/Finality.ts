@@ -69,6 +69,8 @@ export class FinalityTracker {
   constructor(
     genesis: { hash: string; height?: bigint },
     private readonly weightsOf: WeightsOf,
+    /** false keeps every branch (the simulator's split-brain adversary votes on both sides after one finalized). */
+    private readonly pruneBelowFinalized = true,
   ) {
     const g: FinalityBlock = { hash: genesis.hash, parent: '', height: genesis.height ?? 0n, sets: [] }
     this.blocks.set(g.hash, g)
@@ -206,7 +208,7 @@ export class FinalityTracker {
       return
     }
     this.finalizedHash = b.hash
-    this.prune()
+    if (this.pruneBelowFinalized) this.prune()
   }
 
   /**

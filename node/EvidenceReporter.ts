@@ -61,12 +61,11 @@ export class EvidenceReporter {
           ? [EVIDENCE_KIND.doubleProduction, e.a.encode(), e.b.encode()]
           : [e.kind === 'doubleVote' ? EVIDENCE_KIND.doubleVote : EVIDENCE_KIND.surroundVote, encodeAttestation(e.a), encodeAttestation(e.b)]
     }
-    // Once per offender: the contract slashes a validator once per offence, and every report
-    // costs this node gas (votes and headers reach here only from members of a validator set,
-    // so nobody without a bond can make us report).
-    const offender = bytesToHex(e.offender)
-    if (this.reported.has(id) || this.reported.has(offender)) return
-    this.reported.add(id).add(offender)
+    // Once per offence: every report costs this node gas. Votes and headers reach here only
+    // from members of a validator set (FinalityGadget refuses the others before detection), so
+    // nobody without a bond can make this node report.
+    if (this.reported.has(id)) return
+    this.reported.add(id)
     if (this.reported.size > 4096) this.reported.delete(this.reported.values().next().value!)
     try {
       const head = this.chain.head()

@@ -120,7 +120,7 @@ export class SimNode {
     readonly behaviour: Behaviour,
     private readonly ctx: SimContext,
   ) {
-    this.tracker = new FinalityTracker({ hash: GENESIS.hash }, (set) => ctx.weights.of(BigInt(set)))
+    this.tracker = new FinalityTracker({ hash: GENESIS.hash }, (set) => ctx.weights.of(BigInt(set)), !does(behaviour, 'split-brain'))
   }
 
   private get nowSlot(): bigint {
@@ -219,7 +219,9 @@ export class SimNode {
     if (prior !== undefined && prior.hash !== b.hash) this.onEvidence({ kind: 'double-production', a: prior, b }, false)
     else this.producedAt.set(key, b)
     if (this.behaviour.honest) for (const ev of b.evidence) this.included(ev)
-    this.tracker.addBlock({ hash: b.hash, parent: b.parent, height: b.height, sets: [String(epochOf(b.slot, this.ctx.params.slotsPerEpoch))] })
+    // The tracker forgets branches below or beside the finalized block (consensus/Finality.ts prune):
+    // a block on one of them can never count again, as in FinalityGadget.addBlock.
+    if (this.tracker.has(b.parent)) this.tracker.addBlock({ hash: b.hash, parent: b.parent, height: b.height, sets: [String(epochOf(b.slot, this.ctx.params.slotsPerEpoch))] })
     this.noteFinality()
     for (const v of b.votes) this.onVote(v)
     // Gossip: relay each new block once, so an equivocator's two blocks both reach everyone.
