@@ -5,6 +5,7 @@ import type { FilterManager } from './FilterManager.js'
 import {
   formatBlock,
   formatBlockReceipts,
+  formatHeader,
   formatReceipt,
   formatTx,
   qty,
@@ -278,6 +279,15 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     const full = fullFlag(p)
     const block = await backend.blockByRef({ hash })
     return block ? formatBlock(block, full) : null
+  })
+  // Geth's eth_getHeaderBy*: the header fields of the block object, without the body.
+  def('eth_getHeaderByNumber', 1, async (p) => {
+    const h = await backend.headerByRef(P.blockNumberOrTag(required(p, 0), 0))
+    return h ? formatHeader(h) : null
+  })
+  def('eth_getHeaderByHash', 1, async (p) => {
+    const h = await backend.headerByRef({ hash: P.hash32(required(p, 0), 0) })
+    return h ? formatHeader(h) : null
   })
   const txCount = (b: Block | undefined) => (b ? qty(b.transactions.length) : null)
   def('eth_getBlockTransactionCountByHash', 1, async (p) => txCount(await backend.blockByRef({ hash: P.hash32(required(p, 0), 0) })))

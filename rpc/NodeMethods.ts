@@ -74,8 +74,9 @@ export function nodeMethods(backend: RpcBackend): MethodTable {
     return r
   })
 
-  // Consensus encodings (Geth's debug_getRaw*). Blocks and headers are povchain's own RLP
-  // (the Proof-of-Value header), transactions and receipts Ethereum's EIP-2718 encodings.
+  // Consensus encodings (Geth's debug_getRaw*), all Ethereum's: the Prague header RLP (the
+  // Proof-of-Value fields inside its extraData), the block RLP [header, txs, [], []], EIP-2718
+  // transactions and receipts.
   const blockAt = async (p: unknown[]) => backend.blockByRef(P.blockRef(required(p, 0), 0))
   def('debug_getRawBlock', 1, async (p) => {
     const b = await blockAt(p)
