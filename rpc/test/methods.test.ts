@@ -47,7 +47,7 @@ t.test('eth_ methods over HTTP', async (t) => {
     const fh = await h.result('eth_feeHistory', ['0x2', 'latest', [25, 75]])
     t.same(fh, { oldestBlock: '0x1', baseFeePerGas: ['0x3b9aca00', '0x3b9aca00', '0x3b9aca00'], gasUsedRatio: [0.5, 0.5], reward: [['0x1', '0x1'], ['0x1', '0x1']] })
     t.equal(b.lastFeeHistory!.count, 2)
-    await h.result('eth_feeHistory', [4, 'latest'])
+    await h.result('eth_feeHistory', [4, 'latest', []])
     t.equal(b.lastFeeHistory!.count, 4, 'decimal block count accepted as Geth does')
     t.equal((await h.call('eth_feeHistory', ['0x2', 'latest', [75, 25]])).error?.code, -32602)
     t.equal((await h.call('eth_feeHistory', ['0x2', 'latest', [101]])).error?.code, -32602)
