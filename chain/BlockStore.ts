@@ -3,7 +3,7 @@ import type { Common } from '@ethereumjs/common'
 import { Block, decodeBody } from './Block.js'
 import { type ChainDB, type DbOp, KeyPrefix, dbGet, prefixed } from './Database.js'
 import { ChainError } from './errors.js'
-import { BlockHeader } from './Header.js'
+import { BlockHeader, isPreStandardHeader } from './Header.js'
 import { decodeStoredReceipts, encodeStoredReceipts, type TxReceipt } from './Receipt.js'
 
 const META_HEAD = new TextEncoder().encode('head')
@@ -48,6 +48,16 @@ export class BlockStore {
   async open(): Promise<boolean> {
     const headHash = await dbGet(this.db, prefixed(KeyPrefix.meta, META_HEAD))
     if (!headHash) return false
+    const rawHead = await dbGet(this.db, prefixed(KeyPrefix.header, headHash))
+    if (rawHead && isPreStandardHeader(rawHead))
+      throw new ChainError(
+        'OLD_FORMAT',
+        'this data directory was written by an older povchain, whose block headers were not standard Ethereum headers ' +
+          '(their hashes differ from the ones this version computes); it cannot be read. Re-initialise it: stop the node, ' +
+          'move or delete the data directory, then run `povchain init --genesis <genesis.json> --datadir <dir>` ' +
+          '(or just start `povchain node --dev` on the empty directory) and let the node sync from its peers. ' +
+          'There is no migration: every block hash changed.',
+      )
     const head = await this.getHeader(headHash)
     if (!head) throw new ChainError('CORRUPT', `head ${bytesToHex(headHash)} has no header in the database`)
     this.headHeader = head

@@ -273,7 +273,7 @@ export class ChainService {
         gasLimit: env.gasLimit,
         gasUsed: executed.gasUsed,
         timestamp,
-        extraData: new Uint8Array(0),
+        vanity: new Uint8Array(0),
         ...plan.fields,
         baseFeePerGas,
         slot,

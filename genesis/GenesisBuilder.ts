@@ -63,7 +63,7 @@ export async function buildGenesis(
     gasLimit: spec.gasLimit,
     gasUsed: 0n,
     timestamp: spec.timestamp,
-    extraData: spec.extraData,
+    vanity: spec.extraData,
     mixHash: Z32,
     baseFeePerGas: spec.baseFeePerGas,
     slot: 0n,

@@ -3,7 +3,7 @@ import { createTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address } from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
 import type { BlockHeader } from '../chain/Header.js'
-import { bigintToFixedBytes, bytesToHex, hexToBytes } from '../common/bytes.js'
+import { bigintToBytes, bigintToFixedBytes, bytesToHex, hexToBytes } from '../common/bytes.js'
 import type { AccessListItem, AccessListResult, CallRequest, CallResult, EstimateResult, StateOverrides } from '../rpc/RpcBackend.js'
 import { toEthjsBlock } from '../vm/BlockExecutor.js'
 import type { WorldState } from '../vm/WorldState.js'
@@ -45,14 +45,16 @@ export class CallRunner {
           type: 4,
           maxFeePerGas: req.maxFeePerGas ?? req.gasPrice ?? 0n,
           maxPriorityFeePerGas: req.maxPriorityFeePerGas ?? 0n,
-          authorizationList: req.authorizationList.map((a) => ({
-            chainId: bigintToFixedBytes(a.chainId, 32),
-            address: a.address,
-            nonce: bigintToFixedBytes(a.nonce, 8),
-            yParity: bigintToFixedBytes(BigInt(a.yParity), 1),
-            r: bigintToFixedBytes(a.r, 32),
-            s: bigintToFixedBytes(a.s, 32),
-          })) as never,
+          // The byte-tuple form [chainId, address, nonce, yParity, r, s] (RLP integers): the
+          // object form wants hex strings and threw a TypeError on bytes ("internal error").
+          authorizationList: req.authorizationList.map((a) => [
+            bigintToBytes(a.chainId),
+            a.address,
+            bigintToBytes(a.nonce),
+            bigintToBytes(BigInt(a.yParity)),
+            bigintToBytes(a.r),
+            bigintToBytes(a.s),
+          ]) as never,
           to: req.to ?? ZERO_ADDRESS,
         },
         { common, freeze: false },

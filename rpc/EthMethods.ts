@@ -5,12 +5,13 @@ import type { FilterManager } from './FilterManager.js'
 import {
   formatBlock,
   formatBlockReceipts,
+  formatHeader,
   formatReceipt,
   formatTx,
   qty,
 } from './Formatters.js'
 import * as P from './HexParams.js'
-import type { MethodHandler, MethodTable } from './JsonRpcDispatcher.js'
+import type { Arity, MethodHandler, MethodTable } from './JsonRpcDispatcher.js'
 import { parseFilterSpec, queryLogs, type LogLimits } from './LogQuery.js'
 import { callFailure } from './RevertReason.js'
 import type { BlockRef, CallRequest, RpcBackend } from './RpcBackend.js'
@@ -49,37 +50,37 @@ function filterId(p: unknown[]): string {
 /** The eth_ namespace (and web3_/net_, which are as small). */
 export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters: FilterManager): MethodTable {
   const m: MethodTable = new Map()
-  const def = (name: string, max: number, fn: MethodHandler) => m.set(name, { fn, max })
+  const def = (name: string, [min, max]: Arity, fn: MethodHandler) => m.set(name, { fn, min, max })
 
   const chainIdHex = qty(backend.chainId)
   const netVersion = backend.chainId.toString(10)
 
   // --- web3 / net ---
-  def('web3_clientVersion', 0, () => backend.clientVersion)
-  def('web3_sha3', 1, (p) => bytesToHex(keccak256(P.data(required(p, 0), 0))))
-  def('net_version', 0, () => netVersion)
-  def('net_listening', 0, () => backend.listening())
-  def('net_peerCount', 0, () => qty(backend.peerCount()))
+  def('web3_clientVersion', [0, 0], () => backend.clientVersion)
+  def('web3_sha3', [1, 1], (p) => bytesToHex(keccak256(P.data(required(p, 0), 0))))
+  def('net_version', [0, 0], () => netVersion)
+  def('net_listening', [0, 0], () => backend.listening())
+  def('net_peerCount', [0, 0], () => qty(backend.peerCount()))
 
   // --- chain ---
-  def('eth_chainId', 0, () => chainIdHex)
-  def('eth_blockNumber', 0, () => qty(backend.head().number))
-  def('eth_syncing', 0, () => {
+  def('eth_chainId', [0, 0], () => chainIdHex)
+  def('eth_blockNumber', [0, 0], () => qty(backend.head().number))
+  def('eth_syncing', [0, 0], () => {
     const s = backend.syncing()
     return s === false
       ? false
       : { startingBlock: qty(s.startingBlock), currentBlock: qty(s.currentBlock), highestBlock: qty(s.highestBlock) }
   })
-  def('eth_coinbase', 0, () => bytesToHex(backend.coinbase()))
-  def('eth_accounts', 0, () => backend.accounts().map(bytesToHex))
-  def('eth_gasPrice', 0, async () => qty(await backend.gasPrice()))
-  def('eth_maxPriorityFeePerGas', 0, async () => qty(await backend.maxPriorityFeePerGas()))
+  def('eth_coinbase', [0, 0], () => bytesToHex(backend.coinbase()))
+  def('eth_accounts', [0, 0], () => backend.accounts().map(bytesToHex))
+  def('eth_gasPrice', [0, 0], async () => qty(await backend.gasPrice()))
+  def('eth_maxPriorityFeePerGas', [0, 0], async () => qty(await backend.maxPriorityFeePerGas()))
   // The next block's base fee: the last entry of a one-block fee history.
-  def('eth_baseFee', 0, async () => qty((await backend.feeHistory(1, 'latest', [])).baseFeePerGas.at(-1)!))
-  def('eth_blobBaseFee', 0, () => {
+  def('eth_baseFee', [0, 0], async () => qty((await backend.feeHistory(1, 'latest', [])).baseFeePerGas.at(-1)!))
+  def('eth_blobBaseFee', [0, 0], () => {
     throw notSupported('eth_blobBaseFee', 'povchain has no blob transactions (EIP-4844), so there is no blob base fee')
   })
-  def('eth_feeHistory', 3, async (p) => {
+  def('eth_feeHistory', [3, 3], async (p) => {
     const count = P.hexOrDecimal(required(p, 0), 0)
     if (count > 1024) throw invalidParams('invalid argument 0: blockCount must be at most 1024')
     const newest = P.blockNumberOrTag(required(p, 1), 1)
@@ -104,15 +105,15 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   })
 
   // --- state ---
-  def('eth_getBalance', 2, async (p) => qty(await backend.getBalance(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
-  def('eth_getTransactionCount', 2, async (p) => qty(await backend.getNonce(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
-  def('eth_getCode', 2, async (p) => bytesToHex(await backend.getCode(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
-  def('eth_getStorageAt', 3, async (p) => {
+  def('eth_getBalance', [1, 2], async (p) => qty(await backend.getBalance(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
+  def('eth_getTransactionCount', [1, 2], async (p) => qty(await backend.getNonce(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
+  def('eth_getCode', [1, 2], async (p) => bytesToHex(await backend.getCode(P.address(required(p, 0), 0), P.blockRef(p[1], 1))))
+  def('eth_getStorageAt', [2, 3], async (p) => {
     const v = await backend.getStorageAt(P.address(required(p, 0), 0), P.word(required(p, 1), 1), P.blockRef(p[2], 2))
     return word32(v)
   })
 
-  def('eth_getStorageValues', 2, async (p) => {
+  def('eth_getStorageValues', [1, 2], async (p) => {
     const reqs = required(p, 0)
     if (typeof reqs !== 'object' || reqs === null || Array.isArray(reqs)) throw invalidParams('invalid argument 0: expected an object of address → storage keys')
     const ref = P.blockRef(p[1], 1)
@@ -129,7 +130,7 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     for (const { a, addr, keys } of parsed) out[a] = await Promise.all(keys.map(async (k) => word32(await backend.getStorageAt(addr, k, ref))))
     return out
   })
-  def('eth_getProof', 3, async (p) => {
+  def('eth_getProof', [2, 3], async (p) => {
     const addr = P.address(required(p, 0), 0)
     const rawKeys = required(p, 1)
     if (!Array.isArray(rawKeys)) throw invalidParams('invalid argument 1: expected an array of storage keys')
@@ -155,20 +156,20 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     return req
   }
 
-  def('eth_call', 3, async (p) => {
+  def('eth_call', [1, 3], async (p) => {
     const req = capGas(P.callRequest(required(p, 0), 0), opts.gasCap)
     const r = await backend.call(req, P.blockRef(p[1], 1), P.stateOverrides(p[2], 2))
     if (r.reverted || r.error) throw callFailure(r)
     return bytesToHex(r.returnValue)
   })
-  def('eth_estimateGas', 3, async (p) => {
+  def('eth_estimateGas', [1, 3], async (p) => {
     const req = capGas(P.callRequest(required(p, 0), 0), backend.head().gasLimit)
     const r = await backend.estimateGas(req, P.blockRef(p[1], 1), P.stateOverrides(p[2], 2))
     if (!r.ok) throw callFailure(r.result, req.gas)
     return qty(r.gas)
   })
 
-  def('eth_createAccessList', 2, async (p) => {
+  def('eth_createAccessList', [1, 2], async (p) => {
     const req = capGas(P.callRequest(required(p, 0), 0), opts.gasCap)
     const ref = P.blockRef(p[1], 1)
     if (!backend.createAccessList) throw notSupported('eth_createAccessList', 'this backend cannot trace access lists')
@@ -190,20 +191,20 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     ['eth_config', 'povchain has no Ethereum fork schedule (EIP-7910)'],
     ['eth_capabilities', 'not implemented'],
   ] as const)
-    def(name, 8, () => {
+    def(name, [0, 8], () => {
       throw notSupported(name, why)
     })
 
   // --- transactions ---
-  def('eth_sendRawTransaction', 1, async (p) => {
+  def('eth_sendRawTransaction', [1, 1], async (p) => {
     const raw = P.data(required(p, 0), 0)
     if (raw.length === 0) throw serverError('typed transaction too short')
     return bytesToHex(await backend.sendRawTransaction(raw))
   })
-  def('eth_sendTransaction', 1, async (p) => bytesToHex(await backend.sendTransaction(P.callRequest(required(p, 0), 0))))
-  def('eth_signTransaction', 1, async (p) => bytesToHex(await backend.signTransaction(P.callRequest(required(p, 0), 0))))
-  def('eth_sign', 2, async (p) => bytesToHex(await backend.sign(P.address(required(p, 0), 0), P.data(required(p, 1), 1))))
-  def('personal_sign', 2, async (p) => bytesToHex(await backend.sign(P.address(required(p, 1), 1), P.data(required(p, 0), 0))))
+  def('eth_sendTransaction', [1, 1], async (p) => bytesToHex(await backend.sendTransaction(P.callRequest(required(p, 0), 0))))
+  def('eth_signTransaction', [1, 1], async (p) => bytesToHex(await backend.signTransaction(P.callRequest(required(p, 0), 0))))
+  def('eth_sign', [2, 2], async (p) => bytesToHex(await backend.sign(P.address(required(p, 0), 0), P.data(required(p, 1), 1))))
+  def('personal_sign', [2, 2], async (p) => bytesToHex(await backend.sign(P.address(required(p, 1), 1), P.data(required(p, 0), 0))))
   const signTyped = async (p: unknown[]) => {
     const addr = P.address(required(p, 0), 0)
     let typed = required(p, 1)
@@ -217,8 +218,8 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     if (typeof typed !== 'object' || typed === null || Array.isArray(typed)) throw invalidParams('invalid argument 1: expected an EIP-712 typed data object')
     return bytesToHex(await backend.signTypedData(addr, typed))
   }
-  def('eth_signTypedData_v4', 2, signTyped)
-  def('eth_signTypedData', 2, signTyped)
+  def('eth_signTypedData_v4', [2, 2], signTyped)
+  def('eth_signTypedData', [2, 2], signTyped)
 
   const inclusion = (block: Block, index: number) => ({
     blockHash: block.hash(),
@@ -228,7 +229,7 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     timestamp: block.header.timestamp,
   })
 
-  def('eth_getTransactionByHash', 1, async (p) => {
+  def('eth_getTransactionByHash', [1, 1], async (p) => {
     const hash = P.hash32(required(p, 0), 0)
     const loc = await backend.txLocation(hash)
     if (loc) {
@@ -243,17 +244,17 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
     const tx = block?.transactions[index]
     return block && tx ? formatTx(tx, inclusion(block, index)) : null
   }
-  def('eth_getTransactionByBlockHashAndIndex', 2, async (p) => {
+  def('eth_getTransactionByBlockHashAndIndex', [2, 2], async (p) => {
     const hash = P.hash32(required(p, 0), 0)
     const index = P.smallQuantity(required(p, 1), 1)
     return txAt(await backend.blockByRef({ hash }), index)
   })
-  def('eth_getTransactionByBlockNumberAndIndex', 2, async (p) => {
+  def('eth_getTransactionByBlockNumberAndIndex', [2, 2], async (p) => {
     const ref = P.blockNumberOrTag(required(p, 0), 0)
     const index = P.smallQuantity(required(p, 1), 1)
     return txAt(await backend.blockByRef(ref), index)
   })
-  def('eth_getTransactionReceipt', 1, async (p) => {
+  def('eth_getTransactionReceipt', [1, 1], async (p) => {
     const hash = P.hash32(required(p, 0), 0)
     const loc = await backend.txLocation(hash)
     if (!loc) return null
@@ -266,36 +267,46 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   })
 
   // --- blocks ---
-  const fullFlag = (p: unknown[]) => (p[1] === undefined || p[1] === null ? false : P.bool(p[1], 1))
-  def('eth_getBlockByNumber', 2, async (p) => {
+  // The hydration flag is required (the dispatcher refuses ["latest"] as Geth does); null reads as false, as in Geth.
+  const fullFlag = (p: unknown[]) => (p[1] === null ? false : P.bool(required(p, 1), 1))
+  def('eth_getBlockByNumber', [2, 2], async (p) => {
     const ref = P.blockNumberOrTag(required(p, 0), 0)
     const full = fullFlag(p)
     const block = await backend.blockByRef(ref)
     return block ? formatBlock(block, full) : null
   })
-  def('eth_getBlockByHash', 2, async (p) => {
+  def('eth_getBlockByHash', [2, 2], async (p) => {
     const hash = P.hash32(required(p, 0), 0)
     const full = fullFlag(p)
     const block = await backend.blockByRef({ hash })
     return block ? formatBlock(block, full) : null
   })
+  // Geth's eth_getHeaderBy*: the header fields of the block object, without the body.
+  def('eth_getHeaderByNumber', [1, 1], async (p) => {
+    const h = await backend.headerByRef(P.blockNumberOrTag(required(p, 0), 0))
+    return h ? formatHeader(h) : null
+  })
+  def('eth_getHeaderByHash', [1, 1], async (p) => {
+    const h = await backend.headerByRef({ hash: P.hash32(required(p, 0), 0) })
+    return h ? formatHeader(h) : null
+  })
   const txCount = (b: Block | undefined) => (b ? qty(b.transactions.length) : null)
-  def('eth_getBlockTransactionCountByHash', 1, async (p) => txCount(await backend.blockByRef({ hash: P.hash32(required(p, 0), 0) })))
-  def('eth_getBlockTransactionCountByNumber', 1, async (p) => txCount(await backend.blockByRef(P.blockNumberOrTag(required(p, 0), 0))))
-  def('eth_getUncleCountByBlockHash', 1, async (p) => ((await backend.headerByRef({ hash: P.hash32(required(p, 0), 0) })) ? '0x0' : null))
-  def('eth_getUncleCountByBlockNumber', 1, async (p) => ((await backend.headerByRef(P.blockNumberOrTag(required(p, 0), 0))) ? '0x0' : null))
+  def('eth_getBlockTransactionCountByHash', [1, 1], async (p) => txCount(await backend.blockByRef({ hash: P.hash32(required(p, 0), 0) })))
+  def('eth_getBlockTransactionCountByNumber', [1, 1], async (p) => txCount(await backend.blockByRef(P.blockNumberOrTag(required(p, 0), 0))))
+  def('eth_getUncleCountByBlockHash', [1, 1], async (p) => ((await backend.headerByRef({ hash: P.hash32(required(p, 0), 0) })) ? '0x0' : null))
+  def('eth_getUncleCountByBlockNumber', [1, 1], async (p) => ((await backend.headerByRef(P.blockNumberOrTag(required(p, 0), 0))) ? '0x0' : null))
   // No uncles under Proof of Value: null for any index, but the arguments are still checked.
-  def('eth_getUncleByBlockHashAndIndex', 2, (p) => {
+  def('eth_getUncleByBlockHashAndIndex', [2, 2], (p) => {
     P.hash32(required(p, 0), 0)
     P.smallQuantity(required(p, 1), 1)
     return null
   })
-  def('eth_getUncleByBlockNumberAndIndex', 2, (p) => {
+  def('eth_getUncleByBlockNumberAndIndex', [2, 2], (p) => {
     P.blockNumberOrTag(required(p, 0), 0)
     P.smallQuantity(required(p, 1), 1)
     return null
   })
-  def('eth_getBlockReceipts', 1, async (p) => {
+  def('eth_getBlockReceipts', [1, 1], async (p) => {
     const ref: BlockRef = P.blockRef(required(p, 0), 0)
     const block = await backend.blockByRef(ref)
     if (!block) return null
@@ -304,20 +315,21 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   })
 
   // --- logs and filters ---
-  def('eth_getLogs', 1, (p) => queryLogs(backend, parseFilterSpec(required(p, 0), 0), opts.logLimits))
-  def('eth_newFilter', 1, (p) => filters.newLogFilter(parseFilterSpec(required(p, 0), 0)))
-  def('eth_newBlockFilter', 0, () => filters.newBlockFilter())
-  def('eth_newPendingTransactionFilter', 1, () => filters.newPendingTransactionFilter())
-  def('eth_getFilterChanges', 1, (p) => filters.changes(filterId(p)))
-  def('eth_getFilterLogs', 1, (p) => filters.logs(filterId(p)))
-  def('eth_uninstallFilter', 1, (p) => filters.uninstall(filterId(p)))
+  def('eth_getLogs', [1, 1], (p) => queryLogs(backend, parseFilterSpec(required(p, 0), 0), opts.logLimits))
+  def('eth_newFilter', [1, 1], (p) => filters.newLogFilter(parseFilterSpec(required(p, 0), 0)))
+  def('eth_newBlockFilter', [0, 0], () => filters.newBlockFilter())
+  def('eth_newPendingTransactionFilter', [0, 1], () => filters.newPendingTransactionFilter())
+  def('eth_getFilterChanges', [1, 1], (p) => filters.changes(filterId(p)))
+  def('eth_getFilterLogs', [1, 1], (p) => filters.logs(filterId(p)))
+  def('eth_uninstallFilter', [1, 1], (p) => filters.uninstall(filterId(p)))
 
   // --- subscriptions (WebSocket only) ---
-  def('eth_subscribe', 3, (p, ctx) => {
+  // Arguments are checked after the transport, as Geth: over HTTP both answer -32601 first.
+  def('eth_subscribe', [0, 3], (p, ctx) => {
     if (!ctx.subscriptions) throw new RpcError(RpcCode.NOTIFICATIONS_UNSUPPORTED, 'notifications not supported')
     return ctx.subscriptions.subscribe(p)
   })
-  def('eth_unsubscribe', 1, (p, ctx) => {
+  def('eth_unsubscribe', [0, 1], (p, ctx) => {
     if (!ctx.subscriptions) throw new RpcError(RpcCode.NOTIFICATIONS_UNSUPPORTED, 'notifications not supported')
     return ctx.subscriptions.unsubscribe(required(p, 0))
   })

@@ -1,7 +1,7 @@
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { bytesToHex } from '../common/bytes.js'
 import type { Block } from '../chain/Block.js'
-import type { BlockHeader } from '../chain/Header.js'
+import { EMPTY_REQUESTS_HASH, PARENT_BEACON_BLOCK_ROOT, type BlockHeader } from '../chain/Header.js'
 import { EMPTY_TRIE_ROOT, EMPTY_UNCLE_HASH, keccak256 } from '../chain/keccak.js'
 import { logsBloom, type Log, type TxReceipt } from '../chain/Receipt.js'
 
@@ -19,6 +19,8 @@ export function qty(n: bigint | number): Hex {
 const EMPTY_UNCLE_HEX = bytesToHex(EMPTY_UNCLE_HASH)
 const EMPTY_TRIE_HEX = bytesToHex(EMPTY_TRIE_ROOT)
 const ZERO_NONCE = '0x0000000000000000'
+const PARENT_BEACON_ROOT_HEX = bytesToHex(PARENT_BEACON_BLOCK_ROOT)
+const EMPTY_REQUESTS_HEX = bytesToHex(EMPTY_REQUESTS_HASH)
 
 /** A small LRU over Map insertion order. */
 export class Lru<K, V> {
@@ -158,7 +160,11 @@ function bytesQty(b: Uint8Array): Hex {
   return `0x${s}`
 }
 
-/** Header fields (newHeads notifications; the base of block objects). */
+/**
+ * Header fields (newHeads notifications, eth_getHeaderBy*; the base of block objects): every
+ * field of the Prague header in its order — `keccak256(rlp(those values))` is `hash` — then
+ * the Proof-of-Value fields that `extraData` carries, decoded.
+ */
 export function formatHeader(h: BlockHeader): Record<string, unknown> {
   return {
     hash: bytesToHex(h.hash()),
@@ -179,6 +185,10 @@ export function formatHeader(h: BlockHeader): Record<string, unknown> {
     nonce: ZERO_NONCE,
     baseFeePerGas: qty(h.baseFeePerGas),
     withdrawalsRoot: EMPTY_TRIE_HEX,
+    blobGasUsed: '0x0',
+    excessBlobGas: '0x0',
+    parentBeaconBlockRoot: PARENT_BEACON_ROOT_HEX,
+    requestsHash: EMPTY_REQUESTS_HEX,
     // Proof of Value
     slot: qty(h.slot),
     producer: bytesToHex(h.producer),
@@ -196,6 +206,7 @@ export function formatHeader(h: BlockHeader): Record<string, unknown> {
       signature: bytesToHex(a.signature),
     })),
     seal: bytesToHex(h.seal),
+    vanity: bytesToHex(h.vanity),
   }
 }
 

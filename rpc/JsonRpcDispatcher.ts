@@ -12,9 +12,16 @@ export interface CallContext {
 export type MethodHandler = (params: unknown[], ctx: CallContext) => unknown
 export interface MethodSpec {
   fn: MethodHandler
+  /**
+   * Positional arguments a call must have (Geth: "missing value for required argument N"):
+   * the leading arguments the execution-apis spec marks required (and Geth's non-optional ones).
+   */
+  min: number
   /** Most positional arguments accepted (Geth: "too many arguments, want at most N"). */
   max: number
 }
+/** [required, at most] positional arguments of a method. */
+export type Arity = readonly [min: number, max: number]
 export type MethodTable = Map<string, MethodSpec>
 
 const NO_PARAMS: unknown[] = []
@@ -103,6 +110,7 @@ export class JsonRpcDispatcher {
       if (params === undefined || params === null) params = NO_PARAMS
       else if (!Array.isArray(params)) throw invalidParams('non-array args')
       if ((params as unknown[]).length > spec.max) throw invalidParams(`too many arguments, want at most ${spec.max}`)
+      if ((params as unknown[]).length < spec.min) throw invalidParams(`missing value for required argument ${(params as unknown[]).length}`)
       result = spec.fn(params as unknown[], ctx)
       if (result instanceof Promise) result = await result
       const json = result === undefined ? 'null' : JSON.stringify(result)

@@ -3,7 +3,7 @@ import { bytesToHex } from '../common/bytes.js'
 import { required } from './EthMethods.js'
 import { checksumAddress, formatTx, inspectTx, qty } from './Formatters.js'
 import * as P from './HexParams.js'
-import type { MethodHandler, MethodTable } from './JsonRpcDispatcher.js'
+import type { Arity, MethodHandler, MethodTable } from './JsonRpcDispatcher.js'
 import type { RpcBackend } from './RpcBackend.js'
 import { invalidParams, notSupported, serverError } from './RpcErrors.js'
 import { encodeConsensusReceipt } from '../chain/Receipt.js'
@@ -40,17 +40,17 @@ export function toJsonValue(v: unknown, depth = 0): unknown {
 /** txpool_, admin_ and debug_ (Geth's shapes), plus the backend's own namespaces. */
 export function nodeMethods(backend: RpcBackend): MethodTable {
   const m: MethodTable = new Map()
-  const def = (name: string, max: number, fn: MethodHandler) => m.set(name, { fn, max })
+  const def = (name: string, [min, max]: Arity, fn: MethodHandler) => m.set(name, { fn, min, max })
 
-  def('txpool_status', 0, () => {
+  def('txpool_status', [0, 0], () => {
     const s = backend.poolStatus()
     return { pending: qty(s.pending), queued: qty(s.queued) }
   })
-  def('txpool_content', 0, () => {
+  def('txpool_content', [0, 0], () => {
     const c = backend.poolContent()
     return { pending: byAccount(c.pending, (tx) => formatTx(tx)), queued: byAccount(c.queued, (tx) => formatTx(tx)) }
   })
-  def('txpool_contentFrom', 1, (p) => {
+  def('txpool_contentFrom', [1, 1], (p) => {
     const addr = bytesToHex(P.address(required(p, 0), 0))
     const c = backend.poolContent()
     const pick = (list?: TypedTransaction[]) => {
@@ -60,12 +60,12 @@ export function nodeMethods(backend: RpcBackend): MethodTable {
     }
     return { pending: pick(c.pending.get(addr)), queued: pick(c.queued.get(addr)) }
   })
-  def('txpool_inspect', 0, () => {
+  def('txpool_inspect', [0, 0], () => {
     const c = backend.poolContent()
     return { pending: byAccount(c.pending, inspectTx), queued: byAccount(c.queued, inspectTx) }
   })
 
-  def('debug_traceTransaction', 2, async (p) => {
+  def('debug_traceTransaction', [1, 2], async (p) => {
     const hash = P.hash32(required(p, 0), 0)
     const cfg = p[1] ?? {}
     if (typeof cfg !== 'object' || Array.isArray(cfg)) throw invalidParams('invalid argument 1: expected a tracer config object')
@@ -74,47 +74,48 @@ export function nodeMethods(backend: RpcBackend): MethodTable {
     return r
   })
 
-  // Consensus encodings (Geth's debug_getRaw*). Blocks and headers are povchain's own RLP
-  // (the Proof-of-Value header), transactions and receipts Ethereum's EIP-2718 encodings.
+  // Consensus encodings (Geth's debug_getRaw*), all Ethereum's: the Prague header RLP (the
+  // Proof-of-Value fields inside its extraData), the block RLP [header, txs, [], []], EIP-2718
+  // transactions and receipts.
   const blockAt = async (p: unknown[]) => backend.blockByRef(P.blockRef(required(p, 0), 0))
-  def('debug_getRawBlock', 1, async (p) => {
+  def('debug_getRawBlock', [1, 1], async (p) => {
     const b = await blockAt(p)
     if (!b) throw serverError('block not found')
     return bytesToHex(b.encode())
   })
-  def('debug_getRawHeader', 1, async (p) => {
+  def('debug_getRawHeader', [1, 1], async (p) => {
     const h = await backend.headerByRef(P.blockRef(required(p, 0), 0))
     if (!h) throw serverError('header not found')
     return bytesToHex(h.encode())
   })
-  def('debug_getRawReceipts', 1, async (p) => {
+  def('debug_getRawReceipts', [1, 1], async (p) => {
     const b = await blockAt(p)
     const receipts = b && (await backend.receipts(b.hash()))
     if (!b || !receipts) throw serverError('block not found')
     return receipts.map((r) => bytesToHex(encodeConsensusReceipt(r)))
   })
-  def('debug_getRawTransaction', 1, async (p) => {
+  def('debug_getRawTransaction', [1, 1], async (p) => {
     const hash = P.hash32(required(p, 0), 0)
     const loc = await backend.txLocation(hash)
     const tx = loc ? (await backend.blockByRef({ hash: loc.blockHash }))?.transactions[loc.index] : backend.poolTransaction(hash)
     // Geth: "0x" for an unknown transaction.
     return tx ? bytesToHex(tx.serialize()) : '0x'
   })
-  def('debug_getBadBlocks', 0, () => {
+  def('debug_getBadBlocks', [0, 0], () => {
     throw notSupported('debug_getBadBlocks', 'povchain does not keep rejected blocks')
   })
 
-  def('admin_nodeInfo', 0, () => {
+  def('admin_nodeInfo', [0, 0], () => {
     const n = backend.nodeInfo()
     return { id: n.id, name: n.name, enode: n.enode ?? '', listenAddr: n.listenAddrs[0] ?? '', listenAddrs: n.listenAddrs, protocols: n.protocols }
   })
-  def('admin_peers', 0, () =>
+  def('admin_peers', [0, 0], () =>
     backend.peers().map((p) => ({ id: p.id, name: p.name ?? '', network: { remoteAddress: p.remoteAddress }, protocols: p.protocols })),
   )
 
   // Namespaces the node adds (pov_*, more admin_* …): positional JSON params in, JSON out.
   const extra = backend.extraMethods?.() ?? {}
   for (const [name, fn] of Object.entries(extra))
-    def(name, 64, async (p) => toJsonValue(await fn(p)))
+    def(name, [0, 64], async (p) => toJsonValue(await fn(p)))
   return m
 }

@@ -117,7 +117,7 @@ t.test('finding 1, receipt check leaks across branches: a receipt seen on branch
     const { vrfProof, vrfOutput } = headerVrf(who.key, epochSeed(0n, new Uint8Array(32), () => new Uint8Array(32)), slot)
     const h = new BlockHeader({
       parentHash: parent?.hash() ?? new Uint8Array(32), coinbase: who.address, stateRoot, transactionsRoot: root(0), receiptsRoot: root(0), logsBloom: new Uint8Array(256),
-      number, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: slotStart(slot), extraData: new Uint8Array(0), mixHash: nextMix(parent?.mixHash ?? new Uint8Array(32), vrfOutput),
+      number, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: slotStart(slot), vanity: new Uint8Array(0), mixHash: nextMix(parent?.mixHash ?? new Uint8Array(32), vrfOutput),
       baseFeePerGas: 7n, slot, producer: who.address, jobId: root(7), sessionId, workloadId: root(8), vrfOutput, vrfProof, attestations: [], seal: new Uint8Array(0),
     })
     const sealed = sealHeader(h, who.key)
@@ -180,7 +180,7 @@ t.test('finding 5, votes and evidence from anyone: votes of non-members are refu
   const who = privateKeyToAddress(outsider)
   const genesis = (await a!.store.canonicalHeader(0n))!
   const v1 = signAttestation({ sourceHash: genesis.hash(), sourceHeight: 0n, targetHash: b1.hash(), targetHeight: 1n, validator: who }, SPEC.chainId, outsider)
-  const twin = b2.header.with({ extraData: Uint8Array.of(1) })
+  const twin = b2.header.with({ vanity: Uint8Array.of(1) })
   const v2 = signAttestation({ sourceHash: genesis.hash(), sourceHeight: 0n, targetHash: twin.hash(), targetHeight: 1n, validator: who }, SPEC.chainId, outsider)
   t.equal(await a!.chain.addAttestation(v1), 'reject', 'a vote by a key outside the set is rejected (and its sender scored at gossip)')
   t.equal(await a!.chain.addAttestation(v2), 'ignore', 'a vote for an unknown block from a non-member is not kept or relayed')

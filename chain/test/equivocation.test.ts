@@ -32,7 +32,7 @@ function header(slot: bigint, extra: number): BlockHeader {
   return new BlockHeader({
     parentHash: h32(9), coinbase: A1, stateRoot: h32(0), transactionsRoot: h32(0), receiptsRoot: h32(0),
     logsBloom: new Uint8Array(256), number: 5n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1000n + slot,
-    extraData: Uint8Array.of(extra), mixHash: h32(0), baseFeePerGas: 7n, slot, producer: A1, jobId: h32(1), sessionId: h32(2),
+    vanity: Uint8Array.of(extra), mixHash: h32(0), baseFeePerGas: 7n, slot, producer: A1, jobId: h32(1), sessionId: h32(2),
     workloadId: h32(3), vrfOutput: h32(4), vrfProof: new Uint8Array(0), attestations: [], seal: new Uint8Array(0),
   })
 }

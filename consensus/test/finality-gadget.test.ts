@@ -15,7 +15,7 @@ function header(number: bigint, parentHash: Uint8Array, attestations: Attestatio
   return new BlockHeader({
     parentHash, coinbase: addrs[0]!, stateRoot: h32(0), transactionsRoot: h32(0), receiptsRoot: h32(0),
     logsBloom: new Uint8Array(256), number, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1000n + number,
-    extraData: Uint8Array.of(extra), mixHash: h32(0), baseFeePerGas: 7n, slot: number, producer: addrs[0]!, jobId: h32(1), sessionId: h32(2),
+    vanity: Uint8Array.of(extra), mixHash: h32(0), baseFeePerGas: 7n, slot: number, producer: addrs[0]!, jobId: h32(1), sessionId: h32(2),
     workloadId: h32(3), vrfOutput: h32(4), vrfProof: new Uint8Array(0), attestations, seal: new Uint8Array(0),
   })
 }
@@ -68,7 +68,7 @@ t.test('header attestations: only signed votes for the parent by distinct member
   const ok = [vote(0, blocks[0]!, parent), vote(1, blocks[0]!, parent)]
   t.doesNotThrow(() => gadget.checkHeaderAttestations(header(2n, parent.hash(), ok), parent, validators))
   const bad: [string, Attestation[]][] = [
-    ['a vote for another block', [vote(0, blocks[0]!, blocks[0]!.with({ extraData: Uint8Array.of(9) }))]],
+    ['a vote for another block', [vote(0, blocks[0]!, blocks[0]!.with({ vanity: Uint8Array.of(9) }))]],
     ['two votes by one validator', [ok[0]!, ok[0]!]],
     ['a vote by a non-member', [signAttestation({ ...ok[0]!, validator: privateKeyToAddress(h32(9)) }, CHAIN, h32(9))]],
     ['a vote signed by another key', [{ ...ok[0]!, validator: addrs[1]! }]],

@@ -14,7 +14,7 @@ function header(key: Uint8Array, slot: bigint, vrf: { vrfProof: Uint8Array; vrfO
     new BlockHeader({
       parentHash: h32(9), coinbase: producer, stateRoot: h32(0), transactionsRoot: h32(0), receiptsRoot: h32(0),
       logsBloom: new Uint8Array(256), number: 5n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1000n,
-      extraData: new Uint8Array(0), mixHash: h32(0), baseFeePerGas: 7n, slot, producer, jobId: h32(1), sessionId: h32(2),
+      vanity: new Uint8Array(0), mixHash: h32(0), baseFeePerGas: 7n, slot, producer, jobId: h32(1), sessionId: h32(2),
       workloadId: h32(3), ...vrf, attestations: [], seal: new Uint8Array(0),
     }),
     key,

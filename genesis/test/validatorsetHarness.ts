@@ -288,7 +288,7 @@ export function sealedHeader(i: number, slot: bigint, opts: { extra?: number; jo
     gasLimit: 30_000_000n,
     gasUsed: 0n,
     timestamp: 1000n + slot,
-    extraData: Uint8Array.of(opts.extra ?? 0),
+    vanity: Uint8Array.of(opts.extra ?? 0),
     mixHash: h32(0),
     baseFeePerGas: 7n,
     slot,

@@ -34,7 +34,7 @@ const z = (n: number) => new Uint8Array(n)
 const genesis = new BlockHeader({
   parentHash: z(32), coinbase: z(20), stateRoot: z(32), transactionsRoot: z(32), receiptsRoot: z(32),
   logsBloom: z(256), number: 0n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1_700_000_000n,
-  extraData: z(0), mixHash: z(32), baseFeePerGas: 7n, slot: 0n, producer: z(20), jobId: z(32), sessionId: z(32),
+  vanity: z(0), mixHash: z(32), baseFeePerGas: 7n, slot: 0n, producer: z(20), jobId: z(32), sessionId: z(32),
   workloadId: z(32), vrfOutput: z(32), vrfProof: z(0), attestations: [], seal: z(0),
 })
 

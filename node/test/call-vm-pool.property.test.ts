@@ -53,7 +53,7 @@ t.test('pooled call VMs answer as fresh VMs do', async (t) => {
   const root = await sm.getStateRoot()
   const header = new BlockHeader({
     parentHash: z(32), coinbase: z(20, 0xc0), stateRoot: root, transactionsRoot: EMPTY_TRIE_ROOT, receiptsRoot: EMPTY_TRIE_ROOT,
-    logsBloom: z(256), number: 1n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1_700_000_000n, extraData: z(0), mixHash: z(32),
+    logsBloom: z(256), number: 1n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1_700_000_000n, vanity: z(0), mixHash: z(32),
     baseFeePerGas: 1_000_000_000n, slot: 1n, producer: z(20, 0x50), jobId: z(32), sessionId: z(32), workloadId: z(32),
     vrfOutput: z(32), vrfProof: z(80), attestations: [], seal: z(65),
   })

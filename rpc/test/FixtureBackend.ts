@@ -161,7 +161,7 @@ export class FixtureBackend implements RpcBackend {
       gasLimit: 30_000_000n,
       gasUsed: cumulative,
       timestamp: 1_700_000_000n + number * 2n,
-      extraData: Uint8Array.of(spec.extra ?? 0),
+      vanity: Uint8Array.of(spec.extra ?? 0),
       mixHash: keccak256(Uint8Array.of(Number(number & 0xffn))),
       baseFeePerGas: 1_000_000_000n,
       slot: number * 3n,

@@ -3,6 +3,9 @@ import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { EMPTY_UNCLE_HASH } from '../../chain/keccak.js'
 import { addressOf, keyOf, makeTx } from './FixtureBackend.js'
 import { startHarness } from './helpers.js'
+import { createBlockFromRLP, createBlockHeaderFromRLP } from '@ethereumjs/block'
+import { createChainCommon } from '../../chain/ChainCommon.js'
+import { blockHashFromJson } from '../../test/helpers/headerJson.js'
 
 const A = '0x' + '11'.repeat(20)
 const TOPIC = '0x' + 'ee'.repeat(32)
@@ -44,7 +47,7 @@ t.test('eth_ methods over HTTP', async (t) => {
     const fh = await h.result('eth_feeHistory', ['0x2', 'latest', [25, 75]])
     t.same(fh, { oldestBlock: '0x1', baseFeePerGas: ['0x3b9aca00', '0x3b9aca00', '0x3b9aca00'], gasUsedRatio: [0.5, 0.5], reward: [['0x1', '0x1'], ['0x1', '0x1']] })
     t.equal(b.lastFeeHistory!.count, 2)
-    await h.result('eth_feeHistory', [4, 'latest'])
+    await h.result('eth_feeHistory', [4, 'latest', []])
     t.equal(b.lastFeeHistory!.count, 4, 'decimal block count accepted as Geth does')
     t.equal((await h.call('eth_feeHistory', ['0x2', 'latest', [75, 25]])).error?.code, -32602)
     t.equal((await h.call('eth_feeHistory', ['0x2', 'latest', [101]])).error?.code, -32602)
@@ -56,9 +59,25 @@ t.test('eth_ methods over HTTP', async (t) => {
       'hash', 'parentHash', 'sha3Uncles', 'miner', 'stateRoot', 'transactionsRoot', 'receiptsRoot', 'logsBloom', 'difficulty', 'number', 'gasLimit',
       'gasUsed', 'timestamp', 'extraData', 'mixHash', 'nonce', 'baseFeePerGas', 'size', 'uncles', 'transactions', 'withdrawals', 'withdrawalsRoot',
       'totalDifficulty', 'slot', 'producer', 'jobId', 'sessionId', 'workloadId', 'vrfOutput', 'vrfProof', 'attestations', 'seal',
+      'blobGasUsed', 'excessBlobGas', 'parentBeaconBlockRoot', 'requestsHash', 'vanity',
     ])
       t.ok(k in blk, k)
     t.equal(blk.hash, bytesToHex(block1.hash()))
+    t.equal(blockHashFromJson(blk), blk.hash, 'keccak256(rlp(the Prague header fields of the JSON)) is the hash')
+    t.equal(blk.blobGasUsed, '0x0')
+    t.equal(blk.excessBlobGas, '0x0')
+    t.equal(blk.parentBeaconBlockRoot, '0x' + '00'.repeat(32))
+    t.equal(blk.requestsHash, '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    t.equal(blk.withdrawalsRoot, '0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421')
+    t.same(blk.withdrawals, [])
+    t.equal(blk.extraData, bytesToHex(block1.header.extraData), 'extraData: the raw bytes that are hashed')
+    t.ok(blk.extraData.endsWith(bytesToHex(block1.header.seal).slice(2)), 'which end with the seal')
+    t.equal(blk.vanity, '0x00')
+    const { transactions: _t, uncles: _u, withdrawals: _w, size: _s, totalDifficulty: _d, ...headerPart } = blk
+    t.same(await h.result('eth_getHeaderByNumber', ['0x1']), headerPart, 'eth_getHeaderByNumber: the header fields of the block')
+    t.same(await h.result('eth_getHeaderByHash', [blk.hash]), headerPart, 'eth_getHeaderByHash')
+    t.equal(await h.result('eth_getHeaderByNumber', ['0x99']), null)
+    t.equal(await h.result('eth_getHeaderByHash', ['0x' + '99'.repeat(32)]), null)
     t.equal(blk.sha3Uncles, bytesToHex(EMPTY_UNCLE_HASH))
     t.equal(blk.nonce, '0x0000000000000000')
     t.equal(blk.difficulty, '0x0')
@@ -84,6 +103,22 @@ t.test('eth_ methods over HTTP', async (t) => {
     t.equal(await h.result('eth_getUncleCountByBlockNumber', ['0x1']), '0x0')
     t.equal(await h.result('eth_getUncleCountByBlockHash', [blk.hash]), '0x0')
     t.equal((await h.call('eth_getBlockByNumber', ['0x1', 'yes'])).error?.code, -32602)
+  })
+
+  t.test('debug_getRawHeader / debug_getRawBlock: standard RLP that @ethereumjs/block decodes', async (t) => {
+    const common = createChainCommon(31337n)
+    const opts = { common, skipConsensusFormatValidation: true, setHardfork: false }
+    const rawHeader = await h.result('debug_getRawHeader', ['0x1'])
+    t.equal(rawHeader, bytesToHex(block1.header.encode()))
+    const eh = createBlockHeaderFromRLP(hexToBytes(rawHeader), opts)
+    t.equal(bytesToHex(eh.hash()), bytesToHex(block1.hash()), 'same hash')
+    t.equal(eh.number, 1n)
+    t.equal(bytesToHex(eh.extraData), bytesToHex(block1.header.extraData))
+    const rawBlock = await h.result('debug_getRawBlock', ['0x1'])
+    const eb = createBlockFromRLP(hexToBytes(rawBlock), opts)
+    t.equal(bytesToHex(eb.hash()), bytesToHex(block1.hash()))
+    t.same(eb.transactions.map((x) => bytesToHex(x.hash())), txs.map((x) => bytesToHex(x.hash())), 'the four transaction types')
+    t.same(eb.withdrawals, [])
   })
 
   t.test('full transaction objects by type', async (t) => {

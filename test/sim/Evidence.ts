@@ -80,7 +80,7 @@ export class SimKeys {
         gasLimit: 30_000_000n,
         gasUsed: 0n,
         timestamp: b.slot * 2n,
-        extraData: id32(b.hash),
+        vanity: id32(b.hash),
         mixHash: b.mix,
         baseFeePerGas: 0n,
         slot: b.slot,

@@ -41,7 +41,7 @@ function header(o: { slot?: bigint; producer?: Uint8Array; extra?: number; numbe
   return new BlockHeader({
     parentHash: h32(9), coinbase: producer, stateRoot: h32(0), transactionsRoot: h32(0), receiptsRoot: h32(0),
     logsBloom: new Uint8Array(256), number: o.number ?? 12n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1000n,
-    extraData: Uint8Array.of(o.extra ?? 0), mixHash: h32(0), baseFeePerGas: 7n, slot: o.slot ?? 40n, producer, jobId: h32(0x11), sessionId: h32(0x22),
+    vanity: Uint8Array.of(o.extra ?? 0), mixHash: h32(0), baseFeePerGas: 7n, slot: o.slot ?? 40n, producer, jobId: h32(0x11), sessionId: h32(0x22),
     workloadId: h32(3), vrfOutput: h32(4), vrfProof: new Uint8Array(0), attestations: [], seal: new Uint8Array(0),
   })
 }
