@@ -20,6 +20,7 @@ import { registerAccountCommands } from './accountCommands.js'
 import { createLogger, type LogFormat } from '../node/logging.js'
 import { defaultDatadir, type NodeConfig } from '../node/NodeConfig.js'
 import { loadGenesis, PovNode, VERSION } from '../node/PovNode.js'
+import { HOSTILE_MODES, parseHostileMode } from '../node/HostileValidator.js'
 
 const int = (name: string) => (v: string) => {
   const n = Number(v)
@@ -39,6 +40,7 @@ addAssetNodeOptions(addWorkerOptions(program
   .description('run a node (with --dev: a local dev chain that wallets and developer tools accept)')))
   .option('--dev', 'dev chain: chain id 31337, 20 funded accounts of the Hardhat mnemonic, automine', false)
   .option('--dev.period <seconds>', 'seal a block every N seconds instead of on each transaction', int('--dev.period'), 0)
+  .option('--dev.hostile <mode>', `testing only: this validator attacks the network (${HOSTILE_MODES.join(' | ')}; slashable)`)
   .option('--datadir <dir>', 'data directory (default ~/.povchain/dev with --dev, ~/.povchain/main otherwise)')
   .option('--genesis <file>', 'genesis file for an empty datadir')
   .option('--http.addr <addr>', 'JSON-RPC HTTP listen address', '127.0.0.1')
@@ -107,6 +109,7 @@ addAssetNodeOptions(addWorkerOptions(program
       producer: (o.validator ?? o.producer) as string | undefined,
       worker: workerConfigFromOptions(o, dev),
       assets: assetConfigFromOptions(o),
+      ...(o['dev.hostile'] ? { hostile: parseHostileMode(o['dev.hostile'] as string) } : {}),
     }
     const node = new PovNode(cfg, log)
     let stopping = false
@@ -185,11 +188,19 @@ program
   .option('--epoch-length <slots>', 'slots per epoch of a new devnet (validator-set rotation)', int('--epoch-length'), 32)
   .option('--chain-id <id>', 'chain id of a new devnet', int('--chain-id'), 31338)
   .option('--log.level <level>', 'log level of the nodes (their logs go to <datadir>/node.log)', 'info')
+  .option('--hostile <index:mode>', `testing only: node INDEX plays a byzantine validator (${HOSTILE_MODES.join(' | ')}); repeatable`, (v: string, acc: string[] = []) => [...acc, v])
   .action(async (o: Record<string, unknown>) => {
     const { runDevnet } = await import('./devnet.js')
     if ((o.nodes as number) < 1) throw new InvalidArgumentError('--nodes must be at least 1')
+    const hostile = new Map<number, string>()
+    for (const h of (o.hostile as string[] | undefined) ?? []) {
+      const [i, mode] = h.split(':')
+      const index = Number(i)
+      if (!Number.isInteger(index) || index < 0 || index >= (o.nodes as number) || !mode) throw new InvalidArgumentError(`--hostile takes INDEX:MODE with INDEX below --nodes, not '${h}'`)
+      hostile.set(index, parseHostileMode(mode))
+    }
     await runDevnet(
-      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), epochLength: Math.max(1, o.epochLength as number), chainId: o.chainId as number, logLevel: o['log.level'] as string },
+      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), epochLength: Math.max(1, o.epochLength as number), chainId: o.chainId as number, logLevel: o['log.level'] as string, hostile },
       createLogger({ level: 'info' }),
     )
     setTimeout(() => process.exit(0), 50)

@@ -35,6 +35,8 @@ export interface DevnetOptions {
   epochLength?: number
   chainId: number
   logLevel: string
+  /** Node index → hostile mode (`--hostile I:MODE`): that validator attacks the others (testing only). */
+  hostile?: Map<number, string>
 }
 
 export interface DevnetNodePlan {
@@ -197,7 +199,9 @@ export async function runDevnet(opts: DevnetOptions, log: Logger, out: (line: st
   let stopping = false
   for (const n of plan.nodes) {
     const fd = openSync(n.log, 'a')
-    const child = spawn(cli[0]!, [...cli.slice(1), ...n.argv], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } })
+    const hostile = opts.hostile?.get(n.index)
+    const argv = hostile ? [...n.argv, '--dev.hostile', hostile] : n.argv
+    const child = spawn(cli[0]!, [...cli.slice(1), ...argv], { stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } })
     child.on('exit', (code, signal) => {
       if (!stopping) log.warn({ node: n.index, code, signal, log: n.log }, 'devnet node exited; restart it with the command in devnet.json')
     })
@@ -231,7 +235,7 @@ export async function runDevnet(opts: DevnetOptions, log: Logger, out: (line: st
   const ready = await Promise.all(plan.nodes.map((n, i) => waitRpc(n.rpc, 60_000, () => children[i]!.exitCode === null)))
   out(`povchain devnet: ${plan.nodes.length} nodes, chain id ${opts.chainId}, ${opts.slotSeconds} s slots — ${join(resolve(opts.dir), MANIFEST_FILE)}`)
   for (const [i, n] of manifest.nodes.entries())
-    out(`  node${i}  ${ready[i] ? 'up  ' : 'DOWN'}  rpc ${n.rpc}  ws ${n.ws}  p2p ${n.multiaddr}  producer ${n.producer}  log ${n.log}`)
+    out(`  node${i}  ${ready[i] ? 'up  ' : 'DOWN'}  rpc ${n.rpc}  ws ${n.ws}  p2p ${n.multiaddr}  producer ${n.producer}  log ${n.log}${opts.hostile?.has(i) ? `  HOSTILE: ${opts.hostile.get(i)}` : ''}`)
   out('Ctrl-C stops all nodes.')
   await done
 }

@@ -218,10 +218,21 @@ export class ChainService {
    */
   produceBlock(
     producer: Producer,
-    opts: { allowEmpty: boolean; now?: () => number; slot?: bigint; timestamp?: bigint },
+    opts: {
+      allowEmpty: boolean
+      now?: () => number
+      slot?: bigint
+      timestamp?: bigint
+      /**
+       * Build on this stored block instead of the head, with no transactions, and let fork
+       * choice decide whether it becomes the head. Only a byzantine validator does this
+       * (node/HostileValidator.ts: forks at epoch boundaries, for testing networks).
+       */
+      parent?: BlockHeader
+    },
   ): Promise<Block | undefined> {
     return this.serialize(async () => {
-      const parent = this.head()
+      const parent = opts.parent ?? this.head()
       let timestamp: bigint
       let slot: bigint
       if (opts.slot !== undefined && opts.timestamp !== undefined) {
@@ -256,7 +267,8 @@ export class ChainService {
         mixHash: plan.fields.mixHash,
         systemCalls: plan.systemCalls,
       }
-      const { executed } = await this.deps.executor.build(parent.stateRoot, env, this.deps.pool.best(baseFeePerGas))
+      const txs: TxSource = opts.parent ? { next: () => undefined, skipSender: () => {} } : this.deps.pool.best(baseFeePerGas)
+      const { executed } = await this.deps.executor.build(parent.stateRoot, env, txs)
       if (executed.transactions.length === 0 && !opts.allowEmpty) {
         // Nothing to commit: put the head state back where it was.
         this.deps.state.invalidateHead()
@@ -284,7 +296,7 @@ export class ChainService {
       const block = new Block(sealHeader(unsealed, producer.key), executed.transactions)
       if ((await engine.rank(block.header, parent)) === 0) this.inTurn.set(bytesToHex(block.hash()), block.number)
       this.noteSealed(block.header)
-      await this.commit(block, sets, executed.receipts, executed.stateOps, executed.stateKeys, 'local', true)
+      await this.commit(block, sets, executed.receipts, executed.stateOps, executed.stateKeys, 'local', !opts.parent)
       return block
     })
   }

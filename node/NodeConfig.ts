@@ -4,6 +4,7 @@ import type { TxPoolOptions } from '../chain/txpool/options.js'
 import type { NetworkOptions } from '../network/Network.js'
 import type { RpcOptions } from '../rpc/RpcOptions.js'
 import type { LogFormat } from './logging.js'
+import type { HostileMode } from './HostileValidator.js'
 import type { AssetNodeConfig } from '../market/assets/AssetNodeService.js'
 import type { WorkerConfig } from '../market/worker/WorkerService.js'
 
@@ -38,6 +39,8 @@ export interface NodeConfig {
   producerKey?: Uint8Array
   /** --worker and --worker.*: work (and verify) in the WorkMarket with unlocked accounts. */
   worker?: WorkerConfig
+  /** --dev.hostile: play a byzantine validator (testing a network against attacks; node/HostileValidator.ts). */
+  hostile?: HostileMode
   /** --assets.*: the marketplace's node side (job grants, paid downloads, removed assets). */
   assets?: AssetNodeConfig
 }

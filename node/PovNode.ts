@@ -42,6 +42,7 @@ import { blobProvider, NetworkAdapter } from './NetworkAdapter.js'
 import { WorkerService } from '../market/worker/WorkerService.js'
 import { AssetNodeService, loadNodeKeys } from '../market/assets/AssetNodeService.js'
 import { SlotProducer } from './SlotProducer.js'
+import { HostileValidator } from './HostileValidator.js'
 import { TxJournal } from './TxJournal.js'
 import type { NodeConfig } from './NodeConfig.js'
 import { PromMetrics } from './PromMetrics.js'
@@ -84,6 +85,7 @@ export class PovNode {
   private miner?: DevMiner
   private readonly attesters: Attester[] = []
   private slotProducer?: SlotProducer
+  private hostile?: HostileValidator
   network?: Network
   /** The work-market worker side (--worker). */
   workers?: WorkerService
@@ -293,6 +295,16 @@ export class PovNode {
         log.child({ component: 'producer' }),
       )
       this.slotProducer.start()
+      if (cfg.hostile && network) {
+        this.hostile = new HostileValidator(
+          cfg.hostile,
+          chain,
+          producer,
+          { chainId: spec.chainId, getHeader: (h) => store.getHeader(h), publishBlock: (b) => void network.publishBlock(b), publishAttestation: (a) => void network.publishAttestation(a) },
+          log.child({ component: 'hostile' }),
+        )
+        this.hostile.start()
+      }
     } else if (producer) {
       const keys = devKeys.map((key) => ({ key, address: privateKeyToAddress(key) }))
       this.miner = new DevMiner(chain, keys.length ? keys : [producer], { periodSeconds: cfg.devPeriod }, log.child({ component: 'miner' }))
@@ -335,6 +347,7 @@ export class PovNode {
       await this.assets?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the asset services failed'))
       await this.rpc?.close().catch((e: Error) => this.log.warn({ err: e.message }, 'closing RPC failed'))
       await this.miner?.stop()
+      this.hostile?.stop()
       await this.slotProducer?.stop()
       for (const a of this.attesters) await a.stop()
       await this.network?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the network failed'))
