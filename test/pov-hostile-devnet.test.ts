@@ -20,8 +20,17 @@ const SLOT_SECONDS = 2
 const WATCH_MS = 36_000
 const tmp = tempDir('povchain-hostile-')
 const procs: ChildProcess[] = []
+/** Node pids from each devnet.json: a devnet killed hard leaves its nodes running otherwise. */
+const nodePids: number[] = []
 t.teardown(() => {
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+  for (const pid of nodePids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
   tmp.cleanup()
 })
 
@@ -44,8 +53,9 @@ for (const mode of ['future-slots', 'spam-votes', 'fork-epochs'] as const) {
     })
     procs.push(devnet)
     const m = await waitFor(() => JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')) as DevnetManifest, 'devnet.json', 40_000, 100)
+    for (const n of m.nodes) if (n.pid) nodePids.push(n.pid)
     const honest = m.nodes.slice(0, 3).map((n) => n.rpc)
-    await waitFor(async () => (await Promise.all(honest.map((u) => rpc<string>(u, 'eth_blockNumber')))).every((n) => Number(n) >= 2), 'the honest nodes producing', 60_000, 250)
+    await waitFor(async () => (await Promise.all(honest.map((u) => rpc<string>(u, 'eth_blockNumber')))).every((n) => Number(n) >= 2), 'the honest nodes producing', 90_000, 250)
 
     const honestProducers = m.nodes.slice(0, 3).map((n) => n.producer)
     const bondsBefore = await Promise.all(honestProducers.map((p) => bondOf(honest[0]!, p)))
