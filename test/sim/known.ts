@@ -21,7 +21,10 @@ export const OPEN_FINDINGS: Record<string, string> = {
 
 export const EXPECTED_TODAY: Partial<Record<AttackName, Partial<Record<Property, string>>>> = {
   'future-slots': { silenced: 'issue 11 finding 3 (and 2: a future block that skips an epoch poisons the set)', verdict: 'issue 11 finding 2 (via the skipped epoch of the future block)' },
-  'epoch-forker': { verdict: 'issue 11 finding 2' },
+  'epoch-forker': {
+    verdict: 'issue 11 finding 2',
+    liveness: 'found by the simulator, not in issue 11 (J): the forker relays its own blocks across the partition, one side learns a justification the other never sees, finality never resumes',
+  },
   'receipt-namer': { verdict: 'issue 11 finding 1' },
   'vote-spammer': { membership: 'issue 11 finding 5' },
 }
