@@ -268,9 +268,19 @@ export function checkRecord(rec: SimRecord): { violations: Violation[]; measurem
   }
 }
 
-/** 'J' when honest nodes end with different highest justified blocks (the stall of FINDINGS_BEYOND_ISSUE_11.J). */
+/**
+ * 'J' (FINDINGS_BEYOND_ISSUE_11) when the honest nodes end on one chain — every node's head
+ * descends from every node's highest justified block — but with different highest justified
+ * blocks: they agree on the blocks and disagree on what is justified.
+ */
 function splitJustification(rec: SimRecord): string | undefined {
-  return new Set([...rec.justified.values()].map((j) => j.hash)).size > 1 ? 'J' : undefined
+  const js = [...rec.justified.values()]
+  if (new Set(js.map((j) => j.hash)).size <= 1) return undefined
+  for (const j of js) {
+    const line = ancestors(rec.blocks, j.head, rec.genesis)
+    if (!js.every((x) => line.has(x.hash))) return undefined
+  }
+  return 'J'
 }
 
 function justifiedText(rec: SimRecord): string {

@@ -134,8 +134,8 @@ export interface SimRecord {
   /** Byzantine share of each epoch's weight on the final canonical chain of the first honest node. */
   byzantineShare: { epoch: bigint; share: number }[]
   joinedAt: Map<string, number>
-  /** Each honest node's highest justified block at the end. */
-  justified: Map<string, { hash: string; height: bigint }>
+  /** Each honest node's highest justified block and head at the end. */
+  justified: Map<string, { hash: string; height: bigint; head: string }>
   traceHash: string
   wallSeconds: number
   messages: { sent: number; lost: number }
@@ -458,7 +458,7 @@ export async function runSimulation(cfg: SimConfig): Promise<SimRecord> {
   for (const p of honestPeers()) {
     const tracker = (p.chain.finality as unknown as { tracker: { conflicts: { finalized: string; refused: string }[] } }).tracker
     rec.conflicts.set(p.id, [...tracker.conflicts])
-    rec.justified.set(p.id, { hash: hex(p.chain.finality.justified.hash), height: p.chain.finality.justified.height })
+    rec.justified.set(p.id, { hash: hex(p.chain.finality.justified.hash), height: p.chain.finality.justified.height, head: hex(p.chain.head().hash()) })
     trace(`end ${p.id} head ${hex(p.chain.head().hash())} final ${hex(p.chain.finality.finalized.hash)}`)
   }
   rec.byzantineShare = await byzantineShare(peers.get(honestIds[0]!)!, new Set(advIds.map((id) => keys.get(id)).filter((k) => k).map((k) => hex(k!.address))), spe)

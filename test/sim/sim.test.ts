@@ -11,9 +11,9 @@ import { runSimulation, type SimConfig, type SimRecord } from './Simulation.js'
  * code fails it, with the finding: test/sim/known.ts); random scenarios, where a violation
  * with an unrecognised cause fails and recognised open findings are reported as todo; the
  * memory of a longer run; and determinism (same seed, same trace hash).
- * POV_SIM_RUNS sets the number of random scenarios (default 6), POV_SIM_FROM their first seed.
+ * POV_SIM_RUNS sets the number of random scenarios (default 4), POV_SIM_FROM their first seed.
  */
-const RANDOM_RUNS = Number(process.env.POV_SIM_RUNS ?? 6)
+const RANDOM_RUNS = Number(process.env.POV_SIM_RUNS ?? 4)
 const RANDOM_FROM = Number(process.env.POV_SIM_FROM ?? 0)
 const ATTACK_SIZE: ScenarioSize = { validators: 4, slots: 44 }
 /** The seed each attack runs with (one where today's failures show). */
