@@ -65,11 +65,13 @@ let missed = 0
 let expected = 0
 let maxShare = 0
 const perRun: number[] = []
+const traceHashes: string[] = []
 const started = Date.now()
 for (const [i, { cfg, replay }] of configs.entries()) {
   if (values.trace) cfg.trace = (line) => console.error(line)
   const rec = await runSimulation(cfg)
   perRun.push(rec.wallSeconds)
+  traceHashes.push(rec.traceHash)
   const { violations, measurements: m } = checkRecord(rec)
   for (const p of PROPERTIES) if (!violations.some((v) => v.property === p)) passed[p]++
   const seen = new Set<string>()
@@ -126,6 +128,8 @@ console.log(
       orphanRate: honestBlocks ? orphans / honestBlocks : 0,
       leaderSlots: { expected, missed },
       maxByzantineShare: maxShare,
+      // A replay gives the same hash (the run is a pure function of its seed).
+      ...(configs.length === 1 ? { traceHash: traceHashes[0] } : {}),
     },
     null,
     2,
