@@ -1,8 +1,12 @@
-/** Min-heap of timed events; ties run in insertion order so runs are deterministic. */
+/**
+ * Min-heap of timed events; ties run in insertion order so runs are deterministic. An event may
+ * return a promise: `drain` awaits it before the next event, so work that a real component
+ * does asynchronously (a LevelDB write, a queued vote) finishes at its virtual instant.
+ */
 export interface SimEvent {
   time: number
   seq: number
-  run: () => void
+  run: () => void | Promise<void>
 }
 
 export class EventQueue {
@@ -10,7 +14,7 @@ export class EventQueue {
   private seq = 0
   now = 0
 
-  at(time: number, run: () => void): void {
+  at(time: number, run: () => void | Promise<void>): void {
     const e = { time, seq: this.seq++, run }
     const h = this.heap
     h.push(e)
@@ -25,8 +29,23 @@ export class EventQueue {
 
   /** Runs events in time order until the queue is empty or the next one is after `until`. */
   runUntil(until: number): void {
+    for (let e = this.pop(until); e; e = this.pop(until)) void e.run()
+    this.now = until
+  }
+
+  /** As runUntil, awaiting each event (and everything it awaits) before the next one. */
+  async drain(until: number): Promise<void> {
+    for (let e = this.pop(until); e; e = this.pop(until)) await e.run()
+    this.now = until
+  }
+
+  get size(): number {
+    return this.heap.length
+  }
+
+  private pop(until: number): SimEvent | undefined {
     const h = this.heap
-    while (h.length > 0 && h[0]!.time <= until) {
+    if (h.length > 0 && h[0]!.time <= until) {
       const top = h[0]!
       const last = h.pop()!
       if (h.length > 0) {
@@ -44,9 +63,9 @@ export class EventQueue {
         }
       }
       this.now = top.time
-      top.run()
+      return top
     }
-    this.now = until
+    return undefined
   }
 }
 

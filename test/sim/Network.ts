@@ -54,7 +54,7 @@ export class Network {
     return this.groupA.has(a) !== this.groupA.has(b)
   }
 
-  send(from: string, to: string, deliver: () => void): void {
+  send(from: string, to: string, deliver: () => void | Promise<void>): void {
     this.sent++
     const beforeGst = this.q.now < (this.cfg.gstSlot ?? Infinity) * this.slotMs
     if (this.partitioned(from, to) || (beforeGst && this.rng.chance(this.cfg.dropRate ?? 0))) {
@@ -66,7 +66,7 @@ export class Network {
     this.q.at(this.q.now + delay, () => {
       // A partition that started while the message was in flight loses it too.
       if (this.partitioned(from, to)) this.lost++
-      else deliver()
+      else return deliver()
     })
   }
 }

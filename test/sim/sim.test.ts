@@ -1,152 +1,130 @@
-import t, { type Test } from 'tap'
-import fc from 'fast-check'
-import { EQUIVOCATIONS, type Strategy } from './Byzantine.js'
-import { checkProperties, checkSafety, quantile } from './Properties.js'
-import { scenarioFor } from './Scenario.js'
-import { runSimulation, type SimConfig } from './Simulator.js'
+import t from 'tap'
+import { ATTACKS, type AttackName } from './Adversaries.js'
+import { checkRecord, PROPERTIES, type Violation } from './Checks.js'
+import { EXPECTED_TODAY, isOpen, MEMORY_TODAY, OPEN_FINDINGS } from './known.js'
+import { attackScenario, attacksOf, DEFAULT_SIZE, randomScenario, type ScenarioSize } from './Scenario.js'
+import { runSimulation, type SimConfig, type SimRecord } from './Simulation.js'
 
 /**
- * The deterministic consensus simulator (issue 5, "What it must show"): the five properties
- * over many seeded scenarios, each byzantine strategy on its own, the tightness of the 1/3
- * bound, and determinism. POV_SIM_RUNS raises the number of random scenarios (default 100);
- * `npm run sim -- --seeds N` is the long run.
+ * The simulator on the real engine (issue 11, "What it must show"; test/sim/README.md):
+ * every attack of the library on its own, each property a subtest (tap `todo` where today's
+ * code fails it, with the finding: test/sim/known.ts); random scenarios, where a violation
+ * with an unrecognised cause fails and recognised open findings are reported as todo; the
+ * memory of a longer run; and determinism (same seed, same trace hash).
+ * POV_SIM_RUNS sets the number of random scenarios (default 4), POV_SIM_FROM their first seed.
  */
-const RUNS = Number(process.env.POV_SIM_RUNS ?? 100)
-
-const noViolations = (t: Test, cfg: SimConfig, opts = {}) => {
-  const r = runSimulation(cfg)
-  const p = checkProperties(r, opts)
-  t.same(p.violations, [], `seed ${cfg.seed}: no property violated`)
-  return { r, m: p.measurements }
+const RANDOM_RUNS = Number(process.env.POV_SIM_RUNS ?? 4)
+const RANDOM_FROM = Number(process.env.POV_SIM_FROM ?? 0)
+const ATTACK_SIZE: ScenarioSize = { validators: 4, slots: 44 }
+/** The seed each attack runs with (one where today's failures show). */
+const ATTACK_SEED: Record<AttackName, number> = {
+  equivocator: 1,
+  'future-slots': 1,
+  withholder: 1,
+  'epoch-forker': 1,
+  'receipt-namer': 1,
+  'vote-spammer': 1,
+  partition: 1,
+  'late-joiner': 1,
 }
 
-t.test('all properties hold over random scenarios: delays, drops, reordering, partitions, mixed byzantine strategies below 1/3, fakers, expiring work', async (t) => {
-  const started = Date.now()
-  let runs = 0
-  const failures: string[] = []
-  fc.assert(
-    fc.property(
-      fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-      fc.integer({ min: 4, max: 7 }),
-      fc.integer({ min: 0, max: 2 }),
-      fc.integer({ min: 60, max: 100 }),
-      (seed, validators, byzantine, slots) => {
-        runs++
-        const cfg = scenarioFor(seed, { validators, byzantine, slots })
-        const { violations } = checkProperties(runSimulation(cfg))
-        if (violations.length > 0) failures.push(`seed ${seed} (${validators}/${byzantine}/${slots}): ${JSON.stringify(violations)}`)
-        return violations.length === 0
-      },
-    ),
-    { numRuns: RUNS },
-  )
-  t.same(failures, [])
-  t.equal(runs, RUNS, `${runs} scenarios in ${Date.now() - started} ms`)
-})
+const replayOf = (attack: AttackName | undefined, seed: number) => {
+  const size = attack ? ATTACK_SIZE : DEFAULT_SIZE
+  return `npm run sim -- ${attack ? `--attack ${attack} ` : ''}--seed ${seed} --validators ${size.validators} --slots ${size.slots}`
+}
 
-t.test('time to finality in a good network is at most 2 slots (median) and stays near it (p95)', async (t) => {
-  const ttf: number[] = []
-  for (let seed = 0; seed < 4; seed++) ttf.push(...noViolations(t, { seed, validators: 7, slots: 60, delayMs: [10, 300] }).m.timeToFinality)
-  const median = quantile(ttf, 0.5)!
-  const p95 = quantile(ttf, 0.95)!
-  t.ok(ttf.length > 200, `${ttf.length} finalizations measured`)
-  t.ok(median <= 2, `median ${median} slots`)
-  t.ok(p95 <= 2.5, `p95 ${p95} slots`)
-})
+const notes = (rec: SimRecord, prefix: string) => [...rec.blocks.values()].filter((b) => b.note?.includes(prefix)).length
 
-t.test('a partition with neither side above 2/3 stops finality, never safety; finality resumes within a few slots of the heal', async (t) => {
-  const cfg: SimConfig = { seed: 7, validators: 6, slots: 70, equalWeights: true, partition: { fromSlot: 10, toSlot: 40, groupA: [0, 1, 2] } }
-  const { r, m } = noViolations(t, cfg)
-  for (const n of r.honest) {
-    const f = r.finalizedHeights.get(n.id)!
-    t.ok(f[35]! - f[15]! <= 1n, `${n.id} does not finalize while split (${f[15]} → ${f[35]})`)
-    t.ok(f.at(-1)! > f[39]! + 20n, `${n.id} finalizes again after the heal (${f[39]} → ${f.at(-1)})`)
+/** That the attack really took place (a property that holds because nothing happened proves nothing). */
+function attackHappened(attack: AttackName, rec: SimRecord): [boolean, string] {
+  const m = checkRecord(rec).measurements
+  switch (attack) {
+    case 'equivocator':
+      return [notes(rec, 'equivocation') >= 2 && m.equivocationsSeen > 0, `${notes(rec, 'equivocation')} equivocating blocks, ${m.equivocationsSeen} reports by honest nodes`]
+    case 'future-slots':
+      return [notes(rec, 'future block') > 0, `${notes(rec, 'future block')} blocks published ahead of their slot`]
+    case 'withholder':
+      return [notes(rec, 'withheld') > 0, `${notes(rec, 'withheld')} withheld blocks`]
+    case 'epoch-forker':
+      return [notes(rec, 'skips epoch') > 0, `${notes(rec, 'skips epoch')} blocks on branches that skip an epoch`]
+    case 'receipt-namer':
+      return [notes(rec, 'of side A on side B') > 0, `${notes(rec, 'of side A on side B')} blocks naming the other branch's receipt`]
+    case 'vote-spammer':
+      return [rec.nonMemberVotesSeen > 0, `${rec.nonMemberVotesSeen} votes from keys outside the set reached honest nodes`]
+    case 'partition':
+      return [m.recoveryAfterHeal !== undefined, `finality resumed ${m.recoveryAfterHeal} slots after the heal`]
+    case 'late-joiner': {
+      const j = rec.finality.get('j0')?.at(-1)
+      return [j !== undefined && j.height > 0n && j.head + 2n >= m.headHeight, `the joiner ends at head ${j?.head} (others ${m.headHeight}), finalized ${j?.height}`]
+    }
   }
-  t.ok(m.recoveryAfterHeal !== undefined && m.recoveryAfterHeal <= 4, `recovered ${m.recoveryAfterHeal} slots after the heal`)
-})
+}
 
-for (const strategy of EQUIVOCATIONS) {
-  t.test(`${strategy}: every equivocation is judged by the real SlashingEvidence checks, included, and the offender is out of the next snapshot`, async (t) => {
-    for (let seed = 1; seed <= 3; seed++) {
-      const { r, m } = noViolations(t, { seed, validators: 7, byzantine: 2, strategies: [strategy], slots: 50, dropRate: 0.05, gstSlot: 10 })
-      t.ok(r.equivocators.size > 0, `seed ${seed}: someone equivocated`)
-      for (const [who] of r.equivocators) {
-        const at = r.ledger.includedAt.get(who)
-        t.ok(at !== undefined, `seed ${seed}: ${who} slashed (at slot ${at})`)
-        // Slashed during epoch L: out of the snapshot for L+2, the next one taken (as ValidatorSet.sol).
-        const next = BigInt(Math.floor(at! / 8) + 2)
-        t.equal(r.weights.of(next).get(who), 0n, `${who} has no weight in epoch ${next}`)
-        t.ok(r.weights.of(next - 1n).get(who)! > 0n, `${who} still had weight in epoch ${next - 1n}, whose snapshot was already taken`)
-      }
-      t.ok(m.slashDelays.every((d) => d <= 16), `slashed within ${Math.max(...m.slashDelays)} slots of detection`)
+for (const attack of ATTACKS) {
+  t.test(`${attack}: every property, on the real engine`, async (t) => {
+    const cfg = attackScenario(attack, ATTACK_SEED[attack], ATTACK_SIZE)
+    const rec = await runSimulation(cfg)
+    const { violations, measurements: m } = checkRecord(rec)
+    const replay = replayOf(attack, cfg.seed)
+    const [happened, what] = attackHappened(attack, rec)
+    t.ok(happened, `the attack took place: ${what}`)
+    t.ok(m.finalizedHeight > 0n, `finality at all (finalized #${m.finalizedHeight} of head #${m.headHeight}); ${rec.wallSeconds.toFixed(1)} s`)
+    for (const p of PROPERTIES) {
+      const todo = EXPECTED_TODAY[attack]?.[p]
+      const mine = violations.filter((v) => v.property === p)
+      // A property an open finding breaks here only as a side effect is reported, not failed on.
+      const sideEffect = !todo && mine.length > 0 && mine.every((v) => isOpen(v.finding)) ? mine.map((v) => OPEN_FINDINGS[String(v.finding)]).join('; ') : undefined
+      for (const v of mine.slice(0, 3)) t.comment(`${p} (${v.finding ?? 'unrecognised cause'}): ${v.message}`)
+      if (mine.length > 3) t.comment(`${p}: and ${mine.length - 3} more`)
+      // Assertion-level todo: a known failure is still reported, with how to replay it.
+      t.same(
+        mine.map((v) => v.message),
+        [],
+        mine.length ? `${attack} breaks ${p} (${[...new Set(mine.map((v) => v.finding ?? 'unrecognised cause'))].join(', ')}); replay: ${replay}` : `${p} holds`,
+        todo || sideEffect ? { todo: todo ?? `as a side effect of ${sideEffect}` } : {},
+      )
     }
   })
 }
 
-t.test('withholding leaders: backups fill the silent slots and finality keeps up', async (t) => {
-  let backups = 0
-  for (let seed = 1; seed <= 3; seed++) backups += noViolations(t, { seed, validators: 7, byzantine: 2, strategies: ['withhold'], slots: 60 }).m.backupSlots
-  t.ok(backups > 5, `${backups} final slots filled by backups`)
-})
-
-t.test('fake receipts and expired work never make a canonical block: honest nodes refuse the headers', async (t) => {
-  let badReceipt = 0
-  let notEligible = 0
-  for (let seed = 1; seed <= 4; seed++) {
-    const { r, m } = noViolations(t, { seed, validators: 7, byzantine: 1, strategies: ['fake-receipt'], fakers: 1, expiring: 1, slots: 80 })
-    badReceipt += m.rejectedReceipts
-    notEligible += m.rejectedIneligible
-    const expired = [...r.behaviours].find(([, b]) => !b.honest && b.strategies.has('stale-receipt' as Strategy))![0]
-    t.equal(r.receipts.liveWeight(expired, 80), 0n, `${expired}'s weight decayed to zero`)
+t.test(`random scenarios (seeds ${RANDOM_FROM}…${RANDOM_FROM + RANDOM_RUNS - 1}): no violation without a known cause`, async (t) => {
+  const unexpected: string[] = []
+  const byFinding = new Map<string, string[]>()
+  for (let seed = RANDOM_FROM; seed < RANDOM_FROM + RANDOM_RUNS; seed++) {
+    const cfg = randomScenario(seed)
+    const rec = await runSimulation(cfg)
+    const { violations } = checkRecord(rec)
+    const where = `seed ${seed} (${attacksOf(cfg).join(' + ') || 'no attack'}; replay: ${replayOf(undefined, seed)})`
+    t.comment(`seed ${seed}: ${attacksOf(cfg).join(' + ') || 'no attack'}, ${rec.wallSeconds.toFixed(1)} s, ${violations.length} violations`)
+    for (const v of violations as Violation[]) {
+      const line = `${v.property} at ${where}: ${v.message}`
+      if (isOpen(v.finding)) byFinding.set(String(v.finding), [...(byFinding.get(String(v.finding)) ?? []), line])
+      else unexpected.push(line)
+    }
   }
-  t.ok(badReceipt > 0, `${badReceipt} headers refused for their receipt`)
-  t.ok(notEligible > 0, `${notEligible} headers refused from producers without weight`)
-})
-
-t.test('the 1/3 bound is tight: split-brain with ≥ 1/3 of the weight finalizes conflicting blocks; below 1/3 it cannot', async (t) => {
-  const split = (byzantine: number, seed: number, toSlot = 41): SimConfig => ({
-    seed,
-    validators: 7,
-    byzantine,
-    aboveThird: true,
-    equalWeights: true,
-    strategies: ['split-brain'],
-    slots: 40,
-    partition: { fromSlot: 1, toSlot, groupA: [3, 4] },
-  })
-  let conflicts = 0
-  for (let seed = 0; seed < 3; seed++) if (checkSafety(runSimulation(split(3, seed)))) conflicts++
-  t.ok(conflicts > 0, `3 of 7 equal validators (43%): conflicting finalizations in ${conflicts} of 3 seeds`)
-  for (let seed = 0; seed < 3; seed++) {
-    const r = runSimulation(split(2, seed))
-    t.equal(checkSafety(r), undefined, `2 of 7 (29%), seed ${seed}: safe`)
-    t.ok(r.honest.some((n) => n.tracker.finalized.height === 0n), 'the side without 2/3 stops finalizing (liveness degrades, safety holds)')
+  t.same(unexpected, [], 'violations whose cause is not a known open finding')
+  for (const [f, lines] of byFinding) {
+    for (const l of lines.slice(0, 2)) t.comment(`finding ${f}: ${l}`)
+    t.same(lines, [], `${lines.length} violations from finding ${f}`, { todo: OPEN_FINDINGS[f] })
   }
-  // Accountable safety: once the sides meet, the split-brain validators' double votes reach honest nodes and are slashed.
-  const healed = runSimulation({ ...split(3, 0, 20), slots: 40 })
-  t.ok(checkSafety(healed) !== undefined, 'conflict before the heal')
-  for (const id of ['v0', 'v1', 'v2']) t.ok(healed.ledger.includedAt.has(id), `${id} slashed after the heal (slot ${healed.ledger.includedAt.get(id)})`)
 })
 
-t.test('negative controls: honest nodes that skip the receipt check, or ignore evidence, make the properties fail', async (t) => {
-  const receipts = runSimulation({ seed: 1, validators: 7, byzantine: 1, strategies: ['fake-receipt'], fakers: 1, slots: 60, sabotage: 'no-receipt-check' })
-  const pr = checkProperties(receipts).violations.map((v) => v.property)
-  t.ok(pr.includes('receipts'), `fake receipts become canonical without the check (${pr.join(', ')})`)
-  const evidence = runSimulation({ seed: 1, validators: 7, byzantine: 2, strategies: ['double-vote'], slots: 60, sabotage: 'no-evidence' })
-  const pe = checkProperties(evidence).violations.map((v) => v.property)
-  t.ok(pe.includes('slashing'), `equivocations go unpunished without evidence handling (${pe.join(', ')})`)
+t.test('memory per node stays bounded over a longer run (with a vote spammer)', async (t) => {
+  const cfg: SimConfig = { seed: 1, validators: 4, slots: 160, adversaries: ['vote-spammer'], pruneStates: true }
+  const rec = await runSimulation(cfg)
+  const { violations } = checkRecord(rec)
+  const mem = violations.filter((v) => v.property === 'memory')
+  t.comment(`${rec.wallSeconds.toFixed(1)} s; sizes at the end: ${JSON.stringify([...rec.memory.values()][0]?.at(-1)?.sizes)}`)
+  for (const v of mem.slice(0, 3)) t.comment(v.message)
+  t.same(mem.map((v) => v.message), [], `bounded maps (replay without the spammer: npm run sim -- --memory --seed 1 --slots 160)`, MEMORY_TODAY ? { todo: MEMORY_TODAY } : {})
 })
 
 t.test('a run is a pure function of its seed: same seed, same trace hash', async (t) => {
-  fc.assert(
-    fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
-      const cfg = scenarioFor(seed, { validators: 5, byzantine: 1, slots: 40 })
-      const a = runSimulation(cfg)
-      const b = runSimulation(cfg)
-      return a.traceHash === b.traceHash && [...a.blocks.keys()].join() === [...b.blocks.keys()].join()
-    }),
-    { numRuns: 5 },
-  )
-  const base = scenarioFor(3, { validators: 5, byzantine: 1, slots: 40 })
-  t.not(runSimulation(base).traceHash, runSimulation({ ...base, seed: 4 }).traceHash, 'another seed, another trace')
+  const cfg: SimConfig = { seed: 11, validators: 4, slots: 20, adversaries: ['equivocator', 'vote-spammer'], partition: { fromSlot: 5, toSlot: 10, groupA: [0, 1] }, dropRate: 0.05, reorderRate: 0.1 }
+  const a = await runSimulation(cfg)
+  const b = await runSimulation({ ...cfg })
+  t.equal(a.traceHash, b.traceHash, `seed 11 twice: ${a.traceHash.slice(0, 18)}…`)
+  t.equal(a.blocks.size, b.blocks.size)
+  const c = await runSimulation({ ...cfg, seed: 12 })
+  t.not(c.traceHash, a.traceHash, 'another seed, another trace')
 })

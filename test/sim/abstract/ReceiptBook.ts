@@ -1,4 +1,4 @@
-import type { Rng } from './Rng.js'
+import type { Rng } from '../Rng.js'
 
 /**
  * The work receipts of the simulated chain: each accepted session of a validator, with the

@@ -1,11 +1,11 @@
-import { bytesToHex } from '../../common/bytes.js'
-import { keccak256 } from '../../chain/keccak.js'
-import { BlockHeader } from '../../chain/Header.js'
-import { sealHeader } from '../../chain/Seal.js'
-import { privateKeyToAddress } from '../../chain/Signing.js'
-import { signAttestation, type Attestation } from '../../chain/Attestation.js'
-import type { Vote } from '../../consensus/Finality.js'
-import { checkDoubleProduction, checkDoubleVote, checkSurroundVote, type EvidenceResult } from '../../consensus/SlashingEvidence.js'
+import { bytesToHex } from '../../../common/bytes.js'
+import { keccak256 } from '../../../chain/keccak.js'
+import { BlockHeader } from '../../../chain/Header.js'
+import { sealHeader } from '../../../chain/Seal.js'
+import { privateKeyToAddress } from '../../../chain/Signing.js'
+import { signAttestation, type Attestation } from '../../../chain/Attestation.js'
+import type { Vote } from '../../../consensus/Finality.js'
+import { checkDoubleProduction, checkDoubleVote, checkSurroundVote, type EvidenceResult } from '../../../consensus/SlashingEvidence.js'
 
 /**
  * Slashing evidence in the simulator, judged by the real checks of consensus/SlashingEvidence.ts

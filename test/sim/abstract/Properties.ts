@@ -1,4 +1,4 @@
-import type { Vote } from '../../consensus/Finality.js'
+import type { Vote } from '../../../consensus/Finality.js'
 import { voteConflict } from './Evidence.js'
 import type { SimResult } from './Simulator.js'
 import { GENESIS, type SimBlock, type SimNode } from './SimNode.js'
