@@ -15,6 +15,7 @@ import type { ConsensusEngine, EpochSet, Producer, SystemCall } from './Consensu
 import { ConsensusError } from './errors.js'
 import { FinalityGadget, type VoteVerdict } from './FinalityGadget.js'
 import type { HeaderValidator } from './HeaderValidator.js'
+import { checkHeaderVotes, votersOf, votingSets } from './HeaderVotes.js'
 
 /** What the chain needs of the transaction pool (chain/txpool implements it). */
 export interface PendingTxSource {
@@ -190,26 +191,11 @@ export class ChainService {
     return timestamp <= g ? 0n : (timestamp - g) / BigInt(this.timing.slotSeconds)
   }
 
-  /**
-   * The sets a block at `slot` on `parent` answers to for finality: its epoch's, then the
-   * previous epoch's on the same branch (a link must win both: Finality.ts). Registers their
-   * weights with the finality gadget.
-   */
+  /** The sets a block at `slot` on `parent` answers to for finality (HeaderVotes.votingSets), registered with the finality gadget. */
   private async setsOf(parent: BlockHeader, slot: bigint): Promise<EpochSet[]> {
-    const { engine } = this.deps
-    const own = await engine.validatorSet(parent, slot)
-    const sets = [own]
-    if (own.epoch > 0n) {
-      const prev = await engine.validatorSet(parent, (own.epoch - 1n) * engine.slotsPerEpoch)
-      if (prev.key !== own.key) sets.push(prev)
-    }
+    const sets = await votingSets(this.deps.engine, parent, slot)
     for (const s of sets) this.finality.setWeights(s.key, s.validators)
     return sets
-  }
-
-  /** Who may vote for `h` (members of its sets), as every node computes it from `h`'s branch. */
-  private async votersOf(h: BlockHeader): Promise<EpochSet['validators']> {
-    return h.number === 0n ? [] : (await this.setsOf(h, h.slot)).flatMap((s) => s.validators)
   }
 
   /**
@@ -254,9 +240,9 @@ export class ChainService {
       const { engine } = this.deps
       const finalizedBound = this.receiptBound(parent.number + 1n, this.finality.finalized.height)
       const plan = await engine.plan(producer, parent, slot, finalizedBound)
-      const parentVoters = await this.votersOf(parent).catch(() => [])
+      const parentVoters = await votersOf(engine, parent).catch(() => [])
       const sets = (await this.setsOf(parent, slot)).map((s) => s.key)
-      const attestations = parent.number === 0n ? [] : this.finality.attestationsFor(parent.hash(), parentVoters)
+      const attestations = this.finality.headerVotes(parent, parentVoters)
       const baseFeePerGas = nextBaseFee(parent)
       const env: ExecutionEnv = {
         number: parent.number + 1n,
@@ -323,8 +309,7 @@ export class ChainService {
       throw new ConsensusError('CONFLICTS_FINALIZED', `block ${h.number} does not descend from the finalized block ${this.finality.finalized.height}`)
     const systemCalls: SystemCall[] = await engine.verify(h, parent, h.number - RECEIPT_DEPTH)
     const rank = await engine.rank(h, parent)
-    if (parent.number === 0n && h.attestations.length > 0) throw new ConsensusError('BAD_ATTESTATION', 'block 1 cannot carry attestations for genesis')
-    this.finality.checkHeaderAttestations(h, parent, await this.votersOf(parent))
+    await checkHeaderVotes(h, parent, { engine, chainId: this.deps.chainId, getHeader: (x) => this.deps.store.getHeader(x) })
     const sets = (await this.setsOf(parent, h.slot)).map((s) => s.key)
     return { systemCalls, rank, sets }
   }

@@ -4,6 +4,7 @@ import { MAX_ATTESTATIONS } from '../chain/Header.js'
 import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
 import { ConsensusError } from './errors.js'
 import { FinalityTracker, type Vote } from './Finality.js'
+import { checkVotesFor, VOTE_DEPTH } from './HeaderVotes.js'
 import type { WeightedValidator } from './WeightedLeaderSchedule.js'
 
 const hex = bytesToHex
@@ -113,29 +114,12 @@ export class FinalityGadget {
   }
 
   /**
-   * A header's attestations must all be votes for its parent by distinct members of the
-   * parent's sets (its epoch's and the one before), correctly signed. Throws ConsensusError
-   * otherwise. The sets come from the engine, so the verdict is the same on every node.
+   * A header's attestations for its parent must be by distinct members of the parent's sets
+   * (its epoch's and the one before), correctly signed (HeaderVotes.checkVotesFor; a header may
+   * also carry votes for recent ancestors: HeaderVotes.checkHeaderVotes). Throws ConsensusError.
    */
   checkHeaderAttestations(h: BlockHeader, parent: BlockHeader, parentMembers: readonly WeightedValidator[]): void {
-    const members = new Set<string>(parentMembers.filter((v) => v.weight > 0n).map((v) => hex(v.address)))
-    const seen = new Set<string>()
-    for (const a of h.attestations) {
-      const who = hex(a.validator)
-      if (!equalBytes(a.targetHash, parent.hash()) || a.targetHeight !== parent.number)
-        throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: an attestation by ${who} is not for the parent block`)
-      if (a.sourceHeight >= a.targetHeight) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation by ${who} has source height ${a.sourceHeight} ≥ target height`)
-      if (seen.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: two attestations by ${who}`)
-      seen.add(who)
-      if (!members.has(who)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: ${who} is not a validator of the parent's sets`)
-      let signer: Uint8Array
-      try {
-        signer = attestationSigner(a, this.chainId)
-      } catch {
-        throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation by ${who} has a malformed signature`)
-      }
-      if (!equalBytes(signer, a.validator)) throw new ConsensusError('BAD_ATTESTATION', `block ${h.number}: attestation claims ${who} but is signed by ${hex(signer)}`)
-    }
+    checkVotesFor(h, parent, h.attestations, parentMembers, this.chainId)
   }
 
   /** Adds a stored block (naming its sets, registered before) and counts the votes its header carries (checked by checkHeaderAttestations). */
@@ -269,6 +253,25 @@ export class FinalityGadget {
     for (const [who, a] of this.votes.get(hex(parentHash)) ?? []) {
       if (members.has(who)) out.push(a)
       if (out.length >= MAX_ATTESTATIONS) break
+    }
+    return out
+  }
+
+  /**
+   * What a producer puts in its header: the votes for the parent, and — when this node's
+   * highest justified block is a strict ancestor of the parent at most VOTE_DEPTH back — the
+   * votes for it, so that nodes which missed that justification learn it from the chain
+   * (HeaderVotes.ts). Only members of each target's sets; at most MAX_ATTESTATIONS.
+   */
+  headerVotes(parent: BlockHeader, parentMembers: readonly WeightedValidator[]): Attestation[] {
+    if (parent.number === 0n) return []
+    const out = this.attestationsFor(parent.hash(), parentMembers)
+    const j = this.tracker.justified
+    const parentHash = hex(parent.hash())
+    if (j.hash === parentHash || j.height === 0n || parent.number - j.height > VOTE_DEPTH || !this.tracker.isAncestor(j.hash, parentHash)) return out
+    for (const [who, a] of this.votes.get(j.hash) ?? []) {
+      if (out.length >= MAX_ATTESTATIONS) break
+      if (this.tracker.isMember(j, who)) out.push(a)
     }
     return out
   }

@@ -3,6 +3,7 @@ import { nextBaseFee } from '../../chain/FeeMarket.js'
 import { BlockHeader } from '../../chain/Header.js'
 import { sealHeader } from '../../chain/Seal.js'
 import type { Attestation } from '../../chain/Attestation.js'
+import { votersOf } from '../../consensus/HeaderVotes.js'
 import type { ProofOfValueEngine } from '../../consensus/ProofOfValueEngine.js'
 import type { WorkReceiptView } from '../../consensus/PovContracts.js'
 import type { ExecutionEnv } from '../../vm/BlockExecutor.js'
@@ -43,8 +44,7 @@ export async function forgeBlock(p: Peer, o: ForgeOptions): Promise<Block> {
   const plan = await engine.plan(key, parent, slot, fin < byDepth ? fin : byDepth)
   const fields = { ...plan.fields }
   if (o.receipt) Object.assign(fields, { jobId: o.receipt.jobId, sessionId: o.receipt.sessionId, workloadId: o.receipt.workloadId })
-  const parentValidators = parent.number === 0n ? [] : await engine.validatorsFor(parent, parent.slot)
-  const attestations = o.attestations ?? (parent.number === 0n ? [] : p.chain.finality.attestationsFor(parent.hash(), parentValidators))
+  const attestations = o.attestations ?? p.chain.finality.headerVotes(parent, await votersOf(engine, parent))
   const baseFeePerGas = nextBaseFee(parent)
   const env: ExecutionEnv = {
     number: parent.number + 1n,

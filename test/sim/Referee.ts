@@ -1,8 +1,7 @@
 import type { Block } from '../../chain/Block.js'
 import type { BlockHeader } from '../../chain/Header.js'
 import { bytesToHex } from '../../common/bytes.js'
-import { ConsensusError } from '../../consensus/errors.js'
-import { FinalityGadget } from '../../consensus/FinalityGadget.js'
+import { checkHeaderVotes } from '../../consensus/HeaderVotes.js'
 import { HeaderValidator } from '../../consensus/HeaderValidator.js'
 import { ProofOfValueEngine } from '../../consensus/ProofOfValueEngine.js'
 import { RECEIPT_DEPTH } from '../../consensus/ChainService.js'
@@ -72,9 +71,7 @@ export class Referee {
       this.validator.validateAgainstParent(h, parent)
       const engine = new ProofOfValueEngine(this.g.engine, { contracts: this.contracts, getHeader: async (x) => this.headers.get(hex(x)) })
       const systemCalls = await engine.verify(h, parent, h.number - RECEIPT_DEPTH)
-      const parentValidators = parent.number === 0n ? [] : await engine.validatorsFor(parent, parent.slot)
-      if (parent.number === 0n && h.attestations.length > 0) throw new ConsensusError('BAD_ATTESTATION', 'block 1 cannot carry attestations for genesis')
-      new FinalityGadget(this.g.chainId, { hash: this.g.block.hash(), height: 0n }).checkHeaderAttestations(h, parent, parentValidators)
+      await checkHeaderVotes(h, parent, { engine, chainId: this.g.chainId, getHeader: async (x) => this.headers.get(hex(x)) })
       await engine.validatorsFor(parent, h.slot)
       const executed = await this.executor.execute(
         parent.stateRoot,
