@@ -63,7 +63,8 @@ export class ProofOfValueEngine implements ConsensusEngine {
   readonly kind = 'proof-of-value' as const
   readonly slotsPerEpoch: bigint
   private readonly slotSeconds: bigint
-  private readonly validatorCache = new Map<string, Promise<WeightedValidator[]>>()
+  /** Each epoch's set, seed and schedule by `epoch:anchor` (a function of the key: see context). */
+  private readonly validatorCache = new Map<string, Promise<EpochContext>>()
   private readonly anchorCache = new Map<string, BlockHeader>()
   private readonly receipts = new Map<string, WorkReceiptView | undefined>()
   private readonly chosenReceipt = new Map<string, WorkReceiptView>()
@@ -130,17 +131,19 @@ export class ProofOfValueEngine implements ConsensusEngine {
       seed = epochSeed(epoch, this.params.genesisSeed, () => a.mixHash)
     }
     const key = `${epoch}:${anchor ? hex(anchor.hash()) : 'genesis'}`
-    let vs = this.validatorCache.get(key)
-    if (!vs) {
+    let ctx = this.validatorCache.get(key)
+    if (!ctx) {
       // Epochs 0 and 1 are governed by the genesis snapshot, stored in every state.
-      vs = anchor ? this.deps.contracts.electedFor(anchor, epoch) : this.deps.contracts.validatorsAt(parent.stateRoot, epoch)
-      this.validatorCache.set(key, vs)
-      vs.catch(() => this.validatorCache.delete(key))
+      const vs = anchor ? this.deps.contracts.electedFor(anchor, epoch) : this.deps.contracts.validatorsAt(parent.stateRoot, epoch)
+      ctx = vs.then((validators) => {
+        if (validators.length === 0) throw new ConsensusError('NO_VALIDATORS', `epoch ${epoch} has no validators (ValidatorSet elects nobody)`)
+        return { epoch, key, seed, schedule: new WeightedLeaderSchedule({ validators, seed, maxBackups: this.params.maxBackups }) }
+      })
+      this.validatorCache.set(key, ctx)
+      ctx.catch(() => this.validatorCache.delete(key))
       if (this.validatorCache.size > 256) this.validatorCache.delete(this.validatorCache.keys().next().value!)
     }
-    const validators = await vs
-    if (validators.length === 0) throw new ConsensusError('NO_VALIDATORS', `epoch ${epoch} has no validators (ValidatorSet elects nobody)`)
-    return { epoch, key, seed, schedule: new WeightedLeaderSchedule({ validators, seed, maxBackups: this.params.maxBackups }) }
+    return ctx
   }
 
   async ranking(parent: BlockHeader, slot: bigint): Promise<Uint8Array[]> {
