@@ -20,6 +20,8 @@ export interface MarketJob {
   maxDuration: bigint
   units: bigint
   postedAt: bigint
+  /** While open: the block whose randomness draws its worker (0n: none scheduled). */
+  drawBlock: bigint
   price: bigint
   specHash: Hex
   workloadId: Hex
@@ -54,9 +56,13 @@ export interface MarketSession {
   votesBy: bigint
   revealBy: bigint
   finalizedAt: bigint
+  /** The block whose randomness draws the next round's verifiers (0n: none scheduled). */
+  drawBlock: bigint
   randomness: Hex
   result: MarketCommitment
   verifiers: Address[]
+  /** Round 0's verifiers after a tie (judged with round 1's). */
+  previous: Address[]
 }
 
 export interface MarketWorker {
@@ -151,7 +157,7 @@ export class WorkMarketReader {
   async session(sessionId: Hex): Promise<MarketSession | undefined> {
     const s = await this.read<Record<string, unknown>>('getSession', [sessionId])
     if (Number(s.status) === 0) return undefined
-    return { ...(s as unknown as MarketSession), sessionId, status: status(SESSION_STATUS, s.status), verifiers: [...(s.verifiers as Address[])] }
+    return { ...(s as unknown as MarketSession), sessionId, status: status(SESSION_STATUS, s.status), verifiers: [...(s.verifiers as Address[])], previous: [...((s.previous as Address[]) ?? [])] }
   }
 
   async vote(sessionId: Hex, verifier: Address): Promise<MarketVote> {

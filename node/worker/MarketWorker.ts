@@ -50,11 +50,18 @@ const ZERO32 = `0x${'00'.repeat(32)}` as Hex
 
 /**
  * One worker identity of the node in the work market: registers with its bond, runs the
- * sessions the contract assigns it (as compute's JobSource), commits them, opens their
- * verification, verifies the sessions it is drawn for with commit-reveal votes, finalises
- * what is due, and takes open jobs when it has a free slot. All of it is re-derived from the
- * chain (dutiesOf) on every tick, so a restart resumes: an assigned session is run again
- * (deterministic work gives the same commitment), votes are revealed from the saved salts.
+ * sessions the contract assigns it (as compute's JobSource), commits them, verifies the
+ * sessions it is drawn for with commit-reveal votes, finalises what is due, and asks for a
+ * draw of open jobs nobody took when it has a free slot. The market draws workers and
+ * verifiers itself (WorkMarket.onBlock, a few blocks after the act), so nothing here chooses or
+ * sees a draw before it is made. All of it is re-derived from the chain (dutiesOf) on every
+ * tick, so a restart resumes: an assigned session is run again (deterministic work gives the
+ * same commitment), votes are revealed from the saved salts.
+ *
+ * Every transaction is first run as a call on the pending block; one that would revert is not
+ * sent. The refusal is logged once (at info, with the contract's reason) and the same
+ * transaction is not tried again for a while (2 s, doubling to a minute), so a worker that
+ * cannot take an open job sends nothing rather than a reverted transaction per tick.
  */
 export class MarketWorker implements JobSource {
   readonly address: Address
@@ -65,6 +72,8 @@ export class MarketWorker implements JobSource {
   private readonly verdicts = new Map<string, SessionVerdict>()
   private readonly verifyFailures = new Map<Hex, number>()
   private readonly grantWaitLogged = new Set<Hex>()
+  /** Transactions a pending-block call refused: not tried again before `until`. */
+  private readonly refused = new Map<string, { until: number; backoffMs: number; reason: string }>()
   private timer?: NodeJS.Timeout
   private ticking?: Promise<void>
   private stopped = false
@@ -113,13 +122,33 @@ export class MarketWorker implements JobSource {
     await this.d.compute.stop()
   }
 
+  /** Checks with a call on the pending block (throws the revert), then sends and waits. */
   private async send(action: string, data: Hex, value?: bigint) {
+    await this.d.chain.check(this.d.market.address, data, value === undefined ? {} : { value })
     this.counters.inc({ action })
     return this.d.chain.send(this.d.market.address, data, value === undefined ? {} : { value })
   }
 
-  /** Sends and logs a refusal instead of throwing (another node may have done it first). */
+  /**
+   * Sends unless a call on the pending block says it would revert (another node did it first,
+   * nobody can be drawn, …): then nothing is sent, the reason is logged once, and the same
+   * transaction waits out a back-off (2 s, doubling to 60 s) before it is checked again.
+   */
   private async trySend(action: string, data: Hex): Promise<boolean> {
+    const key = `${action}:${data}`
+    const prev = this.refused.get(key)
+    if (prev && Date.now() < prev.until) return false
+    try {
+      await this.d.chain.check(this.d.market.address, data)
+    } catch (e) {
+      const reason = (e as Error).message
+      const backoffMs = Math.min(60_000, (prev?.backoffMs ?? 1_000) * 2)
+      if (prev?.reason !== reason) this.log.info({ action, reason, retryInMs: backoffMs }, 'not sending a market transaction that would revert')
+      this.refused.set(key, { until: Date.now() + backoffMs, backoffMs, reason })
+      if (this.refused.size > 1024) this.refused.delete(this.refused.keys().next().value!)
+      return false
+    }
+    this.refused.delete(key)
     try {
       await this.send(action, data)
       return true
@@ -254,9 +283,11 @@ export class MarketWorker implements JobSource {
           this.queue.push(sid)
         }
       } else if (s.status === 'committed') {
-        // Any transaction sent now lands in a block after the commitment's, as the draw requires.
-        if (s.verifiers.length === 0) await this.trySend('open-verification', encodeMarketCall('openVerification', [sid]))
-        else await this.maybeFinalize(s)
+        // The market draws the verifiers itself; only when its draw found nobody eligible (and
+        // none is scheduled) ask for another — checked first, so nothing is sent while nobody could be drawn.
+        if (s.verifiers.length === 0) {
+          if (s.drawBlock === 0n) await this.trySend('open-verification', encodeMarketCall('openVerification', [sid]))
+        } else await this.maybeFinalize(s)
       }
     }
     for (const sid of verifying) await this.verifyDuty(sid)
@@ -264,12 +295,13 @@ export class MarketWorker implements JobSource {
     if ((await this.d.market.read<bigint>('credits', [this.address])) > 0n) await this.trySend('withdraw', encodeMarketCall('withdraw'))
   }
 
+  /** Open jobs whose draw found nobody free: ask for another draw (the market picks who works, maybe not us). */
   private async takeOpenJob(working: number): Promise<void> {
     if (working >= this.opts.slots) return
     const open = await this.d.market.openJobs()
     for (const jobId of open.slice(0, 3)) {
       const j = await this.d.market.job(jobId)
-      if (!j || j.client === this.address) continue
+      if (!j || j.client === this.address || j.drawBlock !== 0n) continue
       if (await this.trySend('assign', encodeMarketCall('assign', [jobId]))) return
     }
   }
