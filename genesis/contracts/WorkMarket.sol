@@ -116,6 +116,8 @@ contract WorkMarket is WorkerRegistry {
         uint64 postedAt;
         /// While open: the block whose randomness draws its worker (0: no draw scheduled).
         uint64 drawBlock;
+        /// OFFERS_* bits a worker must offer to be drawn for it (0: the embedded runtime suffices).
+        uint32 needs;
         uint256 price;
         bytes32 specHash;
         bytes32 workloadId;
@@ -339,10 +341,27 @@ contract WorkMarket is WorkerRegistry {
     /// @param units     compute units the spec needs (estimates and the price average)
     /// @param verifiers verifiers per session (1..8)
     function postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers) external payable nonReentrant returns (bytes32 jobId) {
+        return _postJob(specHash, workloadId, deadline, maxDuration, units, verifiers, 0);
+    }
+
+    /// @notice postJob for a spec that needs more than the embedded runtime: only workers
+    ///         offering every bit of `needs` (OFFERS_DOCKER, OFFERS_GPU) are drawn for it.
+    function postJobWith(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint32 needs)
+        external
+        payable
+        nonReentrant
+        returns (bytes32 jobId)
+    {
+        return _postJob(specHash, workloadId, deadline, maxDuration, units, verifiers, needs);
+    }
+
+    function _postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint32 needs) internal returns (bytes32 jobId) {
         require(msg.value >= minJobPrice, PriceTooLow(msg.value, minJobPrice));
         jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, msg.value, bytes32(0));
+        Job storage j = _jobs[jobId];
+        j.needs = needs;
         openClientJobs++;
-        _scheduleAssign(jobId, _jobs[jobId]);
+        _scheduleAssign(jobId, j);
     }
 
     /// @notice Schedules a worker draw for an open job that has none pending (its last draw found
@@ -834,7 +853,7 @@ contract WorkMarket is WorkerRegistry {
     function _workerCandidates(bytes32 jobId, Job storage j) internal view returns (uint256 n) {
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (a != j.client && !_tried[jobId][a] && _jobWeight(a) > 0) n++;
+            if (a != j.client && !_tried[jobId][a] && _jobWeight(a, j.needs) > 0) n++;
         }
     }
 
@@ -873,7 +892,7 @@ contract WorkMarket is WorkerRegistry {
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
             if (a == j.client || _tried[jobId][a]) continue;
-            weight[i] = _jobWeight(a);
+            weight[i] = _jobWeight(a, j.needs);
             total += weight[i];
         }
         if (total == 0) return false;

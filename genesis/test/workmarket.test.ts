@@ -51,6 +51,7 @@ interface SessionView {
 interface JobView {
   client: Address
   status: number
+  needs: number
   attempts: number
   session: Hex
   price: bigint
@@ -656,6 +657,24 @@ t.test('a registry of MAX_WORKERS is full', async (t) => {
   t.comment(`system call that drew 8 verifiers over ${max} workers: ${h.lastSystemGas} gas`)
   t.ok(h.lastSystemGas < 10_000_000n, 'a draw over a full registry fits a system call with room for more')
   await h.checkBooks()
+})
+
+t.test('needs and offers: a job that needs Docker is drawn only for a worker that offers it', async (t) => {
+  const { h, books } = await market(2)
+  const DOCKER = Number(await h.read<number>('OFFERS_DOCKER'))
+  t.equal((await h.tx(addr(40), 'setOffers', [DOCKER])).error, 'NotRegistered')
+  const p = await h.must(CLIENT, 'postJobWith', [SPEC, WORKLOAD, deadline(h), 600n, 10n, 1, DOCKER], PRICE)
+  const jobId = ev(p, 'JobPosted').jobId as Hex
+  t.notOk((await h.mine()).events.some((e) => e.eventName === 'JobAssigned'), 'no worker offers Docker: nobody is drawn')
+  t.match(await job(h, jobId), { status: J.Open, drawBlock: 0n, needs: DOCKER })
+  t.equal((await h.tx(addr(9), 'assign', [jobId])).error, 'NoWorkerAvailable', 'and nobody can ask for a draw that could not succeed')
+  await h.must(addr(2), 'setOffers', [DOCKER])
+  t.equal((await h.read<{ offers: number }>('getWorker', [addr(2)])).offers, DOCKER)
+  await h.must(addr(9), 'assign', [jobId])
+  t.equal(ev(await h.mine(), 'JobAssigned').worker, addr(2), 'the worker that offers it is drawn')
+  const plain = await post(h)
+  t.ok(plain.worker, 'a job without needs is drawn for anyone')
+  await books(t)
 })
 
 t.test('onBlock is consensus\'s: a transaction cannot make the draws', async (t) => {

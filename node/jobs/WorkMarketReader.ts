@@ -22,6 +22,8 @@ export interface MarketJob {
   postedAt: bigint
   /** While open: the block whose randomness draws its worker (0n: none scheduled). */
   drawBlock: bigint
+  /** OFFERS bits a worker must offer to be drawn for it. */
+  needs: number
   price: bigint
   specHash: Hex
   workloadId: Hex
@@ -72,6 +74,8 @@ export interface MarketWorker {
   running: number
   rating: number
   pending: number
+  /** OFFERS bits: what it runs besides the embedded runtime. */
+  offers: number
   capacity: bigint
   registeredAt: bigint
   exitAt: bigint

@@ -26,6 +26,8 @@ export interface MarketWorkerOptions {
   endpoint: string
   /** Force built-in workloads onto this runtime (docker: the node's built image). */
   runtime: 'embedded' | 'docker'
+  /** WorkMarket OFFERS bits it declares (setOffers): what it runs besides the embedded runtime. */
+  offers?: number
   /** Directory for this identity's state (vote salts). */
   stateDir: string
   pollMs?: number
@@ -165,6 +167,12 @@ export class MarketWorker implements JobSource {
       this.log.info({ bond: this.opts.bond.toString(), capacity: this.opts.capacity.toString(), endpoint: this.opts.endpoint }, 'registered as a worker')
     } else if (w.endpoint !== this.opts.endpoint || w.capacity !== this.opts.capacity || w.slots !== this.opts.slots) {
       await this.send('update', encodeMarketCall('updateWorker', [this.opts.capacity, this.opts.slots, this.opts.endpoint]))
+    }
+    // What it can run besides the embedded runtime: it is drawn only for jobs that need no more.
+    const offers = this.opts.offers ?? 0
+    if (Number(w.registered ? w.offers : 0) !== offers) {
+      await this.send('set-offers', encodeMarketCall('setOffers', [offers]))
+      this.log.info({ offers }, 'declared what this worker runs besides the embedded runtime')
     }
     this.registered = true
     await this.ensurePublicKey()

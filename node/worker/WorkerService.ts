@@ -11,6 +11,7 @@ import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
 import { SessionStore } from '../../compute/worker/SessionStore.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
+import { OFFERS } from '../jobs/JobEstimate.js'
 import { JobError } from '../jobs/JobError.js'
 import { BackendMarketChain, backendCaller } from '../jobs/MarketChain.js'
 import { WorkMarketReader } from '../jobs/WorkMarketReader.js'
@@ -181,6 +182,7 @@ export class WorkerService {
           slots: this.cfg.slots,
           endpoint: this.d.endpoint,
           runtime,
+          offers: runtime === 'docker' ? OFFERS.docker : 0,
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
