@@ -38,6 +38,10 @@ contract WorkMarket is WorkerRegistry {
     uint64 public constant DRAW_DELAY = 4;
     /// Consensus's system calls come from this address (as EIP-4788's), never a transaction.
     address public constant SYSTEM_ADDRESS = address(uint160(type(uint160).max - 1));
+    /// Seconds from the last vote commitment of a round before it may be finalised early (all
+    /// revealed): the issuer's window to open a control task's answer or a hidden trap, the same
+    /// for every session so that it tells nothing.
+    uint64 public constant OPEN_GRACE = 4;
     /// onBlock stops drawing when less gas than this is left (the rest waits for the next block).
     uint256 internal constant DRAW_GAS_RESERVE = 3_000_000;
     uint16 internal constant BPS = 10_000;
@@ -139,6 +143,10 @@ contract WorkMarket is WorkerRegistry {
         bytes32 metricsHash;
         /// Blob hash of the worker's session record, where verifiers find the checkpoints.
         bytes32 manifest;
+        /// Random-looking to all but the worker: trapSeal(sessionId, salt) when the session is a
+        /// hidden trap of the control issuer (openTrap opens it after the votes); any other value
+        /// otherwise (honest nodes put random bytes). Not part of `commitment`.
+        bytes32 seal;
         /// commitmentHash(specHash, …): checked on chain.
         bytes32 commitment;
     }
@@ -233,6 +241,7 @@ contract WorkMarket is WorkerRegistry {
     error FundTooSmall(uint256 fund);
     error BadConfig();
     error SaltAlreadyOpened();
+    error BadSeal();
     error NotSystem(address caller);
     error DrawPending(uint64 drawBlock);
 
@@ -254,6 +263,8 @@ contract WorkMarket is WorkerRegistry {
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
     event ControlOpened(bytes32 indexed jobId, bytes32 salt);
     event TrapPlanted(bytes32 indexed jobId, bytes32 indexed sessionId);
+    /// A hidden trap opened after the votes were committed: the session's result is known to be wrong.
+    event TrapOpened(bytes32 indexed sessionId, bytes32 indexed jobId);
     event SessionFinalized(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, SessionStatus status, uint256 value, uint256 protocolFee);
     event JobReopened(bytes32 indexed jobId, uint8 attempts);
     event JobAccepted(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker);
@@ -295,6 +306,8 @@ contract WorkMarket is WorkerRegistry {
     uint256 public unitPriceAverage;
     uint64 public controlPeriodStart;
     uint256 public controlSpent;
+    /// When a session's current round got its last vote commitment (0 until all are in).
+    mapping(bytes32 => uint64) public votesInAt;
     /// The draw queue (FIFO; due blocks never decrease): [drawHead, drawTail).
     mapping(uint256 => Draw) internal _drawQueue;
     uint64 public drawHead;
@@ -511,6 +524,7 @@ contract WorkMarket is WorkerRegistry {
         Vote storage v = _votes[sessionId][s.round][msg.sender];
         require(v.hash == bytes32(0) && hash != bytes32(0), AlreadyVoted());
         v.hash = hash;
+        if (_allCommitted(sessionId, s)) votesInAt[sessionId] = uint64(block.timestamp);
         emit VoteCommitted(sessionId, msg.sender, s.round);
     }
 
@@ -539,30 +553,14 @@ contract WorkMarket is WorkerRegistry {
     function finalize(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
-        require(block.timestamp > s.revealBy || _allRevealed(sessionId, s), VotingNotOver());
+        require(block.timestamp > s.revealBy || (_allRevealed(sessionId, s) && block.timestamp >= votesInAt[sessionId] + OPEN_GRACE), VotingNotOver());
         Job storage j = _jobs[s.jobId];
-
-        Verdict truth;
-        bool known = true;
-        if (s.trap) truth = Verdict.Reject;
-        else if (j.control && j.controlSalt != bytes32(0)) truth = sealAnswer(s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject;
-        else {
-            known = false;
-            (uint256 acc, uint256 rej) = _tally(sessionId, s);
-            if (acc > rej) truth = Verdict.Accept;
-            else if (rej > acc) truth = Verdict.Reject;
-            else if (acc > 0) {
-                // A tie: round 0's panel waits for round 1's verdict (and is judged by it); in the
-                // last round, or with nobody left to draw, the session failed to win a majority.
-                if (s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0) {
-                    _escalate(sessionId, s);
-                    return;
-                }
-                truth = Verdict.Reject;
-            }
-            // else: nobody voted (truth None).
+        (Verdict truth, bool known, bool tie) = _outcome(sessionId, s, j);
+        if (tie) {
+            // Round 0's panel waits for round 1's verdict (and is judged by it).
+            _escalate(sessionId, s);
+            return;
         }
-
         if (truth == Verdict.None) {
             _judgeVerifiers(sessionId, s.round, s.verifiers, truth, false, j);
             if (s.round + 1 < MAX_ROUNDS) {
@@ -576,6 +574,25 @@ contract WorkMarket is WorkerRegistry {
             }
             return;
         }
+        _settle(sessionId, s, j, truth, known);
+    }
+
+    /// The outcome of the current round: a known answer (trap, opened control task), else a strict
+    /// majority; `tie` when round 1 must decide; truth None when nobody voted. A tie in the last
+    /// round, or with nobody left to draw, is a reject: the session failed to win a majority.
+    function _outcome(bytes32 sessionId, Session storage s, Job storage j) internal view returns (Verdict truth, bool known, bool tie) {
+        if (s.trap) return (Verdict.Reject, true, false);
+        if (j.control && j.controlSalt != bytes32(0)) return (sealAnswer(s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject, true, false);
+        (uint256 acc, uint256 rej) = _tally(sessionId, s);
+        if (acc > rej) return (Verdict.Accept, false, false);
+        if (rej > acc) return (Verdict.Reject, false, false);
+        if (acc == 0) return (Verdict.None, false, false);
+        if (s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0) return (Verdict.None, false, true);
+        return (Verdict.Reject, false, false);
+    }
+
+    /// Judges both panels against the outcome and settles the session.
+    function _settle(bytes32 sessionId, Session storage s, Job storage j, Verdict truth, bool known) internal {
         address[] memory rewarded = _judgeVerifiers(sessionId, s.round, s.verifiers, truth, known, j);
         if (s.previous.length > 0) rewarded = _concat(rewarded, _judgeVerifiers(sessionId, 0, s.previous, truth, known, j));
         s.finalizedAt = uint64(block.timestamp);
@@ -609,15 +626,44 @@ contract WorkMarket is WorkerRegistry {
         _scheduleAssign(jobId, _jobs[jobId]);
     }
 
-    /// @notice The issuer opens a control task's seal (after the worker committed): from then on
-    ///         the answer decides the session, and verifiers are judged against it.
+    /// @notice The issuer opens a control task's seal once the session's votes are committed (all
+    ///         of them, or the vote window closed) — never before: a verifier that knew the answer
+    ///         would not need to re-execute. From then on the answer decides the session, and
+    ///         verifiers are judged against it (a committed vote left unrevealed counts as wrong).
     function openControl(bytes32 jobId, bytes32 salt) external onlyIssuer nonReentrant {
         Job storage j = _job(jobId);
         require(j.control && j.sealedAnswer != bytes32(0), BadSpec());
         require(j.controlSalt == bytes32(0) && salt != bytes32(0), SaltAlreadyOpened());
         require(j.status == JobStatus.Running && _sessions[j.session].status == SessionStatus.Committed, WrongJobStatus(j.status));
+        _requireVotesIn(j.session, _sessions[j.session]);
         j.controlSalt = salt;
         emit ControlOpened(jobId, salt);
+    }
+
+    /// @notice The issuer opens a hidden trap: a session that one of its ordinary worker identities
+    ///         committed with a result the issuer knows is wrong and `seal = trapSeal(sessionId,
+    ///         salt)`. Until now nothing told it apart from any session. Only once the round's
+    ///         votes are committed (all, or the vote window closed) and before finalize: the
+    ///         verifiers voted without knowing, a committed vote left unrevealed counts as wrong,
+    ///         and the worker is not slashed (the job goes to another worker).
+    function openTrap(bytes32 sessionId, bytes32 salt) external onlyIssuer nonReentrant {
+        Session storage s = _session(sessionId);
+        _requireVotesIn(sessionId, s);
+        require(!s.trap, SaltAlreadyOpened());
+        require(s.result.seal == trapSeal(sessionId, salt), BadSeal());
+        s.trap = true;
+        emit TrapOpened(sessionId, s.jobId);
+    }
+
+    /// @notice keccak("povchain/trap/v1" ‖ 0x00 ‖ sessionId ‖ salt): a hidden trap's seal.
+    function trapSeal(bytes32 sessionId, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked("povchain/trap/v1", uint8(0), sessionId, salt));
+    }
+
+    /// The round's verifiers are drawn and every vote is committed (or can no longer be).
+    function _requireVotesIn(bytes32 sessionId, Session storage s) internal view {
+        require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
+        require(block.timestamp > s.votesBy || _allCommitted(sessionId, s), VotingNotOver());
     }
 
     /// @notice The issuer plants a session with a result it knows to be wrong: verifiers that
@@ -835,6 +881,7 @@ contract WorkMarket is WorkerRegistry {
         s.selectedBlock = uint64(block.number);
         s.votesBy = uint64(block.timestamp) + voteWindow;
         s.revealBy = s.votesBy + revealWindow;
+        votesInAt[sessionId] = 0;
         for (uint256 i = 0; i < chosen.length; i++) {
             _workers[chosen[i]].pending++;
             _verifierSessions[chosen[i]].add(sessionId);
@@ -981,22 +1028,28 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// Releases a round's verifiers and judges them: no vote → faultPenalty; a vote against the
-    /// outcome (a known answer or the majority) → wrongVotePenalty of the bond; with no outcome
+    /// majority → wrongVotePenalty; against a known answer → the larger of that and slashBps of
+    /// the bond (as the worker of a wrong result); with no outcome
     /// (nobody voted) voters are neither paid nor cut. Returns those who voted the outcome.
     function _judgeVerifiers(bytes32 sessionId, uint8 round, address[] storage list, Verdict truth, bool known, Job storage j) internal returns (address[] memory rewarded) {
         uint256 n = list.length;
         address[] memory out = new address[](n);
         uint256 count;
         uint256 wrongCut = wrongVotePenalty(j.price);
-        for (uint256 i = 0; i < n; i++) {
-            address v = list[i];
-            if (_judgeVerifier(sessionId, v, _votes[sessionId][round][v].verdict, truth, known, wrongCut)) out[count++] = v;
-        }
+        for (uint256 i = 0; i < n; i++) if (_judgeVerifier(sessionId, round, list[i], truth, known, wrongCut)) out[count++] = list[i];
         rewarded = new address[](count);
         for (uint256 i = 0; i < count; i++) rewarded[i] = out[i];
     }
 
-    function _judgeVerifier(bytes32 sessionId, address v, Verdict vote, Verdict truth, bool known, uint256 wrongCut) internal returns (bool correct) {
+    /// The vote as judged: once a known answer was opened, a committed vote left unrevealed is
+    /// presumed wrong — otherwise a guesser that learnt the answer after committing would stay quiet.
+    function _countedVote(Vote storage vote, Verdict truth, bool known) internal view returns (Verdict) {
+        if (known && vote.verdict == Verdict.None && vote.hash != bytes32(0)) return truth == Verdict.Accept ? Verdict.Reject : Verdict.Accept;
+        return vote.verdict;
+    }
+
+    function _judgeVerifier(bytes32 sessionId, uint8 round, address v, Verdict truth, bool known, uint256 wrongCut) internal returns (bool correct) {
+        Verdict vote = _countedVote(_votes[sessionId][round][v], truth, known);
         Worker storage w = _workers[v];
         if (w.pending > 0) w.pending--;
         _verifierSessions[v].remove(sessionId);
@@ -1009,7 +1062,10 @@ contract WorkMarket is WorkerRegistry {
             _rate(v, 0, 4, RatingReason.VerifierFault);
         } else if (wrong) {
             w.verifierFaults++;
-            protocolFund += _cutBond(v, wrongCut, sessionId);
+            // Against a known answer (a trap, an opened control task): what the worker of a wrong
+            // result loses, slashBps of the bond, if that is more.
+            uint256 cut = known && (w.bond * slashBps) / BPS > wrongCut ? (w.bond * slashBps) / BPS : wrongCut;
+            protocolFund += _cutBond(v, cut, sessionId);
             _rate(v, 0, known ? 2 : 4, known ? RatingReason.VerifierFault : RatingReason.MinorityVote);
         } else if (correct) {
             w.verifications++;
@@ -1093,13 +1149,20 @@ contract WorkMarket is WorkerRegistry {
         for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
     }
 
+    /// A trap's end: the verifiers that rejected it earn trapReward from the fund. A planted trap's
+    /// job (plantTrap: no price, no duration) ends with it; a hidden trap's job is a real one and
+    /// goes to another worker, its worker (the issuer's identity) released without a cut.
     function _springTrap(bytes32 sessionId, Session storage s, Job storage j, address[] memory verifiers) internal {
         s.status = SessionStatus.Rejected;
-        j.status = JobStatus.Refunded;
         uint256 each = trapReward;
         if (each * verifiers.length > protocolFund) each = verifiers.length > 0 ? protocolFund / verifiers.length : 0;
         protocolFund -= each * verifiers.length;
         emit SessionFinalized(sessionId, s.jobId, s.worker, SessionStatus.Rejected, 0, 0);
+        if (j.maxDuration == 0) j.status = JobStatus.Refunded;
+        else {
+            _releaseWorker(sessionId, s);
+            _reopenOrRefund(s.jobId, j);
+        }
         for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
     }
 

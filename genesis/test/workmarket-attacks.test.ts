@@ -11,7 +11,8 @@
  * - a producer (or any client contract) that posts a job only when the draw of that block gives
  *   it to its own worker (finding 1, `assign`/`postJob`);
  * - a colluding verifier that forces a tie to buy its worker a fresh draw (finding 5);
- * - a lazy verifier that votes accept without re-executing (finding 6).
+ * - a lazy verifier that votes accept without re-executing (finding 6);
+ * - a verifier that reads every public signal to spot traps, against a hidden trap (finding 2).
  *
  * Each test fails on the contract before genesis/contracts/WorkMarket.md's rules (the draws in
  * onBlock, bond-costing wrong votes, tie escalation): there the attacker wins. Payoffs with the
@@ -21,7 +22,7 @@ import t from 'tap'
 import { encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address, type Hex } from 'viem'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { compileSolidity } from '../../test/helpers/solidity.js'
-import { addr, DRAW_DELAY, ETHER, fakeCommitment, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+import { addr, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
 
 const ATTACKERS = `
 // SPDX-License-Identifier: MIT
@@ -364,5 +365,80 @@ t.test('a lazy verifier that always votes accept loses money once forgeries exis
   t.comment(`${sessions} sessions, ${forgedSessions} forged: lazy verifier ${Number(lazyGain) / 1e18} coins, careful verifier ${Number(carefulGain) / 1e18} coins (before the careful one's cost of re-executing)`)
   t.ok(lazyGain < 0n, 'guessing lost coins')
   t.ok(carefulGain > lazyGain, 'and less than checking earned')
+  await h.checkBooks()
+})
+
+t.test('a verifier that reads every public signal cannot tell a hidden trap from an honest session; at the default Iris price guessing "accept" loses', async (t) => {
+  const ISSUER_ID = addr(1) // one of the control issuer's ordinary worker identities
+  const honestWorker = addr(2)
+  const reader = addr(3) // votes reject on anything labelled (control task, planted trap), accept otherwise
+  const careful = addr(4)
+  const h = await MarketHarness.deploy({ fund: 10n * ETHER })
+  const price = h.config.minJobPrice // 0.001 coin: what the default unit price asks for Iris (6 units)
+  await h.give(CLIENT, 100n * ETHER)
+  await register(h, reader)
+  await register(h, careful)
+  for (let i = 0; i < 2; i++) {
+    // The two verifiers each hold a long job, so only the two workers are drawn to work.
+    await h.must(CLIENT, 'postJob', [keccak256(toHex(`hold-${i}`)), SPEC, h.timestamp + 100_000n, 90_000n, 10n, 1], price)
+    await h.mine()
+  }
+  await register(h, ISSUER_ID)
+  await register(h, honestWorker)
+  const worth = async (a: Address) => (await h.balance(a)) + (await bondOf(h, a))
+  const start = { reader: await worth(reader), careful: await worth(careful) }
+  const signals = new Map<'trap' | 'honest', string>()
+  let traps = 0
+  let sessions = 0
+  for (let i = 0; i < 8; i++) {
+    const spec = keccak256(toHex(`iris-${i}`))
+    const p = await h.must(CLIENT, 'postJob', [spec, SPEC, h.timestamp + 3600n, 600n, 6n, 3], price)
+    const jobId = ev(p, 'JobPosted').jobId as Hex
+    let a = assignment([await h.mine()], jobId)!
+    for (;;) {
+      const trap = a.worker === ISSUER_ID && traps === 0
+      const trapSalt = keccak256(toHex(`trap-salt-${i}`))
+      const seal = trap ? await h.read<Hex>('trapSeal', [a.sessionId, trapSalt]) : keccak256(toHex(`random-${i}-${a.sessionId}`))
+      const c = await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, trap ? 9000 + i : i, { seal })])
+      const drawn = await h.mine()
+      sessions++
+      // Everything the reader can see before voting: the job, the session, the events so far.
+      const j = await h.read<{ control: boolean; sealedAnswer: Hex; controlSalt: Hex; client: Address; needs: number; attempts: number }>('getJob', [jobId])
+      const s = await session(h, a.sessionId)
+      const seen = JSON.stringify({
+        control: j.control,
+        sealedAnswer: j.sealedAnswer,
+        controlSalt: j.controlSalt,
+        clientIsClient: j.client === CLIENT,
+        needs: j.needs,
+        trap: (s as unknown as { trap: boolean }).trap,
+        workerRegistered: (await h.read<{ registered: boolean }>('getWorker', [a.worker])).registered,
+        events: [...p.events, ...c.events, ...drawn.events].filter((e) => e.args.sessionId === a.sessionId || e.args.jobId === jobId || e.args.id === jobId || e.args.id === a.sessionId).map((e) => e.eventName),
+      })
+      if (a.worker === ISSUER_ID) signals.set(trap ? 'trap' : 'honest', seen)
+      const labelled = j.control || (s as unknown as { trap: boolean }).trap
+      const verdict = (v: Address) => (v === reader ? !labelled : !trap)
+      // Commit; the issuer opens its trap once every vote is in; reveal; finalize.
+      for (const v of s.verifiers) await h.must(v, 'commitVote', [a.sessionId, await h.read<Hex>('voteHash', [a.sessionId, s.round, v, verdict(v), salt(v, s.round)])])
+      if (trap) {
+        await h.must(ISSUER, 'openTrap', [a.sessionId, trapSalt])
+        traps++
+      }
+      for (const v of s.verifiers) await h.must(v, 'revealVote', [a.sessionId, verdict(v), salt(v, s.round)])
+      const fin = await h.must(addr(99), 'finalize', [a.sessionId])
+      if (ev(fin, 'SessionFinalized').status === S.Accepted) break
+      a = assignment([fin, await h.mine()], jobId)!
+    }
+  }
+  t.equal(traps, 1, 'one hidden trap among the sessions')
+  t.ok(signals.has('honest'), 'the issuer\'s identity also worked honestly')
+  t.equal(signals.get('trap'), signals.get('honest'), 'before the votes, the trap shows exactly what an honest session of the same worker shows')
+  const readerGain = (await worth(reader)) - start.reader
+  const carefulGain = (await worth(careful)) - start.careful
+  const compute = (BigInt(sessions) * price * 85n * 45n) / 10_000n // 9 of 20 segments of the work the price pays
+  t.comment(`${sessions} sessions, 1 hidden trap, price ${Number(price) / 1e18}: label-reading verifier ${Number(readerGain) / 1e18} coins; careful verifier ${Number(carefulGain) / 1e18} coins, ${Number(carefulGain - compute) / 1e18} after re-executing`)
+  t.ok(readerGain < 0n, 'the label reader lost coins')
+  t.ok(carefulGain - compute > readerGain, 'and did worse than re-executing, compute counted')
+  t.ok(carefulGain - compute > 0n, 'while re-executing paid')
   await h.checkBooks()
 })

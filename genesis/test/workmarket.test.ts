@@ -416,11 +416,15 @@ t.test('control task: protocol-funded, sealed answer; a wrong answer is rejected
   t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'WrongJobStatus', 'opened only after the commitment')
   await commit(h, a.sessionId as Hex, w, 1) // a wrong result
   t.equal((await h.tx(CLIENT, 'openControl', [jobId, cSalt])).error, 'NotIssuer')
-  await h.must(ISSUER, 'openControl', [jobId, cSalt])
-  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'SaltAlreadyOpened')
+  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'VerificationNotOpen', 'not before the verifiers are drawn …')
   await h.mine()
   const lazy = (await session(h, a.sessionId as Hex)).verifiers[0]!
-  const fin = await decide(h, a.sessionId as Hex, () => true) // the verifier accepts without checking
+  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'VotingNotOver', '… nor before their votes are committed')
+  await vote(h, a.sessionId as Hex, lazy, true) // the verifier accepts without checking
+  await h.must(ISSUER, 'openControl', [jobId, cSalt])
+  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'SaltAlreadyOpened')
+  await reveal(h, a.sessionId as Hex, lazy, true)
+  const fin = await h.must(addr(99), 'finalize', [a.sessionId])
   t.equal(ev(fin, 'SessionFinalized').status, S.Rejected, 'the known answer decides over the votes')
   t.match(await worker(h, w), { controlsFailed: 1, failures: 1 })
   t.equal(await rating(h, w), 0, 'a wrong control answer zeroes the rating')
@@ -430,7 +434,7 @@ t.test('control task: protocol-funded, sealed answer; a wrong answer is rejected
   const next = ev(await h.mine(), 'JobAssigned')
   await commit(h, next.sessionId as Hex, next.worker as Address, 1, { resultHash: answer })
   await h.mine()
-  const fin2 = await decide(h, next.sessionId as Hex, () => true)
+  const fin2 = await decide(h, next.sessionId as Hex, () => true) // the job's answer is open since the first session
   t.equal(ev(fin2, 'SessionFinalized').status, S.Accepted)
   const rc = await h.read<{ control: boolean; value: bigint; client: Address }>('getReceipt', [next.sessionId])
   t.match(rc, { control: true, value: PRICE, client: ISSUER })
@@ -481,10 +485,44 @@ t.test('trap: a planted wrong result catches a verifier that accepts without che
   const fin = await decide(h, sid, (v) => v === lazy)
   t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
   t.equal((await worker(h, lazy!)).verifierFaults, 1, 'the lazy verifier is caught')
-  t.equal((await worker(h, lazy!)).bond, 2n * ETHER - ETHER / 10n)
+  t.equal((await worker(h, lazy!)).bond, ETHER, 'vouching for a known-wrong result costs slashBps of the bond, as producing it would')
   t.ok((await rating(h, lazy!)) < 500)
   t.equal((await h.balance(careful!)) - before, h.config.trapReward, 'the careful one earns trapReward')
   t.equal((await h.read<{ status: number }>('getReceipt', [sid])).status, S.None, 'a trap leaves no receipt')
+  await books(t)
+})
+
+t.test('hidden trap: a result sealed as a trap by its worker, opened by the issuer after the votes, judges them; the job goes on', async (t) => {
+  const { h, books } = await market(4, { fund: 10n * ETHER })
+  const { jobId, sessionId, worker: w } = await post(h, { verifiers: 2 })
+  // In this test the drawn worker is one of the issuer's ordinary identities: it commits a wrong result with a trap seal.
+  const tSalt = keccak256(toHex('trap-salt'))
+  const seal = await h.read<Hex>('trapSeal', [sessionId, tSalt])
+  await commit(h, sessionId!, w!, 9, { seal })
+  t.equal((await h.tx(ISSUER, 'openTrap', [sessionId, tSalt])).error, 'VerificationNotOpen', 'not before the draw …')
+  await h.mine()
+  const [lazy, careful] = (await session(h, sessionId!)).verifiers as Address[]
+  t.equal((await h.tx(ISSUER, 'openTrap', [sessionId, tSalt])).error, 'VotingNotOver', '… nor before the votes are committed')
+  await vote(h, sessionId!, lazy!, true)
+  await vote(h, sessionId!, careful!, false)
+  t.equal((await h.tx(CLIENT, 'openTrap', [sessionId, tSalt])).error, 'NotIssuer')
+  t.equal((await h.tx(ISSUER, 'openTrap', [sessionId, keccak256(toHex('other'))])).error, 'BadSeal')
+  const bonds = { w: (await worker(h, w!)).bond, lazy: (await worker(h, lazy!)).bond, careful: await h.balance(careful!) }
+  t.ok((await h.must(ISSUER, 'openTrap', [sessionId, tSalt])).events.some((e) => e.eventName === 'TrapOpened'))
+  t.equal((await h.tx(ISSUER, 'openTrap', [sessionId, tSalt])).error, 'SaltAlreadyOpened')
+  // The lazy verifier, now knowing, does not reveal its accept: presumed wrong all the same.
+  await reveal(h, sessionId!, careful!, false)
+  h.advance((await session(h, sessionId!)).revealBy - h.timestamp + 1n)
+  const fin = await h.must(addr(99), 'finalize', [sessionId])
+  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
+  t.equal((await worker(h, lazy!)).bond, bonds.lazy - (await h.read<bigint>('wrongVotePenalty', [PRICE])), 'the committed, unrevealed accept costs wrongVotePenalty')
+  t.equal((await h.balance(careful!)) - bonds.careful, h.config.trapReward, 'the careful verifier earns trapReward')
+  t.equal((await worker(h, w!)).bond, bonds.w, 'the issuer\'s identity is not slashed')
+  t.equal((await h.read<{ status: number }>('getReceipt', [sessionId])).status, S.None, 'no receipt')
+  t.ok(fin.events.some((e) => e.eventName === 'JobReopened'), 'the client\'s job goes on')
+  const next = ev(await h.mine(), 'JobAssigned')
+  t.not(next.worker, w, 'to another worker')
+  t.equal((await job(h, jobId)).status, J.Running)
   await books(t)
 })
 

@@ -293,7 +293,7 @@ export class MarketHarness {
 }
 
 /** A commitment whose hash matches what the contract recomputes (compute's commitmentHash). */
-export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint }> = {}) {
+export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint; seal: Hex }> = {}) {
   const h = (s: string) => keccak256(toHex(`${s}-${seed}`))
   const c = {
     checkpointInterval: 10n,
@@ -303,6 +303,7 @@ export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ re
     resultHash: fields.resultHash ?? h('result'),
     metricsHash: h('metrics'),
     manifest: h('manifest'),
+    seal: (fields.seal ?? h('seal')) as Hex,
     commitment: '0x' as Hex,
   }
   c.commitment = commitmentHashOf(specHash, c)

@@ -40,6 +40,8 @@ export interface MarketCommitment {
   resultHash: Hex
   metricsHash: Hex
   manifest: Hex
+  /** Random, or a hidden trap's trapSeal(sessionId, salt). */
+  seal: Hex
   commitment: Hex
 }
 

@@ -159,7 +159,7 @@ export class ControlTaskIssuer {
       this.d.market.address,
       encodeMarketCall('plantTrap', [
         c.specHash,
-        { checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount), checkpointRoot: c.checkpointRoot, resultHash: c.resultHash, metricsHash: c.metricsHash, manifest, commitment: c.commitment },
+        { checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount), checkpointRoot: c.checkpointRoot, resultHash: c.resultHash, metricsHash: c.metricsHash, manifest, seal: `0x${randomBytes(32).toString('hex')}`, commitment: c.commitment },
         verifiers,
       ]),
     )

@@ -265,6 +265,8 @@ export class MarketWorker implements JobSource {
             resultHash: c.resultHash,
             metricsHash: c.metricsHash,
             manifest,
+            // Random: what a hidden trap's seal looks like to everyone but its worker (WorkMarket.openTrap).
+            seal: `0x${randomBytes(32).toString('hex')}`,
             commitment: c.commitment,
           },
         ]),
