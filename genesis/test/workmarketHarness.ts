@@ -57,7 +57,7 @@ export class MarketHarness {
   lastSystemGas = 0n
   /** Whether this market makes its draws in the system call (false for markets compiled before it did). */
   get hasDraws(): boolean {
-    return (this.abi as { type: string; name?: string }[]).some((x) => x.type === 'function' && x.name === 'onBlock')
+    return (this.abi as unknown as { type: string; name?: string }[]).some((x) => x.type === 'function' && x.name === 'onBlock')
   }
   readonly abi: Abi = workMarketAbi()
   /** Every address that ever held coins here: conservation is checked over them. */
