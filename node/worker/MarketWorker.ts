@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import { type Address, type Hex } from 'viem'
+import { randomBytes, randomInt } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import type { Logger } from '../../common/logger.js'
 import type { Metrics } from '../../common/metrics.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
@@ -36,6 +37,12 @@ export interface MarketWorkerOptions {
   /** Tests only: a dishonest worker. */
   cheat?: WorkerCheat
   /**
+   * An identity of the control issuer (--worker.trap-rate): with this probability a session of a
+   * client job it is drawn for becomes a hidden trap — a forged segment, the commitment sealed
+   * with trapSeal(sessionId, salt), opened with the issuer's key once the votes are committed.
+   */
+  trapRate?: number
+  /**
    * This identity's public key (64 bytes x ‖ y, hex) to publish in the AssetRegistry
    * (`setPublicKey`) at registration unless it is there already, so asset owners can seal job
    * grants to it. Undefined when the node does not hold the private key.
@@ -69,6 +76,7 @@ export class MarketWorker implements JobSource {
   readonly address: Address
   private readonly log: Logger
   private readonly votes: VoteBook
+  private readonly traps: TrapBook
   private readonly queue: Hex[] = []
   private readonly inFlight = new Set<Hex>()
   private readonly verdicts = new Map<string, SessionVerdict>()
@@ -93,6 +101,8 @@ export class MarketWorker implements JobSource {
       verifier: SessionVerifier
       /** Marks work-market blobs this identity produced, so no asset claim gates them (node/assets/BlobAccessPolicy.ts). */
       protectBlobs?: (hashes: string[]) => void
+      /** The control issuer's account, which opens this identity's hidden traps (with trapRate). */
+      issuerChain?: MarketChain
       logger: Logger
       metrics: Metrics
     },
@@ -100,6 +110,7 @@ export class MarketWorker implements JobSource {
     this.address = opts.address
     this.log = d.logger.child({ component: 'market-worker', worker: opts.address })
     this.votes = new VoteBook(join(opts.stateDir, 'votes.json'))
+    this.traps = new TrapBook(join(opts.stateDir, 'traps.json'))
     this.counters = d.metrics.counter('povchain_market_actions_total', 'Transactions the node sent to the work market', ['action'])
   }
 
@@ -237,13 +248,24 @@ export class MarketWorker implements JobSource {
         return
       }
       let result = outcome.result
-      if (this.opts.cheat) {
+      // Random: what a hidden trap's seal looks like to everyone but its worker (WorkMarket.openTrap).
+      let seal = `0x${randomBytes(32).toString('hex')}` as Hex
+      const trap = this.opts.trapRate !== undefined && this.d.issuerChain !== undefined && randomInt(1_000_000) < this.opts.trapRate * 1_000_000
+      if (this.opts.cheat || trap) {
         const s = (await this.d.market.session(sid))!
         const job = (await this.d.market.job(s.jobId))!
         const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
-        result = applyCheat(this.opts.cheat, spec, inputs, result)
+        if (trap && !job.control) {
+          result = applyCheat('fake-segment', spec, inputs, result)
+          const salt = `0x${randomBytes(32).toString('hex')}` as Hex
+          this.traps.put(sid, salt) // before the commitment: a restart must still be able to open it
+          seal = trapSeal(sid, salt)
+          this.log.info({ sessionId: sid }, 'committing a hidden trap (a forged segment, sealed for the issuer)')
+        } else if (this.opts.cheat) {
+          result = applyCheat(this.opts.cheat, spec, inputs, result)
+          this.log.warn({ sessionId: sid, cheat: this.opts.cheat }, 'committing a dishonest session (test)')
+        }
         await this.d.sessions.save(spec, result)
-        this.log.warn({ sessionId: sid, cheat: this.opts.cheat }, 'committing a dishonest session (test)')
       }
       const c = result.commitment
       const manifest = (await this.d.blobs.getRef(`session-${c.commitment.slice(2)}`))?.trim() as Hex | undefined
@@ -265,8 +287,7 @@ export class MarketWorker implements JobSource {
             resultHash: c.resultHash,
             metricsHash: c.metricsHash,
             manifest,
-            // Random: what a hidden trap's seal looks like to everyone but its worker (WorkMarket.openTrap).
-            seal: `0x${randomBytes(32).toString('hex')}`,
+            seal,
             commitment: c.commitment,
           },
         ]),
@@ -297,7 +318,10 @@ export class MarketWorker implements JobSource {
         // none is scheduled) ask for another — checked first, so nothing is sent while nobody could be drawn.
         if (s.verifiers.length === 0) {
           if (s.drawBlock === 0n) await this.trySend('open-verification', encodeMarketCall('openVerification', [sid]))
-        } else await this.maybeFinalize(s)
+        } else {
+          await this.maybeOpenTrap(s)
+          await this.maybeFinalize(s)
+        }
       }
     }
     for (const sid of verifying) await this.verifyDuty(sid)
@@ -325,6 +349,24 @@ export class MarketWorker implements JobSource {
       if (vote.verdict === 'none') revealed = false
     }
     return { committed, revealed }
+  }
+
+  /** Our hidden trap, once every vote is committed (or the vote window closed): the issuer opens it. */
+  private async maybeOpenTrap(s: MarketSession): Promise<void> {
+    const salt = this.traps.get(s.sessionId)
+    const issuer = this.d.issuerChain
+    if (!salt || !issuer || s.trap) return
+    if (!(nowSec() > s.votesBy || (await this.allVotes(s)).committed)) return
+    const data = encodeMarketCall('openTrap', [s.sessionId, salt])
+    try {
+      await issuer.check(this.d.market.address, data)
+      this.counters.inc({ action: 'open-trap' })
+      await issuer.send(this.d.market.address, data)
+      this.traps.delete(s.sessionId)
+      this.log.info({ sessionId: s.sessionId }, 'hidden trap opened')
+    } catch (e) {
+      this.log.debug({ sessionId: s.sessionId, err: (e as Error).message }, 'openTrap refused')
+    }
   }
 
   private async maybeFinalize(s: MarketSession): Promise<void> {
@@ -380,5 +422,39 @@ export class MarketWorker implements JobSource {
       return
     }
     await this.maybeFinalize(s)
+  }
+}
+
+/** WorkMarket.trapSeal: keccak("povchain/trap/v1" ‖ 0x00 ‖ sessionId ‖ salt). */
+export function trapSeal(sessionId: Hex, salt: Hex): Hex {
+  return keccak256(encodePacked(['string', 'uint8', 'bytes32', 'bytes32'], ['povchain/trap/v1', 0, sessionId, salt]))
+}
+
+/** The salts of this identity's hidden traps not yet opened, on disk before the commitment (a restart can open them). */
+class TrapBook {
+  private readonly salts: Record<string, Hex>
+
+  constructor(private readonly file: string) {
+    this.salts = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Hex>) : {}
+  }
+
+  get(sessionId: Hex): Hex | undefined {
+    return this.salts[sessionId.toLowerCase()]
+  }
+
+  put(sessionId: Hex, salt: Hex): void {
+    this.salts[sessionId.toLowerCase()] = salt
+    this.save()
+  }
+
+  delete(sessionId: Hex): void {
+    delete this.salts[sessionId.toLowerCase()]
+    this.save()
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.file), { recursive: true })
+    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.salts))
+    renameSync(`${this.file}.tmp`, this.file)
   }
 }

@@ -45,6 +45,11 @@ export interface WorkerConfig {
   sampling?: SamplingPolicy
   /** Control-task issuing (interval, price); defaults in ControlTaskIssuer. */
   issuerOptions?: Partial<ControlTaskIssuerOptions>
+  /**
+   * --worker.trap-rate: with the issuer's key, the share of client sessions this node's identities
+   * turn into hidden traps (a forged segment, sealed; the issuer opens it after the votes).
+   */
+  trapRate?: number
   pollMs?: number
   /**
    * Wait for a synced peer before the first market transaction (set when the node has
@@ -186,9 +191,21 @@ export class WorkerService {
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
+          ...(this.cfg.trapRate && this.cfg.issuer ? { trapRate: this.cfg.trapRate } : {}),
           ...b,
         },
-        { chain: chainFor(address), market, blobs, sessions, compute, verifier, logger, metrics, ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}) },
+        {
+          chain: chainFor(address),
+          market,
+          blobs,
+          sessions,
+          compute,
+          verifier,
+          logger,
+          metrics,
+          ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}),
+          ...(this.cfg.trapRate && this.cfg.issuer ? { issuerChain: chainFor(getAddress(this.cfg.issuer) as Address) } : {}),
+        },
       )
       this.workers.push(worker)
     }
