@@ -10,7 +10,7 @@ import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { loadSigningKey } from './CliSigningKey.js'
 import { JobError } from '../market/client/JobError.js'
-import { computeUnits, verifierCount, workloadId } from '../market/client/JobEstimate.js'
+import { computeUnits, describeOffers, jobNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
 import { RPC_BLOB_CHUNK } from '../market/client/MarketRpcMethods.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
 import { encodeMarketCall, WorkMarketReader } from '../market/client/WorkMarketReader.js'
@@ -26,6 +26,26 @@ export interface JobCliContext {
 type ConnOpts = ChainCommandOptions
 
 const FINAL = new Set(['accepted', 'refunded'])
+
+/**
+ * Registered workers that could be drawn for a job needing `needs` (OFFERS bits): active, bonded,
+ * offering every bit. Throws NO_WORKER, naming what the registered workers offer, when none does
+ * — before anything is uploaded or paid.
+ */
+export async function capableWorkers(market: WorkMarketReader, needs: number): Promise<Address[]> {
+  const { minBond } = await market.config()
+  const all = await Promise.all((await market.workers()).map((a) => market.worker(a)))
+  const active = all.filter((w) => w.registered && w.exitAt === 0n && w.bond >= minBond)
+  const capable = active.filter((w) => (Number(w.offers) & needs) === needs)
+  if (capable.length === 0) {
+    const offered = active.length ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))})`).join(', ') : 'none'
+    throw new JobError(
+      'NO_WORKER',
+      `no registered worker offers what the spec needs (${describeOffers(needs)}); active workers: ${offered}. Nothing was posted (--anyway posts it all the same; it waits for such a worker until its deadline).`,
+    )
+  }
+  return capable.map((w) => w.address)
+}
 
 async function connect(o: ConnOpts): Promise<{ chain: RpcMarketChain; market: WorkMarketReader }> {
   const key = await loadSigningKey(o)
@@ -146,11 +166,15 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
     .option('--model <file>', "the spec's model blob (infer jobs)")
     .option('--wait', 'follow the job until it is final (accepted or refunded)')
     .option('--timeout <seconds>', 'give up waiting after this long', '900')
+    .option('--anyway', 'post even when no registered worker offers what the spec needs (Docker, GPU)')
     .action(
-      action(async (specPath: string, o: ConnOpts & { price?: string; deadline: string; dataset?: string; model?: string; wait?: boolean; timeout: string }) => {
+      action(async (specPath: string, o: ConnOpts & { price?: string; deadline: string; dataset?: string; model?: string; wait?: boolean; timeout: string; anyway?: boolean }) => {
         const spec = await readSpec(specPath)
         const inputs = await localInputs(spec, o)
         const { chain, market } = await connect(o)
+        // Only workers offering what the spec needs are drawn for it: say so now if there are none.
+        const needs = jobNeeds(spec)
+        if (!o.anyway) await capableWorkers(market, needs)
         const specHash = await upload(chain, encodeJobSpec(spec))
         if (specHash !== jobSpecHash(spec)) throw new JobError('SPEC', 'the uploaded spec does not hash to its spec hash')
         if (inputs.dataset) await upload(chain, inputs.dataset)
@@ -161,7 +185,8 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         const now = BigInt(Math.floor(Date.now() / 1000))
         const deadline = (head.timestamp > now ? head.timestamp : now) + BigInt(o.deadline)
         const maxDuration = BigInt(spec.resources.timeoutSec) + 60n
-        const r = await chain.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [specHash, workloadId(spec), deadline, maxDuration, units, verifierCount(spec)]), { value: price })
+        const args = [specHash, workloadId(spec), deadline, maxDuration, units, verifierCount(spec)] as const
+        const r = await chain.send(WORK_MARKET_ADDRESS, needs ? encodeMarketCall('postJobWith', [...args, needs]) : encodeMarketCall('postJob', args), { value: price })
         const jobId = r.logs.find((l) => l.address.toLowerCase() === WORK_MARKET_ADDRESS.toLowerCase())!.topics[1] as Hex
         if (!o.json) io.err(`job ${jobId} posted: ${formatEther(price)} coins in escrow, ${units} compute units, spec ${specHash}\n`)
         if (!o.wait) {

@@ -44,6 +44,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.capacity <cu>', 'compute units per second (default: measured with the compute bench)', positive('--worker.capacity'))
     .option('--worker.slots <n>', 'sessions each identity runs at once', positive('--worker.slots'), 1)
     .option('--worker.control-tasks [seconds]', 'issue protocol-funded control tasks after N idle seconds (needs the genesis controlIssuer key; --dev: account #19)')
+    .option('--worker.trap-rate <p>', 'share of the client sessions this node\'s identities turn into hidden traps for lazy verifiers (with --worker.control-tasks: needs the issuer key)', fraction('--worker.trap-rate'))
     .option('--worker.verify-confidence <p>', `probability with which this node's verifier alone catches a worker that forged --worker.verify-fault-fraction of a session (default ${DEFAULT_SAMPLING_POLICY.confidence})`, fraction('--worker.verify-confidence'))
     .option('--worker.verify-fault-fraction <f>', `smallest share of forged segments the verifier must catch that often (default ${DEFAULT_SAMPLING_POLICY.faultFraction})`, fraction('--worker.verify-fault-fraction'))
     // Multi-process cheating tests only: this node's identities commit dishonest sessions (and get slashed).
@@ -85,6 +86,11 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
     if (!dev) throw new InvalidArgumentError('--worker.control-tasks runs only with --dev for now (the issuer key of a public network is a protocol role)')
     cfg.issuer = devAddress(DEV_CONTROL_ISSUER_INDEX)
     cfg.issuerOptions = { idleMs: (control === true ? 30 : Number(control)) * 1000, fundTopUp: parseEther('10') }
+  }
+  const trapRate = o['worker.trapRate'] as number | undefined
+  if (trapRate !== undefined) {
+    if (!cfg.issuer) throw new InvalidArgumentError('--worker.trap-rate needs --worker.control-tasks: only the control issuer can open hidden traps')
+    cfg.trapRate = trapRate
   }
   return cfg
 }

@@ -23,6 +23,8 @@ export class AuthorityEngine implements ConsensusEngine {
     private readonly schedule: LeaderSchedule,
     private readonly genesisHash: Uint8Array,
     slotsPerEpoch: number,
+    /** System calls at the start of every block (WorkMarket.onBlock when genesis places the market). */
+    private readonly blockCalls: readonly SystemCall[] = [],
   ) {
     this.slotsPerEpoch = BigInt(slotsPerEpoch)
   }
@@ -44,7 +46,7 @@ export class AuthorityEngine implements ConsensusEngine {
         vrfOutput: vrf.output,
         vrfProof: vrf.proof,
       },
-      systemCalls: [],
+      systemCalls: [...this.blockCalls],
     }
   }
 
@@ -68,7 +70,7 @@ export class AuthorityEngine implements ConsensusEngine {
     if (!equalBytes(h.vrfOutput, keccak256(h.vrfProof))) throw new ConsensusError('BAD_VRF', `block ${h.number}: VRF output does not match the proof`)
     if (!equalBytes(h.mixHash, keccak256(concatBytes(parent.mixHash, h.vrfOutput))))
       throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)
-    return []
+    return [...this.blockCalls]
   }
 
   async earliestTimestamp(producer: Uint8Array, _parent: BlockHeader, slot: bigint): Promise<bigint | undefined> {

@@ -28,6 +28,12 @@ export interface ProofOfValueParams {
    * must be safe to repeat (the contract decides whether there is anything to do).
    */
   epochCalls?: readonly SystemCall[]
+  /**
+   * System calls at the start of every block, after the epoch calls — WorkMarket.onBlock(),
+   * which makes the work market's draws due at that block with its PREVRANDAO. Each must be
+   * cheap when there is nothing to do and must never revert for lack of work.
+   */
+  blockCalls?: readonly SystemCall[]
 }
 
 interface EpochContext {
@@ -58,6 +64,8 @@ interface EpochContext {
  * - The first block of a new epoch starts with the system call ValidatorSet.epochTransition,
  *   then the genesis-configured `epochCalls` (AssetRegistry.distributeRewards: the reward of a
  *   period that ended is paid by the first epoch turn after it, on every node alike).
+ * - Every block then starts with the genesis-configured `blockCalls` (WorkMarket.onBlock: the
+ *   work market's draws scheduled for this block, made with this block's mix).
  */
 export class ProofOfValueEngine implements ConsensusEngine {
   readonly kind = 'proof-of-value' as const
@@ -161,7 +169,8 @@ export class ProofOfValueEngine implements ConsensusEngine {
 
   private systemCalls(parent: BlockHeader, slot: bigint): SystemCall[] {
     const epoch = this.epochOf(slot)
-    return epoch > this.epochOf(parent.slot) ? [this.deps.contracts.epochTransition(epoch), ...(this.params.epochCalls ?? [])] : []
+    const epochCalls = epoch > this.epochOf(parent.slot) ? [this.deps.contracts.epochTransition(epoch), ...(this.params.epochCalls ?? [])] : []
+    return [...epochCalls, ...(this.params.blockCalls ?? [])]
   }
 
   private earliest(rank: number, slot: bigint): bigint | undefined {

@@ -11,6 +11,11 @@ import type { ChainService, Producer } from '../consensus/ChainService.js'
  * leader (Proof of Value draws it by weight), taking the first coming slot that one of them
  * leads: a dev account that earns weight by working (`--worker`) and bonds in the
  * ValidatorSet produces its share of dev blocks, naming its own work receipt.
+ *
+ * The work market draws workers and verifiers in a block fixed in advance (WorkMarket's
+ * `onBlock` system call, DRAW_DELAY blocks after the transaction that asked for the draw). With
+ * automine nothing else would seal that block, so while a draw waits (`pendingDraw`) the miner
+ * seals empty blocks, one per slot as the clock reaches it — never ahead of the clock.
  */
 export class DevMiner {
   private building = false
@@ -18,11 +23,16 @@ export class DevMiner {
   private timer?: NodeJS.Timeout
   private stopped = false
   private idle: Promise<void> = Promise.resolve()
+  private drawTimer?: NodeJS.Timeout
 
   constructor(
     private readonly chain: ChainService,
     private readonly producers: Producer[],
-    private readonly opts: { periodSeconds: number },
+    private readonly opts: {
+      periodSeconds: number
+      /** The block of the oldest draw WorkMarket waits for at the head (0n: none). */
+      pendingDraw?: () => Promise<bigint>
+    },
     private readonly log: Logger,
   ) {}
 
@@ -57,6 +67,26 @@ export class DevMiner {
     } finally {
       this.building = false
     }
+    await this.sealForDraws()
+  }
+
+  /** Automine: while the market waits for a draw block, seal an empty block at the next slot. */
+  private async sealForDraws(): Promise<void> {
+    if (!this.opts.pendingDraw || this.opts.periodSeconds > 0 || this.stopped || this.drawTimer) return
+    let due: bigint
+    try {
+      due = await this.opts.pendingDraw()
+    } catch (e) {
+      this.log.debug({ err: (e as Error).message }, 'cannot read the market draw queue')
+      return
+    }
+    if (due === 0n) return
+    const next = this.chain.slotStart(this.chain.head().slot + 1n)
+    const delayMs = Math.max(0, Number(next) * 1000 - Date.now())
+    this.drawTimer = setTimeout(() => {
+      this.drawTimer = undefined
+      this.trigger(true)
+    }, delayMs)
   }
 
   /** Seals the next block in the first slot (from now) that one of the held keys leads. */
@@ -84,6 +114,7 @@ export class DevMiner {
   async stop(): Promise<void> {
     this.stopped = true
     if (this.timer) clearInterval(this.timer)
+    if (this.drawTimer) clearTimeout(this.drawTimer)
     await this.idle
   }
 }

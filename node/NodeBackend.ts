@@ -161,11 +161,24 @@ export class NodeBackend implements RpcBackend {
   }
 
   async call(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<CallResult> {
-    return this.d.calls.call(req, await this.requireHeader(ref), overrides)
+    return this.d.calls.call(req, await this.callHeader(ref), overrides)
   }
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverrides): Promise<EstimateResult> {
-    return this.d.calls.estimateGas(req, await this.requireHeader(ref), overrides)
+    return this.d.calls.estimateGas(req, await this.callHeader(ref), overrides)
+  }
+
+  /**
+   * The block a call runs in. 'pending' is the block the node would seal next, as Geth's: the
+   * head's state, with the next number and the clock's time (never before head + 1) — so
+   * time-dependent checks (a vote window that has closed, a deadline passed) answer as the
+   * transaction would when sent now, where 'latest' answers as of the head's older timestamp.
+   */
+  private async callHeader(ref: BlockRef): Promise<BlockHeader> {
+    const h = await this.requireHeader(ref)
+    if (ref !== 'pending') return h
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    return h.with({ number: h.number + 1n, timestamp: now > h.timestamp ? now : h.timestamp + 1n, parentHash: h.hash() })
   }
 
   async createAccessList(req: CallRequest, ref: BlockRef): Promise<AccessListResult> {

@@ -130,11 +130,30 @@ export class PovContractReader implements PovContracts {
     return page.map((r) => this.view(r)).reverse()
   }
 
+  /** WorkMarket.nextDrawBlock() at `stateRoot`: the block of the oldest draw not yet made (0n: none). */
+  async nextDrawBlock(stateRoot: Uint8Array): Promise<bigint> {
+    const out = await this.call(stateRoot, this.marketAddress, encodeFunctionData({ abi: this.market, functionName: 'nextDrawBlock' }), 'WorkMarket.nextDrawBlock')
+    return decodeFunctionResult({ abi: this.market, functionName: 'nextDrawBlock', data: out }) as bigint
+  }
+
   epochTransition(epoch: bigint): SystemCall {
     return {
       to: this.setAddress.bytes,
       data: hexToBytes(encodeFunctionData({ abi: validatorSetAbi, functionName: 'epochTransition', args: [epoch] })),
       label: `ValidatorSet.epochTransition(${epoch})`,
     }
+  }
+}
+
+/**
+ * WorkMarket.onBlock() as the system call consensus makes at the start of every block (after
+ * the epoch calls): the market's draws of workers and verifiers due at that block
+ * (genesis/contracts/WorkMarket.md, "Draws").
+ */
+export function workMarketBlockSystemCall(address: Uint8Array | string = WORK_MARKET_ADDRESS): SystemCall {
+  return {
+    to: typeof address === 'string' ? hexToBytes(address) : address,
+    data: hexToBytes(encodeFunctionData({ abi: parseAbi(['function onBlock()']), functionName: 'onBlock' })),
+    label: 'WorkMarket.onBlock()',
   }
 }

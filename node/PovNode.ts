@@ -307,7 +307,13 @@ export class PovNode {
       }
     } else if (producer) {
       const keys = devKeys.map((key) => ({ key, address: privateKeyToAddress(key) }))
-      this.miner = new DevMiner(chain, keys.length ? keys : [producer], { periodSeconds: cfg.devPeriod }, log.child({ component: 'miner' }))
+      const market = spec.systemContracts.some((c) => c.name === 'WorkMarket')
+      this.miner = new DevMiner(
+        chain,
+        keys.length ? keys : [producer],
+        { periodSeconds: cfg.devPeriod, pendingDraw: market ? () => contracts.nextDrawBlock(chain.head().stateRoot) : undefined },
+        log.child({ component: 'miner' }),
+      )
       pool.onPending(() => this.miner!.trigger())
       this.miner.start()
       if (pool.status().pending > 0) this.miner.trigger()

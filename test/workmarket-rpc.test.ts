@@ -1,6 +1,7 @@
 /**
  * The dev chain's WorkMarket through JSON-RPC: the contract is at its genesis address, workers
- * register, a job is posted and assigned by the contract, and the pov_ methods describe jobs,
+ * register, a job is posted and assigned by the contract's draw a few blocks later (the dev
+ * miner seals the blocks it waits for), and the pov_ methods describe jobs,
  * sessions, workers, receipts, estimates and blobs.
  */
 import t from 'tap'
@@ -10,7 +11,7 @@ import { keccak256, type Address, type Hex } from 'viem'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { encodeMarketCall } from '../market/client/WorkMarketReader.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
-import { ROOT, rpc, rpcRaw, startInProcessNode } from './helpers/devnode.js'
+import { ROOT, rpc, rpcRaw, startInProcessNode, waitFor } from './helpers/devnode.js'
 
 const ETHER = 10n ** 18n
 const W1: Address = '0xdD2FD4581271e230360230F9337D5c0430Bf44C0' // dev #18
@@ -40,10 +41,14 @@ t.test('pov_ methods over the dev market', async (t) => {
   const client = await RpcMarketChain.connect(n.httpUrl)
   const head = await client.head()
   const r = await client.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [est.specHash, keccak256('0x01'), head.timestamp + 3600n, 600n, BigInt(est.units), 1]), { value: BigInt(est.price) })
-  t.ok(r.logs.length >= 2, 'JobPosted and JobAssigned')
+  t.ok(r.logs.length >= 2, 'JobPosted and DrawScheduled')
   const jobs = await rpc<{ jobId: Hex; status: string; session: Hex; sessions: Hex[] }[]>(n.httpUrl, 'pov_listJobs', [{ client: client.from }])
   t.equal(jobs.length, 1)
-  const job = await rpc<{ status: string; session: Hex; sessions: Hex[]; price: Hex }>(n.httpUrl, 'pov_getJob', [jobs[0]!.jobId])
+  t.equal(jobs[0]!.status, 'open', 'the worker is drawn a few blocks later, not in the posting block')
+  const job = await waitFor(async () => {
+    const j = await rpc<{ status: string; session: Hex; sessions: Hex[]; price: Hex }>(n.httpUrl, 'pov_getJob', [jobs[0]!.jobId])
+    return j.status === 'running' ? j : undefined
+  }, 'the market\'s draw (the dev miner seals the blocks it waits for)', 30_000)
   t.equal(job.status, 'running')
   t.same(job.sessions, [job.session])
   const s = await rpc<{ status: string; worker: Address; jobId: Hex; value: Hex; commitment: null }>(n.httpUrl, 'pov_getSession', [job.session])

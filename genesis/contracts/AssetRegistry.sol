@@ -471,8 +471,8 @@ contract AssetRegistry {
 
     /// The client of WorkMarket job `jobId` names the assets the job uses and pays their per-use
     /// fees (`msg.value` = Σ useFee, held in escrow until `settle`). Once per job, while the job
-    /// is not final: the WorkMarket assigns a worker in the same transaction that posts the job,
-    /// so "open" means Open or Running. Removed assets are refused, and so are closed assets the
+    /// is not final: the WorkMarket draws its worker a few blocks after the posting, so "open"
+    /// means Open or Running. Removed assets are refused, and so are closed assets the
     /// client holds no grant for (unless it owns them). Fees are fixed at link time.
     function useInJob(bytes32 jobId, uint256[] calldata ids) external payable nonReentrant {
         WorkMarket.Job memory j = WorkMarket(market).getJob(jobId);

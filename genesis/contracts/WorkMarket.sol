@@ -8,19 +8,42 @@ import {IValidatorSetReceipts} from "./ValidatorSetHook.sol";
 /// @title WorkMarket
 /// @notice Proof of Value, steps 1–4: a client posts a job (spec hash, price in escrow,
 ///         deadline, verifier count); the contract — never the client — draws a worker by
-///         rating and capacity with PREVRANDAO; the worker commits its result, checkpoint Merkle
-///         root and metrics; randomness of a later block draws verifiers (and, off chain, the
-///         segments they re-execute); verifiers vote by commit and reveal; finalisation pays the
+///         rating and capacity; the worker commits its result, checkpoint Merkle root and
+///         metrics; verifiers (and, off chain, the segments they re-execute) are drawn; verifiers
+///         vote by commit and reveal; finalisation pays the
 ///         worker, the verifiers and the protocol and records a work receipt, or cuts the
 ///         worker's bond and reassigns the job. Control tasks (sealed known answers) test
 ///         workers, planted wrong results ("traps") test verifiers; the protocol funds control
-///         tasks while no client job waits. Documented in node/worker/README.md.
+///         tasks while no client job waits. Documented in genesis/contracts/WorkMarket.md and
+///         node/worker/README.md.
+///
+///         Every draw (the worker of a job, the verifiers of a session, hence each verifier's
+///         segment sample) is made by the protocol itself: the act that calls for it (posting or
+///         reopening a job, committing a result, a tied round) only schedules it DRAW_DELAY blocks
+///         ahead, and consensus's per-block system call `onBlock` makes it at the start of that
+///         block, before its transactions, with that block's PREVRANDAO over the state the
+///         previous block left. Nobody triggers it, nobody can retry it, and nobody who acted
+///         could see its randomness when acting (genesis/contracts/WorkMarket.md, "Draws").
 contract WorkMarket is WorkerRegistry {
     using Bytes32Set for Bytes32Set.Set;
 
     uint8 public constant MAX_VERIFIERS = 8;
-    /// Verification rounds before an undecided (tied or silent) session expires.
+    /// Verification rounds: a tie in round 0 is decided by a larger, odd panel in round 1; a tie
+    /// in the last round rejects the session (a result is accepted only by a strict majority).
     uint8 public constant MAX_ROUNDS = 2;
+    /// Blocks between the act that calls for a draw and the block whose PREVRANDAO makes it.
+    /// To foresee a draw when acting, a producer would have to seal all DRAW_DELAY + 1 blocks
+    /// from its own transaction's block to the draw's (it knows its own VRF outputs, no one
+    /// else's); with weight share w that is w^(DRAW_DELAY+1) per slot.
+    uint64 public constant DRAW_DELAY = 4;
+    /// Consensus's system calls come from this address (as EIP-4788's), never a transaction.
+    address public constant SYSTEM_ADDRESS = address(uint160(type(uint160).max - 1));
+    /// Seconds from the last vote commitment of a round before it may be finalised early (all
+    /// revealed): the issuer's window to open a control task's answer or a hidden trap, the same
+    /// for every session so that it tells nothing.
+    uint64 public constant OPEN_GRACE = 4;
+    /// onBlock stops drawing when less gas than this is left (the rest waits for the next block).
+    uint256 internal constant DRAW_GAS_RESERVE = 3_000_000;
     uint16 internal constant BPS = 10_000;
     /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
     address internal constant VALIDATOR_SET = address(0xA00);
@@ -95,6 +118,10 @@ contract WorkMarket is WorkerRegistry {
         uint64 maxDuration;
         uint64 units;
         uint64 postedAt;
+        /// While open: the block whose randomness draws its worker (0: no draw scheduled).
+        uint64 drawBlock;
+        /// OFFERS_* bits a worker must offer to be drawn for it (0: the embedded runtime suffices).
+        uint32 needs;
         uint256 price;
         bytes32 specHash;
         bytes32 workloadId;
@@ -116,6 +143,10 @@ contract WorkMarket is WorkerRegistry {
         bytes32 metricsHash;
         /// Blob hash of the worker's session record, where verifiers find the checkpoints.
         bytes32 manifest;
+        /// Random-looking to all but the worker: trapSeal(sessionId, salt) when the session is a
+        /// hidden trap of the control issuer (openTrap opens it after the votes); any other value
+        /// otherwise (honest nodes put random bytes). Not part of `commitment`.
+        bytes32 seal;
         /// commitmentHash(specHash, …): checked on chain.
         bytes32 commitment;
     }
@@ -134,11 +165,22 @@ contract WorkMarket is WorkerRegistry {
         uint64 votesBy;
         uint64 revealBy;
         uint64 finalizedAt;
-        bytes32 commitRandao;
-        /// Drawn in a block after the commitment; seeds the verifier draw and the segment samples.
+        /// The block whose randomness draws the next round's verifiers (0: no draw scheduled).
+        uint64 drawBlock;
+        /// PREVRANDAO of the draw block mixed with the session and round; seeds the verifier draw
+        /// and, through verifierSeed, each verifier's segment sample.
         bytes32 randomness;
         Commitment result;
         address[] verifiers;
+        /// Round 0's verifiers after a tie: judged with round 1's against the final outcome.
+        address[] previous;
+    }
+
+    /// A scheduled draw: a job's worker, or a session's verifiers.
+    struct Draw {
+        bytes32 id;
+        uint64 dueBlock;
+        bool verifiers;
     }
 
     struct Vote {
@@ -185,7 +227,6 @@ contract WorkMarket is WorkerRegistry {
     error BadCommitment(bytes32 expected);
     error VerificationAlreadyOpen();
     error VerificationNotOpen();
-    error TooEarly();
     error VoteClosed();
     error AlreadyVoted();
     error RevealNotOpen();
@@ -200,6 +241,9 @@ contract WorkMarket is WorkerRegistry {
     error FundTooSmall(uint256 fund);
     error BadConfig();
     error SaltAlreadyOpened();
+    error BadSeal();
+    error NotSystem(address caller);
+    error DrawPending(uint64 drawBlock);
 
     // ---------------------------------------------------------------- events
 
@@ -207,6 +251,10 @@ contract WorkMarket is WorkerRegistry {
     event JobAssigned(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker, uint8 attempt, uint64 commitBy);
     event ResultCommitted(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bytes32 commitment, bytes32 resultHash, bytes32 checkpointRoot, bytes32 manifest);
     event SessionExpired(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bool abandoned);
+    /// A draw was scheduled: made at the start of block `drawBlock` (of a job's worker, or of a session's verifiers).
+    event DrawScheduled(bytes32 indexed id, bool verifiers, uint64 drawBlock);
+    /// A session's verifier draw found nobody eligible (openVerification schedules another).
+    event NoVerifierDrawn(bytes32 indexed sessionId, uint8 round);
     event VerifiersSelected(bytes32 indexed sessionId, uint8 round, bytes32 randomness, address[] verifiers, uint64 votesBy, uint64 revealBy);
     event VoteCommitted(bytes32 indexed sessionId, address indexed verifier, uint8 round);
     event VoteRevealed(bytes32 indexed sessionId, address indexed verifier, uint8 round, bool accept);
@@ -215,6 +263,8 @@ contract WorkMarket is WorkerRegistry {
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
     event ControlOpened(bytes32 indexed jobId, bytes32 salt);
     event TrapPlanted(bytes32 indexed jobId, bytes32 indexed sessionId);
+    /// A hidden trap opened after the votes were committed: the session's result is known to be wrong.
+    event TrapOpened(bytes32 indexed sessionId, bytes32 indexed jobId);
     event SessionFinalized(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, SessionStatus status, uint256 value, uint256 protocolFee);
     event JobReopened(bytes32 indexed jobId, uint8 attempts);
     event JobAccepted(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker);
@@ -256,6 +306,12 @@ contract WorkMarket is WorkerRegistry {
     uint256 public unitPriceAverage;
     uint64 public controlPeriodStart;
     uint256 public controlSpent;
+    /// When a session's current round got its last vote commitment (0 until all are in).
+    mapping(bytes32 => uint64) public votesInAt;
+    /// The draw queue (FIFO; due blocks never decrease): [drawHead, drawTail).
+    mapping(uint256 => Draw) internal _drawQueue;
+    uint64 public drawHead;
+    uint64 public drawTail;
 
     constructor(Config memory cfg, GenesisReceipt[] memory genesisReceipts) WorkerRegistry(cfg.minBond, cfg.unbondDelay, cfg.ratingHalfLife) {
         require(uint256(cfg.verifierFeeBps) + cfg.protocolFeeBps <= BPS && cfg.slashBps <= BPS, BadConfig());
@@ -289,26 +345,72 @@ contract WorkMarket is WorkerRegistry {
 
     // ================================================================ jobs
 
-    /// @notice Posts a job with msg.value in escrow. The contract assigns a worker now if one is
-    ///         free (else anyone may call assign later). jobId = keccak256(chainid, client,
-    ///         specHash, client's job nonce), so two clients may post the same spec.
+    /// @notice Posts a job with msg.value in escrow. Its worker is drawn at the start of block
+    ///         block.number + DRAW_DELAY (if nobody is free then, anyone may call assign to
+    ///         schedule another draw). jobId = keccak256(chainid, client, specHash, client's job
+    ///         nonce), so two clients may post the same spec.
     /// @param deadline  unix seconds by which the work must be committed
     /// @param maxDuration seconds a worker has to commit after assignment
     /// @param units     compute units the spec needs (estimates and the price average)
     /// @param verifiers verifiers per session (1..8)
     function postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers) external payable nonReentrant returns (bytes32 jobId) {
-        require(msg.value >= minJobPrice, PriceTooLow(msg.value, minJobPrice));
-        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, msg.value, bytes32(0));
-        openClientJobs++;
-        _tryAssign(jobId);
+        return _postJob(specHash, workloadId, deadline, maxDuration, units, verifiers, 0);
     }
 
-    /// @notice Draws a worker for an open job (anyone may call; the draw uses this block's PREVRANDAO).
+    /// @notice postJob for a spec that needs more than the embedded runtime: only workers
+    ///         offering every bit of `needs` (OFFERS_DOCKER, OFFERS_GPU) are drawn for it.
+    function postJobWith(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint32 needs)
+        external
+        payable
+        nonReentrant
+        returns (bytes32 jobId)
+    {
+        return _postJob(specHash, workloadId, deadline, maxDuration, units, verifiers, needs);
+    }
+
+    function _postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint32 needs) internal returns (bytes32 jobId) {
+        require(msg.value >= minJobPrice, PriceTooLow(msg.value, minJobPrice));
+        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, msg.value, bytes32(0));
+        Job storage j = _jobs[jobId];
+        j.needs = needs;
+        openClientJobs++;
+        _scheduleAssign(jobId, j);
+    }
+
+    /// @notice Schedules a worker draw for an open job that has none pending (its last draw found
+    ///         nobody free); anyone may call. Reverts, so a node can tell with eth_call before
+    ///         sending, unless some registered worker could be drawn now.
     function assign(bytes32 jobId) external nonReentrant {
         Job storage j = _job(jobId);
         require(j.status == JobStatus.Open, WrongJobStatus(j.status));
+        require(j.drawBlock == 0, DrawPending(j.drawBlock));
         require(block.timestamp + j.maxDuration <= j.deadline, BadDeadline());
-        require(_tryAssign(jobId), NoWorkerAvailable());
+        require(_workerCandidates(jobId, j) > 0, NoWorkerAvailable());
+        _scheduleAssign(jobId, j);
+    }
+
+    /// @notice Consensus's system call at the start of every block, before its transactions:
+    ///         makes the draws due at this block (or earlier, if a previous block ran out of
+    ///         gas for them) with this block's PREVRANDAO, oldest first.
+    function onBlock() external {
+        require(msg.sender == SYSTEM_ADDRESS, NotSystem(msg.sender));
+        uint64 head = drawHead;
+        uint64 tail = drawTail;
+        while (head < tail) {
+            Draw memory d = _drawQueue[head];
+            if (d.dueBlock > block.number || gasleft() < DRAW_GAS_RESERVE) break;
+            delete _drawQueue[head];
+            head++;
+            if (d.verifiers) _drawRound(d.id, d.dueBlock);
+            else _drawWorker(d.id, d.dueBlock);
+        }
+        drawHead = head;
+    }
+
+    /// @notice The block of the oldest draw not yet made (0 when none waits): a dev node seals
+    ///         blocks until it has passed.
+    function nextDrawBlock() external view returns (uint64) {
+        return drawHead < drawTail ? _drawQueue[drawHead].dueBlock : 0;
     }
 
     /// @notice Returns the escrow of an open job whose deadline can no longer be met (anyone may call).
@@ -358,9 +460,10 @@ contract WorkMarket is WorkerRegistry {
         s.status = SessionStatus.Committed;
         s.committedAt = uint64(block.timestamp);
         s.commitBlock = uint64(block.number);
-        s.commitRandao = bytes32(block.prevrandao);
         _workers[msg.sender].running--;
         emit ResultCommitted(sessionId, s.jobId, msg.sender, c.commitment, c.resultHash, c.checkpointRoot, c.manifest);
+        // The verifiers (and their samples) come from a block the worker cannot see now.
+        _scheduleRound(sessionId, s);
     }
 
     /// @notice The worker gives an assigned session up in time (e.g. it restarted and cannot
@@ -376,8 +479,10 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// @notice Ends a session that missed its commit time (the worker loses faultPenalty and
-    ///         rating), or a committed one nobody could verify before the job's deadline
-    ///         (no penalty, escrow refunded). Anyone may call.
+    ///         rating), or a committed one whose last verifier draw found nobody eligible and
+    ///         that nobody could verify before the job's deadline (no penalty: the worker cannot
+    ///         bring that about, and every committed session is drawn by the protocol, so there
+    ///         is no way to leave one unverified after seeing its draw). Anyone may call.
     function expire(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         if (s.status == SessionStatus.Assigned) {
@@ -388,35 +493,26 @@ contract WorkMarket is WorkerRegistry {
             _rate(s.worker, 0, 4, RatingReason.Expired);
             _expire(sessionId, s, false);
         } else {
-            require(s.status == SessionStatus.Committed && s.verifiers.length == 0 && !s.trap, WrongSessionStatus(s.status));
+            require(s.status == SessionStatus.Committed && s.verifiers.length == 0 && s.drawBlock == 0 && !s.trap, WrongSessionStatus(s.status));
             require(block.timestamp > _jobs[s.jobId].deadline + voteWindow + revealWindow, NotExpired());
+            _releasePrevious(sessionId, s);
             _expire(sessionId, s, false);
         }
     }
 
     // ================================================================ verification
 
-    /// @notice Draws the verifiers of a committed session with randomness of this block (which
-    ///         is after the commitment's) mixed with the commitment block's; anyone may call.
+    /// @notice Schedules another verifier draw for a committed session whose last draw found
+    ///         nobody eligible (the commitment schedules the first one itself); anyone may call.
+    ///         Like every draw it is made DRAW_DELAY blocks later by onBlock, so calling it (from
+    ///         a contract, in whichever block) shows nothing and chooses nothing.
     function openVerification(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         require(s.status == SessionStatus.Committed, WrongSessionStatus(s.status));
         require(s.verifiers.length == 0, VerificationAlreadyOpen());
-        require(block.number > s.commitBlock && block.number > s.selectedBlock, TooEarly());
-        Job storage j = _jobs[s.jobId];
-        bytes32 r = keccak256(abi.encode(s.commitRandao, block.prevrandao, sessionId, s.round));
-        address[] memory chosen = _drawVerifiers(s.worker, j.client, j.verifiers, uint256(r));
-        require(chosen.length > 0, NoVerifierAvailable());
-        s.randomness = r;
-        s.verifiers = chosen;
-        s.selectedBlock = uint64(block.number);
-        s.votesBy = uint64(block.timestamp) + voteWindow;
-        s.revealBy = s.votesBy + revealWindow;
-        for (uint256 i = 0; i < chosen.length; i++) {
-            _workers[chosen[i]].pending++;
-            _verifierSessions[chosen[i]].add(sessionId);
-        }
-        emit VerifiersSelected(sessionId, s.round, r, chosen, s.votesBy, s.revealBy);
+        require(s.drawBlock == 0, DrawPending(s.drawBlock));
+        require(_verifierCandidates(s, _jobs[s.jobId].client) > 0, NoVerifierAvailable());
+        _scheduleRound(sessionId, s);
     }
 
     /// @notice A verifier commits voteHash(sessionId, round, verifier, accept, salt).
@@ -428,6 +524,7 @@ contract WorkMarket is WorkerRegistry {
         Vote storage v = _votes[sessionId][s.round][msg.sender];
         require(v.hash == bytes32(0) && hash != bytes32(0), AlreadyVoted());
         v.hash = hash;
+        if (_allCommitted(sessionId, s)) votesInAt[sessionId] = uint64(block.timestamp);
         emit VoteCommitted(sessionId, msg.sender, s.round);
     }
 
@@ -448,34 +545,56 @@ contract WorkMarket is WorkerRegistry {
 
     /// @notice Decides a session once every vote is revealed or the reveal window closed
     ///         (anyone may call). A known answer (control task, trap) decides over the votes;
-    ///         otherwise the majority of revealed votes does; a tie starts another round.
+    ///         otherwise a strict majority of the revealed votes does. A tie in round 0 goes to
+    ///         a fresh, larger and odd panel (round 1), and round 0's voters are judged with
+    ///         round 1's against its outcome — so forcing a tie costs the one who forced it; a
+    ///         tie in the last round rejects the session. A round without a single vote (every
+    ///         verifier faulted) is drawn again, and after the last round the session expires.
     function finalize(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
-        require(block.timestamp > s.revealBy || _allRevealed(sessionId, s), VotingNotOver());
+        require(block.timestamp > s.revealBy || (_allRevealed(sessionId, s) && block.timestamp >= votesInAt[sessionId] + OPEN_GRACE), VotingNotOver());
         Job storage j = _jobs[s.jobId];
-
-        Verdict truth;
-        bool known = true;
-        if (s.trap) truth = Verdict.Reject;
-        else if (j.control && j.controlSalt != bytes32(0)) truth = sealAnswer(s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject;
-        else {
-            known = false;
-            (uint256 acc, uint256 rej) = _tally(sessionId, s);
-            truth = acc > rej ? Verdict.Accept : rej > acc ? Verdict.Reject : Verdict.None;
+        (Verdict truth, bool known, bool tie) = _outcome(sessionId, s, j);
+        if (tie) {
+            // Round 0's panel waits for round 1's verdict (and is judged by it).
+            _escalate(sessionId, s);
+            return;
         }
-        address[] memory rewarded = _judgeVerifiers(sessionId, s, truth, known);
-
         if (truth == Verdict.None) {
+            _judgeVerifiers(sessionId, s.round, s.verifiers, truth, false, j);
             if (s.round + 1 < MAX_ROUNDS) {
                 s.round++;
                 delete s.verifiers;
-                // The next draw needs the randomness of a later block.
-                s.selectedBlock = uint64(block.number);
                 emit VerificationRestarted(sessionId, s.round);
-            } else _expire(sessionId, s, false);
+                _scheduleRound(sessionId, s);
+            } else {
+                _releasePrevious(sessionId, s);
+                _expire(sessionId, s, false);
+            }
             return;
         }
+        _settle(sessionId, s, j, truth, known);
+    }
+
+    /// The outcome of the current round: a known answer (trap, opened control task), else a strict
+    /// majority; `tie` when round 1 must decide; truth None when nobody voted. A tie in the last
+    /// round, or with nobody left to draw, is a reject: the session failed to win a majority.
+    function _outcome(bytes32 sessionId, Session storage s, Job storage j) internal view returns (Verdict truth, bool known, bool tie) {
+        if (s.trap) return (Verdict.Reject, true, false);
+        if (j.control && j.controlSalt != bytes32(0)) return (sealAnswer(s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject, true, false);
+        (uint256 acc, uint256 rej) = _tally(sessionId, s);
+        if (acc > rej) return (Verdict.Accept, false, false);
+        if (rej > acc) return (Verdict.Reject, false, false);
+        if (acc == 0) return (Verdict.None, false, false);
+        if (s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0) return (Verdict.None, false, true);
+        return (Verdict.Reject, false, false);
+    }
+
+    /// Judges both panels against the outcome and settles the session.
+    function _settle(bytes32 sessionId, Session storage s, Job storage j, Verdict truth, bool known) internal {
+        address[] memory rewarded = _judgeVerifiers(sessionId, s.round, s.verifiers, truth, known, j);
+        if (s.previous.length > 0) rewarded = _concat(rewarded, _judgeVerifiers(sessionId, 0, s.previous, truth, known, j));
         s.finalizedAt = uint64(block.timestamp);
         if (s.trap) _springTrap(sessionId, s, j, rewarded);
         else if (truth == Verdict.Accept) _accept(sessionId, s, j, rewarded);
@@ -504,18 +623,47 @@ contract WorkMarket is WorkerRegistry {
         controlSpent += price;
         protocolFund -= price;
         jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, price, sealedAnswer);
-        _tryAssign(jobId);
+        _scheduleAssign(jobId, _jobs[jobId]);
     }
 
-    /// @notice The issuer opens a control task's seal (after the worker committed): from then on
-    ///         the answer decides the session, and verifiers are judged against it.
+    /// @notice The issuer opens a control task's seal once the session's votes are committed (all
+    ///         of them, or the vote window closed) — never before: a verifier that knew the answer
+    ///         would not need to re-execute. From then on the answer decides the session, and
+    ///         verifiers are judged against it (a committed vote left unrevealed counts as wrong).
     function openControl(bytes32 jobId, bytes32 salt) external onlyIssuer nonReentrant {
         Job storage j = _job(jobId);
         require(j.control && j.sealedAnswer != bytes32(0), BadSpec());
         require(j.controlSalt == bytes32(0) && salt != bytes32(0), SaltAlreadyOpened());
         require(j.status == JobStatus.Running && _sessions[j.session].status == SessionStatus.Committed, WrongJobStatus(j.status));
+        _requireVotesIn(j.session, _sessions[j.session]);
         j.controlSalt = salt;
         emit ControlOpened(jobId, salt);
+    }
+
+    /// @notice The issuer opens a hidden trap: a session that one of its ordinary worker identities
+    ///         committed with a result the issuer knows is wrong and `seal = trapSeal(sessionId,
+    ///         salt)`. Until now nothing told it apart from any session. Only once the round's
+    ///         votes are committed (all, or the vote window closed) and before finalize: the
+    ///         verifiers voted without knowing, a committed vote left unrevealed counts as wrong,
+    ///         and the worker is not slashed (the job goes to another worker).
+    function openTrap(bytes32 sessionId, bytes32 salt) external onlyIssuer nonReentrant {
+        Session storage s = _session(sessionId);
+        _requireVotesIn(sessionId, s);
+        require(!s.trap, SaltAlreadyOpened());
+        require(s.result.seal == trapSeal(sessionId, salt), BadSeal());
+        s.trap = true;
+        emit TrapOpened(sessionId, s.jobId);
+    }
+
+    /// @notice keccak("povchain/trap/v1" ‖ 0x00 ‖ sessionId ‖ salt): a hidden trap's seal.
+    function trapSeal(bytes32 sessionId, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked("povchain/trap/v1", uint8(0), sessionId, salt));
+    }
+
+    /// The round's verifiers are drawn and every vote is committed (or can no longer be).
+    function _requireVotesIn(bytes32 sessionId, Session storage s) internal view {
+        require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
+        require(block.timestamp > s.votesBy || _allCommitted(sessionId, s), VotingNotOver());
     }
 
     /// @notice The issuer plants a session with a result it knows to be wrong: verifiers that
@@ -545,12 +693,12 @@ contract WorkMarket is WorkerRegistry {
         s.commitBy = uint64(block.timestamp);
         s.committedAt = uint64(block.timestamp);
         s.commitBlock = uint64(block.number);
-        s.commitRandao = bytes32(block.prevrandao);
         s.result = c;
         _clientJobs[msg.sender].push(jobId);
         _jobSessions[jobId].push(sessionId);
         emit TrapPlanted(jobId, sessionId);
         emit ResultCommitted(sessionId, jobId, msg.sender, c.commitment, c.resultHash, c.checkpointRoot, c.manifest);
+        _scheduleRound(sessionId, s);
     }
 
     // ================================================================ views
@@ -609,6 +757,14 @@ contract WorkMarket is WorkerRegistry {
     ///         and sessions it was drawn to verify (not final).
     function dutiesOf(address node) external view returns (bytes32[] memory working, bytes32[] memory verifying) {
         return (_workerSessions[node].values(), _verifierSessions[node].values());
+    }
+
+    /// @notice What a verifier loses for a revealed vote against the outcome (a known answer or
+    ///         the majority): the job's price, at least faultPenalty (capped by its bond). The
+    ///         stake is the price because re-execution costs scale with the work the price buys
+    ///         (genesis/contracts/WorkMarket.md, "Verifiers").
+    function wrongVotePenalty(uint256 price) public view returns (uint256) {
+        return price > faultPenalty ? price : faultPenalty;
     }
 
     /// @notice The seed of the segments a verifier re-executes (compute's sampleSegments input).
@@ -684,7 +840,95 @@ contract WorkMarket is WorkerRegistry {
         emit JobPosted(jobId, client, specHash, workloadId, price, deadline, maxDuration, units, verifiers, j.control);
     }
 
+    /// Schedules the worker draw of an open job DRAW_DELAY blocks ahead.
+    function _scheduleAssign(bytes32 jobId, Job storage j) internal {
+        j.drawBlock = _schedule(jobId, false);
+    }
+
+    /// Schedules the verifier draw of a session's current round DRAW_DELAY blocks ahead.
+    function _scheduleRound(bytes32 sessionId, Session storage s) internal {
+        s.drawBlock = _schedule(sessionId, true);
+    }
+
+    function _schedule(bytes32 id, bool verifiers) internal returns (uint64 due) {
+        due = uint64(block.number) + DRAW_DELAY;
+        _drawQueue[drawTail++] = Draw(id, due, verifiers);
+        emit DrawScheduled(id, verifiers, due);
+    }
+
+    /// onBlock: the worker draw of a job, if it is still open and this is its scheduled draw.
+    function _drawWorker(bytes32 jobId, uint64 due) internal {
+        Job storage j = _jobs[jobId];
+        if (j.status != JobStatus.Open || j.drawBlock != due) return;
+        j.drawBlock = 0;
+        _tryAssign(jobId);
+    }
+
+    /// onBlock: the verifier draw of a session's round, if it still waits for this draw.
+    function _drawRound(bytes32 sessionId, uint64 due) internal {
+        Session storage s = _sessions[sessionId];
+        if (s.status != SessionStatus.Committed || s.verifiers.length != 0 || s.drawBlock != due) return;
+        s.drawBlock = 0;
+        Job storage j = _jobs[s.jobId];
+        bytes32 r = keccak256(abi.encode(block.prevrandao, sessionId, s.round));
+        address[] memory chosen = _drawVerifiers(s, j.client, _panelSize(j.verifiers, s.round), uint256(r));
+        if (chosen.length == 0) {
+            emit NoVerifierDrawn(sessionId, s.round);
+            return;
+        }
+        s.randomness = r;
+        s.verifiers = chosen;
+        s.selectedBlock = uint64(block.number);
+        s.votesBy = uint64(block.timestamp) + voteWindow;
+        s.revealBy = s.votesBy + revealWindow;
+        votesInAt[sessionId] = 0;
+        for (uint256 i = 0; i < chosen.length; i++) {
+            _workers[chosen[i]].pending++;
+            _verifierSessions[chosen[i]].add(sessionId);
+        }
+        emit VerifiersSelected(sessionId, s.round, r, chosen, s.votesBy, s.revealBy);
+    }
+
+    /// Verifiers of a round: the job's count in round 0; after a tie an odd panel of 2k + 1 (at most 7).
+    function _panelSize(uint8 k, uint8 round) internal pure returns (uint256) {
+        if (round == 0) return k;
+        uint256 n = 2 * uint256(k) + 1;
+        return n > MAX_VERIFIERS - 1 ? MAX_VERIFIERS - 1 : n;
+    }
+
+    /// Workers the draw of `jobId` could pick now (not the client, not one that had it, free, bonded).
+    function _workerCandidates(bytes32 jobId, Job storage j) internal view returns (uint256 n) {
+        for (uint256 i = 0; i < _workerList.length; i++) {
+            address a = _workerList[i];
+            if (a != j.client && !_tried[jobId][a] && _jobWeight(a, j.needs) > 0) n++;
+        }
+    }
+
+    /// Workers a verifier draw of `s` could pick now.
+    function _verifierCandidates(Session storage s, address client) internal view returns (uint256 n) {
+        for (uint256 i = 0; i < _workerList.length; i++) {
+            address a = _workerList[i];
+            if (_mayVerify(s, client, a) && _verifierWeight(a) > 0) n++;
+        }
+    }
+
+    /// Workers a next round's draw could pick: eligible and not on the current panel either.
+    function _freshCandidates(Session storage s, address client) internal view returns (uint256 n) {
+        for (uint256 i = 0; i < _workerList.length; i++) {
+            address a = _workerList[i];
+            if (_mayVerify(s, client, a) && !_isVerifier(s, a) && _verifierWeight(a) > 0) n++;
+        }
+    }
+
+    /// Never the worker, the client, or a verifier of an earlier round of the session.
+    function _mayVerify(Session storage s, address client, address a) internal view returns (bool) {
+        if (a == s.worker || a == client) return false;
+        for (uint256 i = 0; i < s.previous.length; i++) if (s.previous[i] == a) return false;
+        return true;
+    }
+
     /// Draws a worker (not the client, not one that already had this job) and opens its session.
+    /// Only onBlock calls it: the randomness is PREVRANDAO of the scheduled block.
     function _tryAssign(bytes32 jobId) internal returns (bool) {
         Job storage j = _jobs[jobId];
         if (block.timestamp + j.maxDuration > j.deadline) return false;
@@ -695,7 +939,7 @@ contract WorkMarket is WorkerRegistry {
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
             if (a == j.client || _tried[jobId][a]) continue;
-            weight[i] = _jobWeight(a);
+            weight[i] = _jobWeight(a, j.needs);
             total += weight[i];
         }
         if (total == 0) return false;
@@ -731,15 +975,15 @@ contract WorkMarket is WorkerRegistry {
         return true;
     }
 
-    /// Up to k distinct verifiers, weighted by rating, never the worker or the client.
-    function _drawVerifiers(address worker, address client, uint256 k, uint256 seed) internal view returns (address[] memory chosen) {
+    /// Up to k distinct verifiers, weighted by rating, never the worker, the client or an earlier round's verifier.
+    function _drawVerifiers(Session storage s, address client, uint256 k, uint256 seed) internal view returns (address[] memory chosen) {
         uint256 n = _workerList.length;
         uint256[] memory weight = new uint256[](n);
         uint256 total;
         uint256 candidates;
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
-            if (a == worker || a == client) continue;
+            if (!_mayVerify(s, client, a)) continue;
             weight[i] = _verifierWeight(a);
             total += weight[i];
             if (weight[i] > 0) candidates++;
@@ -783,37 +1027,75 @@ contract WorkMarket is WorkerRegistry {
         }
     }
 
-    /// Releases the verifiers of the round and judges them: no vote → fault; a wrong vote on a
-    /// known answer → fault; a minority vote → rating only. Returns those who voted the outcome.
-    function _judgeVerifiers(bytes32 sessionId, Session storage s, Verdict truth, bool known) internal returns (address[] memory rewarded) {
-        uint256 n = s.verifiers.length;
+    /// Releases a round's verifiers and judges them: no vote → faultPenalty; a vote against the
+    /// majority → wrongVotePenalty; against a known answer → the larger of that and slashBps of
+    /// the bond (as the worker of a wrong result); with no outcome
+    /// (nobody voted) voters are neither paid nor cut. Returns those who voted the outcome.
+    function _judgeVerifiers(bytes32 sessionId, uint8 round, address[] storage list, Verdict truth, bool known, Job storage j) internal returns (address[] memory rewarded) {
+        uint256 n = list.length;
         address[] memory out = new address[](n);
         uint256 count;
-        for (uint256 i = 0; i < n; i++) {
-            address v = s.verifiers[i];
-            if (_judgeVerifier(sessionId, v, _votes[sessionId][s.round][v].verdict, truth, known)) out[count++] = v;
-        }
+        uint256 wrongCut = wrongVotePenalty(j.price);
+        for (uint256 i = 0; i < n; i++) if (_judgeVerifier(sessionId, round, list[i], truth, known, wrongCut)) out[count++] = list[i];
         rewarded = new address[](count);
         for (uint256 i = 0; i < count; i++) rewarded[i] = out[i];
     }
 
-    function _judgeVerifier(bytes32 sessionId, address v, Verdict vote, Verdict truth, bool known) internal returns (bool correct) {
+    /// The vote as judged: once a known answer was opened, a committed vote left unrevealed is
+    /// presumed wrong — otherwise a guesser that learnt the answer after committing would stay quiet.
+    function _countedVote(Vote storage vote, Verdict truth, bool known) internal view returns (Verdict) {
+        if (known && vote.verdict == Verdict.None && vote.hash != bytes32(0)) return truth == Verdict.Accept ? Verdict.Reject : Verdict.Accept;
+        return vote.verdict;
+    }
+
+    function _judgeVerifier(bytes32 sessionId, uint8 round, address v, Verdict truth, bool known, uint256 wrongCut) internal returns (bool correct) {
+        Verdict vote = _countedVote(_votes[sessionId][round][v], truth, known);
         Worker storage w = _workers[v];
         if (w.pending > 0) w.pending--;
         _verifierSessions[v].remove(sessionId);
-        bool faulted = vote == Verdict.None || (known && vote != truth);
-        correct = vote != Verdict.None && vote == truth;
-        if (faulted) {
+        bool silent = vote == Verdict.None;
+        bool wrong = !silent && truth != Verdict.None && vote != truth;
+        correct = !silent && vote == truth;
+        if (silent) {
             w.verifierFaults++;
             protocolFund += _cutBond(v, faultPenalty, sessionId);
-            _rate(v, 0, vote == Verdict.None ? 4 : 2, RatingReason.VerifierFault);
+            _rate(v, 0, 4, RatingReason.VerifierFault);
+        } else if (wrong) {
+            w.verifierFaults++;
+            // Against a known answer (a trap, an opened control task): what the worker of a wrong
+            // result loses, slashBps of the bond, if that is more.
+            uint256 cut = known && (w.bond * slashBps) / BPS > wrongCut ? (w.bond * slashBps) / BPS : wrongCut;
+            protocolFund += _cutBond(v, cut, sessionId);
+            _rate(v, 0, known ? 2 : 4, known ? RatingReason.VerifierFault : RatingReason.MinorityVote);
         } else if (correct) {
             w.verifications++;
             _rate(v, RATING_MAX, 16, RatingReason.VerifiedCorrectly);
-        } else if (truth != Verdict.None) {
-            _rate(v, 0, 8, RatingReason.MinorityVote);
         }
-        emit VerifierJudged(sessionId, v, correct, faulted);
+        emit VerifierJudged(sessionId, v, correct, silent || wrong);
+    }
+
+    /// A tie in round 0: its panel waits (bonds locked, votes kept) for round 1's outcome, drawn
+    /// afresh from everyone else — odd-sized, so one verifier cannot tie it again.
+    function _escalate(bytes32 sessionId, Session storage s) internal {
+        for (uint256 i = 0; i < s.verifiers.length; i++) {
+            s.previous.push(s.verifiers[i]);
+            _verifierSessions[s.verifiers[i]].remove(sessionId);
+        }
+        delete s.verifiers;
+        s.round++;
+        emit VerificationRestarted(sessionId, s.round);
+        _scheduleRound(sessionId, s);
+    }
+
+    /// An earlier round's panel when the session ends without an outcome: released, silent ones faulted.
+    function _releasePrevious(bytes32 sessionId, Session storage s) internal {
+        if (s.previous.length > 0) _judgeVerifiers(sessionId, 0, s.previous, Verdict.None, false, _jobs[s.jobId]);
+    }
+
+    function _concat(address[] memory a, address[] memory b) internal pure returns (address[] memory c) {
+        c = new address[](a.length + b.length);
+        for (uint256 i = 0; i < a.length; i++) c[i] = a[i];
+        for (uint256 i = 0; i < b.length; i++) c[a.length + i] = b[i];
     }
 
     function _releaseWorker(bytes32 sessionId, Session storage s) internal {
@@ -867,13 +1149,20 @@ contract WorkMarket is WorkerRegistry {
         for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
     }
 
+    /// A trap's end: the verifiers that rejected it earn trapReward from the fund. A planted trap's
+    /// job (plantTrap: no price, no duration) ends with it; a hidden trap's job is a real one and
+    /// goes to another worker, its worker (the issuer's identity) released without a cut.
     function _springTrap(bytes32 sessionId, Session storage s, Job storage j, address[] memory verifiers) internal {
         s.status = SessionStatus.Rejected;
-        j.status = JobStatus.Refunded;
         uint256 each = trapReward;
         if (each * verifiers.length > protocolFund) each = verifiers.length > 0 ? protocolFund / verifiers.length : 0;
         protocolFund -= each * verifiers.length;
         emit SessionFinalized(sessionId, s.jobId, s.worker, SessionStatus.Rejected, 0, 0);
+        if (j.maxDuration == 0) j.status = JobStatus.Refunded;
+        else {
+            _releaseWorker(sessionId, s);
+            _reopenOrRefund(s.jobId, j);
+        }
         for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
     }
 
@@ -892,7 +1181,7 @@ contract WorkMarket is WorkerRegistry {
             _openJobs.add(jobId);
             if (!j.control) openClientJobs++;
             emit JobReopened(jobId, j.attempts);
-            _tryAssign(jobId);
+            _scheduleAssign(jobId, j);
         } else _refund(jobId, j);
     }
 
@@ -900,6 +1189,7 @@ contract WorkMarket is WorkerRegistry {
         if (j.status == JobStatus.Open) {
             _openJobs.remove(jobId);
             if (!j.control) openClientJobs--;
+            j.drawBlock = 0;
         }
         j.status = JobStatus.Refunded;
         uint256 amount = j.price;

@@ -17,6 +17,10 @@ abstract contract WorkerRegistry {
     /// Capacity (compute units per second) counted by the draw; more is not believed.
     uint64 public constant CAPACITY_CAP = 10_000;
     uint8 public constant MAX_SLOTS = 16;
+    /// What a worker offers beyond the embedded runtime every worker has (Worker.offers bits);
+    /// a job's `needs` use the same bits, and only workers offering all of them are drawn for it.
+    uint32 public constant OFFERS_DOCKER = 1;
+    uint32 public constant OFFERS_GPU = 2;
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
 
     /// Why a rating moved (RatingChanged.reason).
@@ -42,6 +46,8 @@ abstract contract WorkerRegistry {
         uint16 rating;
         /// Unfinished sessions (as worker) and votes (as verifier): the bond stays locked.
         uint32 pending;
+        /// OFFERS_* bits: what it can run besides the embedded runtime (setOffers).
+        uint32 offers;
         uint64 capacity;
         uint64 ratedAt;
         uint64 registeredAt;
@@ -81,6 +87,7 @@ abstract contract WorkerRegistry {
 
     event WorkerRegistered(address indexed worker, uint256 bond, uint64 capacity, uint8 slots, string endpoint);
     event WorkerUpdated(address indexed worker, uint64 capacity, uint8 slots, string endpoint);
+    event OffersUpdated(address indexed worker, uint32 offers);
     event BondAdded(address indexed worker, uint256 amount, uint256 bond);
     event ExitRequested(address indexed worker, uint64 exitAt);
     event BondWithdrawn(address indexed worker, uint256 amount);
@@ -166,6 +173,16 @@ abstract contract WorkerRegistry {
         w.slots = slots;
         w.endpoint = endpoint;
         emit WorkerUpdated(msg.sender, capacity, slots, endpoint);
+    }
+
+    /// @notice Declares what the sender can run besides the embedded runtime (OFFERS_* bits):
+    ///         it is drawn only for jobs whose needs it offers, and clients read it to tell
+    ///         whether anyone can run their spec before they post it.
+    function setOffers(uint32 offers) external {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        w.offers = offers;
+        emit OffersUpdated(msg.sender, offers);
     }
 
     function addBond() external payable nonReentrant {
@@ -281,10 +298,11 @@ abstract contract WorkerRegistry {
         return w.registered && w.exitAt == 0 && w.bond >= minBond;
     }
 
-    /// Weight of a worker in the job draw: rating × (100 + capped capacity); 0 when it cannot take a job.
-    function _jobWeight(address a) internal view returns (uint256) {
+    /// Weight of a worker in the draw of a job that needs `needs`: rating × (100 + capped
+    /// capacity); 0 when it cannot take the job (inactive, no free slot, or short of an offer).
+    function _jobWeight(address a, uint32 needs) internal view returns (uint256) {
         Worker storage w = _workers[a];
-        if (!_activeWithBond(w) || w.running >= w.slots) return 0;
+        if (!_activeWithBond(w) || w.running >= w.slots || (w.offers & needs) != needs) return 0;
         uint64 cap = w.capacity > CAPACITY_CAP ? CAPACITY_CAP : w.capacity;
         return uint256(_decayed(w.rating, w.ratedAt)) * (100 + cap);
     }

@@ -73,6 +73,7 @@ class Both {
     const h = this.h
     h.known.add(from)
     if (value > 0n && (await h.balance(from)) < value) await h.give(from, value)
+    await h.beginBlock() // the block starts with the market's system call, as on a chain
     const block = toEthjsBlock({ number: h.number, timestamp: h.timestamp, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: hexToBytes(h.randao()) }, h.vm.common)
     const r = await h.vm.evm.runCall({ to: createAddressFromString(REGISTRY), caller: createAddressFromString(from), origin: createAddressFromString(from), value, data: hexToBytes(encodeFunctionData({ abi, functionName, args } as never)), gasLimit: 30_000_000n, block: block as never })
     h.number++
@@ -114,10 +115,10 @@ class Both {
     return ev(r, 'Published').id as bigint
   }
 
-  /** Posts a client job; with workers registered the market assigns one in the same transaction. */
+  /** Posts a client job; with workers registered the market's draw DRAW_DELAY blocks later assigns one. */
   async post(from: Hex20 = CLIENT): Promise<{ jobId: Hex; sessionId?: Hex; worker?: Hex20 }> {
     const r = await this.h.must(from, 'postJob', [SPEC, WORKLOAD, this.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
-    const a = r.events.find((e) => e.eventName === 'JobAssigned')?.args
+    const a = (await this.h.mine()).events.find((e) => e.eventName === 'JobAssigned')?.args
     return { jobId: MarketHarness.event(r, 'JobPosted').jobId as Hex, sessionId: a?.sessionId as Hex | undefined, worker: a?.worker as Hex20 | undefined }
   }
 
@@ -137,10 +138,12 @@ class Both {
     return this.draw(sessionId)
   }
 
-  /** openVerification: the verifiers drawn. */
+  /** The blocks until the session's scheduled verifier draw: the verifiers drawn. */
   async draw(sessionId: Hex): Promise<Hex20[]> {
-    const open = await this.h.must(addr(99), 'openVerification', [sessionId])
-    return MarketHarness.event(open, 'VerifiersSelected').verifiers as Hex20[]
+    const drawn = await this.h.mine()
+    const sel = drawn.events.find((e) => e.eventName === 'VerifiersSelected' && e.args.sessionId === sessionId)
+    if (!sel) throw new Error(`no verifiers drawn for ${sessionId}`)
+    return sel.args.verifiers as Hex20[]
   }
 
   /** The verifiers vote `accept` (commit, reveal) and the session is finalised. */
@@ -289,6 +292,7 @@ t.test('a job grant follows a reassignment; settle records the grant for the wor
   // the first worker misses its commitment: the market reassigns the job to another worker
   b.h.advance(700n)
   await b.h.must(addr(99), 'expire', [j.sessionId])
+  await b.h.mine()
   const job = await b.h.read<{ status: number; session: Hex }>('getJob', [j.jobId])
   t.equal(job.status, J.Running, 'reassigned')
   const s2 = await b.h.read<{ worker: Hex20 }>('getSession', [job.session])
@@ -309,7 +313,7 @@ t.test("verifiers get per-job grants once drawn, again after a redraw; the owner
   await b.must(OWNER, 'grant', [closed, CLIENT, KEY])
   const r = await b.h.must(CLIENT, 'postJob', [SPEC, WORKLOAD, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
   const jobId = MarketHarness.event(r, 'JobPosted').jobId as Hex
-  const { sessionId, worker } = MarketHarness.event(r, 'JobAssigned') as { sessionId: Hex; worker: Hex20 }
+  const { sessionId, worker } = MarketHarness.event(await b.h.mine(), 'JobAssigned') as { sessionId: Hex; worker: Hex20 }
   await b.must(CLIENT, 'useInJob', [jobId, [free, closed]])
   const requests = async () => (await b.must(addr(77), 'requestJobGrants', [jobId])).events.map((e) => [e.eventName, e.args.id, e.args.grantee])
   t.same(await requests(), [['JobGrantRequested', closed, worker]], 'assigned: the worker only')
@@ -329,7 +333,7 @@ t.test("verifiers get per-job grants once drawn, again after a redraw; the owner
   const own = await b.h.must(v1, 'postJob', [keccak256(toHex('v1 job')), WORKLOAD, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
   await fails(t, b.tx(v1, 'useInJob', [MarketHarness.event(own, 'JobPosted').jobId as Hex, [closed]]), 'NoGrant', 'a job grant does not let the verifier use the asset in its own job')
 
-  // nobody votes: a tie, the verifiers are drawn again; v1 leaves, a newcomer is drawn
+  // nobody votes: the round is drawn again; v1 leaves, a newcomer is drawn
   b.h.advance(250n)
   await b.h.must(addr(99), 'finalize', [sessionId])
   t.equal((await b.h.read<{ status: number }>('getJob', [jobId])).status, J.Running, 'still under verification (round 2)')
@@ -357,7 +361,7 @@ t.test("verifiers get per-job grants once drawn, again after a redraw; the owner
   const spec2 = keccak256(toHex('second'))
   const again = await b.h.must(CLIENT, 'postJob', [spec2, WORKLOAD, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
   const j2 = MarketHarness.event(again, 'JobPosted').jobId as Hex
-  const a2 = MarketHarness.event(again, 'JobAssigned') as { sessionId: Hex; worker: Hex20 }
+  const a2 = MarketHarness.event(await b.h.mine(), 'JobAssigned') as { sessionId: Hex; worker: Hex20 }
   await b.must(CLIENT, 'useInJob', [j2, [mine]])
   const vs = await b.commitAndDraw(a2.sessionId, a2.worker, spec2)
   const rq2 = await b.must(addr(77), 'requestJobGrants', [j2])
@@ -453,11 +457,11 @@ interface EvalJob {
   spec: string
 }
 
-/** Posts an inference job for `spec` (the market assigns a worker in the same transaction). */
+/** Posts an inference job for `spec` (the market's draw DRAW_DELAY blocks later assigns a worker). */
 async function postInference(b: Both, from: Hex20, spec: string, workload: Hex = INFER): Promise<EvalJob> {
   await b.h.give(from, PRICE)
   const r = await b.h.must(from, 'postJob', [keccak256(toHex(spec)), workload, b.h.timestamp + 3600n, 600n, 10n, 1], PRICE)
-  const a = MarketHarness.event(r, 'JobAssigned')
+  const a = MarketHarness.event(await b.h.mine(), 'JobAssigned')
   return { jobId: MarketHarness.event(r, 'JobPosted').jobId as Hex, sessionId: a.sessionId as Hex, worker: a.worker as Hex20, spec }
 }
 

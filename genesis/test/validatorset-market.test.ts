@@ -1,6 +1,6 @@
 /**
  * The WorkMarket → ValidatorSet hook with both contracts live: a job runs its whole life in
- * WorkMarket (post → assign → commit → verifier draw → commit/reveal → finalise) and the
+ * WorkMarket (post → worker draw → commit → verifier draw → commit/reveal → finalise) and the
  * accepted receipt becomes weight through onReceipt (only the 5 % protocol fee counts); a
  * rejected one credits nothing. And the dev preset built into a real LevelDB state: the
  * ValidatorSet at 0x…0A00 elects account #0, whose genesis receipt WorkMarket holds.
@@ -32,10 +32,11 @@ const salt = (v: Address) => keccak256(toHex(`salt-${v}`))
 
 /** Posts a 1-coin job with one verifier and runs it to finalisation with the verifier's verdict. */
 async function runJob(h: PovHarness, accept: boolean) {
-  const posted = await h.must(CLIENT, 'market', 'postJob', [SPEC, WORKLOAD, h.timestamp + 3600n, 600n, 10n, 1], ETHER)
-  const { sessionId, worker } = ev(posted, 'JobAssigned') as { sessionId: Hex; worker: Address }
+  await h.must(CLIENT, 'market', 'postJob', [SPEC, WORKLOAD, h.timestamp + 3600n, 600n, 10n, 1], ETHER)
+  // The worker and then the verifiers are drawn by the market's per-block system call.
+  const { sessionId, worker } = ev(await h.marketBlocks(), 'JobAssigned') as { sessionId: Hex; worker: Address }
   await h.must(worker, 'market', 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])
-  const verifier = (ev(await h.must(who(41), 'market', 'openVerification', [sessionId]), 'VerifiersSelected').verifiers as Address[])[0]!
+  const verifier = (ev(await h.marketBlocks(), 'VerifiersSelected').verifiers as Address[])[0]!
   const hash = await h.read<Hex>('voteHash', [sessionId, 0, verifier, accept, salt(verifier)], 'market')
   await h.must(verifier, 'market', 'commitVote', [sessionId, hash])
   await h.must(verifier, 'market', 'revealVote', [sessionId, accept, salt(verifier)])

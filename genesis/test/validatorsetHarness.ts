@@ -221,6 +221,13 @@ export class PovHarness {
     return this.tx(from, 'vs', functionName, args, value)
   }
 
+  /** WorkMarket's per-block system call for `n` blocks (its draws are due WorkMarket.DRAW_DELAY blocks after the act); their events. */
+  async marketBlocks(n = 4): Promise<TxOutcome> {
+    const events: DecodedEvent[] = []
+    for (let i = 0; i < n; i++) events.push(...(await this.must(SYSTEM, 'market', 'onBlock')).events)
+    return { ok: true, events, returnValue: '0x', gasUsed: 0n }
+  }
+
   /** The consensus system call at the start of `epoch`'s first block. */
   system(epoch: bigint): Promise<TxOutcome> {
     return this.must(SYSTEM, 'vs', 'epochTransition', [epoch])

@@ -4,8 +4,9 @@
  * refunds, bond top-ups and exits, the WorkMarket's money moves exactly as a small TypeScript
  * model of its accounting says — every address's balance and the market's buckets (escrow,
  * bonds, fund, credits) to the wei after every step. Hence escrow is never paid twice and never
- * lost. The contract's random draws (who works, who verifies) are read from its events; the
- * model decides everything that moves coins.
+ * lost. The contract's random draws (who works, who verifies: made by the system call
+ * DRAW_DELAY blocks after the act that called for them) are read from its events; the model
+ * decides everything that moves coins.
  */
 import t from 'tap'
 import fc from 'fast-check'
@@ -87,22 +88,21 @@ class Model {
     this.escrow -= j.price
     this.move(j.client, j.price)
   }
-  /** Applies the JobAssigned event (if any) that followed a post or a reopening. */
-  assigned(r: TxOutcome, jobId: Hex) {
-    const a = r.events.find((e) => e.eventName === 'JobAssigned' && e.args.jobId === jobId)
-    const j = this.jobs.get(jobId)!
-    if (!a) return
-    j.status = 'running'
-    j.attempts++
-    j.session = a.args.sessionId as Hex
-    this.sessions.set(j.session, { job: jobId, worker: a.args.worker as Address, status: 'assigned' })
+  /** Applies the JobAssigned events of the draws an outcome's blocks made. */
+  assigned(r: TxOutcome) {
+    for (const a of r.events.filter((e) => e.eventName === 'JobAssigned')) {
+      const jobId = a.args.jobId as Hex
+      const j = this.jobs.get(jobId)!
+      j.status = 'running'
+      j.attempts++
+      j.session = a.args.sessionId as Hex
+      this.sessions.set(j.session, { job: jobId, worker: a.args.worker as Address, status: 'assigned' })
+    }
   }
-  reopenOrRefund(jobId: Hex, r: TxOutcome) {
+  reopenOrRefund(jobId: Hex) {
     const j = this.jobs.get(jobId)!
-    if (j.attempts < this.cfg.maxAttempts) {
-      j.status = 'open'
-      this.assigned(r, jobId)
-    } else this.refund(jobId)
+    if (j.attempts < this.cfg.maxAttempts) j.status = 'open'
+    else this.refund(jobId)
   }
   pending(a: Address): boolean {
     for (const s of this.sessions.values()) if (s.worker === a && s.status !== 'final') return true
@@ -158,7 +158,6 @@ async function run(ops: Op[]) {
         m.move(c, -op.price)
         m.escrow += op.price
         m.jobs.set(jobId, { client: c, price: op.price, status: 'open', attempts: 0 })
-        m.assigned(r, jobId)
         break
       }
       case 'work': {
@@ -172,18 +171,22 @@ async function run(ops: Op[]) {
           // Too late (the clock moved on): the commitment must be refused, and the session expires.
           const late = await h.tx(s.worker, 'commitResult', [sid, fakeCommitment(SPEC, op.seed)])
           if (late.error !== 'CommitTooLate') throw new Error(`${label}: late commit gave ${late.error ?? 'ok'}`)
-          const r = await h.must(MARKET, 'expire', [sid])
+          await h.must(MARKET, 'expire', [sid])
           m.fund += m.cut(s.worker, m.cfg.faultPenalty)
           s.status = 'final'
           m.finished.push(sid)
-          m.reopenOrRefund(s.job, r)
+          m.reopenOrRefund(s.job)
           break
         }
         await h.must(s.worker, 'commitResult', [sid, fakeCommitment(SPEC, op.seed)])
+        /** Round 0's panel after a tie: judged with round 1's against the final outcome. */
+        let previous: { v: Address; vote: boolean | undefined }[] = []
         for (let round = 0; ; round++) {
-          const open = await h.tx(MARKET, 'openVerification', [sid])
-          if (!open.ok) {
-            if (open.error !== 'NoVerifierAvailable') throw new Error(`${label}: openVerification ${open.error}`)
+          const open = await h.mine()
+          m.assigned(open)
+          const sel = open.events.find((e) => e.eventName === 'VerifiersSelected' && e.args.sessionId === sid)
+          if (!sel) {
+            if (!open.events.some((e) => e.eventName === 'NoVerifierDrawn')) throw new Error(`${label}: no verifier draw`)
             // Nobody can verify: the session waits for its deadline (left committed; it keeps its bond locked).
             s.status = 'final'
             m.sessions.delete(sid)
@@ -191,7 +194,7 @@ async function run(ops: Op[]) {
             j.status = 'running'
             break
           }
-          const verifiers = MarketHarness.event(open, 'VerifiersSelected').verifiers as Address[]
+          const verifiers = sel.args.verifiers as Address[]
           // 0,1 → accept; 2,3 → reject; 4,5 → silent
           const verdict = (i: number) => (op.votes[(i + round) % 6]! < 2 ? true : op.votes[(i + round) % 6]! < 4 ? false : undefined)
           const salt = keccak256(toHex(`s${round}`))
@@ -209,25 +212,43 @@ async function run(ops: Op[]) {
           }
           if (silent) h.advance(sess.revealBy - h.timestamp + 1n)
           const fin = await h.must(MARKET, 'finalize', [sid])
-          // Model of finalize: silent verifiers lose faultPenalty to the fund; the majority decides.
+          const restarted = fin.events.some((e) => e.eventName === 'VerificationRestarted')
+          // Model of finalize: a strict majority decides; a tie with votes goes to round 1 (round 0
+          // judged with it), and in the last round rejects; a round without votes is drawn again,
+          // then expires. Silent verifiers lose faultPenalty, votes against the outcome the price.
           let acc = 0
           let rej = 0
-          for (const [i, v] of verifiers.entries()) {
-            const vv = verdict(i)
-            if (vv === undefined) m.fund += m.cut(v, m.cfg.faultPenalty)
-            else if (vv) acc++
-            else rej++
+          const panel = verifiers.map((v, i) => ({ v, vote: verdict(i) }))
+          for (const p of panel) if (p.vote === true) acc++
+          else if (p.vote === false) rej++
+          const last = round + 1 >= 2
+          const judge = (list: typeof panel, truth: boolean | undefined) => {
+            for (const p of list) {
+              if (p.vote === undefined) m.fund += m.cut(p.v, m.cfg.faultPenalty)
+              else if (truth !== undefined && p.vote !== truth) m.fund += m.cut(p.v, j.price > m.cfg.faultPenalty ? j.price : m.cfg.faultPenalty)
+            }
           }
-          count(acc > rej ? 'accepted' : rej > acc ? 'rejected' : 'tie')
-          if (acc === rej) {
-            if (round + 1 < 2) continue // another round
+          if (acc === rej && acc > 0 && !last && restarted) {
+            count('tie')
+            previous = panel
+            continue // a larger panel decides, and judges this one
+          }
+          if (acc === 0 && rej === 0) {
+            count('no votes')
+            judge(panel, undefined)
+            if (!last) continue
+            judge(previous, undefined)
             s.status = 'final'
-            m.reopenOrRefund(s.job, fin)
+            m.reopenOrRefund(s.job)
             break
           }
-          const winners = verifiers.filter((_, i) => verdict(i) === (acc > rej))
+          const truth = acc > rej
+          count(truth ? 'accepted' : acc === rej ? 'last-round tie' : 'rejected')
+          judge(panel, truth)
+          judge(previous, truth)
+          const winners = [...panel, ...previous].filter((p) => p.vote === truth).map((p) => p.v)
           s.status = 'final'
-          if (acc > rej) {
+          if (truth) {
             const vfee = (j.price * BigInt(m.cfg.verifierFeeBps)) / BPS
             const pfee = (j.price * BigInt(m.cfg.protocolFeeBps)) / BPS
             const each = vfee / BigInt(winners.length)
@@ -241,7 +262,7 @@ async function run(ops: Op[]) {
             const each = cut / 2n / BigInt(winners.length)
             m.fund += cut - each * BigInt(winners.length)
             for (const v of winners) m.move(v, each)
-            m.reopenOrRefund(s.job, fin)
+            m.reopenOrRefund(s.job)
           }
           m.finished.push(sid)
           break
@@ -254,22 +275,21 @@ async function run(ops: Op[]) {
         const chosen = pickOf(live, op.pick)
         if (!chosen) break
         const [sid, s] = chosen
-        let r: TxOutcome
         const { commitBy } = await h.read<{ commitBy: bigint }>('getSession', [sid])
         if (op.kind === 'abandon' && h.timestamp > commitBy) {
           // Too late to give it up without the penalty: only expire remains.
           const late = await h.tx(s.worker, 'abandon', [sid])
           if (late.error !== 'CommitTooLate') throw new Error(`${label}: late abandon gave ${late.error ?? 'ok'}`)
-          r = await h.must(MARKET, 'expire', [sid])
+          await h.must(MARKET, 'expire', [sid])
           m.fund += m.cut(s.worker, m.cfg.faultPenalty)
         } else if (op.kind === 'expire') {
           h.advance(601n)
-          r = await h.must(MARKET, 'expire', [sid])
+          await h.must(MARKET, 'expire', [sid])
           m.fund += m.cut(s.worker, m.cfg.faultPenalty)
-        } else r = await h.must(s.worker, 'abandon', [sid])
+        } else await h.must(s.worker, 'abandon', [sid])
         s.status = 'final'
         m.finished.push(sid)
-        m.reopenOrRefund(s.job, r)
+        m.reopenOrRefund(s.job)
         break
       }
       case 'cancel': {
@@ -323,6 +343,8 @@ async function run(ops: Op[]) {
         break
       }
     }
+    // Seal the blocks until every draw called for is made (the system call's events).
+    m.assigned(await h.mine())
     await check(h, m, label)
   }
 }

@@ -2,7 +2,10 @@
  * WorkMarket in an in-process EVM (the project's Common, Prague), deployed as genesis does (the
  * account funded first, then the constructor run at the fixed address). Every transaction is
  * its own block: number + 1, the clock + `blockTime`, a fresh PREVRANDAO; BLOCKHASH answers
- * keccak(number). Calls carry no gas price, so coins are conserved to the wei.
+ * keccak(number). Each block starts as consensus starts it: with the system call
+ * `onBlock()` from SYSTEM_ADDRESS, which makes the draws due (their events come first in the
+ * block's outcome); `mine(n)` seals blocks with nothing else in them. Calls carry no gas
+ * price, so coins are conserved to the wei.
  */
 import { Account, Address, createAddressFromString } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
@@ -16,6 +19,10 @@ import { devWorkMarketConfig, encodeWorkMarketArgs, WORK_MARKET_ADDRESS, workMar
 export const MARKET: Hex20 = WORK_MARKET_ADDRESS
 export const ETHER = 10n ** 18n
 export const ISSUER: Hex20 = getAddress('0x00000000000000000000000000000000000155ee')
+/** Consensus's system calls come from here (vm/BlockExecutor.ts SYSTEM_ADDRESS). */
+export const SYSTEM: Hex20 = getAddress('0xfffffffffffffffffffffffffffffffffffffffe')
+/** WorkMarket.DRAW_DELAY: blocks from the act that calls for a draw to the block that makes it. */
+export const DRAW_DELAY = 4
 
 export const addr = (n: number): Hex20 => getAddress(`0x${(0xa0000 + n).toString(16).padStart(40, '0')}`)
 
@@ -42,6 +49,16 @@ export class MarketHarness {
   blockTime = 2n
   /** When set, the next block's PREVRANDAO (otherwise keccak of the block number). */
   nextRandao?: Hex
+  /** PREVRANDAO by block number, for blocks that should have a given one (otherwise keccak of the number). */
+  readonly randaoAt = new Map<bigint, Hex>()
+  /** The last block whose system call ran. */
+  private systemBlock = 0n
+  /** Gas the last system call used. */
+  lastSystemGas = 0n
+  /** Whether this market makes its draws in the system call (false for markets compiled before it did). */
+  get hasDraws(): boolean {
+    return (this.abi as unknown as { type: string; name?: string }[]).some((x) => x.type === 'function' && x.name === 'onBlock')
+  }
   readonly abi: Abi = workMarketAbi()
   /** Every address that ever held coins here: conservation is checked over them. */
   readonly known = new Set<Hex20>([MARKET])
@@ -93,7 +110,7 @@ export class MarketHarness {
   }
 
   randao(): Hex {
-    return this.nextRandao ?? keccak256(toHex(this.number * 7919n))
+    return this.nextRandao ?? this.randaoAt.get(this.number) ?? keccak256(toHex(this.number * 7919n))
   }
 
   private block(previous = false) {
@@ -137,10 +154,59 @@ export class MarketHarness {
     }
   }
 
-  /** One transaction in its own block (`sameBlock`: in the previous transaction's block). */
+  private decodeLogs(logs: [Uint8Array, Uint8Array[], Uint8Array][] | undefined): DecodedEvent[] {
+    const events: DecodedEvent[] = []
+    for (const [address, topics, logData] of logs ?? []) {
+      if (bytesToHex(address).toLowerCase() !== MARKET.toLowerCase()) continue
+      const ev = decodeEventLog({ abi: this.abi, topics: topics.map((t) => bytesToHex(t)) as [Hex, ...Hex[]], data: bytesToHex(logData) as Hex })
+      events.push({ eventName: String(ev.eventName), args: ev.args as unknown as Record<string, unknown> })
+    }
+    return events
+  }
+
+  /** The start of the current block: consensus's system call onBlock() (once per block). */
+  async beginBlock(): Promise<DecodedEvent[]> {
+    if (this.systemBlock === this.number || !this.hasDraws) return []
+    this.systemBlock = this.number
+    const r = await this.vm.evm.runCall({
+      to: createAddressFromString(MARKET),
+      caller: createAddressFromString(SYSTEM),
+      origin: createAddressFromString(SYSTEM),
+      data: hexToBytes(encodeFunctionData({ abi: this.abi, functionName: 'onBlock' } as never)),
+      gasLimit: 30_000_000n,
+      block: this.block() as never,
+    })
+    this.lastSystemGas = r.execResult.executionGasUsed
+    if (r.execResult.exceptionError) throw new Error(`system call onBlock failed at block ${this.number}: ${this.decodeError(bytesToHex(r.execResult.returnValue) as Hex).error ?? r.execResult.exceptionError.error}`)
+    return this.decodeLogs(r.execResult.logs as never)
+  }
+
+  /**
+   * Seals `n` blocks that hold nothing but the system call — by default as many as it takes
+   * until no draw waits (none when none does); their events.
+   */
+  async mine(n?: number): Promise<TxOutcome> {
+    const events: DecodedEvent[] = []
+    const seal = async () => {
+      events.push(...(await this.beginBlock()))
+      this.number++
+      this.timestamp += this.blockTime
+      this.nextRandao = undefined
+    }
+    if (n !== undefined || !this.hasDraws) for (let i = 0; i < (n ?? DRAW_DELAY); i++) await seal()
+    else
+      for (let due = await this.read<bigint>('nextDrawBlock'), sealed = 0; due !== 0n; due = await this.read<bigint>('nextDrawBlock')) {
+        while (this.number <= due) await seal()
+        if (++sealed > 64) throw new Error('draws still waiting after 64 rounds')
+      }
+    return { ok: true, events, returnValue: '0x' }
+  }
+
+  /** One transaction in its own block (`sameBlock`: in the previous transaction's block); the block's system-call events come first. */
   async tx(from: Hex20, functionName: string, args: readonly unknown[] = [], value = 0n, opts: { sameBlock?: boolean } = {}): Promise<TxOutcome> {
     this.known.add(from)
     const data = encodeFunctionData({ abi: this.abi, functionName, args } as never)
+    const system = opts.sameBlock ? [] : await this.beginBlock()
     const r = await this.vm.evm.runCall({
       to: createAddressFromString(MARKET),
       caller: createAddressFromString(from),
@@ -159,14 +225,42 @@ export class MarketHarness {
     if (r.execResult.exceptionError) {
       SEEN_ERRORS.add(this.decodeError(returnValue).error ?? '')
       const d = this.decodeError(returnValue)
-      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: [], returnValue }
+      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: system, returnValue }
     }
-    const events: DecodedEvent[] = []
-    for (const [, topics, logData] of r.execResult.logs ?? []) {
-      const ev = decodeEventLog({ abi: this.abi, topics: topics.map((t) => bytesToHex(t)) as [Hex, ...Hex[]], data: bytesToHex(logData) as Hex })
-      events.push({ eventName: String(ev.eventName), args: ev.args as unknown as Record<string, unknown> })
-    }
-    return { ok: true, events, returnValue }
+    return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue }
+  }
+
+  /** Installs a contract at `at` from its creation code (constructor run there, as genesis does). */
+  async install(at: Hex20, creationCode: Hex, balance = 0n): Promise<void> {
+    const a = createAddressFromString(at)
+    this.known.add(at)
+    this.minted += balance
+    await this.vm.stateManager.putAccount(a, new Account(1n, balance))
+    const res = await this.vm.evm.runCode({ code: hexToBytes(creationCode), to: a, caller: new Address(new Uint8Array(20)), gasLimit: 100_000_000n, block: this.block() as never })
+    if (res.exceptionError) throw new Error(`constructor of the contract at ${at} reverted`)
+    await this.vm.stateManager.putCode(a, res.returnValue)
+  }
+
+  /** A transaction to any contract (its own block, after the block's system call); the market's events of it. */
+  async txTo(from: Hex20, to: Hex20, data: Hex, value = 0n): Promise<TxOutcome & { gasUsed: bigint }> {
+    this.known.add(from)
+    const system = await this.beginBlock()
+    const r = await this.vm.evm.runCall({
+      to: createAddressFromString(to),
+      caller: createAddressFromString(from),
+      origin: createAddressFromString(from),
+      value,
+      data: hexToBytes(data),
+      gasLimit: 30_000_000n,
+      block: this.block() as never,
+    })
+    this.number++
+    this.timestamp += this.blockTime
+    this.nextRandao = undefined
+    const returnValue = bytesToHex(r.execResult.returnValue) as Hex
+    const gasUsed = r.execResult.executionGasUsed
+    if (r.execResult.exceptionError) return { ok: false, error: r.execResult.exceptionError.error, events: system, returnValue, gasUsed }
+    return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue, gasUsed }
   }
 
   /** A transaction that must succeed. */
@@ -199,7 +293,7 @@ export class MarketHarness {
 }
 
 /** A commitment whose hash matches what the contract recomputes (compute's commitmentHash). */
-export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint }> = {}) {
+export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint; seal: Hex }> = {}) {
   const h = (s: string) => keccak256(toHex(`${s}-${seed}`))
   const c = {
     checkpointInterval: 10n,
@@ -209,6 +303,7 @@ export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ re
     resultHash: fields.resultHash ?? h('result'),
     metricsHash: h('metrics'),
     manifest: h('manifest'),
+    seal: (fields.seal ?? h('seal')) as Hex,
     commitment: '0x' as Hex,
   }
   c.commitment = commitmentHashOf(specHash, c)

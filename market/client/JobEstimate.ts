@@ -17,6 +17,20 @@ export function workloadId(spec: JobSpec): Hex {
   return keccak256(toHex(`${spec.workload.id}@${spec.workload.version}`))
 }
 
+/** WorkMarket's OFFERS_* bits: what a worker runs besides the embedded runtime, and what a job needs of it. */
+export const OFFERS = { docker: 1, gpu: 2 } as const
+
+/** What a spec needs of its worker (OFFERS bits): Docker for a docker runtime, a GPU when it asks for one. */
+export function jobNeeds(spec: JobSpec): number {
+  return (spec.runtime.type === 'docker' ? OFFERS.docker : 0) | (spec.resources.gpus > 0 ? OFFERS.gpu : 0)
+}
+
+/** "docker + gpu", "embedded only". */
+export function describeOffers(bits: number): string {
+  const names = (Object.keys(OFFERS) as (keyof typeof OFFERS)[]).filter((k) => (bits & OFFERS[k]) !== 0)
+  return names.length ? names.join(' + ') : 'embedded only'
+}
+
 /** Verifiers the market draws for a spec (its verification policy; redundancy counts as verifiers). */
 export function verifierCount(spec: JobSpec): number {
   const v = spec.verification

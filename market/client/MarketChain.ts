@@ -23,6 +23,12 @@ export interface MarketTxReceipt {
  */
 export interface MarketChain extends MarketCaller {
   readonly from: Address
+  /**
+   * Runs the transaction as a call on the pending block (the head's state, the next block's
+   * number and clock) and throws the JobError `send` would end in if it reverts — so nothing
+   * that would revert is sent.
+   */
+  check(to: Address, data: Hex, opts?: { value?: bigint }): Promise<void>
   /** Sends and waits; a revert throws a JobError with the contract's reason. */
   send(to: Address, data: Hex, opts?: { value?: bigint; gas?: bigint }): Promise<MarketTxReceipt>
   head(): Promise<{ number: bigint; timestamp: bigint }>
@@ -54,6 +60,11 @@ export class BackendMarketChain implements MarketChain {
     const out = bytesToHex(r.returnValue) as Hex
     if (r.reverted || r.error) throw revertError('call', out, r.error ?? 'reverted')
     return out
+  }
+
+  async check(to: Address, data: Hex, opts: { value?: bigint } = {}): Promise<void> {
+    const r = await this.backend.call({ from: hexToBytes(this.from), to: hexToBytes(to), data: hexToBytes(data), value: opts.value ?? 0n, gas: MARKET_TX_GAS }, 'pending')
+    if (r.reverted || r.error) throw revertError('would revert', bytesToHex(r.returnValue) as Hex, r.error ?? 'reverted')
   }
 
   async head(): Promise<{ number: bigint; timestamp: bigint }> {

@@ -47,6 +47,15 @@ export class RpcMarketChain implements MarketChain {
     }
   }
 
+  async check(to: Address, data: Hex, opts: { value?: bigint } = {}): Promise<void> {
+    try {
+      await this.rpc.request<Hex>('eth_call', [{ from: this.from, to, data, value: q(opts.value ?? 0n), gas: q(MARKET_TX_GAS) }, 'pending'])
+    } catch (e) {
+      if (e instanceof JsonRpcError) throw revertError('would revert', e.data as Hex | undefined, e.rpcMessage)
+      throw new JobError('RPC', (e as Error).message, { cause: e })
+    }
+  }
+
   async head(): Promise<{ number: bigint; timestamp: bigint }> {
     const b = await this.rpc.request<{ number: Hex; timestamp: Hex }>('eth_getBlockByNumber', ['latest', false])
     return { number: BigInt(b.number), timestamp: BigInt(b.timestamp) }

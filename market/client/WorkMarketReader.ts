@@ -20,6 +20,10 @@ export interface MarketJob {
   maxDuration: bigint
   units: bigint
   postedAt: bigint
+  /** While open: the block whose randomness draws its worker (0n: none scheduled). */
+  drawBlock: bigint
+  /** OFFERS bits a worker must offer to be drawn for it. */
+  needs: number
   price: bigint
   specHash: Hex
   workloadId: Hex
@@ -36,6 +40,8 @@ export interface MarketCommitment {
   resultHash: Hex
   metricsHash: Hex
   manifest: Hex
+  /** Random, or a hidden trap's trapSeal(sessionId, salt). */
+  seal: Hex
   commitment: Hex
 }
 
@@ -54,9 +60,13 @@ export interface MarketSession {
   votesBy: bigint
   revealBy: bigint
   finalizedAt: bigint
+  /** The block whose randomness draws the next round's verifiers (0n: none scheduled). */
+  drawBlock: bigint
   randomness: Hex
   result: MarketCommitment
   verifiers: Address[]
+  /** Round 0's verifiers after a tie (judged with round 1's). */
+  previous: Address[]
 }
 
 export interface MarketWorker {
@@ -66,6 +76,8 @@ export interface MarketWorker {
   running: number
   rating: number
   pending: number
+  /** OFFERS bits: what it runs besides the embedded runtime. */
+  offers: number
   capacity: bigint
   registeredAt: bigint
   exitAt: bigint
@@ -151,7 +163,7 @@ export class WorkMarketReader {
   async session(sessionId: Hex): Promise<MarketSession | undefined> {
     const s = await this.read<Record<string, unknown>>('getSession', [sessionId])
     if (Number(s.status) === 0) return undefined
-    return { ...(s as unknown as MarketSession), sessionId, status: status(SESSION_STATUS, s.status), verifiers: [...(s.verifiers as Address[])] }
+    return { ...(s as unknown as MarketSession), sessionId, status: status(SESSION_STATUS, s.status), verifiers: [...(s.verifiers as Address[])], previous: [...((s.previous as Address[]) ?? [])] }
   }
 
   async vote(sessionId: Hex, verifier: Address): Promise<MarketVote> {

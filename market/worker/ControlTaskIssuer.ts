@@ -159,7 +159,7 @@ export class ControlTaskIssuer {
       this.d.market.address,
       encodeMarketCall('plantTrap', [
         c.specHash,
-        { checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount), checkpointRoot: c.checkpointRoot, resultHash: c.resultHash, metricsHash: c.metricsHash, manifest, commitment: c.commitment },
+        { checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount), checkpointRoot: c.checkpointRoot, resultHash: c.resultHash, metricsHash: c.metricsHash, manifest, seal: `0x${randomBytes(32).toString('hex')}`, commitment: c.commitment },
         verifiers,
       ]),
     )
@@ -172,6 +172,12 @@ export class ControlTaskIssuer {
     return sessionId
   }
 
+  /** Sends only what a call on the pending block accepts (a refusal throws, nothing is sent). */
+  private async sendChecked(data: Hex) {
+    await this.d.chain.check(this.d.market.address, data)
+    return this.d.chain.send(this.d.market.address, data)
+  }
+
   private async tick(): Promise<void> {
     const keep: Issued[] = []
     for (const it of this.issued) {
@@ -181,14 +187,15 @@ export class ControlTaskIssuer {
       const s = await this.d.market.session(job.session)
       if (!s || s.status !== 'committed') continue
       if (it.kind === 'control' && job.controlSalt === ZERO32 && it.salt) {
-        await this.d.chain.send(this.d.market.address, encodeMarketCall('openControl', [it.jobId, it.salt])).catch((e: Error) => this.log.debug({ err: e.message }, 'openControl refused'))
+        await this.sendChecked(encodeMarketCall('openControl', [it.jobId, it.salt])).catch((e: Error) => this.log.debug({ err: e.message }, 'openControl refused'))
       } else if (it.kind === 'trap') {
+        // The market draws the trap's verifiers itself; ask again only when its draw found nobody.
         if (s.verifiers.length === 0) {
-          await this.d.chain.send(this.d.market.address, encodeMarketCall('openVerification', [s.sessionId])).catch(() => undefined)
-        } else if (s.verifiers.length > 0) {
+          if (s.drawBlock === 0n) await this.sendChecked(encodeMarketCall('openVerification', [s.sessionId])).catch(() => undefined)
+        } else {
           let revealed = true
           for (const v of s.verifiers) if ((await this.d.market.vote(s.sessionId, v)).verdict === 'none') revealed = false
-          if (revealed || nowSec() > s.revealBy) await this.d.chain.send(this.d.market.address, encodeMarketCall('finalize', [s.sessionId])).catch(() => undefined)
+          if (revealed || nowSec() > s.revealBy) await this.sendChecked(encodeMarketCall('finalize', [s.sessionId])).catch(() => undefined)
         }
       }
     }

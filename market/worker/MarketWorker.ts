@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import { type Address, type Hex } from 'viem'
+import { randomBytes, randomInt } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { encodePacked, keccak256, type Address, type Hex } from 'viem'
 import type { Logger } from '../../common/logger.js'
 import type { Metrics } from '../../common/metrics.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
@@ -27,6 +28,8 @@ export interface MarketWorkerOptions {
   endpoint: string
   /** Force built-in workloads onto this runtime (docker: the node's built image). */
   runtime: 'embedded' | 'docker'
+  /** WorkMarket OFFERS bits it declares (setOffers): what it runs besides the embedded runtime. */
+  offers?: number
   /** Directory for this identity's state (vote salts). */
   stateDir: string
   pollMs?: number
@@ -34,6 +37,12 @@ export interface MarketWorkerOptions {
   lazyVerifier?: boolean
   /** Tests only: a dishonest worker. */
   cheat?: WorkerCheat
+  /**
+   * An identity of the control issuer (--worker.trap-rate): with this probability a session of a
+   * client job it is drawn for becomes a hidden trap — a forged segment, the commitment sealed
+   * with trapSeal(sessionId, salt), opened with the issuer's key once the votes are committed.
+   */
+  trapRate?: number
   /**
    * This identity's public key (64 bytes x ‖ y, hex) to publish in the AssetRegistry
    * (`setPublicKey`) at registration unless it is there already, so asset owners can seal job
@@ -51,22 +60,32 @@ const ZERO32 = `0x${'00'.repeat(32)}` as Hex
 
 /**
  * One worker identity of the node in the work market: registers with its bond, runs the
- * sessions the contract assigns it (as compute's JobSource), commits them, opens their
- * verification, verifies the sessions it is drawn for with commit-reveal votes, finalises
- * what is due, and takes open jobs when it has a free slot. All of it is re-derived from the
- * chain (dutiesOf) on every tick, so a restart resumes: an assigned session is run again
- * (deterministic work gives the same commitment), votes are revealed from the saved salts.
+ * sessions the contract assigns it (as compute's JobSource), commits them, verifies the
+ * sessions it is drawn for with commit-reveal votes, finalises what is due, and asks for a
+ * draw of open jobs nobody took when it has a free slot. The market draws workers and
+ * verifiers itself (WorkMarket.onBlock, a few blocks after the act), so nothing here chooses or
+ * sees a draw before it is made. All of it is re-derived from the chain (dutiesOf) on every
+ * tick, so a restart resumes: an assigned session is run again (deterministic work gives the
+ * same commitment), votes are revealed from the saved salts.
+ *
+ * Every transaction is first run as a call on the pending block; one that would revert is not
+ * sent. The refusal is logged once (at info, with the contract's reason) and the same
+ * transaction is not tried again for a while (2 s, doubling to a minute), so a worker that
+ * cannot take an open job sends nothing rather than a reverted transaction per tick.
  */
 export class MarketWorker implements JobSource {
   readonly address: Address
   private readonly log: Logger
   private readonly votes: VoteBook
+  private readonly traps: TrapBook
   private readonly queue: Hex[] = []
   private readonly inFlight = new Set<Hex>()
   private readonly verdicts = new Map<string, SessionVerdict>()
   private readonly verifyFailures = new Map<Hex, number>()
   private readonly grantWaitLogged = new Set<Hex>()
   private readonly loop: PollLoop
+  /** Transactions a pending-block call refused: not tried again before `until`. */
+  private readonly refused = new Map<string, { until: number; backoffMs: number; reason: string }>()
   private registered = false
   private readonly counters
 
@@ -81,6 +100,8 @@ export class MarketWorker implements JobSource {
       verifier: SessionVerifier
       /** Marks work-market blobs this identity produced, so no asset claim gates them (market/assets/BlobAccessPolicy.ts). */
       protectBlobs?: (hashes: string[]) => void
+      /** The control issuer's account, which opens this identity's hidden traps (with trapRate). */
+      issuerChain?: MarketChain
       logger: Logger
       metrics: Metrics
     },
@@ -89,6 +110,7 @@ export class MarketWorker implements JobSource {
     this.log = d.logger.child({ component: 'market-worker', worker: opts.address })
     this.votes = new VoteBook(join(opts.stateDir, 'votes.json'))
     this.loop = new PollLoop({ tick: () => this.tick(), intervalMs: opts.pollMs ?? 250, logger: this.log, failMessage: 'market tick failed' })
+    this.traps = new TrapBook(join(opts.stateDir, 'traps.json'))
     this.counters = d.metrics.counter('povchain_market_actions_total', 'Transactions the node sent to the work market', ['action'])
   }
 
@@ -103,13 +125,33 @@ export class MarketWorker implements JobSource {
     await this.d.compute.stop()
   }
 
+  /** Checks with a call on the pending block (throws the revert), then sends and waits. */
   private async send(action: string, data: Hex, value?: bigint) {
+    await this.d.chain.check(this.d.market.address, data, value === undefined ? {} : { value })
     this.counters.inc({ action })
     return this.d.chain.send(this.d.market.address, data, value === undefined ? {} : { value })
   }
 
-  /** Sends and logs a refusal instead of throwing (another node may have done it first). */
+  /**
+   * Sends unless a call on the pending block says it would revert (another node did it first,
+   * nobody can be drawn, …): then nothing is sent, the reason is logged once, and the same
+   * transaction waits out a back-off (2 s, doubling to 60 s) before it is checked again.
+   */
   private async trySend(action: string, data: Hex): Promise<boolean> {
+    const key = `${action}:${data}`
+    const prev = this.refused.get(key)
+    if (prev && Date.now() < prev.until) return false
+    try {
+      await this.d.chain.check(this.d.market.address, data)
+    } catch (e) {
+      const reason = (e as Error).message
+      const backoffMs = Math.min(60_000, (prev?.backoffMs ?? 1_000) * 2)
+      if (prev?.reason !== reason) this.log.info({ action, reason, retryInMs: backoffMs }, 'not sending a market transaction that would revert')
+      this.refused.set(key, { until: Date.now() + backoffMs, backoffMs, reason })
+      if (this.refused.size > 1024) this.refused.delete(this.refused.keys().next().value!)
+      return false
+    }
+    this.refused.delete(key)
     try {
       await this.send(action, data)
       return true
@@ -126,6 +168,12 @@ export class MarketWorker implements JobSource {
       this.log.info({ bond: this.opts.bond.toString(), capacity: this.opts.capacity.toString(), endpoint: this.opts.endpoint }, 'registered as a worker')
     } else if (w.endpoint !== this.opts.endpoint || w.capacity !== this.opts.capacity || w.slots !== this.opts.slots) {
       await this.send('update', encodeMarketCall('updateWorker', [this.opts.capacity, this.opts.slots, this.opts.endpoint]))
+    }
+    // What it can run besides the embedded runtime: it is drawn only for jobs that need no more.
+    const offers = this.opts.offers ?? 0
+    if (Number(w.registered ? w.offers : 0) !== offers) {
+      await this.send('set-offers', encodeMarketCall('setOffers', [offers]))
+      this.log.info({ offers }, 'declared what this worker runs besides the embedded runtime')
     }
     this.registered = true
     await this.ensurePublicKey()
@@ -190,13 +238,24 @@ export class MarketWorker implements JobSource {
         return
       }
       let result = outcome.result
-      if (this.opts.cheat) {
+      // Random: what a hidden trap's seal looks like to everyone but its worker (WorkMarket.openTrap).
+      let seal = `0x${randomBytes(32).toString('hex')}` as Hex
+      const trap = this.opts.trapRate !== undefined && this.d.issuerChain !== undefined && randomInt(1_000_000) < this.opts.trapRate * 1_000_000
+      if (this.opts.cheat || trap) {
         const s = (await this.d.market.session(sid))!
         const job = (await this.d.market.job(s.jobId))!
         const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
-        result = applyCheat(this.opts.cheat, spec, inputs, result)
+        if (trap && !job.control) {
+          result = applyCheat('fake-segment', spec, inputs, result)
+          const salt = `0x${randomBytes(32).toString('hex')}` as Hex
+          this.traps.put(sid, salt) // before the commitment: a restart must still be able to open it
+          seal = trapSeal(sid, salt)
+          this.log.info({ sessionId: sid }, 'committing a hidden trap (a forged segment, sealed for the issuer)')
+        } else if (this.opts.cheat) {
+          result = applyCheat(this.opts.cheat, spec, inputs, result)
+          this.log.warn({ sessionId: sid, cheat: this.opts.cheat }, 'committing a dishonest session (test)')
+        }
         await this.d.sessions.save(spec, result)
-        this.log.warn({ sessionId: sid, cheat: this.opts.cheat }, 'committing a dishonest session (test)')
       }
       const c = result.commitment
       const manifest = (await this.d.blobs.getRef(`session-${c.commitment.slice(2)}`))?.trim() as Hex | undefined
@@ -218,6 +277,7 @@ export class MarketWorker implements JobSource {
             resultHash: c.resultHash,
             metricsHash: c.metricsHash,
             manifest,
+            seal,
             commitment: c.commitment,
           },
         ]),
@@ -244,9 +304,14 @@ export class MarketWorker implements JobSource {
           this.queue.push(sid)
         }
       } else if (s.status === 'committed') {
-        // Any transaction sent now lands in a block after the commitment's, as the draw requires.
-        if (s.verifiers.length === 0) await this.trySend('open-verification', encodeMarketCall('openVerification', [sid]))
-        else await this.maybeFinalize(s)
+        // The market draws the verifiers itself; only when its draw found nobody eligible (and
+        // none is scheduled) ask for another — checked first, so nothing is sent while nobody could be drawn.
+        if (s.verifiers.length === 0) {
+          if (s.drawBlock === 0n) await this.trySend('open-verification', encodeMarketCall('openVerification', [sid]))
+        } else {
+          await this.maybeOpenTrap(s)
+          await this.maybeFinalize(s)
+        }
       }
     }
     for (const sid of verifying) await this.verifyDuty(sid)
@@ -254,12 +319,13 @@ export class MarketWorker implements JobSource {
     if ((await this.d.market.read<bigint>('credits', [this.address])) > 0n) await this.trySend('withdraw', encodeMarketCall('withdraw'))
   }
 
+  /** Open jobs whose draw found nobody free: ask for another draw (the market picks who works, maybe not us). */
   private async takeOpenJob(working: number): Promise<void> {
     if (working >= this.opts.slots) return
     const open = await this.d.market.openJobs()
     for (const jobId of open.slice(0, 3)) {
       const j = await this.d.market.job(jobId)
-      if (!j || j.client === this.address) continue
+      if (!j || j.client === this.address || j.drawBlock !== 0n) continue
       if (await this.trySend('assign', encodeMarketCall('assign', [jobId]))) return
     }
   }
@@ -273,6 +339,24 @@ export class MarketWorker implements JobSource {
       if (vote.verdict === 'none') revealed = false
     }
     return { committed, revealed }
+  }
+
+  /** Our hidden trap, once every vote is committed (or the vote window closed): the issuer opens it. */
+  private async maybeOpenTrap(s: MarketSession): Promise<void> {
+    const salt = this.traps.get(s.sessionId)
+    const issuer = this.d.issuerChain
+    if (!salt || !issuer || s.trap) return
+    if (!(nowSec() > s.votesBy || (await this.allVotes(s)).committed)) return
+    const data = encodeMarketCall('openTrap', [s.sessionId, salt])
+    try {
+      await issuer.check(this.d.market.address, data)
+      this.counters.inc({ action: 'open-trap' })
+      await issuer.send(this.d.market.address, data)
+      this.traps.delete(s.sessionId)
+      this.log.info({ sessionId: s.sessionId }, 'hidden trap opened')
+    } catch (e) {
+      this.log.debug({ sessionId: s.sessionId, err: (e as Error).message }, 'openTrap refused')
+    }
   }
 
   private async maybeFinalize(s: MarketSession): Promise<void> {
@@ -328,5 +412,39 @@ export class MarketWorker implements JobSource {
       return
     }
     await this.maybeFinalize(s)
+  }
+}
+
+/** WorkMarket.trapSeal: keccak("povchain/trap/v1" ‖ 0x00 ‖ sessionId ‖ salt). */
+export function trapSeal(sessionId: Hex, salt: Hex): Hex {
+  return keccak256(encodePacked(['string', 'uint8', 'bytes32', 'bytes32'], ['povchain/trap/v1', 0, sessionId, salt]))
+}
+
+/** The salts of this identity's hidden traps not yet opened, on disk before the commitment (a restart can open them). */
+class TrapBook {
+  private readonly salts: Record<string, Hex>
+
+  constructor(private readonly file: string) {
+    this.salts = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Hex>) : {}
+  }
+
+  get(sessionId: Hex): Hex | undefined {
+    return this.salts[sessionId.toLowerCase()]
+  }
+
+  put(sessionId: Hex, salt: Hex): void {
+    this.salts[sessionId.toLowerCase()] = salt
+    this.save()
+  }
+
+  delete(sessionId: Hex): void {
+    delete this.salts[sessionId.toLowerCase()]
+    this.save()
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.file), { recursive: true })
+    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.salts))
+    renameSync(`${this.file}.tmp`, this.file)
   }
 }

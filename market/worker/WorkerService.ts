@@ -11,6 +11,7 @@ import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
 import { SessionStore } from '../../compute/worker/SessionStore.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
+import { OFFERS } from '../client/JobEstimate.js'
 import { JobError } from '../client/JobError.js'
 import { BackendMarketChain, backendCaller } from '../client/MarketChain.js'
 import { WorkMarketReader } from '../client/WorkMarketReader.js'
@@ -44,6 +45,11 @@ export interface WorkerConfig {
   sampling?: SamplingPolicy
   /** Control-task issuing (interval, price); defaults in ControlTaskIssuer. */
   issuerOptions?: Partial<ControlTaskIssuerOptions>
+  /**
+   * --worker.trap-rate: with the issuer's key, the share of client sessions this node's identities
+   * turn into hidden traps (a forged segment, sealed; the issuer opens it after the votes).
+   */
+  trapRate?: number
   pollMs?: number
   /**
    * Wait for a synced peer before the first market transaction (set when the node has
@@ -181,12 +187,25 @@ export class WorkerService {
           slots: this.cfg.slots,
           endpoint: this.d.endpoint,
           runtime,
+          offers: runtime === 'docker' ? OFFERS.docker : 0,
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
+          ...(this.cfg.trapRate && this.cfg.issuer ? { trapRate: this.cfg.trapRate } : {}),
           ...b,
         },
-        { chain: chainFor(address), market, blobs, sessions, compute, verifier, logger, metrics, ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}) },
+        {
+          chain: chainFor(address),
+          market,
+          blobs,
+          sessions,
+          compute,
+          verifier,
+          logger,
+          metrics,
+          ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}),
+          ...(this.cfg.trapRate && this.cfg.issuer ? { issuerChain: chainFor(getAddress(this.cfg.issuer) as Address) } : {}),
+        },
       )
       this.workers.push(worker)
     }

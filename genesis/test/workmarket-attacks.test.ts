@@ -1,0 +1,444 @@
+/**
+ * Attacks on the work market's draws and votes, each playing the attacker's best strategy
+ * against the real contract (the genesis test harness: an in-process EVM, one transaction a
+ * block, consensus's per-block system call) with attacker contracts compiled here with solc:
+ *
+ * - a grinding worker: a contract calls openVerification, reads the draw and reverts unless its
+ *   colluder is the verifier, in every block — the draw must be the same in every try and the
+ *   same whoever opens it and whenever (finding 1);
+ * - an abandoning worker: commits a forged result and walks away — it must pay at least what
+ *   not committing costs (finding 1);
+ * - a producer (or any client contract) that posts a job only when the draw of that block gives
+ *   it to its own worker (finding 1, `assign`/`postJob`);
+ * - a colluding verifier that forces a tie to buy its worker a fresh draw (finding 5);
+ * - a lazy verifier that votes accept without re-executing (finding 6);
+ * - a verifier that reads every public signal to spot traps, against a hidden trap (finding 2).
+ *
+ * Each test fails on the contract before genesis/contracts/WorkMarket.md's rules (the draws in
+ * onBlock, bond-costing wrong votes, tie escalation): there the attacker wins. Payoffs with the
+ * default parameters are derived in WorkMarket.md.
+ */
+import t from 'tap'
+import { encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address, type Hex } from 'viem'
+import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
+import { compileSolidity } from '../../test/helpers/solidity.js'
+import { addr, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+
+const ATTACKERS = `
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+interface IMarket {
+    function openVerification(bytes32 sessionId) external;
+    function dutiesOf(address node) external view returns (bytes32[] memory working, bytes32[] memory verifying);
+    function postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers) external payable returns (bytes32);
+}
+
+/// Opens the verification of its worker's session and keeps the draw only when its colluder is
+/// drawn; any other draw is undone by the revert. One try per block, as many blocks as it likes.
+contract Grinder {
+    function grind(IMarket m, bytes32 sessionId, address colluder) external {
+        m.openVerification(sessionId);
+        (, bytes32[] memory verifying) = m.dutiesOf(colluder);
+        for (uint256 i = 0; i < verifying.length; i++) if (verifying[i] == sessionId) return;
+        revert("unfavourable draw");
+    }
+}
+
+/// A client that posts its job only in a block whose draw hands it to its own worker — what the
+/// producer of the block can do without a contract, since it knows its block's PREVRANDAO.
+contract PostIfMine {
+    receive() external payable {}
+
+    function post(IMarket m, bytes32 spec, uint64 deadline, address mine) external payable returns (bytes32 jobId) {
+        (bytes32[] memory before, ) = m.dutiesOf(mine);
+        jobId = m.postJob{value: msg.value}(spec, spec, deadline, 600, 10, 1);
+        (bytes32[] memory afterwards, ) = m.dutiesOf(mine);
+        require(afterwards.length > before.length, "not assigned to mine");
+    }
+}
+`
+
+const compiled = compileSolidity({ 'Attackers.sol': ATTACKERS })
+const GRINDER = getAddress('0x000000000000000000000000000000000000a77a')
+const POSTER = getAddress('0x000000000000000000000000000000000000a77b')
+const grinderAbi = compiled.Grinder!.abi as Abi
+const posterAbi = compiled.PostIfMine!.abi as Abi
+
+const CLIENT = addr(100)
+const EOA = addr(66) // the attacker's sending account
+const SPEC = keccak256(toHex('attack-spec'))
+const PRICE = ETHER
+const ev = MarketHarness.event
+
+interface SessionView {
+  worker: Address
+  status: number
+  round: number
+  randomness: Hex
+  verifiers: readonly Address[]
+  selectedBlock: bigint
+  votesBy: bigint
+  revealBy: bigint
+  result: { commitment: Hex }
+}
+enum S {
+  None,
+  Assigned,
+  Committed,
+  Accepted,
+  Rejected,
+  Expired,
+}
+const session = (h: MarketHarness, id: Hex) => h.read<SessionView>('getSession', [id])
+const bondOf = async (h: MarketHarness, a: Address) => (await h.read<{ bond: bigint }>('getWorker', [a])).bond
+const rating = (h: MarketHarness, a: Address) => h.read<number>('ratingOf', [a])
+
+async function register(h: MarketHarness, a: Address, bond = 2n * ETHER) {
+  await h.give(a, 10n * ETHER)
+  await h.must(a, 'register', [100n, 1, ''], bond)
+}
+
+/** The JobAssigned of `jobId` in any of the outcomes (in the posting transaction before the draws moved to onBlock). */
+function assignment(outcomes: TxOutcome[], jobId?: Hex): { sessionId: Hex; worker: Address } | undefined {
+  for (const o of outcomes) {
+    const a = o.events.find((e) => e.eventName === 'JobAssigned' && (!jobId || e.args.jobId === jobId))
+    if (a) return { sessionId: a.args.sessionId as Hex, worker: a.args.worker as Address }
+  }
+  return undefined
+}
+
+/** The reason of a revert: Error(string), else the name of the market's custom error. */
+function revertReason(h: MarketHarness, data: Hex): string {
+  if (data.startsWith('0x08c379a0')) return Buffer.from(data.slice(138), 'hex').toString('utf8').replace(/\0+$/, '')
+  return h.decodeError(data).error ?? data.slice(0, 10)
+}
+
+const salt = (v: Address, round: number) => keccak256(toHex(`salt-${v}-${round}`))
+/** Every verifier of the current round votes `verdict(v)` (commit, reveal); then finalize. */
+async function decide(h: MarketHarness, sessionId: Hex, verdict: (v: Address) => boolean): Promise<TxOutcome> {
+  const s = await session(h, sessionId)
+  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, s.round, v, verdict(v), salt(v, s.round)])])
+  for (const v of s.verifiers) await h.must(v, 'revealVote', [sessionId, verdict(v), salt(v, s.round)])
+  return h.must(addr(99), 'finalize', [sessionId])
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The attacker's worker (addr 1) is the only worker when the client's job is drawn, so it gets
+ * it; then its colluder (addr 2) and eight honest workers register. It commits a forged result
+ * and, in `grind` mode, its contract tries openVerification in each of the next 40 blocks,
+ * keeping only a draw of its colluder. In `idle` mode nobody does anything for those blocks.
+ */
+async function grindingWorker(mode: 'grind' | 'idle', randaoAt: (n: bigint) => Hex | undefined = () => undefined) {
+  const h = await MarketHarness.deploy()
+  for (let n = 1n; n < 200n; n++) {
+    const r = randaoAt(n)
+    if (r) h.randaoAt.set(n, r)
+  }
+  const attacker = addr(1)
+  const colluder = addr(2)
+  await h.give(CLIENT, 100n * ETHER)
+  await register(h, attacker)
+  const p = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 3600n, 600n, 10n, 1], PRICE)
+  const a = assignment([p, await h.mine()])!
+  for (let i = 2; i <= 10; i++) await register(h, addr(i))
+  await h.install(GRINDER, compiled.Grinder!.bytecode)
+  const forged = fakeCommitment(SPEC, 666)
+  await h.must(attacker, 'commitResult', [a.sessionId, forged])
+  const commitBlock = h.number - 1n
+  let wins = 0
+  const gas: bigint[] = []
+  const reasons = new Set<string>()
+  for (let i = 0; i < 40; i++) {
+    if (mode === 'grind') {
+      const r = await h.txTo(EOA, GRINDER, encodeFunctionData({ abi: grinderAbi, functionName: 'grind', args: [MARKET, a.sessionId, colluder] }))
+      gas.push(r.gasUsed)
+      if (r.ok) wins++
+      else reasons.add(revertReason(h, r.returnValue))
+    } else await h.mine(1)
+  }
+  return { h, sid: a.sessionId, attacker, colluder, commitBlock, wins, gas, reasons, s: await session(h, a.sessionId), forged }
+}
+
+t.test('grinding worker: a contract retrying openVerification in 40 blocks never changes the draw; who opens and when does not matter', async (t) => {
+  const idle = await grindingWorker('idle')
+  const grind = await grindingWorker('grind')
+  t.equal(grind.wins, 0, 'no try kept a draw: openVerification cannot draw, only the protocol does')
+  const tried = grind.gas.filter((g) => g > 0n)
+  t.comment(`40 tries of the grinding contract: ${tried.reduce((x, y) => x + y, 0n) / BigInt(tried.length)} gas each on average, ${grind.wins} kept; reverts: ${[...grind.reasons].join(', ')}`)
+  t.equal(idle.s.verifiers.length, 1, 'with nobody calling anything, the session was drawn all the same')
+  t.equal(idle.s.selectedBlock, idle.commitBlock + BigInt(DRAW_DELAY), 'in the block fixed by the commitment: DRAW_DELAY blocks later')
+  t.same(grind.s.verifiers, idle.s.verifiers, 'the grinder got exactly the draw nobody asked for')
+  t.equal(grind.s.randomness, idle.s.randomness, 'and the same randomness')
+  t.notOk(idle.s.verifiers.includes(grind.colluder), 'this draw (harness randomness) is an honest verifier: the colluder had a 1 in 9 chance, once')
+
+  // Only the scheduled block's PREVRANDAO counts: every other block's may be anything.
+  const drawBlock = idle.commitBlock + BigInt(DRAW_DELAY)
+  const others = await grindingWorker('grind', (n) => (n === drawBlock ? undefined : keccak256(toHex(`other-${n}`))))
+  t.same(others.s.verifiers, idle.s.verifiers, 'other blocks\' randomness (the attacker\'s own blocks, if it produces them) changes nothing')
+  t.equal(others.s.randomness, idle.s.randomness)
+  const moved = await grindingWorker('idle', (n) => (n === drawBlock ? keccak256(toHex('another mix')) : undefined))
+  t.not(moved.s.randomness, idle.s.randomness, 'while the draw block\'s does decide it')
+
+  // The segment sample of the verifier is fixed with the draw (compute's sampler, 9 of 20 at the default floor).
+  const v = idle.s.verifiers[0]!
+  const seedIdle = await idle.h.read<Hex>('verifierSeed', [idle.sid, v])
+  const seedGrind = await grind.h.read<Hex>('verifierSeed', [grind.sid, v])
+  t.equal(seedGrind, seedIdle, 'the verifier\'s sample seed is the same')
+  t.same(sampleSegments(seedGrind, grind.forged.commitment, 20, 9), sampleSegments(seedIdle, idle.forged.commitment, 20, 9), 'and so are the segments it re-executes')
+
+  // The honest verifier re-executes, finds the forgery, rejects: the attacker is poorer and has no receipt.
+  const { h, sid, attacker } = grind
+  const before = await bondOf(h, attacker)
+  const fin = await decide(h, sid, () => false)
+  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
+  t.equal(await bondOf(h, attacker), before / 2n, 'half of its bond is cut')
+  t.ok((await rating(h, attacker)) <= 250)
+  t.equal((await h.read<[boolean]>('isAcceptedReceipt', [sid, attacker]))[0], false, 'no receipt: no producer weight')
+  await h.checkBooks()
+})
+
+t.test('abandoning worker: a forged session cannot be left to expire unverified; walking away costs more than not committing', async (t) => {
+  const h = await MarketHarness.deploy()
+  const attacker = addr(1)
+  const verifier = addr(2)
+  const lazyWorker = addr(3)
+  await h.give(CLIENT, 100n * ETHER)
+  await register(h, attacker)
+  const p = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 1000n, 500n, 10n, 1], PRICE)
+  const a = assignment([p, await h.mine()])!
+  t.equal(a.worker, attacker)
+  await register(h, verifier)
+  await h.must(attacker, 'commitResult', [a.sessionId, fakeCommitment(SPEC, 7)])
+  t.equal((await h.tx(attacker, 'abandon', [a.sessionId])).error, 'WrongSessionStatus', 'no abandoning a committed session')
+  // The attacker opens nothing and withholds its checkpoints. Its session is drawn anyway; the
+  // verifier cannot fetch the checkpoints and votes reject (MarketWorker does after 20 tries).
+  await h.mine()
+  for (const v of (await session(h, a.sessionId)).verifiers) {
+    await h.must(v, 'commitVote', [a.sessionId, await h.read<Hex>('voteHash', [a.sessionId, 0, v, false, salt(v, 0)])])
+    await h.must(v, 'revealVote', [a.sessionId, false, salt(v, 0)])
+  }
+  const s = await session(h, a.sessionId)
+  if (s.verifiers.length) await h.must(addr(99), 'finalize', [a.sessionId])
+  h.advance(2000n) // past the deadline and both windows: what expire of an unopened session waited for
+  const expired = await h.tx(attacker, 'expire', [a.sessionId])
+  t.notOk(expired.ok, 'no expiry without cost')
+  t.equal((await session(h, a.sessionId)).status, S.Rejected, 'rejected instead')
+  const walkedAwayCost = 2n * ETHER - (await bondOf(h, attacker))
+  t.equal(walkedAwayCost, ETHER, 'it lost half of its 2-coin bond')
+  t.ok((await rating(h, attacker)) <= 250, 'and half its rating')
+
+  // Not committing at all, for comparison: faultPenalty (0.1) and a quarter of the rating.
+  await register(h, lazyWorker)
+  await h.must(verifier, 'requestExit')
+  const q = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 1000n, 500n, 10n, 1], PRICE)
+  const b = assignment([q, await h.mine()])!
+  t.equal(b.worker, lazyWorker)
+  h.advance(600n)
+  await h.must(addr(9), 'expire', [b.sessionId])
+  const missedCost = 2n * ETHER - (await bondOf(h, lazyWorker))
+  t.equal(missedCost, h.config.faultPenalty)
+  t.ok(walkedAwayCost >= missedCost, `walking away after committing (${walkedAwayCost}) costs at least not committing (${missedCost})`)
+  t.ok((await rating(h, attacker)) <= (await rating(h, lazyWorker)), 'in rating too')
+  await h.checkBooks()
+})
+
+/** Five workers of equal weight, one of them the attacker's; the attacker posts from a contract (or as a block's producer). */
+async function postingProducer(randaoAt: (n: bigint) => Hex | undefined = () => undefined) {
+  const h = await MarketHarness.deploy()
+  for (let n = 1n; n < 200n; n++) {
+    const r = randaoAt(n)
+    if (r) h.randaoAt.set(n, r)
+  }
+  const mine = addr(1)
+  for (let i = 1; i <= 5; i++) await register(h, addr(i))
+  await h.install(POSTER, compiled.PostIfMine!.bytecode, 100n * ETHER)
+  return { h, mine }
+}
+
+t.test('a producer (or a client contract) posting only when the draw favours its own worker gains nothing: the worker is drawn from a later block', async (t) => {
+  const { h, mine } = await postingProducer()
+  await h.give(EOA, 100n * ETHER)
+  let wins = 0
+  const reasons = new Set<string>()
+  for (let i = 0; i < 30; i++) {
+    const r = await h.txTo(EOA, POSTER, encodeFunctionData({ abi: posterAbi, functionName: 'post', args: [MARKET, SPEC, h.timestamp + 3600n, mine] }), PRICE)
+    if (r.ok) wins++
+    else reasons.add(revertReason(h, r.returnValue))
+  }
+  t.equal(wins, 0, 'in 30 blocks the job was never drawn in the block that posted it (its own worker has 1 in 5 per block)')
+  t.same([...reasons], ['not assigned to mine'], 'every try was posted and undone by the attacker for an unfavourable draw')
+
+  // The producer of the posting block knows (and could pick) that block's PREVRANDAO: it does not decide the worker.
+  const post = async (postingRandao: Hex) => {
+    const x = await postingProducer((n) => (n === 12n ? postingRandao : undefined))
+    await x.h.give(CLIENT, 10n * ETHER)
+    while (x.h.number < 12n) await x.h.mine(1)
+    const p = await x.h.txTo(CLIENT, MARKET, encodeFunctionData({ abi: x.h.abi, functionName: 'postJob', args: [SPEC, SPEC, x.h.timestamp + 3600n, 600n, 10n, 1] }), PRICE)
+    return assignment([p, await x.h.mine(DRAW_DELAY + 1)])
+  }
+  const a1 = await post(keccak256(toHex('producer choice 1')))
+  const a2 = await post(keccak256(toHex('producer choice 2')))
+  const a3 = await post(keccak256(toHex('producer choice 3')))
+  t.ok(a1 && a2 && a3, 'each job was drawn')
+  t.same([a2!.worker, a3!.worker], [a1!.worker, a1!.worker], 'whatever PREVRANDAO the posting block had, the same worker is drawn')
+})
+
+t.test('a colluding verifier that forces a tie buys nothing: a larger panel decides, and the colluder pays with its bond', async (t) => {
+  const h = await MarketHarness.deploy()
+  const attacker = addr(1)
+  const colluder = addr(2)
+  const honest = addr(3)
+  await h.give(CLIENT, 100n * ETHER)
+  await register(h, attacker)
+  const p = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 3600n, 600n, 10n, 2], PRICE)
+  const a = assignment([p, await h.mine()])!
+  t.equal(a.worker, attacker)
+  await register(h, colluder)
+  await register(h, honest)
+  await h.must(attacker, 'commitResult', [a.sessionId, fakeCommitment(SPEC, 5)])
+  await h.tx(addr(99), 'openVerification', [a.sessionId]) // what a node would do; the draw is the protocol's
+  await h.mine()
+  t.same([...(await session(h, a.sessionId)).verifiers].sort(), [colluder, honest].sort(), 'the colluder is on the panel of two')
+  for (let i = 4; i <= 8; i++) await register(h, addr(i)) // the rest of the market
+  const colluderBond = await bondOf(h, colluder)
+  // The colluder votes accept against the honest reject: a tie.
+  await decide(h, a.sessionId, (v) => v !== honest)
+  // The attacker's best continuation: another draw, and its colluder voting accept again if drawn.
+  await h.tx(addr(99), 'openVerification', [a.sessionId])
+  await h.mine()
+  const s1 = await session(h, a.sessionId)
+  t.equal(s1.round, 1)
+  t.equal(s1.verifiers.length, 5, 'round 1: a fresh odd panel of 2k + 1')
+  t.notOk(s1.verifiers.includes(colluder), 'without the round-0 panel')
+  const fin = await decide(h, a.sessionId, (v) => v === colluder)
+  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected, 'the forgery is rejected')
+  t.equal(colluderBond - (await bondOf(h, colluder)), PRICE, 'the colluder\'s tie-forcing vote cost it the price of the job from its bond')
+  t.equal(await bondOf(h, attacker), ETHER, 'the attacker lost half of its bond')
+  t.equal((await h.read<[boolean]>('isAcceptedReceipt', [a.sessionId, attacker]))[0], false)
+  await h.checkBooks()
+})
+
+t.test('a lazy verifier that always votes accept loses money once forgeries exist; the honest verifier earns', async (t) => {
+  const h = await MarketHarness.deploy()
+  const lazy = addr(3)
+  const careful = addr(4)
+  const [w1, w2] = [addr(1), addr(2)]
+  await h.give(CLIENT, 100n * ETHER)
+  // The two verifiers hold one long job each (never committed), so they are never drawn as workers.
+  await register(h, lazy)
+  await register(h, careful)
+  for (let i = 0; i < 2; i++) {
+    await h.must(CLIENT, 'postJob', [keccak256(toHex(`hold-${i}`)), SPEC, h.timestamp + 100_000n, 90_000n, 10n, 1], PRICE)
+    await h.mine()
+  }
+  await register(h, w1)
+  await register(h, w2)
+  const worth = async (a: Address) => (await h.balance(a)) + (await bondOf(h, a))
+  const start = { lazy: await worth(lazy), careful: await worth(careful) }
+  let forgedSessions = 0
+  let sessions = 0
+  for (let i = 0; i < 8; i++) {
+    const forged = i % 4 === 1 // a quarter of the jobs meet a forger first
+    const spec = keccak256(toHex(`job-${i}`))
+    const p = await h.must(CLIENT, 'postJob', [spec, SPEC, h.timestamp + 3600n, 600n, 10n, 3], PRICE)
+    let a = assignment([p, await h.mine()], ev(p, 'JobPosted').jobId as Hex)!
+    for (let attempt = 0; ; attempt++) {
+      const cheat = forged && attempt === 0
+      await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, cheat ? 1000 + i : i)])
+      await h.tx(addr(99), 'openVerification', [a.sessionId])
+      await h.mine()
+      sessions++
+      if (cheat) forgedSessions++
+      // The lazy verifier accepts everything; the careful one and the other worker re-execute.
+      const fin = await decide(h, a.sessionId, (v) => v === lazy || !cheat)
+      if (ev(fin, 'SessionFinalized').status === S.Accepted) break
+      const next = assignment([fin, await h.mine()])
+      if (!next) break
+      a = next
+    }
+  }
+  const lazyGain = (await worth(lazy)) - start.lazy
+  const carefulGain = (await worth(careful)) - start.careful
+  t.comment(`${sessions} sessions, ${forgedSessions} forged: lazy verifier ${Number(lazyGain) / 1e18} coins, careful verifier ${Number(carefulGain) / 1e18} coins (before the careful one's cost of re-executing)`)
+  t.ok(lazyGain < 0n, 'guessing lost coins')
+  t.ok(carefulGain > lazyGain, 'and less than checking earned')
+  await h.checkBooks()
+})
+
+t.test('a verifier that reads every public signal cannot tell a hidden trap from an honest session; at the default Iris price guessing "accept" loses', async (t) => {
+  const ISSUER_ID = addr(1) // one of the control issuer's ordinary worker identities
+  const honestWorker = addr(2)
+  const reader = addr(3) // votes reject on anything labelled (control task, planted trap), accept otherwise
+  const careful = addr(4)
+  const h = await MarketHarness.deploy({ fund: 10n * ETHER })
+  const price = h.config.minJobPrice // 0.001 coin: what the default unit price asks for Iris (6 units)
+  await h.give(CLIENT, 100n * ETHER)
+  await register(h, reader)
+  await register(h, careful)
+  for (let i = 0; i < 2; i++) {
+    // The two verifiers each hold a long job, so only the two workers are drawn to work.
+    await h.must(CLIENT, 'postJob', [keccak256(toHex(`hold-${i}`)), SPEC, h.timestamp + 100_000n, 90_000n, 10n, 1], price)
+    await h.mine()
+  }
+  await register(h, ISSUER_ID)
+  await register(h, honestWorker)
+  const worth = async (a: Address) => (await h.balance(a)) + (await bondOf(h, a))
+  const start = { reader: await worth(reader), careful: await worth(careful) }
+  const signals = new Map<'trap' | 'honest', string>()
+  let traps = 0
+  let sessions = 0
+  for (let i = 0; i < 8; i++) {
+    const spec = keccak256(toHex(`iris-${i}`))
+    const p = await h.must(CLIENT, 'postJob', [spec, SPEC, h.timestamp + 3600n, 600n, 6n, 3], price)
+    const jobId = ev(p, 'JobPosted').jobId as Hex
+    let a = assignment([await h.mine()], jobId)!
+    for (;;) {
+      const trap = a.worker === ISSUER_ID && traps === 0
+      const trapSalt = keccak256(toHex(`trap-salt-${i}`))
+      const seal = trap ? await h.read<Hex>('trapSeal', [a.sessionId, trapSalt]) : keccak256(toHex(`random-${i}-${a.sessionId}`))
+      const c = await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, trap ? 9000 + i : i, { seal })])
+      const drawn = await h.mine()
+      sessions++
+      // Everything the reader can see before voting: the job, the session, the events so far.
+      const j = await h.read<{ control: boolean; sealedAnswer: Hex; controlSalt: Hex; client: Address; needs: number; attempts: number }>('getJob', [jobId])
+      const s = await session(h, a.sessionId)
+      const seen = JSON.stringify({
+        control: j.control,
+        sealedAnswer: j.sealedAnswer,
+        controlSalt: j.controlSalt,
+        clientIsClient: j.client === CLIENT,
+        needs: j.needs,
+        trap: (s as unknown as { trap: boolean }).trap,
+        workerRegistered: (await h.read<{ registered: boolean }>('getWorker', [a.worker])).registered,
+        events: [...p.events, ...c.events, ...drawn.events].filter((e) => e.args.sessionId === a.sessionId || e.args.jobId === jobId || e.args.id === jobId || e.args.id === a.sessionId).map((e) => e.eventName),
+      })
+      if (a.worker === ISSUER_ID) signals.set(trap ? 'trap' : 'honest', seen)
+      const labelled = j.control || (s as unknown as { trap: boolean }).trap
+      const verdict = (v: Address) => (v === reader ? !labelled : !trap)
+      // Commit; the issuer opens its trap once every vote is in; reveal; finalize.
+      for (const v of s.verifiers) await h.must(v, 'commitVote', [a.sessionId, await h.read<Hex>('voteHash', [a.sessionId, s.round, v, verdict(v), salt(v, s.round)])])
+      if (trap) {
+        await h.must(ISSUER, 'openTrap', [a.sessionId, trapSalt])
+        traps++
+      }
+      for (const v of s.verifiers) await h.must(v, 'revealVote', [a.sessionId, verdict(v), salt(v, s.round)])
+      const fin = await h.must(addr(99), 'finalize', [a.sessionId])
+      if (ev(fin, 'SessionFinalized').status === S.Accepted) break
+      a = assignment([fin, await h.mine()], jobId)!
+    }
+  }
+  t.equal(traps, 1, 'one hidden trap among the sessions')
+  t.ok(signals.has('honest'), 'the issuer\'s identity also worked honestly')
+  t.equal(signals.get('trap'), signals.get('honest'), 'before the votes, the trap shows exactly what an honest session of the same worker shows')
+  const readerGain = (await worth(reader)) - start.reader
+  const carefulGain = (await worth(careful)) - start.careful
+  const compute = (BigInt(sessions) * price * 85n * 45n) / 10_000n // 9 of 20 segments of the work the price pays
+  t.comment(`${sessions} sessions, 1 hidden trap, price ${Number(price) / 1e18}: label-reading verifier ${Number(readerGain) / 1e18} coins; careful verifier ${Number(carefulGain) / 1e18} coins, ${Number(carefulGain - compute) / 1e18} after re-executing`)
+  t.ok(readerGain < 0n, 'the label reader lost coins')
+  t.ok(carefulGain - compute > readerGain, 'and did worse than re-executing, compute counted')
+  t.ok(carefulGain - compute > 0n, 'while re-executing paid')
+  await h.checkBooks()
+})
