@@ -17,6 +17,7 @@ import type { DevnetManifest } from '../cli/devnet.js'
 import { ROOT, rpc, tempDir, waitFor } from './helpers/devnode.js'
 
 const SLOT_SECONDS = 2
+t.setTimeout(600_000) // three devnets of four processes, one after the other
 const WATCH_MS = 36_000
 const tmp = tempDir('povchain-hostile-')
 const procs: ChildProcess[] = []
@@ -52,10 +53,10 @@ for (const mode of ['future-slots', 'spam-votes', 'fork-epochs'] as const) {
       env: { ...process.env, NODE_OPTIONS: '' },
     })
     procs.push(devnet)
-    const m = await waitFor(() => JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')) as DevnetManifest, 'devnet.json', 40_000, 100)
+    const m = await waitFor(() => JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')) as DevnetManifest, 'devnet.json', 60_000, 100)
     for (const n of m.nodes) if (n.pid) nodePids.push(n.pid)
     const honest = m.nodes.slice(0, 3).map((n) => n.rpc)
-    await waitFor(async () => (await Promise.all(honest.map((u) => rpc<string>(u, 'eth_blockNumber')))).every((n) => Number(n) >= 2), 'the honest nodes producing', 90_000, 250)
+    await waitFor(async () => (await Promise.all(honest.map((u) => rpc<string>(u, 'eth_blockNumber')))).every((n) => Number(n) >= 2), 'the honest nodes producing', 120_000, 250)
 
     const honestProducers = m.nodes.slice(0, 3).map((n) => n.producer)
     const bondsBefore = await Promise.all(honestProducers.map((p) => bondOf(honest[0]!, p)))
