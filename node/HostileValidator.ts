@@ -112,6 +112,7 @@ export class HostileValidator {
       this.d.publishAttestation(vote(randomBytes(32)))
       this.attacks += 2
     }
+    this.log.warn({ head: Number(head.number), votes: 10, total: this.attacks }, 'HOSTILE: published votes (and double votes) by keys outside the validator set')
   }
 
   private async forkEpoch(now: bigint): Promise<void> {
