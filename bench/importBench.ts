@@ -47,7 +47,7 @@ class Chain {
     state.trieDb.written(g.stateKeys)
     const genesisHash = g.block.hash()
     const executor = new BlockExecutor(state, common, { logger: silentLogger, metrics: noopMetrics })
-    const validator = new HeaderValidator({ genesisHash, producers: [], maxFutureSeconds: 15 })
+    const validator = new HeaderValidator({ genesisHash, chainId: spec.chainId, producers: [], maxFutureSeconds: 15 })
     const chain = new ChainService(
       { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
       {

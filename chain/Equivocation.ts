@@ -62,20 +62,21 @@ export function pairEvidenceId(kind: number, x: Uint8Array, y: Uint8Array): Uint
   return keccak256(concatBytes(Uint8Array.of(kind), lo, hi))
 }
 
-function sealer(h: BlockHeader): Uint8Array | undefined {
+function sealer(h: BlockHeader, chainId: bigint): Uint8Array | undefined {
   try {
-    return recoverSealer(h)
+    return recoverSealer(h, chainId)
   } catch {
     return undefined
   }
 }
 
-export function checkDoubleProduction(a: BlockHeader, b: BlockHeader): EvidenceResult {
+/** Two headers sealed for `chainId` by one producer for one slot. */
+export function checkDoubleProduction(a: BlockHeader, b: BlockHeader, chainId: bigint): EvidenceResult {
   if (a.slot !== b.slot) return no(`headers are for slots ${a.slot} and ${b.slot}`)
   if (!equalBytes(a.producer, b.producer)) return no('headers name different producers')
-  if (equalBytes(a.sealHash(), b.sealHash())) return no('the two headers are the same block (at most their seals differ)')
-  const sa = sealer(a)
-  const sb = sealer(b)
+  if (equalBytes(a.unsealedHash(), b.unsealedHash())) return no('the two headers are the same block (at most their seals differ)')
+  const sa = sealer(a, chainId)
+  const sb = sealer(b, chainId)
   if (!sa || !equalBytes(sa, a.producer)) return no('the first header is not sealed by its producer')
   if (!sb || !equalBytes(sb, b.producer)) return no('the second header is not sealed by its producer')
   return {

@@ -1,6 +1,6 @@
 import { decode, encode } from '@ethereumjs/rlp'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { bigintToBytes, concatBytes } from '../common/bytes.js'
+import { bigintToBytes, concatBytes, u64ToBytes } from '../common/bytes.js'
 import { attestationFromFields, attestationToFields, checkAttestationShape, type Attestation } from './Attestation.js'
 import { ChainError } from './errors.js'
 import { EMPTY_TRIE_ROOT, EMPTY_UNCLE_HASH, keccak256 } from './keccak.js'
@@ -79,6 +79,7 @@ const POV_FIELD_COUNT = 10
 /** A header is the fixed fields (≈ 600 bytes) plus extraData. */
 const MAX_HEADER_BYTES = MAX_EXTRA_DATA + 1024
 const EMPTY = new Uint8Array(0)
+const SEAL_TAG = new TextEncoder().encode('povchain/seal')
 
 export class BlockHeader implements HeaderData {
   readonly parentHash!: Uint8Array
@@ -194,12 +195,19 @@ export class BlockHeader implements HeaderData {
     return (this.cachedHash ??= keccak256(this.encode()))
   }
 
-  /**
-   * What the producer signs: keccak256 of the header RLP with the seal left out of extraData
-   * (the hash the header would have unsealed).
-   */
-  sealHash(): Uint8Array {
+  /** keccak256 of the header RLP with the seal left out of extraData: the same block, whoever sealed it. */
+  unsealedHash(): Uint8Array {
     return (this.cachedSealHash ??= keccak256(encode(this.fields(this.povExtra()))))
+  }
+
+  /**
+   * What the producer signs: keccak256("povchain/seal" ‖ u64 chainId ‖ unsealedHash). The chain
+   * id keeps a header sealed for one network from being evidence on another that shares its
+   * validator keys (slashing evidence kinds 1 and 4 are judged from the header alone), as
+   * EIP-155 does for transactions and our votes do for attestations.
+   */
+  sealDigest(chainId: bigint): Uint8Array {
+    return keccak256(concatBytes(SEAL_TAG, u64ToBytes(chainId), this.unsealedHash()))
   }
 
   static decode(bytes: Uint8Array): BlockHeader {

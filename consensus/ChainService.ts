@@ -99,6 +99,11 @@ export class ChainService {
     return this.deps.engine
   }
 
+  /** The chain id blocks are sealed and votes signed for. */
+  get chainId(): bigint {
+    return this.deps.chainId
+  }
+
   /**
    * Rebuilds finality from the database: the stored finalized block is the root, and the
    * canonical blocks above it are replayed with the votes their headers carry.
@@ -167,7 +172,7 @@ export class ChainService {
     if (!prev) {
       this.sealedBySlot.set(key, h)
       if (this.sealedBySlot.size > 8192) this.sealedBySlot.delete(this.sealedBySlot.keys().next().value!)
-    } else if (!equalBytes(prev.sealHash(), h.sealHash())) this.emitEquivocation({ kind: 'doubleProduction', offender: h.producer, a: prev, b: h })
+    } else if (!equalBytes(prev.unsealedHash(), h.unsealedHash())) this.emitEquivocation({ kind: 'doubleProduction', offender: h.producer, a: prev, b: h })
   }
 
   /** Resolves when every queued production or import has finished. */
@@ -279,7 +284,7 @@ export class ChainService {
         attestations,
         seal: new Uint8Array(0),
       })
-      const block = new Block(sealHeader(unsealed, producer.key), executed.transactions)
+      const block = new Block(sealHeader(unsealed, this.deps.chainId, producer.key), executed.transactions)
       if ((await engine.rank(block.header, parent)) === 0) this.inTurn.set(bytesToHex(block.hash()), block.number)
       this.noteSealed(block.header)
       await this.commit(block, sets, executed.receipts, executed.stateOps, executed.stateKeys, 'local', !opts.parent)

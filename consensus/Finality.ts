@@ -1,4 +1,5 @@
 import { ConsensusError } from './errors.js'
+import { VOTE_DEPTH } from './HeaderVotes.js'
 
 /**
  * Justification and finality (issue 5), Casper-FFG style with every block a checkpoint and
@@ -59,6 +60,8 @@ export class FinalityTracker {
   private readonly justifiedSet = new Set<string>()
   private readonly links = new Map<string, Link>()
   private readonly linksBySource = new Map<string, Link[]>()
+  /** For each justified block (genesis excepted), the source of the link that justified it. */
+  private readonly justifiedBy = new Map<string, string>()
   /** Votes naming targets we have not seen yet, replayed when blocks arrive. */
   private pending: Vote[] = []
   private finalizedHash: string
@@ -97,6 +100,12 @@ export class FinalityTracker {
 
   isJustified(hash: string): boolean {
     return this.justifiedSet.has(hash)
+  }
+
+  /** The justified block whose link justified `hash` (undefined for genesis, the root, or a block not justified). */
+  justifiedFrom(hash: string): FinalityBlock | undefined {
+    const s = this.justifiedBy.get(hash)
+    return s === undefined ? undefined : this.blocks.get(s)
   }
 
   /** Final: on the finalized block's chain at or below it. */
@@ -190,6 +199,7 @@ export class FinalityTracker {
       if (target.height === source.height + 1n) this.finalize(source)
       if (!this.justifiedSet.has(target.hash)) {
         this.justifiedSet.add(target.hash)
+        this.justifiedBy.set(target.hash, link.source)
         const hj = this.blocks.get(this.highestJustified)!
         if (target.height > hj.height || (target.height === hj.height && target.hash < hj.hash)) this.highestJustified = target.hash
         work.push(...(this.linksBySource.get(target.hash) ?? []))
@@ -212,18 +222,25 @@ export class FinalityTracker {
   }
 
   /**
-   * Forgets everything fork choice can no longer reach: blocks below the finalized one and
-   * branches that do not contain it, with their links and votes. Memory stays proportional to
-   * the unfinalized part of the tree, however long the node runs.
+   * Forgets what fork choice and header votes can no longer use: blocks more than VOTE_DEPTH
+   * below the finalized one and branches that do not contain that block, with their links and
+   * votes. The VOTE_DEPTH blocks under the finalized one stay because a producer carries the
+   * votes behind the justifications there to nodes that missed them (FinalityGadget.headerVotes):
+   * pruning at the finalized block left a node that missed the first justification unable to
+   * ever learn it (npm run sim -- --seed 101). Memory stays proportional to the unfinalized part
+   * of the tree plus VOTE_DEPTH blocks, however long the node runs.
    */
   private prune(): void {
-    const keep = new Set<string>([this.finalizedHash])
-    const stack = [this.finalizedHash]
+    let root = this.blocks.get(this.finalizedHash)!
+    for (let parent = this.blocks.get(root.parent); parent && this.finalized.height - parent.height <= VOTE_DEPTH; parent = this.blocks.get(root.parent)) root = parent
+    const keep = new Set<string>([root.hash])
+    const stack = [root.hash]
     while (stack.length > 0) for (const c of this.children.get(stack.pop()!) ?? []) keep.add(c) && stack.push(c)
     if (keep.size === this.blocks.size) return
     for (const h of this.blocks.keys()) if (!keep.has(h)) this.blocks.delete(h)
     for (const h of this.children.keys()) if (!keep.has(h)) this.children.delete(h)
     for (const h of this.justifiedSet) if (!keep.has(h)) this.justifiedSet.delete(h)
+    for (const h of this.justifiedBy.keys()) if (!keep.has(h)) this.justifiedBy.delete(h)
     for (const [k, l] of this.links) if (!keep.has(l.target) || !keep.has(l.source)) this.links.delete(k)
     for (const [h, ls] of this.linksBySource) {
       if (!keep.has(h)) this.linksBySource.delete(h)

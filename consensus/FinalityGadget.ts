@@ -28,6 +28,11 @@ export class FinalityGadget {
   private readonly weights = new Map<string, Map<string, bigint>>()
   static readonly MAX_SETS = 512
   private readonly votes = new Map<string, Map<string, Attestation>>()
+  /**
+   * For each target, each validator's vote for it and the imported blocks whose headers carried
+   * it: a producer need not carry it again on a branch that contains one of those blocks.
+   */
+  private readonly carried = new Map<string, Map<string, string[]>>()
   /** Heights of the targets of votes kept in `votes`, for pruning. */
   private readonly voteHeights = new Map<string, bigint>()
   /** Each validator's vote per target height (recent heights): a different second one is a double vote. */
@@ -128,7 +133,15 @@ export class FinalityGadget {
     if (this.tracker.has(hash)) return
     if (!this.tracker.has(hex(h.parentHash))) return // below the finalized root: irrelevant to finality
     this.tracker.addBlock({ hash, parent: hex(h.parentHash), height: h.number, sets })
-    for (const a of h.attestations) this.count(a)
+    for (const a of h.attestations) {
+      this.count(a)
+      const target = hex(a.targetHash)
+      const byWho = this.carried.get(target) ?? new Map<string, string[]>()
+      this.carried.set(target, byWho)
+      const carriers = byWho.get(hex(a.validator)) ?? []
+      // A few carriers are enough: more only on branches that pruning will drop.
+      if (carriers.length < 4) byWho.set(hex(a.validator), [...carriers, hash])
+    }
     const waiting = this.early.get(hash)
     if (waiting) {
       this.early.delete(hash)
@@ -241,6 +254,7 @@ export class FinalityGadget {
     for (const [t, height] of this.voteHeights) {
       if (height < floor) {
         this.votes.delete(t)
+        this.carried.delete(t)
         this.voteHeights.delete(t)
       }
     }
@@ -258,20 +272,30 @@ export class FinalityGadget {
   }
 
   /**
-   * What a producer puts in its header: the votes for the parent, and — when this node's
-   * highest justified block is a strict ancestor of the parent at most VOTE_DEPTH back — the
-   * votes for it, so that nodes which missed that justification learn it from the chain
-   * (HeaderVotes.ts). Only members of each target's sets; at most MAX_ATTESTATIONS.
+   * What a producer puts in its header: the votes for the parent, and the votes behind every
+   * justification on the parent's branch at most VOTE_DEPTH back that no imported header has
+   * carried yet — this node's highest justified block on the branch, the block whose link
+   * justified it, and so on down. A node that missed a justification at gossip (a partition,
+   * a lost vote) then learns the whole chain of them from the blocks, in order, and votes from
+   * the same source as everyone else; carrying only the highest one is not enough when two
+   * justifications in a row happened off chain (the simulator's seed 106: "J").
+   * Only members of each target's sets; at most MAX_ATTESTATIONS.
    */
   headerVotes(parent: BlockHeader, parentMembers: readonly WeightedValidator[]): Attestation[] {
     if (parent.number === 0n) return []
     const out = this.attestationsFor(parent.hash(), parentMembers)
-    const j = this.tracker.justified
     const parentHash = hex(parent.hash())
-    if (j.hash === parentHash || j.height === 0n || parent.number - j.height > VOTE_DEPTH || !this.tracker.isAncestor(j.hash, parentHash)) return out
-    for (const [who, a] of this.votes.get(j.hash) ?? []) {
-      if (out.length >= MAX_ATTESTATIONS) break
-      if (this.tracker.isMember(j, who)) out.push(a)
+    if (!this.tracker.has(parentHash)) return out
+    // The highest justified block below the parent on its branch: the parent's own justifying
+    // source if the parent is justified (its votes are in `out` already), else its nearest justified ancestor.
+    let b = this.tracker.isJustified(parentHash) ? this.tracker.justifiedFrom(parentHash) : this.tracker.block(this.tracker.voteFor('', parentHash).source)
+    for (; b && b.height > 0n && parent.number - b.height <= VOTE_DEPTH && out.length < MAX_ATTESTATIONS; b = this.tracker.justifiedFrom(b.hash)) {
+      const done = this.carried.get(b.hash)
+      for (const [who, a] of this.votes.get(b.hash) ?? []) {
+        if (out.length >= MAX_ATTESTATIONS) break
+        const onBranch = done?.get(who)?.some((c) => this.tracker.isAncestor(c, parentHash)) ?? false
+        if (!onBranch && this.tracker.isMember(b, who)) out.push(a)
+      }
     }
     return out
   }

@@ -7,6 +7,8 @@ import { ConsensusError } from './errors.js'
 
 export interface ValidationRules {
   genesisHash: Uint8Array
+  /** The chain id headers are sealed for. */
+  chainId: bigint
   /**
    * A cheap pre-filter for gossip: when non-empty, only these addresses may seal (a fixed
    * producer list, AuthorityEngine). Proof of Value leaves it empty: eligibility depends on the
@@ -38,7 +40,7 @@ export class HeaderValidator {
   /** Checks that need only the header: the seal, the producer's eligibility, the clock (`nowSeconds` may be fractional). */
   validateAlone(h: BlockHeader, nowSeconds: number): void {
     if (h.number === 0n) throw new ConsensusError('GENESIS', 'a second genesis block cannot be imported')
-    const sealer = recoverSealer(h)
+    const sealer = recoverSealer(h, this.rules.chainId)
     if (!equalBytes(sealer, h.producer))
       throw new ConsensusError('BAD_SEAL', `block ${h.number} is sealed by ${hex(sealer)}, not by its producer ${hex(h.producer)}`)
     if (this.rules.producers.length > 0 && !this.rules.producers.some((p) => equalBytes(p, h.producer)))

@@ -19,17 +19,17 @@ export function headerVrf(key: Uint8Array, seed: Uint8Array, slot: bigint): { vr
 }
 
 /** The compressed public key that sealed the header (throws on a malformed seal). */
-export function sealerPublicKey(h: BlockHeader): Uint8Array {
-  const pub = secp().recover(h.sealHash(), h.seal.subarray(0, 64), h.seal[64]!)
+export function sealerPublicKey(h: BlockHeader, chainId: bigint): Uint8Array {
+  const pub = secp().recover(h.sealDigest(chainId), h.seal.subarray(0, 64), h.seal[64]!)
   return secp256k1.Point.fromBytes(pub).toBytes(true)
 }
 
 /** Why the header's VRF fields are wrong for `seed`, or undefined if they prove its slot. */
-export function headerVrfViolation(h: BlockHeader, seed: Uint8Array): string | undefined {
+export function headerVrfViolation(h: BlockHeader, seed: Uint8Array, chainId: bigint): string | undefined {
   if (h.seal.length !== 65 || h.seal[64]! > 1) return 'header is not sealed'
   let pk: Uint8Array
   try {
-    pk = sealerPublicKey(h)
+    pk = sealerPublicKey(h, chainId)
   } catch {
     return 'seal does not recover'
   }

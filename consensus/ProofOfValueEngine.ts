@@ -9,6 +9,8 @@ import { epochSeed, nextMix, WeightedLeaderSchedule, type WeightedValidator } fr
 const hex = bytesToHex
 
 export interface ProofOfValueParams {
+  /** The chain id headers are sealed for (the seal digest binds it). */
+  chainId: bigint
   genesisTimestamp: bigint
   slotSeconds: number
   slotsPerEpoch: number
@@ -266,7 +268,7 @@ export class ProofOfValueEngine implements ConsensusEngine {
     const earliest = this.earliest(rank, h.slot)
     if (earliest === undefined || h.timestamp < earliest)
       throw new ConsensusError('BAD_SLOT', `block ${h.number}: backup #${rank} of slot ${h.slot} sealed at ${h.timestamp}, before its turn${earliest === undefined ? '' : ` at ${earliest}`}`)
-    const vrf = headerVrfViolation(h, ctx.seed)
+    const vrf = headerVrfViolation(h, ctx.seed, this.params.chainId)
     if (vrf) throw new ConsensusError('BAD_VRF', `block ${h.number}: ${vrf}`)
     if (!equalBytes(h.mixHash, nextMix(parent.mixHash, h.vrfOutput)))
       throw new ConsensusError('BAD_MIX', `block ${h.number}: mixHash is not the parent's mix with this VRF output`)

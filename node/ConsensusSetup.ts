@@ -24,6 +24,7 @@ export function createConsensusEngine(
   if (spec.systemContracts.some((c) => c.name === 'ValidatorSet')) {
     return new ProofOfValueEngine(
       {
+        chainId: spec.chainId,
         genesisTimestamp: spec.timestamp,
         slotSeconds: spec.slotSeconds,
         slotsPerEpoch: spec.epochLength,

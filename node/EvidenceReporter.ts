@@ -53,7 +53,7 @@ export class EvidenceReporter {
       ;[kind, a] = [EVIDENCE_KIND.sealedHeader, e.a.encode()]
     } else {
       const check =
-        e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b) : e.kind === 'doubleVote' ? checkDoubleVote(e.a, e.b, chainId) : checkSurroundVote(e.a, e.b, chainId)
+        e.kind === 'doubleProduction' ? checkDoubleProduction(e.a, e.b, chainId) : e.kind === 'doubleVote' ? checkDoubleVote(e.a, e.b, chainId) : checkSurroundVote(e.a, e.b, chainId)
       if (!check.ok) return this.log.debug({ kind: e.kind, reason: check.reason }, 'not evidence after all')
       id = bytesToHex(check.evidenceId)
       ;[kind, a, b] =

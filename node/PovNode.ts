@@ -174,7 +174,7 @@ export class PovNode {
     const engine = createConsensusEngine(spec, genesisHash, { contracts, getHeader: (h) => store.getHeader(h) })
     if (producer && !cfg.dev && engine.kind === 'authority' && !spec.producers.some((p) => equalBytes(p, producer.address)))
       throw new NodeError('NOT_PRODUCER', `${bytesToHex(producer.address)} is not in the genesis config.producers list`)
-    const validator = new HeaderValidator({ genesisHash, producers: engine.kind === 'authority' ? spec.producers : [], maxFutureSeconds: MAX_CLOCK_DISPARITY_SECONDS })
+    const validator = new HeaderValidator({ genesisHash, chainId: spec.chainId, producers: engine.kind === 'authority' ? spec.producers : [], maxFutureSeconds: MAX_CLOCK_DISPARITY_SECONDS })
     const chain = (this.chain = new ChainService(
       { genesisTimestamp: spec.timestamp, slotSeconds: spec.slotSeconds },
       {

@@ -196,7 +196,7 @@ t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
   await ready(r2.peerId)
   await subscribed(r2, r2.gossip.topics.blocks)
   const real = (await a.node.store.getBlock(a.node.store.head().hash()))!
-  const forged = new Block(sealHeader(real.header.with({ vanity: new Uint8Array([1]) }), randomKey(9)), real.transactions)
+  const forged = new Block(sealHeader(real.header.with({ vanity: new Uint8Array([1]) }), CHAIN_ID, randomKey(9)), real.transactions)
   await r2.gossip.publishBlock(forged)
   await until(() => net.scorer.isBanned(r2.peerId), 'invalid block sender banned')
   t.match(net.scorer.banReason(r2.peerId), /sealed by/, `banned: ${net.scorer.banReason(r2.peerId)}`)
@@ -208,7 +208,7 @@ t.test('misbehaving peers are banned; honest nodes keep going', async (t) => {
   await subscribed(r2b, r2b.gossip.topics.blocks)
   const tx = transferTx(CHAIN_ID, 2, 0n, new Uint8Array(20).fill(3), 1n)
   const realHead = (await a.node.store.getBlock(a.node.store.head().hash()))!
-  await r2b.gossip.publishBlock(new Block(sealHeader(realHead.header.with({ vanity: new Uint8Array([2]) }), keys.find((k) => bytesToHex(privateKeyToAddress(k)) === bytesToHex(realHead.header.producer))!), [tx]))
+  await r2b.gossip.publishBlock(new Block(sealHeader(realHead.header.with({ vanity: new Uint8Array([2]) }), CHAIN_ID, keys.find((k) => bytesToHex(privateKeyToAddress(k)) === bytesToHex(realHead.header.producer))!), [tx]))
   await until(() => net.scorer.isBanned(r2b.peerId), 'wrong body sender banned')
   t.match(net.scorer.banReason(r2b.peerId), /does not match its transactions root/, `banned: ${net.scorer.banReason(r2b.peerId)}`)
 

@@ -108,7 +108,7 @@ t.test('finding 1, receipt check leaks across branches: a receipt seen on branch
   const contracts = new BranchContracts([{ address: who.address, weight: 1n }])
   const headers = new Map<string, BlockHeader>()
   const engine = new ProofOfValueEngine(
-    { genesisTimestamp: BigInt(T0), slotSeconds: 2, slotsPerEpoch: 32, backupDelaySeconds: 1, maxBackups: 0, receiptWindowBlocks: 1000n, genesisSeed: new Uint8Array(32) },
+    { chainId: SPEC.chainId, genesisTimestamp: BigInt(T0), slotSeconds: 2, slotsPerEpoch: 32, backupDelaySeconds: 1, maxBackups: 0, receiptWindowBlocks: 1000n, genesisSeed: new Uint8Array(32) },
     { contracts, getHeader: async (h) => headers.get(bytesToHex(h)) },
   )
   const root = (n: number) => new Uint8Array(32).fill(n)
@@ -120,7 +120,7 @@ t.test('finding 1, receipt check leaks across branches: a receipt seen on branch
       number, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: slotStart(slot), vanity: new Uint8Array(0), mixHash: nextMix(parent?.mixHash ?? new Uint8Array(32), vrfOutput),
       baseFeePerGas: 7n, slot, producer: who.address, jobId: root(7), sessionId, workloadId: root(8), vrfOutput, vrfProof, attestations: [], seal: new Uint8Array(0),
     })
-    const sealed = sealHeader(h, who.key)
+    const sealed = sealHeader(h, SPEC.chainId, who.key)
     headers.set(bytesToHex(sealed.hash()), sealed)
     return sealed
   }
@@ -151,7 +151,7 @@ t.test('finding 3, publishing future slots: a block whose slot has not started i
   const first = await produce(a!, 1n)
   await b!.chain.importBlock(copy(first), farFuture)
   // The node's real clock rule, not the test fixture's lenient one.
-  const validator = new HeaderValidator({ genesisHash: a!.genesisHash, producers: [], maxFutureSeconds: MAX_CLOCK_DISPARITY_SECONDS })
+  const validator = new HeaderValidator({ genesisHash: a!.genesisHash, chainId: SPEC.chainId, producers: [], maxFutureSeconds: MAX_CLOCK_DISPARITY_SECONDS })
   t.ok(MAX_CLOCK_DISPARITY_SECONDS < SPEC.slotSeconds, 'the clock disparity is well under a slot')
   // The leader of slot 8 publishes at slot 2.
   const ahead = await produce(a!, 8n)
@@ -197,14 +197,14 @@ t.test('finding 6, blocks relayed before eligibility: gossip refuses a well-seal
   await b!.chain.importBlock(copy(first), farFuture)
   const good = await produce(a!, 2n)
   const outsider = deriveKeys(DEV_MNEMONIC, 12)[11]!
-  const forged = new Block(sealHeader(good.header.with({ producer: privateKeyToAddress(outsider), coinbase: privateKeyToAddress(outsider) }), outsider), good.transactions)
-  const validator = new HeaderValidator({ genesisHash: b!.genesisHash, producers: [], maxFutureSeconds: 1 << 30 })
+  const forged = new Block(sealHeader(good.header.with({ producer: privateKeyToAddress(outsider), coinbase: privateKeyToAddress(outsider) }), SPEC.chainId, outsider), good.transactions)
+  const validator = new HeaderValidator({ genesisHash: b!.genesisHash, chainId: SPEC.chainId, producers: [], maxFutureSeconds: 1 << 30 })
   const adapter = new NetworkAdapter(SPEC.chainId, b!.genesisHash, { store: b!.store, chain: b!.chain, validator, pool: b!.pool, common })
   const verdict = await adapter.precheckBlock(forged)
   t.equal(verdict.status, 'invalid', 'not relayed')
   t.match(verdict.status === 'invalid' ? verdict.reason : '', /not the leader or a backup/)
   // A backup that seals before its delay, and a block with a bad VRF, are refused the same way.
-  const early = new Block(sealHeader(good.header.with({ vrfOutput: new Uint8Array(32).fill(1) }), PRODUCERS.find((p) => equalBytes(p.address, good.header.producer))!.key), good.transactions)
+  const early = new Block(sealHeader(good.header.with({ vrfOutput: new Uint8Array(32).fill(1) }), SPEC.chainId, PRODUCERS.find((p) => equalBytes(p.address, good.header.producer))!.key), good.transactions)
   t.equal((await adapter.precheckBlock(early)).status, 'invalid', 'a bad VRF output is refused before relaying')
   t.same(await adapter.precheckBlock(copy(good)), { status: 'ok' }, 'the honest block passes')
 })

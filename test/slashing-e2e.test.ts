@@ -43,13 +43,13 @@ t.test('double production, double and surround votes are reported, checked nativ
   while (bytesToHex((await engine.ranking(node.store.head(), slot))[0]!) !== bytesToHex(B)) slot++
   const first = await node.chain.produceBlock({ key: kB!, address: B }, { allowEmpty: true, slot, timestamp: node.chain.slotStart(slot) })
   t.ok(first, `B sealed block ${first?.number} in slot ${slot}`)
-  const twin = new Block(sealHeader(first!.header.with({ vanity: Uint8Array.of(1) }), kB!), first!.transactions)
+  const twin = new Block(sealHeader(first!.header.with({ vanity: Uint8Array.of(1) }), node.chain.chainId, kB!), first!.transactions)
   // B sealed ahead of the clock; import as of the slot's start (a node refuses blocks from its future).
   const atSlot = Number(node.chain.slotStart(slot))
   t.equal(await node.chain.importBlock(twin, atSlot), 'side', 'the second header is valid on its own (a fork)')
 
   // B seals a header for the same slot that names a receipt it does not own: refused, and reported.
-  const fake = new Block(sealHeader(first!.header.with({ sessionId: new Uint8Array(32).fill(0x5e), vanity: Uint8Array.of(2) }), kB!), first!.transactions)
+  const fake = new Block(sealHeader(first!.header.with({ sessionId: new Uint8Array(32).fill(0x5e), vanity: Uint8Array.of(2) }), node.chain.chainId, kB!), first!.transactions)
   await t.rejects(node.chain.importBlock(fake, atSlot), { code: 'CONSENSUS_FAKE_RECEIPT' }, 'a header naming a receipt that is not its producer’s is refused')
 
   // B also signs two votes for different blocks at one height.

@@ -22,12 +22,12 @@ import { bigintToFixedBytes, bytesToBigint, concatBytes, equalBytes } from '../c
  *   output abi.encode(address offender, bytes32 evidenceId, uint64 height, bytes32 jobId, bytes32 sessionId)
  *
  *   kind 1  a, b: two RLP sealed headers, same slot and producer, different contents, both
- *           sealed by the producer.                             height = slot
+ *           sealed by the producer for this chain id (the seal digest binds it).                             height = slot
  *   kind 2  a, b: two RLP attestations by one validator (signed for this chain), same target
  *           height, different target hash.                      height = target height
  *   kind 3  a, b: two RLP attestations by one validator where one link strictly surrounds
  *           the other (s1 < s2 < t2 < t1).                      height = outer target height
- *   kind 4  a: one RLP header sealed by its producer, b empty.  height = number,
+ *   kind 4  a: one RLP header sealed by its producer for this chain id, b empty.  height = number,
  *           jobId/sessionId = the header's (the contract then checks the named receipt).
  *
  * evidenceId: kinds 1–3 keccak256(u8 kind ‖ min(idA, idB) ‖ max(idA, idB)) over the items'
@@ -123,7 +123,7 @@ export function judgeEvidence(input: EvidenceInput, chainId: bigint): EvidenceVe
       if (typeof ha === 'string') return { ok: false, reason: ha }
       const hb = decodeHeader(b, 'b')
       if (typeof hb === 'string') return { ok: false, reason: hb }
-      return fromEquivocation(checkDoubleProduction(ha, hb))
+      return fromEquivocation(checkDoubleProduction(ha, hb, chainId))
     }
     case EVIDENCE_KIND.doubleVote:
     case EVIDENCE_KIND.surroundVote: {
@@ -140,7 +140,7 @@ export function judgeEvidence(input: EvidenceInput, chainId: bigint): EvidenceVe
       if (typeof h === 'string') return { ok: false, reason: h }
       let sealer: Uint8Array
       try {
-        sealer = recoverSealer(h)
+        sealer = recoverSealer(h, chainId)
       } catch (e) {
         return { ok: false, reason: `the header's seal does not recover: ${(e as Error).message}` }
       }

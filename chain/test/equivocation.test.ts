@@ -38,21 +38,21 @@ function header(slot: bigint, extra: number): BlockHeader {
 }
 
 t.test('a re-signed (high-s) copy of an honest header is not double production', async (t) => {
-  const a = sealHeader(header(7n, 0), K1)
+  const a = sealHeader(header(7n, 0), 31337n, K1)
   const twin = a.with({ seal: malleate(a.seal) })
-  t.throws(() => recoverSealer(twin), { code: 'CHAIN_BAD_SIGNATURE' }, 'a high-s seal is not valid (EIP-2 rule in Seal.ts)')
+  t.throws(() => recoverSealer(twin, 31337n), { code: 'CHAIN_BAD_SIGNATURE' }, 'a high-s seal is not valid (EIP-2 rule in Seal.ts)')
   t.notOk(equalBytes(twin.hash(), a.hash()), 'it would give the block another hash')
-  const r = checkDoubleProduction(a, twin)
+  const r = checkDoubleProduction(a, twin, 31337n)
   t.notOk(r.ok, 'the producer signed one content only')
   t.same(canonicalHeaderHash(twin), a.hash(), 'the canonical hash undoes the malleation')
   t.equal(lowSSignature(a.seal), a.seal, 'a low-s seal is already canonical')
 })
 
 t.test('evidence ids: kind-tagged and order-free', async (t) => {
-  const a = sealHeader(header(7n, 0), K1)
-  const b = sealHeader(header(7n, 1), K1)
-  const r1 = checkDoubleProduction(a, b)
-  const r2 = checkDoubleProduction(b, a)
+  const a = sealHeader(header(7n, 0), 31337n, K1)
+  const b = sealHeader(header(7n, 1), 31337n, K1)
+  const r1 = checkDoubleProduction(a, b, 31337n)
+  const r2 = checkDoubleProduction(b, a, 31337n)
   if (!r1.ok || !r2.ok) return t.fail('both orders prove the offence')
   t.same(r1.evidenceId, r2.evidenceId, 'the same offence has one id')
   t.equal(r1.height, 7n, 'double production is at its slot')

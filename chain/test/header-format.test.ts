@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createBlockHeader, createBlockHeaderFromRLP } from '@ethereumjs/block'
 import { decode, encode } from '@ethereumjs/rlp'
-import { bigintToBytes, bytesToHex, concatBytes, equalBytes } from '../../common/bytes.js'
+import { bigintToBytes, bytesToHex, concatBytes, equalBytes, u64ToBytes } from '../../common/bytes.js'
 import { attestationToFields } from '../Attestation.js'
 import { BlockStore } from '../BlockStore.js'
 import { createChainCommon } from '../ChainCommon.js'
@@ -90,8 +90,8 @@ t.test('property: round-trip, and hash() is keccak256 of @ethereumjs/block’s s
       if (h.seal.length) {
         sealed++
         if (!equalBytes(h.extraData.subarray(-65), h.seal)) return false
-        if (!equalBytes(ethjsHeaderOf(h.with({ seal: new Uint8Array(0) })).hash(), h.sealHash())) return false
-      } else if (!equalBytes(h.sealHash(), h.hash())) return false
+        if (!equalBytes(ethjsHeaderOf(h.with({ seal: new Uint8Array(0) })).hash(), h.unsealedHash())) return false
+      } else if (!equalBytes(h.unsealedHash(), h.hash())) return false
       return true
     }),
     { numRuns: 200 },
@@ -103,7 +103,7 @@ t.test('a light client verifies a header from its RLP alone: hash, then the seal
   const key = new Uint8Array(32).fill(7)
   const producer = privateKeyToAddress(key)
   const data = fc.sample(headerArb, { numRuns: 1, seed: 5 })[0]!
-  const h = sealHeader(new BlockHeader({ ...data, producer, seal: new Uint8Array(0) }), key)
+  const h = sealHeader(new BlockHeader({ ...data, producer, seal: new Uint8Array(0) }), 31337n, key)
   const raw = h.encode()
   // 1. the hash is keccak256 of the bytes
   t.same(keccak256(raw), h.hash())
@@ -113,7 +113,11 @@ t.test('a light client verifies a header from its RLP alone: hash, then the seal
   const seal = extra.subarray(extra.length - 65)
   const unsealed = [...fields]
   unsealed[12] = extra.subarray(0, extra.length - 65)
-  t.same(recoverDigestSigner(keccak256(encode(unsealed)), seal), producer, 'the seal recovers to the producer')
+  const u = keccak256(encode(unsealed))
+  t.same(u, h.unsealedHash(), 'the unsealed hash')
+  const digest = keccak256(concatBytes(new TextEncoder().encode('povchain/seal'), u64ToBytes(31337n), u))
+  t.same(recoverDigestSigner(digest, seal), producer, 'the seal over ("povchain/seal" ‖ chain id ‖ unsealed hash) recovers to the producer')
+  t.notSame(recoverDigestSigner(keccak256(concatBytes(new TextEncoder().encode('povchain/seal'), u64ToBytes(1n), u)), seal), producer, 'and not for another chain id')
   const pov = decode(unsealed[12]) as unknown as Uint8Array[]
   t.same(pov[3], producer, 'which is the producer the PoV fields name')
   t.same(decodeExtraData(h.extraData), { ...pick(h) }, 'decodeExtraData reads every PoV field back')

@@ -94,15 +94,15 @@ t.test('invalid blocks are rejected and leave the chain usable', async (t) => {
   const a = await openTestChain()
   const b = await openTestChain()
   const good = await produce(b, now, [transfer(1, 0n, recipient(4), 3n)])
-  const resealed = (changes: Parameters<typeof good.header.with>[0]) => new Block(sealHeader(good.header.with(changes), PRODUCER.key), good.transactions)
+  const resealed = (changes: Parameters<typeof good.header.with>[0]) => new Block(sealHeader(good.header.with(changes), 31337n, PRODUCER.key), good.transactions)
   const cases: [string, Block, string][] = [
     ['wrong state root', resealed({ stateRoot: new Uint8Array(32).fill(1) }), 'CONSENSUS_BAD_EXECUTION'],
     ['wrong gas used', resealed({ gasUsed: good.header.gasUsed + 1n }), 'CONSENSUS_BAD_EXECUTION'],
     ['wrong base fee', resealed({ baseFeePerGas: good.header.baseFeePerGas + 1n }), 'CONSENSUS_BAD_BASE_FEE'],
     ['wrong session', resealed({ sessionId: new Uint8Array(32) }), 'CONSENSUS_FAKE_RECEIPT'],
     ['wrong mix', resealed({ mixHash: new Uint8Array(32) }), 'CONSENSUS_BAD_MIX'],
-    ['bad seal', new Block(good.header.with({ seal: sealHeader(good.header, new Uint8Array(32).fill(5)).seal }), good.transactions), 'CONSENSUS_BAD_SEAL'],
-    ['missing tx', resealed({}).transactions.length ? new Block(sealHeader(good.header, PRODUCER.key), []) : good, 'CONSENSUS_BAD_EXECUTION'],
+    ['bad seal', new Block(good.header.with({ seal: sealHeader(good.header, 31337n, new Uint8Array(32).fill(5)).seal }), good.transactions), 'CONSENSUS_BAD_SEAL'],
+    ['missing tx', resealed({}).transactions.length ? new Block(sealHeader(good.header, 31337n, PRODUCER.key), []) : good, 'CONSENSUS_BAD_EXECUTION'],
   ]
   for (const [name, blk, code] of cases) {
     const err = await a.chain.importBlock(blk).then(
@@ -180,7 +180,7 @@ t.test('a block that names a different producer than the sealer is rejected', as
   const b = await openTestChain()
   const a = await openTestChain()
   const good = await produce(b, now)
-  const forged = new Block(sealHeader(good.header.with({ producer: addr(2) }), PRODUCER.key), good.transactions)
+  const forged = new Block(sealHeader(good.header.with({ producer: addr(2) }), 31337n, PRODUCER.key), good.transactions)
   await t.rejects(a.chain.importBlock(forged), /sealed by/)
   await a.destroy()
   await b.destroy()

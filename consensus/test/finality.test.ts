@@ -1,6 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { FinalityTracker, type Vote } from '../Finality.js'
+import { VOTE_DEPTH } from '../HeaderVotes.js'
 import { epochSeed, nextMix, vrfInput, WeightedLeaderSchedule } from '../WeightedLeaderSchedule.js'
 import { bytesToHex } from '../../common/bytes.js'
 
@@ -33,7 +34,18 @@ t.test('more than 2/3 justifies; a justified block with a justified child throug
   t.ok(ft.isJustified('b4'), 'votes that arrived before their block count once it arrives')
   t.equal(ft.finalized.hash, 'b3')
   t.ok(ft.isFinalized('b3') && !ft.isFinalized('b4'))
-  t.notOk(ft.has('b1'), 'blocks below the finalized one are forgotten (memory stays flat)')
+  t.ok(ft.has('b1'), 'blocks up to VOTE_DEPTH below the finalized one stay (producers carry the votes behind them)')
+  // Finalize far enough up that b1 falls more than VOTE_DEPTH below.
+  const names = Array.from({ length: Number(VOTE_DEPTH) + 4 }, (_, i) => `c${i + 5}`)
+  chain(ft, 'b4', names, 4n)
+  let [prev, ph] = ['b4', 4n]
+  for (const [i, n] of names.entries()) {
+    for (const v of ['a', 'b', 'c']) ft.addVote(vote(v, prev, ph, n, BigInt(i + 5)))
+    ;[prev, ph] = [n, BigInt(i + 5)]
+  }
+  t.equal(ft.finalized.height, BigInt(names.length + 3), 'each child link finalizes its source')
+  t.notOk(ft.has('b1'), 'blocks more than VOTE_DEPTH below the finalized one are forgotten (memory stays flat)')
+  t.equal(ft.size().blocks, Number(VOTE_DEPTH) + 2, 'what stays: VOTE_DEPTH blocks under the finalized one, it, and its child')
 })
 
 t.test('links from an unjustified source count once the source is justified', async (t) => {
@@ -116,10 +128,11 @@ t.test('the 1/3 bound is tight: with half the weight double-voting, two conflict
   t.equal(seesX.finalized.hash, 'x1')
   t.equal(seesY.finalized.hash, 'y1', 'conflicting finality: why honest weight must exceed 2/3 and double votes are slashed')
   // One tracker that later hears the other side keeps its finalized block: the conflicting
-  // branch was pruned when x1 became final, so its votes can never count there.
-  t.notOk(seesX.has('y1'), 'the conflicting branch is pruned once x1 is final')
+  // branch forks within VOTE_DEPTH of it, so it is still known, but its votes cannot move finality.
+  t.ok(seesX.has('y1'), 'the conflicting branch is kept while it forks within VOTE_DEPTH under the finalized block')
   for (const v of ['a', 'b', 'd']) seesX.addVote(vote(v, 'g', 0n, 'y1', 1n)), seesX.addVote(vote(v, 'y1', 1n, 'y2', 2n))
   t.equal(seesX.finalized.hash, 'x1', 'finalized never moves to a conflicting block')
+  t.ok(seesX.conflicts.length > 0, 'and the refused finalization is recorded')
   t.equal(seesX.chooseHead(), 'x2', 'fork choice stays on the finalized branch')
 })
 

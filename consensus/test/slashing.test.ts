@@ -20,20 +20,21 @@ function header(slot: bigint, producer: Uint8Array, extra = 0): BlockHeader {
   })
 }
 
+const CHAIN = 1n
+
 t.test('two headers for one slot by one producer', async (t) => {
-  const a = sealHeader(header(7n, A1, 0), K1)
-  const b = sealHeader(header(7n, A1, 1), K1)
-  const r = checkDoubleProduction(a, b)
+  const a = sealHeader(header(7n, A1, 0), CHAIN, K1)
+  const b = sealHeader(header(7n, A1, 1), CHAIN, K1)
+  const r = checkDoubleProduction(a, b, CHAIN)
   t.ok(r.ok && Buffer.from(r.offender).equals(Buffer.from(A1)), 'proves equivocation')
-  t.notOk(checkDoubleProduction(a, a).ok, 'the same header twice is not evidence')
-  t.notOk(checkDoubleProduction(a, sealHeader(header(8n, A1, 1), K1)).ok, 'different slots')
-  t.notOk(checkDoubleProduction(a, sealHeader(header(7n, A1, 1), K2)).ok, 'second header sealed by someone else')
-  t.notOk(checkDoubleProduction(a, header(7n, A1, 1)).ok, 'unsealed header')
-  t.notOk(checkDoubleProduction(a, sealHeader(header(7n, privateKeyToAddress(K2), 1), K2)).ok, 'different producers')
+  t.notOk(checkDoubleProduction(a, a, CHAIN).ok, 'the same header twice is not evidence')
+  t.notOk(checkDoubleProduction(a, sealHeader(header(8n, A1, 1), CHAIN, K1), CHAIN).ok, 'different slots')
+  t.notOk(checkDoubleProduction(a, sealHeader(header(7n, A1, 1), CHAIN, K2), CHAIN).ok, 'second header sealed by someone else')
+  t.notOk(checkDoubleProduction(a, header(7n, A1, 1), CHAIN).ok, 'unsealed header')
+  t.notOk(checkDoubleProduction(a, sealHeader(header(7n, privateKeyToAddress(K2), 1), CHAIN, K2), CHAIN).ok, 'different producers')
 })
 
 const A2 = privateKeyToAddress(K2)
-const CHAIN = 1n
 const vote = (over: Partial<UnsignedVote>): UnsignedVote => ({ sourceHash: h32(0), sourceHeight: 0n, targetHash: h32(1), targetHeight: 3n, validator: A1, ...over })
 const sign = (over: Partial<UnsignedVote>, k = K1, chainId = CHAIN) => signVote(vote({ validator: privateKeyToAddress(k), ...over }), chainId, k)
 

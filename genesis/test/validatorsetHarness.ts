@@ -308,5 +308,5 @@ export function sealedHeader(i: number, slot: bigint, opts: { extra?: number; jo
     attestations: [],
     seal: new Uint8Array(0),
   })
-  return sealHeader(h, key(i))
+  return sealHeader(h, CHAIN_ID, key(i))
 }

@@ -75,5 +75,5 @@ export async function forgeBlock(p: Peer, o: ForgeOptions): Promise<Block> {
     attestations,
     seal: new Uint8Array(0),
   })
-  return new Block(sealHeader(header, key.key), executed.transactions)
+  return new Block(sealHeader(header, p.chain.chainId, key.key), executed.transactions)
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { decodeAttestation, encodeAttestation, type Attestation } from '../../chain/Attestation.js'
 import { Block, decodeTransaction } from '../../chain/Block.js'
 import type { BlockHeader } from '../../chain/Header.js'
-import { bytesToHex } from '../../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import type { Logger } from '../../common/logger.js'
 import type { Equivocation, Producer } from '../../consensus/ChainService.js'
 import { Attester } from '../../node/Attester.js'
@@ -85,7 +85,8 @@ export class Peer {
   /** Blocks waiting for their parent, by parent hash. */
   private readonly orphans = new Map<string, Map<string, { block: Block; from: string }>>()
   private orphanCount = 0
-  private readonly orphanHashes = new Set<string>()
+  /** Each waiting block's parent, by the block's hash. */
+  private readonly orphanHashes = new Map<string, string>()
   /** Blocks refused for a reason that will not change (not retried). */
   private readonly bad = new Set<string>()
   private readonly asked = new Map<string, number>()
@@ -253,7 +254,7 @@ export class Peer {
     if (!m) this.orphans.set(parent, (m = new Map()))
     if (!m.has(hex(block.hash()))) {
       m.set(hex(block.hash()), { block, from })
-      this.orphanHashes.add(hex(block.hash()))
+      this.orphanHashes.set(hex(block.hash()), parent)
       this.orphanCount++
     }
     while (this.orphanCount > MAX_ORPHANS) {
@@ -262,14 +263,17 @@ export class Peer {
       this.orphanCount -= first.size
       for (const x of first.keys()) this.orphanHashes.delete(x)
     }
-    // Its parent waits for an ancestor itself: that one was asked for already.
-    if (this.orphanHashes.has(parent)) return
+    // Ask for the missing ancestor the waiting chain hangs from. Asking again (at most once a
+    // second) matters: on a lossy link the first answer can be lost, and a node that only asked
+    // for parents it had never asked for stayed behind for good (npm run sim -- --seed 119).
+    let missing: string = parent
+    for (let i = 0; this.orphanHashes.has(missing) && i < MAX_ORPHANS; i++) missing = this.orphanHashes.get(missing)!
     const now = this.ctx.wallMs()
-    const last = this.asked.get(parent)
+    const last = this.asked.get(missing)
     if (last === undefined || now - last >= 1000) {
-      this.asked.set(parent, now)
+      this.asked.set(missing, now)
       if (this.asked.size > 1024) this.asked.delete(this.asked.keys().next().value!)
-      this.ctx.send(this.id, from, { kind: 'want', hash: block.header.parentHash })
+      this.ctx.send(this.id, from, { kind: 'want', hash: hexToBytes(missing) })
     }
   }
 

@@ -38,7 +38,7 @@ export class Referee {
     this.verdicts.set(hex(h.hash()), { ok: true, status: 'known' })
     this.states.put(h.stateRoot, g.state)
     this.contracts = new SimContractReader(this.states, g.vs)
-    this.validator = new HeaderValidator({ genesisHash: g.block.hash(), producers: [], maxFutureSeconds: 0 })
+    this.validator = new HeaderValidator({ genesisHash: g.block.hash(), chainId: g.chainId, producers: [], maxFutureSeconds: 0 })
     this.executor = simExecutor(this.states, g.vs)
   }
 

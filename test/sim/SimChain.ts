@@ -79,6 +79,7 @@ export function makeGenesis(opts: {
     vs: opts.vs,
     maxFutureSeconds: opts.maxFutureSeconds,
     engine: {
+      chainId,
       genesisTimestamp: opts.timestamp,
       slotSeconds: opts.slotSeconds,
       slotsPerEpoch: opts.slotsPerEpoch,
@@ -137,7 +138,7 @@ export async function openSimChain(g: SimGenesis): Promise<SimChain> {
       store,
       state,
       executor: simExecutor(states, g.vs),
-      validator: new HeaderValidator({ genesisHash: g.block.hash(), producers: [], maxFutureSeconds: g.maxFutureSeconds }),
+      validator: new HeaderValidator({ genesisHash: g.block.hash(), chainId: g.chainId, producers: [], maxFutureSeconds: g.maxFutureSeconds }),
       engine,
       pool,
       genesisHash: g.block.hash(),

@@ -10,9 +10,7 @@ import type { Property } from './Checks.js'
  * EXPECTED_TODAY: the (attack, property) pairs of sim.test.ts that fail today, with the finding
  * that breaks them (tap `todo`).
  */
-export const OPEN_FINDINGS: Record<string, string> = {
-  J: 'found by the simulator (not in issue 11): a justification only part of the network saw stalled finality for good. Headers now carry the votes behind their producer\'s justified block (consensus/HeaderVotes.ts), which fixed the epoch-forker case; a node that stays behind after a lossy partition heals (npm run sim -- --seed 106) still does not catch up in the window',
-}
+export const OPEN_FINDINGS: Record<string, string> = {}
 
 export const EXPECTED_TODAY: Partial<Record<AttackName, Partial<Record<Property, string>>>> = {}
 

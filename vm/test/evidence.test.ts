@@ -45,7 +45,7 @@ function header(o: { slot?: bigint; producer?: Uint8Array; extra?: number; numbe
     workloadId: h32(3), vrfOutput: h32(4), vrfProof: new Uint8Array(0), attestations: [], seal: new Uint8Array(0),
   })
 }
-const sealed = (o: Parameters<typeof header>[0] = {}, key = K1) => sealHeader(header(o), key).encode()
+const sealed = (o: Parameters<typeof header>[0] = {}, key = K1) => sealHeader(header(o), CHAIN_ID, key).encode()
 
 function vote(o: Partial<UnsignedAttestation> = {}, key = K1, chainId = CHAIN_ID): Uint8Array {
   const unsigned = { sourceHash: h32(5), sourceHeight: 10n, targetHash: h32(6), targetHeight: 20n, validator: privateKeyToAddress(key), ...o }
@@ -84,11 +84,16 @@ t.test('kind 1: two headers for one slot by one producer', async (t) => {
   provenBy(t, judge(doubleProduction), A1, 40n, 'proven, height = slot')
   refused(t, judge(input(1, sealed({ slot: 40n }), sealed({ slot: 41n, extra: 1 }))), /slots 40 and 41/, 'different slots')
   refused(t, judge(input(1, sealed(), sealed())), /same block/, 'the same header twice')
-  refused(t, judge(input(1, sealed(), sealHeader(header({ extra: 1 }), K2).encode())), /second header is not sealed by its producer/, 'bad seal')
+  refused(t, judge(input(1, sealed(), sealHeader(header({ extra: 1 }), CHAIN_ID, K2).encode())), /second header is not sealed by its producer/, 'bad seal')
   refused(t, judge(input(1, sealed(), header({ extra: 1 }).encode())), /second header is not sealed/, 'unsealed')
   refused(t, judge(input(1, sealed(), sealed({ producer: A2, extra: 1 }, K2))), /different producers/, 'different producers')
   refused(t, judge(input(1, sealed(), Uint8Array.of(0xc0))), /b is not a header/, 'garbage header')
-  const honest = sealHeader(header(), K1)
+  // Issue 11.8: a validator that also runs a testnet (same key, other chain id) must not be slashable here for it.
+  const onTestnet = (o: Parameters<typeof header>[0]) => sealHeader(header(o), 7n, K1).encode()
+  refused(t, judge(input(1, onTestnet({}), onTestnet({ extra: 1 }))), /not sealed by its producer/, 'two headers sealed for another chain')
+  refused(t, judge(input(1, sealed(), onTestnet({ extra: 1 }))), /second header is not sealed by its producer/, 'one of them sealed for another chain')
+  t.notOk(judgeEvidenceInput(doubleProduction, 1n).ok, 'judged on another chain')
+  const honest = sealHeader(header(), CHAIN_ID, K1)
   const twin = honest.with({ seal: highS(honest.seal) })
   refused(t, judge(input(1, honest.encode(), twin.encode())), /same block|not sealed/, 'an honest header and its re-signed (high-s) twin frame nobody')
 })
@@ -123,8 +128,11 @@ t.test('kind 4: a header sealed by its producer', async (t) => {
   }
   const h = BlockHeader.decode(sealed({ number: 77n }))
   refused(t, judge(input(4, h.with({ seal: highS(h.seal) }).encode())), /low-s/, 'a re-signed (high-s) copy is not a valid seal')
-  refused(t, judge(input(4, sealHeader(header(), K2).encode())), /not sealed by its producer/, 'bad seal')
+  refused(t, judge(input(4, sealHeader(header(), CHAIN_ID, K2).encode())), /not sealed by its producer/, 'bad seal')
   refused(t, judge(input(4, header().encode())), /not sealed/, 'unsealed')
+  // Issue 11.8: the same producer's header on another network (its own receipts, unknown here) proves nothing here.
+  refused(t, judge(input(4, sealHeader(header(), 7n, K1).encode())), /not sealed by its producer/, 'a header sealed for another chain id')
+  t.notOk(judgeEvidenceInput(sealedHeader, 1n).ok, 'judged on another chain')
   refused(t, judge(input(4, sealed(), Uint8Array.of(1))), /b must be empty/, 'b not empty')
 })
 

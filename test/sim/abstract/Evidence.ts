@@ -68,8 +68,7 @@ export class SimKeys {
     const hit = this.headers.get(b)
     if (hit) return hit
     const producer = this.address(b.producer)
-    const h = sealHeader(
-      new BlockHeader({
+    const h = sealHeader(new BlockHeader({
         parentHash: id32(b.parent),
         coinbase: producer,
         stateRoot: zeros(32),
@@ -92,7 +91,7 @@ export class SimKeys {
         vrfProof: new Uint8Array(),
         attestations: [],
         seal: new Uint8Array(),
-      }),
+      }), SIM_CHAIN_ID,
       this.keys.get(b.producer)!,
     )
     this.headers.set(b, h)
@@ -114,7 +113,7 @@ export class SimKeys {
   /** The offender (sim id) the evidence proves, or why it proves nothing — by the real checks. */
   judge(ev: SimEvidence): { ok: true; offender: string } | { ok: false; reason: string } {
     let r: EvidenceResult
-    if (ev.kind === 'double-production') r = checkDoubleProduction(this.header(ev.a), this.header(ev.b))
+    if (ev.kind === 'double-production') r = checkDoubleProduction(this.header(ev.a), this.header(ev.b), SIM_CHAIN_ID)
     else if (ev.kind === 'double-vote') r = checkDoubleVote(this.attestation(ev.a), this.attestation(ev.b), SIM_CHAIN_ID)
     else r = checkSurroundVote(this.attestation(ev.a), this.attestation(ev.b), SIM_CHAIN_ID)
     if (!r.ok) return r
