@@ -17,6 +17,7 @@ import { addAssetNodeOptions, assetConfigFromOptions } from './assetFlags.js'
 import { registerBridgeCommands } from '../bridge/cli.js'
 import { bridgeCliContext } from './bridgeCliContext.js'
 import { registerAccountCommands } from './accountCommands.js'
+import { registerValidatorCommands } from './ValidatorCommand.js'
 import { createLogger, type LogFormat } from '../node/logging.js'
 import { defaultDatadir, type NodeConfig } from '../node/NodeConfig.js'
 import { loadGenesis, PovNode, VERSION } from '../node/PovNode.js'
@@ -210,6 +211,7 @@ const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
 registerJobCommands(program, { logger: commandLogger })
+registerValidatorCommands(program)
 registerAssetCommands(program, { logger: commandLogger })
 registerBountyCommands(program, { logger: commandLogger })
 registerBridgeCommands(program, bridgeCliContext())
