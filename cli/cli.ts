@@ -18,6 +18,7 @@ import { registerBridgeCommands } from '../bridge/cli.js'
 import { bridgeCliContext } from './bridgeCliContext.js'
 import { registerAccountCommands } from './accountCommands.js'
 import { registerValidatorCommands } from './ValidatorCommand.js'
+import { applyConfigFile, dumpConfig } from './NodeConfigFile.js'
 import { createLogger, type LogFormat } from '../node/logging.js'
 import { defaultDatadir, type NodeConfig } from '../node/NodeConfig.js'
 import { loadGenesis, PovNode, VERSION } from '../node/PovNode.js'
@@ -69,11 +70,21 @@ addAssetNodeOptions(addWorkerOptions(program
   .option('--nodiscover', 'connect only to --bootnodes (no mDNS, no dialling of peers learned from others)', false)
   .option('--log.level <level>', 'trace | debug | info | warn | error', 'info')
   .addOption(new Option('--log.format <format>', 'json (default when not a terminal) or pretty').choices(['json', 'pretty']))
+  .option('--config <file>', 'TOML file with any of these flags without their dashes (flags given here win); `povchain dumpconfig` writes one')
+  .addOption(new Option('--dumpconfig', 'print the effective settings as TOML and exit (also: povchain dumpconfig [flags])').hideHelp())
+  .hook('preAction', (_program, cmd) => {
+    const file = cmd.opts().config as string | undefined
+    if (file) applyConfigFile(cmd, file)
+  })
   .action(async (o: Record<string, unknown>, cmd: Command) => {
+    if (o.dumpconfig) {
+      process.stdout.write(dumpConfig(cmd))
+      return
+    }
     const log = createLogger({ level: o['log.level'] as string, format: o['log.format'] as LogFormat | undefined })
     const dev = Boolean(o.dev)
     // A dev chain is a private one: no P2P unless asked for with --p2p.port. Elsewhere on unless --maxpeers 0.
-    const p2pOn = (o.maxpeers as number) > 0 && (!dev || cmd.getOptionValueSource('p2p.port') === 'cli')
+    const p2pOn = (o.maxpeers as number) > 0 && (!dev || ['cli', 'config'].includes(cmd.getOptionValueSource('p2p.port') ?? ''))
     const cfg: NodeConfig = {
       dev,
       datadir: (o.datadir as string | undefined) ?? defaultDatadir(dev),
@@ -216,7 +227,9 @@ registerAssetCommands(program, { logger: commandLogger })
 registerBountyCommands(program, { logger: commandLogger })
 registerBridgeCommands(program, bridgeCliContext())
 
-program.parseAsync(process.argv).catch((e: Error) => {
+// `povchain dumpconfig [node flags]` is `povchain node [node flags] --dumpconfig`, as Geth's dumpconfig takes the node's flags.
+const argv = process.argv[2] === 'dumpconfig' ? [...process.argv.slice(0, 2), 'node', ...process.argv.slice(3), '--dumpconfig'] : process.argv
+program.parseAsync(argv).catch((e: Error) => {
   console.error(`error: ${e.message}`)
   process.exit(1)
 })
