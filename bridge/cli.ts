@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
 import { encodeFunctionData, formatEther, getAddress, isAddress, type Address, type Hex } from 'viem'
 import { hexToBytes } from '../common/bytes.js'
@@ -48,6 +48,11 @@ const int = (name: string) => (v: string): number => {
   return n
 }
 
+/** An option with a bigint default: commander prints defaults with JSON.stringify, which throws on bigints (`--help` failed). */
+function bigintOption(flags: string, description: string, parse: (v: string) => bigint, def: bigint): Option {
+  return new Option(flags, description).argParser(parse).default(def, def.toString())
+}
+
 function stdio(): BridgeCliIo {
   return { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n'), isTTY: Boolean(process.stderr.isTTY) }
 }
@@ -86,7 +91,7 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .requiredOption('--block <n>', 'snapshot block number', uint('--block'))
     .requiredOption('--out <file>', 'where to write the snapshot JSON')
     .option('--from-block <n>', 'first block to scan (default: the token deployment, found with eth_getCode)', uint('--from-block'))
-    .option('--range <blocks>', 'blocks per eth_getLogs request (halved when refused)', uint('--range'), 2000n)
+    .addOption(bigintOption('--range <blocks>', 'blocks per eth_getLogs request (halved when refused)', uint('--range'), 2000n))
     .option('--exclude <addresses>', 'comma-separated holders to leave out of the tree', addressList('--exclude'))
     .option('--concurrency <n>', 'parallel balanceOf calls', int('--concurrency'), 16)
     .action(async (o: { rpc: string; token: Address; block: bigint; out: string; fromBlock?: bigint; range: bigint; exclude?: Address[]; concurrency: number }) => {
@@ -127,9 +132,13 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .requiredOption('--holder <address>', 'the holder', address('--holder'))
     .option('--out <file>', 'write the proof here (default: stdout)')
     .action((o: { snapshot: string; holder: Address; out?: string }) => {
-      const p = json(proofFor(readSnapshot(o.snapshot), o.holder))
-      if (o.out) writeFileSync(o.out, p)
-      else io.out(p)
+      const proof = proofFor(readSnapshot(o.snapshot), o.holder)
+      const p = json(proof)
+      if (o.out) {
+        writeFileSync(o.out, p)
+        // stdout stays the proof when no --out is given; with one, say what was written and where.
+        io.out(`proof for ${o.holder}: ${proof.amount} base units, ${proof.proof.length} sibling hashes — written to ${o.out}`)
+      } else io.out(p)
     })
 
   bridge
@@ -140,12 +149,12 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .requiredOption('--threshold <m>', 'attester signatures needed to release a lock', int('--threshold'))
     .requiredOption('--deadline <block>', 'last povchain block of the swap', uint('--deadline'))
     .requiredOption('--lock-contract <address>', 'the SwapLock contract on the source chain', address('--lock-contract'))
-    .option('--lock-reserve <amount>', 'coins reserved for tokens locked after the snapshot (base units)', uint('--lock-reserve'), 0n)
+    .addOption(bigintOption('--lock-reserve <amount>', 'coins reserved for tokens locked after the snapshot (base units)', uint('--lock-reserve'), 0n))
     .option('--base <file>', 'genesis JSON to add SwapBridge to')
     .option('--preset <name>', 'built-in genesis to add SwapBridge to (e.g. dev)')
     .option('--chain-id <id>', 'set config.chainId of the result', uint('--chain-id'))
     .option('--address <address>', 'SwapBridge address', address('--address'), DEFAULT_SWAP_BRIDGE_ADDRESS)
-    .option('--attester-balance <amount>', 'give each attester this many base units for gas', uint('--attester-balance'), 0n)
+    .addOption(bigintOption('--attester-balance <amount>', 'give each attester this many base units for gas', uint('--attester-balance'), 0n))
     .requiredOption('--out <file>', 'where to write the genesis JSON')
     .action(
       (o: {
@@ -229,8 +238,8 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       .requiredOption('--state <file>', "the relay's progress file (keep it across restarts)")
       .option('--bridge <address>', 'SwapBridge address', address('--bridge'), DEFAULT_SWAP_BRIDGE_ADDRESS)
       .option('--confirmations <n>', 'source blocks on top of a lock before it is attested', int('--confirmations'), 12)
-      .option('--from-block <n>', 'first source block to scan (the lock contract deployment)', uint('--from-block'), 0n)
-      .option('--range <blocks>', 'blocks per eth_getLogs request', uint('--range'), 1000n)
+      .addOption(bigintOption('--from-block <n>', 'first source block to scan (the lock contract deployment)', uint('--from-block'), 0n))
+      .addOption(bigintOption('--range <blocks>', 'blocks per eth_getLogs request', uint('--range'), 1000n))
       .option('--poll-ms <ms>', 'how often to look at the source head', int('--poll-ms'), 2000),
   ).action(
     async (o: {

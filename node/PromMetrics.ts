@@ -7,7 +7,8 @@ export class PromMetrics implements Metrics {
   private made = new Map<string, unknown>()
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: 'povchain_process_' })
+    // prom-client's names already start with process_ / nodejs_: povchain_process_cpu_seconds_total, not povchain_process_process_….
+    if (opts.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: 'povchain_' })
   }
 
   private once<T>(name: string, make: () => T): T {
