@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './NodeVersionCheck.js'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
