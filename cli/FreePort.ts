@@ -39,6 +39,11 @@ function ephemeralRange(): [number, number] {
   return [49152, 65535]
 }
 
+/** True if nothing listens on 127.0.0.1:`port` now (a port the user chose). */
+export function portIsFree(port: number): Promise<boolean> {
+  return canListen(port)
+}
+
 async function canListen(port: number): Promise<boolean> {
   try {
     return (await listenOnce(port)) === port

@@ -20,6 +20,7 @@ import { bridgeCliContext } from './bridgeCliContext.js'
 import { registerAccountCommands } from './accountCommands.js'
 import { registerValidatorCommands } from './ValidatorCommand.js'
 import { applyConfigFile, dumpConfig } from './NodeConfigFile.js'
+import { removePidFile, writePidFile } from './PidFile.js'
 import { createLogger, type LogFormat } from '../node/logging.js'
 import { defaultDatadir, type NodeConfig } from '../node/NodeConfig.js'
 import { loadGenesis, PovNode, VERSION } from '../node/PovNode.js'
@@ -133,6 +134,7 @@ addAssetNodeOptions(addWorkerOptions(program
       node
         .stop()
         .then(() => {
+          removePidFile(cfg.datadir)
           log.info('stopped cleanly')
           setTimeout(() => process.exit(0), 50)
         })
@@ -151,6 +153,7 @@ addAssetNodeOptions(addWorkerOptions(program
       setTimeout(() => process.exit(1), 50)
       return
     }
+    writePidFile(cfg.datadir)
     const head = node.store.head()
     const p2p = node.network?.multiaddrs() ?? []
     log.info(
@@ -201,6 +204,9 @@ program
   .option('--epoch-length <slots>', 'slots per epoch of a new devnet (validator-set rotation)', int('--epoch-length'), 32)
   .option('--chain-id <id>', 'chain id of a new devnet', int('--chain-id'), 31338)
   .option('--log.level <level>', 'log level of the nodes (their logs go to <datadir>/node.log)', 'info')
+  .option('--http.port <port>', 'JSON-RPC port of node 0 of a new devnet; node i gets port + i (default: free ports)', int('--http.port'))
+  .option('--ws.port <port>', 'WebSocket port of node 0 of a new devnet; node i gets port + i (default: free ports)', int('--ws.port'))
+  .option('--p2p.port <port>', 'P2P port of node 0 of a new devnet; node i gets port + i (default: free ports)', int('--p2p.port'))
   .option('--hostile <index:mode>', `testing only: node INDEX plays a byzantine validator (${HOSTILE_MODES.join(' | ')}); repeatable`, (v: string, acc: string[] = []) => [...acc, v])
   .action(async (o: Record<string, unknown>) => {
     const { runDevnet } = await import('./devnet.js')
@@ -213,7 +219,7 @@ program
       hostile.set(index, parseHostileMode(mode))
     }
     await runDevnet(
-      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), epochLength: Math.max(1, o.epochLength as number), chainId: o.chainId as number, logLevel: o['log.level'] as string, hostile },
+      { nodes: o.nodes as number, dir: o.dir as string, slotSeconds: Math.max(1, o.slotSeconds as number), epochLength: Math.max(1, o.epochLength as number), chainId: o.chainId as number, logLevel: o['log.level'] as string, hostile, basePorts: { http: o['http.port'] as number | undefined, ws: o['ws.port'] as number | undefined, p2p: o['p2p.port'] as number | undefined } },
       createLogger({ level: 'info' }),
     )
     setTimeout(() => process.exit(0), 50)

@@ -13,7 +13,8 @@ import { privateKeyToAddress } from '../chain/Signing.js'
 import { loadOrCreateNodeKey } from '../network/NodeIdentity.js'
 import { Keystore, LIGHT_SCRYPT } from '../accounts/Keystore.js'
 import { NodeError } from '../node/errors.js'
-import { freePort } from './FreePort.js'
+import { freePort, portIsFree } from './FreePort.js'
+import { livePid } from './PidFile.js'
 
 /**
  * `povchain devnet --nodes N [--dir D]`: a local multi-producer network on loopback.
@@ -37,6 +38,8 @@ export interface DevnetOptions {
   logLevel: string
   /** Node index → hostile mode (`--hostile I:MODE`): that validator attacks the others (testing only). */
   hostile?: Map<number, string>
+  /** Ports of node 0 of a new devnet (node i: + i); free ports where not given. */
+  basePorts?: { http?: number | undefined; ws?: number | undefined; p2p?: number | undefined }
 }
 
 export interface DevnetNodePlan {
@@ -99,6 +102,15 @@ export function cliInvocation(): string[] {
 
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`)
 
+/** Port `base + i` when a base was given (refused if something listens there), else a free one. */
+async function portFor(base: number | undefined, i: number, flag: string): Promise<number> {
+  if (base === undefined) return freePort()
+  const port = base + i
+  if (port > 65535) throw new NodeError('BAD_PORT', `${flag} ${base}: node ${i} would get port ${port}, above 65535`)
+  if (!(await portIsFree(port))) throw new NodeError('PORT_IN_USE', `${flag} ${base}: port ${port} (node ${i}) is in use; pick another ${flag}`)
+  return port
+}
+
 /** Creates the devnet in `opts.dir`, or loads the one already there. */
 export async function prepareDevnet(opts: DevnetOptions, log: Logger): Promise<{ genesis: string; nodes: DevnetNodePlan[] }> {
   const dir = resolve(opts.dir)
@@ -107,9 +119,17 @@ export async function prepareDevnet(opts: DevnetOptions, log: Logger): Promise<{
     const plan = JSON.parse(readFileSync(planPath, 'utf8')) as { genesis: string; nodes: DevnetNodePlan[] }
     if (plan.nodes.length !== opts.nodes)
       throw new NodeError('DEVNET_EXISTS', `${dir} holds a devnet of ${plan.nodes.length} nodes, not ${opts.nodes}; use another --dir`)
+    const asked = Object.entries(opts.basePorts ?? {}).filter(([, v]) => v !== undefined)
+    const differs = asked.filter(([k, v]) => plan.nodes[0]![`${k}Port` as 'httpPort' | 'wsPort' | 'p2pPort'] !== v)
+    if (differs.length > 0)
+      throw new NodeError('DEVNET_EXISTS', `${dir} holds a devnet whose node 0 uses ${differs.map(([k]) => `${k} port ${plan.nodes[0]![`${k}Port` as 'httpPort']}`).join(', ')}: ports are fixed when a devnet is created (use another --dir for other ports)`)
     log.info({ dir, nodes: plan.nodes.length }, 'reusing the devnet in this directory')
     return plan
   }
+  // Ports first: a port in use is refused before anything is written.
+  const ports: { p2p: number; http: number; ws: number }[] = []
+  for (let i = 0; i < opts.nodes; i++)
+    ports.push({ p2p: await portFor(opts.basePorts?.p2p, i, '--p2p.port'), http: await portFor(opts.basePorts?.http, i, '--http.port'), ws: await portFor(opts.basePorts?.ws, i, '--ws.port') })
   mkdirSync(dir, { recursive: true })
   const nodes: Omit<DevnetNodePlan, 'argv' | 'multiaddr' | 'rpc' | 'ws'>[] = []
   for (let i = 0; i < opts.nodes; i++) {
@@ -124,9 +144,9 @@ export async function prepareDevnet(opts: DevnetOptions, log: Logger): Promise<{
       datadir,
       producer: bytesToHex(entry.address),
       peerId,
-      p2pPort: await freePort(),
-      httpPort: await freePort(),
-      wsPort: await freePort(),
+      p2pPort: ports[i]!.p2p,
+      httpPort: ports[i]!.http,
+      wsPort: ports[i]!.ws,
       log: join(datadir, 'node.log'),
     })
   }
@@ -191,9 +211,42 @@ async function waitRpc(url: string, timeoutMs: number, alive: () => boolean): Pr
   return false
 }
 
+function downReason(n: DevnetNodePlan, child: ChildProcess): string {
+  const other = livePid(n.datadir)
+  if (other !== undefined && other !== child.pid) return `another process, pid ${other}, serves ${n.datadir}: stop it first`
+  if (child.exitCode !== null || child.signalCode !== null) return `exited with ${child.exitCode ?? child.signalCode}; see ${n.log}`
+  return `no answer at ${n.rpc} within 60 s; see ${n.log}`
+}
+
+/** SIGTERM, then SIGKILL after 15 s. */
+async function stopPid(pid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return
+  }
+  const deadline = Date.now() + 15_000
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  if (alive()) process.kill(pid, 'SIGKILL')
+}
+
 /** Runs the devnet until SIGINT/SIGTERM; resolves when every node has stopped. */
 export async function runDevnet(opts: DevnetOptions, log: Logger, out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<void> {
   const plan = await prepareDevnet(opts, log)
+  const running = plan.nodes.flatMap((n) => {
+    const pid = livePid(n.datadir)
+    return pid === undefined ? [] : [`node${n.index} (pid ${pid})`]
+  })
+  if (running.length > 0)
+    throw new NodeError('DEVNET_RUNNING', `the devnet in ${resolve(opts.dir)} is already running: ${running.join(', ')}. Stop it first (Ctrl-C where it runs, or kill those pids), or use another --dir`)
   const cli = cliInvocation()
   const children: ChildProcess[] = []
   let stopping = false
@@ -212,6 +265,11 @@ export async function runDevnet(opts: DevnetOptions, log: Logger, out: (line: st
     if (stopping) return
     stopping = true
     out('stopping the devnet…')
+    // Nodes restarted by hand from devnet.json are not our children: their pid files name them
+    // (nothing else ran there when we started: runDevnet refuses a running devnet).
+    const ours = new Set(children.map((c) => c.pid))
+    const strays = plan.nodes.map((n) => livePid(n.datadir)).filter((p): p is number => p !== undefined && !ours.has(p))
+    await Promise.all(strays.map((pid) => stopPid(pid)))
     await Promise.all(
       children.map(
         (c) =>
@@ -232,10 +290,22 @@ export async function runDevnet(opts: DevnetOptions, log: Logger, out: (line: st
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
   })
-  const ready = await Promise.all(plan.nodes.map((n, i) => waitRpc(n.rpc, 60_000, () => children[i]!.exitCode === null)))
+  // Up means *our* process serves the node's datadir and RPC: a node left running from an
+  // earlier run answers on the same port while the new one dies on the locked datadir.
+  const ready = await Promise.all(
+    plan.nodes.map(async (n, i) => {
+      const alive = () => children[i]!.exitCode === null && children[i]!.signalCode === null
+      if (!(await waitRpc(n.rpc, 60_000, alive))) return false
+      for (let t = 0; t < 50 && alive(); t++) {
+        if (livePid(n.datadir) === children[i]!.pid) return true
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      return false
+    }),
+  )
   out(`povchain devnet: ${plan.nodes.length} nodes, chain id ${opts.chainId}, ${opts.slotSeconds} s slots — ${join(resolve(opts.dir), MANIFEST_FILE)}`)
   for (const [i, n] of manifest.nodes.entries())
-    out(`  node${i}  ${ready[i] ? 'up  ' : 'DOWN'}  rpc ${n.rpc}  ws ${n.ws}  p2p ${n.multiaddr}  producer ${n.producer}  log ${n.log}${opts.hostile?.has(i) ? `  HOSTILE: ${opts.hostile.get(i)}` : ''}`)
+    out(`  node${i}  ${ready[i] ? 'up  ' : `DOWN (${downReason(plan.nodes[i]!, children[i]!)})`}  rpc ${n.rpc}  ws ${n.ws}  p2p ${n.multiaddr}  producer ${n.producer}  log ${n.log}${opts.hostile?.has(i) ? `  HOSTILE: ${opts.hostile.get(i)}` : ''}`)
   out('Ctrl-C stops all nodes.')
   await done
 }

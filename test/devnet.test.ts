@@ -83,6 +83,16 @@ t.test('a three-node devnet survives a kill, a rogue peer and a late joiner', as
   t.equal(info.id, m.nodes[0]!.peerId, 'admin_nodeInfo names the node key')
   await agree(urls, 3, 'three agreed blocks')
 
+  // A second devnet on the same directory refuses to start (its nodes would die on the locked
+  // datadirs while the running ones answer on the same ports, and be reported up).
+  const second = spawnLogged([process.execPath, '--import', 'tsx', join(ROOT, 'cli', 'cli.ts'), 'devnet', '--nodes', '3', '--dir', dir])
+  let secondErr = ''
+  second.stderr!.on('data', (d: Buffer) => (secondErr += d.toString()))
+  await waitFor(() => second.exitCode !== null, 'the second devnet to exit', 60_000, 100)
+  t.equal(second.exitCode, 1, 'a second devnet on a running one exits 1')
+  t.match(secondErr, /already running: node0 \(pid \d+\), node1 \(pid \d+\), node2 \(pid \d+\)/, `it says which nodes run: ${secondErr.slice(-300)}`)
+  for (const n of m.nodes) t.ok(alive(n.pid!), `node${n.index} of the first devnet still runs`)
+
   // A transaction sent to node 2 is mined and visible everywhere.
   const tx = transferTx(CHAIN_ID, 3, 0n, new Uint8Array(20).fill(9), 777n)
   const hash = await rpc<string>(urls[2]!, 'eth_sendRawTransaction', [bytesToHex(tx.serialize())])
@@ -153,13 +163,14 @@ t.test('a three-node devnet survives a kill, a rogue peer and a late joiner', as
   await agree([...urls, freshUrl], now, 'fresh node synced', 30_000)
   t.pass(`a fresh node synced ${now} blocks`)
   freshProc.kill('SIGTERM')
-  restarted.kill('SIGTERM')
 
   // Ctrl-C on the devnet stops its nodes.
   devnet.kill('SIGINT')
   await waitFor(() => devnet.exitCode !== null, 'devnet exit', 30_000, 100)
   t.equal(devnet.exitCode, 0, `devnet exits cleanly ${devnetOut.slice(-500)}`)
   for (const n of [m.nodes[0]!, m.nodes[2]!]) t.notOk(alive(n.pid!), `node${n.index} stopped`)
+  t.ok(restarted.exitCode !== null || restarted.signalCode !== null || (await waitFor(() => restarted.exitCode !== null || restarted.signalCode !== null, 'node1 (restarted by hand) stopped', 20_000, 100)), 'the devnet also stops node1, restarted by hand from devnet.json (its pid file names it)')
+  t.equal(restarted.signalCode ?? 'exited', 'exited', 'node1 stopped cleanly on SIGTERM, not killed')
 })
 
 /** The devnet's genesis header, rebuilt from its genesis.json (checked against the hash the RPC reports). */
