@@ -7,6 +7,7 @@ import { decryptBlob, encryptBlob, newContentKey } from '../compute/AssetCipher.
 import { contentHash } from '../compute/ContentHash.js'
 import { openKey, sealKey } from '../compute/KeySeal.js'
 import { loadSigningKey } from './CliSigningKey.js'
+import { roundedCoins } from '../common/CoinAmount.js'
 import { AssetClient } from '../market/assets/AssetClient.js'
 import { AssetError } from '../market/assets/AssetError.js'
 import { decodeMetadataUri, encodeMetadata } from '../market/assets/AssetMetadata.js'
@@ -125,7 +126,17 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         const a = await c.chain.rpc.request<Record<string, unknown> | null>('pov_getAsset', [assetId(idArg).toString()])
         if (!a) throw new AssetError('NO_ASSET', `no asset ${idArg}`)
         const meta = decodeMetadataUri(a.uri as string, a.metadataHash as Hex)
-        print(o.json, { asset: a, metadata: meta ?? null }, `asset ${BigInt(a.id as string)} — ${meta?.name ?? a.uri}\n  ${a.kind}, ${a.mode}, owner ${a.owner}\n  blob ${a.contentHash} (${BigInt(a.size as string)} bytes)\n  usage ${BigInt(a.usage as string)}, ${a.clientRatings} ratings, score ${BigInt(a.score as string)}\n  fee per use ${formatEther(BigInt(a.pricePerUse as string))} coins\n`)
+        const lines = [
+          `asset ${BigInt(a.id as string)} — ${meta?.name ?? a.uri}`,
+          meta?.description ? `  ${meta.description}` : '',
+          `  ${a.kind}, ${a.mode}, owner ${a.owner}`,
+          `  licence ${meta?.licence ?? '(none stated)'}`,
+          `  price ${roundedCoins(BigInt(a.pricePerUse as string))} coins per use in a job, ${roundedCoins(BigInt(a.pricePerDownload as string))} coins per download`,
+          `  blob ${a.contentHash} (${BigInt(a.size as string)} bytes${meta?.encryption ? `, encrypted ${meta.encryption}` : ''})`,
+          meta?.format?.input || meta?.format?.output ? `  format ${meta.format.input ?? '?'} → ${meta.format.output ?? '?'}` : '',
+          `  usage ${BigInt(a.usage as string)}, ${a.clientRatings} ratings, score ${BigInt(a.score as string)}`,
+        ]
+        print(o.json, { asset: a, metadata: meta ?? null }, lines.filter(Boolean).join('\n') + '\n')
       }),
     )
 

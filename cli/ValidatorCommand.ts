@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, formatEther, isAddress, parseEther, type Abi, type Address, type Hex } from 'viem'
+import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, isAddress, parseEther, type Abi, type Address, type Hex } from 'viem'
+import { roundedCoins } from '../common/CoinAmount.js'
 import { JsonRpcError } from '../bridge/JsonRpcClient.js'
 import { JobError } from '../market/client/JobError.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
@@ -96,14 +97,6 @@ export async function readValidatorStatus(chain: RpcMarketChain, who: Address): 
   }
 }
 
-/** Coins with at most 6 decimals, trailing zeros dropped (wei amounts stay exact in --json). */
-export function roundedCoins(wei: bigint): string {
-  const s = formatEther(wei)
-  const [whole, frac = ''] = s.split('.')
-  const cut = frac.slice(0, 6).replace(/0+$/, '')
-  const approx = frac.length > 6 && /[1-9]/.test(frac.slice(6)) ? '≈' : ''
-  return `${approx}${whole}${cut ? `.${cut}` : ''}`
-}
 
 export function describeValidatorStatus(s: ValidatorStatus): string {
   const eligible = s.bonded >= s.minBond

@@ -12,6 +12,9 @@ import { bytesToHex } from '../../common/bytes.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { runAssetCli } from '../../test/helpers/assetcli.js'
 import { startInProcessNode, tempDir } from '../../test/helpers/devnode.js'
+import { Command } from 'commander'
+import { silentLogger } from '../../common/logger.js'
+import { registerAssetCommands } from '../AssetCommand.js'
 
 const KEYS = deriveKeys(DEV_MNEMONIC, 20)
 
@@ -45,6 +48,20 @@ t.test('asset publish / search / get', async (t) => {
   t.same((await search('rose')).assets.map((x) => x.name), ['rose classifier'], 'and the name')
   t.same((await search('tulip', ['--kind', 'dataset', '--limit', '1'])).assets.length, 1, 'filters and paging apply to the matches')
   t.equal((await search('orchid')).total, 0, 'no match')
+
+  // The text form of `asset show`: what a person reads.
+  let shown = ''
+  const program = new Command().exitOverride()
+  registerAssetCommands(program, { logger: silentLogger, io: { out: (s) => (shown += s), err: (s) => (shown += s) } })
+  await program.parseAsync(['node', 'povchain', 'asset', 'show', String(b.id), '--rpc', n.httpUrl])
+  t.match(shown, /asset \d+ — rose classifier\n/, 'name')
+  t.match(shown, /licence \(none stated\)/, 'licence line even when none was given')
+  t.match(shown, /price 0\.1 coins per use in a job, 0 coins per download/, 'prices, rounded')
+  let shownA = ''
+  const p2 = new Command().exitOverride()
+  registerAssetCommands(p2, { logger: silentLogger, io: { out: (s) => (shownA += s), err: (s) => (shownA += s) } })
+  await p2.parseAsync(['node', 'povchain', 'asset', 'show', String(c.id), '--rpc', n.httpUrl])
+  t.match(shownA, /licence CC-BY tulip/, 'the licence given at registration')
 
   const out = join(dir, 'got.csv')
   const got = await cli(['asset', 'get', String(a.id), '--out', out])
