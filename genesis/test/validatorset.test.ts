@@ -90,7 +90,7 @@ t.test('constructor and TypeScript check the config and the genesis validators',
 t.test('weight: only the protocol fee counts, decays linearly by age, capped per (client, worker) pair and per node', async (t) => {
   const h = await PovHarness.deploy()
   const [w, c1, c2] = [who(1), who(2), who(3)]
-  t.equal((await h.vs(who(5), 'onReceipt', [w, c1, genesisJobId(w), genesisSessionId(w), ETHER, ETHER])).error, 'NotWorkMarket', 'only WorkMarket reports receipts')
+  t.equal((await h.vs(who(5), 'onReceipt', [w, c1, genesisJobId(w), genesisSessionId(w), ETHER, ETHER, 0])).error, 'NotWorkMarket', 'only WorkMarket reports receipts')
 
   // A 100-coin job with a 0.5-coin protocol fee: the weight is the fee, not the value.
   const r = await h.receipt(w, c1, ETHER / 2n, 100n * ETHER)
