@@ -1293,9 +1293,10 @@ contract WorkMarket is WorkerRegistry {
 
     /// Workers the draw of `jobId` could pick now (not the client, not one that had it, free, bonded).
     function _workerCandidates(bytes32 jobId, Job storage j) internal view returns (uint256 n) {
+        uint256 pay = _unitPay(j);
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (a != j.client && !_tried[jobId][a] && _jobWeight(a, j.needs, j.image, _unitPay(j)) > 0) n++;
+            if (a != j.client && !_tried[jobId][a] && _jobWeight(a, j.needs, j.image, pay) > 0) n++;
         }
     }
 
@@ -1331,10 +1332,11 @@ contract WorkMarket is WorkerRegistry {
         uint256 n = _workerList.length;
         uint256[] memory weight = new uint256[](n);
         uint256 total;
+        uint256 pay = _unitPay(j);
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
             if (a == j.client || _tried[jobId][a]) continue;
-            weight[i] = _jobWeight(a, j.needs, j.image, _unitPay(j));
+            weight[i] = _jobWeight(a, j.needs, j.image, pay);
             total += weight[i];
         }
         if (total == 0) return false;

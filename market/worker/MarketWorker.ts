@@ -32,6 +32,8 @@ export interface MarketWorkerOptions {
   runtime: 'embedded' | 'docker'
   /** WorkMarket OFFERS bits it declares (setOffers): what it runs besides the embedded runtime. */
   offers?: number
+  /** The least it works for, wei per compute unit (setUnitPrice); undefined: leave the chain's. */
+  minUnitPrice?: bigint
   /** Directory for this identity's state (vote salts). */
   stateDir: string
   pollMs?: number
@@ -184,6 +186,10 @@ export class MarketWorker implements JobSource {
     if (Number(w.registered ? w.offers : 0) !== offers) {
       await this.send('set-offers', encodeMarketCall('setOffers', [offers]))
       this.log.info({ offers }, 'declared what this worker runs besides the embedded runtime')
+    }
+    if (this.opts.minUnitPrice !== undefined && (w.registered ? (w.minUnitPrice ?? 0n) : 0n) !== this.opts.minUnitPrice) {
+      await this.send('set-unit-price', encodeMarketCall('setUnitPrice', [this.opts.minUnitPrice]))
+      this.log.info({ minUnitPrice: this.opts.minUnitPrice.toString() }, 'declared the least this worker works for (wei per compute unit)')
     }
     this.registered = true
     await this.announceImages()

@@ -41,6 +41,8 @@ export interface WorkerConfig {
   capacity?: bigint
   /** --worker.slots: sessions run at once per identity. */
   slots: number
+  /** --worker.min-unit-price: the least each identity works for, wei per compute unit (WorkMarket.setUnitPrice). */
+  minUnitPrice?: bigint
   /** --worker.issuer: account that issues protocol-funded control tasks (the genesis controlIssuer). */
   issuer?: string
   /** --worker.verify-confidence / --worker.verify-fault-fraction: the verifier's sampling floor (default DEFAULT_SAMPLING_POLICY). */
@@ -197,6 +199,7 @@ export class WorkerService {
           endpoint: this.d.endpoint,
           runtime,
           offers,
+          minUnitPrice: this.cfg.minUnitPrice ?? 0n,
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
