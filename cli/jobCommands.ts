@@ -59,7 +59,7 @@ export async function capableWorkers(
       : 'none'
     throw new JobError(
       'NO_WORKER',
-      `${capable.length === 0 ? 'no' : `only ${capable.length}`} registered worker${capable.length === 1 ? '' : 's'} offer${capable.length === 1 ? 's' : ''} what the spec needs (${what})${count > 1 ? `; it runs on ${count} workers at once` : ''}; active workers: ${offered}. Nothing was posted (--anyway posts it all the same; it waits for such workers until its deadline).`,
+      `${capable.length === 0 ? 'no registered worker offers' : `only ${capable.length} registered worker${capable.length === 1 ? ' offers' : 's offer'}`} what the spec needs (${what})${count > 1 ? `; it runs on ${count} workers at once` : ''}; active workers: ${offered}. Nothing was posted (--anyway posts it all the same; it waits for such workers until its deadline).`,
     )
   }
   return capable.map((w) => w.address)
