@@ -42,7 +42,7 @@ function containerSpec(image: string, redundancy: number): JobSpec {
   return { ...iris, params: { ...iris.params, epochs: 10 }, runtime: { type: 'docker', image }, verification: { mode: 'redundant', redundancy, quorum: redundancy } }
 }
 
-t.test('redundant container jobs: two workers agree, a forger is refuted by the escalation and slashed', { timeout: 600_000 }, async (t) => {
+t.test('redundant container jobs: two workers agree, a forger is refuted by the escalation and slashed', { timeout: 280_000 }, async (t) => {
   const docker = await requireDocker(t)
   if (!docker) return
   const t0 = Date.now()
@@ -113,7 +113,7 @@ t.test('redundant container jobs: two workers agree, a forger is refuted by the 
   const job = await waitFor(async () => {
     const j = await market.job(jobId)
     return j && (j.status === 'accepted' || j.status === 'refunded') ? j : undefined
-  }, 'the job settled', 300_000, 250)
+  }, 'the job settled', 150_000, 250)
   t.comment(`settled ${((Date.now() - tResume) / 1000).toFixed(1)} s after the forger resumed (${((Date.now() - tPost) / 1000).toFixed(1)} s after posting, with the hold)`)
   t.equal(job.status, 'accepted', 'accepted')
   t.equal(job.mode, 'redundant')
@@ -136,6 +136,12 @@ t.test('redundant container jobs: two workers agree, a forger is refuted by the 
   t.not(forged.result.commitment, accepted.result.commitment, 'the forged commitment differs')
   for (const n of [honest, late]) t.match(n.output(), /"runtime":"docker"[^\n]*"msg":"running assigned session"/, `${n.member.name} ran the job in Docker`)
   t.match(cheat.output(), /committing a dishonest session/, 'the forger forged')
+  // Figures: a replica's run (container start → result collected → seal sent), from the workers' logs.
+  const when = (out: string, msg: string) => {
+    const line = out.split('\n').find((l) => l.includes(`"msg":"${msg}"`))
+    return line ? Date.parse((JSON.parse(line) as { time: string }).time) : NaN
+  }
+  for (const n of [honest, late]) t.comment(`${n.member.name}: run + seal ${((when(n.output(), 'replica result sealed') - when(n.output(), 'running assigned session')) / 1000).toFixed(1)} s`)
   t.match(honest.output(), /replicas disagreed: more are drawn|replica job settled/, 'the workers settled it themselves')
   t.equal((await market.worker(CLIENT)).registered, false, 'the client is no worker')
 })

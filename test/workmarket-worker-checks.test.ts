@@ -142,7 +142,7 @@ t.test('a job that says it needs Docker is never drawn for workers without it; j
   const took = Date.now() - t0
   t.equal(refused.ok, false)
   t.equal(refused.error?.code, 'JOB_NO_WORKER')
-  t.match(refused.error?.message, /no registered worker offers what the spec needs \(docker\).*embedded only/)
+  t.match(refused.error?.message, /no registered worker offers what the spec needs \(docker, image sha256:(ab){32}.*embedded only, lacks the image/)
   t.ok(took < 5000, `answered in ${took} ms`)
   t.equal(await nonce(n, CLIENT), clientNonce, 'nothing was sent: no escrow locked')
   // A container spec in re-execution mode: nobody could verify it, so it is refused whatever the workers.

@@ -84,6 +84,8 @@ export class MarketWorker implements JobSource {
   private readonly traps: TrapBook
   private readonly replicaBook: ReplicaBook
   private imagesCheckedAt = 0
+  /** Replica sessions whose run failed: run again after this time (they cannot be abandoned). */
+  private readonly retryAt = new Map<Hex, number>()
   private readonly queue: Hex[] = []
   private readonly inFlight = new Set<Hex>()
   private readonly verdicts = new Map<string, SessionVerdict>()
@@ -267,6 +269,14 @@ export class MarketWorker implements JobSource {
       if (outcome.status === 'failed') {
         // Stopped mid-run (shutdown): leave the session assigned; the restarted node runs it again.
         if (this.loop.stopped || outcome.code === 'COMPUTE_CANCELLED') return
+        const s = await this.d.market.session(sid)
+        const job = s && (await this.d.market.job(s.jobId))
+        if (job && job.mode !== 'reexecution') {
+          // A replica cannot be abandoned (its round would wait for it): try again while the commit time allows.
+          this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'replica run failed; running it again in 5 s while its commit time allows')
+          this.retryAt.set(sid, Date.now() + 5_000)
+          return
+        }
         this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'session failed; giving it up')
         await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
         return
@@ -384,7 +394,8 @@ export class MarketWorker implements JobSource {
       const s = await this.d.market.session(sid)
       if (!s) continue
       if (s.status === 'assigned') {
-        if (!this.inFlight.has(sid) && nowSec() < s.commitBy) {
+        if (!this.inFlight.has(sid) && nowSec() < s.commitBy && (this.retryAt.get(sid) ?? 0) <= Date.now()) {
+          this.retryAt.delete(sid)
           this.inFlight.add(sid)
           this.queue.push(sid)
         }
