@@ -11,6 +11,7 @@ import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { loadSigningKey } from './CliSigningKey.js'
 import { JobError } from '../market/client/JobError.js'
 import { computeUnits, describeOffers, jobNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
+import { jobVerification, MODE, type JobVerification } from '../market/client/JobVerification.js'
 import { RPC_BLOB_CHUNK } from '../market/client/MarketRpcMethods.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
 import { encodeMarketCall, WorkMarketReader } from '../market/client/WorkMarketReader.js'
@@ -27,24 +28,59 @@ type ConnOpts = ChainCommandOptions
 
 const FINAL = new Set(['accepted', 'refunded'])
 
+const ZERO32 = `0x${'00'.repeat(32)}`
+
 /**
- * Registered workers that could be drawn for a job needing `needs` (OFFERS bits): active, bonded,
- * offering every bit. Throws NO_WORKER, naming what the registered workers offer, when none does
- * — before anything is uploaded or paid.
+ * Registered workers that could be drawn for a job needing `needs` (OFFERS bits), the image
+ * `image` (unless zero) and paying `unitPay` wei per compute unit to each worker: active, bonded,
+ * offering every bit, holding the image, asking no more. Throws NO_WORKER when fewer than
+ * `count` (the replicas the job draws) can — naming what the registered workers offer — before
+ * anything is uploaded or paid, the way the contract's draw would leave the job waiting.
  */
-export async function capableWorkers(market: WorkMarketReader, needs: number): Promise<Address[]> {
+export async function capableWorkers(
+  market: WorkMarketReader,
+  needs: number,
+  opts: { image?: Hex; count?: number; unitPay?: bigint; client?: Address } = {},
+): Promise<Address[]> {
   const { minBond } = await market.config()
-  const all = await Promise.all((await market.workers()).map((a) => market.worker(a)))
-  const active = all.filter((w) => w.registered && w.exitAt === 0n && w.bond >= minBond)
-  const capable = active.filter((w) => (Number(w.offers) & needs) === needs)
-  if (capable.length === 0) {
-    const offered = active.length ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))})`).join(', ') : 'none'
+  const count = opts.count ?? 1
+  const image = opts.image && opts.image !== ZERO32 ? opts.image.toLowerCase() : undefined
+  const all = await Promise.all(
+    (await market.workers()).map(async (a) => ({ ...(await market.worker(a)), images: image ? (await market.imagesOf(a)).map((x) => x.toLowerCase()) : [] })),
+  )
+  const active = all.filter((w) => w.registered && w.exitAt === 0n && w.bond >= minBond && w.address.toLowerCase() !== opts.client?.toLowerCase())
+  const capable = active.filter(
+    (w) => (Number(w.offers) & needs) === needs && (!image || w.images.includes(image)) && (opts.unitPay === undefined || (w.minUnitPrice ?? 0n) <= opts.unitPay),
+  )
+  if (capable.length < count) {
+    const what = [describeOffers(needs), ...(image ? [`image sha256:${image.slice(2)}`] : []), ...(opts.unitPay !== undefined ? [`a price of at most ${formatEther(opts.unitPay)} coins per unit`] : [])].join(', ')
+    const offered = active.length
+      ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))}${image ? (w.images.includes(image) ? ', has the image' : ', lacks the image') : ''}${w.minUnitPrice ? `, asks ${formatEther(w.minUnitPrice)}/unit` : ''})`).join(', ')
+      : 'none'
     throw new JobError(
       'NO_WORKER',
-      `no registered worker offers what the spec needs (${describeOffers(needs)}); active workers: ${offered}. Nothing was posted (--anyway posts it all the same; it waits for such a worker until its deadline).`,
+      `${capable.length === 0 ? 'no registered worker offers' : `only ${capable.length} registered worker${capable.length === 1 ? ' offers' : 's offer'}`} what the spec needs (${what})${count > 1 ? `; it runs on ${count} workers at once` : ''}; active workers: ${offered}. Nothing was posted (--anyway posts it all the same; it waits for such workers until its deadline).`,
     )
   }
   return capable.map((w) => w.address)
+}
+
+/** The price a spec's mode costs: the estimate for its units, once per replica. */
+async function modePrice(market: WorkMarketReader, units: bigint, v: JobVerification): Promise<bigint> {
+  return (await market.estimatePrice(units)) * BigInt(v.replicas)
+}
+
+/** Minimum unit prices (ascending) of the active workers that could run a job of this kind. */
+async function askedPrices(market: WorkMarketReader, needs: number, mode: JobVerification): Promise<bigint[]> {
+  const image = mode.image !== ZERO32 ? mode.image.toLowerCase() : undefined
+  const asks: bigint[] = []
+  for (const a of await market.workers()) {
+    const w = await market.worker(a)
+    if (!w.registered || w.exitAt !== 0n || (Number(w.offers) & needs) !== needs) continue
+    if (image && !(await market.imagesOf(a)).map((x) => x.toLowerCase()).includes(image)) continue
+    asks.push(w.minUnitPrice ?? 0n)
+  }
+  return asks.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))
 }
 
 async function connect(o: ConnOpts): Promise<{ chain: RpcMarketChain; market: WorkMarketReader }> {
@@ -121,6 +157,7 @@ function describe(v: Awaited<ReturnType<typeof jobView>>): string {
   if (st === 'refunded') return 'refunded'
   if (!s) return st
   if (st === 'accepted') return `accepted — worker ${s.worker} paid, receipt recorded`
+  if (v.mode && v.mode !== 'reexecution' && st === 'running') return `running on ${v.replicas} workers (${v.mode}): each seals its result, then all reveal and are compared`
   if (s.status === 'assigned') return `assigned to ${s.worker}, running`
   if (s.status === 'committed' && s.verifiers.length === 0) return `committed by ${s.worker}, verifiers being drawn`
   if (s.status === 'committed') return `being verified by ${s.verifiers.join(', ')}`
@@ -170,25 +207,32 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
     .action(
       action(async (specPath: string, o: ConnOpts & { price?: string; deadline: string; dataset?: string; model?: string; wait?: boolean; timeout: string; anyway?: boolean }) => {
         const spec = await readSpec(specPath)
+        const mode = jobVerification(spec)
         const inputs = await localInputs(spec, o)
         const { chain, market } = await connect(o)
-        // Only workers offering what the spec needs are drawn for it: say so now if there are none.
+        const units = computeUnits(spec, inputs)
+        const price = o.price ? parseEther(o.price) : await modePrice(market, units, mode)
+        // Only workers offering what the spec needs (and holding its image, at its price) are drawn for it: say so now if too few.
         const needs = jobNeeds(spec)
-        if (!o.anyway) await capableWorkers(market, needs)
+        if (!o.anyway) await capableWorkers(market, needs, { image: mode.image, count: mode.replicas, unitPay: price / BigInt(mode.replicas) / units, client: chain.from })
         const specHash = await upload(chain, encodeJobSpec(spec))
         if (specHash !== jobSpecHash(spec)) throw new JobError('SPEC', 'the uploaded spec does not hash to its spec hash')
         if (inputs.dataset) await upload(chain, inputs.dataset)
         if (inputs.model) await upload(chain, inputs.model)
-        const units = computeUnits(spec, inputs)
-        const price = o.price ? parseEther(o.price) : await market.estimatePrice(units)
         const head = await chain.head()
         const now = BigInt(Math.floor(Date.now() / 1000))
         const deadline = (head.timestamp > now ? head.timestamp : now) + BigInt(o.deadline)
         const maxDuration = BigInt(spec.resources.timeoutSec) + 60n
         const args = [specHash, workloadId(spec), deadline, maxDuration, units, verifierCount(spec)] as const
-        const r = await chain.send(WORK_MARKET_ADDRESS, needs ? encodeMarketCall('postJobWith', [...args, needs]) : encodeMarketCall('postJob', args), { value: price })
+        const call =
+          mode.mode !== MODE.reexecution
+            ? encodeMarketCall('postReplicatedJob', [specHash, workloadId(spec), deadline, maxDuration, units, needs, mode.mode, mode.replicas, mode.epsilon, mode.image])
+            : needs
+              ? encodeMarketCall('postJobWith', [...args, needs])
+              : encodeMarketCall('postJob', args)
+        const r = await chain.send(WORK_MARKET_ADDRESS, call, { value: price })
         const jobId = r.logs.find((l) => l.address.toLowerCase() === WORK_MARKET_ADDRESS.toLowerCase())!.topics[1] as Hex
-        if (!o.json) io.err(`job ${jobId} posted: ${formatEther(price)} coins in escrow, ${units} compute units, spec ${specHash}\n`)
+        if (!o.json) io.err(`job ${jobId} posted: ${formatEther(price)} coins in escrow, ${units} compute units, ${spec.verification.mode}${mode.replicas > 1 ? ` on ${mode.replicas} workers` : ''}, spec ${specHash}\n`)
         if (!o.wait) {
           print(o.json, { jobId, specHash, price: price.toString(), units: units.toString(), tx: r.hash }, `${jobId}\n`)
           return
@@ -246,10 +290,19 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
     .action(
       action(async (specPath: string, o: ConnOpts & { dataset?: string; model?: string }) => {
         const spec = await readSpec(specPath)
+        const mode = jobVerification(spec)
         const units = computeUnits(spec, await localInputs(spec, o))
         const { market } = await connect(o)
-        const [unitPrice, price] = await Promise.all([market.unitPrice(), market.estimatePrice(units)])
-        print(o.json, { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), price: price.toString() }, `${units} compute units × ${formatEther(unitPrice)} coins ≈ ${formatEther(price)} coins\n`)
+        const [unitPrice, price] = await Promise.all([market.unitPrice(), modePrice(market, units, mode)])
+        // What the registered workers that could run it ask: the cheapest k set the floor of a price they all take.
+        const asks = await askedPrices(market, jobNeeds(spec), mode)
+        const floor = asks.length >= mode.replicas ? asks[mode.replicas - 1]! * units * BigInt(mode.replicas) : undefined
+        const times = mode.replicas > 1 ? ` × ${mode.replicas} workers (${spec.verification.mode})` : ''
+        print(
+          o.json,
+          { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), mode: spec.verification.mode, replicas: mode.replicas, price: price.toString(), workerFloor: floor?.toString() ?? null },
+          `${units} compute units × ${formatEther(unitPrice)} coins${times} ≈ ${formatEther(price)} coins${floor !== undefined ? `; the cheapest capable workers take it from ${formatEther(floor)} coins` : ''}\n`,
+        )
       }),
     )
 

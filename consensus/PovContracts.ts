@@ -14,6 +14,11 @@ export interface WorkReceiptView {
   accepted: boolean
   value: bigint
   protocolFee: bigint
+  /**
+   * The mode that verified it (0 re-execution, 1 redundant, 2 tolerance): the weight it bought
+   * was already scaled by it in ValidatorSet.onReceipt (modeWeightBps). Absent: 0.
+   */
+  mode?: number
 }
 
 /**

@@ -38,6 +38,7 @@ interface RawReceipt {
   workloadId: Hex
   blockNumber: bigint
   status: number
+  mode: number
 }
 
 /**
@@ -101,6 +102,7 @@ export class PovContractReader implements PovContracts {
       accepted: Number(r.status) === RECEIPT_ACCEPTED,
       value: r.value,
       protocolFee: r.protocolFee,
+      mode: Number(r.mode ?? 0),
     }
   }
 

@@ -33,7 +33,8 @@ const B: Address = '0xbDA5747bFD65F08deb54cb465eB87D40e51B197E' // dev #17
 const CLIENT: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' // dev #1
 const IRIS = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')) as JobSpec
 /** Iris training in a (pinned) Docker image: only a worker with a Docker engine can run it. */
-const DOCKER_SPEC: JobSpec = { ...IRIS, runtime: { type: 'docker', image: `sha256:${'ab'.repeat(32)}` } }
+// A container job: verified by redundancy (re-execution replays only the built-in workloads).
+const DOCKER_SPEC: JobSpec = { ...IRIS, runtime: { type: 'docker', image: `sha256:${'ab'.repeat(32)}` }, verification: { mode: 'redundant', redundancy: 2, quorum: 2 } }
 
 interface Line {
   level: string
@@ -141,9 +142,15 @@ t.test('a job that says it needs Docker is never drawn for workers without it; j
   const took = Date.now() - t0
   t.equal(refused.ok, false)
   t.equal(refused.error?.code, 'JOB_NO_WORKER')
-  t.match(refused.error?.message, /no registered worker offers what the spec needs \(docker\).*embedded only/)
+  t.match(refused.error?.message, /no registered worker offers what the spec needs \(docker, image sha256:(ab){32}.*embedded only, lacks the image/)
   t.ok(took < 5000, `answered in ${took} ms`)
   t.equal(await nonce(n, CLIENT), clientNonce, 'nothing was sent: no escrow locked')
+  // A container spec in re-execution mode: nobody could verify it, so it is refused whatever the workers.
+  writeFileSync(specFile, JSON.stringify({ ...DOCKER_SPEC, verification: IRIS.verification }))
+  const unverifiable = await cli('--anyway')
+  t.equal(unverifiable.error?.code, 'JOB_MODE', 'a container job for re-execution is refused')
+  t.match(unverifiable.error?.message, /redundant.*tolerance/)
+  writeFileSync(specFile, JSON.stringify(DOCKER_SPEC))
   const anyway = await cli('--anyway')
   t.equal(anyway.ok, true, '--anyway posts it')
   t.equal((await market.job(anyway.jobId!))?.needs, OFFERS.docker, 'with its needs')

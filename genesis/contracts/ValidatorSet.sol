@@ -18,6 +18,7 @@ interface IWorkMarketReceipts {
         uint64 timestamp;
         uint8 status;
         bool control;
+        uint8 mode;
     }
 
     function getReceipt(bytes32 sessionId) external view returns (WorkReceipt memory);
@@ -43,6 +44,14 @@ contract ValidatorSet is IValidatorSetReceipts {
     /// Native precompile judging evidence: abi.encode(kind, a, b) → abi.encode(offender, evidenceId, height, jobId, sessionId).
     address public constant EVIDENCE_PRECOMPILE = address(0xA0E);
     uint16 internal constant BPS = 10_000;
+    /// How much of a receipt's protocol fee becomes weight, by the mode that verified it
+    /// (WorkMarket.VerificationMode; genesis/contracts/ValidatorSet.md, "Weight by verification
+    /// mode"): re-execution and bit-exact redundancy prove the work itself and count in full; a
+    /// tolerance agreement only shows that k workers reached a metric within epsilon, which
+    /// cheaper work (fewer epochs, a smaller model) can also reach, so it counts half.
+    uint16 public constant REEXECUTION_WEIGHT_BPS = 10_000;
+    uint16 public constant REDUNDANT_WEIGHT_BPS = 10_000;
+    uint16 public constant TOLERANCE_WEIGHT_BPS = 5_000;
     /// Addresses considered at each snapshot (bounds the transition's gas).
     uint256 public constant MAX_CANDIDATES = 64;
     /// Credit entries kept per validator and per (client, worker) pair.
@@ -126,7 +135,7 @@ contract ValidatorSet is IValidatorSetReceipts {
     event UnbondRequested(address indexed validator, uint256 amount, uint64 releaseEpoch);
     event Withdrawn(address indexed to, uint256 amount);
     /// The trace from an accepted receipt to producer weight.
-    event WeightCredited(address indexed worker, address indexed client, bytes32 indexed sessionId, bytes32 jobId, uint256 value, uint256 protocolFee, uint256 credit, uint256 weight);
+    event WeightCredited(address indexed worker, address indexed client, bytes32 indexed sessionId, bytes32 jobId, uint256 value, uint256 protocolFee, uint256 credit, uint256 weight, uint8 mode);
     event EpochTransitioned(uint64 indexed epoch, uint64 previous);
     event EpochRewarded(uint64 indexed rewardedEpoch, uint64 indexed atEpoch, uint256 paid, uint256 recipients);
     event RewardCredited(address indexed validator, uint64 indexed rewardedEpoch, uint256 amount);
@@ -313,19 +322,29 @@ contract ValidatorSet is IValidatorSetReceipts {
 
     /// @notice WorkMarket reports an accepted receipt. Only the protocol's share of the fee
     ///         becomes weight, and a (client, worker) pair credits at most pairCapPerWindow per window.
-    function onReceipt(address worker, address client, bytes32 jobId, bytes32 sessionId, uint256 value, uint256 protocolFee) external {
+    function onReceipt(address worker, address client, bytes32 jobId, bytes32 sessionId, uint256 value, uint256 protocolFee, uint8 mode) external {
         require(msg.sender == WORK_MARKET, NotWorkMarket(msg.sender));
         uint256 window = weightWindowBlocks;
         Credit[] storage pair = _pairCredits[_pairKey(client, worker)];
         uint256 used = pair.active(block.number, window);
         uint256 room = used < pairCapPerWindow ? pairCapPerWindow - used : 0;
-        uint256 credit = protocolFee < room ? protocolFee : room;
+        uint256 counted = (protocolFee * modeWeightBps(mode)) / BPS;
+        uint256 credit = counted < room ? counted : room;
         if (credit > 0) {
             pair.add(block.number, window, credit, MAX_PAIR_CREDITS, false);
             _credits[worker].add(block.number, window, credit, MAX_CREDITS, true);
             if (_stakes[worker].bonded >= minBond) _addCandidate(worker);
         }
-        emit WeightCredited(worker, client, sessionId, jobId, value, protocolFee, credit, weightOf(worker));
+        emit WeightCredited(worker, client, sessionId, jobId, value, protocolFee, credit, weightOf(worker), mode);
+    }
+
+    /// @notice The share (basis points) of a receipt's protocol fee that becomes weight, by the
+    ///         mode that verified it (0 re-execution, 1 redundant, 2 tolerance; unknown: 0).
+    function modeWeightBps(uint8 mode) public pure returns (uint16) {
+        if (mode == 0) return REEXECUTION_WEIGHT_BPS;
+        if (mode == 1) return REDUNDANT_WEIGHT_BPS;
+        if (mode == 2) return TOLERANCE_WEIGHT_BPS;
+        return 0;
     }
 
     // ================================================================ bonds

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Bytes32Set} from "./WorkMarketSets.sol";
 import {WorkerRegistry} from "./WorkMarketWorkers.sol";
+import {ReplicaAgreement} from "./WorkMarketReplicas.sol";
 import {IValidatorSetReceipts} from "./ValidatorSetHook.sol";
 
 /// @title WorkMarket
@@ -28,6 +29,10 @@ contract WorkMarket is WorkerRegistry {
     using Bytes32Set for Bytes32Set.Set;
 
     uint8 public constant MAX_VERIFIERS = 8;
+    /// Replicas a redundancy or tolerance job may ask for (k); a disagreement draws k + 1 more,
+    /// so at most MAX_REPLICA_TOTAL ever run one job.
+    uint8 public constant MAX_REPLICAS = 4;
+    uint8 public constant MAX_REPLICA_TOTAL = 9;
     /// Verification rounds: a tie in round 0 is decided by a larger, odd panel in round 1; a tie
     /// in the last round rejects the session (a result is accepted only by a strict majority).
     uint8 public constant MAX_ROUNDS = 2;
@@ -62,7 +67,21 @@ contract WorkMarket is WorkerRegistry {
         Committed,
         Accepted,
         Rejected,
-        Expired
+        Expired,
+        /// Replica jobs: the worker committed the hash of its result (commitReplica), not the result.
+        Sealed,
+        /// Replica jobs: the worker opened its result (revealReplica); judged when the job settles.
+        Revealed
+    }
+
+    /// How a job's result is checked (compute/README.md, "Verification modes"). Reexecution: one
+    /// worker, verifiers re-execute sampled segments (deterministic built-in workloads).
+    /// Redundant: k drawn workers each run it and must agree bit for bit. Tolerance: k drawn
+    /// workers each run it and must agree on a metric within epsilon.
+    enum VerificationMode {
+        Reexecution,
+        Redundant,
+        Tolerance
     }
 
     enum Verdict {
@@ -131,6 +150,14 @@ contract WorkMarket is WorkerRegistry {
         bytes32 controlSalt;
         /// The current (or the accepted) session.
         bytes32 session;
+        VerificationMode mode;
+        /// Redundant/Tolerance: the workers drawn in round 0 (k); 0 for Reexecution.
+        uint8 replicas;
+        /// Tolerance: the largest distance from the median metric that still agrees, in nano-units.
+        uint64 epsilon;
+        /// sha256 digest of the container image the spec pins (0: none): only workers that
+        /// announced it (setImages) are drawn.
+        bytes32 image;
     }
 
     /// What a worker commits (compute/verify/SessionCommitment.ts).
@@ -176,11 +203,27 @@ contract WorkMarket is WorkerRegistry {
         address[] previous;
     }
 
-    /// A scheduled draw: a job's worker, or a session's verifiers.
+    /// A scheduled draw: a job's worker(s) (kind 0), a session's verifiers (1), or a replica job's escalation (2).
     struct Draw {
         bytes32 id;
         uint64 dueBlock;
-        bool verifiers;
+        uint8 kind;
+    }
+
+    /// The replicas of a Redundant or Tolerance job: round 0 draws k workers; if they do not all
+    /// reveal one agreeing result, round 1 draws k + 1 more and the majority of all decides.
+    struct Replicas {
+        uint8 round;
+        /// Index in `sessions` where the current round's replicas start.
+        uint8 roundStart;
+        /// The current round's replicas seal by then.
+        uint64 commitBy;
+        /// When the current round's last seal arrived (0 until all sealed): reveals are open from then.
+        uint64 sealedAt;
+        /// The block whose randomness draws round 1 (0: none scheduled).
+        uint64 drawBlock;
+        /// Every replica session of the job, both rounds.
+        bytes32[] sessions;
     }
 
     struct Vote {
@@ -203,6 +246,8 @@ contract WorkMarket is WorkerRegistry {
         uint64 timestamp;
         SessionStatus status;
         bool control;
+        /// How the result was verified: consensus weighs receipts by it (ValidatorSet.modeWeightBps).
+        VerificationMode mode;
     }
 
     // ---------------------------------------------------------------- errors
@@ -244,6 +289,12 @@ contract WorkMarket is WorkerRegistry {
     error BadSeal();
     error NotSystem(address caller);
     error DrawPending(uint64 drawBlock);
+    error WrongMode(VerificationMode mode);
+    error BadReplicaCount();
+    error SealMismatch();
+    error RevealNotOpenYet();
+    error RevealClosed(uint64 revealBy);
+    error RoundNotOver(uint64 revealBy);
 
     // ---------------------------------------------------------------- events
 
@@ -270,6 +321,14 @@ contract WorkMarket is WorkerRegistry {
     event JobAccepted(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker);
     event JobRefunded(bytes32 indexed jobId, address indexed client, uint256 amount);
     event WorkerRated(bytes32 indexed jobId, address indexed worker, uint8 stars);
+    /// A replica job was posted (after its JobPosted): its mode, k, epsilon and image.
+    event ReplicaJobPosted(bytes32 indexed jobId, VerificationMode mode, uint8 replicas, uint64 epsilon, bytes32 image);
+    event ReplicaSealed(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bytes32 seal);
+    event ReplicaRevealed(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bytes32 commitment, bytes32 resultHash, int256 metric);
+    /// Round 0 did not agree: `extra` more replicas are drawn DRAW_DELAY blocks later.
+    event ReplicasEscalated(bytes32 indexed jobId, uint8 extra, uint64 drawBlock);
+    /// accepted: a majority agreed (`agreeing` of `revealed`); otherwise the client was refunded.
+    event ReplicasSettled(bytes32 indexed jobId, bool accepted, uint8 agreeing, uint8 revealed);
 
     // ---------------------------------------------------------------- state
 
@@ -312,6 +371,11 @@ contract WorkMarket is WorkerRegistry {
     mapping(uint256 => Draw) internal _drawQueue;
     uint64 public drawHead;
     uint64 public drawTail;
+    mapping(bytes32 => Replicas) internal _replicas;
+    /// A replica session's sealed result: replicaSealHash(sessionId, commitment, metric, salt).
+    mapping(bytes32 => bytes32) public replicaSeal;
+    /// A revealed replica's metric (Tolerance; nano-units).
+    mapping(bytes32 => int256) public replicaMetric;
 
     constructor(Config memory cfg, GenesisReceipt[] memory genesisReceipts) WorkerRegistry(cfg.minBond, cfg.unbondDelay, cfg.ratingHalfLife) {
         require(uint256(cfg.verifierFeeBps) + cfg.protocolFeeBps <= BPS && cfg.slashBps <= BPS, BadConfig());
@@ -333,7 +397,7 @@ contract WorkMarket is WorkerRegistry {
         protocolFund = address(this).balance;
         for (uint256 i = 0; i < genesisReceipts.length; i++) {
             GenesisReceipt memory g = genesisReceipts[i];
-            _receipts[g.sessionId] = WorkReceipt(g.jobId, g.sessionId, g.worker, address(0), g.value, g.value, bytes32(0), uint64(block.number), uint64(block.timestamp), SessionStatus.Accepted, true);
+            _receipts[g.sessionId] = WorkReceipt(g.jobId, g.sessionId, g.worker, address(0), g.value, g.value, bytes32(0), uint64(block.number), uint64(block.timestamp), SessionStatus.Accepted, true, VerificationMode.Reexecution);
             _receiptsOf[g.worker].push(g.sessionId);
         }
     }
@@ -385,7 +449,7 @@ contract WorkMarket is WorkerRegistry {
         require(j.status == JobStatus.Open, WrongJobStatus(j.status));
         require(j.drawBlock == 0, DrawPending(j.drawBlock));
         require(block.timestamp + j.maxDuration <= j.deadline, BadDeadline());
-        require(_workerCandidates(jobId, j) > 0, NoWorkerAvailable());
+        require(_workerCandidates(jobId, j) >= (j.mode == VerificationMode.Reexecution ? 1 : j.replicas), NoWorkerAvailable());
         _scheduleAssign(jobId, j);
     }
 
@@ -401,7 +465,8 @@ contract WorkMarket is WorkerRegistry {
             if (d.dueBlock > block.number || gasleft() < DRAW_GAS_RESERVE) break;
             delete _drawQueue[head];
             head++;
-            if (d.verifiers) _drawRound(d.id, d.dueBlock);
+            if (d.kind == 1) _drawRound(d.id, d.dueBlock);
+            else if (d.kind == 2) _drawEscalation(d.id, d.dueBlock);
             else _drawWorker(d.id, d.dueBlock);
         }
         drawHead = head;
@@ -454,6 +519,7 @@ contract WorkMarket is WorkerRegistry {
         require(msg.sender == s.worker, NotSessionWorker());
         require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
         require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
+        _requireReexecution(_jobs[s.jobId]);
         bytes32 expected = commitmentHash(_jobs[s.jobId].specHash, c);
         require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
         s.result = c;
@@ -474,6 +540,7 @@ contract WorkMarket is WorkerRegistry {
         require(msg.sender == s.worker, NotSessionWorker());
         require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
         require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
+        _requireReexecution(_jobs[s.jobId]);
         _rate(s.worker, 0, 10, RatingReason.Abandoned);
         _expire(sessionId, s, true);
     }
@@ -485,6 +552,8 @@ contract WorkMarket is WorkerRegistry {
     ///         is no way to leave one unverified after seeing its draw). Anyone may call.
     function expire(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
+        // A replica job's sessions end together, in settleReplicas.
+        _requireReexecution(_jobs[s.jobId]);
         if (s.status == SessionStatus.Assigned) {
             require(block.timestamp > s.commitBy, NotExpired());
             Worker storage w = _workers[s.worker];
@@ -599,6 +668,331 @@ contract WorkMarket is WorkerRegistry {
         if (s.trap) _springTrap(sessionId, s, j, rewarded);
         else if (truth == Verdict.Accept) _accept(sessionId, s, j, rewarded);
         else _reject(sessionId, s, j, rewarded);
+    }
+
+    // ================================================================ replica jobs (Redundant, Tolerance)
+
+    /// @notice Posts a job verified by replication instead of re-execution: k = `replicas`
+    ///         workers (2..MAX_REPLICAS), drawn by the protocol DRAW_DELAY blocks later among those
+    ///         offering `needs` and holding `image` (0: any), each run it and commit to their
+    ///         result by commit–reveal; they must agree bit for bit (Redundant) or on the spec's
+    ///         metric within `epsilon` nano-units of the median (Tolerance). Disagreement draws
+    ///         k + 1 more replicas and the majority of all decides; losers lose slashBps of their
+    ///         bond. The price pays every replica: at least minJobPrice × k.
+    function postReplicatedJob(
+        bytes32 specHash,
+        bytes32 workloadId,
+        uint64 deadline,
+        uint64 maxDuration,
+        uint64 units,
+        uint32 needs,
+        VerificationMode mode,
+        uint8 replicas,
+        uint64 epsilon,
+        bytes32 image
+    ) external payable nonReentrant returns (bytes32 jobId) {
+        require(mode != VerificationMode.Reexecution, WrongMode(mode));
+        require(replicas >= 2 && replicas <= MAX_REPLICAS, BadReplicaCount());
+        require(msg.value >= minJobPrice * replicas, PriceTooLow(msg.value, minJobPrice * replicas));
+        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, replicas, msg.value, bytes32(0));
+        Job storage j = _jobs[jobId];
+        j.needs = needs;
+        j.mode = mode;
+        j.replicas = replicas;
+        j.epsilon = epsilon;
+        j.image = image;
+        openClientJobs++;
+        emit ReplicaJobPosted(jobId, mode, replicas, epsilon, image);
+        _scheduleAssign(jobId, j);
+    }
+
+    /// @notice A drawn replica commits to its result without showing it: `seal` =
+    ///         replicaSealHash(sessionId, commitment, metric, salt). The session id binds the
+    ///         seal to this worker, so copying another's seal gives one it cannot open; results
+    ///         are shown only once every replica of the round sealed (or the commit time passed),
+    ///         so nobody can seal what another revealed.
+    function commitReplica(bytes32 sessionId, bytes32 seal) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(msg.sender == s.worker, NotSessionWorker());
+        require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
+        require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
+        require(seal != bytes32(0), BadCommitment(bytes32(0)));
+        replicaSeal[sessionId] = seal;
+        s.status = SessionStatus.Sealed;
+        s.committedAt = uint64(block.timestamp);
+        s.commitBlock = uint64(block.number);
+        _workers[msg.sender].running--;
+        Replicas storage r = _replicas[s.jobId];
+        if (_roundSealed(r)) r.sealedAt = uint64(block.timestamp);
+        emit ReplicaSealed(sessionId, s.jobId, msg.sender, seal);
+    }
+
+    /// @notice Opens a sealed replica result once the round's seals are in (all of them, or the
+    ///         commit time passed) and before revealBy: the fields of compute's SessionCommitment
+    ///         (checked as in commitResult), the metric (Tolerance) and the salt.
+    function revealReplica(bytes32 sessionId, Commitment calldata c, int256 metric, bytes32 salt) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(msg.sender == s.worker, NotSessionWorker());
+        require(s.status == SessionStatus.Sealed, WrongSessionStatus(s.status));
+        Replicas storage r = _replicas[s.jobId];
+        require(_inCurrentRound(r, sessionId), WrongSessionStatus(s.status));
+        require(r.sealedAt != 0 || block.timestamp > r.commitBy, RevealNotOpenYet());
+        uint64 until = _revealBy(r);
+        require(block.timestamp <= until, RevealClosed(until));
+        require(replicaSeal[sessionId] == replicaSealHash(sessionId, c.commitment, metric, salt), SealMismatch());
+        bytes32 expected = commitmentHash(_jobs[s.jobId].specHash, c);
+        require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
+        s.result = c;
+        s.status = SessionStatus.Revealed;
+        replicaMetric[sessionId] = metric;
+        emit ReplicaRevealed(sessionId, s.jobId, msg.sender, c.commitment, c.resultHash, metric);
+    }
+
+    /// @notice Decides a replica job once its round is over (every replica revealed, or the
+    ///         reveal time passed); anyone may call. Round 0: all k revealed and agreeing →
+    ///         accepted; anything else → k + 1 more replicas are drawn (round 1). Round 1 (or
+    ///         nobody left to draw): a strict majority of the revealed results, at least two,
+    ///         is accepted and paid; the others lose slashBps of their bond (a sealed result
+    ///         never revealed too; a replica that never sealed faultPenalty). No majority: the
+    ///         client is refunded.
+    function settleReplicas(bytes32 jobId) external nonReentrant {
+        Job storage j = _job(jobId);
+        require(j.mode != VerificationMode.Reexecution, WrongMode(j.mode));
+        require(j.status == JobStatus.Running, WrongJobStatus(j.status));
+        Replicas storage r = _replicas[jobId];
+        require(r.drawBlock == 0, DrawPending(r.drawBlock));
+        uint64 until = _revealBy(r);
+        require(block.timestamp > until || _roundRevealed(r), RoundNotOver(until));
+        (bool[] memory agree, uint256 agreeing, uint256 revealed) = _replicaVerdict(j, r);
+        if (r.round == 0) {
+            if (agreeing == j.replicas && revealed == j.replicas) {
+                _acceptReplicas(jobId, j, r, agree, agreeing, revealed);
+                return;
+            }
+            uint256 extra = uint256(j.replicas) + 1;
+            if (r.sessions.length + extra > MAX_REPLICA_TOTAL) extra = MAX_REPLICA_TOTAL - r.sessions.length;
+            r.round = 1;
+            r.drawBlock = _schedule(jobId, 2);
+            emit ReplicasEscalated(jobId, uint8(extra), r.drawBlock);
+            return;
+        }
+        if (agreeing >= 2 && agreeing * 2 > revealed) _acceptReplicas(jobId, j, r, agree, agreeing, revealed);
+        else _failReplicas(jobId, j, r, agreeing, revealed);
+    }
+
+    /// @notice keccak("povchain/replica-seal/v1" ‖ 0x00 ‖ sessionId ‖ commitment ‖ metric ‖ salt).
+    function replicaSealHash(bytes32 sessionId, bytes32 commitment, int256 metric, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked("povchain/replica-seal/v1", uint8(0), sessionId, commitment, metric, salt));
+    }
+
+    /// @notice A replica job's rounds: the current round, its commit and reveal times, a pending
+    ///         escalation draw, and every replica session (both rounds; the current one from `roundStart`).
+    function getReplicas(bytes32 jobId) external view returns (uint8 round, uint8 roundStart, uint64 commitBy, uint64 sealedAt, uint64 revealBy, uint64 drawBlock, bytes32[] memory sessions) {
+        Replicas storage r = _replicas[jobId];
+        return (r.round, r.roundStart, r.commitBy, r.sealedAt, _revealBy(r), r.drawBlock, r.sessions);
+    }
+
+    function _requireReexecution(Job storage j) internal view {
+        require(j.mode == VerificationMode.Reexecution, WrongMode(j.mode));
+    }
+
+    /// What a job pays each worker per compute unit: the bar of the workers' minimum prices.
+    function _unitPay(Job storage j) internal view returns (uint256) {
+        uint256 workers = j.mode == VerificationMode.Reexecution ? 1 : j.replicas;
+        return j.price / workers / (j.units > 0 ? j.units : 1);
+    }
+
+    function _inCurrentRound(Replicas storage r, bytes32 sessionId) internal view returns (bool) {
+        for (uint256 i = r.roundStart; i < r.sessions.length; i++) if (r.sessions[i] == sessionId) return true;
+        return false;
+    }
+
+    function _roundSealed(Replicas storage r) internal view returns (bool) {
+        for (uint256 i = r.roundStart; i < r.sessions.length; i++) if (_sessions[r.sessions[i]].status == SessionStatus.Assigned) return false;
+        return true;
+    }
+
+    function _roundRevealed(Replicas storage r) internal view returns (bool) {
+        for (uint256 i = r.roundStart; i < r.sessions.length; i++) if (_sessions[r.sessions[i]].status != SessionStatus.Revealed) return false;
+        return true;
+    }
+
+    /// Reveals close revealWindow after the round's last seal, or after its commit time.
+    function _revealBy(Replicas storage r) internal view returns (uint64) {
+        return (r.sealedAt != 0 ? r.sealedAt : r.commitBy) + revealWindow;
+    }
+
+    function _replicaVerdict(Job storage j, Replicas storage r) internal view returns (bool[] memory agree, uint256 agreeing, uint256 revealed) {
+        uint256 n = r.sessions.length;
+        bytes32[] memory keys = new bytes32[](n);
+        int256[] memory metrics = new int256[](n);
+        bool[] memory open = new bool[](n);
+        for (uint256 i = 0; i < n; i++) {
+            Session storage s = _sessions[r.sessions[i]];
+            open[i] = s.status == SessionStatus.Revealed;
+            keys[i] = s.result.commitment;
+            metrics[i] = replicaMetric[r.sessions[i]];
+        }
+        return ReplicaAgreement.decide(j.mode == VerificationMode.Tolerance, keys, metrics, open, j.epsilon);
+    }
+
+    /// onBlock: round 1's replicas of a job whose round 0 disagreed.
+    function _drawEscalation(bytes32 jobId, uint64 due) internal {
+        Job storage j = _jobs[jobId];
+        Replicas storage r = _replicas[jobId];
+        if (j.status != JobStatus.Running || r.drawBlock != due) return;
+        r.drawBlock = 0;
+        uint256 extra = uint256(j.replicas) + 1;
+        if (r.sessions.length + extra > MAX_REPLICA_TOTAL) extra = MAX_REPLICA_TOTAL - r.sessions.length;
+        _drawReplicas(jobId, j, extra);
+    }
+
+    /// Draws `n` distinct workers for a replica job, weighted as a worker draw, never the client
+    /// nor a worker it already had, and opens a session for each. Round 0 needs all k (else the
+    /// job stays open for `assign`); round 1 takes whoever is left — nobody makes the round end
+    /// at once (settleReplicas then decides on round 0's results).
+    function _drawReplicas(bytes32 jobId, Job storage j, uint256 n) internal {
+        Replicas storage r = _replicas[jobId];
+        bool first = j.status == JobStatus.Open;
+        if (first && block.timestamp + j.maxDuration > j.deadline) return;
+        uint256 count = _workerList.length;
+        uint256[] memory weight = new uint256[](count);
+        uint256 total;
+        uint256 candidates;
+        uint256 pay = _unitPay(j);
+        for (uint256 i = 0; i < count; i++) {
+            address a = _workerList[i];
+            if (a == j.client || _tried[jobId][a]) continue;
+            weight[i] = _jobWeight(a, j.needs, j.image, pay);
+            total += weight[i];
+            if (weight[i] > 0) candidates++;
+        }
+        if (first && candidates < n) return;
+        if (n > candidates) n = candidates;
+        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, jobId, r.round)));
+        r.roundStart = uint8(r.sessions.length);
+        r.commitBy = uint64(block.timestamp) + j.maxDuration;
+        r.sealedAt = 0;
+        for (uint256 c = 0; c < n; c++) {
+            uint256 pick = uint256(keccak256(abi.encode(seed, c))) % total;
+            for (uint256 i = 0; i < count; i++) {
+                if (pick < weight[i]) {
+                    total -= weight[i];
+                    weight[i] = 0;
+                    _openReplica(jobId, r, _workerList[i]);
+                    break;
+                }
+                pick -= weight[i];
+            }
+        }
+        if (first) {
+            j.attempts = 1;
+            j.status = JobStatus.Running;
+            j.session = r.sessions[0];
+            _openJobs.remove(jobId);
+            if (!j.control) openClientJobs--;
+        }
+        // Round 1 with nobody to draw has no replica: it is over at once (settleReplicas decides on round 0).
+    }
+
+    function _openReplica(bytes32 jobId, Replicas storage r, address worker) internal {
+        bytes32 sessionId = keccak256(abi.encode(jobId, worker, blockhash(block.number - 1)));
+        _tried[jobId][worker] = true;
+        Session storage s = _sessions[sessionId];
+        s.jobId = jobId;
+        s.worker = worker;
+        s.status = SessionStatus.Assigned;
+        s.round = r.round;
+        s.assignedAt = uint64(block.timestamp);
+        s.commitBy = r.commitBy;
+        Worker storage w = _workers[worker];
+        w.running++;
+        w.pending++;
+        _workerSessions[worker].add(sessionId);
+        _jobSessions[jobId].push(sessionId);
+        r.sessions.push(sessionId);
+        emit JobAssigned(jobId, sessionId, worker, r.round + 1, s.commitBy);
+    }
+
+    /// Pays the agreeing replicas (price − protocol fee, shared equally; each gets an accepted
+    /// receipt carrying its share and the mode), judges the rest, and half of what the losers
+    /// lose goes to the agreeing replicas (they caught it), the rest to the fund.
+    function _acceptReplicas(bytes32 jobId, Job storage j, Replicas storage r, bool[] memory agree, uint256 agreeing, uint256 revealed) internal {
+        uint256 n = r.sessions.length;
+        uint256 price = j.price;
+        totalEscrow -= price;
+        uint256 protocolFee = (price * protocolFeeBps) / BPS;
+        uint256 each = (price - protocolFee) / agreeing;
+        uint256 feeEach = protocolFee / agreeing;
+        uint256 cuts = _judgeLosers(j, r, agree);
+        uint256 bonus = cuts / 2 / agreeing;
+        protocolFund += protocolFee + (price - protocolFee - each * agreeing) + (cuts - bonus * agreeing);
+        address[] memory paid = new address[](agreeing);
+        uint256 m;
+        bytes32 rep;
+        for (uint256 i = 0; i < n; i++) {
+            if (!agree[i]) continue;
+            bytes32 sid = r.sessions[i];
+            Session storage s = _sessions[sid];
+            if (rep == bytes32(0)) rep = sid;
+            _releaseWorker(sid, s);
+            s.status = SessionStatus.Accepted;
+            s.finalizedAt = uint64(block.timestamp);
+            _workers[s.worker].successes++;
+            _rate(s.worker, RATING_MAX, 8, RatingReason.Success);
+            _recordReceipt(sid, s, j, SessionStatus.Accepted, each + feeEach, feeEach);
+            paid[m++] = s.worker;
+        }
+        j.status = JobStatus.Accepted;
+        j.session = rep;
+        if (!j.control && j.units > 0) {
+            uint256 unit = price / j.replicas / j.units;
+            unitPriceAverage = unitPriceAverage == 0 ? unit : (unitPriceAverage * 7 + unit) / 8;
+        }
+        emit ReplicasSettled(jobId, true, uint8(agreeing), uint8(revealed));
+        emit JobAccepted(jobId, rep, _sessions[rep].worker);
+        for (uint256 i = 0; i < m; i++) _pay(paid[i], each + bonus, jobId);
+    }
+
+    /// No majority: nobody's result is known to be wrong, so revealed replicas are released
+    /// without a cut (and without pay); sealed-but-hidden and missing ones are judged as always.
+    /// The client gets the whole price back.
+    function _failReplicas(bytes32 jobId, Job storage j, Replicas storage r, uint256 agreeing, uint256 revealed) internal {
+        bool[] memory shown = new bool[](r.sessions.length);
+        for (uint256 i = 0; i < r.sessions.length; i++) shown[i] = _sessions[r.sessions[i]].status == SessionStatus.Revealed;
+        protocolFund += _judgeLosers(j, r, shown);
+        for (uint256 i = 0; i < r.sessions.length; i++) {
+            if (!shown[i]) continue;
+            bytes32 sid = r.sessions[i];
+            Session storage s = _sessions[sid];
+            _releaseWorker(sid, s);
+            s.status = SessionStatus.Expired;
+            s.finalizedAt = uint64(block.timestamp);
+            emit SessionExpired(sid, jobId, s.worker, false);
+        }
+        emit ReplicasSettled(jobId, false, uint8(agreeing), uint8(revealed));
+        _refund(jobId, j);
+    }
+
+    /// Judges every replica not in `spared`: revealed a different result, or sealed and never
+    /// revealed → slashBps of the bond (hiding a sealed result after seeing the others' is the
+    /// same as losing); never sealed → faultPenalty. Returns the sum cut.
+    function _judgeLosers(Job storage j, Replicas storage r, bool[] memory spared) internal returns (uint256 cuts) {
+        for (uint256 i = 0; i < r.sessions.length; i++) {
+            if (spared[i]) continue;
+            bytes32 sid = r.sessions[i];
+            Session storage s = _sessions[sid];
+            Worker storage w = _workers[s.worker];
+            w.failures++;
+            bool silent = s.status == SessionStatus.Assigned;
+            cuts += _cutBond(s.worker, silent ? faultPenalty : (w.bond * slashBps) / BPS, sid);
+            _rate(s.worker, 0, silent ? 4 : 2, silent ? RatingReason.Expired : RatingReason.Rejected);
+            _releaseWorker(sid, s);
+            s.status = silent ? SessionStatus.Expired : SessionStatus.Rejected;
+            s.finalizedAt = uint64(block.timestamp);
+            if (silent) emit SessionExpired(sid, s.jobId, s.worker, false);
+            else _recordReceipt(sid, s, j, SessionStatus.Rejected, 0, 0);
+        }
     }
 
     // ================================================================ control tasks and traps
@@ -842,18 +1236,18 @@ contract WorkMarket is WorkerRegistry {
 
     /// Schedules the worker draw of an open job DRAW_DELAY blocks ahead.
     function _scheduleAssign(bytes32 jobId, Job storage j) internal {
-        j.drawBlock = _schedule(jobId, false);
+        j.drawBlock = _schedule(jobId, 0);
     }
 
     /// Schedules the verifier draw of a session's current round DRAW_DELAY blocks ahead.
     function _scheduleRound(bytes32 sessionId, Session storage s) internal {
-        s.drawBlock = _schedule(sessionId, true);
+        s.drawBlock = _schedule(sessionId, 1);
     }
 
-    function _schedule(bytes32 id, bool verifiers) internal returns (uint64 due) {
+    function _schedule(bytes32 id, uint8 kind) internal returns (uint64 due) {
         due = uint64(block.number) + DRAW_DELAY;
-        _drawQueue[drawTail++] = Draw(id, due, verifiers);
-        emit DrawScheduled(id, verifiers, due);
+        _drawQueue[drawTail++] = Draw(id, due, kind);
+        emit DrawScheduled(id, kind == 1, due);
     }
 
     /// onBlock: the worker draw of a job, if it is still open and this is its scheduled draw.
@@ -861,7 +1255,8 @@ contract WorkMarket is WorkerRegistry {
         Job storage j = _jobs[jobId];
         if (j.status != JobStatus.Open || j.drawBlock != due) return;
         j.drawBlock = 0;
-        _tryAssign(jobId);
+        if (j.mode == VerificationMode.Reexecution) _tryAssign(jobId);
+        else _drawReplicas(jobId, j, j.replicas);
     }
 
     /// onBlock: the verifier draw of a session's round, if it still waits for this draw.
@@ -898,9 +1293,10 @@ contract WorkMarket is WorkerRegistry {
 
     /// Workers the draw of `jobId` could pick now (not the client, not one that had it, free, bonded).
     function _workerCandidates(bytes32 jobId, Job storage j) internal view returns (uint256 n) {
+        uint256 pay = _unitPay(j);
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (a != j.client && !_tried[jobId][a] && _jobWeight(a, j.needs) > 0) n++;
+            if (a != j.client && !_tried[jobId][a] && _jobWeight(a, j.needs, j.image, pay) > 0) n++;
         }
     }
 
@@ -936,10 +1332,11 @@ contract WorkMarket is WorkerRegistry {
         uint256 n = _workerList.length;
         uint256[] memory weight = new uint256[](n);
         uint256 total;
+        uint256 pay = _unitPay(j);
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
             if (a == j.client || _tried[jobId][a]) continue;
-            weight[i] = _jobWeight(a, j.needs);
+            weight[i] = _jobWeight(a, j.needs, j.image, pay);
             total += weight[i];
         }
         if (total == 0) return false;
@@ -1201,9 +1598,9 @@ contract WorkMarket is WorkerRegistry {
     }
 
     function _recordReceipt(bytes32 sessionId, Session storage s, Job storage j, SessionStatus status, uint256 value, uint256 protocolFee) internal {
-        _receipts[sessionId] = WorkReceipt(s.jobId, sessionId, s.worker, j.client, value, protocolFee, j.workloadId, uint64(block.number), uint64(block.timestamp), status, j.control);
+        _receipts[sessionId] = WorkReceipt(s.jobId, sessionId, s.worker, j.client, value, protocolFee, j.workloadId, uint64(block.number), uint64(block.timestamp), status, j.control, j.mode);
         _receiptsOf[s.worker].push(sessionId);
         emit SessionFinalized(sessionId, s.jobId, s.worker, status, value, protocolFee);
-        if (status == SessionStatus.Accepted && VALIDATOR_SET.code.length > 0) IValidatorSetReceipts(VALIDATOR_SET).onReceipt(s.worker, j.client, s.jobId, sessionId, value, protocolFee);
+        if (status == SessionStatus.Accepted && VALIDATOR_SET.code.length > 0) IValidatorSetReceipts(VALIDATOR_SET).onReceipt(s.worker, j.client, s.jobId, sessionId, value, protocolFee, uint8(j.mode));
     }
 }

@@ -22,6 +22,8 @@ abstract contract WorkerRegistry {
     uint32 public constant OFFERS_DOCKER = 1;
     uint32 public constant OFFERS_GPU = 2;
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
+    /// Images a worker announces (setImages); bounded so that the draw's check stays cheap.
+    uint256 public constant MAX_IMAGES = 32;
 
     /// Why a rating moved (RatingChanged.reason).
     enum RatingReason {
@@ -64,6 +66,8 @@ abstract contract WorkerRegistry {
         uint32 clientStars;
         /// Where its node serves blobs until the network layer does (an RPC URL or a multiaddr).
         string endpoint;
+        /// The least it works for, in wei per compute unit (setUnitPrice; 0: any price).
+        uint256 minUnitPrice;
     }
 
     // ---------------------------------------------------------------- errors
@@ -82,12 +86,16 @@ abstract contract WorkerRegistry {
     error NothingToWithdraw();
     error ZeroValue();
     error Reentrancy();
+    error TooManyImages(uint256 max);
 
     // ---------------------------------------------------------------- events
 
     event WorkerRegistered(address indexed worker, uint256 bond, uint64 capacity, uint8 slots, string endpoint);
     event WorkerUpdated(address indexed worker, uint64 capacity, uint8 slots, string endpoint);
     event OffersUpdated(address indexed worker, uint32 offers);
+    /// The image digests (sha256 of the OCI/Docker image reference's digest) a worker holds.
+    event ImagesUpdated(address indexed worker, bytes32[] images);
+    event UnitPriceUpdated(address indexed worker, uint256 minUnitPrice);
     event BondAdded(address indexed worker, uint256 amount, uint256 bond);
     event ExitRequested(address indexed worker, uint64 exitAt);
     event BondWithdrawn(address indexed worker, uint256 amount);
@@ -106,6 +114,9 @@ abstract contract WorkerRegistry {
 
     mapping(address => Worker) internal _workers;
     address[] internal _workerList;
+    /// Image digests each worker announced (setImages): a job naming an image is drawn only among them.
+    mapping(address => bytes32[]) internal _imagesOf;
+    mapping(address => mapping(bytes32 => bool)) internal _hasImage;
 
     /// Coins the market holds for others, by purpose (see the invariant above).
     uint256 public totalEscrow;
@@ -183,6 +194,36 @@ abstract contract WorkerRegistry {
         require(w.registered, NotRegistered());
         w.offers = offers;
         emit OffersUpdated(msg.sender, offers);
+    }
+
+    /// @notice Declares the container images (their sha256 digests, as a spec pins them) the
+    ///         sender holds and runs: a job that names an image is drawn only among workers that
+    ///         announced it. Replaces the previous list.
+    function setImages(bytes32[] calldata images) external {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        require(images.length <= MAX_IMAGES, TooManyImages(MAX_IMAGES));
+        bytes32[] storage old = _imagesOf[msg.sender];
+        for (uint256 i = 0; i < old.length; i++) delete _hasImage[msg.sender][old[i]];
+        delete _imagesOf[msg.sender];
+        for (uint256 i = 0; i < images.length; i++) {
+            _hasImage[msg.sender][images[i]] = true;
+            _imagesOf[msg.sender].push(images[i]);
+        }
+        emit ImagesUpdated(msg.sender, images);
+    }
+
+    /// @notice The least the sender works for, in wei per compute unit (per replica): it is
+    ///         drawn only for jobs whose price per unit meets it. 0 takes any price.
+    function setUnitPrice(uint256 minUnitPrice) external {
+        Worker storage w = _workers[msg.sender];
+        require(w.registered, NotRegistered());
+        w.minUnitPrice = minUnitPrice;
+        emit UnitPriceUpdated(msg.sender, minUnitPrice);
+    }
+
+    function imagesOf(address worker) external view returns (bytes32[] memory) {
+        return _imagesOf[worker];
     }
 
     function addBond() external payable nonReentrant {
@@ -298,11 +339,15 @@ abstract contract WorkerRegistry {
         return w.registered && w.exitAt == 0 && w.bond >= minBond;
     }
 
-    /// Weight of a worker in the draw of a job that needs `needs`: rating × (100 + capped
-    /// capacity); 0 when it cannot take the job (inactive, no free slot, or short of an offer).
-    function _jobWeight(address a, uint32 needs) internal view returns (uint256) {
+    /// Weight of a worker in the draw of a job that needs `needs` (and `image`, unless 0) and
+    /// pays `unitPay` wei per compute unit to each worker: rating × (100 + capped capacity); 0
+    /// when it cannot take the job (inactive, no free slot, short of an offer or of the image,
+    /// or the job pays less than the worker's minimum).
+    function _jobWeight(address a, uint32 needs, bytes32 image, uint256 unitPay) internal view returns (uint256) {
         Worker storage w = _workers[a];
         if (!_activeWithBond(w) || w.running >= w.slots || (w.offers & needs) != needs) return 0;
+        if (image != bytes32(0) && !_hasImage[a][image]) return 0;
+        if (unitPay < w.minUnitPrice) return 0;
         uint64 cap = w.capacity > CAPACITY_CAP ? CAPACITY_CAP : w.capacity;
         return uint256(_decayed(w.rating, w.ratedAt)) * (100 + cap);
     }

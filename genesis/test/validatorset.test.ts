@@ -90,7 +90,7 @@ t.test('constructor and TypeScript check the config and the genesis validators',
 t.test('weight: only the protocol fee counts, decays linearly by age, capped per (client, worker) pair and per node', async (t) => {
   const h = await PovHarness.deploy()
   const [w, c1, c2] = [who(1), who(2), who(3)]
-  t.equal((await h.vs(who(5), 'onReceipt', [w, c1, genesisJobId(w), genesisSessionId(w), ETHER, ETHER])).error, 'NotWorkMarket', 'only WorkMarket reports receipts')
+  t.equal((await h.vs(who(5), 'onReceipt', [w, c1, genesisJobId(w), genesisSessionId(w), ETHER, ETHER, 0])).error, 'NotWorkMarket', 'only WorkMarket reports receipts')
 
   // A 100-coin job with a 0.5-coin protocol fee: the weight is the fee, not the value.
   const r = await h.receipt(w, c1, ETHER / 2n, 100n * ETHER)
@@ -125,6 +125,18 @@ t.test('weight: only the protocol fee counts, decays linearly by age, capped per
   h.mine(40)
   t.equal(await h.weight(n), 0n, 'and merged credits expire no later than their newest part')
   await books(t, h)
+})
+
+t.test('weight by mode: re-execution and redundancy count the full fee, tolerance half, an unknown mode nothing', async (t) => {
+  const h = await PovHarness.deploy()
+  const [c] = [who(9)]
+  const credit = async (w: Address, mode: number) => ev(await h.receipt(w, c, ETHER, 20n * ETHER, h.number, mode), 'WeightCredited')
+  t.match(await credit(who(1), 0), { credit: ETHER, mode: 0 }, 're-execution: the whole protocol fee')
+  t.match(await credit(who(2), 1), { credit: ETHER, mode: 1 }, 'redundant: the whole protocol fee')
+  t.match(await credit(who(3), 2), { credit: ETHER / 2n, mode: 2 }, 'tolerance: half of it')
+  t.match(await credit(who(4), 7), { credit: 0n }, 'unknown mode: nothing')
+  t.equal(await h.read('modeWeightBps', [2]), 5000)
+  t.ok((await h.weight(who(3))) < (await h.weight(who(2))), 'a tolerance-verified receipt weighs less than a redundant one of the same fee')
 })
 
 t.test('snapshot lag: weight gained during epoch e is first in the set of epoch e + 2; the set of e + 1 is fixed at the start of e', async (t) => {

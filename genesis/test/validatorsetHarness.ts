@@ -234,9 +234,9 @@ export class PovHarness {
   }
 
   /** WorkMarket reporting an accepted receipt (the caller is the market's address). */
-  receipt(worker: Hex20, client: Hex20, protocolFee: bigint, value = protocolFee * 20n, n = this.number): Promise<TxOutcome> {
+  receipt(worker: Hex20, client: Hex20, protocolFee: bigint, value = protocolFee * 20n, n = this.number, mode = 0): Promise<TxOutcome> {
     const jobId = keccak256(toHex(`job-${worker}-${client}-${n}`))
-    return this.must(MARKET, 'vs', 'onReceipt', [worker, client, jobId, keccak256(jobId), value, protocolFee])
+    return this.must(MARKET, 'vs', 'onReceipt', [worker, client, jobId, keccak256(jobId), value, protocolFee, mode])
   }
 
   async read<T>(functionName: string, args: readonly unknown[] = [], target: Target = 'vs'): Promise<T> {

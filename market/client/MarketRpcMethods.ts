@@ -29,6 +29,10 @@ export function jobJson(j: MarketJob, sessions: Hex[] = []) {
     maxDuration: q(j.maxDuration),
     units: q(j.units),
     verifiers: j.verifiers,
+    mode: j.mode,
+    replicas: j.replicas,
+    epsilon: q(j.epsilon ?? 0n),
+    image: j.image,
     attempts: j.attempts,
     postedAt: q(j.postedAt),
     rated: j.rated,
@@ -55,7 +59,7 @@ export function sessionJson(s: MarketSession, receipt?: MarketReceipt, job?: Mar
     commitBlock: q(s.commitBlock),
     finalizedAt: q(s.finalizedAt),
     commitment:
-      s.status === 'assigned'
+      s.status === 'assigned' || s.status === 'sealed'
         ? null
         : {
             commitment: c.commitment,
@@ -87,6 +91,7 @@ export function receiptJson(r: MarketReceipt) {
     timestamp: q(r.timestamp),
     status: r.status,
     control: r.control,
+    mode: r.mode,
   }
 }
 
@@ -102,6 +107,8 @@ export function workerJson(w: MarketWorker) {
     rating: w.rating,
     exitAt: q(w.exitAt),
     endpoint: w.endpoint,
+    offers: w.offers,
+    minUnitPrice: q(w.minUnitPrice ?? 0n),
     successes: w.successes,
     failures: w.failures,
     controlsPassed: w.controlsPassed,

@@ -4,9 +4,26 @@ import { JobError } from './JobError.js'
 
 /** WorkMarket.JobStatus / SessionStatus, by their Solidity order. */
 export const JOB_STATUS = ['none', 'open', 'running', 'accepted', 'refunded'] as const
-export const SESSION_STATUS = ['none', 'assigned', 'committed', 'accepted', 'rejected', 'expired'] as const
+export const SESSION_STATUS = ['none', 'assigned', 'committed', 'accepted', 'rejected', 'expired', 'sealed', 'revealed'] as const
+/** WorkMarket.VerificationMode, by its Solidity order (the spec's `verification.mode`). */
+export const VERIFICATION_MODE = ['reexecution', 'redundant', 'tolerance'] as const
 export type JobStatus = (typeof JOB_STATUS)[number]
 export type SessionStatus = (typeof SESSION_STATUS)[number]
+export type VerificationModeName = (typeof VERIFICATION_MODE)[number]
+
+/** A replica job's rounds (WorkMarket.getReplicas). */
+export interface MarketReplicas {
+  round: number
+  /** Index in `sessions` where the current round starts. */
+  roundStart: number
+  commitBy: bigint
+  /** When the current round's last seal arrived (0n until then): reveals open. */
+  sealedAt: bigint
+  revealBy: bigint
+  /** A scheduled escalation draw (0n: none). */
+  drawBlock: bigint
+  sessions: Hex[]
+}
 
 export interface MarketJob {
   jobId: Hex
@@ -30,6 +47,13 @@ export interface MarketJob {
   sealedAnswer: Hex
   controlSalt: Hex
   session: Hex
+  mode: VerificationModeName
+  /** Redundant/Tolerance: k, the replicas of round 0 (0 for re-execution). */
+  replicas: number
+  /** Tolerance: the agreement bound, in nano-units of the metric. */
+  epsilon: bigint
+  /** sha256 digest of the pinned image (zero: none). */
+  image: Hex
 }
 
 export interface MarketCommitment {
@@ -91,6 +115,8 @@ export interface MarketWorker {
   clientRatings: number
   clientStars: number
   endpoint: string
+  /** The least it works for, wei per compute unit (0n: any). */
+  minUnitPrice: bigint
 }
 
 export interface MarketReceipt {
@@ -105,6 +131,8 @@ export interface MarketReceipt {
   timestamp: bigint
   status: SessionStatus
   control: boolean
+  /** The mode that verified it (consensus weighs receipts by it). */
+  mode: VerificationModeName
 }
 
 export interface MarketVote {
@@ -157,7 +185,20 @@ export class WorkMarketReader {
   async job(jobId: Hex): Promise<MarketJob | undefined> {
     const j = await this.read<Record<string, unknown>>('getJob', [jobId])
     if (Number(j.status) === 0) return undefined
-    return { ...(j as unknown as MarketJob), jobId, status: status(JOB_STATUS, j.status) }
+    return { ...(j as unknown as MarketJob), jobId, status: status(JOB_STATUS, j.status), mode: status(VERIFICATION_MODE, j.mode) }
+  }
+
+  async replicas(jobId: Hex): Promise<MarketReplicas> {
+    const [round, roundStart, commitBy, sealedAt, revealBy, drawBlock, sessions] = await this.read<readonly [number, number, bigint, bigint, bigint, bigint, readonly Hex[]]>('getReplicas', [jobId])
+    return { round: Number(round), roundStart: Number(roundStart), commitBy, sealedAt, revealBy, drawBlock, sessions: [...sessions] }
+  }
+
+  async imagesOf(worker: Address): Promise<Hex[]> {
+    return [...(await this.read<Hex[]>('imagesOf', [worker]))]
+  }
+
+  replicaSealHash(sessionId: Hex, commitment: Hex, metric: bigint, salt: Hex): Promise<Hex> {
+    return this.read<Hex>('replicaSealHash', [sessionId, commitment, metric, salt])
   }
 
   async session(sessionId: Hex): Promise<MarketSession | undefined> {
@@ -184,12 +225,12 @@ export class WorkMarketReader {
   async receipt(sessionId: Hex): Promise<MarketReceipt | undefined> {
     const r = await this.read<Record<string, unknown>>('getReceipt', [sessionId])
     if (Number(r.status) === 0) return undefined
-    return { ...(r as unknown as MarketReceipt), status: status(SESSION_STATUS, r.status) }
+    return { ...(r as unknown as MarketReceipt), status: status(SESSION_STATUS, r.status), mode: status(VERIFICATION_MODE, r.mode) }
   }
 
   async receiptsOf(worker: Address, offset = 0n, limit = 1000n): Promise<MarketReceipt[]> {
     const rs = await this.read<Record<string, unknown>[]>('receiptsOf', [worker, offset, limit])
-    return rs.map((r) => ({ ...(r as unknown as MarketReceipt), status: status(SESSION_STATUS, r.status) }))
+    return rs.map((r) => ({ ...(r as unknown as MarketReceipt), status: status(SESSION_STATUS, r.status), mode: status(VERIFICATION_MODE, r.mode) }))
   }
 
   async duties(node: Address): Promise<{ working: Hex[]; verifying: Hex[] }> {

@@ -11,11 +11,13 @@ import { decodeJson } from '../../compute/spec/JobSpec.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
-import { encodeMarketCall, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
+import { encodeMarketCall, type MarketJob, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
+import { toNano } from '../client/JobVerification.js'
 import { PollLoop } from '../PollLoop.js'
 import { applyCheat, type WorkerCheat } from './Cheats.js'
 import type { SessionVerifier, SessionVerdict } from './SessionVerifier.js'
 import { VoteBook } from './VoteBook.js'
+import { ReplicaBook } from './ReplicaBook.js'
 
 export interface MarketWorkerOptions {
   address: Address
@@ -30,6 +32,8 @@ export interface MarketWorkerOptions {
   runtime: 'embedded' | 'docker'
   /** WorkMarket OFFERS bits it declares (setOffers): what it runs besides the embedded runtime. */
   offers?: number
+  /** The least it works for, wei per compute unit (setUnitPrice); undefined: leave the chain's. */
+  minUnitPrice?: bigint
   /** Directory for this identity's state (vote salts). */
   stateDir: string
   pollMs?: number
@@ -78,6 +82,10 @@ export class MarketWorker implements JobSource {
   private readonly log: Logger
   private readonly votes: VoteBook
   private readonly traps: TrapBook
+  private readonly replicaBook: ReplicaBook
+  private imagesCheckedAt = 0
+  /** Replica sessions whose run failed: run again after this time (they cannot be abandoned). */
+  private readonly retryAt = new Map<Hex, number>()
   private readonly queue: Hex[] = []
   private readonly inFlight = new Set<Hex>()
   private readonly verdicts = new Map<string, SessionVerdict>()
@@ -102,6 +110,11 @@ export class MarketWorker implements JobSource {
       protectBlobs?: (hashes: string[]) => void
       /** The control issuer's account, which opens this identity's hidden traps (with trapRate). */
       issuerChain?: MarketChain
+      /**
+       * The sha256 digests (0x-hex) of the container images this worker's engine holds, announced
+       * with setImages so that only jobs it can run are drawn for it (re-read every minute).
+       */
+      images?: () => Promise<Hex[]>
       logger: Logger
       metrics: Metrics
     },
@@ -111,6 +124,7 @@ export class MarketWorker implements JobSource {
     this.votes = new VoteBook(join(opts.stateDir, 'votes.json'))
     this.loop = new PollLoop({ tick: () => this.tick(), intervalMs: opts.pollMs ?? 250, logger: this.log, failMessage: 'market tick failed' })
     this.traps = new TrapBook(join(opts.stateDir, 'traps.json'))
+    this.replicaBook = new ReplicaBook(join(opts.stateDir, 'replicas.json'))
     this.counters = d.metrics.counter('povchain_market_actions_total', 'Transactions the node sent to the work market', ['action'])
   }
 
@@ -175,8 +189,28 @@ export class MarketWorker implements JobSource {
       await this.send('set-offers', encodeMarketCall('setOffers', [offers]))
       this.log.info({ offers }, 'declared what this worker runs besides the embedded runtime')
     }
+    if (this.opts.minUnitPrice !== undefined && (w.registered ? (w.minUnitPrice ?? 0n) : 0n) !== this.opts.minUnitPrice) {
+      await this.send('set-unit-price', encodeMarketCall('setUnitPrice', [this.opts.minUnitPrice]))
+      this.log.info({ minUnitPrice: this.opts.minUnitPrice.toString() }, 'declared the least this worker works for (wei per compute unit)')
+    }
     this.registered = true
+    await this.announceImages()
     await this.ensurePublicKey()
+  }
+
+  /** Declares the images this engine holds (setImages) when they differ from what the chain says; at most once a minute. */
+  private async announceImages(): Promise<void> {
+    if (!this.d.images || Date.now() - this.imagesCheckedAt < 60_000) return
+    this.imagesCheckedAt = Date.now()
+    try {
+      const have = [...new Set((await this.d.images()).map((x) => x.toLowerCase() as Hex))].slice(0, 32)
+      const onChain = (await this.d.market.imagesOf(this.address)).map((x) => x.toLowerCase())
+      if (have.length === onChain.length && have.every((x) => onChain.includes(x))) return
+      await this.send('set-images', encodeMarketCall('setImages', [have]))
+      this.log.info({ images: have }, 'announced the container images this worker holds (jobs pinning others are not drawn for it)')
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not announce the container images')
+    }
   }
 
   /** Publishes the identity's public key in the AssetRegistry unless it is there (a chain without the registry: nothing to do). */
@@ -210,7 +244,9 @@ export class MarketWorker implements JobSource {
         return null
       }
       const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
-      this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash, runtime: this.opts.runtime === 'docker' ? 'docker' : spec.runtime.type }, 'running assigned session')
+      // Nobody could verify it: the market's re-execution replays built-in workloads, not an image.
+      if (job.mode === 'reexecution' && spec.runtime.type === 'docker') throw new Error('a container job posted for re-execution cannot be verified (post it in redundant or tolerance mode)')
+      this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash, mode: job.mode, runtime: spec.runtime.type === 'docker' ? 'docker' : this.opts.runtime === 'docker' ? 'docker' : 'embedded' }, 'running assigned session')
       return { jobId: sid, spec, inputs, ...(this.opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}) }
     } catch (e) {
       if (isGrantPending(e)) {
@@ -233,6 +269,14 @@ export class MarketWorker implements JobSource {
       if (outcome.status === 'failed') {
         // Stopped mid-run (shutdown): leave the session assigned; the restarted node runs it again.
         if (this.loop.stopped || outcome.code === 'COMPUTE_CANCELLED') return
+        const s = await this.d.market.session(sid)
+        const job = s && (await this.d.market.job(s.jobId))
+        if (job && job.mode !== 'reexecution') {
+          // A replica cannot be abandoned (its round would wait for it): try again while the commit time allows.
+          this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'replica run failed; running it again in 5 s while its commit time allows')
+          this.retryAt.set(sid, Date.now() + 5_000)
+          return
+        }
         this.log.warn({ sessionId: sid, code: outcome.code, reason: outcome.reason }, 'session failed; giving it up')
         await this.trySend('abandon', encodeMarketCall('abandon', [sid]))
         return
@@ -240,10 +284,12 @@ export class MarketWorker implements JobSource {
       let result = outcome.result
       // Random: what a hidden trap's seal looks like to everyone but its worker (WorkMarket.openTrap).
       let seal = `0x${randomBytes(32).toString('hex')}` as Hex
-      const trap = this.opts.trapRate !== undefined && this.d.issuerChain !== undefined && randomInt(1_000_000) < this.opts.trapRate * 1_000_000
+      const s = (await this.d.market.session(sid))!
+      const job = (await this.d.market.job(s.jobId))!
+      const replica = job.mode !== 'reexecution'
+      // Hidden traps test verifiers; a replica job has none (its replicas check each other).
+      const trap = !replica && this.opts.trapRate !== undefined && this.d.issuerChain !== undefined && randomInt(1_000_000) < this.opts.trapRate * 1_000_000
       if (this.opts.cheat || trap) {
-        const s = (await this.d.market.session(sid))!
-        const job = (await this.d.market.job(s.jobId))!
         const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
         if (trap && !job.control) {
           result = applyCheat('fake-segment', spec, inputs, result)
@@ -265,28 +311,77 @@ export class MarketWorker implements JobSource {
         const rec = decodeJson(await this.d.blobs.get(manifest), 'session record') as { checkpointBlobs?: string[]; result?: string }
         this.d.protectBlobs([manifest, ...(rec.checkpointBlobs ?? []), ...(rec.result ? [rec.result] : [])])
       }
-      await this.send(
-        'commit',
-        encodeMarketCall('commitResult', [
-          sid,
-          {
-            checkpointInterval: BigInt(c.checkpointInterval),
-            totalSteps: BigInt(c.totalSteps),
-            checkpointCount: BigInt(c.checkpointCount),
-            checkpointRoot: c.checkpointRoot,
-            resultHash: c.resultHash,
-            metricsHash: c.metricsHash,
-            manifest,
-            seal,
-            commitment: c.commitment,
-          },
-        ]),
-      )
+      const commitment = {
+        checkpointInterval: BigInt(c.checkpointInterval),
+        totalSteps: BigInt(c.totalSteps),
+        checkpointCount: BigInt(c.checkpointCount),
+        checkpointRoot: c.checkpointRoot,
+        resultHash: c.resultHash,
+        metricsHash: c.metricsHash,
+        manifest,
+        seal,
+        commitment: c.commitment,
+      }
+      if (replica) {
+        await this.sealReplica(sid, job, commitment, result.metrics as unknown as Record<string, unknown>)
+        return
+      }
+      await this.send('commit', encodeMarketCall('commitResult', [sid, commitment]))
       this.log.info({ sessionId: sid, commitment: c.commitment, resultHash: c.resultHash }, 'session committed')
     } catch (e) {
       this.log.warn({ sessionId: sid, err: (e as Error).message }, 'committing the session failed')
     } finally {
       this.inFlight.delete(sid)
+    }
+  }
+
+  // ------------------------------------------------------------------ replica jobs (redundant, tolerance)
+
+  /**
+   * Seals a replica result: keccak of (session, commitment, metric, salt) goes on chain now; the
+   * fields, the metric and the salt are saved first and shown once every replica of the round
+   * has sealed (revealReplica), so no replica can copy another's result.
+   */
+  private async sealReplica(sid: Hex, job: MarketJob, commitment: MarketSession['result'], metrics: Record<string, unknown>): Promise<void> {
+    let metric = 0n
+    if (job.mode === 'tolerance') {
+      const spec = parseSpecMetricName(await this.d.verifier.jobInputs(job, this.address).then((x) => x.spec.verification))
+      const v = metrics[spec]
+      if (typeof v !== 'number') throw new Error(`the job reported no numeric ${spec} (tolerance mode compares it)`)
+      metric = toNano(v)
+    }
+    const salt = `0x${randomBytes(32).toString('hex')}` as Hex
+    this.replicaBook.put(sid, { commitment, metric: metric.toString(), salt })
+    const hash = await this.d.market.replicaSealHash(sid, commitment.commitment, metric, salt)
+    await this.send('seal-replica', encodeMarketCall('commitReplica', [sid, hash]))
+    this.log.info({ sessionId: sid, jobId: job.jobId, mode: job.mode, commitment: commitment.commitment, resultHash: commitment.resultHash, metric: metric.toString() }, 'replica result sealed')
+  }
+
+  /** A sealed replica: reveal once the round's seals are in; a revealed one: settle once the round is over. */
+  private async replicaDuty(s: MarketSession): Promise<void> {
+    const r = await this.d.market.replicas(s.jobId)
+    const now = nowSec()
+    if (s.status === 'sealed' && r.sessions.slice(r.roundStart).includes(s.sessionId) && (r.sealedAt !== 0n || now > r.commitBy) && now <= r.revealBy) {
+      const rec = this.replicaBook.get(s.sessionId)
+      if (!rec) {
+        this.log.error({ sessionId: s.sessionId }, 'a sealed replica result without its record: it cannot be revealed')
+        return
+      }
+      const c = rec.commitment
+      const commitment = { ...c, checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount) }
+      if (await this.trySend('reveal-replica', encodeMarketCall('revealReplica', [s.sessionId, commitment, BigInt(rec.metric), rec.salt])))
+        this.log.info({ sessionId: s.sessionId, jobId: s.jobId }, 'replica result revealed')
+      return
+    }
+    if (r.drawBlock !== 0n) return
+    let over = now > r.revealBy
+    if (!over) {
+      over = true
+      for (const sid of r.sessions.slice(r.roundStart)) if ((await this.d.market.session(sid))?.status !== 'revealed') over = false
+    }
+    if (over && (await this.trySend('settle-replicas', encodeMarketCall('settleReplicas', [s.jobId])))) {
+      const j = await this.d.market.job(s.jobId)
+      this.log.info({ jobId: s.jobId, status: j?.status }, j?.status === 'running' ? 'replicas disagreed: more are drawn' : 'replica job settled')
     }
   }
 
@@ -299,10 +394,13 @@ export class MarketWorker implements JobSource {
       const s = await this.d.market.session(sid)
       if (!s) continue
       if (s.status === 'assigned') {
-        if (!this.inFlight.has(sid) && nowSec() < s.commitBy) {
+        if (!this.inFlight.has(sid) && nowSec() < s.commitBy && (this.retryAt.get(sid) ?? 0) <= Date.now()) {
+          this.retryAt.delete(sid)
           this.inFlight.add(sid)
           this.queue.push(sid)
         }
+      } else if (s.status === 'sealed' || s.status === 'revealed') {
+        await this.replicaDuty(s)
       } else if (s.status === 'committed') {
         // The market draws the verifiers itself; only when its draw found nobody eligible (and
         // none is scheduled) ask for another — checked first, so nothing is sent while nobody could be drawn.
@@ -316,6 +414,7 @@ export class MarketWorker implements JobSource {
     }
     for (const sid of verifying) await this.verifyDuty(sid)
     await this.takeOpenJob(working.length)
+    await this.announceImages()
     if ((await this.d.market.read<bigint>('credits', [this.address])) > 0n) await this.trySend('withdraw', encodeMarketCall('withdraw'))
   }
 
@@ -447,4 +546,9 @@ class TrapBook {
     writeFileSync(`${this.file}.tmp`, JSON.stringify(this.salts))
     renameSync(`${this.file}.tmp`, this.file)
   }
+}
+
+/** The metric a tolerance policy compares. */
+function parseSpecMetricName(v: { mode: string; metric?: string }): string {
+  return v.mode === 'tolerance' && v.metric ? v.metric : 'testLoss'
 }

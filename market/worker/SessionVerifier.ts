@@ -20,7 +20,9 @@ export interface SessionVerdict {
 }
 
 /**
- * A verifier's check of one committed session: fetch the spec, the inputs and the worker's
+ * A verifier's check of one committed session of a re-execution job (redundancy and tolerance
+ * jobs have no verifiers: WorkMarket compares their replicas; a container job is never
+ * re-executed): fetch the spec, the inputs and the worker's
  * session record (the committed `manifest`), then re-execute the segments drawn for this
  * verifier (compute's ReexecutionVerifier, seeded by the market's verifierSeed) from the
  * worker's checkpoints, each checked against the committed Merkle root. How many segments is
@@ -52,7 +54,10 @@ export class SessionVerifier {
   }
 
   async verify(session: MarketSession, job: MarketJob, me: Address): Promise<SessionVerdict> {
+    if (job.mode !== 'reexecution') return { accept: false, reason: `a ${job.mode} job has no verifiers: its replicas are compared by the contract` }
     const { spec, inputs } = await this.jobInputs(job, me)
+    // Re-execution replays the built-in workloads in JavaScript; it says nothing about what an image computes.
+    if (spec.runtime.type === 'docker') return { accept: false, reason: 'a container job cannot be verified by re-execution; it must be posted in redundant or tolerance mode' }
     const c = session.result
     const commitment: SessionCommitment = {
       version: 1,

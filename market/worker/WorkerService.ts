@@ -23,6 +23,8 @@ import { JobAssetInputs } from './JobAssetInputs.js'
 import type { WorkerCheat } from './Cheats.js'
 import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskIssuer.js'
 import { MarketWorker } from './MarketWorker.js'
+import { hasNvidiaGpu } from './GpuProbe.js'
+import { imageDigests } from './ImageInventory.js'
 import { awaitNetworkReady } from './NetworkReadiness.js'
 import { PendingTxRebroadcaster } from './PendingTxRebroadcaster.js'
 import { SessionVerifier } from './SessionVerifier.js'
@@ -39,6 +41,8 @@ export interface WorkerConfig {
   capacity?: bigint
   /** --worker.slots: sessions run at once per identity. */
   slots: number
+  /** --worker.min-unit-price: the least each identity works for, wei per compute unit (WorkMarket.setUnitPrice). */
+  minUnitPrice?: bigint
   /** --worker.issuer: account that issues protocol-funded control tasks (the genesis controlIssuer). */
   issuer?: string
   /** --worker.verify-confidence / --worker.verify-fault-fraction: the verifier's sampling floor (default DEFAULT_SAMPLING_POLICY). */
@@ -73,6 +77,7 @@ export class WorkerService {
   issuer?: ControlTaskIssuer
   private readonly log: Logger
   private docker?: DockerRuntime
+  private builtinImage?: string
   private rebroadcaster?: PendingTxRebroadcaster
 
   constructor(
@@ -119,6 +124,7 @@ export class WorkerService {
       image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).digest
       await this.d.blobs.setRef(IMAGE_REF, image)
     }
+    this.builtinImage = image
     this.docker = new DockerRuntime({ defaultImage: image }, { logger: this.d.logger, metrics: this.d.metrics })
     this.log.info({ image }, 'built-in workloads run in Docker')
     return 'docker'
@@ -131,6 +137,11 @@ export class WorkerService {
       throw new JobError('NO_MARKET', `--worker needs the WorkMarket system contract in genesis: ${e.message}`)
     })
     const runtime = await this.runtimeKind()
+    // GPU jobs run in Docker: a GPU is offered only with an engine.
+    const gpu = runtime === 'docker' && (await hasNvidiaGpu())
+    const offers = (runtime === 'docker' ? OFFERS.docker : 0) | (gpu ? OFFERS.gpu : 0)
+    const docker = this.docker
+    const images = docker ? () => imageDigests(docker.docker, { ...(this.builtinImage ? { first: this.builtinImage } : {}) }) : undefined
     const capacity = this.cfg.capacity ?? BigInt(Math.max(1, Math.round(runBenchmark({ epochs: 1 }).computeUnitsPerSec)))
     const own = new Set<string>()
     // One p2p source for the node's life: it paces requests across fetches.
@@ -187,7 +198,8 @@ export class WorkerService {
           slots: this.cfg.slots,
           endpoint: this.d.endpoint,
           runtime,
-          offers: runtime === 'docker' ? OFFERS.docker : 0,
+          offers,
+          minUnitPrice: this.cfg.minUnitPrice ?? 0n,
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
@@ -204,6 +216,7 @@ export class WorkerService {
           logger,
           metrics,
           ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}),
+          ...(images ? { images } : {}),
           ...(this.cfg.trapRate && this.cfg.issuer ? { issuerChain: chainFor(getAddress(this.cfg.issuer) as Address) } : {}),
         },
       )
@@ -229,7 +242,7 @@ export class WorkerService {
       )
       await this.issuer.start()
     }
-    this.log.info({ workers: this.workers.map((w) => w.address), runtime, capacity: capacity.toString(), issuer: this.cfg.issuer }, 'worker service running')
+    this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), issuer: this.cfg.issuer }, 'worker service running')
   }
 
   async stop(): Promise<void> {
