@@ -1,0 +1,61 @@
+/**
+ * Issue 17, "same-IP peers silenced": twenty peer ids on 127.0.0.1 around one node. With
+ * gossipsub's default IP-colocation penalty (threshold 10, weight −5) the node graylisted all
+ * of them past the 13th and read none of their gossip; loopback and bootnode IPs are now exempt
+ * (network/GossipScoring.ts). Twenty-one nodes in a full mesh on 127.0.0.1 (a one-machine
+ * devnet); twenty publish one signed compute message each; every node must hear every one.
+ */
+import t from 'tap'
+import { createChainCommon } from '../../chain/ChainCommon.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
+import { bytesToHex } from '../../common/bytes.js'
+import { Cluster, clusterGenesis, randomKey, startRogue, until } from '../../test/helpers/netcluster.js'
+import { signComputeMessage } from '../ComputeMessageAuth.js'
+import { bootnodeIPs, gossipScoreOptions, IP_COLOCATION_THRESHOLD } from '../GossipScoring.js'
+import type { Network } from '../Network.js'
+
+const CHAIN_ID = 31338n
+const PEERS = 20
+
+t.test('bootnode IPs and loopback are exempt from the colocation penalty', async (t) => {
+  t.same(bootnodeIPs(['/ip4/10.0.0.7/tcp/30333/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo', '/dns4/boot.example/tcp/1/p2p/x', 'garbage', '/ip6/2001:db8::1/tcp/1']), ['10.0.0.7', '2001:db8::1'])
+  const { scoreParams } = gossipScoreOptions({ allowIPs: ['10.0.0.7'] })
+  t.same([...scoreParams.IPColocationFactorWhitelist!].sort(), ['10.0.0.7', '127.0.0.1', '::1'])
+  t.equal(scoreParams.IPColocationFactorThreshold, IP_COLOCATION_THRESHOLD)
+})
+
+t.test(`${PEERS} peers from 127.0.0.1 keep hearing each other`, async (t) => {
+  const c = new Cluster(clusterGenesis({ producers: [randomKey(0)], slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
+  t.teardown(() => c.destroy())
+  const hub = await c.start({ name: 'hub', p2p: { maxPeers: 60 } })
+  const net = hub.node.network!
+  const genesis = (await hub.node.store.canonicalHeader(0n))!
+  const common = createChainCommon(CHAIN_ID)
+  const peers: Network[] = []
+  t.teardown(async () => {
+    for (const p of peers) await p.stop().catch(() => {})
+  })
+  // A full mesh, as a one-machine devnet: every node has the other 20 as peers, all from 127.0.0.1.
+  for (let i = 0; i < PEERS; i++) peers.push(await startRogue({ chainId: CHAIN_ID, genesis, bootnodes: [hub.multiaddr, ...peers.map((p) => p.multiaddrs()[0]!)], common }))
+  const all: Network[] = [net, ...peers]
+  await until(() => all.every((n) => n.peerCount() === PEERS), `${PEERS + 1} nodes in a full mesh`, 90_000, 200)
+  const topic = net.gossip.topics.compute
+  await until(() => all.every((n) => n.host.libp2p.services.pubsub.getSubscribers(topic).length === PEERS), 'every node sees the others subscribed', 30_000, 200)
+
+  const keys = peers.map((_, i) => randomKey(100 + i))
+  const heard = new Map<Network, Set<string>>([[net, new Set()], ...peers.map((p) => [p, new Set<string>()] as [Network, Set<string>])])
+  for (const [n, set] of heard) n.gossip.onCompute((m) => m.kind === 'worker' && set.add(bytesToHex(m.worker.worker)))
+  const now = BigInt(Math.floor(Date.now() / 1000))
+  for (const [i, p] of peers.entries())
+    await p.gossip.publishCompute(signComputeMessage(CHAIN_ID, { kind: 'worker', worker: { worker: privateKeyToAddress(keys[i]!), workloads: ['mlp-train'], capacity: 1, timestamp: now, signature: new Uint8Array(0) } }, keys[i]!))
+
+  // Each publisher sends to every peer it does not graylist (gossipsub's flood publish), so
+  // what is not heard here was dropped by the receiver's score, not lost in the mesh.
+  await until(() => heard.get(net)!.size === PEERS && peers.every((p) => heard.get(p)!.size === PEERS - 1), 'every message everywhere', 30_000, 200).catch(() => undefined)
+  t.equal(heard.get(net)!.size, PEERS, `the hub heard ${heard.get(net)!.size} of ${PEERS} same-IP peers`)
+  const counts = peers.map((p) => heard.get(p)!.size)
+  t.ok(counts.every((n) => n === PEERS - 1), `each peer heard the other ${PEERS - 1} (${counts.join(',')})`)
+  const gossipScore = (n: Network, id: string) => (n.host.libp2p.services.pubsub as unknown as { score: { score(id: string): number } }).score.score(id)
+  const scores = all.flatMap((n) => all.filter((m) => m !== n).map((m) => gossipScore(n, m.peerId)))
+  t.ok(scores.every((s) => s > -10), `every gossipsub score between them stays above the gossip threshold (min ${Math.min(...scores).toFixed(1)})`)
+})
