@@ -49,10 +49,13 @@ addAssetNodeOptions(addWorkerOptions(program
   .option('--genesis <file>', 'genesis file for an empty datadir')
   .option('--http.addr <addr>', 'JSON-RPC HTTP listen address', '127.0.0.1')
   .option('--http.port <port>', 'JSON-RPC HTTP port', int('--http.port'), 8545)
-  .option('--http.corsdomain <origins>', "comma-separated browser origins allowed to call the RPC ('*' for any)", list)
+  .option('--http.corsdomain <origins>', "comma-separated browser origins allowed to call the RPC ('*' for any; default none, '*' with --dev)", list)
+  .option('--http.vhosts <names>', "comma-separated Host names the RPC answers, against DNS rebinding (IP addresses always; '*' for any)", list, ['localhost'])
+  .option('--http.api <namespaces>', "namespaces served over HTTP: eth,net,web3,pov,txpool,debug,admin,personal (account signing) or '*' (default eth,net,web3,pov,txpool; all with --dev)", list)
   .option('--ws.addr <addr>', 'JSON-RPC WebSocket listen address', '127.0.0.1')
   .option('--ws.port <port>', 'JSON-RPC WebSocket port', int('--ws.port'), 8546)
-  .option('--ws.origins <origins>', "comma-separated browser origins allowed to open a WebSocket ('*' for any)", list)
+  .option('--ws.origins <origins>', "comma-separated browser origins allowed to open a WebSocket ('*' for any; default none, '*' with --dev)", list)
+  .option('--ws.api <namespaces>', 'namespaces served over WebSocket, as --http.api', list)
   .option('--rpc.gascap <gas>', 'gas cap of eth_call and eth_estimateGas', int('--rpc.gascap'), 50_000_000)
   .option('--rpc.batch-limit <n>', 'most requests in one JSON-RPC batch', int('--rpc.batch-limit'), 1000)
   .option('--rpc.max-body <bytes>', 'largest JSON-RPC request body', int('--rpc.max-body'), 5 * 1024 * 1024)
@@ -101,9 +104,12 @@ addAssetNodeOptions(addWorkerOptions(program
         httpPort: o['http.port'] as number,
         wsAddr: o['ws.addr'] as string,
         wsPort: o['ws.port'] as number,
-        // Browsers may reach a dev chain from any page (as with Hardhat); elsewhere only the origins named.
-        corsOrigins: (o['http.corsdomain'] as string[] | undefined) ?? (dev ? ['*'] : []),
-        wsOrigins: (o['ws.origins'] as string[] | undefined) ?? (dev ? ['*'] : []),
+        // Unset ones take rpc/'s closed defaults, or what --dev opens (node/DevRpcOpenings.ts).
+        corsOrigins: o['http.corsdomain'] as string[] | undefined,
+        wsOrigins: o['ws.origins'] as string[] | undefined,
+        vhosts: o['http.vhosts'] as string[],
+        httpApi: o['http.api'] as string[] | undefined,
+        wsApi: o['ws.api'] as string[] | undefined,
         gasCap: BigInt(o['rpc.gascap'] as number),
         // commander camel-cases the dashed part of a flag: --rpc.batch-limit → 'rpc.batchLimit'
         maxBatchLength: o['rpc.batchLimit'] as number,

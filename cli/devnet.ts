@@ -171,6 +171,8 @@ export async function prepareDevnet(opts: DevnetOptions, log: Logger): Promise<{
       ...(nodes.length > 1 ? ['--bootnodes', nodes.filter((o) => o !== n).map(multiaddr).join(',')] : []),
       '--http.port', String(n.httpPort),
       '--ws.port', String(n.wsPort),
+      // A local test network: admin_peers / admin_nodeInfo and debug_ to inspect it (no signing: nothing is unlocked).
+      '--http.api', 'eth,net,web3,pov,txpool,admin,debug',
       '--log.format', 'json',
       '--log.level', opts.logLevel,
     ],

@@ -1,5 +1,7 @@
 import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type GossipsubOpts } from '@libp2p/gossipsub'
 import type { Block } from '../chain/Block.js'
+import { verifyAttestation } from '../chain/Attestation.js'
+import { computeMessageFault } from './ComputeMessageAuth.js'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
@@ -23,8 +25,10 @@ import type { RateLimiter } from './RateLimiter.js'
  * |----------------|--------------------|-----------------------------------------------------|
  * | transactions   | GossipTransaction  | the pool (signature, chain id, nonce, balance, fee) |
  * | blocks         | GossipBlock        | header rules, seal, slot, body root; then imported  |
- * | attestations   | GossipAttestation  | shape; consensus plugs in its check (issue 5)       |
- * | compute        | ComputeMessage     | shape; compute plugs in its check                   |
+ * | attestations   | GossipAttestation  | shape, signature by the named validator; then the   |
+ * |                |                    | check consensus plugs in (membership, slashing)     |
+ * | compute        | ComputeMessage     | shape, signature by the named account, freshness    |
+ * |                |                    | (ComputeMessageAuth); then a plugged-in check        |
  *
  * Validation is asynchronous (gossipsub `asyncValidation`): a message is forwarded only after
  * it was accepted here. Reject (invalid) lowers the sender's gossipsub score and ours;
@@ -92,7 +96,7 @@ export class GossipTopics {
   constructor(
     private readonly pubsub: GossipSub,
     private readonly chain: ChainAccess,
-    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics },
+    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics; now?: () => number },
   ) {
     const net = networkId(chain.chainId, chain.genesisHash)
     this.topics = Object.fromEntries(TOPIC_NAMES.map((n) => [n, topicName(net, n)])) as Record<TopicName, string>
@@ -192,6 +196,10 @@ export class GossipTopics {
     }
   }
 
+  private now(): number {
+    return this.deps.now?.() ?? Date.now()
+  }
+
   private malformed(peer: string, what: string): Verdict {
     this.deps.scorer.apply(peer, 'malformed', what)
     return 'reject'
@@ -269,6 +277,11 @@ export class GossipTopics {
         } catch (e) {
           return this.malformed(peer, (e as Error).message)
         }
+        // Checked here whatever consensus plugs in: a vote not signed by the validator it names is never forwarded.
+        if (!verifyAttestation(a, this.chain.chainId)) {
+          this.deps.scorer.apply(peer, 'invalid-signature', `gossip vote not signed by ${bytesToHex(a.validator)}`)
+          return 'reject'
+        }
         const v = await this.attestationCheck(a, peer)
         if (v === 'accept') for (const l of this.attestationListeners) l(a, peer)
         if (v === 'reject') this.deps.scorer.apply(peer, 'invalid-vote', 'a vote that is badly signed or not by a member of its target block\'s validator sets')
@@ -281,10 +294,19 @@ export class GossipTopics {
         } catch (e) {
           return this.malformed(peer, (e as Error).message)
         }
+        const fault = computeMessageFault(this.chain.chainId, c, BigInt(Math.floor(this.now() / 1000)))
+        if (fault) {
+          // Stale (a deadline passed, a clock apart) may be an honest relay's bad luck: dropped, not scored.
+          if (fault.stale) return 'ignore'
+          this.deps.scorer.apply(peer, 'invalid-signature', `gossip compute: ${fault.reason}`)
+          return 'reject'
+        }
         const v = await this.computeCheck(c, peer)
         if (v === 'accept') for (const l of this.computeListeners) l(c, peer)
+        if (v === 'reject') this.deps.scorer.apply(peer, 'malformed', `gossip compute ${c.kind} message refused`)
         return v
       }
     }
   }
 }
+

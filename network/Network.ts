@@ -16,6 +16,7 @@ import { receiptsByHashHandler } from './protocols/ReceiptsByHash.js'
 import { RateLimiter, type RateLimit } from './RateLimiter.js'
 import { ReqResp } from './ReqResp.js'
 import { exchangeStatus, incompatibility, statusHandler } from './StatusHandshake.js'
+import { bootnodeIPs, gossipScoreOptions } from './GossipScoring.js'
 import { SyncProgress, type ProgressMode } from './SyncProgress.js'
 import { SyncService, type SyncOptions, type SyncState } from './SyncService.js'
 
@@ -35,6 +36,9 @@ export interface NetworkOptions extends P2PHostOptions {
 }
 
 /** Requests per second (and burst) a peer may make of us, per protocol; gossip messages per topic. */
+/** How long a peer found on another chain may still have its status request answered before the ban. */
+const WRONG_CHAIN_GRACE_MS = 1_000
+
 export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   status: { perSecond: 2, burst: 10 },
   headers_by_range: { perSecond: 50, burst: 200 },
@@ -97,6 +101,8 @@ export class Network {
   gossip!: GossipTopics
   sync!: SyncService
   private readonly ready = new Map<string, ReadyPeer>()
+  /** Peers found on another chain, banned once their own status request is answered (or after a grace). */
+  private readonly wrongChainPending = new Map<string, NodeJS.Timeout>()
   private statusTimer?: NodeJS.Timeout
   private unsubHead?: () => void
   private stopped = false
@@ -123,7 +129,7 @@ export class Network {
 
   async start(): Promise<void> {
     const { chain, logger, metrics } = this.deps
-    this.host = await P2PHost.create(this.options, { privateKey: this.deps.privateKey, scorer: this.scorer, gossip: gossipsubOptions(), logger, metrics })
+    this.host = await P2PHost.create(this.options, { privateKey: this.deps.privateKey, scorer: this.scorer, gossip: { ...gossipsubOptions(), ...gossipScoreOptions({ allowIPs: bootnodeIPs(this.options.bootnodes) }) }, logger, metrics })
     const libp2p = this.host.libp2p
     this.reqresp = new ReqResp(libp2p, { timeoutMs: this.options.requestTimeoutMs }, { scorer: this.scorer, limiter: this.limiter, logger, metrics })
     this.sync = new SyncService(this.options.sync, {
@@ -147,7 +153,7 @@ export class Network {
         },
       },
     })
-    await this.reqresp.register(statusHandler(chain, this.options.clientName, (id, s) => this.onStatus(id.toString(), s, id)))
+    await this.reqresp.register(statusHandler(chain, this.options.clientName, (id, s) => this.onStatus(id.toString(), s, id, true)))
     await this.reqresp.register(headersByRangeHandler(chain))
     await this.reqresp.register(bodiesByHashHandler(chain))
     await this.reqresp.register(receiptsByHashHandler(chain))
@@ -169,6 +175,7 @@ export class Network {
     if (this.stopped) return
     this.stopped = true
     if (this.statusTimer) clearInterval(this.statusTimer)
+    for (const t of this.wrongChainPending.values()) clearTimeout(t)
     this.unsubHead?.()
     // Stop the sync loop from starting anything new, close the host (which aborts requests in
     // flight, so the loop ends at once), then wait for the loop: nothing is imported after stop.
@@ -195,14 +202,31 @@ export class Network {
     }
   }
 
-  private onStatus(peer: string, s: StatusMessage, pid: PeerId): void {
+  /** `answered`: we have just answered this status (the peer has our reply), so a ban may close at once. */
+  private onStatus(peer: string, s: StatusMessage, pid: PeerId, answered = false): void {
     if (this.stopped) return
     const why = incompatibility(this.deps.chain, s)
     if (why) {
-      this.scorer.ban(peer, `another chain: ${why}`, this.options.wrongChainBanMs)
-      this.drop(pid, 'wrong-chain', `peer is on another chain: ${why}`)
+      this.ready.delete(peer)
+      const refuse = () => {
+        this.wrongChainPending.delete(peer)
+        if (this.stopped || this.scorer.isBanned(peer)) return
+        this.scorer.ban(peer, `another chain: ${why}`, this.options.wrongChainBanMs)
+        this.drop(pid, 'wrong-chain', `peer is on another chain: ${why}`)
+      }
+      if (answered) {
+        clearTimeout(this.wrongChainPending.get(peer))
+        refuse()
+      } else if (!this.wrongChainPending.has(peer)) {
+        // We learnt it from the answer to our request; the peer's own status request may be on
+        // its way, and the ban would cut it off unanswered. Answering it bans at once (above).
+        const timer = setTimeout(refuse, WRONG_CHAIN_GRACE_MS)
+        timer.unref()
+        this.wrongChainPending.set(peer, timer)
+      }
       return
     }
+    if (this.wrongChainPending.has(peer)) return
     if (this.host.libp2p.getConnections(pid).length === 0) return
     const known = this.ready.get(peer)
     if (known) known.status = s

@@ -28,6 +28,15 @@ function u64(v: unknown, field: string): bigint {
   if (n < 0n || n > U64_MAX) bad(`${field} out of range`)
   return n
 }
+/**
+ * A count or length: carried as uint64 so that a value past 2^32 reads as itself and is refused
+ * here (as uint32, protobufjs would keep its low 32 bits: 2^32+5 would be served as 5).
+ */
+function smallUint(v: unknown, field: string, min: number, max: number): number {
+  const n = u64(v, field)
+  if (n < BigInt(min) || n > BigInt(max)) bad(`${field} ${n} not in ${min}…${max}`)
+  return Number(n)
+}
 function bytes(v: unknown, field: string, opts: { len?: number; max?: number; optional?: boolean } = {}): Uint8Array {
   const b = v instanceof Uint8Array ? v : new Uint8Array(0)
   if (opts.len !== undefined && !(opts.optional && b.length === 0) && b.length !== opts.len) bad(`${field} must be ${opts.len} bytes, got ${b.length}`)
@@ -194,7 +203,7 @@ export const ComputeMessage = codec<ComputeMessageData>(
         worker: {
           worker: bytes(w.worker, 'worker.worker', { len: 20 }),
           workloads: list(w.workloads, 'worker.workloads', 32, (x) => str(x, 'worker.workloads[]', 128)),
-          capacity: Number(w.capacity ?? 0),
+          capacity: smallUint(w.capacity, 'worker.capacity', 0, 0xffff_ffff),
           timestamp: u64(w.timestamp, 'worker.timestamp'),
           signature: sig(w.signature, 'worker.signature'),
         },
@@ -250,8 +259,7 @@ export const HeadersByRangeRequest = codec<{ start: bigint; count: number }>(
   'HeadersByRangeRequest',
   (m) => ({ start: m.start.toString(), count: m.count }),
   (o) => {
-    const count = Number(o.count ?? 0)
-    if (count < 1 || count > MAX_HEADERS_PER_REQUEST) bad(`headers request: count ${count} not in 1…${MAX_HEADERS_PER_REQUEST}`)
+    const count = smallUint(o.count, 'headers request: count', 1, MAX_HEADERS_PER_REQUEST)
     return { start: u64(o.start, 'headers.start'), count }
   },
 )
@@ -317,8 +325,7 @@ export const BlobRequest = codec<BlobRequestMessage>(
     ...(m.requester ? { requester: { account: m.requester.account, chainId: m.requester.chainId.toString(), expiry: m.requester.expiry.toString(), jobId: m.requester.jobId, signature: m.requester.signature } } : {}),
   }),
   (o) => {
-    const length = Number(o.length ?? 0)
-    if (length < 1 || length > MAX_BLOB_CHUNK) bad(`blob request: length ${length} not in 1…${MAX_BLOB_CHUNK}`)
+    const length = smallUint(o.length, 'blob request: length', 1, MAX_BLOB_CHUNK)
     const out: BlobRequestMessage = { hash: bytes(o.hash, 'blob.hash', { len: 32 }), offset: u64(o.offset, 'blob.offset'), length }
     const r = o.requester as Record<string, unknown> | undefined | null
     if (r) {

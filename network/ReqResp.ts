@@ -20,6 +20,11 @@ export const protocolId = (name: string) => `${PROTOCOL_PREFIX}/${name}/1`
 export interface HandlerContext {
   peer: string
   peerId: PeerId
+  /**
+   * Runs `fn` once the response has been written and the stream closed (or failed): what would
+   * end the connection — a ban — must wait for it, or the peer never reads why.
+   */
+  afterResponse(fn: () => void): void
 }
 
 export interface ProtocolHandler {
@@ -79,6 +84,7 @@ export class ReqResp {
     const onAbort = () => stream.abort(new NetworkError('TIMEOUT', 'request not received in time'))
     signal.addEventListener('abort', onAbort, { once: true })
     let result = 'ok'
+    const after: (() => void)[] = []
     try {
       let request: Uint8Array | undefined
       try {
@@ -97,22 +103,25 @@ export class ReqResp {
         stream.abort(new NetworkError('BAD_MESSAGE', 'no request'))
         return
       }
+      // Scores that may ban (and a ban closes the connection) count once the answer is out, so
+      // the peer reads why it was refused.
+      const later = (p: string, action: PeerAction, reason: string) => after.push(() => this.penalize(p, action, reason))
       let response: { code: ResponseCode; message: string; body: Uint8Array }
       try {
         const cost = h.cost?.(request) ?? 1
         if (!this.deps.limiter.tryTake(peer, h.name, cost)) {
           result = 'rate-limited'
-          this.penalize(peer, 'rate-limited', `${h.name}: over the rate limit`)
+          later(peer, 'rate-limited', `${h.name}: over the rate limit`)
           response = { code: ResponseCode.RATE_LIMITED, message: 'rate limited', body: new Uint8Array(0) }
-        } else response = { code: ResponseCode.OK, message: '', body: await h.handle(request, { peer, peerId }) }
+        } else response = { code: ResponseCode.OK, message: '', body: await h.handle(request, { peer, peerId, afterResponse: (fn) => after.push(fn) }) }
       } catch (e) {
         if (e instanceof NetworkError && e.code === 'NETWORK_BAD_MESSAGE') {
           result = 'invalid'
-          this.penalize(peer, 'malformed', `${h.name}: ${e.message}`)
+          later(peer, 'malformed', `${h.name}: ${e.message}`)
           response = { code: ResponseCode.INVALID_REQUEST, message: e.message.slice(0, 500), body: new Uint8Array(0) }
         } else if (e instanceof NetworkError && (e.code === 'NETWORK_FORBIDDEN' || e.code === 'NETWORK_BAD_SIGNATURE')) {
           result = e.code === 'NETWORK_FORBIDDEN' ? 'forbidden' : 'bad-signature'
-          if (e.code === 'NETWORK_BAD_SIGNATURE') this.penalize(peer, 'invalid-signature', `${h.name}: ${e.message}`)
+          if (e.code === 'NETWORK_BAD_SIGNATURE') later(peer, 'invalid-signature', `${h.name}: ${e.message}`)
           response = { code: ResponseCode.FORBIDDEN, message: e.message.slice(0, 500), body: new Uint8Array(0) }
         } else if (e instanceof NetworkError && e.code === 'NETWORK_UNAVAILABLE') {
           result = 'unavailable'
@@ -132,6 +141,7 @@ export class ReqResp {
     } finally {
       signal.removeEventListener('abort', onAbort)
       this.m.served.inc({ protocol: h.name, result })
+      for (const fn of after) fn()
     }
   }
 

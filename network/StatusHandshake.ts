@@ -38,12 +38,12 @@ export function statusHandler(chain: ChainAccess, client: string, onStatus: (pee
   return {
     name: STATUS,
     maxRequestBytes: 512,
-    async handle(req, { peerId }) {
+    async handle(req, { peerId, afterResponse }) {
       const remote = Status.decode(req)
-      const out = Status.encode(localStatus(chain, client))
-      // Answer first, so an incompatible peer also learns why it is being dropped.
-      queueMicrotask(() => onStatus(peerId, remote))
-      return out
+      // Answer first, so an incompatible peer also learns why it is being dropped: the check
+      // (which may ban, and a ban closes the connection) runs once the answer is written.
+      afterResponse(() => onStatus(peerId, remote))
+      return Status.encode(localStatus(chain, client))
     },
   }
 }

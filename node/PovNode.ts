@@ -21,6 +21,7 @@ import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { DEV_ACCOUNT_COUNT, devGenesis } from '../genesis/presets.js'
 import { startRpcServers } from '../rpc/index.js'
 import { resolveRpcOptions } from '../rpc/RpcOptions.js'
+import { devRpcOpenings, logDevOpenings } from './DevRpcOpenings.js'
 import { BlockExecutor } from '../vm/BlockExecutor.js'
 import { TransactionTracer } from '../vm/TransactionTracer.js'
 import { WorldState } from '../vm/WorldState.js'
@@ -247,7 +248,8 @@ export class PovNode {
       pool.onPending((tx) => void network.publishTransaction(tx.serialize()))
     }
 
-    const rpcOptions = resolveRpcOptions({ ...cfg.rpc, metricsHandler: () => metrics.render() })
+    if (cfg.dev) logDevOpenings(cfg.rpc, log)
+    const rpcOptions = resolveRpcOptions({ ...cfg.rpc, ...(cfg.dev ? devRpcOpenings(cfg.rpc) : {}), metricsHandler: () => metrics.render() })
     this.backend = new NodeBackend(spec.chainId, cfg.dev, {
       store,
       state,

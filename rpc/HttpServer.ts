@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '../common/logger.js'
 import type { CallContext, JsonRpcDispatcher } from './JsonRpcDispatcher.js'
+import { isJsonContentType } from './JsonContentType.js'
+import { HostPolicy } from './HostPolicy.js'
 import { OriginPolicy } from './OriginPolicy.js'
 import type { RpcBackend } from './RpcBackend.js'
 import { RpcCode } from './RpcErrors.js'
@@ -34,12 +36,14 @@ function jsonError(code: number, message: string): string {
 export class HttpServer {
   readonly server: http.Server
   private readonly cors: OriginPolicy
+  private readonly hosts: HostPolicy
 
   constructor(
     private readonly opts: RpcOptions,
     private readonly deps: HttpServerDeps,
   ) {
     this.cors = new OriginPolicy(opts.corsOrigins)
+    this.hosts = new HostPolicy(opts.vhosts)
     this.server = http.createServer((req, res) => {
       try {
         this.onRequest(req, res)
@@ -87,6 +91,12 @@ export class HttpServer {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (!this.hosts.accepts(req.headers.host)) {
+      // Geth's answer, word for word; every verb (a rebinding page could read /metrics too).
+      this.deps.metrics.bad('invalid_host')
+      this.send(res, 403, 'invalid host specified\n', 'text/plain')
+      return this.drainThenCut(req)
+    }
     const allow = this.cors.allowOrigin(req.headers.origin)
     if (allow) {
       res.setHeader('access-control-allow-origin', allow)
@@ -136,6 +146,11 @@ export class HttpServer {
   private tooLarge(req: http.IncomingMessage, res: http.ServerResponse, size: number | string): void {
     this.deps.metrics.bad('body_too_large')
     this.send(res, 413, jsonError(RpcCode.INVALID_REQUEST, `request body too large (${size} > ${this.opts.maxBodyBytes} bytes)`))
+    this.drainThenCut(req)
+  }
+
+  /** Reads and drops the rest of a refused request; a client still sending after LINGER_MS is cut off. */
+  private drainThenCut(req: http.IncomingMessage): void {
     req.resume()
     if (!req.complete) {
       const cut = setTimeout(() => req.socket.destroy(), LINGER_MS)
@@ -147,6 +162,13 @@ export class HttpServer {
   }
 
   private onPost(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // A page may POST text/plain or a form cross-origin without a CORS preflight; application/json
+    // always needs one, which only --http.corsdomain origins pass. So nothing else is read.
+    if (!isJsonContentType(req.headers['content-type'])) {
+      this.deps.metrics.bad('content_type')
+      this.send(res, 415, jsonError(RpcCode.INVALID_REQUEST, `invalid content type, only ${JSON_TYPE} is supported`))
+      return this.drainThenCut(req)
+    }
     const max = this.opts.maxBodyBytes
     const declared = req.headers['content-length']
     if (declared !== undefined && Number(declared) > max) {

@@ -1,3 +1,5 @@
+import { NETWORK_DEFAULT_APIS } from './ApiNamespaces.js'
+
 /**
  * Options of the JSON-RPC servers. Each maps one-to-one onto a CLI flag of `povchain node`
  * (the flag is named in the comment); node/ fills them, everything has a default.
@@ -11,14 +13,23 @@ export interface RpcOptions {
   httpPort: number
   /** --http.corsdomain: allowed browser origins, '*' for any; empty = no CORS headers */
   corsOrigins: string[]
+  /**
+   * --http.vhosts: Host names accepted on HTTP requests and WS upgrades (IP literals always
+   * are), '*' for any; anything else is refused with 403 (DNS rebinding).
+   */
+  vhosts: string[]
+  /** --http.api: namespaces served over HTTP (eth, net, web3, pov, txpool, debug, admin, personal …), '*' for all */
+  httpApi: string[]
   /** --ws (serve JSON-RPC over WebSocket) */
   ws: boolean
   /** --ws.addr */
   wsAddr: string
   /** --ws.port; when it equals the HTTP address and port, WS is served on the HTTP server */
   wsPort: number
-  /** --ws.origins: allowed Origin headers for WS upgrades, '*' for any */
+  /** --ws.origins: allowed Origin headers for WS upgrades, '*' for any; clients without Origin (not browsers) always pass */
   wsOrigins: string[]
+  /** --ws.api: namespaces served over WebSocket, as --http.api */
+  wsApi: string[]
   /** --rpc.max-body-bytes: largest request body / WS message */
   maxBodyBytes: number
   /** --rpc.batch-request-limit */
@@ -48,11 +59,15 @@ export const defaultRpcOptions: Readonly<RpcOptions> = Object.freeze({
   http: true,
   httpAddr: '127.0.0.1',
   httpPort: 8545,
-  corsOrigins: ['*'],
+  // Closed to browsers and to signing by default: node/ opens them for --dev (NodeRpcDefaults.ts).
+  corsOrigins: [],
+  vhosts: ['localhost'],
+  httpApi: [...NETWORK_DEFAULT_APIS],
   ws: true,
   wsAddr: '127.0.0.1',
   wsPort: 8546,
-  wsOrigins: ['*'],
+  wsOrigins: [],
+  wsApi: [...NETWORK_DEFAULT_APIS],
   maxBodyBytes: 5 * 1024 * 1024,
   maxBatchLength: 1000,
   gasCap: 50_000_000n,

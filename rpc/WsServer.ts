@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '../common/logger.js'
 import type { CallContext, JsonRpcDispatcher } from './JsonRpcDispatcher.js'
+import { HostPolicy } from './HostPolicy.js'
 import { OriginPolicy } from './OriginPolicy.js'
 import type { RpcMetrics } from './RpcMetrics.js'
 import type { RpcOptions } from './RpcOptions.js'
@@ -27,6 +28,7 @@ const PING_INTERVAL_MS = 30_000
 export class WsServer {
   private readonly wss: WebSocketServer
   private readonly origins: OriginPolicy
+  private readonly hosts: HostPolicy
   private server?: http.Server
   private pinger?: NodeJS.Timeout
   private readonly alive = new WeakMap<WebSocket, boolean>()
@@ -36,6 +38,7 @@ export class WsServer {
     private readonly deps: WsServerDeps,
   ) {
     this.origins = new OriginPolicy(opts.wsOrigins)
+    this.hosts = new HostPolicy(opts.vhosts)
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxBodyBytes, perMessageDeflate: false, clientTracking: true })
     this.wss.on('connection', (ws) => this.onConnection(ws))
     this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS)
@@ -47,7 +50,9 @@ export class WsServer {
       this.deps.metrics.bad('ws_upgrade_rejected')
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
-    if (!this.origins.accepts(req.headers.origin)) return reject(403, 'Forbidden')
+    // Host first (DNS rebinding reaches a WS port by name too), then the browser's Origin.
+    if (!this.hosts.accepts(req.headers.host)) return reject(403, 'Forbidden (invalid host specified)')
+    if (!this.origins.accepts(req.headers.origin)) return reject(403, 'Forbidden (origin not allowed by --ws.origins)')
     if (this.wss.clients.size >= this.opts.wsMaxConnections) return reject(503, 'Service Unavailable')
     socket.on('error', () => socket.destroy())
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req))

@@ -2,6 +2,7 @@ import { silentLogger, type Logger } from '../common/logger.js'
 import { noopMetrics, type Metrics } from '../common/metrics.js'
 import { ethMethods } from './EthMethods.js'
 import { FilterManager } from './FilterManager.js'
+import { selectNamespaces } from './ApiNamespaces.js'
 import { HttpServer } from './HttpServer.js'
 import { JsonRpcDispatcher, type MethodTable } from './JsonRpcDispatcher.js'
 import { nodeMethods } from './NodeMethods.js'
@@ -16,6 +17,7 @@ export { RpcError, RpcCode, toErrorObject } from './RpcErrors.js'
 export { defaultRpcOptions, resolveRpcOptions, type RpcOptions } from './RpcOptions.js'
 export { JsonRpcDispatcher, type CallContext, type MethodTable } from './JsonRpcDispatcher.js'
 export { decodeRevertReason } from './RevertReason.js'
+export { ALL_APIS, NETWORK_DEFAULT_APIS, namespaceOf, UnknownApiNamespaceError } from './ApiNamespaces.js'
 
 export interface RpcDeps {
   backend: RpcBackend
@@ -28,7 +30,7 @@ export interface RpcServersHandle {
   httpUrl?: string
   /** e.g. ws://127.0.0.1:8546; WS upgrades are also accepted on the HTTP port. */
   wsUrl?: string
-  /** For in-process callers and tests: the same dispatcher the servers use. */
+  /** For in-process callers and tests: every method, whatever --http.api / --ws.api serve. */
   dispatcher: JsonRpcDispatcher
   close(): Promise<void>
 }
@@ -59,13 +61,17 @@ export async function startRpcServers(partial: Partial<RpcOptions>, deps: RpcDep
     logger,
   )
   table = buildMethodTable(backend, options, filters)
-  const dispatcher = new JsonRpcDispatcher(table, { maxBatchLength: options.maxBatchLength }, metrics, logger)
+  const framing = { maxBatchLength: options.maxBatchLength }
+  const dispatcher = new JsonRpcDispatcher(table, framing, metrics, logger)
+  // Each transport serves only its namespaces (--http.api, --ws.api); checked before anything starts.
+  const httpDispatcher = new JsonRpcDispatcher(selectNamespaces(table, options.httpApi, '--http.api'), framing, metrics, logger)
+  const wsDispatcher = new JsonRpcDispatcher(selectNamespaces(table, options.wsApi, '--ws.api'), framing, metrics, logger)
   const subscriptions = new SubscriptionManager(backend, options.wsMaxSubscriptions, metrics, logger)
   filters.start()
   subscriptions.start()
 
-  const ws = options.ws ? new WsServer(options, { dispatcher, subscriptions, metrics, logger }) : undefined
-  const http = options.http ? new HttpServer(options, { dispatcher, backend, metrics, logger, upgrade: ws?.handleUpgrade }) : undefined
+  const ws = options.ws ? new WsServer(options, { dispatcher: wsDispatcher, subscriptions, metrics, logger }) : undefined
+  const http = options.http ? new HttpServer(options, { dispatcher: httpDispatcher, backend, metrics, logger, upgrade: ws?.handleUpgrade }) : undefined
   const closers: (() => Promise<void> | void)[] = [() => filters.close(), () => subscriptions.close()]
   let closing: Promise<void> | undefined
   // Reverse order of start; idempotent.

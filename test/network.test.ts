@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { bytesToHex, hexToBytes } from '../common/bytes.js'
 import { BlobStore } from '../compute/worker/BlobStore.js'
 import { protocolId } from '../network/ReqResp.js'
+import { signComputeMessage } from '../network/ComputeMessageAuth.js'
 import { HeadersByRangeRequest } from '../network/Protobuf.js'
 import { requestHeaders } from '../network/protocols/HeadersByRange.js'
 import * as lp from 'it-length-prefixed'
@@ -68,10 +69,10 @@ t.test('three producers: one chain, a transaction reaches everyone, the RPC repo
     n.node.network!.gossip.onCompute((m) => gotCompute.push(m.kind))
     n.node.network!.gossip.onAttestation((m) => gotAtt.push(bytesToHex(m.validator)))
   }
-  await a.node.network!.gossip.publishCompute({
-    kind: 'worker',
-    worker: { worker: new Uint8Array(20).fill(1), workloads: ['mlp-train'], capacity: 2, timestamp: 1n, signature: new Uint8Array(0) },
-  })
+  // Compute messages are signed by the account they name (network/ComputeMessageAuth.ts).
+  await a.node.network!.gossip.publishCompute(
+    signComputeMessage(CHAIN_ID, { kind: 'worker', worker: { worker: privateKeyToAddress(keys[0]!), workloads: ['mlp-train'], capacity: 2, timestamp: BigInt(Math.floor(Date.now() / 1000)), signature: new Uint8Array(0) } }, keys[0]!),
+  )
   await a.node.network!.gossip.publishAttestation({
     sourceHash: new Uint8Array(32),
     sourceHeight: 6n,

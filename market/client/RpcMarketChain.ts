@@ -91,6 +91,9 @@ export class RpcMarketChain implements MarketChain {
         hash = await this.rpc.request<Hex>('eth_sendRawTransaction', [raw])
       } else hash = await this.rpc.request<Hex>('eth_sendTransaction', [{ from: this.from, to, data, value: q(value), gas: q(gas) }])
     } catch (e) {
+      // -32601 on eth_sendTransaction: the node does not sign for its accounts over RPC (only --dev, or --http.api …,personal, does).
+      if (e instanceof JsonRpcError && e.rpcCode === -32601 && !this.account)
+        throw new JobError('TX_REJECTED', `the node does not send transactions for ${this.from} (${e.rpcMessage}): sign here (--keystore FILE or --key-file FILE), or start the node with --unlock and --http.api including personal`, { cause: e })
       if (e instanceof JsonRpcError) throw new JobError('TX_REJECTED', `the node refused the transaction: ${e.rpcMessage}`, { cause: e })
       throw e
     }

@@ -76,7 +76,7 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
                   "id": 2
                 },
                 "capacity": {
-                  "type": "uint32",
+                  "type": "uint64",
                   "id": 3
                 },
                 "timestamp": {
@@ -198,7 +198,7 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
                   "id": 1
                 },
                 "count": {
-                  "type": "uint32",
+                  "type": "uint64",
                   "id": 2
                 }
               }
@@ -250,7 +250,7 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
                   "id": 2
                 },
                 "length": {
-                  "type": "uint32",
+                  "type": "uint64",
                   "id": 3
                 },
                 "requester": {

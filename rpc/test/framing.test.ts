@@ -204,9 +204,9 @@ t.test('restricted CORS and metrics handler', async (t) => {
     metricsHandler: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'povchain_up 1\n' }),
   })
   t.teardown(() => h.close())
-  const good = await fetch(h.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}', headers: { origin: 'http://good.test' } })
+  const good = await fetch(h.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}', headers: { origin: 'http://good.test', 'content-type': 'application/json' } })
   t.equal(good.headers.get('access-control-allow-origin'), 'http://good.test')
-  const bad = await fetch(h.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}', headers: { origin: 'http://evil.test' } })
+  const bad = await fetch(h.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}', headers: { origin: 'http://evil.test', 'content-type': 'application/json' } })
   t.equal(bad.headers.get('access-control-allow-origin'), null)
   const m = await fetch(h.url + '/metrics')
   t.equal(m.status, 200)

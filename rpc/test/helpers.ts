@@ -48,9 +48,11 @@ export interface Harness {
 
 let nextId = 1
 
+/** The harness is opened like --dev (every namespace, any origin) unless `opts` says otherwise. */
 export async function startHarness(opts: Partial<RpcOptions> = {}, backend = new FixtureBackend()): Promise<Harness> {
   const metrics = new RecordingMetrics()
-  const handle = await startRpcServers({ httpAddr: '127.0.0.1', httpPort: 0, wsAddr: '127.0.0.1', wsPort: 0, ...opts }, { backend, metrics })
+  const open: Partial<RpcOptions> = { corsOrigins: ['*'], wsOrigins: ['*'], httpApi: ['*'], wsApi: ['*'] }
+  const handle = await startRpcServers({ httpAddr: '127.0.0.1', httpPort: 0, wsAddr: '127.0.0.1', wsPort: 0, ...open, ...opts }, { backend, metrics })
   const url = handle.httpUrl!
   const post = async (body: string, headers: Record<string, string> = {}) => {
     const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } })

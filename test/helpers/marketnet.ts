@@ -81,6 +81,8 @@ export async function startMarketNode(
     ...(opts.bootnodes?.length ? ['--bootnodes', opts.bootnodes.join(',')] : []),
     '--password', m.password,
     ...(isProducer ? ['--producer', m.address] : []),
+    // Outside --dev unlocked accounts sign over RPC only when `personal` is served (the tests send with them).
+    '--http.api', 'eth,net,web3,pov,txpool,admin,debug,personal',
     ...(opts.worker ? ['--unlock', m.address, '--worker', '--worker.account', m.address, '--worker.runtime', 'embedded', '--worker.capacity', '100'] : []),
     ...(opts.args ?? []),
   ]

@@ -16,6 +16,7 @@ import type { GenesisFile } from '../../genesis/GenesisConfig.js'
 import { devnetGenesis } from '../../cli/devnet.js'
 import type { NodeConfig } from '../../node/NodeConfig.js'
 import { PovNode } from '../../node/PovNode.js'
+import { NETWORK_DEFAULT_APIS } from '../../rpc/ApiNamespaces.js'
 import type { NetworkOptions } from '../../network/Network.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { noopMetrics } from '../../common/metrics.js'
@@ -63,7 +64,8 @@ export class Cluster {
       devPeriod: 0,
       txpool: {},
       logLevel: 'warn',
-      rpc: { httpAddr: '127.0.0.1', httpPort: 0, wsAddr: '127.0.0.1', wsPort: 0 },
+      // admin_ and debug_ are off outside --dev; the network tests read admin_peers.
+      rpc: { httpAddr: '127.0.0.1', httpPort: 0, wsAddr: '127.0.0.1', wsPort: 0, httpApi: [...NETWORK_DEFAULT_APIS, 'admin', 'debug'] },
       producerKey: opts.producerKey,
       p2p: {
         listenAddr: '127.0.0.1',
