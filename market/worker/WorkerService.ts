@@ -116,7 +116,7 @@ export class WorkerService {
     if (image && !(await docker.docker.getImage(image).inspect().then(() => true, () => false))) image = undefined
     if (!image) {
       this.log.info('building the built-in workload image (once)')
-      image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).digest
+      image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).id
       await this.d.blobs.setRef(IMAGE_REF, image)
     }
     this.docker = new DockerRuntime({ defaultImage: image }, { logger: this.d.logger, metrics: this.d.metrics })
