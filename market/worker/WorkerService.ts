@@ -9,6 +9,9 @@ import type { SamplingPolicy } from '../../compute/verify/SamplingPolicy.js'
 import { runBenchmark } from '../../compute/worker/Benchmark.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
+import { IdleSwitch } from '../../compute/worker/IdleSwitch.js'
+import { ImageStore } from '../../compute/runtime/ImageStore.js'
+import type { Hash32 } from '../../compute/ContentHash.js'
 import { SessionStore } from '../../compute/worker/SessionStore.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { OFFERS } from '../client/JobEstimate.js'
@@ -56,6 +59,10 @@ export interface WorkerConfig {
    * bootnodes: its transactions are mined by producers elsewhere). See NetworkReadiness.
    */
   waitForPeers?: boolean
+  /** --worker.idle-cmd / --worker.idle-grace: the miner's own program, run while no job runs. */
+  idle?: { command: string; graceMs?: number }
+  /** --worker.output-quota: MiB one container job may write to /job/out. */
+  outputQuotaMb?: number
   /** Tests only, by identity (lowercase address): dishonest workers and lazy verifiers. */
   behaviour?: Record<string, { cheat?: WorkerCheat; lazyVerifier?: boolean }>
 }
@@ -73,6 +80,11 @@ export class WorkerService {
   issuer?: ControlTaskIssuer
   private readonly log: Logger
   private docker?: DockerRuntime
+  /** The worker's images by digest (ensure before a container job, inventory for capacity). */
+  images?: ImageStore
+  /** Shared by every identity: the idle program runs only while none of them runs a job. */
+  idle?: IdleSwitch
+  private fetchBlob?: (hash: Hash32) => Promise<Uint8Array>
   private rebroadcaster?: PendingTxRebroadcaster
 
   constructor(
@@ -119,7 +131,16 @@ export class WorkerService {
       image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).id
       await this.d.blobs.setRef(IMAGE_REF, image)
     }
-    this.docker = new DockerRuntime({ defaultImage: image }, { logger: this.d.logger, metrics: this.d.metrics })
+    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h) })
+    this.images = images
+    this.docker = new DockerRuntime(
+      {
+        defaultImage: image,
+        ensureImage: (ref, o) => images.ensure(ref, o),
+        ...(this.cfg.outputQuotaMb ? { outputQuota: { maxBytes: this.cfg.outputQuotaMb * 1024 * 1024, maxFiles: 10_000 } } : {}),
+      },
+      { logger: this.d.logger, metrics: this.d.metrics },
+    )
     this.log.info({ image }, 'built-in workloads run in Docker')
     return 'docker'
   }
@@ -150,6 +171,8 @@ export class WorkerService {
       return list
     }
     const fetcher = new BlobFetcher({ store: blobs, sources }, { logger, metrics })
+    this.fetchBlob = (h) => fetcher.get(h)
+    if (this.cfg.idle) this.idle = new IdleSwitch(this.cfg.idle, { logger })
     const sessions = new SessionStore(blobs)
     const keys = this.d.keys ?? new Map<string, Uint8Array>()
     // One chain per identity: its transactions go one at a time, so nonces never race.
@@ -173,7 +196,7 @@ export class WorkerService {
       const address = getAddress(a) as Address
       own.add(address.toLowerCase())
       const compute = new ComputeWorker(
-        { runtimes: { embedded: new EmbeddedRuntime({ threads: 1 }), ...(this.docker ? { docker: this.docker } : {}) }, sessions, pollMs: 100 },
+        { runtimes: { embedded: new EmbeddedRuntime({ threads: 1 }), ...(this.docker ? { docker: this.docker } : {}) }, sessions, pollMs: 100, ...(this.idle ? { idle: this.idle } : {}) },
         { logger, metrics },
       )
       const b = this.cfg.behaviour?.[address.toLowerCase()] ?? {}
@@ -236,5 +259,6 @@ export class WorkerService {
     this.rebroadcaster?.stop()
     await this.issuer?.stop()
     for (const w of this.workers) await w.stop()
+    await this.idle?.stop()
   }
 }
