@@ -12,6 +12,7 @@ import { DockerRuntime } from './runtime/DockerRuntime.js'
 import { EmbeddedRuntime } from './runtime/EmbeddedRuntime.js'
 import { ImageBuilder } from './runtime/ImageBuilder.js'
 import { ImageStore } from './runtime/ImageStore.js'
+import { buildTorchImage, defaultImageCache } from './runtime/torch/TorchImage.js'
 import type { Runtime } from './runtime/Runtime.js'
 import { decodeJson, jobSpecHash, type JobSpec } from './spec/JobSpec.js'
 import { ReexecutionVerifier } from './verify/ReexecutionVerifier.js'
@@ -214,10 +215,25 @@ export function registerComputeCommands(program: Command, ctx: ComputeCliContext
     .description('build the built-in workload image locally (no registry; the same digest on every host) and print its digest')
     .option('--datadir <dir>', 'data directory (the image is remembered there)', defaultDatadir())
     .option('--tag <name>', 'also name it (repository:tag); specs pin the digest', 'povchain/workloads:local')
+    .option('--torch', 'build the PyTorch image instead: Debian bookworm + python3-torch via debootstrap from the machine\'s Debian mirror (no other internet)')
+    .option('--mirror <url>', 'with --torch: Debian mirror (default: the one in /etc/apt/sources.list*)')
+    .option('--rootfs <dir>', 'with --torch: a root already debootstrapped with the same packages, instead of running debootstrap')
+    .option('--cache-dir <dir>', 'with --torch: cache of root file system layers (default $POVCHAIN_IMAGE_CACHE or ~/.cache/povchain/images)')
     .option('--json', 'print one JSON object')
     .action(
-      action(async (opts: CommonOpts & { tag: string }, _cmd: Command) => {
+      action(async (opts: CommonOpts & { tag: string; torch?: boolean; mirror?: string; rootfs?: string; cacheDir?: string }, _cmd: Command) => {
         const { docker, probe } = await dockerUp()
+        if (opts.torch) {
+          if (!opts.json) io.err('building the PyTorch image (debootstrap: several minutes the first time; cached after)…\n')
+          const built = await buildTorchImage(docker.docker, { cacheDir: opts.cacheDir ?? defaultImageCache(), ...(opts.mirror ? { mirror: opts.mirror } : {}), ...(opts.rootfs ? { rootfs: opts.rootfs } : {}) }, { logger })
+          await new ImageStore({ docker: docker.docker, blobs: storeFor(opts), logger }).record({ digest: built.digest, id: built.id })
+          print(
+            opts.json,
+            { ...built },
+            `${built.reference}\n  image id ${built.id}\n  ${(built.bytes / 1e6).toFixed(0)} MB, ${built.seconds.toFixed(0)} s (${built.cached ? 'root layer from the cache' : `debootstrap ${built.debootstrapSeconds.toFixed(0)} s`}); workloads torch-mlp-train@1, torch-mlp-infer@1\n  use it as "runtime": {"type": "docker", "image": "${built.reference}"} (see compute/examples/torch-train.json)\n`,
+          )
+          return
+        }
         const [repository, tag] = opts.tag.split(':')
         if (!opts.json) io.err('assembling the root filesystem and loading it into Docker…\n')
         const t0 = performance.now()

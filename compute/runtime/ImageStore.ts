@@ -94,6 +94,12 @@ export class ImageStore {
     if (known && (await this.present(known.id))) return known.id
     // A bare sha256 may be an engine image id (how images were pinned before digests travelled).
     if (!r.repository && (await this.present(r.digest))) return r.digest
+    // Built or loaded here under another data dir: our builds tag `repository:<digest prefix>`; the
+    // tag is only a hint, so the image is saved and its digest recomputed before it is trusted.
+    if (r.repository) {
+      const hinted = await this.verifiedLocal(`${r.repository}:${r.digest.slice(7, 19)}`, r.digest)
+      if (hinted) return hinted
+    }
     const t0 = performance.now()
     let rec: ImageRecord
     if (r.registry) rec = await this.pull(ref)
@@ -194,6 +200,22 @@ export class ImageStore {
       const rec = { digest, id: got.id, archive }
       await this.record(rec)
       return rec
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  private async verifiedLocal(tag: string, digest: string): Promise<string | undefined> {
+    const info = await this.d.docker.getImage(tag).inspect().catch(() => undefined)
+    if (!info) return undefined
+    const dir = await mkdtemp(join(this.d.workDir ?? tmpdir(), 'povchain-verify-'))
+    try {
+      const file = join(dir, 'image.tar')
+      await this.save(info.Id, file)
+      const got = imageDigest(await readImageArchive(file))
+      if (got.digest !== digest) return undefined
+      await this.record({ digest, id: got.id })
+      return got.id
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
