@@ -19,6 +19,7 @@ import { ReexecutionVerifier } from './verify/ReexecutionVerifier.js'
 import { detectionProbability } from './verify/SegmentSampler.js'
 import { validateJobSpec } from './workloads/WorkloadRegistry.js'
 import { runBenchmark } from './worker/Benchmark.js'
+import { detectGpus } from './worker/GpuInventory.js'
 import { BlobStore } from './worker/BlobStore.js'
 import { importBundledDatasets, loadJobInputs } from './worker/JobInputs.js'
 import { SessionStore } from './worker/SessionStore.js'
@@ -199,7 +200,12 @@ export function registerComputeCommands(program: Command, ctx: ComputeCliContext
         if (!(Number.isInteger(epochs) && epochs >= 1 && epochs <= 1000)) throw new ComputeError('COMPUTE_INVALID_SPEC', '--epochs must be an integer in 1..1000', { field: '--epochs' })
         if (!opts.json) io.err('benchmarking (single thread)…\n')
         const r = runBenchmark({ epochs })
-        print(opts.json, { ...r }, `${r.workload}\n  ${r.samplesPerSec.toFixed(0)} samples/s, ${r.stepsPerSec.toFixed(0)} steps/s\n  ${r.computeUnitsPerSec.toFixed(1)} compute units/s (1 CU = 10^6 multiply-adds)\n  reference commitment ${r.commitment}\n`)
+        const gpus = await detectGpus()
+        print(
+          opts.json,
+          { ...r, gpus },
+          `${r.workload}\n  ${r.samplesPerSec.toFixed(0)} samples/s, ${r.stepsPerSec.toFixed(0)} steps/s\n  ${r.computeUnitsPerSec.toFixed(1)} compute units/s (1 CU = 10^6 multiply-adds)\n  reference commitment ${r.commitment}\n  GPUs: ${gpus.length ? gpus.map((g) => `${g.model} (${g.memoryMb} MiB)`).join(', ') : 'none (no nvidia-smi)'}\n`,
+        )
       }),
     )
 

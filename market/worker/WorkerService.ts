@@ -10,6 +10,8 @@ import { runBenchmark } from '../../compute/worker/Benchmark.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
 import { IdleSwitch } from '../../compute/worker/IdleSwitch.js'
+import { detectGpus } from '../../compute/worker/GpuInventory.js'
+import type { WorkerCapacity } from '../../compute/worker/WorkerCapacity.js'
 import { ImageStore } from '../../compute/runtime/ImageStore.js'
 import type { Hash32 } from '../../compute/ContentHash.js'
 import { SessionStore } from '../../compute/worker/SessionStore.js'
@@ -85,6 +87,8 @@ export class WorkerService {
   /** Shared by every identity: the idle program runs only while none of them runs a job. */
   idle?: IdleSwitch
   private fetchBlob?: (hash: Hash32) => Promise<Uint8Array>
+  private gpus: WorkerCapacity['gpus'] = []
+  private computeUnits = 0
   private rebroadcaster?: PendingTxRebroadcaster
 
   constructor(
@@ -153,6 +157,8 @@ export class WorkerService {
     })
     const runtime = await this.runtimeKind()
     const capacity = this.cfg.capacity ?? BigInt(Math.max(1, Math.round(runBenchmark({ epochs: 1 }).computeUnitsPerSec)))
+    this.computeUnits = Number(capacity)
+    this.gpus = await detectGpus()
     const own = new Set<string>()
     // One p2p source for the node's life: it paces requests across fetches.
     const p2p = this.d.network ? networkBlobSource(this.d.network) : undefined
@@ -252,7 +258,18 @@ export class WorkerService {
       )
       await this.issuer.start()
     }
-    this.log.info({ workers: this.workers.map((w) => w.address), runtime, capacity: capacity.toString(), issuer: this.cfg.issuer }, 'worker service running')
+    const report = await this.capacityReport()
+    this.log.info({ workers: this.workers.map((w) => w.address), runtime, capacity: capacity.toString(), gpus: report.gpus, images: report.images, idleCmd: Boolean(this.idle), issuer: this.cfg.issuer }, 'worker service running')
+  }
+
+  /** What this worker can run now: speed, runtimes, GPUs (nvidia-smi), images by digest. */
+  async capacityReport(): Promise<WorkerCapacity> {
+    return {
+      computeUnitsPerSec: this.computeUnits,
+      runtimes: this.docker ? ['embedded', 'docker'] : ['embedded'],
+      gpus: this.gpus,
+      images: this.images ? (await this.images.inventory()).map((i) => i.digest) : [],
+    }
   }
 
   async stop(): Promise<void> {
