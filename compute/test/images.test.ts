@@ -89,6 +89,31 @@ if (probe) {
     t.equal(contentHash(await peerBlobs.get(shared.archive!)), shared.archive)
   })
 
+  t.test('a registry that serves other bytes than the digest names is refused before anything is loaded', async (t) => {
+    const { createServer } = await import('node:http')
+    const config = new TextEncoder().encode('{"rootfs":{"diff_ids":[],"type":"layers"}}')
+    const configDigest = 'sha256:' + createHash('sha256').update(config).digest('hex')
+    const manifest = JSON.stringify({ schemaVersion: 2, config: { digest: configDigest, size: config.length }, layers: [] })
+    const honest = 'sha256:' + createHash('sha256').update(manifest).digest('hex')
+    let served = ''
+    // A hostile registry: answers the digest it is asked for with a manifest of its choosing.
+    const server = createServer((req, res) => {
+      served = req.url ?? ''
+      if (req.url?.includes('/v2/good/manifests/')) res.end(manifest)
+      else if (req.url?.includes('/manifests/')) res.end(manifest.replace('"layers":[]', '"layers":[] '))
+      else if (req.url?.includes('/blobs/')) res.end('not the config')
+      else res.end('{}')
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    t.teardown(() => server.close())
+    const port = (server.address() as { port: number }).port
+    const store = new ImageStore({ docker: probe.docker, blobs: new BlobStore({ dir: join(dir, 'h') }) })
+    await t.rejects(store.ensure(`127.0.0.1:${port}/evil@${honest}`), { code: 'COMPUTE_IMAGE_UNAVAILABLE', message: /does not hash to/ })
+    t.match(served, /\/v2\/evil\/manifests\/sha256:/)
+    // The right manifest, then a wrong config blob.
+    await t.rejects(store.ensure(`127.0.0.1:${port}/good@${honest}`), { code: 'COMPUTE_IMAGE_UNAVAILABLE', message: /does not match its digest/ })
+  })
+
   t.test('registry: push keeps the digest; a second engine pulls it by digest and gets the same id', async (t) => {
     const reg = await startRegistry(tmpDir())
     if ('missing' in reg) {
