@@ -7,7 +7,9 @@ import { DockerRuntime } from '../runtime/DockerRuntime.js'
  */
 export async function requireDocker(t: Test): Promise<DockerRuntime | undefined> {
   const rt = new DockerRuntime()
-  const probe = await rt.probe()
+  // Generous: on a loaded 2-core machine the first request (dockerode loading its modem) took
+  // over 3 s and a running engine was reported missing — a skip that hid the Docker half.
+  const probe = await rt.probe(15_000)
   if (probe.available) return rt
   if (process.env.POVCHAIN_REQUIRE_DOCKER === '1') {
     t.fail(`POVCHAIN_REQUIRE_DOCKER=1 but ${probe.reason}`)

@@ -128,15 +128,18 @@ export class WorkerService {
       this.log.warn({ reason: probe.reason }, 'no Docker engine: running built-in workloads embedded')
       return 'embedded'
     }
+    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h) })
+    this.images = images
     let image = (await this.d.blobs.getRef(IMAGE_REF))?.trim()
     if (image && !(await docker.docker.getImage(image).inspect().then(() => true, () => false))) image = undefined
     if (!image) {
       this.log.info('building the built-in workload image (once)')
-      image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).id
+      const built = await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads' })
+      image = built.id
       await this.d.blobs.setRef(IMAGE_REF, image)
+      // In the inventory by digest: jobs that pin povchain/workloads@sha256:… find it here.
+      await images.record({ digest: built.digest, id: built.id })
     }
-    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h) })
-    this.images = images
     this.docker = new DockerRuntime(
       {
         defaultImage: image,
