@@ -39,6 +39,19 @@ t.test('the layer bytes depend on the files alone, not on their order', async (t
   )
 })
 
+t.test('long paths, long link targets and hard links survive (PAX headers), as GNU tar reads them', async (t) => {
+  const dir = tmpDir()
+  const long = 'a'.repeat(120) + '/' + 'b'.repeat(120) + '/' + 'c'.repeat(110)
+  await writeLayer([{ path: long, data: new TextEncoder().encode('hi') }, { path: 'lnk', symlink: '/' + 'x'.repeat(150) }, { path: 'hard', hardlink: long }], join(dir, 'l.tar'))
+  const { execFileSync } = await import('node:child_process')
+  const { mkdirSync, readFileSync, readlinkSync, statSync } = await import('node:fs')
+  mkdirSync(join(dir, 'x'))
+  execFileSync('tar', ['-xf', join(dir, 'l.tar'), '-C', join(dir, 'x')])
+  t.equal(readFileSync(join(dir, 'x', long), 'utf8'), 'hi')
+  t.equal(readlinkSync(join(dir, 'x', 'lnk')), '/' + 'x'.repeat(150))
+  t.equal(statSync(join(dir, 'x', 'hard')).ino, statSync(join(dir, 'x', long)).ino, 'a hard link, not a copy')
+})
+
 t.test('the built-in image has one digest: two collections of its files give the same layer and digest', async (t) => {
   const dir = tmpDir()
   const b = new ImageBuilder(undefined as unknown as Docker)
