@@ -142,7 +142,10 @@ if (probe) {
     const again = await store.push(other.id, `${reg.address}/tiny`)
     t.equal(again.digest, other.digest)
 
-    const engine = await startEngine(tmpDir('pvd-'))
+    const engineDir = tmpDir('pvd-')
+    const { rmSync } = await import('node:fs')
+    t.teardown(() => rmSync(engineDir, { recursive: true, force: true }))
+    const engine = await startEngine(engineDir)
     if ('missing' in engine) {
       t.comment(`second engine skipped (${engine.missing}); pulling on the same engine instead`)
       await probe.docker.getImage(built.id).remove({ force: true })
