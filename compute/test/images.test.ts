@@ -144,7 +144,6 @@ if (probe) {
 
     const engineDir = tmpDir('pvd-')
     const { rmSync } = await import('node:fs')
-    t.teardown(() => rmSync(engineDir, { recursive: true, force: true }))
     const engine = await startEngine(engineDir)
     if ('missing' in engine) {
       t.comment(`second engine skipped (${engine.missing}); pulling on the same engine instead`)
@@ -152,7 +151,10 @@ if (probe) {
       t.equal(await new ImageStore({ docker: probe.docker, blobs: new BlobStore({ dir: join(dir, 'd') }) }).ensure(pushed.reference), built.id)
       return
     }
-    t.teardown(() => engine.stop())
+    t.teardown(async () => {
+      await engine.stop()
+      rmSync(engineDir, { recursive: true, force: true })
+    })
     const docker2 = new Docker({ socketPath: engine.socket })
     const s2 = new ImageStore({ docker: docker2, blobs: new BlobStore({ dir: join(dir, 'e') }) })
     const t0 = performance.now()
