@@ -44,6 +44,9 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.capacity <cu>', 'compute units per second (default: measured with the compute bench)', positive('--worker.capacity'))
     .option('--worker.slots <n>', 'sessions each identity runs at once', positive('--worker.slots'), 1)
     .option('--worker.min-unit-price <coins>', 'the least each identity works for, in coins per compute unit (per replica): it is drawn only for jobs paying that (default 0: any price); changed on the chain at the next start', coins('--worker.min-unit-price'))
+    .option('--worker.idle-cmd <command>', 'shell command run while no job runs (e.g. a crypto miner); its whole process group is stopped before each job and restarted after')
+    .option('--worker.idle-grace <ms>', 'time the idle program gets between SIGTERM and SIGKILL', positive('--worker.idle-grace'), 5000)
+    .option('--worker.output-quota <mib>', 'what one container job may write to /job/out, in MiB (killed beyond)', positive('--worker.output-quota'), 1024)
     .option('--worker.control-tasks [seconds]', 'issue protocol-funded control tasks after N idle seconds (needs the genesis controlIssuer key; --dev: account #19)')
     .option('--worker.trap-rate <p>', 'share of the client sessions this node\'s identities turn into hidden traps for lazy verifiers (with --worker.control-tasks: needs the issuer key)', fraction('--worker.trap-rate'))
     .option('--worker.verify-confidence <p>', `probability with which this node's verifier alone catches a worker that forged --worker.verify-fault-fraction of a session (default ${DEFAULT_SAMPLING_POLICY.confidence})`, fraction('--worker.verify-confidence'))
@@ -70,6 +73,12 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
   }
   if (o['worker.capacity'] !== undefined) cfg.capacity = BigInt(o['worker.capacity'] as number)
   if (o['worker.minUnitPrice'] !== undefined) cfg.minUnitPrice = o['worker.minUnitPrice'] as bigint
+  const idleCmd = o['worker.idleCmd'] as string | undefined
+  if (idleCmd !== undefined) {
+    if (!idleCmd.trim()) throw new InvalidArgumentError('--worker.idle-cmd needs a command')
+    cfg.idle = { command: idleCmd, graceMs: o['worker.idleGrace'] as number }
+  }
+  if (o['worker.outputQuota'] !== undefined) cfg.outputQuotaMb = o['worker.outputQuota'] as number
   const confidence = o['worker.verifyConfidence'] as number | undefined
   const faultFraction = o['worker.verifyFaultFraction'] as number | undefined
   if (confidence !== undefined || faultFraction !== undefined) {

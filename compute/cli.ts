@@ -11,12 +11,15 @@ import type { JobResult, ProgressEvent } from './execution/JobExecution.js'
 import { DockerRuntime } from './runtime/DockerRuntime.js'
 import { EmbeddedRuntime } from './runtime/EmbeddedRuntime.js'
 import { ImageBuilder } from './runtime/ImageBuilder.js'
+import { ImageStore } from './runtime/ImageStore.js'
+import { buildTorchImage, defaultImageCache } from './runtime/torch/TorchImage.js'
 import type { Runtime } from './runtime/Runtime.js'
 import { decodeJson, jobSpecHash, type JobSpec } from './spec/JobSpec.js'
 import { ReexecutionVerifier } from './verify/ReexecutionVerifier.js'
 import { detectionProbability } from './verify/SegmentSampler.js'
 import { validateJobSpec } from './workloads/WorkloadRegistry.js'
 import { runBenchmark } from './worker/Benchmark.js'
+import { detectGpus } from './worker/GpuInventory.js'
 import { BlobStore } from './worker/BlobStore.js'
 import { importBundledDatasets, loadJobInputs } from './worker/JobInputs.js'
 import { SessionStore } from './worker/SessionStore.js'
@@ -109,7 +112,8 @@ export function registerComputeCommands(program: Command, ctx: ComputeCliContext
         let runtime: Runtime
         if (kind === 'docker') {
           const image = opts.image ?? (spec.runtime.type === 'docker' ? undefined : (await store.getRef(IMAGE_REF))?.trim())
-          const docker = new DockerRuntime(image ? { defaultImage: image } : {}, { logger })
+          const images = new ImageStore({ docker: new DockerRuntime().docker, blobs: store, logger })
+          const docker = new DockerRuntime({ ...(image ? { defaultImage: image } : {}), ensureImage: (ref, o) => images.ensure(ref, o) }, { logger })
           const probe = await docker.probe()
           if (!probe.available) throw new ComputeError('COMPUTE_RUNTIME_UNAVAILABLE', probe.reason!)
           runtime = docker
@@ -196,27 +200,115 @@ export function registerComputeCommands(program: Command, ctx: ComputeCliContext
         if (!(Number.isInteger(epochs) && epochs >= 1 && epochs <= 1000)) throw new ComputeError('COMPUTE_INVALID_SPEC', '--epochs must be an integer in 1..1000', { field: '--epochs' })
         if (!opts.json) io.err('benchmarking (single thread)…\n')
         const r = runBenchmark({ epochs })
-        print(opts.json, { ...r }, `${r.workload}\n  ${r.samplesPerSec.toFixed(0)} samples/s, ${r.stepsPerSec.toFixed(0)} steps/s\n  ${r.computeUnitsPerSec.toFixed(1)} compute units/s (1 CU = 10^6 multiply-adds)\n  reference commitment ${r.commitment}\n`)
+        const gpus = await detectGpus()
+        print(
+          opts.json,
+          { ...r, gpus },
+          `${r.workload}\n  ${r.samplesPerSec.toFixed(0)} samples/s, ${r.stepsPerSec.toFixed(0)} steps/s\n  ${r.computeUnitsPerSec.toFixed(1)} compute units/s (1 CU = 10^6 multiply-adds)\n  reference commitment ${r.commitment}\n  GPUs: ${gpus.length ? gpus.map((g) => `${g.model} (${g.memoryMb} MiB)`).join(', ') : 'none (no nvidia-smi)'}\n`,
+        )
       }),
     )
 
-  const image = compute.command('image').description('the container image of the built-in workloads')
+  const image = compute.command('image').description('container images: build, push/pull by digest, share with peers')
+  const dockerUp = async () => {
+    const docker = new DockerRuntime({}, { logger })
+    const probe = await docker.probe()
+    if (!probe.available) throw new ComputeError('COMPUTE_RUNTIME_UNAVAILABLE', probe.reason!)
+    return { docker, probe }
+  }
   image
     .command('build')
-    .description('build the built-in workload image locally (no registry) and print its digest')
-    .option('--datadir <dir>', 'data directory (the digest is remembered there)', defaultDatadir())
-    .option('--tag <name>', 'also name it (repository:tag); specs must still pin the digest', 'povchain/workloads:local')
+    .description('build the built-in workload image locally (no registry; the same digest on every host) and print its digest')
+    .option('--datadir <dir>', 'data directory (the image is remembered there)', defaultDatadir())
+    .option('--tag <name>', 'also name it (repository:tag); specs pin the digest', 'povchain/workloads:local')
+    .option('--torch', 'build the PyTorch image instead: Debian bookworm + python3-torch via debootstrap from the machine\'s Debian mirror (no other internet)')
+    .option('--mirror <url>', 'with --torch: Debian mirror (default: the one in /etc/apt/sources.list*)')
+    .option('--rootfs <dir>', 'with --torch: a root already debootstrapped with the same packages, instead of running debootstrap')
+    .option('--cache-dir <dir>', 'with --torch: cache of root file system layers (default $POVCHAIN_IMAGE_CACHE or ~/.cache/povchain/images)')
     .option('--json', 'print one JSON object')
     .action(
-      action(async (opts: CommonOpts & { tag: string }, _cmd: Command) => {
-        const docker = new DockerRuntime({}, { logger })
-        const probe = await docker.probe()
-        if (!probe.available) throw new ComputeError('COMPUTE_RUNTIME_UNAVAILABLE', probe.reason!)
+      action(async (opts: CommonOpts & { tag: string; torch?: boolean; mirror?: string; rootfs?: string; cacheDir?: string }, _cmd: Command) => {
+        const { docker, probe } = await dockerUp()
+        if (opts.torch) {
+          if (!opts.json) io.err('building the PyTorch image (debootstrap: several minutes the first time; cached after)…\n')
+          const built = await buildTorchImage(docker.docker, { cacheDir: opts.cacheDir ?? defaultImageCache(), ...(opts.mirror ? { mirror: opts.mirror } : {}), ...(opts.rootfs ? { rootfs: opts.rootfs } : {}) }, { logger })
+          await new ImageStore({ docker: docker.docker, blobs: storeFor(opts), logger }).record({ digest: built.digest, id: built.id })
+          print(
+            opts.json,
+            { ...built },
+            `${built.reference}\n  image id ${built.id}\n  ${(built.bytes / 1e6).toFixed(0)} MB, ${built.seconds.toFixed(0)} s (${built.cached ? 'root layer from the cache' : `debootstrap ${built.debootstrapSeconds.toFixed(0)} s`}); workloads torch-mlp-train@1, torch-mlp-infer@1\n  use it as "runtime": {"type": "docker", "image": "${built.reference}"} (see compute/examples/torch-train.json)\n`,
+          )
+          return
+        }
         const [repository, tag] = opts.tag.split(':')
-        if (!opts.json) io.err('assembling root filesystem and importing it into Docker…\n')
+        if (!opts.json) io.err('assembling the root filesystem and loading it into Docker…\n')
+        const t0 = performance.now()
         const built = await new ImageBuilder(docker.docker, { logger }).build({ ...(repository ? { repository } : {}), ...(tag ? { tag } : {}) })
-        await storeFor(opts).setRef(IMAGE_REF, built.digest)
-        print(opts.json, { ...built, gpu: probe.gpu }, `${built.digest}\n  ${built.files} files, ${(built.bytes / 1e6).toFixed(1)} MB; use it as "runtime": {"type": "docker", "image": "${built.digest}"}\n${probe.gpu ? '' : '  note: no NVIDIA GPU on this host; jobs with resources.gpus > 0 will be refused here\n'}`)
+        const store = storeFor(opts)
+        await store.setRef(IMAGE_REF, built.id)
+        await new ImageStore({ docker: docker.docker, blobs: store, logger }).record({ digest: built.digest, id: built.id })
+        const seconds = (performance.now() - t0) / 1000
+        print(
+          opts.json,
+          { ...built, seconds, gpu: probe.gpu },
+          `${built.reference}\n  image id ${built.id}\n  ${built.files} files, ${(built.bytes / 1e6).toFixed(1)} MB, ${seconds.toFixed(1)} s; use it as "runtime": {"type": "docker", "image": "${built.reference}"}\n${probe.gpu ? '' : '  note: no NVIDIA GPU on this host; jobs with resources.gpus > 0 will be refused here\n'}`,
+        )
+      }),
+    )
+  image
+    .command('push')
+    .description('push a local image to a registry (uncompressed layers, so the digest stays the build digest)')
+    .argument('<image>', 'local image: repository@sha256:…, sha256:<id> or a tag')
+    .argument('<target>', 'registry-host[:port]/repository')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (local: string, target: string, opts: CommonOpts, _cmd: Command) => {
+        const { docker } = await dockerUp()
+        const t0 = performance.now()
+        const r = await new ImageStore({ docker: docker.docker, blobs: storeFor(opts), logger }).push(local, target)
+        const seconds = (performance.now() - t0) / 1000
+        print(opts.json, { ...r, seconds }, `${r.reference}\n  pushed in ${seconds.toFixed(1)} s\n`)
+      }),
+    )
+  image
+    .command('pull')
+    .description('make sure a pinned image is on this engine: pulled from its registry, or from peers with --archive')
+    .argument('<reference>', 'registry-host[:port]/repository@sha256:…')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (ref: string, opts: CommonOpts, _cmd: Command) => {
+        const { docker } = await dockerUp()
+        const t0 = performance.now()
+        const id = await new ImageStore({ docker: docker.docker, blobs: storeFor(opts), logger }).ensure(ref)
+        const seconds = (performance.now() - t0) / 1000
+        print(opts.json, { reference: ref, id, seconds }, `${ref}\n  image id ${id} (${seconds.toFixed(1)} s)\n`)
+      }),
+    )
+  image
+    .command('share')
+    .description('put an image\'s archive in the blob store so workers without a registry fetch it from peers; prints the "archive" hash for the spec')
+    .argument('<image>', 'local image: repository@sha256:… or sha256:<id>')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (local: string, opts: CommonOpts, _cmd: Command) => {
+        const { docker } = await dockerUp()
+        const r = await new ImageStore({ docker: docker.docker, blobs: storeFor(opts), logger }).share(local)
+        print(opts.json, { ...r }, `${r.digest}\n  archive ${r.archive}: use "runtime": {"type": "docker", "image": "<repository>@${r.digest}", "archive": "${r.archive}"}\n`)
+      }),
+    )
+  image
+    .command('list')
+    .description('images this engine has, by digest (what a worker announces)')
+    .option('--datadir <dir>', 'data directory', defaultDatadir())
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (opts: CommonOpts, _cmd: Command) => {
+        const { docker } = await dockerUp()
+        const images = await new ImageStore({ docker: docker.docker, blobs: storeFor(opts), logger }).inventory()
+        print(opts.json, { images }, images.map((i) => `${i.digest}  ${i.id.slice(0, 19)}${i.archive ? `  archive ${i.archive}` : ''}`).join('\n') + '\n')
       }),
     )
 

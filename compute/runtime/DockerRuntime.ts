@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -9,12 +9,14 @@ import { silentLogger } from '../../common/logger.js'
 import type { Metrics } from '../../common/metrics.js'
 import { noopMetrics } from '../../common/metrics.js'
 import { ComputeError, type ComputeErrorCode } from '../ComputeError.js'
-import { contentHash, isHash32 } from '../ContentHash.js'
+import { contentHash, isHash32, type Hash32 } from '../ContentHash.js'
 import { assembleResult, type CheckpointRecord, type JobResult, type ProgressEvent } from '../execution/JobExecution.js'
 import { jobSpecText, PINNED_IMAGE, type JobSpec } from '../spec/JobSpec.js'
 import { checkpointHash } from '../verify/SessionCommitment.js'
 import type { WorkloadMetrics } from '../workloads/Workload.js'
 import { PROGRESS_PREFIX, type ResultManifest } from './ContainerContract.js'
+import { DEFAULT_OUTPUT_QUOTA, measureOutput, readOutputFile, type OutputQuota } from './ContainerOutput.js'
+import { gpuDeviceRequests } from './GpuRequest.js'
 import { runBudgetMs, type RunRequest, type Runtime } from './Runtime.js'
 
 export interface DockerRuntimeOptions {
@@ -28,6 +30,15 @@ export interface DockerRuntimeOptions {
   keep?: boolean
   /** Lines of container log kept in memory and reported on failure. */
   logLines?: number
+  /** What a container may leave in /job/out (default 1 GiB, 10 000 files). */
+  outputQuota?: OutputQuota
+  /** How often the output directory is measured while the container runs (ms). */
+  quotaPollMs?: number
+  /**
+   * Makes sure the job's image is on this engine (pulling it from a registry or from peers);
+   * without it a missing image is an error. See ImageStore.ensure.
+   */
+  ensureImage?: (ref: string, opts: { archive?: Hash32 }) => Promise<string>
 }
 
 export interface DockerProbe {
@@ -110,9 +121,13 @@ export class DockerRuntime implements Runtime {
   private async runContainer(req: RunRequest): Promise<JobResult> {
     const { spec } = req
     const t0 = performance.now()
-    const image = this.imageFor(spec)
+    const pinned = this.imageFor(spec)
     const budget = runBudgetMs(spec)
     if (budget <= 0) throw new ComputeError('COMPUTE_DEADLINE', 'job deadline already passed')
+    // The engine-local id of the pinned image (fetched from a registry or peers when missing).
+    const image = this.opts.ensureImage
+      ? await this.opts.ensureImage(pinned, spec.runtime.type === 'docker' && spec.runtime.archive ? { archive: spec.runtime.archive as Hash32 } : {})
+      : pinned
     try {
       await this.docker.getImage(image).inspect()
     } catch (e) {
@@ -134,30 +149,12 @@ export class DockerRuntime implements Runtime {
     if (req.inputs.model) await writeFile(join(inDir, 'model'), req.inputs.model)
 
     const log = this.logger.child({ image: image.slice(0, 19) })
-    const memory = spec.resources.memoryMb * 1024 * 1024
+    const quota = this.opts.outputQuota ?? DEFAULT_OUTPUT_QUOTA
     let container: Docker.Container | undefined
+    let watchdog: NodeJS.Timeout | undefined
     const logTail: string[] = []
     try {
-      container = await this.docker.createContainer({
-        Image: image,
-        User: typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : undefined,
-        NetworkDisabled: true,
-        Env: ['POVCHAIN_JOB_DIR=/job'],
-        Labels: { 'povchain.compute': 'job' },
-        HostConfig: {
-          NetworkMode: 'none',
-          ReadonlyRootfs: true,
-          Memory: memory,
-          MemorySwap: memory,
-          NanoCpus: Math.round(spec.resources.cpus * 1e9),
-          PidsLimit: 256,
-          CapDrop: ['ALL'],
-          SecurityOpt: ['no-new-privileges'],
-          Binds: [`${inDir}:/job/in:ro`, `${outDir}:/job/out:rw`],
-          Tmpfs: { '/tmp': 'rw,size=64m' },
-          ...(deviceRequests ? { DeviceRequests: deviceRequests } : {}),
-        },
-      })
+      container = await this.docker.createContainer(containerConfig(spec, image, { inDir, outDir, quota, deviceRequests }))
       const stream = await container.attach({ stream: true, stdout: true, stderr: true })
       const stdout = new PassThrough()
       const stderr = new PassThrough()
@@ -181,9 +178,34 @@ export class DockerRuntime implements Runtime {
 
       // 'next-exit': the default 'not-running' would return at once for a container not yet started.
       const waitP = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>
+      // The quota watchdog: a container that fills /job/out is killed while it writes, not after.
+      const overQuota = new AbortController()
+      let quotaErr: ComputeError | undefined
+      const running = container
+      let measuring = false
+      watchdog = setInterval(() => {
+        if (measuring) return
+        measuring = true
+        measureOutput(outDir, quota).then(
+          () => (measuring = false),
+          (e: ComputeError) => {
+            quotaErr = e
+            overQuota.abort()
+            void running.kill().catch(() => {})
+          },
+        )
+      }, this.opts.quotaPollMs ?? 250)
+      const signal = req.signal ? AbortSignal.any([req.signal, overQuota.signal]) : overQuota.signal
       await container.start()
       log.debug({ budgetMs: budget }, 'container started')
-      const outcome = await raceDeadline(waitP, budget, req.signal)
+      const outcome = await raceDeadline(waitP, budget, signal)
+      clearInterval(watchdog)
+      if (quotaErr) {
+        await container.kill().catch(() => {})
+        await waitP.catch(() => {})
+        log.warn({ err: quotaErr.message }, 'container killed: output quota exceeded')
+        throw quotaErr
+      }
       if (outcome.kind !== 'exited') {
         await container.kill().catch(() => {})
         await waitP.catch(() => {})
@@ -191,19 +213,22 @@ export class DockerRuntime implements Runtime {
           ? new ComputeError('COMPUTE_DEADLINE', `container killed at its deadline after ${(budget / 1000).toFixed(1)} s`)
           : new ComputeError('COMPUTE_CANCELLED', 'job cancelled; container killed')
       }
+      // Measured again once it has stopped: whatever it wrote since the last poll counts too.
+      await measureOutput(outDir, quota)
       const exit = outcome.status.StatusCode
       if (exit !== 0) {
         const state = (await container.inspect()).State
         if (state.OOMKilled) throw new ComputeError('COMPUTE_OUT_OF_MEMORY', `container exceeded its memory limit of ${spec.resources.memoryMb} MiB`)
-        const reported = await readFile(join(outDir, 'error.json'), 'utf8').then(
-          (t) => JSON.parse(t) as { code?: ComputeErrorCode; message?: string },
+        const reported = await readOutputFile(outDir, 'error.json', 64 * 1024).then(
+          (b) => JSON.parse(new TextDecoder().decode(b)) as { code?: ComputeErrorCode; message?: string },
           () => undefined,
         )
         if (reported?.code?.startsWith('COMPUTE_')) throw new ComputeError(reported.code, reported.message ?? 'workload failed in container')
         throw new ComputeError('COMPUTE_CONTAINER_FAILED', `container exited with code ${exit}${reported?.message ? `: ${reported.message}` : ''}\n${logTail.slice(-20).join('\n')}`)
       }
-      return await this.collect(spec, outDir, performance.now() - t0)
+      return await this.collect(spec, outDir, performance.now() - t0, quota)
     } finally {
+      clearInterval(watchdog)
       if (!this.opts.keep) {
         await container?.remove({ force: true }).catch(() => {})
         await rm(root, { recursive: true, force: true }).catch(() => {})
@@ -212,22 +237,23 @@ export class DockerRuntime implements Runtime {
   }
 
   private async gpuRequests(spec: JobSpec): Promise<Docker.DeviceRequest[] | undefined> {
-    if (spec.resources.gpus === 0) return undefined
+    const requests = gpuDeviceRequests(spec.resources)
+    if (!requests) return undefined
     if (!(await this.hasNvidiaGpu())) {
       throw new ComputeError(
         'COMPUTE_NO_GPU',
         `the job asks for ${spec.resources.gpus} GPU(s) but this host has no usable NVIDIA GPU (no /dev/nvidiactl or no nvidia container runtime); set resources.gpus to 0 or run it on a GPU worker`,
       )
     }
-    return [{ Driver: 'nvidia', Count: spec.resources.gpus, Capabilities: [['gpu']] }]
+    return requests
   }
 
   /** Reads the manifest, re-hashes every file it names, and assembles the same JobResult as the embedded runtime. */
-  private async collect(spec: JobSpec, outDir: string, wallMs: number): Promise<JobResult> {
+  private async collect(spec: JobSpec, outDir: string, wallMs: number, quota: OutputQuota): Promise<JobResult> {
     const bad = (m: string) => new ComputeError('COMPUTE_CONTAINER_CONTRACT', `container broke the result contract: ${m}`)
     let manifest: ResultManifest
     try {
-      manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as ResultManifest
+      manifest = JSON.parse(new TextDecoder().decode(await readOutputFile(outDir, 'manifest.json', 16 * 1024 * 1024))) as ResultManifest
     } catch (e) {
       throw bad(`no readable /job/out/manifest.json (${(e as Error).message})`)
     }
@@ -238,17 +264,13 @@ export class DockerRuntime implements Runtime {
     const checkpoints: CheckpointRecord[] = []
     for (const [i, c] of manifest.checkpoints.entries()) {
       if (c.index !== i || !safeFile(c.file) || !Number.isSafeInteger(c.step)) throw bad(`checkpoint entry ${i}`)
-      const state = new Uint8Array(await readFile(join(outDir, c.file)).catch(() => {
-        throw bad(`checkpoint file ${c.file} missing`)
-      }))
+      const state = await readOutputFile(outDir, c.file, quota.maxBytes)
       const hash = checkpointHash(state)
       if (hash !== c.hash) throw bad(`checkpoint ${i} hashes to ${hash}, manifest says ${c.hash}`)
       checkpoints.push({ index: i, step: c.step, hash, state })
     }
     if (!manifest.result || !safeFile(manifest.result.file) || !isHash32(manifest.result.hash)) throw bad('manifest result')
-    const result = new Uint8Array(await readFile(join(outDir, manifest.result.file)).catch(() => {
-      throw bad('result file missing')
-    }))
+    const result = await readOutputFile(outDir, manifest.result.file, quota.maxBytes)
     if (contentHash(result) !== manifest.result.hash) throw bad('result file does not match its hash in the manifest')
     const r = assembleResult(spec, manifest.totalSteps, checkpoints, result, manifest.metrics as WorkloadMetrics, {
       runtime: 'docker',
@@ -259,6 +281,41 @@ export class DockerRuntime implements Runtime {
     })
     if (manifest.specHash !== r.specHash) throw bad(`manifest is for spec ${manifest.specHash}, not ${r.specHash}`)
     return r
+  }
+}
+
+/**
+ * The container the job runs in: no network, read-only root, every capability dropped, no new
+ * privileges, CPU/memory/pid limits, a per-file size limit (fsize) equal to the output quota,
+ * the inputs read-only and one writable output directory. Exported so tests can check what is
+ * asked of the engine (GPU requests included) without the hardware.
+ */
+export function containerConfig(
+  spec: JobSpec,
+  image: string,
+  d: { inDir: string; outDir: string; quota: OutputQuota; deviceRequests?: Docker.DeviceRequest[] | undefined },
+): Docker.ContainerCreateOptions {
+  const memory = spec.resources.memoryMb * 1024 * 1024
+  return {
+    Image: image,
+    User: typeof process.getuid === 'function' ? `${process.getuid()}:${process.getgid!()}` : undefined,
+    NetworkDisabled: true,
+    Env: ['POVCHAIN_JOB_DIR=/job'],
+    Labels: { 'povchain.compute': 'job' },
+    HostConfig: {
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      Memory: memory,
+      MemorySwap: memory,
+      NanoCpus: Math.round(spec.resources.cpus * 1e9),
+      PidsLimit: 256,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Ulimits: [{ Name: 'fsize', Soft: d.quota.maxBytes, Hard: d.quota.maxBytes }],
+      Binds: [`${d.inDir}:/job/in:ro`, `${d.outDir}:/job/out:rw`],
+      Tmpfs: { '/tmp': 'rw,size=64m' },
+      ...(d.deviceRequests ? { DeviceRequests: d.deviceRequests } : {}),
+    },
   }
 }
 

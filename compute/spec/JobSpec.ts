@@ -8,7 +8,11 @@ import { canonicalJson, canonicalJsonBytes } from '../data/CanonicalJson.js'
  */
 export type JobKind = 'train' | 'infer' | 'generate'
 
-export type RuntimeRef = { type: 'embedded' } | { type: 'docker'; image: string }
+/**
+ * `image` is pinned by digest; `archive` (optional) is the content hash of its `docker save`
+ * archive in the blob store, which workers fetch from peers when the reference names no registry.
+ */
+export type RuntimeRef = { type: 'embedded' } | { type: 'docker'; image: string; archive?: string }
 
 export type VerificationPolicy =
   /**
@@ -24,6 +28,8 @@ export interface ResourceLimits {
   cpus: number
   memoryMb: number
   gpus: number
+  /** Memory each requested GPU must have (MiB); only with gpus > 0. Decides which workers qualify. */
+  gpuMemoryMb?: number
   timeoutSec: number
 }
 
@@ -101,11 +107,15 @@ export function parseJobSpecStructure(value: unknown): JobSpec {
   const rtype = oneOf(rt.type, 'runtime.type', ['embedded', 'docker'] as const)
   let runtime: RuntimeRef
   if (rtype === 'docker') {
-    onlyKeys(rt, ['type', 'image'], 'runtime')
+    onlyKeys(rt, ['type', 'image', 'archive'], 'runtime')
     if (typeof rt.image !== 'string' || !PINNED_IMAGE.test(rt.image)) {
       throw specError('runtime.image', 'must be pinned by digest: "sha256:<64 hex>" or "name@sha256:<64 hex>" (tags are mutable)')
     }
-    runtime = { type: 'docker', image: rt.image }
+    runtime = { type: 'docker', image: rt.image } as { type: 'docker'; image: string; archive?: string }
+    if (rt.archive !== undefined) {
+      if (typeof rt.archive !== 'string' || !/^0x[0-9a-f]{64}$/.test(rt.archive)) throw specError('runtime.archive', 'must be the content hash (0x + 64 lowercase hex) of the image archive `compute image share` printed')
+      runtime.archive = rt.archive
+    }
   } else {
     onlyKeys(rt, ['type'], 'runtime')
     runtime = { type: 'embedded' }
@@ -153,12 +163,16 @@ export function parseJobSpecStructure(value: unknown): JobSpec {
   }
 
   const r = obj(s.resources, 'resources')
-  onlyKeys(r, ['cpus', 'memoryMb', 'gpus', 'timeoutSec'], 'resources')
+  onlyKeys(r, ['cpus', 'memoryMb', 'gpus', 'gpuMemoryMb', 'timeoutSec'], 'resources')
   const resources: ResourceLimits = {
     cpus: num(r.cpus, 'resources.cpus', 0, 1024, { exclusiveMin: true }),
     memoryMb: int(r.memoryMb, 'resources.memoryMb', 32, 4_194_304),
     gpus: r.gpus === undefined ? 0 : int(r.gpus, 'resources.gpus', 0, 64),
     timeoutSec: int(r.timeoutSec, 'resources.timeoutSec', 1, 30 * 24 * 3600),
+  }
+  if (r.gpuMemoryMb !== undefined) {
+    if (!resources.gpus) throw specError('resources.gpuMemoryMb', 'only with resources.gpus > 0')
+    resources.gpuMemoryMb = int(r.gpuMemoryMb, 'resources.gpuMemoryMb', 1, 16_777_216)
   }
   const spec: JobSpec = { version: 1, kind, runtime, workload, params, seed, checkpointInterval, verification, resources }
   if (dataset) spec.dataset = dataset

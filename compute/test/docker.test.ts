@@ -22,10 +22,12 @@ if (probe) {
     const program = new Command('povchain').exitOverride()
     registerComputeCommands(program, { logger: silentLogger, io: { out: (s) => out.push(s), err: () => {}, isTTY: false } })
     await program.parseAsync(['node', 'povchain', 'compute', 'image', 'build', '--datadir', datadir, '--json'])
-    const res = JSON.parse(out.join('')) as { ok: boolean; digest: string; files: number }
+    const res = JSON.parse(out.join('')) as { ok: boolean; digest: string; id: string; reference: string; files: number }
     t.ok(res.ok, JSON.stringify(res).slice(0, 300))
     t.match(res.digest, /^sha256:[0-9a-f]{64}$/)
-    digest = res.digest
+    t.equal(res.reference, `povchain/workloads@${res.digest}`, 'specs name it by its OCI manifest digest')
+    // The engine-local id (sha256 of the config) is pinned too, and host-independent as well.
+    digest = res.id
     const info = await probe.docker.getImage(digest).inspect()
     t.match(info.Config.Entrypoint, ['/usr/local/bin/node'])
   })

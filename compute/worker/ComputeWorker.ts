@@ -96,7 +96,7 @@ export class ComputeWorker {
     if (this.loop) return
     this.abort = new AbortController()
     const signal = this.abort.signal
-    this.opts.idle?.resume()
+    this.opts.idle?.enable()
     this.loop = (async () => {
       while (!signal.aborted) {
         let job: AssignedJob | null = null

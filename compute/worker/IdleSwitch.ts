@@ -14,13 +14,16 @@ export interface IdleSwitchOptions {
 
 /**
  * Runs the miner's own program (typically a crypto miner) while the worker is idle and stops it
- * when a job arrives: SIGTERM to its whole process group, SIGKILL after a grace period. The
- * program gets its own process group so a shell wrapper's children are stopped too.
+ * when a job arrives: SIGTERM to its whole process group, SIGKILL after a grace period, and the
+ * job waits until no process of the group is left (so its CPU and GPU memory are free). The
+ * program gets its own process group so a shell wrapper's children are stopped too. Several
+ * job runners share one switch (one per worker identity): it resumes only when none is busy.
  */
 export class IdleSwitch {
   private child: ChildProcess | undefined
   private exited: Promise<void> | undefined
-  private idle = false
+  private busy = 0
+  private stopped = false
   private restartTimer: NodeJS.Timeout | undefined
   private readonly logger: Logger
 
@@ -39,11 +42,25 @@ export class IdleSwitch {
     return this.child?.pid
   }
 
-  /** Enter idle: start the program if it is not running. */
-  resume(): void {
-    this.idle = true
-    if (!this.child) this.launch()
+  private get idle(): boolean {
+    return !this.stopped && this.busy === 0
   }
+
+  /** Allow the program to run (the worker started): it starts if no job is running. */
+  enable(): void {
+    this.stopped = false
+    if (this.idle && !this.child) this.launch()
+  }
+
+  /** A job finished: once no job runs any more, the program starts again. */
+  resume(): void {
+    this.busy = Math.max(0, this.busy - 1)
+    if (this.idle && !this.child) {
+      this.logger.info('no job running: resuming the idle program')
+      this.launch()
+    }
+  }
+
 
   private launch(): void {
     const child = spawn('/bin/sh', ['-c', this.opts.command], { detached: true, stdio: 'ignore' })
@@ -66,13 +83,18 @@ export class IdleSwitch {
 
   /** Leave idle (a job arrived): stop the program and wait until it is gone. */
   async pause(): Promise<void> {
-    this.idle = false
+    this.busy++
+    await this.kill('a job starts')
+  }
+
+  private async kill(why: string): Promise<void> {
     clearTimeout(this.restartTimer)
     this.restartTimer = undefined
     const child = this.child
     if (!child || child.pid === undefined) return
     const pgid = child.pid
     const exited = this.exited!
+    const t0 = Date.now()
     signalGroup(pgid, 'SIGTERM')
     const timer = setTimeout(() => {
       this.logger.warn({ pid: pgid }, 'idle program ignored SIGTERM; sending SIGKILL')
@@ -83,10 +105,13 @@ export class IdleSwitch {
     while (groupAlive(pgid)) await new Promise((r) => setTimeout(r, 20))
     clearTimeout(timer)
     if (this.child === child) this.child = undefined
+    this.logger.info({ pgid, ms: Date.now() - t0, why }, 'idle program stopped: its process group is gone')
   }
 
+  /** The worker stops: the program is stopped and not restarted until enable(). */
   async stop(): Promise<void> {
-    await this.pause()
+    this.stopped = true
+    await this.kill('the worker stops')
   }
 }
 

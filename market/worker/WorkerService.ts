@@ -9,6 +9,11 @@ import type { SamplingPolicy } from '../../compute/verify/SamplingPolicy.js'
 import { runBenchmark } from '../../compute/worker/Benchmark.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
+import { IdleSwitch } from '../../compute/worker/IdleSwitch.js'
+import { detectGpus } from '../../compute/worker/GpuInventory.js'
+import type { WorkerCapacity } from '../../compute/worker/WorkerCapacity.js'
+import { ImageStore } from '../../compute/runtime/ImageStore.js'
+import type { Hash32 } from '../../compute/ContentHash.js'
 import { SessionStore } from '../../compute/worker/SessionStore.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
 import { OFFERS } from '../client/JobEstimate.js'
@@ -60,6 +65,10 @@ export interface WorkerConfig {
    * bootnodes: its transactions are mined by producers elsewhere). See NetworkReadiness.
    */
   waitForPeers?: boolean
+  /** --worker.idle-cmd / --worker.idle-grace: the miner's own program, run while no job runs. */
+  idle?: { command: string; graceMs?: number }
+  /** --worker.output-quota: MiB one container job may write to /job/out. */
+  outputQuotaMb?: number
   /** Tests only, by identity (lowercase address): dishonest workers and lazy verifiers. */
   behaviour?: Record<string, { cheat?: WorkerCheat; lazyVerifier?: boolean }>
 }
@@ -78,6 +87,13 @@ export class WorkerService {
   private readonly log: Logger
   private docker?: DockerRuntime
   private builtinImage?: string
+  /** The worker's images by digest (ensure before a container job, inventory for capacity). */
+  images?: ImageStore
+  /** Shared by every identity: the idle program runs only while none of them runs a job. */
+  idle?: IdleSwitch
+  private fetchBlob?: (hash: Hash32) => Promise<Uint8Array>
+  private gpus: WorkerCapacity['gpus'] = []
+  private computeUnits = 0
   private rebroadcaster?: PendingTxRebroadcaster
 
   constructor(
@@ -117,15 +133,27 @@ export class WorkerService {
       this.log.warn({ reason: probe.reason }, 'no Docker engine: running built-in workloads embedded')
       return 'embedded'
     }
+    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h) })
+    this.images = images
     let image = (await this.d.blobs.getRef(IMAGE_REF))?.trim()
     if (image && !(await docker.docker.getImage(image).inspect().then(() => true, () => false))) image = undefined
     if (!image) {
       this.log.info('building the built-in workload image (once)')
-      image = (await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads', tag: 'local' })).digest
+      const built = await new ImageBuilder(docker.docker, { logger: this.d.logger }).build({ repository: 'povchain/workloads' })
+      image = built.id
       await this.d.blobs.setRef(IMAGE_REF, image)
+      // In the inventory by digest: jobs that pin povchain/workloads@sha256:… find it here.
+      await images.record({ digest: built.digest, id: built.id })
     }
     this.builtinImage = image
-    this.docker = new DockerRuntime({ defaultImage: image }, { logger: this.d.logger, metrics: this.d.metrics })
+    this.docker = new DockerRuntime(
+      {
+        defaultImage: image,
+        ensureImage: (ref, o) => images.ensure(ref, o),
+        ...(this.cfg.outputQuotaMb ? { outputQuota: { maxBytes: this.cfg.outputQuotaMb * 1024 * 1024, maxFiles: 10_000 } } : {}),
+      },
+      { logger: this.d.logger, metrics: this.d.metrics },
+    )
     this.log.info({ image }, 'built-in workloads run in Docker')
     return 'docker'
   }
@@ -141,8 +169,19 @@ export class WorkerService {
     const gpu = runtime === 'docker' && (await hasNvidiaGpu())
     const offers = (runtime === 'docker' ? OFFERS.docker : 0) | (gpu ? OFFERS.gpu : 0)
     const docker = this.docker
-    const images = docker ? () => imageDigests(docker.docker, { ...(this.builtinImage ? { first: this.builtinImage } : {}) }) : undefined
+    // Announced: what the engine holds (image ids, registry digests) and the manifest digests the
+    // image store recorded (built, pulled or loaded from peers), which is how specs pin images.
+    const store = this.images
+    const images = docker
+      ? async () => {
+          const fromEngine = await imageDigests(docker.docker, { ...(this.builtinImage ? { first: this.builtinImage } : {}) })
+          const recorded = store ? (await store.inventory()).map((i) => `0x${i.digest.replace(/^.*sha256:/, '')}` as `0x${string}`) : []
+          return [...new Set([...fromEngine, ...recorded])].slice(0, 32)
+        }
+      : undefined
     const capacity = this.cfg.capacity ?? BigInt(Math.max(1, Math.round(runBenchmark({ epochs: 1 }).computeUnitsPerSec)))
+    this.computeUnits = Number(capacity)
+    this.gpus = await detectGpus()
     const own = new Set<string>()
     // One p2p source for the node's life: it paces requests across fetches.
     const p2p = this.d.network ? networkBlobSource(this.d.network) : undefined
@@ -161,6 +200,8 @@ export class WorkerService {
       return list
     }
     const fetcher = new BlobFetcher({ store: blobs, sources }, { logger, metrics })
+    this.fetchBlob = (h) => fetcher.get(h)
+    if (this.cfg.idle) this.idle = new IdleSwitch(this.cfg.idle, { logger })
     const sessions = new SessionStore(blobs)
     const keys = this.d.keys ?? new Map<string, Uint8Array>()
     // One chain per identity: its transactions go one at a time, so nonces never race.
@@ -184,7 +225,7 @@ export class WorkerService {
       const address = getAddress(a) as Address
       own.add(address.toLowerCase())
       const compute = new ComputeWorker(
-        { runtimes: { embedded: new EmbeddedRuntime({ threads: 1 }), ...(this.docker ? { docker: this.docker } : {}) }, sessions, pollMs: 100 },
+        { runtimes: { embedded: new EmbeddedRuntime({ threads: 1 }), ...(this.docker ? { docker: this.docker } : {}) }, sessions, pollMs: 100, ...(this.idle ? { idle: this.idle } : {}) },
         { logger, metrics },
       )
       const b = this.cfg.behaviour?.[address.toLowerCase()] ?? {}
@@ -242,12 +283,24 @@ export class WorkerService {
       )
       await this.issuer.start()
     }
-    this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), issuer: this.cfg.issuer }, 'worker service running')
+    const report = await this.capacityReport()
+    this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), gpus: report.gpus, images: report.images, idleCmd: Boolean(this.idle), issuer: this.cfg.issuer }, 'worker service running')
+  }
+
+  /** What this worker can run now: speed, runtimes, GPUs (nvidia-smi), images by digest. */
+  async capacityReport(): Promise<WorkerCapacity> {
+    return {
+      computeUnitsPerSec: this.computeUnits,
+      runtimes: this.docker ? ['embedded', 'docker'] : ['embedded'],
+      gpus: this.gpus,
+      images: this.images ? (await this.images.inventory()).map((i) => i.digest) : [],
+    }
   }
 
   async stop(): Promise<void> {
     this.rebroadcaster?.stop()
     await this.issuer?.stop()
     for (const w of this.workers) await w.stop()
+    await this.idle?.stop()
   }
 }
