@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { formatEther, getAddress, isAddress, parseEther, type Address, type Hex } from 'viem'
+import { getAddress, isAddress, parseEther, type Address, type Hex } from 'viem'
 import { bytesToHex, hexToBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { decryptBlob, encryptBlob, newContentKey } from '../compute/AssetCipher.js'
@@ -238,7 +238,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         let fees = 0n
         for (const id of list) fees += await c.registry.useFee(id, c.from)
         const r = await c.send('useInJob', [jobId(jid), list], fees)
-        print(o.json, { jobId: jid, ids: list.map(String), fees: fees.toString(), tx: r.hash }, `job ${jid}: ${list.length} assets, ${formatEther(fees)} coins of fees in escrow\n`)
+        print(o.json, { jobId: jid, ids: list.map(String), fees: fees.toString(), tx: r.hash }, `job ${jid}: ${list.length} assets, ${roundedCoins(fees)} coins of fees in escrow\n`)
       }),
     )
 
@@ -253,7 +253,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         const c = await connect(o)
         const ids = o.assets.split(',').map((x) => assetId(x.trim()))
         const r = await postJobWithAssets(c, { specPath, ids, deadlineSec: BigInt(o.deadline), ...(o.price ? { price: parseEther(o.price) } : {}), ...(o.dataset ? { datasetFile: o.dataset } : {}) })
-        print(o.json, { ...r, ids: ids.map(String) }, `job ${r.jobId}: ${formatEther(r.price)} coins in escrow, ${ids.length} assets linked with ${formatEther(r.fees)} coins of fees\n`)
+        print(o.json, { ...r, ids: ids.map(String) }, `job ${r.jobId}: ${roundedCoins(r.price)} coins in escrow, ${ids.length} assets linked with ${roundedCoins(r.fees)} coins of fees\n`)
       }),
     )
 
@@ -298,7 +298,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         if (downloadIsGated(a)) {
           // The node serves it to accounts entitled on chain: pay the download unless already entitled.
           if (!(await downloadEntitled(c, a, job))) {
-            if (!o.pay) throw new AssetError('NOT_PAID', `asset ${id} costs ${formatEther(a.pricePerDownload)} coins per download and ${c.from} has not paid it (drop --no-pay to pay)`)
+            if (!o.pay) throw new AssetError('NOT_PAID', `asset ${id} costs ${roundedCoins(a.pricePerDownload)} coins per download and ${c.from} has not paid it (drop --no-pay to pay)`)
             await c.send('payDownload', [id], a.pricePerDownload)
             paid = a.pricePerDownload
           }
@@ -318,7 +318,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         const meta = decodeMetadataUri(a.uri, a.metadataHash)
         if (meta && contentHash(bytes) !== meta.plaintextHash) throw new AssetError('PLAINTEXT_MISMATCH', `the decrypted blob does not hash to the metadata's plaintextHash ${meta.plaintextHash}`)
         await writeFile(o.out, bytes)
-        print(o.json, { id: id.toString(), bytes: bytes.length, out: o.out, contentHash: a.contentHash, paid: paid.toString() }, `${o.out}: ${bytes.length} bytes of asset ${id}${paid > 0n ? ` (paid ${formatEther(paid)} coins)` : ''}\n`)
+        print(o.json, { id: id.toString(), bytes: bytes.length, out: o.out, contentHash: a.contentHash, paid: paid.toString() }, `${o.out}: ${bytes.length} bytes of asset ${id}${paid > 0n ? ` (paid ${roundedCoins(paid)} coins)` : ''}\n`)
       }),
     )
 
@@ -341,7 +341,7 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         const c = await connect(o)
         const amount = await c.registry.credits(c.from)
         const r = await c.send('withdraw')
-        print(o.json, { amount: amount.toString(), tx: r.hash }, `withdrew ${formatEther(amount)} coins\n`)
+        print(o.json, { amount: amount.toString(), tx: r.hash }, `withdrew ${roundedCoins(amount)} coins\n`)
       }),
     )
   return asset

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
-import { formatEther, formatUnits, parseEther, parseUnits, type Address, type Hex } from 'viem'
+import { formatUnits, parseEther, parseUnits, type Address, type Hex } from 'viem'
+import { roundedCoins } from '../common/CoinAmount.js'
 import { bytesToHex } from '../common/bytes.js'
 import { loadSigningKey } from './CliSigningKey.js'
 import { AssetClient } from '../market/assets/AssetClient.js'
@@ -81,7 +82,7 @@ export function registerBountyCommands(program: Command, ctx: AssetCliContext): 
         const deadline = head.number + positive(o.blocks, '--blocks')
         const r = await c.send('postBounty', [datasetId, inputHash.toLowerCase(), threshold, rule, deadline], prize)
         const id = await c.registry.read<bigint>('bountyCount')
-        print(o.json, { bountyId: id.toString(), datasetId: datasetId.toString(), inputHash: inputHash.toLowerCase(), threshold: threshold.toString(), rule: BOUNTY_RULES[rule], deadline: deadline.toString(), prize: prize.toString(), tx: r.hash }, `bounty ${id}: ${formatEther(prize)} coins for accuracy ≥ ${o.accuracy} on dataset ${datasetId} (rule ${BOUNTY_RULES[rule]}, submissions until block ${deadline})\n`)
+        print(o.json, { bountyId: id.toString(), datasetId: datasetId.toString(), inputHash: inputHash.toLowerCase(), threshold: threshold.toString(), rule: BOUNTY_RULES[rule], deadline: deadline.toString(), prize: prize.toString(), tx: r.hash }, `bounty ${id}: ${roundedCoins(prize)} coins for accuracy ≥ ${o.accuracy} on dataset ${datasetId} (rule ${BOUNTY_RULES[rule]}, submissions until block ${deadline})\n`)
       }),
     )
 
@@ -174,7 +175,7 @@ export function registerBountyCommands(program: Command, ctx: AssetCliContext): 
         print(
           o.json,
           { bounty: v, ...(o.evaluate ? { evaluated } : {}) },
-          `bounty ${id}: ${v.state}, prize ${formatEther(BigInt(v.prize as string))} coins, accuracy ≥ ${v.thresholdAccuracy} on dataset ${BigInt(v.datasetId as string)}\n` +
+          `bounty ${id}: ${v.state}, prize ${roundedCoins(BigInt(v.prize as string))} coins, accuracy ≥ ${v.thresholdAccuracy} on dataset ${BigInt(v.datasetId as string)}\n` +
             subs.map((s) => `  #${s.index} model ${BigInt(s.modelId)}: ${s.evaluated ? `accuracy ${s.accuracy}` : s.job ? `job ${s.job.status}` : 'no evaluation job'}\n`).join(''),
         )
       }),

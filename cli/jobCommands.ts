@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { formatEther, parseEther, type Address, type Hex } from 'viem'
+import { parseEther, type Address, type Hex } from 'viem'
+import { roundedCoins } from '../common/CoinAmount.js'
 import { hexToBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { contentHash } from '../compute/ContentHash.js'
@@ -53,9 +54,9 @@ export async function capableWorkers(
     (w) => (Number(w.offers) & needs) === needs && (!image || w.images.includes(image)) && (opts.unitPay === undefined || (w.minUnitPrice ?? 0n) <= opts.unitPay),
   )
   if (capable.length < count) {
-    const what = [describeOffers(needs), ...(image ? [`image sha256:${image.slice(2)}`] : []), ...(opts.unitPay !== undefined ? [`a price of at most ${formatEther(opts.unitPay)} coins per unit`] : [])].join(', ')
+    const what = [describeOffers(needs), ...(image ? [`image sha256:${image.slice(2)}`] : []), ...(opts.unitPay !== undefined ? [`a price of at most ${roundedCoins(opts.unitPay)} coins per unit`] : [])].join(', ')
     const offered = active.length
-      ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))}${image ? (w.images.includes(image) ? ', has the image' : ', lacks the image') : ''}${w.minUnitPrice ? `, asks ${formatEther(w.minUnitPrice)}/unit` : ''})`).join(', ')
+      ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))}${image ? (w.images.includes(image) ? ', has the image' : ', lacks the image') : ''}${w.minUnitPrice ? `, asks ${roundedCoins(w.minUnitPrice)}/unit` : ''})`).join(', ')
       : 'none'
     throw new JobError(
       'NO_WORKER',
@@ -232,7 +233,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
               : encodeMarketCall('postJob', args)
         const r = await chain.send(WORK_MARKET_ADDRESS, call, { value: price })
         const jobId = r.logs.find((l) => l.address.toLowerCase() === WORK_MARKET_ADDRESS.toLowerCase())!.topics[1] as Hex
-        if (!o.json) io.err(`job ${jobId} posted: ${formatEther(price)} coins in escrow, ${units} compute units, ${spec.verification.mode}${mode.replicas > 1 ? ` on ${mode.replicas} workers` : ''}, spec ${specHash}\n`)
+        if (!o.json) io.err(`job ${jobId} posted: ${roundedCoins(price)} coins in escrow, ${units} compute units, ${spec.verification.mode}${mode.replicas > 1 ? ` on ${mode.replicas} workers` : ''}, spec ${specHash}\n`)
         if (!o.wait) {
           print(o.json, { jobId, specHash, price: price.toString(), units: units.toString(), tx: r.hash }, `${jobId}\n`)
           return
@@ -251,7 +252,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
       action(async (id: string, o: ConnOpts & { wait?: boolean; timeout: string }) => {
         const { chain } = await connect(o)
         const v = o.wait ? await waitFinal(chain, id as Hex, o.json, Number(o.timeout)) : await jobView(chain, id as Hex)
-        print(o.json, { job: v }, `${id}\n  status   ${v.status} — ${describe(v)}\n  price    ${formatEther(BigInt(v.price as string))} coins\n  attempts ${v.attempts}\n  session  ${v.session}\n`)
+        print(o.json, { job: v }, `${id}\n  status   ${v.status} — ${describe(v)}\n  price    ${roundedCoins(BigInt(v.price as string))} coins\n  attempts ${v.attempts}\n  session  ${v.session}\n`)
       }),
     )
 
@@ -279,7 +280,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
       action(async (o: ConnOpts & { client?: string; open?: boolean }) => {
         const { chain } = await connect(o)
         const jobs = await chain.rpc.request<{ jobId: string; status: string; price: string; specHash: string }[]>('pov_listJobs', [o.open ? {} : { client: o.client ?? chain.from }])
-        print(o.json, { jobs }, jobs.map((j) => `${j.jobId}  ${j.status.padEnd(9)} ${formatEther(BigInt(j.price))} coins  spec ${j.specHash}\n`).join('') || '(no jobs)\n')
+        print(o.json, { jobs }, jobs.map((j) => `${j.jobId}  ${j.status.padEnd(9)} ${roundedCoins(BigInt(j.price))} coins  spec ${j.specHash}\n`).join('') || '(no jobs)\n')
       }),
     )
 
@@ -301,7 +302,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         print(
           o.json,
           { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), mode: spec.verification.mode, replicas: mode.replicas, price: price.toString(), workerFloor: floor?.toString() ?? null },
-          `${units} compute units × ${formatEther(unitPrice)} coins${times} ≈ ${formatEther(price)} coins${floor !== undefined ? `; the cheapest capable workers take it from ${formatEther(floor)} coins` : ''}\n`,
+          `${units} compute units × ${roundedCoins(unitPrice)} coins${times} ≈ ${roundedCoins(price)} coins${floor !== undefined ? `; the cheapest capable workers take it from ${roundedCoins(floor)} coins` : ''}\n`,
         )
       }),
     )

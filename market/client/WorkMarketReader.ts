@@ -155,13 +155,30 @@ export function encodeMarketCall(functionName: string, args: readonly unknown[] 
   return encodeFunctionData({ abi: marketAbi(), functionName, args } as never)
 }
 
-/** `WorkMarket: NoWorkerAvailable()` from revert data, or undefined when it is not one of ours. */
+/** What the common refusals mean for the person who sent the call (the enum arguments by name). */
+const REVERT_MEANINGS: Record<string, (args: readonly unknown[]) => string> = {
+  WrongJobStatus: ([s]) => {
+    const name = JOB_STATUS[Number(s)] ?? `#${String(s)}`
+    const why: Record<string, string> = {
+      none: 'there is no such job (check the job id)',
+      open: 'it is still waiting for a worker',
+      running: 'a worker is on it or its result is being verified',
+      accepted: 'it is finished and paid; nothing more can be done with it',
+      refunded: 'it was refunded; nothing more can be done with it',
+    }
+    return `the job is ${name}: ${why[name] ?? 'not in a state that allows this'}`
+  },
+  WrongSessionStatus: ([s]) => `the session is ${SESSION_STATUS[Number(s)] ?? `#${String(s)}`}, not in a state that allows this`,
+}
+
+/** `WorkMarket: WrongJobStatus(3) — the job is accepted: …` from revert data, or undefined when it is not one of ours. */
 export function describeRevert(data: Hex | undefined): string | undefined {
   if (!data || data === '0x') return undefined
   try {
     const e = decodeErrorResult({ abi: marketAbi(), data })
     const args = (e.args ?? []).map((a) => (typeof a === 'bigint' ? a.toString() : String(a)))
-    return `WorkMarket: ${e.errorName}(${args.join(', ')})`
+    const meaning = REVERT_MEANINGS[e.errorName]?.(e.args ?? [])
+    return `WorkMarket: ${e.errorName}(${args.join(', ')})${meaning ? ` — ${meaning}` : ''}`
   } catch {
     return undefined
   }
