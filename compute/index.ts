@@ -62,8 +62,6 @@ export { merkleRoot, merkleProof, verifyMerkleProof } from './verify/CheckpointM
 export { buildCommitment, parseCommitment, checkpointHash, metricsHash, commitmentHash, type SessionCommitment } from './verify/SessionCommitment.js'
 export { sampleSegments, detectionProbability } from './verify/SegmentSampler.js'
 export { ReexecutionVerifier, type CheckpointSource, type VerificationReport, type Evidence, type RejectReason } from './verify/ReexecutionVerifier.js'
-export { decideByQuorum, type RedundantSubmission, type RedundancyDecision } from './verify/RedundancyVerifier.js'
-export { verifyWithinTolerance, type ToleranceReport } from './verify/ToleranceVerifier.js'
 export { createControlTask, sealAnswer, ControlTaskJudge, type ControlTask, type ControlJudgement } from './verify/ControlTask.js'
 
 export { BlobStore, type BlobStoreOptions } from './worker/BlobStore.js'
