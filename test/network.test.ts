@@ -276,12 +276,17 @@ t.test('a partition into two halves heals into one canonical chain', async (t) =
     [0, 1],
     [2, 3],
   ]
-  const CUT_MS = 6_000
-  // Cut every link between the halves: each side bans the other for the cut's duration.
+  // Cut every link between the halves: each side bans the other for the cut's duration. The
+  // halves grow apart for GROW_MS from the cut, and every check of the split happens before the
+  // bans expire at CUT_MS (a fixed sleep after waiting for the cut let a slow machine reach the
+  // checks after the bans had expired and the halves had already merged).
+  const CUT_MS = 14_000
+  const GROW_MS = 6_000
+  const cutAt = Date.now()
   for (const [mine, theirs] of [halves, [...halves].reverse()])
     for (const i of mine!) for (const j of theirs!) nodes[i]!.node.network!.scorer.ban(ids[j]!, 'test partition', CUT_MS)
   await until(() => nodes.every((n) => n.node.network!.peerCount() === 1), 'two halves')
-  await new Promise((r) => setTimeout(r, CUT_MS - 1_500))
+  await new Promise((r) => setTimeout(r, Math.max(0, cutAt + GROW_MS - Date.now())))
   const splitTop = nodes.reduce((m, n) => (n.node.store.head().number > m ? n.node.store.head().number : m), 0n)
   // With 1 s slots a block may be in flight between the two nodes of a half at any instant, so
   // compare each half below its lower head rather than two tips read at one moment.
@@ -292,6 +297,7 @@ t.test('a partition into two halves heals into one canonical chain', async (t) =
   }
   await Promise.all([until(() => agreedBelow(0, 1), 'the left half agrees', 5_000), until(() => agreedBelow(2, 3), 'the right half agrees', 5_000)])
   t.pass('each half agrees internally')
+  t.ok(Date.now() < cutAt + CUT_MS, `the split was checked while the cut held (${Date.now() - cutAt} ms after it)`)
   t.not(bytesToHex(nodes[0]!.node.store.head().hash()), bytesToHex(nodes[2]!.node.store.head().hash()), 'the halves grew different chains')
   // The bans expire, the bootnodes are redialled, sync and fork choice pick one chain.
   await until(() => nodes.every((n) => n.node.network!.peerCount() === 3), 'links restored', 20_000)
