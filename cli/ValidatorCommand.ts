@@ -141,8 +141,8 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
   const conn = (c: Command) => withChainOptions(c)
   const validator = program.command('validator').description('bond coins to become electable as a block producer, unbond, withdraw, and see your standing')
 
-  const send = async (o: ValidatorOpts, functionName: string, args: readonly unknown[], value: bigint, done: (chain: RpcMarketChain, hash: Hex, block: bigint) => Promise<void>) => {
-    const chain = await connect(o)
+  // One connection per command: a keystore without --password would otherwise be asked for twice.
+  const send = async (chain: RpcMarketChain, functionName: string, args: readonly unknown[], value: bigint, done: (chain: RpcMarketChain, hash: Hex, block: bigint) => Promise<void>) => {
     const data = encodeFunctionData({ abi: validatorSetAbi(), functionName, args } as never)
     // Dry-run first: a revert is explained by name and costs no gas.
     try {
@@ -161,7 +161,7 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
     .action(
       act(async (o: ValidatorOpts) => {
         const amount = amountOf(o, 'bond')
-        await send(o, 'bond', [], amount, async (chain, hash, block) => {
+        await send(await connect(o), 'bond', [], amount, async (chain, hash, block) => {
           const s = await readValidatorStatus(chain, chain.from)
           print(o.json, { tx: hash, block, amount, status: s }, `bonded ${roundedCoins(amount)} coins from ${chain.from} in block ${block} (tx ${hash})\n` + describeValidatorStatus(s))
         })
@@ -173,15 +173,13 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
     .option('--all', 'unbond the whole bond')
     .action(
       act(async (o: ValidatorOpts) => {
-        let amount: bigint
-        if (o.all) {
-          const chain = await connect(o)
-          amount = (await readValidatorStatus(chain, chain.from)).bonded
-          if (amount === 0n) throw new JobError('USAGE', `${chain.from} has no bond to unbond`)
-        } else amount = amountOf(o, 'unbond')
-        await send(o, 'requestUnbond', [amount], 0n, async (chain, hash, block) => {
+        const amount = o.all ? undefined : amountOf(o, 'unbond')
+        const chain = await connect(o)
+        const all = amount ?? (await readValidatorStatus(chain, chain.from)).bonded
+        if (all === 0n) throw new JobError('USAGE', `${chain.from} has no bond to unbond`)
+        await send(chain, 'requestUnbond', [all], 0n, async (chain, hash, block) => {
           const s = await readValidatorStatus(chain, chain.from)
-          print(o.json, { tx: hash, block, amount, status: s }, `unbonding ${roundedCoins(amount)} coins of ${chain.from} (block ${block}, tx ${hash}); withdrawable after epoch ${s.releaseEpoch}\n` + describeValidatorStatus(s))
+          print(o.json, { tx: hash, block, amount: all, status: s }, `unbonding ${roundedCoins(all)} coins of ${chain.from} (block ${block}, tx ${hash}); withdrawable after epoch ${s.releaseEpoch}\n` + describeValidatorStatus(s))
         })
       }),
     )
@@ -189,9 +187,9 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
   conn(validator.command('withdraw').description('pay out matured unbonds, rewards and reporter shares to your account'))
     .action(
       act(async (o: ValidatorOpts) => {
-        const before = await connect(o)
-        const { withdrawable } = await readValidatorStatus(before, before.from)
-        await send(o, 'withdraw', [], 0n, async (chain, hash, block) => {
+        const chain = await connect(o)
+        const { withdrawable } = await readValidatorStatus(chain, chain.from)
+        await send(chain, 'withdraw', [], 0n, async (chain, hash, block) => {
           print(o.json, { tx: hash, block, amount: withdrawable }, `withdrew ${roundedCoins(withdrawable)} coins to ${chain.from} in block ${block} (tx ${hash})\n`)
         })
       }),
