@@ -32,6 +32,7 @@ export class DripLimiter {
     this.byAddress.set(key, t)
     hits.push(t)
     this.byIp.set(ip, hits)
+    this.cap()
     return undefined
   }
 
@@ -57,6 +58,11 @@ export class DripLimiter {
       while (hits.length > 0 && hits[0]! <= cutoff) hits.shift()
       if (hits.length === 0) this.byIp.delete(ip)
     }
+    this.cap()
+  }
+
+  /** Past maxEntries the oldest entries go: a flooder would run the faucet dry long before. */
+  private cap(): void {
     const max = this.opts.maxEntries ?? 100_000
     while (this.byAddress.size > max) this.byAddress.delete(this.byAddress.keys().next().value!)
     while (this.byIp.size > max) this.byIp.delete(this.byIp.keys().next().value!)
