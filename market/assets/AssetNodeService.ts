@@ -14,7 +14,7 @@ import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
 import { AssetRegistryReader } from './AssetRegistryReader.js'
 import { BlobAccessPolicy, type BlobAccessDecision } from './BlobAccessPolicy.js'
-import { blobRequestFromJson, type SignedBlobRequest } from './DownloadAuth.js'
+import { blobRequestFromJson, serverOfPeer, serverOfUrl, type SignedBlobRequest } from './DownloadAuth.js'
 import { JobGrantResponder } from './JobGrantResponder.js'
 import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
 
@@ -32,6 +32,12 @@ export interface AssetNodeConfig {
   keepRemoved?: boolean
   /** --assets.free-downloads: serve paid assets' blobs without checking that the requester paid. */
   freeDownloads?: boolean
+  /**
+   * --assets.origin: the HTTP origins (https://node.example:8545) under which clients reach this
+   * node's JSON-RPC; a signed blob request over pov_getBlob must be addressed to one of them
+   * (besides the node's own listen URL, see nodeHttpOrigins).
+   */
+  origins?: string[]
   pollMs?: number
 }
 
@@ -55,6 +61,25 @@ export async function loadNodeKeys(o: { devKeys: Uint8Array[]; datadir: string; 
   return keys
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/**
+ * The HTTP origins a node answers signed blob requests for: its listen URL (what a worker
+ * registers as its endpoint), the --assets.origin ones and, when it listens on loopback only
+ * (the default 127.0.0.1), the loopback names of its port — only local programs reach it then,
+ * so a request for them can come from no collector elsewhere. A node listening on 0.0.0.0 or
+ * a public address names its public origin with --assets.origin.
+ */
+export function nodeHttpOrigins(httpUrl: string | undefined, extra: readonly string[] = []): string[] {
+  const out = new Set(extra.map(serverOfUrl))
+  if (httpUrl) {
+    const u = new URL(httpUrl)
+    out.add(u.origin)
+    if (LOOPBACK_HOSTS.has(u.hostname)) for (const h of LOOPBACK_HOSTS) out.add(`${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`)
+  }
+  return [...out]
+}
+
 /**
  * The marketplace on a node: who may read which blob (BlobAccessPolicy: pov_getBlob with signed
  * requests, the network's blob_by_hash anonymous), the owner's job-grant answers
@@ -67,6 +92,7 @@ export class AssetNodeService {
   janitor?: RemovedAssetJanitor
   private registry?: AssetRegistryReader
   private market?: WorkMarketReader
+  private servers: string[] = []
   private readonly log: Logger
 
   constructor(
@@ -75,7 +101,8 @@ export class AssetNodeService {
   ) {
     this.log = d.logger.child({ component: 'assets' })
     const readBlob = async (h: Hex) => ((await d.blobs.has(h)) ? d.blobs.get(h) : undefined)
-    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, readBlob, logger: d.logger })
+    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, servers: () => this.servers, readBlob, logger: d.logger })
+    this.servers = nodeHttpOrigins(undefined, cfg.origins ?? [])
     try {
       this.access.protect(JSON.parse(readFileSync(this.protectedFile(), 'utf8')) as string[])
     } catch {
@@ -100,6 +127,20 @@ export class AssetNodeService {
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not save the protected blob list')
     }
+  }
+
+  /**
+   * The names this node answers signed blob requests under: its libp2p peer id and its HTTP
+   * origins (nodeHttpOrigins). Set once the network and the RPC server listen.
+   */
+  serveAs(o: { peerId?: string; httpUrl?: string }): void {
+    this.servers = [...(o.peerId ? [serverOfPeer(o.peerId)] : []), ...nodeHttpOrigins(o.httpUrl, this.cfg.origins ?? [])]
+    this.log.info({ servers: this.servers }, 'signed blob requests are served when addressed to these names')
+  }
+
+  /** This node's server names (see serveAs). */
+  serverNames(): readonly string[] {
+    return this.servers
   }
 
   bind(backend: RpcBackend): void {
