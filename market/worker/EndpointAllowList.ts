@@ -21,8 +21,15 @@ for (const [net, bits] of [
 
 /** An IPv4-mapped IPv6 address as its IPv4 address (::ffff:127.0.0.1 is loopback). */
 function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  const m = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
   if (m) return { address: m[1]!, family: 'ipv4' }
+  // The URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  const h = /^(?:0{0,4}:){0,5}:?ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address)
+  if (h) {
+    const hi = parseInt(h[1]!, 16)
+    const lo = parseInt(h[2]!, 16)
+    return { address: `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`, family: 'ipv4' }
+  }
   return { address, family: isIP(address) === 6 ? 'ipv6' : 'ipv4' }
 }
 
