@@ -173,12 +173,14 @@ export class AssetClient {
 
   /**
    * A signed blob request for `hash` (market/assets/DownloadAuth.ts), addressed to the node this
-   * client talks to (its RPC URL's origin): with the local key, or through the node's eth_sign
-   * for a node-unlocked account.
+   * client talks to (its RPC URL's origin) with a one-time challenge of it (pov_blobChallenge):
+   * with the local key, or through the node's eth_sign for a node-unlocked account. Good for
+   * one download (each chunk is read once).
    */
   async signBlobRequest(hash: Hex, jobId?: Hex): Promise<BlobRequestJson> {
     const chainId = BigInt(await this.chain.rpc.request<Hex>('eth_chainId'))
-    const fields = blobRequestFields(chainId, hash, serverOfUrl(this.chain.rpc.url), jobId)
+    const { nonce } = await this.chain.rpc.request<{ nonce: Hex }>('pov_blobChallenge', [])
+    const fields = blobRequestFields(chainId, hash, { server: serverOfUrl(this.chain.rpc.url), nonce }, jobId)
     const signed = this.key
       ? await signBlobRequest(this.key, fields)
       : await signBlobRequestWith(this.from, (m) => this.chain.rpc.request<Hex>('eth_sign', [this.from, stringToHex(m)]), fields)

@@ -14,6 +14,7 @@ import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
 import { AssetRegistryReader } from './AssetRegistryReader.js'
 import { BlobAccessPolicy, type BlobAccessDecision } from './BlobAccessPolicy.js'
+import { BlobChallenges } from './BlobChallenges.js'
 import { blobRequestFromJson, serverOfPeer, serverOfUrl, type SignedBlobRequest } from './DownloadAuth.js'
 import { JobGrantResponder } from './JobGrantResponder.js'
 import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
@@ -88,6 +89,8 @@ export function nodeHttpOrigins(httpUrl: string | undefined, extra: readonly str
  */
 export class AssetNodeService {
   readonly access: BlobAccessPolicy
+  /** One-time challenges of signed requests over pov_getBlob (pov_blobChallenge). */
+  readonly challenges = new BlobChallenges()
   responder?: JobGrantResponder
   janitor?: RemovedAssetJanitor
   private registry?: AssetRegistryReader
@@ -165,14 +168,24 @@ export class AssetNodeService {
 
   /**
    * pov_getBlob's check: throws ASSET_BLOB_REFUSED (JSON-RPC -32001) when the blob is not
-   * served to this requester. A 0-byte read (a presence probe) reveals only the size, which
-   * the chain states anyway, and is always answered.
+   * served to this requester, ASSET_DOWNLOAD_AUTH (-32602) when the signed request is not
+   * addressed to this node, carries no fresh challenge of it, or already read this chunk. A
+   * 0-byte read (a presence probe) reveals only the size, which the chain states anyway, and is
+   * always answered.
    */
-  async checkRpcRead(hash: Hex, length: number, auth: unknown): Promise<void> {
+  async checkRpcRead(hash: Hex, offset: number, length: number, auth: unknown): Promise<void> {
     if (this.cfg.freeDownloads || length === 0) return
     const request = auth === undefined || auth === null ? undefined : blobRequestFromJson(auth)
+    if (request) this.challenges.check(request.nonce)
     const d = await this.access.decide(hash, request)
     if (!d.serve) throw new AssetError('BLOB_REFUSED', d.message, { rpcCode: -32001 })
+    // Only a request that opened the blob uses up its chunk (a refused one may be a stranger's).
+    if (request && d.requester) this.challenges.consume(request.nonce!, offset)
+  }
+
+  /** pov_blobChallenge: a one-time nonce to sign into a request over pov_getBlob. */
+  challenge(): { nonce: Hex; expires: number } {
+    return this.challenges.issue()
   }
 
   async start(backend: RpcBackend): Promise<void> {

@@ -14,6 +14,7 @@ import { AssetError } from './AssetError.js'
  *   chain <chain id, decimal>
  *   blob <content hash, 0x-hex lowercase>
  *   server <the one node it is addressed to: p2p:<libp2p peer id> | http(s)://host[:port]>
+ *   nonce <the server's challenge, 0x-hex lowercase | none>
  *   expires <unix seconds>
  *   job <job id, 0x-hex lowercase | none>
  *
@@ -22,8 +23,10 @@ import { AssetError } from './AssetError.js'
  * request to one node only: a node serves only requests addressed to itself (its peer id, which
  * libp2p authenticates, or one of its own HTTP origins, see AssetNodeService). Whoever receives
  * a request — a peer asked for a blob, an endpoint registered by anyone — is the only node that
- * can use it, and it could serve the blob itself. (v1 named no server: every endpoint a worker
- * asked collected a bearer token for five minutes, issue 17.)
+ * can use it, and it could serve the blob itself. Over HTTP the request also signs a one-time
+ * challenge of that server (pov_blobChallenge, BlobChallenges): each chunk is read once per
+ * request, so a request read off a proxy or a log opens nothing either. (v1 named no server:
+ * every endpoint a worker asked collected a bearer token for five minutes, issue 17.)
  */
 export interface SignedBlobRequest {
   requester: Address
@@ -31,6 +34,8 @@ export interface SignedBlobRequest {
   hash: Hex
   /** The node it is addressed to: `p2p:<peer id>` or an HTTP origin (serverOfPeer / serverOfUrl). */
   server: string
+  /** The server's one-time challenge (HTTP; p2p requests carry none: the peer id is authenticated). */
+  nonce?: Hex
   /** Unix seconds after which the request is refused. */
   expiry: number
   /** The job on whose behalf a worker, verifier or client asks (its participants may read the job's assets). */
@@ -63,13 +68,15 @@ export function serverOfUrl(url: string): string {
   return u.origin
 }
 
+const HASH32 = /^0x[0-9a-fA-F]{64}$/
 const SERVER = /^(p2p:[1-9A-HJ-NP-Za-km-z]{1,128}|https?:\/\/[!-~]{1,200})$/
 
 /** The text the requester signs (see SignedBlobRequest). */
 export function blobRequestMessage(r: BlobRequestFields): string {
   // One line per field: a server name with a line break would forge the lines after it.
   if (!SERVER.test(r.server)) throw refuse(`the blob request names no valid server (${JSON.stringify(r.server.slice(0, 80))}): p2p:<peer id> or an http(s) origin`)
-  return `povchain blob request v2\nchain ${r.chainId.toString(10)}\nblob ${r.hash.toLowerCase()}\nserver ${r.server}\nexpires ${r.expiry}\njob ${r.jobId ? r.jobId.toLowerCase() : 'none'}`
+  if (r.nonce !== undefined && !HASH32.test(r.nonce)) throw refuse('the blob request\'s nonce must be 32 bytes of 0x-hex')
+  return `povchain blob request v2\nchain ${r.chainId.toString(10)}\nblob ${r.hash.toLowerCase()}\nserver ${r.server}\nnonce ${r.nonce ? r.nonce.toLowerCase() : 'none'}\nexpires ${r.expiry}\njob ${r.jobId ? r.jobId.toLowerCase() : 'none'}`
 }
 
 /** Signs with a local private key. */
@@ -84,9 +91,16 @@ export async function signBlobRequestWith(requester: Address, sign: (message: st
   return { ...r, requester: getAddress(requester), signature: await sign(blobRequestMessage(r)) }
 }
 
-/** A request for `hash`, addressed to `server` (serverOfPeer / serverOfUrl), valid for `validitySec` from now. */
-export function blobRequestFields(chainId: bigint, hash: Hex, server: string, jobId?: Hex, validitySec = BLOB_REQUEST_VALIDITY_SEC, nowSec = Math.floor(Date.now() / 1000)): BlobRequestFields {
-  return { chainId, hash: hash.toLowerCase() as Hex, server, expiry: nowSec + validitySec, ...(jobId ? { jobId: jobId.toLowerCase() as Hex } : {}) }
+/** The node a request is for: its server name and, over HTTP, the challenge it issued. */
+export interface BlobServer {
+  server: string
+  nonce?: Hex
+}
+
+/** A request for `hash`, addressed to `to` (a server name, serverOfPeer / serverOfUrl, or one with its challenge), valid for `validitySec` from now. */
+export function blobRequestFields(chainId: bigint, hash: Hex, to: string | BlobServer, jobId?: Hex, validitySec = BLOB_REQUEST_VALIDITY_SEC, nowSec = Math.floor(Date.now() / 1000)): BlobRequestFields {
+  const { server, nonce } = typeof to === 'string' ? { server: to, nonce: undefined } : to
+  return { chainId, hash: hash.toLowerCase() as Hex, server, ...(nonce ? { nonce: nonce.toLowerCase() as Hex } : {}), expiry: nowSec + validitySec, ...(jobId ? { jobId: jobId.toLowerCase() as Hex } : {}) }
 }
 
 function refuse(message: string): AssetError {
@@ -157,25 +171,25 @@ export interface BlobRequestJson {
   chainId: string
   hash: string
   server: string
+  nonce?: string
   expiry: number
   jobId?: string
   signature: string
 }
 
 export function blobRequestToJson(r: SignedBlobRequest): BlobRequestJson {
-  return { requester: r.requester, chainId: `0x${r.chainId.toString(16)}`, hash: r.hash, server: r.server, expiry: r.expiry, ...(r.jobId ? { jobId: r.jobId } : {}), signature: r.signature }
+  return { requester: r.requester, chainId: `0x${r.chainId.toString(16)}`, hash: r.hash, server: r.server, ...(r.nonce ? { nonce: r.nonce } : {}), expiry: r.expiry, ...(r.jobId ? { jobId: r.jobId } : {}), signature: r.signature }
 }
-
-const HASH32 = /^0x[0-9a-fA-F]{64}$/
 
 /** Parses pov_getBlob's auth parameter; ASSET_DOWNLOAD_AUTH (invalid params) when malformed. */
 export function blobRequestFromJson(v: unknown): SignedBlobRequest {
-  if (typeof v !== 'object' || v === null) throw refuse('auth must be a signed blob request {requester, chainId, hash, server, expiry, jobId?, signature}')
+  if (typeof v !== 'object' || v === null) throw refuse('auth must be a signed blob request {requester, chainId, hash, server, nonce?, expiry, jobId?, signature}')
   const o = v as Record<string, unknown>
   if (typeof o.requester !== 'string' || !isAddress(o.requester, { strict: false })) throw refuse('auth.requester must be an address')
   if (typeof o.chainId !== 'string' || !/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(o.chainId)) throw refuse('auth.chainId must be a quantity')
   if (typeof o.hash !== 'string' || !HASH32.test(o.hash)) throw refuse('auth.hash must be a 32-byte hash')
   if (typeof o.server !== 'string' || !SERVER.test(o.server)) throw refuse('auth.server must name the node the request is addressed to: its HTTP origin (e.g. https://node.example:8545) or p2p:<peer id>')
+  if (o.nonce !== undefined && (typeof o.nonce !== 'string' || !HASH32.test(o.nonce))) throw refuse('auth.nonce must be the 32-byte challenge pov_blobChallenge gave')
   if (typeof o.expiry !== 'number' || !Number.isSafeInteger(o.expiry)) throw refuse('auth.expiry must be unix seconds')
   if (o.jobId !== undefined && (typeof o.jobId !== 'string' || !HASH32.test(o.jobId))) throw refuse('auth.jobId must be a 32-byte job id')
   if (typeof o.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(o.signature)) throw refuse('auth.signature must be 65 bytes of 0x-hex')
@@ -184,6 +198,7 @@ export function blobRequestFromJson(v: unknown): SignedBlobRequest {
     chainId: BigInt(o.chainId),
     hash: o.hash.toLowerCase() as Hex,
     server: o.server,
+    ...(o.nonce ? { nonce: (o.nonce as string).toLowerCase() as Hex } : {}),
     expiry: o.expiry,
     ...(o.jobId ? { jobId: (o.jobId as string).toLowerCase() as Hex } : {}),
     signature: o.signature as Hex,

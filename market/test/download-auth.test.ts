@@ -1,8 +1,10 @@
 /**
  * Signed blob requests (market/assets/DownloadAuth.ts): a request signed by the requester's key
- * proves its account for one blob on one chain until its expiry; any tampering with any field or
- * the signature fails, as do other chains, other blobs, expired requests and requests valid for
- * too long. Seeded fast-check properties; the JSON form round trips.
+ * proves its account for one blob on one chain at one server until its expiry; any tampering
+ * with any field (the server and the challenge included) or the signature fails, as do other
+ * chains, other blobs, other servers, expired requests and requests valid for too long. Seeded
+ * fast-check properties; the JSON form round trips. Server challenges (BlobChallenges) are this
+ * node's, fresh, read each chunk once and are bounded.
  */
 import t from 'tap'
 import fc from 'fast-check'
@@ -20,6 +22,7 @@ import {
   verifyBlobRequest,
   type SignedBlobRequest,
 } from '../assets/DownloadAuth.js'
+import { BLOB_CHALLENGE_TTL_SEC, BlobChallenges, MAX_CHALLENGES_IN_USE } from '../assets/BlobChallenges.js'
 
 const NOW = 1_800_000_000
 const SERVER = 'https://assets.example:8545'
@@ -56,6 +59,7 @@ t.test('a signed request proves its requester; every tampered field or signature
         { ...signed, requester: privateKeyToAccount(toHex(key(q.seed + 1))).address },
         // addressed to another server, checked where that server would check it
         { ...signed, server: 'p2p:12D3KooWOther' },
+        { ...signed, nonce: signed.nonce ? undefined : keccak256('0x04') },
       ]
       const t1 = tampered[pick % tampered.length]!
       // a tampered field is checked against the same expectations, so only the signature can refuse it
@@ -94,4 +98,30 @@ t.test('other chains, other blobs, expired and too-long requests are refused; th
   const account = privateKeyToAccount(toHex(k))
   const viaWallet = await signBlobRequestWith(getAddress(account.address), (m) => account.signMessage({ message: m }), blobRequestFields(31337n, h, SERVER, undefined, 60, NOW))
   t.equal(viaWallet.signature, r.signature, 'a personal_sign of the same text is the same signature')
+})
+
+t.test('server challenges (pov_blobChallenge): issued here, fresh, each chunk read once, bounded', async (t) => {
+  let now = NOW
+  const book = new BlobChallenges(() => now)
+  const { nonce, expires } = book.issue()
+  t.equal(expires, NOW + BLOB_CHALLENGE_TTL_SEC, `valid ${BLOB_CHALLENGE_TTL_SEC} s`)
+  book.check(nonce)
+  book.consume(nonce, 0)
+  t.throws(() => book.consume(nonce, 0), { code: 'ASSET_DOWNLOAD_AUTH', message: /already read offset 0/ }, 'a replayed chunk is refused')
+  book.consume(nonce, 1 << 20)
+  t.pass('the next chunk is read')
+  t.throws(() => new BlobChallenges(() => now).check(nonce), { message: /not issued by this node/ }, "another node's (or a restarted node's) challenge is refused")
+  const flipped = `${nonce.slice(0, 20)}${nonce[20] === '0' ? '1' : '0'}${nonce.slice(21)}` as Hex
+  t.throws(() => book.check(flipped), { message: /not issued by this node/ }, 'a nonce with its issue time or randomness changed is refused')
+  t.throws(() => book.check(undefined), { message: /must carry a challenge/ })
+  now += BLOB_CHALLENGE_TTL_SEC + 1
+  t.throws(() => book.check(nonce), { message: /expired/ }, 'an old challenge is refused')
+  // Fail closed when full: the nonces in use are never forgotten while they could be replayed.
+  now = NOW
+  const full = new BlobChallenges(() => now)
+  for (let i = 0; i < MAX_CHALLENGES_IN_USE; i++) full.consume(full.issue().nonce, 0)
+  t.throws(() => full.consume(full.issue().nonce, 0), { message: /tracks 10000 downloads at once/ }, `${MAX_CHALLENGES_IN_USE} downloads in flight: a new one waits`)
+  now += BLOB_CHALLENGE_TTL_SEC + 1
+  full.consume(full.issue().nonce, 0)
+  t.equal(full.size, 1, 'expired entries are swept when the book is full')
 })

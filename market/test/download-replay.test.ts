@@ -5,9 +5,9 @@
  * real in-process --dev node S (LevelDB, the real EVM, WorkMarket and AssetRegistry, libp2p on
  * 127.0.0.1), with the worker side's real BlobFetcher, WorkerBlobSources and signing:
  * - an attacker registers an HTTP endpoint (its best case: one the worker's operator allowed),
- *   collects the requests the worker sends it, and replays them at S's pov_getBlob as they are,
- *   readdressed to S, and over blob_by_hash: all refused; the worker still gets the blob from
- *   S's allowed endpoint;
+ *   relays S's own challenges (pov_blobChallenge) to the worker, collects the requests the
+ *   worker sends it, and replays them at S's pov_getBlob as they are, readdressed to S, and over
+ *   blob_by_hash: all refused; the worker still gets the blob from S's allowed endpoint;
  * - an attacker peer collects the requests sent over blob_by_hash and replays them at S over
  *   blob_by_hash and over pov_getBlob: refused (and the replaying peer is scored down); the
  *   worker gets the blob from S over p2p;
@@ -106,12 +106,16 @@ t.test('issue 17: collected blob requests do not open the asset server; register
 
   await t.test('HTTP: an endpoint that collects requests cannot replay them at the asset server', async (t) => {
     const collected: BlobRequestJson[] = []
+    // Its best strategy: relay the asset server's own challenges, so the requests it collects carry nonces the server issued.
+    let relayed: { nonce: Hex } | undefined
     const collector = await httpServer((_req, body) => {
       const m = JSON.parse(body) as { id: number; method: string; params: unknown[] }
+      if (m.method === 'pov_blobChallenge') return { body: JSON.stringify({ jsonrpc: '2.0', id: m.id, result: relayed }) }
       if (m.method === 'pov_getBlob' && m.params[3]) collected.push(m.params[3] as BlobRequestJson)
       // Says it does not hold the blob: the worker moves on, and the collector keeps the request.
       return { body: JSON.stringify({ jsonrpc: '2.0', id: m.id, result: null }) }
     })
+    relayed = await rpc<{ nonce: Hex }>(url, 'pov_blobChallenge')
     t.teardown(() => collector.server.close())
     await registerEndpoint(COLLECTOR, collector.url)
     await registerEndpoint(SERVER_WORKER, url)
@@ -122,6 +126,7 @@ t.test('issue 17: collected blob requests do not open the asset server; register
     t.ok(collected.length >= 1, `the collector got ${collected.length} signed request(s)`)
     const stolen = collected[0]!
     t.equal(stolen.server, collector.url, 'addressed to the collector, the only node it was sent to')
+    t.equal(stolen.nonce, relayed.nonce, "with the server's challenge the collector relayed")
 
     t.match(await refusedAt([paidHash, 0, 100, stolen]), { code: -32602, message: new RegExp(`addressed to ${collector.url.replace(/\./g, '\\.')}, not to this node`) }, 'replayed as it is at the asset server: refused')
     t.match(await refusedAt([paidHash, 0, 100, { ...stolen, server: serverOfUrl(url) }]), { code: -32602, message: /not signed by/ }, 'readdressed to the asset server: the signature no longer verifies')
@@ -170,8 +175,10 @@ t.test('issue 17: collected blob requests do not open the asset server; register
     for (let i = 1; i <= 2; i++) await t.rejects(replayer.fetchBlob(hexToBytes(paidHash), 1 << 22, { requester: stolen }), { code: 'NETWORK_FORBIDDEN', message: /not signed by .* for p2p:/ }, `replay ${i} over blob_by_hash: refused`)
     t.ok(S.scorer.score(replayer.peerId) <= -19, `and the replaying peer is scored down (${S.scorer.score(replayer.peerId).toFixed(1)})`)
     const asJson = blobRequestToJson(blobRequestFromWire(stolen, paidHash, serverOfPeer(collector.peerId)))
-    t.match(await refusedAt([paidHash, 0, 100, asJson]), { message: /addressed to p2p:/ }, 'over pov_getBlob, as addressed to the collector: refused')
-    t.match(await refusedAt([paidHash, 0, 100, { ...asJson, server: serverOfUrl(url) }]), { message: /not signed by/ }, 'readdressed to the server: refused')
+    t.match(await refusedAt([paidHash, 0, 100, asJson]), { message: /must carry a challenge/ }, 'over pov_getBlob as it is: refused (no challenge)')
+    const { nonce } = await rpc<{ nonce: Hex }>(url, 'pov_blobChallenge')
+    t.match(await refusedAt([paidHash, 0, 100, { ...asJson, nonce }]), { message: /addressed to p2p:/ }, 'with a fresh challenge of the server added: refused (addressed to the collector)')
+    t.match(await refusedAt([paidHash, 0, 100, { ...asJson, nonce, server: serverOfUrl(url) }]), { message: /not signed by/ }, 'and readdressed to the server: refused (the signature)')
 
     // The honest path: a worker connected to the asset server gets the blob over p2p.
     const honest = await startRogue({ chainId: CHAIN_ID, genesis, bootnodes: [S.multiaddrs()[0]!], common })
@@ -213,8 +220,8 @@ t.test('issue 17: collected blob requests do not open the asset server; register
     t.ok(redirector.hits.length >= 1, 'an endpoint allowed by its IP and port is asked')
     t.match(viaRedirect?.message, /HTTP 307 \(a redirect: not followed\)|not there/, 'its redirect is an answer, not followed')
     t.equal(victim.hits.length, 0, 'the redirect target saw nothing')
-    const sent = redirector.hits.map((h) => JSON.parse(h.body) as { params: unknown[] })
-    t.ok(sent.every((m) => (m.params[3] as BlobRequestJson | undefined)?.server === redirector.url), 'what it got was signed for it alone')
+    const sent = redirector.hits.map((h) => JSON.parse(h.body) as { method: string; params: unknown[] })
+    t.same([...new Set(sent.map((m) => m.method))], ['pov_blobChallenge'], 'it was asked for a challenge only: without one (a redirect is none) nothing is signed')
   })
 
   await t.test('address classes', async (t) => {

@@ -7,7 +7,7 @@ import { contentHash } from '../../compute/ContentHash.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { JsonRpcClient } from '../../bridge/JsonRpcClient.js'
 import type { BlobRequester } from '../../network/Protobuf.js'
-import { blobRequestFromJson, blobRequestToWire, serverOfPeer, serverOfUrl } from '../assets/DownloadAuth.js'
+import { blobRequestFromJson, blobRequestToWire, serverOfPeer, serverOfUrl, type BlobServer } from '../assets/DownloadAuth.js'
 import { JobError } from '../client/JobError.js'
 import { RPC_BLOB_CHUNK } from '../client/MarketRpcMethods.js'
 import { AllowedEndpointRpc } from './AllowedEndpointRpc.js'
@@ -27,11 +27,11 @@ export interface RemoteBlobSource {
 }
 
 /**
- * Makes a fresh signed blob request for `hash` addressed to `server` (JSON form of
+ * Makes a fresh signed blob request for `hash` addressed to `to` (JSON form of
  * market/assets/DownloadAuth.ts's SignedBlobRequest): each source signs for the one node it
- * sends the request to, so no other node can replay it.
+ * sends the request to (and, over HTTP, that node's challenge), so no other node can replay it.
  */
-export type BlobAuth = (hash: Hex, server: string) => Promise<object>
+export type BlobAuth = (hash: Hex, to: BlobServer) => Promise<object>
 
 /**
  * network/'s blob_by_hash protocol (any connected peer that holds it), paced below the serving
@@ -63,7 +63,7 @@ export function networkBlobSource(
     kind: 'p2p',
     // Failures are thrown so that the fetcher can say why it fell back to another source.
     async fetch(hash, maxBytes, auth) {
-      const requester = auth ? async (peer: string) => blobRequestToWire(blobRequestFromJson(await auth(hash, serverOfPeer(peer)))) : undefined
+      const requester = auth ? async (peer: string) => blobRequestToWire(blobRequestFromJson(await auth(hash, { server: serverOfPeer(peer) }))) : undefined
       for (let attempt = 0; ; attempt++) {
         await take()
         try {
@@ -80,7 +80,8 @@ export function networkBlobSource(
 /**
  * A node's pov_getBlob over JSON-RPC, chunk by chunk. With `allow` (a registered endpoint, named
  * by whoever registered it) only as EndpointAllowList permits, through AllowedEndpointRpc; without,
- * a URL the user gave. A signed request is addressed to the URL's origin, the only place it is sent.
+ * a URL the user gave. A signed request is addressed to the URL's origin, the only place it is
+ * sent, with the challenge that origin issued (pov_blobChallenge).
  */
 export function rpcBlobSource(url: string, allow?: EndpointAllowList): RemoteBlobSource {
   const client = allow ? new AllowedEndpointRpc(url, allow) : new JsonRpcClient({ url, retries: 1, timeoutMs: 30_000 })
@@ -92,7 +93,10 @@ export function rpcBlobSource(url: string, allow?: EndpointAllowList): RemoteBlo
       let offset = 0
       let total = -1
       if (allow) await allow.resolve(url) // refused endpoints are reported, and get nothing signed
-      const signed = auth ? await auth(hash, serverOfUrl(url)) : undefined
+      // Signed for this endpoint and a challenge it issued: usable nowhere else, and once.
+      const challenge = auth ? await client.request<{ nonce: Hex } | null>('pov_blobChallenge', []).catch(() => null) : undefined
+      if (auth && !challenge?.nonce) return undefined
+      const signed = auth ? await auth(hash, { server: serverOfUrl(url), nonce: challenge!.nonce }) : undefined
       do {
         const r = await client.request<{ total: number; data: Hex } | null>('pov_getBlob', signed ? [hash, offset, RPC_BLOB_CHUNK, signed] : [hash, offset, RPC_BLOB_CHUNK]).catch(() => null)
         if (!r) return undefined
