@@ -33,6 +33,7 @@ import { FIRST_BLOB_REQUEST } from '../../network/protocols/BlobByHash.js'
 import { blobRequestFields, blobRequestFromJson, blobRequestFromWire, blobRequestToJson, blobRequestToWire, serverOfPeer, serverOfUrl, signBlobRequest, type BlobRequestJson } from '../assets/DownloadAuth.js'
 import { backendCaller } from '../client/MarketChain.js'
 import { encodeMarketCall, WorkMarketReader } from '../client/WorkMarketReader.js'
+import { AllowedEndpointRpc } from '../worker/AllowedEndpointRpc.js'
 import { BlobFetcher, networkBlobSource, type BlobAuth } from '../worker/BlobFetcher.js'
 import { EndpointAllowList, isPublicAddress } from '../worker/EndpointAllowList.js'
 import { workerBlobSources } from '../worker/WorkerBlobSources.js'
@@ -218,7 +219,8 @@ t.test('issue 17: collected blob requests do not open the asset server; register
 
     const viaRedirect = await fetchWith([`127.0.0.1:${redirector.port}`])
     t.ok(redirector.hits.length >= 1, 'an endpoint allowed by its IP and port is asked')
-    t.match(viaRedirect?.message, /HTTP 307 \(a redirect: not followed\)|not there/, 'its redirect is an answer, not followed')
+    t.match(viaRedirect, { code: 'JOB_BLOB_UNAVAILABLE' }, 'it has no blob to give')
+    await t.rejects(new AllowedEndpointRpc(redirector.url, new EndpointAllowList([`127.0.0.1:${redirector.port}`])).request('pov_blobChallenge', []), { code: 'JOB_ENDPOINT_ANSWER', message: /HTTP 307 \(a redirect: not followed\)/ }, 'its redirect is an answer, not followed')
     t.equal(victim.hits.length, 0, 'the redirect target saw nothing')
     const sent = redirector.hits.map((h) => JSON.parse(h.body) as { method: string; params: unknown[] })
     t.same([...new Set(sent.map((m) => m.method))], ['pov_blobChallenge'], 'it was asked for a challenge only: without one (a redirect is none) nothing is signed')
