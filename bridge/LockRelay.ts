@@ -6,7 +6,7 @@ import type { EthereumRpc } from './EthereumRpc.js'
 import { LockWatcher, type LockEvent } from './LockWatcher.js'
 import { RelayState, type LockRecord } from './RelayState.js'
 import { releaseDigest, signDigest, type SwapDomain } from './SwapMessages.js'
-import { SWAP_BRIDGE_ABI } from './SwapBridgeAbi.js'
+import { LOCK_STATUS, SWAP_BRIDGE_ABI, SWAP_LOCK_ABI } from './SwapBridgeAbi.js'
 import { TransactionRejected, TransactionSender } from './TransactionSender.js'
 
 export interface LockRelayOptions {
@@ -114,6 +114,10 @@ export class LockRelay {
     return this.d.povchain.read<T>(this.o.bridge, SWAP_BRIDGE_ABI, fn, args)
   }
 
+  private readLock<T>(fn: string, args: unknown[] = []): Promise<T> {
+    return this.d.source.read<T>(this.o.lockContract, SWAP_LOCK_ABI, fn, args)
+  }
+
   private async attest(l: LockEvent): Promise<void> {
     this.seen.inc()
     const digest = releaseDigest(this.domain, { sourceChainId: this.sourceChainId, lockContract: getAddress(this.o.lockContract), nonce: l.nonce, recipient: l.recipient, amount: l.amount })
@@ -137,8 +141,24 @@ export class LockRelay {
     }
     if (await this.read<boolean>('released', [l.nonce])) return finish('done', 'lock already released')
     if (await this.read<boolean>('attested', [digest, this.attester])) return finish('done', 'lock already carries this attester’s signature')
+    // The transaction lands in head + 1 at the earliest; SwapBridge accepts up to `deadline`.
     const head = await this.d.povchain.blockNumber()
     if (head >= this.deadline || (await this.read<boolean>('finalized'))) return finish('expired', 'swap deadline passed: lock not relayed')
+    // Never pay a lock the source chain refunded or may refund at any moment (settled and not
+    // delivered): only the operator's settlement order makes that impossible, this keeps an
+    // honest attester out of the race if the operator settled too early.
+    const [settled, [, status]] = await Promise.all([
+      this.readLock<boolean>('settled'),
+      this.readLock<readonly [Address, number, bigint]>('locks', [l.nonce]),
+    ])
+    const lockStatus = LOCK_STATUS[status] ?? 'none'
+    if (lockStatus === 'refunded' || (settled && lockStatus !== 'delivered'))
+      return finish('expired', `lock is ${lockStatus === 'refunded' ? 'refunded' : 'refundable (SwapLock settled)'} on the source chain: not relayed`)
+    if (lockStatus === 'none') {
+      // Not on the source chain's canonical head any more: a reorg the watcher will rescan.
+      log.warn('lock not found on the source head: not relayed now')
+      return
+    }
     const signature = await signDigest(this.d.attesterKey, digest)
     const data = encodeFunctionData({ abi: SWAP_BRIDGE_ABI, functionName: 'attest', args: [l.nonce, l.recipient, l.amount, [signature]] })
     let hash: Hex
