@@ -15,7 +15,7 @@ import { silentLogger } from '../../common/logger.js'
 import { noopMetrics } from '../../common/metrics.js'
 import { loadContractArtifacts } from '../../genesis/ContractArtifacts.js'
 import { PRESETS } from '../../genesis/presets.js'
-import { DEV_KEYS, rpc, startInProcessNode, tempDir, type InProcessNode } from '../../test/helpers/devnode.js'
+import { DEV_KEYS, rpc, rpcRaw, startInProcessNode, tempDir, type InProcessNode } from '../../test/helpers/devnode.js'
 import { addSwapBridgeToGenesis, DEFAULT_SWAP_BRIDGE_ADDRESS, swapBridgeGenesisEntry } from '../BridgeGenesis.js'
 import { EthereumRpc } from '../EthereumRpc.js'
 import { LockRelay } from '../LockRelay.js'
@@ -151,12 +151,15 @@ t.test('lock deadline, cap, settlement and refunds: no lock is both paid on povc
   t.equal(BigInt((await src.getBlock(atDeadline!.blockNumber))!.timestamp), lockDeadline, 'lock 2 mined at exactly the lock deadline')
   await nextTimestamp(lockDeadline + 1n)
   const balanceBefore = BigInt(await token.getFunction('balanceOf')(buyer.address))
-  const late = await asBuyer
-    .getFunction('lock')(recipients[2], 9n * E18, { gasLimit: 300_000n })
-    .then((tx: { wait(): Promise<unknown> }) => tx.wait())
-    .then(() => 'mined', (e: { receipt?: { status: number; blockNumber: number } }) => e.receipt)
-  t.equal(typeof late === 'object' && late?.status, 0, 'a lock one second after the deadline is mined and reverts')
-  t.equal(BigInt((await src.getBlock((late as { blockNumber: number }).blockNumber))!.timestamp), lockDeadline + 1n)
+  // Sent as a signed transaction with its own gas limit, so no estimate stops it before it is mined.
+  const raw = await buyer.signTransaction({
+    to: lockAddr, data: lock.interface.encodeFunctionData('lock', [recipients[2], 9n * E18]), gasLimit: 300_000n,
+    nonce: await src.getTransactionCount(buyer.address), chainId: 31337n, type: 2, maxFeePerGas: 100n * 10n ** 9n, maxPriorityFeePerGas: 1n,
+  })
+  await rpcRaw(hh.url, 'eth_sendRawTransaction', [raw]) // Hardhat may answer with the revert; the transaction is mined either way
+  const late = await src.getTransactionReceipt(keccak256(raw as Hex))
+  t.equal(late?.status, 0, 'a lock one second after the deadline is mined and reverts')
+  t.equal(BigInt((await src.getBlock(late!.blockNumber))!.timestamp), lockDeadline + 1n)
   t.equal(BigInt(await token.getFunction('balanceOf')(buyer.address)), balanceBefore, 'and takes no tokens')
   t.equal(BigInt(await lock.getFunction('nextNonce')()), 3n, 'and gets no nonce')
   t.match(await revertOf(() => asBuyer.getFunction('lock').staticCall(recipients[2], 9n * E18)), new RegExp(`^LockClosed\\(${lockDeadline}, \\d+\\): the lock deadline has passed`), 'decoded by name')
