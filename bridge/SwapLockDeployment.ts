@@ -46,3 +46,29 @@ export async function deploySwapLock(d: { rpc: EthereumRpc; key: Uint8Array; byt
   if (deployed !== p.lockDeadline) throw new BridgeError('DEPLOY_FAILED', `SwapLock at ${address} reports lock deadline ${deployed}, expected ${p.lockDeadline}`)
   return { address, transactionHash: r.transactionHash, blockNumber: r.blockNumber, chainId, params: p }
 }
+
+/**
+ * Reads a deployed SwapLock and checks it against the swap's genesis: same source chain and
+ * token as the snapshot, and a cap no larger than the lock reserve (a lock beyond the reserve
+ * could never be released, only refunded after settlement).
+ */
+export async function checkSwapLockForGenesis(
+  rpc: EthereumRpc,
+  lock: Address,
+  expect: { sourceChainId: bigint; token: Address; lockReserve: bigint },
+): Promise<SwapLockParams> {
+  const read = <T>(fn: string) => rpc.read<T>(lock, SWAP_LOCK_ABI, fn)
+  const [chainId, token, lockDeadline, settleAfter, cap, operator] = await Promise.all([
+    rpc.chainId(),
+    read<Address>('token'),
+    read<bigint>('lockDeadline'),
+    read<bigint>('settleAfter'),
+    read<bigint>('cap'),
+    read<Address>('operator'),
+  ])
+  if (chainId !== expect.sourceChainId) throw new BridgeError('WRONG_SOURCE', `the snapshot is of chain ${expect.sourceChainId}, --source-rpc is chain ${chainId}`)
+  if (getAddress(token) !== getAddress(expect.token)) throw new BridgeError('WRONG_TOKEN', `SwapLock ${lock} locks ${token}, the snapshot is of ${expect.token}`)
+  if (cap > expect.lockReserve)
+    throw new BridgeError('CAP_ABOVE_RESERVE', `SwapLock ${lock} takes up to ${cap} but --lock-reserve is ${expect.lockReserve}: locks beyond the reserve could never be released; use --lock-reserve ${cap}`)
+  return { token: getAddress(token), lockDeadline, settleAfter, cap, operator: getAddress(operator) }
+}

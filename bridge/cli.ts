@@ -14,7 +14,7 @@ import { LOCK_STATUS, SWAP_BRIDGE_ABI, SWAP_LOCK_ABI } from './SwapBridgeAbi.js'
 import { addressOfKey, claimDigest, claimTypedData, signDigest } from './SwapMessages.js'
 import { settleLocks } from './LockSettlement.js'
 import { SWAP_LOCK_ERROR_MEANINGS } from './RevertReason.js'
-import { deploySwapLock } from './SwapLockDeployment.js'
+import { checkSwapLockForGenesis, deploySwapLock } from './SwapLockDeployment.js'
 import { readBridgeStatus, readTotalSupply } from './BridgeStatus.js'
 import { TransactionSender } from './TransactionSender.js'
 
@@ -173,8 +173,10 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .option('--address <address>', 'SwapBridge address', address('--address'), DEFAULT_SWAP_BRIDGE_ADDRESS)
     .addOption(bigintOption('--attester-balance <amount>', 'give each attester this many base units for gas', uint('--attester-balance'), 0n))
     .requiredOption('--out <file>', 'where to write the genesis JSON')
+    .option('--source-rpc <url>', 'check the lock contract on the source chain: its chain and token match the snapshot, its cap is within --lock-reserve')
     .action(
-      (o: {
+      async (o: {
+        sourceRpc?: string
         snapshot: string
         attesters: Address[]
         threshold: number
@@ -193,12 +195,17 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
         if (!base) throw new BridgeError('BAD_ARGS', `no genesis preset named ${o.preset}`)
         const snap = readSnapshot(o.snapshot)
         const params = paramsFromSnapshot(snap, { lockReserve: o.lockReserve, deadline: o.deadline, attesters: o.attesters, threshold: o.threshold, lockContract: o.lockContract })
+        const lock = o.sourceRpc
+          ? await checkSwapLockForGenesis(EthereumRpc.at(o.sourceRpc), o.lockContract, { sourceChainId: params.sourceChainId, token: snap.source.token, lockReserve: o.lockReserve })
+          : undefined
         const entry = swapBridgeGenesisEntry(params, o.address)
         const g = addSwapBridgeToGenesis(base, entry, { attesters: o.attesters, attesterBalance: o.attesterBalance, chainId: o.chainId })
         writeFileSync(o.out, JSON.stringify(g, null, 1))
         io.out(`genesis with SwapBridge at ${entry.address} written to ${o.out}`)
         io.out(`  root ${params.merkleRoot}  snapshot total ${params.snapshotTotal}  lock reserve ${params.lockReserve}  balance ${BigInt(entry.balance)}`)
         io.out(`  deadline block ${params.deadline}  attesters ${params.attesters.length}  threshold ${params.threshold}  source chain ${params.sourceChainId}  lock ${params.lockContract}`)
+        if (lock)
+          io.out(`  lock checked: cap ${lock.cap}, lock deadline ${iso(lock.lockDeadline)}, settle after ${iso(lock.settleAfter)} — block ${params.deadline} must come after the first (plus the relay margin) and be final before the second`)
       },
     )
 

@@ -97,11 +97,12 @@ t.test('swap bridge end to end against a Hardhat source chain', { timeout: 240_0
   const lockDeployBlock = await src.getBlockNumber()
   const attesterKeys = [0, 1, 2].map(() => Wallet.createRandom())
   const genesisFile = join(tmp.dir, 'genesis.json')
-  await runCli([
-    'bridge', 'genesis', '--preset', 'dev', '--chain-id', String(POV_CHAIN_ID), '--snapshot', snapFile,
+  const genesisOut = await runCli([
+    'bridge', 'genesis', '--preset', 'dev', '--chain-id', String(POV_CHAIN_ID), '--snapshot', snapFile, '--source-rpc', hh.url,
     '--attesters', attesterKeys.map((k) => k.address).join(','), '--threshold', '2', '--deadline', String(DEADLINE),
     '--lock-contract', lockAddr, '--lock-reserve', `${LOCK_RESERVE}`, '--attester-balance', '1e18', '--out', genesisFile,
   ])
+  t.match(genesisOut, new RegExp(`lock checked: cap ${LOCK_RESERVE}`), 'genesis checked the lock contract against the snapshot and the reserve')
   pov = await startInProcessNode({ cfg: { genesisFile } })
   const povUrl = pov.httpUrl
   const dst = new JsonRpcProvider(povUrl, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 })

@@ -22,6 +22,7 @@ import { LockRelay } from '../LockRelay.js'
 import { settleLocks } from '../LockSettlement.js'
 import { MerkleTree, proofToHex, snapshotLeaf } from '../MerkleTree.js'
 import { describeRevert } from '../RevertReason.js'
+import { checkSwapLockForGenesis } from '../SwapLockDeployment.js'
 import { PROOF_KIND } from '../Snapshot.js'
 import { SWAP_BRIDGE_ABI, SWAP_LOCK_ABI } from '../SwapBridgeAbi.js'
 import { runCli, runCliFailing, startHardhat, type Child } from './bridgeProcesses.js'
@@ -102,6 +103,11 @@ t.test('lock deadline, cap, settlement and refunds: no lock is both paid on povc
   t.equal(BigInt(await lock.getFunction('cap')()), CAP)
   t.equal(getAddress(await lock.getFunction('operator')()), operator.address, 'the deploying key operates by default')
   t.match(await runCliFailing(['bridge', 'deploy-lock', '--rpc', hh.url, '--token', tokenAddr, '--lock-deadline', String(srcNow - 1n), '--cap', '1', '--key-file', opKey]), /not in the future/, 'a deadline in the past is refused before sending')
+  // The genesis check of the lock: chain and token of the snapshot, cap within the reserve.
+  const srcRpc = EthereumRpc.at(hh.url)
+  t.equal((await checkSwapLockForGenesis(srcRpc, lockAddr, { sourceChainId: 31337n, token: tokenAddr, lockReserve: CAP })).cap, CAP)
+  await t.rejects(checkSwapLockForGenesis(srcRpc, lockAddr, { sourceChainId: 31337n, token: tokenAddr, lockReserve: CAP - 1n }), { code: 'BRIDGE_CAP_ABOVE_RESERVE' }, 'a reserve below the cap is refused')
+  await t.rejects(checkSwapLockForGenesis(srcRpc, lockAddr, { sourceChainId: 31337n, token: lockAddr, lockReserve: CAP }), { code: 'BRIDGE_WRONG_TOKEN' }, 'a lock of another token is refused')
   const asBuyer = lock.connect(buyer) as Contract
   await (await (token.connect(buyer) as Contract).getFunction('approve')(lockAddr, 2n ** 256n - 1n)).wait()
 
