@@ -21,7 +21,7 @@ import { DEFAULT_SWAP_BRIDGE_ADDRESS } from '../BridgeGenesis.js'
 import { SNAPSHOT_KIND, type SnapshotFile } from '../Snapshot.js'
 import { SWAP_BRIDGE_ABI } from '../SwapBridgeAbi.js'
 import { CLAIM_TYPES, SWAP_DOMAIN_NAME, SWAP_DOMAIN_VERSION } from '../SwapMessages.js'
-import { runCli, startCli, startHardhat, type Child } from './bridgeProcesses.js'
+import { runCli, startCli, startHardhat, type Child } from '../../test/helpers/bridgeProcesses.js'
 
 const E18 = 10n ** 18n
 const POV_CHAIN_ID = 7777n

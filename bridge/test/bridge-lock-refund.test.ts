@@ -25,7 +25,7 @@ import { describeRevert } from '../RevertReason.js'
 import { checkSwapLockForGenesis } from '../SwapLockDeployment.js'
 import { PROOF_KIND } from '../Snapshot.js'
 import { SWAP_BRIDGE_ABI, SWAP_LOCK_ABI } from '../SwapBridgeAbi.js'
-import { runCli, runCliFailing, startHardhat, type Child } from './bridgeProcesses.js'
+import { runCli, runCliFailing, startHardhat, type Child } from '../../test/helpers/bridgeProcesses.js'
 
 const E18 = 10n ** 18n
 const CAP = 100n * E18

@@ -11,7 +11,7 @@ import { generatePrivateKey } from 'viem/accounts'
 import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { MerkleTree, proofToHex, snapshotLeaf } from '../MerkleTree.js'
 import { addressOfKey, claimDigest, releaseDigest, signDigest, type SwapDomain } from '../SwapMessages.js'
-import { BRIDGE, BridgeHarness, CHAIN_ID } from './swapBridgeHarness.js'
+import { BRIDGE, BridgeHarness, CHAIN_ID } from '../../test/helpers/swapBridgeHarness.js'
 
 const WALLETS = `// SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;

@@ -4,7 +4,7 @@ import { getAddress, keccak256, type Address, type Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import { MerkleTree, proofToHex, snapshotLeaf } from '../MerkleTree.js'
-import { BRIDGE, BridgeHarness, CHAIN_ID } from './swapBridgeHarness.js'
+import { BRIDGE, BridgeHarness, CHAIN_ID } from '../../test/helpers/swapBridgeHarness.js'
 import { addressOfKey, claimDigest, releaseDigest, signDigest, type SwapDomain } from '../SwapMessages.js'
 
 const domain: SwapDomain = { chainId: CHAIN_ID, bridge: BRIDGE }

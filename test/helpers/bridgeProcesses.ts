@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { ROOT, rpcRaw, waitFor } from '../../test/helpers/devnode.js'
+import { ROOT, rpcRaw, waitFor } from './devnode.js'
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

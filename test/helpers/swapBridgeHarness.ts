@@ -5,8 +5,8 @@ import { createChainCommon } from '../../chain/ChainCommon.js'
 import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { loadContractArtifacts } from '../../genesis/ContractArtifacts.js'
 import { toEthjsBlock } from '../../vm/BlockExecutor.js'
-import { encodeSwapBridgeArgs, type SwapBridgeParams } from '../BridgeGenesis.js'
-import { SWAP_BRIDGE_ABI } from '../SwapBridgeAbi.js'
+import { encodeSwapBridgeArgs, type SwapBridgeParams } from '../../bridge/BridgeGenesis.js'
+import { SWAP_BRIDGE_ABI } from '../../bridge/SwapBridgeAbi.js'
 
 /**
  * SwapBridge in an in-process EVM (the project's Common, Prague), deployed as genesis does:
