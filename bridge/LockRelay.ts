@@ -68,6 +68,10 @@ export class LockRelay {
     if (bridgeSource !== srcChain) throw new BridgeError('WRONG_SOURCE', `SwapBridge expects source chain ${bridgeSource}, the source RPC is chain ${srcChain}`)
     if (getAddress(bridgeLock) !== getAddress(this.o.lockContract)) throw new BridgeError('WRONG_LOCK', `SwapBridge expects lock contract ${bridgeLock}, not ${this.o.lockContract}`)
     if (!isAttester) throw new BridgeError('NOT_ATTESTER', `${this.attester} is not an attester of SwapBridge ${this.o.bridge}`)
+    // The relay reads each lock's status on the source before paying it: it needs the SwapLock with refunds.
+    const lockDeadline = await source.read<bigint>(this.o.lockContract, SWAP_LOCK_ABI, 'lockDeadline').catch(() => undefined)
+    if (lockDeadline === undefined)
+      throw new BridgeError('WRONG_LOCK', `${this.o.lockContract} on chain ${srcChain} is not a SwapLock with a lock deadline and refunds (deploy one with bridge deploy-lock)`)
     this.sourceChainId = srcChain
     this.deadline = deadline
     this.domain = { chainId: povChain, bridge: getAddress(this.o.bridge) }
@@ -81,7 +85,7 @@ export class LockRelay {
       { lockContract: getAddress(this.o.lockContract), confirmations: this.o.confirmations, fromBlock: this.o.fromBlock, maxRange: this.o.maxRange ?? 1000n },
       { source, state: this.state, logger: this.log, metrics: this.d.metrics },
     )
-    this.log.info({ cursor: this.state.cursor?.number ?? null, confirmations: this.o.confirmations }, 'relay ready')
+    this.log.info({ cursor: this.state.cursor?.number ?? null, confirmations: this.o.confirmations, lockDeadline: Number(lockDeadline), swapDeadlineBlock: Number(deadline) }, 'relay ready')
   }
 
   /** Scans and handles until caught up with the confirmed source head. */
