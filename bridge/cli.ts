@@ -139,6 +139,8 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       io.out(`snapshot of ${snap.source.token} at block ${snap.source.block} (chain ${snap.source.chainId})`)
       io.out(`  holders ${snap.holderCount}   total ${snap.total}   root ${snap.root}`)
       io.out(`  token totalSupply ${snap.tokenTotalSupply}   excluded ${snap.excluded.length}`)
+      if (snap.contracts.length)
+        io.out(`  contract holders ${snap.contracts.length} (listed under "contracts"): they claim through whatever code sits at their address on povchain — review them and --exclude those their owners cannot deploy there (bridge/README.md)`)
       io.out(`  written to ${o.out}`)
     })
 

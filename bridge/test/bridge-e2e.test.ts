@@ -87,6 +87,7 @@ t.test('swap bridge end to end against a Hardhat source chain', { timeout: 240_0
   const snapshotTotal = BigInt(snap.total)
   t.equal(snapshotTotal, 995n * E18)
   t.equal(snap.tokenTotalSupply, snapshotTotal.toString(), 'equals totalSupply() at the block')
+  t.same(snap.contracts, [], 'no holder has code (eth_getCode at the snapshot block)')
   step('snapshot taken')
 
   // ── lock contract, genesis (CLI), povchain ─────────────────────────────────────────────
