@@ -202,11 +202,15 @@ t.test('lock deadline, cap, settlement and refunds: no lock is both paid on povc
   await nextTimestamp(settleAfter + 1n)
   await mine(1)
   const settled = JSON.parse(await runCli(['bridge', 'settle', '--source-rpc', hh.url, '--lock', lockAddr, '--rpc', pov.httpUrl, '--key-file', opKey, '--json'])) as {
+    markTransactions: Hex[]
     markedDelivered: string[]
     refundable: { nonces: string[]; amount: string }
     delivered: { amount: string }
   }
   t.same(settled.markedDelivered, ['0', '1'], 'settle marks both released locks delivered (lock 1 paid in the deadline block too)')
+  const markGas = (await src.getTransactionReceipt(settled.markTransactions[0]!))!.gasUsed
+  t.comment(`markDelivered of 2 nonces: ${markGas} gas`)
+  t.ok(markGas < 100_000n, 'marking is cheap enough for 200 nonces a transaction')
   t.same(settled.refundable, { nonces: ['2'], amount: (25n * E18).toString() }, 'and leaves lock 2 refundable')
   const status = async (n: bigint) => BigInt((await lock.getFunction('locks')(n))[1])
   t.same([await status(0n), await status(1n), await status(2n)], [DELIVERED, DELIVERED, PENDING])
