@@ -232,6 +232,38 @@ program
     setTimeout(() => process.exit(0), 50)
   })
 
+program
+  .command('image')
+  .description('the node as a container image')
+  .command('build')
+  .description('build the node image locally (no registry, no internet; the same digest for the same files on every host) and load it into Docker')
+  .option('--tag <repository:tag>', 'name of the image (default povchain/node:<version>)')
+  .option('--json', 'print one JSON object')
+  .action(async (o: { tag?: string; json?: boolean }) => {
+    try {
+      const { buildNodeImage, NODE_IMAGE_DATADIR } = await import('./NodeImage.js')
+      const { DockerRuntime } = await import('../compute/index.js')
+      const docker = new DockerRuntime({})
+      const probe = await docker.probe()
+      if (!probe.available) throw new Error(`no Docker engine answers (${probe.reason ?? 'unreachable'}): start one, or set DOCKER_HOST`)
+      const [repository, tag] = (o.tag ?? '').split(':')
+      if (!o.json) console.error('collecting the node, its dependencies and the Node binary, and loading them into Docker…')
+      const t0 = performance.now()
+      const built = await buildNodeImage(docker.docker, { ...(repository ? { repository } : {}), ...(tag ? { tag } : {}) })
+      const name = `${repository || 'povchain/node'}:${tag || built.version}`
+      if (o.json) console.log(JSON.stringify({ ok: true, ...built, name }))
+      else
+        console.log(
+          `${name}  (${built.reference})\n  image id ${built.id}\n  ${(built.bytes / 1e6).toFixed(0)} MB in ${built.files} files, ${built.packages} packages, ${((performance.now() - t0) / 1000).toFixed(0)} s\n` +
+            `  run a dev chain:  docker run --rm --network host -v povchain-data:${NODE_IMAGE_DATADIR} ${name} node --dev --datadir ${NODE_IMAGE_DATADIR}\n` +
+            `  join a network:   docker run -d --network host -v povchain-data:${NODE_IMAGE_DATADIR} -v $PWD/genesis.json:/genesis.json:ro ${name} node --genesis /genesis.json --datadir ${NODE_IMAGE_DATADIR} --bootnodes …`,
+        )
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`)
+      process.exitCode = 1
+    }
+  })
+
 const network = program.command('network').description('public test networks: write the kit that starts one')
 network
   .command('new')
