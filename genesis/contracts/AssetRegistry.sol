@@ -151,6 +151,7 @@ contract AssetRegistry {
     error NothingToWithdraw();
     error TransferFailed();
     error Reentrancy();
+    error GranteeKeyMismatch(uint256 grantees, uint256 sealedKeys);
 
     // ---------------------------------------------------------------- events
 
@@ -162,6 +163,10 @@ contract AssetRegistry {
     event AccessChanged(uint256 indexed id, Access access, uint128 pricePerUse, uint128 pricePerDownload);
     event Granted(uint256 indexed id, address indexed grantee, bytes sealedKey);
     event Revoked(uint256 indexed id, address indexed grantee);
+    /// A closed asset's content key was rotated: from now on `contentHash` is the blob encrypted
+    /// under the key of `version`, and only the grants sealed in this transaction (`Granted`
+    /// events, `grantees` of them) open it; every earlier standing grant and job grant has ended.
+    event KeyRotated(uint256 indexed id, uint32 version, bytes32 contentHash, uint64 size, uint256 grantees);
     event JobGrantRequested(uint256 indexed id, bytes32 indexed jobId, address indexed grantee);
     event JobGrantIssued(uint256 indexed id, bytes32 indexed jobId, address indexed grantee, bytes sealedKey);
     event JobGrantEnded(uint256 indexed id, bytes32 indexed jobId, address indexed grantee);
@@ -213,6 +218,15 @@ contract AssetRegistry {
     mapping(address => mapping(address => bool)) public isApprovedForAll;
 
     mapping(uint256 => mapping(address => bytes)) internal grants;
+    /// The key version of a closed asset (0 at publish, +1 per `rotateKey`).
+    mapping(uint256 => uint32) public keyVersion;
+    /// The key version each standing grant was sealed for: one of an earlier version opens nothing current.
+    mapping(uint256 => mapping(address => uint32)) internal grantVersion;
+    /// The key version each fulfilled job grant was sealed for.
+    mapping(uint256 => mapping(bytes32 => mapping(address => uint32))) internal jobGrantVersion;
+    /// Content hash → the closed asset whose key rotation made it its content (the latest one; 0: none).
+    /// Nodes index contents at publish; this tells them about the blobs a rotation brings.
+    mapping(bytes32 => uint256) public rotatedAssetOf;
     /// asset → job → grantee (the job's worker or one of its session's verifiers) → job grant.
     mapping(uint256 => mapping(bytes32 => mapping(address => JobGrant))) internal jobGrants;
     /// 1: used in a verified (counted) job, 2: rated.
@@ -383,18 +397,54 @@ contract AssetRegistry {
         if (grantee == address(0)) revert ZeroAddress();
         if (sealedKey.length == 0) revert EmptyKey();
         grants[id][grantee] = sealedKey;
+        grantVersion[id][grantee] = keyVersion[id];
         emit Granted(id, grantee, sealedKey);
     }
 
+    /// Ends a standing grant. The grantee keeps what it already read (the key it opened, any copy
+    /// of the blob): only `rotateKey` closes later versions to it.
     function revoke(uint256 id, address grantee) external {
         _owned(id);
-        if (grants[id][grantee].length == 0) revert NoGrant(id, grantee);
+        if (_grant(id, grantee).length == 0) revert NoGrant(id, grantee);
         delete grants[id][grantee];
+        delete grantVersion[id][grantee];
         emit Revoked(id, grantee);
     }
 
+    /// The grantee's sealed key of the asset's current key version (empty: none, or one of an earlier version).
     function grantOf(uint256 id, address grantee) external view returns (bytes memory) {
+        return _grant(id, grantee);
+    }
+
+    function _grant(uint256 id, address grantee) internal view returns (bytes memory) {
+        if (grantVersion[id][grantee] != keyVersion[id]) return "";
         return grants[id][grantee];
+    }
+
+    /// The owner re-encrypted its closed asset under a fresh content key (issue 17): the asset's
+    /// content becomes `contentHash` (the new ciphertext, `size` plaintext bytes), the key version
+    /// goes up by one, and exactly `grantees[i]` hold a grant of it (`sealedKeys[i]`, the new key
+    /// sealed to each; the owner lists itself to keep the key). Every other standing grant and every
+    /// job grant sealed before stops opening anything current (`grantOf` / `jobGrantOf` return none);
+    /// the old ciphertext and keys already handed out cannot be taken back.
+    function rotateKey(uint256 id, bytes32 contentHash, uint64 size, address[] calldata grantees, bytes[] calldata sealedKeys) external {
+        Asset storage a = _live(id, _owned(id));
+        if (a.access != Access.Closed) revert NotClosed(id);
+        if (contentHash == bytes32(0)) revert EmptyContentHash();
+        if (grantees.length != sealedKeys.length) revert GranteeKeyMismatch(grantees.length, sealedKeys.length);
+        uint32 v = keyVersion[id] + 1;
+        keyVersion[id] = v;
+        a.contentHash = contentHash;
+        a.size = size;
+        rotatedAssetOf[contentHash] = id;
+        emit KeyRotated(id, v, contentHash, size, grantees.length);
+        for (uint256 i = 0; i < grantees.length; i++) {
+            if (grantees[i] == address(0)) revert ZeroAddress();
+            if (sealedKeys[i].length == 0) revert EmptyKey();
+            grants[id][grantees[i]] = sealedKeys[i];
+            grantVersion[id][grantees[i]] = v;
+            emit Granted(id, grantees[i], sealedKeys[i]);
+        }
     }
 
     /// WorkMarket hook, step 1: `grantee` (a worker or verifier) takes part in job `jobId` that
@@ -417,6 +467,7 @@ contract AssetRegistry {
         if (sealedKey.length == 0) revert EmptyKey();
         g.fulfilled = true;
         g.sealedKey = sealedKey;
+        jobGrantVersion[id][jobId][grantee] = keyVersion[id];
         emit JobGrantIssued(id, jobId, grantee, sealedKey);
     }
 
@@ -424,12 +475,19 @@ contract AssetRegistry {
     function endJobGrant(uint256 id, bytes32 jobId, address grantee) external onlyMarket {
         if (jobGrants[id][jobId][grantee].grantee == address(0)) revert NoJobGrant(id, jobId, grantee);
         delete jobGrants[id][jobId][grantee];
+        delete jobGrantVersion[id][jobId][grantee];
         emit JobGrantEnded(id, jobId, grantee);
     }
 
     /// The job grant of `grantee` for job `jobId` on asset `id` (`grantee` zero: none requested).
-    function jobGrantOf(uint256 id, bytes32 jobId, address grantee) external view returns (JobGrant memory) {
-        return jobGrants[id][jobId][grantee];
+    /// A grant sealed for an earlier key version reads as an open request (not fulfilled, no key):
+    /// the owner may seal the current key again for a job that still runs.
+    function jobGrantOf(uint256 id, bytes32 jobId, address grantee) external view returns (JobGrant memory g) {
+        g = jobGrants[id][jobId][grantee];
+        if (g.fulfilled && jobGrantVersion[id][jobId][grantee] != keyVersion[id]) {
+            g.fulfilled = false;
+            g.sealedKey = "";
+        }
     }
 
     // ---------------------------------------------------------------- usage, fees, downloads
@@ -485,7 +543,7 @@ contract AssetRegistry {
             uint256 id = ids[i];
             for (uint256 k = 0; k < i; k++) if (ids[k] == id) revert DuplicateAsset(id);
             Asset storage a = _live(id, _asset(id));
-            if (a.access == Access.Closed && owners[id] != msg.sender && grants[id][msg.sender].length == 0) revert NoGrant(id, msg.sender);
+            if (a.access == Access.Closed && owners[id] != msg.sender && _grant(id, msg.sender).length == 0) revert NoGrant(id, msg.sender);
             uint256 fee = useFee(id, msg.sender);
             u.ids.push(id);
             u.fees.push(fee);

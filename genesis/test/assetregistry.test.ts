@@ -655,6 +655,64 @@ t.test('fee and reward accounting adds up to the wei over random sequences', asy
   )
 })
 
+t.test('rotateKey: after a revocation with rotation, no earlier grant or job grant opens the current version (issue 17)', async (t) => {
+  const h = await fresh(t)
+  const id = await h.publish(OWNER, Kind.Dataset, Access.Closed)
+  const paid = await h.publish(OWNER, Kind.Dataset, Access.Paid)
+  const KEEP = addr(50)
+  const GONE = addr(51)
+  const W = addr(52)
+  const k = (n: string) => toHex(`sealed-${n}`) as Hex
+  await h.must(OWNER, 'grant', [id, OWNER, k('owner-v0')])
+  await h.must(OWNER, 'grant', [id, KEEP, k('keep-v0')])
+  await h.must(OWNER, 'grant', [id, GONE, k('gone-v0')])
+  await h.must(MARKET, 'requestJobGrant', [id, job('past'), W])
+  await h.must(OWNER, 'fulfilJobGrant', [id, job('past'), W, k('w-v0')])
+  t.equal(await h.read('keyVersion', [id]), 0)
+
+  await fails(t, h.tx(OTHER, 'rotateKey', [id, chash('v1'), 99n, [OTHER], [k('x')]]), 'NotOwner', 'only the owner rotates')
+  await fails(t, h.tx(OWNER, 'rotateKey', [paid, chash('v1'), 99n, [], []]), 'NotClosed')
+  await fails(t, h.tx(OWNER, 'rotateKey', [id, '0x' + '00'.repeat(32), 99n, [], []]), 'EmptyContentHash')
+  await fails(t, h.tx(OWNER, 'rotateKey', [id, chash('v1'), 99n, [OWNER, KEEP], [k('o')]]), 'GranteeKeyMismatch')
+  await fails(t, h.tx(OWNER, 'rotateKey', [id, chash('v1'), 99n, ['0x0000000000000000000000000000000000000000'], [k('o')]]), 'ZeroAddress')
+  await fails(t, h.tx(OWNER, 'rotateKey', [id, chash('v1'), 99n, [OWNER], ['0x']]), 'EmptyKey')
+
+  // The owner revokes GONE and rotates, keeping itself and KEEP.
+  await h.must(OWNER, 'revoke', [id, GONE])
+  const r = await h.must(OWNER, 'rotateKey', [id, chash('v1'), 99n, [OWNER, KEEP], [k('owner-v1'), k('keep-v1')]])
+  t.same(ev(r, 'KeyRotated'), { id, version: 1, contentHash: chash('v1'), size: 99n, grantees: 2n })
+  t.same(r.events.filter((e) => e.eventName === 'Granted').map((e) => e.args.grantee), [OWNER, KEEP], 'the kept grantees are sealed the new key')
+  const [a] = await h.read<readonly [Record<string, unknown>]>('getAsset', [id])
+  t.equal(a.contentHash, chash('v1'), 'the content is the new ciphertext')
+  t.equal(a.size, 99n)
+  t.equal(await h.read('keyVersion', [id]), 1)
+  t.equal(await h.read('rotatedAssetOf', [chash('v1')]), id, 'nodes learn the new blob belongs to the asset')
+  t.equal(await h.read('grantOf', [id, KEEP]), k('keep-v1'))
+  t.equal(await h.read('grantOf', [id, GONE]), '0x', 'the revoked grantee has nothing')
+
+  // The attacker's best play: a grantee dropped at rotation without a revoke (or granted again
+  // under the old version by a stale transaction) still has its old-version record in storage.
+  await h.must(OWNER, 'grant', [id, OTHER, k('other-v1')])
+  const r2 = await h.must(OWNER, 'rotateKey', [id, chash('v2'), 99n, [OWNER], [k('owner-v2')]])
+  t.equal(ev(r2, 'KeyRotated').version, 2)
+  for (const who of [KEEP, OTHER, GONE]) t.equal(await h.read('grantOf', [id, who]), '0x', `${who}: a grant of an earlier version opens nothing current`)
+  await fails(t, h.tx(OWNER, 'revoke', [id, KEEP]), 'NoGrant', 'nothing current to revoke')
+  t.match(await h.read('jobGrantOf', [id, job('past'), W]), { grantee: W, fulfilled: false, sealedKey: '0x' }, "a past job's grant is no key of the current version")
+  // A job still running may be sealed again (the owner's choice), under the current version.
+  await h.must(OWNER, 'fulfilJobGrant', [id, job('past'), W, k('w-v2')])
+  t.match(await h.read('jobGrantOf', [id, job('past'), W]), { grantee: W, fulfilled: true, sealedKey: k('w-v2') })
+  // A grant given now is for the current version.
+  await h.must(OWNER, 'grant', [id, KEEP, k('keep-v2')])
+  t.equal(await h.read('grantOf', [id, KEEP]), k('keep-v2'))
+  // Only the owner of a live asset rotates: the new owner after a transfer, nothing after removal.
+  await h.must(OWNER, 'transferFrom', [OWNER, OTHER, id])
+  await fails(t, h.tx(OWNER, 'rotateKey', [id, chash('v3'), 99n, [], []]), 'NotOwner')
+  await h.must(OTHER, 'rotateKey', [id, chash('v3'), 99n, [], []])
+  t.equal(await h.read('grantOf', [id, OWNER]), '0x')
+  await h.must(OTHER, 'remove', [id])
+  await fails(t, h.tx(OTHER, 'rotateKey', [id, chash('v4'), 99n, [], []]), 'AssetRemoved')
+})
+
 t.test('every custom error of the ABI was produced by some test', async (t) => {
   const all = (abi as unknown as { type: string; name?: string }[]).filter((x) => x.type === 'error').map((x) => x.name!)
   // Reentrancy needs a malicious receiver contract; the guard is plain and covered by review.
