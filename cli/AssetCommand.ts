@@ -12,6 +12,7 @@ import { AssetClient } from '../market/assets/AssetClient.js'
 import { AssetError } from '../market/assets/AssetError.js'
 import { decodeMetadataUri, encodeMetadata } from '../market/assets/AssetMetadata.js'
 import { postJobWithAssets } from '../market/assets/JobWithAssets.js'
+import { rotateContentKey, type KeyRotationResult } from '../market/assets/KeyRotation.js'
 import { downloadIsGated } from '../market/assets/BlobAccessPolicy.js'
 import type { RegisteredAsset } from '../market/assets/AssetRegistryReader.js'
 import { ASSET_ACCESS, ASSET_KINDS, type AssetAccess, type AssetKind } from '../market/assets/AssetRegistryReader.js'
@@ -55,8 +56,13 @@ const eventArg = (topic: Hex | undefined) => (topic ? BigInt(topic) : 0n)
 /** Whether the account may read a paid asset's blob without paying (again): the serving node's rule (BlobAccessPolicy). */
 async function downloadEntitled(c: AssetClient, a: RegisteredAsset, job: Hex | undefined): Promise<boolean> {
   if (a.owner === c.from) return true
-  if ((await c.registry.read<bigint>('downloads', [a.id, c.from])) > 0n) return true
   if (a.access === 'closed' && (await c.registry.grantOf(a.id, c.from)) !== '0x') return true
+  if (a.access === 'closed' && a.keyVersion > 0) {
+    // After a key rotation only a current grant or a running job opens the blob: paying buys nothing.
+    if (!job) throw new AssetError('NO_GRANT', `${c.from} holds no grant of the current version (key version ${a.keyVersion}) of closed asset ${a.id}: ask its owner (${a.owner})`)
+    return true
+  }
+  if ((await c.registry.read<bigint>('downloads', [a.id, c.from])) > 0n) return true
   if (!job) return false
   // A job that uses the asset: its client, worker and verifiers read it through the job (the node checks which).
   return (await c.registry.jobUse(job)).ids.includes(a.id)
@@ -209,13 +215,45 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
       }),
     )
 
+  const rotationJson = (k: KeyRotationResult) => ({ version: k.version, contentHash: k.contentHash, kept: k.kept, dropped: k.dropped, tx: k.tx })
+  const rotationText = (k: KeyRotationResult) =>
+    `asset ${k.id}: content key rotated to version ${k.version}, new blob ${k.contentHash}; the new key is sealed to ${k.kept.join(', ')}${k.dropped.length ? `; left out: ${k.dropped.join(', ')}` : ''}\n`
+
   conn(asset.command('revoke').argument('<id>').argument('<address>'))
-    .description('remove a standing grant (what the grantee already downloaded stays with it)')
+    .description('end a standing grant; for a closed asset, also rotate its content key (re-encrypt, re-seal to the remaining grantees) so later versions are closed to the revoked account — what it already downloaded and decrypted stays with it')
+    .option('--no-rotate', 'only end the grant on chain (the revoked account keeps the key of the current version and can still read it)')
     .action(
-      action(async (idArg: string, who: string, o: ConnOpts) => {
+      action(async (idArg: string, who: string, o: ConnOpts & { rotate: boolean }) => {
         const c = await connect(o)
-        const r = await c.send('revoke', [assetId(idArg), account(who)])
-        print(o.json, { id: idArg, grantee: account(who), tx: r.hash }, `asset ${idArg}: grant of ${account(who)} revoked\n`)
+        const id = assetId(idArg)
+        const grantee = account(who)
+        if (grantee === c.from) throw new AssetError('BAD_ARGS', `${grantee} is the owner: its own grant is how it keeps the content key`)
+        const a = await c.registry.asset(id)
+        if (!a) throw new AssetError('NO_ASSET', `no asset ${id}`)
+        const rotate = o.rotate && a.access === 'closed'
+        if (rotate) c.privateKey('rotating the content key on revocation (or pass --no-rotate)') // fail before any transaction
+        const hasGrant = (await c.registry.grantOf(id, grantee)) !== '0x'
+        // Without rotation there is nothing to do but the on-chain revoke; with it, the revoke is
+        // sent first (its event names the grantee) and the rotation leaves it out in any case.
+        const r = hasGrant || !rotate ? await c.send('revoke', [id, grantee]) : undefined
+        const k = rotate ? await rotateContentKey(c, id, [grantee]) : undefined
+        print(
+          o.json,
+          { id: idArg, grantee, tx: r?.hash ?? null, rotated: k ? rotationJson(k) : null },
+          `asset ${idArg}: ${r ? `grant of ${grantee} revoked` : `${grantee} held no grant of the current version`}\n` +
+            (k ? rotationText(k) : a.access === 'closed' ? `asset ${idArg}: content key NOT rotated (--no-rotate): ${grantee} can still open the current version\n` : ''),
+        )
+      }),
+    )
+
+  conn(asset.command('rotate').argument('<id>'))
+    .description("re-encrypt a closed asset under a fresh content key and re-seal it to the owner and the grantees that still hold a grant: earlier grants and job grants open nothing current")
+    .option('--drop <addresses>', 'comma-separated standing grantees to leave out of the new version')
+    .action(
+      action(async (idArg: string, o: ConnOpts & { drop?: string }) => {
+        const c = await connect(o)
+        const k = await rotateContentKey(c, assetId(idArg), (o.drop ?? '').split(',').filter(Boolean).map((x) => account(x.trim())))
+        print(o.json, { id: idArg, ...rotationJson(k) }, rotationText(k))
       }),
     )
 

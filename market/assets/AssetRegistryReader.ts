@@ -25,6 +25,8 @@ export interface RegisteredAsset {
   ratingSum: number
   pricePerUse: bigint
   pricePerDownload: bigint
+  /** The content key's version (closed assets: 0 at publish, +1 per `rotateKey`). */
+  keyVersion: number
 }
 
 export interface AssetScore {
@@ -135,7 +137,7 @@ export class AssetRegistryReader {
   /** The asset, or undefined when no asset has that id. */
   async asset(id: bigint): Promise<RegisteredAsset | undefined> {
     if (id < 1n || id > (await this.count())) return undefined
-    const [a, owner, uri] = await this.read<readonly [Record<string, unknown>, Address, string]>('getAsset', [id])
+    const [[a, owner, uri], keyVersion] = await Promise.all([this.read<readonly [Record<string, unknown>, Address, string]>('getAsset', [id]), this.read<number>('keyVersion', [id])])
     return {
       id,
       owner,
@@ -151,7 +153,14 @@ export class AssetRegistryReader {
       ratingSum: Number(a.ratingSum),
       pricePerUse: a.pricePerUse as bigint,
       pricePerDownload: a.pricePerDownload as bigint,
+      keyVersion: Number(keyVersion),
     }
+  }
+
+  /** The closed asset whose key rotation made `hash` its content (the latest such; undefined: none). */
+  async rotatedAssetOf(hash: Hex): Promise<bigint | undefined> {
+    const id = await this.read<bigint>('rotatedAssetOf', [hash])
+    return id === 0n ? undefined : id
   }
 
   async score(id: bigint): Promise<AssetScore> {

@@ -29,6 +29,7 @@ export function assetJson(a: RegisteredAsset, s?: AssetScore) {
     averageStars: a.ratingCount ? a.ratingSum / a.ratingCount : null,
     pricePerUse: q(a.pricePerUse),
     pricePerDownload: q(a.pricePerDownload),
+    keyVersion: a.keyVersion,
     ...(s ? { score: q(s.score), ratingScore: q(s.ratingScore) } : {}),
   }
 }

@@ -11,16 +11,20 @@ let bundledHashes: Set<string> | undefined
 const bundled = () => (bundledHashes ??= new Set(bundledDatasets().map((b) => b.hash.toLowerCase())))
 
 /** Why a blob is not served. */
-export type BlobRefusal = 'removed' | 'auth-required' | 'not-entitled'
+export type BlobRefusal = 'removed' | 'superseded' | 'auth-required' | 'not-entitled'
 
 export type BlobAccessDecision = { serve: true; requester?: Address } | { serve: false; reason: BlobRefusal; message: string }
 
 /** Whether serving an asset's blob needs a paying (or otherwise entitled) requester. */
-export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDownload'>): boolean {
+export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDownload' | 'keyVersion'>): boolean {
   // Paid: the plaintext is what is sold. Closed: the blob is ciphertext, useless without a
-  // grant, so only a download price of its own gates it.
-  return a.access === 'paid' || (a.access === 'closed' && a.pricePerDownload > 0n)
+  // grant, so a download price of its own gates it — and so does a key rotation: the owner
+  // revoked someone, so the new ciphertext goes to the current grantees only (issue 17).
+  return a.access === 'paid' || (a.access === 'closed' && (a.pricePerDownload > 0n || a.keyVersion > 0))
 }
+
+/** Whether the asset is closed and its key was rotated (a revocation happened): only current grants and running jobs count. */
+const rotated = (a: RegisteredAsset) => a.access === 'closed' && a.keyVersion > 0
 
 /**
  * What this node serves of its blob store, by the asset registry (genesis/contracts/AssetRegistry.md):
@@ -28,11 +32,14 @@ export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDow
  *   free asset, or of a closed asset without a download price (ciphertext): to anyone;
  * - the content of a **removed** asset (and of no live one): only to the participants of a job
  *   that linked it before the removal (such a job still completes), named in a signed request;
- * - the content of a paid asset (or a closed one with a download price): to a requester that
+ * - an earlier version of a closed asset whose key was rotated (no live asset's content any
+ *   more): only to its owner — whoever lost access keeps the old key, so it must not get the old blob;
+ * - the content of a paid asset (or a closed one with a download price, or whose key was rotated): to a requester that
  *   proves its account with a SignedBlobRequest and owns the asset, paid its download
  *   (`downloads(id, requester) > 0`, see `payDownload`), holds a standing grant, or — naming the
  *   job in the request — is the client, the current worker, a verifier of the current session,
- *   or the job-grant holder of a job that links the asset (`jobUseOf`). The request must be
+ *   or the job-grant holder of a job that links the asset (`jobUseOf`); for a rotated closed
+ *   asset only a current grant (`grantOf`) or a running job counts. The request must be
  *   addressed to this node (`servers`): one signed for another node is refused.
  * The same signed request travels in pov_getBlob (4th parameter) and in the network's
  * blob_by_hash (its requester field, node/NetworkAdapter.ts's blobProvider); without one a peer
@@ -74,7 +81,11 @@ export class BlobAccessPolicy {
     this.indexing = this.indexing.then(() => this.indexNew(reg)).catch(() => undefined)
     await this.indexing
     const assets: RegisteredAsset[] = []
-    for (const id of this.byHash.get(h) ?? []) {
+    // A key rotation changes an asset's content: the registry names the asset of a rotated-to blob.
+    const ids = [...(this.byHash.get(h) ?? [])]
+    const turned = await reg.rotatedAssetOf(hash).catch(() => undefined)
+    if (turned !== undefined && !ids.includes(turned)) ids.push(turned)
+    for (const id of ids) {
       const a = await reg.asset(id)
       if (a) assets.push(a)
     }
@@ -82,7 +93,11 @@ export class BlobAccessPolicy {
     return assets
   }
 
-  /** Adds the assets published since the last pass: contentHash never changes after publish, so the index only grows. */
+  /**
+   * Adds the assets published since the last pass (their content at publish). The index only
+   * grows: a key rotation's new content is found through `rotatedAssetOf`, and an entry whose
+   * asset moved on is an earlier version (see `decide`).
+   */
   private async indexNew(reg: AssetRegistryReader): Promise<void> {
     const count = await reg.count().catch(() => 0n)
     for (let id = this.indexed + 1n; id <= count; id++) {
@@ -108,9 +123,18 @@ export class BlobAccessPolicy {
   async decide(hash: Hex, request?: SignedBlobRequest): Promise<BlobAccessDecision> {
     // Anyone may publish any hash: a dataset every node ships stays served whatever is claimed of it.
     if (bundled().has(hash.toLowerCase())) return { serve: true }
-    const assets = await this.assetsOf(hash)
-    if (assets.length === 0) return { serve: true }
+    const all = await this.assetsOf(hash)
+    if (all.length === 0) return { serve: true }
     if (await this.isProtocolData(hash)) return { serve: true }
+    const h = hash.toLowerCase()
+    const assets = all.filter((a) => a.contentHash.toLowerCase() === h)
+    if (assets.length === 0) {
+      // Only earlier versions of rotated closed assets: their old key stays with everyone who lost access.
+      const ids = all.map((a) => a.id).join(', ')
+      const requester = request ? await verifyBlobRequest(request, { chainId: this.d.chainId, hash, servers: this.d.servers() }) : undefined
+      if (requester && all.some((a) => a.owner.toLowerCase() === requester.toLowerCase())) return { serve: true, requester }
+      return { serve: false, reason: 'superseded', message: `blob ${hash} is an earlier version of closed asset ${ids}, whose content key was rotated: this node serves it to the owner only` }
+    }
     const live = assets.filter((a) => a.access !== 'removed')
     if (live.length === 0) {
       // A job that linked the asset before its removal still completes: its participants may read it.
@@ -165,8 +189,13 @@ export class BlobAccessPolicy {
     const reg = this.d.registry()!
     const me = who.toLowerCase()
     if (a.owner.toLowerCase() === me) return true
+    if (a.access === 'closed' && (await reg.grantOf(a.id, who)) !== '0x') return true // of the current key version
+    if (rotated(a)) {
+      // After a revocation: no past payment or past job opens the new ciphertext, only a running job.
+      const job = jobId !== undefined ? await this.d.market()?.job(jobId) : undefined
+      return job?.status === 'running' && (await this.jobParticipant(a, who, jobId!))
+    }
     if ((await reg.read<bigint>('downloads', [a.id, who])) > 0n) return true
-    if (a.access === 'closed' && (await reg.grantOf(a.id, who)) !== '0x') return true
     return jobId !== undefined && (await this.jobParticipant(a, who, jobId))
   }
 
