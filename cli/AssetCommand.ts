@@ -232,17 +232,16 @@ export function registerAssetCommands(program: Command, ctx: AssetCliContext): C
         if (!a) throw new AssetError('NO_ASSET', `no asset ${id}`)
         const rotate = o.rotate && a.access === 'closed'
         if (rotate) c.privateKey('rotating the content key on revocation (or pass --no-rotate)') // fail before any transaction
-        const hasGrant = (await c.registry.grantOf(id, grantee)) !== '0x'
-        // Without rotation there is nothing to do but the on-chain revoke; with it, the revoke is
-        // sent first (its event names the grantee) and the rotation leaves it out in any case.
-        const r = hasGrant || !rotate ? await c.send('revoke', [id, grantee]) : undefined
-        const k = rotate ? await rotateContentKey(c, id, [grantee]) : undefined
-        print(
-          o.json,
-          { id: idArg, grantee, tx: r?.hash ?? null, rotated: k ? rotationJson(k) : null },
-          `asset ${idArg}: ${r ? `grant of ${grantee} revoked` : `${grantee} held no grant of the current version`}\n` +
-            (k ? rotationText(k) : a.access === 'closed' ? `asset ${idArg}: content key NOT rotated (--no-rotate): ${grantee} can still open the current version\n` : ''),
-        )
+        if (!rotate) {
+          const r = await c.send('revoke', [id, grantee])
+          const warn = a.access === 'closed' ? `asset ${idArg}: content key NOT rotated (--no-rotate): ${grantee} can still open the current version\n` : ''
+          print(o.json, { id: idArg, grantee, tx: r.hash, rotated: null }, `asset ${idArg}: grant of ${grantee} revoked\n${warn}`)
+          return
+        }
+        // The rotation is the revocation: one transaction keeps exactly the other grantees, so a
+        // failure before it (blob, keys) leaves the chain as it was and can simply be retried.
+        const k = await rotateContentKey(c, id, [grantee])
+        print(o.json, { id: idArg, grantee, tx: k.tx, rotated: rotationJson(k) }, `asset ${idArg}: grant of ${grantee} revoked by rotating the content key\n${rotationText(k)}`)
       }),
     )
 

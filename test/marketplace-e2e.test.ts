@@ -186,6 +186,15 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.equal(other.code, 'ASSET_NO_GRANT', 'the other worker cannot')
   t.equal(standing.code, 'ASSET_NO_GRANT', 'the job grant is no standing grant')
 
+  // --- revocation rotates the key (issue 17): the revoked client and the past job's worker read nothing of the new version
+  const rotated = (await cli(['asset', 'revoke', String(closedData), addrOf(CLIENT), ...as(A)])) as { rotated: { version: number; kept: Address[] } }
+  t.match(rotated.rotated, { version: 1, kept: [addrOf(A)] }, 'asset revoke re-encrypted the dataset; only the owner holds the new key')
+  t.equal((await cliFails(['asset', 'fetch', String(closedData), '--out', out('c1'), ...as(CLIENT)])).code, 'ASSET_NO_GRANT', 'the revoked client cannot fetch the new version')
+  t.equal((await cliFails(['asset', 'fetch', String(closedData), '--job', jobId, '--out', out('w3'), ...as(workerIndex)])).code, 'ASSET_BLOB_REFUSED', "the past job's worker: its job grant opens nothing current and the node refuses it the new blob")
+  t.equal((await reg<{ fulfilled: boolean }>('jobGrantOf', [closedData, jobId, worker])).fulfilled, false, 'the job grant of the old version reads as unfulfilled')
+  await cli(['asset', 'fetch', String(closedData), '--out', out('owner-v1.csv'), ...as(A)])
+  t.equal(readFileSync(out('owner-v1.csv'), 'utf8'), secret, 'the owner reads the new version')
+
   phase('settled, job grant used')
   // --- ratings move the score (Bayesian prior: 5 votes of 3 stars; usage 1 doubles it)
   const score = async (id: bigint) => rpc<{ ratingScore: Hex; score: Hex; clientRatings: number; averageStars: number | null; formula: { priorMean: number; priorWeight: number } }>(url, 'pov_getAssetScore', [String(id)])
