@@ -193,19 +193,20 @@ export class BlobAccessPolicy {
     if (rotated(a)) {
       // After a revocation: no past payment or past job opens the new ciphertext, only a running job.
       const job = jobId !== undefined ? await this.d.market()?.job(jobId) : undefined
-      return job?.status === 'running' && (await this.jobParticipant(a, who, jobId!))
+      // Its client reads a closed asset through its own standing grant (checked above), never through the job.
+      return job?.status === 'running' && (await this.jobParticipant(a, who, jobId!, false))
     }
     if ((await reg.read<bigint>('downloads', [a.id, who])) > 0n) return true
     return jobId !== undefined && (await this.jobParticipant(a, who, jobId))
   }
 
   /** Whether `who` is the client, holds a job grant request of job `jobId` (which links asset `a`), or is the worker or a verifier of its running session. */
-  private async jobParticipant(a: RegisteredAsset, who: Address, jobId: Hex): Promise<boolean> {
+  private async jobParticipant(a: RegisteredAsset, who: Address, jobId: Hex, clientToo = true): Promise<boolean> {
     const reg = this.d.registry()!
     const me = who.toLowerCase()
     const use = await reg.jobUse(jobId)
     if (!use.ids.includes(a.id)) return false
-    if (use.client.toLowerCase() === me) return true
+    if (clientToo && use.client.toLowerCase() === me) return true
     // A job grant request on record for `who` (worker or drawn verifier, of any round of the job).
     const grant = await reg.jobGrantOf(a.id, jobId, who)
     if (grant.grantee.toLowerCase() === me) return true

@@ -17,10 +17,20 @@ interface PendingRequest {
   jobId: Hex
   grantee: Address
   tries: number
+  /** Re-queued by a key rotation: sealed again only while the job still runs. */
+  rotated?: boolean
+}
+
+/** A job grant this node fulfilled: sealed again under the new key when the asset's key rotates while the job runs. */
+interface AnsweredGrant {
+  id: string
+  jobId: Hex
+  grantee: Address
 }
 
 interface ResponderState {
   pending: PendingRequest[]
+  answered?: AnsweredGrant[]
 }
 
 export interface JobGrantResponderOptions {
@@ -37,6 +47,9 @@ export interface JobGrantResponderOptions {
 
 type Outcome = 'done' | 'wait' | 'retry'
 
+/** Fulfilled grants remembered for re-sealing after a key rotation (the oldest are forgotten first: their jobs are the likeliest to be over). */
+const MAX_ANSWERED = 4096
+
 /**
  * The owner's node side of job grants (genesis/contracts/AssetRegistry.md, "Jobs of the
  * WorkMarket"): watches `JobGrantRequested(id, jobId, grantee)` — the registry records one for a
@@ -44,7 +57,9 @@ type Outcome = 'done' | 'wait' | 'retry'
  * this node holds, once the request is still open on chain (`jobGrantOf(id, jobId, grantee)`) and
  * the grantee published its key (`publicKeyOf`), opens the content key from the owner's own
  * sealed grant and sends `fulfilJobGrant(id, jobId, grantee, sealKey(key, grantee))`. The grant
- * is for that job only: no standing grant is made, so there is nothing to revoke later.
+ * is for that job only: no standing grant is made, so there is nothing to revoke later. When the
+ * asset's key rotates (`KeyRotated`, issue 17), the grants it sealed for jobs still running are
+ * sealed again under the new key (the old ones open nothing current).
  *
  * Restart-safe: the cursor and the open requests are saved after each tick, and every answer
  * re-reads the contract first (a request already fulfilled is skipped). Bad data (unknown asset,
@@ -65,9 +80,9 @@ export class JobGrantResponder {
     private readonly opts: JobGrantResponderOptions,
     private readonly d: { backend: RpcBackend; logger: Logger; metrics?: Metrics },
   ) {
-    this.scanner = new RegistryLogScanner<ResponderState>({ file: opts.stateFile, events: ['JobGrantRequested'], initial: { pending: [] } }, d.backend)
+    this.scanner = new RegistryLogScanner<ResponderState>({ file: opts.stateFile, events: ['JobGrantRequested', 'KeyRotated'], initial: { pending: [], answered: [] } }, d.backend)
     // A state file of an older version may hold other entries: keep only well-formed requests.
-    this.scanner.state = { pending: (this.scanner.state.pending ?? []).filter((p) => typeof p.grantee === 'string') }
+    this.scanner.state = { pending: (this.scanner.state.pending ?? []).filter((p) => typeof p.grantee === 'string'), answered: this.scanner.state.answered ?? [] }
     this.registry = new AssetRegistryReader(backendCaller(d.backend))
     this.market = new WorkMarketReader(backendCaller(d.backend))
     this.log = d.logger.child({ component: 'job-grant-responder' })
@@ -100,6 +115,10 @@ export class JobGrantResponder {
   async tick(): Promise<void> {
     const st = this.scanner.state
     for (const e of await this.scanner.scan()) {
+      if (e.name === 'KeyRotated') {
+        await this.requeueRotated(String(e.args.id as bigint))
+        continue
+      }
       const id = String(e.args.id as bigint)
       const jobId = (e.args.jobId as Hex).toLowerCase() as Hex
       const grantee = getAddress(e.args.grantee as string)
@@ -126,6 +145,25 @@ export class JobGrantResponder {
     }
     st.pending = keep
     this.scanner.save()
+  }
+
+  /**
+   * A key rotation of asset `id` ended the job grants this node sealed: those of jobs still
+   * running go back to the open requests (sealed again under the new key), the others are forgotten.
+   */
+  private async requeueRotated(id: string): Promise<void> {
+    const st = this.scanner.state
+    const keep: AnsweredGrant[] = []
+    for (const g of st.answered ?? []) {
+      if (g.id !== id) {
+        keep.push(g)
+        continue
+      }
+      if ((await this.market.job(g.jobId))?.status !== 'running') continue
+      if (!st.pending.some((p) => p.id === g.id && p.jobId === g.jobId && p.grantee === g.grantee)) st.pending.push({ ...g, tries: 0, rotated: true })
+      this.log.info({ asset: id, jobId: g.jobId, grantee: g.grantee }, 'content key rotated while the job runs: sealing the new key to its participant')
+    }
+    st.answered = keep
   }
 
   /** The owner's content key of a closed asset, or undefined (logged) when this node cannot open it. */
@@ -171,6 +209,7 @@ export class JobGrantResponder {
       return 'done'
     }
     if (g.fulfilled) return 'done'
+    if (p.rotated && (await this.market.job(p.jobId))?.status !== 'running') return 'done' // the job ended meanwhile
     if (this.opts.grantVerifiers === false && !(await this.workedOn(p.jobId, p.grantee))) {
       this.log.info(tag, "a verifier's job grant request left unanswered (--assets.no-verifier-grants)")
       return 'done'
@@ -192,6 +231,10 @@ export class JobGrantResponder {
     }
     const r = await this.chain(a.owner).send(ASSET_REGISTRY_ADDRESS, encodeRegistryCall('fulfilJobGrant', [id, p.jobId, p.grantee, sealed]))
     this.actions.inc({ outcome: 'fulfilled' })
+    // Remembered for a key rotation while the job runs (forgotten at the next rotation once the job is final).
+    const answered = (this.scanner.state.answered ??= [])
+    if (!answered.some((x) => x.id === p.id && x.jobId === p.jobId && x.grantee === p.grantee)) answered.push({ id: p.id, jobId: p.jobId, grantee: p.grantee })
+    if (answered.length > MAX_ANSWERED) answered.splice(0, answered.length - MAX_ANSWERED)
     this.log.info({ ...tag, tx: r.hash, block: r.blockNumber.toString() }, 'job grant fulfilled: content key sealed to the grantee for this job only')
     return 'done'
   }

@@ -9,15 +9,24 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { getAddress, type Address, type Hex } from 'viem'
+import { getAddress, parseEther, toHex, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { decryptBlob } from '../../compute/AssetCipher.js'
 import { openKey } from '../../compute/KeySeal.js'
+import { silentLogger } from '../../common/logger.js'
+import { contentHash } from '../../compute/ContentHash.js'
+import { encodeDataset } from '../../compute/data/Dataset.js'
+import { irisDataset } from '../../compute/data/IrisDataset.js'
+import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
+import { WORK_MARKET_ADDRESS } from '../../genesis/WorkMarketGenesis.js'
 import { runAssetCli } from '../../test/helpers/assetcli.js'
-import { startInProcessNode, tempDir } from '../../test/helpers/devnode.js'
+import { ROOT, rpc, startInProcessNode, tempDir, waitFor } from '../../test/helpers/devnode.js'
 import { AssetClient } from '../assets/AssetClient.js'
+import { encodeRegistryCall } from '../assets/AssetRegistryReader.js'
+import { JobGrantResponder } from '../assets/JobGrantResponder.js'
+import { encodeMarketCall } from '../client/WorkMarketReader.js'
 
 const KEYS = deriveKeys(DEV_MNEMONIC, 20)
 const OWNER = 1
@@ -103,4 +112,72 @@ t.test('revoke rotates the key: the revoked grantee opens and downloads nothing 
   t.match((await cli(KEPT, ['asset', 'get', id, '--out', join(dir, 'kept-v2.csv')])).error, { code: 'ASSET_NO_GRANT' }, 'the account revoked without rotation is closed out by the rotation')
   t.equal((await cli(OWNER, ['asset', 'get', id, '--out', join(dir, 'owner-v2.csv')])).ok, true, 'the owner reads version 2')
   t.equal(readFileSync(join(dir, 'owner-v2.csv'), 'utf8'), secret)
+})
+
+t.test("a rotation while a job runs: the owner's node seals the new key to the job's worker, who reads the new version", async (t) => {
+  const { dir, cleanup } = tempDir('povchain-key-rotation-job-')
+  const n = await startInProcessNode()
+  t.teardown(async () => {
+    await n.stop()
+    cleanup()
+  })
+  const url = n.httpUrl
+  const CLIENT = 4
+  const WORKER = 6 // registered in the WorkMarket by hand and never working: its job stays running
+  const keyFile = (i: number) => {
+    const f = join(dir, `key-${i}`)
+    writeFileSync(f, bytesToHex(KEYS[i]!))
+    return f
+  }
+  const cli = async (who: number, args: string[]) => {
+    const r = await runAssetCli(url, keyFile(who), args)
+    if (!r.ok) throw new Error(`${args.join(' ')}: ${r.error?.message}`)
+    return r
+  }
+  const send = async (from: number, to: Hex, data: Hex, value = 0n) => {
+    const hash = await rpc<Hex>(url, 'eth_sendTransaction', [{ from: addressOf(from), to, data, gas: '0x4c4b40', value: toHex(value) }])
+    const r = await waitFor(() => rpc<{ status: Hex } | null>(url, 'eth_getTransactionReceipt', [hash]), 'the transaction mined', 60_000)
+    if (r.status !== '0x1') throw new Error(`transaction from #${from} reverted`)
+  }
+  await send(WORKER, WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, '']), parseEther('2'))
+  const worker = await AssetClient.connect(url, { key: KEYS[WORKER]! })
+  await worker.ensurePublicKey()
+
+  const secret = encodeDataset({ ...irisDataset(), name: 'iris-rotated' })
+  const plainHash = contentHash(secret)
+  const secretFile = join(dir, 'heldout.json')
+  writeFileSync(secretFile, secret)
+  await cli(CLIENT, ['asset', 'key'])
+  const id = String((await cli(OWNER, ['asset', 'publish', secretFile, '--kind', 'dataset', '--access', 'closed'])).id)
+  await cli(OWNER, ['asset', 'grant', id, addressOf(CLIENT)])
+  const spec = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')) as Record<string, unknown>
+  const specFile = join(dir, 'spec.json')
+  writeFileSync(specFile, JSON.stringify({ ...spec, dataset: plainHash }))
+  const jobId = (await cli(CLIENT, ['asset', 'job', specFile, '--assets', id])).jobId as Hex
+  await waitFor(async () => {
+    const j = await rpc<{ status: string }>(url, 'pov_getJob', [jobId])
+    if (j.status === 'running') return true
+    await send(5, addressOf(9), '0x') // blocks move the draw on
+    return undefined
+  }, 'the job to be assigned to the registered worker', 60_000, 200)
+  await send(CLIENT, ASSET_REGISTRY_ADDRESS, encodeRegistryCall('requestJobGrants', [jobId]))
+
+  const responder = new JobGrantResponder({ keys: new Map([[addressOf(OWNER).toLowerCase(), KEYS[OWNER]!]]), stateFile: join(dir, 'job-grants.json') }, { backend: n.node.backend, logger: silentLogger })
+  await responder.tick()
+  const g0 = await worker.registry.jobGrantOf(BigInt(id), jobId, worker.from)
+  t.ok(g0.fulfilled, "the owner's node answered the worker's request (version 0)")
+
+  const rot = await cli(OWNER, ['asset', 'revoke', id, addressOf(CLIENT)])
+  t.equal((rot.rotated as { version: number }).version, 1, 'the client is revoked, the key rotated')
+  t.notOk((await worker.registry.jobGrantOf(BigInt(id), jobId, worker.from)).fulfilled, "the running job's grant is of the old version")
+  await responder.tick()
+  const g1 = await worker.registry.jobGrantOf(BigInt(id), jobId, worker.from)
+  t.ok(g1.fulfilled, "after KeyRotated the owner's node sealed the new key to the running job's worker")
+  t.not(g1.sealedKey, g0.sealedKey)
+  const a = (await worker.registry.asset(BigInt(id)))!
+  const cipher = await worker.getBlob(a.contentHash, 1 << 20, await worker.signBlobRequest(a.contentHash, jobId))
+  t.equal(contentHash(decryptBlob(openKey(hexToBytes(g1.sealedKey), KEYS[WORKER]!), cipher)), plainHash, 'the worker downloads the new blob (naming its running job) and decrypts it')
+  t.throws(() => decryptBlob(openKey(hexToBytes(g0.sealedKey), KEYS[WORKER]!), cipher), { code: 'ASSET_CIPHER_AUTH' }, 'its old job grant does not open it')
+  const client = await AssetClient.connect(url, { key: KEYS[CLIENT]! })
+  await t.rejects(client.getBlob(a.contentHash, 1 << 20, await client.signBlobRequest(a.contentHash, jobId)), { code: 'ASSET_BLOB_REFUSED' }, "the revoked client naming its own running job: the new blob is the job's participants', and it holds no current grant")
 })
