@@ -22,7 +22,7 @@ import t from 'tap'
 import { encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address, type Hex } from 'viem'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { compileSolidity } from '../../test/helpers/solidity.js'
-import { addr, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
 
 const ATTACKERS = `
 // SPDX-License-Identifier: MIT
@@ -374,6 +374,7 @@ t.test('a verifier that reads every public signal cannot tell a hidden trap from
   const reader = addr(3) // votes reject on anything labelled (control task, planted trap), accept otherwise
   const careful = addr(4)
   const h = await MarketHarness.deploy({ fund: 10n * ETHER })
+  await bondIssuer(h)
   const price = h.config.minJobPrice // 0.001 coin: what the default unit price asks for Iris (6 units)
   await h.give(CLIENT, 100n * ETHER)
   await register(h, reader)
