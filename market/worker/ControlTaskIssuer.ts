@@ -97,6 +97,8 @@ export class ControlTaskIssuer {
     this.log = d.logger.child({ component: 'control-issuer' })
     try {
       this.issued = JSON.parse(readFileSync(this.file, 'utf8')) as Issued[]
+      // A task whose direct post was cut short by a restart is posted by the tick.
+      for (const x of this.issued) if (x.state === 'sealed' && x.postAt === Number.MAX_SAFE_INTEGER) x.postAt = 0
     } catch {
       this.issued = []
     }
@@ -165,13 +167,21 @@ export class ControlTaskIssuer {
       const answer = executeJob(spec, inputs).resultHash as Hex
       const jobId = jobIdOf(this.d.chainId, client, jobSpecHash(spec) as Hex, nonces.get(client)! + BigInt(pending))
       const spread = this.opts.intervalMs * n
-      batch.push({ jobId, client, spec, answer, salt: random32(), postAt: now ? 0 : Date.now() + (spread > 0 ? randomInt(spread) : 0), state: 'sealed' })
+      // `now`: the caller posts it itself, the tick must not.
+      batch.push({ jobId, client, spec, answer, salt: random32(), postAt: now ? Number.MAX_SAFE_INTEGER : Date.now() + (spread > 0 ? randomInt(spread) : 0), state: 'sealed' })
     }
     const seals = [...batch.map((x) => controlSeal(x.jobId, x.answer, x.salt)), ...Array.from({ length: this.opts.dummies }, random32)].sort()
     // Saved before the seals go out: a restart must still post and open them.
     this.issued.push(...batch.sort((a, b) => a.postAt - b.postAt))
     this.save()
-    await this.sendChecked(this.d.chain, encodeMarketCall('registerSeals', [seals]))
+    try {
+      await this.sendChecked(this.d.chain, encodeMarketCall('registerSeals', [seals]))
+    } catch (e) {
+      // Unregistered seals open nothing: these tasks must not be posted.
+      this.issued = this.issued.filter((x) => !batch.includes(x))
+      this.save()
+      throw e
+    }
     this.log.info({ tasks: n, seals: seals.length }, 'control seals registered')
     return batch.map((x) => x.jobId)
   }
@@ -224,34 +234,36 @@ export class ControlTaskIssuer {
   }
 
   private async tick(): Promise<void> {
-    const keep: Issued[] = []
+    const done = new Set<Issued>()
+    let changed = false
     const posting = new Set<Address>()
-    for (const it of this.issued) {
+    // A copy: postControlTask may add to the list while this tick awaits.
+    for (const it of [...this.issued]) {
       if (it.state === 'sealed') {
-        keep.push(it)
         // One identity posts its tasks in nonce order.
         if (Date.now() >= it.postAt && !posting.has(it.client)) await this.post(it).catch((e: Error) => this.log.warn({ jobId: it.jobId, err: e.message }, 'control task not posted'))
         posting.add(it.client)
         continue
       }
       const job = await this.d.market.job(it.jobId)
-      if (!job || job.status === 'accepted' || job.status === 'refunded') continue
-      keep.push(it)
+      if (!job || job.status === 'accepted' || job.status === 'refunded') {
+        done.add(it)
+        continue
+      }
       if (it.state === 'opened' || job.control) continue
       // The market refuses until the session's votes are committed: ask it each tick.
       const data = encodeMarketCall('openControl', [it.jobId, it.answer, it.salt])
       try {
         await this.sendChecked(this.d.clientChain(it.client), data)
         it.state = 'opened'
+        changed = true
         this.log.info({ jobId: it.jobId }, 'control task opened')
       } catch (e) {
         this.log.debug({ jobId: it.jobId, err: (e as Error).message }, 'openControl refused')
       }
     }
-    if (keep.length !== this.issued.length || keep.some((x) => x.state === 'opened')) {
-      this.issued = keep
-      this.save()
-    }
+    if (done.size) this.issued = this.issued.filter((x) => !done.has(x))
+    if (changed || done.size) this.save()
     if (this.opts.intervalMs > 0 && Date.now() >= this.nextBatchAt && !this.issued.some((x) => x.state === 'sealed')) {
       this.nextBatchAt = Date.now() + this.opts.intervalMs * this.opts.batch
       await this.prepare()
