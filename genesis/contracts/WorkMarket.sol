@@ -375,7 +375,7 @@ contract WorkMarket is WorkerRegistry {
     mapping(address => Bytes32Set.Set) internal _workerSessions;
     mapping(address => Bytes32Set.Set) internal _verifierSessions;
     Bytes32Set.Set internal _openJobs;
-    /// Open jobs posted by clients (not control tasks): the measure of demand.
+    /// Open jobs not known as control tasks (an unopened control task counts: nothing tells it apart).
     uint256 public openClientJobs;
     /// Moving average of accepted prices per compute unit (wei), for estimates.
     uint256 public unitPriceAverage;
