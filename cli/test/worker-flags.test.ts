@@ -8,9 +8,11 @@ import t from 'tap'
 import { Command } from 'commander'
 import { join } from 'node:path'
 import { getAddress, type Address, type Hex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
 import { WorkMarketReader } from '../../market/client/WorkMarketReader.js'
-import { DEV_KEYS, rpc, startNodeProcess, tempDir, waitFor } from '../../test/helpers/devnode.js'
+import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
+import { privateKeyToAddress } from '../../chain/Signing.js'
+import { bytesToHex } from '../../common/bytes.js'
+import { rpc, startNodeProcess, tempDir, waitFor } from '../../test/helpers/devnode.js'
 import { addWorkerOptions, DEV_CONTROL_CLIENT_INDEXES, workerConfigFromOptions } from '../workerFlags.js'
 
 const parse = (args: string[], dev = true) => {
@@ -18,7 +20,8 @@ const parse = (args: string[], dev = true) => {
   cmd.parse(['node', 'povchain', ...args])
   return workerConfigFromOptions(cmd.opts(), dev)
 }
-const devAddress = (i: number) => privateKeyToAccount(DEV_KEYS[i] as Hex).address
+const DEV = deriveKeys(DEV_MNEMONIC, 20)
+const devAddress = (i: number) => getAddress(bytesToHex(privateKeyToAddress(DEV[i]!))) as Address
 
 t.test('--worker.control-tasks and --worker.control-clients', async (t) => {
   const cfg = parse(['--worker', '--worker.control-tasks'])!
