@@ -694,17 +694,16 @@ contract WorkMarket is WorkerRegistry {
     function _outcome(bytes32 sessionId, Session storage s, Job storage j) internal view returns (Outcome memory o) {
         Verdict claim = _claimOf(s, j);
         (uint256 acc, uint256 rej) = _tally(sessionId, s);
-        bool fresh = s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0;
         if (claim != Verdict.None && s.round == 0) {
             // Disputed: a revealed vote against the claim, or a control worker whose result it calls wrong.
             bool disputed = (claim == Verdict.Accept ? rej : acc) > 0 || (j.control && claim == Verdict.Reject);
             if (!disputed) return Outcome(claim, true, false, false, false);
-            if (fresh) return Outcome(Verdict.None, false, true, false, false);
+            if (_canEscalate(s, j)) return Outcome(Verdict.None, false, true, false, false);
             if (s.trap) return Outcome(Verdict.Reject, false, false, false, true);
             claim = Verdict.None;
         }
         if (acc == 0 && rej == 0) return o;
-        if (acc == rej && fresh) {
+        if (acc == rej && _canEscalate(s, j)) {
             o.tie = true;
             return o;
         }
@@ -713,6 +712,11 @@ contract WorkMarket is WorkerRegistry {
         bool majority = acc != rej;
         o.known = claim != Verdict.None && majority && o.truth == claim;
         o.refuted = claim != Verdict.None && majority && o.truth != claim;
+    }
+
+    /// Whether a round 1 can be drawn: this is round 0 and someone fresh is eligible (a registry scan: only on a tie or dispute).
+    function _canEscalate(Session storage s, Job storage j) internal view returns (bool) {
+        return s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0;
     }
 
     /// Judges both panels against the outcome, cuts the issuer if its claim was refuted, and
