@@ -17,7 +17,7 @@
  */
 import t from 'tap'
 import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'viem'
-import { addr, bondIssuer, ETHER, fakeCommitment, ISSUER, MarketHarness, nextJobId, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, nextJobId, type TxOutcome } from './workmarketHarness.js'
 
 const ev = MarketHarness.event
 const PRICE = ETHER
@@ -107,6 +107,7 @@ t.test('a verifier that reads every public signal cannot tell a control task fro
   for (let i = 0; i < 6; i++) seals.push(keccak256(toHex(`dummy-${i}`)))
   seals.sort()
   await asIssuer('registerSeals', [seals])
+  const gas: Record<string, bigint> = {}
 
   const seen = new Map<Hex, { control: boolean; signals: string }>()
   for (const p of plan) {
@@ -143,8 +144,9 @@ t.test('a verifier that reads every public signal cannot tell a control task fro
     await commitVotes(h, a.sessionId, () => true)
     const open = answers.get(jobId)
     if (open) {
-      const r = await h.must(p.from, 'openControl', [jobId, open.answer, open.salt])
-      t.ok(r.events.some((e) => e.eventName === 'ControlOpened'), 'opened after the votes')
+      const r = await h.txTo(p.from, MARKET, encodeFunctionData({ abi: h.abi, functionName: 'openControl', args: [jobId, open.answer, open.salt] } as never))
+      t.ok(r.ok && r.events.some((e) => e.eventName === 'ControlOpened'), 'opened after the votes')
+      gas.openControl = r.gasUsed
     }
     const fin = await revealAndFinalize(h, a.sessionId, () => true)
     t.equal(ev(fin, 'SessionFinalized').status, S.Accepted)
@@ -154,6 +156,8 @@ t.test('a verifier that reads every public signal cannot tell a control task fro
   t.equal(distinct.size, 1, 'all four jobs, two of them control tasks, showed exactly the same signals before the votes')
   t.same(byKind(true), byKind(false))
   t.comment(`signals: ${[...distinct][0]}`)
+  gas.registerSeals8 = (await h.txTo(ISSUER, MARKET, encodeFunctionData({ abi: h.abi, functionName: 'registerSeals', args: [Array.from({ length: 8 }, (_, i) => keccak256(toHex(`more-${i}`)))] } as never))).gasUsed
+  t.comment(`gas (execution): openControl ${gas.openControl}, registerSeals of 8 new seals ${gas.registerSeals8}`)
   for (const [jobId, x] of seen) t.equal((await h.read<{ control: boolean }>('getJob', [jobId])).control, x.control, 'known as control only once opened')
   await h.checkBooks()
 })
