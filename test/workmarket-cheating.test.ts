@@ -104,8 +104,11 @@ async function setup(t: Test) {
    */
   const panelAfterRound0 = async (jobId: Hex) => {
     await waitFor(async () => ((await session(jobId, 0))?.verifiers.length ?? 0) > 0, 'round 0\'s verifiers', 60_000)
-    await workers([C])
+    // Registered by one transaction at once (its worker service, slower to start, finds it registered).
+    const c = await RpcMarketChain.connect(n.httpUrl, { from: C })
+    await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
     t.equal((await session(jobId, 0))?.round, 0, 'C registered before round 0 was decided')
+    await workers([C])
   }
   return { n, market, workers, books, session, panelAfterRound0 }
 }
