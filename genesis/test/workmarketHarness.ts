@@ -9,7 +9,7 @@
  */
 import { Account, Address, createAddressFromString } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
-import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address as Hex20, type Hex } from 'viem'
+import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeAbiParameters, encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address as Hex20, type Hex } from 'viem'
 import { createChainCommon } from '../../chain/ChainCommon.js'
 import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { toEthjsBlock } from '../../vm/BlockExecutor.js'
@@ -315,4 +315,18 @@ export function commitmentHashOf(specHash: Hex, c: { checkpointInterval: bigint;
   return keccak256(
     `0x${Buffer.from('povchain/session-commitment/v1').toString('hex')}00${specHash.slice(2)}${u64(c.checkpointInterval)}${u64(c.totalSteps)}${u64(c.checkpointCount)}${c.checkpointRoot.slice(2)}${c.resultHash.slice(2)}${c.metricsHash.slice(2)}`,
   )
+}
+
+/** The id the market gives the next job `client` posts with `specHash` (WorkMarket._newJob; chain id 31337). */
+export async function nextJobId(h: MarketHarness, client: Hex20, specHash: Hex): Promise<Hex> {
+  const nonce = await h.read<bigint>('jobNonce', [client])
+  return keccak256(encodeAbiParameters([{ type: 'uint256' }, { type: 'address' }, { type: 'bytes32' }, { type: 'uint256' }], [31337n, client, specHash, nonce]))
+}
+
+/** The control issuer bonds `amount` (default: the minimum it needs to open claims). */
+export async function bondIssuer(h: MarketHarness, amount?: bigint): Promise<bigint> {
+  const value = amount ?? (await h.read<bigint>('issuerMinBond'))
+  await h.give(ISSUER, value)
+  await h.must(ISSUER, 'bondIssuer', [], value)
+  return value
 }
