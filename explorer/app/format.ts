@@ -19,3 +19,7 @@ export function ago(unixSeconds: string | number | bigint): string {
 
 export const isHash = (s: string): boolean => /^0x[0-9a-fA-F]{64}$/.test(s)
 export const isAddress = (s: string): boolean => /^0x[0-9a-fA-F]{40}$/.test(s)
+
+/** A unix time as ISO text and how long ago, or a dash for 0. */
+export const when = (unixSeconds: string | number | bigint | null | undefined): string =>
+  num(unixSeconds) === 0n ? '—' : `${new Date(Number(num(unixSeconds)) * 1000).toISOString().replace('.000Z', 'Z')} (${ago(unixSeconds!)})`

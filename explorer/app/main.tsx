@@ -52,6 +52,8 @@ function App() {
     }
     window.addEventListener('hashchange', on)
     explorer().heads.onMode = setMode
+    // The socket may have opened before this effect ran.
+    setMode(explorer().heads.mode)
     return () => window.removeEventListener('hashchange', on)
   }, [])
   return (

@@ -1,7 +1,7 @@
 import { explorer } from '../context'
 import { ago, coins, dec, hexQ, isHash, num, ZERO32 } from '../format'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
-import type { BlockWork, Finalized, RpcBlock, RpcTx } from './types'
+import type { BlockWork, Finalized, RpcBlock, RpcLog, RpcTx } from './types'
 
 /** A block: the Ethereum fields, and the Proof-of-Value ones — producer, slot, rank, the work receipt it names, VRF, attestations, finality. */
 export function BlockPage({ id }: { id: string }) {
@@ -11,18 +11,20 @@ export function BlockPage({ id }: { id: string }) {
       const ref = isHash(id) ? id : hexQ(BigInt(id))
       const block = await rpc.call<RpcBlock | null>(isHash(id) ? 'eth_getBlockByHash' : 'eth_getBlockByNumber', [ref, true])
       if (!block) throw new Error(`no block ${id} on this node's chain`)
-      const [work, fin] = await rpc.batchSettled<unknown>([
+      const market = explorer().decoder.addressOf('WorkMarket')
+      const [work, fin, logs] = await rpc.batchSettled<unknown>([
         { method: 'pov_getBlockWork', params: [block.hash] },
         { method: 'pov_getFinalized', params: [] },
+        { method: 'eth_getLogs', params: [{ blockHash: block.hash, ...(market ? { address: market } : {}) }] },
       ])
-      return { block, work: work!.result as BlockWork | undefined, fin: fin!.result as Finalized }
+      return { block, work: work!.result as BlockWork | undefined, fin: fin!.result as Finalized, marketLogs: market ? ((logs!.result ?? []) as RpcLog[]) : [] }
     },
     [id],
     true,
   )
   return (
     <Show l={l}>
-      {({ block: b, work, fin }) => {
+      {({ block: b, work, fin, marketLogs }) => {
         const n = num(b.number)
         const finality = work?.finalized ? 'final' : n <= num(fin.justified.number) ? 'justified (not final)' : 'not final'
         const rec = work?.work.receipt
@@ -66,6 +68,28 @@ export function BlockPage({ id }: { id: string }) {
                 ]}
               />
             </Card>
+            {marketLogs.length ? (
+              <Card title="Work market events in this block">
+                <table id="block-market-events">
+                  <tbody>
+                    {marketLogs.map((log) => {
+                      const d = explorer().decoder.log(log)
+                      const args = Object.fromEntries(d?.args ?? [])
+                      return (
+                        <tr key={log.logIndex}>
+                          <td>{d?.name ?? log.topics[0]}</td>
+                          <td>{typeof args.jobId === 'string' ? <JobLink id={args.jobId} /> : null}</td>
+                          <td>{typeof args.sessionId === 'string' ? <SessionLink id={args.sessionId} /> : null}</td>
+                          <td>
+                            <TxLink hash={log.transactionHash} />
+                          </td>
+                        </tr>
+                      )
+                    })}
+                  </tbody>
+                </table>
+              </Card>
+            ) : null}
             <Card title="Transactions">
               {b.transactions.length === 0 ? <p class="muted">None.</p> : null}
               <table>

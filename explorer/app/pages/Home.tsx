@@ -84,9 +84,7 @@ export function Home() {
                         <Status s={j.status} />
                       </td>
                       <td>{coins(j.price)}</td>
-                      <td class="hide-sm">
-                        <BlockLink n={j.postedAt} />
-                      </td>
+                      <td class="hide-sm">{ago(j.postedAt)}</td>
                     </tr>
                   ))}
                 </tbody>

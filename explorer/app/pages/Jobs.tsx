@@ -1,6 +1,6 @@
 import { encodeEventTopics } from 'viem'
 import { explorer } from '../context'
-import { coins, dec, hexQ, num, ZERO32 } from '../format'
+import { ago, coins, dec, hexQ, num, when, ZERO32 } from '../format'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
 import { jobsPosted, WINDOW } from './jobsData'
 import type { Job, RpcLog, Session } from './types'
@@ -64,9 +64,7 @@ function JobTable({ jobs, id }: { jobs: Job[]; id?: string }) {
               <AddressLink a={j.client} />
             </td>
             <td>{coins(j.price)}</td>
-            <td class="hide-sm">
-              <BlockLink n={j.postedAt} />
-            </td>
+            <td class="hide-sm">{ago(j.postedAt)}</td>
           </tr>
         ))}
       </tbody>
@@ -82,14 +80,14 @@ export function JobPage({ id }: { id: string }) {
       const job = await rpc.call<Job | null>('pov_getJob', [id])
       if (!job) throw new Error(`no job ${id} in the WorkMarket (genesis receipts name jobs that were never posted)`)
       const sessions = await rpc.batch<Session[]>(job.sessions.map((s) => ({ method: 'pov_getSession', params: [s] })))
-      return { job, sessions }
+      return { job, sessions, events: await jobEvents(job) }
     },
     [id],
     true,
   )
   return (
     <Show l={l}>
-      {({ job: j, sessions }) => (
+      {({ job: j, sessions, events }) => (
         <>
           <h1>Job</h1>
           <Card>
@@ -101,14 +99,29 @@ export function JobPage({ id }: { id: string }) {
                 ['price (escrow)', coins(j.price)],
                 ['mode', `${j.mode}${j.replicas > 1 ? `, ${j.replicas} replicas` : ''}, ${j.verifiers} verifier(s)`],
                 ['units', dec(j.units)],
-                ['posted in block', <BlockLink n={j.postedAt} />],
-                ['deadline', new Date(Number(num(j.deadline)) * 1000).toISOString()],
+                ['posted', when(j.postedAt)],
+                ['deadline', when(j.deadline)],
                 ['attempts', String(j.attempts)],
                 ['workload', <span class="mono">{j.workloadId}</span>],
                 ['spec hash', <span class="mono">{j.specHash}</span>],
                 ['control task', j.control ? 'yes' : 'no'],
               ]}
             />
+          </Card>
+          <Card title="History (WorkMarket events)">
+            <table id="job-events">
+              <tbody>
+                {events.map((e) => (
+                  <tr key={`${e.log.transactionHash}-${e.log.logIndex}`}>
+                    <td>
+                      <BlockLink n={e.log.blockNumber} />
+                    </td>
+                    <td>{e.name}</td>
+                    <td>{e.sessionId ? <SessionLink id={e.sessionId} /> : null}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           </Card>
           {sessions.map((s) => (
             <SessionCard s={s} key={s.sessionId} current={s.sessionId === j.session} />
@@ -133,9 +146,9 @@ function SessionCard({ s, current }: { s: Session; current: boolean }) {
           ['status', <span class="session-status"><Status s={s.status} /></span>],
           ['worker', <AddressLink a={s.worker} full />],
           ['verifiers', s.verifiers.length ? s.verifiers.map((v) => <div key={v}><AddressLink a={v} full /></div>) : '—'],
-          ['assigned in block', <BlockLink n={s.assignedAt} />],
-          ['committed in block', num(s.committedAt) ? <BlockLink n={s.committedAt} /> : '—'],
-          ['finalized in block', num(s.finalizedAt) ? <BlockLink n={s.finalizedAt} /> : '—'],
+          ['assigned', when(s.assignedAt)],
+          ['committed', num(s.commitBlock) ? <>{when(s.committedAt)} in block <BlockLink n={s.commitBlock} /></> : '—'],
+          ['finalized', when(s.finalizedAt)],
           ['result hash', <span class="mono">{s.commitment?.resultHash ?? '—'}</span>],
           ['checkpoints', s.commitment ? `${dec(s.commitment.checkpointCount)} (root ${s.commitment.checkpointRoot})` : '—'],
           ['payment', s.status === 'accepted' ? `${coins(s.value)} (protocol fee ${coins(s.protocolFee ?? '0x0')})` : `${coins(s.value)} held`],
@@ -157,7 +170,8 @@ export function SessionPage({ id }: { id: string }) {
       let votes: RpcLog[] = []
       if (wm && abi) {
         const head = num(await rpc.call<string>('eth_blockNumber'))
-        const from = num(s.assignedAt)
+        // Votes follow the commitment; before it there are none to find.
+        const from = num(s.commitBlock) > 0n ? num(s.commitBlock) : head
         const to = from + WINDOW - 1n < head ? from + WINDOW - 1n : head
         const topic = encodeEventTopics({ abi, eventName: 'VoteRevealed' } as never)[0]
         votes = await rpc.call<RpcLog[]>('eth_getLogs', [{ address: wm, topics: [topic, id], fromBlock: hexQ(from), toBlock: hexQ(to) }])
@@ -205,4 +219,28 @@ export function SessionPage({ id }: { id: string }) {
       )}
     </Show>
   )
+}
+
+/**
+ * A job's history: the WorkMarket events naming it (topic 1 = job id: posted, assigned,
+ * accepted, reopened, refunded …; committed and finalized sessions) in the last window of blocks.
+ */
+async function jobEvents(job: Job): Promise<{ name: string; sessionId?: string; log: RpcLog }[]> {
+  const { rpc, decoder } = explorer()
+  const wm = decoder.addressOf('WorkMarket')
+  if (!wm) return []
+  const head = num(await rpc.call<string>('eth_blockNumber'))
+  const from = head >= WINDOW ? head - WINDOW + 1n : 0n
+  // Job events name the job first; session events (committed, finalized) name it second.
+  const range = { address: wm, fromBlock: hexQ(from), toBlock: hexQ(head) }
+  const [first, second] = await rpc.batch<[RpcLog[], RpcLog[]]>([
+    { method: 'eth_getLogs', params: [{ ...range, topics: [null, job.jobId] }] },
+    { method: 'eth_getLogs', params: [{ ...range, topics: [null, null, job.jobId] }] },
+  ])
+  const logs = [...first, ...second].sort((a, b) => Number(num(a.blockNumber) - num(b.blockNumber)) || Number(num(a.logIndex) - num(b.logIndex)))
+  return logs.map((log) => {
+    const d = decoder.log(log)
+    const sessionId = d?.args.find(([k]) => k === 'sessionId')?.[1]
+    return { name: d?.name ?? log.topics[0]!, sessionId: typeof sessionId === 'string' ? sessionId : undefined, log }
+  })
 }

@@ -91,6 +91,7 @@ export interface Job {
   mode: string
   replicas: number
   attempts: number
+  /** unix seconds */
   postedAt: string
   session: string
   sessions: string[]
@@ -104,8 +105,11 @@ export interface Session {
   value: string
   protocolFee?: string
   round: number
+  /** unix seconds */
   assignedAt: string
+  /** unix seconds */
   committedAt: string
+  commitBlock: string
   finalizedAt: string
   commitment: null | { resultHash: string; checkpointRoot: string; checkpointCount: string; totalSteps: string; metricsHash: string; manifest: string }
   verifiers: string[]
