@@ -175,6 +175,7 @@ addAssetNodeOptions(addWorkerOptions(program
       { datadir: cfg.datadir, http: node.httpUrl, ws: node.wsUrl, chainId: Number(node.backend.chainId), head: Number(head.number), dev, peerId: node.network?.peerId, p2p },
       `povchain ${VERSION} running — datadir ${cfg.datadir}, JSON-RPC ${node.httpUrl ?? 'off'}, WebSocket ${node.wsUrl ?? 'off'}, P2P ${p2p[0] ?? 'off'}`,
     )
+    if (node.httpUrl && cfg.explorer !== false) log.info({ explorer: `${node.httpUrl}/explorer/` }, `explorer: open ${node.httpUrl}/ in a browser`)
     if (dev) {
       const accts = node.backend.accounts().map((a) => bytesToHex(a))
       log.info({ accounts: accts.length, first: accts[0] }, 'dev accounts unlocked (mnemonic: test test … junk, 10000 coins each)')

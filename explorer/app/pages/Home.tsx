@@ -5,6 +5,8 @@ import { recentJobs } from './jobsData'
 import type { Epoch, Finalized, RpcBlock, Validators } from './types'
 
 const RECENT = 12
+/** Blocks the home page searches for recent jobs (the jobs page goes back further, a window a page). */
+const HOME_WINDOW = 2048n
 
 /** Head, finality, slot clock, validator set, recent blocks and jobs; reloaded at every new head. */
 export function Home() {
@@ -21,7 +23,7 @@ export function Home() {
       const calls = []
       for (let i = n - 1n; i >= 0n && i > n - BigInt(RECENT); i--) calls.push({ method: 'eth_getBlockByNumber', params: [hexQ(i), false] })
       const blocks = [head, ...(await rpc.batch<RpcBlock[]>(calls))]
-      const jobs = await recentJobs(n, 8)
+      const jobs = await recentJobs(n, 8, HOME_WINDOW)
       return { head, fin, epoch, vals, blocks, jobs }
     },
     [],

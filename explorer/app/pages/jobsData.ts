@@ -24,9 +24,9 @@ function jobPostedTopic(): string | undefined {
 }
 
 /** Jobs posted in blocks [to - WINDOW + 1, to], newest first. */
-export async function jobsPosted(to: bigint): Promise<JobsPage> {
+export async function jobsPosted(to: bigint, window = WINDOW): Promise<JobsPage> {
   const { rpc, decoder } = explorer()
-  const from = to >= WINDOW ? to - WINDOW + 1n : 0n
+  const from = to >= window ? to - window + 1n : 0n
   const address = decoder.addressOf('WorkMarket')
   const topic = jobPostedTopic()
   if (!address || !topic) return { jobs: [], from, to }
@@ -36,8 +36,8 @@ export async function jobsPosted(to: bigint): Promise<JobsPage> {
   return { jobs: jobs.filter((j): j is Job => j !== null), from, to }
 }
 
-/** The `count` newest jobs in the last window before `head`. */
-export async function recentJobs(head: bigint, count: number): Promise<JobsPage> {
-  const p = await jobsPosted(head)
+/** The `count` newest jobs posted in the last `window` blocks up to `head`. */
+export async function recentJobs(head: bigint, count: number, window = WINDOW): Promise<JobsPage> {
+  const p = await jobsPosted(head, window)
   return { ...p, jobs: p.jobs.slice(0, count) }
 }
