@@ -76,6 +76,7 @@ function App() {
           onSubmit={(e) => {
             e.preventDefault()
             if (q.trim()) location.hash = `#/search/${encodeURIComponent(q.trim())}`
+            setQ('')
           }}
         >
           <input aria-label="search" placeholder="block, tx, address, job or session id" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
