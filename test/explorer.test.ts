@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
+import { encodeFunctionData, parseAbi } from 'viem'
 import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
 
 const run = promisify(execFile)
@@ -96,6 +97,17 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   await page.goto(`${base}#/tx/${txHash}`)
   t.equal(await text('#tx-status'), 'success')
   await page.screenshot({ path: join(shots, 'transaction.png'), fullPage: true })
+
+  // A reverted call to a system contract: decoded input and the custom error, by name.
+  const accounts = await rpc<string[]>(url, 'eth_accounts')
+  const unbond = encodeFunctionData({ abi: parseAbi(['function requestUnbond(uint256 amount)']), functionName: 'requestUnbond', args: [10n ** 18n] })
+  const badTx = await rpc<string>(url, 'eth_sendTransaction', [{ from: accounts[5], to: '0x0000000000000000000000000000000000000A00', data: unbond, gas: '0x40000' }])
+  const bad = await waitFor(() => rpc<{ status: string } | null>(url, 'eth_getTransactionReceipt', [badTx]), 'the reverting call mined', 30_000, 100)
+  t.equal(bad.status, '0x0', 'the call reverted on chain')
+  await page.goto(`${base}#/tx/${badTx}`)
+  t.equal(await text('#tx-revert'), 'InsufficientBond(1000000000000000000, 0)', 'the revert reason, decoded by name')
+  t.match(await text('#tx-call'), /ValidatorSet\.requestUnbond[\s\S]*amount[\s\S]*1000000000000000000/, 'the input decoded with the ABI the node serves')
+  await page.screenshot({ path: join(shots, 'transaction-reverted.png'), fullPage: true })
 
   // A job through the CLI: it appears on the home page and ends accepted on its page, watched live.
   const sub = (await cli(['job', 'submit', SPEC, '--rpc', url])) as { jobId: string }
