@@ -170,6 +170,8 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   await page.screenshot({ path: join(shots, 'validators.png'), fullPage: true })
   await page.goto(`${base}#/jobs`)
   await page.locator(`#jobs-list a[href="#/job/${jobId}"]`).waitFor({ timeout: 30_000 })
+  await page.goto(`${base}#/assets`)
+  await page.locator('#assets').waitFor({ timeout: 30_000 })
   const t0 = Date.now()
   await page.goto(base)
   await page.locator('#recent-jobs tbody tr').first().waitFor({ timeout: 30_000 })
@@ -187,7 +189,7 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   // A phone-width screen: every main page fits its width.
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true })
   watch(phone)
-  for (const h of ['', `#/block/${BigInt(head.number)}`, `#/job/${jobId}`, `#/address/${from}`, '#/validators']) {
+  for (const h of ['', `#/block/${BigInt(head.number)}`, `#/tx/${txHash}`, `#/job/${jobId}`, `#/session/${job.session}`, `#/address/${from}`, '#/validators', '#/jobs', '#/assets']) {
     await phone.goto(`${base}${h}`)
     await phone.locator('main .card, main .stats').first().waitFor({ timeout: 30_000 })
     const overflow = await phone.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')

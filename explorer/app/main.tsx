@@ -4,6 +4,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { setExplorer, explorer } from './context'
 import { Decoder } from './decode'
 import { AddressPage } from './pages/Address'
+import { AssetPage, AssetsPage, BountyPage } from './pages/Assets'
 import { BlockPage, BlocksPage } from './pages/Block'
 import { Home } from './pages/Home'
 import { JobPage, JobsPage, SessionPage } from './pages/Jobs'
@@ -34,6 +35,12 @@ function route(hash: string) {
       return <JobPage id={arg} key={arg} />
     case 'session':
       return <SessionPage id={arg} key={arg} />
+    case 'assets':
+      return <AssetsPage offset={arg || '0'} key={arg} />
+    case 'asset':
+      return <AssetPage id={arg} key={arg} />
+    case 'bounty':
+      return <BountyPage id={arg} key={arg} />
     case 'search':
       return <SearchPage q={arg} key={arg} />
     default:
@@ -66,6 +73,7 @@ function App() {
           <a href="#/">home</a>
           <a href="#/validators">validators</a>
           <a href="#/jobs">jobs</a>
+          <a href="#/assets">assets</a>
           <span title={mode === 'ws' ? 'live over WebSocket (eth_subscribe newHeads)' : 'polling the head every 2 s'}>
             <span class={`live ${mode === 'ws' ? '' : 'off'}`} />
             {mode === 'ws' ? 'live' : mode}

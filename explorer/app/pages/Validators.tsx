@@ -33,12 +33,16 @@ export function ValidatorsPage() {
       const blocks = (await rpc.batch<(RpcBlock | null)[]>(calls)).filter((b): b is RpcBlock => b !== null)
       const produced = new Map<string, number>()
       for (const b of blocks) produced.set((b.producer ?? b.miner).toLowerCase(), (produced.get((b.producer ?? b.miner).toLowerCase()) ?? 0) + 1)
+      // Slots between the sampled blocks that got no block (a silent leader and its backups; in --dev, idle time).
+      let emptySlots = 0n
+      for (let i = 0; i + 1 < blocks.length; i++) if (blocks[i]!.slot && blocks[i + 1]!.slot) emptySlots += num(blocks[i]!.slot) - num(blocks[i + 1]!.slot) - 1n
+      const spanSlots = blocks.length > 1 && blocks[0]!.slot ? num(blocks[0]!.slot) - num(blocks[blocks.length - 1]!.slot) : 0n
       let slashings: RpcLog[] = []
       if (vs && abi) {
         const topic = encodeEventTopics({ abi, eventName: 'Slashed' } as never)[0]
         slashings = await rpc.call<RpcLog[]>('eth_getLogs', [{ address: vs, topics: [topic], fromBlock: hexQ(head >= WINDOW ? head - WINDOW + 1n : 0n), toBlock: hexQ(head) }])
       }
-      return { cur, next: next!.result, schedule: schedule!.result, scheduleError: schedule!.error?.message, bonds, produced, sampled: blocks.length, slashings }
+      return { emptySlots, spanSlots, cur, next: next!.result, schedule: schedule!.result, scheduleError: schedule!.error?.message, bonds, produced, sampled: blocks.length, slashings }
     },
     [],
     true,
@@ -73,6 +77,9 @@ export function ValidatorsPage() {
                   ))}
                 </tbody>
               </table>
+              <p class="muted" id="empty-slots">
+                Slots without a block between the last {d.sampled} blocks: {dec(d.emptySlots)} of {dec(d.spanSlots)} (missed by their leader and backups; a --dev chain seals only on demand).
+              </p>
             </Card>
             {d.next ? (
               <Card title={`Next epoch ${dec(d.next.epoch)} (elected)`}>
