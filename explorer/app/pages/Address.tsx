@@ -73,7 +73,8 @@ export function AddressPage({ a }: { a: string }) {
       }
     },
     [a],
-    true,
+    // Not reloaded at every head: it reads up to 256 blocks (open the page again to refresh).
+    false,
   )
   return (
     <Show l={l}>

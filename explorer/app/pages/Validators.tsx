@@ -45,7 +45,8 @@ export function ValidatorsPage() {
       return { emptySlots, spanSlots, cur, next: next!.result, schedule: schedule!.result, scheduleError: schedule!.error?.message, bonds, produced, sampled: blocks.length, slashings }
     },
     [],
-    true,
+    // Not reloaded at every head: it reads up to 256 blocks (open the page again to refresh).
+    false,
   )
   return (
     <Show l={l}>
