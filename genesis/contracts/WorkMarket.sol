@@ -703,7 +703,10 @@ contract WorkMarket is WorkerRegistry {
             claim = Verdict.None;
         }
         if (acc == 0 && rej == 0) return o;
-        if (acc == rej && _canEscalate(s, j)) {
+        // A split round 0 — a tie, or any verifier against the others — goes to a fresh, larger
+        // panel: one verifier that re-executed and found a forged segment is not outvoted by
+        // panel members that may not have looked (lazy, or the worker's colluders).
+        if (acc > 0 && rej > 0 && _canEscalate(s, j)) {
             o.tie = true;
             return o;
         }
