@@ -70,8 +70,13 @@ export class MarketHarness {
     readonly config: WorkMarketConfig,
   ) {}
 
+  /**
+   * The dev market with longer windows. The tests price jobs at 1 coin against 2-coin bonds, so
+   * verifiers need a free bond of 1 × the price here; the dev ratio (16) is played in
+   * workmarket-registry.test.ts.
+   */
   static defaultConfig(): WorkMarketConfig {
-    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n }
+    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n, verifierBondRatio: 1 }
   }
 
   static async deploy(opts: { config?: Partial<WorkMarketConfig>; fund?: bigint; receipts?: GenesisReceipt[]; unchecked?: boolean } = {}): Promise<MarketHarness> {
