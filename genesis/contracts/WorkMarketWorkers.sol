@@ -487,7 +487,8 @@ abstract contract WorkerRegistry {
     /// the job pays less than the worker's minimum). Declared capacity does not count.
     function _jobWeight(address a, uint32 needs, bytes32 image, uint256 unitPay) internal view returns (uint256) {
         Worker storage w = _workers[a];
-        if (!_activeWithBond(w) || w.running >= _slotsOf(w) || (w.offers & needs) != needs) return 0;
+        // An idle worker always has its first slot: the earned count (another storage slot) is read only when busy.
+        if (!_activeWithBond(w) || (w.running > 0 && w.running >= _slotsOf(w)) || (w.offers & needs) != needs) return 0;
         if (image != bytes32(0) && !_hasImage[a][image]) return 0;
         if (unitPay < w.minUnitPrice) return 0;
         return w.bond * _decayed(w.rating, w.ratedAt);
@@ -498,7 +499,8 @@ abstract contract WorkerRegistry {
     function _verifierWeight(address a, uint256 stake) internal view returns (uint256) {
         Worker storage w = _workers[a];
         if (!_activeWithBond(w)) return 0;
-        uint256 free = _freeBond(w);
+        // Nothing pending, nothing held: the held amount (another storage slot) is read only when needed.
+        uint256 free = w.pending == 0 ? w.bond : _freeBond(w);
         if (free < stake) return 0;
         return free * _decayed(w.rating, w.ratedAt);
     }
