@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, isAddress, parseEther, type Abi, type Address, type Hex } from 'viem'
-import { roundedCoins } from '../common/CoinAmount.js'
+import { roundedCoins, roundedUpCoins } from '../common/CoinAmount.js'
 import { JsonRpcError } from '../bridge/JsonRpcClient.js'
 import { JobError } from '../market/client/JobError.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
@@ -262,7 +262,7 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
 const pct = (part: bigint, whole: bigint) => (whole > 0n ? `${(Number((part * 1_000_000n) / whole) / 10_000).toFixed(2)} %` : '0 %')
 
 /** The registered worker's lines of `worker status`: what the draws make of it. */
-function describeRegistered(w: MarketWorker, draw: MarketDrawStanding, cfg: { faultPenalty: bigint; verifierBondRatio: number }): string {
+export function describeRegistered(w: MarketWorker, draw: MarketDrawStanding, cfg: { faultPenalty: bigint; verifierBondRatio: number }): string {
   // Verifier draws need free bond ≥ max(wrongVotePenalty(price) ≥ faultPenalty, ratio × price).
   const maxPrice = draw.freeBond < cfg.faultPenalty ? undefined : draw.freeBond / BigInt(Math.max(1, cfg.verifierBondRatio))
   return (
@@ -277,12 +277,12 @@ function describeRegistered(w: MarketWorker, draw: MarketDrawStanding, cfg: { fa
 }
 
 /** An unregistered worker's line: never registered, left, or displaced from the full registry (and why). */
-function describeUnregistered(w: MarketWorker, eviction: MarketEviction | undefined, bondToEnter: bigint): string {
-  const enter = bondToEnter === 2n ** 256n - 1n ? 'the registry is full and every worker in it has pending work: nobody can be displaced now' : `registering takes a bond of at least ${roundedCoins(bondToEnter)} coins now`
+export function describeUnregistered(w: MarketWorker, eviction: MarketEviction | undefined, bondToEnter: bigint): string {
+  const enter = bondToEnter === 2n ** 256n - 1n ? 'the registry is full and every worker in it has pending work: nobody can be displaced now' : `registering takes a bond of at least ${roundedUpCoins(bondToEnter)} coins now`
   if (eviction)
     return (
       `  registered     no — displaced from the full registry at ${new Date(Number(eviction.at) * 1000).toISOString()} by ${eviction.by}: its bond × rating beat yours by over 10 %\n` +
-      `                (${eviction.newcomerStanding} against ${eviction.standing}); your whole bond of ${roundedCoins(eviction.bond)} coins was credited to you\n` +
+      `                (${roundedCoins(eviction.newcomerStanding)} against ${roundedCoins(eviction.standing)} coins × rating points); your whole bond of ${roundedCoins(eviction.bond)} coins was credited to you\n` +
       `  to re-enter    ${enter} (--worker.bond)\n`
     )
   if (w.registeredAt > 0n) return `  registered     no — left the market; ${enter}\n`

@@ -275,6 +275,13 @@ export class MarketHarness {
     return r
   }
 
+  /** eth_call of raw calldata at the current block (the node-side readers, over this EVM). */
+  async call(data: Hex): Promise<Hex> {
+    const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: createAddressFromString(addr(0)), data: hexToBytes(data), gasLimit: 100_000_000n, block: this.block() as never })
+    if (r.execResult.exceptionError) throw new Error(`call ${data.slice(0, 10)} reverted`)
+    return bytesToHex(r.execResult.returnValue) as Hex
+  }
+
   async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
     const data = encodeFunctionData({ abi: this.abi, functionName, args } as never)
     const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: createAddressFromString(addr(0)), data: hexToBytes(data), gasLimit: 100_000_000n, block: this.block() as never })

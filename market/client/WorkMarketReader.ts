@@ -1,6 +1,6 @@
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
 import { WORK_MARKET_ADDRESS, workMarketAbi } from '../../genesis/WorkMarketGenesis.js'
-import { roundedCoins } from '../../common/CoinAmount.js'
+import { roundedUpCoins } from '../../common/CoinAmount.js'
 import { JobError } from './JobError.js'
 
 /** WorkMarket.JobStatus / SessionStatus, by their Solidity order. */
@@ -201,15 +201,9 @@ const REVERT_MEANINGS: Record<string, (args: readonly unknown[]) => string> = {
   RegistryFull: ([need]) =>
     BigInt(need as bigint) === 2n ** 256n - 1n
       ? 'the worker registry is full and every worker in it has pending work: nobody can be displaced now, try again later'
-      : `the worker registry is full: a bond of at least ${roundedCoins(ceilMicroCoins(BigInt(need as bigint)))} coins at your rating displaces its weakest idle worker (bond × rating + 10 %; set --worker.bond)`,
+      : `the worker registry is full: a bond of at least ${roundedUpCoins(BigInt(need as bigint))} coins at your rating displaces its weakest idle worker (bond × rating + 10 %; set --worker.bond)`,
 }
 
-
-/** Rounded up to a millionth of a coin: a bond shown as enough must be enough. */
-function ceilMicroCoins(wei: bigint): bigint {
-  const micro = 10n ** 12n
-  return ((wei + micro - 1n) / micro) * micro
-}
 
 /** `WorkMarket: WrongJobStatus(3) — the job is accepted: …` from revert data, or undefined when it is not one of ours. */
 export function describeRevert(data: Hex | undefined): string | undefined {
