@@ -31,8 +31,8 @@ const ISSUER: Address = '0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199' // dev #19
 /** The client: dev #1 (not #0, the producer, whose balance also collects the tips). */
 const CLIENT: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
 const ETHER = 10n ** 18n
-/** What a client job pays here: verifiable by the 2-coin dev bonds (a verifier's free bond ≥ 16 × the price). */
-const PRICE = ETHER / 10n
+/** What a client job pays here: verifiable by the dev bonds, also once halved (a verifier's free bond ≥ 16 × the price: 0.8 coin). */
+const PRICE = ETHER / 20n
 const iris = bundledDatasets().find((d) => d.name === 'iris')!
 
 /** Iris, 20 epochs: 160 steps, 11 checkpoints; every segment is re-executed, so any forgery is found. */

@@ -275,11 +275,21 @@ export class MarketHarness {
     return r
   }
 
-  /** eth_call of raw calldata at the current block (the node-side readers, over this EVM). */
-  async call(data: Hex): Promise<Hex> {
-    const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: createAddressFromString(addr(0)), data: hexToBytes(data), gasLimit: 100_000_000n, block: this.block() as never })
-    if (r.execResult.exceptionError) throw new Error(`call ${data.slice(0, 10)} reverted`)
-    return bytesToHex(r.execResult.returnValue) as Hex
+  /**
+   * eth_call of raw calldata at the current block, on a throw-away copy of the state (the
+   * node-side readers and checks, over this EVM); a revert throws its data as `revertData`.
+   */
+  async call(data: Hex, opts: { from?: Hex20; value?: bigint } = {}): Promise<Hex> {
+    const from = createAddressFromString(opts.from ?? addr(0))
+    await this.vm.stateManager.checkpoint()
+    try {
+      const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: from, origin: from, value: opts.value ?? 0n, data: hexToBytes(data), gasLimit: 30_000_000n, block: this.block() as never })
+      const out = bytesToHex(r.execResult.returnValue) as Hex
+      if (r.execResult.exceptionError) throw Object.assign(new Error(`call ${data.slice(0, 10)} reverted`), { revertData: out })
+      return out
+    } finally {
+      await this.vm.stateManager.revert()
+    }
   }
 
   async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
