@@ -28,6 +28,8 @@ export interface RpcReceipt {
   blockHash: Hex
   gasUsed: bigint
   effectiveGasPrice: bigint
+  /** The created contract, for a deployment. */
+  contractAddress?: Address
   logs: RpcLog[]
 }
 
@@ -116,7 +118,7 @@ export class EthereumRpc {
     return BigInt(await this.client.request<Hex>('eth_maxPriorityFeePerGas'))
   }
 
-  async estimateGas(tx: { from: Address; to: Address; data: Hex; value?: bigint }): Promise<bigint> {
+  async estimateGas(tx: { from: Address; to?: Address; data: Hex; value?: bigint }): Promise<bigint> {
     return BigInt(await this.client.request<Hex>('eth_estimateGas', [{ ...tx, value: tx.value === undefined ? undefined : hex(tx.value) }]))
   }
 
@@ -125,7 +127,7 @@ export class EthereumRpc {
   }
 
   async receipt(hash: Hex): Promise<RpcReceipt | undefined> {
-    const r = await this.client.request<{ status: Hex; transactionHash: Hex; blockNumber: Hex; blockHash: Hex; gasUsed: Hex; effectiveGasPrice: Hex; logs: RawLog[] } | null>(
+    const r = await this.client.request<{ status: Hex; transactionHash: Hex; blockNumber: Hex; blockHash: Hex; gasUsed: Hex; effectiveGasPrice: Hex; contractAddress?: Address | null; logs: RawLog[] } | null>(
       'eth_getTransactionReceipt',
       [hash],
     )
@@ -137,6 +139,7 @@ export class EthereumRpc {
       blockHash: r.blockHash,
       gasUsed: BigInt(r.gasUsed),
       effectiveGasPrice: BigInt(r.effectiveGasPrice),
+      contractAddress: r.contractAddress ?? undefined,
       logs: r.logs.map(parseLog),
     }
   }

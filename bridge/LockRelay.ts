@@ -6,7 +6,7 @@ import type { EthereumRpc } from './EthereumRpc.js'
 import { LockWatcher, type LockEvent } from './LockWatcher.js'
 import { RelayState, type LockRecord } from './RelayState.js'
 import { releaseDigest, signDigest, type SwapDomain } from './SwapMessages.js'
-import { SWAP_BRIDGE_ABI } from './SwapBridgeAbi.js'
+import { LOCK_STATUS, SWAP_BRIDGE_ABI, SWAP_LOCK_ABI } from './SwapBridgeAbi.js'
 import { TransactionRejected, TransactionSender } from './TransactionSender.js'
 
 export interface LockRelayOptions {
@@ -68,6 +68,10 @@ export class LockRelay {
     if (bridgeSource !== srcChain) throw new BridgeError('WRONG_SOURCE', `SwapBridge expects source chain ${bridgeSource}, the source RPC is chain ${srcChain}`)
     if (getAddress(bridgeLock) !== getAddress(this.o.lockContract)) throw new BridgeError('WRONG_LOCK', `SwapBridge expects lock contract ${bridgeLock}, not ${this.o.lockContract}`)
     if (!isAttester) throw new BridgeError('NOT_ATTESTER', `${this.attester} is not an attester of SwapBridge ${this.o.bridge}`)
+    // The relay reads each lock's status on the source before paying it: it needs the SwapLock with refunds.
+    const lockDeadline = await source.read<bigint>(this.o.lockContract, SWAP_LOCK_ABI, 'lockDeadline').catch(() => undefined)
+    if (lockDeadline === undefined)
+      throw new BridgeError('WRONG_LOCK', `${this.o.lockContract} on chain ${srcChain} is not a SwapLock with a lock deadline and refunds (deploy one with bridge deploy-lock)`)
     this.sourceChainId = srcChain
     this.deadline = deadline
     this.domain = { chainId: povChain, bridge: getAddress(this.o.bridge) }
@@ -81,7 +85,7 @@ export class LockRelay {
       { lockContract: getAddress(this.o.lockContract), confirmations: this.o.confirmations, fromBlock: this.o.fromBlock, maxRange: this.o.maxRange ?? 1000n },
       { source, state: this.state, logger: this.log, metrics: this.d.metrics },
     )
-    this.log.info({ cursor: this.state.cursor?.number ?? null, confirmations: this.o.confirmations }, 'relay ready')
+    this.log.info({ cursor: this.state.cursor?.number ?? null, confirmations: this.o.confirmations, lockDeadline: Number(lockDeadline), swapDeadlineBlock: Number(deadline) }, 'relay ready')
   }
 
   /** Scans and handles until caught up with the confirmed source head. */
@@ -114,6 +118,10 @@ export class LockRelay {
     return this.d.povchain.read<T>(this.o.bridge, SWAP_BRIDGE_ABI, fn, args)
   }
 
+  private readLock<T>(fn: string, args: unknown[] = []): Promise<T> {
+    return this.d.source.read<T>(this.o.lockContract, SWAP_LOCK_ABI, fn, args)
+  }
+
   private async attest(l: LockEvent): Promise<void> {
     this.seen.inc()
     const digest = releaseDigest(this.domain, { sourceChainId: this.sourceChainId, lockContract: getAddress(this.o.lockContract), nonce: l.nonce, recipient: l.recipient, amount: l.amount })
@@ -137,8 +145,24 @@ export class LockRelay {
     }
     if (await this.read<boolean>('released', [l.nonce])) return finish('done', 'lock already released')
     if (await this.read<boolean>('attested', [digest, this.attester])) return finish('done', 'lock already carries this attester’s signature')
+    // The transaction lands in head + 1 at the earliest; SwapBridge accepts up to `deadline`.
     const head = await this.d.povchain.blockNumber()
     if (head >= this.deadline || (await this.read<boolean>('finalized'))) return finish('expired', 'swap deadline passed: lock not relayed')
+    // Never pay a lock the source chain refunded or may refund at any moment (settled and not
+    // delivered): only the operator's settlement order makes that impossible, this keeps an
+    // honest attester out of the race if the operator settled too early.
+    const [settled, [, status]] = await Promise.all([
+      this.readLock<boolean>('settled'),
+      this.readLock<readonly [Address, number, bigint]>('locks', [l.nonce]),
+    ])
+    const lockStatus = LOCK_STATUS[status] ?? 'none'
+    if (lockStatus === 'refunded' || (settled && lockStatus !== 'delivered'))
+      return finish('expired', `lock is ${lockStatus === 'refunded' ? 'refunded' : 'refundable (SwapLock settled)'} on the source chain: not relayed`)
+    if (lockStatus === 'none') {
+      // Not on the source chain's canonical head any more: a reorg the watcher will rescan.
+      log.warn('lock not found on the source head: not relayed now')
+      return
+    }
     const signature = await signDigest(this.d.attesterKey, digest)
     const data = encodeFunctionData({ abi: SWAP_BRIDGE_ABI, functionName: 'attest', args: [l.nonce, l.recipient, l.amount, [signature]] })
     let hash: Hex

@@ -16,7 +16,11 @@ export interface LockRecord {
   blockHash: Hex
   txHash: Hex
   digest: Hex
-  /** seen → submitted (our attestation is in flight) → done (counted, or released by others). */
+  /**
+   * seen → submitted (our attestation is in flight) → done (counted, or released by others);
+   * expired: never relayed (the povchain deadline passed, or the source refunded the lock or
+   * settled without it).
+   */
   status: 'seen' | 'submitted' | 'done' | 'expired'
   attestTx?: Hex
 }

@@ -27,6 +27,13 @@ export interface SnapshotFile {
   /** token.totalSupply() at the block, for comparison with `total` + `excluded`. */
   tokenTotalSupply: string
   excluded: { address: Address; amount: string }[]
+  /**
+   * Holders in the tree that had code at the snapshot block: they claim through EIP-1271 by
+   * whatever code sits at their address on povchain, so review them before genesis
+   * (bridge/README.md, "Snapshot holders that are contracts") and --exclude the ones whose
+   * povchain address their owners do not control.
+   */
+  contracts: Address[]
   holders: { address: Address; amount: string; proof: Hex[] }[]
 }
 
@@ -153,6 +160,9 @@ export async function takeSnapshot(rpc: EthereumRpc, o: SnapshotOptions, deps: {
   }
   if (!entries.length) throw new BridgeError('SNAPSHOT_EMPTY', `no holder of ${o.token} at block ${o.block}`)
   const tree = new MerkleTree(entries.map((e) => e.leaf))
+  const hasCode = await mapLimit(entries, o.concurrency ?? 16, async (e) => (await rpc.getCode(e.address, o.block)) !== '0x')
+  const contracts = entries.filter((_, i) => hasCode[i]).map((e) => e.address)
+  if (contracts.length) logger.warn({ contracts: contracts.length }, 'snapshot holders with code: review them before genesis (bridge/README.md)')
   const total = entries.reduce((s, e) => s + e.amount, 0n)
   if (tokenTotalSupply >= 0n && tokenTotalSupply !== total + excluded.reduce((s, e) => s + BigInt(e.amount), 0n))
     logger.warn({ tokenTotalSupply: tokenTotalSupply.toString(), total: total.toString() }, 'holder balances do not add up to totalSupply()')
@@ -167,6 +177,7 @@ export async function takeSnapshot(rpc: EthereumRpc, o: SnapshotOptions, deps: {
     holderCount: entries.length,
     tokenTotalSupply: tokenTotalSupply.toString(),
     excluded,
+    contracts,
     holders: entries.map((e) => ({ address: e.address, amount: e.amount.toString(), proof: proofToHex(tree.proof(e.leaf)) })),
   }
 }

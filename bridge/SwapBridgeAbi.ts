@@ -32,12 +32,44 @@ export const SWAP_BRIDGE_ABI = parseAbi([
 
 /** The source-chain lock contract (bridge/contracts/SwapLock.sol). */
 export const SWAP_LOCK_ABI = parseAbi([
+  'constructor(address token, uint256 lockDeadline, uint256 settleAfter, uint256 cap, address operator)',
   'function token() view returns (address)',
+  'function lockDeadline() view returns (uint256)',
+  'function settleAfter() view returns (uint256)',
+  'function cap() view returns (uint256)',
+  'function operator() view returns (address)',
   'function nextNonce() view returns (uint256)',
   'function totalLocked() view returns (uint256)',
+  'function totalDelivered() view returns (uint256)',
+  'function totalRefunded() view returns (uint256)',
+  'function settled() view returns (bool)',
+  'function locks(uint256 nonce) view returns (address from, uint8 status, uint256 amount)',
   'function lock(address recipient, uint256 amount) returns (uint256)',
+  'function markDelivered(uint256[] nonces)',
+  'function settle()',
+  'function refund(uint256 nonce)',
   'event Locked(uint256 indexed nonce, address indexed from, address indexed recipient, uint256 amount)',
+  'event Delivered(uint256 indexed nonce, uint256 amount)',
+  'event Settled(uint256 totalLocked, uint256 totalDelivered)',
+  'event Refunded(uint256 indexed nonce, address indexed to, uint256 amount)',
+  'error ZeroRecipient()',
+  'error ZeroAmount()',
+  'error TransferFailed()',
+  'error NothingReceived()',
+  'error LockClosed(uint256 lockDeadline, uint256 time)',
+  'error CapExceeded(uint256 cap, uint256 totalAfter)',
+  'error NotOperator()',
+  'error SettleTooEarly(uint256 settleAfter, uint256 time)',
+  'error AlreadySettled()',
+  'error NotSettled()',
+  'error NotPending(uint256 nonce, uint8 status)',
+  'error BadSchedule()',
 ])
+
+/** SwapLock's `Status` enum, by its uint8 value. */
+export const LOCK_STATUS = ['none', 'pending', 'delivered', 'refunded'] as const
+export type LockStatus = (typeof LOCK_STATUS)[number]
+
 export const LOCKED_EVENT = parseAbiItem('event Locked(uint256 indexed nonce, address indexed from, address indexed recipient, uint256 amount)')
 
 export const ERC20_ABI = parseAbi([

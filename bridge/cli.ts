@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import cliProgress from 'cli-progress'
-import { encodeFunctionData, formatEther, getAddress, isAddress, type Address, type Hex } from 'viem'
+import { encodeFunctionData, formatEther, getAddress, isAddress, isHex, type Address, type Hex } from 'viem'
 import { hexToBytes } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import { noopMetrics } from '../common/metrics.js'
@@ -10,8 +10,11 @@ import { addSwapBridgeToGenesis, DEFAULT_SWAP_BRIDGE_ADDRESS, paramsFromSnapshot
 import { EthereumRpc } from './EthereumRpc.js'
 import { LockRelay } from './LockRelay.js'
 import { proofFor, readProofSource, readSnapshot, takeSnapshot } from './Snapshot.js'
-import { SWAP_BRIDGE_ABI } from './SwapBridgeAbi.js'
-import { addressOfKey, claimDigest, signDigest } from './SwapMessages.js'
+import { LOCK_STATUS, SWAP_BRIDGE_ABI, SWAP_LOCK_ABI } from './SwapBridgeAbi.js'
+import { addressOfKey, claimDigest, claimTypedData, signDigest } from './SwapMessages.js'
+import { settleLocks } from './LockSettlement.js'
+import { SWAP_LOCK_ERROR_MEANINGS } from './RevertReason.js'
+import { checkSwapLockForGenesis, deploySwapLock } from './SwapLockDeployment.js'
 import { readBridgeStatus, readTotalSupply } from './BridgeStatus.js'
 import { TransactionSender } from './TransactionSender.js'
 
@@ -29,6 +32,8 @@ export interface BridgeCliContext {
   unlockKeystore(file: string, passwordFile?: string): Promise<Uint8Array>
   /** A built-in genesis preset (e.g. `dev`) as genesis JSON. */
   genesisPreset?(name: string): unknown
+  /** The shipped creation code of a project contract (dist/contracts), e.g. SwapLock for `deploy-lock`. */
+  contractBytecode?(name: string): Hex
 }
 
 const address = (name: string) => (v: string): Address => {
@@ -41,6 +46,18 @@ const uint = (name: string) => (v: string): bigint => {
   const m = /^(\d+)(?:e(\d+))?$/.exec(v.trim())
   if (!m) throw new InvalidArgumentError(`${name} must be a non-negative integer (base units, e.g. 1000e18)`)
   return BigInt(m[1]!) * 10n ** BigInt(m[2] ?? 0)
+}
+/** A point in time as unix seconds: plain seconds, or an ISO 8601 date (2026-12-31T12:00:00Z). */
+const time = (name: string) => (v: string): bigint => {
+  if (/^\d+$/.test(v.trim())) return BigInt(v.trim())
+  const ms = Date.parse(v)
+  if (Number.isNaN(ms)) throw new InvalidArgumentError(`${name} must be unix seconds or an ISO 8601 date (e.g. 2026-12-31T12:00:00Z)`)
+  return BigInt(Math.floor(ms / 1000))
+}
+const iso = (seconds: bigint) => new Date(Number(seconds) * 1000).toISOString()
+const signature = (name: string) => (v: string): Hex => {
+  if (!isHex(v) || v.length < 4) throw new InvalidArgumentError(`${name} must be 0x hex bytes`)
+  return v
 }
 const int = (name: string) => (v: string): number => {
   const n = Number(v)
@@ -122,6 +139,8 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       io.out(`snapshot of ${snap.source.token} at block ${snap.source.block} (chain ${snap.source.chainId})`)
       io.out(`  holders ${snap.holderCount}   total ${snap.total}   root ${snap.root}`)
       io.out(`  token totalSupply ${snap.tokenTotalSupply}   excluded ${snap.excluded.length}`)
+      if (snap.contracts.length)
+        io.out(`  contract holders ${snap.contracts.length} (listed under "contracts"): they claim through whatever code sits at their address on povchain — review them and --exclude those their owners cannot deploy there (bridge/README.md)`)
       io.out(`  written to ${o.out}`)
     })
 
@@ -156,8 +175,10 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
     .option('--address <address>', 'SwapBridge address', address('--address'), DEFAULT_SWAP_BRIDGE_ADDRESS)
     .addOption(bigintOption('--attester-balance <amount>', 'give each attester this many base units for gas', uint('--attester-balance'), 0n))
     .requiredOption('--out <file>', 'where to write the genesis JSON')
+    .option('--source-rpc <url>', 'check the lock contract on the source chain: its chain and token match the snapshot, its cap is within --lock-reserve')
     .action(
-      (o: {
+      async (o: {
+        sourceRpc?: string
         snapshot: string
         attesters: Address[]
         threshold: number
@@ -176,24 +197,49 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
         if (!base) throw new BridgeError('BAD_ARGS', `no genesis preset named ${o.preset}`)
         const snap = readSnapshot(o.snapshot)
         const params = paramsFromSnapshot(snap, { lockReserve: o.lockReserve, deadline: o.deadline, attesters: o.attesters, threshold: o.threshold, lockContract: o.lockContract })
+        const lock = o.sourceRpc
+          ? await checkSwapLockForGenesis(EthereumRpc.at(o.sourceRpc), o.lockContract, { sourceChainId: params.sourceChainId, token: snap.source.token, lockReserve: o.lockReserve })
+          : undefined
         const entry = swapBridgeGenesisEntry(params, o.address)
         const g = addSwapBridgeToGenesis(base, entry, { attesters: o.attesters, attesterBalance: o.attesterBalance, chainId: o.chainId })
         writeFileSync(o.out, JSON.stringify(g, null, 1))
         io.out(`genesis with SwapBridge at ${entry.address} written to ${o.out}`)
         io.out(`  root ${params.merkleRoot}  snapshot total ${params.snapshotTotal}  lock reserve ${params.lockReserve}  balance ${BigInt(entry.balance)}`)
         io.out(`  deadline block ${params.deadline}  attesters ${params.attesters.length}  threshold ${params.threshold}  source chain ${params.sourceChainId}  lock ${params.lockContract}`)
+        if (lock)
+          io.out(`  lock checked: cap ${lock.cap}, lock deadline ${iso(lock.lockDeadline)}, settle after ${iso(lock.settleAfter)} — block ${params.deadline} must come after the first (plus the relay margin) and be final before the second`)
       },
     )
+
+  bridge
+    .command('claim-message')
+    .description("print the EIP-712 Claim a holder signs: for a contract wallet's owners (EIP-1271) or an external signer")
+    .requiredOption('--rpc <url>', 'povchain JSON-RPC (for the chain id)')
+    .requiredOption('--proof-file <file>', 'proof file (bridge proof) or the whole snapshot')
+    .requiredOption('--holder <address>', 'the snapshot holder', address('--holder'))
+    .option('--recipient <address>', 'who receives the coins (default: the holder)', address('--recipient'))
+    .option('--bridge <address>', 'SwapBridge address', address('--bridge'), DEFAULT_SWAP_BRIDGE_ADDRESS)
+    .action(async (o: { rpc: string; proofFile: string; holder: Address; recipient?: Address; bridge: Address }) => {
+      const proof = proofFor(readProofSource(o.proofFile), o.holder)
+      const chainId = await EthereumRpc.at(o.rpc).chainId()
+      const m = { holder: o.holder, recipient: o.recipient ?? o.holder, amount: BigInt(proof.amount) }
+      const domain = { chainId, bridge: o.bridge }
+      io.out(json({ digest: claimDigest(domain, m), typedData: claimTypedData(domain, m) }))
+    })
 
   withKeyOptions(
     withKeyOptions(
       bridge
         .command('claim')
-        .description('claim the native coins of a snapshot balance: proves the leaf and signs (chain id, bridge, holder, recipient, amount) with the holder key')
+        .description(
+          'claim the native coins of a snapshot balance: proves the leaf and signs (chain id, bridge, holder, recipient, amount) with the holder key — or, for a contract holder, submits --signature (checked by its EIP-1271 isValidSignature on povchain)',
+        )
         .requiredOption('--rpc <url>', 'povchain JSON-RPC')
         .requiredOption('--proof-file <file>', 'proof file (bridge proof) or the whole snapshot')
         .option('--recipient <address>', 'who receives the coins (default: the holder)', address('--recipient'))
-        .option('--bridge <address>', 'SwapBridge address', address('--bridge'), DEFAULT_SWAP_BRIDGE_ADDRESS),
+        .option('--bridge <address>', 'SwapBridge address', address('--bridge'), DEFAULT_SWAP_BRIDGE_ADDRESS)
+        .option('--holder <address>', 'with --signature: the holder (e.g. a contract wallet) the signature is for', address('--holder'))
+        .option('--signature <hex>', "a signature of the Claim made elsewhere (bridge claim-message): a wallet's EIP-1271 signature, or an EOA's 65 bytes", signature('--signature')),
     ),
     'gas',
   ).action(
@@ -202,6 +248,8 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       proofFile: string
       recipient?: Address
       bridge: Address
+      holder?: Address
+      signature?: Hex
       keystore?: string
       password?: string
       keyFile?: string
@@ -209,22 +257,56 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       gasPassword?: string
       gasKeyFile?: string
     }) => {
-      const holderKey = await signingKey(o, ctx, 'bridge claim')
-      const holder = addressOfKey(holderKey)
+      if (Boolean(o.holder) !== Boolean(o.signature)) throw new BridgeError('BAD_ARGS', '--holder and --signature go together (a signature made elsewhere, for that holder)')
+      const rpc = EthereumRpc.at(o.rpc)
+      // Refuse a claim that would land after the deadline: it would revert and still cost gas.
+      const [deadline, head, chainId] = await Promise.all([rpc.read<bigint>(o.bridge, SWAP_BRIDGE_ABI, 'deadline'), rpc.blockNumber(), rpc.chainId()])
+      if (head >= deadline)
+        throw new BridgeError('SWAP_CLOSED', `the swap accepts claims up to block ${deadline}; the head is ${head}, so a claim would land in block ${head + 1n} and revert — nothing sent`)
+      const holderKey = o.signature ? undefined : await signingKey(o, ctx, 'bridge claim')
+      const holder = o.holder ?? addressOfKey(holderKey!)
       const proof = proofFor(readProofSource(o.proofFile), holder)
       const recipient = o.recipient ?? holder
-      const rpc = EthereumRpc.at(o.rpc)
-      const chainId = await rpc.chainId()
       const amount = BigInt(proof.amount)
-      const digest = claimDigest({ chainId, bridge: o.bridge }, { holder, recipient, amount })
-      const signature = await signDigest(holderKey, digest)
-      // The holder's key signs; any funded key may pay the gas (a holder starts with no coins).
-      const gasKey = o.gasKeystore || o.gasKeyFile ? await signingKey({ keystore: o.gasKeystore, password: o.gasPassword, keyFile: o.gasKeyFile }, ctx, 'gas payer') : holderKey
+      const sig = o.signature ?? (await signDigest(holderKey!, claimDigest({ chainId, bridge: o.bridge }, { holder, recipient, amount })))
+      // The holder's key (or wallet) signs; any funded key may pay the gas (a holder starts with no coins).
+      const gasKey =
+        o.gasKeystore || o.gasKeyFile
+          ? await signingKey({ keystore: o.gasKeystore, password: o.gasPassword, keyFile: o.gasKeyFile }, ctx, 'gas payer')
+          : (holderKey ?? (await signingKey(o, ctx, 'the gas payer of a --signature claim')))
       const sender = new TransactionSender(rpc, gasKey)
-      const data = encodeFunctionData({ abi: SWAP_BRIDGE_ABI, functionName: 'claim', args: [holder, recipient, amount, proof.proof, signature] })
+      const data = encodeFunctionData({ abi: SWAP_BRIDGE_ABI, functionName: 'claim', args: [holder, recipient, amount, proof.proof, sig] })
       const r = await sender.send({ to: o.bridge, data })
       io.out(`claimed ${amount} (${formatEther(amount)} coins) of ${holder} to ${recipient}`)
-      io.out(`  transaction ${r.transactionHash} in block ${r.blockNumber}`)
+      io.out(`  transaction ${r.transactionHash} in block ${r.blockNumber} (deadline block ${deadline})`)
+    },
+  )
+
+  withKeyOptions(
+    bridge
+      .command('deploy-lock')
+      .description('deploy SwapLock (the shipped artifact) to the source chain: lock deadline, settlement time, cap = the povchain lock reserve')
+      .requiredOption('--rpc <url>', 'JSON-RPC of the source chain')
+      .requiredOption('--token <address>', 'the ERC-20 to lock', address('--token'))
+      .requiredOption('--lock-deadline <time>', 'last source-chain time lock() accepts: unix seconds or ISO 8601 (before the povchain deadline block, minus the relay margin)', time('--lock-deadline'))
+      .option('--settle-after <time>', 'the operator may open refunds only after this time (default: lock deadline + 7 days; after the povchain deadline block)', time('--settle-after'))
+      .requiredOption('--cap <amount>', 'most that may ever be locked, token base units (use the povchain --lock-reserve)', uint('--cap'))
+      .option('--operator <address>', 'marks deliveries and settles (default: the deploying key; an attester multisig is better)', address('--operator'))
+      .option('--json', 'print JSON'),
+  ).action(
+    async (o: { rpc: string; token: Address; lockDeadline: bigint; settleAfter?: bigint; cap: bigint; operator?: Address; json?: boolean; keystore?: string; password?: string; keyFile?: string }) => {
+      const bytecode = ctx.contractBytecode?.('SwapLock')
+      if (!bytecode) throw new BridgeError('NO_ARTIFACT', 'the SwapLock artifact is not available (dist/contracts): run `npm run build`')
+      const key = await signingKey(o, ctx, 'bridge deploy-lock')
+      const params = { token: o.token, lockDeadline: o.lockDeadline, settleAfter: o.settleAfter ?? o.lockDeadline + 7n * 86_400n, cap: o.cap, operator: o.operator ?? addressOfKey(key) }
+      const dep = await deploySwapLock({ rpc: EthereumRpc.at(o.rpc), key, bytecode }, params)
+      if (o.json) return io.out(json(dep))
+      io.out(`SwapLock deployed at ${dep.address} on source chain ${dep.chainId}`)
+      io.out(`  transaction ${dep.transactionHash} in block ${dep.blockNumber} (relay --from-block ${dep.blockNumber})`)
+      io.out(`  lock deadline  ${iso(params.lockDeadline)} (${params.lockDeadline}): lock() reverts after it`)
+      io.out(`  settle after   ${iso(params.settleAfter)} (${params.settleAfter}): then refunds of undelivered locks`)
+      io.out(`  cap            ${params.cap} (pass it to bridge genesis as --lock-reserve)`)
+      io.out(`  operator       ${params.operator}`)
     },
   )
 
@@ -269,6 +351,47 @@ export function registerBridgeCommands(program: Command, ctx: BridgeCliContext):
       await relay.run(stop.signal)
     },
   )
+
+  withKeyOptions(
+    bridge
+      .command('settle')
+      .description('operator, after the povchain deadline block is final: mark every released lock delivered on SwapLock, then open refunds for the rest')
+      .requiredOption('--source-rpc <url>', 'JSON-RPC of the source chain')
+      .requiredOption('--lock <address>', 'the SwapLock contract', address('--lock'))
+      .requiredOption('--rpc <url>', 'povchain JSON-RPC')
+      .option('--bridge <address>', 'SwapBridge address', address('--bridge'), DEFAULT_SWAP_BRIDGE_ADDRESS)
+      .option('--json', 'print JSON'),
+  ).action(async (o: { sourceRpc: string; lock: Address; rpc: string; bridge: Address; json?: boolean; keystore?: string; password?: string; keyFile?: string }) => {
+    const key = await signingKey(o, ctx, 'bridge settle')
+    const r = await settleLocks({ source: EthereumRpc.at(o.sourceRpc), povchain: EthereumRpc.at(o.rpc), operatorKey: key, logger: ctx.logger }, { lockContract: o.lock, bridge: o.bridge })
+    if (o.json) return io.out(json(r))
+    io.out(`SwapLock ${getAddress(o.lock)} settled in ${r.settleTransaction} (povchain deadline block ${r.deadlineBlock}, finalized head ${r.finalizedHead})`)
+    io.out(`  locks ${r.locks}: delivered ${r.delivered.count} (${r.delivered.amount}), newly marked ${r.markedDelivered.length} in ${r.markTransactions.length} transaction(s)`)
+    io.out(`  refundable ${r.refundable.nonces.length} (${r.refundable.amount}): nonces ${r.refundable.nonces.join(', ') || '-'} — bridge refund --nonce N`)
+  })
+
+  withKeyOptions(
+    bridge
+      .command('refund')
+      .description('after settlement: return locks the relay never delivered to the addresses that locked them (anyone may send this)')
+      .requiredOption('--rpc <url>', 'JSON-RPC of the source chain')
+      .requiredOption('--lock <address>', 'the SwapLock contract', address('--lock'))
+      .requiredOption('--nonce <nonces>', 'comma-separated lock nonces', (v: string) => v.split(',').map((x) => uint('--nonce')(x)))
+      .option('--json', 'print JSON'),
+  ).action(async (o: { rpc: string; lock: Address; nonce: bigint[]; json?: boolean; keystore?: string; password?: string; keyFile?: string }) => {
+    const key = await signingKey(o, ctx, 'bridge refund')
+    const rpc = EthereumRpc.at(o.rpc)
+    const sender = new TransactionSender(rpc, key, { abi: SWAP_LOCK_ABI, meanings: SWAP_LOCK_ERROR_MEANINGS })
+    const done: { nonce: bigint; to: Address; amount: bigint; transaction: Hex }[] = []
+    for (const nonce of o.nonce) {
+      const [from, status, amount] = await rpc.read<readonly [Address, number, bigint]>(o.lock, SWAP_LOCK_ABI, 'locks', [nonce])
+      if (LOCK_STATUS[status] !== 'pending') throw new BridgeError('NOT_REFUNDABLE', `lock ${nonce} is ${LOCK_STATUS[status] ?? 'unknown'}, not pending: nothing to refund`)
+      const r = await sender.send({ to: getAddress(o.lock), data: encodeFunctionData({ abi: SWAP_LOCK_ABI, functionName: 'refund', args: [nonce] }) })
+      done.push({ nonce, to: getAddress(from), amount, transaction: r.transactionHash })
+      if (!o.json) io.out(`refunded lock ${nonce}: ${amount} to ${getAddress(from)} (${r.transactionHash})`)
+    }
+    if (o.json) io.out(json(done))
+  })
 
   bridge
     .command('status')

@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { isAddress } from 'viem'
 import type { AssetNodeConfig } from '../market/assets/AssetNodeService.js'
+import { serverOfUrl } from '../market/assets/DownloadAuth.js'
 
 /** The --assets.* flags of `povchain node` (the marketplace's node side). */
 export function addAssetNodeOptions(cmd: Command): Command {
@@ -10,6 +11,7 @@ export function addAssetNodeOptions(cmd: Command): Command {
     .option('--assets.no-verifier-grants', "with --assets.answer-grants: leave the job grant requests of a job's verifiers unanswered (only its workers')")
     .option('--assets.keep-removed', 'keep the blobs of removed assets (never served) instead of deleting them')
     .option('--assets.free-downloads', "serve paid assets' blobs without checking that the requester paid (payDownload)")
+    .option('--assets.origin <urls>', "HTTP origins clients reach this node's JSON-RPC under (https://node.example:8545, comma-separated): signed blob requests over pov_getBlob must be addressed to one of them or to the listen URL (and its loopback names when listening on loopback)")
 }
 
 /** AssetNodeConfig from the parsed flags. */
@@ -24,5 +26,17 @@ export function assetConfigFromOptions(o: Record<string, unknown>): AssetNodeCon
   if (o['assets.noVerifierGrants']) cfg.grantVerifiers = false
   if (o['assets.keepRemoved']) cfg.keepRemoved = true
   if (o['assets.freeDownloads']) cfg.freeDownloads = true
+  const origins = o['assets.origin'] as string | undefined
+  if (origins !== undefined) {
+    const list = origins.split(',').map((s) => s.trim()).filter(Boolean)
+    for (const u of list) {
+      try {
+        serverOfUrl(u)
+      } catch (e) {
+        throw new InvalidArgumentError(`--assets.origin: ${(e as Error).message}`)
+      }
+    }
+    cfg.origins = list
+  }
   return cfg
 }

@@ -3,6 +3,8 @@ import type { BridgeCliContext } from '../bridge/cli.js'
 import type { Logger } from '../common/logger.js'
 import { createLogger } from '../node/logging.js'
 import { PRESETS } from '../genesis/presets.js'
+import { contractArtifact } from '../genesis/ContractArtifacts.js'
+import { bytesToHex } from '../common/bytes.js'
 import { decryptKeystore, readPasswordFile } from '../accounts/index.js'
 import { HiddenPrompt } from './accountCommands.js'
 
@@ -29,5 +31,6 @@ export function bridgeCliContext(): BridgeCliContext {
       return decryptKeystore(json, password)
     },
     genesisPreset: (name) => PRESETS[name]?.(),
+    contractBytecode: (name) => bytesToHex(contractArtifact(name).bytecode),
   }
 }

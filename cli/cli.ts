@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { registerFaucetCommand } from './faucet/FaucetCommand.js'
 import './NodeVersionCheck.js'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -231,6 +232,49 @@ program
     setTimeout(() => process.exit(0), 50)
   })
 
+const network = program.command('network').description('public test networks: write the kit that starts one')
+network
+  .command('new')
+  .description('write a test network kit: genesis, validator bundles (keys, node key, config, start.sh), bootnodes, faucet and issuer keys, a README for people who join')
+  .requiredOption('--validators <n>', 'genesis validators', int('--validators'))
+  .requiredOption('--chain-id <id>', 'chain id of the network (pick one no other chain uses)', int('--chain-id'))
+  .requiredOption('--out <dir>', 'directory to write the kit to (new or empty)')
+  .option('--hosts <hosts>', "public IP or DNS name of each validator, comma-separated; one host for all runs them side by side on it (ports + i)", list, ['127.0.0.1'])
+  .option('--p2p.port <port>', 'P2P port of the validators (validator i: port + i on a shared host)', int('--p2p.port'), 30333)
+  .option('--http.port <port>', "JSON-RPC port of the validators' nodes (same rule; WebSocket: port + 1000)", int('--http.port'), 8545)
+  .option('--slot-seconds <s>', 'slot length', int('--slot-seconds'), 4)
+  .option('--epoch-length <slots>', 'slots per epoch', int('--epoch-length'), 32)
+  .option('--genesis-time <unix>', 'unix seconds of slot 0 (default: now); set it ahead to give operators time to start', int('--genesis-time'))
+  .action(async (o: Record<string, unknown>) => {
+    const { createTestnetKit } = await import('./TestnetKit.js')
+    try {
+      const kit = await createTestnetKit({
+        out: o.out as string,
+        validators: o.validators as number,
+        chainId: o.chainId as number,
+        hosts: o.hosts as string[],
+        p2pPort: o['p2p.port'] as number,
+        httpPort: o['http.port'] as number,
+        slotSeconds: Math.max(1, o.slotSeconds as number),
+        epochLength: Math.max(1, o.epochLength as number),
+        ...(o.genesisTime !== undefined ? { genesisTime: o.genesisTime as number } : {}),
+      })
+      const lines = [
+        `wrote a test network kit for chain ${kit.chainId} to ${kit.dir}`,
+        `  genesis     ${kit.genesis}`,
+        `  bootnodes   ${join(kit.dir, 'bootnodes.txt')}`,
+        ...kit.validators.map((v) => `  validator ${v.index} ${v.address}  ${v.multiaddr}  (bundle: ${v.dir}, start: ${join(v.dir, 'start.sh')})`),
+        `  faucet      ${kit.faucet.address}  (key: ${kit.faucet.dir}; run: povchain faucet --rpc URL --keystore ${join(kit.faucet.dir, 'keystore')} --password ${join(kit.faucet.dir, 'password.txt')})`,
+        `  issuer      ${kit.issuer.address}  (key: ${kit.issuer.dir})`,
+        `  README      ${join(kit.dir, 'README.md')} (for people who join: publish it with genesis.json and bootnodes.txt; the key folders are secret)`,
+      ]
+      console.log(lines.join('\n'))
+    } catch (e) {
+      console.error(`error: ${(e as Error).message}`)
+      process.exitCode = 1
+    }
+  })
+
 const commandLogger = createLogger({ level: 'warn' })
 registerAccountCommands(program, { logger: commandLogger })
 registerComputeCommands(program, { logger: commandLogger })
@@ -239,6 +283,7 @@ registerValidatorCommands(program)
 registerAssetCommands(program, { logger: commandLogger })
 registerBountyCommands(program, { logger: commandLogger })
 registerBridgeCommands(program, bridgeCliContext())
+registerFaucetCommand(program)
 
 // `povchain dumpconfig [node flags]` is `povchain node [node flags] --dumpconfig`, as Geth's dumpconfig takes the node's flags.
 const argv = process.argv[2] === 'dumpconfig' ? [...process.argv.slice(0, 2), 'node', ...process.argv.slice(3), '--dumpconfig'] : process.argv

@@ -7,6 +7,7 @@ import { DEV_CONTROL_ISSUER_INDEX } from '../genesis/presets.js'
 import { checkSamplingPolicy, DEFAULT_SAMPLING_POLICY } from '../compute/verify/SamplingPolicy.js'
 import { WORKER_CHEATS, type WorkerCheat } from '../market/worker/Cheats.js'
 import type { WorkerConfig } from '../market/worker/WorkerService.js'
+import { EndpointAllowList } from '../market/worker/EndpointAllowList.js'
 
 /** The environment switch without which --worker.test-cheat is refused (tests set it). */
 export const TEST_CHEATS_ENV = 'POVCHAIN_TEST_CHEATS'
@@ -46,6 +47,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.min-unit-price <coins>', 'the least each identity works for, in coins per compute unit (per replica): it is drawn only for jobs paying that (default 0: any price); changed on the chain at the next start', coins('--worker.min-unit-price'))
     .option('--worker.idle-cmd <command>', 'shell command run while no job runs (e.g. a crypto miner); its whole process group is stopped before each job and restarted after')
     .option('--worker.idle-grace <ms>', 'time the idle program gets between SIGTERM and SIGKILL', positive('--worker.idle-grace'), 5000)
+    .option('--worker.fetch-allow <entries>', "registered worker endpoints the blob fetcher may ask over HTTP, comma-separated: '*' (any public host), host[:port] (public addresses), IP or range[:port] (127.0.0.1, 10.0.0.0/8:8545: the only way to reach loopback/private addresses); default none: blobs over p2p only", list)
     .option('--worker.output-quota <mib>', 'what one container job may write to /job/out, in MiB (killed beyond)', positive('--worker.output-quota'), 1024)
     .option('--worker.control-tasks [seconds]', 'issue protocol-funded control tasks after N idle seconds (needs the genesis controlIssuer key; --dev: account #19)')
     .option('--worker.trap-rate <p>', 'share of the client sessions this node\'s identities turn into hidden traps for lazy verifiers (with --worker.control-tasks: needs the issuer key)', fraction('--worker.trap-rate'))
@@ -79,6 +81,15 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
     cfg.idle = { command: idleCmd, graceMs: o['worker.idleGrace'] as number }
   }
   if (o['worker.outputQuota'] !== undefined) cfg.outputQuotaMb = o['worker.outputQuota'] as number
+  const fetchAllow = o['worker.fetchAllow'] as string[] | undefined
+  if (fetchAllow?.length) {
+    try {
+      new EndpointAllowList(fetchAllow)
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message)
+    }
+    cfg.fetchAllow = fetchAllow
+  }
   const confidence = o['worker.verifyConfidence'] as number | undefined
   const faultFraction = o['worker.verifyFaultFraction'] as number | undefined
   if (confidence !== undefined || faultFraction !== undefined) {

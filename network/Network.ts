@@ -315,14 +315,17 @@ export class Network {
 
   /**
    * Downloads a blob by content hash from the first ready peer that has it and serves it to us.
-   * `requester`: a signed blob request for blobs served only to entitled accounts (paid assets).
+   * `requester`: a signed blob request for blobs served only to entitled accounts (paid assets);
+   * as a function, made for each peer asked (by its peer id) — a request is signed for one
+   * server, so the peers that do not serve the blob cannot replay it at one that does.
    * When every peer fails, the error says what each answered (a refusal's reason included).
    */
-  async fetchBlob(hash: Uint8Array, maxBytes = 256 * 1024 * 1024, opts: { requester?: BlobRequester } = {}): Promise<Uint8Array> {
+  async fetchBlob(hash: Uint8Array, maxBytes = 256 * 1024 * 1024, opts: { requester?: BlobRequester | ((peerId: string) => Promise<BlobRequester>) } = {}): Promise<Uint8Array> {
     const failures: Error[] = []
-    for (const p of this.ready.values()) {
+    for (const [peer, p] of this.ready) {
       try {
-        return await fetchBlob(this.reqresp, p.id, hash, { maxBytes, ...(opts.requester ? { requester: opts.requester } : {}) })
+        const requester = typeof opts.requester === 'function' ? await opts.requester(peer) : opts.requester
+        return await fetchBlob(this.reqresp, p.id, hash, { maxBytes, ...(requester ? { requester } : {}) })
       } catch (e) {
         failures.push(e as Error)
       }

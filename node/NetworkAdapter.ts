@@ -12,7 +12,7 @@ import type { HeaderValidator } from '../consensus/HeaderValidator.js'
 import type { BlobStore } from '../compute/worker/BlobStore.js'
 import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, PrecheckOutcome, TxOutcome } from '../network/ChainAccess.js'
 import type { BlobAccessDecision } from '../market/assets/BlobAccessPolicy.js'
-import { blobRequestFromWire, blobRequestSignatureValid, type SignedBlobRequest } from '../market/assets/DownloadAuth.js'
+import { blobRequestFromWire, blobRequestSignatureValid, serverOfPeer, type SignedBlobRequest } from '../market/assets/DownloadAuth.js'
 import { NodeError } from './errors.js'
 
 /** Pool refusals that say nothing bad about the peer that relayed the transaction. */
@@ -161,9 +161,10 @@ const SERVE_DECISION_MS = 5_000
  * compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached).
  * With `access`, a blob is served to a peer only as the access policy decides for the signed
  * requester its request carried (none: only what needs none); a refusal names its reason, and a
- * request whose signature is not the named account's is flagged for the peer's score.
+ * request whose signature is not the named account's is flagged for the peer's score. `self`: this
+ * node's peer id, the server every request it receives is read as addressed to.
  */
-export function blobProvider(store: BlobStore, access?: PeerBlobAccess): BlobProvider {
+export function blobProvider(store: BlobStore, access?: PeerBlobAccess, self: () => string = () => ''): BlobProvider {
   let last: { hex: string; data: Uint8Array } | undefined
   const served = new Map<string, number>()
   const refusal = async (hex: `0x${string}`, request: SignedBlobRequest | undefined): Promise<BlobRefusal | undefined> => {
@@ -192,7 +193,8 @@ export function blobProvider(store: BlobStore, access?: PeerBlobAccess): BlobPro
       // A blob not held is simply not here (the fetcher asks elsewhere), whoever asks.
       if (last?.hex !== hex && !(await store.has(hex))) return undefined
       if (access) {
-        const no = await refusal(hex, ctx?.requester ? blobRequestFromWire(ctx.requester, hex) : undefined)
+        // Read as addressed to this node: a request signed for another peer does not verify.
+        const no = await refusal(hex, ctx?.requester ? blobRequestFromWire(ctx.requester, hex, serverOfPeer(self())) : undefined)
         if (no) return no
       }
       if (last?.hex !== hex) {

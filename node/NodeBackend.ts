@@ -27,6 +27,7 @@ import type {
   Unsubscribe,
 } from '../rpc/RpcBackend.js'
 import { callFailure } from '../rpc/RevertReason.js'
+import { blockRef } from '../rpc/HexParams.js'
 import type { WorldState } from '../vm/WorldState.js'
 import type { AccountManager } from '../accounts/index.js'
 import type { CallRunner } from './CallRunner.js'
@@ -409,9 +410,7 @@ export class NodeBackend implements RpcBackend {
       },
       // Native coins in existence at a block: the sum of all balances in its state (node/TotalSupply.ts).
       pov_totalSupply: async (params) => {
-        const tag = params[0] ?? 'latest'
-        const ref: BlockRef = typeof tag === 'string' && /^0x[0-9a-fA-F]+$/.test(tag) ? BigInt(tag) : (tag as BlockRef)
-        const h = await this.requireHeader(ref)
+        const h = await this.requireHeader(blockRef(params[0] ?? 'latest', 0))
         const { totalSupply, accounts } = await auditTotalSupply(this.d.state, h.stateRoot)
         return { blockNumber: `0x${h.number.toString(16)}`, blockHash: bytesToHex(h.hash()), totalSupply: `0x${totalSupply.toString(16)}`, accounts }
       },

@@ -234,13 +234,14 @@ export class PovNode {
         { ...cfg.p2p, clientName: `povchain/v${VERSION}` },
         {
           chain: new NetworkAdapter(spec.chainId, genesisHash, { store, chain, validator, pool, common }),
-          blobs: blobProvider(blobs, (h, request) => assets.decidePeerRead(h, request)),
+          blobs: blobProvider(blobs, (h, request) => assets.decidePeerRead(h, request), (): string => this.network?.peerId ?? ''),
           privateKey: key,
           logger: log,
           metrics,
         },
       ))
       await network.start()
+      assets.serveAs({ peerId: network.peerId })
       chain.onNewHead((block, _receipts, origin) => {
         if (origin === 'local') void network.publishBlock(block)
       })
@@ -321,6 +322,7 @@ export class PovNode {
       if (pool.status().pending > 0) this.miner.trigger()
     }
     this.rpc = await startRpcServers(rpcOptions, { backend: this.backend, logger: log.child({ component: 'rpc' }), metrics })
+    assets.serveAs({ ...(this.network ? { peerId: this.network.peerId } : {}), ...(this.rpc.httpUrl ? { httpUrl: this.rpc.httpUrl } : {}) })
     await assets.start(this.backend)
     if (cfg.worker) {
       this.workers = new WorkerService(cfg.worker, { backend: this.backend, blobs, datadir: cfg.datadir, endpoint: this.rpc.httpUrl ?? '', network: this.network, keys: nodeKeys, protectBlobs: (h) => assets.protectBlobs(h), logger: log, metrics })

@@ -16,105 +16,12 @@ import { DEV_ASSET_REWARD_FUND } from '../../genesis/AssetRegistryGenesis.js'
 import { loadContractArtifacts } from '../../genesis/ContractArtifacts.js'
 import { DEV_VALIDATOR_BOND, DEV_VALIDATOR_REWARD_FUND } from '../../genesis/presets.js'
 import { encryptKeystore, TEST_SCRYPT } from '../../accounts/index.js'
-import { DEV_KEYS, ROOT, rpc, rpcRaw, startInProcessNode, tempDir, waitFor, type InProcessNode } from '../../test/helpers/devnode.js'
+import { DEV_KEYS, rpc, startInProcessNode, tempDir, waitFor, type InProcessNode } from '../../test/helpers/devnode.js'
 import { DEFAULT_SWAP_BRIDGE_ADDRESS } from '../BridgeGenesis.js'
 import { SNAPSHOT_KIND, type SnapshotFile } from '../Snapshot.js'
 import { SWAP_BRIDGE_ABI } from '../SwapBridgeAbi.js'
 import { CLAIM_TYPES, SWAP_DOMAIN_NAME, SWAP_DOMAIN_VERSION } from '../SwapMessages.js'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
-/**
- * Child processes of the bridge end-to-end test: Hardhat's node (the source chain), one-shot
- * `povchain bridge …` commands and long-running relays, all from source through tsx.
- */
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-interface Child {
-  proc: ChildProcess
-  output(): string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-function track(proc: ChildProcess): Child {
-  let out = ''
-  const add = (b: Buffer) => {
-    out += b.toString('utf8')
-    if (out.length > 1_000_000) out = out.slice(-500_000)
-  }
-  proc.stdout?.on('data', add)
-  proc.stderr?.on('data', add)
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on('exit', (code, signal) => res({ code, signal })))
-  let done = false
-  void exited.then(() => (done = true))
-  return {
-    proc,
-    output: () => out,
-    exited,
-    async kill(signal = 'SIGTERM') {
-      if (!done) proc.kill(signal)
-      const t = setTimeout(() => proc.kill('SIGKILL'), 10_000)
-      try {
-        return await exited
-      } finally {
-        clearTimeout(t)
-      }
-    },
-  }
-}
-
-/** `hardhat node` (needs Node 22: we run Hardhat's CLI with this process's node binary). */
-async function startHardhat(): Promise<Child & { url: string }> {
-  const port = await freePort()
-  const proc = spawn(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'hardhat', 'dist', 'src', 'cli.js'), '--config', join(ROOT, 'bridge', 'test', 'hardhat.config.js'), 'node', '--hostname', '127.0.0.1', '--port', String(port)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true', DO_NOT_TRACK: '1' } },
-  )
-  const c = track(proc)
-  const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await rpcRaw(url, 'eth_chainId')).result !== undefined, `hardhat node on ${url}\n${c.output()}`, 60_000, 200)
-  return { ...c, url }
-}
-
-/** Starts `povchain <args…>` from source. */
-function startCli(args: string[]): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'cli.ts'), ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  })
-  return track(proc)
-}
-
-/** Runs `povchain <args…>` to completion; rejects on a non-zero exit with its output. */
-async function runCli(args: string[]): Promise<string> {
-  let stdout = ''
-  const c = startCli(args)
-  c.proc.stdout!.on('data', (b: Buffer) => (stdout += b.toString('utf8')))
-  const { code, signal } = await c.exited
-  if (code !== 0) throw new Error(`povchain ${args.slice(0, 2).join(' ')} exited with ${code ?? signal}:\n${c.output().slice(-4000)}`)
-  return stdout
-}
-
-/** Like runCli, but expects failure and returns the output. */
-async function runCliFailing(args: string[]): Promise<string> {
-  const c = startCli(args)
-  const { code } = await c.exited
-  if (code === 0) throw new Error(`povchain ${args.slice(0, 2).join(' ')} succeeded, expected a failure:\n${c.output()}`)
-  return c.output()
-}
-
+import { runCli, startCli, startHardhat, type Child } from '../../test/helpers/bridgeProcesses.js'
 
 const E18 = 10n ** 18n
 const POV_CHAIN_ID = 7777n
@@ -180,19 +87,23 @@ t.test('swap bridge end to end against a Hardhat source chain', { timeout: 240_0
   const snapshotTotal = BigInt(snap.total)
   t.equal(snapshotTotal, 995n * E18)
   t.equal(snap.tokenTotalSupply, snapshotTotal.toString(), 'equals totalSupply() at the block')
+  t.same(snap.contracts, [], 'no holder has code (eth_getCode at the snapshot block)')
   step('snapshot taken')
 
   // ── lock contract, genesis (CLI), povchain ─────────────────────────────────────────────
-  const lock = await deploy('SwapLock', [tokenAddr])
+  // Lock window: a day of source time (the test needs minutes); refunds only after settlement.
+  const srcNow = BigInt((await src.getBlock('latest'))!.timestamp)
+  const lock = await deploy('SwapLock', [tokenAddr, srcNow + 86_400n, srcNow + 2n * 86_400n, LOCK_RESERVE, deployer.address])
   const lockAddr = getAddress(await lock.getAddress())
   const lockDeployBlock = await src.getBlockNumber()
   const attesterKeys = [0, 1, 2].map(() => Wallet.createRandom())
   const genesisFile = join(tmp.dir, 'genesis.json')
-  await runCli([
-    'bridge', 'genesis', '--preset', 'dev', '--chain-id', String(POV_CHAIN_ID), '--snapshot', snapFile,
+  const genesisOut = await runCli([
+    'bridge', 'genesis', '--preset', 'dev', '--chain-id', String(POV_CHAIN_ID), '--snapshot', snapFile, '--source-rpc', hh.url,
     '--attesters', attesterKeys.map((k) => k.address).join(','), '--threshold', '2', '--deadline', String(DEADLINE),
     '--lock-contract', lockAddr, '--lock-reserve', `${LOCK_RESERVE}`, '--attester-balance', '1e18', '--out', genesisFile,
   ])
+  t.match(genesisOut, new RegExp(`lock checked: cap ${LOCK_RESERVE}`), 'genesis checked the lock contract against the snapshot and the reserve')
   pov = await startInProcessNode({ cfg: { genesisFile } })
   const povUrl = pov.httpUrl
   const dst = new JsonRpcProvider(povUrl, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 50 })

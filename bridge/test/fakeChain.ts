@@ -24,6 +24,8 @@ export class FakeChain {
   /** eth_call answers: balanceOf(address) and totalSupply() of the token. */
   balances = new Map<string, bigint>()
   totalSupply = 0n
+  /** Addresses without code (every other address answers eth_getCode with code). */
+  eoas = new Set<string>()
   private salt = 0
 
   constructor(length: number) {
@@ -71,7 +73,7 @@ export class FakeChain {
         return b ? { number: toHex(b.number), hash: b.hash, parentHash: b.parentHash, timestamp: toHex(b.number) } : null
       }
       case 'eth_getCode':
-        return '0x60'
+        return this.eoas.has(String(params[0]).toLowerCase()) ? '0x' : '0x60'
       case 'eth_getLogs': {
         const f = params[0] as { address: Address; topics: Hex[]; fromBlock: Hex; toBlock: Hex }
         const from = Number(f.fromBlock)

@@ -1,85 +1,11 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { Account, Address as EthjsAddress, createAddressFromString } from '@ethereumjs/util'
-import { createVM, type VM } from '@ethereumjs/vm'
-import { decodeFunctionResult, encodeFunctionData, getAddress, keccak256, type Address, type Hex } from 'viem'
+import { getAddress, keccak256, type Address, type Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
-import { createChainCommon } from '../../chain/ChainCommon.js'
-import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
-import { loadContractArtifacts } from '../../genesis/ContractArtifacts.js'
-import { toEthjsBlock } from '../../vm/BlockExecutor.js'
-import { encodeSwapBridgeArgs, type SwapBridgeParams } from '../BridgeGenesis.js'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import { MerkleTree, proofToHex, snapshotLeaf } from '../MerkleTree.js'
-import { SWAP_BRIDGE_ABI } from '../SwapBridgeAbi.js'
+import { BRIDGE, BridgeHarness, CHAIN_ID } from '../../test/helpers/swapBridgeHarness.js'
 import { addressOfKey, claimDigest, releaseDigest, signDigest, type SwapDomain } from '../SwapMessages.js'
-
-/**
- * SwapBridge in an in-process EVM (the project's Common, Prague), deployed as genesis does:
- * the account is funded first, then the constructor runs at the fixed address.
- */
-
-const BRIDGE: Address = '0x0000000000000000000000000000000000005b00'
-const CHAIN_ID = 7777n
-
-interface CallOutcome {
-  ok: boolean
-  /** The revert reason string, when there is one. */
-  reason?: string
-  returnValue: Hex
-}
-
-class BridgeHarness {
-  blockNumber = 1n
-  private constructor(readonly vm: VM) {}
-
-  static async deploy(p: SwapBridgeParams, balance = p.snapshotTotal + p.lockReserve): Promise<BridgeHarness> {
-    const common = createChainCommon(CHAIN_ID)
-    const vm = await createVM({ common, setHardfork: false })
-    const h = new BridgeHarness(vm)
-    const art = loadContractArtifacts().get('SwapBridge')!
-    const addr = createAddressFromString(BRIDGE)
-    await vm.stateManager.putAccount(addr, new Account(1n, balance))
-    const res = await vm.evm.runCode({ code: concatBytes(art.bytecode, hexToBytes(encodeSwapBridgeArgs(p))), to: addr, caller: new EthjsAddress(new Uint8Array(20)), gasLimit: 100_000_000n, block: h.block() as never })
-    if (res.exceptionError) throw new Error(`constructor reverted: ${decodeReason(bytesToHex(res.returnValue)) ?? res.exceptionError.error}`)
-    await vm.stateManager.putCode(addr, res.returnValue)
-    return h
-  }
-
-  private block() {
-    const z = new Uint8Array(32)
-    return toEthjsBlock({ number: this.blockNumber, timestamp: this.blockNumber, gasLimit: 60_000_000n, baseFeePerGas: 0n, coinbase: new Uint8Array(20), mixHash: z }, this.vm.common)
-  }
-
-  async call(functionName: string, args: readonly unknown[] = [], from: Address = '0x00000000000000000000000000000000000000c0'): Promise<CallOutcome> {
-    const data = encodeFunctionData({ abi: SWAP_BRIDGE_ABI, functionName, args } as never)
-    const r = await this.vm.evm.runCall({ to: createAddressFromString(BRIDGE), caller: createAddressFromString(from), data: hexToBytes(data), gasLimit: 30_000_000n, block: this.block() as never })
-    const returnValue = bytesToHex(r.execResult.returnValue)
-    if (r.execResult.exceptionError) return { ok: false, reason: decodeReason(returnValue), returnValue }
-    return { ok: true, returnValue }
-  }
-
-  async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
-    const r = await this.call(functionName, args)
-    if (!r.ok) throw new Error(`${functionName} reverted: ${r.reason}`)
-    return decodeFunctionResult({ abi: SWAP_BRIDGE_ABI, functionName, data: r.returnValue } as never) as T
-  }
-
-  async balance(a: Address): Promise<bigint> {
-    return (await this.vm.stateManager.getAccount(createAddressFromString(a)))?.balance ?? 0n
-  }
-
-  async exists(a: Address): Promise<boolean> {
-    return (await this.vm.stateManager.getAccount(createAddressFromString(a))) !== undefined
-  }
-}
-
-/** Error(string) payload → the string. */
-function decodeReason(data: Hex): string | undefined {
-  if (!data.startsWith('0x08c379a0') || data.length < 138) return undefined
-  const len = Number(BigInt('0x' + data.slice(74, 138)))
-  return Buffer.from(data.slice(138, 138 + len * 2), 'hex').toString('utf8')
-}
-
 
 const domain: SwapDomain = { chainId: CHAIN_ID, bridge: BRIDGE }
 const SOURCE_CHAIN = 31337n

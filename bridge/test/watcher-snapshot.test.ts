@@ -29,6 +29,7 @@ t.test('snapshot: replays Transfer logs in bounded ranges (halving a refused ran
   for (const [a, v] of [[A(1), 650n], [A(2), 200n], [A(3), 100n]] as const) chain.balances.set(a.toLowerCase(), v)
   chain.totalSupply = 950n
   chain.maxLogRange = 4
+  chain.eoas.add(A(2).toLowerCase()).add(A(3).toLowerCase())
   const progress: number[] = []
   const snap = await takeSnapshot(chain.rpc(), { token: TOKEN, block: 15n, fromBlock: 0n, range: 100n, onProgress: (p, done) => p === 'logs' && progress.push(done) }, deps)
   t.same(
@@ -37,6 +38,7 @@ t.test('snapshot: replays Transfer logs in bounded ranges (halving a refused ran
   )
   t.equal(snap.total, '950')
   t.equal(snap.tokenTotalSupply, '950')
+  t.same(snap.contracts, [A(1)], 'the holder with code is listed for review (it would claim through EIP-1271)')
   t.ok(progress.length >= 4 && progress[progress.length - 1] === 16, 'progress in ranges up to the snapshot block')
   const tree = new MerkleTree(snap.holders.map((h) => snapshotLeaf(hexToBytes(h.address), BigInt(h.amount))))
   for (const h of snap.holders) t.ok(verifyMerkleProof(hexToBytes(snap.root), snapshotLeaf(hexToBytes(h.address), BigInt(h.amount)), proofFromHex(h.proof)))

@@ -30,6 +30,8 @@ contract SwapBridge {
         keccak256("Release(uint256 sourceChainId,address lockContract,uint256 nonce,address recipient,uint256 amount)");
     // secp256k1n / 2: signatures with a higher s are the malleable twin of a lower-s one.
     uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+    /// bytes4(keccak256("isValidSignature(bytes32,bytes)")): the selector, and what a wallet returns for yes.
+    bytes4 private constant EIP1271_MAGIC = 0x1626ba7e;
 
     bytes32 public immutable merkleRoot;
     uint256 public immutable snapshotTotal;
@@ -120,13 +122,16 @@ contract SwapBridge {
     }
 
     /// Pays `amount` to `recipient` for `holder`'s snapshot balance. Anyone may submit; the
-    /// holder's signature over (chain, bridge, holder, recipient, amount) is the authorisation.
+    /// holder's signature over (chain, bridge, holder, recipient, amount) is the authorisation:
+    /// an ECDSA signature by the holder's key, or, when the holder address has code on povchain
+    /// (a contract wallet deployed at the same address), whatever its EIP-1271
+    /// `isValidSignature(digest, signature)` accepts.
     function claim(address holder, address recipient, uint256 amount, bytes32[] calldata proof, bytes calldata signature) external {
         _requireOpen();
         require(!claimed[holder], "SwapBridge: already claimed");
         require(recipient != address(0), "SwapBridge: zero recipient");
         require(verifyProof(proof, leaf(holder, amount)), "SwapBridge: invalid proof");
-        require(_recover(claimDigest(holder, recipient, amount), signature) == holder, "SwapBridge: invalid signature");
+        require(_isHolderSignature(holder, claimDigest(holder, recipient, amount), signature), "SwapBridge: invalid signature");
         claimed[holder] = true;
         claimedTotal += amount;
         emit Claimed(holder, recipient, amount);
@@ -182,6 +187,28 @@ contract SwapBridge {
 
     function _typed(bytes32 structHash) private view returns (bytes32) {
         return keccak256(abi.encodePacked("\x19\x01", domainSeparator(), structHash));
+    }
+
+    /// ECDSA first (an EOA, or an EOA with an EIP-7702 delegation); then EIP-1271 if the holder
+    /// has code. The wallet is called with STATICCALL, so it cannot change state or re-enter.
+    function _isHolderSignature(address holder, bytes32 digest, bytes calldata sig) private view returns (bool) {
+        if (sig.length == 65) {
+            address signer = _tryRecover(digest, sig);
+            if (signer != address(0) && signer == holder) return true;
+        }
+        if (holder.code.length == 0) return false;
+        (bool ok, bytes memory ret) = holder.staticcall(abi.encodeWithSelector(EIP1271_MAGIC, digest, sig));
+        return ok && ret.length >= 32 && bytes4(abi.decode(ret, (bytes32))) == EIP1271_MAGIC;
+    }
+
+    /// The signer of a well-formed low-s signature, or address(0).
+    function _tryRecover(bytes32 digest, bytes calldata sig) private pure returns (address) {
+        bytes32 r = bytes32(sig[0:32]);
+        bytes32 s = bytes32(sig[32:64]);
+        uint8 v = uint8(sig[64]);
+        if (v < 27) v += 27;
+        if ((v != 27 && v != 28) || uint256(s) > HALF_N) return address(0);
+        return ecrecover(digest, v, r, s);
     }
 
     function _recover(bytes32 digest, bytes calldata sig) private pure returns (address signer) {

@@ -135,6 +135,7 @@ contract ValidatorSet is IValidatorSetReceipts {
     event UnbondRequested(address indexed validator, uint256 amount, uint64 releaseEpoch);
     event Withdrawn(address indexed to, uint256 amount);
     /// The trace from an accepted receipt to producer weight.
+    event WeightForfeited(address indexed worker, bytes32 indexed sessionId, uint256 weight);
     event WeightCredited(address indexed worker, address indexed client, bytes32 indexed sessionId, bytes32 jobId, uint256 value, uint256 protocolFee, uint256 credit, uint256 weight, uint8 mode);
     event EpochTransitioned(uint64 indexed epoch, uint64 previous);
     event EpochRewarded(uint64 indexed rewardedEpoch, uint64 indexed atEpoch, uint256 paid, uint256 recipients);
@@ -336,6 +337,18 @@ contract ValidatorSet is IValidatorSetReceipts {
             if (_stakes[worker].bonded >= minBond) _addCandidate(worker);
         }
         emit WeightCredited(worker, client, sessionId, jobId, value, protocolFee, credit, weightOf(worker), mode);
+    }
+
+    /// @notice WorkMarket reports a rejected session: its worker forfeits every live credit, so
+    ///         weight bought with forged sessions that escaped sampling is lost at the first one
+    ///         that does not (a worker forging a share f of its sessions' segments keeps weight
+    ///         only while none is caught: miss^n after n forged sessions). Snapshots already
+    ///         taken keep it (the leader schedule they fixed is public); later ones do not.
+    function onRejected(address worker, bytes32 sessionId) external {
+        require(msg.sender == WORK_MARKET, NotWorkMarket(msg.sender));
+        uint256 lost = weightOf(worker);
+        delete _credits[worker];
+        emit WeightForfeited(worker, sessionId, lost);
     }
 
     /// @notice The share (basis points) of a receipt's protocol fee that becomes weight, by the

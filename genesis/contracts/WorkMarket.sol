@@ -1630,6 +1630,9 @@ contract WorkMarket is WorkerRegistry {
         _receipts[sessionId] = WorkReceipt(s.jobId, sessionId, s.worker, j.client, value, protocolFee, j.workloadId, uint64(block.number), uint64(block.timestamp), status, j.control, j.mode);
         _receiptsOf[s.worker].push(sessionId);
         emit SessionFinalized(sessionId, s.jobId, s.worker, status, value, protocolFee);
-        if (status == SessionStatus.Accepted && VALIDATOR_SET.code.length > 0) IValidatorSetReceipts(VALIDATOR_SET).onReceipt(s.worker, j.client, s.jobId, sessionId, value, protocolFee, uint8(j.mode));
+        if (VALIDATOR_SET.code.length == 0) return;
+        if (status == SessionStatus.Accepted) IValidatorSetReceipts(VALIDATOR_SET).onReceipt(s.worker, j.client, s.jobId, sessionId, value, protocolFee, uint8(j.mode));
+        // A wrong result costs the weight earned before it: forging pays in weight only until caught.
+        else if (status == SessionStatus.Rejected) IValidatorSetReceipts(VALIDATOR_SET).onRejected(s.worker, sessionId);
     }
 }

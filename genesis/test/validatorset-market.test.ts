@@ -64,6 +64,42 @@ t.test('an accepted session credits its worker the protocol fee as weight; a rej
   t.equal(await h.totalCoins(), h.minted, 'coins are conserved to the wei across both contracts')
 })
 
+t.test('a rejected session forfeits the weight its worker earned before (a faker keeps no weight once caught)', async (t) => {
+  const h = await PovHarness.deploy()
+  await h.give(CLIENT, 20n * ETHER)
+  for (let i = 20; i < 22; i++) {
+    await h.give(who(i), 10n * ETHER)
+    await h.must(who(i), 'market', 'register', [100n, 1, `http://127.0.0.1:${8000 + i}`], 2n * ETHER)
+  }
+  const first = await runJob(h, true)
+  const earned = await h.weight(first.worker)
+  t.ok(earned > 0n, `an accepted session gave ${first.worker} weight ${earned}`)
+  // Jobs until the same worker is drawn again; that session is voted down.
+  for (let i = 0; i < 12; i++) {
+    const accept = await h.read<readonly [boolean]>('isAcceptedReceipt', [first.sessionId, first.worker], 'market')
+    t.ok(accept[0])
+    const next = await (async () => {
+      await h.must(CLIENT, 'market', 'postJob', [SPEC, WORKLOAD, h.timestamp + 3600n, 600n, 10n, 1], ETHER)
+      const { sessionId, worker } = ev(await h.marketBlocks(), 'JobAssigned') as { sessionId: Hex; worker: Address }
+      await h.must(worker, 'market', 'commitResult', [sessionId, fakeCommitment(SPEC, 2 + i)])
+      const verifier = (ev(await h.marketBlocks(), 'VerifiersSelected').verifiers as Address[])[0]!
+      const verdict = worker !== first.worker
+      await h.must(verifier, 'market', 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, verifier, verdict, salt(verifier)], 'market')])
+      await h.must(verifier, 'market', 'revealVote', [sessionId, verdict, salt(verifier)])
+      return { fin: await h.must(who(41), 'market', 'finalize', [sessionId]), worker, sessionId }
+    })()
+    if (next.worker !== first.worker) continue
+    const forfeited = next.fin.events.find((e) => e.eventName === 'WeightForfeited')
+    t.ok(forfeited && forfeited.address === VS, 'ValidatorSet logged the forfeiture inside finalize')
+    t.match(forfeited!.args, { worker: first.worker, sessionId: next.sessionId })
+    t.ok((forfeited!.args.weight as bigint) > 0n, 'it names the weight lost')
+    t.equal(await h.weight(first.worker), 0n, 'the worker holds no weight after its rejected session')
+    t.equal(await h.totalCoins(), h.minted, 'coins are conserved')
+    return
+  }
+  t.fail('the first worker was never drawn again in 12 jobs')
+})
+
 t.test('the dev preset: ValidatorSet elects account #0, bonded, with a reward fund; WorkMarket holds its genesis receipt', async (t) => {
   const g = devGenesis()
   const spec = parseGenesis(g)

@@ -11,7 +11,7 @@ import type { MarketTxReceipt } from '../client/MarketChain.js'
 import { RpcMarketChain } from '../client/RpcMarketChain.js'
 import { AssetError } from './AssetError.js'
 import { AssetRegistryReader, describeRegistryRevert, encodeRegistryCall, registryAbi } from './AssetRegistryReader.js'
-import { blobRequestFields, blobRequestToJson, signBlobRequest, signBlobRequestWith, type BlobRequestJson } from './DownloadAuth.js'
+import { blobRequestFields, blobRequestToJson, serverOfUrl, signBlobRequest, signBlobRequestWith, type BlobRequestJson } from './DownloadAuth.js'
 
 const q = (n: bigint) => `0x${n.toString(16)}`
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
@@ -172,12 +172,15 @@ export class AssetClient {
   }
 
   /**
-   * A signed blob request for `hash` (market/assets/DownloadAuth.ts): with the local key, or
-   * through the node's eth_sign for a node-unlocked account.
+   * A signed blob request for `hash` (market/assets/DownloadAuth.ts), addressed to the node this
+   * client talks to (its RPC URL's origin) with a one-time challenge of it (pov_blobChallenge):
+   * with the local key, or through the node's eth_sign for a node-unlocked account. Good for
+   * one download (each chunk is read once).
    */
   async signBlobRequest(hash: Hex, jobId?: Hex): Promise<BlobRequestJson> {
     const chainId = BigInt(await this.chain.rpc.request<Hex>('eth_chainId'))
-    const fields = blobRequestFields(chainId, hash, jobId)
+    const { nonce } = await this.chain.rpc.request<{ nonce: Hex }>('pov_blobChallenge', [])
+    const fields = blobRequestFields(chainId, hash, { server: serverOfUrl(this.chain.rpc.url), nonce }, jobId)
     const signed = this.key
       ? await signBlobRequest(this.key, fields)
       : await signBlobRequestWith(this.from, (m) => this.chain.rpc.request<Hex>('eth_sign', [this.from, stringToHex(m)]), fields)

@@ -14,7 +14,8 @@ import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { AssetError } from './AssetError.js'
 import { AssetRegistryReader } from './AssetRegistryReader.js'
 import { BlobAccessPolicy, type BlobAccessDecision } from './BlobAccessPolicy.js'
-import { blobRequestFromJson, type SignedBlobRequest } from './DownloadAuth.js'
+import { BlobChallenges } from './BlobChallenges.js'
+import { blobRequestFromJson, serverOfPeer, serverOfUrl, type SignedBlobRequest } from './DownloadAuth.js'
 import { JobGrantResponder } from './JobGrantResponder.js'
 import { RemovedAssetJanitor } from './RemovedAssetJanitor.js'
 
@@ -32,6 +33,12 @@ export interface AssetNodeConfig {
   keepRemoved?: boolean
   /** --assets.free-downloads: serve paid assets' blobs without checking that the requester paid. */
   freeDownloads?: boolean
+  /**
+   * --assets.origin: the HTTP origins (https://node.example:8545) under which clients reach this
+   * node's JSON-RPC; a signed blob request over pov_getBlob must be addressed to one of them
+   * (besides the node's own listen URL, see nodeHttpOrigins).
+   */
+  origins?: string[]
   pollMs?: number
 }
 
@@ -55,6 +62,25 @@ export async function loadNodeKeys(o: { devKeys: Uint8Array[]; datadir: string; 
   return keys
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/**
+ * The HTTP origins a node answers signed blob requests for: its listen URL (what a worker
+ * registers as its endpoint), the --assets.origin ones and, when it listens on loopback only
+ * (the default 127.0.0.1), the loopback names of its port — only local programs reach it then,
+ * so a request for them can come from no collector elsewhere. A node listening on 0.0.0.0 or
+ * a public address names its public origin with --assets.origin.
+ */
+export function nodeHttpOrigins(httpUrl: string | undefined, extra: readonly string[] = []): string[] {
+  const out = new Set(extra.map(serverOfUrl))
+  if (httpUrl) {
+    const u = new URL(httpUrl)
+    out.add(u.origin)
+    if (LOOPBACK_HOSTS.has(u.hostname)) for (const h of LOOPBACK_HOSTS) out.add(`${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`)
+  }
+  return [...out]
+}
+
 /**
  * The marketplace on a node: who may read which blob (BlobAccessPolicy: pov_getBlob with signed
  * requests, the network's blob_by_hash anonymous), the owner's job-grant answers
@@ -63,10 +89,13 @@ export async function loadNodeKeys(o: { devKeys: Uint8Array[]; datadir: string; 
  */
 export class AssetNodeService {
   readonly access: BlobAccessPolicy
+  /** One-time challenges of signed requests over pov_getBlob (pov_blobChallenge). */
+  readonly challenges = new BlobChallenges()
   responder?: JobGrantResponder
   janitor?: RemovedAssetJanitor
   private registry?: AssetRegistryReader
   private market?: WorkMarketReader
+  private servers: string[] = []
   private readonly log: Logger
 
   constructor(
@@ -75,7 +104,8 @@ export class AssetNodeService {
   ) {
     this.log = d.logger.child({ component: 'assets' })
     const readBlob = async (h: Hex) => ((await d.blobs.has(h)) ? d.blobs.get(h) : undefined)
-    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, readBlob, logger: d.logger })
+    this.access = new BlobAccessPolicy({ registry: () => this.registry, market: () => this.market, chainId: d.chainId, servers: () => this.servers, readBlob, logger: d.logger })
+    this.servers = nodeHttpOrigins(undefined, cfg.origins ?? [])
     try {
       this.access.protect(JSON.parse(readFileSync(this.protectedFile(), 'utf8')) as string[])
     } catch {
@@ -102,6 +132,20 @@ export class AssetNodeService {
     }
   }
 
+  /**
+   * The names this node answers signed blob requests under: its libp2p peer id and its HTTP
+   * origins (nodeHttpOrigins). Set once the network and the RPC server listen.
+   */
+  serveAs(o: { peerId?: string; httpUrl?: string }): void {
+    this.servers = [...(o.peerId ? [serverOfPeer(o.peerId)] : []), ...nodeHttpOrigins(o.httpUrl, this.cfg.origins ?? [])]
+    this.log.info({ servers: this.servers }, 'signed blob requests are served when addressed to these names')
+  }
+
+  /** This node's server names (see serveAs). */
+  serverNames(): readonly string[] {
+    return this.servers
+  }
+
   bind(backend: RpcBackend): void {
     this.registry = new AssetRegistryReader(backendCaller(backend))
     this.market = new WorkMarketReader(backendCaller(backend))
@@ -124,14 +168,24 @@ export class AssetNodeService {
 
   /**
    * pov_getBlob's check: throws ASSET_BLOB_REFUSED (JSON-RPC -32001) when the blob is not
-   * served to this requester. A 0-byte read (a presence probe) reveals only the size, which
-   * the chain states anyway, and is always answered.
+   * served to this requester, ASSET_DOWNLOAD_AUTH (-32602) when the signed request is not
+   * addressed to this node, carries no fresh challenge of it, or already read this chunk. A
+   * 0-byte read (a presence probe) reveals only the size, which the chain states anyway, and is
+   * always answered.
    */
-  async checkRpcRead(hash: Hex, length: number, auth: unknown): Promise<void> {
+  async checkRpcRead(hash: Hex, offset: number, length: number, auth: unknown): Promise<void> {
     if (this.cfg.freeDownloads || length === 0) return
     const request = auth === undefined || auth === null ? undefined : blobRequestFromJson(auth)
+    if (request) this.challenges.check(request.nonce)
     const d = await this.access.decide(hash, request)
     if (!d.serve) throw new AssetError('BLOB_REFUSED', d.message, { rpcCode: -32001 })
+    // Only a request that opened the blob uses up its chunk (a refused one may be a stranger's).
+    if (request && d.requester) this.challenges.consume(request.nonce!, offset)
+  }
+
+  /** pov_blobChallenge: a one-time nonce to sign into a request over pov_getBlob. */
+  challenge(): { nonce: Hex; expires: number } {
+    return this.challenges.issue()
   }
 
   async start(backend: RpcBackend): Promise<void> {

@@ -32,7 +32,8 @@ export function downloadIsGated(a: Pick<RegisteredAsset, 'access' | 'pricePerDow
  *   proves its account with a SignedBlobRequest and owns the asset, paid its download
  *   (`downloads(id, requester) > 0`, see `payDownload`), holds a standing grant, or — naming the
  *   job in the request — is the client, the current worker, a verifier of the current session,
- *   or the job-grant holder of a job that links the asset (`jobUseOf`).
+ *   or the job-grant holder of a job that links the asset (`jobUseOf`). The request must be
+ *   addressed to this node (`servers`): one signed for another node is refused.
  * The same signed request travels in pov_getBlob (4th parameter) and in the network's
  * blob_by_hash (its requester field, node/NetworkAdapter.ts's blobProvider); without one a peer
  * gets only what needs none.
@@ -51,6 +52,8 @@ export class BlobAccessPolicy {
       registry: () => AssetRegistryReader | undefined
       market: () => WorkMarketReader | undefined
       chainId: bigint
+      /** This node's server names (DownloadAuth's serverOfPeer / serverOfUrl): a request addressed elsewhere is refused. */
+      servers: () => readonly string[]
       /** The blob's bytes when this node holds it (to recognise work-market data, see ProtocolBlob). */
       readBlob?: (hash: Hex) => Promise<Uint8Array | undefined>
       logger?: Logger
@@ -113,7 +116,7 @@ export class BlobAccessPolicy {
       // A job that linked the asset before its removal still completes: its participants may read it.
       const job = request?.jobId ? await this.d.market()?.job(request.jobId) : undefined
       if (request?.jobId && job?.status === 'running') {
-        const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash })
+        const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash, servers: this.d.servers() })
         for (const a of assets) if (await this.jobParticipant(a, requester, request.jobId)) return { serve: true, requester }
       }
       return { serve: false, reason: 'removed', message: `blob ${hash} is the content of removed asset ${assets.map((a) => a.id).join(', ')}: this node no longer serves it` }
@@ -122,7 +125,7 @@ export class BlobAccessPolicy {
     if (gated.length < live.length) return { serve: true }
     const ids = gated.map((a) => a.id).join(', ')
     if (!request) return { serve: false, reason: 'auth-required', message: `blob ${hash} is the content of paid asset ${ids}: send a signed blob request (pov_getBlob's 4th parameter; \`povchain asset fetch\` does it) from an account that paid the download (payDownload) or may use it` }
-    const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash })
+    const requester = await verifyBlobRequest(request, { chainId: this.d.chainId, hash, servers: this.d.servers() })
     for (const a of gated) if (await this.entitled(a, requester, request.jobId)) return { serve: true, requester }
     return { serve: false, reason: 'not-entitled', message: `${requester} has not paid the download of asset ${ids} (payDownload), holds no grant of it and works on no job that uses it${request.jobId ? ` (job ${request.jobId})` : ''}` }
   }

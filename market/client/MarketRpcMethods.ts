@@ -142,7 +142,7 @@ export function marketRpcMethods(d: {
   market: WorkMarketReader
   blobs: BlobStore
   /** Who may read which blob (market/assets/AssetNodeService.ts): throws when this read is refused. */
-  blobAccess?: { checkRpcRead(hash: Hex, length: number, auth: unknown): Promise<void> }
+  blobAccess?: { checkRpcRead(hash: Hex, offset: number, length: number, auth: unknown): Promise<void>; challenge(): { nonce: Hex; expires: number } }
 }): Record<string, Method> {
   const { market, blobs } = d
   return {
@@ -198,7 +198,9 @@ export function marketRpcMethods(d: {
     },
     /**
      * pov_getBlob(hash, offset?, length?, auth?): {total, data} of a blob this node holds, or null.
-     * A paid asset's blob needs `auth`, a signed blob request (market/assets/DownloadAuth.ts).
+     * A paid asset's blob needs `auth`, a signed blob request (market/assets/DownloadAuth.ts)
+     * addressed to this node's origin, with a challenge from pov_blobChallenge; it reads each
+     * chunk (offset) once.
      */
     pov_getBlob: async ([h, offset, length, auth]) => {
       const hash = hash32(h, 'hash')
@@ -206,9 +208,17 @@ export function marketRpcMethods(d: {
       const from = offset === undefined ? 0 : Number(offset)
       const len = Math.min(RPC_BLOB_CHUNK, length === undefined ? RPC_BLOB_CHUNK : Number(length))
       if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(len) || len < 0) throw badParams('offset and length must be non-negative integers')
-      await d.blobAccess?.checkRpcRead(hash, len, auth)
+      await d.blobAccess?.checkRpcRead(hash, from, len, auth)
       const bytes = await blobs.get(hash)
       return { total: bytes.length, data: bytesToHex(bytes.subarray(from, from + len)) }
+    },
+    /**
+     * pov_blobChallenge(): {nonce, expires}, a one-time nonce of this node for a signed blob
+     * request over pov_getBlob (valid 300 s; market/assets/BlobChallenges.ts).
+     */
+    pov_blobChallenge: async () => {
+      if (!d.blobAccess) throw badParams('this node serves no gated blobs: pov_getBlob needs no signed request')
+      return d.blobAccess.challenge()
     },
     /** pov_putBlob(data): stores a blob (≤ 1 MiB per call) and returns its content hash. */
     pov_putBlob: async ([data]) => {

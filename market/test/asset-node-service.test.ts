@@ -32,7 +32,7 @@ import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetReg
 import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { AssetClient } from '../assets/AssetClient.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
-import { blobRequestFields, blobRequestToJson, signBlobRequest } from '../assets/DownloadAuth.js'
+import { blobRequestFields, blobRequestToJson, serverOfUrl, signBlobRequest } from '../assets/DownloadAuth.js'
 import { JobGrantResponder } from '../assets/JobGrantResponder.js'
 import { rpcBlobSource } from '../worker/BlobFetcher.js'
 import { assetCli } from '../../test/helpers/assetcli.js'
@@ -174,16 +174,24 @@ t.test('marketplace node side: automatic job grants for worker and verifier, clo
     t.equal(await n.node.assets!.servesPeers(h), false, "peers (no requester in blob_by_hash) don't get it")
     t.equal(await n.node.assets!.servesPeers(free.contentHash as Hex), true, 'peers get free blobs')
     const chainId = BigInt(await rpc<Hex>(url, 'eth_chainId'))
-    const unpaid = blobRequestToJson(await signBlobRequest(KEYS[BUYER]!, blobRequestFields(chainId, h)))
+    // Addressed to this node with a challenge it issued (one per request).
+    const to = async () => ({ server: serverOfUrl(url), nonce: (await rpc<{ nonce: Hex }>(url, 'pov_blobChallenge')).nonce })
+    const unpaid = blobRequestToJson(await signBlobRequest(KEYS[BUYER]!, blobRequestFields(chainId, h, await to())))
     t.match((await rpcRaw(url, 'pov_getBlob', [h, 0, 100, unpaid])).error, { code: -32001, message: /has not paid the download/ }, 'a signed request of an account that did not pay is refused')
     const forged = { ...unpaid, requester: addrOf(MODEL_OWNER) }
     t.match((await rpcRaw(url, 'pov_getBlob', [h, 0, 100, forged])).error, { message: /not signed by/ }, "naming the owner without the owner's signature is refused")
-    const owners = blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, h)))
+    const owners = blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, h, await to())))
     t.ok(await rpc(url, 'pov_getBlob', [h, 0, 100, owners]), 'the owner reads its own blob')
+    t.match((await rpcRaw(url, 'pov_getBlob', [h, 0, 100, owners])).error, { code: -32602, message: /already read offset 0/ }, 'the same request again (a replay of it): refused')
+    t.ok(await rpc(url, 'pov_getBlob', [h, 100, 100, owners]), 'it reads the next chunk')
+    const { nonce: _n, ...noChallenge } = blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, h, serverOfUrl(url))))
+    t.match((await rpcRaw(url, 'pov_getBlob', [h, 0, 100, noChallenge])).error, { code: -32602, message: /must carry a challenge/ }, 'a request without a challenge of this node: refused')
+    const forgedNonce = blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, h, { server: serverOfUrl(url), nonce: keccak256(toHex('made up')) })))
+    t.match((await rpcRaw(url, 'pov_getBlob', [h, 0, 100, forgedNonce])).error, { code: -32602, message: /was not issued by this node/ }, 'a made-up challenge: refused')
     // The worker side's RPC source (node to node) signs the same way.
     const source = rpcBlobSource(url)
     t.equal(await source.fetch(h, 1 << 20), undefined, 'an unsigned fetch by another node gets nothing')
-    t.same(await source.fetch(h, 1 << 20, async (x) => blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, x)))), model, 'a signed one gets the blob')
+    t.same(await source.fetch(h, 1 << 20, async (x, server) => blobRequestToJson(await signBlobRequest(KEYS[MODEL_OWNER]!, blobRequestFields(chainId, x, server)))), model, 'a signed one gets the blob')
 
     await t.rejects(cli(['asset', 'fetch', String(id), '--out', join(dir, 'x'), '--no-pay'], BUYER), { code: 'ASSET_NOT_PAID' })
     const credit0 = await reg.credits(addrOf(MODEL_OWNER))

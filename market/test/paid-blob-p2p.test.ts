@@ -26,7 +26,7 @@ import { ASSET_REGISTRY_ADDRESS, assetRegistryAbi } from '../../genesis/AssetReg
 import type { Network } from '../../network/Network.js'
 import { BlobRequest, MAX_BLOB_CHUNK } from '../../network/Protobuf.js'
 import { BLOB_BY_HASH, FIRST_BLOB_REQUEST } from '../../network/protocols/BlobByHash.js'
-import { blobRequestFields, blobRequestToJson, blobRequestToWire, signBlobRequest } from '../assets/DownloadAuth.js'
+import { blobRequestFields, blobRequestToJson, blobRequestToWire, serverOfPeer, signBlobRequest } from '../assets/DownloadAuth.js'
 import { BlobFetcher, networkBlobSource } from '../worker/BlobFetcher.js'
 import { CHAIN_ID, DEV_KEYS, rpc, startInProcessNode, tempDir, waitFor } from '../../test/helpers/devnode.js'
 import { startRogue } from '../../test/helpers/netcluster.js'
@@ -82,7 +82,8 @@ t.test('blob_by_hash: a paid blob to a payer\'s signed request only, with the re
   }
   const honest = await ready(await peer())
   t.teardown(() => honest.stop())
-  const sign = async (who: number, hash: Hex, chainId = CHAIN_ID) => signBlobRequest(KEYS[who]!, blobRequestFields(chainId, hash))
+  // Addressed to the node (its peer id), the one server these requests go to.
+  const sign = async (who: number, hash: Hex, chainId = CHAIN_ID) => signBlobRequest(KEYS[who]!, blobRequestFields(chainId, hash, serverOfPeer(net.peerId)))
   const wire = async (who: number, hash: Hex, chainId = CHAIN_ID) => blobRequestToWire(await sign(who, hash, chainId))
   const fetchP2p = (p: Network, hash: Hex, requester?: Awaited<ReturnType<typeof wire>>) => p.fetchBlob(hexToBytes(hash), 1 << 22, requester ? { requester } : {})
 
@@ -97,7 +98,7 @@ t.test('blob_by_hash: a paid blob to a payer\'s signed request only, with the re
     await t.rejects(fetchP2p(honest, paidHash), { code: 'NETWORK_REFUSED', message: /UNAVAILABLE: blob 0x[0-9a-f]+ is the content of paid asset 1: send a signed blob request/ }, 'unsigned: the reason, under the code older nodes know')
     await t.rejects(fetchP2p(honest, paidHash, await wire(STRANGER, paidHash)), { code: 'NETWORK_FORBIDDEN', message: /has not paid the download of asset 1/ }, 'an account that did not pay: FORBIDDEN, why')
     await t.rejects(fetchP2p(honest, paidHash, await wire(BUYER, paidHash, 1n)), { code: 'NETWORK_FORBIDDEN', message: /signed for chain 1, this is chain 31337/ }, 'signed for another chain')
-    const expired = blobRequestToWire(await signBlobRequest(KEYS[BUYER]!, blobRequestFields(CHAIN_ID, paidHash, undefined, 300, Math.floor(Date.now() / 1000) - 3_600)))
+    const expired = blobRequestToWire(await signBlobRequest(KEYS[BUYER]!, blobRequestFields(CHAIN_ID, paidHash, serverOfPeer(net.peerId), undefined, 300, Math.floor(Date.now() / 1000) - 3_600)))
     await t.rejects(fetchP2p(honest, paidHash, expired), { code: 'NETWORK_FORBIDDEN', message: /expired/ }, 'expired')
     t.equal(net.scorer.score(honest.peerId), 0, "refusals of an honest peer's requests leave its score alone")
     t.ok(net.peers().some((x) => x.id === honest.peerId), 'and it stays connected')
@@ -130,8 +131,8 @@ t.test('blob_by_hash: a paid blob to a payer\'s signed request only, with the re
     const store = new BlobStore({ dir: join(dir, 'fetcher') })
     const fetcher = new BlobFetcher({ store, sources: async () => [networkBlobSource(honest)] })
     await t.rejects(fetcher.get(paidHash), { code: 'JOB_BLOB_UNAVAILABLE', message: /signed blob request/ }, 'unsigned: unavailable, with the reason')
-    await t.rejects(fetcher.get(paidHash, { auth: async (h) => blobRequestToJson(await sign(STRANGER, h)) }), { code: 'JOB_BLOB_UNAVAILABLE', message: /has not paid/ }, 'signed by an account that did not pay')
-    t.same(await fetcher.get(paidHash, { auth: async (h) => blobRequestToJson(await sign(BUYER, h)) }), model, "signed as the payer: fetched from the peer")
+    await t.rejects(fetcher.get(paidHash, { auth: async (h, server) => blobRequestToJson(await signBlobRequest(KEYS[STRANGER]!, blobRequestFields(CHAIN_ID, h, server))) }), { code: 'JOB_BLOB_UNAVAILABLE', message: /has not paid/ }, 'signed by an account that did not pay')
+    t.same(await fetcher.get(paidHash, { auth: async (h, server) => blobRequestToJson(await signBlobRequest(KEYS[BUYER]!, blobRequestFields(CHAIN_ID, h, server))) }), model, "signed as the payer: fetched from the peer")
     t.ok(await store.has(paidHash), 'and kept (it matched its hash)')
     t.same(await fetcher.get(freeHash), free, 'a free blob without signing')
   })

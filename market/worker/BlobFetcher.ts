@@ -7,9 +7,11 @@ import { contentHash } from '../../compute/ContentHash.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { JsonRpcClient } from '../../bridge/JsonRpcClient.js'
 import type { BlobRequester } from '../../network/Protobuf.js'
-import { blobRequestFromJson, blobRequestToWire } from '../assets/DownloadAuth.js'
+import { blobRequestFromJson, blobRequestToWire, serverOfPeer, serverOfUrl, type BlobServer } from '../assets/DownloadAuth.js'
 import { JobError } from '../client/JobError.js'
 import { RPC_BLOB_CHUNK } from '../client/MarketRpcMethods.js'
+import { AllowedEndpointRpc } from './AllowedEndpointRpc.js'
+import type { EndpointAllowList } from './EndpointAllowList.js'
 
 /** Somewhere a blob may be fetched from by content hash: a peer over the network, a node's RPC. */
 export interface RemoteBlobSource {
@@ -24,18 +26,22 @@ export interface RemoteBlobSource {
   fetch(hash: Hex, maxBytes: number, auth?: BlobAuth): Promise<Uint8Array | undefined>
 }
 
-/** Makes a fresh signed blob request for `hash` (JSON form of market/assets/DownloadAuth.ts's SignedBlobRequest). */
-export type BlobAuth = (hash: Hex) => Promise<object>
+/**
+ * Makes a fresh signed blob request for `hash` addressed to `to` (JSON form of
+ * market/assets/DownloadAuth.ts's SignedBlobRequest): each source signs for the one node it
+ * sends the request to (and, over HTTP, that node's challenge), so no other node can replay it.
+ */
+export type BlobAuth = (hash: Hex, to: BlobServer) => Promise<object>
 
 /**
  * network/'s blob_by_hash protocol (any connected peer that holds it), paced below the serving
  * side's default limit (20 requests/s, burst 40 per peer): a verifier of a long session asks
  * for dozens of checkpoints in a row, and every request over a peer's limit is refused and
  * scores us down (10 refusals are a ban). A refusal all the same is retried after a pause.
- * With `auth`, one signed request (valid for minutes) goes with every chunk to every peer.
+ * With `auth`, each peer asked gets a request signed for its own peer id (sent with every chunk).
  */
 export function networkBlobSource(
-  network: { fetchBlob(hash: Uint8Array, maxBytes?: number, opts?: { requester?: BlobRequester }): Promise<Uint8Array> },
+  network: { fetchBlob(hash: Uint8Array, maxBytes?: number, opts?: { requester?: (peerId: string) => Promise<BlobRequester> }): Promise<Uint8Array> },
   pace: { perSecond: number; burst: number } = { perSecond: 15, burst: 30 },
 ): RemoteBlobSource {
   let tokens = pace.burst
@@ -57,7 +63,7 @@ export function networkBlobSource(
     kind: 'p2p',
     // Failures are thrown so that the fetcher can say why it fell back to another source.
     async fetch(hash, maxBytes, auth) {
-      const requester = auth ? blobRequestToWire(blobRequestFromJson(await auth(hash))) : undefined
+      const requester = auth ? async (peer: string) => blobRequestToWire(blobRequestFromJson(await auth(hash, { server: serverOfPeer(peer) }))) : undefined
       for (let attempt = 0; ; attempt++) {
         await take()
         try {
@@ -71,9 +77,14 @@ export function networkBlobSource(
   }
 }
 
-/** A node's pov_getBlob over JSON-RPC, chunk by chunk (the transport until every peer runs the network). */
-export function rpcBlobSource(url: string): RemoteBlobSource {
-  const client = new JsonRpcClient({ url, retries: 1, timeoutMs: 30_000 })
+/**
+ * A node's pov_getBlob over JSON-RPC, chunk by chunk. With `allow` (a registered endpoint, named
+ * by whoever registered it) only as EndpointAllowList permits, through AllowedEndpointRpc; without,
+ * a URL the user gave. A signed request is addressed to the URL's origin, the only place it is
+ * sent, with the challenge that origin issued (pov_blobChallenge).
+ */
+export function rpcBlobSource(url: string, allow?: EndpointAllowList): RemoteBlobSource {
+  const client = allow ? new AllowedEndpointRpc(url, allow) : new JsonRpcClient({ url, retries: 1, timeoutMs: 30_000 })
   return {
     name: url,
     kind: 'rpc',
@@ -81,7 +92,11 @@ export function rpcBlobSource(url: string): RemoteBlobSource {
       const parts: Uint8Array[] = []
       let offset = 0
       let total = -1
-      const signed = auth ? await auth(hash) : undefined
+      if (allow) await allow.resolve(url) // refused endpoints are reported, and get nothing signed
+      // Signed for this endpoint and a challenge it issued: usable nowhere else, and once.
+      const challenge = auth ? await client.request<{ nonce: Hex } | null>('pov_blobChallenge', []).catch(() => null) : undefined
+      if (auth && !challenge?.nonce) return undefined
+      const signed = auth ? await auth(hash, { server: serverOfUrl(url), nonce: challenge!.nonce }) : undefined
       do {
         const r = await client.request<{ total: number; data: Hex } | null>('pov_getBlob', signed ? [hash, offset, RPC_BLOB_CHUNK, signed] : [hash, offset, RPC_BLOB_CHUNK]).catch(() => null)
         if (!r) return undefined

@@ -59,7 +59,7 @@ export class JobAssetInputs {
   private auth(me: Address | undefined, jobId: Hex): BlobAuth | undefined {
     const key = me && this.d.keys.get(me.toLowerCase())
     if (!key) return undefined
-    return async (hash) => blobRequestToJson(await signBlobRequest(key, blobRequestFields(this.d.chainId, hash, jobId)))
+    return async (hash, to) => blobRequestToJson(await signBlobRequest(key, blobRequestFields(this.d.chainId, hash, to, jobId)))
   }
 
   private remember(slot: string, bytes: Uint8Array): Uint8Array {

@@ -23,7 +23,9 @@ import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { bytesToHex } from '../../common/bytes.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
-import { BlobFetcher, networkBlobSource, rpcBlobSource, type RemoteBlobSource } from './BlobFetcher.js'
+import { BlobFetcher, networkBlobSource } from './BlobFetcher.js'
+import { EndpointAllowList } from './EndpointAllowList.js'
+import { workerBlobSources } from './WorkerBlobSources.js'
 import { JobAssetInputs } from './JobAssetInputs.js'
 import type { WorkerCheat } from './Cheats.js'
 import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskIssuer.js'
@@ -69,6 +71,11 @@ export interface WorkerConfig {
   idle?: { command: string; graceMs?: number }
   /** --worker.output-quota: MiB one container job may write to /job/out. */
   outputQuotaMb?: number
+  /**
+   * --worker.fetch-allow: the registered worker endpoints the blob fetcher may ask over HTTP
+   * (EndpointAllowList's entries); none (the default): blobs come over p2p only.
+   */
+  fetchAllow?: string[]
   /** Tests only, by identity (lowercase address): dishonest workers and lazy verifiers. */
   behaviour?: Record<string, { cheat?: WorkerCheat; lazyVerifier?: boolean }>
 }
@@ -76,8 +83,8 @@ export interface WorkerConfig {
 const IMAGE_REF = 'image-builtin'
 
 /**
- * The node's worker side: the runtimes, the blob fetcher (local store → p2p → other workers'
- * RPC), and one MarketWorker per identity (`--dev --worker` runs two: one works, the other
+ * The node's worker side: the runtimes, the blob fetcher (local store → p2p → the other workers'
+ * RPC endpoints that --worker.fetch-allow names, see WorkerBlobSources), and one MarketWorker per identity (`--dev --worker` runs two: one works, the other
  * verifies — the contract decides who does what), plus the control-task issuer when the node
  * holds the issuer key.
  */
@@ -185,20 +192,7 @@ export class WorkerService {
     const own = new Set<string>()
     // One p2p source for the node's life: it paces requests across fetches.
     const p2p = this.d.network ? networkBlobSource(this.d.network) : undefined
-    const sources = async (): Promise<RemoteBlobSource[]> => {
-      const list: RemoteBlobSource[] = []
-      if (p2p) list.push(p2p)
-      const seen = new Set([this.d.endpoint])
-      for (const a of await market.workers()) {
-        if (own.has(a.toLowerCase())) continue
-        const ep = (await market.worker(a)).endpoint
-        if (ep && /^https?:\/\//.test(ep) && !seen.has(ep)) {
-          seen.add(ep)
-          list.push(rpcBlobSource(ep))
-        }
-      }
-      return list
-    }
+    const sources = workerBlobSources({ market, ...(p2p ? { p2p } : {}), allow: new EndpointAllowList(this.cfg.fetchAllow ?? []), own, ownEndpoint: this.d.endpoint })
     const fetcher = new BlobFetcher({ store: blobs, sources }, { logger, metrics })
     this.fetchBlob = (h) => fetcher.get(h)
     if (this.cfg.idle) this.idle = new IdleSwitch(this.cfg.idle, { logger })
