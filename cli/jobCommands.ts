@@ -79,7 +79,7 @@ export async function requireVerifierFor(market: WorkMarketReader, price: bigint
     if (a.toLowerCase() === client.toLowerCase()) continue
     const w = await market.worker(a)
     if (!w.registered || w.exitAt !== 0n) continue
-    const free = (await market.drawStanding(a)).freeBond
+    const free = await market.read<bigint>('freeBondOf', [a])
     if (free >= stake) return
     if (free > best) best = free
   }

@@ -279,7 +279,16 @@ export class MarketHarness {
    * eth_call of raw calldata at the current block, on a throw-away copy of the state (the
    * node-side readers and checks, over this EVM); a revert throws its data as `revertData`.
    */
-  async call(data: Hex, opts: { from?: Hex20; value?: bigint } = {}): Promise<Hex> {
+  call(data: Hex, opts: { from?: Hex20; value?: bigint } = {}): Promise<Hex> {
+    // One at a time: concurrent readers (Promise.all) must not interleave checkpoints.
+    const run = this.calls.then(() => this.callNow(data, opts))
+    this.calls = run.catch(() => undefined)
+    return run
+  }
+
+  private calls: Promise<unknown> = Promise.resolve()
+
+  private async callNow(data: Hex, opts: { from?: Hex20; value?: bigint }): Promise<Hex> {
     const from = createAddressFromString(opts.from ?? addr(0))
     await this.vm.stateManager.checkpoint()
     try {
