@@ -37,6 +37,8 @@ const ISSUER_OPTIONS = { intervalMs: 0, fundTopUp: parseEther('10'), pollMs: 200
 /** The client: dev #1 (not #0, the producer, whose balance also collects the tips). */
 const CLIENT: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
 const ETHER = 10n ** 18n
+/** What a client job pays here: verifiable by the dev bonds, also once halved (a verifier's free bond ≥ 16 × the price: 0.8 coin). */
+const PRICE = ETHER / 20n
 const iris = bundledDatasets().find((d) => d.name === 'iris')!
 
 /** Iris, 20 epochs: 160 steps, 11 checkpoints; every segment is re-executed, so any forgery is found. */
@@ -71,7 +73,7 @@ async function submit(n: InProcessNode, spec: JobSpec, opts: { deadline?: bigint
   const r = await client.send(
     WORK_MARKET_ADDRESS,
     encodeMarketCall('postJob', [jobSpecHash(spec), workloadId(spec), now + (opts.deadline ?? 3600n), opts.maxDuration ?? 300n, computeUnits(spec, { dataset: iris.bytes }), 1]),
-    { value: opts.price ?? ETHER },
+    { value: opts.price ?? PRICE },
   )
   return r.logs[0]!.topics[1] as Hex
 }
@@ -136,7 +138,7 @@ for (const cheat of ['fake-segment', 'skip-work'] as const) {
     }, 'the job redone by the honest worker and accepted', 90_000)
     const s2 = (await market.session(job.session))!
     t.equal(s2.worker, B, 'reassigned to the other worker')
-    t.match(await market.receipt(s2.sessionId), { status: 'accepted', value: ETHER, worker: B })
+    t.match(await market.receipt(s2.sessionId), { status: 'accepted', value: PRICE, worker: B })
     t.equal((await market.worker(A)).verifications, 1, 'the cheater, still bonded, verified the honest redo')
     await books()
   })

@@ -9,7 +9,7 @@ import {IValidatorSetReceipts} from "./ValidatorSetHook.sol";
 /// @title WorkMarket
 /// @notice Proof of Value, steps 1–4: a client posts a job (spec hash, price in escrow,
 ///         deadline, verifier count); the contract — never the client — draws a worker by
-///         rating and capacity; the worker commits its result, checkpoint Merkle root and
+///         bond × rating among those with a free slot; the worker commits its result, checkpoint Merkle root and
 ///         metrics; verifiers (and, off chain, the segments they re-execute) are drawn; verifiers
 ///         vote by commit and reveal; finalisation pays the
 ///         worker, the verifiers and the protocol and records a work receipt, or cuts the
@@ -122,6 +122,10 @@ contract WorkMarket is WorkerRegistry {
         /// Most the fund reimburses control tasks' clients per controlPeriod.
         uint256 controlBudget;
         uint64 controlPeriod;
+        /// A verifier is drawn for a job only while its free bond is at least this many times the
+        /// job's price (and covers wrongVotePenalty): what a wrong vote on a known answer costs it
+        /// (slashBps of the bond) then grows with the price it verifies (WorkMarket.md, section 3).
+        uint16 verifierBondRatio;
     }
 
     /// A receipt placed by genesis so a new network has producers (consensus bootstrap).
@@ -361,6 +365,7 @@ contract WorkMarket is WorkerRegistry {
     address public immutable controlIssuer;
     uint256 public immutable controlBudget;
     uint64 public immutable controlPeriod;
+    uint16 public immutable verifierBondRatio;
 
     mapping(bytes32 => Job) internal _jobs;
     mapping(bytes32 => Session) internal _sessions;
@@ -419,6 +424,7 @@ contract WorkMarket is WorkerRegistry {
         controlBudget = cfg.controlBudget;
         controlPeriod = cfg.controlPeriod;
         issuerMinBond = cfg.minBond * ISSUER_BOND_FACTOR;
+        verifierBondRatio = cfg.verifierBondRatio;
         // Genesis places the contract with a balance: that is the protocol fund.
         protocolFund = address(this).balance;
         for (uint256 i = 0; i < genesisReceipts.length; i++) {
@@ -568,6 +574,7 @@ contract WorkMarket is WorkerRegistry {
         require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
         _requireReexecution(_jobs[s.jobId]);
         _rate(s.worker, 0, 10, RatingReason.Abandoned);
+        _undelivered(s.worker);
         _expire(sessionId, s, true);
     }
 
@@ -586,6 +593,7 @@ contract WorkMarket is WorkerRegistry {
             w.failures++;
             protocolFund += _cutBond(s.worker, faultPenalty, sessionId);
             _rate(s.worker, 0, 4, RatingReason.Expired);
+            _undelivered(s.worker);
             _expire(sessionId, s, false);
         } else {
             require(s.status == SessionStatus.Committed && s.verifiers.length == 0 && s.drawBlock == 0 && !s.trap, WrongSessionStatus(s.status));
@@ -1006,6 +1014,7 @@ contract WorkMarket is WorkerRegistry {
             s.finalizedAt = uint64(block.timestamp);
             _workers[s.worker].successes++;
             _rate(s.worker, RATING_MAX, 8, RatingReason.Success);
+            _delivered(s.worker, j.units, s.committedAt - s.assignedAt, j.maxDuration);
             _recordReceipt(sid, s, j, SessionStatus.Accepted, each + feeEach, feeEach);
             paid[m++] = s.worker;
         }
@@ -1053,6 +1062,7 @@ contract WorkMarket is WorkerRegistry {
             bool silent = s.status == SessionStatus.Assigned;
             cuts += _cutBond(s.worker, silent ? faultPenalty : (w.bond * slashBps) / BPS, sid);
             _rate(s.worker, 0, silent ? 4 : 2, silent ? RatingReason.Expired : RatingReason.Rejected);
+            _undelivered(s.worker);
             _releaseWorker(sid, s);
             s.status = silent ? SessionStatus.Expired : SessionStatus.Rejected;
             s.finalizedAt = uint64(block.timestamp);
@@ -1266,6 +1276,15 @@ contract WorkMarket is WorkerRegistry {
         return price > faultPenalty ? price : faultPenalty;
     }
 
+    /// @notice The free bond a verifier needs to be drawn for a job of this price: its wrong vote's
+    ///         penalty, and verifierBondRatio × price — so that a wrong vote on a known answer,
+    ///         slashBps of the bond, costs at least slashBps × verifierBondRatio × price.
+    function verifierStake(uint256 price) public view returns (uint256) {
+        uint256 byRatio = price * verifierBondRatio;
+        uint256 penalty = wrongVotePenalty(price);
+        return byRatio > penalty ? byRatio : penalty;
+    }
+
     /// @notice The seed of the segments a verifier re-executes (compute's sampleSegments input).
     function verifierSeed(bytes32 sessionId, address verifier) external view returns (bytes32) {
         return keccak256(abi.encode(_sessions[sessionId].randomness, verifier));
@@ -1282,7 +1301,7 @@ contract WorkMarket is WorkerRegistry {
     }
 
     function config() external view returns (Config memory) {
-        return Config(minBond, minJobPrice, defaultUnitPrice, verifierFeeBps, protocolFeeBps, slashBps, maxAttempts, faultPenalty, trapReward, voteWindow, revealWindow, unbondDelay, ratingHalfLife, controlIssuer, controlBudget, controlPeriod);
+        return Config(minBond, minJobPrice, defaultUnitPrice, verifierFeeBps, protocolFeeBps, slashBps, maxAttempts, faultPenalty, trapReward, voteWindow, revealWindow, unbondDelay, ratingHalfLife, controlIssuer, controlBudget, controlPeriod, verifierBondRatio);
     }
 
     /// @notice compute's commitmentHash: keccak("povchain/session-commitment/v1" ‖ 0x00 ‖ specHash ‖ K ‖ T ‖ count ‖ root ‖ result ‖ metrics).
@@ -1372,8 +1391,11 @@ contract WorkMarket is WorkerRegistry {
         s.votesBy = uint64(block.timestamp) + voteWindow;
         s.revealBy = s.votesBy + revealWindow;
         votesInAt[sessionId] = 0;
+        // Each vote holds what it can cost until it is judged: the next draw weighs the rest.
+        uint256 held = wrongVotePenalty(j.price);
         for (uint256 i = 0; i < chosen.length; i++) {
             _workers[chosen[i]].pending++;
+            _lock(chosen[i], held);
             _verifierSessions[chosen[i]].add(sessionId);
         }
         emit VerifiersSelected(sessionId, s.round, r, chosen, s.votesBy, s.revealBy);
@@ -1397,17 +1419,19 @@ contract WorkMarket is WorkerRegistry {
 
     /// Workers a verifier draw of `s` could pick now.
     function _verifierCandidates(Session storage s, address client) internal view returns (uint256 n) {
+        uint256 stake = verifierStake(_jobs[s.jobId].price);
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (_mayVerify(s, client, a) && _verifierWeight(a) > 0) n++;
+            if (_mayVerify(s, client, a) && _verifierWeight(a, stake) > 0) n++;
         }
     }
 
     /// Workers a next round's draw could pick: eligible and not on the current panel either.
     function _freshCandidates(Session storage s, address client) internal view returns (uint256 n) {
+        uint256 stake = verifierStake(_jobs[s.jobId].price);
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (_mayVerify(s, client, a) && !_isVerifier(s, a) && _verifierWeight(a) > 0) n++;
+            if (_mayVerify(s, client, a) && !_isVerifier(s, a) && _verifierWeight(a, stake) > 0) n++;
         }
     }
 
@@ -1467,16 +1491,18 @@ contract WorkMarket is WorkerRegistry {
         return true;
     }
 
-    /// Up to k distinct verifiers, weighted by rating, never the worker, the client or an earlier round's verifier.
+    /// Up to k distinct verifiers, weighted by free bond × rating among those whose free bond
+    /// covers verifierStake(price), never the worker, the client or an earlier round's verifier.
     function _drawVerifiers(Session storage s, address client, uint256 k, uint256 seed) internal view returns (address[] memory chosen) {
         uint256 n = _workerList.length;
         uint256[] memory weight = new uint256[](n);
         uint256 total;
         uint256 candidates;
+        uint256 stake = verifierStake(_jobs[s.jobId].price);
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
             if (!_mayVerify(s, client, a)) continue;
-            weight[i] = _verifierWeight(a);
+            weight[i] = _verifierWeight(a, stake);
             total += weight[i];
             if (weight[i] > 0) candidates++;
         }
@@ -1544,6 +1570,7 @@ contract WorkMarket is WorkerRegistry {
         Verdict vote = _countedVote(_votes[sessionId][round][v], truth, known);
         Worker storage w = _workers[v];
         if (w.pending > 0) w.pending--;
+        _unlock(v, wrongCut);
         _verifierSessions[v].remove(sessionId);
         bool silent = vote == Verdict.None;
         bool wrong = !silent && truth != Verdict.None && vote != truth;
@@ -1618,6 +1645,7 @@ contract WorkMarket is WorkerRegistry {
         // Speed: a commitment in the first half of the allowed time moves the rating twice as far.
         bool fast = s.committedAt - s.assignedAt <= j.maxDuration / 2;
         _rate(s.worker, RATING_MAX, fast ? 4 : 8, RatingReason.Success);
+        _delivered(s.worker, j.units, s.committedAt - s.assignedAt, j.maxDuration);
         if (!j.control && j.units > 0) {
             uint256 unit = price / j.units;
             unitPriceAverage = unitPriceAverage == 0 ? unit : (unitPriceAverage * 7 + unit) / 8;
@@ -1635,6 +1663,7 @@ contract WorkMarket is WorkerRegistry {
         w.failures++;
         if (j.control) w.controlsFailed++;
         uint256 cut = _cutBond(s.worker, (w.bond * slashBps) / BPS, sessionId);
+        _undelivered(s.worker);
         _rate(s.worker, 0, j.control ? 1 : 2, j.control ? RatingReason.ControlFailed : RatingReason.Rejected);
         // Half of the cut rewards the verifiers that caught it; the rest goes to the fund.
         uint256 each = verifiers.length > 0 ? cut / 2 / verifiers.length : 0;

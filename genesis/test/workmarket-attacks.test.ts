@@ -233,6 +233,7 @@ t.test('abandoning worker: a forged session cannot be left to expire unverified;
   // Not committing at all, for comparison: faultPenalty (0.1) and a quarter of the rating.
   await register(h, lazyWorker)
   await h.must(verifier, 'requestExit')
+  await h.must(attacker, 'requestExit') // (still 1 coin bonded: drawn by bond × rating, it could take the job)
   const q = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 1000n, 500n, 10n, 1], PRICE)
   const b = assignment([q, await h.mine()])!
   t.equal(b.worker, lazyWorker)

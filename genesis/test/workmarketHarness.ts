@@ -70,8 +70,13 @@ export class MarketHarness {
     readonly config: WorkMarketConfig,
   ) {}
 
+  /**
+   * The dev market with longer windows. The tests price jobs at 1 coin against 2-coin bonds, so
+   * verifiers need a free bond of 1 × the price here; the dev ratio (16) is played in
+   * workmarket-registry.test.ts.
+   */
   static defaultConfig(): WorkMarketConfig {
-    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n }
+    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n, verifierBondRatio: 1 }
   }
 
   static async deploy(opts: { config?: Partial<WorkMarketConfig>; fund?: bigint; receipts?: GenesisReceipt[]; unchecked?: boolean } = {}): Promise<MarketHarness> {
@@ -268,6 +273,32 @@ export class MarketHarness {
     const r = await this.tx(from, functionName, args, value)
     if (!r.ok) throw new Error(`${functionName} from ${from} reverted: ${r.error}(${(r.errorArgs ?? []).join(', ')})`)
     return r
+  }
+
+  /**
+   * eth_call of raw calldata at the current block, on a throw-away copy of the state (the
+   * node-side readers and checks, over this EVM); a revert throws its data as `revertData`.
+   */
+  call(data: Hex, opts: { from?: Hex20; value?: bigint } = {}): Promise<Hex> {
+    // One at a time: concurrent readers (Promise.all) must not interleave checkpoints.
+    const run = this.calls.then(() => this.callNow(data, opts))
+    this.calls = run.catch(() => undefined)
+    return run
+  }
+
+  private calls: Promise<unknown> = Promise.resolve()
+
+  private async callNow(data: Hex, opts: { from?: Hex20; value?: bigint }): Promise<Hex> {
+    const from = createAddressFromString(opts.from ?? addr(0))
+    await this.vm.stateManager.checkpoint()
+    try {
+      const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: from, origin: from, value: opts.value ?? 0n, data: hexToBytes(data), gasLimit: 30_000_000n, block: this.block() as never })
+      const out = bytesToHex(r.execResult.returnValue) as Hex
+      if (r.execResult.exceptionError) throw Object.assign(new Error(`call ${data.slice(0, 10)} reverted`), { revertData: out })
+      return out
+    } finally {
+      await this.vm.stateManager.revert()
+    }
   }
 
   async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
