@@ -1,10 +1,11 @@
 import type { Command } from 'commander'
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, isAddress, parseEther, type Abi, type Address, type Hex } from 'viem'
-import { roundedCoins } from '../common/CoinAmount.js'
+import { roundedCoins, roundedUpCoins } from '../common/CoinAmount.js'
 import { JsonRpcError } from '../bridge/JsonRpcClient.js'
 import { JobError } from '../market/client/JobError.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
-import { WorkMarketReader } from '../market/client/WorkMarketReader.js'
+import { encodeMarketCall, WorkMarketReader, type MarketDrawStanding, type MarketEviction, type MarketWorker } from '../market/client/WorkMarketReader.js'
+import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { describeOffers } from '../market/client/JobEstimate.js'
 import { validatorSetAbi } from '../genesis/ValidatorSetGenesis.js'
 import { VALIDATOR_SET } from '../node/PovContractReader.js'
@@ -131,7 +132,7 @@ function addressArg(a: string | undefined, chain: RpcMarketChain): Address {
 }
 
 /**
- * `povchain validator bond|unbond|withdraw|status` and `povchain worker status`: the
+ * `povchain validator bond|unbond|withdraw|status` and `povchain worker status|withdraw`: the
  * ValidatorSet's bond life cycle without hand-written `cast send … bond()`, and what a node's
  * verified work weighs.
  */
@@ -205,27 +206,85 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
     )
 
   const worker = program.command('worker').description('a worker node’s standing in the WorkMarket')
-  conn(worker.command('status').argument('[address]', 'worker (default: the signing account)').description('registration, bond, rating, duties, accepted receipts and the producer weight they earned'))
+  conn(worker.command('status').argument('[address]', 'worker (default: the signing account)').description('registration, bond, draw weight, earned slots, measured capacity, duties, accepted receipts and the producer weight they earned'))
     .action(
       act(async (address: string | undefined, o: ValidatorOpts) => {
         const chain = await connect(o)
         const who = addressArg(address, chain)
         const market = new WorkMarketReader(chain)
-        const [w, duties, receipts, v] = await Promise.all([market.worker(who), market.duties(who), market.receiptsOf(who), readValidatorStatus(chain, who)])
+        const [w, duties, receipts, v, draw, eviction, cfg, credited] = await Promise.all([
+          market.worker(who),
+          market.duties(who),
+          market.receiptsOf(who),
+          readValidatorStatus(chain, who),
+          market.drawStanding(who),
+          market.evictionOf(who),
+          market.config(),
+          market.read<bigint>('credits', [who]),
+        ])
         const accepted = receipts.filter((r) => r.status === 'accepted')
         const earned = accepted.reduce((s, r) => s + r.value, 0n)
+        const displaced = !w.registered && eviction.at > 0n && eviction.at >= w.registeredAt
+        const bondToEnter = w.registered ? undefined : await market.bondToEnter(who)
         const text =
           `${who}\n` +
-          (w.registered
-            ? `  registered     yes${w.exitAt > 0n ? ` — leaving (exit at ${w.exitAt})` : ''}, offers ${describeOffers(w.offers)}, ${w.successes} jobs done, ${w.failures} failed, ${w.verifications} verifications\n` +
-              `  bond           ${roundedCoins(w.bond)} coins in the WorkMarket\n` +
-              `  rating         ${w.rating}\n`
-            : '  registered     no — run a node with --worker to register (see README: becoming a worker)\n') +
+          (w.registered ? describeRegistered(w, draw, cfg) : describeUnregistered(w, displaced ? eviction : undefined, bondToEnter!)) +
+          (credited > 0n ? `  credited       ${roundedCoins(credited)} coins owed by the WorkMarket — the node's worker withdraws them, or \`povchain worker withdraw\`\n` : '') +
           `  duties         ${duties.working.length} session(s) working, ${duties.verifying.length} verifying\n` +
           `  receipts       ${accepted.length} accepted of ${receipts.length}, ${roundedCoins(earned)} coins of work\n` +
           `  weight         ${v.liveWeight} live; ${v.epochWeight > 0n ? `${(v.share * 100).toFixed(2)} % of epoch ${v.epoch}'s set` : `not in epoch ${v.epoch}'s set`}` +
           `${v.bonded < v.minBond ? ` — bond ${roundedCoins(v.minBond)} coins with \`povchain validator bond\` to be electable` : ''}\n`
-        print(o.json, { worker: { ...w, duties, receipts: { accepted: accepted.length, total: receipts.length, value: earned } }, validator: v }, text)
+        print(
+          o.json,
+          {
+            worker: { ...w, duties, receipts: { accepted: accepted.length, total: receipts.length, value: earned }, draw, credited, ...(displaced ? { eviction } : {}), ...(bondToEnter !== undefined ? { bondToEnter } : {}) },
+            validator: v,
+          },
+          text,
+        )
       }),
     )
+
+  conn(worker.command('withdraw').description('pay out what the WorkMarket credited to your account (a displaced worker’s bond, payments whose transfer failed)'))
+    .action(
+      act(async (o: ValidatorOpts) => {
+        const chain = await connect(o)
+        const amount = await new WorkMarketReader(chain).read<bigint>('credits', [chain.from])
+        if (amount === 0n) throw new JobError('NOTHING_TO_WITHDRAW', `the WorkMarket owes ${chain.from} nothing (see \`povchain worker status\`)`)
+        const data = encodeMarketCall('withdraw')
+        await chain.check(WORK_MARKET_ADDRESS, data)
+        const r = await chain.send(WORK_MARKET_ADDRESS, data)
+        print(o.json, { tx: r.hash, block: r.blockNumber, amount }, `withdrew ${roundedCoins(amount)} coins from the WorkMarket to ${chain.from} in block ${r.blockNumber} (tx ${r.hash})\n`)
+      }),
+    )
+}
+
+const pct = (part: bigint, whole: bigint) => (whole > 0n ? `${(Number((part * 1_000_000n) / whole) / 10_000).toFixed(2)} %` : '0 %')
+
+/** The registered worker's lines of `worker status`: what the draws make of it. */
+export function describeRegistered(w: MarketWorker, draw: MarketDrawStanding, cfg: { faultPenalty: bigint; verifierBondRatio: number }): string {
+  // Verifier draws need free bond ≥ max(wrongVotePenalty(price) ≥ faultPenalty, ratio × price).
+  const maxPrice = draw.freeBond < cfg.faultPenalty ? undefined : draw.freeBond / BigInt(Math.max(1, cfg.verifierBondRatio))
+  return (
+    `  registered     yes${w.exitAt > 0n ? ` — leaving (exit at ${w.exitAt})` : ''}, offers ${describeOffers(w.offers)}, ${w.successes} jobs done, ${w.failures} failed, ${w.verifications} verifications\n` +
+    `  bond           ${roundedCoins(w.bond)} coins in the WorkMarket; ${roundedCoins(draw.freeBond)} free (${roundedCoins(w.locked)} held for pending votes)\n` +
+    `  rating         ${w.rating}\n` +
+    `  draw weight    bond × rating = ${pct(draw.weight, draw.total)} of the registry's${draw.weight === 0n ? ' — not drawn (leaving or below the minimum bond)' : ''}\n` +
+    `  slots          ${draw.slots} of ${w.slots} declared (${w.timely} timely accepted sessions; one more slot per 4, halved by each session not delivered)\n` +
+    `  capacity       ${w.measuredCapacity > 0n ? `${(Number(w.measuredCapacity) / 1000).toFixed(2)} units/s measured` : 'not measured yet'} (declared ${w.capacity}: the draws use neither)\n` +
+    `  verifies       ${maxPrice === undefined ? 'nothing now: free bond below the fault penalty' : `jobs up to ${roundedCoins(maxPrice)} coins (free bond ≥ ${cfg.verifierBondRatio} × the price)`}\n`
+  )
+}
+
+/** An unregistered worker's line: never registered, left, or displaced from the full registry (and why). */
+export function describeUnregistered(w: MarketWorker, eviction: MarketEviction | undefined, bondToEnter: bigint): string {
+  const enter = bondToEnter === 2n ** 256n - 1n ? 'the registry is full and every worker in it has pending work: nobody can be displaced now' : `registering takes a bond of at least ${roundedUpCoins(bondToEnter)} coins now`
+  if (eviction)
+    return (
+      `  registered     no — displaced from the full registry at ${new Date(Number(eviction.at) * 1000).toISOString()} by ${eviction.by}: its bond × rating beat yours by over 10 %\n` +
+      `                (${roundedCoins(eviction.newcomerStanding)} against ${roundedCoins(eviction.standing)} coins × rating points); your whole bond of ${roundedCoins(eviction.bond)} coins was credited to you\n` +
+      `  to re-enter    ${enter} (--worker.bond)\n`
+    )
+  if (w.registeredAt > 0n) return `  registered     no — left the market; ${enter}\n`
+  return `  registered     no — run a node with --worker to register (see README: becoming a worker); ${enter}\n`
 }

@@ -32,6 +32,11 @@ const int = (name: string) => (v: string) => {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`)
   return n
 }
+const bool = (name: string) => (v: string) => {
+  if (v === 'true' || v === '1') return true
+  if (v === 'false' || v === '0') return false
+  throw new InvalidArgumentError(`${name} must be true or false`)
+}
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
 
 const program = new Command()
@@ -53,6 +58,8 @@ addAssetNodeOptions(addWorkerOptions(program
   .option('--http.corsdomain <origins>', "comma-separated browser origins allowed to call the RPC ('*' for any; default none, '*' with --dev)", list)
   .option('--http.vhosts <names>', "comma-separated Host names the RPC answers, against DNS rebinding (IP addresses always; '*' for any)", list, ['localhost'])
   .option('--http.api <namespaces>', "namespaces served over HTTP: eth,net,web3,pov,txpool,debug,admin,personal (account signing) or '*' (default eth,net,web3,pov,txpool; all with --dev)", list)
+  .option('--http.explorer [on]', 'serve the block and work explorer at /explorer on the HTTP port (true|false)', bool('--http.explorer'), true)
+  .option('--no-http.explorer', 'do not serve the explorer')
   .option('--ws.addr <addr>', 'JSON-RPC WebSocket listen address', '127.0.0.1')
   .option('--ws.port <port>', 'JSON-RPC WebSocket port', int('--ws.port'), 8546)
   .option('--ws.origins <origins>', "comma-separated browser origins allowed to open a WebSocket ('*' for any; default none, '*' with --dev)", list)
@@ -117,6 +124,7 @@ addAssetNodeOptions(addWorkerOptions(program
         maxBodyBytes: o['rpc.maxBody'] as number,
         logsMaxBlockRange: o['rpc.logsMaxRange'] as number,
       },
+      explorer: o['http.explorer'] !== false,
       p2p: p2pOn
         ? {
             listenAddr: o['p2p.addr'] as string,
@@ -167,6 +175,7 @@ addAssetNodeOptions(addWorkerOptions(program
       { datadir: cfg.datadir, http: node.httpUrl, ws: node.wsUrl, chainId: Number(node.backend.chainId), head: Number(head.number), dev, peerId: node.network?.peerId, p2p },
       `povchain ${VERSION} running — datadir ${cfg.datadir}, JSON-RPC ${node.httpUrl ?? 'off'}, WebSocket ${node.wsUrl ?? 'off'}, P2P ${p2p[0] ?? 'off'}`,
     )
+    if (node.httpUrl && cfg.explorer !== false) log.info({ explorer: `${node.httpUrl}/explorer/` }, `explorer: open ${node.httpUrl}/ in a browser`)
     if (dev) {
       const accts = node.backend.accounts().map((a) => bytesToHex(a))
       log.info({ accounts: accts.length, first: accts[0] }, 'dev accounts unlocked (mnemonic: test test … junk, 10000 coins each)')

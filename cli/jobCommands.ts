@@ -66,6 +66,29 @@ export async function capableWorkers(
   return capable.map((w) => w.address)
 }
 
+/**
+ * A re-execution job is verified only by workers whose free bond covers verifierStake(price)
+ * (max(price, faultPenalty, verifierBondRatio × price)): throws NO_VERIFIER when no registered
+ * worker but the client does, before anything is uploaded or paid — the session would wait for
+ * a verifier until its deadline.
+ */
+export async function requireVerifierFor(market: WorkMarketReader, price: bigint, client: Address): Promise<void> {
+  const [stake, { verifierBondRatio }] = await Promise.all([market.verifierStake(price), market.config()])
+  let best = 0n
+  for (const a of await market.workers()) {
+    if (a.toLowerCase() === client.toLowerCase()) continue
+    const w = await market.worker(a)
+    if (!w.registered || w.exitAt !== 0n) continue
+    const free = await market.read<bigint>('freeBondOf', [a])
+    if (free >= stake) return
+    if (free > best) best = free
+  }
+  throw new JobError(
+    'NO_VERIFIER',
+    `a verifier of a ${roundedCoins(price)}-coin job must hold ${roundedCoins(stake)} coins of free bond (${verifierBondRatio} × the price: what a wrong vote on it must be able to cost), and no registered worker does (the most free: ${roundedCoins(best)}). Lower --price, or wait for better-bonded workers. Nothing was posted (--anyway posts it all the same).`,
+  )
+}
+
 /** The price a spec's mode costs: the estimate for its units, once per replica. */
 async function modePrice(market: WorkMarketReader, units: bigint, v: JobVerification): Promise<bigint> {
   return (await market.estimatePrice(units)) * BigInt(v.replicas)
@@ -216,6 +239,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         // Only workers offering what the spec needs (and holding its image, at its price) are drawn for it: say so now if too few.
         const needs = jobNeeds(spec)
         if (!o.anyway) await capableWorkers(market, needs, { image: mode.image, count: mode.replicas, unitPay: price / BigInt(mode.replicas) / units, client: chain.from })
+        if (!o.anyway && mode.mode === MODE.reexecution) await requireVerifierFor(market, price, chain.from)
         const specHash = await upload(chain, encodeJobSpec(spec))
         if (specHash !== jobSpecHash(spec)) throw new JobError('SPEC', 'the uploaded spec does not hash to its spec hash')
         if (inputs.dataset) await upload(chain, inputs.dataset)

@@ -14,6 +14,8 @@ export const TEST_CHEATS_ENV = 'POVCHAIN_TEST_CHEATS'
 
 /** `--dev --worker` identities: dev accounts #18 and #17 (one works, the other verifies). */
 export const DEV_WORKER_INDEXES = [18, 17]
+/** --dev: the accounts that post the dev issuer's control tasks (funded by genesis, like any dev client). */
+export const DEV_CONTROL_CLIENT_INDEXES = [10, 11, 12, 13]
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean)
 const coins = (flag: string) => (v: string) => {
@@ -49,7 +51,8 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.idle-grace <ms>', 'time the idle program gets between SIGTERM and SIGKILL', positive('--worker.idle-grace'), 5000)
     .option('--worker.fetch-allow <entries>', "registered worker endpoints the blob fetcher may ask over HTTP, comma-separated: '*' (any public host), host[:port] (public addresses), IP or range[:port] (127.0.0.1, 10.0.0.0/8:8545: the only way to reach loopback/private addresses); default none: blobs over p2p only", list)
     .option('--worker.output-quota <mib>', 'what one container job may write to /job/out, in MiB (killed beyond)', positive('--worker.output-quota'), 1024)
-    .option('--worker.control-tasks [seconds]', 'issue protocol-funded control tasks after N idle seconds (needs the genesis controlIssuer key; --dev: account #19)')
+    .option('--worker.control-tasks [seconds]', 'issue control tasks, one every N seconds on average (default 30): jobs posted by the issuer\'s client identities like any client\'s, sealed answers opened after the votes, reimbursed by the protocol fund (needs the genesis controlIssuer key; --dev: account #19)')
+    .option('--worker.control-clients <addresses>', `unlocked accounts that post the control tasks, in turn (--dev: accounts #${DEV_CONTROL_CLIENT_INDEXES.join(', #')})`, list)
     .option('--worker.trap-rate <p>', 'share of the client sessions this node\'s identities turn into hidden traps for lazy verifiers (with --worker.control-tasks: needs the issuer key)', fraction('--worker.trap-rate'))
     .option('--worker.verify-confidence <p>', `probability with which this node's verifier alone catches a worker that forged --worker.verify-fault-fraction of a session (default ${DEFAULT_SAMPLING_POLICY.confidence})`, fraction('--worker.verify-confidence'))
     .option('--worker.verify-fault-fraction <f>', `smallest share of forged segments the verifier must catch that often (default ${DEFAULT_SAMPLING_POLICY.faultFraction})`, fraction('--worker.verify-fault-fraction'))
@@ -107,7 +110,8 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
   if (control !== undefined) {
     if (!dev) throw new InvalidArgumentError('--worker.control-tasks runs only with --dev for now (the issuer key of a public network is a protocol role)')
     cfg.issuer = devAddress(DEV_CONTROL_ISSUER_INDEX)
-    cfg.issuerOptions = { idleMs: (control === true ? 30 : Number(control)) * 1000, fundTopUp: parseEther('10') }
+    const clients = (o['worker.controlClients'] as string[] | undefined) ?? DEV_CONTROL_CLIENT_INDEXES.map(devAddress)
+    cfg.issuerOptions = { intervalMs: (control === true ? 30 : Number(control)) * 1000, fundTopUp: parseEther('10'), clients: clients.map((c) => c as `0x${string}`) }
   }
   const trapRate = o['worker.trapRate'] as number | undefined
   if (trapRate !== undefined) {

@@ -6,6 +6,12 @@ import { formatEther } from 'viem'
  * a millionth keep 3 significant digits rather than showing as 0. Machine output (--json)
  * keeps exact wei.
  */
+/** Rounded up to a millionth of a coin, for amounts that must be enough (a bond to bring). */
+export function roundedUpCoins(wei: bigint): string {
+  const micro = 10n ** 12n
+  return roundedCoins(((wei + micro - 1n) / micro) * micro)
+}
+
 export function roundedCoins(wei: bigint): string {
   const neg = wei < 0n
   const s = formatEther(neg ? -wei : wei)

@@ -62,7 +62,6 @@ export { merkleRoot, merkleProof, verifyMerkleProof } from './verify/CheckpointM
 export { buildCommitment, parseCommitment, checkpointHash, metricsHash, commitmentHash, type SessionCommitment } from './verify/SessionCommitment.js'
 export { sampleSegments, detectionProbability } from './verify/SegmentSampler.js'
 export { ReexecutionVerifier, type CheckpointSource, type VerificationReport, type Evidence, type RejectReason } from './verify/ReexecutionVerifier.js'
-export { createControlTask, sealAnswer, ControlTaskJudge, type ControlTask, type ControlJudgement } from './verify/ControlTask.js'
 
 export { BlobStore, type BlobStoreOptions } from './worker/BlobStore.js'
 export { SessionStore, type SessionRecord } from './worker/SessionStore.js'

@@ -26,6 +26,12 @@ export interface WorkMarketConfig {
   controlIssuer: Address
   controlBudget: bigint
   controlPeriod: bigint
+  /**
+   * A verifier is drawn for a job only while its free bond is at least this many times the job's
+   * price (and covers wrongVotePenalty): a wrong vote on a known answer, slashBps of the bond,
+   * then costs at least slashBps × ratio × price (genesis/contracts/WorkMarket.md, section 3).
+   */
+  verifierBondRatio: number
 }
 
 /** A receipt genesis records so a new network has producers before any job ran. */
@@ -57,6 +63,8 @@ export function devWorkMarketConfig(controlIssuer: Address): WorkMarketConfig {
     controlIssuer,
     controlBudget: 10n * ETHER,
     controlPeriod: 24n * 3600n,
+    // 16 × price: guessing loses once ≥ 4.7 % of sessions are hidden traps, at any price (WorkMarket.md, section 3).
+    verifierBondRatio: 16,
   }
 }
 
@@ -77,6 +85,7 @@ const CONFIG_COMPONENTS = [
   { name: 'controlIssuer', type: 'address' },
   { name: 'controlBudget', type: 'uint256' },
   { name: 'controlPeriod', type: 'uint64' },
+  { name: 'verifierBondRatio', type: 'uint16' },
 ] as const
 
 const RECEIPT_COMPONENTS = [
@@ -96,6 +105,7 @@ export function validateWorkMarketConfig(c: WorkMarketConfig): void {
   if (c.verifierFeeBps + c.protocolFeeBps > 10_000) throw new GenesisError('WorkMarket: verifierFeeBps + protocolFeeBps exceed 10000')
   if (!Number.isInteger(c.maxAttempts) || c.maxAttempts < 1 || c.maxAttempts > 255) throw new GenesisError('WorkMarket.maxAttempts must be 1 … 255')
   for (const f of ['voteWindow', 'revealWindow', 'ratingHalfLife', 'controlPeriod'] as const) if (c[f] <= 0n) throw new GenesisError(`WorkMarket.${f} must be positive`)
+  if (!Number.isInteger(c.verifierBondRatio) || c.verifierBondRatio < 0 || c.verifierBondRatio > 65_535) throw new GenesisError('WorkMarket.verifierBondRatio must be 0 … 65535 (times the job price)')
 }
 
 /** ABI-encoded constructor arguments: (Config, GenesisReceipt[]); `unchecked` skips validation (tests of the contract's own checks). */

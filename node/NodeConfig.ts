@@ -28,6 +28,8 @@ export interface NodeConfig {
   logLevel: string
   logFormat?: LogFormat
   rpc: Partial<RpcOptions>
+  /** --http.explorer: serve the block and work explorer at /explorer on the HTTP port (default true). */
+  explorer?: boolean
   /**
    * --p2p.addr, --p2p.port, --bootnodes, --p2p.mdns, --maxpeers, --nodiscover: the libp2p
    * network. Off (undefined) with --dev unless --p2p.port is given.

@@ -22,6 +22,7 @@ import { DEV_ACCOUNT_COUNT, devGenesis } from '../genesis/presets.js'
 import { startRpcServers } from '../rpc/index.js'
 import { resolveRpcOptions } from '../rpc/RpcOptions.js'
 import { devRpcOpenings, logDevOpenings } from './DevRpcOpenings.js'
+import { explorerPages } from './ExplorerPages.js'
 import { BlockExecutor } from '../vm/BlockExecutor.js'
 import { TransactionTracer } from '../vm/TransactionTracer.js'
 import { WorldState } from '../vm/WorldState.js'
@@ -250,7 +251,9 @@ export class PovNode {
     }
 
     if (cfg.dev) logDevOpenings(cfg.rpc, log)
-    const rpcOptions = resolveRpcOptions({ ...cfg.rpc, ...(cfg.dev ? devRpcOpenings(cfg.rpc) : {}), metricsHandler: () => metrics.render() })
+    const pages = cfg.explorer === false ? undefined : explorerPages(spec)
+    if (pages && !pages.built) log.warn('the explorer is not built (run npm run build): /explorer/ says so')
+    const rpcOptions = resolveRpcOptions({ ...cfg.rpc, ...(cfg.dev ? devRpcOpenings(cfg.rpc) : {}), metricsHandler: () => metrics.render(), pages })
     this.backend = new NodeBackend(spec.chainId, cfg.dev, {
       store,
       state,

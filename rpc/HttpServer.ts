@@ -6,6 +6,7 @@ import type { CallContext, JsonRpcDispatcher } from './JsonRpcDispatcher.js'
 import { isJsonContentType } from './JsonContentType.js'
 import { HostPolicy } from './HostPolicy.js'
 import { OriginPolicy } from './OriginPolicy.js'
+import type { PageHandler } from './PageHandler.js'
 import type { RpcBackend } from './RpcBackend.js'
 import { RpcCode } from './RpcErrors.js'
 import type { RpcMetrics } from './RpcMetrics.js'
@@ -18,6 +19,8 @@ export interface HttpServerDeps {
   logger: Logger
   /** WebSocket upgrades on the HTTP port, when WS is enabled. */
   upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void
+  /** The port WebSocket JSON-RPC listens on once started (for pages that connect to it). */
+  wsPort?: () => number | undefined
 }
 
 const HTTP_CTX: CallContext = Object.freeze({})
@@ -130,11 +133,30 @@ export class HttpServer {
         )
         return
       }
-      if (path === '/') return this.send(res, 200, 'povchain JSON-RPC: POST JSON-RPC 2.0 requests here\n', 'text/plain')
+      const pages = this.opts.pages
+      if (path === '/') {
+        // Browsers (Accept: text/html) go to the pages; JSON-RPC clients still POST here.
+        if (pages && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+          res.writeHead(302, { location: pages.home, 'content-length': 0 })
+          res.end()
+          return
+        }
+        return this.send(res, 200, 'povchain JSON-RPC: POST JSON-RPC 2.0 requests here\n', 'text/plain')
+      }
+      if (pages) return this.servePage(pages, path, req, res)
       return this.send(res, 404, 'not found\n', 'text/plain')
     }
     res.setHeader('allow', 'POST, GET, OPTIONS')
     this.send(res, 405, jsonError(RpcCode.INVALID_REQUEST, `method ${method} not allowed, use POST`))
+  }
+
+  private servePage(pages: PageHandler, path: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+    const port = (this.server.address() as AddressInfo | null)?.port ?? this.opts.httpPort
+    const page = pages.serve({ path, host: req.headers.host, httpPort: port, wsPort: this.deps.wsPort?.() })
+    if (!page) return this.send(res, 404, 'not found\n', 'text/plain')
+    const body = typeof page.body === 'string' ? Buffer.from(page.body, 'utf8') : page.body
+    res.writeHead(page.status, { ...page.headers, 'content-length': body.byteLength })
+    res.end(req.method === 'HEAD' ? undefined : body)
   }
 
   /**

@@ -1,4 +1,5 @@
 import { NETWORK_DEFAULT_APIS } from './ApiNamespaces.js'
+import type { PageHandler } from './PageHandler.js'
 
 /**
  * Options of the JSON-RPC servers. Each maps one-to-one onto a CLI flag of `povchain node`
@@ -53,6 +54,12 @@ export interface RpcOptions {
    * Not a flag: wiring.
    */
   metricsHandler?: () => Promise<{ contentType: string; body: string }>
+  /**
+   * Web pages on the HTTP port (node/ passes the explorer here unless --http.explorer=false):
+   * GETs other than /health and /metrics go to it, a browser's GET / is redirected to its home,
+   * and WebSocket upgrades from its own origin pass without --ws.origins. Not a flag: wiring.
+   */
+  pages?: PageHandler
 }
 
 export const defaultRpcOptions: Readonly<RpcOptions> = Object.freeze({

@@ -6,6 +6,7 @@ import type { Logger } from '../common/logger.js'
 import type { CallContext, JsonRpcDispatcher } from './JsonRpcDispatcher.js'
 import { HostPolicy } from './HostPolicy.js'
 import { OriginPolicy } from './OriginPolicy.js'
+import { isOwnPageOrigin } from './PageHandler.js'
 import type { RpcMetrics } from './RpcMetrics.js'
 import type { RpcOptions } from './RpcOptions.js'
 import type { SubscriptionManager } from './SubscriptionManager.js'
@@ -15,6 +16,8 @@ export interface WsServerDeps {
   subscriptions: SubscriptionManager
   metrics: RpcMetrics
   logger: Logger
+  /** The HTTP server's port once listening: pages it served (RpcOptions.pages) may connect from its origin. */
+  httpPort?: () => number | undefined
 }
 
 /** A client this far behind on reading its notifications is dropped rather than buffered forever. */
@@ -52,7 +55,8 @@ export class WsServer {
     }
     // Host first (DNS rebinding reaches a WS port by name too), then the browser's Origin.
     if (!this.hosts.accepts(req.headers.host)) return reject(403, 'Forbidden (invalid host specified)')
-    if (!this.origins.accepts(req.headers.origin)) return reject(403, 'Forbidden (origin not allowed by --ws.origins)')
+    const ownPage = this.opts.pages !== undefined && isOwnPageOrigin(req.headers.origin, req.headers.host, this.deps.httpPort?.())
+    if (!ownPage && !this.origins.accepts(req.headers.origin)) return reject(403, 'Forbidden (origin not allowed by --ws.origins)')
     if (this.wss.clients.size >= this.opts.wsMaxConnections) return reject(503, 'Service Unavailable')
     socket.on('error', () => socket.destroy())
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req))

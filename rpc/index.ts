@@ -15,6 +15,7 @@ import { WsServer } from './WsServer.js'
 export * from './RpcBackend.js'
 export { RpcError, RpcCode, toErrorObject } from './RpcErrors.js'
 export { defaultRpcOptions, resolveRpcOptions, type RpcOptions } from './RpcOptions.js'
+export { isOwnPageOrigin, type PageHandler, type PageRequest, type PageResponse } from './PageHandler.js'
 export { JsonRpcDispatcher, type CallContext, type MethodTable } from './JsonRpcDispatcher.js'
 export { decodeRevertReason } from './RevertReason.js'
 export { ALL_APIS, NETWORK_DEFAULT_APIS, namespaceOf, UnknownApiNamespaceError } from './ApiNamespaces.js'
@@ -70,8 +71,10 @@ export async function startRpcServers(partial: Partial<RpcOptions>, deps: RpcDep
   filters.start()
   subscriptions.start()
 
-  const ws = options.ws ? new WsServer(options, { dispatcher: wsDispatcher, subscriptions, metrics, logger }) : undefined
-  const http = options.http ? new HttpServer(options, { dispatcher: httpDispatcher, backend, metrics, logger, upgrade: ws?.handleUpgrade }) : undefined
+  const portOf = (url: string | undefined) => (url ? Number(new URL(url).port) || undefined : undefined)
+  let urls: { http?: string; ws?: string } = {}
+  const ws = options.ws ? new WsServer(options, { dispatcher: wsDispatcher, subscriptions, metrics, logger, httpPort: () => portOf(urls.http) }) : undefined
+  const http = options.http ? new HttpServer(options, { dispatcher: httpDispatcher, backend, metrics, logger, upgrade: ws?.handleUpgrade, wsPort: () => portOf(urls.ws) }) : undefined
   const closers: (() => Promise<void> | void)[] = [() => filters.close(), () => subscriptions.close()]
   let closing: Promise<void> | undefined
   // Reverse order of start; idempotent.
@@ -83,6 +86,7 @@ export async function startRpcServers(partial: Partial<RpcOptions>, deps: RpcDep
     const handle: RpcServersHandle = { dispatcher, close }
     if (http) {
       handle.httpUrl = await http.listen()
+      urls = { ...urls, http: handle.httpUrl }
       closers.push(() => http.close())
       logger.info({ url: handle.httpUrl }, 'HTTP JSON-RPC listening')
     }
@@ -91,6 +95,7 @@ export async function startRpcServers(partial: Partial<RpcOptions>, deps: RpcDep
       const shared = http && options.wsPort !== 0 && options.wsPort === options.httpPort && options.wsAddr === options.httpAddr
       if (shared) handle.wsUrl = handle.httpUrl!.replace(/^http/, 'ws')
       else handle.wsUrl = await ws.listen()
+      urls = { ...urls, ws: handle.wsUrl }
       logger.info({ url: handle.wsUrl }, 'WebSocket JSON-RPC listening')
     }
     return handle

@@ -97,7 +97,7 @@ t.test('a worker process earns weight from its job and becomes the fourth valida
   const client = await RpcMarketChain.connect(url, { key: CLIENT_KEY })
   await rpc<Hex>(url, 'pov_putBlob', [bytesToHex(encodeJobSpec(spec))])
   const now = BigInt(Math.floor(Date.now() / 1000))
-  const posted = await client.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [jobSpecHash(spec), workloadId(spec), now + 3600n, 300n, computeUnits(spec, { dataset: iris.bytes }), 1]), { value: ETHER })
+  const posted = await client.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [jobSpecHash(spec), workloadId(spec), now + 3600n, 300n, computeUnits(spec, { dataset: iris.bytes }), 1]), { value: ETHER / 10n }) // verifiable by the 2-coin dev bonds (16 × the price)
   const jobId = posted.logs[0]!.topics[1] as Hex
   nodes.push(await startMarketNode(plan, 'verifier', { bootnodes: [...boot, worker!.member.multiaddr], worker: true }))
   const job = await waitFor(async () => {

@@ -68,7 +68,7 @@ export async function checkLedger(url: string): Promise<LedgerReport> {
         add(tx.to, BigInt(tx.value))
       }
       for (const l of r.logs) {
-        if (getAddress(l.address) !== market) continue
+        if (getAddress(l.address) !== market || (l.topics[0] !== PAYMENT && l.topics[0] !== WITHDRAWAL)) continue
         const to = getAddress(`0x${l.topics[1]!.slice(26)}`)
         if (l.topics[0] === PAYMENT) {
           const amount = BigInt(`0x${l.data.slice(2, 66)}`)

@@ -68,7 +68,7 @@ async function post(n: InProcessNode, spec: JobSpec, needs?: number): Promise<He
   await rpc(n.httpUrl, 'pov_putBlob', [`0x${Buffer.from(encodeJobSpec(spec)).toString('hex')}`])
   const now = BigInt(Math.floor(Date.now() / 1000))
   const args = [jobSpecHash(spec), workloadId(spec), now + 3600n, 300n, 100n, 1] as const
-  const r = await client.send(WORK_MARKET_ADDRESS, needs === undefined ? encodeMarketCall('postJob', args) : encodeMarketCall('postJobWith', [...args, needs]), { value: parseEther('1') })
+  const r = await client.send(WORK_MARKET_ADDRESS, needs === undefined ? encodeMarketCall('postJob', args) : encodeMarketCall('postJobWith', [...args, needs]), { value: parseEther('0.1') }) // verifiable by the 2-coin dev bonds (free bond ≥ 16 × the price)
   return r.logs[0]!.topics[1] as Hex
 }
 

@@ -6,7 +6,7 @@ import { silentLogger } from '../../common/logger.js'
 import { noopMetrics } from '../../common/metrics.js'
 import { createChainCommon } from '../ChainCommon.js'
 import { TxPool, TxPoolError, type TxDropReason, type TxPoolOptions } from '../txpool/index.js'
-import { MemoryPoolState, signedTx, testKey, type TestKey } from '../txpool/testkit.js'
+import { MemoryPoolState, signedTx, testKey, type TestKey } from '../../test/helpers/txpoolTestkit.js'
 
 // Random operation sequences against a model of the chain; the pool's invariants are checked
 // after every step. Limits are tiny so that eviction, truncation and expiry happen often.

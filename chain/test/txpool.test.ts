@@ -6,7 +6,7 @@ import { silentLogger } from '../../common/logger.js'
 import { noopMetrics } from '../../common/metrics.js'
 import { createChainCommon } from '../ChainCommon.js'
 import { decodePoolTransaction, TxPool, TxPoolError, type TxDropReason, type TxPoolOptions } from '../txpool/index.js'
-import { MemoryPoolState, signedTx, testKey, type TestTxFields } from '../txpool/testkit.js'
+import { MemoryPoolState, signedTx, testKey, type TestTxFields } from '../../test/helpers/txpoolTestkit.js'
 
 const common = createChainCommon(31337n)
 const GWEI = 1_000_000_000n

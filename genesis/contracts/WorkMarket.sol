@@ -9,14 +9,16 @@ import {IValidatorSetReceipts} from "./ValidatorSetHook.sol";
 /// @title WorkMarket
 /// @notice Proof of Value, steps 1–4: a client posts a job (spec hash, price in escrow,
 ///         deadline, verifier count); the contract — never the client — draws a worker by
-///         rating and capacity; the worker commits its result, checkpoint Merkle root and
+///         bond × rating among those with a free slot; the worker commits its result, checkpoint Merkle root and
 ///         metrics; verifiers (and, off chain, the segments they re-execute) are drawn; verifiers
 ///         vote by commit and reveal; finalisation pays the
 ///         worker, the verifiers and the protocol and records a work receipt, or cuts the
-///         worker's bond and reassigns the job. Control tasks (sealed known answers) test
-///         workers, planted wrong results ("traps") test verifiers; the protocol funds control
-///         tasks while no client job waits. Documented in genesis/contracts/WorkMarket.md and
-///         node/worker/README.md.
+///         worker's bond and reassigns the job. Control tasks (client jobs whose answer the
+///         bonded control issuer sealed in advance, told apart from any job only once opened)
+///         test workers; hidden traps (wrong results committed by the issuer's identities) test
+///         verifiers. An opened answer decides only when no revealed vote disputes it; disputed,
+///         a fresh panel re-executes and the issuer's bond pays when the panel refutes it.
+///         Documented in genesis/contracts/WorkMarket.md and market/worker/README.md.
 ///
 ///         Every draw (the worker of a job, the verifiers of a session, hence each verifier's
 ///         segment sample) is made by the protocol itself: the act that calls for it (posting or
@@ -47,6 +49,10 @@ contract WorkMarket is WorkerRegistry {
     /// revealed): the issuer's window to open a control task's answer or a hidden trap, the same
     /// for every session so that it tells nothing.
     uint64 public constant OPEN_GRACE = 4;
+    /// The control issuer must hold ISSUER_BOND_FACTOR × minBond in the market to open a claim.
+    uint256 public constant ISSUER_BOND_FACTOR = 10;
+    /// Seals registerSeals takes at once (the issuer mixes dummies in).
+    uint256 public constant MAX_SEALS = 64;
     /// onBlock stops drawing when less gas than this is left (the rest waits for the next block).
     uint256 internal constant DRAW_GAS_RESERVE = 3_000_000;
     uint16 internal constant BPS = 10_000;
@@ -111,11 +117,15 @@ contract WorkMarket is WorkerRegistry {
         uint64 revealWindow;
         uint64 unbondDelay;
         uint64 ratingHalfLife;
-        /// May post protocol-funded control tasks and plant traps.
+        /// Registers control seals, opens hidden traps; bonded (bondIssuer) and cut when refuted.
         address controlIssuer;
-        /// Most the fund pays for control tasks per controlPeriod.
+        /// Most the fund reimburses control tasks' clients per controlPeriod.
         uint256 controlBudget;
         uint64 controlPeriod;
+        /// A verifier is drawn for a job only while its free bond is at least this many times the
+        /// job's price (and covers wrongVotePenalty): what a wrong vote on a known answer costs it
+        /// (slashBps of the bond) then grows with the price it verifies (WorkMarket.md, section 3).
+        uint16 verifierBondRatio;
     }
 
     /// A receipt placed by genesis so a new network has producers (consensus bootstrap).
@@ -144,9 +154,9 @@ contract WorkMarket is WorkerRegistry {
         uint256 price;
         bytes32 specHash;
         bytes32 workloadId;
-        /// Control tasks: keccak("povchain/control-answer/v1" ‖ 0x00 ‖ resultHash ‖ salt).
+        /// Control tasks, once opened (zero before): controlSeal(jobId, answer, salt).
         bytes32 sealedAnswer;
-        /// Control tasks: the salt, once the issuer opened the seal.
+        /// Control tasks: the salt, once the client opened the seal (openControl).
         bytes32 controlSalt;
         /// The current (or the accepted) session.
         bytes32 session;
@@ -281,7 +291,10 @@ contract WorkMarket is WorkerRegistry {
     error VotingNotOver();
     error AlreadyRated();
     error BadStars();
-    error DemandNotLow();
+    error SealNotRegistered();
+    error IssuerBondTooSmall(uint256 bond, uint256 minimum);
+    error IssuerExiting();
+    error IssuerHasClaims(uint32 claims);
     error ControlBudgetExceeded(uint256 remaining);
     error FundTooSmall(uint256 fund);
     error BadConfig();
@@ -298,7 +311,8 @@ contract WorkMarket is WorkerRegistry {
 
     // ---------------------------------------------------------------- events
 
-    event JobPosted(bytes32 indexed jobId, address indexed client, bytes32 specHash, bytes32 workloadId, uint256 price, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, bool control);
+    /// Carries nothing that tells a control task from a client's job (control is learnt at openControl).
+    event JobPosted(bytes32 indexed jobId, address indexed client, bytes32 specHash, bytes32 workloadId, uint256 price, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers);
     event JobAssigned(bytes32 indexed jobId, bytes32 indexed sessionId, address indexed worker, uint8 attempt, uint64 commitBy);
     event ResultCommitted(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bytes32 commitment, bytes32 resultHash, bytes32 checkpointRoot, bytes32 manifest);
     event SessionExpired(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, bool abandoned);
@@ -312,8 +326,14 @@ contract WorkMarket is WorkerRegistry {
     /// correct: voted with the outcome; faulted: bond cut (no vote, or a wrong vote on a known answer).
     event VerifierJudged(bytes32 indexed sessionId, address indexed verifier, bool correct, bool faulted);
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
-    event ControlOpened(bytes32 indexed jobId, bytes32 salt);
-    event TrapPlanted(bytes32 indexed jobId, bytes32 indexed sessionId);
+    /// A control task's seal opened by its client: from now on the job is known as control, and its client was reimbursed.
+    event ControlOpened(bytes32 indexed jobId, bytes32 salt, bytes32 answer, uint256 reimbursed);
+    /// The issuer registered `count` control seals (real ones mixed with dummies; none names a job).
+    event SealsRegistered(uint256 count);
+    event IssuerBonded(uint256 amount, uint256 bond);
+    event IssuerExitRequested(uint64 exitAt);
+    /// A panel's majority refuted an opened claim (control answer or trap): the issuer's bond was cut.
+    event IssuerRefuted(bytes32 indexed sessionId, bytes32 indexed jobId, uint256 cut);
     /// A hidden trap opened after the votes were committed: the session's result is known to be wrong.
     event TrapOpened(bytes32 indexed sessionId, bytes32 indexed jobId);
     event SessionFinalized(bytes32 indexed sessionId, bytes32 indexed jobId, address indexed worker, SessionStatus status, uint256 value, uint256 protocolFee);
@@ -345,6 +365,7 @@ contract WorkMarket is WorkerRegistry {
     address public immutable controlIssuer;
     uint256 public immutable controlBudget;
     uint64 public immutable controlPeriod;
+    uint16 public immutable verifierBondRatio;
 
     mapping(bytes32 => Job) internal _jobs;
     mapping(bytes32 => Session) internal _sessions;
@@ -359,12 +380,21 @@ contract WorkMarket is WorkerRegistry {
     mapping(address => Bytes32Set.Set) internal _workerSessions;
     mapping(address => Bytes32Set.Set) internal _verifierSessions;
     Bytes32Set.Set internal _openJobs;
-    /// Open jobs posted by clients (not control tasks): the measure of demand.
+    /// Open jobs not known as control tasks (an unopened control task counts: nothing tells it apart).
     uint256 public openClientJobs;
     /// Moving average of accepted prices per compute unit (wei), for estimates.
     uint256 public unitPriceAverage;
     uint64 public controlPeriodStart;
     uint256 public controlSpent;
+    /// The control issuer's bond (counted in totalBonds): at least issuerMinBond to open a claim.
+    uint256 public issuerBond;
+    uint256 public immutable issuerMinBond;
+    /// Opened claims not decided yet (control jobs not final, trap sessions not final): the bond stays.
+    uint32 public issuerClaims;
+    /// 0 while the issuer may claim; after requestIssuerExit, when its bond can be withdrawn.
+    uint64 public issuerExitAt;
+    /// When the issuer registered a control seal (0: never): a job's seal must predate the job.
+    mapping(bytes32 => uint64) public sealRegisteredAt;
     /// When a session's current round got its last vote commitment (0 until all are in).
     mapping(bytes32 => uint64) public votesInAt;
     /// The draw queue (FIFO; due blocks never decrease): [drawHead, drawTail).
@@ -393,6 +423,8 @@ contract WorkMarket is WorkerRegistry {
         controlIssuer = cfg.controlIssuer;
         controlBudget = cfg.controlBudget;
         controlPeriod = cfg.controlPeriod;
+        issuerMinBond = cfg.minBond * ISSUER_BOND_FACTOR;
+        verifierBondRatio = cfg.verifierBondRatio;
         // Genesis places the contract with a balance: that is the protocol fund.
         protocolFund = address(this).balance;
         for (uint256 i = 0; i < genesisReceipts.length; i++) {
@@ -434,7 +466,7 @@ contract WorkMarket is WorkerRegistry {
 
     function _postJob(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint32 needs) internal returns (bytes32 jobId) {
         require(msg.value >= minJobPrice, PriceTooLow(msg.value, minJobPrice));
-        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, msg.value, bytes32(0));
+        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, msg.value);
         Job storage j = _jobs[jobId];
         j.needs = needs;
         openClientJobs++;
@@ -542,6 +574,7 @@ contract WorkMarket is WorkerRegistry {
         require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
         _requireReexecution(_jobs[s.jobId]);
         _rate(s.worker, 0, 10, RatingReason.Abandoned);
+        _undelivered(s.worker);
         _expire(sessionId, s, true);
     }
 
@@ -560,6 +593,7 @@ contract WorkMarket is WorkerRegistry {
             w.failures++;
             protocolFund += _cutBond(s.worker, faultPenalty, sessionId);
             _rate(s.worker, 0, 4, RatingReason.Expired);
+            _undelivered(s.worker);
             _expire(sessionId, s, false);
         } else {
             require(s.status == SessionStatus.Committed && s.verifiers.length == 0 && s.drawBlock == 0 && !s.trap, WrongSessionStatus(s.status));
@@ -612,9 +646,23 @@ contract WorkMarket is WorkerRegistry {
         emit VoteRevealed(sessionId, msg.sender, s.round, accept);
     }
 
+    /// How a round ended. truth: the verdict (None: nobody voted); known: the voters are judged
+    /// against a known answer (an undisputed claim, or one a panel's majority confirmed); tie:
+    /// round 1 must decide; refuted: a panel's majority decided against the issuer's claim;
+    /// unjudged: the verdict is the trap's worker's own admission, nobody is judged on it.
+    struct Outcome {
+        Verdict truth;
+        bool known;
+        bool tie;
+        bool refuted;
+        bool unjudged;
+    }
+
     /// @notice Decides a session once every vote is revealed or the reveal window closed
-    ///         (anyone may call). A known answer (control task, trap) decides over the votes;
-    ///         otherwise a strict majority of the revealed votes does. A tie in round 0 goes to
+    ///         (anyone may call). An opened claim of the issuer (control answer, hidden trap)
+    ///         decides round 0 only when no revealed vote disputes it (and, for a control task,
+    ///         the worker's result is the sealed answer); disputed, it goes to round 1 like a tie.
+    ///         Otherwise a strict majority of the revealed votes decides. A tie in round 0 goes to
     ///         a fresh, larger and odd panel (round 1), and round 0's voters are judged with
     ///         round 1's against its outcome — so forcing a tie costs the one who forced it; a
     ///         tie in the last round rejects the session. A round without a single vote (every
@@ -624,14 +672,14 @@ contract WorkMarket is WorkerRegistry {
         require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
         require(block.timestamp > s.revealBy || (_allRevealed(sessionId, s) && block.timestamp >= votesInAt[sessionId] + OPEN_GRACE), VotingNotOver());
         Job storage j = _jobs[s.jobId];
-        (Verdict truth, bool known, bool tie) = _outcome(sessionId, s, j);
-        if (tie) {
+        Outcome memory o = _outcome(sessionId, s, j);
+        if (o.tie) {
             // Round 0's panel waits for round 1's verdict (and is judged by it).
             _escalate(sessionId, s);
             return;
         }
-        if (truth == Verdict.None) {
-            _judgeVerifiers(sessionId, s.round, s.verifiers, truth, false, j);
+        if (o.truth == Verdict.None) {
+            _judgeVerifiers(sessionId, s.round, s.verifiers, Verdict.None, false, j);
             if (s.round + 1 < MAX_ROUNDS) {
                 s.round++;
                 delete s.verifiers;
@@ -643,30 +691,56 @@ contract WorkMarket is WorkerRegistry {
             }
             return;
         }
-        _settle(sessionId, s, j, truth, known);
+        _settle(sessionId, s, j, o);
     }
 
-    /// The outcome of the current round: a known answer (trap, opened control task), else a strict
-    /// majority; `tie` when round 1 must decide; truth None when nobody voted. A tie in the last
-    /// round, or with nobody left to draw, is a reject: the session failed to win a majority.
-    function _outcome(bytes32 sessionId, Session storage s, Job storage j) internal view returns (Verdict truth, bool known, bool tie) {
-        if (s.trap) return (Verdict.Reject, true, false);
-        if (j.control && j.controlSalt != bytes32(0)) return (sealAnswer(s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject, true, false);
+    /// The outcome of the current round (Outcome). A claim the re-execution of others disputes
+    /// never decides by itself: a fresh panel does, and the claim is judged by it; with nobody
+    /// left to draw the claim is set aside and the votes decide as for any job (a disputed trap
+    /// is still rejected — its worker's own admission — but nobody is judged on it). A tie in the
+    /// last round, or with nobody left to draw, is a reject: the session failed to win a majority.
+    function _outcome(bytes32 sessionId, Session storage s, Job storage j) internal view returns (Outcome memory o) {
+        Verdict claim = _claimOf(s, j);
         (uint256 acc, uint256 rej) = _tally(sessionId, s);
-        if (acc > rej) return (Verdict.Accept, false, false);
-        if (rej > acc) return (Verdict.Reject, false, false);
-        if (acc == 0) return (Verdict.None, false, false);
-        if (s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0) return (Verdict.None, false, true);
-        return (Verdict.Reject, false, false);
+        if (claim != Verdict.None && s.round == 0) {
+            // Disputed: a revealed vote against the claim, or a control worker whose result it calls wrong.
+            bool disputed = (claim == Verdict.Accept ? rej : acc) > 0 || (j.control && claim == Verdict.Reject);
+            if (!disputed) return Outcome(claim, true, false, false, false);
+            if (_canEscalate(s, j)) return Outcome(Verdict.None, false, true, false, false);
+            if (s.trap) return Outcome(Verdict.Reject, false, false, false, true);
+            claim = Verdict.None;
+        }
+        if (acc == 0 && rej == 0) return o;
+        // A split round 0 — a tie, or any verifier against the others — goes to a fresh, larger
+        // panel: one verifier that re-executed and found a forged segment is not outvoted by
+        // panel members that may not have looked (lazy, or the worker's colluders).
+        if (acc > 0 && rej > 0 && _canEscalate(s, j)) {
+            o.tie = true;
+            return o;
+        }
+        o.truth = acc > rej ? Verdict.Accept : Verdict.Reject;
+        // Round 1 (after a dispute, or a claim opened in round 1): its majority judges the claim.
+        bool majority = acc != rej;
+        o.known = claim != Verdict.None && majority && o.truth == claim;
+        o.refuted = claim != Verdict.None && majority && o.truth != claim;
     }
 
-    /// Judges both panels against the outcome and settles the session.
-    function _settle(bytes32 sessionId, Session storage s, Job storage j, Verdict truth, bool known) internal {
-        address[] memory rewarded = _judgeVerifiers(sessionId, s.round, s.verifiers, truth, known, j);
-        if (s.previous.length > 0) rewarded = _concat(rewarded, _judgeVerifiers(sessionId, 0, s.previous, truth, known, j));
+    /// Whether a round 1 can be drawn: this is round 0 and someone fresh is eligible (a registry scan: only on a tie or dispute).
+    function _canEscalate(Session storage s, Job storage j) internal view returns (bool) {
+        return s.round + 1 < MAX_ROUNDS && _freshCandidates(s, j.client) > 0;
+    }
+
+    /// Judges both panels against the outcome, cuts the issuer if its claim was refuted, and
+    /// settles the session.
+    function _settle(bytes32 sessionId, Session storage s, Job storage j, Outcome memory o) internal {
+        Verdict judged = o.unjudged ? Verdict.None : o.truth;
+        address[] memory rewarded = _judgeVerifiers(sessionId, s.round, s.verifiers, judged, o.known, j);
+        if (s.previous.length > 0) rewarded = _concat(rewarded, _judgeVerifiers(sessionId, 0, s.previous, judged, o.known, j));
         s.finalizedAt = uint64(block.timestamp);
-        if (s.trap) _springTrap(sessionId, s, j, rewarded);
-        else if (truth == Verdict.Accept) _accept(sessionId, s, j, rewarded);
+        if (s.trap) issuerClaims--;
+        if (o.refuted) _refuteIssuer(sessionId, s, rewarded, !s.trap && o.truth == Verdict.Accept);
+        if (s.trap && o.truth == Verdict.Reject) _springTrap(sessionId, s, j, rewarded);
+        else if (o.truth == Verdict.Accept) _accept(sessionId, s, j, rewarded);
         else _reject(sessionId, s, j, rewarded);
     }
 
@@ -694,7 +768,7 @@ contract WorkMarket is WorkerRegistry {
         require(mode != VerificationMode.Reexecution, WrongMode(mode));
         require(replicas >= 2 && replicas <= MAX_REPLICAS, BadReplicaCount());
         require(msg.value >= minJobPrice * replicas, PriceTooLow(msg.value, minJobPrice * replicas));
-        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, replicas, msg.value, bytes32(0));
+        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, replicas, msg.value);
         Job storage j = _jobs[jobId];
         j.needs = needs;
         j.mode = mode;
@@ -940,6 +1014,7 @@ contract WorkMarket is WorkerRegistry {
             s.finalizedAt = uint64(block.timestamp);
             _workers[s.worker].successes++;
             _rate(s.worker, RATING_MAX, 8, RatingReason.Success);
+            _delivered(s.worker, j.units, s.committedAt - s.assignedAt, j.maxDuration);
             _recordReceipt(sid, s, j, SessionStatus.Accepted, each + feeEach, feeEach);
             paid[m++] = s.worker;
         }
@@ -987,6 +1062,7 @@ contract WorkMarket is WorkerRegistry {
             bool silent = s.status == SessionStatus.Assigned;
             cuts += _cutBond(s.worker, silent ? faultPenalty : (w.bond * slashBps) / BPS, sid);
             _rate(s.worker, 0, silent ? 4 : 2, silent ? RatingReason.Expired : RatingReason.Rejected);
+            _undelivered(s.worker);
             _releaseWorker(sid, s);
             s.status = silent ? SessionStatus.Expired : SessionStatus.Rejected;
             s.finalizedAt = uint64(block.timestamp);
@@ -997,54 +1073,92 @@ contract WorkMarket is WorkerRegistry {
 
     // ================================================================ control tasks and traps
 
-    /// @notice The issuer posts a control task paid from the protocol fund, while no client job
-    ///         waits for a worker; its answer is sealed: keccak(domain ‖ resultHash ‖ salt).
-    function postControlTask(bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint256 price, bytes32 sealedAnswer)
-        external
-        onlyIssuer
-        nonReentrant
-        returns (bytes32 jobId)
-    {
-        require(openClientJobs == 0, DemandNotLow());
-        require(sealedAnswer != bytes32(0), BadSpec());
-        require(price >= minJobPrice, PriceTooLow(price, minJobPrice));
+    /// @notice The control issuer bonds (or adds to its bond). It must hold issuerMinBond to open
+    ///         a claim (a control answer, a hidden trap); a claim a panel refutes costs it
+    ///         slashBps of the bond (_refuteIssuer).
+    function bondIssuer() external payable onlyIssuer nonReentrant {
+        require(msg.value > 0, ZeroValue());
+        issuerBond += msg.value;
+        totalBonds += msg.value;
+        emit IssuerBonded(msg.value, issuerBond);
+    }
+
+    /// @notice The issuer stops claiming; its bond can be withdrawn unbondDelay later, once every
+    ///         opened claim is decided.
+    function requestIssuerExit() external onlyIssuer {
+        require(issuerExitAt == 0, IssuerExiting());
+        issuerExitAt = uint64(block.timestamp) + unbondDelay;
+        emit IssuerExitRequested(issuerExitAt);
+    }
+
+    function withdrawIssuerBond() external onlyIssuer nonReentrant {
+        require(issuerExitAt != 0, NotExiting());
+        require(block.timestamp >= issuerExitAt, UnbondingNotOver(issuerExitAt));
+        require(issuerClaims == 0, IssuerHasClaims(issuerClaims));
+        uint256 amount = issuerBond;
+        require(amount > 0, NothingToWithdraw());
+        issuerBond = 0;
+        issuerExitAt = 0;
+        totalBonds -= amount;
+        _pay(msg.sender, amount, bytes32(0));
+    }
+
+    /// @notice The issuer registers control seals controlSeal(jobId, answer, salt) for jobs its
+    ///         client identities will post, mixed with dummies: a seal names no job, so nothing
+    ///         here tells which later job (if any) is a control task.
+    function registerSeals(bytes32[] calldata seals) external onlyIssuer {
+        require(seals.length > 0 && seals.length <= MAX_SEALS, BadSpec());
+        for (uint256 i = 0; i < seals.length; i++) if (sealRegisteredAt[seals[i]] == 0) sealRegisteredAt[seals[i]] = uint64(block.timestamp);
+        emit SealsRegistered(seals.length);
+    }
+
+    /// @notice The client of a job opens it as a control task once the current session's votes
+    ///         are committed (all, or the vote window closed): the seal controlSeal(jobId, answer,
+    ///         salt) must have been registered by the issuer no later than the job was posted.
+    ///         The job is control from now on, its client is reimbursed the price from the fund
+    ///         (within controlBudget per controlPeriod), and the answer is the issuer's claim on
+    ///         every session of the job: it decides a round only if no revealed vote disputes it
+    ///         and the worker's result matches it; otherwise a fresh panel decides (_outcome).
+    function openControl(bytes32 jobId, bytes32 answer, bytes32 salt) external nonReentrant {
+        Job storage j = _job(jobId);
+        require(msg.sender == j.client, NotClient());
+        require(!j.control && salt != bytes32(0), SaltAlreadyOpened());
+        require(j.mode == VerificationMode.Reexecution && j.status == JobStatus.Running, WrongJobStatus(j.status));
+        Session storage s = _sessions[j.session];
+        require(!s.trap, SaltAlreadyOpened());
+        _requireVotesIn(j.session, s);
+        bytes32 seal = controlSeal(jobId, answer, salt);
+        uint64 at = sealRegisteredAt[seal];
+        require(at != 0 && at <= j.postedAt, SealNotRegistered());
+        _claim();
         if (block.timestamp >= controlPeriodStart + controlPeriod) {
             controlPeriodStart = uint64(block.timestamp);
             controlSpent = 0;
         }
+        uint256 price = j.price;
         require(controlSpent + price <= controlBudget, ControlBudgetExceeded(controlBudget - controlSpent));
         require(price <= protocolFund, FundTooSmall(protocolFund));
         controlSpent += price;
         protocolFund -= price;
-        jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, verifiers, price, sealedAnswer);
-        _scheduleAssign(jobId, _jobs[jobId]);
-    }
-
-    /// @notice The issuer opens a control task's seal once the session's votes are committed (all
-    ///         of them, or the vote window closed) — never before: a verifier that knew the answer
-    ///         would not need to re-execute. From then on the answer decides the session, and
-    ///         verifiers are judged against it (a committed vote left unrevealed counts as wrong).
-    function openControl(bytes32 jobId, bytes32 salt) external onlyIssuer nonReentrant {
-        Job storage j = _job(jobId);
-        require(j.control && j.sealedAnswer != bytes32(0), BadSpec());
-        require(j.controlSalt == bytes32(0) && salt != bytes32(0), SaltAlreadyOpened());
-        require(j.status == JobStatus.Running && _sessions[j.session].status == SessionStatus.Committed, WrongJobStatus(j.status));
-        _requireVotesIn(j.session, _sessions[j.session]);
+        j.control = true;
+        j.sealedAnswer = seal;
         j.controlSalt = salt;
-        emit ControlOpened(jobId, salt);
+        emit ControlOpened(jobId, salt, answer, price);
+        _pay(j.client, price, jobId);
     }
 
     /// @notice The issuer opens a hidden trap: a session that one of its ordinary worker identities
     ///         committed with a result the issuer knows is wrong and `seal = trapSeal(sessionId,
     ///         salt)`. Until now nothing told it apart from any session. Only once the round's
-    ///         votes are committed (all, or the vote window closed) and before finalize: the
-    ///         verifiers voted without knowing, a committed vote left unrevealed counts as wrong,
-    ///         and the worker is not slashed (the job goes to another worker).
+    ///         votes are committed (all, or the vote window closed) and before finalize. The claim
+    ///         (reject) decides only if no revealed vote accepts; otherwise a fresh panel decides,
+    ///         and if it accepts, the issuer's bond pays (_refuteIssuer).
     function openTrap(bytes32 sessionId, bytes32 salt) external onlyIssuer nonReentrant {
         Session storage s = _session(sessionId);
         _requireVotesIn(sessionId, s);
-        require(!s.trap, SaltAlreadyOpened());
+        require(!s.trap && !_jobs[s.jobId].control, SaltAlreadyOpened());
         require(s.result.seal == trapSeal(sessionId, salt), BadSeal());
+        _claim();
         s.trap = true;
         emit TrapOpened(sessionId, s.jobId);
     }
@@ -1054,45 +1168,46 @@ contract WorkMarket is WorkerRegistry {
         return keccak256(abi.encodePacked("povchain/trap/v1", uint8(0), sessionId, salt));
     }
 
+    /// @notice keccak("povchain/control-answer/v2" ‖ 0x00 ‖ jobId ‖ answer ‖ salt): a control
+    ///         task's seal (registerSeals); `answer` is the result hash the spec must give.
+    function controlSeal(bytes32 jobId, bytes32 answer, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked("povchain/control-answer/v2", uint8(0), jobId, answer, salt));
+    }
+
+    /// The issuer opens a claim: bonded enough, not leaving; the bond stays until it is decided.
+    function _claim() internal {
+        require(issuerBond >= issuerMinBond, IssuerBondTooSmall(issuerBond, issuerMinBond));
+        require(issuerExitAt == 0, IssuerExiting());
+        issuerClaims++;
+    }
+
     /// The round's verifiers are drawn and every vote is committed (or can no longer be).
     function _requireVotesIn(bytes32 sessionId, Session storage s) internal view {
         require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
         require(block.timestamp > s.votesBy || _allCommitted(sessionId, s), VotingNotOver());
     }
 
-    /// @notice The issuer plants a session with a result it knows to be wrong: verifiers that
-    ///         accept it lose faultPenalty and rating; those that reject it earn trapReward.
-    function plantTrap(bytes32 specHash, Commitment calldata c, uint8 verifiers) external onlyIssuer nonReentrant returns (bytes32 sessionId) {
-        require(verifiers >= 1 && verifiers <= MAX_VERIFIERS, BadVerifierCount());
-        bytes32 expected = commitmentHash(specHash, c);
-        require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
-        bytes32 jobId = keccak256(abi.encode(block.chainid, msg.sender, specHash, jobNonce[msg.sender]++));
-        Job storage j = _jobs[jobId];
-        j.client = msg.sender;
-        j.status = JobStatus.Running;
-        j.control = true;
-        j.verifiers = verifiers;
-        j.attempts = 1;
-        j.postedAt = uint64(block.timestamp);
-        j.deadline = uint64(block.timestamp);
-        j.specHash = specHash;
-        sessionId = keccak256(abi.encode(jobId, msg.sender, blockhash(block.number - 1)));
-        j.session = sessionId;
-        Session storage s = _sessions[sessionId];
-        s.jobId = jobId;
-        s.worker = msg.sender;
-        s.status = SessionStatus.Committed;
-        s.trap = true;
-        s.assignedAt = uint64(block.timestamp);
-        s.commitBy = uint64(block.timestamp);
-        s.committedAt = uint64(block.timestamp);
-        s.commitBlock = uint64(block.number);
-        s.result = c;
-        _clientJobs[msg.sender].push(jobId);
-        _jobSessions[jobId].push(sessionId);
-        emit TrapPlanted(jobId, sessionId);
-        emit ResultCommitted(sessionId, jobId, msg.sender, c.commitment, c.resultHash, c.checkpointRoot, c.manifest);
-        _scheduleRound(sessionId, s);
+    /// The issuer's claim on a session: reject for an opened trap; for an opened control task,
+    /// accept iff the worker's result is the sealed answer; None when nothing was opened.
+    function _claimOf(Session storage s, Job storage j) internal view returns (Verdict) {
+        if (s.trap) return Verdict.Reject;
+        if (!j.control) return Verdict.None;
+        return controlSeal(s.jobId, s.result.resultHash, j.controlSalt) == j.sealedAnswer ? Verdict.Accept : Verdict.Reject;
+    }
+
+    /// A panel's strict majority refuted the issuer's claim: slashBps of its bond is cut; half
+    /// goes to those its claim would have penalised (the verifiers who voted the outcome and,
+    /// for a control task, the worker), the rest to the fund. Nobody else loses on its word.
+    function _refuteIssuer(bytes32 sessionId, Session storage s, address[] memory rewarded, bool worker) internal {
+        uint256 cut = (issuerBond * slashBps) / BPS;
+        issuerBond -= cut;
+        totalBonds -= cut;
+        uint256 n = rewarded.length + (worker ? 1 : 0);
+        uint256 each = n > 0 ? cut / 2 / n : 0;
+        protocolFund += cut - each * n;
+        emit IssuerRefuted(sessionId, s.jobId, cut);
+        for (uint256 i = 0; i < rewarded.length; i++) _pay(rewarded[i], each, sessionId);
+        if (worker) _pay(s.worker, each, sessionId);
     }
 
     // ================================================================ views
@@ -1161,6 +1276,15 @@ contract WorkMarket is WorkerRegistry {
         return price > faultPenalty ? price : faultPenalty;
     }
 
+    /// @notice The free bond a verifier needs to be drawn for a job of this price: its wrong vote's
+    ///         penalty, and verifierBondRatio × price — so that a wrong vote on a known answer,
+    ///         slashBps of the bond, costs at least slashBps × verifierBondRatio × price.
+    function verifierStake(uint256 price) public view returns (uint256) {
+        uint256 byRatio = price * verifierBondRatio;
+        uint256 penalty = wrongVotePenalty(price);
+        return byRatio > penalty ? byRatio : penalty;
+    }
+
     /// @notice The seed of the segments a verifier re-executes (compute's sampleSegments input).
     function verifierSeed(bytes32 sessionId, address verifier) external view returns (bytes32) {
         return keccak256(abi.encode(_sessions[sessionId].randomness, verifier));
@@ -1177,17 +1301,12 @@ contract WorkMarket is WorkerRegistry {
     }
 
     function config() external view returns (Config memory) {
-        return Config(minBond, minJobPrice, defaultUnitPrice, verifierFeeBps, protocolFeeBps, slashBps, maxAttempts, faultPenalty, trapReward, voteWindow, revealWindow, unbondDelay, ratingHalfLife, controlIssuer, controlBudget, controlPeriod);
+        return Config(minBond, minJobPrice, defaultUnitPrice, verifierFeeBps, protocolFeeBps, slashBps, maxAttempts, faultPenalty, trapReward, voteWindow, revealWindow, unbondDelay, ratingHalfLife, controlIssuer, controlBudget, controlPeriod, verifierBondRatio);
     }
 
     /// @notice compute's commitmentHash: keccak("povchain/session-commitment/v1" ‖ 0x00 ‖ specHash ‖ K ‖ T ‖ count ‖ root ‖ result ‖ metrics).
     function commitmentHash(bytes32 specHash, Commitment calldata c) public pure returns (bytes32) {
         return keccak256(abi.encodePacked("povchain/session-commitment/v1", uint8(0), specHash, c.checkpointInterval, c.totalSteps, c.checkpointCount, c.checkpointRoot, c.resultHash, c.metricsHash));
-    }
-
-    /// @notice compute's sealAnswer: keccak("povchain/control-answer/v1" ‖ 0x00 ‖ resultHash ‖ salt).
-    function sealAnswer(bytes32 resultHash, bytes32 salt) public pure returns (bytes32) {
-        return keccak256(abi.encodePacked("povchain/control-answer/v1", uint8(0), resultHash, salt));
     }
 
     function voteHash(bytes32 sessionId, uint8 round, address verifier, bool accept, bytes32 salt) public pure returns (bytes32) {
@@ -1206,10 +1325,7 @@ contract WorkMarket is WorkerRegistry {
         require(s.status != SessionStatus.None, UnknownSession());
     }
 
-    function _newJob(address client, bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint256 price, bytes32 sealedAnswer)
-        internal
-        returns (bytes32 jobId)
-    {
+    function _newJob(address client, bytes32 specHash, bytes32 workloadId, uint64 deadline, uint64 maxDuration, uint64 units, uint8 verifiers, uint256 price) internal returns (bytes32 jobId) {
         require(specHash != bytes32(0), BadSpec());
         require(deadline > block.timestamp, BadDeadline());
         require(maxDuration > 0 && block.timestamp + maxDuration <= deadline, BadDuration());
@@ -1218,7 +1334,6 @@ contract WorkMarket is WorkerRegistry {
         Job storage j = _jobs[jobId];
         j.client = client;
         j.status = JobStatus.Open;
-        j.control = sealedAnswer != bytes32(0);
         j.verifiers = verifiers;
         j.deadline = deadline;
         j.maxDuration = maxDuration;
@@ -1227,11 +1342,10 @@ contract WorkMarket is WorkerRegistry {
         j.price = price;
         j.specHash = specHash;
         j.workloadId = workloadId;
-        j.sealedAnswer = sealedAnswer;
         totalEscrow += price;
         _clientJobs[client].push(jobId);
         _openJobs.add(jobId);
-        emit JobPosted(jobId, client, specHash, workloadId, price, deadline, maxDuration, units, verifiers, j.control);
+        emit JobPosted(jobId, client, specHash, workloadId, price, deadline, maxDuration, units, verifiers);
     }
 
     /// Schedules the worker draw of an open job DRAW_DELAY blocks ahead.
@@ -1277,8 +1391,11 @@ contract WorkMarket is WorkerRegistry {
         s.votesBy = uint64(block.timestamp) + voteWindow;
         s.revealBy = s.votesBy + revealWindow;
         votesInAt[sessionId] = 0;
+        // Each vote holds what it can cost until it is judged: the next draw weighs the rest.
+        uint256 held = wrongVotePenalty(j.price);
         for (uint256 i = 0; i < chosen.length; i++) {
             _workers[chosen[i]].pending++;
+            _lock(chosen[i], held);
             _verifierSessions[chosen[i]].add(sessionId);
         }
         emit VerifiersSelected(sessionId, s.round, r, chosen, s.votesBy, s.revealBy);
@@ -1302,17 +1419,19 @@ contract WorkMarket is WorkerRegistry {
 
     /// Workers a verifier draw of `s` could pick now.
     function _verifierCandidates(Session storage s, address client) internal view returns (uint256 n) {
+        uint256 stake = verifierStake(_jobs[s.jobId].price);
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (_mayVerify(s, client, a) && _verifierWeight(a) > 0) n++;
+            if (_mayVerify(s, client, a) && _verifierWeight(a, stake) > 0) n++;
         }
     }
 
     /// Workers a next round's draw could pick: eligible and not on the current panel either.
     function _freshCandidates(Session storage s, address client) internal view returns (uint256 n) {
+        uint256 stake = verifierStake(_jobs[s.jobId].price);
         for (uint256 i = 0; i < _workerList.length; i++) {
             address a = _workerList[i];
-            if (_mayVerify(s, client, a) && !_isVerifier(s, a) && _verifierWeight(a) > 0) n++;
+            if (_mayVerify(s, client, a) && !_isVerifier(s, a) && _verifierWeight(a, stake) > 0) n++;
         }
     }
 
@@ -1372,16 +1491,18 @@ contract WorkMarket is WorkerRegistry {
         return true;
     }
 
-    /// Up to k distinct verifiers, weighted by rating, never the worker, the client or an earlier round's verifier.
+    /// Up to k distinct verifiers, weighted by free bond × rating among those whose free bond
+    /// covers verifierStake(price), never the worker, the client or an earlier round's verifier.
     function _drawVerifiers(Session storage s, address client, uint256 k, uint256 seed) internal view returns (address[] memory chosen) {
         uint256 n = _workerList.length;
         uint256[] memory weight = new uint256[](n);
         uint256 total;
         uint256 candidates;
+        uint256 stake = verifierStake(_jobs[s.jobId].price);
         for (uint256 i = 0; i < n; i++) {
             address a = _workerList[i];
             if (!_mayVerify(s, client, a)) continue;
-            weight[i] = _verifierWeight(a);
+            weight[i] = _verifierWeight(a, stake);
             total += weight[i];
             if (weight[i] > 0) candidates++;
         }
@@ -1449,6 +1570,7 @@ contract WorkMarket is WorkerRegistry {
         Verdict vote = _countedVote(_votes[sessionId][round][v], truth, known);
         Worker storage w = _workers[v];
         if (w.pending > 0) w.pending--;
+        _unlock(v, wrongCut);
         _verifierSessions[v].remove(sessionId);
         bool silent = vote == Verdict.None;
         bool wrong = !silent && truth != Verdict.None && vote != truth;
@@ -1516,10 +1638,14 @@ contract WorkMarket is WorkerRegistry {
 
         Worker storage w = _workers[s.worker];
         w.successes++;
-        if (j.control) w.controlsPassed++;
+        if (j.control) {
+            w.controlsPassed++;
+            issuerClaims--;
+        }
         // Speed: a commitment in the first half of the allowed time moves the rating twice as far.
         bool fast = s.committedAt - s.assignedAt <= j.maxDuration / 2;
         _rate(s.worker, RATING_MAX, fast ? 4 : 8, RatingReason.Success);
+        _delivered(s.worker, j.units, s.committedAt - s.assignedAt, j.maxDuration);
         if (!j.control && j.units > 0) {
             uint256 unit = price / j.units;
             unitPriceAverage = unitPriceAverage == 0 ? unit : (unitPriceAverage * 7 + unit) / 8;
@@ -1537,7 +1663,8 @@ contract WorkMarket is WorkerRegistry {
         w.failures++;
         if (j.control) w.controlsFailed++;
         uint256 cut = _cutBond(s.worker, (w.bond * slashBps) / BPS, sessionId);
-        _rate(s.worker, 0, j.control && j.controlSalt != bytes32(0) ? 1 : 2, j.control ? RatingReason.ControlFailed : RatingReason.Rejected);
+        _undelivered(s.worker);
+        _rate(s.worker, 0, j.control ? 1 : 2, j.control ? RatingReason.ControlFailed : RatingReason.Rejected);
         // Half of the cut rewards the verifiers that caught it; the rest goes to the fund.
         uint256 each = verifiers.length > 0 ? cut / 2 / verifiers.length : 0;
         protocolFund += cut - each * verifiers.length;
@@ -1546,20 +1673,17 @@ contract WorkMarket is WorkerRegistry {
         for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
     }
 
-    /// A trap's end: the verifiers that rejected it earn trapReward from the fund. A planted trap's
-    /// job (plantTrap: no price, no duration) ends with it; a hidden trap's job is a real one and
-    /// goes to another worker, its worker (the issuer's identity) released without a cut.
+    /// A rejected trap's end: the verifiers that rejected it earn trapReward from the fund; the
+    /// job is a real one and goes to another worker, the trap's worker (the issuer's identity)
+    /// released without a cut or pay.
     function _springTrap(bytes32 sessionId, Session storage s, Job storage j, address[] memory verifiers) internal {
         s.status = SessionStatus.Rejected;
         uint256 each = trapReward;
         if (each * verifiers.length > protocolFund) each = verifiers.length > 0 ? protocolFund / verifiers.length : 0;
         protocolFund -= each * verifiers.length;
         emit SessionFinalized(sessionId, s.jobId, s.worker, SessionStatus.Rejected, 0, 0);
-        if (j.maxDuration == 0) j.status = JobStatus.Refunded;
-        else {
-            _releaseWorker(sessionId, s);
-            _reopenOrRefund(s.jobId, j);
-        }
+        _releaseWorker(sessionId, s);
+        _reopenOrRefund(s.jobId, j);
         for (uint256 i = 0; i < verifiers.length; i++) _pay(verifiers[i], each, sessionId);
     }
 
@@ -1567,6 +1691,7 @@ contract WorkMarket is WorkerRegistry {
         _releaseWorker(sessionId, s);
         s.status = SessionStatus.Expired;
         s.finalizedAt = uint64(block.timestamp);
+        if (s.trap) issuerClaims--;
         emit SessionExpired(sessionId, s.jobId, s.worker, abandoned);
         _reopenOrRefund(s.jobId, _jobs[s.jobId]);
     }
@@ -1592,9 +1717,11 @@ contract WorkMarket is WorkerRegistry {
         uint256 amount = j.price;
         totalEscrow -= amount;
         emit JobRefunded(jobId, j.client, amount);
-        // Control tasks were paid by the protocol: their escrow goes back to the fund.
-        if (j.control) protocolFund += amount;
-        else _pay(j.client, amount, jobId);
+        // An opened control task's client was reimbursed by the fund: the escrow goes back to it.
+        if (j.control) {
+            protocolFund += amount;
+            issuerClaims--;
+        } else _pay(j.client, amount, jobId);
     }
 
     function _recordReceipt(bytes32 sessionId, Session storage s, Job storage j, SessionStatus status, uint256 value, uint256 protocolFee) internal {

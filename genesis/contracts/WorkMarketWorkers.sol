@@ -2,9 +2,12 @@
 pragma solidity 0.8.30;
 
 /// @title WorkerRegistry
-/// @notice The workers of the work market: bonds, advertised capacity, the automatic and
-///         manual rating (decayed with time), the weighted random draw the market assigns jobs
-///         and verifiers with, and the treasury every coin of the market is accounted in.
+/// @notice The workers of the work market: bonds, declared and measured capacity, the automatic
+///         and manual rating (decayed with time), the stake-weighted random draw the market
+///         assigns jobs and verifiers with, the registry's entry rule (a full registry admits a
+///         newcomer whose bond × rating beats its weakest idle worker's by EVICT_MARGIN_BPS), and
+///         the treasury every coin of the market is accounted in (genesis/contracts/WorkMarket.md,
+///         "Who is drawn").
 /// @dev    Invariant (checked by the tests after every step):
 ///         address(this).balance == totalEscrow + totalBonds + protocolFund + totalCredits.
 abstract contract WorkerRegistry {
@@ -12,11 +15,20 @@ abstract contract WorkerRegistry {
 
     uint16 public constant RATING_MAX = 1000;
     uint16 public constant RATING_NEUTRAL = 500;
-    /// Workers are scanned by the draw: the number is bounded so that assignment gas is too.
+    /// Workers are scanned by the draw: the number is bounded so that assignment gas is too. A
+    /// full registry stays open: a newcomer displaces its weakest idle worker (register).
     uint256 public constant MAX_WORKERS = 256;
-    /// Capacity (compute units per second) counted by the draw; more is not believed.
+    /// How much more bond × rating a newcomer needs than the weakest idle worker to displace it:
+    /// each round of an eviction war costs the bidder 10 % more stake than the last.
+    uint16 public constant EVICT_MARGIN_BPS = 1_000;
+    uint256 private constant MARGIN_DENOMINATOR = 10_000;
+    /// Measured capacity (compute units per second) recorded; more is not believed.
     uint64 public constant CAPACITY_CAP = 10_000;
     uint8 public constant MAX_SLOTS = 16;
+    /// Sessions a worker runs at once start at 1 and grow by one per this many timely accepted
+    /// sessions (Worker.timely), up to what it declared: a claim of capacity is believed only as
+    /// far as delivered work shows it.
+    uint32 public constant TIMELY_PER_SLOT = 4;
     /// What a worker offers beyond the embedded runtime every worker has (Worker.offers bits);
     /// a job's `needs` use the same bits, and only workers offering all of them are drawn for it.
     uint32 public constant OFFERS_DOCKER = 1;
@@ -40,7 +52,7 @@ abstract contract WorkerRegistry {
 
     struct Worker {
         bool registered;
-        /// Sessions it runs at once.
+        /// Sessions it declares it can run at once: the most it gets (slotsOf: what it has earned).
         uint8 slots;
         /// Sessions assigned to it and not yet committed.
         uint8 running;
@@ -50,6 +62,7 @@ abstract contract WorkerRegistry {
         uint32 pending;
         /// OFFERS_* bits: what it can run besides the embedded runtime (setOffers).
         uint32 offers;
+        /// Compute units per second it declared (`povchain compute bench`): shown, never drawn on.
         uint64 capacity;
         uint64 ratedAt;
         uint64 registeredAt;
@@ -68,6 +81,26 @@ abstract contract WorkerRegistry {
         string endpoint;
         /// The least it works for, in wei per compute unit (setUnitPrice; 0: any price).
         uint256 minUnitPrice;
+        /// Bond held for its pending votes: what a wrong vote on each can cost (wrongVotePenalty
+        /// of the job's price). A verifier draw counts only the bond beyond it (freeBondOf).
+        uint128 locked;
+        /// Accepted sessions committed within half their time, halved by every session it did
+        /// not deliver (missed, abandoned, rejected): its slots grow with it (slotsOf).
+        uint32 timely;
+        /// Compute units per second × 1000, measured over its accepted sessions from assignment
+        /// to commitment (moving average, 1/8 per session; capped at CAPACITY_CAP units/s).
+        uint64 measuredCapacity;
+    }
+
+    /// Why a worker left the registry without asking: who displaced it, when, and the bond that
+    /// was credited to it (withdraw()).
+    struct Eviction {
+        address by;
+        uint64 at;
+        uint256 bond;
+        /// Its bond × rating then, and the newcomer's.
+        uint256 standing;
+        uint256 newcomerStanding;
     }
 
     // ---------------------------------------------------------------- errors
@@ -78,7 +111,10 @@ abstract contract WorkerRegistry {
     error BadCapacity();
     error BadSlots();
     error EndpointTooLong();
-    error RegistryFull();
+    /// The registry is full and the sender's bond × rating does not beat the weakest idle worker's
+    /// by EVICT_MARGIN_BPS: `bondToEnter` is the least bond that would at the sender's rating
+    /// (type(uint256).max: every worker has pending work, nobody can be displaced now).
+    error RegistryFull(uint256 bondToEnter);
     error Exiting();
     error NotExiting();
     error UnbondingNotOver(uint64 at);
@@ -98,6 +134,9 @@ abstract contract WorkerRegistry {
     event UnitPriceUpdated(address indexed worker, uint256 minUnitPrice);
     event BondAdded(address indexed worker, uint256 amount, uint256 bond);
     event ExitRequested(address indexed worker, uint64 exitAt);
+    /// A full registry's weakest idle worker was displaced by a newcomer with more bond × rating;
+    /// its whole bond was credited to it (withdraw()).
+    event WorkerEvicted(address indexed worker, address indexed by, uint256 bond, uint256 standing, uint256 newcomerStanding);
     event BondWithdrawn(address indexed worker, uint256 amount);
     event Slashed(address indexed worker, uint256 amount, bytes32 indexed ref);
     event RatingChanged(address indexed worker, uint16 from, uint16 to, RatingReason reason);
@@ -117,6 +156,8 @@ abstract contract WorkerRegistry {
     /// Image digests each worker announced (setImages): a job naming an image is drawn only among them.
     mapping(address => bytes32[]) internal _imagesOf;
     mapping(address => mapping(bytes32 => bool)) internal _hasImage;
+    /// The last time each worker was displaced from the registry (evictionOf).
+    mapping(address => Eviction) internal _evictions;
 
     /// Coins the market holds for others, by purpose (see the invariant above).
     uint256 public totalEscrow;
@@ -150,30 +191,82 @@ abstract contract WorkerRegistry {
 
     // ---------------------------------------------------------------- registration
 
-    /// @notice Registers the sender as a worker with a bond (msg.value ≥ minBond), its measured
-    ///         capacity (`povchain compute bench`, compute units per second), how many sessions
-    ///         it runs at once, and where it serves blobs.
+    /// @notice Registers the sender as a worker with a bond (msg.value ≥ minBond), the capacity it
+    ///         claims (`povchain compute bench`, compute units per second: shown, not drawn on),
+    ///         the most sessions it runs at once (it starts with one; see slotsOf), and where it
+    ///         serves blobs. A full registry admits it by displacing the idle worker (no pending
+    ///         session or vote) of least bond × rating, when the sender's bond × rating exceeds
+    ///         that by EVICT_MARGIN_BPS; the displaced worker's whole bond is credited to it.
     function register(uint64 capacity, uint8 slots, string calldata endpoint) external payable nonReentrant {
         Worker storage w = _workers[msg.sender];
         require(!w.registered, AlreadyRegistered());
         require(msg.value >= minBond, BondTooSmall(msg.value, minBond));
         _checkParams(capacity, slots, endpoint);
-        require(_workerList.length < MAX_WORKERS, RegistryFull());
+        // A worker that left (or was displaced) and comes back keeps its rating: leaving must not whitewash it.
+        if (w.registeredAt == 0) {
+            w.rating = RATING_NEUTRAL;
+            w.ratedAt = uint64(block.timestamp);
+        }
+        if (_workerList.length >= MAX_WORKERS) _evictFor(msg.sender, msg.value * _decayed(w.rating, w.ratedAt));
         w.registered = true;
         w.bond = msg.value;
         w.capacity = capacity;
         w.slots = slots;
         w.endpoint = endpoint;
-        // A worker that left and comes back keeps its rating: leaving must not whitewash it.
-        if (w.registeredAt == 0) {
-            w.rating = RATING_NEUTRAL;
-            w.ratedAt = uint64(block.timestamp);
-        }
         w.registeredAt = uint64(block.timestamp);
         w.exitAt = 0;
         _workerList.push(msg.sender);
         totalBonds += msg.value;
         emit WorkerRegistered(msg.sender, msg.value, capacity, slots, endpoint);
+    }
+
+    /// Makes room for `newcomer` (of bond × rating `standing`) by displacing the weakest idle worker.
+    function _evictFor(address newcomer, uint256 standing) private {
+        (uint256 at, uint256 weakest) = _weakestIdle();
+        if (at >= _workerList.length || standing * MARGIN_DENOMINATOR <= weakest * (MARGIN_DENOMINATOR + EVICT_MARGIN_BPS))
+            revert RegistryFull(_bondToBeat(at, weakest, _entryRating(newcomer)));
+        address victim = _workerList[at];
+        _workerList[at] = _workerList[_workerList.length - 1];
+        _workerList.pop();
+        Worker storage v = _workers[victim];
+        uint256 bond = v.bond;
+        v.bond = 0;
+        v.registered = false;
+        v.exitAt = 0;
+        totalBonds -= bond;
+        credits[victim] += bond;
+        totalCredits += bond;
+        _evictions[victim] = Eviction(newcomer, uint64(block.timestamp), bond, weakest, standing);
+        emit WorkerEvicted(victim, newcomer, bond, weakest, standing);
+    }
+
+    /// The idle worker (nothing pending: no session, no vote, so nothing its bond still answers
+    /// for) of least bond × rating (a leaving or under-bonded one counts 0); index = length if none.
+    function _weakestIdle() private view returns (uint256 at, uint256 weakest) {
+        uint256 n = _workerList.length;
+        at = n;
+        for (uint256 i = 0; i < n; i++) {
+            Worker storage w = _workers[_workerList[i]];
+            if (w.pending > 0) continue;
+            uint256 s = _standing(w);
+            if (at == n || s < weakest) {
+                at = i;
+                weakest = s;
+            }
+        }
+    }
+
+    /// The least bond that displaces `weakest` at `rating`; max when nobody idle or the rating is 0.
+    function _bondToBeat(uint256 at, uint256 weakest, uint256 rating) private view returns (uint256) {
+        if (at >= _workerList.length || rating == 0) return type(uint256).max;
+        uint256 b = (weakest * (MARGIN_DENOMINATOR + EVICT_MARGIN_BPS)) / MARGIN_DENOMINATOR / rating + 1;
+        return b < minBond ? minBond : b;
+    }
+
+    /// The rating a registration would carry: a returning worker keeps its own.
+    function _entryRating(address a) private view returns (uint256) {
+        Worker storage w = _workers[a];
+        return w.registeredAt == 0 ? RATING_NEUTRAL : _decayed(w.rating, w.ratedAt);
     }
 
     function updateWorker(uint64 capacity, uint8 slots, string calldata endpoint) external {
@@ -301,6 +394,38 @@ abstract contract WorkerRegistry {
         return _workerList;
     }
 
+    /// @notice Why `worker` last left the registry without asking (by = 0: never displaced).
+    function evictionOf(address worker) external view returns (Eviction memory) {
+        return _evictions[worker];
+    }
+
+    /// @notice The least bond with which `who` (at its rating; a newcomer's is neutral) can
+    ///         register now: minBond while the registry has room, else what displaces its weakest
+    ///         idle worker (type(uint256).max when every worker has pending work).
+    function bondToEnter(address who) external view returns (uint256) {
+        if (_workerList.length < MAX_WORKERS) return minBond;
+        (uint256 at, uint256 weakest) = _weakestIdle();
+        return _bondToBeat(at, weakest, _entryRating(who));
+    }
+
+    /// @notice A worker's weight in the draws — bond × rating (0 while leaving or under-bonded) —
+    ///         and the sum over the registry: its share of every draw it is eligible for. A verifier
+    ///         draw weighs the free bond instead (freeBondOf), a job draw needs a free slot.
+    function drawWeight(address worker) external view returns (uint256 weight, uint256 total) {
+        weight = _standing(_workers[worker]);
+        for (uint256 i = 0; i < _workerList.length; i++) total += _standing(_workers[_workerList[i]]);
+    }
+
+    /// @notice Sessions `worker` may run at once: 1 + timely / TIMELY_PER_SLOT, at most what it declared.
+    function slotsOf(address worker) public view returns (uint256) {
+        return _slotsOf(_workers[worker]);
+    }
+
+    /// @notice The bond not held for pending votes: what a verifier draw weighs and checks.
+    function freeBondOf(address worker) external view returns (uint256) {
+        return _freeBond(_workers[worker]);
+    }
+
     /// @notice The rating now: the stored rating moved halfway back to neutral every ratingHalfLife.
     function ratingOf(address worker) public view returns (uint16) {
         Worker storage w = _workers[worker];
@@ -339,24 +464,70 @@ abstract contract WorkerRegistry {
         return w.registered && w.exitAt == 0 && w.bond >= minBond;
     }
 
-    /// Weight of a worker in the draw of a job that needs `needs` (and `image`, unless 0) and
-    /// pays `unitPay` wei per compute unit to each worker: rating × (100 + capped capacity); 0
-    /// when it cannot take the job (inactive, no free slot, short of an offer or of the image,
-    /// or the job pays less than the worker's minimum).
-    function _jobWeight(address a, uint32 needs, bytes32 image, uint256 unitPay) internal view returns (uint256) {
-        Worker storage w = _workers[a];
-        if (!_activeWithBond(w) || w.running >= w.slots || (w.offers & needs) != needs) return 0;
-        if (image != bytes32(0) && !_hasImage[a][image]) return 0;
-        if (unitPay < w.minUnitPrice) return 0;
-        uint64 cap = w.capacity > CAPACITY_CAP ? CAPACITY_CAP : w.capacity;
-        return uint256(_decayed(w.rating, w.ratedAt)) * (100 + cap);
+    /// Bond × decayed rating: a worker's standing in the registry and its weight in the draws.
+    /// Linear in the bond, so that one bond split over N identities weighs exactly what it
+    /// weighs whole (no rounding: the bond is counted in wei); 0 when it cannot be drawn.
+    function _standing(Worker storage w) internal view returns (uint256) {
+        if (!_activeWithBond(w)) return 0;
+        return w.bond * _decayed(w.rating, w.ratedAt);
     }
 
-    /// Weight of a worker in a verifier draw: its rating; 0 when it cannot verify.
-    function _verifierWeight(address a) internal view returns (uint256) {
+    function _slotsOf(Worker storage w) internal view returns (uint256) {
+        uint256 earned = 1 + uint256(w.timely) / TIMELY_PER_SLOT;
+        return earned < w.slots ? earned : w.slots;
+    }
+
+    function _freeBond(Worker storage w) internal view returns (uint256) {
+        return w.bond > w.locked ? w.bond - w.locked : 0;
+    }
+
+    /// Weight of a worker in the draw of a job that needs `needs` (and `image`, unless 0) and
+    /// pays `unitPay` wei per compute unit to each worker: bond × rating; 0 when it cannot take
+    /// the job (inactive, no free slot of those it earned, short of an offer or of the image, or
+    /// the job pays less than the worker's minimum). Declared capacity does not count.
+    function _jobWeight(address a, uint32 needs, bytes32 image, uint256 unitPay) internal view returns (uint256) {
+        Worker storage w = _workers[a];
+        // An idle worker always has its first slot: the earned count (another storage slot) is read only when busy.
+        if (!_activeWithBond(w) || (w.running > 0 && w.running >= _slotsOf(w)) || (w.offers & needs) != needs) return 0;
+        if (image != bytes32(0) && !_hasImage[a][image]) return 0;
+        if (unitPay < w.minUnitPrice) return 0;
+        return w.bond * _decayed(w.rating, w.ratedAt);
+    }
+
+    /// Weight of a worker in a verifier draw whose wrong vote can cost `stake`: free bond × rating;
+    /// 0 when it cannot verify or its free bond does not cover the stake.
+    function _verifierWeight(address a, uint256 stake) internal view returns (uint256) {
         Worker storage w = _workers[a];
         if (!_activeWithBond(w)) return 0;
-        return _decayed(w.rating, w.ratedAt);
+        // Nothing pending, nothing held: the held amount (another storage slot) is read only when needed.
+        uint256 free = w.pending == 0 ? w.bond : _freeBond(w);
+        if (free < stake) return 0;
+        return free * _decayed(w.rating, w.ratedAt);
+    }
+
+    /// Holds `amount` of a drawn verifier's bond until its vote is judged (_unlock).
+    function _lock(address a, uint256 amount) internal {
+        _workers[a].locked += uint128(amount);
+    }
+
+    function _unlock(address a, uint256 amount) internal {
+        Worker storage w = _workers[a];
+        w.locked = amount >= w.locked ? 0 : w.locked - uint128(amount);
+    }
+
+    /// An accepted session of `units` committed `took` seconds after assignment (of `maxDuration`
+    /// allowed): within half the time it earns toward a slot; its speed feeds the measured capacity.
+    function _delivered(address a, uint64 units, uint64 took, uint64 maxDuration) internal {
+        Worker storage w = _workers[a];
+        if (took <= maxDuration / 2 && w.timely < type(uint32).max) w.timely++;
+        uint256 rate = (uint256(units) * 1000) / (took > 0 ? took : 1);
+        if (rate > uint256(CAPACITY_CAP) * 1000) rate = uint256(CAPACITY_CAP) * 1000;
+        w.measuredCapacity = uint64(w.measuredCapacity == 0 ? rate : (uint256(w.measuredCapacity) * 7 + rate) / 8);
+    }
+
+    /// A session it did not deliver (missed, abandoned, rejected): half its earned slots go.
+    function _undelivered(address a) internal {
+        _workers[a].timely /= 2;
     }
 
     // ---------------------------------------------------------------- treasury

@@ -114,7 +114,8 @@ export class PovHarness {
     const fund = opts.fund ?? 5n * ETHER
     const h = new PovHarness(vm, config, fund)
     const pov = povGenesisValidators(validators.map((v) => ({ address: v.validator, bond: v.bond, weight: v.weight })))
-    const marketConfig: WorkMarketConfig = { ...devWorkMarketConfig(who(19)), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n, ...opts.market }
+    // Jobs of 1 coin against 2-coin bonds: verifiers need 1 × the price free (the dev ratio is 16).
+    const marketConfig: WorkMarketConfig = { ...devWorkMarketConfig(who(19)), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n, verifierBondRatio: 1, ...opts.market }
     await h.construct('WorkMarket', MARKET, 0n, encodeWorkMarketArgs(marketConfig, [...pov.receipts, ...(opts.extraReceipts ?? [])]))
     const bonds = validators.reduce((s, v) => s + v.bond, 0n)
     await h.construct('ValidatorSet', VS, bonds + fund, encodeValidatorSetArgs(config, validators, { unchecked: opts.unchecked }))

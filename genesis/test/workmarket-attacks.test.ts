@@ -22,7 +22,7 @@ import t from 'tap'
 import { encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address, type Hex } from 'viem'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { compileSolidity } from '../../test/helpers/solidity.js'
-import { addr, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
 
 const ATTACKERS = `
 // SPDX-License-Identifier: MIT
@@ -233,6 +233,7 @@ t.test('abandoning worker: a forged session cannot be left to expire unverified;
   // Not committing at all, for comparison: faultPenalty (0.1) and a quarter of the rating.
   await register(h, lazyWorker)
   await h.must(verifier, 'requestExit')
+  await h.must(attacker, 'requestExit') // (still 1 coin bonded: drawn by bond × rating, it could take the job)
   const q = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 1000n, 500n, 10n, 1], PRICE)
   const b = assignment([q, await h.mine()])!
   t.equal(b.worker, lazyWorker)
@@ -374,6 +375,7 @@ t.test('a verifier that reads every public signal cannot tell a hidden trap from
   const reader = addr(3) // votes reject on anything labelled (control task, planted trap), accept otherwise
   const careful = addr(4)
   const h = await MarketHarness.deploy({ fund: 10n * ETHER })
+  await bondIssuer(h)
   const price = h.config.minJobPrice // 0.001 coin: what the default unit price asks for Iris (6 units)
   await h.give(CLIENT, 100n * ETHER)
   await register(h, reader)
@@ -390,7 +392,8 @@ t.test('a verifier that reads every public signal cannot tell a hidden trap from
   const signals = new Map<'trap' | 'honest', string>()
   let traps = 0
   let sessions = 0
-  for (let i = 0; i < 8; i++) {
+  // At least 8 jobs, and until the issuer's identity has also worked honestly (more workers join at the trap).
+  for (let i = 0; i < 8 || (!signals.has('honest') && i < 40); i++) {
     const spec = keccak256(toHex(`iris-${i}`))
     const p = await h.must(CLIENT, 'postJob', [spec, SPEC, h.timestamp + 3600n, 600n, 6n, 3], price)
     const jobId = ev(p, 'JobPosted').jobId as Hex
@@ -425,7 +428,18 @@ t.test('a verifier that reads every public signal cannot tell a hidden trap from
         traps++
       }
       for (const v of s.verifiers) await h.must(v, 'revealVote', [a.sessionId, verdict(v), salt(v, s.round)])
-      const fin = await h.must(addr(99), 'finalize', [a.sessionId])
+      // Three more identities join before the trap is decided: re-executors a dispute can draw.
+      if (trap) for (let p = 5; p <= 7; p++) await register(h, addr(p))
+      let fin = await h.must(addr(99), 'finalize', [a.sessionId])
+      if (fin.events.some((e) => e.eventName === 'VerificationRestarted')) {
+        // The reader's accept disputed the trap: a fresh panel (the other identities) re-executes.
+        await h.mine()
+        const s1 = await session(h, a.sessionId)
+        for (const v of s1.verifiers) await h.must(v, 'commitVote', [a.sessionId, await h.read<Hex>('voteHash', [a.sessionId, 1, v, verdict(v), salt(v, 1)])])
+        for (const v of s1.verifiers) await h.must(v, 'revealVote', [a.sessionId, verdict(v), salt(v, 1)])
+        h.advance(5n)
+        fin = await h.must(addr(99), 'finalize', [a.sessionId])
+      }
       if (ev(fin, 'SessionFinalized').status === S.Accepted) break
       a = assignment([fin, await h.mine()], jobId)!
     }

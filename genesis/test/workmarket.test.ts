@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import { createAddressFromString } from '@ethereumjs/util'
 import { keccak256, toFunctionSelector, toHex, type Address, type Hex } from 'viem'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
-import { addr, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, SEEN_ERRORS, SYSTEM, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, nextJobId, SEEN_ERRORS, SYSTEM, type TxOutcome } from './workmarketHarness.js'
 
 const CLIENT = addr(100)
 const SPEC = keccak256(toHex('spec-1'))
@@ -392,108 +392,197 @@ t.test('votes: silence costs faultPenalty; a tie goes to a larger odd panel that
   await books(t)
 })
 
-t.test('control task: protocol-funded, sealed answer; a wrong answer is rejected over lazy votes, a right one earns a receipt', async (t) => {
-  const { h, books } = await market(3, { fund: 50n * ETHER })
+t.test('control task: an ordinary client job whose seal the issuer registered before it was posted; opened by its client after the votes, reimbursed by the fund; a disputed wrong answer goes to a panel; a right one earns a receipt', async (t) => {
+  const { h, books } = await market(4, { fund: 50n * ETHER })
+  const CTL = addr(101) // one of the issuer's client identities: an address like any client's
+  await h.give(CTL, 10n * ETHER)
+  t.equal((await h.tx(CLIENT, 'bondIssuer', [], ETHER)).error, 'NotIssuer')
+  t.equal((await h.tx(ISSUER, 'bondIssuer', [], 0n)).error, 'ZeroValue')
+  await bondIssuer(h)
   const answer = keccak256(toHex('the-answer'))
   const cSalt = keccak256(toHex('control-salt'))
-  const sealed = await h.read<Hex>('sealAnswer', [answer, cSalt])
-  const dl = deadline(h)
-  // Demand check: a waiting client job blocks control tasks.
-  const { h: h2 } = await market(0)
-  await h2.give(CLIENT, 10n * ETHER)
-  await post(h2)
-  t.equal((await h2.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h2), 600n, 10n, 1, PRICE, sealed])).error, 'DemandNotLow')
-
-  t.equal((await h.tx(CLIENT, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, PRICE, sealed])).error, 'NotIssuer')
-  t.equal((await h.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, PRICE, '0x' + '00'.repeat(32)])).error, 'BadSpec')
-  t.equal((await h.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, 11n * ETHER, sealed])).error, 'ControlBudgetExceeded')
-  const fundBefore = (await h.checkBooks()).fund
-  const p = await h.must(ISSUER, 'postControlTask', [SPEC, WORKLOAD, dl, 600n, 10n, 1, PRICE, sealed])
-  t.equal((await h.checkBooks()).fund, fundBefore - PRICE, 'paid from the fund into escrow')
+  const jobId = await nextJobId(h, CTL, SPEC)
+  const seal = await h.read<Hex>('controlSeal', [jobId, answer, cSalt])
+  t.equal((await h.tx(CLIENT, 'registerSeals', [[seal]])).error, 'NotIssuer')
+  t.equal((await h.tx(ISSUER, 'registerSeals', [[]])).error, 'BadSpec')
+  const reg = await h.must(ISSUER, 'registerSeals', [[keccak256(toHex('dummy-1')), seal, keccak256(toHex('dummy-2'))]])
+  t.equal(ev(reg, 'SealsRegistered').count, 3n, 'real seals among dummies; none names a job')
+  const p = await h.must(CTL, 'postJob', [SPEC, WORKLOAD, deadline(h), 600n, 10n, 1], PRICE)
+  t.equal(ev(p, 'JobPosted').jobId, jobId)
+  t.notOk('control' in ev(p, 'JobPosted'), 'JobPosted carries no control flag')
+  t.match(await h.read('getJob', [jobId]), { control: false, sealedAnswer: `0x${'00'.repeat(32)}` }, 'nothing marks it before it is opened')
   const a = ev(await h.mine(), 'JobAssigned')
-  const jobId = a.jobId as Hex
   const w = a.worker as Address
-  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'WrongJobStatus', 'opened only after the commitment')
+  t.equal((await h.tx(CTL, 'openControl', [jobId, answer, cSalt])).error, 'VerificationNotOpen', 'opened only after the commitment …')
   await commit(h, a.sessionId as Hex, w, 1) // a wrong result
-  t.equal((await h.tx(CLIENT, 'openControl', [jobId, cSalt])).error, 'NotIssuer')
-  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'VerificationNotOpen', 'not before the verifiers are drawn …')
   await h.mine()
   const lazy = (await session(h, a.sessionId as Hex)).verifiers[0]!
-  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'VotingNotOver', '… nor before their votes are committed')
+  t.equal((await h.tx(CTL, 'openControl', [jobId, answer, cSalt])).error, 'VotingNotOver', '… and the verifiers\' votes')
   await vote(h, a.sessionId as Hex, lazy, true) // the verifier accepts without checking
-  await h.must(ISSUER, 'openControl', [jobId, cSalt])
-  t.equal((await h.tx(ISSUER, 'openControl', [jobId, cSalt])).error, 'SaltAlreadyOpened')
+  t.equal((await h.tx(CLIENT, 'openControl', [jobId, answer, cSalt])).error, 'NotClient', 'only the job\'s client opens it')
+  t.equal((await h.tx(CTL, 'openControl', [jobId, answer, keccak256(toHex('other'))])).error, 'SealNotRegistered')
+  const fundBefore = (await h.checkBooks()).fund
+  const ctlBefore = await h.balance(CTL)
+  const opened = await h.must(CTL, 'openControl', [jobId, answer, cSalt])
+  t.equal(ev(opened, 'ControlOpened').reimbursed, PRICE)
+  t.equal((await h.balance(CTL)) - ctlBefore, PRICE, 'the client identity is reimbursed the price …')
+  t.equal((await h.checkBooks()).fund, fundBefore - PRICE, '… by the fund')
+  t.equal(await h.read('issuerClaims'), 1)
+  t.equal((await h.tx(CTL, 'openControl', [jobId, answer, cSalt])).error, 'SaltAlreadyOpened')
   await reveal(h, a.sessionId as Hex, lazy, true)
   const fin = await h.must(addr(99), 'finalize', [a.sessionId])
-  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected, 'the known answer decides over the votes')
+  t.ok(fin.events.some((e) => e.eventName === 'VerificationRestarted'), 'the worker\'s result and the accept dispute the answer: a fresh panel decides')
+  await h.mine()
+  const panel = (await session(h, a.sessionId as Hex)).verifiers
+  t.equal(panel.length, 2, 'everyone but the worker, the client and round 0\'s verifier')
+  const fin1 = await decide(h, a.sessionId as Hex, () => false)
+  t.equal(ev(fin1, 'SessionFinalized').status, S.Rejected, 'the panel confirms the answer')
   t.match(await worker(h, w), { controlsFailed: 1, failures: 1 })
   t.equal(await rating(h, w), 0, 'a wrong control answer zeroes the rating')
-  t.equal((await worker(h, lazy)).verifierFaults, 1, 'and the verifier that accepted it is faulted')
+  t.match(await worker(h, lazy), { verifierFaults: 1, bond: ETHER }, 'the verifier that accepted it loses slashBps of its bond: the answer is confirmed')
+  t.equal(await h.read('issuerBond'), await h.read('issuerMinBond'), 'the issuer keeps its bond')
 
-  // Reassigned: this worker answers right.
+  // Reassigned: this worker answers right; the answer is public now and decides with the votes.
   const next = ev(await h.mine(), 'JobAssigned')
   await commit(h, next.sessionId as Hex, next.worker as Address, 1, { resultHash: answer })
   await h.mine()
-  const fin2 = await decide(h, next.sessionId as Hex, () => true) // the job's answer is open since the first session
+  const fin2 = await decide(h, next.sessionId as Hex, () => true)
   t.equal(ev(fin2, 'SessionFinalized').status, S.Accepted)
   const rc = await h.read<{ control: boolean; value: bigint; client: Address }>('getReceipt', [next.sessionId])
-  t.match(rc, { control: true, value: PRICE, client: ISSUER })
+  t.match(rc, { control: true, value: PRICE, client: CTL })
   t.equal((await worker(h, next.worker as Address)).controlsPassed, 1)
-
-  // Budget per period, and the fund itself.
-  const { h: h3 } = await market(2, { fund: ETHER / 2n })
-  t.equal((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, ETHER, sealed])).error, 'FundTooSmall')
-  t.equal((await h3.tx(CLIENT, 'fundProtocol', [], 0n)).error, 'ZeroValue')
-  await h3.must(CLIENT, 'fundProtocol', [], ETHER)
-  t.equal((await h3.checkBooks()).fund, ETHER + ETHER / 2n, 'anyone may add to the fund')
-  t.ok((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, ETHER, sealed])).ok)
-  t.equal((await h3.tx(ISSUER, 'postControlTask', [SPEC, WORKLOAD, deadline(h3), 600n, 10n, 1, 1n, sealed])).error, 'PriceTooLow')
-  t.equal((await h3.tx(ISSUER, 'openControl', [keccak256('0x01'), cSalt])).error, 'UnknownJob')
+  t.equal(await h.read('issuerClaims'), 0, 'the claim is decided with the job')
   await books(t)
 })
 
-t.test('control task refunds go back to the fund, never to the issuer', async (t) => {
-  const { h, books } = await market(0, { fund: 5n * ETHER })
-  const sealed = await h.read<Hex>('sealAnswer', [keccak256('0x01'), keccak256('0x02')])
-  const p = await h.must(ISSUER, 'postControlTask', [SPEC, WORKLOAD, h.timestamp + 700n, 600n, 10n, 1, PRICE, sealed])
-  const jobId = ev(p, 'JobPosted').jobId as Hex
-  t.equal((await h.tx(ISSUER, 'openControl', [jobId, keccak256('0x02')])).error, 'WrongJobStatus')
-  h.advance(200n)
-  const issuerBefore = await h.balance(ISSUER)
-  await h.must(addr(3), 'refund', [jobId])
-  t.equal(await h.balance(ISSUER), issuerBefore)
-  t.equal((await h.checkBooks()).fund, 5n * ETHER)
-  // openControl on a client job
-  await h.give(CLIENT, 5n * ETHER)
-  const cj = await post(h)
-  t.equal((await h.tx(ISSUER, 'openControl', [cj.jobId, keccak256('0x02')])).error, 'BadSpec')
-  await books(t)
-})
-
-t.test('trap: a planted wrong result catches a verifier that accepts without checking; the checking one is rewarded', async (t) => {
-  const { h, books } = await market(4)
-  const c = fakeCommitment(SPEC, 42)
-  t.equal((await h.tx(CLIENT, 'plantTrap', [SPEC, c, 2])).error, 'NotIssuer')
-  t.equal((await h.tx(ISSUER, 'plantTrap', [SPEC, { ...c, commitment: keccak256('0x01') }, 2])).error, 'BadCommitment')
-  t.equal((await h.tx(ISSUER, 'plantTrap', [SPEC, c, 0])).error, 'BadVerifierCount')
-  const p = await h.must(ISSUER, 'plantTrap', [SPEC, c, 2])
-  const sid = ev(p, 'TrapPlanted').sessionId as Hex
-  t.equal((await h.tx(addr(9), 'expire', [sid])).error, 'WrongSessionStatus', 'a trap never expires into a refund')
+t.test('control task: a seal registered after the job was posted opens nothing; the fund bounds reimbursements', async (t) => {
+  const { h, books } = await market(3, { fund: ETHER / 2n })
+  const CTL = addr(101)
+  await h.give(CTL, 10n * ETHER)
+  await bondIssuer(h)
+  const answer = keccak256(toHex('a'))
+  const cSalt = keccak256(toHex('s'))
+  // Posted first, sealed after: the issuer could choose its claim after seeing the result.
+  const late = await post(h, { from: CTL })
+  await h.must(ISSUER, 'registerSeals', [[await h.read<Hex>('controlSeal', [late.jobId, answer, cSalt])]])
+  await commit(h, late.sessionId!, late.worker!, 1, { resultHash: answer })
   await h.mine()
-  const [lazy, careful] = (await session(h, sid)).verifiers as Address[]
-  const before = await h.balance(careful!)
-  const fin = await decide(h, sid, (v) => v === lazy)
-  t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
-  t.equal((await worker(h, lazy!)).verifierFaults, 1, 'the lazy verifier is caught')
-  t.equal((await worker(h, lazy!)).bond, ETHER, 'vouching for a known-wrong result costs slashBps of the bond, as producing it would')
-  t.ok((await rating(h, lazy!)) < 500)
-  t.equal((await h.balance(careful!)) - before, h.config.trapReward, 'the careful one earns trapReward')
-  t.equal((await h.read<{ status: number }>('getReceipt', [sid])).status, S.None, 'a trap leaves no receipt')
+  const v = (await session(h, late.sessionId!)).verifiers[0]!
+  await vote(h, late.sessionId!, v, true)
+  t.equal((await h.tx(CTL, 'openControl', [late.jobId, answer, cSalt])).error, 'SealNotRegistered', 'a seal must predate the job')
+  // The fund (0.5) cannot reimburse a 1-coin job: the opening fails, the job stays a client's.
+  const j2 = await nextJobId(h, CTL, SPEC)
+  await h.must(ISSUER, 'registerSeals', [[await h.read<Hex>('controlSeal', [j2, answer, cSalt])]])
+  const p2 = await post(h, { from: CTL, maxDuration: 600n, dl: h.timestamp + 1300n })
+  t.equal(p2.jobId, j2)
+  await commit(h, p2.sessionId!, p2.worker!, 1, { resultHash: answer })
+  await h.mine()
+  const v2 = (await session(h, p2.sessionId!)).verifiers[0]!
+  await vote(h, p2.sessionId!, v2, true)
+  t.equal((await h.tx(CTL, 'openControl', [j2, answer, cSalt])).error, 'FundTooSmall')
+  await h.must(CLIENT, 'fundProtocol', [], 20n * ETHER)
+  await h.must(CTL, 'openControl', [j2, answer, cSalt])
+  // Its verifier does not reveal.
+  h.advance((await session(h, p2.sessionId!)).revealBy - h.timestamp + 1n)
+  await h.must(addr(99), 'finalize', [p2.sessionId])
+  const s2 = await session(h, p2.sessionId!)
+  t.equal(s2.status, S.Accepted, 'the right answer, undisputed, decides')
+  t.equal((await worker(h, v2)).verifierFaults, 1, 'a committed vote left unrevealed after the opening counts as wrong')
+  await books(t)
+})
+
+t.test('control budget: reimbursements per period are bounded', async (t) => {
+  const { h, books } = await market(3, { fund: 50n * ETHER, config: { controlBudget: ETHER + ETHER / 2n } })
+  const CTL = addr(101)
+  await h.give(CTL, 10n * ETHER)
+  await bondIssuer(h)
+  const answer = keccak256(toHex('a'))
+  const opened: Hex[] = []
+  for (let i = 0; i < 2; i++) {
+    const cSalt = keccak256(toHex(`s-${i}`))
+    const id = await nextJobId(h, CTL, SPEC)
+    await h.must(ISSUER, 'registerSeals', [[await h.read<Hex>('controlSeal', [id, answer, cSalt])]])
+    const p = await post(h, { from: CTL })
+    await commit(h, p.sessionId!, p.worker!, 1, { resultHash: answer })
+    await h.mine()
+    const v = (await session(h, p.sessionId!)).verifiers[0]!
+    await vote(h, p.sessionId!, v, true)
+    const r = await h.tx(CTL, 'openControl', [id, answer, cSalt])
+    if (i === 0) t.ok(r.ok, 'the first fits the budget')
+    else t.equal(r.error, 'ControlBudgetExceeded', 'the second does not: it stays the client\'s job, paid by its client')
+    if (r.ok) opened.push(id)
+    await reveal(h, p.sessionId!, v, true)
+    h.advance(5n)
+    await h.must(addr(99), 'finalize', [p.sessionId])
+  }
+  t.equal(opened.length, 1)
+  await books(t)
+})
+
+t.test('hidden trap disputed by a lazy verifier: a fresh panel confirms it; the lazy one loses slashBps of its bond, every rejecter earns trapReward, the trap\'s worker is not slashed', async (t) => {
+  const { h, books } = await market(6, { fund: 10n * ETHER })
+  await bondIssuer(h)
+  const { sessionId, worker: w } = await post(h, { verifiers: 2 })
+  const tSalt = keccak256(toHex('trap-salt'))
+  await commit(h, sessionId!, w!, 9, { seal: await h.read<Hex>('trapSeal', [sessionId, tSalt]) })
+  await h.mine()
+  const [lazy, careful] = (await session(h, sessionId!)).verifiers as Address[]
+  await vote(h, sessionId!, lazy!, true)
+  await vote(h, sessionId!, careful!, false)
+  await h.must(ISSUER, 'openTrap', [sessionId, tSalt])
+  await reveal(h, sessionId!, lazy!, true)
+  await reveal(h, sessionId!, careful!, false)
+  h.advance(5n)
+  const fin = await h.must(addr(99), 'finalize', [sessionId])
+  t.ok(fin.events.some((e) => e.eventName === 'VerificationRestarted'), 'a revealed accept disputes the trap: round 1')
+  await h.mine()
+  const panel = (await session(h, sessionId!)).verifiers as Address[]
+  t.equal(panel.length, 3, 'the other three workers')
+  const before = new Map<Address, bigint>()
+  for (const a of [careful!, ...panel]) before.set(a, await h.balance(a))
+  const fin1 = await decide(h, sessionId!, () => false)
+  t.equal(ev(fin1, 'SessionFinalized').status, S.Rejected)
+  t.match(await worker(h, lazy!), { verifierFaults: 1, bond: ETHER }, 'the lazy verifier loses slashBps of its bond')
+  for (const a of [careful!, ...panel]) t.equal((await h.balance(a)) - before.get(a)!, h.config.trapReward, 'each rejecter earns trapReward')
+  t.equal((await worker(h, w!)).bond, 2n * ETHER, 'the issuer\'s identity is not slashed')
+  t.equal(await h.read('issuerBond'), await h.read('issuerMinBond'), 'nor the issuer')
+  t.equal(await h.read('issuerClaims'), 0)
+  t.equal((await h.read<{ status: number }>('getReceipt', [sessionId])).status, S.None, 'a trap leaves no receipt')
+  await books(t)
+})
+
+t.test('issuer bond: claims need issuerMinBond; an exit waits unbondDelay and every open claim', async (t) => {
+  const { h, books } = await market(4, { fund: 10n * ETHER })
+  const min = await h.read<bigint>('issuerMinBond')
+  t.equal(min, 10n * h.config.minBond, 'ISSUER_BOND_FACTOR × minBond')
+  t.equal((await h.tx(ISSUER, 'withdrawIssuerBond')).error, 'NotExiting')
+  await bondIssuer(h, min / 2n)
+  const { sessionId, worker: w } = await post(h, { verifiers: 1 })
+  const tSalt = keccak256(toHex('trap-salt'))
+  await commit(h, sessionId!, w!, 9, { seal: await h.read<Hex>('trapSeal', [sessionId, tSalt]) })
+  await h.mine()
+  const [v] = (await session(h, sessionId!)).verifiers as Address[]
+  await vote(h, sessionId!, v!, false)
+  t.equal((await h.tx(ISSUER, 'openTrap', [sessionId, tSalt])).error, 'IssuerBondTooSmall')
+  await bondIssuer(h, min / 2n)
+  await h.must(ISSUER, 'openTrap', [sessionId, tSalt])
+  await h.must(ISSUER, 'requestIssuerExit')
+  t.equal((await h.tx(ISSUER, 'requestIssuerExit')).error, 'IssuerExiting')
+  t.equal((await h.tx(ISSUER, 'withdrawIssuerBond')).error, 'UnbondingNotOver')
+  h.advance(h.config.unbondDelay + 1n)
+  t.equal((await h.tx(ISSUER, 'withdrawIssuerBond')).error, 'IssuerHasClaims', 'not while a claim it opened is undecided')
+  await reveal(h, sessionId!, v!, false)
+  await h.must(addr(99), 'finalize', [sessionId])
+  const before = await h.balance(ISSUER)
+  await h.must(ISSUER, 'withdrawIssuerBond')
+  t.equal((await h.balance(ISSUER)) - before, min)
+  t.equal((await h.tx(ISSUER, 'withdrawIssuerBond')).error, 'NotExiting')
   await books(t)
 })
 
 t.test('hidden trap: a result sealed as a trap by its worker, opened by the issuer after the votes, judges them; the job goes on', async (t) => {
   const { h, books } = await market(4, { fund: 10n * ETHER })
+  await bondIssuer(h)
   const { jobId, sessionId, worker: w } = await post(h, { verifiers: 2 })
   // In this test the drawn worker is one of the issuer's ordinary identities: it commits a wrong result with a trap seal.
   const tSalt = keccak256(toHex('trap-salt'))

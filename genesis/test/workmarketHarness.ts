@@ -9,7 +9,7 @@
  */
 import { Account, Address, createAddressFromString } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
-import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address as Hex20, type Hex } from 'viem'
+import { decodeErrorResult, decodeEventLog, decodeFunctionResult, encodeAbiParameters, encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address as Hex20, type Hex } from 'viem'
 import { createChainCommon } from '../../chain/ChainCommon.js'
 import { bytesToHex, concatBytes, hexToBytes } from '../../common/bytes.js'
 import { toEthjsBlock } from '../../vm/BlockExecutor.js'
@@ -70,8 +70,13 @@ export class MarketHarness {
     readonly config: WorkMarketConfig,
   ) {}
 
+  /**
+   * The dev market with longer windows. The tests price jobs at 1 coin against 2-coin bonds, so
+   * verifiers need a free bond of 1 × the price here; the dev ratio (16) is played in
+   * workmarket-registry.test.ts.
+   */
   static defaultConfig(): WorkMarketConfig {
-    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n }
+    return { ...devWorkMarketConfig(ISSUER), voteWindow: 100n, revealWindow: 100n, unbondDelay: 1000n, verifierBondRatio: 1 }
   }
 
   static async deploy(opts: { config?: Partial<WorkMarketConfig>; fund?: bigint; receipts?: GenesisReceipt[]; unchecked?: boolean } = {}): Promise<MarketHarness> {
@@ -270,6 +275,32 @@ export class MarketHarness {
     return r
   }
 
+  /**
+   * eth_call of raw calldata at the current block, on a throw-away copy of the state (the
+   * node-side readers and checks, over this EVM); a revert throws its data as `revertData`.
+   */
+  call(data: Hex, opts: { from?: Hex20; value?: bigint } = {}): Promise<Hex> {
+    // One at a time: concurrent readers (Promise.all) must not interleave checkpoints.
+    const run = this.calls.then(() => this.callNow(data, opts))
+    this.calls = run.catch(() => undefined)
+    return run
+  }
+
+  private calls: Promise<unknown> = Promise.resolve()
+
+  private async callNow(data: Hex, opts: { from?: Hex20; value?: bigint }): Promise<Hex> {
+    const from = createAddressFromString(opts.from ?? addr(0))
+    await this.vm.stateManager.checkpoint()
+    try {
+      const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: from, origin: from, value: opts.value ?? 0n, data: hexToBytes(data), gasLimit: 30_000_000n, block: this.block() as never })
+      const out = bytesToHex(r.execResult.returnValue) as Hex
+      if (r.execResult.exceptionError) throw Object.assign(new Error(`call ${data.slice(0, 10)} reverted`), { revertData: out })
+      return out
+    } finally {
+      await this.vm.stateManager.revert()
+    }
+  }
+
   async read<T>(functionName: string, args: readonly unknown[] = []): Promise<T> {
     const data = encodeFunctionData({ abi: this.abi, functionName, args } as never)
     const r = await this.vm.evm.runCall({ to: createAddressFromString(MARKET), caller: createAddressFromString(addr(0)), data: hexToBytes(data), gasLimit: 100_000_000n, block: this.block() as never })
@@ -315,4 +346,18 @@ export function commitmentHashOf(specHash: Hex, c: { checkpointInterval: bigint;
   return keccak256(
     `0x${Buffer.from('povchain/session-commitment/v1').toString('hex')}00${specHash.slice(2)}${u64(c.checkpointInterval)}${u64(c.totalSteps)}${u64(c.checkpointCount)}${c.checkpointRoot.slice(2)}${c.resultHash.slice(2)}${c.metricsHash.slice(2)}`,
   )
+}
+
+/** The id the market gives the next job `client` posts with `specHash` (WorkMarket._newJob; chain id 31337). */
+export async function nextJobId(h: MarketHarness, client: Hex20, specHash: Hex): Promise<Hex> {
+  const nonce = await h.read<bigint>('jobNonce', [client])
+  return keccak256(encodeAbiParameters([{ type: 'uint256' }, { type: 'address' }, { type: 'bytes32' }, { type: 'uint256' }], [31337n, client, specHash, nonce]))
+}
+
+/** The control issuer bonds `amount` (default: the minimum it needs to open claims). */
+export async function bondIssuer(h: MarketHarness, amount?: bigint): Promise<bigint> {
+  const value = amount ?? (await h.read<bigint>('issuerMinBond'))
+  await h.give(ISSUER, value)
+  await h.must(ISSUER, 'bondIssuer', [], value)
+  return value
 }

@@ -117,6 +117,10 @@ export function workerJson(w: MarketWorker) {
     verifierFaults: w.verifierFaults,
     clientRatings: w.clientRatings,
     averageStars: w.clientRatings ? w.clientStars / w.clientRatings : null,
+    /** Bond held for pending votes; timely accepted sessions (slots grow with them); measured units/s × 1000. */
+    locked: q(w.locked ?? 0n),
+    timely: w.timely ?? 0,
+    measuredCapacity: q(w.measuredCapacity ?? 0n),
   }
 }
 
@@ -182,9 +186,15 @@ export function marketRpcMethods(d: {
       const units = computeUnits(spec, await loadJobInputs(blobs, spec))
       const [unitPrice, price] = await Promise.all([market.unitPrice(), market.estimatePrice(units)])
       const workers = await market.workers()
-      let capacity = 0n
-      for (const a of workers) capacity = capacity > 0n ? capacity : (await market.worker(a)).capacity
-      return { specHash: jobSpecHash(spec), units: q(units), unitPrice: q(unitPrice), price: q(price), workers: workers.length, seconds: capacity > 0n ? Number(units) / Number(capacity) : null }
+      // Seconds at the first worker's measured speed (units/s × 1000), else at what it declared.
+      let milliCapacity = 0n
+      for (const a of workers) {
+        if (milliCapacity > 0n) break
+        const w = await market.worker(a)
+        milliCapacity = (w.measuredCapacity ?? 0n) > 0n ? w.measuredCapacity : w.capacity * 1000n
+      }
+      const capacity = milliCapacity
+      return { specHash: jobSpecHash(spec), units: q(units), unitPrice: q(unitPrice), price: q(price), workers: workers.length, seconds: capacity > 0n ? (Number(units) * 1000) / Number(capacity) : null }
     },
     /**
      * pov_getBlob(hash, offset?, length?, auth?): {total, data} of a blob this node holds, or null.

@@ -1,5 +1,6 @@
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Abi, type Address, type Hex } from 'viem'
 import { WORK_MARKET_ADDRESS, workMarketAbi } from '../../genesis/WorkMarketGenesis.js'
+import { roundedUpCoins } from '../../common/CoinAmount.js'
 import { JobError } from './JobError.js'
 
 /** WorkMarket.JobStatus / SessionStatus, by their Solidity order. */
@@ -117,6 +118,34 @@ export interface MarketWorker {
   endpoint: string
   /** The least it works for, wei per compute unit (0n: any). */
   minUnitPrice: bigint
+  /** Bond held for its pending votes (what a wrong vote on each can cost). */
+  locked: bigint
+  /** Timely accepted sessions, halved by each undelivered one: its slots grow with it. */
+  timely: number
+  /** Compute units per second × 1000, measured over its accepted sessions (0n: none yet). */
+  measuredCapacity: bigint
+}
+
+/** Why a worker last left the registry without asking (WorkMarket.evictionOf; by = 0x0: never). */
+export interface MarketEviction {
+  by: Address
+  at: bigint
+  /** The bond credited to it (withdraw()). */
+  bond: bigint
+  /** Its bond × rating then, and the newcomer's. */
+  standing: bigint
+  newcomerStanding: bigint
+}
+
+/** What the draws make of a worker now (WorkMarket.drawWeight, slotsOf, freeBondOf). */
+export interface MarketDrawStanding {
+  /** bond × rating (0 while leaving or under-bonded) and the registry's sum. */
+  weight: bigint
+  total: bigint
+  /** Sessions it may run at once (earned by timely accepted work, at most what it declared). */
+  slots: number
+  /** Bond not held for pending votes: a verifier draw weighs it and needs verifierStake(price). */
+  freeBond: bigint
 }
 
 export interface MarketReceipt {
@@ -169,7 +198,12 @@ const REVERT_MEANINGS: Record<string, (args: readonly unknown[]) => string> = {
     return `the job is ${name}: ${why[name] ?? 'not in a state that allows this'}`
   },
   WrongSessionStatus: ([s]) => `the session is ${SESSION_STATUS[Number(s)] ?? `#${String(s)}`}, not in a state that allows this`,
+  RegistryFull: ([need]) =>
+    BigInt(need as bigint) === 2n ** 256n - 1n
+      ? 'the worker registry is full and every worker in it has pending work: nobody can be displaced now, try again later'
+      : `the worker registry is full: a bond of at least ${roundedUpCoins(BigInt(need as bigint))} coins at your rating displaces its weakest idle worker (bond × rating + 10 %; set --worker.bond)`,
 }
+
 
 /** `WorkMarket: WrongJobStatus(3) — the job is accepted: …` from revert data, or undefined when it is not one of ours. */
 export function describeRevert(data: Hex | undefined): string | undefined {
@@ -235,6 +269,29 @@ export class WorkMarketReader {
     return { ...(w as unknown as MarketWorker), address, rating: Number(rating) }
   }
 
+  evictionOf(address: Address): Promise<MarketEviction> {
+    return this.read<MarketEviction>('evictionOf', [address])
+  }
+
+  /** The least bond `who` registers with now (max uint256: nobody can be displaced now). */
+  bondToEnter(who: Address): Promise<bigint> {
+    return this.read<bigint>('bondToEnter', [who])
+  }
+
+  async drawStanding(address: Address): Promise<MarketDrawStanding> {
+    const [[weight, total], slots, freeBond] = await Promise.all([
+      this.read<readonly [bigint, bigint]>('drawWeight', [address]),
+      this.read<bigint>('slotsOf', [address]),
+      this.read<bigint>('freeBondOf', [address]),
+    ])
+    return { weight, total, slots: Number(slots), freeBond }
+  }
+
+  /** The free bond a verifier needs to be drawn for a job of `price`. */
+  verifierStake(price: bigint): Promise<bigint> {
+    return this.read<bigint>('verifierStake', [price])
+  }
+
   async workers(): Promise<Address[]> {
     return [...(await this.read<Address[]>('workers'))]
   }
@@ -283,7 +340,7 @@ export class WorkMarketReader {
     return this.read<bigint>('unitPrice')
   }
 
-  config(): Promise<{ minBond: bigint; minJobPrice: bigint; voteWindow: bigint; revealWindow: bigint; controlIssuer: Address; maxAttempts: number; defaultUnitPrice: bigint }> {
+  config(): Promise<{ minBond: bigint; minJobPrice: bigint; voteWindow: bigint; revealWindow: bigint; controlIssuer: Address; maxAttempts: number; defaultUnitPrice: bigint; faultPenalty: bigint; verifierBondRatio: number }> {
     return this.read('config')
   }
 }

@@ -95,6 +95,12 @@ export class MarketWorker implements JobSource {
   /** Transactions a pending-block call refused: not tried again before `until`. */
   private readonly refused = new Map<string, { until: number; backoffMs: number; reason: string }>()
   private registered = false
+  /** When the registration was last read (a displaced worker must notice within seconds). */
+  private registrationCheckedAt = 0
+  /** A full registry refused us: register is not tried again before this time. */
+  private registerRetryAt = 0
+  /** The eviction (its time) already reported in the log. */
+  private evictionLogged = 0n
   private readonly counters
 
   constructor(
@@ -175,11 +181,28 @@ export class MarketWorker implements JobSource {
     }
   }
 
+  /**
+   * Registers (or updates the declared capacity, slots and endpoint) unless the chain already
+   * says so. A full registry admits us only by displacing its weakest idle worker (bond × rating
+   * + 10 %): when our bond does not, the refusal is logged with the bond that would, and it is
+   * tried again every minute. A worker that was displaced logs by whom and why, once.
+   */
   async ensureRegistered(): Promise<void> {
+    this.registrationCheckedAt = Date.now()
     const w = await this.d.market.worker(this.address)
     if (!w.registered) {
-      await this.send('register', encodeMarketCall('register', [this.opts.capacity, this.opts.slots, this.opts.endpoint]), this.opts.bond)
-      this.log.info({ bond: this.opts.bond.toString(), capacity: this.opts.capacity.toString(), endpoint: this.opts.endpoint }, 'registered as a worker')
+      if (this.registered || w.registeredAt > 0n) await this.reportEviction()
+      this.registered = false
+      if (Date.now() < this.registerRetryAt) return
+      try {
+        await this.send('register', encodeMarketCall('register', [this.opts.capacity, this.opts.slots, this.opts.endpoint]), this.opts.bond)
+      } catch (e) {
+        if (!/RegistryFull/.test((e as Error).message)) throw e
+        this.registerRetryAt = Date.now() + 60_000
+        this.log.warn({ bond: this.opts.bond.toString(), err: (e as Error).message }, 'not registered as a worker: the registry is full and this bond does not displace anyone (tried again every minute)')
+        return
+      }
+      this.log.info({ bond: this.opts.bond.toString(), capacity: this.opts.capacity.toString(), slots: this.opts.slots, endpoint: this.opts.endpoint }, 'registered as a worker (one session at a time until timely accepted work earns more slots)')
     } else if (w.endpoint !== this.opts.endpoint || w.capacity !== this.opts.capacity || w.slots !== this.opts.slots) {
       await this.send('update', encodeMarketCall('updateWorker', [this.opts.capacity, this.opts.slots, this.opts.endpoint]))
     }
@@ -196,6 +219,18 @@ export class MarketWorker implements JobSource {
     this.registered = true
     await this.announceImages()
     await this.ensurePublicKey()
+  }
+
+  /** Logs (once per eviction) that a newcomer displaced this worker from the full registry, and what re-entry takes. */
+  private async reportEviction(): Promise<void> {
+    const e = await this.d.market.evictionOf(this.address)
+    if (e.at === 0n || e.at === this.evictionLogged) return
+    this.evictionLogged = e.at
+    const need = await this.d.market.bondToEnter(this.address)
+    this.log.warn(
+      { by: e.by, at: e.at.toString(), bondCredited: e.bond.toString(), ourStanding: e.standing.toString(), theirStanding: e.newcomerStanding.toString(), bondToEnter: need.toString() },
+      'displaced from the full worker registry: a newcomer bonded more (bond × rating over ours by 10 %); our whole bond was credited and is withdrawn; registering again needs bondToEnter',
+    )
   }
 
   /** Declares the images this engine holds (setImages) when they differ from what the chain says; at most once a minute. */
@@ -388,7 +423,8 @@ export class MarketWorker implements JobSource {
   // ------------------------------------------------------------------ the tick
 
   private async tick(): Promise<void> {
-    if (!this.registered) await this.ensureRegistered()
+    // Re-read every few seconds: a newcomer may have displaced us from a full registry.
+    if (!this.registered || Date.now() - this.registrationCheckedAt > 5_000) await this.ensureRegistered()
     const { working, verifying } = await this.d.market.duties(this.address)
     for (const sid of working) {
       const s = await this.d.market.session(sid)
@@ -413,14 +449,17 @@ export class MarketWorker implements JobSource {
       }
     }
     for (const sid of verifying) await this.verifyDuty(sid)
-    await this.takeOpenJob(working.length)
-    await this.announceImages()
+    if (this.registered) {
+      await this.takeOpenJob(working.length)
+      await this.announceImages()
+    }
     if ((await this.d.market.read<bigint>('credits', [this.address])) > 0n) await this.trySend('withdraw', encodeMarketCall('withdraw'))
   }
 
   /** Open jobs whose draw found nobody free: ask for another draw (the market picks who works, maybe not us). */
   private async takeOpenJob(working: number): Promise<void> {
-    if (working >= this.opts.slots) return
+    // The slots the market grants (earned by timely accepted work), not the declared ones.
+    if (working >= Number(await this.d.market.read<bigint>('slotsOf', [this.address]))) return
     const open = await this.d.market.openJobs()
     for (const jobId of open.slice(0, 3)) {
       const j = await this.d.market.job(jobId)

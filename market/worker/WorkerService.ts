@@ -50,11 +50,11 @@ export interface WorkerConfig {
   slots: number
   /** --worker.min-unit-price: the least each identity works for, wei per compute unit (WorkMarket.setUnitPrice). */
   minUnitPrice?: bigint
-  /** --worker.issuer: account that issues protocol-funded control tasks (the genesis controlIssuer). */
+  /** --worker.issuer: the genesis controlIssuer (seals control tasks, bonds, opens hidden traps). */
   issuer?: string
   /** --worker.verify-confidence / --worker.verify-fault-fraction: the verifier's sampling floor (default DEFAULT_SAMPLING_POLICY). */
   sampling?: SamplingPolicy
-  /** Control-task issuing (interval, price); defaults in ControlTaskIssuer. */
+  /** Control tasks: the client identities that post them (--worker.control-clients), the interval; defaults in ControlTaskIssuer. */
   issuerOptions?: Partial<ControlTaskIssuerOptions>
   /**
    * --worker.trap-rate: with the issuer's key, the share of client sessions this node's identities
@@ -272,8 +272,8 @@ export class WorkerService {
     if (this.cfg.issuer) {
       const address = getAddress(this.cfg.issuer) as Address
       this.issuer = new ControlTaskIssuer(
-        { address, stateDir: join(this.d.datadir, 'worker', 'issuer'), ...this.cfg.issuerOptions },
-        { chain: new BackendMarketChain(backend, address), market, blobs, sessions, logger, metrics },
+        { address, clients: [], stateDir: join(this.d.datadir, 'worker', 'issuer'), ...this.cfg.issuerOptions },
+        { chain: chainFor(address), clientChain: chainFor, market, blobs, chainId: backend.chainId, logger, metrics },
       )
       await this.issuer.start()
     }

@@ -2,7 +2,7 @@ import type { Common } from '@ethereumjs/common'
 import { createTx, type TypedTransaction } from '@ethereumjs/tx'
 import { privateToAddress } from '@ethereumjs/util'
 import { bytesToHex } from '../../common/bytes.js'
-import type { PoolStateReader } from './TxPool.js'
+import type { PoolStateReader } from '../../chain/txpool/TxPool.js'
 
 /**
  * Helpers for tests of the pool and of its users (RPC fixtures): an in-memory account state

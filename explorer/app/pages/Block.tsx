@@ -1,0 +1,170 @@
+import { explorer } from '../context'
+import { ago, coins, dec, hexQ, isHash, num, ZERO32 } from '../format'
+import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
+import type { BlockWork, Finalized, RpcBlock, RpcLog, RpcTx } from './types'
+
+/** A block: the Ethereum fields, and the Proof-of-Value ones — producer, slot, rank, the work receipt it names, VRF, attestations, finality. */
+export function BlockPage({ id }: { id: string }) {
+  const { rpc } = explorer()
+  const l = useLoad(
+    async () => {
+      const ref = isHash(id) ? id : hexQ(BigInt(id))
+      const block = await rpc.call<RpcBlock | null>(isHash(id) ? 'eth_getBlockByHash' : 'eth_getBlockByNumber', [ref, true])
+      if (!block) throw new Error(`no block ${id} on this node's chain`)
+      const market = explorer().decoder.addressOf('WorkMarket')
+      const [work, fin, logs] = await rpc.batchSettled<unknown>([
+        { method: 'pov_getBlockWork', params: [block.hash] },
+        { method: 'pov_getFinalized', params: [] },
+        { method: 'eth_getLogs', params: [{ blockHash: block.hash, ...(market ? { address: market } : {}) }] },
+      ])
+      return { block, work: work!.result as BlockWork | undefined, fin: fin!.result as Finalized, marketLogs: market ? ((logs!.result ?? []) as RpcLog[]) : [] }
+    },
+    [id],
+    true,
+  )
+  return (
+    <Show l={l}>
+      {({ block: b, work, fin, marketLogs }) => {
+        const n = num(b.number)
+        const finality = work?.finalized ? 'final' : n <= num(fin.justified.number) ? 'justified (not final)' : 'not final'
+        const rec = work?.work.receipt
+        return (
+          <>
+            <h1>Block {dec(b.number)}</h1>
+            <div class="pager">
+              {n > 0n ? <a href={`#/block/${(n - 1n).toString()}`}>← {dec(n - 1n)}</a> : null}
+              {n < num(fin.head.number) ? <a href={`#/block/${(n + 1n).toString()}`}>{dec(n + 1n)} →</a> : null}
+            </div>
+            <Card title="Block">
+              <Fields
+                rows={[
+                  ['hash', <span class="mono">{b.hash}</span>],
+                  ['parent', <BlockLink hash={b.parentHash} />],
+                  ['time', `${new Date(Number(num(b.timestamp)) * 1000).toISOString()} (${ago(b.timestamp)})`],
+                  ['finality', <span id="block-finality"><Status s={finality} /></span>],
+                  ['transactions', String(b.transactions.length)],
+                  ['gas used / limit', `${dec(b.gasUsed)} / ${dec(b.gasLimit)}`],
+                  ['base fee', b.baseFeePerGas ? `${dec(b.baseFeePerGas)} wei` : '—'],
+                  ['state root', <span class="mono">{b.stateRoot}</span>],
+                  ['size', `${dec(b.size)} bytes`],
+                ]}
+              />
+            </Card>
+            <Card title="Proof of Value">
+              <Fields
+                rows={[
+                  ['producer', <AddressLink a={b.producer ?? b.miner} full />],
+                  ['slot / epoch', work ? `${dec(work.block.slot)} / ${dec(work.block.epoch)}` : b.slot ? dec(b.slot) : '—'],
+                  ['rank', work ? (work.rank === 0 ? 'leader' : work.rank > 0 ? `backup #${work.rank}` : 'not ranked') : '—'],
+                  ['producer weight', work ? `${(work.weight.share * 100).toFixed(2)} % of the epoch's set` : '—'],
+                  ['job', b.jobId && b.jobId !== ZERO32 ? <span id="block-job"><JobLink id={b.jobId} full /></span> : '—'],
+                  ['session', b.sessionId && b.sessionId !== ZERO32 ? <span id="block-session"><SessionLink id={b.sessionId} full /></span> : '—'],
+                  ['work receipt', rec ? <span>{rec.accepted ? <Status s="accepted" /> : <Status s="not accepted" />} worker <AddressLink a={rec.worker} />, value {coins(rec.value)}{rec.genesis ? ' (a genesis receipt)' : <> recorded in block <BlockLink n={rec.recordedInBlock} /></>}</span> : '—'],
+                  ['workload', <span class="mono">{b.workloadId ?? '—'}</span>],
+                  ['VRF output', <span class="mono">{b.vrfOutput ?? b.mixHash}</span>],
+                  ['VRF proof', <span class="mono">{b.vrfProof ?? '—'}</span>],
+                  ['attestations', work ? `${work.attestations} votes for the parent` : String(b.attestations?.length ?? 0)],
+                  ['priority fees', work ? coins(work.reward.priorityFees) : '—'],
+                ]}
+              />
+            </Card>
+            {marketLogs.length ? (
+              <Card title="Work market events in this block">
+                <table id="block-market-events">
+                  <tbody>
+                    {marketLogs.map((log) => {
+                      const d = explorer().decoder.log(log)
+                      const args = Object.fromEntries(d?.args ?? [])
+                      return (
+                        <tr key={log.logIndex}>
+                          <td>{d?.name ?? log.topics[0]}</td>
+                          <td>{typeof args.jobId === 'string' ? <JobLink id={args.jobId} /> : null}</td>
+                          <td>{typeof args.sessionId === 'string' ? <SessionLink id={args.sessionId} /> : null}</td>
+                          <td>
+                            <TxLink hash={log.transactionHash} />
+                          </td>
+                        </tr>
+                      )
+                    })}
+                  </tbody>
+                </table>
+              </Card>
+            ) : null}
+            <Card title="Transactions">
+              {b.transactions.length === 0 ? <p class="muted">None.</p> : null}
+              <table>
+                <tbody>
+                  {(b.transactions as RpcTx[]).map((t) => (
+                    <tr key={t.hash}>
+                      <td>
+                        <TxLink hash={t.hash} />
+                      </td>
+                      <td>
+                        <AddressLink a={t.from} /> → <AddressLink a={t.to} />
+                      </td>
+                      <td>{explorer().decoder.input(t.to, t.input)?.name ?? (t.input === '0x' ? 'transfer' : t.input.slice(0, 10))}</td>
+                      <td>{coins(t.value)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Card>
+          </>
+        )
+      }}
+    </Show>
+  )
+}
+
+/** Blocks, newest first, 25 a page by number (no scan: each page is one batch of 25 lookups). */
+export function BlocksPage({ before }: { before: string }) {
+  const { rpc } = explorer()
+  const top = BigInt(before)
+  const l = useLoad(async () => {
+    const calls = []
+    for (let i = top; i >= 0n && i > top - 25n; i--) calls.push({ method: 'eth_getBlockByNumber', params: [hexQ(i), false] })
+    return (await rpc.batch<(RpcBlock | null)[]>(calls)).filter((b): b is RpcBlock => b !== null)
+  }, [before])
+  return (
+    <>
+      <h1>Blocks</h1>
+      <Show l={l}>
+        {(blocks) => (
+          <Card>
+            <table>
+              <thead>
+                <tr>
+                  <th>block</th>
+                  <th>producer</th>
+                  <th class="hide-sm">slot</th>
+                  <th>txs</th>
+                  <th class="hide-sm">session</th>
+                  <th class="hide-sm">age</th>
+                </tr>
+              </thead>
+              <tbody>
+                {blocks.map((b) => (
+                  <tr key={b.hash}>
+                    <td>
+                      <BlockLink n={b.number} />
+                    </td>
+                    <td>
+                      <AddressLink a={b.producer ?? b.miner} />
+                    </td>
+                    <td class="hide-sm">{b.slot ? dec(b.slot) : ''}</td>
+                    <td>{b.transactions.length}</td>
+                    <td class="hide-sm">{b.sessionId && b.sessionId !== ZERO32 ? <SessionLink id={b.sessionId} /> : ''}</td>
+                    <td class="hide-sm">{ago(b.timestamp)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <div class="pager">
+              {top > 24n ? <a href={`#/blocks/${(top - 25n).toString()}`}>older</a> : null}
+            </div>
+          </Card>
+        )}
+      </Show>
+    </>
+  )
+}

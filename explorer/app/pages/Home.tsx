@@ -1,0 +1,118 @@
+import { explorer } from '../context'
+import { ago, coins, dec, hexQ, num, short } from '../format'
+import { AddressLink, BlockLink, Card, JobLink, Show, Stat, Status, useLoad } from '../ui'
+import { recentJobs } from './jobsData'
+import type { Epoch, Finalized, RpcBlock, Validators } from './types'
+
+const RECENT = 12
+/** Blocks the home page searches for recent jobs (the jobs page goes back further, a window a page). */
+const HOME_WINDOW = 2048n
+
+/** Head, finality, slot clock, validator set, recent blocks and jobs; reloaded at every new head. */
+export function Home() {
+  const { rpc } = explorer()
+  const l = useLoad(
+    async () => {
+      const [head, fin, epoch, vals] = await rpc.batch<[RpcBlock, Finalized, Epoch, Validators]>([
+        { method: 'eth_getBlockByNumber', params: ['latest', false] },
+        { method: 'pov_getFinalized', params: [] },
+        { method: 'pov_getEpoch', params: [] },
+        { method: 'pov_getValidators', params: [] },
+      ])
+      const n = num(head.number)
+      const calls = []
+      for (let i = n - 1n; i >= 0n && i > n - BigInt(RECENT); i--) calls.push({ method: 'eth_getBlockByNumber', params: [hexQ(i), false] })
+      const blocks = [head, ...(await rpc.batch<RpcBlock[]>(calls))]
+      const jobs = await recentJobs(n, 8, HOME_WINDOW)
+      return { head, fin, epoch, vals, blocks, jobs }
+    },
+    [],
+    true,
+  )
+  return (
+    <Show l={l}>
+      {({ head, fin, epoch, vals, blocks, jobs }) => (
+        <>
+          <div class="stats" id="home-stats">
+            <Stat k="head" v={<BlockLink n={head.number} />} />
+            <Stat k="finalized" v={<BlockLink n={fin.finalized.number} />} />
+            <Stat k="justified" v={<BlockLink n={fin.justified.number} />} />
+            <Stat k="slot" v={dec(epoch.slot)} />
+            <Stat k="epoch" v={`${dec(epoch.epoch)} (${dec(num(epoch.slot) - num(epoch.firstSlot) + 1n)}/${dec(epoch.slotsPerEpoch)})`} />
+            <Stat k="validators" v={<a href="#/validators">{vals.validators.length}</a>} />
+          </div>
+          <div class="grid" style="margin-top:14px">
+            <Card title="Recent blocks">
+              <table id="recent-blocks">
+                <thead>
+                  <tr>
+                    <th>block</th>
+                    <th>producer</th>
+                    <th class="hide-sm">slot</th>
+                    <th>txs</th>
+                    <th class="hide-sm">age</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {blocks.map((b) => (
+                    <tr key={b.hash}>
+                      <td>
+                        <BlockLink n={b.number} /> {num(b.number) <= num(fin.finalized.number) ? <Status s="final" /> : null}
+                      </td>
+                      <td>
+                        <AddressLink a={b.producer ?? b.miner} />
+                      </td>
+                      <td class="hide-sm">{b.slot ? dec(b.slot) : ''}</td>
+                      <td>{b.transactions.length}</td>
+                      <td class="hide-sm">{ago(b.timestamp)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <div class="pager">
+                <a href={`#/blocks/${num(head.number).toString()}`}>all blocks</a>
+              </div>
+            </Card>
+            <Card title="Recent jobs">
+              {jobs.jobs.length === 0 ? <p class="muted">No job posted in blocks {dec(jobs.from)}–{dec(jobs.to)}.</p> : null}
+              <table id="recent-jobs">
+                <tbody>
+                  {jobs.jobs.map((j) => (
+                    <tr key={j.jobId}>
+                      <td>
+                        <JobLink id={j.jobId} />
+                      </td>
+                      <td>
+                        <Status s={j.status} />
+                      </td>
+                      <td>{coins(j.price)}</td>
+                      <td class="hide-sm">{ago(j.postedAt)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <div class="pager">
+                <a href="#/jobs">all jobs</a>
+              </div>
+            </Card>
+          </div>
+          <Card title={`Validator set, epoch ${dec(vals.epoch)}`}>
+            <table>
+              <tbody>
+                {vals.validators.map((v) => (
+                  <tr key={v.address}>
+                    <td>
+                      <AddressLink a={v.address} full />
+                    </td>
+                    <td>{num(vals.totalWeight) > 0n ? `${((Number(num(v.weight)) / Number(num(vals.totalWeight))) * 100).toFixed(1)} %` : ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <p class="muted">head {short(head.hash)}</p>
+          </Card>
+        </>
+      )}
+    </Show>
+  )
+}
