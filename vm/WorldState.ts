@@ -8,6 +8,7 @@ import { type Account, Address, createAccountFromRLP } from '@ethereumjs/util'
 import type { ChainDB } from '../chain/Database.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { povEvmOpts } from './EvidencePrecompile.js'
+import { installJumpAnalysisCache } from './JumpAnalysisCache.js'
 import { TrieDatabase } from './TrieDatabase.js'
 
 /** Where BLOCKHASH looks up ancestors (the canonical chain). */
@@ -70,6 +71,7 @@ export class WorldState {
   }
 
   private async newVM(sm: MerkleStateManager): Promise<VM> {
+    await installJumpAnalysisCache()
     // Every VM of the node carries the node's own precompiles (slashing evidence).
     return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false, evmOpts: povEvmOpts() })
   }
