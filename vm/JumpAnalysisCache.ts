@@ -15,7 +15,7 @@ interface CodeAnalysis {
   starts: Uint32Array
 }
 
-interface InterpreterLike {
+export interface InterpreterLike {
   common: { isActivatedEIP(eip: number): boolean }
   lookupOpInfo(op: number): unknown
   _getValidJumpDestinations(code: Uint8Array): { jumps: Uint8Array; pushes: Record<number, bigint>; opcodesCached: unknown[] }
@@ -26,7 +26,13 @@ const MAX_CODE_BYTES = 4 << 20
 const cache = new Map<string, CodeAnalysis>()
 let cachedBytes = 0
 let installed = false
+let original: InterpreterLike['_getValidJumpDestinations'] | undefined
 const stats = { hits: 0, misses: 0 }
+
+/** The analysis @ethereumjs/evm shipped with (after install), for the comparison test. */
+export function originalJumpAnalysis(): InterpreterLike['_getValidJumpDestinations'] | undefined {
+  return original
+}
 
 /** Hits and misses since start (for tests and the bench). */
 export function jumpAnalysisStats(): Readonly<typeof stats> {
@@ -47,7 +53,7 @@ export async function installJumpAnalysisCache(): Promise<void> {
   if (!proto || typeof proto._getValidJumpDestinations !== 'function') return
   if (installed) return
   installed = true
-  const analyse = proto._getValidJumpDestinations
+  const analyse = (original = proto._getValidJumpDestinations)
   proto._getValidJumpDestinations = function (this: InterpreterLike, code: Uint8Array) {
     const key = (this.common.isActivatedEIP(8024) ? '1' : '0') + Buffer.from(code.buffer, code.byteOffset, code.length).toString('latin1')
     let a = cache.get(key)

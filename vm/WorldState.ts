@@ -9,6 +9,7 @@ import type { ChainDB } from '../chain/Database.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { povEvmOpts } from './EvidencePrecompile.js'
 import { installJumpAnalysisCache } from './JumpAnalysisCache.js'
+import { installMemoryWordOps } from './MemoryWordOps.js'
 import { TrieDatabase } from './TrieDatabase.js'
 
 /** Where BLOCKHASH looks up ancestors (the canonical chain). */
@@ -71,7 +72,9 @@ export class WorldState {
   }
 
   private async newVM(sm: MerkleStateManager): Promise<VM> {
+    // Faster equivalents of @ethereumjs/evm internals, installed before the first EVM is built.
     await installJumpAnalysisCache()
+    await installMemoryWordOps()
     // Every VM of the node carries the node's own precompiles (slashing evidence).
     return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false, evmOpts: povEvmOpts() })
   }
