@@ -236,9 +236,9 @@ function memoizeTrieReads(sm: MerkleStateManager, reads: RootReads): void {
       rlp = await inner._trie.get(address.bytes)
       remember(reads.accounts, key, rlp)
     }
-    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined
-    inner._caches?.account?.put(address, account)
-    return account
+    // Not copied into the state manager's cache: that re-serialises the account, and the memo
+    // answers the next read as well. The cache keeps only the call's own writes.
+    return rlp !== null ? createAccountFromRLP(rlp) : undefined
   }
   const ownGetStorage = sm.getStorage.bind(sm)
   sm.getStorage = async (address: Address, slot: Uint8Array): Promise<Uint8Array> => {
@@ -254,8 +254,10 @@ function memoizeTrieReads(sm: MerkleStateManager, reads: RootReads): void {
       value = await trie.get(slot)
       remember(reads.storage, key, value)
     }
-    inner._caches?.storage?.put(address, slot, value ?? Uint8Array.of(0x80))
     return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array
   }
+  // SSTORE's gas asks for a slot's value at the start of the call through this cache, which
+  // holds the state manager's own getStorage (caches, then the trie): give it the memo too.
+  ;(sm.originalStorageCache as unknown as { getStorage: typeof sm.getStorage }).getStorage = sm.getStorage
 }
 
