@@ -207,12 +207,17 @@ interface RootReads {
 }
 
 const MAX_ROOT_READS = 50_000
+/** keccak(address) hex without 0x, the key of MerkleStateManager's open storage tries. */
+const hashedAddresses = new Map<string, string>()
 
 /** MerkleStateManager's members that its getAccount/getStorage use (not in its typings). */
 interface StateManagerInternals {
   _trie: { get(key: Uint8Array): Promise<Uint8Array | null> }
   _caches?: Caches
   _getStorageTrie(address: Address, account: Account): { root(): Uint8Array; get(key: Uint8Array): Promise<Uint8Array | null> }
+  /** Storage tries opened since the last checkpoint revert, by keccak(address) hex. */
+  _storageTries: Record<string, { root(): Uint8Array } | undefined>
+  keccakFunction(b: Uint8Array): Uint8Array
 }
 
 /**
@@ -247,11 +252,21 @@ function memoizeTrieReads(sm: MerkleStateManager, reads: RootReads): void {
     if (cached !== undefined) return RLP.decode(cached) as Uint8Array
     const account = await sm.getAccount(address)
     if (!account) return new Uint8Array()
-    const trie = inner._getStorageTrie(address, account)
-    const key = bytesToHex(trie.root()) + bytesToHex(slot).slice(2)
+    // The slot's storage trie root: that of the trie the call has open (an override may have
+    // cleared it), else the account's — what _getStorageTrie would open it at. Opening one is a
+    // trie copy, so only on a memo miss.
+    const addressHex = bytesToHex(address.bytes)
+    let hashed = hashedAddresses.get(addressHex)
+    if (hashed === undefined) {
+      hashed = bytesToHex(inner.keccakFunction(address.bytes)).slice(2)
+      if (hashedAddresses.size >= MAX_ROOT_READS) hashedAddresses.clear()
+      hashedAddresses.set(addressHex, hashed)
+    }
+    const open = inner._storageTries[hashed]
+    const key = bytesToHex(open ? open.root() : account.storageRoot) + bytesToHex(slot).slice(2)
     let value = reads.storage.get(key)
     if (value === undefined) {
-      value = await trie.get(slot)
+      value = await inner._getStorageTrie(address, account).get(slot)
       remember(reads.storage, key, value)
     }
     return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array
