@@ -13,10 +13,13 @@ interface CodeAnalysis {
   pushes: Record<number, bigint>
   /** Instruction starts: where the original analysis puts an opcode (not inside PUSH data). */
   starts: Uint32Array
+  /** The opcode objects at those starts, per EVM opcode table (one per EVM instance). */
+  ops: WeakMap<object, unknown[]>
 }
 
 export interface InterpreterLike {
   common: { isActivatedEIP(eip: number): boolean }
+  _evm?: { _opcodeMap?: object }
   lookupOpInfo(op: number): unknown
   _getValidJumpDestinations(code: Uint8Array): { jumps: Uint8Array; pushes: Record<number, bigint>; opcodesCached: unknown[] }
 }
@@ -62,7 +65,7 @@ export async function installJumpAnalysisCache(): Promise<void> {
       const fresh = analyse.call(this, code)
       const starts: number[] = []
       for (let i = 0; i < code.length; i++) if (i in fresh.opcodesCached) starts.push(i)
-      a = { jumps: fresh.jumps, pushes: fresh.pushes, starts: Uint32Array.from(starts) }
+      a = { jumps: fresh.jumps, pushes: fresh.pushes, starts: Uint32Array.from(starts), ops: new WeakMap() }
       if (cachedBytes + code.length > MAX_CODE_BYTES) {
         cache.clear()
         cachedBytes = 0
@@ -72,13 +75,18 @@ export async function installJumpAnalysisCache(): Promise<void> {
       return fresh
     }
     stats.hits++
-    const opcodesCached = Array(code.length)
-    const starts = a.starts
-    for (let j = 0; j < starts.length; j++) {
-      const s = starts[j]!
-      opcodesCached[s] = this.lookupOpInfo(code[s]!)
+    const table = this._evm?._opcodeMap
+    let opcodesCached = table ? a.ops.get(table) : undefined
+    if (opcodesCached === undefined) {
+      opcodesCached = Array(code.length)
+      const starts = a.starts
+      for (let j = 0; j < starts.length; j++) {
+        const s = starts[j]!
+        opcodesCached[s] = this.lookupOpInfo(code[s]!)
+      }
+      if (table) a.ops.set(table, opcodesCached)
     }
-    // The interpreter only reads these (validJumps, cachedPushes), so runs can share them.
+    // The interpreter only reads these (validJumps, cachedPushes, the opcode list), so runs share them.
     return { jumps: a.jumps, pushes: a.pushes, opcodesCached }
   }
 }
