@@ -13,8 +13,8 @@ interface CodeAnalysis {
   pushes: Record<number, bigint>
   /** Instruction starts: where the original analysis puts an opcode (not inside PUSH data). */
   starts: Uint32Array
-  /** The opcode objects at those starts, per EVM opcode table (one per EVM instance). */
-  ops: WeakMap<object, unknown[]>
+  /** The opcode objects at those starts for the last few EVM opcode tables (one per EVM instance). */
+  ops: [table: object, ops: unknown[]][]
 }
 
 export interface InterpreterLike {
@@ -24,8 +24,13 @@ export interface InterpreterLike {
   _getValidJumpDestinations(code: Uint8Array): { jumps: Uint8Array; pushes: Record<number, bigint>; opcodesCached: unknown[] }
 }
 
-/** Bytes of code kept analysed (the key string and the jump table each take about as much). */
-const MAX_CODE_BYTES = 4 << 20
+/**
+ * Bytes of code kept analysed. eth_call is free to call, so this bounds what anyone can make the
+ * node hold: per code byte a key byte, a jump-table byte, at most one PUSH value and, for each of
+ * at most OPS_PER_CODE EVMs, an 8-byte opcode slot — under 60 MB in the worst case (all PUSH1s).
+ */
+const MAX_CODE_BYTES = 1 << 20
+const OPS_PER_CODE = 4
 const cache = new Map<string, CodeAnalysis>()
 let cachedBytes = 0
 let installed = false
@@ -65,7 +70,7 @@ export async function installJumpAnalysisCache(): Promise<void> {
       const fresh = analyse.call(this, code)
       const starts: number[] = []
       for (let i = 0; i < code.length; i++) if (i in fresh.opcodesCached) starts.push(i)
-      a = { jumps: fresh.jumps, pushes: fresh.pushes, starts: Uint32Array.from(starts), ops: new WeakMap() }
+      a = { jumps: fresh.jumps, pushes: fresh.pushes, starts: Uint32Array.from(starts), ops: [] }
       if (cachedBytes + code.length > MAX_CODE_BYTES) {
         cache.clear()
         cachedBytes = 0
@@ -76,7 +81,8 @@ export async function installJumpAnalysisCache(): Promise<void> {
     }
     stats.hits++
     const table = this._evm?._opcodeMap
-    let opcodesCached = table ? a.ops.get(table) : undefined
+    let opcodesCached: unknown[] | undefined
+    for (const [t, o] of a.ops) if (t === table) opcodesCached = o
     if (opcodesCached === undefined) {
       opcodesCached = Array(code.length)
       const starts = a.starts
@@ -84,7 +90,10 @@ export async function installJumpAnalysisCache(): Promise<void> {
         const s = starts[j]!
         opcodesCached[s] = this.lookupOpInfo(code[s]!)
       }
-      if (table) a.ops.set(table, opcodesCached)
+      if (table) {
+        if (a.ops.length >= OPS_PER_CODE) a.ops.shift()
+        a.ops.push([table, opcodesCached])
+      }
     }
     // The interpreter only reads these (validJumps, cachedPushes, the opcode list), so runs share them.
     return { jumps: a.jumps, pushes: a.pushes, opcodesCached }
