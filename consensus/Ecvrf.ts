@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -46,6 +47,18 @@ export interface EcvrfCurve<P extends EcvrfGroupPoint<P>> {
   Fn: { ORDER: bigint }
 }
 
+/**
+ * Secret-scalar multiplications in libsecp256k1 (the `secp256k1` addon's native binding, never
+ * its JS fallback): constant-time like noble's blinded multiply, ~50× faster. Proving did four
+ * (Y, Gamma, U, V) per sealed block: 6 % of a block producer's CPU under an ERC-20 load.
+ */
+export interface NativeScalarMul {
+  /** k·G, SEC1 compressed (33 bytes); k is 32 bytes in [1, q). */
+  publicKeyCreate(k: Uint8Array, compressed: true): Uint8Array
+  /** k·P for a SEC1 point P, compressed; k is 32 bytes in [1, q). */
+  publicKeyTweakMul(p: Uint8Array, k: Uint8Array, compressed: true): Uint8Array
+}
+
 export interface EcvrfSuite {
   /** pi = Gamma ‖ c ‖ s for `alpha` under secret key `sk` (32 bytes). */
   prove(sk: Uint8Array, alpha: Uint8Array): Uint8Array
@@ -60,7 +73,7 @@ const C_LEN = 16
 const Q_LEN = 32
 const PT_LEN = 33
 
-export function makeEcvrf<P extends EcvrfGroupPoint<P>>(curve: EcvrfCurve<P>, suiteByte: number): EcvrfSuite {
+export function makeEcvrf<P extends EcvrfGroupPoint<P>>(curve: EcvrfCurve<P>, suiteByte: number, native?: NativeScalarMul): EcvrfSuite {
   const q = curve.Fn.ORDER
   const suite = Uint8Array.of(suiteByte)
   const ptStr = (p: P) => p.toBytes(true)
@@ -107,7 +120,10 @@ export function makeEcvrf<P extends EcvrfGroupPoint<P>>(curve: EcvrfCurve<P>, su
   }
 
   function challenge(points: P[]): bigint {
-    const h = sha256(concatBytes(suite, Uint8Array.of(0x02), ...points.map(ptStr), Uint8Array.of(0x00)))
+    return challengeOf(points.map(ptStr))
+  }
+  function challengeOf(pointStrings: Uint8Array[]): bigint {
+    const h = sha256(concatBytes(suite, Uint8Array.of(0x02), ...pointStrings, Uint8Array.of(0x00)))
     return bytesToBigint(h.subarray(0, C_LEN))
   }
 
@@ -138,6 +154,17 @@ export function makeEcvrf<P extends EcvrfGroupPoint<P>>(curve: EcvrfCurve<P>, su
     },
     prove(sk, alpha) {
       const x = secret(sk)
+      if (native) {
+        // The same steps on compressed point strings; sk is x's 32 bytes (secret() checked it).
+        const Y = native.publicKeyCreate(sk, true)
+        const H = ptStr(encodeToCurve(Y, alpha))
+        const gamma = native.publicKeyTweakMul(H, sk, true)
+        const k = nonce(x, H)
+        const kb = bigintToFixedBytes(k, Q_LEN)
+        const c = challengeOf([Y, H, gamma, native.publicKeyCreate(kb, true), native.publicKeyTweakMul(H, kb, true)])
+        const s = (k + c * x) % q
+        return concatBytes(gamma, bigintToFixedBytes(c, C_LEN), bigintToFixedBytes(s, Q_LEN))
+      }
       const Y = curve.BASE.multiply(x)
       const H = encodeToCurve(ptStr(Y), alpha)
       const gamma = H.multiply(x)
@@ -164,7 +191,21 @@ export function makeEcvrf<P extends EcvrfGroupPoint<P>>(curve: EcvrfCurve<P>, su
   }
 }
 
-const secp = makeEcvrf(secp256k1.Point, 0xfe)
+function loadNativeScalarMul(): NativeScalarMul | undefined {
+  try {
+    // The binding itself: `secp256k1`'s index falls back to a JS (non-constant-time) curve.
+    return createRequire(import.meta.url)('secp256k1/bindings') as NativeScalarMul
+  } catch {
+    return undefined
+  }
+}
+
+/** The suite with noble only: the reference the native prover is tested against. */
+export const ecvrfNoble = makeEcvrf(secp256k1.Point, 0xfe)
+const native = loadNativeScalarMul()
+/** True when proofs are made with libsecp256k1. */
+export const ecvrfNativeProver = native !== undefined
+const secp = native ? makeEcvrf(secp256k1.Point, 0xfe, native) : ecvrfNoble
 
 /** ECVRF-SECP256K1-SHA256-TAI proof (81 bytes) of `alpha` under the 32-byte secret key. */
 export const ecvrfProve = (sk: Uint8Array, alpha: Uint8Array): Uint8Array => secp.prove(sk, alpha)

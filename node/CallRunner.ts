@@ -1,6 +1,6 @@
 import type { Common } from '@ethereumjs/common'
-import { createTx, type TypedTransaction } from '@ethereumjs/tx'
-import { Account, Address } from '@ethereumjs/util'
+import { createTx, getCalldataFloorGas, type TypedTransaction } from '@ethereumjs/tx'
+import { Account, Address, KECCAK256_NULL, bytesToUnprefixedHex, equalsBytes } from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
 import type { BlockHeader } from '../chain/Header.js'
 import { bigintToBytes, bigintToFixedBytes, bytesToHex, hexToBytes } from '../common/bytes.js'
@@ -112,6 +112,10 @@ export class CallRunner {
     const block = this.blockEnv(header, header.gasLimit > gas ? header.gasLimit : gas, baseFee)
     await vm.stateManager.checkpoint()
     try {
+      if (!reportAccessList && this.plainMessage && isPlainCall(req, vm)) {
+        const r = await runPlainCall(vm, tx, new Address(req.from ?? ZERO_ADDRESS), block)
+        if (r) return r
+      }
       const res = await runTx(vm, { tx, block, skipNonce: true, skipBlockGasLimitValidation: true, skipHardForkValidation: true, reportAccessList })
       const err = res.execResult.exceptionError
       const out: CallResult & { accessList?: AccessListItem[] } = {
@@ -139,6 +143,9 @@ export class CallRunner {
       return { error: (e as Error).message }
     }
   }
+
+  /** Off only in the property test that compares the message path with runTx. */
+  plainMessage = true
 
   private capped(req: CallRequest): bigint {
     return req.gas !== undefined && req.gas < this.gasCap ? req.gas : this.gasCap
@@ -213,6 +220,80 @@ export class CallRunner {
       else hi = mid
     }
     return { ok: true, gas: hi }
+  }
+}
+
+/**
+ * A call runTx would treat as an unpriced legacy transaction to an existing address: no fee
+ * fields (gas price and base fee 0), no access or authorization list, not a create, and a
+ * fork without the EIPs (7864, 7928, 8037) that give runTx more to do.
+ */
+function isPlainCall(req: CallRequest, vm: VM): boolean {
+  return (
+    req.to !== undefined &&
+    req.gasPrice === undefined &&
+    req.maxFeePerGas === undefined &&
+    req.maxPriorityFeePerGas === undefined &&
+    req.accessList === undefined &&
+    !req.authorizationList?.length &&
+    !vm.common.isActivatedEIP(7864) &&
+    !vm.common.isActivatedEIP(7928) &&
+    !vm.common.isActivatedEIP(8037)
+  )
+}
+
+type EthjsBlock = ReturnType<typeof toEthjsBlock>
+
+/**
+ * What runTx does for a plain call (see isPlainCall), without its transaction machinery
+ * (fee accounting, miner reward, receipt, EIP-161 sweep — all discarded by the call's revert
+ * anyway): the same warm addresses, the sender's nonce bump, the message with the gas left
+ * after the intrinsic cost, and the same gas used (refund cap, EIP-7623 floor). Returns
+ * undefined when runTx would reject the request before running it (gas below the minimum, a
+ * sender with code, value above the balance), so runTx words that error. It was about a
+ * fifth of an eth_call's CPU. `test/call-message-path.property.test.ts` compares both paths.
+ */
+async function runPlainCall(vm: VM, tx: TypedTransaction, caller: Address, block: EthjsBlock): Promise<CallResult | undefined> {
+  const intrinsic = tx.getIntrinsicGas()
+  const floor = getCalldataFloorGas(tx, caller)
+  if (tx.gasLimit < intrinsic || tx.gasLimit < floor) return undefined
+  const sender = (await vm.stateManager.getAccount(caller)) ?? new Account()
+  if (!equalsBytes(sender.codeHash, KECCAK256_NULL) || sender.balance < tx.value) return undefined
+  const evm = vm.evm
+  const journal = evm.journal
+  await journal.cleanup()
+  await journal.checkpoint()
+  try {
+    if (vm.common.isActivatedEIP(2929)) {
+      for (const [address] of evm.precompiles.entries()) journal.addAlwaysWarmAddress(address)
+      journal.addAlwaysWarmAddress(caller.toString())
+      journal.addAlwaysWarmAddress(bytesToUnprefixedHex(tx.to!.bytes))
+      if (vm.common.isActivatedEIP(3651)) journal.addAlwaysWarmAddress(bytesToUnprefixedHex(block.header.coinbase.bytes))
+    }
+    sender.nonce += 1n
+    await journal.putAccount(caller, sender)
+    const res = await evm.runCall({ block, gasPrice: 0n, caller, gasLimit: tx.gasLimit - intrinsic, to: tx.to, value: tx.value, data: tx.data, skipNonceIncrement: true })
+    const exec = res.execResult
+    let gasUsed = exec.executionGasUsed + intrinsic
+    const refund = exec.gasRefund ?? 0n
+    if (refund !== 0n) {
+      const maxRefund = gasUsed / vm.common.param('maxRefundQuotient')
+      gasUsed -= refund < maxRefund ? refund : maxRefund
+    }
+    if (vm.common.isActivatedEIP(7623) && gasUsed < floor) gasUsed = floor
+    const err = exec.exceptionError
+    return {
+      returnValue: exec.returnValue,
+      gasUsed,
+      reverted: err?.error === 'revert',
+      error: err ? (err.error === 'revert' ? 'execution reverted' : err.error) : undefined,
+    }
+  } finally {
+    await journal.revert()
+    journal.cleanJournal()
+    delete (journal as { accessList?: unknown }).accessList
+    delete (journal as { preimages?: unknown }).preimages
+    vm.stateManager.originalStorageCache.clear()
   }
 }
 

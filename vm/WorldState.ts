@@ -8,6 +8,8 @@ import { type Account, Address, createAccountFromRLP } from '@ethereumjs/util'
 import type { ChainDB } from '../chain/Database.js'
 import { bytesToHex, equalBytes } from '../common/bytes.js'
 import { povEvmOpts } from './EvidencePrecompile.js'
+import { installJumpAnalysisCache } from './JumpAnalysisCache.js'
+import { installMemoryWordOps } from './MemoryWordOps.js'
 import { TrieDatabase } from './TrieDatabase.js'
 
 /** Where BLOCKHASH looks up ancestors (the canonical chain). */
@@ -70,6 +72,9 @@ export class WorldState {
   }
 
   private async newVM(sm: MerkleStateManager): Promise<VM> {
+    // Faster equivalents of @ethereumjs/evm internals, installed before the first EVM is built.
+    await installJumpAnalysisCache()
+    await installMemoryWordOps()
     // Every VM of the node carries the node's own precompiles (slashing evidence).
     return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false, evmOpts: povEvmOpts() })
   }
@@ -202,12 +207,17 @@ interface RootReads {
 }
 
 const MAX_ROOT_READS = 50_000
+/** keccak(address) hex without 0x, the key of MerkleStateManager's open storage tries. */
+const hashedAddresses = new Map<string, string>()
 
 /** MerkleStateManager's members that its getAccount/getStorage use (not in its typings). */
 interface StateManagerInternals {
   _trie: { get(key: Uint8Array): Promise<Uint8Array | null> }
   _caches?: Caches
   _getStorageTrie(address: Address, account: Account): { root(): Uint8Array; get(key: Uint8Array): Promise<Uint8Array | null> }
+  /** Storage tries opened since the last checkpoint revert, by keccak(address) hex. */
+  _storageTries: Record<string, { root(): Uint8Array } | undefined>
+  keccakFunction(b: Uint8Array): Uint8Array
 }
 
 /**
@@ -231,9 +241,9 @@ function memoizeTrieReads(sm: MerkleStateManager, reads: RootReads): void {
       rlp = await inner._trie.get(address.bytes)
       remember(reads.accounts, key, rlp)
     }
-    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined
-    inner._caches?.account?.put(address, account)
-    return account
+    // Not copied into the state manager's cache: that re-serialises the account, and the memo
+    // answers the next read as well. The cache keeps only the call's own writes.
+    return rlp !== null ? createAccountFromRLP(rlp) : undefined
   }
   const ownGetStorage = sm.getStorage.bind(sm)
   sm.getStorage = async (address: Address, slot: Uint8Array): Promise<Uint8Array> => {
@@ -242,15 +252,27 @@ function memoizeTrieReads(sm: MerkleStateManager, reads: RootReads): void {
     if (cached !== undefined) return RLP.decode(cached) as Uint8Array
     const account = await sm.getAccount(address)
     if (!account) return new Uint8Array()
-    const trie = inner._getStorageTrie(address, account)
-    const key = bytesToHex(trie.root()) + bytesToHex(slot).slice(2)
+    // The slot's storage trie root: that of the trie the call has open (an override may have
+    // cleared it), else the account's — what _getStorageTrie would open it at. Opening one is a
+    // trie copy, so only on a memo miss.
+    const addressHex = bytesToHex(address.bytes)
+    let hashed = hashedAddresses.get(addressHex)
+    if (hashed === undefined) {
+      hashed = bytesToHex(inner.keccakFunction(address.bytes)).slice(2)
+      if (hashedAddresses.size >= MAX_ROOT_READS) hashedAddresses.clear()
+      hashedAddresses.set(addressHex, hashed)
+    }
+    const open = inner._storageTries[hashed]
+    const key = bytesToHex(open ? open.root() : account.storageRoot) + bytesToHex(slot).slice(2)
     let value = reads.storage.get(key)
     if (value === undefined) {
-      value = await trie.get(slot)
+      value = await inner._getStorageTrie(address, account).get(slot)
       remember(reads.storage, key, value)
     }
-    inner._caches?.storage?.put(address, slot, value ?? Uint8Array.of(0x80))
     return RLP.decode(value ?? new Uint8Array(0)) as Uint8Array
   }
+  // SSTORE's gas asks for a slot's value at the start of the call through this cache, which
+  // holds the state manager's own getStorage (caches, then the trie): give it the memo too.
+  ;(sm.originalStorageCache as unknown as { getStorage: typeof sm.getStorage }).getStorage = sm.getStorage
 }
 

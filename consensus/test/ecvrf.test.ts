@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { p256 } from '@noble/curves/nist.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
-import { ECVRF_PROOF_BYTES, ECVRF_SUITE, ecvrfProofToHash, ecvrfProve, ecvrfPublicKey, ecvrfVerify, makeEcvrf } from '../Ecvrf.js'
+import { ECVRF_PROOF_BYTES, ECVRF_SUITE, ecvrfNativeProver, ecvrfNoble, ecvrfProofToHash, ecvrfProve, ecvrfPublicKey, ecvrfVerify, makeEcvrf } from '../Ecvrf.js'
 
 const utf8 = (s: string) => new TextEncoder().encode(s)
 
@@ -40,6 +40,25 @@ t.test('our frozen secp256k1 vectors', async (t) => {
 const N = secp256k1.Point.Fn.ORDER
 const arbKey = fc.bigInt({ min: 1n, max: N - 1n }).map((x) => hexToBytes('0x' + x.toString(16).padStart(64, '0')))
 const arbAlpha = fc.uint8Array({ maxLength: 64 })
+
+t.test('the libsecp256k1 prover makes the noble prover\'s bytes', async (t) => {
+  t.ok(ecvrfNativeProver, 'the native binding loaded (the node proves with it)')
+  // Edge scalars too: x = 1, x = q − 1 (the nonce k is derived, so it varies freely).
+  const arbEdgeKey = fc.oneof(arbKey, fc.constantFrom(1n, 2n, N - 1n).map((x) => hexToBytes('0x' + x.toString(16).padStart(64, '0'))))
+  fc.assert(
+    fc.property(arbEdgeKey, arbAlpha, (sk, alpha) => {
+      const a = bytesToHex(ecvrfProve(sk, alpha))
+      const b = bytesToHex(ecvrfNoble.prove(sk, alpha))
+      if (a !== b) throw new Error(`native ${a} ≠ noble ${b}`)
+      return true
+    }),
+    { numRuns: 100 },
+  )
+  t.pass('100 random keys and inputs: identical proofs')
+  // Invalid keys are rejected the same way before any multiplication.
+  for (const bad of [new Uint8Array(32), hexToBytes('0x' + N.toString(16).padStart(64, '0')), new Uint8Array(31).fill(1)])
+    t.throws(() => ecvrfProve(bad, new Uint8Array(1)), /ECVRF secret key/)
+})
 
 t.test('properties', async (t) => {
   fc.assert(

@@ -1,0 +1,110 @@
+import fc from 'fast-check'
+import t from 'tap'
+import { Address } from '@ethereumjs/util'
+import { createChainCommon } from '../../chain/ChainCommon.js'
+import { installJumpAnalysisCache, jumpAnalysisStats, originalJumpAnalysis, type InterpreterLike } from '../JumpAnalysisCache.js'
+import { MLOAD, MSTORE, fastMload, fastMstore, installMemoryWordOps, originalWordOps, type WordOpState } from '../MemoryWordOps.js'
+import { WorldState } from '../WorldState.js'
+
+/*
+ * The replaced @ethereumjs/evm internals (vm/JumpAnalysisCache.ts, vm/MemoryWordOps.ts) give
+ * exactly what the originals give, on random code and random words, and are what a VM of the
+ * node runs.
+ */
+
+const evmModule = (file: string) => import(import.meta.resolve('@ethereumjs/evm').replace(/index\.([cm]?[jt]s)$/, `${file}.$1`))
+
+t.test('the node installs both into the VMs it builds', async (t) => {
+  const { openChainDB } = await import('../../chain/Database.js')
+  const { mkdtempSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'povchain-evmint-'))
+  const db = await openChainDB(join(dir, 'db'))
+  t.teardown(async () => {
+    await db.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const state = new WorldState(db, createChainCommon(31337n, { nativeCrypto: false }), { canonicalHash: async () => undefined })
+  const vm = await state.genesisVM()
+  const map = (vm.evm as unknown as { _opcodeMap: { opHandler: unknown }[] })._opcodeMap
+  t.equal(map[MSTORE]!.opHandler, fastMstore)
+  t.equal(map[MLOAD]!.opHandler, fastMload)
+  t.ok(originalJumpAnalysis(), 'jump analysis replaced')
+  // A loop (JUMP) run twice: the second run reuses the analysis and returns the same.
+  const code = Uint8Array.from(Buffer.from('600a5b600190038060025760005260206000f3', 'hex'))
+  const to = new Address(new Uint8Array(20).fill(0x42))
+  await vm.stateManager.putCode(to, code)
+  const before = jumpAnalysisStats().hits
+  const a = await vm.evm.runCall({ to, gasLimit: 100_000n })
+  const b = await vm.evm.runCall({ to, gasLimit: 100_000n })
+  t.equal(a.execResult.exceptionError, undefined)
+  t.equal(a.execResult.returnValue.length, 32, 'the loop ran to its RETURN')
+  t.same(b.execResult.returnValue, a.execResult.returnValue)
+  t.equal(b.execResult.executionGasUsed, a.execResult.executionGasUsed)
+  t.ok(jumpAnalysisStats().hits > before, 'the second run hit the cache')
+})
+
+t.test('cached jump analysis = the original, on random code', async (t) => {
+  await installJumpAnalysisCache()
+  const original = originalJumpAnalysis()!
+  const { Interpreter } = (await evmModule('interpreter')) as { Interpreter: { prototype: InterpreterLike } }
+  const ops = Array.from({ length: 256 }, (_, i) => ({ opcodeInfo: { code: i } }))
+  const interp = (eip8024: boolean): InterpreterLike =>
+    Object.assign(Object.create(Interpreter.prototype), { common: { isActivatedEIP: (n: number) => eip8024 && n === 8024 }, lookupOpInfo: (op: number) => ops[op] })
+  // Bytes biased to PUSHn (incl. PUSH32 truncated at the end), JUMPDEST and EIP-8024's DUPN/SWAPN/EXCHANGE.
+  const arbByte = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x5b, 0x60, 0x61, 0x7f, 0x56, 0x57, 0xe6, 0xe7, 0xe8))
+  const shape = (r: { jumps: Uint8Array; pushes: Record<number, bigint>; opcodesCached: unknown[] }) => ({
+    jumps: Array.from(r.jumps),
+    pushes: Object.entries(r.pushes).map(([k, v]) => `${k}:${v}`),
+    starts: Object.keys(r.opcodesCached).join(','),
+    ops: r.opcodesCached.filter(() => true),
+  })
+  fc.assert(
+    fc.property(fc.array(arbByte, { maxLength: 200 }), fc.boolean(), (bytes, eip8024) => {
+      const code = Uint8Array.from(bytes)
+      const i = interp(eip8024)
+      const want = shape(original.call(i, code))
+      // Twice: the first fills the cache, the second is served from it (a copy of the code: by bytes).
+      const first = shape(i._getValidJumpDestinations(code))
+      const second = shape(i._getValidJumpDestinations(code.slice()))
+      const w = JSON.stringify(want, (_k, v) => (typeof v === 'bigint' ? String(v) : v))
+      for (const got of [first, second])
+        if (JSON.stringify(got, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== w || got.ops.some((o, k) => o !== want.ops[k])) throw new Error(`analysis differs for ${Buffer.from(code).toString('hex')}`)
+      return true
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 random codes analysed alike')
+})
+
+t.test('MLOAD and MSTORE = the originals, on random words and offsets', async (t) => {
+  await installMemoryWordOps()
+  const orig = originalWordOps()!
+  const { Memory } = (await evmModule('memory')) as { Memory: new () => WordOpState['memory'] }
+  const { Stack } = (await evmModule('stack')) as { Stack: new () => WordOpState['stack'] }
+  const arbWord = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), fc.constantFrom(0n, 1n, (1n << 256n) - 1n, 1n << 255n, (1n << 64n) - 1n))
+  fc.assert(
+    fc.property(fc.array(fc.tuple(arbWord, fc.integer({ min: 0, max: 100 })), { minLength: 1, maxLength: 8 }), (writes) => {
+      const run = (mstore: typeof fastMstore, mload: typeof fastMload) => {
+        const s = { stack: new Stack(), memory: new Memory() }
+        const loaded: bigint[] = []
+        for (const [w, off] of writes) {
+          s.stack.push(w)
+          s.stack.push(BigInt(off))
+          mstore(s)
+          s.stack.push(BigInt((off * 7) % 120))
+          mload(s)
+          loaded.push(s.stack.pop())
+        }
+        return { mem: Array.from(s.memory.read(0, 160)), loaded: loaded.map(String) }
+      }
+      const got = JSON.stringify(run(fastMstore, fastMload))
+      const want = JSON.stringify(run(orig.mstore, orig.mload))
+      if (got !== want) throw new Error(`MSTORE/MLOAD differ: ${got} vs ${want}`)
+      return true
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 random write/read sequences alike')
+})
