@@ -289,15 +289,28 @@ t.test('marketplace: register, grant, use in a verified job, pay owners, job gra
   t.ok(rewardA > 0n && rewardA % share === 0n, `free dataset: rank 1 of its kind in each paid period (${rewardA / share} × 3/6 of half the reward)`)
   t.equal(rewardB, rewardA, 'free model: likewise, in the same periods')
   t.equal(1000n * ETHER - fundAt, rewardA + rewardB, 'the genesis fund paid exactly the rewards')
-  const period = await read<bigint>(url, regAbi, REG, 'currentPeriod', [], at)
-  t.ok(await read<boolean>(url, regAbi, REG, 'distributed', [period - 1n], at), 'the last ended period is marked paid')
+  // The period the system call paid: the one before the period of the block that paid it (the
+  // poll may read a block or more later, already in the next period, whose predecessor waits for
+  // the next epoch turn: reading currentPeriod at the poll's block raced with it).
+  const paidAt = await waitFor(async () => {
+    for (let n = BigInt(at); n > 0n; n--) {
+      const prev = `0x${(n - 1n).toString(16)}` as Hex
+      if ((await rewardsOf(A, parseEther('0.5'), prev)) === 0n) return n
+    }
+    return undefined
+  }, 'the block whose system call paid the rewards', 10_000, 100)
+  const period = paidAt / 32n
+  t.ok(await read<boolean>(url, regAbi, REG, 'distributed', [period - 1n], at), `the period that ended before block ${paidAt} is marked paid`)
 
   phase('rewards paid')
   // --- the owners withdraw; the registry's books balance to the wei
-  const balB = BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), 'latest']))
   const w = (await cli(['asset', 'withdraw', ...as(B)])) as { amount: string; tx: Hex }
-  const rc = await rpc<{ gasUsed: Hex; effectiveGasPrice: Hex }>(url, 'eth_getTransactionReceipt', [w.tx])
-  t.equal(BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), 'latest'])) - balB, BigInt(w.amount) - BigInt(rc.gasUsed) * BigInt(rc.effectiveGasPrice), 'B receives its fee and rewards, less gas, to the wei')
+  const rc = await rpc<{ gasUsed: Hex; effectiveGasPrice: Hex; blockNumber: Hex }>(url, 'eth_getTransactionReceipt', [w.tx])
+  // B's balance just before and just after the withdrawal's block (reading 'latest' around the
+  // CLI raced with other blocks under load).
+  const balanceAt = async (n: bigint) => BigInt(await rpc<Hex>(url, 'eth_getBalance', [addrOf(B), `0x${n.toString(16)}`]))
+  const wBlock = BigInt(rc.blockNumber)
+  t.equal((await balanceAt(wBlock)) - (await balanceAt(wBlock - 1n)), BigInt(w.amount) - BigInt(rc.gasUsed) * BigInt(rc.effectiveGasPrice), 'B receives its fee and rewards, less gas, to the wei')
   t.ok(BigInt(w.amount) >= parseEther('0.25') + rewardB && (BigInt(w.amount) - parseEther('0.25')) % share === 0n, 'the fee and whole period rewards')
   const [fund, escrowed, owed, balance] = await reg<readonly bigint[]>('accounting')
   t.equal(fund! + escrowed! + owed!, balance!, 'rewardFund + escrow + credits = balance')
