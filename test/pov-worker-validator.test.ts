@@ -92,13 +92,16 @@ t.test('a worker process earns weight from its job and becomes the fourth valida
   const before = await rpc<{ validators: { address: string }[] }>(url, 'pov_getValidators', [])
   t.equal(before.validators.length, 3, 'three genesis validators')
 
-  // The client posts a job; the contract assigns the only registered worker; a verifier joins.
+  // The client posts a job; the contract assigns the only registered worker; then a verifier joins.
   const spec: JobSpec = parseJobSpecStructure(JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')))
   const client = await RpcMarketChain.connect(url, { key: CLIENT_KEY })
   await rpc<Hex>(url, 'pov_putBlob', [bytesToHex(encodeJobSpec(spec))])
   const now = BigInt(Math.floor(Date.now() / 1000))
   const posted = await client.send(WORK_MARKET_ADDRESS, encodeMarketCall('postJob', [jobSpecHash(spec), workloadId(spec), now + 3600n, 300n, computeUnits(spec, { dataset: iris.bytes }), 1]), { value: ETHER / 10n }) // verifiable by the 2-coin dev bonds (16 × the price)
   const jobId = posted.logs[0]!.topics[1] as Hex
+  // The verifier joins once the draw (4 blocks after the post) gave the job to the worker: a
+  // verifier registered before it would be a second candidate for the job (drawn by bond × rating).
+  await waitFor(async () => (await market.job(jobId))?.status === 'running', 'the job assigned to the worker', 60_000, 200)
   nodes.push(await startMarketNode(plan, 'verifier', { bootnodes: [...boot, worker!.member.multiaddr], worker: true }))
   const job = await waitFor(async () => {
     const j = await market.job(jobId)
