@@ -10,6 +10,13 @@ export type ImportOutcome =
   | { status: 'unknown-parent' }
   /** Timestamp ahead of the local clock: maybe our clock. Not scored. */
   | { status: 'future' }
+  /**
+   * On a branch that leaves our finalized block. Finality is each node's own view: an honest
+   * node that was paused, partitioned or slow can build on such a branch without breaking a
+   * rule, so this is not the sender's fault and never costs score (it cannot be flooded
+   * either: every such block still carries an eligible producer's seal).
+   */
+  | { status: 'stale'; reason: string }
   /** Broke a rule: the sender is at fault. */
   | { status: 'invalid'; reason: string }
 
@@ -26,7 +33,7 @@ export type TxOutcome =
  * the block store and the pool, so network/ depends on chain types only (not on consensus
  * or vm).
  */
-export type PrecheckOutcome = { status: 'ok' } | { status: 'future' } | { status: 'unknown-parent' } | { status: 'invalid'; reason: string }
+export type PrecheckOutcome = { status: 'ok' } | { status: 'future' } | { status: 'unknown-parent' } | { status: 'stale'; reason: string } | { status: 'invalid'; reason: string }
 
 export interface ChainAccess {
   readonly chainId: bigint

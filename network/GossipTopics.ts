@@ -105,6 +105,7 @@ export class GossipTopics {
       received: deps.metrics.counter('povchain_network_gossip_received_total', 'Gossip messages received, by topic and verdict', ['topic', 'verdict']),
       published: deps.metrics.counter('povchain_network_gossip_published_total', 'Gossip messages published, by topic', ['topic']),
       overLimit: deps.metrics.counter('povchain_network_gossip_over_limit_total', 'Gossip messages dropped over a peer\'s rate limit', ['topic']),
+      stale: deps.metrics.counter('povchain_network_gossip_stale_blocks_total', 'Gossiped blocks on a branch that leaves our finalized block (ignored, not scored)'),
       validation: deps.metrics.histogram('povchain_network_gossip_validation_seconds', 'Time to validate one gossip message', ['topic'], [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 1, 5]),
     }
   }
@@ -210,6 +211,7 @@ export class GossipTopics {
    * seal, its slot has started, body against the transactions root, and against its parent the
    * producer's eligibility for the slot, backup delay, VRF, work receipt and votes); it is then
    * imported. One hop costs a signature, a VRF check and a trie root, not a block execution.
+   * A block that leaves our finalized block is ignored without score (ChainAccess 'stale').
    * A block whose parent is still being imported waits for it, then is checked. A block that
    * fails a rule, or execution after passing them, costs the sending peer score.
    */
@@ -224,6 +226,13 @@ export class GossipTopics {
       return 'reject'
     }
     if (pre.status === 'future') return 'ignore'
+    if (pre.status === 'stale') {
+      // Not forwarded (no node that shares our finality wants it) and not scored: a node that
+      // was paused or cut off builds such blocks honestly, and banning it would keep it cut off.
+      this.m.stale.inc()
+      this.log.debug({ peer, number: Number(block.number), reason: pre.reason }, 'stale gossip block ignored')
+      return 'ignore'
+    }
     if (pre.status === 'unknown-parent') {
       this.deps.events.onBlock?.(peer, block, { status: 'unknown-parent' })
       return 'ignore'

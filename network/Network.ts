@@ -235,7 +235,7 @@ export class Network {
       this.host.noteSuccess(peer)
       this.log.info({ peer, client: s.client, head: Number(s.headNumber), peers: this.ready.size }, 'peer connected')
     }
-    this.sync.notePeerHead(pid, s.headNumber, s.headHash)
+    this.sync.notePeerHead(pid, s.headNumber, s.headHash, { number: s.finalizedNumber, hash: s.finalizedHash })
   }
 
   private drop(id: PeerId, reason: string, message: string, level: 'warn' | 'debug' = 'warn'): void {
@@ -251,7 +251,8 @@ export class Network {
     this.limiter.forget(peer)
   }
 
-  private refreshStatuses(): void {
+  /** Asks every peer for its status now (the node calls it when it wakes from a stall). */
+  refreshStatuses(): void {
     for (const p of this.ready.values())
       exchangeStatus(this.reqresp, p.id, this.deps.chain, this.options.clientName)
         .then((s) => this.onStatus(p.id.toString(), s, p.id))

@@ -39,9 +39,26 @@ interface PeerHead {
   id: PeerId
   number: bigint
   hash: Uint8Array
+  /** The finalized block its last status named. */
+  finalized?: { number: bigint; hash: Uint8Array }
+  /**
+   * Its finalized block is at a height we have but is not on our canonical chain: we are on a
+   * branch its validators left, however long ours is. Sync from it whatever its height.
+   */
+  offBranch?: boolean
 }
 
 class RestartSync extends Error {}
+
+/** The peer's chain leaves our finalized block: nothing to sync from it, and not its fault. */
+class StaleBranch extends Error {}
+
+/**
+ * How long a peer whose chain left our finalized block is not a sync target nor counted as
+ * "ahead" (which holds producers back): long enough for it to sync to us, short enough that a
+ * peer that has done so soon serves again.
+ */
+const STALE_PEER_MS = 30_000
 
 /**
  * Catches the node up with its peers and keeps it there. A peer ahead of us (by its status,
@@ -50,11 +67,14 @@ class RestartSync extends Error {}
  * peers that have them, several batches ahead, and import block by block through the chain
  * (which validates, executes and applies fork choice — so a longer branch from another peer
  * reorganises us like any block would). Wrong answers cost the peer its score; the run
- * restarts with what is left. After a run the node follows gossip.
+ * restarts with what is left. A peer whose chain leaves our finalized block is left aside for
+ * a while, unscored (it is behind, not lying). After a run the node follows gossip.
  */
 export class SyncService {
   readonly options: SyncOptions
   private readonly peers = new Map<string, PeerHead>()
+  /** Peers on a branch that leaves our finalized block, until when they are left aside. */
+  private readonly stale = new Map<string, number>()
   private running?: Promise<void>
   private state: SyncState | undefined
   private stopped = false
@@ -75,21 +95,45 @@ export class SyncService {
     }
   }
 
-  /** Records a peer's head (from its status or a block it sent) and syncs if it is ahead. */
-  notePeerHead(id: PeerId, number: bigint, hash: Uint8Array): void {
+  /**
+   * Records a peer's head (from its status or a block it sent) and syncs if it is ahead: higher,
+   * or (from a status) finalized on a block our canonical chain does not hold.
+   */
+  notePeerHead(id: PeerId, number: bigint, hash: Uint8Array, finalized?: { number: bigint; hash: Uint8Array }): void {
     const key = id.toString()
     const cur = this.peers.get(key)
-    if (!cur || number > cur.number || (number === cur.number && !equalBytes(hash, cur.hash))) this.peers.set(key, { id, number, hash })
+    if (!cur || number > cur.number || (number === cur.number && !equalBytes(hash, cur.hash)) || finalized) {
+      this.peers.set(key, { id, number, hash, finalized: finalized ?? cur?.finalized, offBranch: cur?.offBranch })
+    }
     if (this.state && number > this.state.highestBlock) {
       this.state.highestBlock = number
       this.deps.progress.setTarget(number)
     }
     this.m.target.set(Number(this.bestPeer()?.number ?? 0n))
-    this.maybeSync()
+    if (finalized) void this.checkBranch(key).then(() => this.maybeSync())
+    else this.maybeSync()
+  }
+
+  /** Whether the peer's finalized block, at a height we have, is off our canonical chain. */
+  private async checkBranch(key: string): Promise<void> {
+    const p = this.peers.get(key)
+    const fin = p?.finalized
+    if (!p || !fin || fin.number === 0n) return
+    const ours = fin.number <= this.deps.chain.head().number ? await this.deps.chain.canonicalHeader(fin.number).catch(() => undefined) : undefined
+    p.offBranch = ours !== undefined && !equalBytes(ours.hash(), fin.hash)
   }
 
   removePeer(id: string): void {
     this.peers.delete(id)
+    this.stale.delete(id)
+  }
+
+  private isStale(id: string): boolean {
+    const until = this.stale.get(id)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.stale.delete(id)
+    return false
   }
 
   peerHead(id: string): bigint | undefined {
@@ -105,22 +149,29 @@ export class SyncService {
   /** Whether some peer is ahead of us by more than `slack` blocks (block producers wait while so). */
   isBehind(slack = 1n): boolean {
     const best = this.bestPeer()
-    return best !== undefined && best.number > this.deps.chain.head().number + slack
+    return best !== undefined && (best.offBranch === true || best.number > this.deps.chain.head().number + slack)
   }
 
+  /** A peer whose finality we lack first (the highest finalized), else the highest head. */
   private bestPeer(): PeerHead | undefined {
     let best: PeerHead | undefined
     for (const p of this.peers.values()) {
-      if (this.deps.scorer.isBanned(p.id.toString())) continue
-      if (!best || p.number > best.number) best = p
+      if (this.deps.scorer.isBanned(p.id.toString()) || this.isStale(p.id.toString())) continue
+      if (!best) best = p
+      else if (p.offBranch && !best.offBranch) best = p
+      else if (p.offBranch && best.offBranch ? p.finalized!.number > best.finalized!.number : !best.offBranch && p.number > best.number) best = p
     }
     return best
+  }
+
+  private isAhead(p: PeerHead, minLead: bigint): boolean {
+    return p.offBranch === true || p.number >= this.deps.chain.head().number + minLead
   }
 
   maybeSync(): void {
     if (this.running || this.stopped) return
     const best = this.bestPeer()
-    if (!best || best.number < this.deps.chain.head().number + BigInt(this.options.minLead)) return
+    if (!best || !this.isAhead(best, BigInt(this.options.minLead))) return
     this.running = this.run().finally(() => (this.running = undefined))
   }
 
@@ -146,12 +197,18 @@ export class SyncService {
     try {
       for (let attempt = 0; attempt < 20 && !this.stopped; attempt++) {
         const target = this.bestPeer()
-        if (!target || target.number <= chain.head().number) break
+        if (!target || !this.isAhead(target, 1n)) break
         try {
           await this.syncFrom(target)
+          if (target.offBranch) await this.afterOffBranchSync(target)
         } catch (e) {
           if (e instanceof RestartSync) {
             this.log.debug({ reason: e.message }, 'sync restarts')
+          } else if (e instanceof StaleBranch) {
+            // A paused or cut-off honest node builds such a branch; it will sync to us. Banning
+            // it (as an invalid block would) kept it cut off for good (finding F1).
+            this.stale.set(target.id.toString(), Date.now() + STALE_PEER_MS)
+            this.log.info({ peer: target.id.toString(), head: Number(target.number), reason: e.message }, 'peer is on a branch that leaves our finalized block; not syncing from it for now')
           } else {
             this.log.info({ peer: target.id.toString(), err: (e as Error).message }, 'sync from peer failed; trying again')
             // Forget what the peer claimed until its next status: another peer may be best now,
@@ -170,9 +227,27 @@ export class SyncService {
     }
   }
 
+  /**
+   * After syncing a peer's whole chain for its finality: its finalized block must now be among
+   * ours (an honest peer serves the chain that holds it). Either fork choice moved us onto it,
+   * or not yet (its votes still to come); both end the claim until its next status, so a claim
+   * never holds producers back for longer than a run. A finalized block it never served was a
+   * lie, scored like any wrong answer.
+   */
+  private async afterOffBranchSync(target: PeerHead): Promise<void> {
+    const fin = target.finalized!
+    target.offBranch = false
+    if (!(await this.deps.chain.getHeader(fin.hash))) {
+      this.deps.scorer.apply(target.id.toString(), 'bad-response', `named finalized block ${fin.number} but its chain does not hold it`)
+      throw new NetworkError('BAD_RESPONSE', `${target.id} named a finalized block ${fin.number} its chain does not hold`)
+    }
+  }
+
   private async syncFrom(target: PeerHead): Promise<void> {
     const { chain, progress, scorer } = this.deps
     const ancestor = await this.findAncestor(target)
+    const fin = chain.finalized()
+    if (fin && ancestor.number < fin.number) throw new StaleBranch(`its chain and ours part at ${ancestor.number}, below our finalized block ${fin.number}`)
     const to = target.number
     let next = ancestor.number + 1n
     let expectedParent = ancestor.hash
@@ -200,6 +275,7 @@ export class SyncService {
           throw new NetworkError('BAD_RESPONSE', `block ${b.number} from ${target.id} is invalid: ${out.reason}`)
         }
         if (out.status === 'unknown-parent') throw new RestartSync(`parent of ${b.number} unknown`)
+        if (out.status === 'stale') throw new StaleBranch(out.reason)
         if (out.status === 'future') throw new NetworkError('FUTURE', `block ${b.number} is ahead of our clock; waiting`)
         this.m.imported.inc()
         expectedParent = b.hash()
@@ -303,7 +379,7 @@ export class SyncService {
 
   /** Round robin over peers whose head is at least `number` and not yet tried for this chunk. */
   private pickBodyPeer(number: bigint, tried: Set<string>): PeerHead | undefined {
-    const candidates = [...this.peers.values()].filter((p) => p.number >= number && !tried.has(p.id.toString()) && !this.deps.scorer.isBanned(p.id.toString()))
+    const candidates = [...this.peers.values()].filter((p) => p.number >= number && !tried.has(p.id.toString()) && !this.deps.scorer.isBanned(p.id.toString()) && !this.isStale(p.id.toString()))
     if (!candidates.length) return undefined
     return candidates[this.rr++ % candidates.length]
   }

@@ -93,6 +93,7 @@ export class NetworkAdapter implements ChainAccess {
       const code = (e as { code?: string }).code ?? ''
       if (code === 'CONSENSUS_FUTURE_BLOCK') return { status: 'future' }
       if (code === 'CONSENSUS_UNKNOWN_PARENT') return { status: 'unknown-parent' }
+      if (code === 'CONSENSUS_CONFLICTS_FINALIZED') return { status: 'stale', reason: (e as Error).message }
       if (code.startsWith('CONSENSUS_') || code.startsWith('CHAIN_')) return { status: 'invalid', reason: (e as Error).message }
       throw e
     }
@@ -120,6 +121,7 @@ export class NetworkAdapter implements ChainAccess {
       const code = (e as { code?: string }).code ?? ''
       if (code === 'CONSENSUS_UNKNOWN_PARENT') return { status: 'unknown-parent' }
       if (code === 'CONSENSUS_FUTURE_BLOCK') return { status: 'future' }
+      if (code === 'CONSENSUS_CONFLICTS_FINALIZED') return { status: 'stale', reason: (e as Error).message }
       if (code.startsWith('CONSENSUS_') || code.startsWith('CHAIN_')) return { status: 'invalid', reason: (e as Error).message }
       throw e
     }

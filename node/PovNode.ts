@@ -297,7 +297,13 @@ export class PovNode {
       this.slotProducer = new SlotProducer(
         chain,
         producer,
-        { isBehind: () => network?.isBehind() ?? false, startupGraceMs: cfg.p2p?.bootnodes?.length ? 3_000 : 0, tickMs: 100 },
+        {
+          isBehind: () => network?.isBehind() ?? false,
+          startupGraceMs: cfg.p2p?.bootnodes?.length ? 3_000 : 0,
+          tickMs: 100,
+          stallGraceMs: network ? 2_000 : 0,
+          onStall: () => network?.refreshStatuses(),
+        },
         log.child({ component: 'producer' }),
       )
       this.slotProducer.start()

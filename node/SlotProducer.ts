@@ -9,8 +9,19 @@ export interface SlotProducerOptions {
   startupGraceMs: number
   /** How often (ms) the clock is checked. */
   tickMs: number
+  /**
+   * After the clock jumped between two ticks (the process was paused, swapped out or starved),
+   * how long to wait before producing: what the node knows of its peers' heads is as old as
+   * the stall, so a block now would likely build on a stale head and fork.
+   */
+  stallGraceMs?: number
+  /** Called when a stall is detected (the node refreshes its peers' status). */
+  onStall?: () => void
   now?: () => number
 }
+
+/** A gap between ticks this long means the process did not run (SIGSTOP, swap, a long GC). */
+const STALL_MS = 1_500
 
 /**
  * Produces blocks in this node's slots on the wall clock (non-dev nodes with a validator key).
@@ -26,6 +37,8 @@ export class SlotProducer {
   private readonly now: () => number
   private lastSlot = -1n
   private lastComplaint = 0
+  private lastTickAt = 0
+  private resumeAt = 0
   produced = 0
 
   constructor(
@@ -44,9 +57,18 @@ export class SlotProducer {
   }
 
   private tick(): void {
-    if (this.busy || this.stopped) return
+    if (this.stopped) return
     const nowMs = this.now()
+    const gap = this.lastTickAt ? nowMs - this.lastTickAt : 0
+    this.lastTickAt = nowMs
+    if (gap > STALL_MS && this.opts.stallGraceMs) {
+      this.resumeAt = nowMs + this.opts.stallGraceMs
+      this.log.warn({ stalledMs: gap, waitMs: this.opts.stallGraceMs }, 'the process stalled (paused or starved); catching up with peers before producing')
+      this.opts.onStall?.()
+    }
+    if (this.busy) return
     if (nowMs - this.startedAt < this.opts.startupGraceMs) return
+    if (nowMs < this.resumeAt) return
     const slot = this.chain.slotAt(BigInt(Math.floor(nowMs / 1000)))
     if (slot <= this.lastSlot) return
     const head = this.chain.head()
