@@ -1,5 +1,6 @@
 import { bytesToHex, concatBytes, equalBytes, u64ToBytes } from '../common/bytes.js'
 import type { Common } from '@ethereumjs/common'
+import { addressIndexOps, backfillPendingOp, readBackfillPending } from './AddressIndex.js'
 import { Block, decodeBody } from './Block.js'
 import { type ChainDB, type DbOp, KeyPrefix, dbGet, prefixed } from './Database.js'
 import { ChainError } from './errors.js'
@@ -23,10 +24,19 @@ export interface CanonicalChange {
   added: Block[]
 }
 
+/** Progress of the address index backfill (blocks stored before the index existed). */
+export interface BackfillProgress {
+  /** Blocks still to index (they are below every indexed block). */
+  pending: bigint
+  /** Blocks indexed so far by this backfill. */
+  done: bigint
+}
+
 /**
  * Blocks, bodies, receipts and indexes on LevelDB. Writes go through `commitBlock`, which puts
- * the block, its receipts, the caller's state-trie writes, the canonical indexes and the head
- * pointer in one atomic batch: a crash leaves either the old head or the new one, never half.
+ * the block, its receipts, the caller's state-trie writes, the canonical indexes (block number,
+ * transaction location, the address index of AddressIndex.ts) and the head pointer in one atomic
+ * batch: a crash leaves either the old head or the new one, never half.
  */
 export class BlockStore {
   private headHeader!: BlockHeader
@@ -38,6 +48,17 @@ export class BlockStore {
   private canonicalCache = new Map<bigint, Uint8Array>()
   private safeHash?: Uint8Array
   private finalizedHash?: Uint8Array
+  // Head moves and backfill steps take turns: a backfill step reads a canonical block and
+  // writes its entries, and a reorg between the two would leave entries of a removed block.
+  private writes: Promise<unknown> = Promise.resolve()
+  private backfillPending = 0n
+  private backfillStop = false
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn, fn)
+    this.writes = run.catch(() => {})
+    return run
+  }
 
   constructor(
     readonly db: ChainDB,
@@ -63,7 +84,50 @@ export class BlockStore {
     this.headHeader = head
     this.safeHash = await dbGet(this.db, prefixed(KeyPrefix.meta, META_SAFE))
     this.finalizedHash = await dbGet(this.db, prefixed(KeyPrefix.meta, META_FINALIZED))
+    const pending = await readBackfillPending(this.db)
+    if (pending === undefined) {
+      // A database from before the address index: every stored canonical block needs entries.
+      this.backfillPending = head.number + 1n
+      await this.db.batch([backfillPendingOp(this.backfillPending)])
+    } else this.backfillPending = pending
     return true
+  }
+
+  /** Blocks 0 … n − 1 of the canonical chain are not in the address index yet (0: complete). */
+  addressIndexPending(): bigint {
+    return this.backfillPending
+  }
+
+  /**
+   * Indexes the blocks stored before the address index existed, newest first (recent history
+   * is what an explorer asks for first), `step` blocks a batch, taking turns with head moves.
+   * Resumable: the pending count is written with each batch. Returns when done or stopped.
+   */
+  async backfillAddressIndex(onProgress?: (p: BackfillProgress) => void, step = 256): Promise<void> {
+    let done = 0n
+    while (this.backfillPending > 0n && !this.backfillStop) {
+      await this.exclusive(async () => {
+        const top = this.backfillPending
+        const bottom = top > BigInt(step) ? top - BigInt(step) : 0n
+        const ops: DbOp[] = []
+        for (let n = top - 1n; n >= bottom; n--) {
+          const hash = await this.canonicalHash(n)
+          const receipts = hash && (await this.getReceipts(hash))
+          if (receipts) ops.push(...addressIndexOps(n, receipts, 'put'))
+        }
+        ops.push(backfillPendingOp(bottom))
+        await this.db.batch(ops)
+        done += top - bottom
+        this.backfillPending = bottom
+      })
+      onProgress?.({ pending: this.backfillPending, done })
+    }
+  }
+
+  /** Stops a running backfill after its current batch (before the database closes). */
+  async stopBackfill(): Promise<void> {
+    this.backfillStop = true
+    await this.exclusive(async () => {})
   }
 
   head(): BlockHeader {
@@ -219,7 +283,8 @@ export class BlockStore {
     const ops: DbOp[] = [
       ...stateOps,
       ...this.blockDataOps(block, []),
-      ...this.canonicalOps(block),
+      ...this.canonicalOps(block, []),
+      backfillPendingOp(0n),
       { type: 'put', key: prefixed(KeyPrefix.meta, META_GENESIS), value: hash },
       { type: 'put', key: prefixed(KeyPrefix.meta, META_HEAD), value: hash },
       { type: 'put', key: prefixed(KeyPrefix.meta, META_SAFE), value: hash },
@@ -241,7 +306,7 @@ export class BlockStore {
     ]
   }
 
-  private canonicalOps(block: Block): DbOp[] {
+  private canonicalOps(block: Block, receipts: readonly TxReceipt[]): DbOp[] {
     const hash = block.hash()
     const ops: DbOp[] = [{ type: 'put', key: prefixed(KeyPrefix.canonical, u64ToBytes(block.number)), value: hash }]
     block.transactions.forEach((tx, i) => {
@@ -249,6 +314,7 @@ export class BlockStore {
       new DataView(idx.buffer).setUint32(0, i)
       ops.push({ type: 'put', key: prefixed(KeyPrefix.txLocation, tx.hash()), value: concatBytes(hash, idx) })
     })
+    ops.push(...addressIndexOps(block.number, receipts, 'put'))
     return ops
   }
 
@@ -256,7 +322,11 @@ export class BlockStore {
    * Stores a block. With `makeHead` the canonical chain moves to it — extending the head or
    * reorganising from the common ancestor — in the same batch. Returns the canonical change.
    */
-  async commitBlock(
+  commitBlock(block: Block, receipts: TxReceipt[], stateOps: DbOp[], opts: { makeHead: boolean; extraOps?: DbOp[] }): Promise<CanonicalChange> {
+    return this.exclusive(() => this.commitBlockNow(block, receipts, stateOps, opts))
+  }
+
+  private async commitBlockNow(
     block: Block,
     receipts: TxReceipt[],
     stateOps: DbOp[],
@@ -267,10 +337,10 @@ export class BlockStore {
     if (opts.makeHead) {
       if (equalBytes(block.header.parentHash, this.headHeader.hash())) {
         change = { removed: [], added: [block] }
-        ops.push(...this.canonicalOps(block))
+        ops.push(...this.canonicalOps(block, receipts))
       } else {
         change = await this.reorgChange(block)
-        ops.push(...(await this.reorgOps(change)))
+        ops.push(...(await this.reorgOps(change, block, receipts)))
       }
       ops.push({ type: 'put', key: prefixed(KeyPrefix.meta, META_HEAD), value: block.hash() })
     }
@@ -284,7 +354,11 @@ export class BlockStore {
   }
 
   /** Moves the head to an already stored block (fork choice switching branches). */
-  async setHead(hash: Uint8Array): Promise<CanonicalChange> {
+  setHead(hash: Uint8Array): Promise<CanonicalChange> {
+    return this.exclusive(() => this.setHeadNow(hash))
+  }
+
+  private async setHeadNow(hash: Uint8Array): Promise<CanonicalChange> {
     const target = await this.getBlock(hash)
     if (!target) throw new ChainError('UNKNOWN_BLOCK', `cannot set head to unknown block ${bytesToHex(hash)}`)
     const change = await this.reorgChange(target)
@@ -344,14 +418,29 @@ export class BlockStore {
     return { removed, added }
   }
 
-  private async reorgOps(change: CanonicalChange): Promise<DbOp[]> {
+  /**
+   * The index writes of a reorg: the removed blocks' entries deleted, then the added blocks'
+   * written (in this order, so a position both had ends with the new block's entry). `tip` is
+   * the block being committed, whose receipts are not stored yet.
+   */
+  private async reorgOps(change: CanonicalChange, tip?: Block, tipReceipts?: TxReceipt[]): Promise<DbOp[]> {
     const ops: DbOp[] = []
     const newTop = change.added.length ? change.added[change.added.length - 1]!.number : -1n
     for (const b of change.removed) {
       for (const tx of b.transactions) ops.push({ type: 'del', key: prefixed(KeyPrefix.txLocation, tx.hash()) })
       if (b.number > newTop) ops.push({ type: 'del', key: prefixed(KeyPrefix.canonical, u64ToBytes(b.number)) })
+      ops.push(...addressIndexOps(b.number, await this.storedReceipts(b), 'del'))
     }
-    for (const b of change.added) ops.push(...this.canonicalOps(b))
+    for (const b of change.added) {
+      const receipts = tip && b === tip ? tipReceipts! : await this.storedReceipts(b)
+      ops.push(...this.canonicalOps(b, receipts))
+    }
     return ops
+  }
+
+  private async storedReceipts(b: Block): Promise<TxReceipt[]> {
+    const r = await this.getReceipts(b.hash())
+    if (!r) throw new ChainError('CORRUPT', `block ${b.number} ${bytesToHex(b.hash())} has no receipts in the database`)
+    return r
   }
 }

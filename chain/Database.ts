@@ -18,6 +18,8 @@ export const KeyPrefix = {
   meta: 0x6d, // 'm' + name → value
   state: 0x73, // 's' + trie node key → node (state trie, storage tries, code)
   forkWeight: 0x77, // 'w' + hash → cumulative fork-choice weight
+  addressTx: 0x61, // 'a' + address + u64 number + u32 tx index → tx hash ‖ roles (AddressIndex.ts)
+  addressTransfer: 0x6b, // 'k' + address + u64 number + u32 log index → Transfer log (AddressIndex.ts)
 } as const
 
 export async function openChainDB(path: string): Promise<ChainDB> {

@@ -34,6 +34,7 @@ import { createConsensusEngine } from './ConsensusSetup.js'
 import { EvidenceReporter } from './EvidenceReporter.js'
 import { PovContractReader } from './PovContractReader.js'
 import { povRpcMethods } from './PovRpcMethods.js'
+import { addressRpcMethods } from './AddressRpcMethods.js'
 import { DevMiner } from './DevMiner.js'
 import { NodeError } from './errors.js'
 import { NodeBackend } from './NodeBackend.js'
@@ -272,6 +273,8 @@ export class PovNode {
     assets.bind(this.backend)
     this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs, blobAccess: assets }))
     this.backend.addMethods(povRpcMethods({ chain, store, contracts, engine }))
+    this.backend.addMethods(addressRpcMethods({ store }))
+    this.startAddressBackfill(store)
 
     if (producer) {
       const network = this.network
@@ -359,6 +362,29 @@ export class PovNode {
     throw new NodeError('PRODUCER_KEY', `cannot unlock producer ${cfg.producer}: ${(lastErr as Error)?.message ?? 'no password'}`)
   }
 
+  /**
+   * Blocks stored by a povchain before the address index get their entries in the background,
+   * newest first, with progress in the log; pov_getAddressTransactions says `indexComplete:
+   * false` meanwhile. Resumes after a restart where it stopped.
+   */
+  private startAddressBackfill(store: BlockStore): void {
+    const total = store.addressIndexPending()
+    if (total === 0n) return
+    const log = this.log.child({ component: 'address-index' })
+    log.info({ blocks: Number(total) }, 'indexing addresses of the blocks stored before the address index')
+    let lastLog = Date.now()
+    this.backfill = store
+      .backfillAddressIndex((p) => {
+        if (p.pending === 0n) log.info({ blocks: Number(p.done) }, 'address index complete')
+        else if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now()
+          log.info({ done: Number(p.done), pending: Number(p.pending) }, 'indexing addresses')
+        }
+      })
+      .catch((e: Error) => log.error({ err: e.message }, 'address index backfill failed (restart the node to resume it)'))
+  }
+  private backfill?: Promise<void>
+
   /** Stops serving, lets the block being built finish, and closes the database. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -372,6 +398,8 @@ export class PovNode {
       await this.network?.stop().catch((e: Error) => this.log.warn({ err: e.message }, 'stopping the network failed'))
       // Wait for any import/production already queued on the chain.
       await this.chain?.idle()
+      await this.store?.stopBackfill()
+      await this.backfill
       this.journal?.close()
       await this.db?.close()
     })()

@@ -1,7 +1,8 @@
 /**
  * The explorer in a real browser: `povchain node --dev --worker` as a child process, Debian's
- * headless Chromium driven by playwright-core. A transfer shows on both addresses' pages and on
- * its transaction page; a job submitted with the `povchain job` CLI appears on the home page,
+ * headless Chromium driven by playwright-core. A transfer shows on both addresses' pages (from
+ * the node's address index, which lists it for each side with its role) and on its transaction
+ * page; an address with 130 transactions pages through all of them, 25 a page, newest first; a job submitted with the `povchain job` CLI appears on the home page,
  * moves through its states on its job page (live, over the WebSocket) and ends accepted; the
  * block that records its acceptance links to the job and the session; a block's header names a
  * work receipt and links to its session; search finds a block number, a block hash, a
@@ -21,7 +22,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Browser, Page } from 'playwright-core'
 import { encodeFunctionData, parseAbi } from 'viem'
-import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
+import { ROOT, rpc, rpcRaw, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
 
 const run = promisify(execFile)
 const CHROMIUM = process.env.POVCHAIN_CHROMIUM ?? '/usr/bin/chromium'
@@ -83,7 +84,9 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   await page.locator('header').getByText('live', { exact: true }).waitFor({ timeout: 10_000 })
 
   // A transfer between two dev accounts: on the transaction page and on both address pages.
-  const [from, to] = await rpc<string[]>(url, 'eth_accounts')
+  const allAccounts = await rpc<string[]>(url, 'eth_accounts')
+  const accounts0 = (i: number) => allAccounts[i]!
+  const [from, to] = allAccounts
   const other = '0x00000000000000000000000000000000000e4a11'
   const txHash = await rpc<string>(url, 'eth_sendTransaction', [{ from: from, to: other, value: '0xde0b6b3a7640000' }])
   const rc = await waitFor(() => rpc<{ blockNumber: string; blockHash: string } | null>(url, 'eth_getTransactionReceipt', [txHash]), 'the transfer mined', 30_000, 100)
@@ -94,6 +97,44 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   }
   t.match(await text('#addr-balance'), /^1 POV$/, 'the receiver holds 1 coin')
   await page.screenshot({ path: join(shots, 'address.png'), fullPage: true })
+
+  // The address index behind those lists: the transfer on both sides, with each side's role.
+  type IndexedTxs = { transactions: { hash: string; roles: string[] }[]; next: string | null; indexComplete: boolean }
+  const sentIdx = await rpc<IndexedTxs>(url, 'pov_getAddressTransactions', [from, { limit: 100 }])
+  t.ok(sentIdx.transactions.some((x) => x.hash === txHash && x.roles.includes('from')), 'the index lists the transfer as sent by its sender')
+  const gotIdx = await rpc<IndexedTxs>(url, 'pov_getAddressTransactions', [other])
+  t.same(gotIdx.transactions.map((x) => [x.hash, x.roles]), [[txHash, ['to']]], 'and as received by its recipient, once')
+  t.ok(gotIdx.indexComplete, 'a new chain is indexed from genesis')
+  for (const bad of [[other, { limit: 101 }], [other, { cursor: 'abc' }], ['0x12', {}], [other, { limit: 5, page: 2 }]])
+    t.equal((await rpcRaw(url, 'pov_getAddressTransactions', bad)).error?.code, -32602, `bad params ${JSON.stringify(bad)} are -32602`)
+
+  // An address with several pages: MANY transfers to it, paged 25 at a time through "older".
+  const MANY = 130
+  const busy = '0x00000000000000000000000000000000000b0511'
+  const sentMany: string[] = []
+  for (let i = 0; i < MANY; i++) sentMany.push(await rpc<string>(url, 'eth_sendTransaction', [{ from: accounts0(2), to: busy, value: `0x${(i + 1).toString(16)}` }]))
+  await waitFor(() => rpc<{ blockNumber: string } | null>(url, 'eth_getTransactionReceipt', [sentMany[MANY - 1]]), 'the last of the many transfers mined', 60_000, 100)
+  const rowsOf = async () => page.locator('#addr-txs tbody tr td:first-child a').evaluateAll((as) => as.map((a) => a.getAttribute('href')!.replace('#/tx/', '')))
+  await page.goto(`${base}#/address/${busy}`)
+  // Timed as a full load (reload: the bundle, config.json, the RPC batches) until the 25th row is on screen.
+  const tAddr = Date.now()
+  await page.reload()
+  await page.locator('#addr-txs tbody tr').nth(24).waitFor({ timeout: 30_000 })
+  const addressMs = Date.now() - tAddr
+  t.ok(addressMs < 10_000, 'the address page loads in seconds at most, even on a loaded CI machine')
+  const seenPages: string[][] = [await rowsOf()]
+  t.same(seenPages[0], sentMany.slice(-25).reverse(), 'the first page holds the newest 25, newest first')
+  await page.screenshot({ path: join(shots, 'address-paged.png'), fullPage: true })
+  while (await page.locator('#addr-txs-pager a.older').count()) {
+    const before = seenPages[seenPages.length - 1]![0]
+    await page.locator('#addr-txs-pager a.older').click()
+    await waitFor(async () => (await rowsOf().catch(() => []))[0] !== before && (await rowsOf().catch(() => [])).length > 0, 'the older page', 30_000, 50)
+    seenPages.push(await rowsOf())
+  }
+  t.same(seenPages.map((p) => p.length), [25, 25, 25, 25, 25, 5], 'six pages of 25 … 5')
+  t.same(seenPages.flat(), [...sentMany].reverse(), 'the pages together: every transfer once, newest first')
+  t.match(await text('#addr-txs-pager'), /newest[\s\S]*the first/, 'the last page says so and links back to the newest')
+  t.comment(`address page with ${MANY} transactions for the address: first page on screen ${addressMs} ms after a reload`)
   await page.goto(`${base}#/tx/${txHash}`)
   t.equal(await text('#tx-status'), 'success')
   await page.screenshot({ path: join(shots, 'transaction.png'), fullPage: true })

@@ -25,8 +25,12 @@ function route(hash: string) {
       return <BlocksPage before={arg || '0'} key={arg} />
     case 'tx':
       return <TxPage hash={arg} key={arg} />
-    case 'address':
-      return <AddressPage a={arg} key={arg} />
+    case 'address': {
+      // #/address/A?txs=CURSOR&transfers=CURSOR: the page stays (key = A) while its lists page.
+      const [a = '', query = ''] = arg.split('?')
+      const q = new URLSearchParams(query)
+      return <AddressPage a={a} key={a} cursors={{ txs: q.get('txs') ?? undefined, transfers: q.get('transfers') ?? undefined }} />
+    }
     case 'validators':
       return <ValidatorsPage />
     case 'jobs':

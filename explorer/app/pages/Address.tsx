@@ -1,13 +1,35 @@
-import { decodeFunctionResult, encodeFunctionData, pad, type Hex } from 'viem'
+import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
 import { explorer } from '../context'
-import { coins, dec, hexQ, num, short } from '../format'
+import { coins, dec, num } from '../format'
+import { Table } from '../Table'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
-import { WINDOW } from './jobsData'
-import type { Job, RpcBlock, RpcLog, RpcTx } from './types'
+import type { Job, RpcTx } from './types'
 
-/** Blocks searched for an address's own transactions: the node has no address index (see explorer/README.md). */
-export const TX_SCAN_BLOCKS = 256n
-const TRANSFER = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef'
+/** Rows a page of the address's transactions or token transfers (the node caps it at 100). */
+export const ADDRESS_PAGE = 25
+
+interface IndexedTx {
+  hash: string
+  blockNumber: string
+  transactionIndex: string
+  roles: ('from' | 'to' | 'created')[]
+}
+interface IndexedTransfer {
+  transactionHash: string
+  blockNumber: string
+  logIndex: string
+  token: string
+  from: string
+  to: string
+  kind: 'erc20' | 'erc721'
+  value?: string
+  tokenId?: string
+}
+interface IndexPage {
+  next: string | null
+  indexComplete: boolean
+  indexPendingBelow?: string
+}
 
 interface Worker {
   registered: boolean
@@ -21,8 +43,22 @@ interface Worker {
   running: number
 }
 
-/** An account: balance, nonce, code; its worker record, weight and validator bond; its recent transactions, token transfers, receipts and jobs. */
-export function AddressPage({ a }: { a: string }) {
+/** Where the two paged lists stand: `#/address/A?txs=CURSOR&transfers=CURSOR` (absent: the newest page). */
+export interface AddressCursors {
+  txs?: string
+  transfers?: string
+}
+
+const pageHref = (a: string, c: AddressCursors) => {
+  const q = new URLSearchParams()
+  if (c.txs) q.set('txs', c.txs)
+  if (c.transfers) q.set('transfers', c.transfers)
+  const s = q.toString()
+  return `#/address/${a}${s ? `?${s}` : ''}`
+}
+
+/** An account: balance, nonce, code; its worker record, weight and validator bond; its transactions and token transfers (the node's address index, paged), receipts and jobs. */
+export function AddressPage({ a, cursors }: { a: string; cursors: AddressCursors }) {
   const { rpc, decoder } = explorer()
   const l = useLoad(
     async () => {
@@ -37,24 +73,9 @@ export function AddressPage({ a }: { a: string }) {
         { method: 'pov_getWeight', params: [a] },
         { method: 'pov_getReceipts', params: [a] },
         { method: 'pov_listJobs', params: [{ client: a }] },
-        { method: 'eth_blockNumber', params: [] },
         ...(bondCall ? [{ method: 'eth_call', params: [bondCall, 'latest'] }] : []),
       ])
-      const [balance, nonce, code, worker, weight, receipts, jobs, head, bond] = rs.map((r) => r.result)
-      const headN = num(head as string)
-      // Recent transactions: the last TX_SCAN_BLOCKS blocks in one batch; token transfers from logs over the last window.
-      const calls = []
-      for (let i = headN; i >= 0n && i > headN - TX_SCAN_BLOCKS; i--) calls.push({ method: 'eth_getBlockByNumber', params: [hexQ(i), true] })
-      const from = headN >= WINDOW ? headN - WINDOW + 1n : 0n
-      const topic = pad(a as Hex).toLowerCase()
-      const [blocks, logsFrom, logsTo] = await Promise.all([
-        rpc.batch<(RpcBlock | null)[]>(calls),
-        rpc.call<RpcLog[]>('eth_getLogs', [{ fromBlock: hexQ(from), toBlock: hexQ(headN), topics: [TRANSFER, topic] }]),
-        rpc.call<RpcLog[]>('eth_getLogs', [{ fromBlock: hexQ(from), toBlock: hexQ(headN), topics: [TRANSFER, null, topic] }]),
-      ])
-      const me = a.toLowerCase()
-      const txs = blocks.flatMap((b) => ((b?.transactions ?? []) as RpcTx[]).filter((t) => t.from.toLowerCase() === me || t.to?.toLowerCase() === me))
-      const transfers = [...logsFrom, ...logsTo].sort((x, y) => Number(num(y.blockNumber) - num(x.blockNumber)))
+      const [balance, nonce, code, worker, weight, receipts, jobs, bond] = rs.map((r) => r.result)
       let bondWei: bigint | undefined
       if (bond && vsAbi) bondWei = decodeFunctionResult({ abi: vsAbi, functionName: 'bondOf', data: bond as Hex } as never) as bigint
       return {
@@ -66,16 +87,26 @@ export function AddressPage({ a }: { a: string }) {
         receipts: (receipts ?? []) as { jobId: string; sessionId: string; value: string; block: string; status: string }[],
         jobs: (jobs ?? []) as Job[],
         bondWei,
-        txs,
-        transfers,
-        scanned: { from: headN - TX_SCAN_BLOCKS + 1n > 0n ? headN - TX_SCAN_BLOCKS + 1n : 0n, to: headN },
-        logWindow: { from, to: headN },
       }
     },
     [a],
-    // Not reloaded at every head: it reads up to 256 blocks (open the page again to refresh).
+    // Not reloaded at every head (open the page again to refresh).
     false,
   )
+  // One page of each list: one range read in the node's index, then the page's transactions in one batch.
+  const txs = useLoad(
+    async () => {
+      const page = await rpc.call<IndexPage & { transactions: IndexedTx[] }>('pov_getAddressTransactions', [a, { limit: ADDRESS_PAGE, ...(cursors.txs ? { cursor: cursors.txs } : {}) }])
+      const full = await rpc.batch<(RpcTx | null)[]>(page.transactions.map((t) => ({ method: 'eth_getTransactionByHash', params: [t.hash] })))
+      return { page, rows: page.transactions.map((t, i) => ({ ...t, tx: full[i] ?? null })) }
+    },
+    [a, cursors.txs],
+  )
+  const transfers = useLoad(
+    () => rpc.call<IndexPage & { transfers: IndexedTransfer[] }>('pov_getAddressTokenTransfers', [a, { limit: ADDRESS_PAGE, ...(cursors.transfers ? { cursor: cursors.transfers } : {}) }]),
+    [a, cursors.transfers],
+  )
+  const me = a.toLowerCase()
   return (
     <Show l={l}>
       {(d) => (
@@ -111,92 +142,87 @@ export function AddressPage({ a }: { a: string }) {
               />
             </Card>
           ) : null}
-          <Card title={`Transactions in blocks ${dec(d.scanned.from)}–${dec(d.scanned.to)}`}>
-            {d.txs.length === 0 ? <p class="muted">None in the last {dec(TX_SCAN_BLOCKS)} blocks (the node keeps no index by address).</p> : null}
-            <table id="addr-txs">
-              <tbody>
-                {d.txs.map((t) => (
-                  <tr key={t.hash}>
-                    <td>
-                      <TxLink hash={t.hash} />
-                    </td>
-                    <td>
-                      <BlockLink n={t.blockNumber ?? undefined} />
-                    </td>
-                    <td>
-                      <AddressLink a={t.from} /> → <AddressLink a={t.to} />
-                    </td>
-                    <td>{coins(t.value)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+          <Card title={cursors.txs ? 'Transactions (older)' : 'Transactions'}>
+            <Show l={txs}>
+              {({ page, rows }) => (
+                <>
+                  <Table
+                    id="addr-txs"
+                    rows={rows}
+                    rowKey={(t) => t.hash}
+                    empty="None."
+                    columns={[
+                      { head: 'transaction', cell: (t) => <TxLink hash={t.hash} /> },
+                      { head: 'block', cell: (t) => <BlockLink n={t.blockNumber} /> },
+                      { head: 'role', cell: (t) => (t.roles.includes('created') ? 'created' : t.roles.includes('from') ? (t.roles.includes('to') ? 'self' : 'out') : 'in') },
+                      { head: 'from → to', class: 'hide-sm', cell: (t) => (t.tx ? <><AddressLink a={t.tx.from} /> → {t.tx.to ? <AddressLink a={t.tx.to} /> : 'create'}</> : '—') },
+                      { head: 'value', cell: (t) => (t.tx ? coins(t.tx.value) : '—') },
+                    ]}
+                  />
+                  <Pager id="addr-txs-pager" a={a} cursors={cursors} list="txs" page={page} />
+                </>
+              )}
+            </Show>
           </Card>
-          {d.transfers.length ? (
-            <Card title="Token transfers (Transfer logs)">
-              <table>
-                <tbody>
-                  {d.transfers.map((t) => (
-                    <tr key={`${t.transactionHash}-${t.logIndex}`}>
-                      <td>
-                        <TxLink hash={t.transactionHash} />
-                      </td>
-                      <td>
-                        <AddressLink a={t.address} />
-                      </td>
-                      <td class="mono">
-                        {short(`0x${t.topics[1]!.slice(26)}`)} → {short(`0x${t.topics[2]!.slice(26)}`)}
-                      </td>
-                      <td class="mono">{t.topics.length === 4 ? `id ${num(t.topics[3]!)}` : num(t.data === '0x' ? 0 : t.data).toString()}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </Card>
-          ) : null}
+          <Card title={cursors.transfers ? 'Token transfers (older)' : 'Token transfers (Transfer logs)'}>
+            <Show l={transfers}>
+              {(page) => (
+                <>
+                  <Table
+                    id="addr-transfers"
+                    rows={page.transfers}
+                    rowKey={(t) => `${t.blockNumber}-${t.logIndex}`}
+                    empty="None."
+                    columns={[
+                      { head: 'transaction', cell: (t) => <TxLink hash={t.transactionHash} /> },
+                      { head: 'block', class: 'hide-sm', cell: (t) => <BlockLink n={t.blockNumber} /> },
+                      { head: 'token', cell: (t) => <AddressLink a={t.token} /> },
+                      { head: 'from → to', class: 'mono', cell: (t) => <>{t.from.toLowerCase() === me ? 'this' : <AddressLink a={t.from} />} → {t.to.toLowerCase() === me ? 'this' : <AddressLink a={t.to} />}</> },
+                      { head: 'amount', class: 'mono', cell: (t) => (t.kind === 'erc721' ? `id ${num(t.tokenId)}` : num(t.value).toString()) },
+                    ]}
+                  />
+                  <Pager id="addr-transfers-pager" a={a} cursors={cursors} list="transfers" page={page} />
+                </>
+              )}
+            </Show>
+          </Card>
           {d.receipts.length ? (
             <Card title="Work receipts">
-              <table>
-                <tbody>
-                  {d.receipts.map((r) => (
-                    <tr key={r.sessionId}>
-                      <td>
-                        <JobLink id={r.jobId} />
-                      </td>
-                      <td>
-                        <SessionLink id={r.sessionId} />
-                      </td>
-                      <td>
-                        <Status s={r.status} />
-                      </td>
-                      <td>{coins(r.value)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                rows={d.receipts}
+                rowKey={(r) => r.sessionId}
+                columns={[
+                  { cell: (r) => <JobLink id={r.jobId} /> },
+                  { cell: (r) => <SessionLink id={r.sessionId} /> },
+                  { cell: (r) => <Status s={r.status} /> },
+                  { cell: (r) => coins(r.value) },
+                ]}
+              />
             </Card>
           ) : null}
           {d.jobs.length ? (
             <Card title="Jobs posted by this client">
-              <table>
-                <tbody>
-                  {d.jobs.map((j) => (
-                    <tr key={j.jobId}>
-                      <td>
-                        <JobLink id={j.jobId} />
-                      </td>
-                      <td>
-                        <Status s={j.status} />
-                      </td>
-                      <td>{coins(j.price)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table rows={d.jobs} rowKey={(j) => j.jobId} columns={[{ cell: (j) => <JobLink id={j.jobId} /> }, { cell: (j) => <Status s={j.status} /> }, { cell: (j) => coins(j.price) }]} />
             </Card>
           ) : null}
         </>
       )}
     </Show>
+  )
+}
+
+/** "newest" and "older" of one list; newer pages are the browser's back button (a cursor only goes one way). */
+function Pager({ id, a, cursors, list, page }: { id: string; a: string; cursors: AddressCursors; list: keyof AddressCursors; page: IndexPage }) {
+  return (
+    <div class="pager" id={id}>
+      {cursors[list] ? <a href={pageHref(a, { ...cursors, [list]: undefined })}>newest</a> : null}
+      {page.next ? (
+        <a href={pageHref(a, { ...cursors, [list]: page.next })} class="older">
+          older
+        </a>
+      ) : (
+        <span>{page.indexComplete ? 'the first' : `older blocks (below ${dec(page.indexPendingBelow)}) are still being indexed`}</span>
+      )}
+    </div>
   )
 }

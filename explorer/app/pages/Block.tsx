@@ -1,6 +1,7 @@
 import { explorer } from '../context'
 import { ago, coins, dec, hexQ, isHash, num, ZERO32 } from '../format'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
+import { type Column, Table } from '../Table'
 import type { BlockWork, Finalized, RpcBlock, RpcLog, RpcTx } from './types'
 
 /** A block: the Ethereum fields, and the Proof-of-Value ones — producer, slot, rank, the work receipt it names, VRF, attestations, finality. */
@@ -131,34 +132,7 @@ export function BlocksPage({ before }: { before: string }) {
       <Show l={l}>
         {(blocks) => (
           <Card>
-            <table>
-              <thead>
-                <tr>
-                  <th>block</th>
-                  <th>producer</th>
-                  <th class="hide-sm">slot</th>
-                  <th>txs</th>
-                  <th class="hide-sm">session</th>
-                  <th class="hide-sm">age</th>
-                </tr>
-              </thead>
-              <tbody>
-                {blocks.map((b) => (
-                  <tr key={b.hash}>
-                    <td>
-                      <BlockLink n={b.number} />
-                    </td>
-                    <td>
-                      <AddressLink a={b.producer ?? b.miner} />
-                    </td>
-                    <td class="hide-sm">{b.slot ? dec(b.slot) : ''}</td>
-                    <td>{b.transactions.length}</td>
-                    <td class="hide-sm">{b.sessionId && b.sessionId !== ZERO32 ? <SessionLink id={b.sessionId} /> : ''}</td>
-                    <td class="hide-sm">{ago(b.timestamp)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table rows={blocks} rowKey={(b) => b.hash} columns={blockColumns(undefined, true)} />
             <div class="pager">
               {top > 24n ? <a href={`#/blocks/${(top - 25n).toString()}`}>older</a> : null}
             </div>
@@ -167,4 +141,16 @@ export function BlocksPage({ before }: { before: string }) {
       </Show>
     </>
   )
+}
+
+/** The columns of a list of blocks (home page, #/blocks): "final" badges up to `finalized`, the session column with `withSession`. */
+export function blockColumns(finalized?: bigint, withSession = false): Column<RpcBlock>[] {
+  return [
+    { head: 'block', cell: (b) => <><BlockLink n={b.number} /> {finalized !== undefined && num(b.number) <= finalized ? <Status s="final" /> : null}</> },
+    { head: 'producer', cell: (b) => <AddressLink a={b.producer ?? b.miner} /> },
+    { head: 'slot', class: 'hide-sm', cell: (b) => (b.slot ? dec(b.slot) : '') },
+    { head: 'txs', cell: (b) => b.transactions.length },
+    ...(withSession ? [{ head: 'session', class: 'hide-sm', cell: (b: RpcBlock) => (b.sessionId && b.sessionId !== ZERO32 ? <SessionLink id={b.sessionId} /> : '') }] : []),
+    { head: 'age', class: 'hide-sm', cell: (b) => ago(b.timestamp) },
+  ]
 }

@@ -1,6 +1,8 @@
 import { explorer } from '../context'
 import { ago, coins, dec, hexQ, num, short } from '../format'
 import { AddressLink, BlockLink, Card, JobLink, Show, Stat, Status, useLoad } from '../ui'
+import { Table } from '../Table'
+import { blockColumns } from './Block'
 import { recentJobs } from './jobsData'
 import type { Epoch, Finalized, RpcBlock, Validators } from './types'
 
@@ -43,72 +45,33 @@ export function Home() {
           </div>
           <div class="grid" style="margin-top:14px">
             <Card title="Recent blocks">
-              <table id="recent-blocks">
-                <thead>
-                  <tr>
-                    <th>block</th>
-                    <th>producer</th>
-                    <th class="hide-sm">slot</th>
-                    <th>txs</th>
-                    <th class="hide-sm">age</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {blocks.map((b) => (
-                    <tr key={b.hash}>
-                      <td>
-                        <BlockLink n={b.number} /> {num(b.number) <= num(fin.finalized.number) ? <Status s="final" /> : null}
-                      </td>
-                      <td>
-                        <AddressLink a={b.producer ?? b.miner} />
-                      </td>
-                      <td class="hide-sm">{b.slot ? dec(b.slot) : ''}</td>
-                      <td>{b.transactions.length}</td>
-                      <td class="hide-sm">{ago(b.timestamp)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table id="recent-blocks" rows={blocks} rowKey={(b) => b.hash} columns={blockColumns(num(fin.finalized.number))} />
               <div class="pager">
                 <a href={`#/blocks/${num(head.number).toString()}`}>all blocks</a>
               </div>
             </Card>
             <Card title="Recent jobs">
               {jobs.jobs.length === 0 ? <p class="muted">No job posted in blocks {dec(jobs.from)}–{dec(jobs.to)}.</p> : null}
-              <table id="recent-jobs">
-                <tbody>
-                  {jobs.jobs.map((j) => (
-                    <tr key={j.jobId}>
-                      <td>
-                        <JobLink id={j.jobId} />
-                      </td>
-                      <td>
-                        <Status s={j.status} />
-                      </td>
-                      <td>{coins(j.price)}</td>
-                      <td class="hide-sm">{ago(j.postedAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                id="recent-jobs"
+                rows={jobs.jobs}
+                rowKey={(j) => j.jobId}
+                columns={[{ cell: (j) => <JobLink id={j.jobId} /> }, { cell: (j) => <Status s={j.status} /> }, { cell: (j) => coins(j.price) }, { class: 'hide-sm', cell: (j) => ago(j.postedAt) }]}
+              />
               <div class="pager">
                 <a href="#/jobs">all jobs</a>
               </div>
             </Card>
           </div>
           <Card title={`Validator set, epoch ${dec(vals.epoch)}`}>
-            <table>
-              <tbody>
-                {vals.validators.map((v) => (
-                  <tr key={v.address}>
-                    <td>
-                      <AddressLink a={v.address} full />
-                    </td>
-                    <td>{num(vals.totalWeight) > 0n ? `${((Number(num(v.weight)) / Number(num(vals.totalWeight))) * 100).toFixed(1)} %` : ''}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              rows={vals.validators}
+              rowKey={(v) => v.address}
+              columns={[
+                { cell: (v) => <AddressLink a={v.address} full /> },
+                { cell: (v) => (num(vals.totalWeight) > 0n ? `${((Number(num(v.weight)) / Number(num(vals.totalWeight))) * 100).toFixed(1)} %` : '') },
+              ]}
+            />
             <p class="muted">head {short(head.hash)}</p>
           </Card>
         </>
