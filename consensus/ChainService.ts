@@ -186,6 +186,10 @@ export class ChainService {
     return run
   }
 
+  get slotSeconds(): number {
+    return this.timing.slotSeconds
+  }
+
   slotStart(slot: bigint): bigint {
     return this.timing.genesisTimestamp + slot * BigInt(this.timing.slotSeconds)
   }

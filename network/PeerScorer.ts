@@ -25,7 +25,7 @@ export type PeerAction =
   | 'invalid-signature'
   /** A request over the peer's rate limit. */
   | 'rate-limited'
-  /** A request to the peer that timed out. */
+  /** A request to or from the peer that timed out (never bans on its own: TIMEOUT_FLOOR). */
   | 'timeout'
   /** A response that helped (headers, bodies, a new valid block). */
   | 'useful'
@@ -43,6 +43,8 @@ export const ACTION_DELTAS: Record<PeerAction, number> = {
 }
 
 export const MIN_SCORE = -100
+/** Timeouts lower a score down to here and no further: above the default ban threshold (-50). */
+export const TIMEOUT_FLOOR = -40
 export const MAX_SCORE = 100
 
 export interface PeerScorerOptions {
@@ -86,7 +88,10 @@ export class PeerScorer {
     const now = this.now()
     const banned = this.isBanned(peer) // first, so an expiring ban settles the score before this action counts
     const before = this.score(peer)
-    const score = Math.max(MIN_SCORE, Math.min(MAX_SCORE, before + ACTION_DELTAS[action]))
+    let score = Math.max(MIN_SCORE, Math.min(MAX_SCORE, before + ACTION_DELTAS[action]))
+    // Slowness alone never bans: a paused or overloaded honest node times out a burst of
+    // requests (a sync run has up to 20 in flight), and a ban would cut it off for 10 min.
+    if (action === 'timeout') score = Math.max(score, Math.min(before, TIMEOUT_FLOOR))
     this.scores.set(peer, { score, at: now })
     if (score <= this.options.banThreshold && !banned) {
       this.ban(peer, reason)

@@ -93,8 +93,15 @@ export class ReqResp {
           break
         }
       } catch (e) {
-        result = 'malformed'
-        this.penalize(peer, 'malformed', `${h.name}: unreadable request (${(e as Error).message})`)
+        if (signal.aborted) {
+          // Slow, not malformed: a peer paused or starved mid-request (SIGSTOP, swap) sends the
+          // rest late. Scored as malformed, two such stalls banned an honest node (F1).
+          result = 'timeout'
+          this.penalize(peer, 'timeout', `${h.name}: request not received in time`)
+        } else {
+          result = 'malformed'
+          this.penalize(peer, 'malformed', `${h.name}: unreadable request (${(e as Error).message})`)
+        }
         stream.abort(e as Error)
         return
       }

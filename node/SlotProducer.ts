@@ -20,8 +20,12 @@ export interface SlotProducerOptions {
   now?: () => number
 }
 
-/** A gap between ticks this long means the process did not run (SIGSTOP, swap, a long GC). */
-const STALL_MS = 1_500
+/**
+ * A gap between ticks this long means the process did not run (SIGSTOP, swap, a long GC). A
+ * shorter one is like network delay, which the slot schedule tolerates; so is one shorter than
+ * a slot (under a heavy load, waiting after each would skip the node's own slots).
+ */
+const MIN_STALL_MS = 1_500
 
 /**
  * Produces blocks in this node's slots on the wall clock (non-dev nodes with a validator key).
@@ -61,7 +65,7 @@ export class SlotProducer {
     const nowMs = this.now()
     const gap = this.lastTickAt ? nowMs - this.lastTickAt : 0
     this.lastTickAt = nowMs
-    if (gap > STALL_MS && this.opts.stallGraceMs) {
+    if (this.opts.stallGraceMs && gap > Math.max(MIN_STALL_MS, this.chain.slotSeconds * 1000)) {
       this.resumeAt = nowMs + this.opts.stallGraceMs
       this.log.warn({ stalledMs: gap, waitMs: this.opts.stallGraceMs }, 'the process stalled (paused or starved); catching up with peers before producing')
       this.opts.onStall?.()

@@ -35,7 +35,7 @@ t.test('three producers: one chain, a transaction reaches everyone, the RPC repo
   const a = await c.start({ name: 'a', producerKey: keys[0] })
   const b = await c.start({ name: 'b', producerKey: keys[1], bootnodes: [a.multiaddr] })
   const d = await c.start({ name: 'c', producerKey: keys[2], bootnodes: [a.multiaddr, b.multiaddr] })
-  await until(() => c.nodes.every((n) => n.node.network!.peerCount() === 2), 'a full mesh')
+  await until(() => c.nodes.every((n) => n.node.network!.peerCount() === 2), 'a full mesh', 60_000)
   t.equal(await rpc(a.httpUrl, 'net_peerCount'), '0x2', 'net_peerCount')
   const peers = await rpc<{ id: string; network: { remoteAddress: string } }[]>(a.httpUrl, 'admin_peers')
   t.same(peers.map((p) => p.id).sort(), [b.node.network!.peerId, d.node.network!.peerId].sort(), 'admin_peers lists the two others')

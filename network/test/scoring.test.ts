@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check'
 import t from 'tap'
-import { ACTION_DELTAS, MAX_SCORE, MIN_SCORE, PeerScorer, type PeerAction } from '../PeerScorer.js'
+import { ACTION_DELTAS, MAX_SCORE, MIN_SCORE, PeerScorer, TIMEOUT_FLOOR, type PeerAction } from '../PeerScorer.js'
 import { RateLimiter, TokenBucket } from '../RateLimiter.js'
 
 t.test('a token bucket grants at most burst + rate × elapsed over any run', async (t) => {
@@ -98,4 +98,26 @@ t.test('one invalid block bans; a few timeouts do not', async (t) => {
   t.notOk(s.isBanned('spammer'), 'one malformed message is not enough')
   s.apply('spammer', 'malformed')
   t.ok(s.isBanned('spammer'), 'two are')
+})
+
+t.test('timeouts alone never ban, whatever their burst; with other faults they still count', async (t) => {
+  // A paused or starved honest node (finding F1) times out every request sent to it meanwhile.
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 300 }), (gaps) => {
+      let now = 0
+      const s = new PeerScorer({}, { now: () => now })
+      for (const dt of gaps) {
+        now += dt
+        s.apply('slow', 'timeout')
+        if (s.isBanned('slow') || s.score('slow') < TIMEOUT_FLOOR - 1e-9) return false
+      }
+      return true
+    }),
+    { numRuns: 200 },
+  )
+  const s = new PeerScorer()
+  for (let i = 0; i < 30; i++) s.apply('slow-liar', 'timeout')
+  s.apply('slow-liar', 'rate-limited')
+  s.apply('slow-liar', 'rate-limited')
+  t.ok(s.isBanned('slow-liar'), 'timeouts bring a peer to the floor; two more faults ban it')
 })
