@@ -3,8 +3,9 @@ import type { BlockHeader } from '../chain/Header.js'
 import { MAX_ATTESTATIONS } from '../chain/Header.js'
 import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
 import { ConsensusError } from './errors.js'
-import { FinalityTracker, type Vote } from './Finality.js'
+import { FinalityTracker } from './Finality.js'
 import { checkVotesFor, VOTE_DEPTH } from './HeaderVotes.js'
+import { finalityVote } from './SignedVote.js'
 import type { WeightedValidator } from './WeightedLeaderSchedule.js'
 
 const hex = bytesToHex
@@ -243,8 +244,7 @@ export class FinalityGadget {
     }
     const who = hex(a.validator)
     if (!byValidator.has(who)) byValidator.set(who, a)
-    const v: Vote = { validator: who, source: hex(a.sourceHash), sourceHeight: a.sourceHeight, target, targetHeight: a.targetHeight }
-    this.tracker.addVote(v)
+    this.tracker.addVote(finalityVote(a))
     this.prune()
   }
 
