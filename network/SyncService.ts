@@ -59,6 +59,13 @@ class StaleBranch extends Error {}
  * peer that has done so soon serves again.
  */
 const STALE_PEER_MS = 30_000
+/**
+ * How long the claims of a peer that could not serve them (its head, its finalized block) do
+ * not hold producers back (it stays a sync target: the failure may have been passing). Without
+ * it, a peer repeating a claim in each status and answering nothing (timeouts alone never ban)
+ * held producers back for a request timeout every time.
+ */
+const FAILED_PEER_MS = 60_000
 
 /**
  * Catches the node up with its peers and keeps it there. A peer ahead of us (by its status,
@@ -73,8 +80,10 @@ const STALE_PEER_MS = 30_000
 export class SyncService {
   readonly options: SyncOptions
   private readonly peers = new Map<string, PeerHead>()
-  /** Peers on a branch that leaves our finalized block, until when they are left aside. */
-  private readonly stale = new Map<string, number>()
+  /** Peers on a branch that leaves our finalized block: neither targets nor "ahead", until when. */
+  private readonly setAside = new Map<string, number>()
+  /** Peers whose last claim failed: their claims do not hold producers back, until when. */
+  private readonly failed = new Map<string, number>()
   private running?: Promise<void>
   private state: SyncState | undefined
   private stopped = false
@@ -125,14 +134,15 @@ export class SyncService {
 
   removePeer(id: string): void {
     this.peers.delete(id)
-    this.stale.delete(id)
+    this.setAside.delete(id)
+    this.failed.delete(id)
   }
 
-  private isStale(id: string): boolean {
-    const until = this.stale.get(id)
+  private isSetAside(id: string, map = this.setAside): boolean {
+    const until = map.get(id)
     if (until === undefined) return false
     if (until > Date.now()) return true
-    this.stale.delete(id)
+    map.delete(id)
     return false
   }
 
@@ -148,15 +158,16 @@ export class SyncService {
 
   /** Whether some peer is ahead of us by more than `slack` blocks (block producers wait while so). */
   isBehind(slack = 1n): boolean {
-    const best = this.bestPeer()
+    const best = this.bestPeer(true)
     return best !== undefined && (best.offBranch === true || best.number > this.deps.chain.head().number + slack)
   }
 
   /** A peer whose finality we lack first (the highest finalized), else the highest head. */
-  private bestPeer(): PeerHead | undefined {
+  private bestPeer(provenOnly = false): PeerHead | undefined {
     let best: PeerHead | undefined
     for (const p of this.peers.values()) {
-      if (this.deps.scorer.isBanned(p.id.toString()) || this.isStale(p.id.toString())) continue
+      const id = p.id.toString()
+      if (this.deps.scorer.isBanned(id) || this.isSetAside(id) || (provenOnly && this.isSetAside(id, this.failed))) continue
       if (!best) best = p
       else if (p.offBranch && !best.offBranch) best = p
       else if (p.offBranch && best.offBranch ? p.finalized!.number > best.finalized!.number : !best.offBranch && p.number > best.number) best = p
@@ -201,19 +212,22 @@ export class SyncService {
         try {
           await this.syncFrom(target)
           if (target.offBranch) await this.afterOffBranchSync(target)
+          this.failed.delete(target.id.toString())
         } catch (e) {
           if (e instanceof RestartSync) {
             this.log.debug({ reason: e.message }, 'sync restarts')
           } else if (e instanceof StaleBranch) {
             // A paused or cut-off honest node builds such a branch; it will sync to us. Banning
             // it (as an invalid block would) kept it cut off for good (finding F1).
-            this.stale.set(target.id.toString(), Date.now() + STALE_PEER_MS)
+            this.setAside.set(target.id.toString(), Date.now() + STALE_PEER_MS)
             this.log.info({ peer: target.id.toString(), head: Number(target.number), reason: e.message }, 'peer is on a branch that leaves our finalized block; not syncing from it for now')
           } else {
             this.log.info({ peer: target.id.toString(), err: (e as Error).message }, 'sync from peer failed; trying again')
-            // Forget what the peer claimed until its next status: another peer may be best now,
-            // and a peer that cannot serve its announced head must not hold producers back.
+            // Forget what the peer claimed: another peer may be best now, and a peer that cannot
+            // serve its announced head must not hold producers back (nor by its next claims, for
+            // FAILED_PEER_MS).
             this.peers.delete(target.id.toString())
+            this.failed.set(target.id.toString(), Date.now() + FAILED_PEER_MS)
             await sleep(200)
           }
           result = 'retried'
@@ -379,7 +393,7 @@ export class SyncService {
 
   /** Round robin over peers whose head is at least `number` and not yet tried for this chunk. */
   private pickBodyPeer(number: bigint, tried: Set<string>): PeerHead | undefined {
-    const candidates = [...this.peers.values()].filter((p) => p.number >= number && !tried.has(p.id.toString()) && !this.deps.scorer.isBanned(p.id.toString()) && !this.isStale(p.id.toString()))
+    const candidates = [...this.peers.values()].filter((p) => p.number >= number && !tried.has(p.id.toString()) && !this.deps.scorer.isBanned(p.id.toString()) && !this.isSetAside(p.id.toString()))
     if (!candidates.length) return undefined
     return candidates[this.rr++ % candidates.length]
   }

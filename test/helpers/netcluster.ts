@@ -179,14 +179,18 @@ export async function startRogue(opts: {
   claimHead?: BlockHeader
   /** What it answers blob_by_hash with (default: no handler). */
   blobs?: BlobProvider
+  /** The finalized block it claims in its status (default: none). */
+  claimFinalized?: { number: bigint; hash: Uint8Array }
+  /** Never answers a headers request (they time out on the asking side). */
+  silent?: boolean
 }): Promise<Network> {
   const chain: ChainAccess = {
     chainId: opts.chainId,
     genesisHash: opts.genesis.hash(),
     head: () => opts.claimHead ?? opts.genesis,
-    finalized: () => undefined,
+    finalized: () => opts.claimFinalized,
     getHeader: async () => undefined,
-    canonicalHeader: async (n) => (n === 0n ? opts.genesis : undefined),
+    canonicalHeader: (n) => (opts.silent ? new Promise(() => {}) : Promise.resolve(n === 0n ? opts.genesis : undefined)),
     getBlock: async () => undefined,
     getReceipts: async () => undefined,
     decodeBlock: (b) => Block.decode(b, opts.common),
