@@ -42,6 +42,7 @@ interface SessionView {
 }
 
 const missing = chromiumMissing(t)
+t.setTimeout(600_000) // a verified job (~2 min on a loaded 2-core machine), a bond, two epoch transitions, the browser
 
 t.test('the block that names a CLI job\'s receipt shows it and links to the job, whose page shows the accepted session', { skip: missing ?? false }, async (t) => {
   const t0 = Date.now()

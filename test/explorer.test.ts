@@ -5,7 +5,8 @@
  * page; an address with 130 transactions pages through all of them, 25 a page, newest first; a job submitted with the `povchain job` CLI appears on the home page,
  * moves through its states on its job page (live, over the WebSocket) and ends accepted; the
  * block that records its acceptance links to the job and the session; a block's header names a
- * work receipt and links to its session; search finds a block number, a block hash, a
+ * work receipt (the dev validator's genesis one) and links to its session — a block naming the
+ * CLI job's own receipt is test/explorer-receipt-block.test.ts; search finds a block number, a block hash, a
  * transaction hash, an address, a job id and a session id; no page logs a console error; a
  * phone-width screen has no horizontal scroll. Screenshots of the main pages are written to a
  * folder the test prints (POVCHAIN_EXPLORER_SHOTS chooses it).
@@ -31,7 +32,7 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
 
   const { dir, cleanup } = tempDir('povchain-explorer-')
   t.teardown(cleanup)
-  const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'], timeoutMs: 60_000 })
+  const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'], timeoutMs: 120_000 })
   t.teardown(() => node.stop())
   const url = node.httpUrl
   const base = `${url}/explorer/`
