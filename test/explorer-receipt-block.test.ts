@@ -97,7 +97,7 @@ t.test('the block that names a CLI job\'s receipt shows it and links to the job,
   await page.goto(`${base}#/block/${number}`)
   t.equal(await text('#block-job'), jobId, 'the block page shows the job its header names')
   t.equal(await text('#block-session'), job.session, 'and the session')
-  t.equal(await page.locator('#block-session a').getAttribute('href'), `#/session/${job.session}`)
+  t.equal(await page.locator('#block-session a').getAttribute('href'), `#/session/${job.session}`, 'linked to its session page')
   const receiptRow = page.locator('table.fields tr', { hasText: 'work receipt' })
   t.match(await receiptRow.innerText(), /accepted/, 'the receipt is shown accepted')
   t.same(await hrefs(receiptRow), [`#/address/${worker}`, `#/block/${BigInt(trace.work.receipt.recordedInBlock)}`], 'with its worker and the block that recorded it')
