@@ -5,7 +5,8 @@
  * page; an address with 130 transactions pages through all of them, 25 a page, newest first; a job submitted with the `povchain job` CLI appears on the home page,
  * moves through its states on its job page (live, over the WebSocket) and ends accepted; the
  * block that records its acceptance links to the job and the session; a block's header names a
- * work receipt and links to its session; search finds a block number, a block hash, a
+ * work receipt (the dev validator's genesis one) and links to its session — a block naming the
+ * CLI job's own receipt is test/explorer-receipt-block.test.ts; search finds a block number, a block hash, a
  * transaction hash, an address, a job id and a session id; no page logs a console error; a
  * phone-width screen has no horizontal scroll. Screenshots of the main pages are written to a
  * folder the test prints (POVCHAIN_EXPLORER_SHOTS chooses it).
@@ -15,39 +16,23 @@
  * a block page (navigation to the data on screen).
  */
 import t from 'tap'
-import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
-import type { Browser, Page } from 'playwright-core'
 import { encodeFunctionData, parseAbi } from 'viem'
 import { ROOT, rpc, rpcRaw, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
+import { cliJson as cli } from './helpers/cliJson.js'
+import { chromiumMissing, launchExplorerBrowser, shotsDir } from './helpers/explorerBrowser.js'
 
-const run = promisify(execFile)
-const CHROMIUM = process.env.POVCHAIN_CHROMIUM ?? '/usr/bin/chromium'
 const SPEC = join(ROOT, 'compute/examples/iris-train.json')
 const ZERO32 = `0x${'0'.repeat(64)}`
 
-async function cli(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/cli.ts'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 })
-  const out = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>
-  if (!out.ok) throw new Error(`povchain ${args.join(' ')}: ${JSON.stringify(out.error)}`)
-  return out
-}
-
-const missing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set POVCHAIN_CHROMIUM)`
-if (missing && process.env.POVCHAIN_REQUIRE_CHROMIUM === '1') t.fail(`${missing}; POVCHAIN_REQUIRE_CHROMIUM=1 (CI) requires it`)
+const missing = chromiumMissing(t)
 
 t.test('the explorer shows blocks, transfers, jobs and their work in headless Chromium, live and without console errors', { skip: missing ?? false }, async (t) => {
-  if (!existsSync(join(ROOT, 'dist/explorer/site/index.html'))) execFileSync(process.execPath, [join(ROOT, 'explorer/build.mjs')], { stdio: 'inherit' })
-  const shots = process.env.POVCHAIN_EXPLORER_SHOTS ?? join(tmpdir(), `povchain-explorer-shots-${process.pid}`)
-  mkdirSync(shots, { recursive: true })
-  t.comment(`screenshots: ${shots}`)
+  const shots = shotsDir(t)
 
   const { dir, cleanup } = tempDir('povchain-explorer-')
   t.teardown(cleanup)
-  const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'], timeoutMs: 60_000 })
+  const node = await startNodeProcess({ datadir: join(dir, 'node'), args: ['--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'], timeoutMs: 120_000 })
   t.teardown(() => node.stop())
   const url = node.httpUrl
   const base = `${url}/explorer/`
@@ -63,18 +48,8 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   t.equal((await fetch(`${base}app.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8')
   t.equal((await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })).status, 415, 'a text/plain POST is still refused')
 
-  const { chromium } = await import('playwright-core')
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] })
-  t.teardown(() => browser.close())
-  const problems: string[] = []
-  const watch = (page: Page) => {
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`)
-    })
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`))
-  }
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
-  watch(page)
+  const ui = await launchExplorerBrowser(t)
+  const page = await ui.newPage()
   const text = (sel: string) => page.locator(sel).innerText({ timeout: 30_000 })
 
   // Home, through the redirect; live mode is the WebSocket (own origin, no --ws.origins needed).
@@ -228,8 +203,7 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   t.ok(homeMs < 5000 && blockMs < 10000, 'pages load in seconds at most, even on a loaded CI machine')
 
   // A phone-width screen: every main page fits its width.
-  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true })
-  watch(phone)
+  const phone = await ui.newPage({ width: 390, height: 844 }, true)
   for (const h of ['', `#/block/${BigInt(head.number)}`, `#/tx/${txHash}`, `#/job/${jobId}`, `#/session/${job.session}`, `#/address/${from}`, '#/validators', '#/jobs', '#/assets']) {
     await phone.goto(`${base}${h}`)
     await phone.locator('main .card, main .stats').first().waitFor({ timeout: 30_000 })
@@ -240,5 +214,5 @@ t.test('the explorer shows blocks, transfers, jobs and their work in headless Ch
   await phone.locator('#recent-blocks').waitFor({ timeout: 30_000 })
   await phone.screenshot({ path: join(shots, 'home-phone.png'), fullPage: true })
 
-  t.same(problems, [], 'no console errors on any page')
+  t.same(ui.problems, [], 'no console errors on any page')
 })

@@ -6,32 +6,16 @@
  * slots by its weight, and seals blocks whose headers carry that job's id and session id.
  */
 import t from 'tap'
-import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { encodeFunctionData, parseAbi, type Address, type Hex } from 'viem'
-import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
-import { devGenesis } from '../genesis/presets.js'
-import { devValidatorSetConfig, povGenesisValidators, VALIDATOR_SET_ADDRESS, validatorSetGenesisEntry } from '../genesis/ValidatorSetGenesis.js'
-import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from '../genesis/WorkMarketGenesis.js'
-import { privateKeyToAddress } from '../chain/Signing.js'
-import { bytesToHex } from '../common/bytes.js'
+import { VALIDATOR_SET_ADDRESS } from '../genesis/ValidatorSetGenesis.js'
 import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
+import { cliJson } from './helpers/cliJson.js'
+import { writeEarnedWeightGenesis } from './helpers/earnedWeightGenesis.js'
 
-const run = promisify(execFile)
 const SPEC = join(ROOT, 'compute/examples/iris-train.json')
 const ETHER = 10n ** 18n
 const bondAbi = parseAbi(['function bond() payable'])
-
-async function cli(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/cli.ts'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 }).catch((e: { stdout?: string; message: string }) => {
-    throw new Error(`povchain ${args.join(' ')} failed: ${e.stdout ?? e.message}`)
-  })
-  const out = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>
-  if (!out.ok) throw new Error(`povchain ${args.join(' ')}: ${JSON.stringify(out.error)}`)
-  return out
-}
 
 interface RpcHeader {
   number: string
@@ -45,19 +29,8 @@ t.test('a worker earns weight from a verified job and then produces blocks namin
   t.teardown(cleanup)
   // The dev chain with 4-slot epochs and a genesis validator whose weight is a token 1 wei, so
   // that real work dominates the draw as soon as it counts.
-  const keys = deriveKeys(DEV_MNEMONIC, 20)
-  const g = devGenesis()
-  g.config.epochLength = 4
-  const v0 = bytesToHex(privateKeyToAddress(keys[0]!)) as Address
-  const issuer = bytesToHex(privateKeyToAddress(keys[19]!)) as Address
-  const pov = povGenesisValidators([{ address: v0, bond: 10n * ETHER, weight: 1n }])
-  g.config.systemContracts = {
-    ...g.config.systemContracts,
-    WorkMarket: workMarketGenesisEntry(devWorkMarketConfig(issuer), 0n, pov.receipts, WORK_MARKET_ADDRESS),
-    ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, 1000n * ETHER, VALIDATOR_SET_ADDRESS),
-  }
   const genesisFile = join(dir, 'genesis.json')
-  writeFileSync(genesisFile, JSON.stringify(g))
+  writeEarnedWeightGenesis(genesisFile)
   const node = await startNodeProcess({
     datadir: join(dir, 'node'),
     args: ['--genesis', genesisFile, '--dev.period', '1', '--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'],
@@ -67,7 +40,7 @@ t.test('a worker earns weight from a verified job and then produces blocks namin
   const url = node.httpUrl
 
   const t0 = Date.now()
-  const sub = (await cli(['job', 'submit', SPEC, '--rpc', url, '--wait', '--timeout', '240'])) as { job: { jobId: Hex; session: Hex; status: string; currentSession: { worker: Address } } }
+  const sub = (await cliJson(['job', 'submit', SPEC, '--rpc', url, '--wait', '--timeout', '240'], 300_000)) as { job: { jobId: Hex; session: Hex; status: string; currentSession: { worker: Address } } }
   t.equal(sub.job.status, 'accepted', `job accepted in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   const worker = sub.job.currentSession.worker.toLowerCase()
   const weight = await rpc<{ live: string }>(url, 'pov_getWeight', [worker])

@@ -1,6 +1,7 @@
 import { explorer } from '../context'
 import { coins, dec, when } from '../format'
 import { AddressLink, Card, Fields, JobLink, Show, Status, useLoad } from '../ui'
+import { type Column, Table } from '../Table'
 
 interface Asset {
   id: string
@@ -53,57 +54,15 @@ export function AssetsPage({ offset }: { offset: string }) {
           <>
             <Card title={`Models and datasets (${page.total})`}>
               {page.assets.length === 0 ? <p class="muted">None published.</p> : null}
-              <table id="assets">
-                <thead>
-                  <tr>
-                    <th>id</th>
-                    <th>kind</th>
-                    <th>access</th>
-                    <th class="hide-sm">owner</th>
-                    <th>verified uses</th>
-                    <th class="hide-sm">rating</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.assets.map((a) => (
-                    <tr key={a.id}>
-                      <td>
-                        <a href={`#/asset/${BigInt(a.id)}`}>#{dec(a.id)}</a>
-                      </td>
-                      <td>{a.kind}</td>
-                      <td>{a.mode}</td>
-                      <td class="hide-sm">
-                        <AddressLink a={a.owner} />
-                      </td>
-                      <td>{dec(a.usage)}</td>
-                      <td class="hide-sm">{a.averageStars !== null ? `${a.averageStars.toFixed(1)} ★ (${a.clientRatings})` : '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              {/* The table stays (empty) with the note: #assets is the page's loaded mark. */}
+              <Table id="assets" rows={page.assets} rowKey={(a) => a.id} columns={ASSET_COLUMNS} />
               <div class="pager">
                 {from > 0 ? <a href={`#/assets/${Math.max(0, from - PAGE)}`}>newer</a> : null}
                 {from + PAGE < page.total ? <a href={`#/assets/${from + PAGE}`}>older</a> : null}
               </div>
             </Card>
             <Card title={`Bounties (ids 1–${BOUNTY_PAGE})`}>
-              {bounties.length === 0 ? <p class="muted">None posted.</p> : null}
-              <table>
-                <tbody>
-                  {bounties.map((b) => (
-                    <tr key={b.id}>
-                      <td>
-                        <a href={`#/bounty/${BigInt(b.id)}`}>#{dec(b.id)}</a>
-                      </td>
-                      <td>
-                        <Status s={b.state} />
-                      </td>
-                      <td>{coins(b.prize)}</td>
-                      <td>≥ {(b.thresholdAccuracy * 100).toFixed(1)} % on dataset #{dec(b.datasetId)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table rows={bounties} rowKey={(b) => b.id} columns={BOUNTY_COLUMNS} empty="None posted." />
             </Card>
           </>
         )}
@@ -111,6 +70,33 @@ export function AssetsPage({ offset }: { offset: string }) {
     </>
   )
 }
+
+/** The columns of a page of models and datasets. */
+const ASSET_COLUMNS: Column<Asset>[] = [
+  { head: 'id', cell: (a) => <a href={`#/asset/${BigInt(a.id)}`}>#{dec(a.id)}</a> },
+  { head: 'kind', cell: (a) => a.kind },
+  { head: 'access', cell: (a) => a.mode },
+  { head: 'owner', class: 'hide-sm', cell: (a) => <AddressLink a={a.owner} /> },
+  { head: 'verified uses', cell: (a) => dec(a.usage) },
+  { head: 'rating', class: 'hide-sm', cell: (a) => (a.averageStars !== null ? `${a.averageStars.toFixed(1)} ★ (${a.clientRatings})` : '—') },
+]
+
+/** The columns of the bounties: id, state, prize, goal. */
+const BOUNTY_COLUMNS: Column<Bounty>[] = [
+  { cell: (b) => <a href={`#/bounty/${BigInt(b.id)}`}>#{dec(b.id)}</a> },
+  { cell: (b) => <Status s={b.state} /> },
+  { cell: (b) => coins(b.prize) },
+  { cell: (b) => `≥ ${(b.thresholdAccuracy * 100).toFixed(1)} % on dataset #${dec(b.datasetId)}` },
+]
+
+/** The columns of a bounty's submissions: index, model, submitter, evaluation job, accuracy (or the job's state). */
+const SUBMISSION_COLUMNS: Column<Bounty['submissions'][number]>[] = [
+  { cell: (s) => `#${s.index}` },
+  { cell: (s) => <a href={`#/asset/${BigInt(s.modelId)}`}>model #{dec(s.modelId)}</a> },
+  { cell: (s) => <AddressLink a={s.submitter} /> },
+  { cell: (s) => (s.jobId ? <JobLink id={s.jobId} /> : '—') },
+  { cell: (s) => (s.evaluated ? `${((s.accuracy ?? 0) * 100).toFixed(2)} %` : <Status s={s.job?.status ?? 'not evaluated'} />) },
+]
 
 export function AssetPage({ id }: { id: string }) {
   const l = useLoad(async () => {
@@ -171,23 +157,7 @@ export function BountyPage({ id }: { id: string }) {
             />
           </Card>
           <Card title={`Submissions (${b.submissions.length})`}>
-            <table>
-              <tbody>
-                {b.submissions.map((s) => (
-                  <tr key={s.index}>
-                    <td>#{s.index}</td>
-                    <td>
-                      <a href={`#/asset/${BigInt(s.modelId)}`}>model #{dec(s.modelId)}</a>
-                    </td>
-                    <td>
-                      <AddressLink a={s.submitter} />
-                    </td>
-                    <td>{s.jobId ? <JobLink id={s.jobId} /> : '—'}</td>
-                    <td>{s.evaluated ? `${((s.accuracy ?? 0) * 100).toFixed(2)} %` : <Status s={s.job?.status ?? 'not evaluated'} />}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table rows={b.submissions} rowKey={(s) => String(s.index)} columns={SUBMISSION_COLUMNS} />
           </Card>
         </>
       )}

@@ -1,4 +1,6 @@
+import type { ComponentChildren } from 'preact'
 import { explorer } from '../context'
+import type { Decoded } from '../decode'
 import { ago, coins, dec, hexQ, isHash, num, ZERO32 } from '../format'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
 import { type Column, Table } from '../Table'
@@ -71,44 +73,11 @@ export function BlockPage({ id }: { id: string }) {
             </Card>
             {marketLogs.length ? (
               <Card title="Work market events in this block">
-                <table id="block-market-events">
-                  <tbody>
-                    {marketLogs.map((log) => {
-                      const d = explorer().decoder.log(log)
-                      const args = Object.fromEntries(d?.args ?? [])
-                      return (
-                        <tr key={log.logIndex}>
-                          <td>{d?.name ?? log.topics[0]}</td>
-                          <td>{typeof args.jobId === 'string' ? <JobLink id={args.jobId} /> : null}</td>
-                          <td>{typeof args.sessionId === 'string' ? <SessionLink id={args.sessionId} /> : null}</td>
-                          <td>
-                            <TxLink hash={log.transactionHash} />
-                          </td>
-                        </tr>
-                      )
-                    })}
-                  </tbody>
-                </table>
+                <Table id="block-market-events" rows={marketLogs.map((log) => ({ log, decoded: explorer().decoder.log(log) }))} rowKey={(e) => e.log.logIndex} columns={MARKET_EVENT_COLUMNS} />
               </Card>
             ) : null}
             <Card title="Transactions">
-              {b.transactions.length === 0 ? <p class="muted">None.</p> : null}
-              <table>
-                <tbody>
-                  {(b.transactions as RpcTx[]).map((t) => (
-                    <tr key={t.hash}>
-                      <td>
-                        <TxLink hash={t.hash} />
-                      </td>
-                      <td>
-                        <AddressLink a={t.from} /> → <AddressLink a={t.to} />
-                      </td>
-                      <td>{explorer().decoder.input(t.to, t.input)?.name ?? (t.input === '0x' ? 'transfer' : t.input.slice(0, 10))}</td>
-                      <td>{coins(t.value)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table rows={b.transactions as RpcTx[]} rowKey={(t) => t.hash} columns={TX_COLUMNS} empty="None." />
             </Card>
           </>
         )
@@ -116,6 +85,28 @@ export function BlockPage({ id }: { id: string }) {
     </Show>
   )
 }
+
+/** The columns of a block's WorkMarket events: the event, the job and session it names, its transaction. */
+const MARKET_EVENT_COLUMNS: Column<{ log: RpcLog; decoded: Decoded | undefined }>[] = [
+  { cell: ({ log, decoded }) => decoded?.name ?? log.topics[0] },
+  { cell: ({ decoded }) => idArg(decoded, 'jobId', (id) => <JobLink id={id} />) },
+  { cell: ({ decoded }) => idArg(decoded, 'sessionId', (id) => <SessionLink id={id} />) },
+  { cell: ({ log }) => <TxLink hash={log.transactionHash} /> },
+]
+
+/** A link for the event's argument `name` when it has one (not every WorkMarket event names a job or a session). */
+function idArg(decoded: Decoded | undefined, name: string, link: (id: string) => ComponentChildren) {
+  const v = decoded?.args.find(([k]) => k === name)?.[1]
+  return typeof v === 'string' ? link(v) : null
+}
+
+/** The columns of a block's transactions: hash, from → to, the decoded method, value. */
+const TX_COLUMNS: Column<RpcTx>[] = [
+  { cell: (t) => <TxLink hash={t.hash} /> },
+  { cell: (t) => <><AddressLink a={t.from} /> → <AddressLink a={t.to} /></> },
+  { cell: (t) => explorer().decoder.input(t.to, t.input)?.name ?? (t.input === '0x' ? 'transfer' : t.input.slice(0, 10)) },
+  { cell: (t) => coins(t.value) },
+]
 
 /** Blocks, newest first, 25 a page by number (no scan: each page is one batch of 25 lookups). */
 export function BlocksPage({ before }: { before: string }) {

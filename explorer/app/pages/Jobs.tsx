@@ -2,6 +2,7 @@ import { encodeEventTopics } from 'viem'
 import { explorer } from '../context'
 import { ago, coins, dec, hexQ, num, when, ZERO32 } from '../format'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
+import { type Column, Table } from '../Table'
 import { jobsPosted, WINDOW } from './jobsData'
 import type { Job, RpcLog, Session } from './types'
 
@@ -24,12 +25,10 @@ export function JobsPage({ to }: { to?: string }) {
         {({ page, open }) => (
           <>
             <Card title={`Open jobs (${open.length})`}>
-              {open.length === 0 ? <p class="muted">None waiting for a worker.</p> : null}
-              <JobTable jobs={open} />
+              <Table rows={open} rowKey={(j) => j.jobId} columns={JOB_COLUMNS} empty="None waiting for a worker." />
             </Card>
             <Card title={`Posted in blocks ${dec(page.from)}–${dec(page.to)}`}>
-              {page.jobs.length === 0 ? <p class="muted">None.</p> : null}
-              <JobTable jobs={page.jobs} id="jobs-list" />
+              <Table id="jobs-list" rows={page.jobs} rowKey={(j) => j.jobId} columns={JOB_COLUMNS} empty="None." />
               <div class="pager">{page.from > 0n ? <a href={`#/jobs/${(page.from - 1n).toString()}`}>older (blocks before {dec(page.from)})</a> : <span>from genesis</span>}</div>
             </Card>
           </>
@@ -39,38 +38,14 @@ export function JobsPage({ to }: { to?: string }) {
   )
 }
 
-function JobTable({ jobs, id }: { jobs: Job[]; id?: string }) {
-  return (
-    <table id={id}>
-      <thead>
-        <tr>
-          <th>job</th>
-          <th>status</th>
-          <th class="hide-sm">client</th>
-          <th>price</th>
-          <th class="hide-sm">posted</th>
-        </tr>
-      </thead>
-      <tbody>
-        {jobs.map((j) => (
-          <tr key={j.jobId}>
-            <td>
-              <JobLink id={j.jobId} />
-            </td>
-            <td>
-              <Status s={j.status} />
-            </td>
-            <td class="hide-sm">
-              <AddressLink a={j.client} />
-            </td>
-            <td>{coins(j.price)}</td>
-            <td class="hide-sm">{ago(j.postedAt)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  )
-}
+/** The columns of a list of jobs (open ones, a window of posted ones). */
+const JOB_COLUMNS: Column<Job>[] = [
+  { head: 'job', cell: (j) => <JobLink id={j.jobId} /> },
+  { head: 'status', cell: (j) => <Status s={j.status} /> },
+  { head: 'client', class: 'hide-sm', cell: (j) => <AddressLink a={j.client} /> },
+  { head: 'price', cell: (j) => coins(j.price) },
+  { head: 'posted', class: 'hide-sm', cell: (j) => ago(j.postedAt) },
+]
 
 /** A job: its terms and state, and each session with its worker, verifiers and result. */
 export function JobPage({ id }: { id: string }) {
@@ -109,19 +84,12 @@ export function JobPage({ id }: { id: string }) {
             />
           </Card>
           <Card title="History (WorkMarket events)">
-            <table id="job-events">
-              <tbody>
-                {events.map((e) => (
-                  <tr key={`${e.log.transactionHash}-${e.log.logIndex}`}>
-                    <td>
-                      <BlockLink n={e.log.blockNumber} />
-                    </td>
-                    <td>{e.name}</td>
-                    <td>{e.sessionId ? <SessionLink id={e.sessionId} /> : null}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              id="job-events"
+              rows={events}
+              rowKey={(e) => `${e.log.transactionHash}-${e.log.logIndex}`}
+              columns={[{ cell: (e) => <BlockLink n={e.log.blockNumber} /> }, { cell: (e) => e.name }, { cell: (e) => (e.sessionId ? <SessionLink id={e.sessionId} /> : null) }]}
+            />
           </Card>
           {sessions.map((s) => (
             <SessionCard s={s} key={s.sessionId} current={s.sessionId === j.session} />
@@ -192,34 +160,21 @@ export function SessionPage({ id }: { id: string }) {
           <SessionCard s={s} current={false} />
           <Card title={`Votes (${votes.length})`}>
             {votes.length === 0 ? <p class="muted">{s.jobId === ZERO32 ? '' : 'No vote revealed yet (or none needed in this mode).'}</p> : null}
-            <table id="session-votes">
-              <tbody>
-                {votes.map((v) => {
-                  const d = decoder.log(v)
-                  const args = Object.fromEntries(d?.args ?? [])
-                  return (
-                    <tr key={`${v.transactionHash}-${v.logIndex}`}>
-                      <td>
-                        <AddressLink a={String(args.verifier ?? '')} />
-                      </td>
-                      <td>round {String(args.round ?? '?')}</td>
-                      <td>
-                        <Status s={args.accept === true ? 'accept' : args.accept === false ? 'reject' : '?'} />
-                      </td>
-                      <td>
-                        <TxLink hash={v.transactionHash} />
-                      </td>
-                    </tr>
-                  )
-                })}
-              </tbody>
-            </table>
+            <Table id="session-votes" rows={votes.map((log) => ({ log, args: Object.fromEntries(decoder.log(log)?.args ?? []) }))} rowKey={(v) => `${v.log.transactionHash}-${v.log.logIndex}`} columns={VOTE_COLUMNS} />
           </Card>
         </>
       )}
     </Show>
   )
 }
+
+/** The columns of a session's revealed votes (decoded VoteRevealed logs): verifier, round, accept or reject, the transaction. */
+const VOTE_COLUMNS: Column<{ log: RpcLog; args: Record<string, unknown> }>[] = [
+  { cell: ({ args }) => <AddressLink a={String(args.verifier ?? '')} /> },
+  { cell: ({ args }) => `round ${String(args.round ?? '?')}` },
+  { cell: ({ args }) => <Status s={args.accept === true ? 'accept' : args.accept === false ? 'reject' : '?'} /> },
+  { cell: ({ log }) => <TxLink hash={log.transactionHash} /> },
+]
 
 /**
  * A job's history: the WorkMarket events naming it (topic 1 = job id: posted, assigned,

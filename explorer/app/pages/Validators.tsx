@@ -2,6 +2,8 @@ import { decodeFunctionResult, encodeEventTopics, encodeFunctionData, type Hex }
 import { explorer } from '../context'
 import { coins, dec, hexQ, num } from '../format'
 import { AddressLink, BlockLink, Card, Show, TxLink, useLoad } from '../ui'
+import type { Decoded } from '../decode'
+import { type Column, Table } from '../Table'
 import { WINDOW } from './jobsData'
 import type { RpcBlock, RpcLog, Validators } from './types'
 
@@ -50,101 +52,73 @@ export function ValidatorsPage() {
   )
   return (
     <Show l={l}>
-      {(d) => {
-        const total = Number(num(d.cur.totalWeight)) || 1
-        return (
-          <>
-            <h1>Validators</h1>
-            <Card title={`Epoch ${dec(d.cur.epoch)}: ${d.cur.validators.length} validators`}>
-              <table id="validators">
-                <thead>
-                  <tr>
-                    <th>validator</th>
-                    <th>weight share</th>
-                    <th>bond</th>
-                    <th>blocks of the last {d.sampled}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {d.cur.validators.map((v) => (
-                    <tr key={v.address}>
-                      <td>
-                        <AddressLink a={v.address} full />
-                      </td>
-                      <td>{((Number(num(v.weight)) / total) * 100).toFixed(2)} %</td>
-                      <td>{d.bonds.has(v.address.toLowerCase()) ? coins(d.bonds.get(v.address.toLowerCase())!) : '—'}</td>
-                      <td>{d.produced.get(v.address.toLowerCase()) ?? 0}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <p class="muted" id="empty-slots">
-                Slots without a block between the last {d.sampled} blocks: {dec(d.emptySlots)} of {dec(d.spanSlots)} (missed by their leader and backups; a --dev chain seals only on demand).
-              </p>
+      {(d) => (
+        <>
+          <h1>Validators</h1>
+          <Card title={`Epoch ${dec(d.cur.epoch)}: ${d.cur.validators.length} validators`}>
+            <Table
+              id="validators"
+              rows={d.cur.validators}
+              rowKey={(v) => v.address}
+              columns={[
+                { head: 'validator', cell: (v) => <AddressLink a={v.address} full /> },
+                { head: 'weight share', cell: (v) => share(v.weight, d.cur.totalWeight) },
+                { head: 'bond', cell: (v) => (d.bonds.has(v.address.toLowerCase()) ? coins(d.bonds.get(v.address.toLowerCase())!) : '—') },
+                { head: `blocks of the last ${d.sampled}`, cell: (v) => d.produced.get(v.address.toLowerCase()) ?? 0 },
+              ]}
+            />
+            <p class="muted" id="empty-slots">
+              Slots without a block between the last {d.sampled} blocks: {dec(d.emptySlots)} of {dec(d.spanSlots)} (missed by their leader and backups; a --dev chain seals only on demand).
+            </p>
+          </Card>
+          {d.next ? (
+            <Card title={`Next epoch ${dec(d.next.epoch)} (elected)`}>
+              <Table rows={d.next.validators} rowKey={(v) => v.address} columns={[{ cell: (v) => <AddressLink a={v.address} full /> }, { cell: (v) => share(v.weight, d.next!.totalWeight) }]} />
             </Card>
-            {d.next ? (
-              <Card title={`Next epoch ${dec(d.next.epoch)} (elected)`}>
-                <table>
-                  <tbody>
-                    {d.next.validators.map((v) => (
-                      <tr key={v.address}>
-                        <td>
-                          <AddressLink a={v.address} full />
-                        </td>
-                        <td>{((Number(num(v.weight)) / (Number(num(d.next!.totalWeight)) || 1)) * 100).toFixed(2)} %</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </Card>
-            ) : null}
-            <Card title="Leader schedule (the next slots: leader, then backups)">
-              {d.schedule ? (
-                <table id="schedule">
-                  <tbody>
-                    {d.schedule.map((s) => (
-                      <tr key={s.slot}>
-                        <td>slot {dec(s.slot)}</td>
-                        <td>
-                          {s.producers.map((p, i) => (
-                            <span key={p}>
-                              {i ? ', ' : ''}
-                              <AddressLink a={p} />
-                            </span>
-                          ))}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              ) : (
-                <p class="muted">{d.scheduleError}</p>
-              )}
-            </Card>
-            <Card title={`Slashings (${d.slashings.length})`}>
-              {d.slashings.length === 0 ? <p class="muted">None in the last {dec(WINDOW)} blocks.</p> : null}
-              <table>
-                <tbody>
-                  {d.slashings.map((s) => {
-                    const e = decoder.log(s)
-                    return (
-                      <tr key={`${s.transactionHash}-${s.logIndex}`}>
-                        <td>
-                          <BlockLink n={s.blockNumber} />
-                        </td>
-                        <td>
-                          <TxLink hash={s.transactionHash} />
-                        </td>
-                        <td>{e ? e.args.map(([k, v]) => `${k}=${String(v)}`).join(' ') : ''}</td>
-                      </tr>
-                    )
-                  })}
-                </tbody>
-              </table>
-            </Card>
-          </>
-        )
-      }}
+          ) : null}
+          <Card title="Leader schedule (the next slots: leader, then backups)">
+            {d.schedule ? (
+              <Table id="schedule" rows={d.schedule} rowKey={(s) => s.slot} columns={SCHEDULE_COLUMNS} />
+            ) : (
+              <p class="muted">{d.scheduleError}</p>
+            )}
+          </Card>
+          <Card title={`Slashings (${d.slashings.length})`}>
+            <Table
+              rows={d.slashings.map((log) => ({ log, decoded: decoder.log(log) }))}
+              rowKey={(s) => `${s.log.transactionHash}-${s.log.logIndex}`}
+              columns={SLASHING_COLUMNS}
+              empty={<>None in the last {dec(WINDOW)} blocks.</>}
+            />
+          </Card>
+        </>
+      )}
     </Show>
   )
 }
+
+/** A validator's share of its epoch's total weight, in per cent (a set without weight divides by 1, not 0). */
+function share(weight: string, total: string): string {
+  return `${((Number(num(weight)) / (Number(num(total)) || 1)) * 100).toFixed(2)} %`
+}
+
+/** The columns of the leader schedule: the slot, then its leader and backups in rank order. */
+const SCHEDULE_COLUMNS: Column<{ slot: string; producers: string[] }>[] = [
+  { cell: (s) => `slot ${dec(s.slot)}` },
+  {
+    cell: (s) =>
+      s.producers.map((p, i) => (
+        <span key={p}>
+          {i ? ', ' : ''}
+          <AddressLink a={p} />
+        </span>
+      )),
+  },
+]
+
+/** The columns of the slashings (decoded Slashed logs): block, transaction, the event's arguments. */
+const SLASHING_COLUMNS: Column<{ log: RpcLog; decoded: Decoded | undefined }>[] = [
+  { cell: ({ log }) => <BlockLink n={log.blockNumber} /> },
+  { cell: ({ log }) => <TxLink hash={log.transactionHash} /> },
+  { cell: ({ decoded }) => (decoded ? decoded.args.map(([k, v]) => `${k}=${String(v)}`).join(' ') : '') },
+]
