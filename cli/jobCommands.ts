@@ -251,7 +251,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         const args = [specHash, workloadId(spec), deadline, maxDuration, units, verifierCount(spec)] as const
         const call =
           mode.mode !== MODE.reexecution
-            ? encodeMarketCall('postReplicatedJob', [specHash, workloadId(spec), deadline, maxDuration, units, needs, mode.mode, mode.replicas, mode.epsilon, mode.image])
+            ? encodeMarketCall('postReplicatedJob', [specHash, workloadId(spec), deadline, maxDuration, units, needs, mode.mode, mode.replicas, mode.epsilon, mode.image, mode.metric])
             : needs
               ? encodeMarketCall('postJobWith', [...args, needs])
               : encodeMarketCall('postJob', args)

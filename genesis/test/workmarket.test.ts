@@ -817,7 +817,7 @@ t.test('onBlock is consensus\'s: a transaction cannot make the draws', async (t)
 t.test('replica jobs (redundant, tolerance): every revert path', async (t) => {
   const { h, books } = await market(3)
   const zero = `0x${'00'.repeat(32)}` as Hex
-  const postArgs = (mode: number, k: number) => [SPEC, WORKLOAD, deadline(h), 600n, 10n, 0, mode, k, 0n, zero]
+  const postArgs = (mode: number, k: number) => [SPEC, WORKLOAD, deadline(h), 600n, 10n, 0, mode, k, 0n, zero, zero]
   t.equal((await h.tx(CLIENT, 'postReplicatedJob', postArgs(0, 2), 2n * PRICE)).error, 'WrongMode', 'no re-execution job through postReplicatedJob')
   t.equal((await h.tx(CLIENT, 'postReplicatedJob', postArgs(1, 1), 2n * PRICE)).error, 'BadReplicaCount', 'k ≥ 2')
   t.equal((await h.tx(CLIENT, 'postReplicatedJob', postArgs(1, 5), 5n * PRICE)).error, 'BadReplicaCount', 'k ≤ MAX_REPLICAS')
@@ -837,15 +837,15 @@ t.test('replica jobs (redundant, tolerance): every revert path', async (t) => {
   t.equal((await h.tx(wb, 'commitReplica', [sa, sealA])).error, 'NotSessionWorker')
   t.equal((await h.tx(wa, 'commitReplica', [sa, zero])).error, 'BadCommitment', 'an empty seal')
   await h.must(wa, 'commitReplica', [sa, sealA])
-  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, salt])).error, 'RevealNotOpenYet', 'not while B has not sealed')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, '0x', salt])).error, 'RevealNotOpenYet', 'not while B has not sealed')
   t.equal((await h.tx(CLIENT, 'settleReplicas', [jobId])).error, 'RoundNotOver', 'the round is not over')
   await h.must(wb, 'commitReplica', [sb, await h.read<Hex>('replicaSealHash', [sb, c.commitment, 0n, salt])])
-  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 1n, salt])).error, 'SealMismatch', 'another metric does not open the seal')
-  t.equal((await h.tx(wa, 'revealReplica', [sa, fakeCommitment(SPEC, 2), 0n, salt])).error, 'SealMismatch', 'another result does not open it')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 1n, '0x', salt])).error, 'SealMismatch', 'another metric does not open the seal')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, fakeCommitment(SPEC, 2), 0n, '0x', salt])).error, 'SealMismatch', 'another result does not open it')
   t.equal((await h.tx(wa, 'expire', [sa])).error, 'WrongMode', 'replica sessions end in settleReplicas')
   t.equal((await h.tx(CLIENT, 'settleReplicas', [SPEC])).error, 'UnknownJob')
   h.advance(1000)
-  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, salt])).error, 'RevealClosed', 'too late to reveal')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, '0x', salt])).error, 'RevealClosed', 'too late to reveal')
   const esc = await h.must(CLIENT, 'settleReplicas', [jobId])
   t.ok(ev(esc, 'ReplicasEscalated'), 'two hidden results escalate')
   t.equal((await h.tx(CLIENT, 'settleReplicas', [jobId])).error, 'DrawPending')

@@ -7,12 +7,14 @@ import type { Metrics } from '../../common/metrics.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { AssignedJob, ComputeWorker, JobOutcome, JobSource } from '../../compute/worker/ComputeWorker.js'
 import type { SessionStore } from '../../compute/worker/SessionStore.js'
-import { decodeJson } from '../../compute/spec/JobSpec.js'
+import { decodeJson, type JobSpec } from '../../compute/spec/JobSpec.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
 import { encodeMarketCall, type MarketJob, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
-import { toNano } from '../client/JobVerification.js'
+import { metricKey } from '../client/JobVerification.js'
+import { bytesToHex } from '../../common/bytes.js'
+import { toleranceReveal } from './ToleranceMetric.js'
 import { PollLoop } from '../PollLoop.js'
 import { applyCheat, type WorkerCheat } from './Cheats.js'
 import type { SessionVerifier, SessionVerdict } from './SessionVerifier.js'
@@ -121,6 +123,11 @@ export class MarketWorker implements JobSource {
        * with setImages so that only jobs it can run are drawn for it (re-read every minute).
        */
       images?: () => Promise<Hex[]>
+      /**
+       * Makes a container job's image present before the run (pulled on assignment from the
+       * spec's registry or --worker.pull-from, progress and time logged); throws when it cannot.
+       */
+      prepareImage?: (ref: string) => Promise<void>
       logger: Logger
       metrics: Metrics
     },
@@ -281,6 +288,14 @@ export class MarketWorker implements JobSource {
       const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
       // Nobody could verify it: the market's re-execution replays built-in workloads, not an image.
       if (job.mode === 'reexecution' && spec.runtime.type === 'docker') throw new Error('a container job posted for re-execution cannot be verified (post it in redundant or tolerance mode)')
+      if (job.mode !== 'reexecution') {
+        const why = await this.cannotRun(job, spec)
+        if (why) {
+          await this.releaseReplica(sid, why)
+          this.inFlight.delete(sid)
+          return null
+        }
+      }
       this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash, mode: job.mode, runtime: spec.runtime.type === 'docker' ? 'docker' : this.opts.runtime === 'docker' ? 'docker' : 'embedded' }, 'running assigned session')
       return { jobId: sid, spec, inputs, ...(this.opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}) }
     } catch (e) {
@@ -296,6 +311,32 @@ export class MarketWorker implements JobSource {
       this.inFlight.delete(sid)
       return null
     }
+  }
+
+  /**
+   * Why this worker cannot deliver a replica session it was drawn for, checked before it runs:
+   * the tolerance metric the contract will read is not the spec's, or the image cannot be fetched
+   * (pulled here, on assignment, so that the run does not start without it). Undefined: it can.
+   */
+  private async cannotRun(job: MarketJob, spec: JobSpec): Promise<string | undefined> {
+    if (spec.verification.mode === 'tolerance') {
+      const onChain = (await this.d.market.read<Hex>('replicaMetricKey', [job.jobId])).toLowerCase()
+      let want: string
+      try {
+        want = metricKey(spec.verification.metric).toLowerCase()
+      } catch (e) {
+        return (e as Error).message
+      }
+      if (onChain !== want) return `the job's on-chain metric key ${onChain} is not the spec's metric ${spec.verification.metric}: no replica could reveal it`
+    }
+    if (spec.runtime.type === 'docker' && this.d.prepareImage) {
+      try {
+        await this.d.prepareImage(spec.runtime.image)
+      } catch (e) {
+        return `image ${spec.runtime.image} could not be fetched: ${(e as Error).message}`
+      }
+    }
+    return undefined
   }
 
   async report(outcome: JobOutcome): Promise<void> {
@@ -379,17 +420,36 @@ export class MarketWorker implements JobSource {
    */
   private async sealReplica(sid: Hex, job: MarketJob, commitment: MarketSession['result'], metrics: Record<string, unknown>): Promise<void> {
     let metric = 0n
+    let shown: Hex | undefined
     if (job.mode === 'tolerance') {
-      const spec = parseSpecMetricName(await this.d.verifier.jobInputs(job, this.address).then((x) => x.spec.verification))
-      const v = metrics[spec]
-      if (typeof v !== 'number') throw new Error(`the job reported no numeric ${spec} (tolerance mode compares it)`)
-      metric = toNano(v)
+      const name = parseSpecMetricName(await this.d.verifier.jobInputs(job, this.address).then((x) => x.spec.verification))
+      let reveal
+      try {
+        // The metric as the contract will read it from these very bytes (their keccak is the committed metricsHash).
+        reveal = toleranceReveal(metrics as never, name)
+      } catch (e) {
+        // A sealed metric it could not reveal would cost slashBps: say so now instead.
+        await this.releaseReplica(sid, `the result cannot be revealed: ${(e as Error).message}`)
+        return
+      }
+      metric = reveal.nano
+      shown = bytesToHex(reveal.metrics) as Hex
     }
     const salt = `0x${randomBytes(32).toString('hex')}` as Hex
-    this.replicaBook.put(sid, { commitment, metric: metric.toString(), salt })
+    this.replicaBook.put(sid, { commitment, metric: metric.toString(), ...(shown ? { metrics: shown } : {}), salt })
     const hash = await this.d.market.replicaSealHash(sid, commitment.commitment, metric, salt)
     await this.send('seal-replica', encodeMarketCall('commitReplica', [sid, hash]))
     this.log.info({ sessionId: sid, jobId: job.jobId, mode: job.mode, commitment: commitment.commitment, resultHash: commitment.resultHash, metric: metric.toString() }, 'replica result sealed')
+  }
+
+  /**
+   * Gives a replica session back before its commit time (WorkMarket.releaseReplica: the rating
+   * cost of an abandon, no bond cut) when this worker cannot deliver it — its image could not be
+   * fetched, the job's metric cannot be revealed. Silence would cost faultPenalty instead.
+   */
+  private async releaseReplica(sid: Hex, why: string): Promise<void> {
+    this.log.warn({ sessionId: sid, why }, 'releasing the replica session before its commit time (no bond cut; silence would cost faultPenalty)')
+    if (await this.trySend('release-replica', encodeMarketCall('releaseReplica', [sid]))) this.log.info({ sessionId: sid }, 'replica session released')
   }
 
   /** A sealed replica: reveal once the round's seals are in; a revealed one: settle once the round is over. */
@@ -404,7 +464,7 @@ export class MarketWorker implements JobSource {
       }
       const c = rec.commitment
       const commitment = { ...c, checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount) }
-      if (await this.trySend('reveal-replica', encodeMarketCall('revealReplica', [s.sessionId, commitment, BigInt(rec.metric), rec.salt])))
+      if (await this.trySend('reveal-replica', encodeMarketCall('revealReplica', [s.sessionId, commitment, BigInt(rec.metric), rec.metrics ?? '0x', rec.salt])))
         this.log.info({ sessionId: s.sessionId, jobId: s.jobId }, 'replica result revealed')
       return
     }
