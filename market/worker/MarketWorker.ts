@@ -93,6 +93,8 @@ export class MarketWorker implements JobSource {
   private readonly verdicts = new Map<string, SessionVerdict>()
   private readonly verifyFailures = new Map<Hex, number>()
   private readonly grantWaitLogged = new Set<Hex>()
+  /** Replica jobs this worker released a session of: settled by it too while they run (see releaseReplica). */
+  private readonly releasedJobs = new Set<Hex>()
   private readonly loop: PollLoop
   /** Transactions a pending-block call refused: not tried again before `until`. */
   private readonly refused = new Map<string, { until: number; backoffMs: number; reason: string }>()
@@ -449,7 +451,12 @@ export class MarketWorker implements JobSource {
    */
   private async releaseReplica(sid: Hex, why: string): Promise<void> {
     this.log.warn({ sessionId: sid, why }, 'releasing the replica session before its commit time (no bond cut; silence would cost faultPenalty)')
-    if (await this.trySend('release-replica', encodeMarketCall('releaseReplica', [sid]))) this.log.info({ sessionId: sid }, 'replica session released')
+    if (await this.trySend('release-replica', encodeMarketCall('releaseReplica', [sid]))) {
+      this.log.info({ sessionId: sid }, 'replica session released')
+      // Settled by whoever holds the job's other replicas; when all of them released, nobody does: we do.
+      const s = await this.d.market.session(sid)
+      if (s) this.releasedJobs.add(s.jobId)
+    }
   }
 
   /** A sealed replica: reveal once the round's seals are in; a revealed one: settle once the round is over. */
@@ -468,15 +475,21 @@ export class MarketWorker implements JobSource {
         this.log.info({ sessionId: s.sessionId, jobId: s.jobId }, 'replica result revealed')
       return
     }
+    await this.settleIfOver(s.jobId)
+  }
+
+  /** Settles a replica job whose round is over: every replica revealed or released, or the reveal time passed. */
+  private async settleIfOver(jobId: Hex): Promise<void> {
+    const r = await this.d.market.replicas(jobId)
     if (r.drawBlock !== 0n) return
-    let over = now > r.revealBy
+    let over = nowSec() > r.revealBy
     if (!over) {
       over = true
-      for (const sid of r.sessions.slice(r.roundStart)) if ((await this.d.market.session(sid))?.status !== 'revealed') over = false
+      for (const sid of r.sessions.slice(r.roundStart)) if (!['revealed', 'expired'].includes((await this.d.market.session(sid))?.status ?? '')) over = false
     }
-    if (over && (await this.trySend('settle-replicas', encodeMarketCall('settleReplicas', [s.jobId])))) {
-      const j = await this.d.market.job(s.jobId)
-      this.log.info({ jobId: s.jobId, status: j?.status }, j?.status === 'running' ? 'replicas disagreed: more are drawn' : 'replica job settled')
+    if (over && (await this.trySend('settle-replicas', encodeMarketCall('settleReplicas', [jobId])))) {
+      const j = await this.d.market.job(jobId)
+      this.log.info({ jobId, status: j?.status }, j?.status === 'running' ? 'replicas disagreed: more are drawn' : 'replica job settled')
     }
   }
 
@@ -509,6 +522,10 @@ export class MarketWorker implements JobSource {
       }
     }
     for (const sid of verifying) await this.verifyDuty(sid)
+    for (const jobId of this.releasedJobs) {
+      if ((await this.d.market.job(jobId))?.status !== 'running') this.releasedJobs.delete(jobId)
+      else await this.settleIfOver(jobId)
+    }
     if (this.registered) {
       await this.takeOpenJob(working.length)
       await this.announceImages()
