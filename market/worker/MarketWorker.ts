@@ -34,6 +34,11 @@ export interface MarketWorkerOptions {
   runtime: 'embedded' | 'docker'
   /** WorkMarket OFFERS bits it declares (setOffers): what it runs besides the embedded runtime. */
   offers?: number
+  /**
+   * Its GPUs as the draw compares them (setGpus): how many, and the memory of the smallest (MiB).
+   * Undefined: none announced (GPU jobs asking for a count are not drawn for it).
+   */
+  gpus?: { count: number; memoryMb: number }
   /** The least it works for, wei per compute unit (setUnitPrice); undefined: leave the chain's. */
   minUnitPrice?: bigint
   /** Directory for this identity's state (vote salts). */
@@ -224,6 +229,14 @@ export class MarketWorker implements JobSource {
     if (this.opts.minUnitPrice !== undefined && (w.registered ? (w.minUnitPrice ?? 0n) : 0n) !== this.opts.minUnitPrice) {
       await this.send('set-unit-price', encodeMarketCall('setUnitPrice', [this.opts.minUnitPrice]))
       this.log.info({ minUnitPrice: this.opts.minUnitPrice.toString() }, 'declared the least this worker works for (wei per compute unit)')
+    }
+    const gpus = this.opts.gpus
+    if (gpus) {
+      const have = await this.d.market.gpusOf(this.address)
+      if (have.count !== gpus.count || have.memoryMb !== gpus.memoryMb) {
+        await this.send('set-gpus', encodeMarketCall('setGpus', [gpus.count, gpus.memoryMb]))
+        this.log.info(gpus, 'announced this worker\'s GPUs (count, memory of the smallest): GPU jobs needing more are not drawn for it')
+      }
     }
     this.registered = true
     await this.announceImages()

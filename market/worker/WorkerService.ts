@@ -248,6 +248,8 @@ export class WorkerService {
           runtime,
           offers,
           minUnitPrice: this.cfg.minUnitPrice ?? 0n,
+          // Announced only with Docker (where GPU jobs run): how many, and the smallest's memory.
+          ...(gpu && this.gpus.length ? { gpus: { count: Math.min(15, this.gpus.length), memoryMb: Math.min(...this.gpus.map((g) => g.memoryMb)) } } : {}),
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
