@@ -852,6 +852,30 @@ t.test('replica jobs (redundant, tolerance): every revert path', async (t) => {
   await books(t)
 })
 
+t.test('tolerance reveals: the metric must be the one the committed metrics hold (every revert path)', async (t) => {
+  const { h } = await market(3)
+  const zero = `0x${'00'.repeat(32)}` as Hex
+  const key = `0x${Buffer.from('testLoss').toString('hex').padEnd(64, '0')}` as Hex
+  const args = (metric: Hex) => [SPEC, WORKLOAD, deadline(h), 600n, 10n, 0, 2, 2, 10_000_000n, zero, metric]
+  t.equal((await h.tx(CLIENT, 'postReplicatedJob', args(zero), 2n * PRICE)).error, 'MetricNotFound', 'a tolerance job names its metric')
+  const jobId = ev(await h.must(CLIENT, 'postReplicatedJob', args(key), 2n * PRICE), 'JobPosted').jobId as Hex
+  await h.mine()
+  const [, , , , , , sessions] = await h.read<readonly [number, number, bigint, bigint, bigint, bigint, readonly Hex[]]>('getReplicas', [jobId])
+  const [sa, sb] = sessions as Hex[]
+  const wa = (await h.read<{ worker: Address }>('getSession', [sa])).worker
+  const wb = (await h.read<{ worker: Address }>('getSession', [sb])).worker
+  const metrics = toHex('{"history":[{"testLoss":9}],"testLoss":0.25}')
+  const c = fakeCommitment(SPEC, 1, { metricsHash: keccak256(metrics) })
+  const salt = keccak256(toHex('s'))
+  for (const [w, sid] of [[wa, sa], [wb, sb]] as const) await h.must(w, 'commitReplica', [sid, await h.read<Hex>('replicaSealHash', [sid, c.commitment, 500_000_000n, salt])])
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 500_000_000n, toHex('{"testLoss":0.5}'), salt])).error, 'MetricsMismatch', 'other metrics than the committed ones')
+  const wrong = await h.tx(wa, 'revealReplica', [sa, c, 500_000_000n, metrics, salt])
+  t.same([wrong.error, wrong.errorArgs], ['MetricMismatch', [250_000_000n]], 'the committed metrics say 0.25, not the sealed 0.5')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex('{"testLoss":true}'), key])).error, 'MetricNotNumeric')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex('{"trainLoss":1}'), key])).error, 'MetricNotFound')
+  t.equal(await h.read<bigint>('toleranceMetric', [metrics, key]), 250_000_000n, 'the top-level key, not the nested one')
+})
+
 t.test('every custom error of the ABI is produced by some test', async (t) => {
   const h = await MarketHarness.deploy()
   const errors = (h.abi as unknown as { type: string; name?: string }[]).filter((x) => x.type === 'error').map((x) => x.name!)
