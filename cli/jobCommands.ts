@@ -11,7 +11,7 @@ import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { loadSigningKey } from './CliSigningKey.js'
 import { JobError } from '../market/client/JobError.js'
-import { computeUnits, describeOffers, jobNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
+import { computeUnits, describeOffers, gpuNeeds, jobNeeds, meetsNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
 import { jobVerification, MODE, type JobVerification } from '../market/client/JobVerification.js'
 import { RPC_BLOB_CHUNK } from '../market/client/MarketRpcMethods.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
@@ -46,17 +46,25 @@ export async function capableWorkers(
   const { minBond } = await market.config()
   const count = opts.count ?? 1
   const image = opts.image && opts.image !== ZERO32 ? opts.image.toLowerCase() : undefined
+  const wantGpus = gpuNeeds(needs)
   const all = await Promise.all(
-    (await market.workers()).map(async (a) => ({ ...(await market.worker(a)), images: image ? (await market.imagesOf(a)).map((x) => x.toLowerCase()) : [] })),
+    (await market.workers()).map(async (a) => ({
+      ...(await market.worker(a)),
+      images: image ? (await market.imagesOf(a)).map((x) => x.toLowerCase()) : [],
+      gpus: wantGpus.count ? await market.gpusOf(a) : { count: 0, memoryMb: 0 },
+    })),
   )
   const active = all.filter((w) => w.registered && w.exitAt === 0n && w.bond >= minBond && w.address.toLowerCase() !== opts.client?.toLowerCase())
   const capable = active.filter(
-    (w) => (Number(w.offers) & needs) === needs && (!image || w.images.includes(image)) && (opts.unitPay === undefined || (w.minUnitPrice ?? 0n) <= opts.unitPay),
+    (w) => meetsNeeds(Number(w.offers), w.gpus, needs) && (!image || w.images.includes(image)) && (opts.unitPay === undefined || (w.minUnitPrice ?? 0n) <= opts.unitPay),
   )
+  // Why a worker with GPUs does not fit a GPU job: too few, or too little memory on them.
+  const gpuWhy = (g: { count: number; memoryMb: number }) =>
+    !wantGpus.count ? '' : g.count === 0 ? ', announced no GPU' : `, ${g.count} GPU${g.count > 1 ? 's' : ''} of ${g.memoryMb} MiB${g.count < wantGpus.count ? ': too few GPUs' : g.memoryMb < wantGpus.memoryMb ? ': too little GPU memory' : ''}`
   if (capable.length < count) {
     const what = [describeOffers(needs), ...(image ? [`image sha256:${image.slice(2)}`] : []), ...(opts.unitPay !== undefined ? [`a price of at most ${roundedCoins(opts.unitPay)} coins per unit`] : [])].join(', ')
     const offered = active.length
-      ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))}${image ? (w.images.includes(image) ? ', has the image' : ', lacks the image') : ''}${w.minUnitPrice ? `, asks ${roundedCoins(w.minUnitPrice)}/unit` : ''})`).join(', ')
+      ? active.map((w) => `${w.address} (${describeOffers(Number(w.offers))}${gpuWhy(w.gpus)}${image ? (w.images.includes(image) ? ', has the image' : ', lacks the image') : ''}${w.minUnitPrice ? `, asks ${roundedCoins(w.minUnitPrice)}/unit` : ''})`).join(', ')
       : 'none'
     throw new JobError(
       'NO_WORKER',
@@ -100,7 +108,7 @@ async function askedPrices(market: WorkMarketReader, needs: number, mode: JobVer
   const asks: bigint[] = []
   for (const a of await market.workers()) {
     const w = await market.worker(a)
-    if (!w.registered || w.exitAt !== 0n || (Number(w.offers) & needs) !== needs) continue
+    if (!w.registered || w.exitAt !== 0n || !meetsNeeds(Number(w.offers), gpuNeeds(needs).count ? await market.gpusOf(a) : { count: 0, memoryMb: 0 }, needs)) continue
     if (image && !(await market.imagesOf(a)).map((x) => x.toLowerCase()).includes(image)) continue
     asks.push(w.minUnitPrice ?? 0n)
   }
@@ -251,7 +259,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         const args = [specHash, workloadId(spec), deadline, maxDuration, units, verifierCount(spec)] as const
         const call =
           mode.mode !== MODE.reexecution
-            ? encodeMarketCall('postReplicatedJob', [specHash, workloadId(spec), deadline, maxDuration, units, needs, mode.mode, mode.replicas, mode.epsilon, mode.image])
+            ? encodeMarketCall('postReplicatedJob', [specHash, workloadId(spec), deadline, maxDuration, units, needs, mode.mode, mode.replicas, mode.epsilon, mode.image, mode.metric])
             : needs
               ? encodeMarketCall('postJobWith', [...args, needs])
               : encodeMarketCall('postJob', args)

@@ -34,6 +34,12 @@ t.test('--worker.control-tasks and --worker.control-clients', async (t) => {
   t.throws(() => parse(['--worker', '--worker.account', other, '--worker.control-tasks'], false), /only with --dev/)
 })
 
+t.test('--worker.pull-from names the registries a worker announces and pulls from', async (t) => {
+  t.same(parse(['--worker', '--worker.pull-from', '127.0.0.1:5000,registry.example.org'])!.pullFrom, ['127.0.0.1:5000', 'registry.example.org'])
+  t.equal(parse(['--worker'])!.pullFrom, undefined, 'none by default: only images the engine holds are announced')
+  t.throws(() => parse(['--worker', '--worker.pull-from', 'http://127.0.0.1:5000']), /not a registry host\[:port\]/)
+})
+
 t.test('a `povchain node --dev --worker --worker.control-tasks 2` process posts control tasks as a client and opens them after the votes', async (t) => {
   const { dir, cleanup } = tempDir('povchain-control-tasks-')
   t.teardown(cleanup)

@@ -19,6 +19,8 @@ export interface ImageBuildOptions {
   /** Optional name for `docker images`; specs pin the digest. */
   repository?: string
   tag?: string
+  /** Extra image labels (part of the config, so of the digest). */
+  labels?: Record<string, string>
 }
 
 export interface BuiltImage {
@@ -95,7 +97,7 @@ export class ImageBuilder {
   async build(opts: ImageBuildOptions = {}): Promise<BuiltImage> {
     const entries = await this.collect(opts)
     const workloads = builtInWorkloads().map((w) => `${w.id}@${w.version}`).join(',')
-    return this.buildFromEntries(entries, { entrypoint: ['/usr/local/bin/node', ENTRY], workdir: '/app', labels: { 'povchain.workloads': workloads } }, {
+    return this.buildFromEntries(entries, { entrypoint: ['/usr/local/bin/node', ENTRY], workdir: '/app', labels: { ...opts.labels, 'povchain.workloads': workloads } }, {
       repository: opts.repository ?? BUILTIN_REPOSITORY,
       ...(opts.tag ? { tag: opts.tag } : {}),
     })

@@ -121,12 +121,22 @@ export class ImageStore {
     const reg = new RegistryClient(r.registry)
     const m = await reg.manifest(r.path, r.digest)
     const dir = await mkdtemp(join(this.d.workDir ?? tmpdir(), 'povchain-pull-'))
+    const total = m.layers.reduce((n, l) => n + l.size, 0)
+    this.log.info({ ref, layers: m.layers.length, bytes: total }, 'pulling image')
     try {
       const config = await reg.blob(r.path, m.config)
       const layers = []
+      let done = 0
+      let said = performance.now()
       for (const [i, l] of m.layers.entries()) {
         const file = join(dir, `layer${i}`)
-        await reg.blobToFile(r.path, l, file)
+        // Progress at most every 2 s: a large layer over a slow link must not look like a hang.
+        await reg.blobToFile(r.path, l, file, (bytes) => {
+          if (performance.now() - said < 2000) return
+          said = performance.now()
+          this.log.info({ ref, layer: i + 1, layers: m.layers.length, bytes: done + bytes, of: total }, 'pulling image: progress')
+        })
+        done += l.size
         layers.push({ ...l, file })
       }
       const archive = join(dir, 'image.tar')
@@ -142,7 +152,7 @@ export class ImageStore {
   }
 
   /** Pushes a local image to `registry/repo` with uncompressed layers; returns `registry/repo@digest`. */
-  async push(localRef: string, target: string): Promise<{ reference: string; digest: string }> {
+  async push(localRef: string, target: string, opts: { tag?: string } = {}): Promise<{ reference: string; digest: string }> {
     if (!/^[a-z0-9.-]+(?::\d+)?\/[a-z0-9._/-]+$/.test(target)) throw new ComputeError('COMPUTE_INVALID_SPEC', `push target ${target} must be registry-host[:port]/repository`)
     const id = localRef.includes('@') || /^sha256:[0-9a-f]{64}$/.test(localRef) ? await this.ensure(localRef) : localRef
     const dir = await mkdtemp(join(this.d.workDir ?? tmpdir(), 'povchain-push-'))
@@ -156,7 +166,9 @@ export class ImageStore {
       const repo = target.slice(slash + 1)
       for (const l of a.layers) await reg.pushBlob(repo, l, { file, offset: l.offset })
       await reg.pushBlob(repo, { digest: imageDigest(a).id, size: a.config.length }, { data: a.config })
-      const stored = await reg.pushManifest(repo, manifest)
+      // Also tagged (by default the digest's first 12 hex, as local builds are): a registry lists
+      // tags, not digests, and workers announce what --worker.pull-from lists.
+      const stored = await reg.pushManifest(repo, manifest, opts.tag ?? digest.slice(7, 19))
       if (stored !== digest) throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `registry digest ${stored} differs from ${digest}`)
       await this.record({ digest, id: imageDigest(a).id })
       return { reference: `${target}@${digest}`, digest }

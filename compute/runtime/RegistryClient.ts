@@ -60,13 +60,38 @@ export class RegistryClient {
     if (put.status !== 201) throw unavailable(`registry refused blob ${d.digest}: HTTP ${put.status} ${await put.text().catch(() => '')}`)
   }
 
-  async pushManifest(repo: string, manifest: Uint8Array): Promise<string> {
+  /** Stores the manifest under its digest (and under `tag` too, so that tag listings show it). */
+  async pushManifest(repo: string, manifest: Uint8Array, tag?: string): Promise<string> {
     const digest = sha256Hex(manifest)
-    const r = await this.req('PUT', `/v2/${repo}/manifests/${digest}`, { body: manifest, headers: { 'content-type': OCI_MANIFEST } })
-    if (r.status !== 201) throw unavailable(`registry refused the manifest: HTTP ${r.status} ${await r.text().catch(() => '')}`)
-    const said = r.headers.get('docker-content-digest')
-    if (said && said !== digest) throw unavailable(`registry stored the manifest as ${said}, not ${digest}`)
+    for (const ref of tag ? [digest, tag] : [digest]) {
+      const r = await this.req('PUT', `/v2/${repo}/manifests/${ref}`, { body: manifest, headers: { 'content-type': OCI_MANIFEST } })
+      if (r.status !== 201) throw unavailable(`registry refused the manifest: HTTP ${r.status} ${await r.text().catch(() => '')}`)
+      const said = r.headers.get('docker-content-digest')
+      if (said && said !== digest) throw unavailable(`registry stored the manifest as ${said}, not ${digest}`)
+    }
     return digest
+  }
+
+  /** Repositories the registry lists (GET /v2/_catalog; at most `max`). */
+  async catalog(max = 100): Promise<string[]> {
+    const r = await this.req('GET', `/v2/_catalog?n=${max}`)
+    if (r.status !== 200) throw unavailable(`registry ${this.base} does not list its repositories: HTTP ${r.status}`)
+    return ((await r.json()) as { repositories?: string[] | null }).repositories ?? []
+  }
+
+  /** Tags of a repository (a manifest pushed only by digest has none and is not listed). */
+  async tags(repo: string): Promise<string[]> {
+    const r = await this.req('GET', `/v2/${repo}/tags/list`)
+    if (r.status === 404) return []
+    if (r.status !== 200) throw unavailable(`registry ${this.base} does not list the tags of ${repo}: HTTP ${r.status}`)
+    return ((await r.json()) as { tags?: string[] | null }).tags ?? []
+  }
+
+  /** The manifest digest a tag names (HEAD; the registry's word — a pull checks it). */
+  async digestOf(repo: string, tag: string): Promise<string | undefined> {
+    const r = await this.req('HEAD', `/v2/${repo}/manifests/${tag}`, { headers: { accept: ACCEPT } })
+    const d = r.headers.get('docker-content-digest')
+    return r.status === 200 && d && /^sha256:[0-9a-f]{64}$/.test(d) ? d : undefined
   }
 
   /** The manifest under `digest`, checked against it. */
@@ -81,8 +106,8 @@ export class RegistryClient {
     return { bytes, config: m.config, layers: m.layers }
   }
 
-  /** Streams the blob into `file`, checking size and digest. */
-  async blobToFile(repo: string, d: Descriptor, file: string): Promise<void> {
+  /** Streams the blob into `file`, checking size and digest; `progress` gets the bytes so far. */
+  async blobToFile(repo: string, d: Descriptor, file: string, progress?: (bytes: number) => void): Promise<void> {
     const r = await this.req('GET', `/v2/${repo}/blobs/${d.digest}`)
     if (r.status !== 200 || !r.body) throw unavailable(`registry answered HTTP ${r.status} for blob ${d.digest}`)
     const hash = createHash('sha256')
@@ -90,6 +115,7 @@ export class RegistryClient {
     let size = 0
     for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
       size += chunk.length
+      progress?.(size)
       if (size > d.size) break
       hash.update(chunk)
       if (!out.write(chunk)) await once(out, 'drain')

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {Bytes32Set} from "./WorkMarketSets.sol";
 import {WorkerRegistry} from "./WorkMarketWorkers.sol";
-import {ReplicaAgreement} from "./WorkMarketReplicas.sol";
+import {ReplicaAgreement, ToleranceMetric} from "./WorkMarketReplicas.sol";
 import {IValidatorSetReceipts} from "./ValidatorSetHook.sol";
 
 /// @title WorkMarket
@@ -234,6 +234,8 @@ contract WorkMarket is WorkerRegistry {
         uint64 drawBlock;
         /// Every replica session of the job, both rounds.
         bytes32[] sessions;
+        /// Tolerance: the spec's metric name (ASCII, right-padded), read from each replica's metrics at reveal.
+        bytes32 metricKey;
     }
 
     struct Vote {
@@ -305,6 +307,10 @@ contract WorkMarket is WorkerRegistry {
     error WrongMode(VerificationMode mode);
     error BadReplicaCount();
     error SealMismatch();
+    /// Tolerance: the revealed metrics do not hash to the committed metricsHash.
+    error MetricsMismatch(bytes32 committed);
+    /// Tolerance: the revealed metric is not the one the revealed metrics hold.
+    error MetricMismatch(int256 inMetrics);
     error RevealNotOpenYet();
     error RevealClosed(uint64 revealBy);
     error RoundNotOver(uint64 revealBy);
@@ -763,9 +769,11 @@ contract WorkMarket is WorkerRegistry {
         VerificationMode mode,
         uint8 replicas,
         uint64 epsilon,
-        bytes32 image
+        bytes32 image,
+        bytes32 metric
     ) external payable nonReentrant returns (bytes32 jobId) {
         require(mode != VerificationMode.Reexecution, WrongMode(mode));
+        require(mode != VerificationMode.Tolerance || metric != 0, ToleranceMetric.MetricNotFound(metric));
         require(replicas >= 2 && replicas <= MAX_REPLICAS, BadReplicaCount());
         require(msg.value >= minJobPrice * replicas, PriceTooLow(msg.value, minJobPrice * replicas));
         jobId = _newJob(msg.sender, specHash, workloadId, deadline, maxDuration, units, replicas, msg.value);
@@ -775,6 +783,7 @@ contract WorkMarket is WorkerRegistry {
         j.replicas = replicas;
         j.epsilon = epsilon;
         j.image = image;
+        _replicas[jobId].metricKey = metric;
         openClientJobs++;
         emit ReplicaJobPosted(jobId, mode, replicas, epsilon, image);
         _scheduleAssign(jobId, j);
@@ -803,8 +812,12 @@ contract WorkMarket is WorkerRegistry {
 
     /// @notice Opens a sealed replica result once the round's seals are in (all of them, or the
     ///         commit time passed) and before revealBy: the fields of compute's SessionCommitment
-    ///         (checked as in commitResult), the metric (Tolerance) and the salt.
-    function revealReplica(bytes32 sessionId, Commitment calldata c, int256 metric, bytes32 salt) external nonReentrant {
+    ///         (checked as in commitResult), the metric (Tolerance) and the salt. Tolerance: also
+    ///         the metrics (compute's canonical JSON), which must hash to the committed
+    ///         metricsHash and hold `metric` under the job's metric key, so a replica reveals the
+    ///         metric of the result it committed, not a value it chose after the fact; one that
+    ///         cannot is a replica that sealed and never revealed (slashBps at settlement).
+    function revealReplica(bytes32 sessionId, Commitment calldata c, int256 metric, bytes calldata metrics, bytes32 salt) external nonReentrant {
         Session storage s = _session(sessionId);
         require(msg.sender == s.worker, NotSessionWorker());
         require(s.status == SessionStatus.Sealed, WrongSessionStatus(s.status));
@@ -816,6 +829,11 @@ contract WorkMarket is WorkerRegistry {
         require(replicaSeal[sessionId] == replicaSealHash(sessionId, c.commitment, metric, salt), SealMismatch());
         bytes32 expected = commitmentHash(_jobs[s.jobId].specHash, c);
         require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
+        if (_jobs[s.jobId].mode == VerificationMode.Tolerance) {
+            require(keccak256(metrics) == c.metricsHash, MetricsMismatch(c.metricsHash));
+            int256 inMetrics = ToleranceMetric.read(metrics, r.metricKey);
+            require(inMetrics == metric, MetricMismatch(inMetrics));
+        }
         s.result = c;
         s.status = SessionStatus.Revealed;
         replicaMetric[sessionId] = metric;
@@ -854,6 +872,38 @@ contract WorkMarket is WorkerRegistry {
         else _failReplicas(jobId, j, r, agreeing, revealed);
     }
 
+    /// @notice A drawn replica that cannot run the job (its image could not be pulled, the job
+    ///         reports no metric) says so before its commit time: no bond cut, the rating and
+    ///         `timely` cost of an abandon; the session ends (released) and the round goes on
+    ///         without it — a round 0 short of k revealed results escalates as always. Staying
+    ///         silent instead costs faultPenalty at settlement.
+    function releaseReplica(bytes32 sessionId) external nonReentrant {
+        Session storage s = _session(sessionId);
+        require(msg.sender == s.worker, NotSessionWorker());
+        require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
+        require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
+        require(_jobs[s.jobId].mode != VerificationMode.Reexecution, WrongMode(VerificationMode.Reexecution));
+        _rate(s.worker, 0, 10, RatingReason.Abandoned);
+        _undelivered(s.worker);
+        _releaseWorker(sessionId, s);
+        s.status = SessionStatus.Expired;
+        s.finalizedAt = uint64(block.timestamp);
+        Replicas storage r = _replicas[s.jobId];
+        if (_roundSealed(r)) r.sealedAt = uint64(block.timestamp);
+        emit SessionExpired(sessionId, s.jobId, s.worker, true);
+    }
+
+    /// @notice A tolerance job's metric name (ASCII, right-padded with zero bytes).
+    function replicaMetricKey(bytes32 jobId) external view returns (bytes32) {
+        return _replicas[jobId].metricKey;
+    }
+
+    /// @notice The metric revealReplica reads from a replica's metrics (ToleranceMetric: the
+    ///         number under `key` in compute's canonical JSON, × 10⁹ truncated toward zero).
+    function toleranceMetric(bytes calldata metrics, bytes32 key) external pure returns (int256) {
+        return ToleranceMetric.read(metrics, key);
+    }
+
     /// @notice keccak("povchain/replica-seal/v1" ‖ 0x00 ‖ sessionId ‖ commitment ‖ metric ‖ salt).
     function replicaSealHash(bytes32 sessionId, bytes32 commitment, int256 metric, bytes32 salt) public pure returns (bytes32) {
         return keccak256(abi.encodePacked("povchain/replica-seal/v1", uint8(0), sessionId, commitment, metric, salt));
@@ -887,7 +937,11 @@ contract WorkMarket is WorkerRegistry {
     }
 
     function _roundRevealed(Replicas storage r) internal view returns (bool) {
-        for (uint256 i = r.roundStart; i < r.sessions.length; i++) if (_sessions[r.sessions[i]].status != SessionStatus.Revealed) return false;
+        for (uint256 i = r.roundStart; i < r.sessions.length; i++) {
+            SessionStatus st = _sessions[r.sessions[i]].status;
+            // Expired before settlement: released (releaseReplica), nothing more to wait for.
+            if (st != SessionStatus.Revealed && st != SessionStatus.Expired) return false;
+        }
         return true;
     }
 
@@ -1054,9 +1108,10 @@ contract WorkMarket is WorkerRegistry {
     /// same as losing); never sealed → faultPenalty. Returns the sum cut.
     function _judgeLosers(Job storage j, Replicas storage r, bool[] memory spared) internal returns (uint256 cuts) {
         for (uint256 i = 0; i < r.sessions.length; i++) {
-            if (spared[i]) continue;
             bytes32 sid = r.sessions[i];
             Session storage s = _sessions[sid];
+            // Released in time (releaseReplica): already paid its abandon cost.
+            if (spared[i] || s.status == SessionStatus.Expired) continue;
             Worker storage w = _workers[s.worker];
             w.failures++;
             bool silent = s.status == SessionStatus.Assigned;

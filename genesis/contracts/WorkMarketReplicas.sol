@@ -71,3 +71,103 @@ library ReplicaAgreement {
         return v[(counted - 1) / 2];
     }
 }
+
+/// @title ToleranceMetric
+/// @notice Reads a tolerance job's metric out of a replica's metrics, so that what a replica
+///         reveals is what it committed (genesis/contracts/WorkMarket.md, "Verification modes").
+///         The metrics are compute's canonical JSON (keys sorted, no whitespace, numbers in
+///         ECMAScript's shortest form) whose keccak is the commitment's `metricsHash`; the metric
+///         is the number under the top-level key `key` (the spec's metric name, ASCII letters
+///         and digits, right-padded with zero bytes), in nano-units: the decimal value × 10⁹,
+///         truncated toward zero — exact, so the worker (market/worker/ToleranceMetric.ts) gets
+///         the same integer from the same text.
+library ToleranceMetric {
+    error MetricNotFound(bytes32 key);
+    error MetricNotNumeric(bytes32 key);
+
+    /// @return nano the metric under `key` in nano-units
+    function read(bytes memory json, bytes32 key) internal pure returns (int256 nano) {
+        uint256 at = _valueAt(json, key);
+        return _nano(json, at, key);
+    }
+
+    /// Index of the value after `"key":` at depth 1 (canonical JSON has no duplicate keys).
+    function _valueAt(bytes memory json, bytes32 key) private pure returns (uint256) {
+        uint256 klen;
+        while (klen < 32 && key[klen] != 0) klen++;
+        require(klen > 0, MetricNotFound(key));
+        uint256 n = json.length;
+        uint256 depth;
+        bool inString;
+        for (uint256 i = 0; i < n; i++) {
+            bytes1 c = json[i];
+            if (inString) {
+                if (c == "\\") i++;
+                else if (c == '"') inString = false;
+                continue;
+            }
+            if (c == "{" || c == "[") depth++;
+            else if (c == "}" || c == "]") depth--;
+            else if (c == '"') {
+                // A key at depth 1 opens right after '{' or ',' (a string value follows ':').
+                if (depth == 1 && i > 0 && (json[i - 1] == "{" || json[i - 1] == ",") && i + klen + 2 < n && json[i + klen + 1] == '"' && json[i + klen + 2] == ":") {
+                    bool same = true;
+                    for (uint256 k = 0; k < klen && same; k++) same = json[i + 1 + k] == key[k];
+                    if (same) return i + klen + 3;
+                }
+                inString = true;
+            }
+        }
+        revert MetricNotFound(key);
+    }
+
+    /// A JSON number at `at` → value × 10⁹, truncated toward zero.
+    function _nano(bytes memory json, uint256 at, bytes32 key) private pure returns (int256) {
+        uint256 n = json.length;
+        uint256 i = at;
+        bool neg;
+        if (i < n && json[i] == "-") {
+            neg = true;
+            i++;
+        }
+        uint256 mantissa;
+        uint256 digits;
+        int256 exp10 = 9;
+        bool dot;
+        for (; i < n; i++) {
+            bytes1 c = json[i];
+            if (c == "." && !dot) {
+                dot = true;
+                continue;
+            }
+            if (c < "0" || c > "9") break;
+            require(++digits <= 40, MetricNotNumeric(key));
+            mantissa = mantissa * 10 + uint8(c) - 48;
+            if (dot) exp10--;
+        }
+        require(digits > 0, MetricNotNumeric(key));
+        if (i < n && (json[i] == "e" || json[i] == "E")) {
+            i++;
+            bool eneg;
+            if (i < n && (json[i] == "+" || json[i] == "-")) eneg = json[i++] == "-";
+            uint256 e;
+            uint256 edigits;
+            for (; i < n && json[i] >= "0" && json[i] <= "9"; i++) {
+                require(++edigits <= 4, MetricNotNumeric(key));
+                e = e * 10 + uint8(json[i]) - 48;
+            }
+            require(edigits > 0, MetricNotNumeric(key));
+            exp10 += eneg ? -int256(e) : int256(e);
+        }
+        // The value must end here (`,` or `}`): `"key":"1"` or `"key":[…]` is not a number.
+        require(i < n && (json[i] == "," || json[i] == "}"), MetricNotNumeric(key));
+        uint256 v;
+        if (exp10 >= 0) {
+            require(exp10 <= 30, MetricNotNumeric(key));
+            v = mantissa * 10 ** uint256(exp10);
+        } else if (exp10 >= -77) {
+            v = mantissa / 10 ** uint256(-exp10);
+        }
+        return neg ? -int256(v) : int256(v);
+    }
+}

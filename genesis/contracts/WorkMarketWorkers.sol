@@ -33,6 +33,10 @@ abstract contract WorkerRegistry {
     /// a job's `needs` use the same bits, and only workers offering all of them are drawn for it.
     uint32 public constant OFFERS_DOCKER = 1;
     uint32 public constant OFFERS_GPU = 2;
+    /// A job's `needs` = OFFERS_* bits (bits 0–7) | GPUs needed (bits 8–11, up to 15) << 8 |
+    /// memory each of them needs in MiB (bits 12–31, up to 1 TiB) << 12. A worker offers only
+    /// OFFERS_* bits; the GPU fields are compared with what it announced (setGpus).
+    uint32 public constant NEEDS_OFFERS_MASK = 0xff;
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
     /// Images a worker announces (setImages); bounded so that the draw's check stays cheap.
     uint256 public constant MAX_IMAGES = 32;
@@ -129,6 +133,8 @@ abstract contract WorkerRegistry {
     event WorkerRegistered(address indexed worker, uint256 bond, uint64 capacity, uint8 slots, string endpoint);
     event WorkerUpdated(address indexed worker, uint64 capacity, uint8 slots, string endpoint);
     event OffersUpdated(address indexed worker, uint32 offers);
+    /// What a worker's GPUs are (setGpus): how many, and the memory of the smallest (MiB).
+    event GpusUpdated(address indexed worker, uint8 count, uint32 memoryMb);
     /// The image digests (sha256 of the OCI/Docker image reference's digest) a worker holds.
     event ImagesUpdated(address indexed worker, bytes32[] images);
     event UnitPriceUpdated(address indexed worker, uint256 minUnitPrice);
@@ -156,6 +162,14 @@ abstract contract WorkerRegistry {
     /// Image digests each worker announced (setImages): a job naming an image is drawn only among them.
     mapping(address => bytes32[]) internal _imagesOf;
     mapping(address => mapping(bytes32 => bool)) internal _hasImage;
+    /// GPUs each worker announced (setGpus): a job needing GPUs is drawn only among those with enough.
+    mapping(address => Gpus) public gpusOf;
+
+    /// A worker's GPUs as the draw compares them: `count` GPUs of at least `memoryMb` MiB each.
+    struct Gpus {
+        uint8 count;
+        uint32 memoryMb;
+    }
     /// The last time each worker was displaced from the registry (evictionOf).
     mapping(address => Eviction) internal _evictions;
 
@@ -287,6 +301,16 @@ abstract contract WorkerRegistry {
         require(w.registered, NotRegistered());
         w.offers = offers;
         emit OffersUpdated(msg.sender, offers);
+    }
+
+    /// @notice Declares the sender's GPUs (the node reads them with nvidia-smi): how many, and the
+    ///         memory of the smallest in MiB — one figure for all, so a job asking for n GPUs of
+    ///         m MiB is drawn only for workers with count ≥ n and memoryMb ≥ m, whichever of its
+    ///         GPUs Docker hands the job. A job's GPU needs travel in its `needs` (NEEDS_GPU_*).
+    function setGpus(uint8 count, uint32 memoryMb) external {
+        require(_workers[msg.sender].registered, NotRegistered());
+        gpusOf[msg.sender] = Gpus(count, memoryMb);
+        emit GpusUpdated(msg.sender, count, memoryMb);
     }
 
     /// @notice Declares the container images (their sha256 digests, as a spec pins them) the
@@ -488,7 +512,14 @@ abstract contract WorkerRegistry {
     function _jobWeight(address a, uint32 needs, bytes32 image, uint256 unitPay) internal view returns (uint256) {
         Worker storage w = _workers[a];
         // An idle worker always has its first slot: the earned count (another storage slot) is read only when busy.
-        if (!_activeWithBond(w) || (w.running > 0 && w.running >= _slotsOf(w)) || (w.offers & needs) != needs) return 0;
+        uint32 bits = needs & NEEDS_OFFERS_MASK;
+        if (!_activeWithBond(w) || (w.running > 0 && w.running >= _slotsOf(w)) || (w.offers & bits) != bits) return 0;
+        // GPUs: read (another storage slot) only for jobs that need them.
+        uint32 gpus = (needs >> 8) & 0xf;
+        if (gpus > 0) {
+            Gpus storage g = gpusOf[a];
+            if (g.count < gpus || g.memoryMb < needs >> 12) return 0;
+        }
         if (image != bytes32(0) && !_hasImage[a][image]) return 0;
         if (unitPay < w.minUnitPrice) return 0;
         return w.bond * _decayed(w.rating, w.ratedAt);

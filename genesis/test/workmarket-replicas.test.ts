@@ -15,8 +15,13 @@
  * Every scenario checks that the market's books balance and that coins are conserved.
  */
 import t, { type Test } from 'tap'
+import fc from 'fast-check'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { addr, ETHER, fakeCommitment, MarketHarness } from './workmarketHarness.js'
+import { metricKey } from '../../market/client/JobVerification.js'
+import { toleranceReveal } from '../../market/worker/ToleranceMetric.js'
+
+const METRIC = 'testLoss'
 
 const CLIENT = addr(100)
 const SPEC = keccak256(toHex('replica-spec'))
@@ -64,17 +69,34 @@ async function post(h: MarketHarness, opts: { mode?: number; k?: number; epsilon
   const r = await h.must(
     CLIENT,
     'postReplicatedJob',
-    [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, opts.needs ?? 0, opts.mode ?? REDUNDANT, k, opts.epsilon ?? 0n, opts.image ?? `0x${'00'.repeat(32)}`],
+    [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, opts.needs ?? 0, opts.mode ?? REDUNDANT, k, opts.epsilon ?? 0n, opts.image ?? `0x${'00'.repeat(32)}`, opts.mode === TOLERANCE ? metricKey(METRIC) : `0x${'00'.repeat(32)}`],
     opts.price ?? PRICE,
   )
   return ev(r, 'JobPosted').jobId as Hex
 }
 
-/** What each worker commits: honest workers the same result; a forger id its own forged one (colluders share an id). */
-type Behaviour = { kind: 'honest'; metric?: bigint } | { kind: 'forge'; id: number; metric?: bigint } | { kind: 'silent' } | { kind: 'hide' }
-const commitmentOf = (b: Behaviour) => fakeCommitment(SPEC, b.kind === 'forge' ? 1000 + b.id : 1)
+/**
+ * What each worker commits: honest workers the same result; a forger id its own forged one
+ * (colluders share an id). `loss` (tolerance): the testLoss its metrics report — the metrics are
+ * compute's canonical JSON, committed by their hash and revealed with the worker's own encoding
+ * (market/worker/ToleranceMetric.ts).
+ */
+type Behaviour = { kind: 'honest'; loss?: number } | { kind: 'forge'; id: number; loss?: number } | { kind: 'silent' } | { kind: 'hide' } | { kind: 'released' }
+const lossOf = (b: Behaviour) => ('loss' in b ? b.loss : undefined)
+const revealOf = (b: Behaviour) => {
+  const loss = lossOf(b)
+  return loss === undefined ? undefined : toleranceReveal({ accuracy: 0.9, history: [{ testLoss: 7 }], testLoss: loss }, METRIC)
+}
+const commitmentOf = (b: Behaviour) => {
+  const r = revealOf(b)
+  return fakeCommitment(SPEC, b.kind === 'forge' ? 1000 + b.id : 1, r ? { metricsHash: keccak256(r.metrics) } : {})
+}
 const saltOf = (sid: Hex) => keccak256(toHex(`replica-salt-${sid}`))
-const metricOf = (b: Behaviour) => ('metric' in b && b.metric !== undefined ? b.metric : 0n)
+const metricOf = (b: Behaviour) => revealOf(b)?.nano ?? 0n
+const metricsOf = (b: Behaviour): Hex => {
+  const r = revealOf(b)
+  return r ? toHex(r.metrics) : '0x'
+}
 
 /** Plays the current round: every drawn replica seals, then reveals (per its behaviour); then settles. */
 async function playRound(h: MarketHarness, jobId: Hex, behave: (w: Address) => Behaviour) {
@@ -85,7 +107,7 @@ async function playRound(h: MarketHarness, jobId: Hex, behave: (w: Address) => B
     const s = await session(h, sid)
     const b = behave(s.worker)
     if (b.kind === 'silent' || b.kind === 'hide') waits = true
-    if (b.kind === 'silent') continue
+    if (b.kind === 'silent' || b.kind === 'released') continue
     const c = commitmentOf(b)
     const seal = await h.read<Hex>('replicaSealHash', [sid, c.commitment, metricOf(b), saltOf(sid)])
     await h.must(s.worker, 'commitReplica', [sid, seal])
@@ -93,8 +115,8 @@ async function playRound(h: MarketHarness, jobId: Hex, behave: (w: Address) => B
   for (const sid of current) {
     const s = await session(h, sid)
     const b = behave(s.worker)
-    if (b.kind === 'silent' || b.kind === 'hide') continue
-    await h.must(s.worker, 'revealReplica', [sid, commitmentOf(b), metricOf(b), saltOf(sid)])
+    if (b.kind === 'silent' || b.kind === 'hide' || b.kind === 'released') continue
+    await h.must(s.worker, 'revealReplica', [sid, commitmentOf(b), metricOf(b), metricsOf(b), saltOf(sid)])
   }
   // A missing seal or reveal: the round ends when its time is up.
   if (waits) h.advance(1000)
@@ -116,7 +138,7 @@ t.test('redundant: k = 2 honest replicas agree bit for bit: accepted, both paid,
   const ws = [addr(1), addr(2)]
   for (const w of ws) await register(h, w)
   const jobId = await post(h)
-  t.equal((await h.tx(CLIENT, 'postReplicatedJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, 0, REDUNDANT, 2, 0n, `0x${'00'.repeat(32)}`], ETHER / 100_000n)).error, 'PriceTooLow', 'k replicas cost at least k × minJobPrice')
+  t.equal((await h.tx(CLIENT, 'postReplicatedJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, 0, REDUNDANT, 2, 0n, `0x${'00'.repeat(32)}`, `0x${'00'.repeat(32)}`], ETHER / 100_000n)).error, 'PriceTooLow', 'k replicas cost at least k × minJobPrice')
   await h.mine()
   const r = await replicas(h, jobId)
   t.equal(r.sessions.length, 2, 'the protocol drew k = 2 workers')
@@ -224,12 +246,12 @@ t.test('commit–reveal: a copier can neither open a copied seal nor seal after 
   const c = commitmentOf({ kind: 'honest' })
   const seal = await h.read<Hex>('replicaSealHash', [sa, c.commitment, 0n, saltOf(sa!)])
   await h.must(a, 'commitReplica', [sa, seal])
-  t.equal((await h.tx(a, 'revealReplica', [sa, c, 0n, saltOf(sa!)])).error, 'RevealNotOpenYet', 'no result is shown while a replica has not sealed')
+  t.equal((await h.tx(a, 'revealReplica', [sa, c, 0n, '0x', saltOf(sa!)])).error, 'RevealNotOpenYet', 'no result is shown while a replica has not sealed')
   // The copier seals A's seal as its own…
   await h.must(b, 'commitReplica', [sb, seal])
-  await h.must(a, 'revealReplica', [sa, c, 0n, saltOf(sa!)])
+  await h.must(a, 'revealReplica', [sa, c, 0n, '0x', saltOf(sa!)])
   // …and, having seen A's result, salt and metric, still cannot open it: the seal binds A's session.
-  t.equal((await h.tx(b, 'revealReplica', [sb, c, 0n, saltOf(sa!)])).error, 'SealMismatch', "a copied seal does not open with the copier's session")
+  t.equal((await h.tx(b, 'revealReplica', [sb, c, 0n, '0x', saltOf(sa!)])).error, 'SealMismatch', "a copied seal does not open with the copier's session")
   t.equal((await h.tx(b, 'commitReplica', [sb, seal])).error, 'WrongSessionStatus', 'nor can it seal again')
   h.advance(1000)
   const bond = await bondOf(h, b)
@@ -253,7 +275,7 @@ t.test('commit–reveal: a replica that waits past the commit time to copy a rev
   const c = commitmentOf({ kind: 'honest' })
   await h.must(a, 'commitReplica', [sa, await h.read<Hex>('replicaSealHash', [sa, c.commitment, 0n, saltOf(sa!)])])
   h.advance(601) // past commitBy: now reveals open without B
-  await h.must(a, 'revealReplica', [sa, c, 0n, saltOf(sa!)])
+  await h.must(a, 'revealReplica', [sa, c, 0n, '0x', saltOf(sa!)])
   t.equal((await h.tx(b, 'commitReplica', [sb, await h.read<Hex>('replicaSealHash', [sb, c.commitment, 0n, saltOf(sb!)])])).error, 'CommitTooLate')
 })
 
@@ -267,7 +289,7 @@ t.test('tolerance: metrics within epsilon of the median agree; one outside is re
     await h.mine()
     const [a] = await drawnWorkers(h, jobId)
     // Different results (not bit-exact) whose testLoss differs by 0.005 < epsilon.
-    const behave = (w: Address): Behaviour => (w === a ? { kind: 'forge', id: 3, metric: (NANO * 1005n) / 1000n } : { kind: 'honest', metric: NANO })
+    const behave = (w: Address): Behaviour => (w === a ? { kind: 'forge', id: 3, loss: 1.005 } : { kind: 'honest', loss: 1 })
     const settled = await playRound(h, jobId, behave)
     t.same(ev(settled, 'ReplicasSettled'), { jobId, accepted: true, agreeing: 2, revealed: 2 }, 'inside the bound: accepted in round 0')
     const sid = (await replicas(h, jobId)).sessions[0]!
@@ -283,10 +305,10 @@ t.test('tolerance: metrics within epsilon of the median agree; one outside is re
     const outlier = a!
     let i = 0
     // Honest replicas scatter by 0.002 (not bit-exact); the outlier claims 0.5 better.
-    const metric = new Map<Address, bigint>()
+    const metric = new Map<Address, number>()
     const behave = (w: Address): Behaviour => {
-      if (!metric.has(w)) metric.set(w, NANO + BigInt(i++) * 2_000_000n)
-      return w === outlier ? { kind: 'forge', id: 9, metric: NANO / 2n } : { kind: 'forge', id: 100 + Number(w.slice(-2)), metric: metric.get(w)! }
+      if (!metric.has(w)) metric.set(w, 1 + i++ * 0.002)
+      return w === outlier ? { kind: 'forge', id: 9, loss: 0.5 } : { kind: 'forge', id: 100 + Number(w.slice(-2)), loss: metric.get(w)! }
     }
     t.ok(ev(await playRound(h, jobId, behave), 'ReplicasEscalated'), 'outside the bound: escalation')
     await h.mine()
@@ -326,7 +348,106 @@ t.test('modes are separate: replica sessions refuse the re-execution path and vi
   const a = (await session(h, sa!)).worker
   t.equal((await h.tx(a, 'commitResult', [sa, fakeCommitment(SPEC, 1)])).error, 'WrongMode', 'no re-execution commitment for a replica')
   t.equal((await h.tx(a, 'abandon', [sa])).error, 'WrongMode')
-  t.equal((await h.tx(CLIENT, 'postReplicatedJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, 0, 0, 2, 0n, `0x${'00'.repeat(32)}`], PRICE)).error, 'WrongMode')
-  t.equal((await h.tx(CLIENT, 'postReplicatedJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, 0, REDUNDANT, 5, 0n, `0x${'00'.repeat(32)}`], PRICE * 3n)).error, 'BadReplicaCount')
+  t.equal((await h.tx(CLIENT, 'postReplicatedJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, 0, 0, 2, 0n, `0x${'00'.repeat(32)}`, `0x${'00'.repeat(32)}`], PRICE)).error, 'WrongMode')
+  t.equal((await h.tx(CLIENT, 'postReplicatedJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, 0, REDUNDANT, 5, 0n, `0x${'00'.repeat(32)}`, `0x${'00'.repeat(32)}`], PRICE * 3n)).error, 'BadReplicaCount')
   t.equal((await job(h, jobId)).mode, REDUNDANT)
+})
+
+t.test('tolerance commit–reveal binds the metric to the committed metrics: a replica cannot reveal a metric its result does not hold', async (t) => {
+  const eps = 10_000_000n // 0.01
+  const h = await MarketHarness.deploy()
+  for (const w of [1, 2, 3, 4, 5].map(addr)) await register(h, w)
+  const jobId = await post(h, { mode: TOLERANCE, epsilon: eps })
+  t.equal(await h.read<Hex>('replicaMetricKey', [jobId]), metricKey(METRIC), 'the job carries its metric name')
+  await h.mine()
+  const [sa, sb] = (await replicas(h, jobId)).sessions as Hex[]
+  const a = (await session(h, sa!)).worker
+  const liar = (await session(h, sb!)).worker
+  const honest: Behaviour = { kind: 'honest', loss: 1 }
+  // The attacker's best strategy: its run reached testLoss 1.3 (outside the bound); it commits
+  // that result (the checkpoints and metrics it holds) but seals the metric it expects the others
+  // to reveal, inside the bound, hoping to be paid for a result that does not reach it.
+  const real: Behaviour = { kind: 'forge', id: 5, loss: 1.3 }
+  const c = commitmentOf(real)
+  const claimed = metricOf(honest)
+  const salt = saltOf(sb!)
+  await h.must(a, 'commitReplica', [sa, await h.read<Hex>('replicaSealHash', [sa, commitmentOf(honest).commitment, metricOf(honest), saltOf(sa!)])])
+  await h.must(liar, 'commitReplica', [sb, await h.read<Hex>('replicaSealHash', [sb, c.commitment, claimed, salt])])
+  await h.must(a, 'revealReplica', [sa, commitmentOf(honest), metricOf(honest), metricsOf(honest), saltOf(sa!)])
+  const inMetrics = metricOf(real)
+  t.same(await h.tx(liar, 'revealReplica', [sb, c, claimed, metricsOf(real), salt]).then((r) => [r.error, (r.errorArgs as unknown[] | undefined)?.[0]]), ['MetricMismatch', inMetrics], 'its committed metrics say 1.3: the claimed 1.0 is refused')
+  t.equal((await h.tx(liar, 'revealReplica', [sb, c, claimed, metricsOf(honest), salt])).error, 'MetricsMismatch', 'metrics other than the committed ones are refused')
+  t.equal((await h.tx(liar, 'revealReplica', [sb, c, claimed, '0x', salt])).error, 'MetricsMismatch', 'a tolerance reveal must show its metrics')
+  t.equal((await h.tx(liar, 'revealReplica', [sb, c, inMetrics, metricsOf(real), salt])).error, 'SealMismatch', 'and the true metric does not open the seal it made')
+  h.advance(1000)
+  const bond = await bondOf(h, liar)
+  t.ok(ev(await h.must(CLIENT, 'settleReplicas', [jobId]), 'ReplicasEscalated'), 'an unrevealed replica escalates round 0')
+  await h.mine()
+  const settled = await playRound(h, jobId, () => ({ kind: 'honest', loss: 1 }))
+  t.same(ev(settled, 'ReplicasSettled'), { jobId, accepted: true, agreeing: 4, revealed: 4 }, 'the honest replicas are paid')
+  t.equal(await bondOf(h, liar), bond / 2n, 'the liar is slashed as a replica that sealed and never revealed')
+  t.equal((await session(h, sb!)).status, S.Rejected)
+  await conserved(t, h, h.minted)
+})
+
+t.test('the worker reads the tolerance metric exactly as the contract does (fast-check, the node\'s encoding)', async (t) => {
+  const h = await MarketHarness.deploy()
+  const key = metricKey(METRIC)
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.integer({ min: -1e9, max: 1e9 }).map((x) => x / 1e6), fc.constantFrom(0, -0, 1e-7, 1e-10, 5e-324, 123456789.987654321, 1e20, -1e-9)),
+      fc.dictionary(fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{0,8}$/), fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), fc.constant({ testLoss: 42 }))),
+      async (loss, others) => {
+        delete (others as Record<string, unknown>)[METRIC]
+        const r = toleranceReveal({ ...others, nested: { testLoss: 99, s: '"testLoss":1,' }, testLoss: loss } as never, METRIC)
+        const onChain = await h.read<bigint>('toleranceMetric', [toHex(r.metrics), key])
+        if (onChain !== r.nano) throw new Error(`${loss}: contract ${onChain}, worker ${r.nano}`)
+        // Within a nano-unit of the float product: truncation, not a different value.
+        const approx = BigInt(Math.trunc(loss * 1e9))
+        const d = onChain - approx
+        if (Math.abs(loss) < 1e6 && (d > 1n || d < -1n)) throw new Error(`${loss}: ${onChain} is not value × 10⁹`)
+      },
+    ),
+    { numRuns: 300 },
+  )
+  const missing = new TextEncoder().encode('{"nested":{"testLoss":1},"z":"\\"testLoss\\":2"}')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex(missing), key])).error, 'MetricNotFound', 'a key only nested or inside a string is not the metric')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex('{"testLoss":"1"}'), key])).error, 'MetricNotNumeric')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex('{"testLoss":[1]}'), key])).error, 'MetricNotNumeric')
+  t.equal(await h.read<bigint>('toleranceMetric', [toHex('{"testLoss":-1.5e-3}'), key]), -1_500_000n)
+  t.throws(() => toleranceReveal({ testLoss: 'low' }, METRIC), { code: 'JOB_METRIC' }, 'the worker does not seal a metric it could not reveal')
+})
+
+t.test('release: a replica that cannot run the job gives it back before its commit time — no bond cut; the round escalates without it', async (t) => {
+  const h = await MarketHarness.deploy()
+  for (const w of [1, 2, 3, 4, 5].map(addr)) await register(h, w)
+  const jobId = await post(h)
+  await h.mine()
+  const [sa, sb] = (await replicas(h, jobId)).sessions as Hex[]
+  const a = (await session(h, sa!)).worker
+  const b = (await session(h, sb!)).worker
+  t.equal((await h.tx(b, 'releaseReplica', [sa])).error, 'NotSessionWorker')
+  const bond = await bondOf(h, a)
+  const before = await h.read<{ rating: number }>('getWorker', [a])
+  const r = await h.must(a, 'releaseReplica', [sa])
+  t.same(ev(r, 'SessionExpired'), { sessionId: sa, jobId, worker: a, abandoned: true })
+  t.equal((await session(h, sa!)).status, S.Expired, 'released')
+  t.equal((await h.tx(a, 'releaseReplica', [sa])).error, 'WrongSessionStatus', 'once')
+  const settled = await playRound(h, jobId, (w) => (w === a ? { kind: 'released' } : { kind: 'honest' }))
+  t.ok(ev(settled, 'ReplicasEscalated'), 'one result of k = 2: the round escalates at once (nothing left to wait for)')
+  await h.mine()
+  t.notOk((await drawnWorkers(h, jobId)).slice(2).includes(a), 'the releaser is not drawn again for the job')
+  const done = await playRound(h, jobId, () => ({ kind: 'honest' }))
+  t.same(ev(done, 'ReplicasSettled'), { jobId, accepted: true, agreeing: 4, revealed: 4 })
+  t.equal(await bondOf(h, a), bond, 'no bond cut for a release in time')
+  t.ok((await h.read<{ rating: number }>('getWorker', [a])).rating < before.rating, 'it costs rating, as an abandon')
+  t.equal((await h.read<{ status: number }>('getSession', [sa])).status, S.Expired, 'and is no loser at settlement')
+  void b
+  // Too late: after its commit time only silence's penalty remains.
+  const j2 = await post(h)
+  await h.mine()
+  const [s2] = (await replicas(h, j2)).sessions as Hex[]
+  h.advance(1000)
+  t.equal((await h.tx((await session(h, s2!)).worker, 'releaseReplica', [s2])).error, 'CommitTooLate')
+  await conserved(t, h, h.minted)
 })

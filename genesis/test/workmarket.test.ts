@@ -817,7 +817,7 @@ t.test('onBlock is consensus\'s: a transaction cannot make the draws', async (t)
 t.test('replica jobs (redundant, tolerance): every revert path', async (t) => {
   const { h, books } = await market(3)
   const zero = `0x${'00'.repeat(32)}` as Hex
-  const postArgs = (mode: number, k: number) => [SPEC, WORKLOAD, deadline(h), 600n, 10n, 0, mode, k, 0n, zero]
+  const postArgs = (mode: number, k: number) => [SPEC, WORKLOAD, deadline(h), 600n, 10n, 0, mode, k, 0n, zero, zero]
   t.equal((await h.tx(CLIENT, 'postReplicatedJob', postArgs(0, 2), 2n * PRICE)).error, 'WrongMode', 'no re-execution job through postReplicatedJob')
   t.equal((await h.tx(CLIENT, 'postReplicatedJob', postArgs(1, 1), 2n * PRICE)).error, 'BadReplicaCount', 'k ≥ 2')
   t.equal((await h.tx(CLIENT, 'postReplicatedJob', postArgs(1, 5), 5n * PRICE)).error, 'BadReplicaCount', 'k ≤ MAX_REPLICAS')
@@ -837,19 +837,43 @@ t.test('replica jobs (redundant, tolerance): every revert path', async (t) => {
   t.equal((await h.tx(wb, 'commitReplica', [sa, sealA])).error, 'NotSessionWorker')
   t.equal((await h.tx(wa, 'commitReplica', [sa, zero])).error, 'BadCommitment', 'an empty seal')
   await h.must(wa, 'commitReplica', [sa, sealA])
-  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, salt])).error, 'RevealNotOpenYet', 'not while B has not sealed')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, '0x', salt])).error, 'RevealNotOpenYet', 'not while B has not sealed')
   t.equal((await h.tx(CLIENT, 'settleReplicas', [jobId])).error, 'RoundNotOver', 'the round is not over')
   await h.must(wb, 'commitReplica', [sb, await h.read<Hex>('replicaSealHash', [sb, c.commitment, 0n, salt])])
-  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 1n, salt])).error, 'SealMismatch', 'another metric does not open the seal')
-  t.equal((await h.tx(wa, 'revealReplica', [sa, fakeCommitment(SPEC, 2), 0n, salt])).error, 'SealMismatch', 'another result does not open it')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 1n, '0x', salt])).error, 'SealMismatch', 'another metric does not open the seal')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, fakeCommitment(SPEC, 2), 0n, '0x', salt])).error, 'SealMismatch', 'another result does not open it')
   t.equal((await h.tx(wa, 'expire', [sa])).error, 'WrongMode', 'replica sessions end in settleReplicas')
   t.equal((await h.tx(CLIENT, 'settleReplicas', [SPEC])).error, 'UnknownJob')
   h.advance(1000)
-  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, salt])).error, 'RevealClosed', 'too late to reveal')
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 0n, '0x', salt])).error, 'RevealClosed', 'too late to reveal')
   const esc = await h.must(CLIENT, 'settleReplicas', [jobId])
   t.ok(ev(esc, 'ReplicasEscalated'), 'two hidden results escalate')
   t.equal((await h.tx(CLIENT, 'settleReplicas', [jobId])).error, 'DrawPending')
   await books(t)
+})
+
+t.test('tolerance reveals: the metric must be the one the committed metrics hold (every revert path)', async (t) => {
+  const { h } = await market(3)
+  const zero = `0x${'00'.repeat(32)}` as Hex
+  const key = `0x${Buffer.from('testLoss').toString('hex').padEnd(64, '0')}` as Hex
+  const args = (metric: Hex) => [SPEC, WORKLOAD, deadline(h), 600n, 10n, 0, 2, 2, 10_000_000n, zero, metric]
+  t.equal((await h.tx(CLIENT, 'postReplicatedJob', args(zero), 2n * PRICE)).error, 'MetricNotFound', 'a tolerance job names its metric')
+  const jobId = ev(await h.must(CLIENT, 'postReplicatedJob', args(key), 2n * PRICE), 'JobPosted').jobId as Hex
+  await h.mine()
+  const [, , , , , , sessions] = await h.read<readonly [number, number, bigint, bigint, bigint, bigint, readonly Hex[]]>('getReplicas', [jobId])
+  const [sa, sb] = sessions as Hex[]
+  const wa = (await h.read<{ worker: Address }>('getSession', [sa])).worker
+  const wb = (await h.read<{ worker: Address }>('getSession', [sb])).worker
+  const metrics = toHex('{"history":[{"testLoss":9}],"testLoss":0.25}')
+  const c = fakeCommitment(SPEC, 1, { metricsHash: keccak256(metrics) })
+  const salt = keccak256(toHex('s'))
+  for (const [w, sid] of [[wa, sa], [wb, sb]] as const) await h.must(w, 'commitReplica', [sid, await h.read<Hex>('replicaSealHash', [sid, c.commitment, 500_000_000n, salt])])
+  t.equal((await h.tx(wa, 'revealReplica', [sa, c, 500_000_000n, toHex('{"testLoss":0.5}'), salt])).error, 'MetricsMismatch', 'other metrics than the committed ones')
+  const wrong = await h.tx(wa, 'revealReplica', [sa, c, 500_000_000n, metrics, salt])
+  t.same([wrong.error, wrong.errorArgs], ['MetricMismatch', [250_000_000n]], 'the committed metrics say 0.25, not the sealed 0.5')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex('{"testLoss":true}'), key])).error, 'MetricNotNumeric')
+  t.equal((await h.tx(CLIENT, 'toleranceMetric', [toHex('{"trainLoss":1}'), key])).error, 'MetricNotFound')
+  t.equal(await h.read<bigint>('toleranceMetric', [metrics, key]), 250_000_000n, 'the top-level key, not the nested one')
 })
 
 t.test('every custom error of the ABI is produced by some test', async (t) => {

@@ -324,7 +324,7 @@ export class MarketHarness {
 }
 
 /** A commitment whose hash matches what the contract recomputes (compute's commitmentHash). */
-export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint; seal: Hex }> = {}) {
+export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ resultHash: Hex; checkpointCount: bigint; seal: Hex; metricsHash: Hex }> = {}) {
   const h = (s: string) => keccak256(toHex(`${s}-${seed}`))
   const c = {
     checkpointInterval: 10n,
@@ -332,7 +332,7 @@ export function fakeCommitment(specHash: Hex, seed: number, fields: Partial<{ re
     checkpointCount: fields.checkpointCount ?? 11n,
     checkpointRoot: h('root'),
     resultHash: fields.resultHash ?? h('result'),
-    metricsHash: h('metrics'),
+    metricsHash: fields.metricsHash ?? h('metrics'),
     manifest: h('manifest'),
     seal: (fields.seal ?? h('seal')) as Hex,
     commitment: '0x' as Hex,

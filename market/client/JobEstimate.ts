@@ -2,6 +2,7 @@ import { keccak256, toHex, type Hex } from 'viem'
 import { prepareJob } from '../../compute/execution/JobExecution.js'
 import type { JobSpec } from '../../compute/spec/JobSpec.js'
 import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
+import { JobError } from './JobError.js'
 
 /** 1 compute unit = 10^6 multiply-adds (compute/worker/Benchmark.ts). */
 const MACS_PER_UNIT = 1_000_000
@@ -20,15 +21,42 @@ export function workloadId(spec: JobSpec): Hex {
 /** WorkMarket's OFFERS_* bits: what a worker runs besides the embedded runtime, and what a job needs of it. */
 export const OFFERS = { docker: 1, gpu: 2 } as const
 
-/** What a spec needs of its worker (OFFERS bits): Docker for a docker runtime, a GPU when it asks for one. */
+/** WorkMarketWorkers' `needs` layout: OFFERS bits 0–7, GPUs needed bits 8–11, MiB each bits 12–31. */
+export const MAX_JOB_GPUS = 15
+export const MAX_JOB_GPU_MEMORY_MB = 0xfffff
+
+/**
+ * What a spec needs of its worker, as the contract's `needs`: OFFERS bits (Docker for a docker
+ * runtime, a GPU when it asks for one) and, for a GPU job, how many GPUs and the memory of each.
+ */
 export function jobNeeds(spec: JobSpec): number {
-  return (spec.runtime.type === 'docker' ? OFFERS.docker : 0) | (spec.resources.gpus > 0 ? OFFERS.gpu : 0)
+  const bits = (spec.runtime.type === 'docker' ? OFFERS.docker : 0) | (spec.resources.gpus > 0 ? OFFERS.gpu : 0)
+  const gpus = spec.resources.gpus
+  if (!gpus) return bits
+  const mem = spec.resources.gpuMemoryMb ?? 0
+  if (gpus > MAX_JOB_GPUS) throw new JobError('GPU', `resources.gpus ${gpus}: the market draws workers for at most ${MAX_JOB_GPUS} GPUs per job`)
+  if (mem > MAX_JOB_GPU_MEMORY_MB) throw new JobError('GPU', `resources.gpuMemoryMb ${mem}: the market compares at most ${MAX_JOB_GPU_MEMORY_MB} MiB per GPU`)
+  return (bits | (gpus << 8) | (mem << 12)) >>> 0
 }
 
-/** "docker + gpu", "embedded only". */
+/** The GPU part of a job's `needs`: how many, and MiB each (0, 0: none). */
+export function gpuNeeds(needs: number): { count: number; memoryMb: number } {
+  return { count: (needs >>> 8) & 0xf, memoryMb: needs >>> 12 }
+}
+
+/** Whether a worker's offers and announced GPUs meet a job's `needs` (WorkMarketWorkers._jobWeight). */
+export function meetsNeeds(offers: number, gpus: { count: number; memoryMb: number }, needs: number): boolean {
+  const bits = needs & 0xff
+  const g = gpuNeeds(needs)
+  return (offers & bits) === bits && (g.count === 0 || (gpus.count >= g.count && gpus.memoryMb >= g.memoryMb))
+}
+
+/** "docker + gpu", "embedded only"; with GPU needs: "docker + gpu (2 GPUs of ≥ 16384 MiB)". */
 export function describeOffers(bits: number): string {
   const names = (Object.keys(OFFERS) as (keyof typeof OFFERS)[]).filter((k) => (bits & OFFERS[k]) !== 0)
-  return names.length ? names.join(' + ') : 'embedded only'
+  const g = gpuNeeds(bits)
+  const gpus = g.count ? ` (${g.count} GPU${g.count > 1 ? 's' : ''}${g.memoryMb ? ` of ≥ ${g.memoryMb} MiB` : ''})` : ''
+  return (names.length ? names.join(' + ') : 'embedded only') + gpus
 }
 
 /** Verifiers the market draws for a spec (its verification policy; redundancy counts as verifiers). */

@@ -1,4 +1,4 @@
-import type { Hex } from 'viem'
+import { toHex, type Hex } from 'viem'
 import type { JobSpec } from '../../compute/spec/JobSpec.js'
 import { JobError } from './JobError.js'
 
@@ -20,6 +20,15 @@ export interface JobVerification {
   epsilon: bigint
   /** sha256 digest of the pinned image (zero: the embedded runtime). */
   image: Hex
+  /** Tolerance: the spec's metric name as the contract keys it (metricKey); zero otherwise. */
+  metric: Hex
+}
+
+/** The on-chain key of a metric name: its ASCII bytes right-padded to 32 (WorkMarket.replicaMetricKey). */
+export function metricKey(name: string): Hex {
+  if (!/^[a-zA-Z][a-zA-Z0-9]{0,31}$/.test(name))
+    throw new JobError('METRIC', `metric name ${JSON.stringify(name)} cannot go on chain: tolerance jobs need 1–32 ASCII letters or digits, starting with a letter`)
+  return toHex(name, { size: 32 })
 }
 
 /** The 32-byte digest a spec's image reference pins: `sha256:<hex>` or `name@sha256:<hex>`. */
@@ -29,7 +38,7 @@ export function imageDigest(spec: JobSpec): Hex {
   return m ? (`0x${m[1]}` as Hex) : ZERO32
 }
 
-/** A metric as the contract compares it: round(value × 10⁹). */
+/** A tolerance bound (epsilon) as postReplicatedJob takes it: round(value × 10⁹). Revealed metrics go by market/worker/ToleranceMetric.ts. */
 export function toNano(value: number): bigint {
   if (!Number.isFinite(value)) throw new JobError('METRIC', `metric ${value} is not a finite number`)
   return BigInt(Math.round(value * METRIC_SCALE))
@@ -46,9 +55,9 @@ export function jobVerification(spec: JobSpec): JobVerification {
   if (v.mode === 'reexecution') {
     if (spec.runtime.type === 'docker')
       throw new JobError('MODE', 'a container job cannot be verified by re-execution (the market replays only the built-in workloads): use "verification": {"mode": "redundant", …} or {"mode": "tolerance", …}')
-    return { mode: MODE.reexecution, replicas: 1, epsilon: 0n, image }
+    return { mode: MODE.reexecution, replicas: 1, epsilon: 0n, image, metric: ZERO32 }
   }
   if (v.redundancy < 2 || v.redundancy > MAX_REPLICAS)
     throw new JobError('MODE', `verification.redundancy must be 2 … ${MAX_REPLICAS} for the market (k workers run the job; a disagreement draws k + 1 more)`)
-  return { mode: MODE[v.mode], replicas: v.redundancy, epsilon: v.mode === 'tolerance' ? toNano(v.epsilon) : 0n, image }
+  return { mode: MODE[v.mode], replicas: v.redundancy, epsilon: v.mode === 'tolerance' ? toNano(v.epsilon) : 0n, image, metric: v.mode === 'tolerance' ? metricKey(v.metric) : ZERO32 }
 }

@@ -244,6 +244,12 @@ export class WorkMarketReader {
     return { round: Number(round), roundStart: Number(roundStart), commitBy, sealedAt, revealBy, drawBlock, sessions: [...sessions] }
   }
 
+  /** The GPUs a worker announced (setGpus): how many, and the memory of the smallest (MiB). */
+  async gpusOf(worker: Address): Promise<{ count: number; memoryMb: number }> {
+    const [count, memoryMb] = await this.read<readonly [number, number]>('gpusOf', [worker])
+    return { count: Number(count), memoryMb: Number(memoryMb) }
+  }
+
   async imagesOf(worker: Address): Promise<Hex[]> {
     return [...(await this.read<Hex[]>('imagesOf', [worker]))]
   }

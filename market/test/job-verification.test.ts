@@ -17,16 +17,18 @@ const iris = (): JobSpec => parseJobSpecStructure(JSON.parse(readFileSync(join(R
 const HEX = 'ab'.repeat(32)
 
 t.test('a spec becomes the contract mode, k, epsilon and image', async (t) => {
-  t.same(jobVerification(iris()), { mode: MODE.reexecution, replicas: 1, epsilon: 0n, image: `0x${'00'.repeat(32)}` })
+  t.same(jobVerification(iris()), { mode: MODE.reexecution, replicas: 1, epsilon: 0n, image: `0x${'00'.repeat(32)}`, metric: `0x${'00'.repeat(32)}` })
   const docker = { ...iris(), runtime: { type: 'docker' as const, image: `registry.local/train@sha256:${HEX}` } }
   t.throws(() => jobVerification(docker), { code: 'JOB_MODE' }, 'a container job cannot be re-executed')
-  t.same(jobVerification({ ...docker, verification: { mode: 'redundant', redundancy: 3, quorum: 2 } }), { mode: MODE.redundant, replicas: 3, epsilon: 0n, image: `0x${HEX}` })
+  t.same(jobVerification({ ...docker, verification: { mode: 'redundant', redundancy: 3, quorum: 2 } }), { mode: MODE.redundant, replicas: 3, epsilon: 0n, image: `0x${HEX}`, metric: `0x${'00'.repeat(32)}` })
   t.same(jobVerification({ ...docker, verification: { mode: 'tolerance', redundancy: 2, metric: 'testLoss', epsilon: 0.01 } }), {
     mode: MODE.tolerance,
     replicas: 2,
     epsilon: 10_000_000n,
     image: `0x${HEX}`,
+    metric: `0x${Buffer.from('testLoss').toString('hex').padEnd(64, '0')}`,
   })
+  t.throws(() => jobVerification({ ...docker, verification: { mode: 'tolerance', redundancy: 2, metric: 'm'.repeat(33), epsilon: 0.01 } }), { code: 'JOB_METRIC' }, 'a metric name the contract cannot key')
   t.throws(() => jobVerification({ ...docker, verification: { mode: 'tolerance', redundancy: 1, metric: 'testLoss', epsilon: 0.01 } }), { code: 'JOB_MODE' }, 'k ≥ 2')
   t.throws(() => jobVerification({ ...docker, verification: { mode: 'redundant', redundancy: 5, quorum: 3 } }), { code: 'JOB_MODE' }, 'k ≤ 4')
   t.equal(imageDigest({ ...iris(), runtime: { type: 'docker', image: `sha256:${HEX}` } }), `0x${HEX}`, 'an image id pins the same digest form')

@@ -8,9 +8,11 @@ import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
  * into the session a cheater would commit. Verifiers must reject all of them.
  *  - fake-segment: one middle checkpoint's state is altered (a forged segment);
  *  - skip-work:    only the first half is trained; later checkpoints repeat the last real state;
- *  - wrong-result: the result blob differs from what the final state gives (e.g. a wrong control answer).
+ *  - wrong-result: the result blob differs from what the final state gives (e.g. a wrong control answer);
+ *  - wrong-metric: every top-level numeric metric reported 1 higher (a tolerance replica whose
+ *    committed metrics, honestly revealed, lie outside the bound).
  */
-export const WORKER_CHEATS = ['fake-segment', 'skip-work', 'wrong-result'] as const
+export const WORKER_CHEATS = ['fake-segment', 'skip-work', 'wrong-result', 'wrong-metric'] as const
 export type WorkerCheat = (typeof WORKER_CHEATS)[number]
 
 export function applyCheat(cheat: WorkerCheat, spec: JobSpec, inputs: WorkloadInputs, honest: JobResult): JobResult {
@@ -18,6 +20,10 @@ export function applyCheat(cheat: WorkerCheat, spec: JobSpec, inputs: WorkloadIn
   if (cheat === 'wrong-result') {
     const result = new Uint8Array([...honest.result, 0x20])
     return assembleResult(spec, honest.totalSteps, cps, result, honest.metrics, honest.stats)
+  }
+  if (cheat === 'wrong-metric') {
+    const metrics = Object.fromEntries(Object.entries(honest.metrics).map(([k, v]) => [k, typeof v === 'number' ? v + 1 : v]))
+    return assembleResult(spec, honest.totalSteps, cps, honest.result, metrics, honest.stats)
   }
   if (cps.length < 3) throw new Error(`${cheat} needs at least 3 checkpoints`)
   if (cheat === 'fake-segment') {

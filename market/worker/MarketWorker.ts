@@ -7,12 +7,14 @@ import type { Metrics } from '../../common/metrics.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { AssignedJob, ComputeWorker, JobOutcome, JobSource } from '../../compute/worker/ComputeWorker.js'
 import type { SessionStore } from '../../compute/worker/SessionStore.js'
-import { decodeJson } from '../../compute/spec/JobSpec.js'
+import { decodeJson, type JobSpec } from '../../compute/spec/JobSpec.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
 import { encodeMarketCall, type MarketJob, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
-import { toNano } from '../client/JobVerification.js'
+import { metricKey } from '../client/JobVerification.js'
+import { bytesToHex } from '../../common/bytes.js'
+import { toleranceReveal } from './ToleranceMetric.js'
 import { PollLoop } from '../PollLoop.js'
 import { applyCheat, type WorkerCheat } from './Cheats.js'
 import type { SessionVerifier, SessionVerdict } from './SessionVerifier.js'
@@ -32,6 +34,11 @@ export interface MarketWorkerOptions {
   runtime: 'embedded' | 'docker'
   /** WorkMarket OFFERS bits it declares (setOffers): what it runs besides the embedded runtime. */
   offers?: number
+  /**
+   * Its GPUs as the draw compares them (setGpus): how many, and the memory of the smallest (MiB).
+   * Undefined: none announced (GPU jobs asking for a count are not drawn for it).
+   */
+  gpus?: { count: number; memoryMb: number }
   /** The least it works for, wei per compute unit (setUnitPrice); undefined: leave the chain's. */
   minUnitPrice?: bigint
   /** Directory for this identity's state (vote salts). */
@@ -91,6 +98,8 @@ export class MarketWorker implements JobSource {
   private readonly verdicts = new Map<string, SessionVerdict>()
   private readonly verifyFailures = new Map<Hex, number>()
   private readonly grantWaitLogged = new Set<Hex>()
+  /** Replica jobs this worker released a session of: settled by it too while they run (see releaseReplica). */
+  private readonly releasedJobs = new Set<Hex>()
   private readonly loop: PollLoop
   /** Transactions a pending-block call refused: not tried again before `until`. */
   private readonly refused = new Map<string, { until: number; backoffMs: number; reason: string }>()
@@ -121,6 +130,11 @@ export class MarketWorker implements JobSource {
        * with setImages so that only jobs it can run are drawn for it (re-read every minute).
        */
       images?: () => Promise<Hex[]>
+      /**
+       * Makes a container job's image present before the run (pulled on assignment from the
+       * spec's registry or --worker.pull-from, progress and time logged); throws when it cannot.
+       */
+      prepareImage?: (ref: string) => Promise<void>
       logger: Logger
       metrics: Metrics
     },
@@ -216,6 +230,14 @@ export class MarketWorker implements JobSource {
       await this.send('set-unit-price', encodeMarketCall('setUnitPrice', [this.opts.minUnitPrice]))
       this.log.info({ minUnitPrice: this.opts.minUnitPrice.toString() }, 'declared the least this worker works for (wei per compute unit)')
     }
+    const gpus = this.opts.gpus
+    if (gpus) {
+      const have = await this.d.market.gpusOf(this.address)
+      if (have.count !== gpus.count || have.memoryMb !== gpus.memoryMb) {
+        await this.send('set-gpus', encodeMarketCall('setGpus', [gpus.count, gpus.memoryMb]))
+        this.log.info(gpus, 'announced this worker\'s GPUs (count, memory of the smallest): GPU jobs needing more are not drawn for it')
+      }
+    }
     this.registered = true
     await this.announceImages()
     await this.ensurePublicKey()
@@ -281,6 +303,14 @@ export class MarketWorker implements JobSource {
       const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
       // Nobody could verify it: the market's re-execution replays built-in workloads, not an image.
       if (job.mode === 'reexecution' && spec.runtime.type === 'docker') throw new Error('a container job posted for re-execution cannot be verified (post it in redundant or tolerance mode)')
+      if (job.mode !== 'reexecution') {
+        const why = await this.cannotRun(job, spec)
+        if (why) {
+          await this.releaseReplica(sid, why)
+          this.inFlight.delete(sid)
+          return null
+        }
+      }
       this.log.info({ sessionId: sid, jobId: s.jobId, spec: job.specHash, mode: job.mode, runtime: spec.runtime.type === 'docker' ? 'docker' : this.opts.runtime === 'docker' ? 'docker' : 'embedded' }, 'running assigned session')
       return { jobId: sid, spec, inputs, ...(this.opts.runtime === 'docker' ? { runtime: 'docker' as const } : {}) }
     } catch (e) {
@@ -296,6 +326,32 @@ export class MarketWorker implements JobSource {
       this.inFlight.delete(sid)
       return null
     }
+  }
+
+  /**
+   * Why this worker cannot deliver a replica session it was drawn for, checked before it runs:
+   * the tolerance metric the contract will read is not the spec's, or the image cannot be fetched
+   * (pulled here, on assignment, so that the run does not start without it). Undefined: it can.
+   */
+  private async cannotRun(job: MarketJob, spec: JobSpec): Promise<string | undefined> {
+    if (spec.verification.mode === 'tolerance') {
+      const onChain = (await this.d.market.read<Hex>('replicaMetricKey', [job.jobId])).toLowerCase()
+      let want: string
+      try {
+        want = metricKey(spec.verification.metric).toLowerCase()
+      } catch (e) {
+        return (e as Error).message
+      }
+      if (onChain !== want) return `the job's on-chain metric key ${onChain} is not the spec's metric ${spec.verification.metric}: no replica could reveal it`
+    }
+    if (spec.runtime.type === 'docker' && this.d.prepareImage) {
+      try {
+        await this.d.prepareImage(spec.runtime.image)
+      } catch (e) {
+        return `image ${spec.runtime.image} could not be fetched: ${(e as Error).message}`
+      }
+    }
+    return undefined
   }
 
   async report(outcome: JobOutcome): Promise<void> {
@@ -379,17 +435,41 @@ export class MarketWorker implements JobSource {
    */
   private async sealReplica(sid: Hex, job: MarketJob, commitment: MarketSession['result'], metrics: Record<string, unknown>): Promise<void> {
     let metric = 0n
+    let shown: Hex | undefined
     if (job.mode === 'tolerance') {
-      const spec = parseSpecMetricName(await this.d.verifier.jobInputs(job, this.address).then((x) => x.spec.verification))
-      const v = metrics[spec]
-      if (typeof v !== 'number') throw new Error(`the job reported no numeric ${spec} (tolerance mode compares it)`)
-      metric = toNano(v)
+      const name = parseSpecMetricName(await this.d.verifier.jobInputs(job, this.address).then((x) => x.spec.verification))
+      let reveal
+      try {
+        // The metric as the contract will read it from these very bytes (their keccak is the committed metricsHash).
+        reveal = toleranceReveal(metrics as never, name)
+      } catch (e) {
+        // A sealed metric it could not reveal would cost slashBps: say so now instead.
+        await this.releaseReplica(sid, `the result cannot be revealed: ${(e as Error).message}`)
+        return
+      }
+      metric = reveal.nano
+      shown = bytesToHex(reveal.metrics) as Hex
     }
     const salt = `0x${randomBytes(32).toString('hex')}` as Hex
-    this.replicaBook.put(sid, { commitment, metric: metric.toString(), salt })
+    this.replicaBook.put(sid, { commitment, metric: metric.toString(), ...(shown ? { metrics: shown } : {}), salt })
     const hash = await this.d.market.replicaSealHash(sid, commitment.commitment, metric, salt)
     await this.send('seal-replica', encodeMarketCall('commitReplica', [sid, hash]))
     this.log.info({ sessionId: sid, jobId: job.jobId, mode: job.mode, commitment: commitment.commitment, resultHash: commitment.resultHash, metric: metric.toString() }, 'replica result sealed')
+  }
+
+  /**
+   * Gives a replica session back before its commit time (WorkMarket.releaseReplica: the rating
+   * cost of an abandon, no bond cut) when this worker cannot deliver it — its image could not be
+   * fetched, the job's metric cannot be revealed. Silence would cost faultPenalty instead.
+   */
+  private async releaseReplica(sid: Hex, why: string): Promise<void> {
+    this.log.warn({ sessionId: sid, why }, 'releasing the replica session before its commit time (no bond cut; silence would cost faultPenalty)')
+    if (await this.trySend('release-replica', encodeMarketCall('releaseReplica', [sid]))) {
+      this.log.info({ sessionId: sid }, 'replica session released')
+      // Settled by whoever holds the job's other replicas; when all of them released, nobody does: we do.
+      const s = await this.d.market.session(sid)
+      if (s) this.releasedJobs.add(s.jobId)
+    }
   }
 
   /** A sealed replica: reveal once the round's seals are in; a revealed one: settle once the round is over. */
@@ -404,19 +484,25 @@ export class MarketWorker implements JobSource {
       }
       const c = rec.commitment
       const commitment = { ...c, checkpointInterval: BigInt(c.checkpointInterval), totalSteps: BigInt(c.totalSteps), checkpointCount: BigInt(c.checkpointCount) }
-      if (await this.trySend('reveal-replica', encodeMarketCall('revealReplica', [s.sessionId, commitment, BigInt(rec.metric), rec.salt])))
+      if (await this.trySend('reveal-replica', encodeMarketCall('revealReplica', [s.sessionId, commitment, BigInt(rec.metric), rec.metrics ?? '0x', rec.salt])))
         this.log.info({ sessionId: s.sessionId, jobId: s.jobId }, 'replica result revealed')
       return
     }
+    await this.settleIfOver(s.jobId)
+  }
+
+  /** Settles a replica job whose round is over: every replica revealed or released, or the reveal time passed. */
+  private async settleIfOver(jobId: Hex): Promise<void> {
+    const r = await this.d.market.replicas(jobId)
     if (r.drawBlock !== 0n) return
-    let over = now > r.revealBy
+    let over = nowSec() > r.revealBy
     if (!over) {
       over = true
-      for (const sid of r.sessions.slice(r.roundStart)) if ((await this.d.market.session(sid))?.status !== 'revealed') over = false
+      for (const sid of r.sessions.slice(r.roundStart)) if (!['revealed', 'expired'].includes((await this.d.market.session(sid))?.status ?? '')) over = false
     }
-    if (over && (await this.trySend('settle-replicas', encodeMarketCall('settleReplicas', [s.jobId])))) {
-      const j = await this.d.market.job(s.jobId)
-      this.log.info({ jobId: s.jobId, status: j?.status }, j?.status === 'running' ? 'replicas disagreed: more are drawn' : 'replica job settled')
+    if (over && (await this.trySend('settle-replicas', encodeMarketCall('settleReplicas', [jobId])))) {
+      const j = await this.d.market.job(jobId)
+      this.log.info({ jobId, status: j?.status }, j?.status === 'running' ? 'replicas disagreed: more are drawn' : 'replica job settled')
     }
   }
 
@@ -449,6 +535,10 @@ export class MarketWorker implements JobSource {
       }
     }
     for (const sid of verifying) await this.verifyDuty(sid)
+    for (const jobId of this.releasedJobs) {
+      if ((await this.d.market.job(jobId))?.status !== 'running') this.releasedJobs.delete(jobId)
+      else await this.settleIfOver(jobId)
+    }
     if (this.registered) {
       await this.takeOpenJob(working.length)
       await this.announceImages()

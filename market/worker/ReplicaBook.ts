@@ -8,6 +8,8 @@ export interface ReplicaRecord {
   commitment: MarketCommitment
   /** The tolerance metric in nano-units, as a decimal string (0 in redundancy mode). */
   metric: string
+  /** Tolerance: the canonical metrics JSON (0x-hex) the reveal shows; it hashes to the committed metricsHash. */
+  metrics?: Hex
   salt: Hex
 }
 

@@ -13,6 +13,8 @@ import { IdleSwitch } from '../../compute/worker/IdleSwitch.js'
 import { detectGpus } from '../../compute/worker/GpuInventory.js'
 import type { WorkerCapacity } from '../../compute/worker/WorkerCapacity.js'
 import { ImageStore } from '../../compute/runtime/ImageStore.js'
+import { parseImageReference } from '../../compute/runtime/ImageReference.js'
+import { registryImages } from '../../compute/runtime/RegistryCatalog.js'
 import type { Hash32 } from '../../compute/ContentHash.js'
 import { SessionStore } from '../../compute/worker/SessionStore.js'
 import type { RpcBackend } from '../../rpc/RpcBackend.js'
@@ -69,6 +71,12 @@ export interface WorkerConfig {
   waitForPeers?: boolean
   /** --worker.idle-cmd / --worker.idle-grace: the miner's own program, run while no job runs. */
   idle?: { command: string; graceMs?: number }
+  /**
+   * --worker.pull-from: OCI registries (host[:port]) whose images this worker announces as if it
+   * held them (what their catalogs list by tag, resolved to digests; at most 32 images in all,
+   * its own first) and pulls on assignment, before the run.
+   */
+  pullFrom?: string[]
   /** --worker.output-quota: MiB one container job may write to /job/out. */
   outputQuotaMb?: number
   /**
@@ -102,6 +110,9 @@ export class WorkerService {
   private gpus: WorkerCapacity['gpus'] = []
   private computeUnits = 0
   private rebroadcaster?: PendingTxRebroadcaster
+  /** Digest → `registry/repo@digest`, for images a --worker.pull-from registry listed. */
+  private readonly pullable = new Map<string, string>()
+  private readonly pullSeconds
 
   constructor(
     private readonly cfg: WorkerConfig,
@@ -129,6 +140,7 @@ export class WorkerService {
     },
   ) {
     this.log = d.logger.child({ component: 'worker-service' })
+    this.pullSeconds = d.metrics.histogram('povchain_image_pull_seconds', 'Time to pull a job\'s image on assignment', [], [1, 5, 15, 60, 300, 1200])
   }
 
   private async runtimeKind(): Promise<'embedded' | 'docker'> {
@@ -183,7 +195,8 @@ export class WorkerService {
       ? async () => {
           const fromEngine = await imageDigests(docker.docker, { ...(this.builtinImage ? { first: this.builtinImage } : {}) })
           const recorded = store ? (await store.inventory()).map((i) => `0x${i.digest.replace(/^.*sha256:/, '')}` as `0x${string}`) : []
-          return [...new Set([...fromEngine, ...recorded])].slice(0, 32)
+          const fetchable = (await this.fetchableImages()).map((d) => `0x${d.slice('sha256:'.length)}` as `0x${string}`)
+          return [...new Set([...fromEngine, ...recorded, ...fetchable])].slice(0, 32)
         }
       : undefined
     const capacity = this.cfg.capacity ?? BigInt(Math.max(1, Math.round(runBenchmark({ epochs: 1 }).computeUnitsPerSec)))
@@ -235,6 +248,8 @@ export class WorkerService {
           runtime,
           offers,
           minUnitPrice: this.cfg.minUnitPrice ?? 0n,
+          // Announced only with Docker (where GPU jobs run): how many, and the smallest's memory.
+          ...(gpu && this.gpus.length ? { gpus: { count: Math.min(15, this.gpus.length), memoryMb: Math.min(...this.gpus.map((g) => g.memoryMb)) } } : {}),
           stateDir: join(this.d.datadir, 'worker', address.toLowerCase()),
           pollMs: this.cfg.pollMs ?? 250,
           ...(key ? { publicKey: bytesToHex(secp256k1.getPublicKey(key, false).subarray(1)) as `0x${string}` } : {}),
@@ -252,6 +267,7 @@ export class WorkerService {
           metrics,
           ...(this.d.protectBlobs ? { protectBlobs: this.d.protectBlobs } : {}),
           ...(images ? { images } : {}),
+          ...(store ? { prepareImage: (ref: string) => this.prepareImage(ref) } : {}),
           ...(this.cfg.trapRate && this.cfg.issuer ? { issuerChain: chainFor(getAddress(this.cfg.issuer) as Address) } : {}),
         },
       )
@@ -279,6 +295,45 @@ export class WorkerService {
     }
     const report = await this.capacityReport()
     this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), gpus: report.gpus, images: report.images, idleCmd: Boolean(this.idle), issuer: this.cfg.issuer }, 'worker service running')
+  }
+
+  /** Images --worker.pull-from's registries list, by digest (an unreachable registry: none of its, logged). */
+  private async fetchableImages(): Promise<string[]> {
+    const out: string[] = []
+    for (const registry of this.cfg.pullFrom ?? []) {
+      try {
+        for (const i of await registryImages(registry)) {
+          if (!this.pullable.has(i.digest)) this.pullable.set(i.digest, i.reference)
+          out.push(i.digest)
+        }
+      } catch (e) {
+        this.log.warn({ registry, err: (e as Error).message }, 'cannot list the images of a --worker.pull-from registry: not announcing them')
+      }
+    }
+    return out
+  }
+
+  /**
+   * Makes a container job's image present before its run: here already → at once; else pulled
+   * from the spec's registry, or from the --worker.pull-from registry that listed its digest.
+   * Logs the pull (progress in ImageStore) and records its time (povchain_image_pull_seconds).
+   */
+  private async prepareImage(ref: string): Promise<void> {
+    const store = this.images!
+    const r = parseImageReference(ref)
+    if ((await store.inventory()).some((i) => i.digest === r.digest)) return
+    const from = r.registry ? ref : this.pullable.get(r.digest)
+    if (!from) {
+      // Not listed by a registry we pull from: ensure decides (a local image id, a peer archive, or a clear error).
+      await store.ensure(ref)
+      return
+    }
+    const t0 = performance.now()
+    this.log.info({ image: ref, from }, 'pulling the image of an assigned job before running it')
+    await store.ensure(from)
+    const seconds = (performance.now() - t0) / 1000
+    this.pullSeconds.observe(seconds)
+    this.log.info({ image: ref, from, ms: Math.round(seconds * 1000) }, 'image pulled for the assigned job')
   }
 
   /** What this worker can run now: speed, runtimes, GPUs (nvidia-smi), images by digest. */
