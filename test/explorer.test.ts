@@ -25,6 +25,8 @@ import { chromiumMissing, launchExplorerBrowser, shotsDir } from './helpers/expl
 const SPEC = join(ROOT, 'compute/examples/iris-train.json')
 const ZERO32 = `0x${'0'.repeat(64)}`
 
+t.setTimeout(600_000) // a dev node with a worker, a verified job, 130 indexed transfers and the browser: 3–4 min under load
+
 const missing = chromiumMissing(t)
 
 t.test('the explorer shows blocks, transfers, jobs and their work in headless Chromium, live and without console errors', { skip: missing ?? false }, async (t) => {
