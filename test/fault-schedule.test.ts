@@ -57,7 +57,7 @@ t.test('four validators through kills, a pause, a double kill and a skewed clock
   const dir = join(tmp.dir, 'net')
   spawnLogged([process.execPath, '--import', 'tsx', join(ROOT, 'cli', 'cli.ts'), 'devnet', '--nodes', '4', '--dir', dir, '--slot-seconds', '2', '--epoch-length', '8'])
   const manifestPath = join(dir, 'devnet.json')
-  await waitFor(() => existsSync(manifestPath), 'devnet.json', 60_000, 100)
+  await waitFor(() => existsSync(manifestPath), 'devnet.json', 90_000, 100)
   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as DevnetManifest
   const urls = m.nodes.map((n) => n.rpc)
   const pids = m.nodes.map((n) => n.pid!)

@@ -46,7 +46,7 @@ t.test('four PoV validators produce, name their receipts and finalize within slo
   })
   procs.push(devnet)
   const manifestPath = join(dir, 'devnet.json')
-  await waitFor(() => existsSync(manifestPath), 'devnet.json', 40_000, 100)
+  await waitFor(() => existsSync(manifestPath), 'devnet.json', 90_000, 100)
   const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as DevnetManifest
   const urls = m.nodes.map((n) => n.rpc)
   const producers = new Set(m.nodes.map((n) => n.producer.toLowerCase()))
