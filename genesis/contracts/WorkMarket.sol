@@ -65,7 +65,7 @@ contract WorkMarket is WorkerRegistry {
     uint256 internal constant FLOOR_FAULT_BPS = 2_500;
     uint256 internal constant FLOOR_MISS_WAD = 0.05e18;
     /// Orders longer than this are not recomputed on chain (memory); their verifiers get no excuse.
-    uint256 public constant MAX_SAMPLED_SEGMENTS = 8192;
+    uint256 public constant MAX_SAMPLED_SEGMENTS = 4096;
     /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
     address internal constant VALIDATOR_SET = address(0xA00);
 
@@ -265,6 +265,8 @@ contract WorkMarket is WorkerRegistry {
         uint32 proven;
         uint32[] named;
         bool panel;
+        /// Memory the sample recomputation reuses for every verifier judged (allocated once).
+        uint256[] scratch;
     }
 
     /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
@@ -1363,20 +1365,28 @@ contract WorkMarket is WorkerRegistry {
         return _sampleOf(sessionId, round, verifier, samples);
     }
 
-    function _sampleOf(bytes32 sessionId, uint8 round, address verifier, uint32 samples) internal view returns (uint256[] memory out) {
+    function _sampleOf(bytes32 sessionId, uint8 round, address verifier, uint32 samples) internal view returns (uint256[] memory) {
+        uint64 count = _sessions[sessionId].result.checkpointCount;
+        return _sampleInto(sessionId, round, verifier, samples, new uint256[](count > 0 ? count - 1 : 0));
+    }
+
+    /// The sample, using `at` (m words, all zero; left all zero) for the shuffle's touched positions.
+    function _sampleInto(bytes32 sessionId, uint8 round, address verifier, uint32 samples, uint256[] memory at) internal view returns (uint256[] memory out) {
         Session storage s = _sessions[sessionId];
-        uint256 m = s.result.checkpointCount > 0 ? s.result.checkpointCount - 1 : 0;
+        uint256 m = at.length;
         uint256 n = samples < m ? samples : m;
         bytes32 h = keccak256(abi.encodePacked("povchain/segment-sample/v2", keccak256(abi.encode(roundRandomness[sessionId][round], verifier)), s.result.commitment));
         // Positions touched so far hold value + 1 (0: untouched, i.e. still i).
-        uint256[] memory at = new uint256[](m);
         out = new uint256[](n);
+        uint256[] memory touched = new uint256[](n);
         for (uint256 i = 0; i < n; i++) {
             uint256 k = i + (uint256(keccak256(abi.encodePacked(h, uint32(i)))) % (m - i));
             uint256 vi = at[i] == 0 ? i : at[i] - 1;
             out[i] = at[k] == 0 ? k : at[k] - 1;
             at[k] = vi + 1;
+            touched[i] = k;
         }
+        for (uint256 i = 0; i < n; i++) at[touched[i]] = 0;
     }
 
     /// @notice The least sample that excuses a miss on m segments: the fewest s with which one
@@ -1711,12 +1721,11 @@ contract WorkMarket is WorkerRegistry {
         } else if (wrong) {
             // 0: excused (its sample missed what was proven); 1: against the majority; 2: proven wrong.
             uint8 grade = known ? 2 : _wrongGrade(sessionId, round, v, cast, truth, f);
-            if (grade == 0 && truth == Verdict.Reject && f.proven != 0 && _sampleMissed(sessionId, round, v, cast.samples, f)) {
+            if (grade == 0) {
                 emit VerifierExcused(sessionId, v, f.proven - 1);
                 emit VerifierJudged(sessionId, v, false, false);
                 return false;
             }
-            if (grade == 0) grade = 1;
             w.verifierFaults++;
             // Against a known answer (a trap, an opened control task) or proven wrong: what the
             // worker of a wrong result loses, slashBps of the bond, if that is more.
@@ -1733,30 +1742,21 @@ contract WorkMarket is WorkerRegistry {
     /// A revealed vote against the outcome, by the fraud-proof rule: 2 (proven wrong) for a round-0
     /// claim a panel refuted (every panel member re-executed the named segment and the panel
     /// accepted) or an accept whose declared sample held the segment the outcome proved forged
-    /// (it re-executed a forged segment and accepted: lazy or colluding); 0 (maybe excused) for
-    /// another accept of a rejected session; 1 otherwise.
+    /// (it re-executed a forged segment and accepted: lazy or colluding); 0 (excused) for an
+    /// accept whose declared sample, at least sampleFloor, held none of the segments the outcome's
+    /// rejects named while one was proven; 1 otherwise.
     function _wrongGrade(bytes32 sessionId, uint8 round, address v, Vote storage cast, Verdict truth, Finding memory f) internal view returns (uint8) {
         if (truth == Verdict.Accept) return round == 0 && f.panel && cast.named != 0 ? 2 : 1;
-        if (f.proven != 0 && _inSample(sessionId, round, v, cast.samples, f.proven - 1)) return 2;
-        return 0;
-    }
-
-    /// Whether a verifier's declared sample is at least the floor and holds none of the segments
-    /// the outcome's rejects named.
-    function _sampleMissed(bytes32 sessionId, uint8 round, address v, uint32 samples, Finding memory f) internal view returns (bool) {
         uint256 m = _sessions[sessionId].result.checkpointCount - 1;
-        if (samples > m || samples < sampleFloor(m) || m > MAX_SAMPLED_SEGMENTS) return false;
-        uint256[] memory sample = _sampleOf(sessionId, round, v, samples);
-        for (uint256 i = 0; i < sample.length; i++) for (uint256 k = 0; k < f.named.length; k++) if (sample[i] + 1 == f.named[k]) return false;
-        return true;
-    }
-
-    function _inSample(bytes32 sessionId, uint8 round, address v, uint32 samples, uint256 x) internal view returns (bool) {
-        uint256 m = _sessions[sessionId].result.checkpointCount - 1;
-        if (samples > m || m > MAX_SAMPLED_SEGMENTS) return false;
-        uint256[] memory sample = _sampleOf(sessionId, round, v, samples);
-        for (uint256 i = 0; i < sample.length; i++) if (sample[i] == x) return true;
-        return false;
+        if (f.proven == 0 || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
+        if (f.scratch.length == 0) f.scratch = new uint256[](m);
+        uint256[] memory sample = _sampleInto(sessionId, round, v, cast.samples, f.scratch);
+        bool missed = cast.samples >= sampleFloor(m);
+        for (uint256 i = 0; i < sample.length; i++) {
+            if (sample[i] + 1 == f.proven) return 2;
+            for (uint256 k = 0; k < f.named.length; k++) if (sample[i] + 1 == f.named[k]) missed = false;
+        }
+        return missed ? 0 : 1;
     }
 
     /// The deciding round's finding: for a reject, the segments its rejects named and the one a
