@@ -278,7 +278,7 @@ function honestSync(sample: readonly number[], forged: ReadonlySet<number>, floo
 }
 
 t.test('property: a session is accepted only if no honest round-0 verifier\'s sample hit a forged segment; honest verifiers never lose bond', async (t) => {
-  const runs = Number(process.env.POVCHAIN_FRAUD_RUNS ?? 10)
+  const runs = Number(process.env.POVCHAIN_FRAUD_RUNS ?? 6)
   const seed = Number(process.env.POVCHAIN_FRAUD_SEED ?? 12)
   let accepted = 0
   let rejected = 0
