@@ -1759,11 +1759,13 @@ contract WorkMarket is WorkerRegistry {
         return missed ? 0 : 1;
     }
 
-    /// The deciding round's finding: for a reject, the segments its rejects named and the one a
-    /// strict majority of its revealed votes named (the proven segment).
+    /// The deciding round's finding: for a reject decided by a panel, the segments its rejects
+    /// named and the one a strict majority of its revealed votes named (the proven segment).
+    /// Round 0 proves nothing by itself (no panel re-checked its claims): its majority decides
+    /// and minority votes pay wrongVotePenalty, as without the rule.
     function _finding(bytes32 sessionId, Session storage s, Verdict truth) internal view returns (Finding memory f) {
         f.panel = s.round > 0;
-        if (truth != Verdict.Reject) return f;
+        if (truth != Verdict.Reject || !f.panel) return f;
         uint256 n = s.verifiers.length;
         uint32[] memory named = new uint32[](n);
         uint256 count;

@@ -24,6 +24,7 @@ import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { fakeCommitment } from './workmarketHarness.js'
 import { ETHER, PovHarness, who } from './validatorsetHarness.js'
 
+t.setTimeout(600_000) // 6 seeded markets of 16 jobs each, every reject re-checked by a panel
 const SEGMENTS = 20
 const SAMPLES = 9
 const WORKLOAD = keccak256(toHex('mlp-train@1'))
@@ -88,7 +89,7 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
         const sid = assigned.args.sessionId as Hex
         const worker = agentOf(assigned.args.worker)
         const isForged = worker.kind === 'forger'
-        const c = fakeCommitment(spec, isForged ? 1_000_000 + seed * 100 + j : seed * 100 + j)
+        const c = fakeCommitment(spec, isForged ? 1_000_000 + seed * 100 + j : seed * 100 + j, { checkpointCount: BigInt(SEGMENTS + 1) })
         commitments.set(sid, c.commitment)
         if (isForged) forgedSessions.add(sid)
         await h.must(worker.a, 'market', 'commitResult', [sid, c])

@@ -22,11 +22,12 @@
  */
 import fc from 'fast-check'
 import t from 'tap'
-import { keccak256, toHex, type Address, type Hex } from 'viem'
+import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'viem'
 import { DEFAULT_SAMPLING_POLICY, requiredSamples } from '../../compute/verify/SamplingPolicy.js'
 import { sampleOrder, sampleSegments } from '../../compute/verify/SegmentSampler.js'
-import { addr, ETHER, fakeCommitment, MarketHarness } from './workmarketHarness.js'
+import { addr, ETHER, fakeCommitment, MARKET, MarketHarness } from './workmarketHarness.js'
 
+t.setTimeout(600_000) // each scenario deploys its own market and plays two rounds; the property plays 6
 const WORKER = addr(1)
 const CLIENT = addr(100)
 const SPEC = keccak256(toHex('fraud-proof-spec'))
@@ -63,11 +64,14 @@ interface Market {
   h: MarketHarness
   sessionId: Hex
   commitment: Hex
+  /** Segments of the session. */
+  m: number
+  /** The sample size honest verifiers declare (the contract's sampleFloor(m) unless stated). */
   floor: number
 }
 
 /** The worker takes the client's job alone, then `verifiers` more identities register; it commits a 20-segment session and round 0 is drawn. */
-async function market(k: number, verifiers = 12, draw?: Hex): Promise<Market> {
+async function market(k: number, verifiers = 12, draw?: Hex, m = M, samples?: number): Promise<Market> {
   const h = await MarketHarness.deploy()
   await h.give(WORKER, 10n * ETHER)
   await h.must(WORKER, 'register', [100n, 1, ''], BOND)
@@ -80,13 +84,13 @@ async function market(k: number, verifiers = 12, draw?: Hex): Promise<Market> {
     await h.give(addr(i), 10n * ETHER)
     await h.must(addr(i), 'register', [100n, 1, ''], BOND)
   }
-  const c = fakeCommitment(SPEC, 1, { checkpointCount: BigInt(M + 1) })
+  const c = fakeCommitment(SPEC, 1, { checkpointCount: BigInt(m + 1) })
   // `draw`: the PREVRANDAO of the blocks that draw the verifiers (a property run varies the draw).
   if (draw) for (let b = 0n; b < 16n; b++) h.randaoAt.set(h.number + b, keccak256(toHex(`${draw}-${b}`)))
   await h.must(WORKER, 'commitResult', [sessionId, c])
   await h.mine()
-  const floor = Number(await h.read<bigint>('sampleFloor', [BigInt(M)]))
-  return { h, sessionId, commitment: c.commitment, floor }
+  const floor = samples ?? Number(await h.read<bigint>('sampleFloor', [BigInt(m)]))
+  return { h, sessionId, commitment: c.commitment, m, floor }
 }
 
 const salt = (v: Address, round: number) => keccak256(toHex(`fraud-salt-${v}-${round}`))
@@ -114,7 +118,7 @@ async function vote(mk: Market, play: (v: Address) => Finding) {
 /** A verifier's floor sample, as its node computes it (verifierSeed of the current round). */
 async function sampleOf(mk: Market, v: Address): Promise<number[]> {
   const seed = await mk.h.read<Hex>('verifierSeed', [mk.sessionId, v])
-  return sampleSegments(seed, mk.commitment as never, M, mk.floor)
+  return sampleSegments(seed, mk.commitment as never, mk.m, mk.floor)
 }
 
 /** An honest verifier: re-executes the claimed segments, then its sample; rejects naming the first forged one. */
@@ -276,6 +280,37 @@ function honestSync(sample: readonly number[], forged: ReadonlySet<number>, floo
   const hit = sample.find((x) => forged.has(x))
   return hit === undefined ? { accept: true, samples: floor } : { accept: false, segment: hit, samples: floor }
 }
+
+t.test('what the rule costs on chain: finalize with 2,640 segments, 44-segment samples (the 10⁻⁶ plan at k = 3), an excused and a lazy accepter', async (t) => {
+  const mk = await market(3, 12, undefined, 2640, 44)
+  const { h, sessionId } = mk
+  const vs = (await session(h, sessionId)).verifiers as Address[]
+  const samples = new Map<Address, number[]>()
+  for (const v of vs) samples.set(v, await sampleOf(mk, v))
+  const [finder, a, b] = vs as [Address, Address, Address]
+  const x = samples.get(finder)!.find((i) => !samples.get(a)!.includes(i))!
+  const forged = new Set([x])
+  await vote(mk, (v) => (v === finder ? { accept: false, segment: x, samples: 44 } : { accept: true, samples: 44 }))
+  await h.mine()
+  const s1 = await session(h, sessionId)
+  for (const v of s1.verifiers) {
+    const f = await honest(mk, v, forged)
+    const hash = await h.read<Hex>('findingHash', [sessionId, 1, v, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, 1)])
+    await h.must(v, 'commitVote', [sessionId, hash])
+  }
+  for (const v of s1.verifiers) {
+    const f = await honest(mk, v, forged)
+    await h.must(v, 'revealFinding', [sessionId, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, 1)])
+  }
+  const data = encodeFunctionData({ abi: h.abi, functionName: 'finalize', args: [sessionId] } as never)
+  const fin = await h.txTo(addr(99), MARKET, data)
+  t.ok(fin.ok, 'finalized')
+  t.equal((await session(h, sessionId)).status, S.Rejected)
+  t.equal(await bondOf(h, a), BOND, 'the accepter whose 44 segments missed it is excused')
+  t.equal(BOND - (await bondOf(h, b)), samples.get(b)!.includes(x) ? BOND / 2n : 0n, 'the other is cut iff its sample held it')
+  t.ok(fin.gasUsed < 5_000_000n, `finalize used ${fin.gasUsed} gas (the node's market transactions carry 5 M)`)
+  t.comment(`finalize with 2,640 segments, 44-segment samples, 10 verifiers judged: ${fin.gasUsed} gas`)
+})
 
 t.test('property: a session is accepted only if no honest round-0 verifier\'s sample hit a forged segment; honest verifiers never lose bond', async (t) => {
   const runs = Number(process.env.POVCHAIN_FRAUD_RUNS ?? 6)
