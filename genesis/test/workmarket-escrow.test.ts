@@ -13,6 +13,7 @@ import fc from 'fast-check'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { addr, ETHER, fakeCommitment, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
 
+t.setTimeout(600_000) // 20 random markets; every reject is re-checked by a panel (two rounds)
 const SPEC = keccak256(toHex('escrow-spec'))
 const BPS = 10_000n
 const CLIENTS = [addr(201), addr(202), addr(203)]
