@@ -16,6 +16,7 @@ import { buildTorchImage, defaultImageCache } from './runtime/torch/TorchImage.j
 import type { Runtime } from './runtime/Runtime.js'
 import { decodeJson, jobSpecHash, type JobSpec } from './spec/JobSpec.js'
 import { ReexecutionVerifier } from './verify/ReexecutionVerifier.js'
+import { acceptanceProbability, faultedSegments, planForBound, samplesForBound } from './verify/SamplingPolicy.js'
 import { detectionProbability } from './verify/SegmentSampler.js'
 import { validateJobSpec } from './workloads/WorkloadRegistry.js'
 import { runBenchmark } from './worker/Benchmark.js'
@@ -186,6 +187,49 @@ export function registerComputeCommands(program: Command, ctx: ComputeCliContext
             : `reject  ${commitment}\n  reason   ${report.evidence!.reason}\n  segment  ${report.evidence!.segment}\n  expected ${report.evidence!.expected}\n  got      ${report.evidence!.got}\n`,
         )
         if (report.verdict === 'reject') process.exitCode = 1
+      }),
+    )
+
+  compute
+    .command('sampling')
+    .description('how many segments and samples keep a forged session below a bound under the fraud-proof rule (WorkMarket.md)')
+    .option('--forged <fraction>', 'share of segments forged to catch', '0.1')
+    .option('--bound <p>', 'acceptance probability to stay under', '1e-6')
+    .option('--verifiers <k>', 'verifiers per session', '1')
+    .option('--segments <m>', 'a given segment count: the samples it needs')
+    .option('--max-cost <share>', 'verification cost as a share of the work, for the plan', '0.05')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (opts: { forged: string; bound: string; verifiers: string; segments?: string; maxCost: string; json?: boolean }, _cmd: Command) => {
+        const forged = Number(opts.forged)
+        const bound = Number(opts.bound)
+        const k = Number(opts.verifiers)
+        const maxCost = Number(opts.maxCost)
+        if (!(forged > 0 && forged <= 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', '--forged must be in (0, 1]', { field: '--forged' })
+        if (!(Number.isInteger(k) && k >= 1 && k <= 8)) throw new ComputeError('COMPUTE_VERIFY_INPUT', '--verifiers must be an integer in 1..8', { field: '--verifiers' })
+        if (!(maxCost > 0)) throw new ComputeError('COMPUTE_VERIFY_INPUT', '--max-cost must be positive', { field: '--max-cost' })
+        const plan = planForBound({ forgedFraction: forged, bound, verifiers: k, maxCost })
+        let given: Record<string, number> | undefined
+        if (opts.segments !== undefined) {
+          const m = Number(opts.segments)
+          if (!(Number.isInteger(m) && m >= 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', '--segments must be a positive integer', { field: '--segments' })
+          const s = samplesForBound(m, forged, bound, k)
+          given = { segments: m, samples: s, acceptance: acceptanceProbability(m, faultedSegments(m, forged), s, k), cost: (k * s) / m }
+        }
+        const line = (p: Record<string, number>) => `${p.segments} segments, ${p.samples} samples × ${k} verifier(s): P(accept) = ${p.acceptance!.toExponential(2)}, cost ${(p.cost! * 100).toFixed(1)} % of the work`
+        print(
+          opts.json,
+          { forged, bound, verifiers: k, maxCost, ...(given ? { given } : {}), plan: plan ?? null },
+          [
+            `forged ${(forged * 100).toFixed(1)} %, bound ${bound}, ${k} verifier(s)`,
+            ...(given ? [`  given     ${line(given)}`] : []),
+            plan
+              ? `  plan      ${line(plan as unknown as Record<string, number>)}
+            (spec: checkpointInterval = totalSteps / ${plan.segments}, verification.samples = ${plan.samples})`
+              : `  plan      none within ${(maxCost * 100).toFixed(1)} % of the work up to 100,000 segments`,
+            '',
+          ].join('\n'),
+        )
       }),
     )
 

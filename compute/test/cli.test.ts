@@ -110,3 +110,13 @@ t.test('bench prints compute units per second', async (t) => {
   t.match(JSON.parse(res.out), { ok: true, computeUnitsPerSec: Number, samplesPerSec: Number, commitment: /^0x/ })
   t.equal((await cli('bench', '--epochs', 'lots')).code, 1)
 })
+
+t.test('sampling: the plan that keeps a forged session under a bound (the fraud-proof rule), and a given segment count', async (t) => {
+  const res = await cli('sampling', '--forged', '0.1', '--bound', '1e-6', '--verifiers', '3', '--segments', '20', '--json')
+  const out = JSON.parse(res.out) as { plan: { segments: number; samples: number; acceptance: number; cost: number }; given: { samples: number; acceptance: number; cost: number } }
+  t.equal(out.given.samples, 18, '20 segments need 18 of 20 per verifier with 3 verifiers')
+  t.ok(out.given.acceptance <= 1e-6 && out.given.cost > 2, 'under the bound, at 270 % of the work')
+  t.ok(out.plan.acceptance <= 1e-6 && out.plan.cost <= 0.05, 'the plan meets the bound within 5 %')
+  t.same([out.plan.segments, out.plan.samples], [2640, 44], 'with 2,640 segments and 44 samples each')
+  t.equal((await cli('sampling', '--verifiers', '9')).code, 1, 'more verifiers than a session has: an error')
+})

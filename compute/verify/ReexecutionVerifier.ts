@@ -44,7 +44,12 @@ export interface Evidence {
 export interface VerificationReport {
   verdict: 'accept' | 'reject'
   evidence?: Evidence
+  /** The verifier's own sample (the first `samples` of its seeded order), sorted. */
   segments: number[]
+  /** How many segments of its seeded order were sampled (the count a vote declares). */
+  samples: number
+  /** Segments others claimed forged that were re-executed too (before the sample). */
+  claimed: number[]
   segmentCount: number
   /** Steps re-executed and their share of the worker's total. */
   stepsReplayed: number
@@ -82,17 +87,25 @@ export class ReexecutionVerifier {
     this.replayed = m.counter('povchain_compute_verify_steps_total', 'Steps re-executed by the verifier')
   }
 
-  async verify(args: { spec: JobSpec; inputs: WorkloadInputs; commitment: SessionCommitment; randomness: Uint8Array | string; source: CheckpointSource }): Promise<VerificationReport> {
+  /**
+   * `claims`: segments other verifiers named as forged (a fraud claim a round-1 panel re-checks).
+   * They are re-executed first, in ascending order, so that every honest panel member names the
+   * same (lowest) forged claimed segment; then the verifier's own sample.
+   */
+  async verify(args: { spec: JobSpec; inputs: WorkloadInputs; commitment: SessionCommitment; randomness: Uint8Array | string; source: CheckpointSource; claims?: readonly number[] }): Promise<VerificationReport> {
     const t0 = performance.now()
     const { spec, commitment: c, source } = args
     let stepsReplayed = 0
     let segments: number[] = []
+    let claimed: number[] = []
     let segmentCount = 0
     const done = (evidence?: Evidence): VerificationReport => {
       const report: VerificationReport = {
         verdict: evidence ? 'reject' : 'accept',
         ...(evidence ? { evidence } : {}),
         segments,
+        samples: segments.length,
+        claimed,
         segmentCount,
         stepsReplayed,
         costFraction: c.totalSteps ? stepsReplayed / c.totalSteps : 0,
@@ -114,6 +127,7 @@ export class ReexecutionVerifier {
     segmentCount = schedule.length - 1
     const samples = this.opts.samples ?? samplesFor(segmentCount, spec.verification, this.opts.policy)
     segments = sampleSegments(args.randomness, c.commitment, segmentCount, samples)
+    claimed = [...new Set((args.claims ?? []).filter((x) => Number.isInteger(x) && x >= 0 && x < segmentCount))].sort((a, b) => a - b)
 
     const fetched = new Map<number, Uint8Array>()
     const fetch = async (index: number): Promise<Uint8Array | Evidence> => {
@@ -155,7 +169,7 @@ export class ReexecutionVerifier {
     const mh = metricsHash(fin.metrics)
     if (mh !== c.metricsHash) return done({ reason: 'metrics-mismatch', segment: -1, expected: mh, got: c.metricsHash })
 
-    for (const seg of segments) {
+    for (const seg of [...claimed, ...segments.filter((x) => !claimed.includes(x))]) {
       const start = await fetch(seg)
       if (isEvidence(start)) return done({ ...start, segment: seg })
       const end = await fetch(seg + 1)
@@ -172,8 +186,8 @@ export class ReexecutionVerifier {
         return done({ reason: 'bad-checkpoint', segment: seg, expected: 'a decodable state', got: e.message })
       }
       stepsReplayed += schedule[seg + 1]! - schedule[seg]!
-      const claimed = checkpointHash(end)
-      if (replay.hash !== claimed) return done({ reason: 'segment-mismatch', segment: seg, expected: replay.hash, got: claimed })
+      const committed = checkpointHash(end)
+      if (replay.hash !== committed) return done({ reason: 'segment-mismatch', segment: seg, expected: replay.hash, got: committed })
     }
     return done()
   }

@@ -74,3 +74,57 @@ export function policyDetection(segments: number, faked: number, verification: V
   const samples = samplesFor(segments, verification, floor)
   return { samples, probability: detectionProbability(segments, faked, samples) }
 }
+
+/**
+ * The fraud-proof rule (genesis/contracts/WorkMarket.md, "Fraud proofs"): a session is accepted
+ * only when no round-0 verifier's sample hits a forged segment — any hit is a reject naming the
+ * segment, which an honest-majority panel confirms with certainty. With k verifiers each sampling
+ * s of m segments independently, of which `forged` are forged: miss(s)^k, with the exact
+ * hypergeometric miss = C(m − forged, s) / C(m, s).
+ */
+export function acceptanceProbability(segments: number, forged: number, samples: number, verifiers = 1): number {
+  return 1 - detectionProbability(segments, forged, samples, verifiers)
+}
+
+/** The fewest samples per verifier (≤ m) for which acceptanceProbability ≤ bound; m when none suffices but all. */
+export function samplesForBound(segments: number, forgedFraction: number, bound: number, verifiers = 1): number {
+  if (!(bound > 0 && bound < 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', `bound must be in (0, 1), got ${bound}`, { field: 'bound' })
+  if (!(verifiers >= 1)) throw new ComputeError('COMPUTE_VERIFY_INPUT', `verifiers must be ≥ 1, got ${verifiers}`, { field: 'verifiers' })
+  const forged = faultedSegments(segments, forgedFraction)
+  let miss = 1
+  for (let s = 1; s <= segments; s++) {
+    miss *= Math.max(0, segments - forged - (s - 1)) / (segments - (s - 1))
+    if (Math.pow(miss, verifiers) <= bound) return s
+  }
+  return segments
+}
+
+export interface BoundPlan {
+  /** Segments per session (checkpoints − 1): choose checkpointInterval = totalSteps / segments. */
+  segments: number
+  /** Segments each verifier re-executes (the spec's verification.samples). */
+  samples: number
+  verifiers: number
+  /** Probability a session with the forged fraction is accepted (all verifiers honest). */
+  acceptance: number
+  /** Verification cost as a share of the work: verifiers × samples / segments. */
+  cost: number
+}
+
+/**
+ * The fewest segments m (at most `maxSegments`) at which k verifiers re-executing s each bring the
+ * acceptance of a forged fraction f to ≤ bound at a cost k·s/m ≤ maxCost: finer checkpoints make
+ * the same absolute sample a smaller share of the work. Undefined when no m ≤ maxSegments does.
+ */
+export function planForBound(opts: { forgedFraction: number; bound: number; verifiers?: number; maxCost: number; maxSegments?: number }): BoundPlan | undefined {
+  const k = opts.verifiers ?? 1
+  const max = opts.maxSegments ?? 100_000
+  // Cost falls as m grows (s approaches the with-replacement count): search upward from the least m that could work.
+  const start = Math.max(1, Math.ceil(k / opts.maxCost))
+  for (let m = start; m <= max; m = m < 1000 ? m + 1 : m + Math.ceil(m / 1000)) {
+    const s = samplesForBound(m, opts.forgedFraction, opts.bound, k)
+    const cost = (k * s) / m
+    if (cost <= opts.maxCost) return { segments: m, samples: s, verifiers: k, acceptance: acceptanceProbability(m, faultedSegments(m, opts.forgedFraction), s, k), cost }
+  }
+  return undefined
+}

@@ -1,26 +1,37 @@
-import { hexToBytes } from '../../common/bytes.js'
+import { bytesToBigint, hexToBytes } from '../../common/bytes.js'
 import { keccak, utf8, type Hash32 } from '../ContentHash.js'
-import { Prng } from '../math/Prng.js'
 
 /**
- * Which segments a verifier re-executes: s distinct segments out of m, drawn from randomness
- * the worker could not know when it committed (a later block's mix) bound to the commitment.
+ * Which segments a verifier re-executes: the first s of its seeded order of the m segments, drawn
+ * from randomness the worker could not know when it committed (a later block's mix, through
+ * WorkMarket's verifierSeed) bound to the commitment. The order is a partial Fisher–Yates shuffle
+ * whose swap i picks i + keccak(h ‖ uint32 i) mod (m − i), h = keccak("povchain/segment-sample/v2"
+ * ‖ randomness ‖ commitment) — plain keccak and modulo, so WorkMarket.sampleOf recomputes it and
+ * can check whether a verifier's declared sample held a segment proven forged. The first s entries
+ * are a uniform s-subset, and a larger sample contains every smaller one (declaring more than one
+ * re-executed only exposes more). Returned sorted.
  */
 export function sampleSegments(randomness: Uint8Array | string, commitment: Hash32, segments: number, samples: number): number[] {
+  return sampleOrder(randomness, commitment, segments, samples).sort((a, b) => a - b)
+}
+
+/** The first `samples` of the seeded order, in draw order (sampleSegments sorts them). */
+export function sampleOrder(randomness: Uint8Array | string, commitment: Hash32, segments: number, samples: number): number[] {
   const r = typeof randomness === 'string' ? (randomness.startsWith('0x') ? hexToBytes(randomness) : utf8(randomness)) : randomness
-  const h = keccak(utf8('povchain/segment-sample/v1'), r, hexToBytes(commitment))
-  const seed = new DataView(h.buffer, h.byteOffset).getUint32(0) * 2097152 + (new DataView(h.buffer, h.byteOffset).getUint32(4) >>> 11)
-  const rng = Prng.derive(seed, 'segments')
-  const s = Math.min(samples, segments)
-  // Partial Fisher–Yates: the first s entries are a uniform s-subset.
-  const idx = Array.from({ length: segments }, (_, i) => i)
+  const h = keccak(utf8('povchain/segment-sample/v2'), r, hexToBytes(commitment))
+  const s = Math.max(0, Math.min(samples, segments))
+  const at = new Map<number, number>()
+  const out: number[] = []
+  const index = new Uint8Array(4)
   for (let i = 0; i < s; i++) {
-    const j = i + rng.nextInt(segments - i)
-    const t = idx[i]!
-    idx[i] = idx[j]!
-    idx[j] = t
+    new DataView(index.buffer).setUint32(0, i)
+    const word = bytesToBigint(keccak(h, index))
+    const k = i + Number(word % BigInt(segments - i))
+    const vi = at.get(i) ?? i
+    out.push(at.get(k) ?? k)
+    at.set(k, vi)
   }
-  return idx.slice(0, s).sort((a, b) => a - b)
+  return out
 }
 
 /**

@@ -56,6 +56,16 @@ contract WorkMarket is WorkerRegistry {
     /// onBlock stops drawing when less gas than this is left (the rest waits for the next block).
     uint256 internal constant DRAW_GAS_RESERVE = 3_000_000;
     uint16 internal constant BPS = 10_000;
+    /// revealFinding's segment when a reject names none (a whole-session fault: result, metrics,
+    /// initial state, unavailable checkpoints) or the vote accepts.
+    uint32 public constant NO_SEGMENT = type(uint32).max;
+    /// The sample floor the contract recomputes (sampleFloor): a verifier's declared sample excuses
+    /// a missed forgery only if it is at least what catches a quarter forged 95 % of the time
+    /// (compute's DEFAULT_SAMPLING_POLICY).
+    uint256 internal constant FLOOR_FAULT_BPS = 2_500;
+    uint256 internal constant FLOOR_MISS_WAD = 0.05e18;
+    /// Orders longer than this are not recomputed on chain (memory); their verifiers get no excuse.
+    uint256 public constant MAX_SAMPLED_SEGMENTS = 4096;
     /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
     address internal constant VALIDATOR_SET = address(0xA00);
 
@@ -241,6 +251,24 @@ contract WorkMarket is WorkerRegistry {
     struct Vote {
         bytes32 hash;
         Verdict verdict;
+        /// A reject's fraud claim (revealFinding): the mismatching segment + 1 (0: none named).
+        /// Round 1's panel re-executes every segment round 0 named (claimedSegments).
+        uint32 named;
+        /// How many segments of its seeded order the verifier says it re-executed (0: not stated):
+        /// its sample is the first `samples` of sampleOrder, which the contract recomputes.
+        uint32 samples;
+    }
+
+    /// What the deciding round found (the fraud-proof rule, WorkMarket.md "Fraud proofs"): the
+    /// segment a strict majority of its votes named as forged (+1; 0: none) and every segment
+    /// its rejects named (+1), for a reject; panel: decided by round 1, whose members all
+    /// re-executed the segments round 0 named.
+    struct Finding {
+        uint32 proven;
+        uint32[] named;
+        bool panel;
+        /// Memory the sample recomputation reuses for every verifier judged (allocated once).
+        uint256[] scratch;
     }
 
     /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
@@ -314,6 +342,8 @@ contract WorkMarket is WorkerRegistry {
     error RevealNotOpenYet();
     error RevealClosed(uint64 revealBy);
     error RoundNotOver(uint64 revealBy);
+    /// revealFinding: an accept names a segment, or a reject names one the session does not have.
+    error BadFinding(uint32 segment, uint64 segments);
 
     // ---------------------------------------------------------------- events
 
@@ -329,6 +359,10 @@ contract WorkMarket is WorkerRegistry {
     event VerifiersSelected(bytes32 indexed sessionId, uint8 round, bytes32 randomness, address[] verifiers, uint64 votesBy, uint64 revealBy);
     event VoteCommitted(bytes32 indexed sessionId, address indexed verifier, uint8 round);
     event VoteRevealed(bytes32 indexed sessionId, address indexed verifier, uint8 round, bool accept);
+    /// A revealed vote's finding: the segment a reject names (NO_SEGMENT: none) and the sample size the verifier declares.
+    event FindingRevealed(bytes32 indexed sessionId, address indexed verifier, uint8 round, uint32 segment, uint32 samples);
+    /// A minority accept whose declared sample held none of the segments the outcome named: a miss, not a lazy vote (no cut).
+    event VerifierExcused(bytes32 indexed sessionId, address indexed verifier, uint32 proven);
     /// correct: voted with the outcome; faulted: bond cut (no vote, or a wrong vote on a known answer).
     event VerifierJudged(bytes32 indexed sessionId, address indexed verifier, bool correct, bool faulted);
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
@@ -412,6 +446,9 @@ contract WorkMarket is WorkerRegistry {
     mapping(bytes32 => bytes32) public replicaSeal;
     /// A revealed replica's metric (Tolerance; nano-units).
     mapping(bytes32 => int256) public replicaMetric;
+    /// Each round's randomness (Session.randomness is the current round's): round 0's verifiers'
+    /// samples are judged after round 1 was drawn.
+    mapping(bytes32 => mapping(uint8 => bytes32)) public roundRandomness;
 
     constructor(Config memory cfg, GenesisReceipt[] memory genesisReceipts) WorkerRegistry(cfg.minBond, cfg.unbondDelay, cfg.ratingHalfLife) {
         require(uint256(cfg.verifierFeeBps) + cfg.protocolFeeBps <= BPS && cfg.slashBps <= BPS, BadConfig());
@@ -638,16 +675,43 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// @notice Opens a committed vote, once every verifier committed or the vote window closed.
+    ///         A vote opened this way names no segment and declares no sample (revealFinding does).
     function revealVote(bytes32 sessionId, bool accept, bytes32 salt) external nonReentrant {
-        Session storage s = _session(sessionId);
+        (Session storage s, Vote storage v) = _revealable(sessionId);
+        require(v.hash == voteHash(sessionId, s.round, msg.sender, accept, salt), VoteMismatch());
+        _reveal(sessionId, s, v, accept);
+    }
+
+    /// @notice Opens a vote committed as findingHash: a reject names the segment whose re-executed
+    ///         end checkpoint did not match the committed leaf (NO_SEGMENT: a fault of the whole
+    ///         session), and every vote declares how many segments of its seeded order
+    ///         (sampleOrder) the verifier re-executed. A named segment is a fraud claim: round 1's
+    ///         panel re-executes it, and a claim the panel refutes costs what a wrong vote on a known
+    ///         answer costs. The declared sample lets a minority accept whose sample held no forged
+    ///         segment the outcome named be excused (WorkMarket.md, "Fraud proofs").
+    function revealFinding(bytes32 sessionId, bool accept, uint32 segment, uint32 samples, bytes32 salt) external nonReentrant {
+        (Session storage s, Vote storage v) = _revealable(sessionId);
+        require(v.hash == findingHash(sessionId, s.round, msg.sender, accept, segment, samples, salt), VoteMismatch());
+        uint64 m = s.result.checkpointCount - 1;
+        require(segment == NO_SEGMENT || (!accept && segment < m), BadFinding(segment, m));
+        if (segment != NO_SEGMENT) v.named = segment + 1;
+        v.samples = samples;
+        emit FindingRevealed(sessionId, msg.sender, s.round, segment, samples);
+        _reveal(sessionId, s, v, accept);
+    }
+
+    function _revealable(bytes32 sessionId) internal view returns (Session storage s, Vote storage v) {
+        s = _session(sessionId);
         require(s.status == SessionStatus.Committed && s.verifiers.length > 0, VerificationNotOpen());
         require(_isVerifier(s, msg.sender), NotVerifier());
         require(block.timestamp > s.votesBy || _allCommitted(sessionId, s), RevealNotOpen());
         require(block.timestamp <= s.revealBy, VoteClosed());
-        Vote storage v = _votes[sessionId][s.round][msg.sender];
+        v = _votes[sessionId][s.round][msg.sender];
         require(v.hash != bytes32(0), NoVoteCommitted());
         require(v.verdict == Verdict.None, AlreadyRevealed());
-        require(v.hash == voteHash(sessionId, s.round, msg.sender, accept, salt), VoteMismatch());
+    }
+
+    function _reveal(bytes32 sessionId, Session storage s, Vote storage v, bool accept) internal {
         v.verdict = accept ? Verdict.Accept : Verdict.Reject;
         emit VoteRevealed(sessionId, msg.sender, s.round, accept);
     }
@@ -685,7 +749,7 @@ contract WorkMarket is WorkerRegistry {
             return;
         }
         if (o.truth == Verdict.None) {
-            _judgeVerifiers(sessionId, s.round, s.verifiers, Verdict.None, false, j);
+            _judgeVerifiers(sessionId, s.round, s.verifiers, Verdict.None, false, j, _noFinding());
             if (s.round + 1 < MAX_ROUNDS) {
                 s.round++;
                 delete s.verifiers;
@@ -717,10 +781,11 @@ contract WorkMarket is WorkerRegistry {
             claim = Verdict.None;
         }
         if (acc == 0 && rej == 0) return o;
-        // A split round 0 — a tie, or any verifier against the others — goes to a fresh, larger
-        // panel: one verifier that re-executed and found a forged segment is not outvoted by
-        // panel members that may not have looked (lazy, or the worker's colluders).
-        if (acc > 0 && rej > 0 && _canEscalate(s, j)) {
+        // Union, not majority: any revealed reject in round 0 goes to a fresh, larger panel that
+        // re-executes the segments the rejects named. One verifier that found a forged segment is
+        // not outvoted by accepters that may not have looked (lazy, or the worker's colluders), and
+        // no worker is cut on the word of round 0 alone (a false claim costs its claimant).
+        if (rej > 0 && _canEscalate(s, j)) {
             o.tie = true;
             return o;
         }
@@ -740,8 +805,9 @@ contract WorkMarket is WorkerRegistry {
     /// settles the session.
     function _settle(bytes32 sessionId, Session storage s, Job storage j, Outcome memory o) internal {
         Verdict judged = o.unjudged ? Verdict.None : o.truth;
-        address[] memory rewarded = _judgeVerifiers(sessionId, s.round, s.verifiers, judged, o.known, j);
-        if (s.previous.length > 0) rewarded = _concat(rewarded, _judgeVerifiers(sessionId, 0, s.previous, judged, o.known, j));
+        Finding memory f = _finding(sessionId, s, judged);
+        address[] memory rewarded = _judgeVerifiers(sessionId, s.round, s.verifiers, judged, o.known, j, f);
+        if (s.previous.length > 0) rewarded = _concat(rewarded, _judgeVerifiers(sessionId, 0, s.previous, judged, o.known, j, f));
         s.finalizedAt = uint64(block.timestamp);
         if (s.trap) issuerClaims--;
         if (o.refuted) _refuteIssuer(sessionId, s, rewarded, !s.trap && o.truth == Verdict.Accept);
@@ -1345,6 +1411,69 @@ contract WorkMarket is WorkerRegistry {
         return keccak256(abi.encode(_sessions[sessionId].randomness, verifier));
     }
 
+    /// @notice The segments a verifier of `round` re-executes when it re-executes `samples` of them:
+    ///         the first `samples` of its seeded order (compute's sampleSegments, v2): a partial
+    ///         Fisher–Yates shuffle of 0 … m − 1, position i swapped with i + keccak(h ‖ uint32 i) mod
+    ///         (m − i), h = keccak("povchain/segment-sample/v2" ‖ verifierSeed ‖ commitment). A larger
+    ///         sample contains every smaller one, so declaring more than was re-executed only exposes more.
+    function sampleOf(bytes32 sessionId, uint8 round, address verifier, uint32 samples) external view returns (uint256[] memory) {
+        return _sampleOf(sessionId, round, verifier, samples);
+    }
+
+    function _sampleOf(bytes32 sessionId, uint8 round, address verifier, uint32 samples) internal view returns (uint256[] memory) {
+        uint64 count = _sessions[sessionId].result.checkpointCount;
+        return _sampleInto(sessionId, round, verifier, samples, new uint256[](count > 0 ? count - 1 : 0));
+    }
+
+    /// The sample, using `at` (m words, all zero; left all zero) for the shuffle's touched positions.
+    function _sampleInto(bytes32 sessionId, uint8 round, address verifier, uint32 samples, uint256[] memory at) internal view returns (uint256[] memory out) {
+        Session storage s = _sessions[sessionId];
+        uint256 m = at.length;
+        uint256 n = samples < m ? samples : m;
+        bytes32 h = keccak256(abi.encodePacked("povchain/segment-sample/v2", keccak256(abi.encode(roundRandomness[sessionId][round], verifier)), s.result.commitment));
+        // Positions touched so far hold value + 1 (0: untouched, i.e. still i).
+        out = new uint256[](n);
+        uint256[] memory touched = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 k = i + (uint256(keccak256(abi.encodePacked(h, uint32(i)))) % (m - i));
+            uint256 vi = at[i] == 0 ? i : at[i] - 1;
+            out[i] = at[k] == 0 ? k : at[k] - 1;
+            at[k] = vi + 1;
+            touched[i] = k;
+        }
+        for (uint256 i = 0; i < n; i++) at[touched[i]] = 0;
+    }
+
+    /// @notice The least sample that excuses a miss on m segments: the fewest s with which one
+    ///         verifier catches ⌈m/4⌉ forged segments with probability ≥ 95 % (exact,
+    ///         hypergeometric; compute's requiredSamples under DEFAULT_SAMPLING_POLICY).
+    function sampleFloor(uint256 m) public pure returns (uint256) {
+        if (m == 0) return 0;
+        uint256 forged = (m * FLOOR_FAULT_BPS + BPS - 1) / BPS;
+        uint256 miss = 1e18;
+        for (uint256 i = 0; i < m; i++) {
+            miss = m - forged > i ? (miss * (m - forged - i)) / (m - i) : 0;
+            if (miss <= FLOOR_MISS_WAD) return i + 1;
+        }
+        return m;
+    }
+
+    /// @notice The segments round 0's rejects named (each once): what every round-1 panel member re-executes.
+    function claimedSegments(bytes32 sessionId) external view returns (uint256[] memory out) {
+        Session storage s = _sessions[sessionId];
+        address[] storage list = s.round > 0 ? s.previous : s.verifiers;
+        uint256[] memory seen = new uint256[](list.length);
+        uint256 n;
+        for (uint256 i = 0; i < list.length; i++) {
+            uint32 named = _votes[sessionId][0][list[i]].named;
+            bool dup = named == 0;
+            for (uint256 k = 0; k < n && !dup; k++) dup = seen[k] == named - 1;
+            if (!dup) seen[n++] = named - 1;
+        }
+        out = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) out[i] = seen[i];
+    }
+
     /// @notice Average accepted price per compute unit (or the genesis default before any).
     function unitPrice() public view returns (uint256) {
         return unitPriceAverage == 0 ? defaultUnitPrice : unitPriceAverage;
@@ -1366,6 +1495,12 @@ contract WorkMarket is WorkerRegistry {
 
     function voteHash(bytes32 sessionId, uint8 round, address verifier, bool accept, bytes32 salt) public pure returns (bytes32) {
         return keccak256(abi.encode(sessionId, round, verifier, accept, salt));
+    }
+
+    /// @notice What revealFinding opens: the vote, the segment a reject names (NO_SEGMENT: none)
+    ///         and the declared sample size, bound before anyone's vote is seen.
+    function findingHash(bytes32 sessionId, uint8 round, address verifier, bool accept, uint32 segment, uint32 samples, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode("povchain/finding/v1", sessionId, round, verifier, accept, segment, samples, salt));
     }
 
     // ================================================================ internals
@@ -1441,6 +1576,7 @@ contract WorkMarket is WorkerRegistry {
             return;
         }
         s.randomness = r;
+        roundRandomness[sessionId][s.round] = r;
         s.verifiers = chosen;
         s.selectedBlock = uint64(block.number);
         s.votesBy = uint64(block.timestamp) + voteWindow;
@@ -1601,15 +1737,17 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// Releases a round's verifiers and judges them: no vote → faultPenalty; a vote against the
-    /// majority → wrongVotePenalty; against a known answer → the larger of that and slashBps of
-    /// the bond (as the worker of a wrong result); with no outcome
-    /// (nobody voted) voters are neither paid nor cut. Returns those who voted the outcome.
-    function _judgeVerifiers(bytes32 sessionId, uint8 round, address[] storage list, Verdict truth, bool known, Job storage j) internal returns (address[] memory rewarded) {
+    /// majority → wrongVotePenalty; against a known answer, or proven wrong by the fraud-proof
+    /// rule (a claim the panel refuted, an accept whose sample held the proven segment) → the
+    /// larger of that and slashBps of the bond (as the worker of a wrong result); an accept whose
+    /// declared sample missed every segment the outcome named → excused (no cut, no pay); with no
+    /// outcome (nobody voted) voters are neither paid nor cut. Returns those who voted the outcome.
+    function _judgeVerifiers(bytes32 sessionId, uint8 round, address[] storage list, Verdict truth, bool known, Job storage j, Finding memory f) internal returns (address[] memory rewarded) {
         uint256 n = list.length;
         address[] memory out = new address[](n);
         uint256 count;
         uint256 wrongCut = wrongVotePenalty(j.price);
-        for (uint256 i = 0; i < n; i++) if (_judgeVerifier(sessionId, round, list[i], truth, known, wrongCut)) out[count++] = list[i];
+        for (uint256 i = 0; i < n; i++) if (_judgeVerifier(sessionId, round, list[i], truth, known, wrongCut, f)) out[count++] = list[i];
         rewarded = new address[](count);
         for (uint256 i = 0; i < count; i++) rewarded[i] = out[i];
     }
@@ -1621,8 +1759,9 @@ contract WorkMarket is WorkerRegistry {
         return vote.verdict;
     }
 
-    function _judgeVerifier(bytes32 sessionId, uint8 round, address v, Verdict truth, bool known, uint256 wrongCut) internal returns (bool correct) {
-        Verdict vote = _countedVote(_votes[sessionId][round][v], truth, known);
+    function _judgeVerifier(bytes32 sessionId, uint8 round, address v, Verdict truth, bool known, uint256 wrongCut, Finding memory f) internal returns (bool correct) {
+        Vote storage cast = _votes[sessionId][round][v];
+        Verdict vote = _countedVote(cast, truth, known);
         Worker storage w = _workers[v];
         if (w.pending > 0) w.pending--;
         _unlock(v, wrongCut);
@@ -1635,18 +1774,72 @@ contract WorkMarket is WorkerRegistry {
             protocolFund += _cutBond(v, faultPenalty, sessionId);
             _rate(v, 0, 4, RatingReason.VerifierFault);
         } else if (wrong) {
+            // 0: excused (its sample missed what was proven); 1: against the majority; 2: proven wrong.
+            uint8 grade = known ? 2 : _wrongGrade(sessionId, round, v, cast, truth, f);
+            if (grade == 0) {
+                emit VerifierExcused(sessionId, v, f.proven - 1);
+                emit VerifierJudged(sessionId, v, false, false);
+                return false;
+            }
             w.verifierFaults++;
-            // Against a known answer (a trap, an opened control task): what the worker of a wrong
-            // result loses, slashBps of the bond, if that is more.
-            uint256 cut = known && (w.bond * slashBps) / BPS > wrongCut ? (w.bond * slashBps) / BPS : wrongCut;
+            // Against a known answer (a trap, an opened control task) or proven wrong: what the
+            // worker of a wrong result loses, slashBps of the bond, if that is more.
+            uint256 cut = grade == 2 && (w.bond * slashBps) / BPS > wrongCut ? (w.bond * slashBps) / BPS : wrongCut;
             protocolFund += _cutBond(v, cut, sessionId);
-            _rate(v, 0, known ? 2 : 4, known ? RatingReason.VerifierFault : RatingReason.MinorityVote);
+            _rate(v, 0, grade == 2 ? 2 : 4, grade == 2 ? RatingReason.VerifierFault : RatingReason.MinorityVote);
         } else if (correct) {
             w.verifications++;
             _rate(v, RATING_MAX, 16, RatingReason.VerifiedCorrectly);
         }
         emit VerifierJudged(sessionId, v, correct, silent || wrong);
     }
+
+    /// A revealed vote against the outcome, by the fraud-proof rule: 2 (proven wrong) for a round-0
+    /// claim a panel refuted (every panel member re-executed the named segment and the panel
+    /// accepted) or an accept whose declared sample held the segment the outcome proved forged
+    /// (it re-executed a forged segment and accepted: lazy or colluding); 0 (excused) for an
+    /// accept whose declared sample, at least sampleFloor, held none of the segments the outcome's
+    /// rejects named while one was proven; 1 otherwise.
+    function _wrongGrade(bytes32 sessionId, uint8 round, address v, Vote storage cast, Verdict truth, Finding memory f) internal view returns (uint8) {
+        if (truth == Verdict.Accept) return round == 0 && f.panel && cast.named != 0 ? 2 : 1;
+        uint256 m = _sessions[sessionId].result.checkpointCount - 1;
+        if (f.proven == 0 || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
+        if (f.scratch.length == 0) f.scratch = new uint256[](m);
+        uint256[] memory sample = _sampleInto(sessionId, round, v, cast.samples, f.scratch);
+        bool missed = cast.samples >= sampleFloor(m);
+        for (uint256 i = 0; i < sample.length; i++) {
+            if (sample[i] + 1 == f.proven) return 2;
+            for (uint256 k = 0; k < f.named.length; k++) if (sample[i] + 1 == f.named[k]) missed = false;
+        }
+        return missed ? 0 : 1;
+    }
+
+    /// The deciding round's finding: for a reject decided by a panel, the segments its rejects
+    /// named and the one a strict majority of its revealed votes named (the proven segment).
+    /// Round 0 proves nothing by itself (no panel re-checked its claims): its majority decides
+    /// and minority votes pay wrongVotePenalty, as without the rule.
+    function _finding(bytes32 sessionId, Session storage s, Verdict truth) internal view returns (Finding memory f) {
+        f.panel = s.round > 0;
+        if (truth != Verdict.Reject || !f.panel) return f;
+        uint256 n = s.verifiers.length;
+        uint32[] memory named = new uint32[](n);
+        uint256 count;
+        uint256 voted;
+        for (uint256 i = 0; i < n; i++) {
+            Vote storage v = _votes[sessionId][s.round][s.verifiers[i]];
+            if (v.verdict != Verdict.None) voted++;
+            if (v.verdict == Verdict.Reject && v.named != 0) named[count++] = v.named;
+        }
+        for (uint256 i = 0; i < count && f.proven == 0; i++) {
+            uint256 same;
+            for (uint256 k = 0; k < count; k++) if (named[k] == named[i]) same++;
+            if (same * 2 > voted) f.proven = named[i];
+        }
+        f.named = new uint32[](count);
+        for (uint256 i = 0; i < count; i++) f.named[i] = named[i];
+    }
+
+    function _noFinding() internal pure returns (Finding memory f) {}
 
     /// A tie in round 0: its panel waits (bonds locked, votes kept) for round 1's outcome, drawn
     /// afresh from everyone else — odd-sized, so one verifier cannot tie it again.
@@ -1663,7 +1856,7 @@ contract WorkMarket is WorkerRegistry {
 
     /// An earlier round's panel when the session ends without an outcome: released, silent ones faulted.
     function _releasePrevious(bytes32 sessionId, Session storage s) internal {
-        if (s.previous.length > 0) _judgeVerifiers(sessionId, 0, s.previous, Verdict.None, false, _jobs[s.jobId]);
+        if (s.previous.length > 0) _judgeVerifiers(sessionId, 0, s.previous, Verdict.None, false, _jobs[s.jobId], _noFinding());
     }
 
     function _concat(address[] memory a, address[] memory b) internal pure returns (address[] memory c) {

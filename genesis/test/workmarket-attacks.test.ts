@@ -192,6 +192,9 @@ t.test('grinding worker: a contract retrying openVerification in 40 blocks never
   // The honest verifier re-executes, finds the forgery, rejects: the attacker is poorer and has no receipt.
   const { h, sid, attacker } = grind
   const before = await bondOf(h, attacker)
+  // Its reject goes to a fresh panel (the fraud-proof rule: no worker is cut on round 0's word alone), which finds the same.
+  t.ok((await decide(h, sid, () => false)).events.some((e) => e.eventName === 'VerificationRestarted'), 'round 1 re-checks the reject')
+  await h.mine()
   const fin = await decide(h, sid, () => false)
   t.equal(ev(fin, 'SessionFinalized').status, S.Rejected)
   t.equal(await bondOf(h, attacker), before / 2n, 'half of its bond is cut')

@@ -24,12 +24,15 @@ import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { fakeCommitment } from './workmarketHarness.js'
 import { ETHER, PovHarness, who } from './validatorsetHarness.js'
 
+t.setTimeout(600_000) // 6 seeded markets of 16 jobs each, every reject re-checked by a panel
 const SEGMENTS = 20
 const SAMPLES = 9
 const WORKLOAD = keccak256(toHex('mlp-train@1'))
 const PRICE = ETHER
 const BOND = 5n * ETHER
-const RUNS = Number(process.env.POVCHAIN_ECONOMY_RUNS ?? 8)
+const RUNS = Number(process.env.POVCHAIN_ECONOMY_RUNS ?? 6)
+/** WorkMarket.NO_SEGMENT: an accept, or a reject that names no segment. */
+const NO_SEGMENT = 0xffff_ffff
 const JOBS = 16
 
 type Kind = 'honest' | 'forger' | 'lazy'
@@ -45,8 +48,10 @@ interface RunFigures {
   forgerWeightLeft: bigint
   /** Honest verifiers judged wrong although they voted the truth (outvoted by lazy or colluding panels). */
   honestVerifierCuts: number
-  /** Honest verifiers judged wrong because their sample missed a forgery (they voted accept). */
+  /** Honest verifiers cut because their sample missed a forgery (they voted accept). */
   honestMissed: number
+  /** Honest verifiers whose sample missed a forgery the panel proved, excused (VerifierExcused). */
+  honestExcused: number
 }
 
 async function runMarket(seed: number, forged: number, k: number, population: Kind[]): Promise<RunFigures> {
@@ -69,6 +74,7 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
   const sessionsOf = new Map<string, { sessionId: string; status: number }[]>()
   let honestVerifierCuts = 0
   let honestMissed = 0
+  let honestExcused = 0
   const allVotes = new Map<string, boolean>()
   const salt = (s: string, v: string, r: number) => keccak256(toHex(`salt-${seed}-${s}-${v}-${r}`))
 
@@ -83,7 +89,7 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
         const sid = assigned.args.sessionId as Hex
         const worker = agentOf(assigned.args.worker)
         const isForged = worker.kind === 'forger'
-        const c = fakeCommitment(spec, isForged ? 1_000_000 + seed * 100 + j : seed * 100 + j)
+        const c = fakeCommitment(spec, isForged ? 1_000_000 + seed * 100 + j : seed * 100 + j, { checkpointCount: BigInt(SEGMENTS + 1) })
         commitments.set(sid, c.commitment)
         if (isForged) forgedSessions.add(sid)
         await h.must(worker.a, 'market', 'commitResult', [sid, c])
@@ -96,22 +102,36 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
         const verifiers = selected.args.verifiers as Address[]
         const votes = new Map<string, boolean>()
         const castVotes = allVotes
+        // The fraud-proof rule: an honest verifier re-executes the segments round 0 named, then
+        // its sample, and names the first forged one; it declares its sample (revealFinding).
+        const claims = [...(await h.read<readonly bigint[]>('claimedSegments', [sid], 'market'))].map(Number).sort((a, b) => a - b)
+        const named = new Map<string, number>()
         for (const v of verifiers) {
           const ag = agentOf(v)
           let accept = true
           if (ag.kind === 'honest' && forgedSessions.has(sid)) {
             const vseed = await h.read<Hex>('verifierSeed', [sid, v], 'market')
-            accept = !sampleSegments(vseed, commitments.get(sid)! as never, SEGMENTS, SAMPLES).some((i) => forgedSet.has(i))
+            const hit = [...claims, ...sampleSegments(vseed, commitments.get(sid)! as never, SEGMENTS, SAMPLES)].find((i) => forgedSet.has(i))
+            accept = hit === undefined
+            if (hit !== undefined) named.set(v, hit)
           }
           votes.set(v, accept)
           castVotes.set(`${sid}:${v.toLowerCase()}`, accept)
-          await h.must(v, 'market', 'commitVote', [sid, await h.read<Hex>('voteHash', [sid, round, v, accept, salt(sid, v, round)], 'market')])
+          const hash =
+            ag.kind === 'honest'
+              ? await h.read<Hex>('findingHash', [sid, round, v, accept, named.get(v) ?? NO_SEGMENT, SAMPLES, salt(sid, v, round)], 'market')
+              : await h.read<Hex>('voteHash', [sid, round, v, accept, salt(sid, v, round)], 'market')
+          await h.must(v, 'market', 'commitVote', [sid, hash])
         }
-        for (const v of verifiers) await h.must(v, 'market', 'revealVote', [sid, votes.get(v)!, salt(sid, v, round)])
+        for (const v of verifiers) {
+          if (agentOf(v).kind === 'honest') await h.must(v, 'market', 'revealFinding', [sid, votes.get(v)!, named.get(v) ?? NO_SEGMENT, SAMPLES, salt(sid, v, round)])
+          else await h.must(v, 'market', 'revealVote', [sid, votes.get(v)!, salt(sid, v, round)])
+        }
         const fin = await h.must(who(45), 'market', 'finalize', [sid])
         for (const e of fin.events) {
-          if (e.eventName === 'VerifierJudged' && !e.args.correct && !e.args.faulted && agentOf(e.args.verifier).kind === 'honest') {
-            // Its sample missed the forgery (an honest accept of a forged session), or it voted the truth and lost.
+          if (e.eventName === 'VerifierExcused' && agentOf(e.args.verifier).kind === 'honest') honestExcused++
+          if (e.eventName === 'VerifierJudged' && e.args.faulted && agentOf(e.args.verifier).kind === 'honest') {
+            // Its sample missed the forgery (an honest accept of a forged session) and it was cut all the same, or it voted the truth and lost.
             const voted = allVotes.get(`${String(e.args.sessionId)}:${String(e.args.verifier).toLowerCase()}`)
             if (voted === true && forgedSessions.has(String(e.args.sessionId))) honestMissed++
             else honestVerifierCuts++
@@ -166,13 +186,13 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
     if (gain > accepted * ((PRICE * 85n) / 100n) + PRICE) throw new Error(`a forger gained ${gain} on ${accepted} accepted sessions (seed ${seed})`)
   }
   void honestSessions
-  return { forgedSessions: forgedSessions.size, forgedAccepted, forgersCaught, forgerWeightLeft, honestVerifierCuts, honestMissed }
+  return { forgedSessions: forgedSessions.size, forgedAccepted, forgersCaught, forgerWeightLeft, honestVerifierCuts, honestMissed, honestExcused }
 }
 
 const honest = (n: number): Kind[] => Array.from({ length: n }, () => 'honest')
 
 t.test('honest workers, forgers and lazy verifiers over many seeds of the real market', async (t) => {
-  const totals: RunFigures & { runs: number } = { runs: 0, forgedSessions: 0, forgedAccepted: 0, forgersCaught: 0, forgerWeightLeft: 0n, honestVerifierCuts: 0, honestMissed: 0 }
+  const totals: RunFigures & { runs: number } = { runs: 0, forgedSessions: 0, forgedAccepted: 0, forgersCaught: 0, forgerWeightLeft: 0n, honestVerifierCuts: 0, honestMissed: 0, honestExcused: 0 }
   const byForged = new Map<number, { sessions: number; accepted: number }>()
   await fc.assert(
     fc.asyncProperty(
@@ -190,6 +210,7 @@ t.test('honest workers, forgers and lazy verifiers over many seeds of the real m
         totals.forgerWeightLeft += f.forgerWeightLeft
         totals.honestVerifierCuts += f.honestVerifierCuts
         totals.honestMissed += f.honestMissed
+        totals.honestExcused += f.honestExcused
         const b = byForged.get(forged) ?? { sessions: 0, accepted: 0 }
         b.sessions += f.forgedSessions
         b.accepted += f.forgedAccepted
@@ -202,6 +223,6 @@ t.test('honest workers, forgers and lazy verifiers over many seeds of the real m
   t.comment(
     `economy: ${totals.runs} runs × ${JOBS} jobs; forged sessions ${totals.forgedSessions}, accepted ${totals.forgedAccepted}; ` +
       `by forged segments ${[...byForged].map(([k, b]) => `${k}/20: ${b.accepted}/${b.sessions}`).join(', ')}; forgers caught ${totals.forgersCaught}; ` +
-      `forgers' weight left ${Number(totals.forgerWeightLeft) / 1e18}; honest verifiers outvoted on a true vote ${totals.honestVerifierCuts}, judged wrong after a sample that missed the forgery ${totals.honestMissed}`,
+      `forgers' weight left ${Number(totals.forgerWeightLeft) / 1e18}; honest verifiers outvoted on a true vote ${totals.honestVerifierCuts}, cut after a sample that missed the forgery ${totals.honestMissed}, excused after one ${totals.honestExcused}`,
   )
 })

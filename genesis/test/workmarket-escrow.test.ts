@@ -13,6 +13,7 @@ import fc from 'fast-check'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { addr, ETHER, fakeCommitment, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
 
+t.setTimeout(600_000) // 20 random markets; every reject is re-checked by a panel (two rounds)
 const SPEC = keccak256(toHex('escrow-spec'))
 const BPS = 10_000n
 const CLIENTS = [addr(201), addr(202), addr(203)]
@@ -213,8 +214,9 @@ async function run(ops: Op[]) {
           if (silent) h.advance(sess.revealBy - h.timestamp + 1n)
           const fin = await h.must(MARKET, 'finalize', [sid])
           const restarted = fin.events.some((e) => e.eventName === 'VerificationRestarted')
-          // Model of finalize: a split round 0 (a tie, or any vote against the others) goes to
-          // round 1 (round 0 judged with it) when someone fresh can be drawn; otherwise a strict
+          // Model of finalize: a round 0 with any reject (the fraud-proof rule: a tie, a split, a
+          // lone or unanimous reject) goes to round 1 (round 0 judged with it) when someone fresh
+          // can be drawn; otherwise a strict
           // majority decides, and a tie rejects; a round without votes is drawn again,
           // then expires. Silent verifiers lose faultPenalty, votes against the outcome the price.
           let acc = 0
@@ -229,8 +231,8 @@ async function run(ops: Op[]) {
               else if (truth !== undefined && p.vote !== truth) m.fund += m.cut(p.v, j.price > m.cfg.faultPenalty ? j.price : m.cfg.faultPenalty)
             }
           }
-          if (acc > 0 && rej > 0 && !last && restarted) {
-            count(acc === rej ? 'tie' : 'split')
+          if (rej > 0 && !last && restarted) {
+            count(acc === rej ? 'tie' : acc > 0 ? 'split' : 'reject to panel')
             previous = panel
             continue // a larger panel decides, and judges this one
           }

@@ -334,6 +334,16 @@ export class WorkMarketReader {
     return this.read<Hex>('verifierSeed', [sessionId, verifier])
   }
 
+  /** WorkMarket.findingHash: a vote with the segment a reject names (NO_SEGMENT_NAMED: none) and the declared sample size. */
+  findingHash(sessionId: Hex, round: number, verifier: Address, accept: boolean, segment: number, samples: number, salt: Hex): Promise<Hex> {
+    return this.read<Hex>('findingHash', [sessionId, round, verifier, accept, segment, samples, salt])
+  }
+
+  /** The segments round 0's rejects named: a round-1 panel member re-executes each. */
+  async claimedSegments(sessionId: Hex): Promise<number[]> {
+    return (await this.read<readonly bigint[]>('claimedSegments', [sessionId])).map(Number)
+  }
+
   voteHash(sessionId: Hex, round: number, verifier: Address, accept: boolean, salt: Hex): Promise<Hex> {
     return this.read<Hex>('voteHash', [sessionId, round, verifier, accept, salt])
   }

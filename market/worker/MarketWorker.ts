@@ -620,8 +620,11 @@ export class MarketWorker implements JobSource {
         this.verdicts.set(key, verdict)
       }
       const salt = `0x${randomBytes(32).toString('hex')}` as Hex
-      this.votes.put(sid, { round: s.round, accept: verdict.accept, salt, reason: verdict.reason })
-      const hash = await this.d.market.voteHash(sid, s.round, this.address, verdict.accept, salt)
+      const finding = verdict.finding
+      this.votes.put(sid, { round: s.round, accept: verdict.accept, salt, reason: verdict.reason, ...(finding ? { finding } : {}) })
+      const hash = finding
+        ? await this.d.market.findingHash(sid, s.round, this.address, verdict.accept, finding.segment, finding.samples, salt)
+        : await this.d.market.voteHash(sid, s.round, this.address, verdict.accept, salt)
       if (await this.trySend('commit-vote', encodeMarketCall('commitVote', [sid, hash])))
         this.log.info({ sessionId: sid, accept: verdict.accept, reason: verdict.reason }, 'vote committed')
       return
@@ -635,7 +638,10 @@ export class MarketWorker implements JobSource {
       const now = nowSec()
       if (now > s.revealBy) return
       if (now > s.votesBy || (await this.allVotes(s)).committed) {
-        if (await this.trySend('reveal-vote', encodeMarketCall('revealVote', [sid, rec.accept, rec.salt]))) this.log.info({ sessionId: sid, accept: rec.accept }, 'vote revealed')
+        const call = rec.finding
+          ? encodeMarketCall('revealFinding', [sid, rec.accept, rec.finding.segment, rec.finding.samples, rec.salt])
+          : encodeMarketCall('revealVote', [sid, rec.accept, rec.salt])
+        if (await this.trySend('reveal-vote', call)) this.log.info({ sessionId: sid, accept: rec.accept, ...(rec.finding ?? {}) }, 'vote revealed')
       }
       return
     }

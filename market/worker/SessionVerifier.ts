@@ -17,7 +17,20 @@ import type { JobAssetInputs } from './JobAssetInputs.js'
 export interface SessionVerdict {
   accept: boolean
   reason: string
+  /**
+   * What the vote reveals (revealFinding): the segment a reject names — only a segment whose
+   * re-execution did not reproduce the committed checkpoint, a fraud claim a panel can re-check
+   * (NO_SEGMENT_NAMED for a fault of the whole session) — and how many segments of the seeded
+   * order were sampled. Absent when nothing was re-executed.
+   */
+  finding?: { segment: number; samples: number }
 }
+
+/** WorkMarket.NO_SEGMENT: a reject that names no segment, or an accept. */
+export const NO_SEGMENT_NAMED = 0xffff_ffff
+
+/** Evidence that names a segment a panel re-executes: the replay of a sampled segment went wrong. */
+const SEGMENT_REASONS = new Set(['segment-mismatch', 'bad-checkpoint'])
 
 /**
  * A verifier's check of one committed session of a re-execution job (redundancy and tolerance
@@ -74,11 +87,14 @@ export class SessionVerifier {
     if (record.format !== 'povchain-session' || !Array.isArray(record.checkpoints) || !Array.isArray(record.checkpointBlobs) || record.checkpoints.length !== record.checkpointBlobs.length)
       return { accept: false, reason: 'the committed manifest is not a session record' }
     const randomness = await this.d.market.verifierSeed(session.sessionId, me)
+    // A round-1 panel member re-executes every segment round 0's rejects named, then its own sample.
+    const claims = session.round > 0 ? await this.d.market.claimedSegments(session.sessionId) : []
     const report = await this.verifier.verify({
       spec,
       inputs,
       commitment,
       randomness,
+      claims,
       source: {
         checkpoint: async (index: number) => {
           const hash = record.checkpoints[index]
@@ -88,8 +104,10 @@ export class SessionVerifier {
         },
       },
     })
-    if (report.verdict === 'accept') return { accept: true, reason: `re-executed segments ${report.segments.join(', ')} of ${report.segmentCount}` }
+    const claimed = report.claimed.length ? `claimed ${report.claimed.join(', ')} and ` : ''
+    if (report.verdict === 'accept') return { accept: true, reason: `re-executed ${claimed}segments ${report.segments.join(', ')} of ${report.segmentCount}`, finding: { segment: NO_SEGMENT_NAMED, samples: report.samples } }
     const e = report.evidence!
-    return { accept: false, reason: `${e.reason} (segment ${e.segment}${e.detail ? `: ${e.detail}` : ''})` }
+    const named = SEGMENT_REASONS.has(e.reason) && e.segment >= 0 && e.segment < report.segmentCount ? e.segment : NO_SEGMENT_NAMED
+    return { accept: false, reason: `${e.reason} (segment ${e.segment}${e.detail ? `: ${e.detail}` : ''})`, finding: { segment: named, samples: report.samples } }
   }
 }

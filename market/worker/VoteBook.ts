@@ -8,6 +8,11 @@ export interface VoteRecord {
   salt: Hex
   /** Why (the verifier's evidence), for logs and the operator. */
   reason?: string
+  /**
+   * Committed with findingHash (revealed with revealFinding): the segment a reject names
+   * (NO_SEGMENT_NAMED: none) and the sample size declared. Absent: a plain voteHash vote.
+   */
+  finding?: { segment: number; samples: number }
 }
 
 /**
