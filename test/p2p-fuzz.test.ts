@@ -20,7 +20,7 @@
  * produces blocks throughout and the honest peer keeps importing them; the heap after GC comes
  * back near its baseline and the per-peer tables are empty once the attackers are gone.
  *
- * POVCHAIN_P2P_FUZZ_MESSAGES: messages per protocol and per topic (default 1,000; the README's
+ * POVCHAIN_P2P_FUZZ_MESSAGES: messages per protocol and per topic (default 2,000; the README's
  * figure is measured with more). POVCHAIN_P2P_FUZZ_SEED replays a run (the seed is printed).
  */
 import fc from 'fast-check'
@@ -44,7 +44,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
-const PER = Number(process.env.POVCHAIN_P2P_FUZZ_MESSAGES ?? 1_000)
+const PER = Number(process.env.POVCHAIN_P2P_FUZZ_MESSAGES ?? 2_000)
 const SEED = Number(process.env.POVCHAIN_P2P_FUZZ_SEED ?? Date.now() % 1_000_000)
 const CHAIN_ID = 31338n
 const CONCURRENCY = 16
@@ -335,6 +335,46 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   const hAfter = (await h.node.metrics.render()).body
   t.equal(metric(hAfter, 'povchain_network_peers_dropped_total', { reason: 'wrong-chain' }) - metric(hStatus, 'povchain_network_peers_dropped_total', { reason: 'wrong-chain' }), Math.ceil(rotations / 4), 'each wrong-chain peer dropped and counted')
   t.ok(Math.max(...sentBeforeBan) <= 2, `every identity banned after at most two malformed requests (${sentBeforeBan.join(',')})`)
+
+  // ------------------------------------------------------------ gossipsub frames
+  {
+    const G = ['gossipsub_rpc_recv_count_total', 'gossipsub_rpc_data_err_count_total', 'gossipsub_peer_read_stream_err_count_total', 'gossipsub_msg_received_invalid_total']
+    const frameArb = fc.oneof(
+      bytes(1, 200).map((b) => ({ kind: 'garbage' as const, b })),
+      fc.tuple(fc.constantFrom(1, 3, 5, 6), bytes(1, 40), bytes(0, 100)).map(([f, x, data]) => ({ kind: 'forbidden' as const, b: gossipRpc([{ topic: topics.transactions, data: concat(data, x), extra: pbField(f, x) }]) })),
+      fc.bigInt({ min: 10n * 1024n * 1024n + 1n, max: 1n << 50n }).map((n) => ({ kind: 'oversized' as const, b: Uint8Array.from(varint(n)) })),
+    )
+    const frames = fc.sample(frameArb, { seed: SEED + 300, numRuns: PER })
+    const att = await Attacker.connect(a.multiaddr, status())
+    t.teardown(() => att.stop())
+    await until(() => net.peers().some((p) => p.id === att.peerId), 'the node counts the attacker as a peer', 10_000)
+    const before = (await a.node.metrics.render()).body
+    const want = { framed: 0, forbidden: 0, oversized: 0 }
+    for (const f of frames) {
+      if (f.kind === 'oversized') {
+        await att.gossipRaw(f.b)
+        want.oversized++
+        // gossipsub drops the stream it could not read; a new one replaces it (and waits for the node to notice)
+        await until(async () => metric((await a.node.metrics.render()).body, 'povchain_gossipsub_peer_read_stream_err_count_total') - metric(before, 'povchain_gossipsub_peer_read_stream_err_count_total') >= want.oversized, 'the oversized frame noticed', 10_000).catch(() => {})
+        await att.newGossipStream()
+      } else {
+        await att.gossip(f.b)
+        want.framed++
+        if (f.kind === 'forbidden') want.forbidden++
+      }
+    }
+    const after = await until(async () => {
+      const m = (await a.node.metrics.render()).body
+      const dd = (n: string) => metric(m, `povchain_${n}`) - metric(before, `povchain_${n}`)
+      return dd(G[0]!) + dd(G[1]!) >= want.framed ? m : undefined
+    }, 'every gossipsub frame read', 30_000).catch(async () => (await a.node.metrics.render()).body)
+    const dd = (n: string) => metric(after, `povchain_${n}`) - metric(before, `povchain_${n}`)
+    t.comment(`gossipsub frames: ${JSON.stringify(want)}; ${G.map((g) => `${g} ${dd(g)}`).join(', ')}`)
+    t.equal(dd(G[0]!) + dd(G[1]!), want.framed, 'every complete RPC frame counted: decoded or a data error')
+    t.equal(dd(G[2]!), want.oversized, 'every oversized length prefix counted as a read-stream error')
+    t.ok(dd(G[3]!) > 0 && dd(G[3]!) <= want.forbidden, 'messages with a field StrictNoSign forbids counted as invalid (the others: frames that did not decode)')
+    await att.stop()
+  }
 
   clearInterval(watch)
   // ------------------------------------------------------------ the node is fine

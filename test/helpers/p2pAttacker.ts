@@ -135,6 +135,13 @@ export class Attacker {
     }
   }
 
+  /** Closes our gossipsub stream (the next write opens a new one, which gossipsub takes as the peer's stream). */
+  async newGossipStream(): Promise<void> {
+    const s = this.gossipStream
+    this.gossipStream = undefined
+    if (s) await s.close().catch(() => s.abort(new Error('closed')))
+  }
+
   /** Writes one length-prefixed gossipsub RPC frame. */
   gossip(frame: Uint8Array): Promise<boolean> {
     return this.gossipRaw(lp.encode.single(frame).subarray())
