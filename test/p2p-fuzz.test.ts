@@ -334,7 +334,8 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   }
   const hAfter = (await h.node.metrics.render()).body
   t.equal(metric(hAfter, 'povchain_network_peers_dropped_total', { reason: 'wrong-chain' }) - metric(hStatus, 'povchain_network_peers_dropped_total', { reason: 'wrong-chain' }), Math.ceil(rotations / 4), 'each wrong-chain peer dropped and counted')
-  t.ok(Math.max(...sentBeforeBan) <= 2, `every identity banned after at most two malformed requests (${sentBeforeBan.join(',')})`)
+  // Two cost −60 (the threshold is −50); a third may be in flight while the ban lands after the second answer.
+  t.ok(Math.max(...sentBeforeBan) <= 3, `every identity banned after at most two malformed requests, three with one in flight (${sentBeforeBan.join(',')})`)
 
   // ------------------------------------------------------------ gossipsub frames
   {
@@ -392,6 +393,8 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   await until(() => net.limiter.trackedPeers <= 1, 'per-peer rate buckets of the attackers dropped', 10_000).catch(() => {})
   t.ok(net.limiter.trackedPeers <= 1, `per-peer rate buckets forgotten (${net.limiter.trackedPeers})`)
   gc()
+  const ps = net.host.libp2p.services.pubsub as unknown as { seenCache?: { size: number }; peers: Map<string, unknown>; mcache?: { msgs?: Map<string, unknown> } }
+  t.comment(`retained: gossipsub seen ${ps.seenCache?.size}, mcache ${ps.mcache?.msgs?.size}, peers ${ps.peers.size}; sync peers ${(net.sync as unknown as { peers: Map<string, unknown> }).peers.size}; pool ${JSON.stringify(a.node.pool.status())}; head ${a.node.store.head().number}`)
   const heapAfter = process.memoryUsage().heapUsed
   t.comment(`heap ${(heapBefore / 2 ** 20).toFixed(0)} MiB before, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after; RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`)
   t.ok(heapAfter < heapBefore + 64 * 2 ** 20, 'heap back within 64 MiB of its baseline')
