@@ -5,7 +5,8 @@ import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
 import type { BlobProvider, ChainAccess } from './ChainAccess.js'
 import { NetworkError } from './errors.js'
-import { gossipsubOptions, GossipTopics, networkId, type MessageCheck } from './GossipTopics.js'
+import { gossipsubOptions, GossipTopics, networkId, TOPIC_NAMES, topicName, type MessageCheck } from './GossipTopics.js'
+import { gossipsubMetrics } from './GossipsubMetrics.js'
 import { P2PHost, type P2PHostOptions } from './P2PHost.js'
 import { PeerScorer, type PeerScorerOptions } from './PeerScorer.js'
 import type { AttestationMessage, BlobRequester, StatusMessage } from './Protobuf.js'
@@ -129,7 +130,14 @@ export class Network {
 
   async start(): Promise<void> {
     const { chain, logger, metrics } = this.deps
-    this.host = await P2PHost.create(this.options, { privateKey: this.deps.privateKey, scorer: this.scorer, gossip: { ...gossipsubOptions(), ...gossipScoreOptions({ allowIPs: bootnodeIPs(this.options.bootnodes) }) }, logger, metrics })
+    const topicLabels = new Map(TOPIC_NAMES.map((n) => [topicName(networkId(chain.chainId, chain.genesisHash), n), n]))
+    this.host = await P2PHost.create(this.options, {
+      privateKey: this.deps.privateKey,
+      scorer: this.scorer,
+      gossip: { ...gossipsubOptions(), ...gossipScoreOptions({ allowIPs: bootnodeIPs(this.options.bootnodes) }), ...gossipsubMetrics(metrics, topicLabels) },
+      logger,
+      metrics,
+    })
     const libp2p = this.host.libp2p
     this.reqresp = new ReqResp(libp2p, { timeoutMs: this.options.requestTimeoutMs }, { scorer: this.scorer, limiter: this.limiter, logger, metrics })
     this.sync = new SyncService(this.options.sync, {

@@ -55,14 +55,14 @@ export class Cluster {
     writeFileSync(this.genesisFile, JSON.stringify(genesis))
   }
 
-  async start(opts: { name: string; producerKey?: Uint8Array; bootnodes?: string[]; p2p?: Partial<NetworkOptions>; logger?: Logger; datadir?: string }): Promise<ClusterNode> {
+  async start(opts: { name: string; producerKey?: Uint8Array; bootnodes?: string[]; p2p?: Partial<NetworkOptions>; logger?: Logger; datadir?: string; txpool?: NodeConfig['txpool'] }): Promise<ClusterNode> {
     const datadir = opts.datadir ?? join(this.dir, opts.name)
     const cfg: NodeConfig = {
       dev: false,
       datadir,
       genesisFile: this.genesisFile,
       devPeriod: 0,
-      txpool: {},
+      txpool: opts.txpool ?? {},
       logLevel: 'warn',
       // admin_ and debug_ are off outside --dev; the network tests read admin_peers.
       rpc: { httpAddr: '127.0.0.1', httpPort: 0, wsAddr: '127.0.0.1', wsPort: 0, httpApi: [...NETWORK_DEFAULT_APIS, 'admin', 'debug'] },
