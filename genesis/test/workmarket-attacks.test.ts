@@ -22,7 +22,7 @@ import t from 'tap'
 import { encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address, type Hex } from 'viem'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { compileSolidity } from '../../test/helpers/solidity.js'
-import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome, S } from './workmarketHarness.js'
 
 const ATTACKERS = `
 // SPDX-License-Identifier: MIT
@@ -81,14 +81,6 @@ interface SessionView {
   votesBy: bigint
   revealBy: bigint
   result: { commitment: Hex }
-}
-enum S {
-  None,
-  Assigned,
-  Committed,
-  Accepted,
-  Rejected,
-  Expired,
 }
 const session = (h: MarketHarness, id: Hex) => h.read<SessionView>('getSession', [id])
 const bondOf = async (h: MarketHarness, a: Address) => (await h.read<{ bond: bigint }>('getWorker', [a])).bond

@@ -25,7 +25,7 @@ import t from 'tap'
 import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'viem'
 import { DEFAULT_SAMPLING_POLICY, requiredSamples } from '../../compute/verify/SamplingPolicy.js'
 import { sampleOrder, sampleSegments } from '../../compute/verify/SegmentSampler.js'
-import { addr, ETHER, fakeCommitment, MARKET, MarketHarness } from './workmarketHarness.js'
+import { addr, ETHER, fakeCommitment, MARKET, MarketHarness, S } from './workmarketHarness.js'
 
 t.setTimeout(600_000) // each scenario deploys its own market and plays two rounds; the property plays 6
 const WORKER = addr(1)
@@ -37,13 +37,6 @@ const NO_SEGMENT = 0xffff_ffff
 const PRICE = ETHER / 5n
 const BOND = 2n * ETHER
 
-enum S {
-  None,
-  Assigned,
-  Committed,
-  Accepted,
-  Rejected,
-}
 interface SessionView {
   status: number
   round: number

@@ -17,19 +17,12 @@
  */
 import t from 'tap'
 import { encodeFunctionData, keccak256, toHex, type Address, type Hex } from 'viem'
-import { addr, bondIssuer, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, nextJobId, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, nextJobId, type TxOutcome, S } from './workmarketHarness.js'
 
 const ev = MarketHarness.event
 const PRICE = ETHER
 const WORKLOAD = keccak256(toHex('mlp-train@1'))
 
-enum S {
-  None,
-  Assigned,
-  Committed,
-  Accepted,
-  Rejected,
-}
 
 interface SessionView {
   jobId: Hex

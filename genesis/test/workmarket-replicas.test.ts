@@ -17,7 +17,7 @@
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
-import { addr, ETHER, fakeCommitment, MarketHarness } from './workmarketHarness.js'
+import { addr, ETHER, fakeCommitment, MarketHarness, S } from './workmarketHarness.js'
 import { metricKey } from '../../market/client/JobVerification.js'
 import { toleranceReveal } from '../../market/worker/ToleranceMetric.js'
 
@@ -29,16 +29,6 @@ const IMAGE = keccak256(toHex('image-digest'))
 const PRICE = 2n * ETHER
 const ev = MarketHarness.event
 
-enum S {
-  None,
-  Assigned,
-  Committed,
-  Accepted,
-  Rejected,
-  Expired,
-  Sealed,
-  Revealed,
-}
 const REDUNDANT = 1
 const TOLERANCE = 2
 

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import { createAddressFromString } from '@ethereumjs/util'
 import { keccak256, toFunctionSelector, toHex, type Address, type Hex } from 'viem'
 import { bytesToHex, hexToBytes } from '../../common/bytes.js'
-import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, nextJobId, SEEN_ERRORS, SYSTEM, type TxOutcome } from './workmarketHarness.js'
+import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, nextJobId, SEEN_ERRORS, SYSTEM, type TxOutcome, S } from './workmarketHarness.js'
 
 const CLIENT = addr(100)
 const SPEC = keccak256(toHex('spec-1'))
@@ -19,14 +19,6 @@ const WORKLOAD = keccak256(toHex('mlp-train@1'))
 const PRICE = ETHER
 const ev = MarketHarness.event
 
-enum S {
-  None,
-  Assigned,
-  Committed,
-  Accepted,
-  Rejected,
-  Expired,
-}
 enum J {
   None,
   Open,

@@ -24,6 +24,18 @@ export const SYSTEM: Hex20 = getAddress('0xfffffffffffffffffffffffffffffffffffff
 /** WorkMarket.DRAW_DELAY: blocks from the act that calls for a draw to the block that makes it. */
 export const DRAW_DELAY = 4
 
+/** WorkMarket.SessionStatus, in the contract's order. */
+export enum S {
+  None,
+  Assigned,
+  Committed,
+  Accepted,
+  Rejected,
+  Expired,
+  Sealed,
+  Revealed,
+}
+
 export const addr = (n: number): Hex20 => getAddress(`0x${(0xa0000 + n).toString(16).padStart(40, '0')}`)
 
 export interface DecodedEvent {
