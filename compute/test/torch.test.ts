@@ -34,6 +34,10 @@ function debootstrapMissing(): string | undefined {
   return undefined
 }
 
+// The first run on a machine builds the image (debootstrap + python3-torch: about 12 min, more
+// under load); tap's default 300 s per file cut it off on a fresh CI machine.
+t.setTimeout(1_800_000)
+
 const probe = await requireDocker(t)
 const missing = debootstrapMissing()
 if (probe && missing) {
