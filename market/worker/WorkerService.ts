@@ -297,7 +297,7 @@ export class WorkerService {
     this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), gpus: report.gpus, images: report.images, idleCmd: Boolean(this.idle), issuer: this.cfg.issuer }, 'worker service running')
   }
 
-  /** Images --worker.pull-from's registries list, by digest (an unreachable registry: none of its, logged). */
+  /** Images the registries named by --worker.pull-from list, by digest (an unreachable registry: none of its, logged). */
   private async fetchableImages(): Promise<string[]> {
     const out: string[] = []
     for (const registry of this.cfg.pullFrom ?? []) {
