@@ -14,9 +14,9 @@ import { join } from 'node:path'
 import type { Locator } from 'playwright-core'
 import { encodeFunctionData, parseAbi, type Hex } from 'viem'
 import { VALIDATOR_SET_ADDRESS } from '../genesis/ValidatorSetGenesis.js'
-import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
+import { ROOT, rpc, tempDir, waitFor } from './helpers/devnode.js'
 import { cliJson } from './helpers/cliJson.js'
-import { writeEarnedWeightGenesis } from './helpers/earnedWeightGenesis.js'
+import { startEarnedWeightNode } from './helpers/earnedWeightGenesis.js'
 import { chromiumMissing, launchExplorerBrowser, shotsDir } from './helpers/explorerBrowser.js'
 
 const SPEC = join(ROOT, 'compute/examples/iris-train.json')
@@ -49,13 +49,7 @@ t.test('the block that names a CLI job\'s receipt shows it and links to the job,
   const shots = shotsDir(t)
   const { dir, cleanup } = tempDir('povchain-explorer-receipt-')
   t.teardown(cleanup)
-  const genesis = join(dir, 'genesis.json')
-  writeEarnedWeightGenesis(genesis)
-  const node = await startNodeProcess({
-    datadir: join(dir, 'node'),
-    args: ['--genesis', genesis, '--dev.period', '1', '--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'],
-    timeoutMs: 120_000,
-  })
+  const node = await startEarnedWeightNode(dir)
   t.teardown(() => node.stop())
   const url = node.httpUrl
   const base = `${url}/explorer/`

@@ -9,9 +9,9 @@ import t from 'tap'
 import { join } from 'node:path'
 import { encodeFunctionData, parseAbi, type Address, type Hex } from 'viem'
 import { VALIDATOR_SET_ADDRESS } from '../genesis/ValidatorSetGenesis.js'
-import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
+import { ROOT, rpc, tempDir, waitFor } from './helpers/devnode.js'
 import { cliJson } from './helpers/cliJson.js'
-import { writeEarnedWeightGenesis } from './helpers/earnedWeightGenesis.js'
+import { startEarnedWeightNode } from './helpers/earnedWeightGenesis.js'
 
 const SPEC = join(ROOT, 'compute/examples/iris-train.json')
 const ETHER = 10n ** 18n
@@ -29,13 +29,7 @@ t.test('a worker earns weight from a verified job and then produces blocks namin
   t.teardown(cleanup)
   // The dev chain with 4-slot epochs and a genesis validator whose weight is a token 1 wei, so
   // that real work dominates the draw as soon as it counts.
-  const genesisFile = join(dir, 'genesis.json')
-  writeEarnedWeightGenesis(genesisFile)
-  const node = await startNodeProcess({
-    datadir: join(dir, 'node'),
-    args: ['--genesis', genesisFile, '--dev.period', '1', '--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'],
-    timeoutMs: 120_000,
-  })
+  const node = await startEarnedWeightNode(dir)
   t.teardown(() => node.stop())
   const url = node.httpUrl
 

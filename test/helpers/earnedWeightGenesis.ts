@@ -6,6 +6,7 @@
  * and seals each slot with its leader's).
  */
 import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Address } from 'viem'
 import { DEV_MNEMONIC, deriveKeys } from '../../chain/DevKeys.js'
 import { privateKeyToAddress } from '../../chain/Signing.js'
@@ -13,6 +14,7 @@ import { bytesToHex } from '../../common/bytes.js'
 import { DEV_CONTROL_ISSUER_INDEX, devGenesis } from '../../genesis/presets.js'
 import { devValidatorSetConfig, povGenesisValidators, VALIDATOR_SET_ADDRESS, validatorSetGenesisEntry } from '../../genesis/ValidatorSetGenesis.js'
 import { devWorkMarketConfig, WORK_MARKET_ADDRESS, workMarketGenesisEntry } from '../../genesis/WorkMarketGenesis.js'
+import { startNodeProcess } from './devnode.js'
 
 const ETHER = 10n ** 18n
 
@@ -30,4 +32,15 @@ export function writeEarnedWeightGenesis(file: string): void {
     ValidatorSet: validatorSetGenesisEntry(devValidatorSetConfig(), pov.validators, 1000n * ETHER, VALIDATOR_SET_ADDRESS),
   }
   writeFileSync(file, JSON.stringify(g))
+}
+
+/** A dev node on that genesis with an embedded-runtime worker, in `dir` (genesis.json, node/). */
+export function startEarnedWeightNode(dir: string): ReturnType<typeof startNodeProcess> {
+  const genesis = join(dir, 'genesis.json')
+  writeEarnedWeightGenesis(genesis)
+  return startNodeProcess({
+    datadir: join(dir, 'node'),
+    args: ['--genesis', genesis, '--dev.period', '1', '--worker', '--worker.runtime', 'embedded', '--worker.capacity', '100'],
+    timeoutMs: 120_000,
+  })
 }
