@@ -22,6 +22,7 @@ import { SNAPSHOT_KIND, type SnapshotFile } from '../Snapshot.js'
 import { SWAP_BRIDGE_ABI } from '../SwapBridgeAbi.js'
 import { CLAIM_TYPES, SWAP_DOMAIN_NAME, SWAP_DOMAIN_VERSION } from '../SwapMessages.js'
 import { runCli, startCli, startHardhat, type Child } from '../../test/helpers/bridgeProcesses.js'
+import { chromiumMissing, launchExplorerBrowser, shotsDir, type ExplorerBrowser } from '../../test/helpers/explorerBrowser.js'
 
 const E18 = 10n ** 18n
 const POV_CHAIN_ID = 7777n
@@ -251,6 +252,29 @@ t.test('swap bridge end to end against a Hardhat source chain', { timeout: 240_0
   t.equal(await dst.getBalance(recipients[2]!), 0n, 'the reorged-out lock paid nothing')
   t.equal(await dst.getBalance(recipients[3]!), 34n * E18)
 
+  // ── the explorer's bridge page, while the swap is open (headless Chromium) ───────────────
+  const noBrowser = chromiumMissing(t)
+  let ui: ExplorerBrowser | undefined
+  const bridgePage = async (shot: string) => {
+    ui ??= await launchExplorerBrowser(t)
+    const page = await ui.newPage()
+    await page.goto(`${povUrl}/explorer/`)
+    await page.locator('nav a[href="#/bridge"]').click()
+    await page.locator('#bridge-state').waitFor({ timeout: 30_000 })
+    await page.screenshot({ path: join(shotsDir(t), shot), fullPage: true })
+    return page
+  }
+  if (noBrowser) t.comment(`explorer bridge page not checked: ${noBrowser}`)
+  else {
+    const page = await bridgePage('bridge-open.png')
+    t.equal(await page.locator('#bridge-state').innerText(), 'open', 'the explorer: the swap is open')
+    t.match(await page.locator('#bridge-deadline').innerText(), new RegExp(`block ${DEADLINE} \\(\\d+ blocks from now\\)`), 'the explorer: blocks left before the deadline')
+    t.match(await page.locator('#bridge-claimed').innerText(), new RegExp(`^475 POV of ${snapshotTotal / E18} POV`), 'the explorer: claimed of the snapshot')
+    t.match(await page.locator('#bridge-released').innerText(), new RegExp(`^${totalLocked / E18} POV of ${LOCK_RESERVE / E18} POV`), 'the explorer: released of the lock reserve')
+    t.equal(await page.locator('#bridge-attesters tbody tr').count(), 3, 'the explorer: the three attesters')
+    await page.close()
+  }
+
   // ── deadline and finalize ──────────────────────────────────────────────────────────────
   t.ok(BigInt(await dst.getBlockNumber()) < DEADLINE, 'everything above happened before the deadline')
   const filler = new Wallet(DEV_KEYS[3]!, dst)
@@ -286,5 +310,12 @@ t.test('swap bridge end to end against a Hardhat source chain', { timeout: 240_0
   const status = JSON.parse(await runCli(['bridge', 'status', '--rpc', povUrl, '--json'])) as Record<string, unknown>
   t.equal(status.finalized, true)
   t.equal(status.totalSupply, (genesisSupply - fees - burned).toString())
+  if (!noBrowser) {
+    const page = await bridgePage('bridge-finalized.png')
+    t.equal(await page.locator('#bridge-state').innerText(), 'finalized', 'the explorer: finalized')
+    t.equal(await page.locator('#bridge-balance').innerText(), '0 POV', 'the explorer: the bridge holds nothing')
+    t.equal(await page.locator('#bridge-payments tbody tr').count(), claimedEv.length + releasedEv.length, 'the explorer: every claim and release listed')
+    t.same(ui!.problems, [], 'the explorer: no console errors')
+  }
   step('finalized and accounted')
 })

@@ -6,6 +6,7 @@ import { Decoder } from './decode'
 import { AddressPage } from './pages/Address'
 import { AssetPage, AssetsPage, BountyPage } from './pages/Assets'
 import { BlockPage, BlocksPage } from './pages/Block'
+import { BridgePage } from './pages/Bridge'
 import { Home } from './pages/Home'
 import { JobPage, JobsPage, SessionPage } from './pages/Jobs'
 import { SearchPage } from './pages/Search'
@@ -45,6 +46,8 @@ function route(hash: string) {
       return <AssetPage id={arg} key={arg} />
     case 'bounty':
       return <BountyPage id={arg} key={arg} />
+    case 'bridge':
+      return <BridgePage />
     case 'search':
       return <SearchPage q={arg} key={arg} />
     default:
@@ -78,6 +81,7 @@ function App() {
           <a href="#/validators">validators</a>
           <a href="#/jobs">jobs</a>
           <a href="#/assets">assets</a>
+          {explorer().decoder.addressOf('SwapBridge') ? <a href="#/bridge">bridge</a> : null}
           <span title={mode === 'ws' ? 'live over WebSocket (eth_subscribe newHeads)' : 'polling the head every 2 s'}>
             <span class={`live ${mode === 'ws' ? '' : 'off'}`} />
             {mode === 'ws' ? 'live' : mode}
