@@ -2,6 +2,7 @@
  * The explorer in Firefox: Debian's `firefox-esr`, headless, driven by puppeteer-core over
  * WebDriver BiDi (playwright-core drives only its own patched Firefox builds). Against a plain
  * `povchain node --dev`: a transfer shows on its transaction page and on both addresses' pages;
+ * an ERC-20 transfer shows in the receiver's token transfers and token balances (1.5 TKN);
  * the home page goes live over the WebSocket and shows the new head; the block, validators,
  * jobs and assets pages render; search finds a block number and a transaction hash; every page
  * fits a 390 px wide screen; no page logs a console error or throws. Screenshots go to the
@@ -17,6 +18,8 @@ import { join } from 'node:path'
 import type { Browser, Page } from 'puppeteer-core'
 import { ROOT, rpc, startNodeProcess, tempDir, waitFor } from './helpers/devnode.js'
 import { shotsDir } from './helpers/explorerBrowser.js'
+import { compileSolidity } from './helpers/solidity.js'
+import { encodeFunctionData, parseAbi } from 'viem'
 import { execFileSync } from 'node:child_process'
 
 const FIREFOX = process.env.POVCHAIN_FIREFOX ?? '/usr/bin/firefox-esr'
@@ -97,6 +100,21 @@ t.test('the explorer works in Firefox (WebDriver BiDi): pages, live head, search
   t.match(await text('#addr-balance'), /^1 POV$/, 'the receiver holds 1 coin')
   await page.screenshot({ path: join(shots, 'firefox-address.png'), fullPage: true })
 
+  // An ERC-20 (deployed here): the receiver's page lists the Transfer log and its balance, by symbol and decimals.
+  const token = compileSolidity({ 'Tkn.sol': TOKEN_SOL }).Tkn!
+  const deployTx = await rpc<string>(url, 'eth_sendTransaction', [{ from, data: token.bytecode, gas: '0x200000' }])
+  const deployed = await waitFor(() => rpc<{ contractAddress: string; status: string } | null>(url, 'eth_getTransactionReceipt', [deployTx]), 'the token deployed', 30_000, 100)
+  t.equal(deployed.status, '0x1', 'the token deployed')
+  const send = encodeFunctionData({ abi: parseAbi(['function transfer(address to, uint256 amount) returns (bool)']), functionName: 'transfer', args: [other, 15n * 10n ** 17n] })
+  const tokenTx = await rpc<string>(url, 'eth_sendTransaction', [{ from, to: deployed.contractAddress, data: send, gas: '0x100000' }])
+  await waitFor(() => rpc<{ status: string } | null>(url, 'eth_getTransactionReceipt', [tokenTx]), 'the token transfer mined', 30_000, 100)
+  await goto(`#/address/${other}`)
+  await page.reload() // the same hash as before: the (not live) address page loads again
+  await page.waitForSelector(`#addr-transfers a[href="#/tx/${tokenTx}"]`, { timeout: 30_000 })
+  t.pass('the token transfer is listed on the receiver')
+  t.match(await text('#addr-tokens tbody tr'), /TKN[\s\S]*1\.5 TKN/, 'the receiver holds 1.5 TKN (balanceOf, symbol, decimals)')
+  await page.screenshot({ path: join(shots, 'firefox-address-token.png'), fullPage: true })
+
   await goto(`#/block/${minedIn}`)
   await page.waitForSelector('#block-finality', { timeout: 30_000 })
   await page.waitForSelector(`a[href="#/tx/${txHash}"]`, { timeout: 30_000 })
@@ -135,3 +153,21 @@ t.test('the explorer works in Firefox (WebDriver BiDi): pages, live head, search
 
   t.same(problems, [], 'no console errors or uncaught exceptions on any page')
 })
+
+/** A minimal ERC-20 (18 decimals, symbol TKN): the deployer holds the supply. */
+const TOKEN_SOL = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+contract Tkn {
+  string public constant symbol = "TKN";
+  uint8 public constant decimals = 18;
+  mapping(address => uint256) public balanceOf;
+  event Transfer(address indexed from, address indexed to, uint256 value);
+  constructor() { balanceOf[msg.sender] = 1e24; emit Transfer(address(0), msg.sender, 1e24); }
+  function transfer(address to, uint256 amount) external returns (bool) {
+    balanceOf[msg.sender] -= amount;
+    balanceOf[to] += amount;
+    emit Transfer(msg.sender, to, amount);
+    return true;
+  }
+}
+`

@@ -1,4 +1,4 @@
-import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
+import { decodeFunctionResult, encodeFunctionData, formatUnits, type Hex } from 'viem'
 import { explorer } from '../context'
 import { coins, dec, num } from '../format'
 import { Table } from '../Table'
@@ -106,6 +106,7 @@ export function AddressPage({ a, cursors }: { a: string; cursors: AddressCursors
     () => rpc.call<IndexPage & { transfers: IndexedTransfer[] }>('pov_getAddressTokenTransfers', [a, { limit: ADDRESS_PAGE, ...(cursors.transfers ? { cursor: cursors.transfers } : {}) }]),
     [a, cursors.transfers],
   )
+  const tokens = useLoad(() => tokenBalances(a), [a])
   const me = a.toLowerCase()
   return (
     <Show l={l}>
@@ -161,6 +162,23 @@ export function AddressPage({ a, cursors }: { a: string; cursors: AddressCursors
                   />
                   <Pager id="addr-txs-pager" a={a} cursors={cursors} list="txs" page={page} />
                 </>
+              )}
+            </Show>
+          </Card>
+          <Card title={`Token balances (tokens of its last ${TOKEN_SCAN} transfers)`}>
+            <Show l={tokens}>
+              {(rows) => (
+                <Table
+                  id="addr-tokens"
+                  rows={rows}
+                  rowKey={(r) => r.token}
+                  empty="None."
+                  columns={[
+                    { head: 'token', cell: (r) => <>{r.symbol ? `${r.symbol} ` : ''}<AddressLink a={r.token} /></> },
+                    { head: 'kind', class: 'hide-sm', cell: (r) => (r.kind === 'erc721' ? 'ERC-721' : 'ERC-20') },
+                    { head: 'balance', class: 'mono', cell: (r) => (r.balance === undefined ? '—' : r.kind === 'erc721' ? `${r.balance} items` : `${formatUnits(r.balance, r.decimals ?? 0)}${r.symbol ? ` ${r.symbol}` : ''}`) },
+                  ]}
+                />
               )}
             </Show>
           </Card>
@@ -225,4 +243,58 @@ function Pager({ id, a, cursors, list, page }: { id: string; a: string; cursors:
       )}
     </div>
   )
+}
+
+/** Transfers read to find the tokens an address holds (one index page), and at most this many tokens shown. */
+const TOKEN_SCAN = 100
+const TOKEN_MAX = 20
+// JSON, not viem's parseAbi: its human-readable parser would add 14 KiB to the page.
+const TOKEN_ABI = [
+  { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'owner', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
+  { type: 'function', name: 'symbol', stateMutability: 'view', inputs: [], outputs: [{ name: '', type: 'string' }] },
+  { type: 'function', name: 'decimals', stateMutability: 'view', inputs: [], outputs: [{ name: '', type: 'uint8' }] },
+] as const
+
+interface TokenBalance {
+  token: string
+  kind: 'erc20' | 'erc721'
+  balance?: bigint
+  symbol?: string
+  decimals?: number
+}
+
+/**
+ * Balances of the tokens named in the address's newest transfers (the node indexes Transfer logs,
+ * not balances): `balanceOf`, `symbol` and `decimals` of each, in one batch. A token without
+ * `symbol` or `decimals` (both optional in ERC-20) shows its raw amount.
+ */
+async function tokenBalances(a: string): Promise<TokenBalance[]> {
+  const { rpc } = explorer()
+  const page = await rpc.call<{ transfers: IndexedTransfer[] }>('pov_getAddressTokenTransfers', [a, { limit: TOKEN_SCAN }])
+  const seen = new Map<string, TokenBalance>()
+  for (const t of page.transfers) if (!seen.has(t.token.toLowerCase()) && seen.size < TOKEN_MAX) seen.set(t.token.toLowerCase(), { token: t.token, kind: t.kind })
+  const tokens = [...seen.values()]
+  const call = (to: string, data: Hex) => ({ method: 'eth_call', params: [{ to, data }, 'latest'] })
+  const rs = await rpc.batchSettled<Hex>(
+    tokens.flatMap((t) => [
+      call(t.token, encodeFunctionData({ abi: TOKEN_ABI, functionName: 'balanceOf', args: [a as Hex] })),
+      call(t.token, encodeFunctionData({ abi: TOKEN_ABI, functionName: 'symbol' })),
+      call(t.token, encodeFunctionData({ abi: TOKEN_ABI, functionName: 'decimals' })),
+    ]),
+  )
+  const decode = <T,>(fn: 'balanceOf' | 'symbol' | 'decimals', data: Hex | undefined): T | undefined => {
+    if (!data || data === '0x') return undefined
+    try {
+      return decodeFunctionResult({ abi: TOKEN_ABI, functionName: fn, data }) as T
+    } catch {
+      return undefined
+    }
+  }
+  tokens.forEach((t, i) => {
+    t.balance = decode<bigint>('balanceOf', rs[3 * i]!.result)
+    t.symbol = decode<string>('symbol', rs[3 * i + 1]!.result)?.slice(0, 32) // any contract's string: keep the table readable
+    const d = decode<number>('decimals', rs[3 * i + 2]!.result)
+    t.decimals = d === undefined ? undefined : Number(d)
+  })
+  return tokens
 }
