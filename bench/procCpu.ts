@@ -20,6 +20,15 @@ function clockTicks(): number {
  * CPU time is immune to hypervisor steal, unlike wall-clock rates.
  */
 export function processCpuMs(pid: number | undefined): number | undefined {
+  const t = processCpuTimes(pid)
+  return t && t.userMs + t.systemMs
+}
+
+/**
+ * User and system (kernel: syscalls, loopback TCP, page faults) CPU of a process so far, in ms.
+ * The split tells the JS cost of a request from the kernel's share of sending its response.
+ */
+export function processCpuTimes(pid: number | undefined): { userMs: number; systemMs: number } | undefined {
   if (pid === undefined) return undefined
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -27,7 +36,7 @@ export function processCpuMs(pid: number | undefined): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const utime = Number(fields[11])
     const stime = Number(fields[12])
-    return ((utime + stime) * 1000) / clockTicks()
+    return { userMs: (utime * 1000) / clockTicks(), systemMs: (stime * 1000) / clockTicks() }
   } catch {
     return undefined
   }
@@ -35,18 +44,21 @@ export function processCpuMs(pid: number | undefined): number | undefined {
 
 /** Measures the CPU a process (and this one) used between `start()` and `stop()`. */
 export class CpuMeter {
-  private server0?: number
+  private server0?: { userMs: number; systemMs: number }
   private client0 = process.cpuUsage()
 
   constructor(private readonly pid: number | undefined) {
-    this.server0 = processCpuMs(pid)
+    this.server0 = processCpuTimes(pid)
   }
 
-  stop(): { serverMs?: number; clientMs: number } {
-    const s1 = processCpuMs(this.pid)
+  /** serverMs = user + system; serverSystemMs = the kernel's part of it. */
+  stop(): { serverMs?: number; serverSystemMs?: number; clientMs: number } {
+    const s1 = processCpuTimes(this.pid)
+    const s0 = this.server0
     const c = process.cpuUsage(this.client0)
     return {
-      serverMs: s1 !== undefined && this.server0 !== undefined ? s1 - this.server0 : undefined,
+      serverMs: s1 && s0 ? s1.userMs + s1.systemMs - (s0.userMs + s0.systemMs) : undefined,
+      serverSystemMs: s1 && s0 ? s1.systemMs - s0.systemMs : undefined,
       clientMs: (c.user + c.system) / 1000,
     }
   }

@@ -7,6 +7,8 @@ export interface ReadResult extends LatencySummary {
   concurrency: number
   rps?: number
   server_cpu_ms_per_req?: number
+  /** The kernel's (system) part of server_cpu_ms_per_req. */
+  server_sys_ms_per_req?: number
 }
 
 /**
@@ -43,7 +45,8 @@ export async function runReads(
     concurrency,
     rps: round1((count * 1000) / wall),
     server_cpu_ms_per_req: round3(cpu.serverMs !== undefined ? cpu.serverMs / count : undefined),
+    server_sys_ms_per_req: round3(cpu.serverSystemMs !== undefined ? cpu.serverSystemMs / count : undefined),
   }
-  log(`${label}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms`)
+  log(`${label}: ${res.rps} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms` + (res.server_cpu_ms_per_req !== undefined ? `, server CPU ${res.server_cpu_ms_per_req} ms/req (system ${res.server_sys_ms_per_req})` : ''))
   return res
 }

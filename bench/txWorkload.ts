@@ -80,6 +80,8 @@ export interface TxPhaseResult {
   gas_used: number
   server_cpu_ms?: number
   server_cpu_ms_per_tx?: number
+  /** The kernel's (system) part of server_cpu_ms_per_tx. */
+  server_sys_ms_per_tx?: number
   client_cpu_ms_per_tx?: number
 }
 
@@ -188,6 +190,7 @@ export async function runTxPhase(
     gas_used: Number(gasUsed),
     server_cpu_ms: round1(cpu.serverMs),
     server_cpu_ms_per_tx: round3(cpu.serverMs !== undefined ? cpu.serverMs / n : undefined),
+    server_sys_ms_per_tx: round3(cpu.serverSystemMs !== undefined ? cpu.serverSystemMs / n : undefined),
     client_cpu_ms_per_tx: round3(cpu.clientMs / n),
   }
 }

@@ -1,5 +1,5 @@
 import type { Common } from '@ethereumjs/common'
-import { createTx, getCalldataFloorGas, type TypedTransaction } from '@ethereumjs/tx'
+import { createTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address, KECCAK256_NULL, bytesToUnprefixedHex, equalsBytes } from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
 import type { BlockHeader } from '../chain/Header.js'
@@ -108,14 +108,22 @@ export class CallRunner {
   }
 
   private async attempt(vm: VM, req: CallRequest, gas: bigint, header: BlockHeader, reportAccessList = false): Promise<CallResult & { accessList?: AccessListItem[] }> {
+    const blockGas = header.gasLimit > gas ? header.gasLimit : gas
+    if (!reportAccessList && this.plainMessage && isPlainCall(req, vm) && withinTxGasCap(gas, vm.common)) {
+      // An unpriced call: base fee 0 (as buildTx would set), and no transaction object at all.
+      const block = this.blockEnv(header, blockGas, 0n)
+      await vm.stateManager.checkpoint()
+      try {
+        const r = await runPlainCall(vm, plainCallMessage(req, gas, vm.common), new Address(req.from ?? ZERO_ADDRESS), block)
+        if (r) return r
+      } finally {
+        await vm.stateManager.revert()
+      }
+    }
     const { tx, baseFee } = this.buildTx(req, gas, header)
-    const block = this.blockEnv(header, header.gasLimit > gas ? header.gasLimit : gas, baseFee)
+    const block = this.blockEnv(header, blockGas, baseFee)
     await vm.stateManager.checkpoint()
     try {
-      if (!reportAccessList && this.plainMessage && isPlainCall(req, vm)) {
-        const r = await runPlainCall(vm, tx, new Address(req.from ?? ZERO_ADDRESS), block)
-        if (r) return r
-      }
       const res = await runTx(vm, { tx, block, skipNonce: true, skipBlockGasLimitValidation: true, skipHardForkValidation: true, reportAccessList })
       const err = res.execResult.exceptionError
       const out: CallResult & { accessList?: AccessListItem[] } = {
@@ -226,11 +234,13 @@ export class CallRunner {
 /**
  * A call runTx would treat as an unpriced legacy transaction to an existing address: no fee
  * fields (gas price and base fee 0), no access or authorization list, not a create, and a
- * fork without the EIPs (7864, 7928, 8037) that give runTx more to do.
+ * fork without the EIPs (7864, 7928, 8037) that give runTx more to do, nor EIP-2780 (its
+ * recipient/value extras would change the intrinsic gas plainCallMessage computes).
  */
 function isPlainCall(req: CallRequest, vm: VM): boolean {
   return (
     req.to !== undefined &&
+    !vm.common.isActivatedEIP(2780) &&
     req.gasPrice === undefined &&
     req.maxFeePerGas === undefined &&
     req.maxPriorityFeePerGas === undefined &&
@@ -244,6 +254,47 @@ function isPlainCall(req: CallRequest, vm: VM): boolean {
 
 type EthjsBlock = ReturnType<typeof toEthjsBlock>
 
+/** EIP-7825 (Osaka): createTx refuses a gas limit above the cap; leave that answer to buildTx. */
+export function withinTxGasCap(gas: bigint, common: Common): boolean {
+  return !common.isActivatedEIP(7825) || gas <= common.param('maxTransactionGasLimit')
+}
+
+/** What runPlainCall needs of a plain call: the message fields and the two gas minimums. */
+export interface PlainCallMessage {
+  to: Address
+  value: bigint
+  data: Uint8Array
+  gasLimit: bigint
+  /** What `tx.getIntrinsicGas()` answers for the legacy transaction buildTx would make. */
+  intrinsic: bigint
+  /** What `getCalldataFloorGas(tx, sender)` answers for it (0 before EIP-7623). */
+  floor: bigint
+}
+
+/**
+ * The message and gas minimums of a plain call (isPlainCall), computed as @ethereumjs/tx does
+ * for an unsigned legacy transaction to an address — without building one: `createTx` (field
+ * checks, hex conversions, a Common copy) was ~3 % of an eth_call's CPU. Only the rules that
+ * apply to such a transaction with EIP-2780 inactive: TX_BASE plus per-byte calldata gas; the
+ * EIP-7623 floor TX_BASE + floor-per-token × tokens (EIP-7976 counts 4 per byte; EIP-7981's
+ * access-list tokens do not apply to a type-0 transaction).
+ * `node/test/plain-call-message.property.test.ts` compares both with @ethereumjs/tx.
+ */
+export function plainCallMessage(req: CallRequest, gasLimit: bigint, common: Common): PlainCallMessage {
+  const data = req.data ?? new Uint8Array(0)
+  let zeros = 0
+  for (let i = 0; i < data.length; i++) if (data[i] === 0) zeros++
+  const nonZeros = data.length - zeros
+  const txGas = common.param('txGas')
+  const intrinsic = txGas + BigInt(zeros) * common.param('txDataZeroGas') + BigInt(nonZeros) * common.param('txDataNonZeroGas')
+  let floor = 0n
+  if (common.isActivatedEIP(7623)) {
+    const tokens = common.isActivatedEIP(7976) ? BigInt(data.length) * 4n : BigInt(zeros) + BigInt(nonZeros) * 4n
+    floor = txGas + common.param('totalCostFloorPerToken') * tokens
+  }
+  return { to: new Address(req.to!), value: req.value ?? 0n, data, gasLimit, intrinsic, floor }
+}
+
 /**
  * What runTx does for a plain call (see isPlainCall), without its transaction machinery
  * (fee accounting, miner reward, receipt, EIP-161 sweep — all discarded by the call's revert
@@ -253,9 +304,8 @@ type EthjsBlock = ReturnType<typeof toEthjsBlock>
  * sender with code, value above the balance), so runTx words that error. It was about a
  * fifth of an eth_call's CPU. `test/call-message-path.property.test.ts` compares both paths.
  */
-async function runPlainCall(vm: VM, tx: TypedTransaction, caller: Address, block: EthjsBlock): Promise<CallResult | undefined> {
-  const intrinsic = tx.getIntrinsicGas()
-  const floor = getCalldataFloorGas(tx, caller)
+async function runPlainCall(vm: VM, tx: PlainCallMessage, caller: Address, block: EthjsBlock): Promise<CallResult | undefined> {
+  const { intrinsic, floor } = tx
   if (tx.gasLimit < intrinsic || tx.gasLimit < floor) return undefined
   const sender = (await vm.stateManager.getAccount(caller)) ?? new Account()
   if (!equalsBytes(sender.codeHash, KECCAK256_NULL) || sender.balance < tx.value) return undefined
@@ -267,7 +317,7 @@ async function runPlainCall(vm: VM, tx: TypedTransaction, caller: Address, block
     if (vm.common.isActivatedEIP(2929)) {
       for (const [address] of evm.precompiles.entries()) journal.addAlwaysWarmAddress(address)
       journal.addAlwaysWarmAddress(caller.toString())
-      journal.addAlwaysWarmAddress(bytesToUnprefixedHex(tx.to!.bytes))
+      journal.addAlwaysWarmAddress(bytesToUnprefixedHex(tx.to.bytes))
       if (vm.common.isActivatedEIP(3651)) journal.addAlwaysWarmAddress(bytesToUnprefixedHex(block.header.coinbase.bytes))
     }
     sender.nonce += 1n
