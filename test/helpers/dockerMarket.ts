@@ -42,7 +42,8 @@ export function startDockerWorker(plan: MarketNetPlan, name: string, o: DockerWo
     ...(o.cheat ? ['--worker.test-cheat', o.cheat] : []),
     ...(o.args ?? []),
   ]
-  return startMarketNode(plan, name, { bootnodes: [plan.producer.multiaddr], worker: true, args, ...(o.cheat ? { env: { POVCHAIN_TEST_CHEATS: '1' } } : {}), timeoutMs: 120_000 })
+  // Generous: a loaded 2-core box took over 2 minutes to start a worker that built its image.
+  return startMarketNode(plan, name, { bootnodes: [plan.producer.multiaddr], worker: true, args, ...(o.cheat ? { env: { POVCHAIN_TEST_CHEATS: '1' } } : {}), timeoutMs: 180_000 })
 }
 
 /** The worker finds the built-in image on its engine under this id (as after its first start) instead of building it. */
