@@ -114,8 +114,12 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
     (await rpc<{ jobId: string; sessionId: Hex; status: string; mode?: string }[]>(url, 'pov_getReceipts', [worker])).filter((r) => r.jobId.toLowerCase() === jobId.toLowerCase())
 
   // 1. Both honest: both pull into their own engines, run, agree.
-  const first = await submit(torchSpec(image, 42))
+  // The image's own workload: this node cannot count its units, the client states them.
+  const refused = await submit(torchSpec(image, 42))
+  t.equal(refused.error?.code, 'JOB_UNITS', 'without --units: refused, and told why')
+  const first = await submit(torchSpec(image, 42), '--units', '2')
   t.ok(first.ok, `the torch job is posted (${first.error?.message ?? ''})`)
+  if (!first.ok) return
   const job1 = first.jobId!
   const tPost1 = Date.now()
   const j1 = await jobSettled(t, market, job1, [alpha, beta], 'the torch job settled', 900_000)
@@ -166,8 +170,9 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
   })
   await announced(beta)
   const bond = (await market.worker(beta.member.address)).bond
-  const second2 = await submit(torchSpec(image, 43))
+  const second2 = await submit(torchSpec(image, 43), '--units', '2')
   t.ok(second2.ok, `the second torch job is posted (${second2.error?.message ?? ''})`)
+  if (!second2.ok) return
   const job2 = second2.jobId!
   const price2 = BigInt(second2.price!)
   const tPost2 = Date.now()
