@@ -125,9 +125,10 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
   const j1 = await jobSettled(t, market, job1, [alpha, beta], 'the torch job settled', 900_000)
   const settle1 = (Date.now() - tPost1) / 1000
   t.equal(j1.status, 'accepted', 'accepted')
-  t.equal(j1.mode, 'redundant')
+  t.equal(j1.mode, 'redundant', 'verified by redundancy')
   const r1 = await market.replicas(job1)
   t.equal(r1.round, 0, 'agreed in round 0')
+  t.equal(r1.sessions.length, 2, 'k = 2 replicas')
   const s1 = await Promise.all(r1.sessions.map(async (id) => ({ id, ...(await market.session(id))! })))
   t.same(s1.map((s) => s.worker).sort(), [alpha.member.address, beta.member.address].sort(), 'drawn: both workers')
   t.equal(s1[0]!.result.commitment, s1[1]!.result.commitment, 'the two engines gave the same commitment (checkpoints, model, metrics) bit for bit')
@@ -139,7 +140,7 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
     t.equal((await market.read<readonly [boolean, bigint]>('isAcceptedReceipt', [s.id, s.worker]))[0], true, `${name}: isAcceptedReceipt (what producer weight reads)`)
     const named = await receiptsNaming(s.worker, job1)
     t.equal(named.length, 1, `${name}: pov_getReceipts names the job`)
-    t.equal(named[0]?.status, 'accepted')
+    t.equal(named[0]?.status, 'accepted', `${name}: the RPC's receipt is accepted`)
   }
   t.ok(await second.docker.getImage(built.id).inspect().then(() => true, () => false), 'the torch image is now on the second engine (pulled by beta)')
   const figures = (n: MarketNode) => {
