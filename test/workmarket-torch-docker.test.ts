@@ -12,10 +12,14 @@
  *     isAcceptedReceipt) that says "redundant";
  *  2. beta restarts as a forger (`--worker.test-cheat wrong-result`: the model it returns is not
  *     the one its run produced) and a second torch job is drawn to both; the seals disagree and
- *     the escalation draws `gamma`, a third worker (on the host's engine, holding the image)
+ *     the escalation draws `gamma`, a third worker (on the host's engine; it pulls the image too)
  *     started only after the round-0 draw — beta is held (SIGSTOP) until gamma is registered,
  *     so the escalation has someone to draw. gamma agrees with alpha: accepted with the honest
- *     model, beta refuted (rejected receipt) and slashed (half its bond), the client re-served.
+ *     model, beta refuted (rejected receipt) and slashed (half its bond), the client re-served;
+ *  3. tolerance (k = 3, metric testLoss — torch's reported held-out loss — epsilon 0.01): beta
+ *     restarts reporting every metric 1 higher (`wrong-metric`, outside the bound); alpha and
+ *     gamma reveal the same loss (inside it): accepted, their receipts say "tolerance", beta
+ *     refuted and slashed again.
  * Figures (pull, run, verification overhead) are printed as comments.
  * Skips visibly without Docker, a second dockerd (root), debootstrap or docker-registry; fails
  * instead under POVCHAIN_REQUIRE_DOCKER=1.
@@ -206,5 +210,34 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
   }
   t.match(beta.output(), /committing a dishonest session/, 'beta forged')
   t.equal((await market.worker(CLIENT)).registered, false, 'the client is no worker')
+
+  // 3. Tolerance with torch's reported loss: beta's metrics drift by 1 (outside 0.01).
+  await beta.stop()
+  nodes.splice(nodes.indexOf(beta), 1)
+  beta = await start('beta', { engine: engine2.socket, cheat: 'wrong-metric' })
+  await announced(beta)
+  const bond3 = (await market.worker(beta.member.address)).bond
+  const third = await submit({ ...torchSpec(image, 44), verification: { mode: 'tolerance', redundancy: 3, metric: 'testLoss', epsilon: 0.01 } }, '--units', '2')
+  t.ok(third.ok, `the tolerance torch job is posted (${third.error?.message ?? ''})`)
+  if (!third.ok) return
+  const tPost3 = Date.now()
+  const j3 = await jobSettled(t, market, third.jobId!, [alpha, beta, gamma], 'the tolerance job settled', 600_000)
+  t.comment(`part 3 (tolerance, k = 3, images already pulled): posted → settled ${((Date.now() - tPost3) / 1000).toFixed(0)} s`)
+  t.equal(j3.status, 'accepted', 'accepted')
+  t.equal(j3.mode, 'tolerance', 'verified by tolerance')
+  const r3 = await market.replicas(third.jobId!)
+  const s3 = new Map(await Promise.all(r3.sessions.map(async (id) => [(await market.session(id))!.worker, { id, receipt: await market.receipt(id), metric: await market.read<bigint>('replicaMetric', [id]) }] as const)))
+  t.same([...s3.keys()].sort(), [alpha.member.address, beta.member.address, gamma.member.address].sort(), 'all three drawn')
+  const loss = s3.get(alpha.member.address)!.metric
+  t.ok(loss > 0n && loss < 1_000_000_000n, `alpha revealed torch's held-out loss, ${Number(loss) / 1e9} (read by the contract from the committed metrics)`)
+  t.equal(s3.get(gamma.member.address)!.metric, loss, 'gamma revealed the same loss: inside the bound')
+  const drift = s3.get(beta.member.address)!.metric - loss - 1_000_000_000n
+  t.ok(drift >= -1n && drift <= 1n, "beta revealed its committed (drifted) loss: 1 higher, outside the bound")
+  for (const [name, who] of [['alpha', alpha], ['gamma', gamma]] as const) {
+    t.equal(s3.get(who.member.address)!.receipt?.status, 'accepted', `${name}: accepted receipt`)
+    t.equal(s3.get(who.member.address)!.receipt?.mode, 'tolerance', `${name}: the receipt says tolerance verified it`)
+  }
+  t.equal(s3.get(beta.member.address)!.receipt?.status, 'rejected', 'beta: outside the bound, refuted')
+  t.equal((await market.worker(beta.member.address)).bond, bond3 / 2n, 'beta slashed again: half its bond')
   t.comment(`whole test ${((Date.now() - t0) / 1000).toFixed(0)} s`)
 })
