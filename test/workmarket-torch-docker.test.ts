@@ -54,10 +54,11 @@ function torchSpec(image: string, seed: number): JobSpec {
 }
 
 // A first run on a machine builds the torch image (~12 min: debootstrap); later runs reuse the
-// cached root layer. The market part: two pulls of the 1.3 GB image, two rounds of runs.
+// cached root layer. The market part: two pulls of the 1.3 GB image (three with gamma's), three
+// rounds of runs; about 8 min on a loaded 2-core machine.
 t.setTimeout(1_800_000)
 
-t.test('a torch job on two workers with their own Docker engines: pulled by digest from a registry, agreed, accepted; a forged model is refuted and its worker slashed', async (t) => {
+t.test('a torch job on two workers with their own Docker engines: pulled by digest from a registry, agreed, accepted; a forged model is refuted and its worker slashed; tolerance refutes a drifted loss', async (t) => {
   const docker = await requireDocker(t)
   if (!docker) return
   const skip = (why: string) => {
