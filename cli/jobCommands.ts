@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import type { Command } from 'commander'
+import { InvalidArgumentError, type Command } from 'commander'
 import { parseEther, type Address, type Hex } from 'viem'
 import { roundedCoins } from '../common/CoinAmount.js'
 import { hexToBytes } from '../common/bytes.js'
@@ -11,7 +11,7 @@ import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { loadSigningKey } from './CliSigningKey.js'
 import { JobError } from '../market/client/JobError.js'
-import { computeUnits, describeOffers, gpuNeeds, jobNeeds, meetsNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
+import { describeOffers, jobUnits, gpuNeeds, jobNeeds, meetsNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
 import { jobVerification, MODE, type JobVerification } from '../market/client/JobVerification.js'
 import { RPC_BLOB_CHUNK } from '../market/client/MarketRpcMethods.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
@@ -95,6 +95,11 @@ export async function requireVerifierFor(market: WorkMarketReader, price: bigint
     'NO_VERIFIER',
     `a verifier of a ${roundedCoins(price)}-coin job must hold ${roundedCoins(stake)} coins of free bond (${verifierBondRatio} × the price: what a wrong vote on it must be able to cost), and no registered worker does (the most free: ${roundedCoins(best)}). Lower --price, or wait for better-bonded workers. Nothing was posted (--anyway posts it all the same).`,
   )
+}
+
+const unitsFlag = (v: string) => {
+  if (!/^[1-9]\d{0,17}$/.test(v)) throw new InvalidArgumentError('--units must be a positive integer')
+  return BigInt(v)
 }
 
 /** The price a spec's mode costs: the estimate for its units, once per replica. */
@@ -236,13 +241,14 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
     .option('--wait', 'follow the job until it is final (accepted or refunded)')
     .option('--timeout <seconds>', 'give up waiting after this long', '900')
     .option('--anyway', 'post even when no registered worker offers what the spec needs (Docker, GPU)')
+    .option('--units <n>', "compute units of the job (needed for an image's own workload, which this node cannot count)", unitsFlag)
     .action(
-      action(async (specPath: string, o: ConnOpts & { price?: string; deadline: string; dataset?: string; model?: string; wait?: boolean; timeout: string; anyway?: boolean }) => {
+      action(async (specPath: string, o: ConnOpts & { price?: string; deadline: string; dataset?: string; model?: string; wait?: boolean; timeout: string; anyway?: boolean; units?: bigint }) => {
         const spec = await readSpec(specPath)
         const mode = jobVerification(spec)
         const inputs = await localInputs(spec, o)
         const { chain, market } = await connect(o)
-        const units = computeUnits(spec, inputs)
+        const units = jobUnits(spec, inputs, o.units)
         const price = o.price ? parseEther(o.price) : await modePrice(market, units, mode)
         // Only workers offering what the spec needs (and holding its image, at its price) are drawn for it: say so now if too few.
         const needs = jobNeeds(spec)
@@ -320,11 +326,12 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
     .description('compute units of a spec and its price at recent prices per unit')
     .option('--dataset <file>', "the spec's dataset blob, when it is not bundled")
     .option('--model <file>', "the spec's model blob (infer jobs)")
+    .option('--units <n>', "compute units of the job (needed for an image's own workload, which this node cannot count)", unitsFlag)
     .action(
-      action(async (specPath: string, o: ConnOpts & { dataset?: string; model?: string }) => {
+      action(async (specPath: string, o: ConnOpts & { dataset?: string; model?: string; units?: bigint }) => {
         const spec = await readSpec(specPath)
         const mode = jobVerification(spec)
-        const units = computeUnits(spec, await localInputs(spec, o))
+        const units = jobUnits(spec, await localInputs(spec, o), o.units)
         const { market } = await connect(o)
         const [unitPrice, price] = await Promise.all([market.unitPrice(), modePrice(market, units, mode)])
         // What the registered workers that could run it ask: the cheapest k set the floor of a price they all take.

@@ -37,6 +37,13 @@ const fraction = (flag: string) => (v: string) => {
   return n
 }
 
+/** `--worker.docker-host`: a local engine's socket (`unix://` optional); TCP engines are not supported. */
+export const dockerSocket = (v: string) => {
+  const path = v.startsWith('unix://') ? v.slice('unix://'.length) : v
+  if (!path.startsWith('/')) throw new InvalidArgumentError(`--worker.docker-host: ${v} is not a unix socket (unix:///path/docker.sock or /path/docker.sock)`)
+  return path
+}
+
 /** The --worker flags of `povchain node`. */
 export function addWorkerOptions(cmd: Command): Command {
   return cmd
@@ -51,6 +58,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.idle-grace <ms>', 'time the idle program gets between SIGTERM and SIGKILL', positive('--worker.idle-grace'), 5000)
     .option('--worker.fetch-allow <entries>', "registered worker endpoints the blob fetcher may ask over HTTP, comma-separated: '*' (any public host), host[:port] (public addresses), IP or range[:port] (127.0.0.1, 10.0.0.0/8:8545: the only way to reach loopback/private addresses); default none: blobs over p2p only", list)
     .option('--worker.pull-from <registries>', 'OCI registries (host[:port], comma-separated; loopback ones over plain HTTP) whose images this worker announces and pulls when it is drawn for a job pinning one (what their catalogs list by tag, by digest; 32 images in all)', list)
+    .option('--worker.docker-host <socket>', 'the Docker engine this worker runs containers on: unix:///path/docker.sock or /path/docker.sock (default DOCKER_HOST, else /var/run/docker.sock)', dockerSocket)
     .option('--worker.output-quota <mib>', 'what one container job may write to /job/out, in MiB (killed beyond)', positive('--worker.output-quota'), 1024)
     .option('--worker.control-tasks [seconds]', 'issue control tasks, one every N seconds on average (default 30): jobs posted by the issuer\'s client identities like any client\'s, sealed answers opened after the votes, reimbursed by the protocol fund (needs the genesis controlIssuer key; --dev: account #19)')
     .option('--worker.control-clients <addresses>', `unlocked accounts that post the control tasks, in turn (--dev: accounts #${DEV_CONTROL_CLIENT_INDEXES.join(', #')})`, list)
@@ -89,6 +97,7 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
     for (const r of pullFrom) if (!/^[a-z0-9.-]+(?::\d+)?$/i.test(r)) throw new InvalidArgumentError(`--worker.pull-from: ${r} is not a registry host[:port]`)
     cfg.pullFrom = pullFrom
   }
+  if (o['worker.dockerHost'] !== undefined) cfg.dockerSocket = o['worker.dockerHost'] as string
   if (o['worker.outputQuota'] !== undefined) cfg.outputQuotaMb = o['worker.outputQuota'] as number
   const fetchAllow = o['worker.fetchAllow'] as string[] | undefined
   if (fetchAllow?.length) {

@@ -17,19 +17,16 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Command } from 'commander'
 import { getAddress, type Hex } from 'viem'
 import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { privateKeyToAddress } from '../chain/Signing.js'
-import { registerJobCommands } from '../cli/jobCommands.js'
 import { bytesToHex } from '../common/bytes.js'
-import { silentLogger } from '../common/logger.js'
 import { ImageBuilder } from '../compute/runtime/ImageBuilder.js'
 import { parseJobSpecStructure, type JobSpec } from '../compute/spec/JobSpec.js'
 import { requireDocker } from '../compute/test/dockerSupport.js'
 import { BlobStore } from '../compute/worker/BlobStore.js'
-import { WorkMarketReader } from '../market/client/WorkMarketReader.js'
-import { ROOT, rpc, waitFor } from './helpers/devnode.js'
+import { ROOT, waitFor } from './helpers/devnode.js'
+import { clientCli, jobSettled, logTime, marketOver, startDockerWorker } from './helpers/dockerMarket.js'
 import { planMarketNet, startMarketNode, type MarketNode } from './helpers/marketnet.js'
 import { processGroup } from './helpers/processGroup.js'
 
@@ -56,16 +53,15 @@ t.test('redundant container jobs: two workers agree, a forger is refuted by the 
   const plan = await planMarketNet(dir, ['producer', 'honest', 'cheat', 'late'])
   // The workers find the image already built (as after their first start) instead of building it again.
   for (const name of ['honest', 'cheat', 'late']) await new BlobStore({ dir: join(plan.members[name]!.datadir, 'compute') }).setRef('image-builtin', image)
-  const worker = (name: string, extra: string[] = [], env?: Record<string, string>) =>
-    startMarketNode(plan, name, { bootnodes: [plan.producer.multiaddr], worker: true, args: ['--worker.runtime', 'docker', ...extra], ...(env ? { env } : {}), timeoutMs: 120_000 }).then((n) => (nodes.push(n), n))
+  const worker = (name: string, cheat?: string) => startDockerWorker(plan, name, cheat ? { cheat } : {}).then((n) => (nodes.push(n), n))
   const producer = await startMarketNode(plan, 'producer').then((n) => (nodes.push(n), n))
-  const [honest, cheat] = await Promise.all([worker('honest'), worker('cheat', ['--worker.test-cheat', 'wrong-result'], { POVCHAIN_TEST_CHEATS: '1' })])
+  const [honest, cheat] = await Promise.all([worker('honest'), worker('cheat', 'wrong-result')])
   let cheatStopped = false
   t.teardown(() => {
     if (cheatStopped) cheat.proc.kill('SIGCONT')
   })
   const url = producer.httpUrl
-  const market = new WorkMarketReader({ call: async (to, data) => rpc<Hex>(url, 'eth_call', [{ to, data }, 'latest']) })
+  const market = marketOver(url)
   const digest = `0x${image.slice('sha256:'.length)}` as Hex
   for (const n of [honest, cheat])
     await waitFor(async () => (await market.worker(n.member.address)).registered && (await market.imagesOf(n.member.address)).includes(digest), `${n.member.name} registered with the image`, 60_000, 200)
@@ -74,17 +70,7 @@ t.test('redundant container jobs: two workers agree, a forger is refuted by the 
   // The client's CLI.
   const keyFile = join(dir, 'client.key')
   writeFileSync(keyFile, bytesToHex(CLIENT_KEY))
-  const submit = async (spec: JobSpec, ...args: string[]) => {
-    const file = join(dir, `spec-${Math.random().toString(36).slice(2)}.json`)
-    writeFileSync(file, JSON.stringify(spec))
-    let out = ''
-    const program = new Command().exitOverride()
-    registerJobCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
-    const code = process.exitCode
-    await program.parseAsync(['node', 'povchain', 'job', 'submit', file, '--rpc', url, '--key-file', keyFile, '--json', ...args])
-    process.exitCode = code
-    return JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; error?: { code: string; message: string }; jobId?: Hex; price?: string }
-  }
+  const submit = clientCli(dir, url, keyFile)
   const unknown = await submit(containerSpec(`sha256:${'ab'.repeat(32)}`, 2))
   t.equal(unknown.error?.code, 'JOB_NO_WORKER', 'an image nobody announced: refused before paying')
   t.match(unknown.error?.message, /lacks the image/)
@@ -113,17 +99,7 @@ t.test('redundant container jobs: two workers agree, a forger is refuted by the 
   cheatStopped = false
   const tResume = Date.now()
 
-  const job = await waitFor(async () => {
-    const j = await market.job(jobId)
-    return j && (j.status === 'accepted' || j.status === 'refunded') ? j : undefined
-  }, 'the job settled', 150_000, 250).catch(async (e: Error) => {
-    // What each worker did, and where the replicas stand: a hang must say why.
-    const r = await market.replicas(jobId).catch(() => undefined)
-    const states = r ? await Promise.all(r.sessions.map(async (id) => ({ id, ...(await market.session(id)) }))) : []
-    t.comment(`replicas: ${JSON.stringify({ round: r?.round, sessions: states.map((x) => ({ worker: x.worker, status: x.status })) })}`)
-    for (const n of [honest, cheat, late]) t.comment(`--- ${n.member.name} (last lines)\n${n.output().split('\n').slice(-40).join('\n')}`)
-    throw e
-  })
+  const job = await jobSettled(t, market, jobId, [honest, cheat, late], 'the job settled', 150_000)
   t.comment(`settled ${((Date.now() - tResume) / 1000).toFixed(1)} s after the forger resumed (${((Date.now() - tPost) / 1000).toFixed(1)} s after posting, with the hold)`)
   t.equal(job.status, 'accepted', 'accepted')
   t.equal(job.mode, 'redundant')
@@ -147,11 +123,7 @@ t.test('redundant container jobs: two workers agree, a forger is refuted by the 
   for (const n of [honest, late]) t.match(n.output(), /"runtime":"docker"[^\n]*"msg":"running assigned session"/, `${n.member.name} ran the job in Docker`)
   t.match(cheat.output(), /committing a dishonest session/, 'the forger forged')
   // Figures: a replica's run (container start → result collected → seal sent), from the workers' logs.
-  const when = (out: string, msg: string) => {
-    const line = out.split('\n').find((l) => l.includes(`"msg":"${msg}"`))
-    return line ? Date.parse((JSON.parse(line) as { time: string }).time) : NaN
-  }
-  for (const n of [honest, late]) t.comment(`${n.member.name}: run + seal ${((when(n.output(), 'replica result sealed') - when(n.output(), 'running assigned session')) / 1000).toFixed(1)} s`)
+  for (const n of [honest, late]) t.comment(`${n.member.name}: run + seal ${((logTime(n.output(), 'replica result sealed') - logTime(n.output(), 'running assigned session')) / 1000).toFixed(1)} s`)
   // Whichever replica's worker saw the round complete first settles it: any of the three.
   t.ok([honest, late, cheat].some((n) => /replicas disagreed: more are drawn|replica job settled/.test(n.output())), 'the workers settled it themselves')
   t.equal((await market.worker(CLIENT)).registered, false, 'the client is no worker')

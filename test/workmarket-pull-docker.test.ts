@@ -19,20 +19,17 @@
 import t from 'tap'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Command } from 'commander'
 import { getAddress, type Hex } from 'viem'
 import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { privateKeyToAddress } from '../chain/Signing.js'
-import { registerJobCommands } from '../cli/jobCommands.js'
 import { bytesToHex } from '../common/bytes.js'
-import { silentLogger } from '../common/logger.js'
 import { ImageBuilder } from '../compute/runtime/ImageBuilder.js'
 import { ImageStore } from '../compute/runtime/ImageStore.js'
 import { parseJobSpecStructure, type JobSpec } from '../compute/spec/JobSpec.js'
 import { requireDocker, startRegistry } from '../compute/test/dockerSupport.js'
 import { BlobStore } from '../compute/worker/BlobStore.js'
-import { WorkMarketReader } from '../market/client/WorkMarketReader.js'
-import { ROOT, rpc, waitFor } from './helpers/devnode.js'
+import { ROOT, waitFor } from './helpers/devnode.js'
+import { clientCli, jobSettled, marketOver, startDockerWorker } from './helpers/dockerMarket.js'
 import { planMarketNet, startMarketNode, type MarketNode } from './helpers/marketnet.js'
 import { processGroup } from './helpers/processGroup.js'
 
@@ -73,13 +70,12 @@ t.test('pull on assignment: workers announce what a registry holds, pull it when
 
   const plan = await planMarketNet(dir, ['producer', 'w1', 'w2', 'drift'])
   for (const name of ['w1', 'w2', 'drift']) await new BlobStore({ dir: join(plan.members[name]!.datadir, 'compute') }).setRef('image-builtin', builtin)
-  const worker = (name: string, extra: string[] = [], env?: Record<string, string>) =>
-    startMarketNode(plan, name, { bootnodes: [plan.producer.multiaddr], worker: true, args: ['--worker.runtime', 'docker', '--worker.pull-from', reg.address, ...extra], ...(env ? { env } : {}), timeoutMs: 120_000 }).then((n) => (nodes.push(n), n))
+  const worker = (name: string, cheat?: string) => startDockerWorker(plan, name, { pullFrom: [reg.address], ...(cheat ? { cheat } : {}) }).then((n) => (nodes.push(n), n))
   const producer = await startMarketNode(plan, 'producer').then((n) => (nodes.push(n), n))
-  const ws = await Promise.all([worker('w1'), worker('w2'), worker('drift', ['--worker.test-cheat', 'wrong-metric'], { POVCHAIN_TEST_CHEATS: '1' })])
+  const ws = await Promise.all([worker('w1'), worker('w2'), worker('drift', 'wrong-metric')])
   const [w1, w2, drift] = ws as [MarketNode, MarketNode, MarketNode]
   const url = producer.httpUrl
-  const market = new WorkMarketReader({ call: async (to, data) => rpc<Hex>(url, 'eth_call', [{ to, data }, 'latest']) })
+  const market = marketOver(url)
   const hex = (d: string) => `0x${d.slice('sha256:'.length)}` as Hex
   for (const n of ws)
     await waitFor(async () => {
@@ -91,28 +87,8 @@ t.test('pull on assignment: workers announce what a registry holds, pull it when
 
   const keyFile = join(dir, 'client.key')
   writeFileSync(keyFile, bytesToHex(CLIENT_KEY))
-  const submit = async (spec: JobSpec) => {
-    const file = join(dir, `spec-${Math.random().toString(36).slice(2)}.json`)
-    writeFileSync(file, JSON.stringify(spec))
-    let out = ''
-    const program = new Command().exitOverride()
-    registerJobCommands(program, { logger: silentLogger, io: { out: (s) => (out += s), err: (s) => (out += s) } })
-    const code = process.exitCode
-    await program.parseAsync(['node', 'povchain', 'job', 'submit', file, '--rpc', url, '--key-file', keyFile, '--json'])
-    process.exitCode = code
-    return JSON.parse(out.trim().split('\n').pop()!) as { ok: boolean; error?: { code: string; message: string }; jobId?: Hex; price?: string }
-  }
-  const settled = (jobId: Hex, what: string, ms: number) =>
-    waitFor(async () => {
-      const j = await market.job(jobId)
-      return j && (j.status === 'accepted' || j.status === 'refunded') ? j : undefined
-    }, what, ms, 250).catch(async (e: Error) => {
-      const r = await market.replicas(jobId).catch(() => undefined)
-      const states = r ? await Promise.all(r.sessions.map(async (id) => ({ id, ...(await market.session(id)) }))) : []
-      t.comment(`replicas: ${JSON.stringify({ round: r?.round, sessions: states.map((x) => ({ worker: x.worker, status: x.status })) })}`)
-      for (const n of ws) t.comment(`--- ${n.member.name} (last lines)\n${n.output().split('\n').slice(-40).join('\n')}`)
-      throw e
-    })
+  const submit = clientCli(dir, url, keyFile)
+  const settled = (jobId: Hex, what: string, ms: number) => jobSettled(t, market, jobId, ws, what, ms)
 
   // 1. Tolerance on the first variant: all three drawn, all pull; the drifted metric is refuted.
   const bonds0 = await Promise.all(ws.map(async (n) => (await market.worker(n.member.address)).bond))

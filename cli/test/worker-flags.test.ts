@@ -40,6 +40,13 @@ t.test('--worker.pull-from names the registries a worker announces and pulls fro
   t.throws(() => parse(['--worker', '--worker.pull-from', 'http://127.0.0.1:5000']), /not a registry host\[:port\]/)
 })
 
+t.test('--worker.docker-host points the worker at its own Docker engine', async (t) => {
+  t.equal(parse(['--worker', '--worker.docker-host', 'unix:///tmp/engine2/docker.sock'])!.dockerSocket, '/tmp/engine2/docker.sock')
+  t.equal(parse(['--worker', '--worker.docker-host', '/run/docker-b.sock'])!.dockerSocket, '/run/docker-b.sock')
+  t.equal(parse(['--worker'])!.dockerSocket, undefined, 'none by default: DOCKER_HOST or /var/run/docker.sock')
+  t.throws(() => parse(['--worker', '--worker.docker-host', 'tcp://10.0.0.2:2375']), /not a unix socket/)
+})
+
 t.test('a `povchain node --dev --worker --worker.control-tasks 2` process posts control tasks as a client and opens them after the votes', async (t) => {
   const { dir, cleanup } = tempDir('povchain-control-tasks-')
   t.teardown(cleanup)

@@ -1,5 +1,6 @@
 import type { Test } from 'tap'
 import { DockerRuntime } from '../runtime/DockerRuntime.js'
+import { debianMirror } from '../runtime/torch/TorchImage.js'
 
 /**
  * Docker tests skip with a visible reason when no engine answers — unless
@@ -97,4 +98,21 @@ export async function startEngine(dir: string): Promise<(SideProcess & { socket:
   const rt = new DockerRuntime({ socketPath: socket })
   const p = await spawnUntil('dockerd', args, async () => (await rt.probe(1000)).available, 'second dockerd', 60_000)
   return { ...p, socket }
+}
+
+/** Why the PyTorch image cannot be built here (debootstrap, root, a Debian mirror), or undefined. */
+export async function torchBuildMissing(): Promise<string | undefined> {
+  const { execFileSync } = await import('node:child_process')
+  try {
+    execFileSync('sh', ['-c', 'command -v debootstrap'])
+  } catch {
+    return 'debootstrap is not installed (apt-get install debootstrap)'
+  }
+  if (process.getuid?.() !== 0) return 'debootstrap needs root'
+  try {
+    debianMirror()
+  } catch (e) {
+    return (e as Error).message
+  }
+  return undefined
 }

@@ -6,40 +6,24 @@
  * (fails instead under POVCHAIN_REQUIRE_DOCKER=1).
  */
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DockerRuntime } from '../runtime/DockerRuntime.js'
 import { ImageStore } from '../runtime/ImageStore.js'
-import { buildTorchImage, debianMirror, defaultImageCache } from '../runtime/torch/TorchImage.js'
+import { buildTorchImage, defaultImageCache } from '../runtime/torch/TorchImage.js'
 import { validateJobSpec } from '../workloads/WorkloadRegistry.js'
 import { BlobStore } from '../worker/BlobStore.js'
-import { requireDocker } from './dockerSupport.js'
+import { requireDocker, torchBuildMissing } from './dockerSupport.js'
 import { irisBytes, tmpDir } from './helpers.js'
 
 const example = (name: string) => JSON.parse(readFileSync(new URL(`../examples/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>
-
-function debootstrapMissing(): string | undefined {
-  try {
-    execFileSync('sh', ['-c', 'command -v debootstrap'])
-  } catch {
-    return 'debootstrap is not installed (apt-get install debootstrap)'
-  }
-  if (process.getuid?.() !== 0) return 'debootstrap needs root'
-  try {
-    debianMirror()
-  } catch (e) {
-    return (e as Error).message
-  }
-  return undefined
-}
 
 // The first run on a machine builds the image (debootstrap + python3-torch: about 12 min, more
 // under load); tap's default 300 s per file cut it off on a fresh CI machine.
 t.setTimeout(1_800_000)
 
 const probe = await requireDocker(t)
-const missing = debootstrapMissing()
+const missing = await torchBuildMissing()
 if (probe && missing) {
   if (process.env.POVCHAIN_REQUIRE_DOCKER === '1') t.fail(`POVCHAIN_REQUIRE_DOCKER=1 but ${missing}`)
   else t.test('torch image', { skip: missing }, () => {})

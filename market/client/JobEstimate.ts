@@ -2,6 +2,7 @@ import { keccak256, toHex, type Hex } from 'viem'
 import { prepareJob } from '../../compute/execution/JobExecution.js'
 import type { JobSpec } from '../../compute/spec/JobSpec.js'
 import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
+import { findWorkload } from '../../compute/workloads/WorkloadRegistry.js'
 import { JobError } from './JobError.js'
 
 /** 1 compute unit = 10^6 multiply-adds (compute/worker/Benchmark.ts). */
@@ -11,6 +12,22 @@ const MACS_PER_UNIT = 1_000_000
 export function computeUnits(spec: JobSpec, inputs: WorkloadInputs): bigint {
   const p = prepareJob(spec, inputs)
   return BigInt(Math.max(1, Math.ceil((p.totalSteps * p.macsPerStep) / MACS_PER_UNIT)))
+}
+
+/**
+ * The compute units a job is posted with. A built-in workload's are counted from its steps; an
+ * image's own workload (torch-mlp-train, any client code) runs nothing this node can count, so
+ * the client states them (`job submit|estimate --units N`): they set the price at the market's
+ * unit price and the pay per unit a worker's minimum is compared with.
+ */
+export function jobUnits(spec: JobSpec, inputs: WorkloadInputs, stated?: bigint): bigint {
+  if (stated !== undefined) {
+    if (stated < 1n) throw new JobError('UNITS', '--units must be a positive integer')
+    return stated
+  }
+  if (!findWorkload(spec.workload.id, spec.workload.version))
+    throw new JobError('UNITS', `workload ${spec.workload.id}@${spec.workload.version} is the image's own, not a built-in one: this node cannot count its compute units; say how many with --units N (1 unit = 10^6 multiply-adds; a worker's bench reports units per second)`)
+  return computeUnits(spec, inputs)
 }
 
 /** The workload id a receipt carries: keccak256("<workload id>@<version>"), e.g. "mlp-train@1". */

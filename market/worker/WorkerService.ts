@@ -80,6 +80,12 @@ export interface WorkerConfig {
   /** --worker.output-quota: MiB one container job may write to /job/out. */
   outputQuotaMb?: number
   /**
+   * --worker.docker-host: the socket of the Docker engine this worker runs its containers on
+   * (default DOCKER_HOST or /var/run/docker.sock): one host may run several workers, each with
+   * its own engine.
+   */
+  dockerSocket?: string
+  /**
    * --worker.fetch-allow: the registered worker endpoints the blob fetcher may ask over HTTP
    * (EndpointAllowList's entries); none (the default): blobs come over p2p only.
    */
@@ -145,7 +151,8 @@ export class WorkerService {
 
   private async runtimeKind(): Promise<'embedded' | 'docker'> {
     if (this.cfg.runtime === 'embedded') return 'embedded'
-    const docker = new DockerRuntime({}, { logger: this.d.logger })
+    const socket = this.cfg.dockerSocket ? { socketPath: this.cfg.dockerSocket } : {}
+    const docker = new DockerRuntime(socket, { logger: this.d.logger })
     const probe = await docker.probe()
     if (!probe.available) {
       if (this.cfg.runtime === 'docker') throw new JobError('NO_DOCKER', `--worker.runtime docker: ${probe.reason}`)
@@ -167,13 +174,14 @@ export class WorkerService {
     this.builtinImage = image
     this.docker = new DockerRuntime(
       {
+        ...socket,
         defaultImage: image,
         ensureImage: (ref, o) => images.ensure(ref, o),
         ...(this.cfg.outputQuotaMb ? { outputQuota: { maxBytes: this.cfg.outputQuotaMb * 1024 * 1024, maxFiles: 10_000 } } : {}),
       },
       { logger: this.d.logger, metrics: this.d.metrics },
     )
-    this.log.info({ image }, 'built-in workloads run in Docker')
+    this.log.info({ image, engine: this.cfg.dockerSocket ?? 'default' }, 'built-in workloads run in Docker')
     return 'docker'
   }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../../common/logger.js'
 import { silentLogger } from '../../../common/logger.js'
 import { ComputeError } from '../../ComputeError.js'
 import { imageConfig, imageDigest, writeImageArchive, writeLayer, type Descriptor } from '../ImageArchive.js'
+import { withFileLock } from '../FileLock.js'
 import { loadArchive, withParentDirs, type BuiltImage } from '../ImageBuilder.js'
 import type { TarEntry } from '../TarArchive.js'
 import { TORCH_RUNNER_PATH, TORCH_RUNNER_SOURCE } from './torchRunnerSource.js'
@@ -79,33 +80,36 @@ export async function buildTorchImage(docker: Docker, opts: TorchImageOptions, d
   await mkdir(opts.cacheDir, { recursive: true })
   const layerFile = join(opts.cacheDir, `torch-rootfs-${key}.tar`)
   const metaFile = `${layerFile}.json`
-  let rootLayer: Descriptor
+  let rootLayer!: Descriptor
   let cached = true
   let debootstrapSeconds = 0
-  const meta = await readFile(metaFile, 'utf8').then((t) => JSON.parse(t) as Descriptor, () => undefined)
-  if (meta && existsSync(layerFile)) {
-    rootLayer = meta
-    log.info({ layer: layerFile, digest: meta.digest }, 'root file system layer from the cache')
-  } else {
-    cached = false
-    const work = await mkdtemp(join(opts.workDir ?? opts.cacheDir, 'rootfs-'))
-    try {
-      let root = opts.rootfs
-      if (!root) {
-        root = join(work, 'root')
-        const d0 = performance.now()
-        await debootstrap(suite, root, mirror, packages, log)
-        debootstrapSeconds = (performance.now() - d0) / 1000
+  // One writer of the cache entry at a time: a second build waits and then finds it cached.
+  await withFileLock(`${layerFile}.lock`, async () => {
+    const meta = await readFile(metaFile, 'utf8').then((t) => JSON.parse(t) as Descriptor, () => undefined)
+    if (meta && existsSync(layerFile)) {
+      rootLayer = meta
+      log.info({ layer: layerFile, digest: meta.digest }, 'root file system layer from the cache')
+    } else {
+      cached = false
+      const work = await mkdtemp(join(opts.workDir ?? opts.cacheDir, 'rootfs-'))
+      try {
+        let root = opts.rootfs
+        if (!root) {
+          root = join(work, 'root')
+          const d0 = performance.now()
+          await debootstrap(suite, root, mirror, packages, log)
+          debootstrapSeconds = (performance.now() - d0) / 1000
+        }
+        log.info({ root }, 'writing the root file system layer')
+        const tmp = `${layerFile}.${process.pid}.tmp`
+        rootLayer = await writeLayer(await rootfsEntries(root), tmp)
+        await rename(tmp, layerFile)
+        await writeFile(metaFile, JSON.stringify(rootLayer))
+      } finally {
+        await rm(work, { recursive: true, force: true })
       }
-      log.info({ root }, 'writing the root file system layer')
-      const tmp = `${layerFile}.${process.pid}.tmp`
-      rootLayer = await writeLayer(await rootfsEntries(root), tmp)
-      await rename(tmp, layerFile)
-      await writeFile(metaFile, JSON.stringify(rootLayer))
-    } finally {
-      await rm(work, { recursive: true, force: true })
     }
-  }
+  }, { onWait: (holder) => log.info({ holder, layer: layerFile }, 'another build is writing the root layer: waiting for it') })
 
   const dir = await mkdtemp(join(opts.workDir ?? opts.cacheDir, 'torch-image-'))
   try {
