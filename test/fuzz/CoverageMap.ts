@@ -1,19 +1,25 @@
 import { Session } from 'node:inspector'
 
 /**
- * Edge-ish coverage from V8's own block counters (`Profiler.startPreciseCoverage` with
- * `callCount` and `detailed`): after every input we take the counters (which resets them) and
- * turn each executed block of the code under test into a key. A key is the block's position
- * and the bucket of its count (1, 2, 3, 4–7, 8–15, …, as AFL does), so an input that runs a
- * loop a new number of times counts as new behaviour too; `blocks` counts positions only.
+ * Block coverage from V8's own counters (`Profiler.startPreciseCoverage` with `callCount` and
+ * `detailed`). Taking the counters resets them, so each take says what ran since the last.
+ *
+ * V8 reports a function's range and then only the blocks whose count differs from the range
+ * enclosing them (0 for a block skipped); a block that ran as often as its function is folded
+ * into it. So we remember every block position V8 ever reported for a function (its
+ * "universe") and, on each take, a known block ran when the innermost range listed around it
+ * has a count above 0. That makes the result a set union: the take after a batch of inputs
+ * covers exactly what the inputs cover one by one, which lets the fuzzer take the counters
+ * once per batch (a take costs milliseconds: the inspector serialises every script's counters)
+ * and replay a batch singly only when it showed something new.
  *
  * Start it before the code under test is imported: V8 only instruments functions compiled
  * while block coverage is on.
  */
 export class CoverageMap {
   private readonly session = new Session()
+  private readonly universe = new Map<string, Map<string, [number, number]>>()
   private readonly seen = new Set<string>()
-  private readonly seenBlocks = new Set<string>()
 
   constructor(private readonly include: (url: string) => boolean) {
     this.session.connect()
@@ -21,53 +27,66 @@ export class CoverageMap {
     this.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true })
   }
 
-  /**
-   * Ranges (functions and blocks) seen executing, by position. V8 folds a block that ran as
-   * often as its enclosing range into it, so this undercounts blocks; it is the figure to
-   * compare between runs, not a percentage of the code.
-   */
+  /** Blocks (and functions) the inputs so far executed: the figure to compare between runs. */
   get blocks(): number {
-    return this.seenBlocks.size
+    return this.seen.size
   }
 
-  /** The keys executed since the last call (resetting V8's counters). */
-  take(): string[] {
+  /** Blocks V8 has reported in the functions that ran (executed or not). */
+  get knownBlocks(): number {
+    let n = 0
+    for (const u of this.universe.values()) n += u.size
+    return n
+  }
+
+  /** The blocks executed since the last take (resetting V8's counters). */
+  take(): Set<string> {
     const { result } = this.post('Profiler.takePreciseCoverage') as { result: ScriptCoverage[] }
-    const keys: string[] = []
+    const ran = new Set<string>()
     for (const script of result) {
       if (!this.include(script.url)) continue
       for (const fn of script.functions) {
-        // V8 lists a function's range, then the blocks whose count differs from the
-        // enclosing one (0 for a block skipped). A skipped block is behaviour too: a key with
-        // bucket 0 says "ran the function without this block".
-        if (fn.ranges[0]!.count === 0) continue
-        for (const r of fn.ranges) keys.push(`${script.scriptId}:${r.startOffset}:${r.endOffset}:${bucket(r.count)}`)
+        const ranges = fn.ranges
+        if (ranges[0]!.count === 0) continue
+        const fnKey = `${script.scriptId}:${ranges[0]!.startOffset}`
+        let u = this.universe.get(fnKey)
+        if (!u) this.universe.set(fnKey, (u = new Map()))
+        for (const r of ranges) {
+          const k = `${script.scriptId}:${r.startOffset}:${r.endOffset}`
+          if (!u.has(k)) u.set(k, [r.startOffset, r.endOffset])
+        }
+        for (const [k, [s, e]] of u) {
+          // the innermost listed range around [s, e) decides
+          let best: Range | undefined
+          for (const r of ranges)
+            if (r.startOffset <= s && e <= r.endOffset && (!best || r.endOffset - r.startOffset <= best.endOffset - best.startOffset)) best = r
+          if (best && best.count > 0) ran.add(k)
+        }
       }
     }
-    return keys
+    return ran
   }
 
-  /** Forgets what was seen (a new target starts from its own corpus). */
-  reset(): void {
-    this.seen.clear()
-    this.seenBlocks.clear()
+  /** Would these blocks add anything? (without adding them) */
+  isNew(ran: Set<string>): boolean {
+    for (const k of ran) if (!this.seen.has(k)) return true
+    return false
   }
 
-  /** Adds the keys; returns how many were new (0: the input showed nothing new). */
-  merge(keys: string[]): number {
+  /** Adds the blocks; returns how many were new. */
+  merge(ran: Set<string>): number {
     let fresh = 0
-    for (const k of keys) {
+    for (const k of ran) {
       if (this.seen.has(k)) continue
       this.seen.add(k)
-      if (!k.endsWith(':0')) this.seenBlocks.add(k.slice(0, k.lastIndexOf(':')))
       fresh++
     }
     return fresh
   }
 
-  /** Would these keys add anything? (without adding them) */
-  isNew(keys: string[]): boolean {
-    return keys.some((k) => !this.seen.has(k))
+  /** Forgets what was executed (a new target starts from its own corpus). */
+  reset(): void {
+    this.seen.clear()
   }
 
   stop(): void {
@@ -89,13 +108,13 @@ export class CoverageMap {
   }
 }
 
+interface Range {
+  startOffset: number
+  endOffset: number
+  count: number
+}
 interface ScriptCoverage {
   scriptId: string
   url: string
-  functions: { ranges: { startOffset: number; endOffset: number; count: number }[] }[]
-}
-
-function bucket(count: number): number {
-  if (count <= 3) return count
-  return 2 + (31 - Math.clz32(count)) // 4–7 → 4, 8–15 → 5, …
+  functions: { ranges: Range[] }[]
 }

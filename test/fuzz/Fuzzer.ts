@@ -15,6 +15,9 @@ export interface FuzzOptions {
   findingsDir: string
   /** One input slower than this is a finding (decoders are synchronous: a hang shows as a slow run). */
   slowMs: number
+  /** Stop after this many mutated inputs (with a fixed seed, the run is then reproducible). */
+  maxExecs?: number
+  stopAtFirstFinding?: boolean
 }
 
 export interface Finding {
@@ -36,6 +39,10 @@ export interface FuzzReport {
   corpusEnd: number
   findings: Finding[]
 }
+
+/** Bytes a single decode may allocate before it counts as absurd (an attacker's length prefix). */
+/** Inputs run between two coverage takes. */
+const BATCH = 32
 
 /** Bytes a single decode may allocate before it counts as absurd (an attacker's length prefix). */
 const ABSURD_BYTES = 64 * 1024 * 1024
@@ -95,21 +102,27 @@ export function fuzz(target: FuzzTarget, cov: CoverageMap, o: FuzzOptions): Fuzz
   const t0 = performance.now()
   const deadline = t0 + o.seconds * 1000
   let execs = 0
-  while (performance.now() < deadline) {
-    for (let i = 0; i < 50; i++) {
+  while (performance.now() < deadline && execs < (o.maxExecs ?? Infinity) && !(o.stopAtFirstFinding && findings.size)) {
+    // A batch of inputs, one take; only a batch that reached something new is replayed input
+    // by input to find which ones to keep (CoverageMap: takes are unions).
+    const batch: Uint8Array[] = []
+    for (let i = 0; i < BATCH; i++) {
       // Newer entries reached something new last: pick them more often (half the time).
       const parent = rng.int(2) ? corpus[corpus.length - 1 - rng.int(Math.min(corpus.length, 16))]! : rng.pick(corpus)
       const input = mutate(parent, rng, corpus)
+      batch.push(input)
       const f = check(target, input, o.slowMs)
       execs++
       if (f) note(f)
-      const keys = cov.take()
-      if (cov.merge(keys) > 0 && input.length <= MAX_INPUT) {
-        corpus.push(input)
-        if (o.saveCorpus && !f) {
-          mkdirSync(o.corpusDir, { recursive: true })
-          writeFileSync(join(o.corpusDir, corpusName(input)), input)
-        }
+    }
+    if (!cov.isNew(cov.take())) continue
+    for (const input of batch) {
+      const f = check(target, input, o.slowMs)
+      if (cov.merge(cov.take()) === 0) continue
+      corpus.push(input)
+      if (o.saveCorpus && !f) {
+        mkdirSync(o.corpusDir, { recursive: true })
+        writeFileSync(join(o.corpusDir, corpusName(input)), input)
       }
     }
   }

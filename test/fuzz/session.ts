@@ -6,11 +6,12 @@ import { CoverageMap } from './CoverageMap.js'
  * before coverage starts has no block counters). The coverage counts the node's own decoding
  * code (chain/, network/, common/) and the libraries it decodes with; not the fuzzer, not tap.
  */
-export async function startFuzzSession() {
+export async function startFuzzSession(alsoCover: (url: string) => boolean = () => false) {
   const root = fileURLToPath(new URL('../../', import.meta.url))
   const rootUrl = `file://${root}`
   const libs = /\/node_modules\/(@ethereumjs|protobufjs|@protobufjs|@noble|ethereum-cryptography)\//
   const cov = new CoverageMap((url) => {
+    if (alsoCover(url)) return true
     // node_modules may be a symlink to another checkout's: libraries are matched by name.
     if (url.includes('/node_modules/')) return libs.test(url)
     if (!url.startsWith(rootUrl)) return false
