@@ -153,3 +153,27 @@ function describe(e: unknown): string {
   if (e instanceof Error) return `${e.constructor.name}: ${e.message.slice(0, 300)}\n${(e.stack ?? '').split('\n').slice(1, 4).join('\n')}`
   return `non-Error thrown: ${String(e).slice(0, 200)}`
 }
+
+/**
+ * Keeps the smallest inputs that together reach every block the corpus reaches (seeds count as
+ * given); returns the files to delete. `npm run fuzz -- --distill` after a long --save-corpus run.
+ */
+export function distill(target: FuzzTarget, cov: CoverageMap, corpusDir: string): { keep: number; drop: string[] } {
+  cov.reset()
+  cov.take()
+  for (const input of target.seeds()) {
+    check(target, input, Infinity)
+    cov.merge(cov.take())
+  }
+  const files = existsSync(corpusDir) ? readdirSync(corpusDir) : []
+  const inputs = files.map((f) => ({ f, b: new Uint8Array(readFileSync(join(corpusDir, f))) })).sort((a, b) => a.b.length - b.b.length || (a.f < b.f ? -1 : 1))
+  const drop: string[] = []
+  let keep = 0
+  for (const { f, b } of inputs) {
+    const finding = check(target, b, Infinity)
+    // a reproducer of a fixed finding stays: it is the regression test
+    if (cov.merge(cov.take()) > 0 || finding || f.startsWith('crash-')) keep++
+    else drop.push(join(corpusDir, f))
+  }
+  return { keep, drop }
+}

@@ -1,8 +1,9 @@
 /**
  * `npm run fuzz -- [--target rlp|transaction|header|block|body|receipts|protobuf|all]
- *   [--seconds 600] [--seed N] [--save-corpus]`: coverage-guided fuzzing of the decoders
+ *   [--seconds 600] [--seed N] [--save-corpus] [--distill]`: coverage-guided fuzzing of the decoders
  * (test/fuzz/README.md). Exit code 1 when anything was found; reproducers in test/fuzz/findings/.
  */
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startFuzzSession } from './session.js'
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'save-corpus': { type: 'boolean', default: false },
     'slow-ms': { type: 'string', default: '1000' },
+    distill: { type: 'boolean', default: false },
   },
 })
 const s = await startFuzzSession()
@@ -28,6 +30,12 @@ console.log(`seed ${seed} (--seed ${seed} replays the mutations)`)
 let found = 0
 for (const name of names) {
   const target = s.TARGETS.find((t) => t.name === name)!
+  if (values.distill) {
+    const { keep, drop } = s.distill(target, s.cov, join(s.corpusRoot, name))
+    for (const f of drop) rmSync(f)
+    console.log(`${name}: kept ${keep}, removed ${drop.length} inputs that add no block`)
+    continue
+  }
   const r = s.fuzz(target, s.cov, {
     seconds: Number(values.seconds) / (values.target === 'all' ? names.length : 1),
     seed,

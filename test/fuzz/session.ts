@@ -18,7 +18,7 @@ export async function startFuzzSession(alsoCover: (url: string) => boolean = () 
     const rel = url.slice(rootUrl.length)
     return /^(chain|network|common)\//.test(rel) && !rel.includes('/test/')
   })
-  const { fuzz, check, loadCorpus, corpusName } = await import('./Fuzzer.js')
+  const { fuzz, check, loadCorpus, corpusName, distill } = await import('./Fuzzer.js')
   const { TARGETS } = await import('./targets.js')
-  return { cov, fuzz, check, loadCorpus, corpusName, TARGETS, corpusRoot: `${root}test/fuzz/corpus`, findingsRoot: `${root}test/fuzz/findings` }
+  return { cov, fuzz, check, loadCorpus, corpusName, distill, TARGETS, corpusRoot: `${root}test/fuzz/corpus`, findingsRoot: `${root}test/fuzz/findings` }
 }
