@@ -102,11 +102,12 @@ export function fuzz(target: FuzzTarget, cov: CoverageMap, o: FuzzOptions): Fuzz
   const t0 = performance.now()
   const deadline = t0 + o.seconds * 1000
   let execs = 0
-  while (performance.now() < deadline && execs < (o.maxExecs ?? Infinity) && !(o.stopAtFirstFinding && findings.size)) {
+  const maxExecs = o.maxExecs ?? Infinity
+  while (performance.now() < deadline && execs < maxExecs && !(o.stopAtFirstFinding && findings.size)) {
     // A batch of inputs, one take; only a batch that reached something new is replayed input
     // by input to find which ones to keep (CoverageMap: takes are unions).
     const batch: Uint8Array[] = []
-    for (let i = 0; i < BATCH; i++) {
+    for (let i = 0; i < BATCH && execs < maxExecs; i++) {
       // Newer entries reached something new last: pick them more often (half the time).
       const parent = rng.int(2) ? corpus[corpus.length - 1 - rng.int(Math.min(corpus.length, 16))]! : rng.pick(corpus)
       const input = mutate(parent, rng, corpus)
