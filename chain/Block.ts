@@ -100,11 +100,17 @@ export function decodeTransaction(bytes: Uint8Array, common: Common, legacyOnly 
   if (legacyOnly && bytes[0]! < 0xc0) throw new ChainError('BAD_TX', 'a legacy transaction must be an RLP list')
   if (bytes[0]! < 0x7f && !SUPPORTED_TX_TYPES.has(bytes[0]!))
     throw new ChainError('BAD_TX', `transaction type ${bytes[0]} not supported`)
+  let tx: TypedTransaction
   try {
-    return createTxFromRLP(bytes, { common }) as TypedTransaction
+    tx = createTxFromRLP(bytes, { common }) as TypedTransaction
   } catch (e) {
     throw new ChainError('BAD_TX', `invalid transaction: ${(e as Error).message}`)
   }
+  // Empty v, r, s decode as an unsigned transaction, whose hash() and sender throw untyped
+  // errors later; nothing povchain reads from a peer, a client or its journal is unsigned
+  // (found by test/fuzz: the `transaction` target).
+  if (!tx.isSigned()) throw new ChainError('BAD_TX', 'transaction is not signed (empty v, r, s)')
+  return tx
 }
 
 function safeDecode(bytes: Uint8Array, what: string): unknown {

@@ -110,14 +110,22 @@ t.test('tx pool under spam through JSON-RPC and gossip: caps hold, honest transa
   const started = Date.now()
   const rss0 = process.memoryUsage().rss
   let rssMax = rss0
+  let gossiped = 0
+  let unwritten = 0
   for (let i = 0; i < spam.length; i += 100) {
     const chunk = spam.slice(i, i + 100)
-    const viaRpc = chunk.slice(0, 50)
-    const viaGossip = chunk.slice(50)
+    // Half of each chunk each way, the last (shorter) chunk too: it used to go all by RPC, so
+    // "half the spam" overstated the gossiped count by half the last chunk (the 10 of 2,260 and
+    // 20 of 1,820 "never validated" of earlier runs: they were never gossiped).
+    const viaRpc = chunk.slice(0, Math.ceil(chunk.length / 2))
+    const viaGossip = chunk.slice(viaRpc.length)
+    gossiped += viaGossip.length
     const body = JSON.stringify(viaRpc.map((s, j) => ({ jsonrpc: '2.0', id: j, method: 'eth_sendRawTransaction', params: [bytesToHex(s.raw)] })))
     const [res] = await Promise.all([
       fetch(a.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.json() as Promise<{ result?: string; error?: { message: string } }[]>),
-      att.gossip(gossipRpc(viaGossip.map((s) => ({ topic, data: GossipTransaction.encode({ raw: s.raw }) })))),
+      att.gossip(gossipRpc(viaGossip.map((s) => ({ topic, data: GossipTransaction.encode({ raw: s.raw }) })))).then((written) => {
+        if (!written) unwritten++
+      }),
     ])
     for (const r of res) {
       const key = r.result ? 'accepted' : (r.error?.message ?? '?').replace(/[0-9a-fx]{8,}|\d+/g, 'N').slice(0, 60)
@@ -129,11 +137,11 @@ t.test('tx pool under spam through JSON-RPC and gossip: caps hold, honest transa
     const m = (await a.node.metrics.render()).body
     return [...m.matchAll(/^povchain_network_gossip_received_total\{topic="transactions",verdict="[a-z]+"\} (\d+)/gm)].reduce((x, y) => x + Number(y[1]), 0)
   }
-  const gossipDone = await until(async () => ((await gossipCount()) >= spam.length / 2 ? gossipCount() : undefined), 'every gossiped spam transaction validated', 180_000).catch(gossipCount)
+  t.equal(unwritten, 0, 'every gossip frame written to the node')
+  const gossipDone = await until(async () => ((await gossipCount()) >= gossiped ? gossipCount() : undefined), 'every gossiped spam transaction validated', 180_000).catch(gossipCount)
   const gossipsubCounts = (await a.node.metrics.render()).body.split('\n').filter((l) => /^povchain_gossipsub_(pre_validation_duplicate|rpc_data_err|peer_read_stream_err|msg_received_invalid|rpc_recv_message)/.test(l))
   t.comment(`gossipsub: ${gossipsubCounts.join('; ')}`)
-  t.ok(gossipDone >= spam.length / 2 * 0.98, `gossiped spam validated and counted (${gossipDone} of ${spam.length / 2})`)
-  t.equal(gossipDone, spam.length / 2, 'every gossiped spam transaction validated and counted', { todo: 'open: 0.5–1 % of the gossiped spam (10 of 2,260; 20 of 1,820) never reached validation in two runs; not yet explained' })
+  t.equal(gossipDone, gossiped, `every gossiped spam transaction validated and counted (${gossipDone} of ${gossiped})`)
   t.ok(att.connected(), 'the spammer relaying valid-but-unwanted transactions is not banned (an honest relay would do the same)')
   const cpu = process.cpuUsage(cpu0)
   const secs = (Date.now() - started) / 1000

@@ -76,7 +76,12 @@ export class WorldState {
     await installJumpAnalysisCache()
     await installMemoryWordOps()
     // Every VM of the node carries the node's own precompiles (slashing evidence).
-    return createVM({ common: this.common, stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false, evmOpts: povEvmOpts() })
+    // Each VM gets its own copy of the Common (a shallow copy with its own event emitter: cheap,
+    // and the preset params stay): the EVM subscribes to its Common's 'hardforkChanged', and on
+    // the node's one shared Common those listeners kept every VM ever built alive — call and
+    // scratch VMs, their state managers and caches — about 60 KiB a VM, 170 MiB of heap in a
+    // 20-minute p2p fuzz run (found with test/helpers/heapSampling.ts).
+    return createVM({ common: this.common.copy(), stateManager: sm, blockchain: this.blockchainShim() as never, setHardfork: false, evmOpts: povEvmOpts() })
   }
 
   /** The executing VM positioned at `root` (usually already there: the head's root). */

@@ -4,7 +4,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { createTx } from '@ethereumjs/tx'
 import { BlockHeader, type HeaderData } from '../Header.js'
 import { bytes, headerArb, u64 } from './arbitraries.js'
-import { Block } from '../Block.js'
+import { Block, decodeTransaction } from '../Block.js'
+import { decodePoolTransaction, TxPoolError } from '../txpool/index.js'
 import { createChainCommon, loadNativeEcrecover, nobleEcrecover } from '../ChainCommon.js'
 import { decodeStoredReceipts, encodeStoredReceipts, logsBloom, bloomMayContain, type TxReceipt } from '../Receipt.js'
 import { recoverSealer, sealHeader } from '../Seal.js'
@@ -123,6 +124,23 @@ t.test('blocks with all four transaction types round-trip', async (t) => {
   t.same(back.transactions.map((x) => x.hash()), txs.map((x) => x.hash()))
   t.same(back.transactions[3]!.getSenderAddress().bytes, txs[3]!.getSenderAddress().bytes)
   t.throws(() => Block.decode(new Block(header, [txs[0]!]).encode().subarray(0, 40), common), ChainError)
+})
+
+t.test('an unsigned transaction (empty v, r, s) is refused at decoding, alone and in a block', async (t) => {
+  // Found by test/fuzz (target `transaction`): it decoded, and its hash() threw an untyped error.
+  const common = createChainCommon(31337n)
+  const to = new Uint8Array(20).fill(2)
+  for (const unsigned of [
+    createTx({ type: 0, nonce: 7n, gasPrice: 1n, gasLimit: 90000n, to }, { common }),
+    createTx({ type: 2, nonce: 1n, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n, gasLimit: 21000n, to, chainId: 31337n }, { common }),
+  ]) {
+    const raw = unsigned.serialize()
+    t.throws(() => decodeTransaction(raw, common), { name: 'ChainError', code: 'CHAIN_BAD_TX', message: /not signed/ }, `type ${unsigned.type}`)
+    t.throws(() => decodePoolTransaction(raw, common), new TxPoolError('INVALID_SENDER'), `type ${unsigned.type}: the pool says what Geth says`)
+  }
+  const header = new BlockHeader(fc.sample(headerArb, { numRuns: 1, seed: 3 })[0]!)
+  const legacy = createTx({ type: 0, nonce: 7n, gasPrice: 1n, gasLimit: 90000n, to }, { common })
+  t.throws(() => Block.decode(new Block(header, [legacy]).encode(), common), { code: 'CHAIN_BAD_TX' })
 })
 
 t.test('stored receipts round-trip; bloom contains addresses and topics', async (t) => {

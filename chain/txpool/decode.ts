@@ -7,8 +7,9 @@ import { TxPoolError } from './errors.js'
  * `decodeTransaction` for txs offered to the pool (eth_sendRawTransaction, gossip): the same
  * result and the same ChainError for malformed bytes, except that the refusals ethereumjs
  * makes while building the object get the pool's Geth messages — a blob tx is "transaction
- * type not supported", a tx signed for another chain "invalid chain id", and a tip above the
- * fee cap or oversized init code their Geth texts.
+ * type not supported", a tx signed for another chain "invalid chain id", an unsigned one
+ * (empty v, r, s) "invalid sender", and a tip above the fee cap or oversized init code their
+ * Geth texts.
  */
 export function decodePoolTransaction(raw: Uint8Array, common: Common): TypedTransaction {
   if (raw.length > 0 && raw[0]! <= 0x7f && !SUPPORTED_TX_TYPES.has(raw[0]!))
@@ -20,6 +21,8 @@ export function decodePoolTransaction(raw: Uint8Array, common: Common): TypedTra
     return decodeTransaction(raw, common)
   } catch (e) {
     const msg = (e as Error).message ?? ''
+    // Geth decodes an unsigned transaction and fails its sender recovery: "invalid sender".
+    if (/is not signed/.test(msg)) throw new TxPoolError('INVALID_SENDER', undefined, { cause: e })
     if (/chain ID|chain id/.test(msg)) throw new TxPoolError('INVALID_CHAIN_ID', undefined, { cause: e })
     if (/maxFeePerGas cannot be less than maxPriorityFeePerGas/.test(msg))
       throw new TxPoolError('TIP_ABOVE_FEE_CAP', undefined, { cause: e })
