@@ -64,7 +64,14 @@ contract WorkMarket is WorkerRegistry {
     /// (compute's DEFAULT_SAMPLING_POLICY).
     uint256 internal constant FLOOR_FAULT_BPS = 2_500;
     uint256 internal constant FLOOR_MISS_WAD = 0.05e18;
-    /// Orders longer than this are not recomputed on chain (memory); their verifiers get no excuse.
+    /// The per-session bound every verifier's sample serves (WorkMarket.md "The per-session bound"):
+    /// a session with at least BOUND_FORGED_BPS of its segments forged is accepted with probability
+    /// at most BOUND_ACCEPT_WAD / 1e18 when every verifier of the round re-executes boundSamples.
+    uint256 internal constant BOUND_FORGED_BPS = 1_000;
+    uint256 internal constant BOUND_ACCEPT_WAD = 1e12; // 10⁻⁶
+    /// The most segments a re-execution session may commit (checkpointCount − 1): the contract
+    /// recomputes samples of up to this many segments (memory), so that every session's verifiers
+    /// can be judged by the fraud-proof rule; a commitment above it reverts (TooManySegments).
     uint256 public constant MAX_SAMPLED_SEGMENTS = 4096;
     /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
     address internal constant VALIDATOR_SET = address(0xA00);
@@ -269,6 +276,9 @@ contract WorkMarket is WorkerRegistry {
         bool panel;
         /// Memory the sample recomputation reuses for every verifier judged (allocated once).
         uint256[] scratch;
+        /// The round being judged: its verifier count and samplesDue(m, that count) (0: not computed yet).
+        uint256 verifiers;
+        uint256 due;
     }
 
     /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
@@ -344,6 +354,8 @@ contract WorkMarket is WorkerRegistry {
     error RoundNotOver(uint64 revealBy);
     /// revealFinding: an accept names a segment, or a reject names one the session does not have.
     error BadFinding(uint32 segment, uint64 segments);
+    /// commitResult: more segments than the contract can judge samples of (MAX_SAMPLED_SEGMENTS).
+    error TooManySegments(uint64 segments, uint256 maximum);
 
     // ---------------------------------------------------------------- events
 
@@ -597,6 +609,8 @@ contract WorkMarket is WorkerRegistry {
         _requireReexecution(_jobs[s.jobId]);
         bytes32 expected = commitmentHash(_jobs[s.jobId].specHash, c);
         require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
+        // Every session's verifiers must be judgeable (excused or proven lazy): bounded sample recomputation.
+        require(c.checkpointCount - 1 <= MAX_SAMPLED_SEGMENTS, TooManySegments(c.checkpointCount - 1, MAX_SAMPLED_SEGMENTS));
         s.result = c;
         s.status = SessionStatus.Committed;
         s.committedAt = uint64(block.timestamp);
@@ -1458,6 +1472,46 @@ contract WorkMarket is WorkerRegistry {
         return m;
     }
 
+    /// @notice The per-session bound (WorkMarket.md, "The per-session bound"): the fewest segments s
+    ///         each of k verifiers must re-execute so that a session of m segments with ⌈m/10⌉ or
+    ///         more forged is accepted with probability ≤ 10⁻⁶ — miss(s)^k, miss(s) = C(m − F, s) /
+    ///         C(m, s), the union of k independent samples. Computed in 18-decimal fixed point
+    ///         rounded up (an over-estimate of miss, so s is never too small); compute's
+    ///         boundSamples is the same arithmetic. m when only every segment does (small m).
+    function boundSamples(uint256 m, uint256 k) public pure returns (uint256) {
+        if (m == 0) return 0;
+        if (k == 0) k = 1;
+        uint256 forged = (m * BOUND_FORGED_BPS + BPS - 1) / BPS;
+        uint256 miss = 1e18;
+        for (uint256 i = 0; i < m; i++) {
+            if (m - forged <= i) return i + 1;
+            miss = _ceilDiv(miss * (m - forged - i), m - i);
+            uint256 p = 1e18;
+            for (uint256 r = 0; r < k; r++) p = _ceilDiv(p * miss, 1e18);
+            if (p <= BOUND_ACCEPT_WAD) return i + 1;
+        }
+        return m;
+    }
+
+    /// @notice What every verifier of a round of `k` must re-execute and declare on m segments for
+    ///         a missed forgery to be excused: the larger of sampleFloor(m) and boundSamples(m, k).
+    function samplesDue(uint256 m, uint256 k) public pure returns (uint256) {
+        uint256 floor = sampleFloor(m);
+        uint256 bound = boundSamples(m, k);
+        return bound > floor ? bound : floor;
+    }
+
+    /// @notice samplesDue for the session's current round: its segments and its drawn verifiers.
+    function sessionSamplesDue(bytes32 sessionId) external view returns (uint256) {
+        Session storage s = _sessions[sessionId];
+        uint64 count = s.result.checkpointCount;
+        return samplesDue(count > 0 ? count - 1 : 0, s.verifiers.length);
+    }
+
+    function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+
     /// @notice The segments round 0's rejects named (each once): what every round-1 panel member re-executes.
     function claimedSegments(bytes32 sessionId) external view returns (uint256[] memory out) {
         Session storage s = _sessions[sessionId];
@@ -1747,6 +1801,9 @@ contract WorkMarket is WorkerRegistry {
         address[] memory out = new address[](n);
         uint256 count;
         uint256 wrongCut = wrongVotePenalty(j.price);
+        // The excuse asks for the sample the bound needs with this round's verifier count.
+        f.verifiers = n;
+        f.due = 0;
         for (uint256 i = 0; i < n; i++) if (_judgeVerifier(sessionId, round, list[i], truth, known, wrongCut, f)) out[count++] = list[i];
         rewarded = new address[](count);
         for (uint256 i = 0; i < count; i++) rewarded[i] = out[i];
@@ -1798,7 +1855,7 @@ contract WorkMarket is WorkerRegistry {
     /// claim a panel refuted (every panel member re-executed the named segment and the panel
     /// accepted) or an accept whose declared sample held the segment the outcome proved forged
     /// (it re-executed a forged segment and accepted: lazy or colluding); 0 (excused) for an
-    /// accept whose declared sample, at least sampleFloor, held none of the segments the outcome's
+    /// accept whose declared sample, at least samplesDue (the per-session bound's), held none of the segments the outcome's
     /// rejects named while one was proven; 1 otherwise.
     function _wrongGrade(bytes32 sessionId, uint8 round, address v, Vote storage cast, Verdict truth, Finding memory f) internal view returns (uint8) {
         if (truth == Verdict.Accept) return round == 0 && f.panel && cast.named != 0 ? 2 : 1;
@@ -1806,7 +1863,8 @@ contract WorkMarket is WorkerRegistry {
         if (f.proven == 0 || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
         if (f.scratch.length == 0) f.scratch = new uint256[](m);
         uint256[] memory sample = _sampleInto(sessionId, round, v, cast.samples, f.scratch);
-        bool missed = cast.samples >= sampleFloor(m);
+        if (f.due == 0) f.due = samplesDue(m, f.verifiers);
+        bool missed = cast.samples >= f.due;
         for (uint256 i = 0; i < sample.length; i++) {
             if (sample[i] + 1 == f.proven) return 2;
             for (uint256 k = 0; k < f.named.length; k++) if (sample[i] + 1 == f.named[k]) missed = false;

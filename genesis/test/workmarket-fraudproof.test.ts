@@ -59,7 +59,7 @@ interface Market {
   commitment: Hex
   /** Segments of the session. */
   m: number
-  /** The sample size honest verifiers declare (the contract's sampleFloor(m) unless stated). */
+  /** The sample size honest verifiers declare (the contract's sessionSamplesDue for round 0 unless stated; a panel's due is never larger). */
   floor: number
 }
 
@@ -82,7 +82,8 @@ async function market(k: number, verifiers = 12, draw?: Hex, m = M, samples?: nu
   if (draw) for (let b = 0n; b < 16n; b++) h.randaoAt.set(h.number + b, keccak256(toHex(`${draw}-${b}`)))
   await h.must(WORKER, 'commitResult', [sessionId, c])
   await h.mine()
-  const floor = samples ?? Number(await h.read<bigint>('sampleFloor', [BigInt(m)]))
+  // Honest verifiers re-execute what the market requires of a round this size (samplesDue: the 10⁻⁶ bound).
+  const floor = samples ?? Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
   return { h, sessionId, commitment: c.commitment, m, floor }
 }
 
@@ -148,7 +149,8 @@ t.test('sampler: the contract recomputes the node\'s sample (sampleOf = sampleOr
     const got = Number(await h.read<bigint>('sampleFloor', [BigInt(m)]))
     if (got !== want) t.fail(`sampleFloor(${m}) = ${got}, requiredSamples = ${want}`)
   }
-  t.equal(mk.floor, 9, 'Iris: 9 of 20')
+  t.equal(Number(await h.read<bigint>('sampleFloor', [20n])), 9, 'Iris: the 95 %/25 % floor is 9 of 20')
+  t.equal(mk.floor, 18, 'Iris with 3 verifiers: the per-session bound asks 18 of 20 of each')
   // Uniform: over many seeds every segment is sampled about s/m of the time.
   const counts = new Array<number>(M).fill(0)
   const N = 4000
@@ -245,7 +247,7 @@ t.test('an honest verifier whose sample missed the proven segment is excused; th
   if (!roles) throw new Error('no segment sampled by two verifiers and missed by the third in this draw')
   const { finder, lazy, missed, x } = roles
   const forged = new Set([x])
-  t.notOk(samples.get(missed)!.includes(x), 'the honest verifier re-executed 9 correct segments: it accepts')
+  t.notOk(samples.get(missed)!.includes(x), `the honest verifier re-executed ${mk.floor} correct segments: it accepts`)
   await vote(mk, (v) => (v === finder ? { accept: false, segment: x, samples: mk.floor } : { accept: true, samples: mk.floor }))
   await h.mine()
   const fin = await honestPanel(mk, forged)
@@ -275,7 +277,8 @@ function honestSync(sample: readonly number[], forged: ReadonlySet<number>, floo
 }
 
 t.test('what the rule costs on chain: finalize with 2,640 segments, 44-segment samples (the 10⁻⁶ plan at k = 3), an excused and a lazy accepter', async (t) => {
-  const mk = await market(3, 12, undefined, 2640, 44)
+  const mk = await market(3, 12, undefined, 2640)
+  t.equal(mk.floor, 44, 'samplesDue(2640, 3) = 44')
   const { h, sessionId } = mk
   const vs = (await session(h, sessionId)).verifiers as Address[]
   const samples = new Map<Address, number[]>()

@@ -39,8 +39,9 @@ const SEGMENT_REASONS = new Set(['segment-mismatch', 'bad-checkpoint'])
  * session record (the committed `manifest`), then re-execute the segments drawn for this
  * verifier (compute's ReexecutionVerifier, seeded by the market's verifierSeed) from the
  * worker's checkpoints, each checked against the committed Merkle root. How many segments is
- * policy: the spec's samples, its own target, and this node's floor (`sampling`, by default
- * DEFAULT_SAMPLING_POLICY), whichever needs most.
+ * policy: the spec's samples, its own target, this node's floor (`sampling`, by default
+ * DEFAULT_SAMPLING_POLICY) and the market's per-session bound for the round's verifier count
+ * (samplesDue = WorkMarket.samplesDue), whichever needs most.
  */
 export class SessionVerifier {
   private readonly verifier: ReexecutionVerifier
@@ -95,6 +96,8 @@ export class SessionVerifier {
       commitment,
       randomness,
       claims,
+      // The market judges a missed forgery by the sample its round's size requires (samplesDue).
+      verifiers: session.verifiers.length,
       source: {
         checkpoint: async (index: number) => {
           const hash = record.checkpoints[index]
