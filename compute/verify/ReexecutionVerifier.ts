@@ -48,6 +48,12 @@ export interface VerificationReport {
   segments: number[]
   /** How many segments of its seeded order were sampled (the count a vote declares). */
   samples: number
+  /**
+   * Every re-executed segment (claimed or sampled) whose replay did not reproduce the committed
+   * end checkpoint, ascending — a reject names them all (WorkMarket.revealFindings). `evidence`
+   * is the first found.
+   */
+  forged: number[]
   /** Segments others claimed forged that were re-executed too (before the sample). */
   claimed: number[]
   segmentCount: number
@@ -101,12 +107,14 @@ export class ReexecutionVerifier {
     let segments: number[] = []
     let claimed: number[] = []
     let segmentCount = 0
+    const forged: number[] = []
     const done = (evidence?: Evidence): VerificationReport => {
       const report: VerificationReport = {
         verdict: evidence ? 'reject' : 'accept',
         ...(evidence ? { evidence } : {}),
         segments,
         samples: segments.length,
+        forged: [...forged].sort((a, b) => a - b),
         claimed,
         segmentCount,
         stepsReplayed,
@@ -172,26 +180,35 @@ export class ReexecutionVerifier {
     const mh = metricsHash(fin.metrics)
     if (mh !== c.metricsHash) return done({ reason: 'metrics-mismatch', segment: -1, expected: mh, got: c.metricsHash })
 
+    // Every re-executed segment is replayed, also after a forged one: the reject names all it found.
+    let firstForged: Evidence | undefined
+    const forgedAt = (e: Evidence): void => {
+      forged.push(e.segment)
+      firstForged ??= e
+    }
     for (const seg of [...claimed, ...segments.filter((x) => !claimed.includes(x))]) {
       const start = await fetch(seg)
-      if (isEvidence(start)) return done({ ...start, segment: seg })
+      if (isEvidence(start)) return done(firstForged ?? { ...start, segment: seg })
       const end = await fetch(seg + 1)
-      if (isEvidence(end)) return done({ ...end, segment: seg })
+      if (isEvidence(end)) return done(firstForged ?? { ...end, segment: seg })
       let replay: { hash: Hash32 }
       try {
         const decoded = prepared.decode(start)
         if (prepared.stepOf(decoded) !== schedule[seg]) {
-          return done({ reason: 'bad-checkpoint', segment: seg, expected: `step ${schedule[seg]}`, got: `step ${prepared.stepOf(decoded)}` })
+          forgedAt({ reason: 'bad-checkpoint', segment: seg, expected: `step ${schedule[seg]}`, got: `step ${prepared.stepOf(decoded)}` })
+          continue
         }
         replay = replaySegment(prepared, start, schedule[seg + 1]!)
       } catch (e) {
         if (!(e instanceof ComputeError)) throw e
-        return done({ reason: 'bad-checkpoint', segment: seg, expected: 'a decodable state', got: e.message })
+        forgedAt({ reason: 'bad-checkpoint', segment: seg, expected: 'a decodable state', got: e.message })
+        continue
       }
       stepsReplayed += schedule[seg + 1]! - schedule[seg]!
       const committed = checkpointHash(end)
-      if (replay.hash !== committed) return done({ reason: 'segment-mismatch', segment: seg, expected: replay.hash, got: committed })
+      if (replay.hash !== committed) forgedAt({ reason: 'segment-mismatch', segment: seg, expected: replay.hash, got: committed })
     }
+    if (firstForged) return done(firstForged)
     return done()
   }
 }

@@ -73,6 +73,8 @@ contract WorkMarket is WorkerRegistry {
     /// recomputes samples of up to this many segments (memory), so that every session's verifiers
     /// can be judged by the fraud-proof rule; a commitment above it reverts (TooManySegments).
     uint256 public constant MAX_SAMPLED_SEGMENTS = 4096;
+    /// The most segments one revealFindings names (storage): a verifier that found more names its lowest MAX_NAMED.
+    uint256 public constant MAX_NAMED = 32;
     /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
     address internal constant VALIDATOR_SET = address(0xA00);
 
@@ -272,6 +274,8 @@ contract WorkMarket is WorkerRegistry {
     /// re-executed the segments round 0 named.
     struct Finding {
         uint32 proven;
+        /// Every segment (+1) a strict majority of the panel named (proven holds the first).
+        uint32[] provenSet;
         uint32[] named;
         bool panel;
         /// Memory the sample recomputation reuses for every verifier judged (allocated once).
@@ -422,6 +426,8 @@ contract WorkMarket is WorkerRegistry {
     mapping(bytes32 => Job) internal _jobs;
     mapping(bytes32 => Session) internal _sessions;
     mapping(bytes32 => mapping(uint8 => mapping(address => Vote))) internal _votes;
+    /// revealFindings: every segment (ascending, + 1) a reject found forged, when it named more than one.
+    mapping(bytes32 => mapping(uint8 => mapping(address => uint32[]))) internal _namedAll;
     mapping(bytes32 => WorkReceipt) internal _receipts;
     mapping(address => bytes32[]) internal _receiptsOf;
     mapping(address => bytes32[]) internal _clientJobs;
@@ -712,6 +718,35 @@ contract WorkMarket is WorkerRegistry {
         v.samples = samples;
         emit FindingRevealed(sessionId, msg.sender, s.round, segment, samples);
         _reveal(sessionId, s, v, accept);
+    }
+
+    /// @notice Opens a vote committed as findingsHash: as revealFinding, but a reject names EVERY
+    ///         segment it found forged (ascending, at most MAX_NAMED: the lowest ones), so that an
+    ///         accepter whose declared sample held any of them is not excused (WorkMarket.md,
+    ///         "Fraud proofs"). The first (lowest) is the vote's claim a panel re-executes.
+    function revealFindings(bytes32 sessionId, bool accept, uint32[] calldata segments, uint32 samples, bytes32 salt) external nonReentrant {
+        (Session storage s, Vote storage v) = _revealable(sessionId);
+        require(v.hash == findingsHash(sessionId, s.round, msg.sender, accept, segments, samples, salt), VoteMismatch());
+        uint64 m = s.result.checkpointCount - 1;
+        require(segments.length <= MAX_NAMED && (!accept || segments.length == 0), BadFinding(segments.length > 0 ? segments[0] : NO_SEGMENT, m));
+        for (uint256 i = 0; i < segments.length; i++) require(segments[i] < m && (i == 0 || segments[i] > segments[i - 1]), BadFinding(segments[i], m));
+        if (segments.length > 0) v.named = segments[0] + 1;
+        if (segments.length > 1) {
+            uint32[] storage all = _namedAll[sessionId][s.round][msg.sender];
+            for (uint256 i = 0; i < segments.length; i++) all.push(segments[i] + 1);
+        }
+        v.samples = samples;
+        emit FindingRevealed(sessionId, msg.sender, s.round, segments.length > 0 ? segments[0] : NO_SEGMENT, samples);
+        _reveal(sessionId, s, v, accept);
+    }
+
+    /// @notice Every segment a vote named (revealFinding: one; revealFindings: all, ascending).
+    function namedSegments(bytes32 sessionId, uint8 round, address verifier) external view returns (uint256[] memory out) {
+        uint32[] storage all = _namedAll[sessionId][round][verifier];
+        uint32 first = _votes[sessionId][round][verifier].named;
+        uint256 n = all.length > 0 ? all.length : (first != 0 ? 1 : 0);
+        out = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) out[i] = (all.length > 0 ? all[i] : first) - 1;
     }
 
     function _revealable(bytes32 sessionId) internal view returns (Session storage s, Vote storage v) {
@@ -1557,6 +1592,12 @@ contract WorkMarket is WorkerRegistry {
         return keccak256(abi.encode("povchain/finding/v1", sessionId, round, verifier, accept, segment, samples, salt));
     }
 
+    /// @notice What revealFindings opens: the vote, every segment a reject found forged (ascending)
+    ///         and the declared sample size.
+    function findingsHash(bytes32 sessionId, uint8 round, address verifier, bool accept, uint32[] calldata segments, uint32 samples, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode("povchain/findings/v1", sessionId, round, verifier, accept, segments, samples, salt));
+    }
+
     // ================================================================ internals
 
     function _job(bytes32 jobId) internal view returns (Job storage j) {
@@ -1866,7 +1907,7 @@ contract WorkMarket is WorkerRegistry {
         if (f.due == 0) f.due = samplesDue(m, f.verifiers);
         bool missed = cast.samples >= f.due;
         for (uint256 i = 0; i < sample.length; i++) {
-            if (sample[i] + 1 == f.proven) return 2;
+            for (uint256 k = 0; k < f.provenSet.length; k++) if (sample[i] + 1 == f.provenSet[k]) return 2;
             for (uint256 k = 0; k < f.named.length; k++) if (sample[i] + 1 == f.named[k]) missed = false;
         }
         return missed ? 0 : 1;
@@ -1880,19 +1921,31 @@ contract WorkMarket is WorkerRegistry {
         f.panel = s.round > 0;
         if (truth != Verdict.Reject || !f.panel) return f;
         uint256 n = s.verifiers.length;
-        uint32[] memory named = new uint32[](n);
+        // Every segment each panel reject named (revealFindings: all it found), with how many named it.
+        uint32[] memory named = new uint32[](n * MAX_NAMED);
+        uint256[] memory votesFor = new uint256[](n * MAX_NAMED);
         uint256 count;
         uint256 voted;
         for (uint256 i = 0; i < n; i++) {
             Vote storage v = _votes[sessionId][s.round][s.verifiers[i]];
             if (v.verdict != Verdict.None) voted++;
-            if (v.verdict == Verdict.Reject && v.named != 0) named[count++] = v.named;
+            if (v.verdict != Verdict.Reject || v.named == 0) continue;
+            uint32[] storage all = _namedAll[sessionId][s.round][s.verifiers[i]];
+            uint256 len = all.length > 0 ? all.length : 1;
+            for (uint256 j = 0; j < len; j++) {
+                uint32 seg = all.length > 0 ? all[j] : v.named;
+                uint256 at = count;
+                for (uint256 k = 0; k < count; k++) if (named[k] == seg) at = k;
+                if (at == count) named[count++] = seg;
+                votesFor[at]++;
+            }
         }
-        for (uint256 i = 0; i < count && f.proven == 0; i++) {
-            uint256 same;
-            for (uint256 k = 0; k < count; k++) if (named[k] == named[i]) same++;
-            if (same * 2 > voted) f.proven = named[i];
-        }
+        uint256 proven;
+        for (uint256 i = 0; i < count; i++) if (votesFor[i] * 2 > voted) proven++;
+        f.provenSet = new uint32[](proven);
+        proven = 0;
+        for (uint256 i = 0; i < count; i++) if (votesFor[i] * 2 > voted) f.provenSet[proven++] = named[i];
+        if (proven > 0) f.proven = f.provenSet[0];
         f.named = new uint32[](count);
         for (uint256 i = 0; i < count; i++) f.named[i] = named[i];
     }

@@ -622,7 +622,10 @@ export class MarketWorker implements JobSource {
       const salt = `0x${randomBytes(32).toString('hex')}` as Hex
       const finding = verdict.finding
       this.votes.put(sid, { round: s.round, accept: verdict.accept, salt, reason: verdict.reason, ...(finding ? { finding } : {}) })
-      const hash = finding
+      // Every forged segment found is named (findingsHash), so a colluding accepter whose sample held any is not excused.
+      const hash = finding?.segments
+        ? await this.d.market.findingsHash(sid, s.round, this.address, verdict.accept, finding.segments, finding.samples, salt)
+        : finding
         ? await this.d.market.findingHash(sid, s.round, this.address, verdict.accept, finding.segment, finding.samples, salt)
         : await this.d.market.voteHash(sid, s.round, this.address, verdict.accept, salt)
       if (await this.trySend('commit-vote', encodeMarketCall('commitVote', [sid, hash])))
@@ -638,7 +641,9 @@ export class MarketWorker implements JobSource {
       const now = nowSec()
       if (now > s.revealBy) return
       if (now > s.votesBy || (await this.allVotes(s)).committed) {
-        const call = rec.finding
+        const call = rec.finding?.segments
+          ? encodeMarketCall('revealFindings', [sid, rec.accept, rec.finding.segments, rec.finding.samples, rec.salt])
+          : rec.finding
           ? encodeMarketCall('revealFinding', [sid, rec.accept, rec.finding.segment, rec.finding.samples, rec.salt])
           : encodeMarketCall('revealVote', [sid, rec.accept, rec.salt])
         if (await this.trySend('reveal-vote', call)) this.log.info({ sessionId: sid, accept: rec.accept, ...(rec.finding ?? {}) }, 'vote revealed')
