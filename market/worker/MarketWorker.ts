@@ -11,6 +11,7 @@ import { decodeJson, type JobSpec } from '../../compute/spec/JobSpec.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
+import { verificationCost } from '../client/JobEstimate.js'
 import { encodeMarketCall, type MarketJob, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
 import { metricKey } from '../client/JobVerification.js'
 import { bytesToHex } from '../../common/bytes.js'
@@ -303,6 +304,8 @@ export class MarketWorker implements JobSource {
       const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
       // Nobody could verify it: the market's re-execution replays built-in workloads, not an image.
       if (job.mode === 'reexecution' && spec.runtime.type === 'docker') throw new Error('a container job posted for re-execution cannot be verified (post it in redundant or tolerance mode)')
+      // More segments than the market judges: commitResult would revert (TooManySegments) after the whole run; give it up now.
+      if (job.mode === 'reexecution') verificationCost(spec, inputs)
       if (job.mode !== 'reexecution') {
         const why = await this.cannotRun(job, spec)
         if (why) {
