@@ -11,7 +11,7 @@ import { validateJobSpec } from '../compute/workloads/WorkloadRegistry.js'
 import { WORK_MARKET_ADDRESS } from '../genesis/WorkMarketGenesis.js'
 import { loadSigningKey } from './CliSigningKey.js'
 import { JobError } from '../market/client/JobError.js'
-import { describeOffers, jobUnits, gpuNeeds, jobNeeds, meetsNeeds, verifierCount, workloadId } from '../market/client/JobEstimate.js'
+import { describeOffers, describeVerificationCost, jobUnits, gpuNeeds, jobNeeds, meetsNeeds, verificationCost, verifierCount, workloadId } from '../market/client/JobEstimate.js'
 import { jobVerification, MODE, type JobVerification } from '../market/client/JobVerification.js'
 import { RPC_BLOB_CHUNK } from '../market/client/MarketRpcMethods.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
@@ -249,6 +249,9 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         const inputs = await localInputs(spec, o)
         const { chain, market } = await connect(o)
         const units = jobUnits(spec, inputs, o.units)
+        // Before paying: a spec the market cannot judge (too many segments) fails here, typed.
+        const verification = verificationCost(spec, inputs)
+        if (verification && !o.json) io.err(describeVerificationCost(verification) + '\n')
         const price = o.price ? parseEther(o.price) : await modePrice(market, units, mode)
         // Only workers offering what the spec needs (and holding its image, at its price) are drawn for it: say so now if too few.
         const needs = jobNeeds(spec)
@@ -331,7 +334,9 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
       action(async (specPath: string, o: ConnOpts & { dataset?: string; model?: string; units?: bigint }) => {
         const spec = await readSpec(specPath)
         const mode = jobVerification(spec)
-        const units = jobUnits(spec, await localInputs(spec, o), o.units)
+        const inputs = await localInputs(spec, o)
+        const units = jobUnits(spec, inputs, o.units)
+        const verification = verificationCost(spec, inputs)
         const { market } = await connect(o)
         const [unitPrice, price] = await Promise.all([market.unitPrice(), modePrice(market, units, mode)])
         // What the registered workers that could run it ask: the cheapest k set the floor of a price they all take.
@@ -340,8 +345,8 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         const times = mode.replicas > 1 ? ` × ${mode.replicas} workers (${spec.verification.mode})` : ''
         print(
           o.json,
-          { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), mode: spec.verification.mode, replicas: mode.replicas, price: price.toString(), workerFloor: floor?.toString() ?? null },
-          `${units} compute units × ${roundedCoins(unitPrice)} coins${times} ≈ ${roundedCoins(price)} coins${floor !== undefined ? `; the cheapest capable workers take it from ${roundedCoins(floor)} coins` : ''}\n`,
+          { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), mode: spec.verification.mode, replicas: mode.replicas, price: price.toString(), workerFloor: floor?.toString() ?? null, verification: verification ?? null },
+          `${units} compute units × ${roundedCoins(unitPrice)} coins${times} ≈ ${roundedCoins(price)} coins${floor !== undefined ? `; the cheapest capable workers take it from ${roundedCoins(floor)} coins` : ''}\n${verification ? describeVerificationCost(verification) + '\n' : ''}`,
         )
       }),
     )

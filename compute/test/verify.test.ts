@@ -8,6 +8,7 @@ import type { JobSpec } from '../spec/JobSpec.js'
 import { merkleProof } from '../verify/CheckpointMerkle.js'
 import { ReexecutionVerifier, type CheckpointSource } from '../verify/ReexecutionVerifier.js'
 import { detectionProbability, sampleSegments } from '../verify/SegmentSampler.js'
+import { samplesDue } from '../verify/SamplingPolicy.js'
 import { buildCommitment, checkpointHash, metricsHash, type SessionCommitment } from '../verify/SessionCommitment.js'
 import type { WorkloadInputs } from '../workloads/Workload.js'
 import { jobSpecHash } from '../spec/JobSpec.js'
@@ -94,6 +95,20 @@ t.test('a skipped segment is caught with evidence (segment, expected, got)', asy
   t.equal(rep.evidence!.segment, 5)
   t.equal(rep.evidence!.got, s.leaves[6])
   t.not(rep.evidence!.expected, rep.evidence!.got)
+})
+
+t.test('a reject names every forged segment it re-executed (revealFindings), not only the first; the market\'s round size raises the sample to samplesDue', async (t) => {
+  const s = forged(spec, inputs, new Set([3, 5, 11]))
+  const rep = await all.verify({ spec, inputs, commitment: s.commitment, randomness: 'r', source: sourceOf(s) })
+  t.equal(rep.verdict, 'reject')
+  t.equal(rep.evidence!.segment, 3, 'the evidence is the first found')
+  t.same(rep.forged, [3, 5, 11], 'every forged segment of the sample, ascending')
+  const honestRep = await all.verify({ spec, inputs, commitment: honest(spec, inputs).commitment, randomness: 'r', source: sourceOf(honest(spec, inputs)) })
+  t.same(honestRep.forged, [], 'an honest session: none')
+  const m = s.commitment.checkpointCount - 1
+  const one = await verifier.verify({ spec, inputs, commitment: s.commitment, randomness: 'r', source: sourceOf(s), verifiers: 1 })
+  t.equal(one.samples, samplesDue(m, 1), `one verifier of ${m} segments re-executes samplesDue(${m}, 1) = ${samplesDue(m, 1)}`)
+  t.same(one.forged, [3, 5, 11].filter((x) => one.segments.includes(x)), 'and names every forged one its sample held')
 })
 
 t.test('a wrong result, wrong metrics, a forged start and a wrong spec are caught', async (t) => {

@@ -9,7 +9,7 @@ import { finishFromState, prepareJob, replaySegment } from '../execution/JobExec
 import { jobSpecHash, type JobSpec } from '../spec/JobSpec.js'
 import type { WorkloadInputs } from '../workloads/Workload.js'
 import { verifyMerkleProof } from './CheckpointMerkle.js'
-import { samplesFor, type SamplingPolicy } from './SamplingPolicy.js'
+import { samplesDue, samplesFor, type SamplingPolicy } from './SamplingPolicy.js'
 import { sampleSegments } from './SegmentSampler.js'
 import { checkpointHash, metricsHash, type SessionCommitment } from './SessionCommitment.js'
 
@@ -48,6 +48,12 @@ export interface VerificationReport {
   segments: number[]
   /** How many segments of its seeded order were sampled (the count a vote declares). */
   samples: number
+  /**
+   * Every re-executed segment (claimed or sampled) whose replay did not reproduce the committed
+   * end checkpoint, ascending — a reject names them all (WorkMarket.revealFindings). `evidence`
+   * is the first found.
+   */
+  forged: number[]
   /** Segments others claimed forged that were re-executed too (before the sample). */
   claimed: number[]
   segmentCount: number
@@ -91,20 +97,24 @@ export class ReexecutionVerifier {
    * `claims`: segments other verifiers named as forged (a fraud claim a round-1 panel re-checks).
    * They are re-executed first, in ascending order, so that every honest panel member names the
    * same (lowest) forged claimed segment; then the verifier's own sample.
+   * `verifiers`: how many verifiers the market drew for this round; each then re-executes at least
+   * the market's samplesDue (the per-session 10⁻⁶ bound, which the contract judges excuses by).
    */
-  async verify(args: { spec: JobSpec; inputs: WorkloadInputs; commitment: SessionCommitment; randomness: Uint8Array | string; source: CheckpointSource; claims?: readonly number[] }): Promise<VerificationReport> {
+  async verify(args: { spec: JobSpec; inputs: WorkloadInputs; commitment: SessionCommitment; randomness: Uint8Array | string; source: CheckpointSource; claims?: readonly number[]; verifiers?: number }): Promise<VerificationReport> {
     const t0 = performance.now()
     const { spec, commitment: c, source } = args
     let stepsReplayed = 0
     let segments: number[] = []
     let claimed: number[] = []
     let segmentCount = 0
+    const forged: number[] = []
     const done = (evidence?: Evidence): VerificationReport => {
       const report: VerificationReport = {
         verdict: evidence ? 'reject' : 'accept',
         ...(evidence ? { evidence } : {}),
         segments,
         samples: segments.length,
+        forged: [...forged].sort((a, b) => a - b),
         claimed,
         segmentCount,
         stepsReplayed,
@@ -125,7 +135,8 @@ export class ReexecutionVerifier {
       return done({ reason: 'shape-mismatch', segment: -1, expected: `${prepared.totalSteps} steps / ${schedule.length} checkpoints`, got: `${c.totalSteps} steps / ${c.checkpointCount} checkpoints` })
     }
     segmentCount = schedule.length - 1
-    const samples = this.opts.samples ?? samplesFor(segmentCount, spec.verification, this.opts.policy)
+    const market = args.verifiers !== undefined ? samplesDue(segmentCount, args.verifiers) : 0
+    const samples = this.opts.samples ?? Math.min(segmentCount, Math.max(market, samplesFor(segmentCount, spec.verification, this.opts.policy)))
     segments = sampleSegments(args.randomness, c.commitment, segmentCount, samples)
     claimed = [...new Set((args.claims ?? []).filter((x) => Number.isInteger(x) && x >= 0 && x < segmentCount))].sort((a, b) => a - b)
 
@@ -169,26 +180,35 @@ export class ReexecutionVerifier {
     const mh = metricsHash(fin.metrics)
     if (mh !== c.metricsHash) return done({ reason: 'metrics-mismatch', segment: -1, expected: mh, got: c.metricsHash })
 
+    // Every re-executed segment is replayed, also after a forged one: the reject names all it found.
+    let firstForged: Evidence | undefined
+    const forgedAt = (e: Evidence): void => {
+      forged.push(e.segment)
+      firstForged ??= e
+    }
     for (const seg of [...claimed, ...segments.filter((x) => !claimed.includes(x))]) {
       const start = await fetch(seg)
-      if (isEvidence(start)) return done({ ...start, segment: seg })
+      if (isEvidence(start)) return done(firstForged ?? { ...start, segment: seg })
       const end = await fetch(seg + 1)
-      if (isEvidence(end)) return done({ ...end, segment: seg })
+      if (isEvidence(end)) return done(firstForged ?? { ...end, segment: seg })
       let replay: { hash: Hash32 }
       try {
         const decoded = prepared.decode(start)
         if (prepared.stepOf(decoded) !== schedule[seg]) {
-          return done({ reason: 'bad-checkpoint', segment: seg, expected: `step ${schedule[seg]}`, got: `step ${prepared.stepOf(decoded)}` })
+          forgedAt({ reason: 'bad-checkpoint', segment: seg, expected: `step ${schedule[seg]}`, got: `step ${prepared.stepOf(decoded)}` })
+          continue
         }
         replay = replaySegment(prepared, start, schedule[seg + 1]!)
       } catch (e) {
         if (!(e instanceof ComputeError)) throw e
-        return done({ reason: 'bad-checkpoint', segment: seg, expected: 'a decodable state', got: e.message })
+        forgedAt({ reason: 'bad-checkpoint', segment: seg, expected: 'a decodable state', got: e.message })
+        continue
       }
       stepsReplayed += schedule[seg + 1]! - schedule[seg]!
       const committed = checkpointHash(end)
-      if (replay.hash !== committed) return done({ reason: 'segment-mismatch', segment: seg, expected: replay.hash, got: committed })
+      if (replay.hash !== committed) forgedAt({ reason: 'segment-mismatch', segment: seg, expected: replay.hash, got: committed })
     }
+    if (firstForged) return done(firstForged)
     return done()
   }
 }

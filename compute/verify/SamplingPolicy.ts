@@ -128,3 +128,64 @@ export function planForBound(opts: { forgedFraction: number; bound: number; veri
   }
   return undefined
 }
+
+/**
+ * The per-session bound the market enforces (genesis/contracts/WorkMarket.md, "The per-session
+ * bound"): a session with at least BOUND_FORGED_FRACTION of its segments forged is accepted with
+ * probability ≤ BOUND_ACCEPTANCE when each of its round's verifiers re-executes boundSamples.
+ */
+export const BOUND_FORGED_FRACTION = 0.1
+export const BOUND_ACCEPTANCE = 1e-6
+/** WorkMarket.MAX_SAMPLED_SEGMENTS: the most segments a re-execution session may commit (TooManySegments). */
+export const MAX_SAMPLED_SEGMENTS = 4096
+
+const WAD = 10n ** 18n
+const ceilDiv = (a: bigint, b: bigint) => (a === 0n ? 0n : (a - 1n) / b + 1n)
+
+/**
+ * WorkMarket.boundSamples, bit for bit: the fewest s with miss(s)^k ≤ 10⁻⁶ for ⌈m/10⌉ forged
+ * segments, miss in 18-decimal fixed point rounded up at every step (an over-estimate, so s is
+ * never too small). The contract judges the excuse against it, so the node must use the same
+ * integer arithmetic, not floats.
+ */
+export function boundSamples(segments: number, verifiers: number): number {
+  if (segments <= 0) return 0
+  const m = BigInt(segments)
+  const k = Math.max(1, verifiers)
+  const forged = (m * 1000n + 9999n) / 10000n
+  let miss = WAD
+  for (let i = 0n; i < m; i++) {
+    if (m - forged <= i) return Number(i) + 1
+    miss = ceilDiv(miss * (m - forged - i), m - i)
+    let p = WAD
+    for (let r = 0; r < k; r++) p = ceilDiv(p * miss, WAD)
+    if (p <= 10n ** 12n) return Number(i) + 1
+  }
+  return segments
+}
+
+/**
+ * WorkMarket.samplesDue: what each verifier of a round of `verifiers` re-executes and declares on
+ * m segments — the larger of the default floor and the per-session bound. A verifier that declares
+ * less and misses a forgery is not excused (it pays wrongVotePenalty).
+ */
+export function samplesDue(segments: number, verifiers: number): number {
+  return Math.max(requiredSamples(segments, DEFAULT_SAMPLING_POLICY), boundSamples(segments, verifiers))
+}
+
+/** What the per-session bound costs a job: each verifier's sample and the share of the work all k re-execute. */
+export interface BoundCost {
+  segments: number
+  verifiers: number
+  samples: number
+  /** verifiers × samples / segments (may exceed 1 for small jobs with k > 1). */
+  cost: number
+  /** Acceptance probability at ⌈m/10⌉ forged, all verifiers honest (exact, floating point). */
+  acceptance: number
+}
+
+export function boundCost(segments: number, verifiers: number): BoundCost {
+  const samples = samplesDue(segments, verifiers)
+  const k = Math.max(1, verifiers)
+  return { segments, verifiers: k, samples, cost: segments ? (k * samples) / segments : 0, acceptance: segments ? acceptanceProbability(segments, faultedSegments(segments, BOUND_FORGED_FRACTION), samples, k) : 0 }
+}

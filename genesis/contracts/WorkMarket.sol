@@ -64,8 +64,17 @@ contract WorkMarket is WorkerRegistry {
     /// (compute's DEFAULT_SAMPLING_POLICY).
     uint256 internal constant FLOOR_FAULT_BPS = 2_500;
     uint256 internal constant FLOOR_MISS_WAD = 0.05e18;
-    /// Orders longer than this are not recomputed on chain (memory); their verifiers get no excuse.
+    /// The per-session bound every verifier's sample serves (WorkMarket.md "The per-session bound"):
+    /// a session with at least BOUND_FORGED_BPS of its segments forged is accepted with probability
+    /// at most BOUND_ACCEPT_WAD / 1e18 when every verifier of the round re-executes boundSamples.
+    uint256 internal constant BOUND_FORGED_BPS = 1_000;
+    uint256 internal constant BOUND_ACCEPT_WAD = 1e12; // 10⁻⁶
+    /// The most segments a re-execution session may commit (checkpointCount − 1): the contract
+    /// recomputes samples of up to this many segments (memory), so that every session's verifiers
+    /// can be judged by the fraud-proof rule; a commitment above it reverts (TooManySegments).
     uint256 public constant MAX_SAMPLED_SEGMENTS = 4096;
+    /// The most segments one revealFindings names (storage): a verifier that found more names its lowest MAX_NAMED.
+    uint256 public constant MAX_NAMED = 32;
     /// The ValidatorSet system contract (genesis places it; absent, receipts credit no weight).
     address internal constant VALIDATOR_SET = address(0xA00);
 
@@ -265,10 +274,15 @@ contract WorkMarket is WorkerRegistry {
     /// re-executed the segments round 0 named.
     struct Finding {
         uint32 proven;
+        /// Every segment (+1) a strict majority of the panel named (proven holds the first).
+        uint32[] provenSet;
         uint32[] named;
         bool panel;
         /// Memory the sample recomputation reuses for every verifier judged (allocated once).
         uint256[] scratch;
+        /// The round being judged: its verifier count and samplesDue(m, that count) (0: not computed yet).
+        uint256 verifiers;
+        uint256 due;
     }
 
     /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
@@ -344,6 +358,8 @@ contract WorkMarket is WorkerRegistry {
     error RoundNotOver(uint64 revealBy);
     /// revealFinding: an accept names a segment, or a reject names one the session does not have.
     error BadFinding(uint32 segment, uint64 segments);
+    /// commitResult: more segments than the contract can judge samples of (MAX_SAMPLED_SEGMENTS).
+    error TooManySegments(uint64 segments, uint256 maximum);
 
     // ---------------------------------------------------------------- events
 
@@ -410,6 +426,8 @@ contract WorkMarket is WorkerRegistry {
     mapping(bytes32 => Job) internal _jobs;
     mapping(bytes32 => Session) internal _sessions;
     mapping(bytes32 => mapping(uint8 => mapping(address => Vote))) internal _votes;
+    /// revealFindings: every segment (ascending, + 1) a reject found forged, when it named more than one.
+    mapping(bytes32 => mapping(uint8 => mapping(address => uint32[]))) internal _namedAll;
     mapping(bytes32 => WorkReceipt) internal _receipts;
     mapping(address => bytes32[]) internal _receiptsOf;
     mapping(address => bytes32[]) internal _clientJobs;
@@ -597,6 +615,8 @@ contract WorkMarket is WorkerRegistry {
         _requireReexecution(_jobs[s.jobId]);
         bytes32 expected = commitmentHash(_jobs[s.jobId].specHash, c);
         require(c.commitment == expected && c.checkpointCount > 0, BadCommitment(expected));
+        // Every session's verifiers must be judgeable (excused or proven lazy): bounded sample recomputation.
+        require(c.checkpointCount - 1 <= MAX_SAMPLED_SEGMENTS, TooManySegments(c.checkpointCount - 1, MAX_SAMPLED_SEGMENTS));
         s.result = c;
         s.status = SessionStatus.Committed;
         s.committedAt = uint64(block.timestamp);
@@ -698,6 +718,35 @@ contract WorkMarket is WorkerRegistry {
         v.samples = samples;
         emit FindingRevealed(sessionId, msg.sender, s.round, segment, samples);
         _reveal(sessionId, s, v, accept);
+    }
+
+    /// @notice Opens a vote committed as findingsHash: as revealFinding, but a reject names EVERY
+    ///         segment it found forged (ascending, at most MAX_NAMED: the lowest ones), so that an
+    ///         accepter whose declared sample held any of them is not excused (WorkMarket.md,
+    ///         "Fraud proofs"). The first (lowest) is the vote's claim a panel re-executes.
+    function revealFindings(bytes32 sessionId, bool accept, uint32[] calldata segments, uint32 samples, bytes32 salt) external nonReentrant {
+        (Session storage s, Vote storage v) = _revealable(sessionId);
+        require(v.hash == findingsHash(sessionId, s.round, msg.sender, accept, segments, samples, salt), VoteMismatch());
+        uint64 m = s.result.checkpointCount - 1;
+        require(segments.length <= MAX_NAMED && (!accept || segments.length == 0), BadFinding(segments.length > 0 ? segments[0] : NO_SEGMENT, m));
+        for (uint256 i = 0; i < segments.length; i++) require(segments[i] < m && (i == 0 || segments[i] > segments[i - 1]), BadFinding(segments[i], m));
+        if (segments.length > 0) v.named = segments[0] + 1;
+        if (segments.length > 1) {
+            uint32[] storage all = _namedAll[sessionId][s.round][msg.sender];
+            for (uint256 i = 0; i < segments.length; i++) all.push(segments[i] + 1);
+        }
+        v.samples = samples;
+        emit FindingRevealed(sessionId, msg.sender, s.round, segments.length > 0 ? segments[0] : NO_SEGMENT, samples);
+        _reveal(sessionId, s, v, accept);
+    }
+
+    /// @notice Every segment a vote named (revealFinding: one; revealFindings: all, ascending).
+    function namedSegments(bytes32 sessionId, uint8 round, address verifier) external view returns (uint256[] memory out) {
+        uint32[] storage all = _namedAll[sessionId][round][verifier];
+        uint32 first = _votes[sessionId][round][verifier].named;
+        uint256 n = all.length > 0 ? all.length : (first != 0 ? 1 : 0);
+        out = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) out[i] = (all.length > 0 ? all[i] : first) - 1;
     }
 
     function _revealable(bytes32 sessionId) internal view returns (Session storage s, Vote storage v) {
@@ -1458,6 +1507,46 @@ contract WorkMarket is WorkerRegistry {
         return m;
     }
 
+    /// @notice The per-session bound (WorkMarket.md, "The per-session bound"): the fewest segments s
+    ///         each of k verifiers must re-execute so that a session of m segments with ⌈m/10⌉ or
+    ///         more forged is accepted with probability ≤ 10⁻⁶ — miss(s)^k, miss(s) = C(m − F, s) /
+    ///         C(m, s), the union of k independent samples. Computed in 18-decimal fixed point
+    ///         rounded up (an over-estimate of miss, so s is never too small); compute's
+    ///         boundSamples is the same arithmetic. m when only every segment does (small m).
+    function boundSamples(uint256 m, uint256 k) public pure returns (uint256) {
+        if (m == 0) return 0;
+        if (k == 0) k = 1;
+        uint256 forged = (m * BOUND_FORGED_BPS + BPS - 1) / BPS;
+        uint256 miss = 1e18;
+        for (uint256 i = 0; i < m; i++) {
+            if (m - forged <= i) return i + 1;
+            miss = _ceilDiv(miss * (m - forged - i), m - i);
+            uint256 p = 1e18;
+            for (uint256 r = 0; r < k; r++) p = _ceilDiv(p * miss, 1e18);
+            if (p <= BOUND_ACCEPT_WAD) return i + 1;
+        }
+        return m;
+    }
+
+    /// @notice What every verifier of a round of `k` must re-execute and declare on m segments for
+    ///         a missed forgery to be excused: the larger of sampleFloor(m) and boundSamples(m, k).
+    function samplesDue(uint256 m, uint256 k) public pure returns (uint256) {
+        uint256 floor = sampleFloor(m);
+        uint256 bound = boundSamples(m, k);
+        return bound > floor ? bound : floor;
+    }
+
+    /// @notice samplesDue for the session's current round: its segments and its drawn verifiers.
+    function sessionSamplesDue(bytes32 sessionId) external view returns (uint256) {
+        Session storage s = _sessions[sessionId];
+        uint64 count = s.result.checkpointCount;
+        return samplesDue(count > 0 ? count - 1 : 0, s.verifiers.length);
+    }
+
+    function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+
     /// @notice The segments round 0's rejects named (each once): what every round-1 panel member re-executes.
     function claimedSegments(bytes32 sessionId) external view returns (uint256[] memory out) {
         Session storage s = _sessions[sessionId];
@@ -1501,6 +1590,12 @@ contract WorkMarket is WorkerRegistry {
     ///         and the declared sample size, bound before anyone's vote is seen.
     function findingHash(bytes32 sessionId, uint8 round, address verifier, bool accept, uint32 segment, uint32 samples, bytes32 salt) public pure returns (bytes32) {
         return keccak256(abi.encode("povchain/finding/v1", sessionId, round, verifier, accept, segment, samples, salt));
+    }
+
+    /// @notice What revealFindings opens: the vote, every segment a reject found forged (ascending)
+    ///         and the declared sample size.
+    function findingsHash(bytes32 sessionId, uint8 round, address verifier, bool accept, uint32[] calldata segments, uint32 samples, bytes32 salt) public pure returns (bytes32) {
+        return keccak256(abi.encode("povchain/findings/v1", sessionId, round, verifier, accept, segments, samples, salt));
     }
 
     // ================================================================ internals
@@ -1747,6 +1842,9 @@ contract WorkMarket is WorkerRegistry {
         address[] memory out = new address[](n);
         uint256 count;
         uint256 wrongCut = wrongVotePenalty(j.price);
+        // The excuse asks for the sample the bound needs with this round's verifier count.
+        f.verifiers = n;
+        f.due = 0;
         for (uint256 i = 0; i < n; i++) if (_judgeVerifier(sessionId, round, list[i], truth, known, wrongCut, f)) out[count++] = list[i];
         rewarded = new address[](count);
         for (uint256 i = 0; i < count; i++) rewarded[i] = out[i];
@@ -1798,7 +1896,7 @@ contract WorkMarket is WorkerRegistry {
     /// claim a panel refuted (every panel member re-executed the named segment and the panel
     /// accepted) or an accept whose declared sample held the segment the outcome proved forged
     /// (it re-executed a forged segment and accepted: lazy or colluding); 0 (excused) for an
-    /// accept whose declared sample, at least sampleFloor, held none of the segments the outcome's
+    /// accept whose declared sample, at least samplesDue (the per-session bound's), held none of the segments the outcome's
     /// rejects named while one was proven; 1 otherwise.
     function _wrongGrade(bytes32 sessionId, uint8 round, address v, Vote storage cast, Verdict truth, Finding memory f) internal view returns (uint8) {
         if (truth == Verdict.Accept) return round == 0 && f.panel && cast.named != 0 ? 2 : 1;
@@ -1806,9 +1904,10 @@ contract WorkMarket is WorkerRegistry {
         if (f.proven == 0 || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
         if (f.scratch.length == 0) f.scratch = new uint256[](m);
         uint256[] memory sample = _sampleInto(sessionId, round, v, cast.samples, f.scratch);
-        bool missed = cast.samples >= sampleFloor(m);
+        if (f.due == 0) f.due = samplesDue(m, f.verifiers);
+        bool missed = cast.samples >= f.due;
         for (uint256 i = 0; i < sample.length; i++) {
-            if (sample[i] + 1 == f.proven) return 2;
+            for (uint256 k = 0; k < f.provenSet.length; k++) if (sample[i] + 1 == f.provenSet[k]) return 2;
             for (uint256 k = 0; k < f.named.length; k++) if (sample[i] + 1 == f.named[k]) missed = false;
         }
         return missed ? 0 : 1;
@@ -1822,19 +1921,31 @@ contract WorkMarket is WorkerRegistry {
         f.panel = s.round > 0;
         if (truth != Verdict.Reject || !f.panel) return f;
         uint256 n = s.verifiers.length;
-        uint32[] memory named = new uint32[](n);
+        // Every segment each panel reject named (revealFindings: all it found), with how many named it.
+        uint32[] memory named = new uint32[](n * MAX_NAMED);
+        uint256[] memory votesFor = new uint256[](n * MAX_NAMED);
         uint256 count;
         uint256 voted;
         for (uint256 i = 0; i < n; i++) {
             Vote storage v = _votes[sessionId][s.round][s.verifiers[i]];
             if (v.verdict != Verdict.None) voted++;
-            if (v.verdict == Verdict.Reject && v.named != 0) named[count++] = v.named;
+            if (v.verdict != Verdict.Reject || v.named == 0) continue;
+            uint32[] storage all = _namedAll[sessionId][s.round][s.verifiers[i]];
+            uint256 len = all.length > 0 ? all.length : 1;
+            for (uint256 j = 0; j < len; j++) {
+                uint32 seg = all.length > 0 ? all[j] : v.named;
+                uint256 at = count;
+                for (uint256 k = 0; k < count; k++) if (named[k] == seg) at = k;
+                if (at == count) named[count++] = seg;
+                votesFor[at]++;
+            }
         }
-        for (uint256 i = 0; i < count && f.proven == 0; i++) {
-            uint256 same;
-            for (uint256 k = 0; k < count; k++) if (named[k] == named[i]) same++;
-            if (same * 2 > voted) f.proven = named[i];
-        }
+        uint256 proven;
+        for (uint256 i = 0; i < count; i++) if (votesFor[i] * 2 > voted) proven++;
+        f.provenSet = new uint32[](proven);
+        proven = 0;
+        for (uint256 i = 0; i < count; i++) if (votesFor[i] * 2 > voted) f.provenSet[proven++] = named[i];
+        if (proven > 0) f.proven = f.provenSet[0];
         f.named = new uint32[](count);
         for (uint256 i = 0; i < count; i++) f.named[i] = named[i];
     }

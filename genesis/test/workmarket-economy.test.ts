@@ -3,7 +3,7 @@
  * WorkMarket and ValidatorSet contracts over many seeded runs (fast-check):
  *
  * - honest workers re-execute their jobs and, as verifiers, re-execute the segments their
- *   `verifierSeed` samples (the node's sampleSegments, 9 of 20) and reject a session when a
+ *   `verifierSeed` samples (the node's sampleSegments, samplesDue(20, k): 19 of 20 for k = 1, 18 for k = 3) and reject a session when a
  *   sampled segment is forged;
  * - forgers commit results with K of 20 segments forged (K drawn per run: 1, 2, 5 or 10 — they
  *   cannot know the sample when they commit, so which segments does not matter) and, drawn as
@@ -20,13 +20,13 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { keccak256, toHex, type Address, type Hex } from 'viem'
+import { samplesDue } from '../../compute/verify/SamplingPolicy.js'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { fakeCommitment } from './workmarketHarness.js'
 import { ETHER, PovHarness, who } from './validatorsetHarness.js'
 
 t.setTimeout(600_000) // 6 seeded markets of 16 jobs each, every reject re-checked by a panel
 const SEGMENTS = 20
-const SAMPLES = 9
 const WORKLOAD = keccak256(toHex('mlp-train@1'))
 const PRICE = ETHER
 const BOND = 5n * ETHER
@@ -106,6 +106,8 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
         // its sample, and names the first forged one; it declares its sample (revealFinding).
         const claims = [...(await h.read<readonly bigint[]>('claimedSegments', [sid], 'market'))].map(Number).sort((a, b) => a - b)
         const named = new Map<string, number>()
+        // What the market requires of a round this size (WorkMarket.samplesDue: the 10⁻⁶ bound).
+        const SAMPLES = samplesDue(SEGMENTS, verifiers.length)
         for (const v of verifiers) {
           const ag = agentOf(v)
           let accept = true

@@ -59,7 +59,7 @@ interface Market {
   commitment: Hex
   /** Segments of the session. */
   m: number
-  /** The sample size honest verifiers declare (the contract's sampleFloor(m) unless stated). */
+  /** The sample size honest verifiers declare (the contract's sessionSamplesDue for round 0 unless stated; a panel's due is never larger). */
   floor: number
 }
 
@@ -82,7 +82,8 @@ async function market(k: number, verifiers = 12, draw?: Hex, m = M, samples?: nu
   if (draw) for (let b = 0n; b < 16n; b++) h.randaoAt.set(h.number + b, keccak256(toHex(`${draw}-${b}`)))
   await h.must(WORKER, 'commitResult', [sessionId, c])
   await h.mine()
-  const floor = samples ?? Number(await h.read<bigint>('sampleFloor', [BigInt(m)]))
+  // Honest verifiers re-execute what the market requires of a round this size (samplesDue: the 10⁻⁶ bound).
+  const floor = samples ?? Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
   return { h, sessionId, commitment: c.commitment, m, floor }
 }
 
@@ -148,7 +149,8 @@ t.test('sampler: the contract recomputes the node\'s sample (sampleOf = sampleOr
     const got = Number(await h.read<bigint>('sampleFloor', [BigInt(m)]))
     if (got !== want) t.fail(`sampleFloor(${m}) = ${got}, requiredSamples = ${want}`)
   }
-  t.equal(mk.floor, 9, 'Iris: 9 of 20')
+  t.equal(Number(await h.read<bigint>('sampleFloor', [20n])), 9, 'Iris: the 95 %/25 % floor is 9 of 20')
+  t.equal(mk.floor, 18, 'Iris with 3 verifiers: the per-session bound asks 18 of 20 of each')
   // Uniform: over many seeds every segment is sampled about s/m of the time.
   const counts = new Array<number>(M).fill(0)
   const N = 4000
@@ -245,7 +247,7 @@ t.test('an honest verifier whose sample missed the proven segment is excused; th
   if (!roles) throw new Error('no segment sampled by two verifiers and missed by the third in this draw')
   const { finder, lazy, missed, x } = roles
   const forged = new Set([x])
-  t.notOk(samples.get(missed)!.includes(x), 'the honest verifier re-executed 9 correct segments: it accepts')
+  t.notOk(samples.get(missed)!.includes(x), `the honest verifier re-executed ${mk.floor} correct segments: it accepts`)
   await vote(mk, (v) => (v === finder ? { accept: false, segment: x, samples: mk.floor } : { accept: true, samples: mk.floor }))
   await h.mine()
   const fin = await honestPanel(mk, forged)
@@ -275,7 +277,8 @@ function honestSync(sample: readonly number[], forged: ReadonlySet<number>, floo
 }
 
 t.test('what the rule costs on chain: finalize with 2,640 segments, 44-segment samples (the 10⁻⁶ plan at k = 3), an excused and a lazy accepter', async (t) => {
-  const mk = await market(3, 12, undefined, 2640, 44)
+  const mk = await market(3, 12, undefined, 2640)
+  t.equal(mk.floor, 44, 'samplesDue(2640, 3) = 44')
   const { h, sessionId } = mk
   const vs = (await session(h, sessionId)).verifiers as Address[]
   const samples = new Map<Address, number[]>()
@@ -353,4 +356,75 @@ t.test('property: a session is accepted only if no honest round-0 verifier\'s sa
     { numRuns: runs, seed },
   )
   t.ok(accepted + rejected === runs, `${runs} runs: ${accepted} accepted (no honest sample hit), ${rejected} rejected`)
+})
+
+t.test('a colluding pair (a forger of 2 of 20 and its round-0 verifier): panel members name every forged segment they found, so the colluder whose sample held the unclaimed one is not excused (with one named segment it was)', async (t) => {
+  // Round 0 of 2 verifiers (19 of 20 each): the honest finder's sample leaves out y, the colluder's leaves out x;
+  // the forger forged exactly {x, y}, so the finder names x and the colluder's sample holds only y — its best chance of an excuse.
+  let played = 0
+  for (let d = 0; d < 8 && played < 1; d++) {
+    const outcomes: { excused: boolean; cut: bigint; namedY: number; panel: number }[] = []
+    for (const all of [false, true]) {
+      const mk = await market(2, 12, toHex(`pair-${d}`))
+      const { h, sessionId } = mk
+      const [a, b] = (await session(h, sessionId)).verifiers as [Address, Address]
+      const left = async (v: Address) => {
+        const sample = sampleSegments(await h.read<Hex>('verifierSeed', [sessionId, v]), mk.commitment as never, M, mk.floor)
+        return [...Array(M).keys()].find((i) => !sample.includes(i))!
+      }
+      const [finder, colluder] = [a, b]
+      const y = await left(finder)
+      const x = await left(colluder)
+      if (x === y) break
+      const forged = new Set([x, y])
+      await vote(mk, (v) => (v === finder ? { accept: false, segment: x, samples: mk.floor } : { accept: true, samples: mk.floor }))
+      await h.mine()
+      const s1 = await session(h, sessionId)
+      const due = Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
+      // Honest panel members: the claimed segment, then their own sample; every forged one found (or only the first, the old rule).
+      const found = new Map<Address, number[]>()
+      for (const v of s1.verifiers) {
+        const own = sampleSegments(await h.read<Hex>('verifierSeed', [sessionId, v]), mk.commitment as never, M, due)
+        found.set(v, [...new Set([x, ...own])].filter((i) => forged.has(i)).sort((p, q) => p - q))
+      }
+      for (const v of s1.verifiers) {
+        const segs = all ? found.get(v)! : [Math.min(...found.get(v)!)]
+        await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('findingsHash', [sessionId, 1, v, false, segs, due, salt(v, 1)])])
+      }
+      for (const v of s1.verifiers) {
+        const segs = all ? found.get(v)! : [Math.min(...found.get(v)!)]
+        await h.must(v, 'revealFindings', [sessionId, false, segs, due, salt(v, 1)])
+        t.same((await h.read<readonly bigint[]>('namedSegments', [sessionId, 1, v])).map(Number), segs, 'namedSegments reads back what was revealed')
+      }
+      const fin = await h.must(addr(99), 'finalize', [sessionId])
+      t.equal((await session(h, sessionId)).status, S.Rejected, 'rejected')
+      const namedY = [...found.values()].filter((f) => f.includes(y)).length
+      outcomes.push({ excused: fin.events.some((e) => e.eventName === 'VerifierExcused' && e.args.verifier === colluder), cut: BOND - (await bondOf(h, colluder)), namedY, panel: s1.verifiers.length })
+      await h.checkBooks()
+      t.equal(await h.totalCoins(), h.minted, 'coins conserved')
+    }
+    if (outcomes.length < 2) continue
+    played++
+    const [one, every] = outcomes as [(typeof outcomes)[0], (typeof outcomes)[0]]
+    t.ok(one.excused && one.cut === 0n, 'one named segment per panel member (the old rule): the colluder is excused')
+    t.ok(every.namedY > 0, `${every.namedY} of ${every.panel} panel members' samples held the unclaimed forged segment`)
+    t.notOk(every.excused, 'every forged segment named: the colluder is not excused')
+    t.equal(every.cut, every.namedY * 2 > every.panel ? BOND / 2n : PRICE, every.namedY * 2 > every.panel ? 'a strict majority named it: proven, the colluder loses slashBps of its bond' : 'named by a minority: the minority penalty')
+  }
+  t.equal(played, 1, 'a draw where the two round-0 samples leave out different segments was played')
+})
+
+t.test('revealFindings refuses an unsorted list, a repeated or missing segment, more than MAX_NAMED, and segments on an accept', async (t) => {
+  const mk = await market(1)
+  const { h, sessionId } = mk
+  const [v] = (await session(h, sessionId)).verifiers as [Address]
+  for (const [accept, segs] of [[false, [5, 3]], [false, [3, 3]], [false, [M]], [true, [2]], [false, [...Array(33).keys()].map((i) => i % M)]] as [boolean, number[]][]) {
+    const mk2 = await market(1)
+    const [w] = (await session(mk2.h, mk2.sessionId)).verifiers as [Address]
+    await mk2.h.must(w, 'commitVote', [mk2.sessionId, await mk2.h.read<Hex>('findingsHash', [mk2.sessionId, 0, w, accept, segs, 19, salt(w, 0)])])
+    t.equal((await mk2.h.tx(w, 'revealFindings', [mk2.sessionId, accept, segs, 19, salt(w, 0)])).error, 'BadFinding', `${accept ? 'accept' : 'reject'} naming [${segs.slice(0, 4)}${segs.length > 4 ? '…' : ''}]`)
+  }
+  await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('findingsHash', [sessionId, 0, v, false, [2, 7, 11], 19, salt(v, 0)])])
+  await h.must(v, 'revealFindings', [sessionId, false, [2, 7, 11], 19, salt(v, 0)])
+  t.same((await h.read<readonly bigint[]>('claimedSegments', [sessionId])).map(Number), [2], 'the claim the panel re-executes first is the lowest named')
 })

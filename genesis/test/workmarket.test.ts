@@ -731,6 +731,7 @@ t.test('input checks of postJob, sessions and votes', async (t) => {
   t.equal((await h.tx(w!, 'commitResult', [sessionId, badCommit])).error, 'BadCommitment')
   t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(keccak256('0x03'), 1)])).error, 'BadCommitment', 'a commitment to another spec')
   t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1, { checkpointCount: 0n })])).error, 'BadCommitment', 'no checkpoints')
+  t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1, { checkpointCount: 4098n })])).error, 'TooManySegments', 'more segments than the market judges (workmarket-bound.test.ts)')
   t.equal((await h.tx(addr(9), 'openVerification', [sessionId])).error, 'WrongSessionStatus')
   t.equal((await h.tx(addr(9), 'commitVote', [sessionId, unknown])).error, 'VerificationNotOpen')
   t.equal((await h.tx(addr(9), 'revealVote', [sessionId, true, unknown])).error, 'VerificationNotOpen')

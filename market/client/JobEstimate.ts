@@ -1,5 +1,7 @@
 import { keccak256, toHex, type Hex } from 'viem'
+import { checkpointSteps } from '../../compute/execution/CheckpointSchedule.js'
 import { prepareJob } from '../../compute/execution/JobExecution.js'
+import { boundCost, BOUND_ACCEPTANCE, BOUND_FORGED_FRACTION, MAX_SAMPLED_SEGMENTS, type BoundCost } from '../../compute/verify/SamplingPolicy.js'
 import type { JobSpec } from '../../compute/spec/JobSpec.js'
 import type { WorkloadInputs } from '../../compute/workloads/Workload.js'
 import { findWorkload } from '../../compute/workloads/WorkloadRegistry.js'
@@ -81,4 +83,30 @@ export function verifierCount(spec: JobSpec): number {
   const v = spec.verification
   const n = v.mode === 'reexecution' ? v.verifiers : v.redundancy - 1
   return Math.min(8, Math.max(1, n))
+}
+
+/**
+ * What verifying a re-execution spec costs under the market's per-session bound (WorkMarket.md,
+ * "The per-session bound"): its m segments (checkpoints − 1), the k verifiers it asks for, the
+ * samples each must re-execute (WorkMarket.samplesDue) and the share of the work that is. Throws
+ * JOB_TOO_MANY_SEGMENTS above WorkMarket.MAX_SAMPLED_SEGMENTS, which commitResult refuses.
+ * Undefined for redundancy and tolerance jobs (no verifiers re-execute them).
+ */
+export function verificationCost(spec: JobSpec, inputs: WorkloadInputs): BoundCost | undefined {
+  if (spec.verification.mode !== 'reexecution') return undefined
+  const p = prepareJob(spec, inputs)
+  const segments = checkpointSteps(p.totalSteps, spec.checkpointInterval).length - 1
+  if (segments > MAX_SAMPLED_SEGMENTS) {
+    const least = Math.ceil(p.totalSteps / MAX_SAMPLED_SEGMENTS)
+    throw new JobError('TOO_MANY_SEGMENTS', `the spec has ${segments} segments (${p.totalSteps} steps / checkpointInterval ${spec.checkpointInterval}); the market judges at most ${MAX_SAMPLED_SEGMENTS} (its workers' commitments would revert with TooManySegments): use checkpointInterval ≥ ${least}`)
+  }
+  return boundCost(segments, verifierCount(spec))
+}
+
+/** One line saying what the bound costs and why, for `job estimate` and `job submit`. */
+export function describeVerificationCost(c: BoundCost): string {
+  const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`
+  // A few segments must nearly all be re-executed: ~131 sampled in all reach the bound, so the share falls only with finer checkpoints.
+  const small = c.cost >= 0.5 ? '; few segments: the verifiers re-execute (nearly) all of them, finer checkpoints (a smaller checkpointInterval) lower the share, ≈ 5 % from 2,600 segments' : ''
+  return `verification: ${c.verifiers} verifier${c.verifiers > 1 ? 's' : ''} × ${c.samples} of ${c.segments} segments = ${pct(c.cost)} of the work, so that ${pct(BOUND_FORGED_FRACTION)} forged is accepted with probability ≤ ${BOUND_ACCEPTANCE.toExponential(0)} (${c.acceptance.toPrecision(2)})${small}`
 }

@@ -334,6 +334,11 @@ export class WorkMarketReader {
     return this.read<Hex>('verifierSeed', [sessionId, verifier])
   }
 
+  /** WorkMarket.findingsHash: a vote naming every segment a reject found forged (ascending; none for an accept) and the declared sample size. */
+  findingsHash(sessionId: Hex, round: number, verifier: Address, accept: boolean, segments: readonly number[], samples: number, salt: Hex): Promise<Hex> {
+    return this.read<Hex>('findingsHash', [sessionId, round, verifier, accept, segments, samples, salt])
+  }
+
   /** WorkMarket.findingHash: a vote with the segment a reject names (NO_SEGMENT_NAMED: none) and the declared sample size. */
   findingHash(sessionId: Hex, round: number, verifier: Address, accept: boolean, segment: number, samples: number, salt: Hex): Promise<Hex> {
     return this.read<Hex>('findingHash', [sessionId, round, verifier, accept, segment, samples, salt])

@@ -11,6 +11,9 @@ import { join } from 'node:path'
 import { parseJobSpecStructure, type JobSpec } from '../../compute/spec/JobSpec.js'
 import { imageDigest, jobVerification, MODE, toNano } from '../client/JobVerification.js'
 import { imageDigests } from '../worker/ImageInventory.js'
+import { bundledDatasetBytes } from '../../compute/data/BundledDatasets.js'
+import { samplesDue } from '../../compute/verify/SamplingPolicy.js'
+import { describeVerificationCost, verificationCost } from '../client/JobEstimate.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const iris = (): JobSpec => parseJobSpecStructure(JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8')))
@@ -59,4 +62,17 @@ t.test('imageDigests: the built-in image first, then the newest, ids and repo di
   }
   t.same(await imageDigests(engine, { first: `sha256:${d(4)}` }), [d(4), d(3), d(1), d(2)].map((h) => `0x${h}`))
   t.same(await imageDigests(engine, { max: 2 }), [d(3), d(4)].map((h) => `0x${h}`))
+})
+
+t.test('verificationCost: what the per-session bound costs a spec (job estimate / job submit), and the segment limit as a typed error', async (t) => {
+  const inputs = { dataset: bundledDatasetBytes('iris') }
+  const c = verificationCost(iris(), inputs)!
+  t.same({ segments: c.segments, verifiers: c.verifiers, samples: c.samples, cost: c.cost }, { segments: 20, verifiers: 1, samples: samplesDue(20, 1), cost: 19 / 20 }, 'Iris: 1 verifier × 19 of 20 segments')
+  t.ok(c.acceptance <= 1e-6, `10 % forged accepted with ${c.acceptance}`)
+  t.match(describeVerificationCost(c), /1 verifier × 19 of 20 segments = 95 % of the work.*≤ 1e-6.*few segments/, 'the line job estimate prints says the cost and why')
+  const fine = verificationCost({ ...iris(), params: { ...iris().params, epochs: 400 }, checkpointInterval: 1 }, inputs)!
+  t.equal(fine.segments, 3200)
+  t.ok(fine.cost < 0.05, `3,200 segments: ${(fine.cost * 100).toFixed(1)} % of the work`)
+  t.throws(() => verificationCost({ ...iris(), params: { ...iris().params, epochs: 600 }, checkpointInterval: 1 }, inputs), { code: 'JOB_TOO_MANY_SEGMENTS', message: /4800 segments.*at most 4096.*checkpointInterval ≥ 2/ }, 'over the limit: refused before paying, with the interval that fits')
+  t.equal(verificationCost({ ...iris(), runtime: { type: 'docker', image: `sha256:${HEX}` }, verification: { mode: 'redundant', redundancy: 2, quorum: 2 } }, inputs), undefined, 'replica jobs have no verifiers')
 })

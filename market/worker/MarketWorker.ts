@@ -11,6 +11,7 @@ import { decodeJson, type JobSpec } from '../../compute/spec/JobSpec.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
+import { verificationCost } from '../client/JobEstimate.js'
 import { encodeMarketCall, type MarketJob, type MarketSession, type WorkMarketReader } from '../client/WorkMarketReader.js'
 import { metricKey } from '../client/JobVerification.js'
 import { bytesToHex } from '../../common/bytes.js'
@@ -303,6 +304,8 @@ export class MarketWorker implements JobSource {
       const { spec, inputs } = await this.d.verifier.jobInputs(job, this.address)
       // Nobody could verify it: the market's re-execution replays built-in workloads, not an image.
       if (job.mode === 'reexecution' && spec.runtime.type === 'docker') throw new Error('a container job posted for re-execution cannot be verified (post it in redundant or tolerance mode)')
+      // More segments than the market judges: commitResult would revert (TooManySegments) after the whole run; give it up now.
+      if (job.mode === 'reexecution') verificationCost(spec, inputs)
       if (job.mode !== 'reexecution') {
         const why = await this.cannotRun(job, spec)
         if (why) {
@@ -622,7 +625,10 @@ export class MarketWorker implements JobSource {
       const salt = `0x${randomBytes(32).toString('hex')}` as Hex
       const finding = verdict.finding
       this.votes.put(sid, { round: s.round, accept: verdict.accept, salt, reason: verdict.reason, ...(finding ? { finding } : {}) })
-      const hash = finding
+      // Every forged segment found is named (findingsHash), so a colluding accepter whose sample held any is not excused.
+      const hash = finding?.segments
+        ? await this.d.market.findingsHash(sid, s.round, this.address, verdict.accept, finding.segments, finding.samples, salt)
+        : finding
         ? await this.d.market.findingHash(sid, s.round, this.address, verdict.accept, finding.segment, finding.samples, salt)
         : await this.d.market.voteHash(sid, s.round, this.address, verdict.accept, salt)
       if (await this.trySend('commit-vote', encodeMarketCall('commitVote', [sid, hash])))
@@ -638,7 +644,9 @@ export class MarketWorker implements JobSource {
       const now = nowSec()
       if (now > s.revealBy) return
       if (now > s.votesBy || (await this.allVotes(s)).committed) {
-        const call = rec.finding
+        const call = rec.finding?.segments
+          ? encodeMarketCall('revealFindings', [sid, rec.accept, rec.finding.segments, rec.finding.samples, rec.salt])
+          : rec.finding
           ? encodeMarketCall('revealFinding', [sid, rec.accept, rec.finding.segment, rec.finding.samples, rec.salt])
           : encodeMarketCall('revealVote', [sid, rec.accept, rec.salt])
         if (await this.trySend('reveal-vote', call)) this.log.info({ sessionId: sid, accept: rec.accept, ...(rec.finding ?? {}) }, 'vote revealed')

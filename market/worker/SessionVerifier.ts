@@ -23,8 +23,11 @@ export interface SessionVerdict {
    * (NO_SEGMENT_NAMED for a fault of the whole session) — and how many segments of the seeded
    * order were sampled. Absent when nothing was re-executed.
    */
-  finding?: { segment: number; samples: number }
+  finding?: { segment: number; samples: number; segments?: number[] }
 }
+
+/** WorkMarket.MAX_NAMED: the most segments one revealFindings names (the lowest). */
+export const MAX_NAMED_SEGMENTS = 32
 
 /** WorkMarket.NO_SEGMENT: a reject that names no segment, or an accept. */
 export const NO_SEGMENT_NAMED = 0xffff_ffff
@@ -39,8 +42,9 @@ const SEGMENT_REASONS = new Set(['segment-mismatch', 'bad-checkpoint'])
  * session record (the committed `manifest`), then re-execute the segments drawn for this
  * verifier (compute's ReexecutionVerifier, seeded by the market's verifierSeed) from the
  * worker's checkpoints, each checked against the committed Merkle root. How many segments is
- * policy: the spec's samples, its own target, and this node's floor (`sampling`, by default
- * DEFAULT_SAMPLING_POLICY), whichever needs most.
+ * policy: the spec's samples, its own target, this node's floor (`sampling`, by default
+ * DEFAULT_SAMPLING_POLICY) and the market's per-session bound for the round's verifier count
+ * (samplesDue = WorkMarket.samplesDue), whichever needs most.
  */
 export class SessionVerifier {
   private readonly verifier: ReexecutionVerifier
@@ -95,6 +99,8 @@ export class SessionVerifier {
       commitment,
       randomness,
       claims,
+      // The market judges a missed forgery by the sample its round's size requires (samplesDue).
+      verifiers: session.verifiers.length,
       source: {
         checkpoint: async (index: number) => {
           const hash = record.checkpoints[index]
@@ -105,9 +111,11 @@ export class SessionVerifier {
       },
     })
     const claimed = report.claimed.length ? `claimed ${report.claimed.join(', ')} and ` : ''
-    if (report.verdict === 'accept') return { accept: true, reason: `re-executed ${claimed}segments ${report.segments.join(', ')} of ${report.segmentCount}`, finding: { segment: NO_SEGMENT_NAMED, samples: report.samples } }
+    if (report.verdict === 'accept') return { accept: true, reason: `re-executed ${claimed}segments ${report.segments.join(', ')} of ${report.segmentCount}`, finding: { segment: NO_SEGMENT_NAMED, samples: report.samples, segments: [] } }
     const e = report.evidence!
     const named = SEGMENT_REASONS.has(e.reason) && e.segment >= 0 && e.segment < report.segmentCount ? e.segment : NO_SEGMENT_NAMED
-    return { accept: false, reason: `${e.reason} (segment ${e.segment}${e.detail ? `: ${e.detail}` : ''})`, finding: { segment: named, samples: report.samples } }
+    // Every segment found forged (ascending, the lowest MAX_NAMED), not only the first: WorkMarket.revealFindings.
+    const segments = named === NO_SEGMENT_NAMED ? [] : report.forged.slice(0, MAX_NAMED_SEGMENTS)
+    return { accept: false, reason: `${e.reason} (segment ${e.segment}${report.forged.length > 1 ? `; ${report.forged.length} forged` : ''}${e.detail ? `: ${e.detail}` : ''})`, finding: { segment: named, samples: report.samples, segments } }
   }
 }

@@ -12,7 +12,7 @@ export interface VoteRecord {
    * Committed with findingHash (revealed with revealFinding): the segment a reject names
    * (NO_SEGMENT_NAMED: none) and the sample size declared. Absent: a plain voteHash vote.
    */
-  finding?: { segment: number; samples: number }
+  finding?: { segment: number; samples: number; segments?: number[] }
 }
 
 /**
