@@ -1,4 +1,5 @@
 import { Session } from 'node:inspector'
+import { postSync } from '../helpers/inspectorSession.js'
 
 /**
  * Block coverage from V8's own counters (`Profiler.startPreciseCoverage` with `callCount` and
@@ -95,16 +96,8 @@ export class CoverageMap {
     this.session.disconnect()
   }
 
-  // The in-process inspector session answers synchronously: the callback runs before post returns.
   private post(method: string, params?: object): unknown {
-    let out: unknown
-    let err: Error | null = null
-    this.session.post(method, params ?? {}, (e, r) => {
-      err = e
-      out = r
-    })
-    if (err) throw err
-    return out
+    return postSync(this.session, method, params)
   }
 }
 

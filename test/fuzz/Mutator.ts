@@ -4,6 +4,8 @@
  * inputs would stop at the first prefix check. Editing a real item's length (±1, past the
  * input, short form ↔ long form, leading zeros) reaches the checks behind it.
  */
+import { concatBytes } from '../../common/bytes.js'
+
 export class Rng {
   private s: number
   constructor(seed: number) {
@@ -57,25 +59,25 @@ function mutateOnce(b: Uint8Array, rng: Rng, corpus: readonly Uint8Array[]): Uin
       const at = rng.int(b.length + 1)
       const n = 1 + rng.int(8)
       const ins = Uint8Array.from({ length: n }, () => (rng.int(2) ? rng.pick(INTERESTING) : rng.int(256)))
-      return concat(b.subarray(0, at), ins, b.subarray(at))
+      return concatBytes(b.subarray(0, at), ins, b.subarray(at))
     }
     case 3: {
       if (!b.length) return b
       const at = rng.int(b.length)
       const n = 1 + rng.int(Math.min(16, b.length - at))
-      return concat(b.subarray(0, at), b.subarray(at + n))
+      return concatBytes(b.subarray(0, at), b.subarray(at + n))
     }
     case 4: {
       // duplicate a range (repeated fields, repeated list items)
       if (!b.length) return b
       const at = rng.int(b.length)
       const n = 1 + rng.int(Math.min(64, b.length - at))
-      return concat(b.subarray(0, at + n), b.subarray(at, at + n), b.subarray(at + n))
+      return concatBytes(b.subarray(0, at + n), b.subarray(at, at + n), b.subarray(at + n))
     }
     case 5: {
       // splice: our head, another input's tail
       const other = rng.pick(corpus)
-      return concat(b.subarray(0, rng.int(b.length + 1)), other.subarray(rng.int(other.length + 1)))
+      return concatBytes(b.subarray(0, rng.int(b.length + 1)), other.subarray(rng.int(other.length + 1)))
     }
     case 6: {
       if (b.length < 2) return b
@@ -114,10 +116,10 @@ function mutateRlpTree(b: Uint8Array, rng: Rng, corpus: readonly Uint8Array[]): 
   const node = parent[i]!
   switch (rng.int(8)) {
     case 0: // one byte longer or shorter (a hash of 31 or 33 bytes)
-      parent[i] = node instanceof Uint8Array ? (rng.int(2) && node.length ? node.subarray(1) : concat(Uint8Array.of(rng.int(256)), node)) : []
+      parent[i] = node instanceof Uint8Array ? (rng.int(2) && node.length ? node.subarray(1) : concatBytes(Uint8Array.of(rng.int(256)), node)) : []
       break
     case 1: // a leading zero (non-canonical integer)
-      parent[i] = node instanceof Uint8Array ? concat(Uint8Array.of(0), node) : [node]
+      parent[i] = node instanceof Uint8Array ? concatBytes(Uint8Array.of(0), node) : [node]
       break
     case 2:
       parent[i] = new Uint8Array(0)
@@ -178,9 +180,9 @@ function decodeTree(b: Uint8Array): Tree | undefined {
 }
 
 function encodeTree(t: Tree): Uint8Array {
-  if (t instanceof Uint8Array) return t.length === 1 && t[0]! < 0x80 ? t : concat(prefix(t.length, false), t)
-  const body = concat(...t.map(encodeTree))
-  return concat(prefix(body.length, true), body)
+  if (t instanceof Uint8Array) return t.length === 1 && t[0]! < 0x80 ? t : concatBytes(prefix(t.length, false), t)
+  const body = concatBytes(...t.map(encodeTree))
+  return concatBytes(prefix(body.length, true), body)
 }
 
 interface RlpItem {
@@ -255,36 +257,25 @@ function mutateRlpItem(b: Uint8Array, rng: Rng): Uint8Array | undefined {
   const tail = b.subarray(it.at + it.prefixLen + it.len)
   switch (rng.int(7)) {
     case 0: // state one byte more or less than there is
-      return concat(head, prefix(Math.max(0, it.len + (rng.int(2) ? 1 : -1)), it.list), payload, tail)
+      return concatBytes(head, prefix(Math.max(0, it.len + (rng.int(2) ? 1 : -1)), it.list), payload, tail)
     case 1: // a length far past the input (allocation bait)
-      return concat(head, prefix(rng.pick([0xffffff, 0x7fffffff, 0xffffffffff, b.length * 1000]), it.list, true), payload, tail)
+      return concatBytes(head, prefix(rng.pick([0xffffff, 0x7fffffff, 0xffffffffff, b.length * 1000]), it.list, true), payload, tail)
     case 2: // non-canonical: long form for a short payload, or leading zero bytes in the length
-      return concat(head, prefix(it.len, it.list, true, rng.int(2)), payload, tail)
+      return concatBytes(head, prefix(it.len, it.list, true, rng.int(2)), payload, tail)
     case 3: // list ↔ string
-      return concat(head, prefix(it.len, !it.list), payload, tail)
+      return concatBytes(head, prefix(it.len, !it.list), payload, tail)
     case 4: // drop the item
-      return concat(head, tail)
+      return concatBytes(head, tail)
     case 5: {
       // replace the item with another item of the input
       const o = rng.pick(items)
-      return concat(head, b.subarray(o.at, o.at + o.prefixLen + o.len), tail)
+      return concatBytes(head, b.subarray(o.at, o.at + o.prefixLen + o.len), tail)
     }
     default: {
       // wrap the item in a list (a field that should be a string now nests)
       const whole = b.subarray(it.at, it.at + it.prefixLen + it.len)
-      return concat(head, prefix(whole.length, true), whole, tail)
+      return concatBytes(head, prefix(whole.length, true), whole, tail)
     }
   }
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}

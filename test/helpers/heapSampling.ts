@@ -1,4 +1,5 @@
 import { Session } from 'node:inspector'
+import { postSync } from './inspectorSession.js'
 
 /**
  * Where retained memory was allocated: V8's sampling heap profiler (HeapProfiler.startSampling)
@@ -42,14 +43,7 @@ export class HeapSampling {
   }
 
   private post(method: string, params?: object): unknown {
-    let out: unknown
-    let err: Error | null = null
-    this.session.post(method, params ?? {}, (e, r) => {
-      err = e
-      out = r
-    })
-    if (err) throw err
-    return out
+    return postSync(this.session, method, params)
   }
 }
 
