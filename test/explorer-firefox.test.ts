@@ -114,6 +114,11 @@ t.test('the explorer works in Firefox (WebDriver BiDi): pages, live head, search
   t.pass('the token transfer is listed on the receiver')
   t.match(await text('#addr-tokens tbody tr'), /TKN[\s\S]*1\.5 TKN/, 'the receiver holds 1.5 TKN (balanceOf, symbol, decimals)')
   await page.screenshot({ path: join(shots, 'firefox-address-token.png'), fullPage: true })
+  // The node has no ABI for this contract: its input and log are decoded with the ERC-20 standard's.
+  await goto(`#/tx/${tokenTx}`)
+  await page.waitForSelector('#tx-call', { timeout: 30_000 })
+  t.match(await text('#tx-call'), /ERC-20\.transfer[\s\S]*to[\s\S]*value[\s\S]*1500000000000000000/, 'the token transfer\'s input is decoded by the ERC-20 standard ABI')
+  t.match(await text('main'), /Transfer[\s\S]*from[\s\S]*value[\s\S]*1500000000000000000/, 'its Transfer log is decoded')
 
   await goto(`#/block/${minedIn}`)
   await page.waitForSelector('#block-finality', { timeout: 30_000 })

@@ -6,7 +6,8 @@
  * the same code path as any produced block (block store, address index, receipts). The node
  * then serves the explorer on its HTTP port, and headless Chromium opens the home page, block
  * pages at the start, middle and head, and the busiest sender's address page, each with a full
- * reload, several times; the median load (navigation until the data is on screen) is printed
+ * reload, several times; the median load (navigation start until the data is on screen, by the
+ * page's own clock) is printed
  * and checked against the issue's 300 ms for home and block pages, with a margin for a
  * loaded CI machine (the figures, not the margin, go in explorer/README.md).
  */
@@ -48,19 +49,39 @@ t.test(`explorer pages load fast on a ${BLOCKS}-block chain`, { skip: missing ??
   const base = `${n.httpUrl}/explorer/`
   const sender = bytesToHex(privateKeyToAddress(DEV_KEYS[1]!))
 
-  /** Median ms from a full reload of `hash` until `ready` is on screen, over ROUNDS loads (after one warm-up). */
+  // The page's own clock: from the start of navigation until `ready` (a selector the test puts
+  // in sessionStorage) is in the document, seen by a MutationObserver installed before any of
+  // the page's scripts run. That is what a user waits for; the harness's reload and polling
+  // round trips (40–80 ms here) are not part of it and are reported apart.
+  await page.addInitScript(() => {
+    const sel = sessionStorage.getItem('povchain-ready')
+    if (!sel) return
+    const w = window as unknown as { __povReady?: number }
+    new MutationObserver(() => {
+      if (w.__povReady === undefined && document.querySelector(sel)) w.__povReady = performance.now()
+    }).observe(document, { subtree: true, childList: true })
+  })
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const harness: Record<string, number> = {}
+
+  /** Median ms (page clock) of a full reload of `hash` until `ready` is on screen, over ROUNDS loads (after one warm-up). */
   const load = async (hash: string, ready: string): Promise<number> => {
     const times: number[] = []
+    const outside: number[] = []
     await page.goto(`${base}${hash}`)
+    await page.evaluate((sel) => sessionStorage.setItem('povchain-ready', sel), ready)
     await page.locator(ready).first().waitFor({ timeout: 60_000 })
     for (let i = 0; i < ROUNDS; i++) {
       const s = Date.now()
       await page.reload()
       await page.locator(ready).first().waitFor({ timeout: 60_000 })
-      times.push(Date.now() - s)
+      outside.push(Date.now() - s)
+      const inPage = await page.evaluate(() => (window as unknown as { __povReady?: number }).__povReady)
+      if (typeof inPage !== 'number') throw new Error(`${hash || 'home'}: the page clock saw no ${ready}`)
+      times.push(Math.round(inPage))
     }
-    times.sort((a, b) => a - b)
-    return times[Math.floor(times.length / 2)]!
+    harness[hash || 'home'] = median(outside)
+    return median(times)
   }
 
   const figures: Record<string, number> = {}
@@ -73,7 +94,8 @@ t.test(`explorer pages load fast on a ${BLOCKS}-block chain`, { skip: missing ??
   figures.address = await load(`#/address/${sender}`, '#addr-txs tbody tr:nth-child(25)')
   figures.validators = await load('#/validators', '#validators tbody tr')
   figures.jobs = await load('#/jobs', '#jobs-list, #jobs-list-empty')
-  t.comment(`median page load (full reload until the data is on screen, ${ROUNDS} rounds) on a ${head}-block chain: ${JSON.stringify(figures)}`)
+  t.comment(`median page load (navigation start until the data is on screen, page clock, ${ROUNDS} rounds) on a ${head}-block chain: ${JSON.stringify(figures)}`)
+  t.comment(`the same loads timed by the test harness (reload command to selector found): ${JSON.stringify(harness)}`)
 
   // The issue's goal is 300 ms, quoted in explorer/README.md from a quiet machine. Here other
   // test files share the two cores (pages took 500–870 ms at load 13), so the check only

@@ -11,15 +11,23 @@ export function BlockPage({ id }: { id: string }) {
   const { rpc } = explorer()
   const l = useLoad(
     async () => {
-      const ref = isHash(id) ? id : hexQ(BigInt(id))
-      const block = await rpc.call<RpcBlock | null>(isHash(id) ? 'eth_getBlockByHash' : 'eth_getBlockByNumber', [ref, true])
-      if (!block) throw new Error(`no block ${id} on this node's chain`)
+      const byHash = isHash(id)
+      const ref = byHash ? id : hexQ(BigInt(id))
       const market = explorer().decoder.addressOf('WorkMarket')
-      const [work, fin, logs] = await rpc.batchSettled<unknown>([
-        { method: 'pov_getBlockWork', params: [block.hash] },
+      // One round trip: every call names the block as the user did (hash or number).
+      const rest = (at: string, hash: boolean) => [
+        { method: 'pov_getBlockWork', params: [at] },
         { method: 'pov_getFinalized', params: [] },
-        { method: 'eth_getLogs', params: [{ blockHash: block.hash, ...(market ? { address: market } : {}) }] },
-      ])
+        { method: 'eth_getLogs', params: [{ ...(hash ? { blockHash: at } : { fromBlock: at, toBlock: at }), ...(market ? { address: market } : {}) }] },
+      ]
+      const [got, ...others] = await rpc.batchSettled<unknown>([{ method: byHash ? 'eth_getBlockByHash' : 'eth_getBlockByNumber', params: [ref, true] }, ...rest(ref, byHash)])
+      if (got!.error) throw got!.error
+      const block = got!.result as RpcBlock | null
+      if (!block) throw new Error(`no block ${id} on this node's chain`)
+      let [work, fin, logs] = others
+      // A reorg between the calls of the batch changed what the number means: ask again by hash.
+      const moved = (work!.result as BlockWork | undefined)?.block.hash !== block.hash || ((logs!.result ?? []) as RpcLog[]).some((l) => l.blockHash !== block.hash)
+      if (!byHash && num(block.number) > 0n && moved) [work, fin, logs] = await rpc.batchSettled<unknown>(rest(block.hash, true))
       return { block, work: work!.result as BlockWork | undefined, fin: fin!.result as Finalized, marketLogs: market ? ((logs!.result ?? []) as RpcLog[]) : [] }
     },
     [id],

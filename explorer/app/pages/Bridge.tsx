@@ -1,4 +1,4 @@
-import { decodeEventLog, decodeFunctionResult, encodeEventTopics, encodeFunctionData, type Abi, type Hex } from 'viem'
+import { decodeEventLog, decodeFunctionResult, encodeFunctionData, type Abi, type Hex } from 'viem'
 import { explorer } from '../context'
 import { coins, dec, hexQ, num } from '../format'
 import { AddressLink, BlockLink, Card, Fields, Show, Status, TxLink, useLoad } from '../ui'
@@ -54,7 +54,7 @@ export function BridgePage() {
         totalSupply: num((reads[VIEWS.length + 1] as unknown as { totalSupply: string }).totalSupply),
       }
       const from = head >= WINDOW ? head - WINDOW + 1n : 0n
-      const topics = (['Claimed', 'Released'] as const).map((e) => encodeEventTopics({ abi, eventName: e } as never)[0] as string)
+      const topics = (['Claimed', 'Released'] as const).map((e) => decoder.eventTopic('SwapBridge', e)!)
       const logs = await rpc.call<RpcLog[]>('eth_getLogs', [{ address: bridge, topics: [topics], fromBlock: hexQ(from), toBlock: tag }])
       const payments = logs.map((log) => payment(abi, log)).reverse()
       return { head, from, s, payments }

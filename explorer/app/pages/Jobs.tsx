@@ -1,4 +1,3 @@
-import { encodeEventTopics } from 'viem'
 import { explorer } from '../context'
 import { ago, coins, dec, hexQ, num, when, ZERO32 } from '../format'
 import { AddressLink, BlockLink, Card, Fields, JobLink, SessionLink, Show, Status, TxLink, useLoad } from '../ui'
@@ -141,7 +140,7 @@ export function SessionPage({ id }: { id: string }) {
         // Votes follow the commitment; before it there are none to find.
         const from = num(s.commitBlock) > 0n ? num(s.commitBlock) : head
         const to = from + WINDOW - 1n < head ? from + WINDOW - 1n : head
-        const topic = encodeEventTopics({ abi, eventName: 'VoteRevealed' } as never)[0]
+        const topic = decoder.eventTopic('WorkMarket', 'VoteRevealed')
         votes = await rpc.call<RpcLog[]>('eth_getLogs', [{ address: wm, topics: [topic, id], fromBlock: hexQ(from), toBlock: hexQ(to) }])
       }
       return { s, votes }

@@ -1,4 +1,4 @@
-import { decodeFunctionResult, encodeEventTopics, encodeFunctionData, type Hex } from 'viem'
+import { decodeFunctionResult, encodeFunctionData, type Hex } from 'viem'
 import { explorer } from '../context'
 import { coins, dec, hexQ, num } from '../format'
 import { AddressLink, BlockLink, Card, Show, TxLink, useLoad } from '../ui'
@@ -41,7 +41,7 @@ export function ValidatorsPage() {
       const spanSlots = blocks.length > 1 && blocks[0]!.slot ? num(blocks[0]!.slot) - num(blocks[blocks.length - 1]!.slot) : 0n
       let slashings: RpcLog[] = []
       if (vs && abi) {
-        const topic = encodeEventTopics({ abi, eventName: 'Slashed' } as never)[0]
+        const topic = decoder.eventTopic('ValidatorSet', 'Slashed')
         slashings = await rpc.call<RpcLog[]>('eth_getLogs', [{ address: vs, topics: [topic], fromBlock: hexQ(head >= WINDOW ? head - WINDOW + 1n : 0n), toBlock: hexQ(head) }])
       }
       return { emptySlots, spanSlots, cur, next: next!.result, schedule: schedule!.result, scheduleError: schedule!.error?.message, bonds, produced, sampled: blocks.length, slashings }

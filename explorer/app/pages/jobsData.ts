@@ -4,7 +4,6 @@
  * first, and each job's state from pov_getJob in the same batch. The node has no job index, so
  * a page is one log query over a window, never a walk over the chain in the browser.
  */
-import { encodeEventTopics } from 'viem'
 import { explorer } from '../context'
 import { hexQ } from '../format'
 import type { Job } from './types'
@@ -18,26 +17,20 @@ export interface JobsPage {
   to: bigint
 }
 
-function jobPostedTopic(): string | undefined {
-  const abi = explorer().decoder.abiOf('WorkMarket')
-  return abi ? (encodeEventTopics({ abi, eventName: 'JobPosted' } as never)[0] as string) : undefined
-}
-
-/** Jobs posted in blocks [to - WINDOW + 1, to], newest first. */
-export async function jobsPosted(to: bigint, window = WINDOW): Promise<JobsPage> {
+/** Jobs posted in blocks [to - window + 1, to], newest first; the state of at most `count` of them. */
+export async function jobsPosted(to: bigint, window = WINDOW, count = Infinity): Promise<JobsPage> {
   const { rpc, decoder } = explorer()
   const from = to >= window ? to - window + 1n : 0n
   const address = decoder.addressOf('WorkMarket')
-  const topic = jobPostedTopic()
+  const topic = decoder.eventTopic('WorkMarket', 'JobPosted')
   if (!address || !topic) return { jobs: [], from, to }
   const logs = await rpc.call<{ topics: string[] }[]>('eth_getLogs', [{ fromBlock: hexQ(from), toBlock: hexQ(to), address, topics: [topic] }])
-  const ids = logs.map((l) => l.topics[1]!).reverse()
+  const ids = logs.map((l) => l.topics[1]!).reverse().slice(0, count)
   const jobs = await rpc.batch<(Job | null)[]>(ids.map((id) => ({ method: 'pov_getJob', params: [id] })))
   return { jobs: jobs.filter((j): j is Job => j !== null), from, to }
 }
 
 /** The `count` newest jobs posted in the last `window` blocks up to `head`. */
 export async function recentJobs(head: bigint, count: number, window = WINDOW): Promise<JobsPage> {
-  const p = await jobsPosted(head, window)
-  return { ...p, jobs: p.jobs.slice(0, count) }
+  return jobsPosted(head, window, count)
 }

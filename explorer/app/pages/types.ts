@@ -47,6 +47,7 @@ export interface RpcLog {
   topics: string[]
   data: string
   blockNumber: string
+  blockHash: string
   transactionHash: string
   logIndex: string
 }
