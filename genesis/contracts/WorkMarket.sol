@@ -382,6 +382,9 @@ contract WorkMarket is WorkerRegistry {
     /// correct: voted with the outcome; faulted: bond cut (no vote, or a wrong vote on a known answer).
     event VerifierJudged(bytes32 indexed sessionId, address indexed verifier, bool correct, bool faulted);
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
+    /// The silent-verifier rule: the round's revealed accepts did not declare enough sample to
+    /// reach the per-session bound (boundCovered); round 0 goes to a panel, round 1 expires.
+    event SampleShort(bytes32 indexed sessionId, uint8 round);
     /// A control task's seal opened by its client: from now on the job is known as control, and its client was reimbursed.
     event ControlOpened(bytes32 indexed jobId, bytes32 salt, bytes32 answer, uint256 reimbursed);
     /// The issuer registered `count` control seals (real ones mixed with dummies; none names a job).
@@ -775,6 +778,8 @@ contract WorkMarket is WorkerRegistry {
         bool tie;
         bool refuted;
         bool unjudged;
+        /// The majority accepted but its accepts' samples did not reach the bound (boundCovered).
+        bool sampleShort;
     }
 
     /// @notice Decides a session once every vote is revealed or the reveal window closed
@@ -792,6 +797,7 @@ contract WorkMarket is WorkerRegistry {
         require(block.timestamp > s.revealBy || (_allRevealed(sessionId, s) && block.timestamp >= votesInAt[sessionId] + OPEN_GRACE), VotingNotOver());
         Job storage j = _jobs[s.jobId];
         Outcome memory o = _outcome(sessionId, s, j);
+        if (o.sampleShort) emit SampleShort(sessionId, s.round);
         if (o.tie) {
             // Round 0's panel waits for round 1's verdict (and is judged by it).
             _escalate(sessionId, s);
@@ -824,9 +830,9 @@ contract WorkMarket is WorkerRegistry {
         if (claim != Verdict.None && s.round == 0) {
             // Disputed: a revealed vote against the claim, or a control worker whose result it calls wrong.
             bool disputed = (claim == Verdict.Accept ? rej : acc) > 0 || (j.control && claim == Verdict.Reject);
-            if (!disputed) return Outcome(claim, true, false, false, false);
-            if (_canEscalate(s, j)) return Outcome(Verdict.None, false, true, false, false);
-            if (s.trap) return Outcome(Verdict.Reject, false, false, false, true);
+            if (!disputed) return Outcome(claim, true, false, false, false, false);
+            if (_canEscalate(s, j)) return Outcome(Verdict.None, false, true, false, false, false);
+            if (s.trap) return Outcome(Verdict.Reject, false, false, false, true, false);
             claim = Verdict.None;
         }
         if (acc == 0 && rej == 0) return o;
@@ -839,6 +845,19 @@ contract WorkMarket is WorkerRegistry {
             return o;
         }
         o.truth = acc > rej ? Verdict.Accept : Verdict.Reject;
+        // The silent-verifier rule: the per-session bound assumes every drawn verifier's sample;
+        // one that stays silent (a colluder pays only faultPenalty) shrinks the union. An accept
+        // stands only when the revealed accepts' declared samples together reach the bound: else
+        // round 0 goes to a fresh panel, as a reject would, and round 1 ends without an outcome
+        // (the session expires: the worker is neither paid nor cut, silent verifiers are faulted).
+        // Claims keep their rule (a known answer needs no sample).
+        // With nobody fresh to draw, round 0's majority decides as before (a registry too small for a panel).
+        if (o.truth == Verdict.Accept && claim == Verdict.None && (s.round > 0 || _canEscalate(s, j)) && !_covered(sessionId, s)) {
+            o.truth = Verdict.None;
+            o.sampleShort = true;
+            o.tie = s.round == 0;
+            return o;
+        }
         // Round 1 (after a dispute, or a claim opened in round 1): its majority judges the claim.
         bool majority = acc != rej;
         o.known = claim != Verdict.None && majority && o.truth == claim;
@@ -1541,6 +1560,69 @@ contract WorkMarket is WorkerRegistry {
         Session storage s = _sessions[sessionId];
         uint64 count = s.result.checkpointCount;
         return samplesDue(count > 0 ? count - 1 : 0, s.verifiers.length);
+    }
+
+    /// @notice The silent-verifier rule (WorkMarket.md, "The silent-verifier rule"): whether accepts
+    ///         that declared these samples (segments each re-executed, independent draws) together
+    ///         reach the per-session bound on m segments — Π miss(sᵢ) ≤ 10⁻⁶ at ⌈m/10⌉ forged, in
+    ///         boundSamples' fixed point rounded up at every step, so k accepts of samplesDue(m, k)
+    ///         each always do. A size above m − ⌈m/10⌉ always covers; 0 counts nothing. compute's boundCovered is
+    ///         the same arithmetic.
+    function boundCovered(uint256 m, uint256[] memory samples) public pure returns (bool) {
+        return _boundCovered(m, samples, samples.length);
+    }
+
+    /// boundCovered over the first n samples (sorted in place).
+    function _boundCovered(uint256 m, uint256[] memory samples, uint256 n) internal pure returns (bool) {
+        if (m == 0) return true;
+        // Ascending (at most 15: a panel and round 0), so one pass over the segments prices every sample.
+        for (uint256 i = 1; i < n; i++) {
+            uint256 x = samples[i];
+            uint256 at = i;
+            while (at > 0 && samples[at - 1] > x) {
+                samples[at] = samples[at - 1];
+                at--;
+            }
+            samples[at] = x;
+        }
+        uint256 forged = (m * BOUND_FORGED_BPS + BPS - 1) / BPS;
+        uint256 miss = 1e18;
+        uint256 p = 1e18;
+        uint256 next;
+        while (next < n && samples[next] == 0) next++;
+        for (uint256 i = 0; next < n; i++) {
+            // A sample of more than m − F segments always holds a forged one (and every sample left is that large).
+            if (m - forged <= i) return true;
+            miss = _ceilDiv(miss * (m - forged - i), m - i);
+            while (next < n && samples[next] == i + 1) {
+                p = _ceilDiv(p * miss, 1e18);
+                next++;
+            }
+            if (p <= BOUND_ACCEPT_WAD) return true;
+        }
+        return p <= BOUND_ACCEPT_WAD;
+    }
+
+    /// The samples of the revealed accepts of the current round and, in round 1, of round 0's
+    /// (a vote that declared none counts as its round's samplesDue: plain revealVote, the claim
+    /// the bound always assumed; an impossible size counts nothing).
+    function _covered(bytes32 sessionId, Session storage s) internal view returns (bool) {
+        uint256 m = s.result.checkpointCount - 1;
+        uint256[] memory sizes = new uint256[](s.verifiers.length + (s.round > 0 ? s.previous.length : 0));
+        uint256 n = _acceptSamples(sessionId, s.round, s.verifiers, m, sizes, 0);
+        if (s.round > 0) n = _acceptSamples(sessionId, 0, s.previous, m, sizes, n);
+        return _boundCovered(m, sizes, n);
+    }
+
+    function _acceptSamples(bytes32 sessionId, uint8 round, address[] storage list, uint256 m, uint256[] memory sizes, uint256 n) internal view returns (uint256) {
+        uint256 due;
+        for (uint256 i = 0; i < list.length; i++) {
+            Vote storage v = _votes[sessionId][round][list[i]];
+            if (v.verdict != Verdict.Accept || v.samples > m) continue;
+            if (v.samples == 0 && due == 0) due = samplesDue(m, list.length);
+            sizes[n++] = v.samples == 0 ? due : v.samples;
+        }
+        return n;
     }
 
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
