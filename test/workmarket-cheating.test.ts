@@ -27,6 +27,9 @@ import { WorkerService, type WorkerConfig } from '../market/worker/WorkerService
 import { rpc, startInProcessNode, waitFor, type InProcessNode } from './helpers/devnode.js'
 import { checkLedger } from './workmarket-ledger.js'
 
+/** WorkMarket.DRAW_DELAY: blocks from a commitment to the block that draws its verifiers. */
+const DRAW_DELAY = 4n
+
 const A: Address = '0xdD2FD4581271e230360230F9337D5c0430Bf44C0' // dev #18
 const B: Address = '0xbDA5747bFD65F08deb54cb465eB87D40e51B197E' // dev #17
 const ISSUER: Address = '0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199' // dev #19
@@ -100,16 +103,31 @@ async function setup(t: Test) {
     return ids[index] ? market.session(ids[index]!) : undefined
   }
   /**
-   * Starts C as soon as round 0's verifiers of the job's first session are drawn: too late to be
-   * among them, in time (the round is finalised no sooner than OPEN_GRACE after its votes) to be
-   * the panel that re-executes a disputed answer.
+   * Registers C so that it is the panel that re-executes a disputed answer, never a verifier of
+   * round 0 — deterministically, whatever the load. Round 0's verifiers are drawn by onBlock at
+   * the start of block `drawAt` (commitBlock + DRAW_DELAY) from the state the block before left.
+   * C's registration is sent once the head is drawAt − 1: it lands in drawAt or later (not a
+   * candidate of round 0), and it is in the pool before the draw, hence before any vote of round 0
+   * can exist (its verifiers learn they are drawn only from drawAt) — so before round 0 is decided.
+   * Before, C was registered after the draw was seen, racing round 0's re-execution, reveal and
+   * OPEN_GRACE; it lost once under load.
    */
   const panelAfterRound0 = async (jobId: Hex) => {
-    await waitFor(async () => ((await session(jobId, 0))?.verifiers.length ?? 0) > 0, 'round 0\'s verifiers', 60_000)
+    const s0 = await waitFor(async () => {
+      const s = await session(jobId, 0)
+      return s && s.commitBlock > 0n ? s : undefined
+    }, 'the first session to be committed', 60_000)
+    const drawAt = s0.drawBlock > 0n ? s0.drawBlock : s0.commitBlock + DRAW_DELAY
+    const head = async () => BigInt(await rpc<Hex>(n.httpUrl, 'eth_blockNumber', []))
+    await waitFor(async () => (await head()) >= drawAt - 1n, `block ${drawAt - 1n}`, 60_000)
+    t.ok((await head()) < drawAt || ((await session(jobId, 0))?.verifiers.length ?? 0) === 0, 'C is sent before round 0 is drawn')
     // Registered by one transaction at once (its worker service, slower to start, finds it registered).
     const c = await RpcMarketChain.connect(n.httpUrl, { from: C })
-    await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
-    t.equal((await session(jobId, 0))?.round, 0, 'C registered before round 0 was decided')
+    const r = await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
+    t.ok(r.blockNumber >= drawAt, `C registered in block ${r.blockNumber}, not before round 0's draw block ${drawAt}`)
+    const s = await session(jobId, 0)
+    t.equal(s?.round, 0, 'C registered before round 0 was decided')
+    t.notOk(s?.verifiers.includes(C), 'C is not a verifier of round 0')
     await workers([C])
   }
   return { n, market, workers, books, session, panelAfterRound0 }
