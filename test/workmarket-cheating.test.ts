@@ -27,9 +27,6 @@ import { WorkerService, type WorkerConfig } from '../market/worker/WorkerService
 import { rpc, startInProcessNode, waitFor, type InProcessNode } from './helpers/devnode.js'
 import { checkLedger } from './workmarket-ledger.js'
 
-/** WorkMarket.DRAW_DELAY: blocks from a commitment to the block that draws its verifiers. */
-const DRAW_DELAY = 4n
-
 const A: Address = '0xdD2FD4581271e230360230F9337D5c0430Bf44C0' // dev #18
 const B: Address = '0xbDA5747bFD65F08deb54cb465eB87D40e51B197E' // dev #17
 const ISSUER: Address = '0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199' // dev #19
@@ -103,31 +100,28 @@ async function setup(t: Test) {
     return ids[index] ? market.session(ids[index]!) : undefined
   }
   /**
-   * Registers C so that it is the panel that re-executes a disputed answer, never a verifier of
-   * round 0 — deterministically, whatever the load. Round 0's verifiers are drawn by onBlock at
-   * the start of block `drawAt` (commitBlock + DRAW_DELAY) from the state the block before left.
-   * C's registration is sent once the head is drawAt − 1: it lands in drawAt or later (not a
-   * candidate of round 0), and it is in the pool before the draw, hence before any vote of round 0
-   * can exist (its verifiers learn they are drawn only from drawAt) — so before round 0 is decided.
-   * Before, C was registered after the draw was seen, racing round 0's re-execution, reveal and
-   * OPEN_GRACE; it lost once under load.
+   * Round 0 is `verifier` alone and the panel that re-executes a disputed answer is C alone —
+   * deterministically, whatever the load. `verifier` is registered by one transaction (the
+   * worker's service then asks for a draw, which finds only it), but its node is started only
+   * once it is drawn; C registers after that draw (so it is no candidate of round 0) and before
+   * `verifier`'s node runs (so before round 0 can have a vote, let alone be decided). Before, C
+   * was registered after the draw was seen, racing round 0's re-execution, reveal and OPEN_GRACE;
+   * it lost under load.
    */
-  const panelAfterRound0 = async (jobId: Hex) => {
-    const s0 = await waitFor(async () => {
+  const panelAfterRound0 = async (jobId: Hex, verifier: Address, extra: Partial<WorkerConfig>) => {
+    const register = async (from: Address) =>
+      (await RpcMarketChain.connect(n.httpUrl, { from })).send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
+    await register(verifier)
+    const drawn = await waitFor(async () => {
       const s = await session(jobId, 0)
-      return s && s.commitBlock > 0n ? s : undefined
-    }, 'the first session to be committed', 60_000)
-    const drawAt = s0.drawBlock > 0n ? s0.drawBlock : s0.commitBlock + DRAW_DELAY
-    const head = async () => BigInt(await rpc<Hex>(n.httpUrl, 'eth_blockNumber', []))
-    await waitFor(async () => (await head()) >= drawAt - 1n, `block ${drawAt - 1n}`, 60_000)
-    t.ok((await head()) < drawAt || ((await session(jobId, 0))?.verifiers.length ?? 0) === 0, 'C is sent before round 0 is drawn')
-    // Registered by one transaction at once (its worker service, slower to start, finds it registered).
-    const c = await RpcMarketChain.connect(n.httpUrl, { from: C })
-    const r = await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
-    t.ok(r.blockNumber >= drawAt, `C registered in block ${r.blockNumber}, not before round 0's draw block ${drawAt}`)
+      return s && s.verifiers.length > 0 ? s : undefined
+    }, 'round 0\'s verifier', 60_000)
+    t.same(drawn.verifiers, [verifier], 'round 0: the one candidate, drawn')
+    const r = await register(C)
     const s = await session(jobId, 0)
-    t.equal(s?.round, 0, 'C registered before round 0 was decided')
-    t.notOk(s?.verifiers.includes(C), 'C is not a verifier of round 0')
+    t.match(s, { round: 0, status: 'committed' }, `C registered (block ${r.blockNumber}) after round 0's draw, before its verifier's node runs`)
+    // The nodes (each service finds its identity registered).
+    await workers([verifier], extra)
     await workers([C])
   }
   return { n, market, workers, books, session, panelAfterRound0 }
@@ -168,8 +162,7 @@ t.test('a wrong control-task answer is rejected over a lazy verifier, who is fau
   const jobId = await svc.issuer!.postControlTask()
   t.match(await market.job(jobId), { control: false, client: CONTROL_CLIENT }, 'posted by a client identity; nothing marks it before it is opened')
   await waitFor(async () => (await session(jobId, 0))?.status === 'committed', 'the worker to commit', 60_000)
-  await workers([B], { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
-  await panelAfterRound0(jobId)
+  await panelAfterRound0(jobId, B, { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
   const s1 = await waitFor(async () => {
     const s = await session(jobId, 0)
     return s?.status === 'rejected' ? s : undefined
@@ -198,8 +191,7 @@ t.test('a hidden trap of the issuer\'s identity catches a lazy verifier; the tra
   }, 'the trap to be committed', 60_000)
   t.equal(committed.trap, false, 'committed like any session: nothing marks it')
   t.equal((await market.job(jobId))?.control, false, 'a client\'s job')
-  await workers([B], { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
-  await panelAfterRound0(jobId)
+  await panelAfterRound0(jobId, B, { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
   const s1 = await waitFor(async () => {
     const s = await session(jobId, 0)
     return s?.status === 'rejected' ? s : undefined
