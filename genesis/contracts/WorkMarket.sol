@@ -382,8 +382,8 @@ contract WorkMarket is WorkerRegistry {
     /// correct: voted with the outcome; faulted: bond cut (no vote, or a wrong vote on a known answer).
     event VerifierJudged(bytes32 indexed sessionId, address indexed verifier, bool correct, bool faulted);
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
-    /// The silent-verifier rule: the round's revealed accepts did not declare enough sample to
-    /// reach the per-session bound (boundCovered); round 0 goes to a panel, round 1 expires.
+    /// The silent-verifier rule: round 0's revealed accepts did not declare enough sample to
+    /// reach the per-session bound (boundCovered); a fresh panel decides.
     event SampleShort(bytes32 indexed sessionId, uint8 round);
     /// A control task's seal opened by its client: from now on the job is known as control, and its client was reimbursed.
     event ControlOpened(bytes32 indexed jobId, bytes32 salt, bytes32 answer, uint256 reimbursed);
@@ -845,17 +845,16 @@ contract WorkMarket is WorkerRegistry {
             return o;
         }
         o.truth = acc > rej ? Verdict.Accept : Verdict.Reject;
-        // The silent-verifier rule: the per-session bound assumes every drawn verifier's sample;
-        // one that stays silent (a colluder pays only faultPenalty) shrinks the union. An accept
-        // stands only when the revealed accepts' declared samples together reach the bound: else
-        // round 0 goes to a fresh panel, as a reject would, and round 1 ends without an outcome
-        // (the session expires: the worker is neither paid nor cut, silent verifiers are faulted).
-        // Claims keep their rule (a known answer needs no sample).
-        // With nobody fresh to draw, round 0's majority decides as before (a registry too small for a panel).
-        if (o.truth == Verdict.Accept && claim == Verdict.None && (s.round > 0 || _canEscalate(s, j)) && !_covered(sessionId, s)) {
+        // The silent-verifier rule: the per-session bound is the union of round 0's samples; a
+        // verifier that stays silent (a colluder pays only faultPenalty) shrinks it. Round 0's
+        // accept stands only when its revealed accepts' declared samples together reach the bound:
+        // else a fresh panel decides, as after a reject. Round 1 is decided by its majority, as
+        // before; with nobody fresh to draw, round 0's majority decides as before. Claims keep
+        // their rule (a known answer needs no sample).
+        if (o.truth == Verdict.Accept && claim == Verdict.None && s.round == 0 && !_covered(sessionId, s) && _canEscalate(s, j)) {
             o.truth = Verdict.None;
             o.sampleShort = true;
-            o.tie = s.round == 0;
+            o.tie = true;
             return o;
         }
         // Round 1 (after a dispute, or a claim opened in round 1): its majority judges the claim.
@@ -1603,26 +1602,22 @@ contract WorkMarket is WorkerRegistry {
         return p <= BOUND_ACCEPT_WAD;
     }
 
-    /// The samples of the revealed accepts of the current round and, in round 1, of round 0's
-    /// (a vote that declared none counts as its round's samplesDue: plain revealVote, the claim
-    /// the bound always assumed; an impossible size counts nothing).
+    /// Whether the current round's revealed accepts cover the bound (boundCovered): each counts
+    /// its declared sample; one that declared none (plain revealVote) counts as the round's
+    /// samplesDue, the claim the bound always assumed of a vote; an impossible size counts nothing.
     function _covered(bytes32 sessionId, Session storage s) internal view returns (bool) {
         uint256 m = s.result.checkpointCount - 1;
-        uint256[] memory sizes = new uint256[](s.verifiers.length + (s.round > 0 ? s.previous.length : 0));
-        uint256 n = _acceptSamples(sessionId, s.round, s.verifiers, m, sizes, 0);
-        if (s.round > 0) n = _acceptSamples(sessionId, 0, s.previous, m, sizes, n);
-        return _boundCovered(m, sizes, n);
-    }
-
-    function _acceptSamples(bytes32 sessionId, uint8 round, address[] storage list, uint256 m, uint256[] memory sizes, uint256 n) internal view returns (uint256) {
+        address[] storage list = s.verifiers;
+        uint256[] memory sizes = new uint256[](list.length);
+        uint256 n;
         uint256 due;
         for (uint256 i = 0; i < list.length; i++) {
-            Vote storage v = _votes[sessionId][round][list[i]];
+            Vote storage v = _votes[sessionId][s.round][list[i]];
             if (v.verdict != Verdict.Accept || v.samples > m) continue;
             if (v.samples == 0 && due == 0) due = samplesDue(m, list.length);
             sizes[n++] = v.samples == 0 ? due : v.samples;
         }
-        return n;
+        return _boundCovered(m, sizes, n);
     }
 
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
