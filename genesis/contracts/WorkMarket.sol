@@ -283,6 +283,9 @@ contract WorkMarket is WorkerRegistry {
         /// The round being judged: its verifier count and samplesDue(m, that count) (0: not computed yet).
         uint256 verifiers;
         uint256 due;
+        /// The panel was drawn because round 0's accepts fell short (sampleShort): no claim led it,
+        /// so its members named what their own samples found and a majority rarely names one segment.
+        bool afterShort;
     }
 
     /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
@@ -458,6 +461,8 @@ contract WorkMarket is WorkerRegistry {
     mapping(bytes32 => uint64) public sealRegisteredAt;
     /// When a session's current round got its last vote commitment (0 until all are in).
     mapping(bytes32 => uint64) public votesInAt;
+    /// Sessions whose round 0 went to a panel because its accepts fell short of the bound (no reject, no claim).
+    mapping(bytes32 => bool) public sampleShort;
     /// The draw queue (FIFO; due blocks never decrease): [drawHead, drawTail).
     mapping(uint256 => Draw) internal _drawQueue;
     uint64 public drawHead;
@@ -797,7 +802,10 @@ contract WorkMarket is WorkerRegistry {
         require(block.timestamp > s.revealBy || (_allRevealed(sessionId, s) && block.timestamp >= votesInAt[sessionId] + OPEN_GRACE), VotingNotOver());
         Job storage j = _jobs[s.jobId];
         Outcome memory o = _outcome(sessionId, s, j);
-        if (o.sampleShort) emit SampleShort(sessionId, s.round);
+        if (o.sampleShort) {
+            sampleShort[sessionId] = true;
+            emit SampleShort(sessionId, s.round);
+        }
         if (o.tie) {
             // Round 0's panel waits for round 1's verdict (and is judged by it).
             _escalate(sessionId, s);
@@ -1952,7 +1960,7 @@ contract WorkMarket is WorkerRegistry {
             // 0: excused (its sample missed what was proven); 1: against the majority; 2: proven wrong.
             uint8 grade = known ? 2 : _wrongGrade(sessionId, round, v, cast, truth, f);
             if (grade == 0) {
-                emit VerifierExcused(sessionId, v, f.proven - 1);
+                emit VerifierExcused(sessionId, v, f.proven > 0 ? f.proven - 1 : NO_SEGMENT);
                 emit VerifierJudged(sessionId, v, false, false);
                 return false;
             }
@@ -1978,7 +1986,9 @@ contract WorkMarket is WorkerRegistry {
     function _wrongGrade(bytes32 sessionId, uint8 round, address v, Vote storage cast, Verdict truth, Finding memory f) internal view returns (uint8) {
         if (truth == Verdict.Accept) return round == 0 && f.panel && cast.named != 0 ? 2 : 1;
         uint256 m = _sessions[sessionId].result.checkpointCount - 1;
-        if (f.proven == 0 || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
+        // After a short round 0 the panel's named set stands in for a proven one: an accepter whose
+        // declared sample (≥ samplesDue) held none of the segments the panel found forged is excused.
+        if ((f.proven == 0 && !(f.afterShort && f.named.length > 0)) || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
         if (f.scratch.length == 0) f.scratch = new uint256[](m);
         uint256[] memory sample = _sampleInto(sessionId, round, v, cast.samples, f.scratch);
         if (f.due == 0) f.due = samplesDue(m, f.verifiers);
@@ -1997,6 +2007,7 @@ contract WorkMarket is WorkerRegistry {
     function _finding(bytes32 sessionId, Session storage s, Verdict truth) internal view returns (Finding memory f) {
         f.panel = s.round > 0;
         if (truth != Verdict.Reject || !f.panel) return f;
+        f.afterShort = sampleShort[sessionId];
         uint256 n = s.verifiers.length;
         // Every segment each panel reject named (revealFindings: all it found), with how many named it.
         uint32[] memory named = new uint32[](n * MAX_NAMED);
