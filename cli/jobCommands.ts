@@ -345,7 +345,7 @@ export function registerJobCommands(program: Command, ctx: JobCliContext): Comma
         const times = mode.replicas > 1 ? ` × ${mode.replicas} workers (${spec.verification.mode})` : ''
         print(
           o.json,
-          { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), mode: spec.verification.mode, replicas: mode.replicas, price: price.toString(), workerFloor: floor?.toString() ?? null, verification: verification ?? null },
+          { specHash: jobSpecHash(spec), units: units.toString(), unitPrice: unitPrice.toString(), mode: spec.verification.mode, replicas: mode.replicas, price: price.toString(), workerFloor: floor?.toString() ?? null, verification: verification ? { ...verification, why: describeVerificationCost(verification) } : null },
           `${units} compute units × ${roundedCoins(unitPrice)} coins${times} ≈ ${roundedCoins(price)} coins${floor !== undefined ? `; the cheapest capable workers take it from ${roundedCoins(floor)} coins` : ''}\n${verification ? describeVerificationCost(verification) + '\n' : ''}`,
         )
       }),

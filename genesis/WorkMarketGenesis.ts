@@ -63,7 +63,7 @@ export function devWorkMarketConfig(controlIssuer: Address): WorkMarketConfig {
     controlIssuer,
     controlBudget: 10n * ETHER,
     controlPeriod: 24n * 3600n,
-    // 16 × price: guessing loses once ≥ 4.7 % of sessions are hidden traps, at any price (WorkMarket.md, section 3).
+    // 16 × price: guessing loses once ≥ 10.1 % of sessions are hidden traps, at any price, for 20-segment jobs (samplesDue 19 of 20), ≈ 0.5 % from 2,600 segments (WorkMarket.md, section 3).
     verifierBondRatio: 16,
   }
 }

@@ -100,16 +100,28 @@ async function setup(t: Test) {
     return ids[index] ? market.session(ids[index]!) : undefined
   }
   /**
-   * Starts C as soon as round 0's verifiers of the job's first session are drawn: too late to be
-   * among them, in time (the round is finalised no sooner than OPEN_GRACE after its votes) to be
-   * the panel that re-executes a disputed answer.
+   * Round 0 is `verifier` alone and the panel that re-executes a disputed answer is C alone —
+   * deterministically, whatever the load. `verifier` is registered by one transaction (the
+   * worker's service then asks for a draw, which finds only it), but its node is started only
+   * once it is drawn; C registers after that draw (so it is no candidate of round 0) and before
+   * `verifier`'s node runs (so before round 0 can have a vote, let alone be decided). Before, C
+   * was registered after the draw was seen, racing round 0's re-execution, reveal and OPEN_GRACE;
+   * it lost under load.
    */
-  const panelAfterRound0 = async (jobId: Hex) => {
-    await waitFor(async () => ((await session(jobId, 0))?.verifiers.length ?? 0) > 0, 'round 0\'s verifiers', 60_000)
-    // Registered by one transaction at once (its worker service, slower to start, finds it registered).
-    const c = await RpcMarketChain.connect(n.httpUrl, { from: C })
-    await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
-    t.equal((await session(jobId, 0))?.round, 0, 'C registered before round 0 was decided')
+  const panelAfterRound0 = async (jobId: Hex, verifier: Address, extra: Partial<WorkerConfig>) => {
+    const register = async (from: Address) =>
+      (await RpcMarketChain.connect(n.httpUrl, { from })).send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [100n, 1, n.httpUrl]), { value: parseEther('2') })
+    await register(verifier)
+    const drawn = await waitFor(async () => {
+      const s = await session(jobId, 0)
+      return s && s.verifiers.length > 0 ? s : undefined
+    }, 'round 0\'s verifier', 60_000)
+    t.same(drawn.verifiers, [verifier], 'round 0: the one candidate, drawn')
+    const r = await register(C)
+    const s = await session(jobId, 0)
+    t.match(s, { round: 0, status: 'committed' }, `C registered (block ${r.blockNumber}) after round 0's draw, before its verifier's node runs`)
+    // The nodes (each service finds its identity registered).
+    await workers([verifier], extra)
     await workers([C])
   }
   return { n, market, workers, books, session, panelAfterRound0 }
@@ -150,8 +162,7 @@ t.test('a wrong control-task answer is rejected over a lazy verifier, who is fau
   const jobId = await svc.issuer!.postControlTask()
   t.match(await market.job(jobId), { control: false, client: CONTROL_CLIENT }, 'posted by a client identity; nothing marks it before it is opened')
   await waitFor(async () => (await session(jobId, 0))?.status === 'committed', 'the worker to commit', 60_000)
-  await workers([B], { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
-  await panelAfterRound0(jobId)
+  await panelAfterRound0(jobId, B, { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
   const s1 = await waitFor(async () => {
     const s = await session(jobId, 0)
     return s?.status === 'rejected' ? s : undefined
@@ -180,8 +191,7 @@ t.test('a hidden trap of the issuer\'s identity catches a lazy verifier; the tra
   }, 'the trap to be committed', 60_000)
   t.equal(committed.trap, false, 'committed like any session: nothing marks it')
   t.equal((await market.job(jobId))?.control, false, 'a client\'s job')
-  await workers([B], { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
-  await panelAfterRound0(jobId)
+  await panelAfterRound0(jobId, B, { behaviour: { [B.toLowerCase()]: { lazyVerifier: true } } })
   const s1 = await waitFor(async () => {
     const s = await session(jobId, 0)
     return s?.status === 'rejected' ? s : undefined

@@ -47,6 +47,14 @@ t.test('a client job runs in Docker on a --dev --worker node, is verified, paid,
 
   const est = await cli(['job', 'estimate', SPEC, '--rpc', url])
   t.ok(BigInt(est.units as string) > 0n, `estimate: ${est.units} units, ${est.price} wei`)
+  // What verifying it costs, and why, as the client reads it before paying: iris-train.json has
+  // 20 segments (800 steps / checkpointInterval 40) and 1 verifier, so the per-session bound
+  // (10 % forged accepted with probability ≤ 10⁻⁶) needs samplesDue(20, 1) = 19 of them.
+  const v = est.verification as { segments: number; verifiers: number; samples: number; cost: number; acceptance: number; why: string }
+  t.match(v, { segments: 20, verifiers: 1, samples: 19 }, 'estimate: 1 verifier re-executes 19 of 20 segments')
+  t.equal(v.cost, 0.95, 'that is 95 % of the work')
+  t.ok(v.acceptance <= 1e-6, `a 10 % forgery is accepted with probability ${v.acceptance} ≤ 10⁻⁶`)
+  t.match(v.why, /^verification: 1 verifier × 19 of 20 segments = 95 % of the work, so that 10 % forged is accepted with probability ≤ 1e-6 .*few segments: .*finer checkpoints/, `and says why: ${v.why}`)
 
   const t0 = Date.now()
   const sub = (await cli(['job', 'submit', SPEC, '--rpc', url, '--wait', '--timeout', '240'])) as { job: { jobId: Hex; status: string; price: string; session: Hex; currentSession: { worker: Address; verifiers: Address[]; status: string } } }

@@ -173,6 +173,33 @@ export function samplesDue(segments: number, verifiers: number): number {
   return Math.max(requiredSamples(segments, DEFAULT_SAMPLING_POLICY), boundSamples(segments, verifiers))
 }
 
+/**
+ * WorkMarket.boundCovered, bit for bit (the silent-verifier rule): whether accepts that declared
+ * these samples, drawn independently, together reach the per-session bound on m segments —
+ * Π miss(sᵢ) ≤ 10⁻⁶ at ⌈m/10⌉ forged in boundSamples' fixed point, rounded up at every step.
+ * k samples of samplesDue(m, k) always do; k − 1 of them (one verifier silent) usually do not.
+ * A size of 0 counts nothing; one above m − ⌈m/10⌉ always covers.
+ */
+export function boundCovered(segments: number, samples: readonly number[]): boolean {
+  if (segments <= 0) return true
+  const m = BigInt(segments)
+  const sizes = samples.filter((x) => x > 0).sort((a, b) => a - b)
+  const forged = (m * 1000n + 9999n) / 10000n
+  let miss = WAD
+  let p = WAD
+  let next = 0
+  for (let i = 0n; next < sizes.length; i++) {
+    if (m - forged <= i) return true
+    miss = ceilDiv(miss * (m - forged - i), m - i)
+    while (next < sizes.length && BigInt(sizes[next]!) === i + 1n) {
+      p = ceilDiv(p * miss, WAD)
+      next++
+    }
+    if (p <= 10n ** 12n) return true
+  }
+  return p <= 10n ** 12n
+}
+
 /** What the per-session bound costs a job: each verifier's sample and the share of the work all k re-execute. */
 export interface BoundCost {
   segments: number

@@ -283,6 +283,9 @@ contract WorkMarket is WorkerRegistry {
         /// The round being judged: its verifier count and samplesDue(m, that count) (0: not computed yet).
         uint256 verifiers;
         uint256 due;
+        /// The panel was drawn because round 0's accepts fell short (sampleShort): no claim led it,
+        /// so its members named what their own samples found and a majority rarely names one segment.
+        bool afterShort;
     }
 
     /// The fact consensus turns into producer weight (read with getReceipt / isAcceptedReceipt).
@@ -382,6 +385,9 @@ contract WorkMarket is WorkerRegistry {
     /// correct: voted with the outcome; faulted: bond cut (no vote, or a wrong vote on a known answer).
     event VerifierJudged(bytes32 indexed sessionId, address indexed verifier, bool correct, bool faulted);
     event VerificationRestarted(bytes32 indexed sessionId, uint8 round);
+    /// The silent-verifier rule: round 0's revealed accepts did not declare enough sample to
+    /// reach the per-session bound (boundCovered); a fresh panel decides.
+    event SampleShort(bytes32 indexed sessionId, uint8 round);
     /// A control task's seal opened by its client: from now on the job is known as control, and its client was reimbursed.
     event ControlOpened(bytes32 indexed jobId, bytes32 salt, bytes32 answer, uint256 reimbursed);
     /// The issuer registered `count` control seals (real ones mixed with dummies; none names a job).
@@ -455,6 +461,8 @@ contract WorkMarket is WorkerRegistry {
     mapping(bytes32 => uint64) public sealRegisteredAt;
     /// When a session's current round got its last vote commitment (0 until all are in).
     mapping(bytes32 => uint64) public votesInAt;
+    /// Sessions whose round 0 went to a panel because its accepts fell short of the bound (no reject, no claim).
+    mapping(bytes32 => bool) public sampleShort;
     /// The draw queue (FIFO; due blocks never decrease): [drawHead, drawTail).
     mapping(uint256 => Draw) internal _drawQueue;
     uint64 public drawHead;
@@ -775,6 +783,8 @@ contract WorkMarket is WorkerRegistry {
         bool tie;
         bool refuted;
         bool unjudged;
+        /// The majority accepted but its accepts' samples did not reach the bound (boundCovered).
+        bool sampleShort;
     }
 
     /// @notice Decides a session once every vote is revealed or the reveal window closed
@@ -792,6 +802,10 @@ contract WorkMarket is WorkerRegistry {
         require(block.timestamp > s.revealBy || (_allRevealed(sessionId, s) && block.timestamp >= votesInAt[sessionId] + OPEN_GRACE), VotingNotOver());
         Job storage j = _jobs[s.jobId];
         Outcome memory o = _outcome(sessionId, s, j);
+        if (o.sampleShort) {
+            sampleShort[sessionId] = true;
+            emit SampleShort(sessionId, s.round);
+        }
         if (o.tie) {
             // Round 0's panel waits for round 1's verdict (and is judged by it).
             _escalate(sessionId, s);
@@ -824,9 +838,9 @@ contract WorkMarket is WorkerRegistry {
         if (claim != Verdict.None && s.round == 0) {
             // Disputed: a revealed vote against the claim, or a control worker whose result it calls wrong.
             bool disputed = (claim == Verdict.Accept ? rej : acc) > 0 || (j.control && claim == Verdict.Reject);
-            if (!disputed) return Outcome(claim, true, false, false, false);
-            if (_canEscalate(s, j)) return Outcome(Verdict.None, false, true, false, false);
-            if (s.trap) return Outcome(Verdict.Reject, false, false, false, true);
+            if (!disputed) return Outcome(claim, true, false, false, false, false);
+            if (_canEscalate(s, j)) return Outcome(Verdict.None, false, true, false, false, false);
+            if (s.trap) return Outcome(Verdict.Reject, false, false, false, true, false);
             claim = Verdict.None;
         }
         if (acc == 0 && rej == 0) return o;
@@ -839,6 +853,18 @@ contract WorkMarket is WorkerRegistry {
             return o;
         }
         o.truth = acc > rej ? Verdict.Accept : Verdict.Reject;
+        // The silent-verifier rule: the per-session bound is the union of round 0's samples; a
+        // verifier that stays silent (a colluder pays only faultPenalty) shrinks it. Round 0's
+        // accept stands only when its revealed accepts' declared samples together reach the bound:
+        // else a fresh panel decides, as after a reject. Round 1 is decided by its majority, as
+        // before; with nobody fresh to draw, round 0's majority decides as before. Claims keep
+        // their rule (a known answer needs no sample).
+        if (o.truth == Verdict.Accept && claim == Verdict.None && s.round == 0 && !_covered(sessionId, s) && _canEscalate(s, j)) {
+            o.truth = Verdict.None;
+            o.sampleShort = true;
+            o.tie = true;
+            return o;
+        }
         // Round 1 (after a dispute, or a claim opened in round 1): its majority judges the claim.
         bool majority = acc != rej;
         o.known = claim != Verdict.None && majority && o.truth == claim;
@@ -1543,6 +1569,65 @@ contract WorkMarket is WorkerRegistry {
         return samplesDue(count > 0 ? count - 1 : 0, s.verifiers.length);
     }
 
+    /// @notice The silent-verifier rule (WorkMarket.md, "The silent-verifier rule"): whether accepts
+    ///         that declared these samples (segments each re-executed, independent draws) together
+    ///         reach the per-session bound on m segments — Π miss(sᵢ) ≤ 10⁻⁶ at ⌈m/10⌉ forged, in
+    ///         boundSamples' fixed point rounded up at every step, so k accepts of samplesDue(m, k)
+    ///         each always do. A size above m − ⌈m/10⌉ always covers; 0 counts nothing. compute's boundCovered is
+    ///         the same arithmetic.
+    function boundCovered(uint256 m, uint256[] memory samples) public pure returns (bool) {
+        return _boundCovered(m, samples, samples.length);
+    }
+
+    /// boundCovered over the first n samples (sorted in place).
+    function _boundCovered(uint256 m, uint256[] memory samples, uint256 n) internal pure returns (bool) {
+        if (m == 0) return true;
+        // Ascending (at most 15: a panel and round 0), so one pass over the segments prices every sample.
+        for (uint256 i = 1; i < n; i++) {
+            uint256 x = samples[i];
+            uint256 at = i;
+            while (at > 0 && samples[at - 1] > x) {
+                samples[at] = samples[at - 1];
+                at--;
+            }
+            samples[at] = x;
+        }
+        uint256 forged = (m * BOUND_FORGED_BPS + BPS - 1) / BPS;
+        uint256 miss = 1e18;
+        uint256 p = 1e18;
+        uint256 next;
+        while (next < n && samples[next] == 0) next++;
+        for (uint256 i = 0; next < n; i++) {
+            // A sample of more than m − F segments always holds a forged one (and every sample left is that large).
+            if (m - forged <= i) return true;
+            miss = _ceilDiv(miss * (m - forged - i), m - i);
+            while (next < n && samples[next] == i + 1) {
+                p = _ceilDiv(p * miss, 1e18);
+                next++;
+            }
+            if (p <= BOUND_ACCEPT_WAD) return true;
+        }
+        return p <= BOUND_ACCEPT_WAD;
+    }
+
+    /// Whether the current round's revealed accepts cover the bound (boundCovered): each counts
+    /// its declared sample; one that declared none (plain revealVote) counts as the round's
+    /// samplesDue, the claim the bound always assumed of a vote; an impossible size counts nothing.
+    function _covered(bytes32 sessionId, Session storage s) internal view returns (bool) {
+        uint256 m = s.result.checkpointCount - 1;
+        address[] storage list = s.verifiers;
+        uint256[] memory sizes = new uint256[](list.length);
+        uint256 n;
+        uint256 due;
+        for (uint256 i = 0; i < list.length; i++) {
+            Vote storage v = _votes[sessionId][s.round][list[i]];
+            if (v.verdict != Verdict.Accept || v.samples > m) continue;
+            if (v.samples == 0 && due == 0) due = samplesDue(m, list.length);
+            sizes[n++] = v.samples == 0 ? due : v.samples;
+        }
+        return _boundCovered(m, sizes, n);
+    }
+
     function _ceilDiv(uint256 a, uint256 b) internal pure returns (uint256) {
         return a == 0 ? 0 : (a - 1) / b + 1;
     }
@@ -1875,7 +1960,7 @@ contract WorkMarket is WorkerRegistry {
             // 0: excused (its sample missed what was proven); 1: against the majority; 2: proven wrong.
             uint8 grade = known ? 2 : _wrongGrade(sessionId, round, v, cast, truth, f);
             if (grade == 0) {
-                emit VerifierExcused(sessionId, v, f.proven - 1);
+                emit VerifierExcused(sessionId, v, f.proven > 0 ? f.proven - 1 : NO_SEGMENT);
                 emit VerifierJudged(sessionId, v, false, false);
                 return false;
             }
@@ -1901,7 +1986,9 @@ contract WorkMarket is WorkerRegistry {
     function _wrongGrade(bytes32 sessionId, uint8 round, address v, Vote storage cast, Verdict truth, Finding memory f) internal view returns (uint8) {
         if (truth == Verdict.Accept) return round == 0 && f.panel && cast.named != 0 ? 2 : 1;
         uint256 m = _sessions[sessionId].result.checkpointCount - 1;
-        if (f.proven == 0 || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
+        // After a short round 0 the panel's named set stands in for a proven one: an accepter whose
+        // declared sample (≥ samplesDue) held none of the segments the panel found forged is excused.
+        if ((f.proven == 0 && !(f.afterShort && f.named.length > 0)) || cast.samples > m || m > MAX_SAMPLED_SEGMENTS) return 1;
         if (f.scratch.length == 0) f.scratch = new uint256[](m);
         uint256[] memory sample = _sampleInto(sessionId, round, v, cast.samples, f.scratch);
         if (f.due == 0) f.due = samplesDue(m, f.verifiers);
@@ -1920,6 +2007,7 @@ contract WorkMarket is WorkerRegistry {
     function _finding(bytes32 sessionId, Session storage s, Verdict truth) internal view returns (Finding memory f) {
         f.panel = s.round > 0;
         if (truth != Verdict.Reject || !f.panel) return f;
+        f.afterShort = sampleShort[sessionId];
         uint256 n = s.verifiers.length;
         // Every segment each panel reject named (revealFindings: all it found), with how many named it.
         uint32[] memory named = new uint32[](n * MAX_NAMED);

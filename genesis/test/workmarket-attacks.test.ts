@@ -20,6 +20,7 @@
  */
 import t from 'tap'
 import { encodeFunctionData, getAddress, keccak256, toHex, type Abi, type Address, type Hex } from 'viem'
+import { acceptanceProbability, samplesDue } from '../../compute/verify/SamplingPolicy.js'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
 import { compileSolidity } from '../../test/helpers/solidity.js'
 import { addr, bondIssuer, DRAW_DELAY, ETHER, fakeCommitment, ISSUER, MARKET, MarketHarness, type TxOutcome, S } from './workmarketHarness.js'
@@ -69,6 +70,31 @@ const CLIENT = addr(100)
 const EOA = addr(66) // the attacker's sending account
 const SPEC = keccak256(toHex('attack-spec'))
 const PRICE = ETHER
+/** Iris: 20 segments (21 checkpoints), what the payoff derivation of WorkMarket.md section 3 assumes. */
+const IRIS_CHECKPOINTS = 21n
+
+/**
+ * WorkMarket.md sections 2–3 at today's defaults (devWorkMarketConfig, samplesDue), price P coins,
+ * k verifiers, m = 20 segments, the worker's bond B = 2 (slash S = 1), its compute W = 0.85 P:
+ * a faking worker's gain over working honestly, forging n of 20 segments, Δ(n) = n/20·W −
+ * d·(0.85 P + S) with d = 1 − miss(n)^k at s = samplesDue(20, k); a verifier's re-execution cost
+ * c = s/20·W and the share q* of reject outcomes above which guessing "accept" loses,
+ * q* = c / (X + H): forgeries alone X = wrongVotePenalty(P) = max(P, 0.1), H = S/2 over k rejecters;
+ * hidden traps X = max(wrongVotePenalty, half the bond a drawn verifier must hold,
+ * max(1, 16 P)), H = trapReward 0.01.
+ */
+function derivedPayoffs(P: number, k: number) {
+  const m = 20
+  const s = samplesDue(m, k)
+  const W = 0.85 * P
+  const S = 1
+  const faker = (n: number) => (n / m) * W - (1 - acceptanceProbability(m, n, s, k)) * (0.85 * P + S)
+  const c = (s / m) * W
+  const wrongVote = Math.max(P, 0.1)
+  const qStarForgeries = c / (wrongVote + S / 2 / k)
+  const qStarTraps = c / (Math.max(wrongVote, 0.5 * Math.max(1, 16 * P)) + 0.01)
+  return { s, c, faker, qStarForgeries, qStarTraps }
+}
 const ev = MarketHarness.event
 
 interface SessionView {
@@ -343,7 +369,7 @@ t.test('a lazy verifier that always votes accept loses money once forgeries exis
     let a = assignment([p, await h.mine()], ev(p, 'JobPosted').jobId as Hex)!
     for (let attempt = 0; ; attempt++) {
       const cheat = forged && attempt === 0
-      await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, cheat ? 1000 + i : i)])
+      await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, cheat ? 1000 + i : i, { checkpointCount: IRIS_CHECKPOINTS })])
       await h.tx(addr(99), 'openVerification', [a.sessionId])
       await h.mine()
       sessions++
@@ -358,9 +384,20 @@ t.test('a lazy verifier that always votes accept loses money once forgeries exis
   }
   const lazyGain = (await worth(lazy)) - start.lazy
   const carefulGain = (await worth(careful)) - start.careful
-  t.comment(`${sessions} sessions, ${forgedSessions} forged: lazy verifier ${Number(lazyGain) / 1e18} coins, careful verifier ${Number(carefulGain) / 1e18} coins (before the careful one's cost of re-executing)`)
+  // Today's sampling: the careful verifier re-executes samplesDue(20, 3) = 18 of 20 segments of
+  // work the price pays 0.85 P for (was 9 of 20 at the old floor).
+  const due = Number(await h.read<bigint>('samplesDue', [20n, 3n]))
+  t.equal(due, samplesDue(20, 3), 'the contract\'s sample = compute\'s (18 of 20)')
+  const compute = (BigInt(sessions) * PRICE * 85n * BigInt(due)) / (100n * 20n)
+  const q = forgedSessions / sessions
+  const payoff = derivedPayoffs(Number(PRICE) / 1e18, 3)
+  t.comment(`${sessions} sessions, ${forgedSessions} forged (q = ${(q * 100).toFixed(0)} %): lazy verifier ${Number(lazyGain) / 1e18} coins; careful verifier ${Number(carefulGain) / 1e18} coins, ${Number(carefulGain - compute) / 1e18} after re-executing ${due} of 20 segments (${Number(compute) / 1e18}); q* with forgeries alone ${(payoff.qStarForgeries * 100).toFixed(0)} %`)
   t.ok(lazyGain < 0n, 'guessing lost coins')
-  t.ok(carefulGain > lazyGain, 'and less than checking earned')
+  t.ok(carefulGain > lazyGain, 'and less than checking earned, before the cost of checking')
+  // With forgeries alone (no traps) and q below q*, re-executing costs more than guessing loses:
+  // as derived (WorkMarket.md section 3) — the reason the protocol plants hidden traps.
+  t.ok(q < payoff.qStarForgeries, `q = ${q.toFixed(2)} < q* = ${payoff.qStarForgeries.toFixed(2)}`)
+  t.ok(carefulGain - compute < lazyGain, 'so, compute counted, guessing beat re-executing here, as the derivation says')
   await h.checkBooks()
 })
 
@@ -397,7 +434,7 @@ t.test('a verifier that reads every public signal cannot tell a hidden trap from
       const trap = a.worker === ISSUER_ID && traps === 0
       const trapSalt = keccak256(toHex(`trap-salt-${i}`))
       const seal = trap ? await h.read<Hex>('trapSeal', [a.sessionId, trapSalt]) : keccak256(toHex(`random-${i}-${a.sessionId}`))
-      const c = await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, trap ? 9000 + i : i, { seal })])
+      const c = await h.must(a.worker, 'commitResult', [a.sessionId, fakeCommitment(spec, trap ? 9000 + i : i, { seal, checkpointCount: IRIS_CHECKPOINTS })])
       const drawn = await h.mine()
       sessions++
       // Everything the reader can see before voting: the job, the session, the events so far.
@@ -444,10 +481,53 @@ t.test('a verifier that reads every public signal cannot tell a hidden trap from
   t.equal(signals.get('trap'), signals.get('honest'), 'before the votes, the trap shows exactly what an honest session of the same worker shows')
   const readerGain = (await worth(reader)) - start.reader
   const carefulGain = (await worth(careful)) - start.careful
-  const compute = (BigInt(sessions) * price * 85n * 45n) / 10_000n // 9 of 20 segments of the work the price pays
-  t.comment(`${sessions} sessions, 1 hidden trap, price ${Number(price) / 1e18}: label-reading verifier ${Number(readerGain) / 1e18} coins; careful verifier ${Number(carefulGain) / 1e18} coins, ${Number(carefulGain - compute) / 1e18} after re-executing`)
+  // Today's sampling: samplesDue(20, 3) = 18 of 20 segments of the work the price pays (was 9 of 20).
+  const due = BigInt(samplesDue(20, 3))
+  const compute = (BigInt(sessions) * price * 85n * due) / (100n * 20n)
+  const payoff = derivedPayoffs(Number(price) / 1e18, 3)
+  t.comment(`${sessions} sessions, 1 hidden trap (q = ${((1 / sessions) * 100).toFixed(0)} %), price ${Number(price) / 1e18}: label-reading verifier ${Number(readerGain) / 1e18} coins; careful verifier ${Number(carefulGain) / 1e18} coins, ${Number(carefulGain - compute) / 1e18} after re-executing ${due} of 20 segments; q* (hidden traps) at this price ${(payoff.qStarTraps * 100).toFixed(2)} %`)
+  t.ok(1 / sessions > payoff.qStarTraps, 'the trap rate here is above q*')
   t.ok(readerGain < 0n, 'the label reader lost coins')
   t.ok(carefulGain - compute > readerGain, 'and did worse than re-executing, compute counted')
   t.ok(carefulGain - compute > 0n, 'while re-executing paid')
   await h.checkBooks()
+})
+
+t.test('payoffs at today\'s sampling (samplesDue): a faking worker loses at every forged count, guessing loses above q* — derived with the contract\'s numbers', async (t) => {
+  const h = await MarketHarness.deploy()
+  const cfg = h.config
+  // The derivation's inputs are the contract's own.
+  t.equal(Number(await h.read<bigint>('samplesDue', [20n, 1n])), 19, 'k = 1: 19 of 20')
+  t.equal(Number(await h.read<bigint>('samplesDue', [20n, 3n])), 18, 'k = 3: 18 of 20')
+  t.equal(cfg.slashBps, 5000)
+  t.equal(cfg.faultPenalty, ETHER / 10n)
+  t.equal(cfg.trapReward, ETHER / 100n)
+  t.equal(await h.read<bigint>('wrongVotePenalty', [ETHER / 1000n]), ETHER / 10n, 'wrongVotePenalty at the Iris price: the 0.1 floor')
+  const one = derivedPayoffs(1, 1)
+  const three = derivedPayoffs(1, 3)
+  const rows: string[] = []
+  for (const n of [1, 2, 5, 10, 20]) {
+    rows.push(`forged ${n} of 20: k = 1 ${one.faker(n).toFixed(3)}, k = 3 ${three.faker(n).toFixed(3)}`)
+  }
+  for (let n = 1; n <= 20; n++) t.ok(one.faker(n) < 0 && three.faker(n) < 0, `forging ${n} of 20 loses (k = 1: ${one.faker(n).toFixed(3)}, k = 3: ${three.faker(n).toFixed(3)} coins a session at P = 1)`)
+  t.ok(Math.abs(one.faker(1) - -1.715) < 1e-9, 'one forged segment, k = 1: caught 95 % of the time, Δ = −1.715 (was −0.79 at 9 of 20)')
+  t.ok(Math.abs(three.faker(1) - -(1.85 * 0.999 - 0.0425)) < 1e-9, 'k = 3: caught 1 − 0.1³, Δ = −1.806 (was −0.74)')
+  t.ok(Math.abs(one.faker(2) - -(1.85 - 0.085)) < 1e-9, 'two forged (10 %): always caught at 19 of 20, Δ = −1.765 (was −1.23)')
+  for (const r of rows) t.comment(r)
+  // The verifier: re-executing 19 of 20 costs 0.8075 P (k = 1), 18 of 20 0.765 P (k = 3): was 0.38 P.
+  t.ok(Math.abs(one.c - 0.8075) < 1e-9 && Math.abs(three.c - 0.765) < 1e-9, 'c = 0.8075 P (k = 1), 0.765 P (k = 3)')
+  const iris = derivedPayoffs(0.001, 1)
+  const big = derivedPayoffs(1, 1)
+  const table = [
+    ['Iris price 0.001, k = 1', iris],
+    ['0.1 coin, k = 1', derivedPayoffs(0.1, 1)],
+    ['1 coin, k = 1', big],
+    ['1 coin, k = 3', three],
+  ] as const
+  for (const [name, p] of table) t.comment(`${name}: c = ${p.c.toPrecision(3)}, q* forgeries alone ${(p.qStarForgeries * 100).toFixed(2)} %, q* hidden traps ${(p.qStarTraps * 100).toFixed(2)} %`)
+  t.ok(Math.abs(iris.qStarTraps - 0.00080750 / 0.51) < 1e-9, `Iris: guessing loses once ${(iris.qStarTraps * 100).toFixed(2)} % of sessions are hidden traps (was 0.07 %)`)
+  t.ok(Math.abs(big.qStarTraps - 0.8075 / 8.01) < 1e-9, `1 coin: once ${(big.qStarTraps * 100).toFixed(1)} % are traps (was 4.7 %)`)
+  // Any price ≥ 1/16 coin: X ≥ 8 P, so q* ≤ 0.8075 / 8 ≈ 10.1 % — the trap rate the issuer must run for small (20-segment) jobs.
+  for (const P of [1 / 16, 0.25, 1, 4, 100]) t.ok(derivedPayoffs(P, 1).qStarTraps <= 0.8075 / 8, `P = ${P}: q* ≤ 10.1 %`)
+  t.ok(big.qStarForgeries > 0.5, `forgeries alone at 1 coin: q* = ${(big.qStarForgeries * 100).toFixed(0)} % (was 25 %): without traps, guessing pays unless most sessions are forged`)
 })
