@@ -6,11 +6,12 @@ import type { Common } from '../chain/ChainCommon.js'
 import type { BlockHeader } from '../chain/Header.js'
 import { decodePoolTransaction, type TxPool } from '../chain/txpool/index.js'
 import { TxPoolError } from '../chain/txpool/errors.js'
-import { bytesToHex, equalBytes } from '../common/bytes.js'
+import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
 import type { ChainService } from '../consensus/ChainService.js'
 import type { HeaderValidator } from '../consensus/HeaderValidator.js'
 import type { BlobStore } from '../compute/worker/BlobStore.js'
-import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, PrecheckOutcome, TxOutcome } from '../network/ChainAccess.js'
+import { sharedImageArchives } from '../compute/runtime/ImageStore.js'
+import type { BlobProvider, BlobRefusal, ChainAccess, ImageArchiveProvider, ImportOutcome, PrecheckOutcome, TxOutcome } from '../network/ChainAccess.js'
 import type { BlobAccessDecision } from '../market/assets/BlobAccessPolicy.js'
 import { blobRequestFromWire, blobRequestSignatureValid, serverOfPeer, type SignedBlobRequest } from '../market/assets/DownloadAuth.js'
 import { NodeError } from './errors.js'
@@ -204,6 +205,21 @@ export function blobProvider(store: BlobStore, access?: PeerBlobAccess, self: ()
         last = { hex, data: await store.get(hex) }
       }
       return { total: last.data.length, data: last.data.subarray(offset, offset + length) }
+    },
+  }
+}
+
+/**
+ * compute/'s image index as network/'s ImageArchiveProvider: the images whose `docker save`
+ * archives the blob store holds (`compute image share`, or loaded from peers), by digest.
+ */
+export function imageArchiveProvider(store: BlobStore): ImageArchiveProvider {
+  return {
+    async imageArchives(digests) {
+      const wanted = new Set(digests.map((d) => `sha256:${bytesToHex(d).slice(2)}`))
+      return (await sharedImageArchives(store))
+        .filter((r) => r.digest.startsWith('sha256:') && (wanted.size === 0 || wanted.has(r.digest)))
+        .map((r) => ({ digest: hexToBytes(`0x${r.digest.slice('sha256:'.length)}`), archive: hexToBytes(r.archive), size: r.size }))
     },
   }
 }

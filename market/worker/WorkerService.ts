@@ -12,7 +12,7 @@ import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
 import { IdleSwitch } from '../../compute/worker/IdleSwitch.js'
 import { detectGpus } from '../../compute/worker/GpuInventory.js'
 import type { WorkerCapacity } from '../../compute/worker/WorkerCapacity.js'
-import { ImageStore } from '../../compute/runtime/ImageStore.js'
+import { ImageStore, type PeerImageArchive } from '../../compute/runtime/ImageStore.js'
 import { parseImageReference } from '../../compute/runtime/ImageReference.js'
 import { registryImages } from '../../compute/runtime/RegistryCatalog.js'
 import type { Hash32 } from '../../compute/ContentHash.js'
@@ -23,7 +23,7 @@ import { JobError } from '../client/JobError.js'
 import { BackendMarketChain, backendCaller } from '../client/MarketChain.js'
 import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { bytesToHex } from '../../common/bytes.js'
+import { bytesToHex, hexToBytes } from '../../common/bytes.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { BlobFetcher, networkBlobSource } from './BlobFetcher.js'
 import { EndpointAllowList } from './EndpointAllowList.js'
@@ -77,6 +77,11 @@ export interface WorkerConfig {
    * its own first) and pulls on assignment, before the run.
    */
   pullFrom?: string[]
+  /**
+   * --worker.peer-images: also announce the images connected peers share as archives (network's
+   * image_archives) and fetch one from them when drawn for a job pinning it.
+   */
+  peerImages?: boolean
   /** --worker.output-quota: MiB one container job may write to /job/out. */
   outputQuotaMb?: number
   /**
@@ -130,6 +135,8 @@ export class WorkerService {
       endpoint: string
       network?: {
         fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array>
+        /** Which images peers share as archives (network's image_archives). */
+        imageArchives?(digests?: Uint8Array[]): Promise<{ peer: string; digest: Uint8Array; archive: Uint8Array; size: bigint }[]>
         peerCount?(): number
         isBehind?(): boolean
         publishTransaction?(raw: Uint8Array): Promise<number>
@@ -159,7 +166,12 @@ export class WorkerService {
       this.log.warn({ reason: probe.reason }, 'no Docker engine: running built-in workloads embedded')
       return 'embedded'
     }
-    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h) })
+    const net = this.d.network
+    const findArchives = net?.imageArchives
+      ? async (digest: string): Promise<PeerImageArchive[]> =>
+          (await net.imageArchives!([hexToBytes(`0x${digest.slice('sha256:'.length)}`)])).map((e) => ({ peer: e.peer, archive: bytesToHex(e.archive) as Hash32, size: Number(e.size) }))
+      : undefined
+    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h), ...(findArchives ? { findArchives } : {}) })
     this.images = images
     let image = (await this.d.blobs.getRef(IMAGE_REF))?.trim()
     if (image && !(await docker.docker.getImage(image).inspect().then(() => true, () => false))) image = undefined
@@ -305,9 +317,16 @@ export class WorkerService {
     this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), gpus: report.gpus, images: report.images, idleCmd: Boolean(this.idle), issuer: this.cfg.issuer }, 'worker service running')
   }
 
-  /** Images the registries named by --worker.pull-from list, by digest (an unreachable registry: none of its, logged). */
+  /**
+   * Images the registries named by --worker.pull-from list, by digest (an unreachable registry:
+   * none of its, logged), and with --worker.peer-images those connected peers share.
+   */
   private async fetchableImages(): Promise<string[]> {
     const out: string[] = []
+    if (this.cfg.peerImages && this.d.network?.imageArchives) {
+      const shared = await this.d.network.imageArchives().catch((e: Error) => (this.log.warn({ err: e.message }, 'cannot ask peers which images they share'), []))
+      for (const e of shared) out.push(`sha256:${bytesToHex(e.digest).slice(2)}`)
+    }
     for (const registry of this.cfg.pullFrom ?? []) {
       try {
         for (const i of await registryImages(registry)) {
@@ -330,15 +349,15 @@ export class WorkerService {
     const store = this.images!
     const r = parseImageReference(ref)
     if ((await store.inventory()).some((i) => i.digest === r.digest)) return
-    const from = r.registry ? ref : this.pullable.get(r.digest)
+    // Not listed by a registry we pull from: ensure decides (a local image id, an archive from peers, or a clear error).
+    const from = (r.registry ? ref : this.pullable.get(r.digest)) ?? (this.cfg.peerImages ? 'peers' : undefined)
     if (!from) {
-      // Not listed by a registry we pull from: ensure decides (a local image id, a peer archive, or a clear error).
       await store.ensure(ref)
       return
     }
     const t0 = performance.now()
     this.log.info({ image: ref, from }, 'pulling the image of an assigned job before running it')
-    await store.ensure(from)
+    await store.ensure(from === 'peers' ? ref : from)
     const seconds = (performance.now() - t0) / 1000
     this.pullSeconds.observe(seconds)
     this.log.info({ image: ref, from, ms: Math.round(seconds * 1000) }, 'image pulled for the assigned job')
