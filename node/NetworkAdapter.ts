@@ -160,6 +160,9 @@ export type PeerBlobAccess = (hash: `0x${string}`, request?: SignedBlobRequest) 
 /** How long a "serve" decision for one signed request is reused (a blob is read chunk by chunk). */
 const SERVE_DECISION_MS = 5_000
 
+/** Blobs above this are served by range from their file rather than read, hashed and cached whole. */
+const LARGE_BLOB_BYTES = 8 * 1024 * 1024
+
 /**
  * compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached).
  * With `access`, a blob is served to a peer only as the access policy decides for the signed
@@ -201,7 +204,11 @@ export function blobProvider(store: BlobStore, access?: PeerBlobAccess, self: ()
         if (no) return no
       }
       if (last?.hex !== hex) {
-        if (!(await store.has(hex))) return undefined
+        const size = await store.size(hex)
+        if (size === undefined) return undefined
+        // A large blob (an image archive) by range from its file: re-hashing it whole for each
+        // chunk took longer than the peer's request timeout; the fetcher checks the whole's hash.
+        if (size > LARGE_BLOB_BYTES) return store.readRange(hex, offset, length)
         last = { hex, data: await store.get(hex) }
       }
       return { total: last.data.length, data: last.data.subarray(offset, offset + length) }

@@ -267,15 +267,18 @@ export class ImageStore {
     try {
       const file = join(dir, 'image.tar')
       await writeFile(file, bytes)
-      const a = await readImageArchive(file)
-      const got = imageDigest(a)
-      if (got.digest !== digest) {
-        // Not kept: the fetcher stored it, and we would otherwise serve a lie on to our peers' requests by hash.
+      let got: ReturnType<typeof imageDigest>
+      try {
+        got = imageDigest(await readImageArchive(file))
+        if (got.digest !== digest) throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `archive ${archive} holds image ${got.digest}, not ${digest}`)
+      } catch (e) {
+        // Not kept: the fetcher stored it, and we would serve it on to peers that ask for it by hash.
         if (!Object.values(await this.index()).some((x) => x.archive === archive)) await this.d.blobs.delete(archive).catch(() => undefined)
-        throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `archive ${archive} holds image ${got.digest}, not ${digest}`)
+        if (e instanceof ComputeError) throw e
+        throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `archive ${archive} is no image archive: ${(e as Error).message}`)
       }
       await loadArchive(this.d.docker, file, got.id)
-      // Kept in the blob store (BlobFetcher stored it): this node now shares the image with its peers too.
+      // Kept in the blob store (the fetcher stored it): this node now shares the image with its peers too.
       const rec = { digest, id: got.id, archive, archiveSize: bytes.length }
       await this.record(rec)
       return rec

@@ -12,7 +12,7 @@ import { ComputeWorker } from '../../compute/worker/ComputeWorker.js'
 import { IdleSwitch } from '../../compute/worker/IdleSwitch.js'
 import { detectGpus } from '../../compute/worker/GpuInventory.js'
 import type { WorkerCapacity } from '../../compute/worker/WorkerCapacity.js'
-import { ImageStore, type PeerImageArchive } from '../../compute/runtime/ImageStore.js'
+import { ImageStore } from '../../compute/runtime/ImageStore.js'
 import { parseImageReference } from '../../compute/runtime/ImageReference.js'
 import { registryImages } from '../../compute/runtime/RegistryCatalog.js'
 import type { Hash32 } from '../../compute/ContentHash.js'
@@ -23,7 +23,7 @@ import { JobError } from '../client/JobError.js'
 import { BackendMarketChain, backendCaller } from '../client/MarketChain.js'
 import { WorkMarketReader } from '../client/WorkMarketReader.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { bytesToHex, hexToBytes } from '../../common/bytes.js'
+import { bytesToHex } from '../../common/bytes.js'
 import { AssetRegistryReader } from '../assets/AssetRegistryReader.js'
 import { BlobFetcher, networkBlobSource } from './BlobFetcher.js'
 import { EndpointAllowList } from './EndpointAllowList.js'
@@ -34,6 +34,7 @@ import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskI
 import { MarketWorker } from './MarketWorker.js'
 import { hasNvidiaGpu } from './GpuProbe.js'
 import { imageDigests } from './ImageInventory.js'
+import { peerImageArchiveFinder } from './PeerImageArchives.js'
 import { awaitNetworkReady } from './NetworkReadiness.js'
 import { PendingTxRebroadcaster } from './PendingTxRebroadcaster.js'
 import { SessionVerifier } from './SessionVerifier.js'
@@ -167,10 +168,7 @@ export class WorkerService {
       return 'embedded'
     }
     const net = this.d.network
-    const findArchives = net?.imageArchives
-      ? async (digest: string): Promise<PeerImageArchive[]> =>
-          (await net.imageArchives!([hexToBytes(`0x${digest.slice('sha256:'.length)}`)])).map((e) => ({ peer: e.peer, archive: bytesToHex(e.archive) as Hash32, size: Number(e.size) }))
-      : undefined
+    const findArchives = net?.imageArchives ? peerImageArchiveFinder(net as Required<Pick<typeof net, 'imageArchives'>>) : undefined
     const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h), ...(findArchives ? { findArchives } : {}) })
     this.images = images
     let image = (await this.d.blobs.getRef(IMAGE_REF))?.trim()
