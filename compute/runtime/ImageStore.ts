@@ -136,6 +136,12 @@ export class ImageStore {
       const hinted = await this.verifiedLocal(`${r.repository}:${r.digest.slice(7, 19)}`, r.digest)
       if (hinted) return hinted
     }
+    // Held under another name (built here, or pulled by another reference): the registry's
+    // manifest names the config, whose digest is the engine's image id — no layer is downloaded.
+    if (r.registry) {
+      const held = await this.heldByManifest(ref)
+      if (held) return held
+    }
     const t0 = performance.now()
     let rec: ImageRecord
     if (r.registry) rec = await this.pull(ref)
@@ -209,6 +215,34 @@ export class ImageStore {
       return rec
     } finally {
       await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  /**
+   * The local image id when the engine already holds the image `registry/repo@sha256:…` pins,
+   * whatever it is named here: the manifest (checked against the pinned digest) names the config
+   * by its sha256, which is the engine's image id, and the config commits to every layer's
+   * uncompressed digest (rootfs.diff_ids), which the engine checked when it loaded them. The
+   * manifest's layers must be those same uncompressed digests (how our images are pushed), so
+   * the manifest describes exactly the image the engine holds. Only the manifest and the config
+   * (kilobytes) are fetched; undefined when the engine lacks it or the registry cannot say.
+   */
+  async heldByManifest(ref: string): Promise<string | undefined> {
+    const r = parseImageReference(ref)
+    if (!r.registry || !r.path) return undefined
+    try {
+      const reg = new RegistryClient(r.registry)
+      const m = await reg.manifest(r.path, r.digest)
+      if (!(await this.present(m.config.digest))) return undefined
+      const config = JSON.parse(new TextDecoder().decode(await reg.blob(r.path, m.config))) as { rootfs?: { diff_ids?: string[] } }
+      const diffIds = config.rootfs?.diff_ids ?? []
+      if (diffIds.length !== m.layers.length || diffIds.some((d, i) => d !== m.layers[i]!.digest)) return undefined
+      await this.record({ digest: r.digest, id: m.config.digest })
+      this.log.info({ ref, id: m.config.digest }, 'image already on the engine under another name: not pulled')
+      return m.config.digest
+    } catch (e) {
+      this.log.debug({ ref, err: (e as Error).message }, 'cannot tell from the registry whether the engine holds the image')
+      return undefined
     }
   }
 
