@@ -82,7 +82,7 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
 
   const t0 = Date.now()
   const built = await buildTorchImage(docker.docker, { cacheDir: defaultImageCache() })
-  t.comment(`torch image ${built.digest}: ${built.seconds.toFixed(0)} s (${built.cached ? 'root layer cached' : `debootstrap ${built.debootstrapSeconds.toFixed(0)} s`}), ${(built.bytes / 1e9).toFixed(2)} GB`)
+  t.comment(`torch image ${built.digest}: ${built.seconds.toFixed(0)} s (${built.cached ? 'root layer cached' : `debootstrap ${built.debootstrapSeconds.toFixed(0)} s`}${built.loaded ? '' : '; already on the engine: not loaded again'}), ${(built.bytes / 1e9).toFixed(2)} GB`)
   const builtin = (await new ImageBuilder(docker.docker).build({ repository: 'povchain/workloads', tag: 'torch-test' })).id
   const tPush = Date.now()
   // While the push runs: the node's built-in image on the empty engine (what a worker builds at
