@@ -100,5 +100,7 @@ t.test('an image only a peer holds: a worker on its own engine announces it, fet
   const pulled = logLine<{ from: string; ms: number }>(beta.output(), 'image pulled for the assigned job')
   t.equal(pulled?.from, 'peers', 'on assignment, before the run')
   t.notOk(/"msg":"image fetched"/.test(alpha.output()), 'alpha fetched nothing')
+  // Where the time goes: beta's image lines with their times (fetch from peers, then docker load).
+  t.comment(beta.output().split('\n').filter((l) => /"msg":"[^"]*(image|archive)[^"]*"/.test(l)).map((l) => { const j = JSON.parse(l) as { time: string; msg: string }; return `${j.time} ${j.msg}` }).join('\n'))
   t.comment(`beta: image from peers on assignment ${pulled?.ms} ms (${(shared.archiveSize! / 1e6).toFixed(1)} MB over p2p, digest checks, docker load); posted → accepted ${settledS.toFixed(1)} s`)
 })

@@ -295,8 +295,10 @@ export class ImageStore {
   }
 
   private async fromPeers(digest: string, archive: Hash32): Promise<ImageRecord> {
+    const t0 = performance.now()
     const bytes = await this.d.fetchBlob!(archive)
     if (contentHash(bytes) !== archive) throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `peer archive ${archive} does not match its hash`)
+    this.log.info({ archive, bytes: bytes.length, ms: Math.round(performance.now() - t0) }, 'image archive downloaded: checking its digest, then loading it')
     const dir = await mkdtemp(join(this.d.workDir ?? tmpdir(), 'povchain-peer-'))
     try {
       const file = join(dir, 'image.tar')
