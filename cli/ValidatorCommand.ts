@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import { decodeErrorResult, decodeFunctionResult, encodeFunctionData, isAddress, parseEther, type Abi, type Address, type Hex } from 'viem'
 import { roundedCoins, roundedUpCoins } from '../common/CoinAmount.js'
-import { JsonRpcError } from '../bridge/JsonRpcClient.js'
+import { JsonRpcClient, JsonRpcError } from '../bridge/JsonRpcClient.js'
+import type { WorkerCapacity } from '../compute/worker/WorkerCapacity.js'
 import { JobError } from '../market/client/JobError.js'
 import { RpcMarketChain } from '../market/client/RpcMarketChain.js'
 import { encodeMarketCall, WorkMarketReader, type MarketDrawStanding, type MarketEviction, type MarketWorker } from '../market/client/WorkMarketReader.js'
@@ -241,6 +242,24 @@ export function registerValidatorCommands(program: Command, io: CliIo = processC
             validator: v,
           },
           text,
+        )
+      }),
+    )
+
+  worker
+    .command('capacity')
+    .description('what the node\'s own worker can run: compute units/s, runtimes, GPUs (model, memory) and the images its engine holds (pov_workerCapacity)')
+    .option('--rpc <url>', 'JSON-RPC endpoint of the worker node', 'http://127.0.0.1:8545')
+    .option('--json', 'one JSON object')
+    .action(
+      act(async (o: { rpc: string; json?: boolean }) => {
+        const c = await new JsonRpcClient({ url: o.rpc }).request<WorkerCapacity | null>('pov_workerCapacity')
+        if (!c) throw new JobError('NO_WORKER', `the node at ${o.rpc} runs no worker (start it with --worker)`)
+        const gpus = c.gpus.length ? c.gpus.map((g) => `${g.model}, ${g.memoryMb} MiB`).join('; ') : 'none (no nvidia-smi, or it lists no GPU)'
+        print(
+          o.json,
+          { capacity: c },
+          `compute units/s  ${c.computeUnitsPerSec}\nruntimes         ${c.runtimes.join(', ')}\ngpus             ${gpus}\nimages           ${c.images.length ? c.images.join('\n                 ') : 'none recorded'}\n`,
         )
       }),
     )

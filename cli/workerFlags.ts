@@ -58,6 +58,7 @@ export function addWorkerOptions(cmd: Command): Command {
     .option('--worker.idle-grace <ms>', 'time the idle program gets between SIGTERM and SIGKILL', positive('--worker.idle-grace'), 5000)
     .option('--worker.fetch-allow <entries>', "registered worker endpoints the blob fetcher may ask over HTTP, comma-separated: '*' (any public host), host[:port] (public addresses), IP or range[:port] (127.0.0.1, 10.0.0.0/8:8545: the only way to reach loopback/private addresses); default none: blobs over p2p only", list)
     .option('--worker.pull-from <registries>', 'OCI registries (host[:port], comma-separated; loopback ones over plain HTTP) whose images this worker announces and pulls when it is drawn for a job pinning one (what their catalogs list by tag, by digest; 32 images in all)', list)
+    .option('--worker.peer-images', 'also announce the container images connected peers share (image_archives: `compute image share` on their node) and fetch one over p2p when drawn for a job pinning it (its archive checked against the digest before it is loaded)')
     .option('--worker.docker-host <socket>', 'the Docker engine this worker runs containers on: unix:///path/docker.sock or /path/docker.sock (default DOCKER_HOST, else /var/run/docker.sock)', dockerSocket)
     .option('--worker.output-quota <mib>', 'what one container job may write to /job/out, in MiB (killed beyond)', positive('--worker.output-quota'), 1024)
     .option('--worker.control-tasks [seconds]', 'issue control tasks, one every N seconds on average (default 30): jobs posted by the issuer\'s client identities like any client\'s, sealed answers opened after the votes, reimbursed by the protocol fund (needs the genesis controlIssuer key; --dev: account #19)')
@@ -97,6 +98,7 @@ export function workerConfigFromOptions(o: Record<string, unknown>, dev: boolean
     for (const r of pullFrom) if (!/^[a-z0-9.-]+(?::\d+)?$/i.test(r)) throw new InvalidArgumentError(`--worker.pull-from: ${r} is not a registry host[:port]`)
     cfg.pullFrom = pullFrom
   }
+  if (o['worker.peerImages']) cfg.peerImages = true
   if (o['worker.dockerHost'] !== undefined) cfg.dockerSocket = o['worker.dockerHost'] as string
   if (o['worker.outputQuota'] !== undefined) cfg.outputQuotaMb = o['worker.outputQuota'] as number
   const fetchAllow = o['worker.fetchAllow'] as string[] | undefined

@@ -91,3 +91,19 @@ export interface BlobProvider {
    */
   read(hash: Uint8Array, offset: number, length: number, ctx?: BlobReadContext): Promise<{ total: number; data: Uint8Array } | BlobRefusal | undefined>
 }
+
+/** One shared image: OCI manifest digest (sha256, 32 bytes), keccak hash and size of its archive blob. */
+export interface SharedImageArchive {
+  digest: Uint8Array
+  archive: Uint8Array
+  size: number
+}
+
+/**
+ * The container images the node shares as archives in its blob store (compute's ImageStore
+ * index, adapted by node/): served on image_archives; the archives themselves on blob_by_hash.
+ */
+export interface ImageArchiveProvider {
+  /** The archives of these digests that the node holds (all it shares, at most 32, when `digests` is empty). */
+  imageArchives(digests: Uint8Array[]): Promise<SharedImageArchive[]>
+}

@@ -3,7 +3,7 @@ import type { Block } from '../chain/Block.js'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
-import type { BlobProvider, ChainAccess } from './ChainAccess.js'
+import type { BlobProvider, ChainAccess, ImageArchiveProvider } from './ChainAccess.js'
 import { NetworkError } from './errors.js'
 import { gossipsubOptions, GossipTopics, networkId, TOPIC_NAMES, topicName, type MessageCheck } from './GossipTopics.js'
 import { gossipsubMetrics } from './GossipsubMetrics.js'
@@ -11,6 +11,7 @@ import { P2PHost, type P2PHostOptions } from './P2PHost.js'
 import { PeerScorer, type PeerScorerOptions } from './PeerScorer.js'
 import type { AttestationMessage, BlobRequester, StatusMessage } from './Protobuf.js'
 import { blobByHashHandler, fetchBlob } from './protocols/BlobByHash.js'
+import { imageArchivesHandler, requestImageArchives } from './protocols/ImageArchives.js'
 import { bodiesByHashHandler } from './protocols/BodiesByHash.js'
 import { headersByRangeHandler } from './protocols/HeadersByRange.js'
 import { receiptsByHashHandler } from './protocols/ReceiptsByHash.js'
@@ -46,6 +47,7 @@ export const DEFAULT_RATE_LIMITS: Record<string, RateLimit> = {
   bodies_by_hash: { perSecond: 50, burst: 200 },
   receipts_by_hash: { perSecond: 20, burst: 50 },
   blob_by_hash: { perSecond: 20, burst: 40 },
+  image_archives: { perSecond: 2, burst: 10 },
   'gossip/transactions': { perSecond: 2000, burst: 10000 },
   'gossip/blocks': { perSecond: 20, burst: 50 },
   'gossip/attestations': { perSecond: 200, burst: 1000 },
@@ -112,7 +114,7 @@ export class Network {
 
   constructor(
     options: Partial<NetworkOptions>,
-    private readonly deps: { chain: ChainAccess; blobs?: BlobProvider; privateKey: PrivateKey; logger: Logger; metrics: Metrics },
+    private readonly deps: { chain: ChainAccess; blobs?: BlobProvider; images?: ImageArchiveProvider; privateKey: PrivateKey; logger: Logger; metrics: Metrics },
   ) {
     this.options = { ...DEFAULT_NETWORK_OPTIONS, ...options, rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits } }
     this.log = deps.logger.child({ component: 'network' })
@@ -166,6 +168,7 @@ export class Network {
     await this.reqresp.register(bodiesByHashHandler(chain))
     await this.reqresp.register(receiptsByHashHandler(chain))
     if (this.deps.blobs) await this.reqresp.register(blobByHashHandler(this.deps.blobs, metrics))
+    if (this.deps.images) await this.reqresp.register(imageArchivesHandler(this.deps.images))
 
     libp2p.addEventListener('peer:connect', (e) => void this.handshake(e.detail))
     libp2p.addEventListener('peer:disconnect', (e) => this.onDisconnect(e.detail.toString()))
@@ -344,5 +347,24 @@ export class Network {
     // A refusal says more than "not held": report it under its own code.
     const first = failures.find((e) => (e as { code?: string }).code === 'NETWORK_FORBIDDEN') ?? failures[failures.length - 1]!
     throw new NetworkError((first as { code?: string }).code?.replace(/^NETWORK_/, '') ?? 'REFUSED', failures.map((e) => e.message).join('; '), { cause: first })
+  }
+
+  /**
+   * Asks every ready peer which of these images (OCI manifest digests, 32 bytes; all it shares
+   * when empty) it shares as an archive; a peer that does not answer (an older node, a timeout)
+   * is left out. What peers say is their word: the archive is checked when fetched.
+   */
+  async imageArchives(digests: Uint8Array[] = []): Promise<{ peer: string; digest: Uint8Array; archive: Uint8Array; size: bigint }[]> {
+    const answers = await Promise.all(
+      [...this.ready].map(async ([peer, p]) => {
+        try {
+          return (await requestImageArchives(this.reqresp, p.id, digests)).map((e) => ({ peer, ...e }))
+        } catch (e) {
+          this.log.debug({ peer, err: (e as Error).message }, 'image_archives: no answer')
+          return []
+        }
+      }),
+    )
+    return answers.flat()
   }
 }

@@ -346,3 +346,32 @@ export const BlobResponse = codec<{ total: bigint; data: Uint8Array }>(
   (m) => ({ total: m.total.toString(), data: m.data }),
   (o) => ({ total: u64(o.total, 'blob.total'), data: bytes(o.data, 'blob.data', { max: MAX_BLOB_CHUNK }) }),
 )
+
+// ---------------------------------------------------------------- image_archives
+
+/** At most this many digests per request and images per answer. */
+export const MAX_IMAGE_ARCHIVES = 32
+
+/** One image a peer shares: its OCI manifest digest (sha256), the keccak hash and size of its archive blob. */
+export interface ImageArchiveEntry {
+  digest: Uint8Array
+  archive: Uint8Array
+  size: bigint
+}
+
+export const ImageArchivesRequest = codec<{ digests: Uint8Array[] }>(
+  'ImageArchivesRequest',
+  (m) => m,
+  (o) => ({ digests: list(o.digests, 'digests', MAX_IMAGE_ARCHIVES, (x, i) => bytes(x, `digests[${i}]`, { len: 32 })) }),
+)
+
+export const ImageArchivesResponse = codec<{ images: ImageArchiveEntry[] }>(
+  'ImageArchivesResponse',
+  (m) => ({ images: m.images.map((e) => ({ digest: e.digest, archive: e.archive, size: e.size.toString() })) }),
+  (o) => ({
+    images: list(o.images, 'images', MAX_IMAGE_ARCHIVES, (x, i) => {
+      const e = (x ?? {}) as Record<string, unknown>
+      return { digest: bytes(e.digest, `images[${i}].digest`, { len: 32 }), archive: bytes(e.archive, `images[${i}].archive`, { len: 32 }), size: u64(e.size, `images[${i}].size`) }
+    }),
+  }),
+)

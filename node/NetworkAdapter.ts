@@ -6,11 +6,12 @@ import type { Common } from '../chain/ChainCommon.js'
 import type { BlockHeader } from '../chain/Header.js'
 import { decodePoolTransaction, type TxPool } from '../chain/txpool/index.js'
 import { TxPoolError } from '../chain/txpool/errors.js'
-import { bytesToHex, equalBytes } from '../common/bytes.js'
+import { bytesToHex, equalBytes, hexToBytes } from '../common/bytes.js'
 import type { ChainService } from '../consensus/ChainService.js'
 import type { HeaderValidator } from '../consensus/HeaderValidator.js'
 import type { BlobStore } from '../compute/worker/BlobStore.js'
-import type { BlobProvider, BlobRefusal, ChainAccess, ImportOutcome, PrecheckOutcome, TxOutcome } from '../network/ChainAccess.js'
+import { sharedImageArchives } from '../compute/runtime/ImageStore.js'
+import type { BlobProvider, BlobRefusal, ChainAccess, ImageArchiveProvider, ImportOutcome, PrecheckOutcome, TxOutcome } from '../network/ChainAccess.js'
 import type { BlobAccessDecision } from '../market/assets/BlobAccessPolicy.js'
 import { blobRequestFromWire, blobRequestSignatureValid, serverOfPeer, type SignedBlobRequest } from '../market/assets/DownloadAuth.js'
 import { NodeError } from './errors.js'
@@ -159,6 +160,9 @@ export type PeerBlobAccess = (hash: `0x${string}`, request?: SignedBlobRequest) 
 /** How long a "serve" decision for one signed request is reused (a blob is read chunk by chunk). */
 const SERVE_DECISION_MS = 5_000
 
+/** Blobs above this are served by range from their file rather than read, hashed and cached whole. */
+const LARGE_BLOB_BYTES = 8 * 1024 * 1024
+
 /**
  * compute/'s blob store as network/'s BlobProvider (whole blob read per chunk, last one cached).
  * With `access`, a blob is served to a peer only as the access policy decides for the signed
@@ -200,10 +204,29 @@ export function blobProvider(store: BlobStore, access?: PeerBlobAccess, self: ()
         if (no) return no
       }
       if (last?.hex !== hex) {
-        if (!(await store.has(hex))) return undefined
+        const size = await store.size(hex)
+        if (size === undefined) return undefined
+        // A large blob (an image archive) by range from its file: re-hashing it whole for each
+        // chunk took longer than the peer's request timeout; the fetcher checks the whole's hash.
+        if (size > LARGE_BLOB_BYTES) return store.readRange(hex, offset, length)
         last = { hex, data: await store.get(hex) }
       }
       return { total: last.data.length, data: last.data.subarray(offset, offset + length) }
+    },
+  }
+}
+
+/**
+ * compute/'s image index as network/'s ImageArchiveProvider: the images whose `docker save`
+ * archives the blob store holds (`compute image share`, or loaded from peers), by digest.
+ */
+export function imageArchiveProvider(store: BlobStore): ImageArchiveProvider {
+  return {
+    async imageArchives(digests) {
+      const wanted = new Set(digests.map((d) => `sha256:${bytesToHex(d).slice(2)}`))
+      return (await sharedImageArchives(store))
+        .filter((r) => r.digest.startsWith('sha256:') && (wanted.size === 0 || wanted.has(r.digest)))
+        .map((r) => ({ digest: hexToBytes(`0x${r.digest.slice('sha256:'.length)}`), archive: hexToBytes(r.archive), size: r.size }))
     },
   }
 }

@@ -41,7 +41,8 @@ import { NodeBackend } from './NodeBackend.js'
 import { backendCaller } from '../market/client/MarketChain.js'
 import { marketRpcMethods } from '../market/client/MarketRpcMethods.js'
 import { WorkMarketReader } from '../market/client/WorkMarketReader.js'
-import { blobProvider, NetworkAdapter } from './NetworkAdapter.js'
+import { workerRpcMethods } from '../market/worker/WorkerRpcMethods.js'
+import { blobProvider, imageArchiveProvider, NetworkAdapter } from './NetworkAdapter.js'
 import { WorkerService } from '../market/worker/WorkerService.js'
 import { AssetNodeService, loadNodeKeys } from '../market/assets/AssetNodeService.js'
 import { SlotProducer } from './SlotProducer.js'
@@ -237,6 +238,7 @@ export class PovNode {
         {
           chain: new NetworkAdapter(spec.chainId, genesisHash, { store, chain, validator, pool, common }),
           blobs: blobProvider(blobs, (h, request) => assets.decidePeerRead(h, request), (): string => this.network?.peerId ?? ''),
+          images: imageArchiveProvider(blobs),
           privateKey: key,
           logger: log,
           metrics,
@@ -274,6 +276,7 @@ export class PovNode {
     this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs, blobAccess: assets }))
     this.backend.addMethods(povRpcMethods({ chain, store, contracts, engine }))
     this.backend.addMethods(addressRpcMethods({ store }))
+    this.backend.addMethods(workerRpcMethods(() => this.workers))
     this.startAddressBackfill(store)
 
     if (producer) {

@@ -37,6 +37,22 @@ t.test('pov_ methods over the dev market', async (t) => {
   t.equal(BigInt(est.price), BigInt(est.units) * (ETHER / 10_000n) > ETHER / 1000n ? BigInt(est.units) * (ETHER / 10_000n) : ETHER / 1000n, 'default unit price before any job')
   t.equal(est.workers, 2)
   t.equal((await rpcRaw(n.httpUrl, 'pov_estimateJob', [{ ...spec, seed: -1 }])).error?.code, -32602)
+  // The units option (as `job estimate --units`): stated units set the price; an image's own
+  // workload, which the node cannot count, needs them; a container job costs once per replica.
+  const stated = await rpc<{ units: Hex; price: Hex; replicaPrice: Hex; replicas: number }>(n.httpUrl, 'pov_estimateJob', [spec, { units: 50_000 }])
+  t.equal(BigInt(stated.units), 50_000n, 'stated units are taken')
+  t.equal(BigInt(stated.price), 50_000n * (ETHER / 10_000n), 'and priced at the unit price')
+  t.equal(BigInt((await rpc<{ units: Hex }>(n.httpUrl, 'pov_estimateJob', [spec, { units: '0x10' }])).units), 16n, 'hex units')
+  const torch = { ...JSON.parse(readFileSync(join(ROOT, 'compute/examples/torch-train.json'), 'utf8')), verification: { mode: 'redundant', redundancy: 3, quorum: 2 } }
+  const uncounted = await rpcRaw(n.httpUrl, 'pov_estimateJob', [torch])
+  t.equal(uncounted.error?.code, -32602, 'an image\'s own workload without units is refused')
+  t.match(uncounted.error?.message, /cannot count its compute units; say how many with the units option/, 'and told how to state them')
+  const torchEst = await rpc<{ units: Hex; price: Hex; replicaPrice: Hex; replicas: number; mode: string }>(n.httpUrl, 'pov_estimateJob', [torch, { units: 20_000 }])
+  t.match(torchEst, { replicas: 3, mode: 'redundant' })
+  t.equal(BigInt(torchEst.replicaPrice), 20_000n * (ETHER / 10_000n), 'one replica: units × unit price')
+  t.equal(BigInt(torchEst.price), 3n * BigInt(torchEst.replicaPrice), 'the job: once per replica')
+  for (const bad of [0, -1, 1.5, 'ten', [1]]) t.equal((await rpcRaw(n.httpUrl, 'pov_estimateJob', [spec, { units: bad }])).error?.code, -32602, `units ${JSON.stringify(bad)} refused`)
+  t.equal((await rpcRaw(n.httpUrl, 'pov_estimateJob', [spec, 5])).error?.code, -32602, 'options must be an object')
 
   const client = await RpcMarketChain.connect(n.httpUrl)
   const head = await client.head()

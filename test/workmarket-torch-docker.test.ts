@@ -82,7 +82,7 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
 
   const t0 = Date.now()
   const built = await buildTorchImage(docker.docker, { cacheDir: defaultImageCache() })
-  t.comment(`torch image ${built.digest}: ${built.seconds.toFixed(0)} s (${built.cached ? 'root layer cached' : `debootstrap ${built.debootstrapSeconds.toFixed(0)} s`}), ${(built.bytes / 1e9).toFixed(2)} GB`)
+  t.comment(`torch image ${built.digest}: ${built.seconds.toFixed(0)} s (${built.cached ? 'root layer cached' : `debootstrap ${built.debootstrapSeconds.toFixed(0)} s`}${built.loaded ? '' : '; already on the engine: not loaded again'}), ${(built.bytes / 1e9).toFixed(2)} GB`)
   const builtin = (await new ImageBuilder(docker.docker).build({ repository: 'povchain/workloads', tag: 'torch-test' })).id
   const tPush = Date.now()
   // While the push runs: the node's built-in image on the empty engine (what a worker builds at
@@ -160,7 +160,7 @@ t.test('a torch job on two workers with their own Docker engines: pulled by dige
   const run = Math.max(...f1.map((f) => f.runMs))
   const verifyMs = tPost1 + settle1 * 1000 - lastSeal
   t.comment(
-    `part 1: pull alpha ${((f1[0]!.pullMs ?? NaN) / 1000).toFixed(1)} s (host engine, image present under another name), beta ${((f1[1]!.pullMs ?? NaN) / 1000).toFixed(1)} s (empty engine); ` +
+    `part 1: pull alpha ${((f1[0]!.pullMs ?? NaN) / 1000).toFixed(1)} s (host engine, image present under another name: found by digest from the registry's manifest, no layer downloaded), beta ${((f1[1]!.pullMs ?? NaN) / 1000).toFixed(1)} s (empty engine); ` +
       `run (container start → result) alpha ${(f1[0]!.runMs / 1000).toFixed(1)} s, beta ${(f1[1]!.runMs / 1000).toFixed(1)} s; ` +
       `last seal → accepted (reveal + settle on chain, seen by polling) ${(verifyMs / 1000).toFixed(1)} s; posted → accepted ${settle1.toFixed(0)} s`,
   )

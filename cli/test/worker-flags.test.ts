@@ -34,6 +34,11 @@ t.test('--worker.control-tasks and --worker.control-clients', async (t) => {
   t.throws(() => parse(['--worker', '--worker.account', other, '--worker.control-tasks'], false), /only with --dev/)
 })
 
+t.test('--worker.peer-images: announce and fetch what peers share (off by default)', async (t) => {
+  t.equal(parse(['--worker', '--worker.peer-images'])!.peerImages, true)
+  t.equal(parse(['--worker'])!.peerImages, undefined, 'off: a worker announces only what it holds or a registry it names lists')
+})
+
 t.test('--worker.pull-from names the registries a worker announces and pulls from', async (t) => {
   t.same(parse(['--worker', '--worker.pull-from', '127.0.0.1:5000,registry.example.org'])!.pullFrom, ['127.0.0.1:5000', 'registry.example.org'])
   t.equal(parse(['--worker'])!.pullFrom, undefined, 'none by default: only images the engine holds are announced')

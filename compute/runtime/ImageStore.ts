@@ -22,6 +22,8 @@ export interface ImageRecord {
   id: string
   /** Content hash of its `docker save` archive in the blob store, when shared with peers. */
   archive?: Hash32
+  /** Its size in bytes. */
+  archiveSize?: number
 }
 
 export interface ImageStoreDeps {
@@ -29,11 +31,45 @@ export interface ImageStoreDeps {
   blobs: BlobStore
   /** Fetches a blob by content hash from peers (the market's BlobFetcher.get); enables the p2p path. */
   fetchBlob?: (hash: Hash32) => Promise<Uint8Array>
+  /**
+   * Which peers share an image (by manifest digest `sha256:…`) and under which archive hash
+   * (network's image_archives); lets `ensure` get an image from peers when the spec names neither
+   * a registry nor an archive. Their word only: every archive is checked before it is loaded.
+   */
+  findArchives?: (digest: string) => Promise<PeerImageArchive[]>
   workDir?: string
   logger?: Logger
 }
 
+/** A peer's claim that it shares an image as this archive (network's image_archives answer). */
+export interface PeerImageArchive {
+  peer: string
+  archive: Hash32
+  size: number
+}
+
 const INDEX_REF = 'images-index'
+
+/**
+ * The images whose archives this blob store holds (put there by `share`, or kept after a load
+ * from peers), for the node to tell peers (network's image_archives). Needs no Docker engine:
+ * a node serves archives from its blob store alone.
+ */
+export async function sharedImageArchives(blobs: BlobStore): Promise<(ImageRecord & { archive: Hash32; size: number })[]> {
+  const t = await blobs.getRef(INDEX_REF)
+  let idx: Record<string, ImageRecord> = {}
+  try {
+    idx = t ? (JSON.parse(t) as Record<string, ImageRecord>) : {}
+  } catch {
+    return []
+  }
+  const out: (ImageRecord & { archive: Hash32; size: number })[] = []
+  for (const r of Object.values(idx)) {
+    if (!r.archive || !(await blobs.has(r.archive))) continue
+    out.push({ ...r, archive: r.archive, size: r.archiveSize ?? 0 })
+  }
+  return out.sort((a, b) => (a.digest < b.digest ? -1 : 1))
+}
 
 /**
  * The worker's images by digest. `ensure(ref)` returns the local image id for a pinned reference:
@@ -100,10 +136,17 @@ export class ImageStore {
       const hinted = await this.verifiedLocal(`${r.repository}:${r.digest.slice(7, 19)}`, r.digest)
       if (hinted) return hinted
     }
+    // Held under another name (built here, or pulled by another reference): the registry's
+    // manifest names the config, whose digest is the engine's image id — no layer is downloaded.
+    if (r.registry) {
+      const held = await this.heldByManifest(ref)
+      if (held) return held
+    }
     const t0 = performance.now()
     let rec: ImageRecord
     if (r.registry) rec = await this.pull(ref)
     else if (opts.archive && this.d.fetchBlob) rec = await this.fromPeers(r.digest, opts.archive)
+    else if (this.d.findArchives && this.d.fetchBlob && r.digest.startsWith('sha256:')) rec = await this.fromAnyPeer(ref, r.digest)
     else {
       throw new ComputeError(
         'COMPUTE_IMAGE_UNAVAILABLE',
@@ -112,6 +155,30 @@ export class ImageStore {
     }
     this.log.info({ digest: r.digest, id: rec.id, ms: Math.round(performance.now() - t0), from: r.registry ?? 'peers' }, 'image fetched')
     return rec.id
+  }
+
+  /**
+   * The image from whichever peer shares it: each distinct archive the peers name, in turn, until
+   * one holds the image (keccak of the archive, then its manifest digest, both checked before
+   * `docker load`). A peer naming an archive of another image costs a download, nothing more.
+   */
+  private async fromAnyPeer(ref: string, digest: string): Promise<ImageRecord> {
+    const claims = await this.d.findArchives!(digest)
+    const archives = [...new Map(claims.map((c) => [c.archive, c])).values()]
+    if (archives.length === 0) {
+      throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `image ${ref} is not on this Docker engine, the spec names no registry and no connected peer shares it (\`povchain compute image share\` on a node that has it)`)
+    }
+    const refused: string[] = []
+    for (const c of archives) {
+      this.log.info({ digest, archive: c.archive, bytes: c.size, peer: c.peer }, 'fetching image archive from peers')
+      try {
+        return await this.fromPeers(digest, c.archive)
+      } catch (e) {
+        refused.push(`${c.archive} (named by ${c.peer}): ${(e as Error).message}`)
+        this.log.warn({ digest, archive: c.archive, peer: c.peer, err: (e as Error).message }, 'peer image archive refused')
+      }
+    }
+    throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `image ${ref}: no archive the peers named holds it — ${refused.join('; ')}`)
   }
 
   /** Pulls `registry/repo@sha256:…` over the distribution API and loads it. */
@@ -148,6 +215,34 @@ export class ImageStore {
       return rec
     } finally {
       await rm(dir, { recursive: true, force: true })
+    }
+  }
+
+  /**
+   * The local image id when the engine already holds the image `registry/repo@sha256:…` pins,
+   * whatever it is named here: the manifest (checked against the pinned digest) names the config
+   * by its sha256, which is the engine's image id, and the config commits to every layer's
+   * uncompressed digest (rootfs.diff_ids), which the engine checked when it loaded them. The
+   * manifest's layers must be those same uncompressed digests (how our images are pushed), so
+   * the manifest describes exactly the image the engine holds. Only the manifest and the config
+   * (kilobytes) are fetched; undefined when the engine lacks it or the registry cannot say.
+   */
+  async heldByManifest(ref: string): Promise<string | undefined> {
+    const r = parseImageReference(ref)
+    if (!r.registry || !r.path) return undefined
+    try {
+      const reg = new RegistryClient(r.registry)
+      const m = await reg.manifest(r.path, r.digest)
+      if (!(await this.present(m.config.digest))) return undefined
+      const config = JSON.parse(new TextDecoder().decode(await reg.blob(r.path, m.config))) as { rootfs?: { diff_ids?: string[] } }
+      const diffIds = config.rootfs?.diff_ids ?? []
+      if (diffIds.length !== m.layers.length || diffIds.some((d, i) => d !== m.layers[i]!.digest)) return undefined
+      await this.record({ digest: r.digest, id: m.config.digest })
+      this.log.info({ ref, id: m.config.digest }, 'image already on the engine under another name: not pulled')
+      return m.config.digest
+    } catch (e) {
+      this.log.debug({ ref, err: (e as Error).message }, 'cannot tell from the registry whether the engine holds the image')
+      return undefined
     }
   }
 
@@ -189,8 +284,9 @@ export class ImageStore {
       // Rewritten with our writer: the archive's bytes, hence its content hash, depend on the image alone.
       const canonical = join(dir, 'canonical.tar')
       await writeImageArchive(canonical, { config: a.config, layers: await this.extractLayers(file, a.layers, dir) })
-      const archive = await this.d.blobs.put(new Uint8Array(await readFile(canonical)))
-      const rec = { digest, id: imageDigest(a).id, archive }
+      const bytes = new Uint8Array(await readFile(canonical))
+      const archive = await this.d.blobs.put(bytes)
+      const rec = { digest, id: imageDigest(a).id, archive, archiveSize: bytes.length }
       await this.record(rec)
       return rec
     } finally {
@@ -199,17 +295,27 @@ export class ImageStore {
   }
 
   private async fromPeers(digest: string, archive: Hash32): Promise<ImageRecord> {
+    const t0 = performance.now()
     const bytes = await this.d.fetchBlob!(archive)
     if (contentHash(bytes) !== archive) throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `peer archive ${archive} does not match its hash`)
+    this.log.info({ archive, bytes: bytes.length, ms: Math.round(performance.now() - t0) }, 'image archive downloaded: checking its digest, then loading it')
     const dir = await mkdtemp(join(this.d.workDir ?? tmpdir(), 'povchain-peer-'))
     try {
       const file = join(dir, 'image.tar')
       await writeFile(file, bytes)
-      const a = await readImageArchive(file)
-      const got = imageDigest(a)
-      if (got.digest !== digest) throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `archive ${archive} holds image ${got.digest}, not ${digest}`)
+      let got: ReturnType<typeof imageDigest>
+      try {
+        got = imageDigest(await readImageArchive(file))
+        if (got.digest !== digest) throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `archive ${archive} holds image ${got.digest}, not ${digest}`)
+      } catch (e) {
+        // Not kept: the fetcher stored it, and we would serve it on to peers that ask for it by hash.
+        if (!Object.values(await this.index()).some((x) => x.archive === archive)) await this.d.blobs.delete(archive).catch(() => undefined)
+        if (e instanceof ComputeError) throw e
+        throw new ComputeError('COMPUTE_IMAGE_UNAVAILABLE', `archive ${archive} is no image archive: ${(e as Error).message}`)
+      }
       await loadArchive(this.d.docker, file, got.id)
-      const rec = { digest, id: got.id, archive }
+      // Kept in the blob store (the fetcher stored it): this node now shares the image with its peers too.
+      const rec = { digest, id: got.id, archive, archiveSize: bytes.length }
       await this.record(rec)
       return rec
     } finally {

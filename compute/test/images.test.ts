@@ -142,6 +142,19 @@ if (probe) {
     const again = await store.push(other.id, `${reg.address}/tiny`)
     t.equal(again.digest, other.digest)
 
+    // The engine holds the image under its build name only; a store that never recorded it
+    // (another data dir) is asked for the registry reference: found by digest, not pulled again.
+    const said: string[] = []
+    const log = (msg: unknown, m?: string) => said.push(typeof msg === 'string' ? msg : (m ?? ''))
+    const logger = { trace: log, debug: log, info: log, warn: log, error: log, child: () => logger }
+    const host = new ImageStore({ docker: probe.docker, blobs: new BlobStore({ dir: join(dir, 'host') }), logger })
+    const t1 = performance.now()
+    t.equal(await host.ensure(pushed.reference), built.id, 'the image the engine holds under another name')
+    t.comment(`found by digest in ${(performance.now() - t1).toFixed(0)} ms`)
+    t.ok(said.includes('image already on the engine under another name: not pulled'), 'said so')
+    t.notOk(said.includes('pulling image'), 'and downloaded no layer')
+    t.same((await host.inventory()).map((r) => r.digest), [built.digest], 'recorded by digest: the next ensure is at once')
+
     const engineDir = tmpDir('pvd-')
     const { rmSync } = await import('node:fs')
     const engine = await startEngine(engineDir)

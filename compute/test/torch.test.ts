@@ -38,6 +38,14 @@ if (probe && missing) {
   const docker = new DockerRuntime({ ensureImage: (ref, o) => images.ensure(ref, o) })
   const train = validateJobSpec({ ...example('torch-train.json'), runtime: { type: 'docker', image: built.reference } })
 
+  t.test('a second build of the same content is not loaded again: the engine holds its id', async (t) => {
+    const t1 = performance.now()
+    const again = await buildTorchImage(probe.docker, { cacheDir })
+    t.equal(again.digest, built.digest, 'the same digest')
+    t.equal(again.loaded, false, 'not written nor loaded again (the test files and the market test share one load)')
+    t.comment(`second build: ${((performance.now() - t1) / 1000).toFixed(1)} s (first: ${built.seconds.toFixed(0)} s, ${built.loaded ? 'loaded' : 'already loaded by another build'})`)
+  })
+
   t.test('torch-train twice: the same checkpoints, model and commitment, bit for bit', async (t) => {
     const a = await docker.run({ spec: train, inputs: { dataset: irisBytes } })
     const b = await docker.run({ spec: train, inputs: { dataset: irisBytes } })

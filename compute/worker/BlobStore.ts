@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, stat, writeFile, readdir, rm } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, stat, writeFile, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../../common/logger.js'
@@ -104,6 +104,38 @@ export class BlobStore {
       throw new ComputeError('COMPUTE_BLOB_CORRUPT', `blob ${h} is corrupt: its content hashes to ${actual}`)
     }
     return bytes
+  }
+
+  /** The blob's size in bytes, undefined when not held. */
+  async size(h: Hash32): Promise<number | undefined> {
+    if (!isHash32(h)) return undefined
+    return stat(this.blobPath(h)).then((st) => st.size, () => undefined)
+  }
+
+  /**
+   * Bytes [offset, offset + length) of a held blob and its total size, read from the file
+   * *without* re-hashing the whole: serving a 130 MB image archive chunk by chunk must not
+   * keccak 130 MB per chunk (a peer's request timed out). Whoever fetches it checks the content
+   * hash of the whole (network's fetchBlob), so a corrupt file is refused there, not trusted.
+   */
+  async readRange(h: Hash32, offset: number, length: number): Promise<{ total: number; data: Uint8Array } | undefined> {
+    if (!isHash32(h)) return undefined
+    const fh = await open(this.blobPath(h), 'r').catch(() => undefined)
+    if (!fh) return undefined
+    try {
+      const total = (await fh.stat()).size
+      const n = Math.max(0, Math.min(length, total - offset))
+      const data = new Uint8Array(n)
+      let at = 0
+      while (at < n) {
+        const { bytesRead } = await fh.read(data, at, n - at, offset + at)
+        if (!bytesRead) break
+        at += bytesRead
+      }
+      return { total, data: data.subarray(0, at) }
+    } finally {
+      await fh.close()
+    }
   }
 
   async delete(h: Hash32): Promise<void> {

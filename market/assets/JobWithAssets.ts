@@ -41,7 +41,9 @@ export async function postJobWithAssets(c: AssetClient, o: { specPath: string; i
       if (!bytes || contentHash(bytes) !== spec.dataset) throw new AssetError('INPUT', `the spec's dataset ${spec.dataset} is not bundled: pass --dataset FILE (a file with that hash)`)
       await c.putBlob(bytes)
     }
-    est = await rpc.request<{ price: Hex; units: Hex }>('pov_estimateJob', [JSON.parse(await readFile(o.specPath, 'utf8'))])
+    // One run's price: postJob draws one worker (`price` is the mode's, once per replica; older nodes send only it).
+    const e = await rpc.request<{ price: Hex; replicaPrice?: Hex; units: Hex }>('pov_estimateJob', [JSON.parse(await readFile(o.specPath, 'utf8'))])
+    est = { price: e.replicaPrice ?? e.price, units: e.units }
   }
   const price = o.price ?? BigInt(est.price)
   let fees = 0n

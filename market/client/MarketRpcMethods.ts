@@ -6,7 +6,8 @@ import { validateJobSpec } from '../../compute/workloads/WorkloadRegistry.js'
 import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import { loadJobInputs } from '../../compute/worker/JobInputs.js'
 import { badParams, JobError } from './JobError.js'
-import { computeUnits } from './JobEstimate.js'
+import { jobUnits } from './JobEstimate.js'
+import { jobVerification } from './JobVerification.js'
 import type { MarketJob, MarketReceipt, MarketSession, MarketWorker, WorkMarketReader } from './WorkMarketReader.js'
 
 type Method = (params: unknown[]) => Promise<unknown>
@@ -15,6 +16,17 @@ type Method = (params: unknown[]) => Promise<unknown>
 export const RPC_BLOB_CHUNK = 1024 * 1024
 
 const q = (n: bigint | number) => `0x${BigInt(n).toString(16)}`
+
+/** pov_estimateJob's `units` option: a positive integer (number, decimal or 0x-hex string), or absent. */
+function statedUnits(v: unknown): bigint | undefined {
+  if (v === undefined || v === null) return undefined
+  let n: bigint
+  if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v)
+  else if (typeof v === 'string' && /^(0x[0-9a-fA-F]{1,16}|[0-9]{1,19})$/.test(v)) n = BigInt(v)
+  else throw badParams('units must be a positive integer (a number or a decimal or 0x-hex string)')
+  if (n < 1n || n > (1n << 63n) - 1n) throw badParams('units must be a positive integer below 2^63')
+  return n
+}
 
 export function jobJson(j: MarketJob, sessions: Hex[] = []) {
   return {
@@ -174,17 +186,34 @@ export function marketRpcMethods(d: {
       }
       return out
     },
-    /** pov_estimateJob(spec): compute units of the spec and the price at recent prices per unit. */
-    pov_estimateJob: async ([specJson]) => {
+    /**
+     * pov_estimateJob(spec, {units?}): compute units of the spec and its price at recent prices
+     * per unit — `price` what the job costs in its verification mode (once per replica),
+     * `replicaPrice` one run's. `units` (a positive integer or hex quantity) states the units of an
+     * image's own workload, which this node cannot count (as `job estimate --units`); a built-in
+     * workload's are counted from its steps unless stated.
+     */
+    pov_estimateJob: async ([specJson, options]) => {
       if (typeof specJson !== 'object' || specJson === null) throw badParams('spec must be a job spec object')
+      if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) throw badParams('options must be an object {units?}')
+      const stated = statedUnits((options as { units?: unknown } | null | undefined)?.units)
       let spec
+      let mode
       try {
         spec = validateJobSpec(specJson)
+        mode = jobVerification(spec)
       } catch (e) {
         throw badParams((e as Error).message)
       }
-      const units = computeUnits(spec, await loadJobInputs(blobs, spec))
-      const [unitPrice, price] = await Promise.all([market.unitPrice(), market.estimatePrice(units)])
+      let units: bigint
+      try {
+        units = jobUnits(spec, await loadJobInputs(blobs, spec), stated)
+      } catch (e) {
+        if (e instanceof JobError && e.code === 'JOB_UNITS') throw badParams(e.message.replace('--units N', 'the units option ({"units": N})'))
+        throw e
+      }
+      const [unitPrice, replicaPrice] = await Promise.all([market.unitPrice(), market.estimatePrice(units)])
+      const price = replicaPrice * BigInt(mode.replicas)
       const workers = await market.workers()
       // Seconds at the first worker's measured speed (units/s × 1000), else at what it declared.
       let milliCapacity = 0n
@@ -194,7 +223,7 @@ export function marketRpcMethods(d: {
         milliCapacity = (w.measuredCapacity ?? 0n) > 0n ? w.measuredCapacity : w.capacity * 1000n
       }
       const capacity = milliCapacity
-      return { specHash: jobSpecHash(spec), units: q(units), unitPrice: q(unitPrice), price: q(price), workers: workers.length, seconds: capacity > 0n ? (Number(units) * 1000) / Number(capacity) : null }
+      return { specHash: jobSpecHash(spec), units: q(units), unitPrice: q(unitPrice), mode: spec.verification.mode, replicas: mode.replicas, replicaPrice: q(replicaPrice), price: q(price), workers: workers.length, seconds: capacity > 0n ? (Number(units) * 1000) / Number(capacity) : null }
     },
     /**
      * pov_getBlob(hash, offset?, length?, auth?): {total, data} of a blob this node holds, or null.

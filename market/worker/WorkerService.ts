@@ -34,6 +34,7 @@ import { ControlTaskIssuer, type ControlTaskIssuerOptions } from './ControlTaskI
 import { MarketWorker } from './MarketWorker.js'
 import { hasNvidiaGpu } from './GpuProbe.js'
 import { imageDigests } from './ImageInventory.js'
+import { peerImageArchiveFinder } from './PeerImageArchives.js'
 import { awaitNetworkReady } from './NetworkReadiness.js'
 import { PendingTxRebroadcaster } from './PendingTxRebroadcaster.js'
 import { SessionVerifier } from './SessionVerifier.js'
@@ -77,6 +78,11 @@ export interface WorkerConfig {
    * its own first) and pulls on assignment, before the run.
    */
   pullFrom?: string[]
+  /**
+   * --worker.peer-images: also announce the images connected peers share as archives (network's
+   * image_archives) and fetch one from them when drawn for a job pinning it.
+   */
+  peerImages?: boolean
   /** --worker.output-quota: MiB one container job may write to /job/out. */
   outputQuotaMb?: number
   /**
@@ -130,6 +136,8 @@ export class WorkerService {
       endpoint: string
       network?: {
         fetchBlob(hash: Uint8Array, maxBytes?: number): Promise<Uint8Array>
+        /** Which images peers share as archives (network's image_archives). */
+        imageArchives?(digests?: Uint8Array[]): Promise<{ peer: string; digest: Uint8Array; archive: Uint8Array; size: bigint }[]>
         peerCount?(): number
         isBehind?(): boolean
         publishTransaction?(raw: Uint8Array): Promise<number>
@@ -159,7 +167,9 @@ export class WorkerService {
       this.log.warn({ reason: probe.reason }, 'no Docker engine: running built-in workloads embedded')
       return 'embedded'
     }
-    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h) })
+    const net = this.d.network
+    const findArchives = net?.imageArchives ? peerImageArchiveFinder(net as Required<Pick<typeof net, 'imageArchives'>>) : undefined
+    const images = new ImageStore({ docker: docker.docker, blobs: this.d.blobs, logger: this.d.logger, fetchBlob: (h) => this.fetchBlob!(h), ...(findArchives ? { findArchives } : {}) })
     this.images = images
     let image = (await this.d.blobs.getRef(IMAGE_REF))?.trim()
     if (image && !(await docker.docker.getImage(image).inspect().then(() => true, () => false))) image = undefined
@@ -305,9 +315,16 @@ export class WorkerService {
     this.log.info({ workers: this.workers.map((w) => w.address), runtime, gpu, capacity: capacity.toString(), gpus: report.gpus, images: report.images, idleCmd: Boolean(this.idle), issuer: this.cfg.issuer }, 'worker service running')
   }
 
-  /** Images the registries named by --worker.pull-from list, by digest (an unreachable registry: none of its, logged). */
+  /**
+   * Images the registries named by --worker.pull-from list, by digest (an unreachable registry:
+   * none of its, logged), and with --worker.peer-images those connected peers share.
+   */
   private async fetchableImages(): Promise<string[]> {
     const out: string[] = []
+    if (this.cfg.peerImages && this.d.network?.imageArchives) {
+      const shared = await this.d.network.imageArchives().catch((e: Error) => (this.log.warn({ err: e.message }, 'cannot ask peers which images they share'), []))
+      for (const e of shared) out.push(`sha256:${bytesToHex(e.digest).slice(2)}`)
+    }
     for (const registry of this.cfg.pullFrom ?? []) {
       try {
         for (const i of await registryImages(registry)) {
@@ -330,15 +347,15 @@ export class WorkerService {
     const store = this.images!
     const r = parseImageReference(ref)
     if ((await store.inventory()).some((i) => i.digest === r.digest)) return
-    const from = r.registry ? ref : this.pullable.get(r.digest)
+    // Not listed by a registry we pull from: ensure decides (a local image id, an archive from peers, or a clear error).
+    const from = (r.registry ? ref : this.pullable.get(r.digest)) ?? (this.cfg.peerImages ? 'peers' : undefined)
     if (!from) {
-      // Not listed by a registry we pull from: ensure decides (a local image id, a peer archive, or a clear error).
       await store.ensure(ref)
       return
     }
     const t0 = performance.now()
     this.log.info({ image: ref, from }, 'pulling the image of an assigned job before running it')
-    await store.ensure(from)
+    await store.ensure(from === 'peers' ? ref : from)
     const seconds = (performance.now() - t0) / 1000
     this.pullSeconds.observe(seconds)
     this.log.info({ image: ref, from, ms: Math.round(seconds * 1000) }, 'image pulled for the assigned job')

@@ -297,6 +297,40 @@ export const PROTO_SCHEMA: Record<string, unknown> = {
                 }
               }
             },
+            "ImageArchivesRequest": {
+              "fields": {
+                "digests": {
+                  "rule": "repeated",
+                  "type": "bytes",
+                  "id": 1
+                }
+              }
+            },
+            "ImageArchive": {
+              "fields": {
+                "digest": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "archive": {
+                  "type": "bytes",
+                  "id": 2
+                },
+                "size": {
+                  "type": "uint64",
+                  "id": 3
+                }
+              }
+            },
+            "ImageArchivesResponse": {
+              "fields": {
+                "images": {
+                  "rule": "repeated",
+                  "type": "ImageArchive",
+                  "id": 1
+                }
+              }
+            },
             "Status": {
               "fields": {
                 "chainId": {

@@ -51,6 +51,29 @@ export function blobByHashHandler(blobs: BlobProvider, metrics: Metrics = noopMe
 export const FIRST_BLOB_REQUEST = 256 * 1024
 
 /**
+ * Keeps one blob's download under the server's default limit for blob_by_hash (20 units/s, burst
+ * 40; a 1 MiB chunk costs 4): a 130 MB image archive is 130 chunks, and asking faster got it
+ * refused RATE_LIMITED mid-download (each refusal scores the asker −5: a ban before the end).
+ * Burst 32 units, then 16 units/s (4 MiB/s per peer), leaving room for the node's other requests.
+ */
+function chunkPacer(burst = 32, perSecond = 16): (units: number) => Promise<void> {
+  let tokens = burst
+  let at = Date.now()
+  return async (units) => {
+    for (;;) {
+      const now = Date.now()
+      tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond)
+      at = now
+      if (tokens >= units) {
+        tokens -= units
+        return
+      }
+      await new Promise((r) => setTimeout(r, Math.ceil(((units - tokens) / perSecond) * 1000)))
+    }
+  }
+}
+
+/**
  * Downloads a whole blob from `peer` chunk by chunk (at most `maxBytes`) and checks it
  * against its content hash; `hashFn` is the store's content hash (default keccak256, as compute/ContentHash).
  * `requester` (a signed blob request) is sent with every chunk: the server keeps no state between them.
@@ -64,8 +87,10 @@ export async function fetchBlob(
   const chunks: Uint8Array[] = []
   let offset = 0
   let total = -1
+  const pace = chunkPacer()
   do {
     const length = total < 0 ? Math.min(FIRST_BLOB_REQUEST, MAX_BLOB_CHUNK) : Math.min(MAX_BLOB_CHUNK, total - offset)
+    await pace(Math.max(1, Math.ceil(length / FIRST_BLOB_REQUEST)))
     const body = await rr.request(peer, BLOB_BY_HASH, BlobRequest.encode({ hash, offset: BigInt(offset), length, ...(opts.requester ? { requester: opts.requester } : {}) }), { maxResponseBytes: MAX_BLOB_CHUNK + 64 })
     const r = BlobResponse.decode(body)
     if (total < 0) {

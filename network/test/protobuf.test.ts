@@ -20,7 +20,10 @@ import {
   HashesRequest,
   HeadersByRangeRequest,
   HeadersResponse,
+  ImageArchivesRequest,
+  ImageArchivesResponse,
   MAX_BLOB_CHUNK,
+  MAX_IMAGE_ARCHIVES,
   MAX_HASHES_PER_REQUEST,
   MAX_HEADERS_PER_REQUEST,
   ReceiptsResponse,
@@ -94,6 +97,8 @@ t.test('every message round-trips', async (t) => {
   const requester = fc.record({ account: bytes(20), chainId: u64, expiry: u64, jobId: fc.oneof(bytes(0), bytes(32)), signature: bytes(65) })
   roundTrip(t, 'BlobRequest with a requester', BlobRequest, fc.record({ hash: bytes(32), offset: u64, length: fc.integer({ min: 1, max: MAX_BLOB_CHUNK }), requester }))
   roundTrip(t, 'BlobResponse', BlobResponse, fc.record({ total: u64, data: someBytes(300) }))
+  roundTrip(t, 'ImageArchivesRequest', ImageArchivesRequest, fc.record({ digests: fc.array(bytes(32), { maxLength: MAX_IMAGE_ARCHIVES }) }))
+  roundTrip(t, 'ImageArchivesResponse', ImageArchivesResponse, fc.record({ images: fc.array(fc.record({ digest: bytes(32), archive: bytes(32), size: u64 }), { maxLength: MAX_IMAGE_ARCHIVES }) }))
 })
 
 const codecs: Codec<unknown>[] = [
@@ -110,6 +115,8 @@ const codecs: Codec<unknown>[] = [
   ReceiptsResponse,
   BlobRequest,
   BlobResponse,
+  ImageArchivesRequest,
+  ImageArchivesResponse,
 ] as Codec<unknown>[]
 
 t.test('arbitrary bytes decode to a valid message or a BAD_MESSAGE, nothing else', async (t) => {
@@ -132,6 +139,10 @@ t.test('arbitrary bytes decode to a valid message or a BAD_MESSAGE, nothing else
 
 t.test('limits and sizes are enforced on decode', async (t) => {
   const bad = (f: () => unknown, what: string) => t.throws(f, { code: 'NETWORK_BAD_MESSAGE' }, what)
+  const d32 = new Uint8Array(32)
+  bad(() => ImageArchivesRequest.decode(ImageArchivesRequest.encode({ digests: Array.from({ length: MAX_IMAGE_ARCHIVES + 1 }, () => d32) })), 'image_archives: 33 digests')
+  bad(() => ImageArchivesRequest.decode(ImageArchivesRequest.encode({ digests: [new Uint8Array(31)] })), 'image_archives: a 31-byte digest')
+  bad(() => ImageArchivesResponse.decode(ImageArchivesResponse.encode({ images: [{ digest: d32, archive: new Uint8Array(20), size: 1n }] })), 'image_archives: a 20-byte archive hash')
   const status = { chainId: 1n, genesisHash: new Uint8Array(32), headNumber: 0n, headHash: new Uint8Array(32), finalizedNumber: 0n, finalizedHash: new Uint8Array(0), client: 'x' }
   bad(() => Status.decode(Status.encode({ ...status, genesisHash: new Uint8Array(31) })), 'a 31-byte genesis hash')
   bad(() => Status.decode(Status.encode({ ...status, client: 'x'.repeat(65) })), 'an overlong client name')

@@ -30,6 +30,8 @@ export interface DockerWorkerOptions {
   pullFrom?: string[]
   /** `--worker.test-cheat` (sets POVCHAIN_TEST_CHEATS=1). */
   cheat?: string
+  /** More bootnodes than the producer (other members' multiaddrs). */
+  bootnodes?: string[]
   args?: string[]
 }
 
@@ -43,7 +45,7 @@ export function startDockerWorker(plan: MarketNetPlan, name: string, o: DockerWo
     ...(o.args ?? []),
   ]
   // Generous: a loaded 2-core box took over 2 minutes to start a worker that built its image.
-  return startMarketNode(plan, name, { bootnodes: [plan.producer.multiaddr], worker: true, args, ...(o.cheat ? { env: { POVCHAIN_TEST_CHEATS: '1' } } : {}), timeoutMs: 180_000 })
+  return startMarketNode(plan, name, { bootnodes: [plan.producer.multiaddr, ...(o.bootnodes ?? [])], worker: true, args, ...(o.cheat ? { env: { POVCHAIN_TEST_CHEATS: '1' } } : {}), timeoutMs: 180_000 })
 }
 
 /** The worker finds the built-in image on its engine under this id (as after its first start) instead of building it. */

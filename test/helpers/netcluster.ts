@@ -20,7 +20,7 @@ import { NETWORK_DEFAULT_APIS } from '../../rpc/ApiNamespaces.js'
 import type { NetworkOptions } from '../../network/Network.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { noopMetrics } from '../../common/metrics.js'
-import type { BlobProvider, ChainAccess } from '../../network/ChainAccess.js'
+import type { BlobProvider, ChainAccess, ImageArchiveProvider } from '../../network/ChainAccess.js'
 import { Network } from '../../network/Network.js'
 import { Block } from '../../chain/Block.js'
 import type { BlockHeader } from '../../chain/Header.js'
@@ -179,6 +179,8 @@ export async function startRogue(opts: {
   claimHead?: BlockHeader
   /** What it answers blob_by_hash with (default: no handler). */
   blobs?: BlobProvider
+  /** What it answers image_archives with (default: no handler). */
+  images?: ImageArchiveProvider
   /** The finalized block it claims in its status (default: none). */
   claimFinalized?: { number: bigint; hash: Uint8Array }
   /** Never answers a headers request (they time out on the asking side). */
@@ -203,7 +205,7 @@ export async function startRogue(opts: {
   }
   const net = new Network(
     { listenAddr: '127.0.0.1', port: 0, bootnodes: opts.bootnodes, progress: 'off', maintainIntervalMs: 1_000, statusIntervalMs: 60_000 },
-    { chain, ...(opts.blobs ? { blobs: opts.blobs } : {}), privateKey: await generateKeyPair('Ed25519'), logger: silentLogger, metrics: noopMetrics },
+    { chain, ...(opts.blobs ? { blobs: opts.blobs } : {}), ...(opts.images ? { images: opts.images } : {}), privateKey: await generateKeyPair('Ed25519'), logger: silentLogger, metrics: noopMetrics },
   )
   await net.start()
   return net

@@ -38,6 +38,8 @@ export function defaultImageCache(): string {
 export interface BuiltTorchImage extends BuiltImage {
   /** Whether the root filesystem layer came from the cache (no debootstrap run). */
   cached: boolean
+  /** Whether this build loaded the image into the engine (false: the engine held it already, by its content id). */
+  loaded: boolean
   /** Seconds spent in debootstrap (0 when cached) and in total. */
   debootstrapSeconds: number
   seconds: number
@@ -127,13 +129,26 @@ export async function buildTorchImage(docker: Docker, opts: TorchImageOptions, d
     })
     const parts = { config, layers }
     const { digest, id } = imageDigest(parts)
-    const archive = join(dir, 'image.tar')
-    await writeImageArchive(archive, parts, `${TORCH_REPOSITORY}:${digest.slice(7, 19)}`)
-    log.info({ digest }, 'loading the torch image')
-    await loadArchive(docker, archive, id)
+    const tag = digest.slice(7, 19)
+    // The id is the config's sha256, known before a byte is written: an engine that holds it holds
+    // this very image (the config commits to every layer), so the 1.3 GB archive is neither written
+    // nor loaded again — the torch test files and a rebuild pay the load once per engine. Under a
+    // lock, so two builds at once (tap runs test files in parallel) load it once.
+    const loaded = await withFileLock(join(opts.cacheDir, `torch-load-${id.slice(7, 23)}.lock`), async () => {
+      if (await docker.getImage(id).inspect().then(() => true, () => false)) {
+        await docker.getImage(id).tag({ repo: TORCH_REPOSITORY, tag })
+        log.info({ digest, id }, 'the torch image is already on the engine (same content id): not loaded again')
+        return false
+      }
+      const archive = join(dir, 'image.tar')
+      await writeImageArchive(archive, parts, `${TORCH_REPOSITORY}:${tag}`)
+      log.info({ digest }, 'loading the torch image')
+      await loadArchive(docker, archive, id)
+      return true
+    })
     const seconds = (performance.now() - t0) / 1000
-    log.info({ digest, id, seconds, cached }, 'torch image built')
-    return { digest, id, reference: `${TORCH_REPOSITORY}@${digest}`, bytes: rootLayer.size + runnerLayer.size, files: runnerEntries.length, cached, debootstrapSeconds, seconds, rootfsLayer: layerFile }
+    log.info({ digest, id, seconds, cached, loaded }, 'torch image built')
+    return { digest, id, reference: `${TORCH_REPOSITORY}@${digest}`, bytes: rootLayer.size + runnerLayer.size, files: runnerEntries.length, cached, loaded, debootstrapSeconds, seconds, rootfsLayer: layerFile }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
