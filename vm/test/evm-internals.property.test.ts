@@ -84,20 +84,27 @@ t.test('MLOAD and MSTORE = the originals, on random words and offsets', async (t
   const { Memory } = (await evmModule('memory')) as { Memory: new () => WordOpState['memory'] }
   const { Stack } = (await evmModule('stack')) as { Stack: new () => WordOpState['stack'] }
   const arbWord = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }), fc.constantFrom(0n, 1n, (1n << 256n) - 1n, 1n << 255n, (1n << 64n) - 1n))
+  // Offsets near the ends of Memory's 8 KiB containers too: reads and writes that grow it.
+  const arbOffset = fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 8150, max: 8200 }), fc.integer({ min: 16_360, max: 16_420 }))
   fc.assert(
-    fc.property(fc.array(fc.tuple(arbWord, fc.integer({ min: 0, max: 100 })), { minLength: 1, maxLength: 8 }), (writes) => {
+    fc.property(fc.array(fc.tuple(arbWord, arbOffset, arbOffset), { minLength: 1, maxLength: 8 }), (writes) => {
       const run = (mstore: typeof fastMstore, mload: typeof fastMload) => {
         const s = { stack: new Stack(), memory: new Memory() }
         const loaded: bigint[] = []
-        for (const [w, off] of writes) {
+        for (const [w, off, readAt] of writes) {
           s.stack.push(w)
           s.stack.push(BigInt(off))
           mstore(s)
-          s.stack.push(BigInt((off * 7) % 120))
+          s.stack.push(BigInt(readAt))
+          mload(s)
+          loaded.push(s.stack.pop())
+          // the word just written, read back
+          s.stack.push(BigInt(off))
           mload(s)
           loaded.push(s.stack.pop())
         }
-        return { mem: Array.from(s.memory.read(0, 160)), loaded: loaded.map(String) }
+        const size = (s.memory as unknown as { _store: Uint8Array })._store.length
+        return { size, mem: Buffer.from(s.memory.read(0, 16_480)).toString('hex'), loaded: loaded.map(String) }
       }
       const got = JSON.stringify(run(fastMstore, fastMload))
       const want = JSON.stringify(run(orig.mstore, orig.mload))
