@@ -8,6 +8,7 @@ import { openChainDB } from '../chain/Database.js'
 import { BlockHeader } from '../chain/Header.js'
 import { EMPTY_TRIE_ROOT } from '../chain/keccak.js'
 import { hexToBytes } from '../common/bytes.js'
+import { jumpAnalysisStats } from '../vm/JumpAnalysisCache.js'
 import { WorldState } from '../vm/WorldState.js'
 import { CallRunner } from '../node/CallRunner.js'
 import { compileBenchToken, DEFAULT_TOKEN_SOL } from './benchToken.js'
@@ -55,6 +56,8 @@ for (let round = 0; round < 3; round++) {
   await Promise.all(Array.from({ length: C }, async () => { while (next < N) { const i = next++; await runner.call(reqs[i % 20]!, header); if (process.env.SLEEP) await new Promise((r) => setTimeout(r, 0)) } }))
   const c = process.cpuUsage(c0)
   console.log(`round ${round + 1}: ms CPU per call: ${((c.user + c.system) / 1000 / N).toFixed(4)}`)
+  const j = jumpAnalysisStats()
+  console.log(`  jump analysis so far: ${j.hits} hits (${j.identityHits} by code identity), ${j.misses} misses, ${j.opListsBuilt} opcode lists built`)
 }
 await db.close()
 rmSync(dir, { recursive: true, force: true })

@@ -6,7 +6,7 @@ import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import { runTx, type RunTxResult } from '@ethereumjs/vm'
 import type { DbOp } from '../chain/Database.js'
-import { encodeConsensusReceipt, logsBloom, orBloom, type Log, type TxReceipt } from '../chain/Receipt.js'
+import { encodeConsensusReceipt, orBloom, type Log, type TxReceipt } from '../chain/Receipt.js'
 import { bytesToHex } from '../common/bytes.js'
 import type { Logger } from '../common/logger.js'
 import type { Metrics } from '../common/metrics.js'
@@ -157,6 +157,9 @@ export class BlockExecutor {
     const block = toEthjsBlock(env, this.common)
     const included: TypedTransaction[] = []
     const receipts: TxReceipt[] = []
+    // Each receipt's bloom, taken from runTx (which computes it anyway): the block bloom and the
+    // receipts trie reuse it instead of hashing every log address and topic twice more.
+    const receiptBlooms: Uint8Array[] = []
     const rejected: RejectedTx[] = []
     const bloom = new Uint8Array(256)
     let gasUsed = 0n
@@ -199,9 +202,11 @@ export class BlockExecutor {
           contractAddress: res.createdAddress?.bytes,
           logs,
         }
-        if (logs.length) orBloom(bloom, logsBloom(logs))
+        const receiptBloom = res.bloom.bitvector
+        if (logs.length) orBloom(bloom, receiptBloom)
         included.push(tx)
         receipts.push(receipt)
+        receiptBlooms.push(receiptBloom)
       }
       if (mode === 'import' && rejected.length) {
         await sm.revert()
@@ -217,7 +222,7 @@ export class BlockExecutor {
     const stateRoot = await sm.getStateRoot()
     this.state.markHeadRoot(stateRoot)
     const [receiptsRoot, transactionsRoot] = await Promise.all([
-      receiptsTrieRoot(receipts, this.common),
+      receiptsTrieRoot(receipts, this.common, receiptBlooms),
       genTransactionsTrieRoot(included, await createMPT({ common: this.common })),
     ])
     const { ops, keys } = this.state.trieDb.takeOps()
@@ -252,9 +257,12 @@ export class BlockExecutor {
   }
 }
 
-/** The receipts root; pass the chain's Common so the trie hashes with its (native) keccak. */
-export async function receiptsTrieRoot(receipts: TxReceipt[], common?: Common): Promise<Uint8Array> {
+/**
+ * The receipts root; pass the chain's Common so the trie hashes with its (native) keccak, and
+ * `blooms` (each receipt's `logsBloom(logs)`) when they are at hand, else they are computed.
+ */
+export async function receiptsTrieRoot(receipts: TxReceipt[], common?: Common, blooms?: readonly Uint8Array[]): Promise<Uint8Array> {
   const trie = await createMPT(common ? { common } : undefined)
-  for (let i = 0; i < receipts.length; i++) await trie.put(encode(i), encodeConsensusReceipt(receipts[i]!))
+  for (let i = 0; i < receipts.length; i++) await trie.put(encode(i), encodeConsensusReceipt(receipts[i]!, blooms?.[i]))
   return trie.root()
 }
