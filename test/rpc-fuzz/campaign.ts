@@ -114,7 +114,7 @@ export async function runRpcFuzz(target: FuzzTarget, methods: MethodArity[], o: 
       const r = await post(toJson(reqs.map((x) => x.value)))
       http += n
       judgeBatch(reqs, r.status, r.text, parse, fault, count)
-      if (batchNo % 100 === 0) log(`rpc-fuzz: ${http} HTTP requests, ${wrongCount} wrong, ${Math.round((performance.now() - started) / 1000)} s`)
+      if (batchNo % 100 === 1) log(`rpc-fuzz: ${http} HTTP requests, ${wrongCount} wrong, ${Math.round((performance.now() - started) / 1000)} s`)
     }
     const ws = await wsPhase(target, req, body, wsTotal, o.seed + 1_000_000, fault, count, log)
     const limits = await limitChecks(target, post, parse, fault)

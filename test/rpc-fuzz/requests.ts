@@ -117,6 +117,27 @@ const param: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.dictionary(hexString, fc.record({ balance: quantity, nonce: quantity, code: hexString, state: fc.dictionary(hexString, hexString, { maxKeys: 2 }), stateDiff: fc.dictionary(hexString, hexString, { maxKeys: 2 }) }, { requiredKeys: [] }), { maxKeys: 2 }) },
 )
+/** Values no parameter accepts as they are: bad hex, bad numbers, wrong types. */
+const poison = fc.constantFrom<unknown>('0x1g', 'zz', '-0x1', '1e400', '', '0x', '0X', true, -1, 1.5, null, [[[]]], {}, [], 'latest', '0x' + 'f'.repeat(80))
+/** An option object whose every field is a poison value (the objects of eth_call, filters, pov_ pages and filters). */
+const poisonObject = fc.dictionary(
+  fc.constantFrom('from', 'to', 'gas', 'value', 'data', 'input', 'nonce', 'type', 'accessList', 'fromBlock', 'toBlock', 'address', 'topics', 'blockHash', 'kind', 'mode', 'sort', 'owner', 'client', 'offset', 'limit', 'cursor', 'blockNumber', 'requireCanonical'),
+  poison,
+  { minKeys: 1, maxKeys: 3 },
+)
+/**
+ * A call with every argument well-formed or absent but one, which is a poison value or object:
+ * each parameter of each method meets each wrong type (found pov_listAssets({offset: "zz"}) → -32603).
+ */
+function poisonedParams(m: MethodArity): fc.Arbitrary<unknown[]> {
+  const n = Math.max(1, Math.min(m.max, 4))
+  return fc.tuple(fc.nat({ max: n - 1 }), fc.oneof(poison, poisonObject), fc.array(plausible, { minLength: n, maxLength: n })).map(([at, bad, rest]) => {
+    const p = rest.slice(0, Math.max(m.min, at + 1))
+    p[at] = bad
+    return p
+  })
+}
+
 /** Random arrays of parameters: any arity, any content. */
 const anyParams = fc.oneof({ weight: 5, arbitrary: fc.array(param, { maxLength: 4 }) }, { weight: 4, arbitrary: fc.array(plausible, { maxLength: 3 }) })
 /** `params` that is neither an array nor absent (Geth: -32602 "non-array args"). */
@@ -142,6 +163,8 @@ export function requestArbitrary(methods: MethodArity[]): fc.Arbitrary<FuzzReque
   const withMin = methods.filter((m) => m.min > 0)
   const bounded = methods.filter((m) => m.max < 64)
   const anyCall = fc.tuple(method, anyParams, id).map(([m, p, i]): FuzzRequest => ({ value: call(m.name, p, i), oracle: { kind: 'any', why: `${m.name} with generated parameters` } }))
+  const withArgs = methods.filter((m) => m.max > 0)
+  const poisoned = fc.constantFrom(...withArgs).chain((m) => fc.tuple(poisonedParams(m), id).map(([p, i]): FuzzRequest => ({ value: call(m.name, p, i), oracle: { kind: 'any', why: `${m.name} with a poisoned argument` } })))
   const tooMany = fc.tuple(fc.constantFrom(...bounded), fc.array(plausible, { minLength: 1, maxLength: 3 }), id).map(([m, extra, i]): FuzzRequest => {
     const p = [...Array.from({ length: m.max }, () => 'latest'), ...extra]
     return { value: call(m.name, p, i), oracle: { kind: 'code', code: -32602, why: `${m.name} with ${p.length} arguments (at most ${m.max})` } }
@@ -166,7 +189,8 @@ export function requestArbitrary(methods: MethodArity[]): fc.Arbitrary<FuzzReque
   const notObject = fc.oneof(fc.constant(null), fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant([]), fc.constant([1])).map((v): FuzzRequest => ({ value: v, oracle: { kind: 'code', code: -32600, why: `batch element ${JSON.stringify(v)}` } }))
   const notification = fc.tuple(method, anyParams).map(([m, p]): FuzzRequest => ({ value: { jsonrpc: '2.0', method: m.name, params: p }, oracle: { kind: 'none', why: `notification ${m.name}` } }))
   return fc.oneof(
-    { weight: 40, arbitrary: anyCall },
+    { weight: 30, arbitrary: anyCall },
+    { weight: 20, arbitrary: poisoned },
     { weight: 8, arbitrary: tooMany },
     { weight: 8, arbitrary: tooFew },
     { weight: 6, arbitrary: nonArray },
