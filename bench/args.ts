@@ -68,7 +68,7 @@ const HELP = `usage: npm run bench -- [options]
   --spam-accounts 10000 spam phase: funded accounts sending it
   --spam-period 2       spam phase: seconds between the dev node's blocks
   --spam-checkpoint 10000  spam phase: RSS, CPU and pool figures every N transactions
-  --spam-rss-bound 1024 spam phase: MiB of node RSS the run must stay under (else ok: false)
+  --spam-rss-bound 1536 spam phase: MiB of node RSS the run must stay under (else ok: false)
   --spam-seconds 0      spam phase: stop the flood after this many seconds (0: send all --spam-txs)
   --evm-version shanghai  solc target for BenchToken
   --token-sol PATH      BenchToken.sol (default ../shared/bench/contracts/BenchToken.sol)
@@ -100,7 +100,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     spamAccounts: 10_000,
     spamPeriod: 2,
     spamCheckpoint: 10_000,
-    spamRssBound: 1024,
+    spamRssBound: 1536,
     spamSeconds: 0,
     evmVersion: 'shanghai',
     nodeFlags: [],
