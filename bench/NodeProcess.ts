@@ -22,7 +22,11 @@ export class NodeProcess {
   url = ''
   pid?: number
 
-  constructor(private readonly nodeFlags: string[] = []) {
+  /** `nodeFlags` for the Node binary, `cliArgs` appended to `povchain node --dev …` (e.g. `--dev.period 2`). */
+  constructor(
+    private readonly nodeFlags: string[] = [],
+    private readonly cliArgs: string[] = [],
+  ) {
     this.datadir = mkdtempSync(join(tmpdir(), 'povchain-bench-'))
   }
 
@@ -42,6 +46,7 @@ export class NodeProcess {
       '--ws.port', String(wsPort),
       '--log.level', 'warn',
       '--log.format', 'json',
+      ...this.cliArgs,
     ]
     const child = (this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
     this.pid = child.pid

@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench` (bench/run.ts). */
-export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip', 'compute', 'logs'] as const
+export const PHASES = ['native', 'erc20', 'reads', 'import', 'sync', 'gossip', 'compute', 'logs', 'spam'] as const
 export type Phase = (typeof PHASES)[number]
 
 export interface BenchOptions {
@@ -28,6 +28,13 @@ export interface BenchOptions {
   gossipNodes: number
   gossipBlocks: number
   gossipTxs: number
+  /** spam phase: transactions, funded accounts, dev block period, checkpoint every N, RSS bound (MiB). */
+  spamTxs: number
+  spamAccounts: number
+  spamPeriod: number
+  spamCheckpoint: number
+  spamRssBound: number
+  spamSeconds: number
   evmVersion: string
   tokenSol?: string
   /** Extra flags for the node's `node` binary, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
@@ -39,8 +46,8 @@ export interface BenchOptions {
 }
 
 const HELP = `usage: npm run bench -- [options]
-  --only native,erc20,reads,logs,import,sync,gossip,compute   phases to run (default: all;
-                        logs needs erc20's Transfer logs)
+  --only native,erc20,reads,logs,import,sync,gossip,compute,spam   phases to run (default:
+                        all but spam; logs needs erc20's Transfer logs)
   --n 2000              transactions per transfer phase
   --warmup 200          native transfers before measuring (0 to skip)
   --senders 20          dev accounts sending (1..20)
@@ -57,6 +64,12 @@ const HELP = `usage: npm run bench -- [options]
   --gossip-nodes 5      nodes in a line for the gossip latency phase
   --gossip-blocks 20    blocks whose propagation is timed
   --gossip-txs 50       transfers per gossiped block
+  --spam-txs 100000     spam phase: transactions in the flood (valid, underpriced, future nonces, replacements)
+  --spam-accounts 10000 spam phase: funded accounts sending it
+  --spam-period 2       spam phase: seconds between the dev node's blocks
+  --spam-checkpoint 10000  spam phase: RSS, CPU and pool figures every N transactions
+  --spam-rss-bound 1536 spam phase: MiB of node RSS the run must stay under (else ok: false)
+  --spam-seconds 0      spam phase: stop the flood after this many seconds (0: send all --spam-txs)
   --evm-version shanghai  solc target for BenchToken
   --token-sol PATH      BenchToken.sol (default ../shared/bench/contracts/BenchToken.sol)
   --node-flags "..."    flags for the node process's Node binary (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
@@ -66,7 +79,7 @@ const HELP = `usage: npm run bench -- [options]
 
 export function parseArgs(argv: string[]): BenchOptions {
   const o: BenchOptions = {
-    only: new Set(PHASES),
+    only: new Set(PHASES.filter((p) => p !== 'spam')),
     n: 2000,
     warmup: 200,
     senders: 20,
@@ -83,6 +96,12 @@ export function parseArgs(argv: string[]): BenchOptions {
     gossipNodes: 5,
     gossipBlocks: 20,
     gossipTxs: 50,
+    spamTxs: 100_000,
+    spamAccounts: 10_000,
+    spamPeriod: 2,
+    spamCheckpoint: 10_000,
+    spamRssBound: 1536,
+    spamSeconds: 0,
     evmVersion: 'shanghai',
     nodeFlags: [],
   }
@@ -121,6 +140,12 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--gossip-nodes': o.gossipNodes = int(2); break
       case '--gossip-blocks': o.gossipBlocks = int(1); break
       case '--gossip-txs': o.gossipTxs = int(0); break
+      case '--spam-txs': o.spamTxs = int(1); break
+      case '--spam-accounts': o.spamAccounts = int(2); break
+      case '--spam-period': o.spamPeriod = int(1); break
+      case '--spam-checkpoint': o.spamCheckpoint = int(1); break
+      case '--spam-rss-bound': o.spamRssBound = int(1); break
+      case '--spam-seconds': o.spamSeconds = int(0); break
       case '--evm-version': o.evmVersion = val(); break
       case '--token-sol': o.tokenSol = val(); break
       case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); break

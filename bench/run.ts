@@ -14,6 +14,7 @@ import { compileBenchToken, deployBenchToken, DEFAULT_TOKEN_SOL } from './benchT
 import { devWallets } from './devWallets.js'
 import { computeBenchmarks } from '../compute/scripts/bench.js'
 import { runImportBench } from './importBench.js'
+import { runSpamBench } from './spamBench.js'
 import { runLogsBench } from './logsBench.js'
 import { runGossipBench, runSyncBench } from './networkBench.js'
 import { NodeProcess } from './NodeProcess.js'
@@ -167,6 +168,12 @@ async function main(): Promise<number> {
     if (o.only.has('sync')) {
       phase = 'sync'
       result.sync = await runSyncBench(o.syncBlocks, o.syncTxs)
+    }
+    if (o.only.has('spam')) {
+      phase = 'spam'
+      const spam = await runSpamBench({ txs: o.spamTxs, accounts: o.spamAccounts, period: o.spamPeriod, checkpoint: o.spamCheckpoint, rssBoundMiB: o.spamRssBound, timeoutSec: o.timeout, maxSeconds: o.spamSeconds })
+      result.spam = spam
+      if (!spam.ok) result.ok = false
     }
     if (o.only.has('compute')) {
       // The AI workloads: training samples/s and what verifying costs against the worker's run.

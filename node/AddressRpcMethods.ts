@@ -3,8 +3,8 @@ import type { BlockStore } from '../chain/BlockStore.js'
 import { ChainError } from '../chain/errors.js'
 import { bytesToHex, hexToBytes, isHex } from '../common/bytes.js'
 import { invalidParams } from '../rpc/RpcErrors.js'
+import { withArity, type ExtraMethod } from '../rpc/RpcBackend.js'
 
-type Method = (params: unknown[]) => Promise<unknown>
 
 const q = (n: bigint | number) => `0x${BigInt(n).toString(16)}`
 
@@ -46,7 +46,7 @@ const roleNames = (bits: number) => (Object.entries(Role) as [string, number][])
  * pov_getAddressTransactions and pov_getAddressTokenTransfers: an address's history from the
  * node's address index (chain/AddressIndex.ts), newest first, one range read a page.
  */
-export function addressRpcMethods(d: { store: BlockStore }): Record<string, Method> {
+export function addressRpcMethods(d: { store: BlockStore }): Record<string, ExtraMethod> {
   const { store } = d
   const indexState = () => {
     const pending = store.addressIndexPending()
@@ -57,7 +57,7 @@ export function addressRpcMethods(d: { store: BlockStore }): Record<string, Meth
     const h = await store.canonicalHash(n)
     return h ? bytesToHex(h) : null
   }
-  return {
+  return withArity({
     pov_getAddressTransactions: async (params) => {
       const who = addressParam(params[0])
       const { cursor, limit } = pageParam(params[1])
@@ -101,5 +101,5 @@ export function addressRpcMethods(d: { store: BlockStore }): Record<string, Meth
         ...indexState(),
       }
     },
-  }
+  }, { pov_getAddressTransactions: [1, 2], pov_getAddressTokenTransfers: [1, 2] })
 }

@@ -16,6 +16,7 @@ import type {
   BlockRef,
   CallRequest,
   CallResult,
+  ExtraMethod,
   EstimateResult,
   FeeHistory,
   NodeInfo,
@@ -26,6 +27,7 @@ import type {
   SyncStatus,
   Unsubscribe,
 } from '../rpc/RpcBackend.js'
+import { withArity } from '../rpc/RpcBackend.js'
 import { callFailure } from '../rpc/RevertReason.js'
 import { blockRef } from '../rpc/HexParams.js'
 import type { WorldState } from '../vm/WorldState.js'
@@ -391,19 +393,25 @@ export class NodeBackend implements RpcBackend {
     }))
   }
 
-  private readonly addedMethods: Record<string, (params: unknown[]) => Promise<unknown>> = {}
+  private readonly addedMethods: Record<string, ExtraMethod> = {}
 
   /** More pov_* methods from other components (the work market's); add them before the RPC starts. */
-  addMethods(methods: Record<string, (params: unknown[]) => Promise<unknown>>): void {
+  addMethods(methods: Record<string, ExtraMethod>): void {
     Object.assign(this.addedMethods, methods)
   }
 
   /** pov_* methods: the Proof-of-Value view of the chain. */
-  extraMethods(): Record<string, (params: unknown[]) => Promise<unknown>> {
+  extraMethods(): Record<string, ExtraMethod> {
     return {
       ...this.addedMethods,
       // pov_getAsset, pov_listAssets, pov_getAssetScore: reads of the AssetRegistry system contract.
       ...assetRpcMethods(new AssetRegistryReader(backendCaller(this))),
+      ...this.headMethods(),
+    }
+  }
+
+  private headMethods(): Record<'pov_producer' | 'pov_totalSupply', ExtraMethod> {
+    return withArity({
       pov_producer: async () => {
         const h = this.head()
         return { number: `0x${h.number.toString(16)}`, slot: `0x${h.slot.toString(16)}`, producer: bytesToHex(h.producer), jobId: bytesToHex(h.jobId), sessionId: bytesToHex(h.sessionId) }
@@ -414,7 +422,7 @@ export class NodeBackend implements RpcBackend {
         const { totalSupply, accounts } = await auditTotalSupply(this.d.state, h.stateRoot)
         return { blockNumber: `0x${h.number.toString(16)}`, blockHash: bytesToHex(h.hash()), totalSupply: `0x${totalSupply.toString(16)}`, accounts }
       },
-    }
+    }, { pov_producer: [0, 0], pov_totalSupply: [0, 1] })
   }
 
   isHead(hash: Uint8Array): boolean {

@@ -5,8 +5,8 @@ import type { ChainService } from '../consensus/ChainService.js'
 import type { ConsensusEngine } from '../consensus/ConsensusEngine.js'
 import { invalidParams } from '../rpc/RpcErrors.js'
 import type { PovContractReader } from './PovContractReader.js'
+import { withArity, type ExtraMethod } from '../rpc/RpcBackend.js'
 
-type Method = (params: unknown[]) => Promise<unknown>
 
 const q = (n: bigint | number) => `0x${BigInt(n).toString(16)}`
 
@@ -26,7 +26,7 @@ function addressParam(v: unknown): Uint8Array {
  * pov_ methods for Proof of Value: epochs, validators and weights, finality, and the trace
  * from the work receipt a block names to its producer's weight and reward.
  */
-export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contracts: PovContractReader; engine: ConsensusEngine }): Record<string, Method> {
+export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contracts: PovContractReader; engine: ConsensusEngine }): Record<string, ExtraMethod> {
   const { chain, store, contracts, engine } = d
   const pov = engine.kind === 'proof-of-value'
   const ref = (h: { hash: Uint8Array; height: bigint }) => ({ number: q(h.height), hash: bytesToHex(h.hash) })
@@ -57,7 +57,7 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
     return h
   }
 
-  return {
+  return withArity({
     pov_getEpoch: async () => {
       const head = chain.head()
       const epoch = engine.epochOf(head.slot)
@@ -145,5 +145,5 @@ export function povRpcMethods(d: { chain: ChainService; store: BlockStore; contr
         finalized: await isFinal(h),
       }
     },
-  }
+  }, { pov_getEpoch: [0, 0], pov_getValidators: [0, 1], pov_getWeight: [1, 1], pov_getSchedule: [0, 2], pov_getFinalized: [0, 0], pov_getBlockWork: [0, 1] })
 }

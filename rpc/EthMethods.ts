@@ -318,7 +318,12 @@ export function ethMethods(backend: RpcBackend, opts: EthMethodsOptions, filters
   def('eth_getLogs', [1, 1], (p) => queryLogs(backend, parseFilterSpec(required(p, 0), 0), opts.logLimits))
   def('eth_newFilter', [1, 1], (p) => filters.newLogFilter(parseFilterSpec(required(p, 0), 0)))
   def('eth_newBlockFilter', [0, 0], () => filters.newBlockFilter())
-  def('eth_newPendingTransactionFilter', [0, 1], () => filters.newPendingTransactionFilter())
+  // Geth's optional fullTx flag: povchain's filter returns hashes either way, but a value that is
+  // not a boolean is a wrong argument, not one to ignore.
+  def('eth_newPendingTransactionFilter', [0, 1], (p) => {
+    if (p[0] !== undefined && p[0] !== null) P.bool(p[0], 0)
+    return filters.newPendingTransactionFilter()
+  })
   def('eth_getFilterChanges', [1, 1], (p) => filters.changes(filterId(p)))
   def('eth_getFilterLogs', [1, 1], (p) => filters.logs(filterId(p)))
   def('eth_uninstallFilter', [1, 1], (p) => filters.uninstall(filterId(p)))

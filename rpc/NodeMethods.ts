@@ -115,7 +115,7 @@ export function nodeMethods(backend: RpcBackend): MethodTable {
 
   // Namespaces the node adds (pov_*, more admin_* …): positional JSON params in, JSON out.
   const extra = backend.extraMethods?.() ?? {}
-  for (const [name, fn] of Object.entries(extra))
-    def(name, [0, 64], async (p) => toJsonValue(await fn(p)))
+  for (const [name, { arity, fn }] of Object.entries(extra))
+    def(name, arity, async (p) => toJsonValue(await fn(p)))
   return m
 }

@@ -203,6 +203,28 @@ export interface RpcBackend {
   listening(): boolean
   nodeInfo(): NodeInfo
   peers(): PeerInfo[]
-  /** Extra namespaced methods (pov_*, admin_* …) a node may provide; name → handler over RPC JSON params. */
-  extraMethods?(): Record<string, (params: unknown[]) => Promise<unknown>>
+  /** Extra namespaced methods (pov_*, admin_* …) a node may provide; name → handler over RPC JSON params, with its arity. */
+  extraMethods?(): Record<string, ExtraMethod>
+}
+
+/** [required, at most] positional arguments of a method, checked before its handler runs. */
+export type ExtraArity = readonly [min: number, max: number]
+
+/**
+ * A method a node adds (pov_* …). Its arity is checked as Geth checks every method's: more
+ * arguments than it reads are refused with -32602 "too many arguments", never ignored.
+ */
+export interface ExtraMethod {
+  arity: ExtraArity
+  fn: (params: unknown[]) => Promise<unknown>
+}
+
+/**
+ * Pairs each handler with its arity; the `arity` record must name every method (the compiler
+ * says which one is missing), so no method is added without one.
+ */
+export function withArity<K extends string>(handlers: Record<K, (params: unknown[]) => Promise<unknown>>, arity: Record<K, ExtraArity>): Record<K, ExtraMethod> {
+  const out = {} as Record<K, ExtraMethod>
+  for (const k of Object.keys(handlers) as K[]) out[k] = { arity: arity[k], fn: handlers[k] }
+  return out
 }

@@ -2,8 +2,8 @@ import { getAddress, isAddress, type Address, type Hex } from 'viem'
 import { WorkMarketReader, type MarketJob, type MarketSession } from '../client/WorkMarketReader.js'
 import { badAssetParams } from './AssetError.js'
 import { ASSET_ACCESS, ASSET_KINDS, type AssetRegistryReader, type AssetScore, type RegisteredAsset, type RegisteredBounty } from './AssetRegistryReader.js'
+import { withArity, type ExtraMethod } from '../../rpc/RpcBackend.js'
 
-type Method = (params: unknown[]) => Promise<unknown>
 
 const q = (n: bigint | number) => `0x${BigInt(n).toString(16)}`
 /** Most assets one pov_listAssets page returns. */
@@ -115,15 +115,16 @@ const oneOf = <T extends readonly string[]>(v: unknown, names: T, what: string):
 
 const count = (v: unknown, what: string, dflt: number): number => {
   if (v === undefined || v === null) return dflt
-  const n = typeof v === 'string' ? Number(BigInt(v)) : v
+  // A decimal or 0x-hex string; anything else (BigInt('zz') throws a SyntaxError) is a bad parameter.
+  const n = typeof v === 'string' ? (/^(0x[0-9a-fA-F]{1,14}|[0-9]{1,16})$/.test(v) ? Number(BigInt(v)) : NaN) : v
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw badAssetParams(`${what} must be a non-negative integer`)
   return n
 }
 
 /** pov_getAsset, pov_listAssets, pov_getAssetScore, pov_getBounty: reads of the AssetRegistry system contract. */
-export function assetRpcMethods(registry: AssetRegistryReader): Record<string, Method> {
+export function assetRpcMethods(registry: AssetRegistryReader): Record<string, ExtraMethod> {
   const market = new WorkMarketReader(registry.caller)
-  return {
+  return withArity({
     /** pov_getBounty(id): the bounty, its submissions, their evaluation jobs and metrics, or null. */
     pov_getBounty: async ([id]) => {
       const b = await registry.bounty(assetId(id))
@@ -175,5 +176,5 @@ export function assetRpcMethods(registry: AssetRegistryReader): Record<string, M
       else if (sort !== 'id') rows.sort((x, y) => (key(y) > key(x) ? 1 : key(y) < key(x) ? -1 : x.a.id < y.a.id ? -1 : 1))
       return { total: rows.length, offset, assets: rows.slice(offset, offset + limit).map((r) => assetJson(r.a, r.s)) }
     },
-  }
+  }, { pov_getBounty: [1, 1], pov_getAsset: [1, 1], pov_getAssetScore: [1, 1], pov_listAssets: [0, 1] })
 }

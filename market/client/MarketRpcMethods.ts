@@ -9,8 +9,8 @@ import { badParams, JobError } from './JobError.js'
 import { jobUnits } from './JobEstimate.js'
 import { jobVerification } from './JobVerification.js'
 import type { MarketJob, MarketReceipt, MarketSession, MarketWorker, WorkMarketReader } from './WorkMarketReader.js'
+import { withArity, type ExtraMethod } from '../../rpc/RpcBackend.js'
 
-type Method = (params: unknown[]) => Promise<unknown>
 
 /** Largest blob pov_putBlob accepts and the largest chunk pov_getBlob returns. */
 export const RPC_BLOB_CHUNK = 1024 * 1024
@@ -155,9 +155,9 @@ export function marketRpcMethods(d: {
   blobs: BlobStore
   /** Who may read which blob (market/assets/AssetNodeService.ts): throws when this read is refused. */
   blobAccess?: { checkRpcRead(hash: Hex, offset: number, length: number, auth: unknown): Promise<void>; challenge(): { nonce: Hex; expires: number } }
-}): Record<string, Method> {
+}): Record<string, ExtraMethod> {
   const { market, blobs } = d
-  return {
+  return withArity({
     pov_getJob: async ([id]) => {
       const jobId = hash32(id, 'jobId')
       const j = await market.job(jobId)
@@ -177,6 +177,7 @@ export function marketRpcMethods(d: {
     pov_getWorkers: async () => Promise.all((await market.workers()).map(async (a) => workerJson(await market.worker(a)))),
     /** pov_listJobs({client?}): a client's jobs, or the open jobs. */
     pov_listJobs: async ([filter]) => {
+      if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) throw badParams('the filter must be an object { client? }')
       const f = (filter ?? {}) as { client?: unknown }
       const ids = f.client !== undefined ? await market.jobsOf(address(f.client, 'client')) : await market.openJobs()
       const out = []
@@ -256,7 +257,18 @@ export function marketRpcMethods(d: {
       if (bytes.length > RPC_BLOB_CHUNK) throw badParams(`blob larger than ${RPC_BLOB_CHUNK} bytes`)
       return blobs.put(bytes)
     },
-  }
+  }, {
+    pov_getJob: [1, 1],
+    pov_getSession: [1, 1],
+    pov_getReceipts: [1, 1],
+    pov_getWorker: [1, 1],
+    pov_getWorkers: [0, 0],
+    pov_listJobs: [0, 1],
+    pov_estimateJob: [1, 1],
+    pov_getBlob: [1, 4],
+    pov_blobChallenge: [0, 0],
+    pov_putBlob: [1, 1],
+  })
 }
 
 /** Decodes a spec blob (canonical JSON) and checks it hashes to `specHash`. */

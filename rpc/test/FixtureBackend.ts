@@ -23,6 +23,7 @@ import type {
   TxLocation,
   Unsubscribe,
 } from '../RpcBackend.js'
+import { withArity } from '../RpcBackend.js'
 
 /** A pool rejection with a Geth message, as chain/txpool would throw. */
 export class FixturePoolError extends PovError {
@@ -335,8 +336,6 @@ export class FixtureBackend implements RpcBackend {
     return [{ id: 'peer-1', remoteAddress: '10.0.0.2:30303', protocols: {} }]
   }
   extraMethods() {
-    return {
-      pov_workReceipt: async (params: unknown[]) => ({ id: params[0], value: 5n, hash: Uint8Array.of(1, 2) }),
-    }
+    return withArity({ pov_workReceipt: async (params: unknown[]) => ({ id: params[0], value: 5n, hash: Uint8Array.of(1, 2) }) }, { pov_workReceipt: [1, 1] })
   }
 }

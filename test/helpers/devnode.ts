@@ -96,8 +96,11 @@ export async function startNodeProcess(opts: {
   dev?: boolean
   /** Extra environment variables of the process. */
   env?: Record<string, string>
+  /** Flags for the node's Node binary itself (e.g. `--inspect=127.0.0.1:0`), before the script. */
+  nodeArgs?: string[]
 }): Promise<NodeProcess> {
   const args = [
+    ...(opts.nodeArgs ?? []),
     '--import',
     'tsx',
     join(ROOT, 'cli', 'cli.ts'),
