@@ -53,14 +53,12 @@ t.test(`explorer pages load fast on a ${BLOCKS}-block chain`, { skip: missing ??
   // in sessionStorage) is in the document, seen by a MutationObserver installed before any of
   // the page's scripts run. That is what a user waits for; the harness's reload and polling
   // round trips (40–80 ms here) are not part of it and are reported apart.
-  await page.addInitScript(() => {
+  await page.addInitScript(`{
     const sel = sessionStorage.getItem('povchain-ready')
-    if (!sel) return
-    const w = window as unknown as { __povReady?: number }
-    new MutationObserver(() => {
-      if (w.__povReady === undefined && document.querySelector(sel)) w.__povReady = performance.now()
+    if (sel) new MutationObserver(() => {
+      if (window.__povReady === undefined && document.querySelector(sel)) window.__povReady = performance.now()
     }).observe(document, { subtree: true, childList: true })
-  })
+  }`)
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
   const harness: Record<string, number> = {}
 
@@ -69,14 +67,14 @@ t.test(`explorer pages load fast on a ${BLOCKS}-block chain`, { skip: missing ??
     const times: number[] = []
     const outside: number[] = []
     await page.goto(`${base}${hash}`)
-    await page.evaluate((sel) => sessionStorage.setItem('povchain-ready', sel), ready)
+    await page.evaluate((sel) => (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem('povchain-ready', sel), ready)
     await page.locator(ready).first().waitFor({ timeout: 60_000 })
     for (let i = 0; i < ROUNDS; i++) {
       const s = Date.now()
       await page.reload()
       await page.locator(ready).first().waitFor({ timeout: 60_000 })
       outside.push(Date.now() - s)
-      const inPage = await page.evaluate(() => (window as unknown as { __povReady?: number }).__povReady)
+      const inPage = await page.evaluate(() => (globalThis as unknown as { __povReady?: number }).__povReady)
       if (typeof inPage !== 'number') throw new Error(`${hash || 'home'}: the page clock saw no ${ready}`)
       times.push(Math.round(inPage))
     }

@@ -1,4 +1,5 @@
 import type { WorkerCapacity } from '../../compute/worker/WorkerCapacity.js'
+import { withArity, type ExtraMethod } from '../../rpc/RpcBackend.js'
 
 /** What the node's own worker service exposes over RPC (WorkerService has it). */
 export interface CapacityReporter {
@@ -11,11 +12,14 @@ export interface CapacityReporter {
  * the node runs no worker. The chain holds only the GPU count and the smallest GPU's memory
  * (setGpus): the model is reported here, not matched.
  */
-export function workerRpcMethods(worker: () => CapacityReporter | undefined): Record<string, (params: unknown[]) => Promise<unknown>> {
-  return {
-    pov_workerCapacity: async () => {
-      const w = worker()
-      return w ? await w.capacityReport() : null
+export function workerRpcMethods(worker: () => CapacityReporter | undefined): Record<string, ExtraMethod> {
+  return withArity(
+    {
+      pov_workerCapacity: async () => {
+        const w = worker()
+        return w ? await w.capacityReport() : null
+      },
     },
-  }
+    { pov_workerCapacity: [0, 0] },
+  )
 }
