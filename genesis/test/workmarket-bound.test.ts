@@ -17,98 +17,15 @@
  */
 import fc from 'fast-check'
 import t from 'tap'
-import { keccak256, toHex, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import { acceptanceProbability, boundSamples, faultedSegments, MAX_SAMPLED_SEGMENTS, samplesDue } from '../../compute/verify/SamplingPolicy.js'
-import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
-import { addr, ETHER, fakeCommitment, MarketHarness, S } from './workmarketHarness.js'
+import { ETHER, fakeCommitment, MarketHarness, S } from './workmarketHarness.js'
+import { BOND, bondOf, CLIENT, PRICE, sampledSessions, session, WORKER, type Finding } from './sampledSessions.js'
 
 t.setTimeout(900_000)
-const WORKER = addr(1)
-const CLIENT = addr(100)
-const SPEC = keccak256(toHex('bound-spec'))
-const NO_SEGMENT = 0xffff_ffff
-const PRICE = ETHER / 5n
-const BOND = 2n * ETHER
-
-interface SessionView {
-  status: number
-  round: number
-  verifiers: readonly Address[]
-}
-const session = (h: MarketHarness, id: Hex) => h.read<SessionView>('getSession', [id])
-const bondOf = async (h: MarketHarness, a: Address) => (await h.read<{ bond: bigint }>('getWorker', [a])).bond
 /** 10⁻⁶ and a float's rounding: the bound is met with equality at e.g. m = 10, k = 6 (0.1⁶), which doubles compute as 1.00000000003e-6. */
 const BOUND = 1e-6 * (1 + 1e-9)
-const salt = (v: Address, round: number) => keccak256(toHex(`bound-salt-${v}-${round}`))
-
-interface Market {
-  h: MarketHarness
-  sessionId: Hex
-  commitment: Hex
-  m: number
-}
-
-/** A job with k verifiers; the worker commits m segments; round 0 is drawn from `draw`'s blocks. */
-async function market(k: number, m: number, draw: string): Promise<Market> {
-  const h = await MarketHarness.deploy()
-  await h.give(WORKER, 10n * ETHER)
-  await h.must(WORKER, 'register', [100n, 1, ''], BOND)
-  await h.give(CLIENT, 10n * ETHER)
-  const posted = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, k], PRICE)
-  const jobId = MarketHarness.event(posted, 'JobPosted').jobId as Hex
-  await h.mine()
-  const sessionId = (await h.read<{ session: Hex }>('getJob', [jobId])).session
-  for (let i = 2; i < 14; i++) {
-    await h.give(addr(i), 10n * ETHER)
-    await h.must(addr(i), 'register', [100n, 1, ''], BOND)
-  }
-  const c = fakeCommitment(SPEC, 1, { checkpointCount: BigInt(m + 1) })
-  for (let b = 0n; b < 16n; b++) h.randaoAt.set(h.number + b, keccak256(toHex(`${draw}-${b}`)))
-  await h.must(WORKER, 'commitResult', [sessionId, c])
-  await h.mine()
-  return { h, sessionId, commitment: c.commitment, m }
-}
-
-interface Finding {
-  accept: boolean
-  segment?: number
-  samples: number
-}
-
-/** The node's sample of `samples` segments for verifier v (verifierSeed of the current round). */
-async function sampleOf(mk: Market, v: Address, samples: number): Promise<number[]> {
-  const seed = await mk.h.read<Hex>('verifierSeed', [mk.sessionId, v])
-  return sampleSegments(seed, mk.commitment as never, mk.m, samples)
-}
-
-/** An honest verifier as the node plays it: claimed segments first, then samplesDue of its own order; rejects naming the first forged one. */
-async function honest(mk: Market, v: Address, forged: ReadonlySet<number>): Promise<Finding> {
-  const due = Number(await mk.h.read<bigint>('sessionSamplesDue', [mk.sessionId]))
-  const claims = [...(await mk.h.read<readonly bigint[]>('claimedSegments', [mk.sessionId]))].map(Number).sort((a, b) => a - b)
-  const hit = [...claims, ...(await sampleOf(mk, v, due))].find((x) => forged.has(x))
-  return hit === undefined ? { accept: true, samples: due } : { accept: false, segment: hit, samples: due }
-}
-
-async function vote(mk: Market, plays: Map<Address, Finding>) {
-  const { h, sessionId } = mk
-  const s = await session(h, sessionId)
-  for (const v of s.verifiers) {
-    const f = plays.get(v)!
-    await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('findingHash', [sessionId, s.round, v, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, s.round)])])
-  }
-  for (const v of s.verifiers) {
-    const f = plays.get(v)!
-    await h.must(v, 'revealFinding', [sessionId, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, s.round)])
-  }
-  return h.must(addr(99), 'finalize', [sessionId])
-}
-
-async function honestRound(mk: Market, forged: ReadonlySet<number>) {
-  const s = await session(mk.h, mk.sessionId)
-  const plays = new Map<Address, Finding>()
-  for (const v of s.verifiers) plays.set(v, await honest(mk, v, forged))
-  return vote(mk, plays)
-}
+const { spec: SPEC, market, sampleOf, honest, vote, honestRound } = sampledSessions('bound')
 
 t.test('the contract derives the same samples as compute (boundSamples, samplesDue), bit for bit', async (t) => {
   const h = await MarketHarness.deploy()

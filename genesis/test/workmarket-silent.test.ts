@@ -22,99 +22,16 @@
  */
 import fc from 'fast-check'
 import t from 'tap'
-import { keccak256, toHex, type Address, type Hex } from 'viem'
+import type { Address } from 'viem'
 import { acceptanceProbability, boundCovered, faultedSegments, samplesDue } from '../../compute/verify/SamplingPolicy.js'
-import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
-import { addr, ETHER, fakeCommitment, MarketHarness, S } from './workmarketHarness.js'
+import { ETHER, MarketHarness, S } from './workmarketHarness.js'
+import { BOND, bondOf, sampledSessions, session, WORKER } from './sampledSessions.js'
 
 t.setTimeout(900_000)
-const WORKER = addr(1)
-const CLIENT = addr(100)
-const SPEC = keccak256(toHex('silent-spec'))
-const NO_SEGMENT = 0xffff_ffff
-const PRICE = ETHER / 5n
-const BOND = 2n * ETHER
 const FAULT = ETHER / 10n
 const M = 200
 const K = 2
-
-interface SessionView {
-  status: number
-  round: number
-  verifiers: readonly Address[]
-  previous: readonly Address[]
-  votesBy: bigint
-  revealBy: bigint
-}
-const session = (h: MarketHarness, id: Hex) => h.read<SessionView>('getSession', [id])
-const bondOf = async (h: MarketHarness, a: Address) => (await h.read<{ bond: bigint }>('getWorker', [a])).bond
-const salt = (v: Address, round: number) => keccak256(toHex(`silent-salt-${v}-${round}`))
-
-interface Market {
-  h: MarketHarness
-  sessionId: Hex
-  commitment: Hex
-}
-
-/** A job with K verifiers; 12 more identities register; the worker commits M segments; round 0 is drawn from `draw`'s blocks. */
-async function market(draw: string): Promise<Market> {
-  const h = await MarketHarness.deploy()
-  await h.give(WORKER, 10n * ETHER)
-  await h.must(WORKER, 'register', [100n, 1, ''], BOND)
-  await h.give(CLIENT, 10n * ETHER)
-  const posted = await h.must(CLIENT, 'postJob', [SPEC, SPEC, h.timestamp + 100_000n, 600n, 10n, K], PRICE)
-  const jobId = MarketHarness.event(posted, 'JobPosted').jobId as Hex
-  await h.mine()
-  const sessionId = (await h.read<{ session: Hex }>('getJob', [jobId])).session
-  for (let i = 2; i < 14; i++) {
-    await h.give(addr(i), 10n * ETHER)
-    await h.must(addr(i), 'register', [100n, 1, ''], BOND)
-  }
-  const c = fakeCommitment(SPEC, 1, { checkpointCount: BigInt(M + 1) })
-  for (let b = 0n; b < 16n; b++) h.randaoAt.set(h.number + b, keccak256(toHex(`${draw}-${b}`)))
-  await h.must(WORKER, 'commitResult', [sessionId, c])
-  await h.mine()
-  return { h, sessionId, commitment: c.commitment }
-}
-
-interface Finding {
-  accept: boolean
-  segment?: number
-  samples: number
-}
-
-/** The node's sample of `samples` segments for verifier v in the current round. */
-async function sampleOf(mk: Market, v: Address, samples: number): Promise<number[]> {
-  const seed = await mk.h.read<Hex>('verifierSeed', [mk.sessionId, v])
-  return sampleSegments(seed, mk.commitment as never, M, samples)
-}
-
-/** An honest verifier as the node plays it: the claimed segments first, then samplesDue of its own order. */
-async function honest(mk: Market, v: Address, forged: ReadonlySet<number>): Promise<Finding> {
-  const due = Number(await mk.h.read<bigint>('sessionSamplesDue', [mk.sessionId]))
-  const claims = [...(await mk.h.read<readonly bigint[]>('claimedSegments', [mk.sessionId]))].map(Number).sort((a, b) => a - b)
-  const hit = [...claims, ...(await sampleOf(mk, v, due))].find((x) => forged.has(x))
-  return hit === undefined ? { accept: true, samples: due } : { accept: false, segment: hit, samples: due }
-}
-
-/** The round's verifiers in `plays` commit and reveal; the others stay silent (the clock passes both windows); then finalize. */
-async function vote(mk: Market, plays: Map<Address, Finding>) {
-  const { h, sessionId } = mk
-  const s = await session(h, sessionId)
-  for (const [v, f] of plays) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('findingHash', [sessionId, s.round, v, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, s.round)])])
-  if (plays.size < s.verifiers.length) h.advance(s.votesBy - h.timestamp + 1n)
-  for (const [v, f] of plays) await h.must(v, 'revealFinding', [sessionId, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, s.round)])
-  if (plays.size < s.verifiers.length) h.advance(s.revealBy - h.timestamp + 1n)
-  else h.advance(10) // OPEN_GRACE
-  return h.must(addr(99), 'finalize', [sessionId])
-}
-
-async function honestRound(mk: Market, forged: ReadonlySet<number>) {
-  const s = await session(mk.h, mk.sessionId)
-  const plays = new Map<Address, Finding>()
-  for (const v of s.verifiers) plays.set(v, await honest(mk, v, forged))
-  return vote(mk, plays)
-}
+const { market, sampleOf, honest, vote, honestRound } = sampledSessions('silent')
 
 t.test('boundCovered: the contract equals compute; k samples of samplesDue(m, k) reach the bound, k − 1 of them do not', async (t) => {
   const h = await MarketHarness.deploy()
@@ -137,7 +54,7 @@ t.test('boundCovered: the contract equals compute; k samples of samplesDue(m, k)
 })
 
 t.test('forger + silent colluder: the attacker\'s best play now meets a panel; before the rule one honest miss accepted it', async (t) => {
-  const mk = await market('silent-attack')
+  const mk = await market(K, M, 'silent-attack')
   const { h, sessionId } = mk
   const due = Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
   t.equal(due, samplesDue(M, K), `each of the 2 verifiers re-executes samplesDue(200, 2) = ${due}`)
@@ -179,7 +96,7 @@ t.test('forger + silent colluder: the attacker\'s best play now meets a panel; b
 })
 
 t.test('an honest session whose second verifier is offline is still accepted, by the panel', async (t) => {
-  const mk = await market('silent-offline')
+  const mk = await market(K, M, 'silent-offline')
   const { h, sessionId } = mk
   const [online, offline] = (await session(h, sessionId)).verifiers as [Address, Address]
   const r0 = await vote(mk, new Map([[online, await honest(mk, online, new Set())]]))
