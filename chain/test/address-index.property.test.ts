@@ -19,6 +19,7 @@ import { BlockStore } from '../BlockStore.js'
 import { createChainCommon } from '../ChainCommon.js'
 import { type ChainDB, KeyPrefix, openChainDB, prefixed } from '../Database.js'
 import { BlockHeader } from '../Header.js'
+import { fixtureHeader } from './headerFixture.js'
 import { EMPTY_TRIE_ROOT, keccak256 } from '../keccak.js'
 import type { Log, TxReceipt } from '../Receipt.js'
 
@@ -78,30 +79,7 @@ function makeBlock(parent: BlockHeader, specs: ReceiptSpec[]): { block: Block; r
     logs: s.logs,
   }))
   const number = parent.number + 1n
-  const header = new BlockHeader({
-    parentHash: parent.hash(),
-    coinbase: z(20, 0xc0),
-    stateRoot: EMPTY_TRIE_ROOT,
-    transactionsRoot: EMPTY_TRIE_ROOT,
-    receiptsRoot: EMPTY_TRIE_ROOT,
-    logsBloom: z(256),
-    number,
-    gasLimit: 30_000_000n,
-    gasUsed: 0n,
-    timestamp: 1_700_000_000n + number * 2n,
-    vanity: u64ToBytes(n), // siblings differ
-    mixHash: z(32),
-    baseFeePerGas: 1n,
-    slot: number,
-    producer: z(20, 0x50),
-    jobId: z(32, 1),
-    sessionId: z(32, 2),
-    workloadId: z(32, 3),
-    vrfOutput: z(32, 4),
-    vrfProof: z(80, 5),
-    attestations: [],
-    seal: z(65, 7),
-  })
+  const header = fixtureHeader({ parentHash: parent.hash(), number, vanity: u64ToBytes(n), baseFeePerGas: 1n }) // siblings differ by vanity
   return { block: new Block(header, []), receipts }
 }
 

@@ -14,37 +14,15 @@ import { Block } from '../Block.js'
 import { BlockStore } from '../BlockStore.js'
 import { createChainCommon } from '../ChainCommon.js'
 import { openChainDB } from '../Database.js'
-import { BlockHeader } from '../Header.js'
-import { EMPTY_TRIE_ROOT, keccak256 } from '../keccak.js'
+import type { BlockHeader } from '../Header.js'
+import { keccak256 } from '../keccak.js'
+import { fixtureHeader } from './headerFixture.js'
 
 const common = createChainCommon(31337n, { nativeCrypto: false })
 const z = (n: number, fill = 0) => new Uint8Array(n).fill(fill)
 
 function header(parent: BlockHeader | undefined, number: bigint): BlockHeader {
-  return new BlockHeader({
-    parentHash: parent ? parent.hash() : z(32),
-    coinbase: z(20, 0xc0),
-    stateRoot: EMPTY_TRIE_ROOT,
-    transactionsRoot: EMPTY_TRIE_ROOT,
-    receiptsRoot: EMPTY_TRIE_ROOT,
-    logsBloom: z(256),
-    number,
-    gasLimit: 30_000_000n,
-    gasUsed: 0n,
-    timestamp: 1_700_000_000n + number * 2n,
-    vanity: u64ToBytes(number),
-    mixHash: z(32),
-    baseFeePerGas: 1n,
-    slot: number,
-    producer: z(20, 0x50),
-    jobId: z(32, 1),
-    sessionId: z(32, 2),
-    workloadId: z(32, 3),
-    vrfOutput: z(32, 4),
-    vrfProof: z(80, 5),
-    attestations: [],
-    seal: z(65, 7),
-  })
+  return fixtureHeader({ parentHash: parent ? parent.hash() : new Uint8Array(32), number, vanity: u64ToBytes(number), baseFeePerGas: 1n })
 }
 
 t.test('decoded blocks held in memory stay under BLOCKS_CACHE_MAX_TXS transactions; evicted ones read back', async (t) => {

@@ -20,7 +20,7 @@ import t from 'tap'
 import type { Address, Hex } from 'viem'
 import { acceptanceProbability, boundSamples, faultedSegments, MAX_SAMPLED_SEGMENTS, samplesDue } from '../../compute/verify/SamplingPolicy.js'
 import { ETHER, fakeCommitment, MarketHarness, S } from './workmarketHarness.js'
-import { BOND, bondOf, CLIENT, PRICE, sampledSessions, session, WORKER, type Finding } from './sampledSessions.js'
+import { BOND, bondOf, CLIENT, PRICE, sampledSessions, session, WORKER, type Finding } from '../../test/helpers/sampledSessions.js'
 
 t.setTimeout(900_000)
 /** 10⁻⁶ and a float's rounding: the bound is met with equality at e.g. m = 10, k = 6 (0.1⁶), which doubles compute as 1.00000000003e-6. */

@@ -25,7 +25,7 @@ import t from 'tap'
 import type { Address } from 'viem'
 import { acceptanceProbability, boundCovered, faultedSegments, samplesDue } from '../../compute/verify/SamplingPolicy.js'
 import { ETHER, MarketHarness, S } from './workmarketHarness.js'
-import { BOND, bondOf, sampledSessions, session, WORKER } from './sampledSessions.js'
+import { BOND, bondOf, sampledSessions, session, WORKER } from '../../test/helpers/sampledSessions.js'
 
 t.setTimeout(900_000)
 const FAULT = ETHER / 10n

@@ -6,8 +6,7 @@ import t from 'tap'
 import { Account, Address } from '@ethereumjs/util'
 import { createChainCommon } from '../../chain/ChainCommon.js'
 import { openChainDB } from '../../chain/Database.js'
-import { BlockHeader } from '../../chain/Header.js'
-import { EMPTY_TRIE_ROOT } from '../../chain/keccak.js'
+import { fixtureHeader } from '../../chain/test/headerFixture.js'
 import { bigintToFixedBytes, bytesToHex } from '../../common/bytes.js'
 import type { CallRequest, StateOverrides } from '../../rpc/RpcBackend.js'
 import { WorldState } from '../../vm/WorldState.js'
@@ -84,12 +83,7 @@ t.test('plain calls as EVM messages answer exactly as through runTx', async (t) 
   await sm.checkpoint()
   await sm.commit()
   const root = await sm.getStateRoot()
-  const header = new BlockHeader({
-    parentHash: z(32), coinbase: z(20, 0xc0), stateRoot: root, transactionsRoot: EMPTY_TRIE_ROOT, receiptsRoot: EMPTY_TRIE_ROOT,
-    logsBloom: z(256), number: 1n, gasLimit: 30_000_000n, gasUsed: 0n, timestamp: 1_700_000_000n, vanity: z(0), mixHash: z(32),
-    baseFeePerGas: 1_000_000_000n, slot: 1n, producer: z(20, 0x50), jobId: z(32), sessionId: z(32), workloadId: z(32),
-    vrfOutput: z(32), vrfProof: z(80), attestations: [], seal: z(65),
-  })
+  const header = fixtureHeader({ stateRoot: root, timestamp: 1_700_000_000n })
   const fast = new CallRunner(state, common, 50_000_000n)
   const viaTx = new CallRunner(state, common, 50_000_000n)
   viaTx.plainMessage = false

@@ -3,11 +3,12 @@
  * genesis test harness: a job with k verifiers, a committed result of m segments, round 0 drawn
  * from seeded blocks, verifiers that play honestly as the node does (claimed segments first, then
  * samplesDue of their own order) or as a test scripts them, silent ones included. Shared by the
- * per-session bound and silent-verifier tests.
+ * per-session bound and silent-verifier tests (genesis/test); it lives here because it plays
+ * the node's sampler (compute/), which genesis/ may not import.
  */
 import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { sampleSegments } from '../../compute/verify/SegmentSampler.js'
-import { addr, ETHER, fakeCommitment, MarketHarness } from './workmarketHarness.js'
+import { addr, ETHER, fakeCommitment, MarketHarness } from '../../genesis/test/workmarketHarness.js'
 
 export const NO_SEGMENT = 0xffff_ffff
 export const WORKER = addr(1)
