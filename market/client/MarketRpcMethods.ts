@@ -264,7 +264,7 @@ export function marketRpcMethods(d: {
     pov_getWorker: [1, 1],
     pov_getWorkers: [0, 0],
     pov_listJobs: [0, 1],
-    pov_estimateJob: [1, 1],
+    pov_estimateJob: [1, 2],
     pov_getBlob: [1, 4],
     pov_blobChallenge: [0, 0],
     pov_putBlob: [1, 1],
