@@ -21,6 +21,7 @@ import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { DEV_ACCOUNT_COUNT, devGenesis } from '../genesis/presets.js'
 import { startRpcServers } from '../rpc/index.js'
 import { resolveRpcOptions } from '../rpc/RpcOptions.js'
+import { setAsideDevChain } from './DevChainSetAside.js'
 import { devRpcOpenings, logDevOpenings } from './DevRpcOpenings.js'
 import { explorerPages } from './ExplorerPages.js'
 import { BlockExecutor } from '../vm/BlockExecutor.js'
@@ -131,9 +132,15 @@ export class PovNode {
       const stored = await store.genesisHash()
       if (!stored || !equalBytes(stored, expected.block.hash())) {
         state.trieDb.discard()
+        if (cfg.dev && !cfg.genesisFile) {
+          await db.close()
+          const movedTo = setAsideDevChain(cfg.datadir, stored ? bytesToHex(stored) : '0x')
+          log.warn({ movedTo, genesis: bytesToHex(expected.block.hash()) }, 'the datadir held a dev chain of another povchain version (another genesis): moved it aside, starting a fresh dev chain')
+          return this.start()
+        }
         throw new NodeError(
           'GENESIS_MISMATCH',
-          `the datadir ${cfg.datadir} holds a chain with genesis ${stored ? bytesToHex(stored) : '(none)'}, not ${bytesToHex(expected.block.hash())}; use another --datadir or the genesis it was created with${cfg.dev ? ` (a dev chain from an older povchain: remove ${cfg.datadir} to start afresh)` : ''}`,
+          `the datadir ${cfg.datadir} holds a chain with genesis ${stored ? bytesToHex(stored) : '(none)'}, not ${bytesToHex(expected.block.hash())}; use another --datadir or the genesis it was created with`,
         )
       }
       state.trieDb.discard()
