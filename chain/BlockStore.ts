@@ -6,6 +6,7 @@ import { type ChainDB, type DbOp, KeyPrefix, dbGet, prefixed } from './Database.
 import { ChainError } from './errors.js'
 import { BlockHeader, isPreStandardHeader } from './Header.js'
 import { decodeStoredReceipts, encodeStoredReceipts, type TxReceipt } from './Receipt.js'
+import { WeightedCache } from './WeightedCache.js'
 
 const META_HEAD = new TextEncoder().encode('head')
 const META_SAFE = new TextEncoder().encode('safe')
@@ -45,11 +46,14 @@ export class BlockStore {
   // decoding a body means decoding every transaction in it.
   // Bounded by blocks and by the transactions they hold: 256 full blocks of transfers (≈ 1,400
   // each) kept ≈ 360,000 decoded transactions, over 1 GiB, under spam (bench --only spam).
-  private blocks = new Map<string, Block>()
-  private blocksCachedTxs = 0
   static readonly BLOCKS_CACHE_BLOCKS = 256
   static readonly BLOCKS_CACHE_MAX_TXS = 20_000
-  private receiptsCache = new Map<string, TxReceipt[]>()
+  private blocks = new WeightedCache<Block>(BlockStore.BLOCKS_CACHE_BLOCKS, BlockStore.BLOCKS_CACHE_MAX_TXS, (b) => b.transactions.length)
+  // Decoded receipts of recent blocks, bounded by receipt count (not blocks: a block may hold
+  // thousands) so that repeated log queries over a few thousand blocks do not re-read them.
+  private static readonly RECEIPTS_CACHE_MAX = 20_000
+  private static readonly RECEIPTS_CACHE_BLOCKS = 8192
+  private receiptsCache = new WeightedCache<TxReceipt[]>(BlockStore.RECEIPTS_CACHE_BLOCKS, BlockStore.RECEIPTS_CACHE_MAX, (r) => Math.max(1, r.length))
   private canonicalCache = new Map<bigint, Uint8Array>()
   private safeHash?: Uint8Array
   private finalizedHash?: Uint8Array
@@ -168,7 +172,7 @@ export class BlockStore {
     const body = await dbGet(this.db, prefixed(KeyPrefix.body, hash))
     if (!body) return undefined
     const block = new Block(header, decodeBody(body, this.common))
-    this.rememberBlock(key, block)
+    this.blocks.set(key, block)
     return block
   }
 
@@ -182,7 +186,7 @@ export class BlockStore {
     const again = this.receiptsCache.get(key)
     if (again) return again
     const receipts = decodeStoredReceipts(raw)
-    this.rememberReceipts(key, receipts)
+    this.receiptsCache.set(key, receipts)
     return receipts
   }
 
@@ -211,48 +215,9 @@ export class BlockStore {
     })
   }
 
-  // Decoded receipts of recent blocks, bounded by receipt count (not blocks: a block may hold
-  // thousands) so that repeated log queries over a few thousand blocks do not re-read them.
-  private receiptsCached = 0
-  private static readonly RECEIPTS_CACHE_MAX = 20_000
-  private static readonly RECEIPTS_CACHE_BLOCKS = 8192
-
-  private rememberReceipts(key: string, receipts: TxReceipt[]): void {
-    const prev = this.receiptsCache.get(key)
-    if (prev) {
-      this.receiptsCache.delete(key)
-      this.receiptsCached -= Math.max(1, prev.length)
-    }
-    while (
-      this.receiptsCache.size > 0 &&
-      (this.receiptsCache.size >= BlockStore.RECEIPTS_CACHE_BLOCKS || this.receiptsCached + receipts.length > BlockStore.RECEIPTS_CACHE_MAX)
-    ) {
-      const [k, v] = this.receiptsCache.entries().next().value!
-      this.receiptsCache.delete(k)
-      this.receiptsCached -= Math.max(1, v.length)
-    }
-    this.receiptsCache.set(key, receipts)
-    this.receiptsCached += Math.max(1, receipts.length)
-  }
-
-  private rememberBlock(key: string, block: Block): void {
-    const prev = this.blocks.get(key)
-    if (prev) {
-      this.blocks.delete(key)
-      this.blocksCachedTxs -= prev.transactions.length
-    }
-    while (this.blocks.size > 0 && (this.blocks.size >= BlockStore.BLOCKS_CACHE_BLOCKS || this.blocksCachedTxs + block.transactions.length > BlockStore.BLOCKS_CACHE_MAX_TXS)) {
-      const [k, v] = this.blocks.entries().next().value!
-      this.blocks.delete(k)
-      this.blocksCachedTxs -= v.transactions.length
-    }
-    this.blocks.set(key, block)
-    this.blocksCachedTxs += block.transactions.length
-  }
-
   /** Decoded blocks and their transactions held in memory (bounded: BLOCKS_CACHE_*). */
   cachedBlocks(): { blocks: number; transactions: number } {
-    return { blocks: this.blocks.size, transactions: this.blocksCachedTxs }
+    return { blocks: this.blocks.size, transactions: this.blocks.weightHeld }
   }
 
   async canonicalHash(number: bigint): Promise<Uint8Array | undefined> {
@@ -367,8 +332,8 @@ export class BlockStore {
     await this.db.batch(ops)
     this.cacheHeader(block.header)
     const key = bytesToHex(block.hash())
-    this.rememberBlock(key, block)
-    this.rememberReceipts(key, receipts)
+    this.blocks.set(key, block)
+    this.receiptsCache.set(key, receipts)
     if (opts.makeHead) this.applyCanonical(change, block.header)
     return change
   }
