@@ -128,7 +128,18 @@ export class PovNode {
     const store = (this.store = new BlockStore(db, common))
     const state = new WorldState(db, common, store)
     const expected = await buildGenesis(spec, state)
-    if (await store.open()) {
+    const opened = await store.open().catch(async (e: { code?: string }) => {
+      if (e.code !== 'CHAIN_OLD_FORMAT' || !cfg.dev || cfg.genesisFile) throw e
+      return 'old-format' as const
+    })
+    if (opened === 'old-format') {
+      state.trieDb.discard()
+      await db.close()
+      const movedTo = setAsideDevChain(cfg.datadir, 'old-format')
+      log.warn({ movedTo, genesis: bytesToHex(expected.block.hash()) }, 'the datadir held a dev chain written by an older povchain (another block header format): moved it aside, starting a fresh dev chain')
+      return this.start()
+    }
+    if (opened) {
       const stored = await store.genesisHash()
       if (!stored || !equalBytes(stored, expected.block.hash())) {
         state.trieDb.discard()
