@@ -74,7 +74,7 @@ t.test('an unfrozen transaction whose signature is replaced after a first call a
   fc.assert(
     fc.property(txArb, keyArb, keyArb, (f, k1, k2) => {
       fc.pre(hex(k1) !== hex(k2))
-      const legacy = { ...f, type: 0 }
+      const legacy = { ...f, type: 0 as const }
       const tx = build(legacy, k1, false) as LegacyTx
       if (hex(tx.getSenderAddress().bytes) !== hex(addressOfKey(k1))) return false
       const other = build(legacy, k2, false) as LegacyTx
@@ -94,7 +94,7 @@ t.test('forged signatures on decoded transactions: the same address or the same 
   let answered = 0
   fc.assert(
     fc.property(txArb, keyArb, fc.bigInt({ min: 1n, max: 2n ** 256n - 1n }), (f, key, r) => {
-      const signed = build({ ...f, type: 0 }, key, true) as LegacyTx
+      const signed = build({ ...f, type: 0 as const }, key, true) as LegacyTx
       let tx: TypedTransaction
       try {
         tx = createTxFromRLP(createTx({ ...signed.toJSON(), type: 0, r, v: signed.v, s: signed.s } as never, { common }).serialize(), { common })
