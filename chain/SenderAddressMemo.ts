@@ -18,6 +18,8 @@ import { keccak256 } from './keccak.js'
 type SenderAddressFn = (this: TxLike) => Address
 interface TxLike {
   getSenderPublicKey(): Uint8Array
+  /** @ethereumjs/tx's per-transaction cache (hash, public key …): a plain object, not frozen. */
+  cache: { senderAddressBytes?: Uint8Array }
 }
 interface TxPrototype {
   getSenderAddress: SenderAddressFn
@@ -25,7 +27,6 @@ interface TxPrototype {
 
 const TX_CLASSES = [LegacyTx, AccessList2930Tx, FeeMarket1559Tx, Blob4844Tx, EOACode7702Tx] as const
 
-const addresses = new WeakMap<object, Uint8Array>()
 let originals: Map<TxPrototype, SenderAddressFn> | undefined
 
 /** The sender as @ethereumjs/tx computes it (the reference the memo is tested against). */
@@ -45,13 +46,15 @@ export function installSenderAddressMemo(): void {
     originals.set(proto, original)
     proto.getSenderAddress = function (this: TxLike): Address {
       if (!Object.isFrozen(this)) return original.call(this)
-      let bytes = addresses.get(this)
+      // Kept in the transaction's own cache object, next to the public key it derives from
+      // (a WeakMap of every transaction would cost the GC more than the hash it saves).
+      let bytes = this.cache.senderAddressBytes
       if (bytes === undefined) {
         const pub = this.getSenderPublicKey()
         // What publicToAddress refuses (never from a recovery): let the original say so.
         if (pub.length !== 64) return original.call(this)
         bytes = keccak256(pub).slice(12)
-        addresses.set(this, bytes)
+        this.cache.senderAddressBytes = bytes
       }
       return new Address(bytes.slice())
     }

@@ -5,9 +5,10 @@ import { BranchMPTNode, ExtensionMPTNode, LeafMPTNode, MerklePatriciaTrie, decod
  * flush puts each dirty slot and account separately, and each put walks from the root, so the
  * root and upper branches (17-item RLP lists of up to 532 bytes) were decoded again for every
  * one — ≈ 3 % of an ERC-20 transfer's server CPU. This keeps one decoding per node *value*
- * object (a WeakMap keyed by the bytes the database hands back: the node's own TrieDatabase
- * entry, so the decoding lives exactly as long as the database caches the node, and a node the
- * database does not hold is looked up — and refused — as before) and hands out a copy of it:
+ * object (keyed by the bytes the database hands back — the node's own TrieDatabase entry, so a
+ * node the database does not hold is looked up, and refused, as before — and bounded: a decoded
+ * branch is ≈ 1 KiB of heap, the database's own cache holds up to 250,000 nodes, and the hot
+ * ones, the upper levels every walk passes, come back after an eviction) and hands out a copy:
  * a put edits the nodes on its path (`setBranch`, `value`, `key`), which must never reach the
  * remembered decoding that other roots still share. Embedded (raw) nodes take the original path.
  * `vm/test/trie-node-cache.property.test.ts` compares tries with and without it.
@@ -29,7 +30,9 @@ interface ExtOrLeafInternals {
   _value: Uint8Array
 }
 
-const decodings = new WeakMap<Uint8Array, TrieNode>()
+/** Decodings kept (≈ 20 MiB at most); the oldest tenth goes when full. */
+export const TRIE_NODE_CACHE_MAX = 20_000
+const decodings = new Map<Uint8Array, TrieNode>()
 let original: LookupNode | undefined
 let hits = 0
 let misses = 0
@@ -53,8 +56,8 @@ export function originalLookupNode(): LookupNode | undefined {
   return original
 }
 
-export function trieNodeCacheStats(): { hits: number; misses: number } {
-  return { hits, misses }
+export function trieNodeCacheStats(): { hits: number; misses: number; size: number } {
+  return { hits, misses, size: decodings.size }
 }
 
 /** Installs the cache on MerklePatriciaTrie's prototype (every trie of the process); idempotent. */
@@ -73,6 +76,13 @@ export function installTrieNodeCache(): void {
     if (decoded === undefined) {
       misses++
       decoded = decodeMPTNode(value) as TrieNode
+      if (decodings.size >= TRIE_NODE_CACHE_MAX) {
+        let n = TRIE_NODE_CACHE_MAX / 10
+        for (const k of decodings.keys()) {
+          decodings.delete(k)
+          if (--n <= 0) break
+        }
+      }
       decodings.set(value, decoded)
     } else hits++
     return copyTrieNode(decoded)
