@@ -11,7 +11,6 @@ import { povEvmOpts } from './EvidencePrecompile.js'
 import { installJumpAnalysisCache } from './JumpAnalysisCache.js'
 import { installMemoryWordOps } from './MemoryWordOps.js'
 import { TrieDatabase } from './TrieDatabase.js'
-import { installTrieNodeCache } from './TrieNodeCache.js'
 
 /** Where BLOCKHASH looks up ancestors (the canonical chain). */
 export interface BlockHashSource {
@@ -38,8 +37,6 @@ export class WorldState {
     private readonly hashes: BlockHashSource,
   ) {
     this.trieDb = new TrieDatabase(db)
-    // One decoding per trie node the database holds, copied per walk (TrieNodeCache.ts).
-    installTrieNodeCache()
   }
 
   private blockchainShim(): EVMMockBlockchainInterface {
