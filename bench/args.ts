@@ -21,6 +21,8 @@ export interface BenchOptions {
   timeout: number
   importBlocks: number
   importTxs: number
+  /** Import phase: ERC-20 transfers (BenchToken) instead of native ones. */
+  importErc20: boolean
   /** sync phase: blocks a fresh node catches up, transfers per block. */
   syncBlocks: number
   syncTxs: number
@@ -59,6 +61,7 @@ const HELP = `usage: npm run bench -- [options]
   --timeout 120         seconds to wait for a phase's receipts
   --import-blocks 10    blocks built then imported in-process
   --import-txs 500      transfers per imported block
+  --import-erc20        import phase: BenchToken.transfer calls instead of native transfers
   --sync-blocks 10000   blocks a fresh node catches up over the network (sync phase)
   --sync-txs 2          transfers per block of the sync phase
   --gossip-nodes 5      nodes in a line for the gossip latency phase
@@ -91,6 +94,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     timeout: 120,
     importBlocks: 10,
     importTxs: 500,
+    importErc20: false,
     syncBlocks: 10_000,
     syncTxs: 2,
     gossipNodes: 5,
@@ -135,6 +139,7 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--timeout': o.timeout = int(1); break
       case '--import-blocks': o.importBlocks = int(1); break
       case '--import-txs': o.importTxs = int(1); break
+      case '--import-erc20': o.importErc20 = true; break
       case '--sync-blocks': o.syncBlocks = int(1); break
       case '--sync-txs': o.syncTxs = int(0); break
       case '--gossip-nodes': o.gossipNodes = int(2); break

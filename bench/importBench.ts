@@ -18,9 +18,10 @@ import { DEV_MNEMONIC, deriveKeys } from '../chain/DevKeys.js'
 import { devGenesis } from '../genesis/presets.js'
 import { BlockExecutor, type TxSource } from '../vm/BlockExecutor.js'
 import { WorldState } from '../vm/WorldState.js'
-import { Transaction, Wallet } from 'ethers'
+import { Interface, Transaction, Wallet, getCreateAddress } from 'ethers'
+import type { CompiledToken } from './benchToken.js'
 import { bytesToHex } from '../common/bytes.js'
-import { log, round1, round2 } from './stats.js'
+import { log, round1, round2, round3 } from './stats.js'
 import { createConsensusEngine } from '../node/ConsensusSetup.js'
 import { PovContractReader } from '../node/PovContractReader.js'
 
@@ -86,6 +87,11 @@ export interface ImportResult {
   import_tx_per_s?: number
   import_mgas_per_s?: number
   import_ms_per_block?: number
+  /** Process CPU (user + system) per transaction while building / importing the timed blocks. */
+  build_cpu_ms_per_tx?: number
+  import_cpu_ms_per_tx?: number
+  /** 'native' transfers, or 'erc20' BenchToken.transfer calls (`--import-erc20`). */
+  kind?: 'native' | 'erc20'
   state_root_ok: boolean
 }
 
@@ -96,7 +102,7 @@ export interface ImportResult {
  * LevelDB) and times that — validation, sender recovery, execution, roots and the atomic
  * write included; decoding is timed apart.
  */
-export async function runImportBench(blocks: number, txsPerBlock: number): Promise<ImportResult> {
+export async function runImportBench(blocks: number, txsPerBlock: number, token?: CompiledToken): Promise<ImportResult> {
   const keys = deriveKeys(DEV_MNEMONIC, 20)
   const producer: Producer = { key: keys[0]!, address: privateKeyToAddress(keys[0]!) }
   let queue: TypedTransaction[] = []
@@ -112,22 +118,37 @@ export async function runImportBench(blocks: number, txsPerBlock: number): Promi
   const wallets = keys.map((k) => new Wallet(bytesToHex(k)))
   const nonces = new Array<number>(wallets.length).fill(0)
 
-  log(`import: signing ${blocks * txsPerBlock} transfers`)
+  // With a token: a first block deploys it (every dev wallet holds some), and the timed blocks
+  // are ERC-20 transfers to fresh recipients instead of native ones.
+  const fees = { maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n }
   const signed: Uint8Array[][] = []
+  let tokenAddress: string | undefined
+  const iface = token ? new Interface(token.abi as never) : undefined
+  if (token && iface) {
+    const deploy = Transaction.from({
+      type: 2, chainId: 31337n, nonce: nonces[0]!++, gasLimit: 5_000_000n, ...fees,
+      data: token.bytecode + iface.encodeDeploy([wallets.map((w) => w.address), 10n ** 24n]).slice(2),
+    })
+    deploy.signature = wallets[0]!.signingKey.sign(deploy.unsignedHash)
+    signed.push([Buffer.from(deploy.serialized.slice(2), 'hex')])
+    tokenAddress = getCreateAddress({ from: wallets[0]!.address, nonce: 0 })
+  }
+  const untimed = signed.length
+  log(`import: signing ${blocks * txsPerBlock} ${token ? 'ERC-20 ' : ''}transfers`)
   for (let b = 0; b < blocks; b++) {
     const body: Uint8Array[] = []
     for (let i = 0; i < txsPerBlock; i++) {
       const s = i % wallets.length
       const w = wallets[s]!
+      const recipient = `0x${(0x100000 + b * txsPerBlock + i).toString(16).padStart(40, '0')}`
       const tx = Transaction.from({
         type: 2,
         chainId: 31337n,
         nonce: nonces[s]!++,
-        to: `0x${(0x100000 + b * txsPerBlock + i).toString(16).padStart(40, '0')}`,
-        value: 1n,
-        gasLimit: 21_000n,
-        maxFeePerGas: 10_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
+        ...(iface && tokenAddress
+          ? { to: tokenAddress, value: 0n, gasLimit: 100_000n, data: iface.encodeFunctionData('transfer', [recipient, 1n]) }
+          : { to: recipient, value: 1n, gasLimit: 21_000n }),
+        ...fees,
       })
       tx.signature = w.signingKey.sign(tx.unsignedHash)
       body.push(Buffer.from(tx.serialized.slice(2), 'hex'))
@@ -138,18 +159,24 @@ export async function runImportBench(blocks: number, txsPerBlock: number): Promi
   log(`import: building ${blocks} blocks of ${txsPerBlock} transfers`)
   const encoded: Uint8Array[] = []
   let gas = 0n
-  const tb = performance.now()
+  let tb = performance.now()
+  let cb = process.cpuUsage()
   let ts = Date.now()
-  for (const body of signed) {
+  for (const [n, body] of signed.entries()) {
+    if (n === untimed) {
+      tb = performance.now()
+      cb = process.cpuUsage()
+    }
     queue = body.map((raw) => decodeTransaction(raw, src.common))
     ts += 1000
     const block = await src.chain.produceBlock(producer, { allowEmpty: false, now: () => ts })
     if (!block || block.transactions.length !== body.length)
       throw new Error(`import: built block has ${block?.transactions.length ?? 0} of ${body.length} transactions`)
-    gas += block.header.gasUsed
+    if (n >= untimed) gas += block.header.gasUsed
     encoded.push(block.encode())
   }
   const buildMs = performance.now() - tb
+  const buildCpu = process.cpuUsage(cb)
   const srcRoot = src.store.head().stateRoot
   await src.close()
 
@@ -159,12 +186,18 @@ export async function runImportBench(blocks: number, txsPerBlock: number): Promi
     const decoded = encoded.map((bytes) => Block.decode(bytes, dst.common))
     const decodeMs = performance.now() - td
     const nowSeconds = Math.ceil(ts / 1000) + 60
-    const ti = performance.now()
-    for (const block of decoded) {
+    let ti = performance.now()
+    let ci = process.cpuUsage()
+    for (const [n, block] of decoded.entries()) {
+      if (n === untimed) {
+        ti = performance.now()
+        ci = process.cpuUsage()
+      }
       const where = await dst.chain.importBlock(block, nowSeconds)
       if (where !== 'head') throw new Error(`import: block ${block.number} went to ${where}`)
     }
     const importMs = performance.now() - ti
+    const importCpu = process.cpuUsage(ci)
     const rootOk = bytesToHex(dst.store.head().stateRoot) === bytesToHex(srcRoot)
     const txs = blocks * txsPerBlock
     const res: ImportResult = {
@@ -179,9 +212,15 @@ export async function runImportBench(blocks: number, txsPerBlock: number): Promi
       import_tx_per_s: round1((txs * 1000) / importMs),
       import_mgas_per_s: round2(Number(gas) / 1000 / importMs),
       import_ms_per_block: round1(importMs / blocks),
+      build_cpu_ms_per_tx: round3((buildCpu.user + buildCpu.system) / 1000 / txs),
+      import_cpu_ms_per_tx: round3((importCpu.user + importCpu.system) / 1000 / txs),
+      kind: token ? 'erc20' : 'native',
       state_root_ok: rootOk,
     }
-    log(`import: ${txs} txs in ${res.import_ms} ms = ${res.import_tx_per_s} tx/s, ${res.import_mgas_per_s} Mgas/s (build ${res.build_tx_per_s} tx/s)`)
+    log(
+      `import (${res.kind}): ${txs} txs in ${res.import_ms} ms = ${res.import_tx_per_s} tx/s, ${res.import_mgas_per_s} Mgas/s, ` +
+        `CPU ${res.import_cpu_ms_per_tx} ms/tx (build ${res.build_tx_per_s} tx/s, CPU ${res.build_cpu_ms_per_tx} ms/tx)`,
+    )
     return res
   } finally {
     await dst.close()

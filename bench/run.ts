@@ -159,7 +159,7 @@ async function main(): Promise<number> {
     }
     if (o.only.has('import')) {
       phase = 'import'
-      result.import = await runImportBench(o.importBlocks, o.importTxs)
+      result.import = await runImportBench(o.importBlocks, o.importTxs, o.importErc20 ? compileBenchToken(o.tokenSol ?? DEFAULT_TOKEN_SOL, o.evmVersion) : undefined)
     }
     if (o.only.has('gossip')) {
       phase = 'gossip'

@@ -7,6 +7,7 @@ import { paramsVM } from '@ethereumjs/vm'
 import { concatBytes } from '../common/bytes.js'
 import { nativeKeccak256 } from './keccak.js'
 import { nativeSecp256k1 } from './Secp256k1.js'
+import { installSenderAddressMemo } from './SenderAddressMemo.js'
 
 /**
  * The @ethereumjs Common every povchain component shares: the chain id from genesis and the
@@ -27,6 +28,8 @@ export function createChainCommon(chainId: bigint, opts: { nativeCrypto?: boolea
   })
   presetParams(common)
   fastEipLookup(common)
+  // Every node path builds its Common here first: the transactions it decodes share the memo.
+  installSenderAddressMemo()
   return common
 }
 

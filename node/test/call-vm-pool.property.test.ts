@@ -78,12 +78,17 @@ t.test('pooled call VMs answer as fresh VMs do', async (t) => {
     override: arbOverride,
     overrideTarget: fc.constantFrom(1, 2),
     estimate: fc.boolean(),
+    // The watched account as the sender (it exists: its balance and nonce are read, then edited
+    // by the call) with a value: a pool that handed out the remembered account itself, not a
+    // copy, would show a later call the balance an earlier one spent.
+    from: fc.constantFrom(0x77, 0xaa),
+    value: fc.constantFrom(0n, 1n, 300n),
   })
   const show = (x: unknown) => JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? bytesToHex(v) : v))
   await fc.assert(
     fc.asyncProperty(fc.array(arbRequest, { minLength: 1, maxLength: 6 }), async (reqs) => {
       for (const r of reqs) {
-        const req: CallRequest = { to: A(r.to), from: A(0x77), data: new Uint8Array() }
+        const req: CallRequest = { to: A(r.to), from: A(r.from), value: r.value, data: new Uint8Array() }
         let overrides: StateOverrides | undefined
         if (r.override) {
           const { watched, ...o } = r.override as { watched?: boolean }
