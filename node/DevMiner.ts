@@ -17,10 +17,10 @@ import type { ChainService, Producer } from '../consensus/ChainService.js'
  * automine nothing else would seal that block, so while a draw waits (`pendingDraw`) the miner
  * seals empty blocks, one per slot as the clock reaches it — never ahead of the clock.
  *
- * Automine also answers `eth_sendRawTransaction` only once the block that takes the
- * transaction is sealed (`ticket`, `sealedAfter`), as Hardhat and Anvil do: a wallet's first receipt poll
- * then finds the receipt, where it used to miss and wait for its next poll (ethers polls blocks
- * every 4 s). No slot timer runs between a pending transaction and its block.
+ * Automine also answers a send that reaches an idle miner only once the block that takes the
+ * transaction is sealed (`busy`, `ticket`, `sealedAfter`), as Hardhat and Anvil do: a wallet's
+ * first receipt poll then finds the receipt, where it used to miss and wait for its next poll
+ * (ethers polls blocks every 4 s). No slot timer runs between a pending transaction and its block.
  */
 export class DevMiner {
   private building = false
@@ -49,7 +49,17 @@ export class DevMiner {
     if (this.opts.periodSeconds > 0) this.timer = setInterval(() => this.trigger(true), this.opts.periodSeconds * 1000)
   }
 
-  /** The production round count now: take it before adding a transaction, pass it to `sealedAfter`. */
+  /**
+   * True while a block is being built. A send that finds the miner busy is answered at once: its
+   * transaction goes into the next block with whatever else arrives meanwhile, and its sender
+   * may send the next one (waiting there would cap a block at one transaction per sender and
+   * halve the throughput of a loaded node: 10 instead of 35 transactions a block in the bench).
+   */
+  get busy(): boolean {
+    return this.building
+  }
+
+  /** The production round count now: take it once the transaction is in the pool, pass it to `sealedAfter`. */
   ticket(): number {
     return this.rounds
   }

@@ -54,6 +54,7 @@ export interface NetworkView {
 
 /** The automine side of node/DevMiner that local transactions wait on (see NodeBackend.addLocal). */
 export interface AutomineWait {
+  readonly busy: boolean
   ticket(): number
   sealedAfter(ticket: number): Promise<void>
 }
@@ -221,16 +222,20 @@ export class NodeBackend implements RpcBackend {
   }
 
   /**
-   * Pools a local transaction and journals it. Under automine the answer waits for the block
-   * production round that takes it (as Hardhat's and Anvil's automine do), so the sender's first
-   * receipt poll finds the receipt; a queued transaction (nonce gap) is answered at once.
+   * Pools a local transaction and journals it. Under automine, a transaction that finds the miner
+   * idle is answered once the production round that takes it has ended (as Hardhat's and Anvil's
+   * automine do), so the sender's first receipt poll finds the receipt. A queued transaction
+   * (nonce gap) and one that arrives while a block is being built are answered at once: the
+   * latter joins the next block with the rest of the burst, and its sender keeps sending.
    */
   private async addLocal(tx: TypedTransaction, raw: Uint8Array): Promise<Uint8Array> {
     const miner = this.d.automine?.()
-    const ticket = miner?.ticket()
+    const idle = miner !== undefined && !miner.busy
     const { hash, status } = await this.d.pool.add(tx)
     this.d.journal?.append(raw)
-    if (miner && ticket !== undefined && status === 'pending') await miner.sealedAfter(ticket)
+    // The ticket is taken after the add: a round that began before the transaction was in the
+    // pool is not the one that takes it (the pool's pending event set the miner going again).
+    if (idle && status === 'pending') await miner.sealedAfter(miner.ticket())
     return hash
   }
 

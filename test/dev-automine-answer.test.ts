@@ -1,13 +1,13 @@
 /**
- * --dev automine answers eth_sendRawTransaction / eth_sendTransaction once the block holding the
- * transaction is sealed (as Hardhat and Anvil do), so a wallet's first receipt poll finds it —
- * no slot timer, no second poll. Asserted on order, not on time: the receipt must exist the
+ * --dev automine answers eth_sendRawTransaction / eth_sendTransaction that reach an idle miner once
+ * the block holding the transaction is sealed (as Hardhat and Anvil do), so a wallet's first
+ * receipt poll finds it — no slot timer, no second poll; a burst still shares blocks. Asserted on order, not on time: the receipt must exist the
  * moment the send is answered. A queued transaction (nonce gap) and a node with --dev.period
  * answer without waiting for a block.
  */
 import { JsonRpcProvider, Wallet, getAddress, parseEther } from 'ethers'
 import t from 'tap'
-import { CHAIN_ID, DEV_KEYS, hex, rpc, startInProcessNode } from './helpers/devnode.js'
+import { CHAIN_ID, DEV_KEYS, hex, rpc, startInProcessNode, waitFor } from './helpers/devnode.js'
 
 type Receipt = { status: string; blockNumber: string; transactionHash: string } | null
 
@@ -30,15 +30,26 @@ t.test('automine: the receipt exists when eth_sendRawTransaction answers', async
   t.equal(BigInt(receipt!.blockNumber), before + 1n, 'sealed in the next block')
   t.equal(BigInt(await rpc<string>(node.httpUrl, 'eth_blockNumber')), before + 1n, 'and that block is the head')
 
-  // A burst from eight senders at once: every answer comes after its own block.
+  // One after another, each to an idle miner (as a wallet or a deploy script sends): each answer
+  // comes after its own block.
+  for (const [i, w] of wallets.entries()) {
+    const r = await w.signTransaction({ to: getAddress(hex(0xbe00 + i).padEnd(42, '0')), value: 1n, nonce: i === 0 ? 1 : 0, gasLimit: 21_000n, maxFeePerGas: fee, maxPriorityFeePerGas: 1n, chainId: CHAIN_ID, type: 2 })
+    const h = await rpc<string>(node.httpUrl, 'eth_sendRawTransaction', [r])
+    const got = await rpc<Receipt>(node.httpUrl, 'eth_getTransactionReceipt', [h])
+    t.equal(got?.status, '0x1', `sender ${i}: the receipt is there when the send is answered`)
+  }
+
+  // A burst from eight senders at once: the first finds the miner idle, the others arrive while
+  // its block is built and are answered at once (they share the next block); all are mined.
   const burst = await Promise.all(
     wallets.map(async (w, i) => {
-      const r = await w.signTransaction({ to: getAddress(hex(0xbe00 + i).padEnd(42, '0')), value: 1n, nonce: i === 0 ? 1 : 0, gasLimit: 21_000n, maxFeePerGas: fee, maxPriorityFeePerGas: 1n, chainId: CHAIN_ID, type: 2 })
-      const h = await rpc<string>(node.httpUrl, 'eth_sendRawTransaction', [r])
-      return rpc<Receipt>(node.httpUrl, 'eth_getTransactionReceipt', [h])
+      const r = await w.signTransaction({ to: getAddress(hex(0xbf00 + i).padEnd(42, '0')), value: 1n, nonce: i === 0 ? 2 : 1, gasLimit: 21_000n, maxFeePerGas: fee, maxPriorityFeePerGas: 1n, chainId: CHAIN_ID, type: 2 })
+      return rpc<string>(node.httpUrl, 'eth_sendRawTransaction', [r])
     }),
   )
-  t.same(burst.map((r) => r?.status), wallets.map(() => '0x1'), 'every sender of the burst finds its receipt at once')
+  const receipts = await Promise.all(burst.map((h) => waitFor(() => rpc<Receipt>(node.httpUrl, 'eth_getTransactionReceipt', [h]), `receipt of ${h}`)))
+  t.same(receipts.map((r) => r.status), wallets.map(() => '0x1'), 'the burst is mined')
+  t.ok(new Set(receipts.map((r) => r.blockNumber)).size < burst.length, 'in fewer blocks than transactions')
 
   // ethers: sendTransaction, then wait() with a timeout below its 4 s polling interval.
   const sent = await wallets[2]!.sendTransaction({ to: wallets[3]!.address, value: parseEther('1') })
