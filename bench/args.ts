@@ -37,6 +37,13 @@ export interface BenchOptions {
   spamCheckpoint: number
   spamRssBound: number
   spamSeconds: number
+  /**
+   * Growth: after the native and ERC-20 phases on the fresh chain, grow it to each of these
+   * heights (blocks of one transfer) and run both phases again (empty: no growth).
+   */
+  grow: number[]
+  /** BenchToken deployments timed send → receipt (the first one is the token the phases use). */
+  deploys: number
   evmVersion: string
   tokenSol?: string
   /** Extra flags for the node's `node` binary, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
@@ -73,6 +80,9 @@ const HELP = `usage: npm run bench -- [options]
   --spam-checkpoint 10000  spam phase: RSS, CPU and pool figures every N transactions
   --spam-rss-bound 1536 spam phase: MiB of node RSS the run must stay under (else ok: false)
   --spam-seconds 0      spam phase: stop the flood after this many seconds (0: send all --spam-txs)
+  --deploys 5           BenchToken deployments timed send → receipt (median and each in the JSON)
+  --grow 10000[,100000] after native and erc20 on the fresh chain, grow it by blocks of one
+                        transfer to each of these heights and run both phases again there
   --evm-version shanghai  solc target for BenchToken
   --token-sol PATH      BenchToken.sol (default ../shared/bench/contracts/BenchToken.sol)
   --node-flags "..."    flags for the node process's Node binary (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
@@ -106,6 +116,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     spamCheckpoint: 10_000,
     spamRssBound: 1536,
     spamSeconds: 0,
+    grow: [],
+    deploys: 5,
     evmVersion: 'shanghai',
     nodeFlags: [],
   }
@@ -151,6 +163,11 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--spam-checkpoint': o.spamCheckpoint = int(1); break
       case '--spam-rss-bound': o.spamRssBound = int(1); break
       case '--spam-seconds': o.spamSeconds = int(0); break
+      case '--deploys': o.deploys = int(1); break
+      case '--grow':
+        o.grow = val().split(',').map((x) => Number(x.trim()))
+        if (o.grow.some((h, i) => !Number.isInteger(h) || h < 1 || (i > 0 && h <= o.grow[i - 1]!))) fail('--grow needs increasing block heights, e.g. 10000,100000')
+        break
       case '--evm-version': o.evmVersion = val(); break
       case '--token-sol': o.tokenSol = val(); break
       case '--node-flags': o.nodeFlags = val().split(/\s+/).filter(Boolean); break
@@ -166,5 +183,6 @@ export function parseArgs(argv: string[]): BenchOptions {
     }
   }
   if (o.senders > 20) fail('--senders: the dev chain funds 20 accounts')
+  if (o.grow.length && !(o.only.has('native') && o.only.has('erc20'))) fail('--grow re-runs the native and erc20 phases: keep both in --only')
   return o
 }

@@ -376,7 +376,11 @@ export class BlockStore {
   private applyCanonical(change: CanonicalChange, newHead: BlockHeader): void {
     for (const b of change.removed) this.canonicalCache.delete(b.number)
     for (const b of change.added) this.cacheCanonical(b.number, b.hash())
-    for (const n of [...this.canonicalCache.keys()]) if (n > newHead.number) this.canonicalCache.delete(n)
+    // Numbers above the new head are no longer canonical. The cache only ever took numbers up to
+    // the head of its day, and a head that moves up overwrites each number it passes (`added`),
+    // so only the span the head moved down through needs deleting — not a scan of the whole
+    // cache (up to 65,536 entries) for every block, which made each block's commit grow with the chain.
+    for (let n = newHead.number + 1n; n <= this.headHeader.number; n++) this.canonicalCache.delete(n)
     this.headHeader = newHead
   }
 

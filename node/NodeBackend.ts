@@ -52,6 +52,13 @@ export interface NetworkView {
   syncing(): { startingBlock: bigint; currentBlock: bigint; highestBlock: bigint } | false
 }
 
+/** The automine side of node/DevMiner that local transactions wait on (see NodeBackend.addLocal). */
+export interface AutomineWait {
+  readonly busy: boolean
+  ticket(): number
+  sealedAfter(ticket: number): Promise<void>
+}
+
 /** The RpcBackend over a running node: the chain, the state, the pool and the accounts. */
 export class NodeBackend implements RpcBackend {
   readonly clientVersion: string
@@ -75,6 +82,8 @@ export class NodeBackend implements RpcBackend {
       nodeId: string
       /** The p2p network, when the node runs one: peers, sync state, listen addresses. */
       network?: NetworkView
+      /** --dev automine (node/DevMiner), once it runs: a local transaction is answered when its block is sealed. */
+      automine?: () => AutomineWait | undefined
     },
   ) {
     this.clientVersion = `povchain/v${d.version}/${process.platform}-${process.arch}/node${process.versions.node}`
@@ -209,9 +218,24 @@ export class NodeBackend implements RpcBackend {
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
-    const tx = decodePoolTransaction(raw, this.d.common)
-    const { hash } = await this.d.pool.add(tx)
+    return this.addLocal(decodePoolTransaction(raw, this.d.common), raw)
+  }
+
+  /**
+   * Pools a local transaction and journals it. Under automine, a transaction that finds the miner
+   * idle is answered once the production round that takes it has ended (as Hardhat's and Anvil's
+   * automine do), so the sender's first receipt poll finds the receipt. A queued transaction
+   * (nonce gap) and one that arrives while a block is being built are answered at once: the
+   * latter joins the next block with the rest of the burst, and its sender keeps sending.
+   */
+  private async addLocal(tx: TypedTransaction, raw: Uint8Array): Promise<Uint8Array> {
+    const miner = this.d.automine?.()
+    const idle = miner !== undefined && !miner.busy
+    const { hash, status } = await this.d.pool.add(tx)
     this.d.journal?.append(raw)
+    // The ticket is taken after the add: a round that began before the transaction was in the
+    // pool is not the one that takes it (the pool's pending event set the miner going again).
+    if (idle && status === 'pending') await miner.sealedAfter(miner.ticket())
     return hash
   }
 
@@ -240,9 +264,7 @@ export class NodeBackend implements RpcBackend {
 
   async sendTransaction(req: CallRequest): Promise<Uint8Array> {
     const tx = this.d.accounts.signTransaction(await this.fillRequest(req), this.d.common)
-    const { hash } = await this.d.pool.add(tx)
-    this.d.journal?.append(tx.serialize())
-    return hash
+    return this.addLocal(tx, tx.serialize())
   }
 
   async signTransaction(req: CallRequest): Promise<Uint8Array> {

@@ -289,6 +289,7 @@ export class PovNode {
       version: VERSION,
       nodeId: bytesToHex(genesisHash).slice(2, 18),
       network: this.network,
+      automine: () => this.miner,
     })
     assets.bind(this.backend)
     this.backend.addMethods(marketRpcMethods({ market: new WorkMarketReader(backendCaller(this.backend)), blobs, blobAccess: assets }))
