@@ -9,7 +9,7 @@
  * gossipsub RPC frames that gossipsub itself must refuse.
  *
  * Volume phase: the target's ban threshold is set below the lowest score and its rate limits
- * raised, so that every message reaches the decoders and validators (with the defaults the node
+ * and gossip queue bound raised, so that every message reaches the decoders and validators (with the defaults the node
  * stops reading a peer after two malformed messages — the ban phase shows that). Ban phase: the
  * honest node (default settings) meets attackers that rotate peer ids after each ban.
  *
@@ -51,6 +51,12 @@ const PER = Number(process.env.POVCHAIN_P2P_FUZZ_MESSAGES ?? 2_000)
 const SEED = Number(process.env.POVCHAIN_P2P_FUZZ_SEED ?? Date.now() % 1_000_000)
 const CHAIN_ID = 31338n
 const CONCURRENCY = 16
+/**
+ * POVCHAIN_P2P_FUZZ_STARVE=0.8: the process busy-waits that share of the wall clock (in 400 ms
+ * slices), as a niced process on a loaded machine is starved — a way to reproduce, on a quiet
+ * machine, what the fuzz did at load 19.
+ */
+const STARVE = Number(process.env.POVCHAIN_P2P_FUZZ_STARVE ?? 0)
 
 /** Log lines at warn or error, with their bindings: input must never cause one. */
 function capturingLogger(lines: string[], bindings: Record<string, unknown> = {}): Logger {
@@ -122,7 +128,7 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   const c = new Cluster(clusterGenesis({ producers: [producer], slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
   t.teardown(() => c.destroy())
   const loose = Object.fromEntries(Object.keys(DEFAULT_RATE_LIMITS).map((k) => [k, { perSecond: 1e9, burst: 1e9 }]))
-  const a = await c.start({ name: 'a', producerKey: producer, logger: capturingLogger(errors), p2p: { scorer: { banThreshold: -101 }, rateLimits: loose } })
+  const a = await c.start({ name: 'a', producerKey: producer, logger: capturingLogger(errors), p2p: { scorer: { banThreshold: -101 }, rateLimits: loose, gossipQueue: { maxPerPeer: 1e9, maxBytesPerPeer: 1e12 } } })
   const h = await c.start({ name: 'h', bootnodes: [a.multiaddr] })
   const net = a.node.network!
   await until(() => a.node.store.head().number >= 2n && h.node.store.head().number >= 2n, 'blocks on both nodes', 30_000)
@@ -158,6 +164,24 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   // POVCHAIN_P2P_FUZZ_HEAP_SITES=1: print where the memory retained at the end was allocated.
   const sampling = process.env.POVCHAIN_P2P_FUZZ_HEAP_SITES ? new HeapSampling() : undefined
   t.teardown(() => sampling?.stop())
+  if (STARVE > 0) {
+    const busyMs = 400
+    const freeMs = (busyMs * (1 - STARVE)) / STARVE
+    let starving = true
+    const slice = () => {
+      if (!starving) return
+      const end = Date.now() + busyMs
+      while (Date.now() < end) {
+        /* the CPU another job took */
+      }
+      setTimeout(slice, freeMs)
+    }
+    setTimeout(slice, freeMs)
+    t.teardown(() => {
+      starving = false
+    })
+    t.comment(`starving the process: busy ${busyMs} ms of every ${busyMs + freeMs} ms`)
+  }
   const headsSeen: bigint[] = []
   const lagSeen: bigint[] = [] // the node's head minus the honest peer's, every 2 s
   const watch = setInterval(() => {
@@ -347,6 +371,7 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
     phaseReport(`gossip ${name}`)
   }
 
+  sentData.clear() // the test's own memory, not the node's
   // ------------------------------------------------------------ bans (the honest node, default settings)
   const hnet = h.node.network!
   const hStatus = (await h.node.metrics.render()).body
@@ -437,7 +462,9 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   t.ok(stalls <= headsSeen.length / 4, `the honest peer's head moved in most 2 s windows (${stalls} of ${headsSeen.length - 1} without a new block)`)
   t.ok(net.peers().some((p) => p.id === h.node.network!.peerId), 'the honest peer is still connected')
   await until(() => net.limiter.trackedPeers <= 1, 'per-peer rate buckets of the attackers dropped', 10_000).catch(() => {})
+  net.refreshStatuses() // what the status timer does every 10 s: idle buckets pruned
   t.ok(net.limiter.trackedPeers <= 1, `per-peer rate buckets forgotten (${net.limiter.trackedPeers})`)
+  t.equal(net.gossip.queue.peersWaiting, 0, 'no gossip message left waiting for validation')
   gc()
   const ps = net.host.libp2p.services.pubsub as unknown as { seenCache?: { size: number }; peers: Map<string, unknown>; mcache?: { msgs?: Map<string, unknown> } }
   t.comment(`retained: gossipsub seen ${ps.seenCache?.size}, mcache ${ps.mcache?.msgs?.size}, peers ${ps.peers.size}; sync peers ${(net.sync as unknown as { peers: Map<string, unknown> }).peers.size}; pool ${JSON.stringify(a.node.pool.status())}; head ${a.node.store.head().number}`)
