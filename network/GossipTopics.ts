@@ -99,7 +99,7 @@ export class GossipTopics {
   constructor(
     private readonly pubsub: GossipSub,
     private readonly chain: ChainAccess,
-    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics; now?: () => number; queue?: GossipQueueLimits },
+    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics; now?: () => number; queue?: Partial<GossipQueueLimits> },
   ) {
     this.queue = new GossipValidationQueue(deps.queue)
     const net = networkId(chain.chainId, chain.genesisHash)

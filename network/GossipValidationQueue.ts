@@ -1,13 +1,14 @@
 /**
  * Where gossip messages wait for validation: one queue per sending peer, served round-robin,
- * one validation started per turn of the event loop, a few in flight at once.
+ * validations started in slices of at most `sliceMs` of synchronous work per turn of the event
+ * loop, at most `concurrency` in flight.
  *
  * Why: gossipsub hands us every message of the frames it has buffered at once, and validating
  * one (decoding, a signature, a trie root) is synchronous CPU up to its first I/O. Started all
  * together, 9,500 messages a fuzzer wrote in one burst ran as one 3 s stretch of microtasks: no
  * timer, no socket read in between — the producer missed its slots and the honest peer's block
- * waited behind the whole burst. Here each validation starts in its own macrotask (timers and
- * I/O run between two), and a peer's backlog delays only that peer: the honest peer's next
+ * waited behind the whole burst. Here timers and I/O run between two slices, and a peer's backlog
+ * delays only that peer: the honest peer's next
  * message is the next one served whatever an attacker has queued.
  *
  * Each peer's queue is bounded (messages and bytes); past the bound its messages are dropped
@@ -19,11 +20,13 @@ export interface GossipQueueLimits {
   maxPerPeer: number
   /** Bytes of message data one peer may have waiting. */
   maxBytesPerPeer: number
-  /** Validations running at once (they await the chain's I/O). */
+  /** Validations running at once (they await the chain's I/O: too few and a busy loop starves throughput). */
   concurrency: number
+  /** Milliseconds of validations started in one turn of the event loop before timers and I/O run. */
+  sliceMs: number
 }
 
-export const DEFAULT_GOSSIP_QUEUE_LIMITS: GossipQueueLimits = { maxPerPeer: 1024, maxBytesPerPeer: 16 << 20, concurrency: 8 }
+export const DEFAULT_GOSSIP_QUEUE_LIMITS: GossipQueueLimits = { maxPerPeer: 1024, maxBytesPerPeer: 16 << 20, concurrency: 64, sliceMs: 10 }
 
 interface Job {
   bytes: number
@@ -37,7 +40,11 @@ export class GossipValidationQueue {
   private scheduled = false
   private stopped = false
 
-  constructor(private readonly limits: GossipQueueLimits = DEFAULT_GOSSIP_QUEUE_LIMITS) {}
+  private readonly limits: GossipQueueLimits
+
+  constructor(limits: Partial<GossipQueueLimits> = {}) {
+    this.limits = { ...DEFAULT_GOSSIP_QUEUE_LIMITS, ...limits }
+  }
 
   /** Queues `run` for `peer`; false (and nothing queued) when that peer's queue is full. */
   push(peer: string, bytes: number, run: () => Promise<void>): boolean {
@@ -75,23 +82,27 @@ export class GossipValidationQueue {
     setImmediate(() => this.startNext())
   }
 
+  /** Starts validations round-robin for up to `sliceMs` of their synchronous work, then yields the turn. */
   private startNext(): void {
     this.scheduled = false
-    const first = this.queues.entries().next()
-    if (first.done || this.stopped) return
-    const [peer, q] = first.value
-    const job = q.jobs.shift()!
-    q.bytes -= job.bytes
-    this.queues.delete(peer)
-    if (q.jobs.length > 0) this.queues.set(peer, q) // to the back: round-robin
-    this.inFlight++
-    job
-      .run()
-      .catch(() => {}) // the job reports its own failures
-      .finally(() => {
-        this.inFlight--
-        this.pump()
-      })
+    const sliceEnd = performance.now() + this.limits.sliceMs
+    do {
+      const first = this.queues.entries().next()
+      if (first.done || this.stopped) return
+      const [peer, q] = first.value
+      const job = q.jobs.shift()!
+      q.bytes -= job.bytes
+      this.queues.delete(peer)
+      if (q.jobs.length > 0) this.queues.set(peer, q) // to the back: round-robin
+      this.inFlight++
+      job
+        .run()
+        .catch(() => {}) // the job reports its own failures
+        .finally(() => {
+          this.inFlight--
+          this.pump()
+        })
+    } while (this.inFlight < this.limits.concurrency && performance.now() < sliceEnd)
     this.pump()
   }
 }
