@@ -20,8 +20,13 @@
  * produces blocks throughout and the honest peer keeps importing them; the heap after GC comes
  * back near its baseline and the per-peer tables are empty once the attackers are gone.
  *
+ * The protocols and topics fuzzed are the node's own (ReqResp.registered, the subscribed topics):
+ * one the node serves without a generator here fails the test.
+ *
  * POVCHAIN_P2P_FUZZ_MESSAGES: messages per protocol and per topic (default 2,000; the README's
  * figure is measured with more). POVCHAIN_P2P_FUZZ_SEED replays a run (the seed is printed).
+ * POVCHAIN_P2P_FUZZ_STARVE: share of the wall clock the process busy-waits (a loaded machine).
+ * Each phase prints the event loop's delay, the honest peer's lag behind the node and the memory.
  */
 import fc from 'fast-check'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
