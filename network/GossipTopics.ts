@@ -16,6 +16,7 @@ import {
   type ComputeMessageData,
 } from './Protobuf.js'
 import type { RateLimiter } from './RateLimiter.js'
+import { GossipValidationQueue, type GossipQueueLimits } from './GossipValidationQueue.js'
 
 /**
  * The gossip topics, `/povchain/<network>/<name>/1` where `<network>` is the chain id and the
@@ -91,13 +92,16 @@ export class GossipTopics {
   private computeCheck: MessageCheck<ComputeMessageData> = () => 'accept'
   private readonly attestationListeners: ((a: AttestationMessage, peer: string) => void)[] = []
   private readonly computeListeners: ((c: ComputeMessageData, peer: string) => void)[] = []
-  private readonly onMessage = (e: CustomEvent<GossipsubMessage>) => void this.handle(e.detail)
+  private readonly onMessage = (e: CustomEvent<GossipsubMessage>) => this.handle(e.detail)
+  /** Messages wait here, per peer, for their validation (GossipValidationQueue: why). */
+  readonly queue: GossipValidationQueue
 
   constructor(
     private readonly pubsub: GossipSub,
     private readonly chain: ChainAccess,
-    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics; now?: () => number },
+    private readonly deps: { scorer: PeerScorer; limiter: RateLimiter; events: GossipEvents; logger: Logger; metrics: Metrics; now?: () => number; queue?: Partial<GossipQueueLimits> },
   ) {
+    this.queue = new GossipValidationQueue(deps.queue)
     const net = networkId(chain.chainId, chain.genesisHash)
     this.topics = Object.fromEntries(TOPIC_NAMES.map((n) => [n, topicName(net, n)])) as Record<TopicName, string>
     this.log = deps.logger.child({ component: 'gossip' })
@@ -105,6 +109,7 @@ export class GossipTopics {
       received: deps.metrics.counter('povchain_network_gossip_received_total', 'Gossip messages received, by topic and verdict', ['topic', 'verdict']),
       published: deps.metrics.counter('povchain_network_gossip_published_total', 'Gossip messages published, by topic', ['topic']),
       overLimit: deps.metrics.counter('povchain_network_gossip_over_limit_total', 'Gossip messages dropped over a peer\'s rate limit', ['topic']),
+      queueFull: deps.metrics.counter('povchain_network_gossip_queue_full_total', 'Gossip messages dropped because their peer already had its most waiting for validation', ['topic']),
       stale: deps.metrics.counter('povchain_network_gossip_stale_blocks_total', 'Gossiped blocks on a branch that leaves our finalized block (ignored, not scored)'),
       validation: deps.metrics.histogram('povchain_network_gossip_validation_seconds', 'Time to validate one gossip message', ['topic'], [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 1, 5]),
     }
@@ -116,6 +121,7 @@ export class GossipTopics {
   }
 
   stop(): void {
+    this.queue.stop()
     this.pubsub.removeEventListener('gossipsub:message', this.onMessage)
     for (const t of Object.values(this.topics)) {
       try {
@@ -165,26 +171,40 @@ export class GossipTopics {
     }
   }
 
-  private async handle({ msg, msgId, propagationSource }: GossipsubMessage): Promise<void> {
+  /** Cheap checks now (topic, ban, rate); the validation waits its turn in the peer's queue. */
+  private handle({ msg, msgId, propagationSource }: GossipsubMessage): void {
     const peer = propagationSource.toString()
     const name = (Object.keys(this.topics) as TopicName[]).find((n) => this.topics[n] === msg.topic)
-    let verdict: Verdict = 'ignore'
-    const stop = this.m.validation.startTimer({ topic: name ?? 'unknown' })
-    try {
-      if (!name) verdict = 'reject'
-      else if (this.deps.scorer.isBanned(peer)) verdict = 'ignore'
-      else if (!this.deps.limiter.tryTake(peer, `gossip/${name}`)) {
-        // Dropped, not punished: a busy honest peer relays bursts it did not create.
-        this.m.overLimit.inc({ topic: name })
-        verdict = 'ignore'
-      } else verdict = await this.validate(name, msg.data, peer)
-    } catch (e) {
-      this.log.warn({ topic: name, peer, err: (e as Error).message }, 'gossip validation failed')
-      verdict = 'ignore'
-    } finally {
-      stop()
+    if (!name) return this.report(msgId, peer, 'unknown', 'reject')
+    if (this.deps.scorer.isBanned(peer)) return this.report(msgId, peer, name, 'ignore')
+    if (!this.deps.limiter.tryTake(peer, `gossip/${name}`)) {
+      // Dropped, not punished: a busy honest peer relays bursts it did not create.
+      this.m.overLimit.inc({ topic: name })
+      return this.report(msgId, peer, name, 'ignore')
     }
-    this.m.received.inc({ topic: name ?? 'unknown', verdict })
+    const queued = this.queue.push(peer, msg.data.length, async () => {
+      let verdict: Verdict = 'ignore'
+      const stop = this.m.validation.startTimer({ topic: name })
+      try {
+        // Banned while it waited: nothing more of it is read.
+        verdict = this.deps.scorer.isBanned(peer) ? 'ignore' : await this.validate(name, msg.data, peer)
+      } catch (e) {
+        this.log.warn({ topic: name, peer, err: (e as Error).message }, 'gossip validation failed')
+        verdict = 'ignore'
+      } finally {
+        stop()
+      }
+      this.report(msgId, peer, name, verdict)
+    })
+    if (!queued) {
+      // Dropped, not punished, as over the rate: what a peer makes us hold stays bounded.
+      this.m.queueFull.inc({ topic: name })
+      this.report(msgId, peer, name, 'ignore')
+    }
+  }
+
+  private report(msgId: string, peer: string, topic: string, verdict: Verdict): void {
+    this.m.received.inc({ topic, verdict })
     try {
       // On the implementation, not on the GossipSub interface.
       ;(this.pubsub as unknown as { reportMessageValidationResult(id: string, from: string, r: TopicValidatorResult): void }).reportMessageValidationResult(

@@ -21,6 +21,7 @@ import { exchangeStatus, incompatibility, statusHandler } from './StatusHandshak
 import { bootnodeIPs, gossipScoreOptions } from './GossipScoring.js'
 import { SyncProgress, type ProgressMode } from './SyncProgress.js'
 import { SyncService, type SyncOptions, type SyncState } from './SyncService.js'
+import { DEFAULT_GOSSIP_QUEUE_LIMITS, type GossipQueueLimits } from './GossipValidationQueue.js'
 
 export interface NetworkOptions extends P2PHostOptions {
   /** Client name sent in the status message. */
@@ -34,6 +35,8 @@ export interface NetworkOptions extends P2PHostOptions {
   progress: ProgressMode
   scorer: Partial<PeerScorerOptions>
   rateLimits: Record<string, RateLimit>
+  /** How many gossip messages (and bytes) a peer may have waiting for validation; see GossipValidationQueue. */
+  gossipQueue: Partial<GossipQueueLimits>
   sync: Partial<SyncOptions>
 }
 
@@ -69,6 +72,7 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   progress: 'auto',
   scorer: {},
   rateLimits: DEFAULT_RATE_LIMITS,
+  gossipQueue: {},
   sync: {},
 }
 
@@ -151,6 +155,7 @@ export class Network {
       metrics,
     })
     this.gossip = new GossipTopics(libp2p.services.pubsub, chain, {
+      queue: { ...DEFAULT_GOSSIP_QUEUE_LIMITS, ...this.options.gossipQueue },
       scorer: this.scorer,
       limiter: this.limiter,
       logger,
@@ -269,6 +274,7 @@ export class Network {
         .then((s) => this.onStatus(p.id.toString(), s, p.id))
         .catch((e: Error) => this.log.debug({ peer: p.id.toString(), err: e.message }, 'status refresh failed'))
     this.scorer.prune()
+    this.limiter.prune()
   }
 
   // ------------------------------------------------------------------ node-facing surface

@@ -74,6 +74,24 @@ export class RateLimiter {
     this.buckets.delete(peer)
   }
 
+  /**
+   * Drops every peer whose buckets have all refilled: a full bucket grants exactly what a new one
+   * would, so this never lets a peer spend more. Requests already queued when a peer disconnected
+   * are served after `forget` and charged to a new bucket; without this, each identity an attacker
+   * rotated through left its buckets behind for good. Returns how many peers were dropped.
+   */
+  prune(): number {
+    const now = this.now()
+    let dropped = 0
+    for (const [peer, perPeer] of this.buckets) {
+      if ([...perPeer.values()].every((b) => b.available(now) >= b.limit.burst)) {
+        this.buckets.delete(peer)
+        dropped++
+      }
+    }
+    return dropped
+  }
+
   get trackedPeers(): number {
     return this.buckets.size
   }

@@ -50,6 +50,8 @@ export class ReqResp {
   private readonly log: Logger
   private readonly m
   readonly timeoutMs: number
+  /** What this node serves, in registration order: name and request size limit (the p2p fuzz covers each). */
+  readonly registered: { name: string; maxRequestBytes: number }[] = []
 
   constructor(
     private readonly libp2p: Libp2p,
@@ -70,6 +72,7 @@ export class ReqResp {
   }
 
   async register(h: ProtocolHandler): Promise<void> {
+    this.registered.push({ name: h.name, maxRequestBytes: h.maxRequestBytes })
     await this.libp2p.handle(protocolId(h.name), (stream, connection) => this.serve(h, stream, connection.remotePeer), {
       // Sync keeps up to 4 batches in flight, each a headers request and up to 4 bodies
       // requests, possibly all to one peer; the rate limiter bounds the work, not this.

@@ -9,7 +9,7 @@
  * gossipsub RPC frames that gossipsub itself must refuse.
  *
  * Volume phase: the target's ban threshold is set below the lowest score and its rate limits
- * raised, so that every message reaches the decoders and validators (with the defaults the node
+ * and gossip queue bound raised, so that every message reaches the decoders and validators (with the defaults the node
  * stops reading a peer after two malformed messages — the ban phase shows that). Ban phase: the
  * honest node (default settings) meets attackers that rotate peer ids after each ban.
  *
@@ -20,10 +20,16 @@
  * produces blocks throughout and the honest peer keeps importing them; the heap after GC comes
  * back near its baseline and the per-peer tables are empty once the attackers are gone.
  *
+ * The protocols and topics fuzzed are the node's own (ReqResp.registered, the subscribed topics):
+ * one the node serves without a generator here fails the test.
+ *
  * POVCHAIN_P2P_FUZZ_MESSAGES: messages per protocol and per topic (default 2,000; the README's
  * figure is measured with more). POVCHAIN_P2P_FUZZ_SEED replays a run (the seed is printed).
+ * POVCHAIN_P2P_FUZZ_STARVE: share of the wall clock the process busy-waits (a loaded machine).
+ * Each phase prints the event loop's delay, the honest peer's lag behind the node and the memory.
  */
 import fc from 'fast-check'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
@@ -36,7 +42,8 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from '../common/logger.js'
 import { signComputeMessage } from '../network/ComputeMessageAuth.js'
 import { DEFAULT_RATE_LIMITS } from '../network/Network.js'
-import { BlobRequest, ComputeMessage, GossipAttestation, GossipBlock, GossipTransaction, HashesRequest, HeadersByRangeRequest, Status, type StatusMessage } from '../network/Protobuf.js'
+import { BlobRequest, ComputeMessage, GossipAttestation, GossipBlock, GossipTransaction, HashesRequest, HeadersByRangeRequest, ImageArchivesRequest, MAX_IMAGE_ARCHIVES, Status, type StatusMessage } from '../network/Protobuf.js'
+import { PROTOCOL_PREFIX } from '../network/ReqResp.js'
 import { Attacker, concat, gossipRpc, pbField, varint } from './helpers/p2pAttacker.js'
 import { Cluster, clusterGenesis, DEV_KEYS, randomKey, transferTx, until } from './helpers/netcluster.js'
 import * as lp from 'it-length-prefixed'
@@ -49,6 +56,12 @@ const PER = Number(process.env.POVCHAIN_P2P_FUZZ_MESSAGES ?? 2_000)
 const SEED = Number(process.env.POVCHAIN_P2P_FUZZ_SEED ?? Date.now() % 1_000_000)
 const CHAIN_ID = 31338n
 const CONCURRENCY = 16
+/**
+ * POVCHAIN_P2P_FUZZ_STARVE=0.8: the process busy-waits that share of the wall clock (in 400 ms
+ * slices), as a niced process on a loaded machine is starved — a way to reproduce, on a quiet
+ * machine, what the fuzz did at load 19.
+ */
+const STARVE = Number(process.env.POVCHAIN_P2P_FUZZ_STARVE ?? 0)
 
 /** Log lines at warn or error, with their bindings: input must never cause one. */
 function capturingLogger(lines: string[], bindings: Record<string, unknown> = {}): Logger {
@@ -120,7 +133,7 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   const c = new Cluster(clusterGenesis({ producers: [producer], slotSeconds: 1, timestamp: Math.floor(Date.now() / 1000) }))
   t.teardown(() => c.destroy())
   const loose = Object.fromEntries(Object.keys(DEFAULT_RATE_LIMITS).map((k) => [k, { perSecond: 1e9, burst: 1e9 }]))
-  const a = await c.start({ name: 'a', producerKey: producer, logger: capturingLogger(errors), p2p: { scorer: { banThreshold: -101 }, rateLimits: loose } })
+  const a = await c.start({ name: 'a', producerKey: producer, logger: capturingLogger(errors), p2p: { scorer: { banThreshold: -101 }, rateLimits: loose, gossipQueue: { maxPerPeer: 1e9, maxBytesPerPeer: 1e12 } } })
   const h = await c.start({ name: 'h', bootnodes: [a.multiaddr] })
   const net = a.node.network!
   await until(() => a.node.store.head().number >= 2n && h.node.store.head().number >= 2n, 'blocks on both nodes', 30_000)
@@ -156,9 +169,46 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   // POVCHAIN_P2P_FUZZ_HEAP_SITES=1: print where the memory retained at the end was allocated.
   const sampling = process.env.POVCHAIN_P2P_FUZZ_HEAP_SITES ? new HeapSampling() : undefined
   t.teardown(() => sampling?.stop())
+  if (STARVE > 0) {
+    const busyMs = 400
+    const freeMs = (busyMs * (1 - STARVE)) / STARVE
+    let starving = true
+    const slice = () => {
+      if (!starving) return
+      const end = Date.now() + busyMs
+      while (Date.now() < end) {
+        /* the CPU another job took */
+      }
+      setTimeout(slice, freeMs)
+    }
+    setTimeout(slice, freeMs)
+    t.teardown(() => {
+      starving = false
+    })
+    t.comment(`starving the process: busy ${busyMs} ms of every ${busyMs + freeMs} ms`)
+  }
   const headsSeen: bigint[] = []
-  const watch = setInterval(() => headsSeen.push(h.node.store.head().number), 2_000)
+  const lagSeen: bigint[] = [] // the node's head minus the honest peer's, every 2 s
+  const watch = setInterval(() => {
+    headsSeen.push(h.node.store.head().number)
+    lagSeen.push(a.node.store.head().number - h.node.store.head().number)
+  }, 2_000)
   t.teardown(() => clearInterval(watch))
+  // Per phase: how late the event loop ran (one process plays attacker, node and honest peer) and
+  // whether the honest peer kept up, so a stall can be told from load or from a peer cut off.
+  const loop = monitorEventLoopDelay({ resolution: 20 })
+  loop.enable()
+  t.teardown(() => loop.disable())
+  let phaseFrom = headsSeen.length
+  const phaseReport = (phase: string) => {
+    const hs = headsSeen.slice(Math.max(0, phaseFrom - 1))
+    const still = hs.slice(1).filter((n, i) => n === hs[i]).length
+    const lag = lagSeen.slice(phaseFrom).reduce((m, x) => (x > m ? x : m), 0n)
+    const ms = (ns: number) => (ns / 1e6).toFixed(0)
+    t.comment(`${phase}: event loop delay p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms; honest head still in ${still} of ${Math.max(0, hs.length - 1)} 2 s windows, at most ${lag} blocks behind the node; honest peer connected ${net.peers().some((p) => p.id === h.node.network!.peerId)}; heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`)
+    loop.reset()
+    phaseFrom = headsSeen.length
+  }
 
   // ------------------------------------------------------------ request/response
   const headerArb = fc.oneof(
@@ -184,13 +234,26 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
     flip(Status.encode(status()).subarray(38)).map((tail) => concat(Status.encode(status()).subarray(0, 38), tail)),
     randomProto.map((tail) => concat(Status.encode(status()).subarray(0, 38), tail)),
   )
-  const protocols: [string, fc.Arbitrary<Uint8Array>, number][] = [
-    ['status', statusArb, 512],
-    ['headers_by_range', headerArb, 64],
-    ['bodies_by_hash', hashesArb, 128 * 34 + 16],
-    ['receipts_by_hash', hashesArb, 128 * 34 + 16],
-    ['blob_by_hash', blobArb, 320],
-  ]
+  const imagesArb = fc.oneof(
+    fc.array(bytes(32, 32), { maxLength: MAX_IMAGE_ARCHIVES }).map((digests) => ImageArchivesRequest.encode({ digests })), // unknown digests (none: all)
+    fc.array(bytes(0, 40), { minLength: 1, maxLength: MAX_IMAGE_ARCHIVES + 8 }).map((ds) => concat(...ds.map((x) => pbField(1, x)))), // bad lengths, too many
+    randomProto,
+  )
+  /** One generator per request/response protocol; the size limit each is framed against is the node's own. */
+  const requestArbs: Record<string, fc.Arbitrary<Uint8Array>> = {
+    status: statusArb,
+    headers_by_range: headerArb,
+    bodies_by_hash: hashesArb,
+    receipts_by_hash: hashesArb,
+    blob_by_hash: blobArb,
+    image_archives: imagesArb,
+  }
+  // What the node registers, not a list kept here: a protocol added later without a generator fails this.
+  const registered = net.reqresp.registered
+  const handlerIds = net.host.libp2p.getProtocols().filter((p) => p.startsWith(`${PROTOCOL_PREFIX}/`)).sort()
+  t.same(handlerIds, registered.map((r) => `${PROTOCOL_PREFIX}/${r.name}/1`).sort(), `the node's libp2p handlers are the ones its ReqResp registered (${handlerIds.join(', ')})`)
+  t.same(registered.map((r) => r.name).filter((n) => !requestArbs[n]), [], 'every request/response protocol the node serves is fuzzed')
+  const protocols: [string, fc.Arbitrary<Uint8Array>, number][] = registered.filter((r) => requestArbs[r.name]).map((r) => [r.name, requestArbs[r.name]!, r.maxRequestBytes])
   for (const [name, arb, max] of protocols.filter(([n]) => !process.env.FUZZ_ONLY || process.env.FUZZ_ONLY.split(',').includes(n))) {
     const frames = fc.sample(arb.chain((body) => framing(body, max)), { seed: SEED + protocols.findIndex(([n]) => n === name), numRuns: PER })
     const att = await Attacker.connect(a.multiaddr, status())
@@ -227,6 +290,7 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
     t.ok(d('malformed') + d('invalid') > 0, `${name}: malformed requests counted as such`)
     t.ok(net.scorer.score(att.peerId) <= -99, `${name}: the attacker is scored to the floor`)
     await att.stop()
+    phaseReport(name)
   }
 
   // ------------------------------------------------------------ gossip
@@ -271,6 +335,10 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
     ['attestations', attArb],
     ['compute', computeArb],
   ]
+  // Every topic the node subscribes to has a generator (a topic added later without one fails this).
+  const subscribed = (net.host.libp2p.services.pubsub as unknown as { getTopics(): string[] }).getTopics().sort()
+  t.same(subscribed, gossipFamilies0.map(([n]) => topics[n]).sort(), `every gossip topic the node subscribes to is fuzzed (${subscribed.length})`)
+  t.same(Object.keys(topics).sort(), gossipFamilies0.map(([n]) => n).sort(), 'every topic the node knows of is fuzzed')
   const gossipFamilies = gossipFamilies0.filter(([n]) => !process.env.FUZZ_ONLY || process.env.FUZZ_ONLY.split(',').includes(n))
   const sentData = new Set<string>()
   for (const [name, arb] of gossipFamilies) {
@@ -305,8 +373,10 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
     t.ok(d('reject') > 0, `${name}: malformed messages rejected`)
     t.ok(net.scorer.score(att.peerId) <= -30, `${name}: the attacker is scored (${net.scorer.score(att.peerId)})`)
     await att.stop()
+    phaseReport(`gossip ${name}`)
   }
 
+  sentData.clear() // the test's own memory, not the node's
   // ------------------------------------------------------------ bans (the honest node, default settings)
   const hnet = h.node.network!
   const hStatus = (await h.node.metrics.render()).body
@@ -341,6 +411,7 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   // Two cost −60 (the threshold is −50); a third may be in flight while the ban lands after the second answer.
   t.ok(Math.max(...sentBeforeBan) <= 3, `every identity banned after at most two malformed requests, three with one in flight (${sentBeforeBan.join(',')})`)
 
+  phaseReport('bans')
   // ------------------------------------------------------------ gossipsub frames
   {
     const G = ['gossipsub_rpc_recv_count_total', 'gossipsub_rpc_data_err_count_total', 'gossipsub_peer_read_stream_err_count_total', 'gossipsub_msg_received_invalid_total']
@@ -380,6 +451,7 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
     t.ok(dd(G[3]!) > 0 && dd(G[3]!) <= want.forbidden, 'messages with a field StrictNoSign forbids counted as invalid (the others: frames that did not decode)')
     await att.stop()
   }
+  phaseReport('gossipsub frames')
 
   clearInterval(watch)
   // ------------------------------------------------------------ the node is fine
@@ -395,7 +467,9 @@ t.test('p2p fuzz: every protocol and topic, a real node producing, an honest pee
   t.ok(stalls <= headsSeen.length / 4, `the honest peer's head moved in most 2 s windows (${stalls} of ${headsSeen.length - 1} without a new block)`)
   t.ok(net.peers().some((p) => p.id === h.node.network!.peerId), 'the honest peer is still connected')
   await until(() => net.limiter.trackedPeers <= 1, 'per-peer rate buckets of the attackers dropped', 10_000).catch(() => {})
+  net.refreshStatuses() // what the status timer does every 10 s: idle buckets pruned
   t.ok(net.limiter.trackedPeers <= 1, `per-peer rate buckets forgotten (${net.limiter.trackedPeers})`)
+  t.equal(net.gossip.queue.peersWaiting, 0, 'no gossip message left waiting for validation')
   gc()
   const ps = net.host.libp2p.services.pubsub as unknown as { seenCache?: { size: number }; peers: Map<string, unknown>; mcache?: { msgs?: Map<string, unknown> } }
   t.comment(`retained: gossipsub seen ${ps.seenCache?.size}, mcache ${ps.mcache?.msgs?.size}, peers ${ps.peers.size}; sync peers ${(net.sync as unknown as { peers: Map<string, unknown> }).peers.size}; pool ${JSON.stringify(a.node.pool.status())}; head ${a.node.store.head().number}`)

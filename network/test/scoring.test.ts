@@ -49,6 +49,32 @@ t.test('the limiter keeps peers and protocols apart', async (t) => {
   t.equal(rl.trackedPeers, 1, 'forgotten peers free their buckets')
 })
 
+t.test('pruning idle buckets never changes what a peer is granted, and leaves no rotated identity behind', async (t) => {
+  // An attacker that rotates identities, with requests served after each identity left (forget
+  // then a late tryTake): with prune the limiter answers exactly as one that keeps every bucket.
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ dt: fc.integer({ min: 0, max: 3_000 }), peer: fc.integer({ min: 0, max: 30 }), protocol: fc.constantFrom('a', 'b'), cost: fc.integer({ min: 1, max: 3 }), prune: fc.boolean() }), { maxLength: 300 }),
+      (ops) => {
+        let now = 0
+        const limits = { a: { perSecond: 2, burst: 4 }, b: { perSecond: 0.5, burst: 3 } }
+        const pruned = new RateLimiter(limits, { now: () => now })
+        const kept = new RateLimiter(limits, { now: () => now })
+        for (const op of ops) {
+          now += op.dt
+          if (op.prune) pruned.prune()
+          if (pruned.tryTake(`p${op.peer}`, op.protocol, op.cost) !== kept.tryTake(`p${op.peer}`, op.protocol, op.cost)) return false
+        }
+        now += 10_000 // every bucket refilled
+        pruned.prune()
+        return pruned.trackedPeers === 0
+      },
+    ),
+    { numRuns: 300 },
+  )
+  t.pass('same grants with and without pruning; nothing tracked once every bucket refilled')
+})
+
 const actions = Object.keys(ACTION_DELTAS) as PeerAction[]
 
 t.test('scores stay bounded, decay to zero, and bans follow the threshold', async (t) => {
