@@ -50,6 +50,8 @@ export interface TxOutcome {
   errorArgs?: readonly unknown[]
   events: DecodedEvent[]
   returnValue: Hex
+  /** Execution gas of the call (without the 21 k intrinsic); absent for a block's system call alone. */
+  gasUsed?: bigint
 }
 
 /** Names of the custom errors transactions reverted with, over all harnesses (revert-path coverage). */
@@ -242,9 +244,9 @@ export class MarketHarness {
     if (r.execResult.exceptionError) {
       SEEN_ERRORS.add(this.decodeError(returnValue).error ?? '')
       const d = this.decodeError(returnValue)
-      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: system, returnValue }
+      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: system, returnValue, gasUsed: r.execResult.executionGasUsed }
     }
-    return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue }
+    return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue, gasUsed: r.execResult.executionGasUsed }
   }
 
   /** Installs a contract at `at` from its creation code (constructor run there, as genesis does). */
