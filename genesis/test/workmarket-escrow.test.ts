@@ -202,14 +202,14 @@ async function run(ops: Op[]) {
           for (const [i, v] of verifiers.entries()) {
             const vv = verdict(i)
             if (vv === undefined) continue
-            await h.must(v, 'commitVote', [sid, await h.read<Hex>('voteHash', [sid, round, v, vv, salt])])
+            await h.must(v, 'commitVote', [sid, await h.verdictHash(sid, round, v, vv, salt)])
           }
           const sess = await h.read<{ votesBy: bigint; revealBy: bigint }>('getSession', [sid])
           const silent = verifiers.some((_, i) => verdict(i) === undefined)
           if (silent) h.advance(sess.votesBy - h.timestamp + 1n)
           for (const [i, v] of verifiers.entries()) {
             const vv = verdict(i)
-            if (vv !== undefined) await h.must(v, 'revealVote', [sid, vv, salt])
+            if (vv !== undefined) await h.mustRevealVerdict(v, sid, vv, salt)
           }
           if (silent) h.advance(sess.revealBy - h.timestamp + 1n)
           const fin = await h.must(MARKET, 'finalize', [sid])

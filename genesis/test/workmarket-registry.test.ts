@@ -58,8 +58,8 @@ const salt = (v: Address) => keccak256(toHex(`salt-${v}`))
 /** Every verifier of the session votes accept (commit, reveal), then finalize (after OPEN_GRACE). */
 async function acceptAll(h: MarketHarness, sessionId: Hex) {
   const s = await h.read<{ verifiers: readonly Address[] }>('getSession', [sessionId])
-  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, v, true, salt(v)])])
-  for (const v of s.verifiers) await h.must(v, 'revealVote', [sessionId, true, salt(v)])
+  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.verdictHash(sessionId, 0, v, true, salt(v))])
+  for (const v of s.verifiers) await h.mustRevealVerdict(v, sessionId, true, salt(v))
   h.advance(4n)
   return h.must(addr(99), 'finalize', [sessionId])
 }

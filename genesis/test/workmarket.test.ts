@@ -109,11 +109,10 @@ async function drawVerifiers(h: MarketHarness) {
 
 const salt = (v: Address) => keccak256(toHex(`salt-${v}`))
 async function vote(h: MarketHarness, sessionId: Hex, v: Address, accept: boolean, round = 0) {
-  const hash = await h.read<Hex>('voteHash', [sessionId, round, v, accept, salt(v)])
-  return h.tx(v, 'commitVote', [sessionId, hash])
+  return h.tx(v, 'commitVote', [sessionId, await h.verdictHash(sessionId, round, v, accept, salt(v))])
 }
 async function reveal(h: MarketHarness, sessionId: Hex, v: Address, accept: boolean) {
-  return h.tx(v, 'revealVote', [sessionId, accept, salt(v)])
+  return h.revealVerdict(v, sessionId, accept, salt(v))
 }
 /** Every verifier votes `verdicts(v)`; all commit, then all reveal; then finalize. */
 async function decide(h: MarketHarness, sessionId: Hex, verdicts: (v: Address) => boolean | undefined): Promise<TxOutcome> {
@@ -163,6 +162,7 @@ t.test('happy path: post, assign by the contract, commit, verifiers from a later
   t.equal((await h.tx(addr(99), 'finalize', [sessionId])).error, 'VotingNotOver')
   await vote(h, sessionId!, verifiers[1]!, true)
   t.equal((await h.tx(verifiers[0]!, 'revealVote', [sessionId, false, salt(verifiers[0]!)])).error, 'VoteMismatch', 'cannot change the committed vote')
+  t.equal((await h.tx(verifiers[0]!, 'revealVote', [sessionId, true, salt(verifiers[0]!)])).error, 'AcceptNeedsSample', 'an accept must declare its sample (revealFinding)')
   t.ok((await reveal(h, sessionId!, verifiers[0]!, true)).ok)
   t.equal((await reveal(h, sessionId!, verifiers[0]!, true)).error, 'AlreadyRevealed')
   t.ok((await reveal(h, sessionId!, verifiers[1]!, true)).ok)
@@ -718,7 +718,7 @@ t.test('input checks of postJob, sessions and votes', async (t) => {
     ['expire', [unknown]],
     ['openVerification', [unknown]],
     ['commitVote', [unknown, unknown]],
-    ['revealVote', [unknown, true, unknown]],
+    ['revealVote', [unknown, false, unknown]],
     ['finalize', [unknown]],
   ] as const)
     t.equal((await h.tx(CLIENT, fn, args)).error, 'UnknownSession', fn)
@@ -734,7 +734,7 @@ t.test('input checks of postJob, sessions and votes', async (t) => {
   t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1, { checkpointCount: 4098n })])).error, 'TooManySegments', 'more segments than the market judges (workmarket-bound.test.ts)')
   t.equal((await h.tx(addr(9), 'openVerification', [sessionId])).error, 'WrongSessionStatus')
   t.equal((await h.tx(addr(9), 'commitVote', [sessionId, unknown])).error, 'VerificationNotOpen')
-  t.equal((await h.tx(addr(9), 'revealVote', [sessionId, true, unknown])).error, 'VerificationNotOpen')
+  t.equal((await h.tx(addr(9), 'revealVote', [sessionId, false, unknown])).error, 'VerificationNotOpen')
   await commit(h, sessionId!, w!)
   t.equal((await h.tx(w!, 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])).error, 'WrongSessionStatus')
   t.equal((await h.tx(w!, 'abandon', [sessionId])).error, 'WrongSessionStatus', 'too late to abandon once committed')
@@ -743,7 +743,7 @@ t.test('input checks of postJob, sessions and votes', async (t) => {
   const [v] = (await session(h, sessionId!)).verifiers
   const outsider = [addr(1), addr(2), addr(3)].find((a) => a !== v && a !== w)!
   t.equal((await h.tx(outsider, 'commitVote', [sessionId, unknown])).error, 'NotVerifier')
-  t.equal((await h.tx(outsider, 'revealVote', [sessionId, true, unknown])).error, 'NotVerifier')
+  t.equal((await h.tx(outsider, 'revealVote', [sessionId, false, unknown])).error, 'NotVerifier')
   t.equal((await h.tx(v!, 'commitVote', [sessionId, '0x' + '00'.repeat(32)])).error, 'AlreadyVoted', 'an empty vote hash is refused')
   // A reject naming a segment the session does not have (10 checkpoints → segments 0 … 9) cannot be revealed: it stays silent.
   const s0 = await session(h, sessionId!)
