@@ -134,7 +134,7 @@ t.test('a sybil that splits its bond over ten identities is drawn no more than o
   const [honestWeight, total] = await h.read<readonly [bigint, bigint]>('drawWeight', [honest])
   let sybilWeight = 0n
   for (const s of sybils) sybilWeight += await weight(h, s)
-  t.equal(honestWeight, 10n * ETHER * 500n, 'weight = bond (wei) × rating')
+  t.equal(honestWeight, 10n * ETHER * 100n, 'weight = bond (wei) × rating (a fresh identity\'s: RATING_ENTRY = 100)')
   t.equal(sybilWeight, honestWeight, 'ten identities of 1 coin weigh exactly one of 10 coins')
   t.equal(total, 2n * honestWeight)
 
