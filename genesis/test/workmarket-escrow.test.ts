@@ -278,7 +278,7 @@ async function run(ops: Op[]) {
         const chosen = pickOf(live, op.pick)
         if (!chosen) break
         const [sid, s] = chosen
-        const { commitBy } = await h.read<{ commitBy: bigint }>('getSession', [sid])
+        const { commitBy, assignedAt } = await h.read<{ commitBy: bigint; assignedAt: bigint }>('getSession', [sid])
         if (op.kind === 'abandon' && h.timestamp > commitBy) {
           // Too late to give it up without the penalty: only expire remains.
           const late = await h.tx(s.worker, 'abandon', [sid])
@@ -289,7 +289,13 @@ async function run(ops: Op[]) {
           h.advance(601n)
           await h.must(MARKET, 'expire', [sid])
           m.fund += m.cut(s.worker, m.cfg.faultPenalty)
-        } else await h.must(s.worker, 'abandon', [sid])
+        } else {
+          // faultPenalty × the share of the commit window held (this block's timestamp), rounded up.
+          const window = commitBy > assignedAt ? commitBy - assignedAt : 1n
+          const held = h.timestamp - assignedAt < window ? h.timestamp - assignedAt : window
+          await h.must(s.worker, 'abandon', [sid])
+          if (held > 0n) m.fund += m.cut(s.worker, (m.cfg.faultPenalty * held + window - 1n) / window)
+        }
         s.status = 'final'
         m.finished.push(sid)
         m.reopenOrRefund(s.job)
