@@ -362,6 +362,9 @@ contract WorkMarket is WorkerRegistry {
     /// revealFinding: an accept names a segment, or a reject names one the session does not have.
     error BadFinding(uint32 segment, uint64 segments);
     /// commitResult: more segments than the contract can judge samples of (MAX_SAMPLED_SEGMENTS).
+    /// A plain revealVote cannot accept: an accept declares its sample (revealFinding / revealFindings)
+    /// and answers for it (WorkMarket.md, "The silent-verifier rule").
+    error AcceptNeedsSample();
     error TooManySegments(uint64 segments, uint256 maximum);
 
     // ---------------------------------------------------------------- events
@@ -636,17 +639,33 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// @notice The worker gives an assigned session up in time (e.g. it restarted and cannot
-    ///         finish): a small rating cost, no bond cut; the job is reassigned. After commitBy
-    ///         only expire remains, with its penalty.
+    ///         finish): a small rating cost and abandonPenalty from the bond (faultPenalty × the
+    ///         share of the commit window it held the session); the job is reassigned. After
+    ///         commitBy only expire remains, with the whole faultPenalty.
     function abandon(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         require(msg.sender == s.worker, NotSessionWorker());
         require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
         require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
         _requireReexecution(_jobs[s.jobId]);
+        // Holding a session others could have run costs bond: faultPenalty × the share of the
+        // commit window held (what missing it costs, at the end), so an earned slot hoarded and
+        // abandoned at the commit time costs what a missed one does; one left at once costs ~0.
+        protocolFund += _cutBond(s.worker, abandonPenalty(sessionId), sessionId);
         _rate(s.worker, 0, 10, RatingReason.Abandoned);
         _undelivered(s.worker);
         _expire(sessionId, s, true);
+    }
+
+    /// @notice What abandoning an assigned session costs now: faultPenalty × (now − assignedAt) /
+    ///         (commitBy − assignedAt), rounded up (abandon).
+    function abandonPenalty(bytes32 sessionId) public view returns (uint256) {
+        Session storage s = _sessions[sessionId];
+        if (s.status != SessionStatus.Assigned || block.timestamp <= s.assignedAt) return 0;
+        uint256 window = s.commitBy > s.assignedAt ? s.commitBy - s.assignedAt : 1;
+        uint256 held = block.timestamp - s.assignedAt;
+        if (held > window) held = window;
+        return _ceilDiv(faultPenalty * held, window);
     }
 
     /// @notice Ends a session that missed its commit time (the worker loses faultPenalty and
@@ -703,8 +722,11 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// @notice Opens a committed vote, once every verifier committed or the vote window closed.
-    ///         A vote opened this way names no segment and declares no sample (revealFinding does).
+    ///         A vote opened this way names no segment and declares no sample (revealFinding does),
+    ///         so it can only reject: an accept must declare the sample it re-executed and answer
+    ///         for it (AcceptNeedsSample), else a colluder would be counted samplesDue for nothing.
     function revealVote(bytes32 sessionId, bool accept, bytes32 salt) external nonReentrant {
+        require(!accept, AcceptNeedsSample());
         (Session storage s, Vote storage v) = _revealable(sessionId);
         require(v.hash == voteHash(sessionId, s.round, msg.sender, accept, salt), VoteMismatch());
         _reveal(sessionId, s, v, accept);
@@ -1611,19 +1633,17 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// Whether the current round's revealed accepts cover the bound (boundCovered): each counts
-    /// its declared sample; one that declared none (plain revealVote) counts as the round's
-    /// samplesDue, the claim the bound always assumed of a vote; an impossible size counts nothing.
+    /// its declared sample (every accept declares one: revealVote cannot accept); 0 and an
+    /// impossible size count nothing.
     function _covered(bytes32 sessionId, Session storage s) internal view returns (bool) {
         uint256 m = s.result.checkpointCount - 1;
         address[] storage list = s.verifiers;
         uint256[] memory sizes = new uint256[](list.length);
         uint256 n;
-        uint256 due;
         for (uint256 i = 0; i < list.length; i++) {
             Vote storage v = _votes[sessionId][s.round][list[i]];
-            if (v.verdict != Verdict.Accept || v.samples > m) continue;
-            if (v.samples == 0 && due == 0) due = samplesDue(m, list.length);
-            sizes[n++] = v.samples == 0 ? due : v.samples;
+            if (v.verdict != Verdict.Accept || v.samples == 0 || v.samples > m) continue;
+            sizes[n++] = v.samples;
         }
         return _boundCovered(m, sizes, n);
     }

@@ -15,6 +15,10 @@ abstract contract WorkerRegistry {
 
     uint16 public constant RATING_MAX = 1000;
     uint16 public constant RATING_NEUTRAL = 500;
+    /// A new identity's rating, and the least any rating falls to: re-registering under a fresh
+    /// address never raises a draw weight (a rating r ≥ RATING_ENTRY decays toward neutral along
+    /// the same curve as a fresh one from RATING_ENTRY, never below it). Ratings are earned up.
+    uint16 public constant RATING_ENTRY = 100;
     /// Workers are scanned by the draw: the number is bounded so that assignment gas is too. A
     /// full registry stays open: a newcomer displaces its weakest idle worker (register).
     uint256 public constant MAX_WORKERS = 256;
@@ -217,11 +221,12 @@ abstract contract WorkerRegistry {
         require(msg.value >= minBond, BondTooSmall(msg.value, minBond));
         _checkParams(capacity, slots, endpoint);
         // A worker that left (or was displaced) and comes back keeps its rating: leaving must not whitewash it.
+        // A fresh address starts at the floor, so a new identity cannot whitewash one either.
         if (w.registeredAt == 0) {
-            w.rating = RATING_NEUTRAL;
+            w.rating = RATING_ENTRY;
             w.ratedAt = uint64(block.timestamp);
         }
-        if (_workerList.length >= MAX_WORKERS) _evictFor(msg.sender, msg.value * _decayed(w.rating, w.ratedAt));
+        if (_workerList.length >= MAX_WORKERS) _evictFor(msg.sender, msg.value * _registryRating(_decayed(w.rating, w.ratedAt)));
         w.registered = true;
         w.bond = msg.value;
         w.capacity = capacity;
@@ -262,7 +267,7 @@ abstract contract WorkerRegistry {
         for (uint256 i = 0; i < n; i++) {
             Worker storage w = _workers[_workerList[i]];
             if (w.pending > 0) continue;
-            uint256 s = _standing(w);
+            uint256 s = _registryStanding(w);
             if (at == n || s < weakest) {
                 at = i;
                 weakest = s;
@@ -277,10 +282,24 @@ abstract contract WorkerRegistry {
         return b < minBond ? minBond : b;
     }
 
-    /// The rating a registration would carry: a returning worker keeps its own.
+    /// The rating a registration counts in the registry: a returning worker keeps its own (at least neutral, _registryRating).
     function _entryRating(address a) private view returns (uint256) {
         Worker storage w = _workers[a];
-        return w.registeredAt == 0 ? RATING_NEUTRAL : _decayed(w.rating, w.ratedAt);
+        return w.registeredAt == 0 ? RATING_NEUTRAL : _registryRating(_decayed(w.rating, w.ratedAt));
+    }
+
+    /// The registry counts a rating below neutral as neutral: a fresh identity starts at
+    /// RATING_ENTRY (the draws' answer to whitewashing), and an idle squatter's identities decay
+    /// back up to neutral by waiting, so counting ratings below neutral would let an aged squatter
+    /// keep out a newcomer with up to 5 × less bond. Ratings above neutral are earned and count.
+    function _registryRating(uint256 r) private pure returns (uint256) {
+        return r < RATING_NEUTRAL ? RATING_NEUTRAL : r;
+    }
+
+    /// Bond × rating as the registry counts it (_registryRating); 0 while leaving or under-bonded.
+    function _registryStanding(Worker storage w) private view returns (uint256) {
+        if (!_activeWithBond(w)) return 0;
+        return w.bond * _registryRating(_decayed(w.rating, w.ratedAt));
     }
 
     function updateWorker(uint64 capacity, uint8 slots, string calldata endpoint) external {
@@ -477,6 +496,8 @@ abstract contract WorkerRegistry {
         if (!w.registered) return;
         uint16 from = _decayed(w.rating, w.ratedAt);
         uint16 to = target >= from ? from + (target - from + divisor - 1) / divisor : from - (from - target + divisor - 1) / divisor;
+        // Never below a fresh identity's: a worker rated lower would gain by re-registering.
+        if (to < RATING_ENTRY) to = RATING_ENTRY;
         w.rating = to;
         w.ratedAt = uint64(block.timestamp);
         emit RatingChanged(worker, from, to, reason);

@@ -151,8 +151,8 @@ class Both {
     const h = this.h
     const salt = (v: Hex20) => keccak256(toHex(`salt-${v}`))
     const { round } = await h.read<{ round: number }>('getSession', [sessionId])
-    for (const v of verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, round, v, accept, salt(v)])])
-    for (const v of verifiers) await h.must(v, 'revealVote', [sessionId, accept, salt(v)])
+    for (const v of verifiers) await h.must(v, 'commitVote', [sessionId, await h.verdictHash(sessionId, round, v, accept, salt(v))])
+    for (const v of verifiers) await h.mustRevealVerdict(v, sessionId, accept, salt(v))
     await h.must(addr(99), 'finalize', [sessionId])
   }
 

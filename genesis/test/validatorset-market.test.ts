@@ -21,7 +21,7 @@ import { parseGenesis } from '../GenesisConfig.js'
 import { DEV_VALIDATOR_BOND, DEV_VALIDATOR_REWARD_FUND, DEV_VALIDATOR_WEIGHT, devGenesis } from '../presets.js'
 import { genesisJobId, genesisSessionId, VALIDATOR_SET_ADDRESS, validatorSetAbi } from '../ValidatorSetGenesis.js'
 import { WORK_MARKET_ADDRESS, workMarketAbi } from '../WorkMarketGenesis.js'
-import { fakeCommitment } from './workmarketHarness.js'
+import { fakeCommitment, NO_SEGMENT } from './workmarketHarness.js'
 import { ETHER, PovHarness, VS, who } from './validatorsetHarness.js'
 
 const ev = PovHarness.event
@@ -29,6 +29,16 @@ const SPEC = keccak256(toHex('spec-vs'))
 const WORKLOAD = keccak256(toHex('mlp-train@1'))
 const CLIENT = who(40)
 const salt = (v: Address) => keccak256(toHex(`salt-${v}`))
+/** One verifier commits and reveals a verdict: an accept declares the round's samplesDue (a plain revealVote cannot accept). */
+async function castVerdict(h: PovHarness, sessionId: Hex, verifier: Address, accept: boolean) {
+  const due = await h.read<bigint>('sessionSamplesDue', [sessionId], 'market')
+  const hash = accept
+    ? await h.read<Hex>('findingHash', [sessionId, 0, verifier, true, NO_SEGMENT, due, salt(verifier)], 'market')
+    : await h.read<Hex>('voteHash', [sessionId, 0, verifier, false, salt(verifier)], 'market')
+  await h.must(verifier, 'market', 'commitVote', [sessionId, hash])
+  if (accept) await h.must(verifier, 'market', 'revealFinding', [sessionId, true, NO_SEGMENT, due, salt(verifier)])
+  else await h.must(verifier, 'market', 'revealVote', [sessionId, false, salt(verifier)])
+}
 
 /** Posts a 1-coin job with one verifier and runs it to finalisation with the verifier's verdict. */
 async function runJob(h: PovHarness, accept: boolean) {
@@ -37,9 +47,7 @@ async function runJob(h: PovHarness, accept: boolean) {
   const { sessionId, worker } = ev(await h.marketBlocks(), 'JobAssigned') as { sessionId: Hex; worker: Address }
   await h.must(worker, 'market', 'commitResult', [sessionId, fakeCommitment(SPEC, 1)])
   const verifier = (ev(await h.marketBlocks(), 'VerifiersSelected').verifiers as Address[])[0]!
-  const hash = await h.read<Hex>('voteHash', [sessionId, 0, verifier, accept, salt(verifier)], 'market')
-  await h.must(verifier, 'market', 'commitVote', [sessionId, hash])
-  await h.must(verifier, 'market', 'revealVote', [sessionId, accept, salt(verifier)])
+  await castVerdict(h, sessionId, verifier, accept)
   return { fin: await h.must(who(41), 'market', 'finalize', [sessionId]), sessionId, worker }
 }
 
@@ -84,8 +92,7 @@ t.test('a rejected session forfeits the weight its worker earned before (a faker
       await h.must(worker, 'market', 'commitResult', [sessionId, fakeCommitment(SPEC, 2 + i)])
       const verifier = (ev(await h.marketBlocks(), 'VerifiersSelected').verifiers as Address[])[0]!
       const verdict = worker !== first.worker
-      await h.must(verifier, 'market', 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, verifier, verdict, salt(verifier)], 'market')])
-      await h.must(verifier, 'market', 'revealVote', [sessionId, verdict, salt(verifier)])
+      await castVerdict(h, sessionId, verifier, verdict)
       return { fin: await h.must(who(41), 'market', 'finalize', [sessionId]), worker, sessionId }
     })()
     if (next.worker !== first.worker) continue

@@ -122,12 +122,12 @@ async function runMarket(seed: number, forged: number, k: number, population: Ki
           const hash =
             ag.kind === 'honest'
               ? await h.read<Hex>('findingHash', [sid, round, v, accept, named.get(v) ?? NO_SEGMENT, SAMPLES, salt(sid, v, round)], 'market')
-              : await h.read<Hex>('voteHash', [sid, round, v, accept, salt(sid, v, round)], 'market')
+              : // a lazy or colluding accept declares the full sample (a plain revealVote cannot accept): counted, and answering for it
+                await h.read<Hex>('findingHash', [sid, round, v, accept, NO_SEGMENT, SAMPLES, salt(sid, v, round)], 'market')
           await h.must(v, 'market', 'commitVote', [sid, hash])
         }
         for (const v of verifiers) {
-          if (agentOf(v).kind === 'honest') await h.must(v, 'market', 'revealFinding', [sid, votes.get(v)!, named.get(v) ?? NO_SEGMENT, SAMPLES, salt(sid, v, round)])
-          else await h.must(v, 'market', 'revealVote', [sid, votes.get(v)!, salt(sid, v, round)])
+          await h.must(v, 'market', 'revealFinding', [sid, votes.get(v)!, agentOf(v).kind === 'honest' ? (named.get(v) ?? NO_SEGMENT) : NO_SEGMENT, SAMPLES, salt(sid, v, round)])
         }
         const fin = await h.must(who(45), 'market', 'finalize', [sid])
         for (const e of fin.events) {

@@ -202,14 +202,14 @@ async function run(ops: Op[]) {
           for (const [i, v] of verifiers.entries()) {
             const vv = verdict(i)
             if (vv === undefined) continue
-            await h.must(v, 'commitVote', [sid, await h.read<Hex>('voteHash', [sid, round, v, vv, salt])])
+            await h.must(v, 'commitVote', [sid, await h.verdictHash(sid, round, v, vv, salt)])
           }
           const sess = await h.read<{ votesBy: bigint; revealBy: bigint }>('getSession', [sid])
           const silent = verifiers.some((_, i) => verdict(i) === undefined)
           if (silent) h.advance(sess.votesBy - h.timestamp + 1n)
           for (const [i, v] of verifiers.entries()) {
             const vv = verdict(i)
-            if (vv !== undefined) await h.must(v, 'revealVote', [sid, vv, salt])
+            if (vv !== undefined) await h.mustRevealVerdict(v, sid, vv, salt)
           }
           if (silent) h.advance(sess.revealBy - h.timestamp + 1n)
           const fin = await h.must(MARKET, 'finalize', [sid])
@@ -278,7 +278,7 @@ async function run(ops: Op[]) {
         const chosen = pickOf(live, op.pick)
         if (!chosen) break
         const [sid, s] = chosen
-        const { commitBy } = await h.read<{ commitBy: bigint }>('getSession', [sid])
+        const { commitBy, assignedAt } = await h.read<{ commitBy: bigint; assignedAt: bigint }>('getSession', [sid])
         if (op.kind === 'abandon' && h.timestamp > commitBy) {
           // Too late to give it up without the penalty: only expire remains.
           const late = await h.tx(s.worker, 'abandon', [sid])
@@ -289,7 +289,13 @@ async function run(ops: Op[]) {
           h.advance(601n)
           await h.must(MARKET, 'expire', [sid])
           m.fund += m.cut(s.worker, m.cfg.faultPenalty)
-        } else await h.must(s.worker, 'abandon', [sid])
+        } else {
+          // faultPenalty × the share of the commit window held (this block's timestamp), rounded up.
+          const window = commitBy > assignedAt ? commitBy - assignedAt : 1n
+          const held = h.timestamp - assignedAt < window ? h.timestamp - assignedAt : window
+          await h.must(s.worker, 'abandon', [sid])
+          if (held > 0n) m.fund += m.cut(s.worker, (m.cfg.faultPenalty * held + window - 1n) / window)
+        }
         s.status = 'final'
         m.finished.push(sid)
         m.reopenOrRefund(s.job)

@@ -46,7 +46,7 @@ interface SessionView {
 const session = (h: MarketHarness, id: Hex) => h.read<SessionView>('getSession', [id])
 const bondOf = async (h: MarketHarness, a: Address) => (await h.read<{ bond: bigint }>('getWorker', [a])).bond
 
-/** What a verifier reveals: accept or reject, the segment a reject names (none: NO_SEGMENT), the sample size declared (undefined: a plain revealVote). */
+/** What a verifier reveals: accept or reject, the segment a reject names (none: NO_SEGMENT), the sample size declared (undefined: a plain reject, or an accept declaring the round's samplesDue — revealVote cannot accept). */
 interface Finding {
   accept: boolean
   segment?: number
@@ -97,13 +97,13 @@ async function vote(mk: Market, play: (v: Address) => Finding) {
     const f = play(v)
     const hash =
       f.samples === undefined
-        ? await h.read<Hex>('voteHash', [sessionId, s.round, v, f.accept, salt(v, s.round)])
+        ? await h.verdictHash(sessionId, s.round, v, f.accept, salt(v, s.round))
         : await h.read<Hex>('findingHash', [sessionId, s.round, v, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, s.round)])
     await h.must(v, 'commitVote', [sessionId, hash])
   }
   for (const v of s.verifiers) {
     const f = play(v)
-    if (f.samples === undefined) await h.must(v, 'revealVote', [sessionId, f.accept, salt(v, s.round)])
+    if (f.samples === undefined) await h.mustRevealVerdict(v, sessionId, f.accept, salt(v, s.round))
     else await h.must(v, 'revealFinding', [sessionId, f.accept, f.segment ?? NO_SEGMENT, f.samples, salt(v, s.round)])
   }
   return h.must(addr(99), 'finalize', [sessionId])
@@ -169,8 +169,10 @@ t.test('a forger of 1 of 20 segments, one honest finder and two accepters (a col
   const forged = new Set([forgedAt])
   const before = { worker: await bondOf(h, WORKER), finder: await h.balance(finder), finderBond: await bondOf(h, finder) }
   // The colluder knows which segment is forged and declares its floor sample (its best hope of an
-  // excuse); the lazy one votes accept without declaring anything.
+  // excuse); the lazy one votes accept without re-executing — it must declare a sample to accept at
+  // all (a plain revealVote cannot accept), so it declares samplesDue (the harness's verdictHash).
   const colluderHit = (await sampleOf(mk, colluder)).includes(forgedAt)
+  const lazyHit = (await sampleOf(mk, lazy)).includes(forgedAt)
   const r0 = await vote(mk, (v) => (v === finder ? { accept: false, segment: forgedAt, samples: mk.floor } : v === colluder ? { accept: true, samples: mk.floor } : { accept: true }))
   t.ok(r0.events.some((e) => e.eventName === 'VerificationRestarted'), 'two accepts do not outvote one named reject: round 1')
   await h.mine()
@@ -190,8 +192,10 @@ t.test('a forger of 1 of 20 segments, one honest finder and two accepters (a col
   // Half the forger's 1-coin cut is shared by the 8 who voted the outcome (the finder and the panel).
   t.equal((await h.balance(finder)) - before.finder, BOND / 2n / 2n / 8n, 'the finder is paid its share of the cut')
   const judged = (v: Address) => fin.events.find((e) => e.eventName === 'VerifierJudged' && e.args.verifier === v)!.args
-  t.equal(judged(lazy).faulted, true, 'the lazy accepter (no declared sample) is cut')
-  t.equal(BOND - (await bondOf(h, lazy)), PRICE, '… the minority penalty (the price)')
+  // Before AcceptNeedsSample a plain accept declared nothing and paid the minority penalty (the price, 0.2) either way.
+  if (lazyHit) t.equal(BOND - (await bondOf(h, lazy)), BOND / 2n, 'the lazy accepter\'s declared sample held the forged segment: slashBps of its bond')
+  else t.equal(await bondOf(h, lazy), BOND, 'the lazy accepter\'s declared sample missed the forged segment: excused')
+  t.equal(judged(lazy).faulted, lazyHit, 'cut exactly when its declared sample held the proven segment')
   if (colluderHit) t.equal(BOND - (await bondOf(h, colluder)), BOND / 2n, 'the colluder re-"executed" the forged segment and accepted: slashBps of its bond')
   else t.equal(await bondOf(h, colluder), BOND, 'the colluder\'s sample missed the forged segment: excused (the price of sampling, see WorkMarket.md)')
   await h.checkBooks()

@@ -47,11 +47,11 @@ async function register(h: MarketHarness, a: Address) {
 const salt = (v: Address, round: number) => keccak256(toHex(`salt-${v}-${round}`))
 async function commitVotes(h: MarketHarness, sessionId: Hex, verdict: (v: Address) => boolean) {
   const s = await session(h, sessionId)
-  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, s.round, v, verdict(v), salt(v, s.round)])])
+  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.verdictHash(sessionId, s.round, v, verdict(v), salt(v, s.round))])
 }
 async function revealAndFinalize(h: MarketHarness, sessionId: Hex, verdict: (v: Address) => boolean): Promise<TxOutcome> {
   const s = await session(h, sessionId)
-  for (const v of s.verifiers) await h.must(v, 'revealVote', [sessionId, verdict(v), salt(v, s.round)])
+  for (const v of s.verifiers) await h.mustRevealVerdict(v, sessionId, verdict(v), salt(v, s.round))
   h.advance(5n) // OPEN_GRACE
   return h.must(addr(99), 'finalize', [sessionId])
 }

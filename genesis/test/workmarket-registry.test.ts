@@ -58,8 +58,8 @@ const salt = (v: Address) => keccak256(toHex(`salt-${v}`))
 /** Every verifier of the session votes accept (commit, reveal), then finalize (after OPEN_GRACE). */
 async function acceptAll(h: MarketHarness, sessionId: Hex) {
   const s = await h.read<{ verifiers: readonly Address[] }>('getSession', [sessionId])
-  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, v, true, salt(v)])])
-  for (const v of s.verifiers) await h.must(v, 'revealVote', [sessionId, true, salt(v)])
+  for (const v of s.verifiers) await h.must(v, 'commitVote', [sessionId, await h.verdictHash(sessionId, 0, v, true, salt(v))])
+  for (const v of s.verifiers) await h.mustRevealVerdict(v, sessionId, true, salt(v))
   h.advance(4n)
   return h.must(addr(99), 'finalize', [sessionId])
 }
@@ -134,7 +134,7 @@ t.test('a sybil that splits its bond over ten identities is drawn no more than o
   const [honestWeight, total] = await h.read<readonly [bigint, bigint]>('drawWeight', [honest])
   let sybilWeight = 0n
   for (const s of sybils) sybilWeight += await weight(h, s)
-  t.equal(honestWeight, 10n * ETHER * 500n, 'weight = bond (wei) × rating')
+  t.equal(honestWeight, 10n * ETHER * 100n, 'weight = bond (wei) × rating (a fresh identity\'s: RATING_ENTRY = 100)')
   t.equal(sybilWeight, honestWeight, 'ten identities of 1 coin weigh exactly one of 10 coins')
   t.equal(total, 2n * honestWeight)
 

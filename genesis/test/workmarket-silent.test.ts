@@ -22,16 +22,16 @@
  */
 import fc from 'fast-check'
 import t from 'tap'
-import type { Address } from 'viem'
+import { keccak256, toHex, type Address, type Hex } from 'viem'
 import { acceptanceProbability, boundCovered, faultedSegments, samplesDue } from '../../compute/verify/SamplingPolicy.js'
-import { ETHER, MarketHarness, S } from './workmarketHarness.js'
-import { BOND, bondOf, sampledSessions, session, WORKER } from '../../test/helpers/sampledSessions.js'
+import { addr, ETHER, MarketHarness, S } from './workmarketHarness.js'
+import { BOND, bondOf, NO_SEGMENT, PRICE, sampledSessions, session, WORKER } from '../../test/helpers/sampledSessions.js'
 
 t.setTimeout(900_000)
 const FAULT = ETHER / 10n
 const M = 200
 const K = 2
-const { market, sampleOf, honest, vote, honestRound } = sampledSessions('silent')
+const { market, sampleOf, honest, vote, honestRound, salt } = sampledSessions('silent')
 
 t.test('boundCovered: the contract equals compute; k samples of samplesDue(m, k) reach the bound, k − 1 of them do not', async (t) => {
   const h = await MarketHarness.deploy()
@@ -109,4 +109,117 @@ t.test('an honest session whose second verifier is offline is still accepted, by
   t.equal(await bondOf(h, online), BOND, 'the online one keeps its bond')
   await h.checkBooks()
   t.equal(await h.totalCoins(), h.minted, 'coins conserved')
+})
+
+// A colluder's accept without a declared sample. Before, a plain revealVote accept counted as
+// the round's samplesDue in boundCovered while declaring nothing it could be held to: in the
+// honest verifier's miss the forgery was accepted on it, and when the honest verifier caught the
+// forgery the colluder paid only wrongVotePenalty (its empty sample could hold no proven
+// segment). Now revealVote cannot accept (AcceptNeedsSample): an accept counts only the sample
+// it declares and answers for that sample.
+t.test('a colluder\'s plain accept: refused; a committed plain accept is silence and the forgery meets a panel', async (t) => {
+  const mk = await market(K, M, 'plain-accept')
+  const { h, sessionId } = mk
+  const due = Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
+  const [honestV, colluder] = (await session(h, sessionId)).verifiers as [Address, Address]
+  // The event the attacker plays for (as above): the honest verifier's sample holds no forged segment.
+  const seen = new Set(await sampleOf(mk, honestV, due))
+  const forged = new Set([...Array(M).keys()].filter((x) => !seen.has(x)).slice(0, faultedSegments(M, 0.1)))
+  const workerBond = await bondOf(h, WORKER)
+  const play = await honest(mk, honestV, forged)
+  t.ok(play.accept, 'the honest verifier\'s sample missed every forged segment')
+  const s = await session(h, sessionId)
+  const plainSalt = keccak256(toHex('plain-accept-colluder'))
+  await h.must(honestV, 'commitVote', [sessionId, await h.read<Hex>('findingHash', [sessionId, 0, honestV, true, NO_SEGMENT, play.samples, salt(honestV, 0)])])
+  await h.must(colluder, 'commitVote', [sessionId, await h.read<Hex>('voteHash', [sessionId, 0, colluder, true, plainSalt])])
+  await h.must(honestV, 'revealFinding', [sessionId, true, NO_SEGMENT, play.samples, salt(honestV, 0)])
+  const plain = await h.tx(colluder, 'revealVote', [sessionId, true, plainSalt])
+  t.equal(plain.error, 'AcceptNeedsSample', 'the colluder\'s plain accept is refused (before: revealed, counted as samplesDue, the session Accepted and the forger paid)')
+  h.advance(s.revealBy - h.timestamp + 1n)
+  const r0 = await h.must(addr(99), 'finalize', [sessionId])
+  t.ok(r0.events.some((e) => e.eventName === 'SampleShort'), 'SampleShort: the honest accept alone does not reach the bound')
+  t.equal((await session(h, sessionId)).round, 1, 'a fresh panel decides')
+  await h.mine()
+  await honestRound(mk, forged)
+  t.equal((await session(h, sessionId)).status, S.Rejected, 'the panel rejects the forgery')
+  t.equal(workerBond - (await bondOf(h, WORKER)), BOND / 2n, 'the forger loses half its bond')
+  t.equal(BOND - (await bondOf(h, colluder)), FAULT, 'the colluder, whose plain accept never opened, is silent: faultPenalty')
+  await h.checkBooks()
+})
+
+t.test('an accept answers for the sample it declares: a colluder declaring samplesDue whose sample held a proven segment loses half its bond', async (t) => {
+  const mk = await market(K, M, 'declared-accept')
+  const { h, sessionId } = mk
+  const due = Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
+  const [honestV, colluder] = (await session(h, sessionId)).verifiers as [Address, Address]
+  // 10 % forged. The liability bites when a forged segment lies in both samples: the honest
+  // verifier names it, every panel member re-executes it (a claim) and names it, so it is proven,
+  // and the colluder's declared sample held it. With 20 forged of 200 and two samples of
+  // samplesDue that is the usual case (P below); the test fixes one such segment.
+  const hSample = await sampleOf(mk, honestV, due)
+  const cSample = new Set(await sampleOf(mk, colluder, due))
+  const both = hSample.filter((x) => cSample.has(x))
+  // The other 19 lie outside the honest sample, so the shared one is the honest verifier's claim
+  // (a claim is the lowest segment a round-0 reject names: every panel member re-executes it).
+  const hSet = new Set(hSample)
+  const forged = new Set([both[0]!, ...[...Array(M).keys()].filter((x) => !hSet.has(x)).slice(0, 19)])
+  t.equal(forged.size, 20, '20 of 200 forged (10 %)')
+  // P(some forged segment in both samples) for a forged set fixed before the draw: two independent uniform samples of `due`.
+  let hits = 0
+  const rng = fc.sample(fc.tuple(fc.shuffledSubarray([...Array(M).keys()], { minLength: due, maxLength: due }), fc.shuffledSubarray([...Array(M).keys()], { minLength: due, maxLength: due })), { numRuns: 2000, seed: 7 })
+  for (const [a, b] of rng) {
+    const bs = new Set(b)
+    if (a.some((x) => x % 10 === 3 && bs.has(x))) hits++
+  }
+  t.comment(`P(a forged segment lies in both samples of ${due}) ≈ ${(hits / 2000).toFixed(3)} (2,000 draws)`)
+  const found = hSample.filter((x) => forged.has(x)).sort((a, b) => a - b)
+  const colluderHeld = [...cSample].filter((x) => forged.has(x))
+  t.ok(found.length > 0 && colluderHeld.length > 0, `the honest sample holds ${found.length} forged segments, the colluder's declared one ${colluderHeld.length}`)
+  const s = await session(h, sessionId)
+  const named = found.slice(0, 32)
+  await h.must(honestV, 'commitVote', [sessionId, await h.read<Hex>('findingsHash', [sessionId, 0, honestV, false, named, due, salt(honestV, 0)])])
+  await h.must(colluder, 'commitVote', [sessionId, await h.read<Hex>('findingsHash', [sessionId, 0, colluder, true, [], due, salt(colluder, 0)])])
+  await h.must(honestV, 'revealFindings', [sessionId, false, named, due, salt(honestV, 0)])
+  await h.must(colluder, 'revealFindings', [sessionId, true, [], due, salt(colluder, 0)])
+  h.advance(10)
+  await h.must(addr(99), 'finalize', [sessionId])
+  t.equal((await session(h, sessionId)).round, 1, 'split: a panel')
+  await h.mine()
+  // The panel as the node plays it: claimed segments first, then its sample; it names every forged one it found.
+  const s1 = await session(h, sessionId)
+  for (const v of s1.verifiers) {
+    const claims = [...(await h.read<readonly bigint[]>('claimedSegments', [sessionId]))].map(Number)
+    const hits = [...new Set([...claims, ...(await sampleOf(mk, v, Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))))].filter((x) => forged.has(x)))].sort((a, b) => a - b).slice(0, 32)
+    const n = Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
+    await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('findingsHash', [sessionId, 1, v, false, hits, n, salt(v, 1)])])
+  }
+  for (const v of s1.verifiers) {
+    const claims = [...(await h.read<readonly bigint[]>('claimedSegments', [sessionId]))].map(Number)
+    const n = Number(await h.read<bigint>('sessionSamplesDue', [sessionId]))
+    const hits = [...new Set([...claims, ...(await sampleOf(mk, v, n))].filter((x) => forged.has(x)))].sort((a, b) => a - b).slice(0, 32)
+    await h.must(v, 'revealFindings', [sessionId, false, hits, n, salt(v, 1)])
+  }
+  h.advance(10)
+  const fin = await h.must(addr(99), 'finalize', [sessionId])
+  t.comment(`finalize of the panel (5 revealFindings rejects, the fraud-proof rule over round 0): ${fin.gasUsed} gas`)
+  t.equal((await session(h, sessionId)).status, S.Rejected, 'rejected')
+  const lost = BOND - (await bondOf(h, colluder))
+  t.equal(lost, BOND / 2n, `the colluder loses half its bond (${Number(lost) / 1e18} coin; a plain accept cost it wrongVotePenalty = ${Number(await h.read<bigint>('wrongVotePenalty', [PRICE])) / 1e18} before)`)
+  t.equal(await bondOf(h, honestV), BOND, 'the honest verifier keeps its bond')
+  await h.checkBooks()
+})
+
+t.test('gas: reveal and finalize of an honest round (k = 2, m = 200; WorkMarket.md records the figures)', async (t) => {
+  const mk = await market(K, M, 'gas')
+  const { h, sessionId } = mk
+  const s = await session(h, sessionId)
+  const plays = new Map<Address, { accept: boolean; samples: number }>()
+  for (const v of s.verifiers) plays.set(v, await honest(mk, v, new Set()))
+  for (const [v, f] of plays) await h.must(v, 'commitVote', [sessionId, await h.read<Hex>('findingHash', [sessionId, 0, v, f.accept, NO_SEGMENT, f.samples, salt(v, 0)])])
+  const reveals: bigint[] = []
+  for (const [v, f] of plays) reveals.push((await h.must(v, 'revealFinding', [sessionId, f.accept, NO_SEGMENT, f.samples, salt(v, 0)])).gasUsed!)
+  h.advance(10)
+  const fin = await h.must(addr(99), 'finalize', [sessionId])
+  t.equal((await session(h, sessionId)).status, S.Accepted, 'accepted')
+  t.ok(fin.gasUsed! < 1_500_000n, `finalize ${fin.gasUsed} gas; revealFinding ${reveals.join(', ')} gas (execution, without the 21 k intrinsic)`)
 })

@@ -21,6 +21,9 @@ export const ETHER = 10n ** 18n
 export const ISSUER: Hex20 = getAddress('0x00000000000000000000000000000000000155ee')
 /** Consensus's system calls come from here (vm/BlockExecutor.ts SYSTEM_ADDRESS). */
 export const SYSTEM: Hex20 = getAddress('0xfffffffffffffffffffffffffffffffffffffffe')
+/** WorkMarket.NO_SEGMENT: a vote that names no segment. */
+export const NO_SEGMENT = 0xffff_ffff
+
 /** WorkMarket.DRAW_DELAY: blocks from the act that calls for a draw to the block that makes it. */
 export const DRAW_DELAY = 4
 
@@ -50,6 +53,8 @@ export interface TxOutcome {
   errorArgs?: readonly unknown[]
   events: DecodedEvent[]
   returnValue: Hex
+  /** Execution gas of the call (without the 21 k intrinsic); absent for a block's system call alone. */
+  gasUsed?: bigint
 }
 
 /** Names of the custom errors transactions reverted with, over all harnesses (revert-path coverage). */
@@ -242,9 +247,9 @@ export class MarketHarness {
     if (r.execResult.exceptionError) {
       SEEN_ERRORS.add(this.decodeError(returnValue).error ?? '')
       const d = this.decodeError(returnValue)
-      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: system, returnValue }
+      return { ok: false, error: d.error ?? r.execResult.exceptionError.error, errorArgs: d.args, events: system, returnValue, gasUsed: r.execResult.executionGasUsed }
     }
-    return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue }
+    return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue, gasUsed: r.execResult.executionGasUsed }
   }
 
   /** Installs a contract at `at` from its creation code (constructor run there, as genesis does). */
@@ -278,6 +283,32 @@ export class MarketHarness {
     const gasUsed = r.execResult.executionGasUsed
     if (r.execResult.exceptionError) return { ok: false, error: r.execResult.exceptionError.error, events: system, returnValue, gasUsed }
     return { ok: true, events: [...system, ...this.decodeLogs(r.execResult.logs as never)], returnValue, gasUsed }
+  }
+
+  /**
+   * A verdict without findings, as the node casts one: the commitment, and the reveal. An accept
+   * declares the round's samplesDue (findingHash naming no segment, revealFinding): WorkMarket
+   * refuses a plain revealVote accept (AcceptNeedsSample), since every accept answers for the
+   * sample it declares. A reject is a plain vote (voteHash, revealVote).
+   */
+  async verdictHash(sessionId: Hex, round: number, verifier: Hex20, accept: boolean, salt: Hex): Promise<Hex> {
+    if (!accept) return this.read<Hex>('voteHash', [sessionId, round, verifier, false, salt])
+    const due = await this.read<bigint>('sessionSamplesDue', [sessionId])
+    return this.read<Hex>('findingHash', [sessionId, round, verifier, true, NO_SEGMENT, due, salt])
+  }
+
+  /** Opens a vote committed with verdictHash (the same round: samplesDue is the round's). */
+  async revealVerdict(verifier: Hex20, sessionId: Hex, accept: boolean, salt: Hex): Promise<TxOutcome> {
+    if (!accept) return this.tx(verifier, 'revealVote', [sessionId, false, salt])
+    const due = await this.read<bigint>('sessionSamplesDue', [sessionId])
+    return this.tx(verifier, 'revealFinding', [sessionId, true, NO_SEGMENT, due, salt])
+  }
+
+  /** revealVerdict, which must succeed. */
+  async mustRevealVerdict(verifier: Hex20, sessionId: Hex, accept: boolean, salt: Hex): Promise<TxOutcome> {
+    const r = await this.revealVerdict(verifier, sessionId, accept, salt)
+    if (!r.ok) throw new Error(`reveal of ${accept ? 'an accept' : 'a reject'} from ${verifier} reverted: ${r.error}(${(r.errorArgs ?? []).join(', ')})`)
+    return r
   }
 
   /** A transaction that must succeed. */

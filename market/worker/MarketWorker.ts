@@ -8,6 +8,7 @@ import type { BlobStore } from '../../compute/worker/BlobStore.js'
 import type { AssignedJob, ComputeWorker, JobOutcome, JobSource } from '../../compute/worker/ComputeWorker.js'
 import type { SessionStore } from '../../compute/worker/SessionStore.js'
 import { decodeJson, type JobSpec } from '../../compute/spec/JobSpec.js'
+import { samplesDue } from '../../compute/verify/SamplingPolicy.js'
 import { ASSET_REGISTRY_ADDRESS } from '../../genesis/AssetRegistryGenesis.js'
 import { AssetRegistryReader, encodeRegistryCall } from '../assets/AssetRegistryReader.js'
 import type { MarketChain } from '../client/MarketChain.js'
@@ -18,7 +19,7 @@ import { bytesToHex } from '../../common/bytes.js'
 import { toleranceReveal } from './ToleranceMetric.js'
 import { PollLoop } from '../PollLoop.js'
 import { applyCheat, type WorkerCheat } from './Cheats.js'
-import type { SessionVerifier, SessionVerdict } from './SessionVerifier.js'
+import { NO_SEGMENT_NAMED, type SessionVerifier, type SessionVerdict } from './SessionVerifier.js'
 import { VoteBook } from './VoteBook.js'
 import { ReplicaBook } from './ReplicaBook.js'
 
@@ -605,7 +606,7 @@ export class MarketWorker implements JobSource {
       if (!verdict) {
         const job = (await this.d.market.job(s.jobId))!
         try {
-          verdict = this.opts.lazyVerifier ? { accept: true, reason: 'lazy: not checked (test)' } : await this.d.verifier.verify(s, job, this.address)
+          verdict = this.opts.lazyVerifier ? lazyAccept(s) : await this.d.verifier.verify(s, job, this.address)
         } catch (e) {
           if (isGrantPending(e)) {
             // No grant of a closed input (yet): not the worker's fault — wait; no vote rather than a wrong one.
@@ -655,6 +656,17 @@ export class MarketWorker implements JobSource {
     }
     await this.maybeFinalize(s)
   }
+}
+
+/**
+ * A lazy verifier's vote (a test behaviour): accept without re-executing. It declares the round's
+ * samplesDue, the best a lazy verifier can do — WorkMarket refuses an accept without a declared
+ * sample (AcceptNeedsSample) and counts an accept only for the sample it declares — and so it
+ * answers for that sample when a panel proves a segment in it forged.
+ */
+function lazyAccept(s: MarketSession): SessionVerdict {
+  const samples = samplesDue(Number(s.result.checkpointCount) - 1, s.verifiers.length)
+  return { accept: true, reason: 'lazy: not checked (test)', finding: { segment: NO_SEGMENT_NAMED, samples, segments: [] } }
 }
 
 /** WorkMarket.trapSeal: keccak("povchain/trap/v1" ‖ 0x00 ‖ sessionId ‖ salt). */

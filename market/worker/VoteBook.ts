@@ -10,7 +10,8 @@ export interface VoteRecord {
   reason?: string
   /**
    * Committed with findingHash (revealed with revealFinding): the segment a reject names
-   * (NO_SEGMENT_NAMED: none) and the sample size declared. Absent: a plain voteHash vote.
+   * (NO_SEGMENT_NAMED: none) and the sample size declared. Absent: a plain voteHash vote, a
+   * reject only (WorkMarket refuses an accept that declares no sample).
    */
   finding?: { segment: number; samples: number; segments?: number[] }
 }
