@@ -55,6 +55,8 @@ export class BlockStore {
   private static readonly RECEIPTS_CACHE_BLOCKS = 8192
   private receiptsCache = new WeightedCache<TxReceipt[]>(BlockStore.RECEIPTS_CACHE_BLOCKS, BlockStore.RECEIPTS_CACHE_MAX, (r) => Math.max(1, r.length))
   private canonicalCache = new Map<bigint, Uint8Array>()
+  /** Head moves so far: a canonical read caches its answer only if none happened while it was out. */
+  private canonicalMoves = 0
   private safeHash?: Uint8Array
   private finalizedHash?: Uint8Array
   // Head moves and backfill steps take turns: a backfill step reads a canonical block and
@@ -224,8 +226,11 @@ export class BlockStore {
     if (number > this.headHeader.number) return undefined
     const c = this.canonicalCache.get(number)
     if (c) return c
+    const moves = this.canonicalMoves
     const h = await dbGet(this.db, prefixed(KeyPrefix.canonical, u64ToBytes(number)))
-    if (h) this.cacheCanonical(number, h)
+    // A head move while the read was out may have made its answer a removed branch's: answering
+    // it is a read that raced the move, but caching it would keep serving it after.
+    if (h && moves === this.canonicalMoves) this.cacheCanonical(number, h)
     return h
   }
 
@@ -374,6 +379,7 @@ export class BlockStore {
   }
 
   private applyCanonical(change: CanonicalChange, newHead: BlockHeader): void {
+    this.canonicalMoves++
     for (const b of change.removed) this.canonicalCache.delete(b.number)
     for (const b of change.added) this.cacheCanonical(b.number, b.hash())
     // Numbers above the new head are no longer canonical. The cache only ever took numbers up to

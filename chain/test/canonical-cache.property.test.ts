@@ -6,7 +6,9 @@
  * the head moves — after every step every number up to two past the highest block answers
  * the walked chain's hash, or nothing above the head. Guards the cache's eviction of numbers
  * above a head that moved down, which now deletes only the span the head left instead of
- * scanning the whole cache on every commit.
+ * scanning the whole cache on every commit. And one deterministic race the property cannot
+ * force on a real LevelDB: a read whose answer arrives after a reorg must not cache the removed
+ * branch's hash (it did: every later read of that number answered a block no longer canonical).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -110,4 +112,46 @@ t.test('canonicalHash equals the chain walked back from the head, across reorgs 
     { numRuns: 80 },
   )
   t.ok(downs > 20, `the head moved down ${downs} times over ${steps} checked steps`)
+})
+
+t.test('a canonical read that was out during a reorg does not cache the removed branch', async (t) => {
+  const db = await openChainDB(join(dir, 'read-race'))
+  t.teardown(() => db.close())
+  const first = new BlockStore(db, common)
+  const g = genesis()
+  await first.initGenesis(g, [])
+  const a1 = child(g.header)
+  await first.commitBlock(a1, [], [], { makeHead: true })
+
+  // The database answers one read late, with what it held when asked: a LevelDB read that was
+  // queued before the reorg's batch and whose answer arrives after it.
+  let holdNext = false
+  let release!: () => void
+  const held = new Promise<void>((r) => (release = r))
+  const late = new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'get')
+        return async (key: Uint8Array) => {
+          const hold = holdNext
+          holdNext = false
+          const v = await target.get(key)
+          if (hold) await held
+          return v
+        }
+      const v = Reflect.get(target, prop) as unknown
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+  const store = new BlockStore(late, common) // a fresh cache: number 1 is read from the database
+  await store.open()
+  holdNext = true
+  const racing = store.canonicalHash(1n)
+  const b1 = child(g.header)
+  const b2 = child(b1.header)
+  await store.commitBlock(b1, [], [], { makeHead: false })
+  await store.commitBlock(b2, [], [], { makeHead: true })
+  t.equal(bytesToHex((await store.canonicalHash(1n))!), bytesToHex(b1.hash()), 'after the reorg, 1 is the new branch')
+  release()
+  t.equal(bytesToHex((await racing)!), bytesToHex(a1.hash()), 'the racing read answers what it read')
+  t.equal(bytesToHex((await store.canonicalHash(1n))!), bytesToHex(b1.hash()), 'and is not cached: 1 stays the new branch')
 })
