@@ -37,6 +37,8 @@ export interface BenchOptions {
   spamCheckpoint: number
   spamRssBound: number
   spamSeconds: number
+  /** spam phase: producers of a devnet to flood instead of one dev node (0: dev node). */
+  spamDevnet: number
   /**
    * Growth: after the native and ERC-20 phases on the fresh chain, grow it to each of these
    * heights (blocks of one transfer) and run both phases again (empty: no growth).
@@ -80,6 +82,8 @@ const HELP = `usage: npm run bench -- [options]
   --spam-checkpoint 10000  spam phase: RSS, CPU and pool figures every N transactions
   --spam-rss-bound 1536 spam phase: MiB of node RSS the run must stay under (else ok: false)
   --spam-seconds 0      spam phase: stop the flood after this many seconds (0: send all --spam-txs)
+  --spam-devnet 0       spam phase: flood a devnet of N producers (node 0; honest wallets at the last node,
+                        receipts checked on every node) instead of one dev node; --spam-period = slot seconds
   --deploys 5           BenchToken deployments timed send → receipt (median and each in the JSON)
   --grow 10000[,100000] after native and erc20 on the fresh chain, grow it by blocks of one
                         transfer to each of these heights and run both phases again there
@@ -116,6 +120,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     spamCheckpoint: 10_000,
     spamRssBound: 1536,
     spamSeconds: 0,
+    spamDevnet: 0,
     grow: [],
     deploys: 5,
     evmVersion: 'shanghai',
@@ -163,6 +168,7 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--spam-checkpoint': o.spamCheckpoint = int(1); break
       case '--spam-rss-bound': o.spamRssBound = int(1); break
       case '--spam-seconds': o.spamSeconds = int(0); break
+      case '--spam-devnet': o.spamDevnet = int(0); break
       case '--deploys': o.deploys = int(1); break
       case '--grow':
         o.grow = val().split(',').map((x) => Number(x.trim()))

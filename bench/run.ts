@@ -206,7 +206,7 @@ async function main(): Promise<number> {
     }
     if (o.only.has('spam')) {
       phase = 'spam'
-      const spam = await runSpamBench({ txs: o.spamTxs, accounts: o.spamAccounts, period: o.spamPeriod, checkpoint: o.spamCheckpoint, rssBoundMiB: o.spamRssBound, timeoutSec: o.timeout, maxSeconds: o.spamSeconds })
+      const spam = await runSpamBench({ txs: o.spamTxs, accounts: o.spamAccounts, period: o.spamPeriod, checkpoint: o.spamCheckpoint, rssBoundMiB: o.spamRssBound, timeoutSec: o.timeout, maxSeconds: o.spamSeconds, devnet: o.spamDevnet })
       result.spam = spam
       if (!spam.ok) result.ok = false
     }

@@ -10,11 +10,17 @@
  * Every `--spam-checkpoint` transactions: the node's RSS, CPU, pool pending/queued and head.
  * What the JSON says: the answers by kind, the pool's maxima against its limits, RSS per
  * checkpoint against `--spam-rss-bound`, and how many blocks each honest transfer waited.
+ *
+ * With `--spam-devnet N` the target is a devnet of N producers in their own processes
+ * (DevnetProcess): the flood goes to node 0, the honest wallets send to the last node, every
+ * node's RSS is sampled and bound, every node's pool is watched against Geth's limits, and each
+ * honest transfer must have its receipt on every node — the spam crosses the network as gossip.
  */
 import { readFileSync } from 'node:fs'
 import { RLP } from '@ethereumjs/rlp'
 import { keccak256 } from '../chain/keccak.js'
 import { privateKeyToAddress, signDigest } from '../chain/Signing.js'
+import { DevnetProcess } from './DevnetProcess.js'
 import { devWallets } from './devWallets.js'
 import { NodeProcess } from './NodeProcess.js'
 import { processCpuMs } from './procCpu.js'
@@ -32,10 +38,12 @@ export interface SpamOptions {
   timeoutSec: number
   /** Seconds the flood may last (0: no limit); it stops early, and the JSON says how many were sent. */
   maxSeconds: number
+  /** Producers of a devnet to flood (0: one dev node). */
+  devnet: number
 }
 
 const GWEI = 10n ** 9n
-const CHAIN_ID = 31337n
+const DEV_CHAIN_ID = 31337n
 const SPAM_FEE_CAP = 100n * GWEI
 const HONEST_TIP = 5n * GWEI
 /** Geth's defaults, which the dev node runs with (chain/txpool/options.ts). */
@@ -49,8 +57,8 @@ function bigBytes(n: bigint): Uint8Array {
 }
 
 /** A signed EIP-1559 transfer, RLP by hand and libsecp256k1 (~20 µs), so the bench measures the node, not the signing. */
-function signTransfer(key: Uint8Array, nonce: bigint, tip: bigint, feeCap: bigint, to: Uint8Array, value = 1n): string {
-  const fields = [bigBytes(CHAIN_ID), bigBytes(nonce), bigBytes(tip), bigBytes(feeCap), bigBytes(21_000n), to, bigBytes(value), new Uint8Array(0), []]
+function signTransfer(chainId: bigint, key: Uint8Array, nonce: bigint, tip: bigint, feeCap: bigint, to: Uint8Array, value = 1n): string {
+  const fields = [bigBytes(chainId), bigBytes(nonce), bigBytes(tip), bigBytes(feeCap), bigBytes(21_000n), to, bigBytes(value), new Uint8Array(0), []]
   const digest = keccak256(Uint8Array.of(2, ...RLP.encode(fields)))
   const sig = signDigest(digest, key)
   return `0x02${Buffer.from(RLP.encode([...fields, bigBytes(BigInt(sig[64]!)), stripZeros(sig.subarray(0, 32)), stripZeros(sig.subarray(32, 64))])).toString('hex')}`
@@ -93,15 +101,45 @@ function rttSummary(ms: number[]): { n: number; p50: number; p99: number; max: n
 /** Geth's messages without their numbers, to count answers by kind. */
 const answerKind = (m: string) => m.replace(/0x[0-9a-fA-F]+|\d+(\.\d+)?/g, 'N').slice(0, 70)
 
-export async function runSpamBench(o: SpamOptions): Promise<Record<string, unknown>> {
+/** Where the flood goes: one dev node, or a devnet (flood at node 0, honest wallets at the last). */
+interface SpamTarget {
+  nodes: { url: string; pid: number }[]
+  chainId: bigint
+  stop(): Promise<void>
+}
+
+async function startTarget(o: SpamOptions): Promise<SpamTarget> {
+  if (o.devnet > 0) {
+    const net = new DevnetProcess(o.devnet, o.period)
+    try {
+      await net.start()
+    } catch (e) {
+      await net.stop()
+      throw e
+    }
+    return { nodes: net.nodes, chainId: net.chainId, stop: () => net.stop() }
+  }
   const node = new NodeProcess([], ['--dev.period', String(o.period)])
   await node.start()
-  const pid = node.pid!
+  return { nodes: [{ url: node.url, pid: node.pid! }], chainId: DEV_CHAIN_ID, stop: () => node.stop() }
+}
+
+export async function runSpamBench(o: SpamOptions): Promise<Record<string, unknown>> {
+  const target = await startTarget(o)
+  const node = target.nodes[0]!
+  const pid = node.pid
+  const CHAIN_ID = target.chainId
+  const honestNode = target.nodes[target.nodes.length - 1]!
   const rpc = new RpcClient(node.url, 16)
+  const honestRpc = new RpcClient(honestNode.url, 4)
+  const others = target.nodes.map((n) => new RpcClient(n.url, 2))
   // A flooded node on a loaded machine may keep a caller waiting; the bench records how long rather than failing at 30 s.
   const call = <T = unknown>(method: string, params: unknown[] = []) => rpc.call<T>(method, params, 120_000)
+  const honestCall = <T = unknown>(method: string, params: unknown[] = []) => honestRpc.call<T>(method, params, 120_000)
+  const allRss = () => target.nodes.map((n) => rssMiB(n.pid))
   try {
     const rssStart = rssMiB(pid)
+    const rssStartAll = allRss()
     // --- accounts: derived keys, funded from dev accounts 10..19 in waves ---
     const tk = performance.now()
     const keys = Array.from({ length: o.accounts }, (_, i) => keccak256(new TextEncoder().encode(`povchain-spam-${i}`)))
@@ -116,7 +154,7 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
       const raws: string[] = []
       for (let i = from; i < Math.min(o.accounts, from + WAVE); i++) {
         const f = i % funders.length
-        raws.push(signTransfer(funderKeys[f]!, funderNonce[f]!++, 2n * GWEI, 1000n * GWEI, addrs[i]!, 10n ** 18n))
+        raws.push(signTransfer(CHAIN_ID, funderKeys[f]!, funderNonce[f]!++, 2n * GWEI, 1000n * GWEI, addrs[i]!, 10n ** 18n))
       }
       for (let i = 0; i < raws.length; i += 200) {
         const res = await batch(node.url, raws.slice(i, i + 200).map((raw) => ({ method: 'eth_sendRawTransaction', params: [raw] })))
@@ -148,18 +186,18 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
     const honestLoop = (async () => {
       while (!stopHonest) {
         for (let i = 0; i < honestKeys.length; i++) {
-          const raw = signTransfer(honestKeys[i]!.key, honestNonce[i]!, HONEST_TIP, 1000n * GWEI, dead)
+          const raw = signTransfer(CHAIN_ID, honestKeys[i]!.key, honestNonce[i]!, HONEST_TIP, 1000n * GWEI, dead)
           try {
             let t = performance.now()
-            const sentAt = fromQty(await call('eth_blockNumber'), 'head')
+            const sentAt = fromQty(await honestCall('eth_blockNumber'), 'head')
             honestRttMs.push(performance.now() - t)
             t = performance.now()
-            honest.push({ hash: await call<string>('eth_sendRawTransaction', [raw]), sentAt })
+            honest.push({ hash: await honestCall<string>('eth_sendRawTransaction', [raw]), sentAt })
             honestRttMs.push(performance.now() - t)
             honestNonce[i]!++
           } catch (e) {
             honestRefused.push((e as Error).message)
-            honestNonce[i] = fromQty(await call('eth_getTransactionCount', [honestKeys[i]!.address, 'pending']).catch(() => `0x${honestNonce[i]!.toString(16)}`), 'nonce')
+            honestNonce[i] = fromQty(await honestCall('eth_getTransactionCount', [honestKeys[i]!.address, 'pending']).catch(() => `0x${honestNonce[i]!.toString(16)}`), 'nonce')
           }
         }
         await sleep(1000)
@@ -176,16 +214,20 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
       m.set(a, (m.get(a) ?? 0) + 1)
       answers.set(kind, m)
     }
-    const checkpoints: Record<string, number>[] = []
+    const checkpoints: Record<string, number | number[]>[] = []
     let maxPending = 0
     let maxQueued = 0
     let rssPeak = rssStart
+    const rssPeakAll = [...rssStartAll]
     const sampler = setInterval(() => {
-      void call<{ pending: string; queued: string }>('txpool_status').then((s) => {
-        maxPending = Math.max(maxPending, Number(fromQty(s.pending, 'pending')))
-        maxQueued = Math.max(maxQueued, Number(fromQty(s.queued, 'queued')))
-      }, () => {})
+      // Every node's pool: on a devnet the flood reaches the others as gossip.
+      for (const r of others)
+        void r.call<{ pending: string; queued: string }>('txpool_status', [], 120_000).then((s) => {
+          maxPending = Math.max(maxPending, Number(fromQty(s.pending, 'pending')))
+          maxQueued = Math.max(maxQueued, Number(fromQty(s.queued, 'queued')))
+        }, () => {})
       rssPeak = Math.max(rssPeak, rssMiB(pid))
+      allRss().forEach((m, i) => (rssPeakAll[i] = Math.max(rssPeakAll[i]!, m)))
     }, 250)
     const cpu0 = processCpuMs(pid) ?? 0
     const head0 = fromQty(await call('eth_blockNumber'), 'head')
@@ -208,18 +250,18 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
         const to = addrs[(a + 1) % o.accounts]!
         if (r < 0.6) {
           const tip = GWEI + BigInt(Math.floor(rand() * 1e9))
-          chunk.push({ kind: 'valid', raw: signTransfer(keys[a]!, next[a]!, tip, SPAM_FEE_CAP, to) })
+          chunk.push({ kind: 'valid', raw: signTransfer(CHAIN_ID, keys[a]!, next[a]!, tip, SPAM_FEE_CAP, to) })
           sentValid.push({ account: a, nonce: next[a]!, tip })
           next[a]!++
         } else if (r < 0.75) {
-          chunk.push({ kind: 'underpriced', raw: signTransfer(keys[a]!, next[a]!, 0n, SPAM_FEE_CAP, to) })
+          chunk.push({ kind: 'underpriced', raw: signTransfer(CHAIN_ID, keys[a]!, next[a]!, 0n, SPAM_FEE_CAP, to) })
         } else if (r < 0.9) {
-          chunk.push({ kind: 'future', raw: signTransfer(keys[a]!, next[a]! + 5n + BigInt(Math.floor(rand() * 195)), GWEI, SPAM_FEE_CAP, to) })
+          chunk.push({ kind: 'future', raw: signTransfer(CHAIN_ID, keys[a]!, next[a]! + 5n + BigInt(Math.floor(rand() * 195)), GWEI, SPAM_FEE_CAP, to) })
         } else if (sentValid.length > 0) {
           const v = sentValid[Math.floor(rand() * sentValid.length)]!
           const enough = rand() < 0.5
           const bump = enough ? 112n : 105n
-          chunk.push({ kind: enough ? 'replace' : 'replace-low', raw: signTransfer(keys[v.account]!, v.nonce, (v.tip * bump) / 100n, (SPAM_FEE_CAP * bump) / 100n, to) })
+          chunk.push({ kind: enough ? 'replace' : 'replace-low', raw: signTransfer(CHAIN_ID, keys[v.account]!, v.nonce, (v.tip * bump) / 100n, (SPAM_FEE_CAP * bump) / 100n, to) })
         }
       }
       signMs += performance.now() - ts
@@ -241,6 +283,7 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
           blocks: Number(fromQty(await call('eth_blockNumber'), 'head') - head0),
           honestSent: honest.length,
           honestRpcMaxMs: Math.round(Math.max(0, ...honestRttMs.slice(rttMark))),
+          ...(target.nodes.length > 1 ? { rssMiBPerNode: allRss() } : {}),
         }
         rttMark = honestRttMs.length
         checkpoints.push(cp)
@@ -258,23 +301,31 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
     const delays: number[] = []
     let unmined = 0
     const deadline = Date.now() + o.timeoutSec * 1000
+    // On every node: an honest transfer sent to the last node must be in the chain each one holds.
+    let missingSomewhere = 0
     for (const h of honest) {
-      for (;;) {
-        const r = await call<{ blockNumber: string } | null>('eth_getTransactionReceipt', [h.hash])
-        if (r) {
-          delays.push(Number(fromQty(r.blockNumber, 'block') - h.sentAt))
-          break
+      for (const [i, r] of others.entries()) {
+        let found = false
+        for (;;) {
+          const rc = await r.call<{ blockNumber: string } | null>('eth_getTransactionReceipt', [h.hash], 120_000)
+          if (rc) {
+            if (r === others[others.length - 1]) delays.push(Number(fromQty(rc.blockNumber, 'block') - h.sentAt))
+            found = true
+            break
+          }
+          if (Date.now() > deadline) break
+          await sleep(250)
         }
-        if (Date.now() > deadline) {
-          unmined++
-          break
+        if (!found) {
+          if (i === others.length - 1) unmined++
+          else missingSomewhere++
         }
-        await sleep(250)
       }
     }
     delays.sort((a, b) => a - b)
     const rssEnd = rssMiB(pid)
-    const ok = unmined === 0 && honestRefused.length === 0 && rssPeak < o.rssBoundMiB && maxPending <= POOL_LIMITS.globalSlots && maxQueued <= POOL_LIMITS.globalQueue
+    const ok =
+      unmined === 0 && missingSomewhere === 0 && honestRefused.length === 0 && Math.max(...rssPeakAll) < o.rssBoundMiB && maxPending <= POOL_LIMITS.globalSlots && maxQueued <= POOL_LIMITS.globalQueue
     return {
       ok,
       txs: sent,
@@ -282,6 +333,7 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
       stopped_by_time_budget: stoppedByTime,
       accounts: o.accounts,
       period_s: o.period,
+      target: target.nodes.length > 1 ? `devnet of ${target.nodes.length} producers (flood at node 0, honest wallets at node ${target.nodes.length - 1})` : 'dev node',
       pool_limits: POOL_LIMITS,
       fund_s: Math.round(fundSec * 10) / 10,
       flood_s: Math.round(floodSec * 10) / 10,
@@ -291,6 +343,7 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
       answers: Object.fromEntries([...answers].map(([k, m]) => [k, Object.fromEntries([...m].sort((x, y) => y[1] - x[1]))])),
       pool_max: { pending: maxPending, queued: maxQueued },
       rss_mib: { start: rssStart, peak: rssPeak, end: rssEnd, bound: o.rssBoundMiB },
+      ...(target.nodes.length > 1 ? { rss_mib_per_node: { start: rssStartAll, peak: rssPeakAll, end: allRss() } } : {}),
       checkpoints,
       honest: {
         sent: honest.length,
@@ -298,11 +351,14 @@ export async function runSpamBench(o: SpamOptions): Promise<Record<string, unkno
         refused_count: honestRefused.length,
         rpc_ms: rttSummary(honestRttMs),
         unmined,
+        missing_on_another_node: missingSomewhere,
         blocks_to_inclusion: { min: delays[0], median: delays[Math.floor(delays.length / 2)], max: delays[delays.length - 1] },
       },
     }
   } finally {
     rpc.close()
-    await node.stop()
+    honestRpc.close()
+    for (const r of others) r.close()
+    await target.stop()
   }
 }

@@ -1036,16 +1036,19 @@ contract WorkMarket is WorkerRegistry {
     }
 
     /// @notice A drawn replica that cannot run the job (its image could not be pulled, the job
-    ///         reports no metric) says so before its commit time: no bond cut, the rating and
-    ///         `timely` cost of an abandon; the session ends (released) and the round goes on
-    ///         without it — a round 0 short of k revealed results escalates as always. Staying
-    ///         silent instead costs faultPenalty at settlement.
+    ///         reports no metric) says so before its commit time: what an abandon costs (the
+    ///         rating and `timely` cost, and abandonPenalty from the bond: ~0 when released at
+    ///         once, the whole faultPenalty at the commit time, so a held replica slot is not a
+    ///         free option); the session ends (released) and the round goes on without it — a
+    ///         round 0 short of k revealed results escalates as always. Staying silent instead
+    ///         costs faultPenalty at settlement.
     function releaseReplica(bytes32 sessionId) external nonReentrant {
         Session storage s = _session(sessionId);
         require(msg.sender == s.worker, NotSessionWorker());
         require(s.status == SessionStatus.Assigned, WrongSessionStatus(s.status));
         require(block.timestamp <= s.commitBy, CommitTooLate(s.commitBy));
         require(_jobs[s.jobId].mode != VerificationMode.Reexecution, WrongMode(VerificationMode.Reexecution));
+        protocolFund += _cutBond(s.worker, abandonPenalty(sessionId), sessionId);
         _rate(s.worker, 0, 10, RatingReason.Abandoned);
         _undelivered(s.worker);
         _releaseWorker(sessionId, s);

@@ -64,7 +64,7 @@ abstract contract WorkerRegistry {
         uint8 slots;
         /// Sessions assigned to it and not yet committed.
         uint8 running;
-        /// Rating 0..1000 as of `ratedAt` (read it decayed with ratingOf).
+        /// Rating RATING_ENTRY..RATING_MAX (100..1000) as of `ratedAt` (read it decayed with ratingOf).
         uint16 rating;
         /// Unfinished sessions (as worker) and votes (as verifier): the bond stays locked.
         uint32 pending;

@@ -462,12 +462,13 @@ export class MarketWorker implements JobSource {
   }
 
   /**
-   * Gives a replica session back before its commit time (WorkMarket.releaseReplica: the rating
-   * cost of an abandon, no bond cut) when this worker cannot deliver it — its image could not be
-   * fetched, the job's metric cannot be revealed. Silence would cost faultPenalty instead.
+   * Gives a replica session back before its commit time (WorkMarket.releaseReplica: what an
+   * abandon costs — rating, and faultPenalty × the share of the commit window held, so the sooner
+   * the cheaper) when this worker cannot deliver it — its image could not be fetched, the job's
+   * metric cannot be revealed. Silence would cost the whole faultPenalty instead.
    */
   private async releaseReplica(sid: Hex, why: string): Promise<void> {
-    this.log.warn({ sessionId: sid, why }, 'releasing the replica session before its commit time (no bond cut; silence would cost faultPenalty)')
+    this.log.warn({ sessionId: sid, why }, 'releasing the replica session before its commit time (costs a share of faultPenalty by the time held; silence would cost all of it)')
     if (await this.trySend('release-replica', encodeMarketCall('releaseReplica', [sid]))) {
       this.log.info({ sessionId: sid }, 'replica session released')
       // Settled by whoever holds the job's other replicas; when all of them released, nobody does: we do.
