@@ -28,7 +28,8 @@ t.test('pov_ methods over the dev market', async (t) => {
     await c.send(WORK_MARKET_ADDRESS, encodeMarketCall('register', [250n, 1, 'http://example']), { value: 2n * ETHER })
   }
   const w = await rpc<{ bond: Hex; rating: number; capacity: Hex; endpoint: string }>(n.httpUrl, 'pov_getWorker', [W1])
-  t.match(w, { bond: '0x1bc16d674ec80000', rating: 500, capacity: '0xfa', endpoint: 'http://example' })
+  // A fresh identity starts at the rating floor (RATING_ENTRY = 100), not neutral: whitewashing a rating does not pay.
+  t.match(w, { bond: '0x1bc16d674ec80000', rating: 100, capacity: '0xfa', endpoint: 'http://example' })
   t.equal((await rpc<unknown[]>(n.httpUrl, 'pov_getWorkers')).length, 2)
 
   const spec = JSON.parse(readFileSync(join(ROOT, 'compute/examples/iris-train.json'), 'utf8'))
